@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: 0BSD
+# The ptools build: four programs over one static library, libcommon.a.
+#
+#   make            bin/pfind bin/phash bin/pverify bin/pcopy (-O2)
+#   make test       build, then run the bats suite and the C unit tests
+#   make check      the same suite against an ASan+UBSan build in build/asan
+#   make tsan       the parallel tests against a ThreadSanitizer build
+#   make valgrind   memcheck over a representative subset of the suite
+#   make fuzz       libFuzzer targets in tests/fuzz, FUZZ_SECONDS each
+#   make bench      the benchmarks in bench/ (writes docs/BENCHMARKS.md)
+#   make demo       sample tree -> hash -> verify -> sealed copy
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# O is the object directory and BIN the binary directory, so that differently
+# instrumented builds never share an object file.
+
+PROGRAMS := pfind phash pverify pcopy
+O        ?= build/release
+BIN      ?= bin
+PREFIX   ?= /usr/local
+MANDIR   ?= $(PREFIX)/share/man
+PKG_CONFIG ?= pkg-config
+VERSION  := 0.1.0
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcrypto libxxhash 2>/dev/null)
+DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs libcrypto libxxhash 2>/dev/null || echo -lcrypto -lxxhash)
+ALL_CFLAGS  := -std=gnu11 $(CFLAGS) $(WARNINGS) $(SAN_FLAGS) -pthread -Ilibcommon \
+               -DPTOOLS_VERSION='"$(VERSION)"' $(DEPS_CFLAGS) -MD -MP
+ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS) -pthread
+LIBS        := $(DEPS_LIBS)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRC  := $(sort $(wildcard libcommon/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o)
+LIBA     := $(O)/libcommon.a
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+UNIT_OBJ := $(UNIT_SRC:%.c=$(O)/%.o)
+BINS     := $(PROGRAMS:%=$(BIN)/%)
+
+all: $(BINS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo '  CC      $<')
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBA): $(LIB_OBJ)
+	@$(if $(Q),echo '  AR      $@')
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# Each program is every .c file in its own directory, linked with libcommon.a.
+define program_rule
+$(1)_OBJ := $$(patsubst %.c,$(O)/%.o,$$(sort $$(wildcard $(1)/*.c)))
+$(BIN)/$(1): $$($(1)_OBJ) $(LIBA)
+	@mkdir -p $$(@D)
+	@$$(if $(Q),echo '  LD      $$@')
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $$@ $$($(1)_OBJ) $(LIBA) $(LIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+
+$(BIN)/unit-tests: $(UNIT_OBJ) $(LIBA)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo '  LD      $@')
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBA) $(LIBS)
+
+# The test suite runs against the binaries in $(BIN); tests/run picks bats and
+# exports PTOOLS_BIN so the .bats files never hard-code where binaries live.
+test: $(BINS) $(BIN)/unit-tests
+	$(Q)PTOOLS_BIN=$(abspath $(BIN)) tests/run $(TESTS)
+
+SAN_CHECK := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+check:
+	$(Q)$(MAKE) --no-print-directory O=build/asan BIN=build/asan/bin \
+		CFLAGS="-O1 -g" SAN_FLAGS="$(SAN_CHECK)" test
+
+tsan:
+	$(Q)$(MAKE) --no-print-directory O=build/tsan BIN=build/tsan/bin \
+		CFLAGS="-O1 -g" SAN_FLAGS="-fsanitize=thread" \
+		TESTS="$(TSAN_TESTS)" test
+
+# The tests that drive the parallel paths of each program.
+TSAN_TESTS ?= tests/pfind.bats tests/phash.bats tests/pverify.bats tests/pcopy.bats
+
+valgrind: $(BINS) $(BIN)/unit-tests
+	$(Q)PTOOLS_BIN=$(abspath $(BIN)) PTOOLS_VALGRIND=1 tests/run $(VALGRIND_TESTS)
+
+VALGRIND_TESTS ?= tests/format.bats tests/phash.bats tests/pverify.bats
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
+
+bench: $(BINS)
+	$(Q)PTOOLS_BIN=$(abspath $(BIN)) bench/run
+
+demo: $(BINS)
+	$(Q)PTOOLS_BIN=$(abspath $(BIN)) ./demo.sh
+
+install: $(BINS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(PROGRAMS:%=man/%.1) $(DESTDIR)$(MANDIR)/man1/
+
+uninstall:
+	rm -f $(PROGRAMS:%=$(DESTDIR)$(PREFIX)/bin/%) $(PROGRAMS:%=$(DESTDIR)$(MANDIR)/man1/%.1)
+
+clean:
+	rm -rf build bin
+
+.PHONY: all test check tsan valgrind fuzz bench demo install uninstall clean
+
+-include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(foreach p,$(PROGRAMS),$($(p)_OBJ:.o=.d))

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * Diagnostics and the exit-status convention: the one place that prints to
+ * stderr. Messages are "prog: path: reason" with the path escaped as in a
+ * record (so a name holding a newline cannot forge a second message line).
+ *
+ * The worst status seen so far is kept in an atomic, so worker threads may
+ * report and raise it without locks; that atomic and the program name (set
+ * once before any thread starts) are the module's only global state.
+ */
+#ifndef PTOOLS_DIAG_H
+#define PTOOLS_DIAG_H
+
+#include "prelude.h"
+#include <stdarg.h>
+
+enum {
+	EXIT_ALL_GOOD = 0, /* everything succeeded */
+	EXIT_FAILED = 1,   /* some file failed, differed or could not be read */
+	EXIT_USAGE = 2,    /* usage error or malformed input */
+};
+
+/** Set the program name used as the message prefix; call first in main(). */
+void diag_init(const char *progname);
+
+/** The program name given to diag_init(). */
+const char *diag_prog(void);
+
+/** Raise the exit status to at least status (thread-safe). */
+void diag_raise(int status);
+
+/** The worst status raised so far (thread-safe). */
+int diag_status(void);
+
+/** "prog: path: strerror(errnum)" and raise the status to EXIT_FAILED. path may be NULL. */
+void diag_file_error(const char *path, int errnum);
+
+/** "prog: path: message" (printf format) and raise the status to EXIT_FAILED. */
+void diag_file_errorf(const char *path, const char *format, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/** "prog: FILE:LINE: message" for malformed input; raises the status to EXIT_USAGE. */
+void diag_input_error(const char *file, uintmax_t line, const char *format, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/** "prog: message" without changing the status (notes, summaries). */
+void diag_note(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+/**
+ * "prog: message" then "Try 'prog --help' for more information." and
+ * exit(EXIT_USAGE).
+ */
+_Noreturn void diag_usage_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+/** Print "prog (ptools) VERSION" to stdout and exit(0). */
+_Noreturn void diag_version(void);
+
+/** Print the whole text to stdout and exit(0) (for --help). */
+_Noreturn void diag_help(const char *text);
+
+/**
+ * Flush stdout and check for a write error (a full disk behind "> list");
+ * on error report it and raise EXIT_FAILED. Returns diag_status().
+ * Call at the end of main(): return diag_finish();
+ */
+int diag_finish(void);
+
+#endif

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * Reading the record stream: lines (or NUL-separated items) from a file or
+ * standard input, with line numbers for diagnostics and a hard bound on line
+ * length, so no input can make a reader allocate without limit. A line longer
+ * than REC_LINE_MAX is skipped up to its LF and reported as malformed.
+ */
+#ifndef PTOOLS_INPUT_H
+#define PTOOLS_INPUT_H
+
+#include "prelude.h"
+#include "record.h"
+
+struct input;
+
+enum input_status {
+	INPUT_RECORD,     /* a record or plain path was stored */
+	INPUT_COMMENT,    /* a '#' line: input_text() holds it, to pass through */
+	INPUT_EOF,        /* no more input */
+	INPUT_MALFORMED,  /* skip it; *why says what is wrong, input_line() where */
+	INPUT_ERROR,      /* read error, errno set */
+};
+
+/**
+ * Open path for reading ("-" or NULL: standard input, named "<stdin>").
+ * With nul_separated, items end with NUL instead of LF and every item is a
+ * plain path (find -print0). Returns NULL with errno on failure.
+ */
+struct input *input_open(const char *path, bool nul_separated);
+
+/** Close the input (not standard input's fd) and free it; NULL-safe. */
+void input_close(struct input *in);
+
+/** The name for diagnostics: the path given, or "<stdin>". */
+const char *input_name(const struct input *in);
+
+/** The 1-based number of the line (or item) last returned. */
+uintmax_t input_line(const struct input *in);
+
+/**
+ * Read the next raw line or item, without its terminator. Blank lines are
+ * returned too (len 0). *text is valid until the next call. Returns
+ * INPUT_RECORD for a line, INPUT_EOF, INPUT_MALFORMED (line too long:
+ * *why is set) or INPUT_ERROR.
+ */
+enum input_status input_read_line(struct input *in, const char **text, size_t *len,
+				  const char **why);
+
+/**
+ * Read and parse the next record, skipping blank lines. Comments are
+ * returned as INPUT_COMMENT (see input_text). Malformed lines are returned as
+ * INPUT_MALFORMED with *why set: the caller reports "FILE:LINE: why" and
+ * goes on.
+ */
+enum input_status input_next(struct input *in, struct rec *rec, const char **why);
+
+/** The raw text of the line last returned (without LF); valid until the next call. */
+const char *input_text(const struct input *in, size_t *len);
+
+#endif

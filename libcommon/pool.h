@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * A pool of worker threads fed through a bounded queue. Threads start lazily:
+ * a new one is started only when a task is queued and no started worker is
+ * idle, so a pool that sees three tasks never starts sixteen threads.
+ *
+ * Each worker owns a context made by the init callback in its own thread and
+ * destroyed by fini there; tasks are opaque pointers owned by the work
+ * callback once dequeued.
+ */
+#ifndef PTOOLS_POOL_H
+#define PTOOLS_POOL_H
+
+#include "prelude.h"
+
+struct pool;
+
+struct pool_config {
+	unsigned threads;        /* maximum workers, >= 1 */
+	size_t queue_capacity;   /* pool_submit blocks while this many tasks wait */
+	/* Make a worker's context; NULL return is allowed and passed through. */
+	void *(*init)(void *arg);
+	/* Do one task. Called with the worker's context. */
+	void (*work)(void *context, void *task);
+	/* Destroy a worker's context when the pool shuts down; may be NULL. */
+	void (*fini)(void *context);
+	void *arg;
+};
+
+/** Make a pool; no thread starts yet. Returns NULL with errno on failure. */
+struct pool *pool_new(const struct pool_config *config);
+
+/**
+ * Queue a task, blocking while the queue is full. Returns 0, or -1 with errno
+ * (EAGAIN when no thread could be started and none is running: the caller
+ * then still owns task).
+ */
+int pool_submit(struct pool *pool, void *task);
+
+/**
+ * Wait until every queued task is done, then stop and join all workers
+ * (running fini in each) and free the pool. NULL-safe.
+ */
+void pool_finish(struct pool *pool);
+
+/** The number of worker threads started so far. */
+unsigned pool_started(const struct pool *pool);
+
+/** A default worker count: online CPUs times factor, clamped to [min, max]. */
+unsigned pool_default_threads(unsigned factor, unsigned min, unsigned max);
+
+#endif

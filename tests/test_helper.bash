@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: 0BSD
+# Shared setup for every .bats file: load bats-support/assert/file, put the
+# binaries under test first on PATH, and provide tree builders.
+bats_load_library bats-support
+bats_load_library bats-assert
+bats_load_library bats-file
+
+: "${PTOOLS_BIN:=$BATS_TEST_DIRNAME/../bin}"
+
+# With PTOOLS_VALGRIND=1 every tool runs under memcheck through a wrapper;
+# a memcheck report exits 126, which prun treats as a crash.
+_pt_setup_path() {
+	if [ "${PTOOLS_VALGRIND:-0}" = 1 ]; then
+		local wrap="$BATS_RUN_TMPDIR/valgrind-bin" prog
+		if [ ! -d "$wrap" ]; then
+			mkdir -p "$wrap"
+			for prog in pfind phash pverify pcopy; do
+				printf '#!/bin/sh\nexec valgrind -q --error-exitcode=126 --leak-check=full --errors-for-leak-kinds=definite "%s/%s" "$@"\n' \
+					"$PTOOLS_BIN" "$prog" > "$wrap/$prog"
+				chmod +x "$wrap/$prog"
+			done
+		fi
+		PATH="$wrap:$PATH"
+	else
+		PATH="$PTOOLS_BIN:$PATH"
+	fi
+	export PATH
+}
+_pt_setup_path
+export LC_ALL=C
+
+# prun CMD...: bats' run, then fail the test if CMD crashed (status above 125:
+# a signal, a sanitizer abort or a valgrind report). "Allow it to fail, but
+# not crash."
+prun() {
+	run "$@"
+	if [ "$status" -gt 125 ]; then
+		echo "crash: '$*' exited $status" >&2
+		echo "$output" >&2
+		return 1
+	fi
+}
+
+# make_awkward_tree DIR [--no-long]: a tree whose names hold every byte
+# 0x01-0xff except '/', a newline, a tab, a CR, a backslash, invalid UTF-8, a
+# 255-byte name and (unless --no-long) a path longer than PATH_MAX. Every file
+# holds its own name, so contents differ.
+make_awkward_tree() {
+	local dir=$1 long=1 i name hex
+	[ "${2:-}" = --no-long ] && long=0
+	mkdir -p "$dir/bytes" "$dir/special"
+	for ((i = 1; i < 256; i++)); do
+		[ "$i" -eq 47 ] && continue
+		printf -v hex '%02x' "$i"
+		printf -v name "b$hex-\\x$hex-end"
+		printf '%s' "$name" > "$dir/bytes/$name"
+	done
+	printf 'nl' > "$dir/special/new"$'\n'"line"
+	printf 'tab' > "$dir/special/tab"$'\t'"name"
+	printf 'cr' > "$dir/special/cr"$'\r'
+	printf 'bs' > "$dir/special/back\\slash"
+	printf 'bs2' > "$dir/special/\\leading backslash"
+	printf 'utf' > "$dir/special/bad-utf8-"$'\xff\xfe\xc3'
+	printf 'hash' > "$dir/special/#not a comment"
+	printf 'sp' > "$dir/special/ leading and trailing space "
+	printf -v name '%0255d' 0
+	printf 'long' > "$dir/special/$name"
+	if [ "$long" = 1 ]; then
+		# 25 levels of 200-byte names: about 5,000 bytes, past PATH_MAX (4096).
+		local deep="$dir/deep" seg
+		printf -v seg 'd%0199d' 0
+		mkdir -p "$deep"
+		( cd "$deep" && for ((i = 0; i < 25; i++)); do mkdir "$seg" && cd "$seg" || exit 1; done
+		  printf 'deep' > leaf )
+	fi
+}
+
+# drop_to_nobody CMD...: run CMD as user nobody (tests run as root, and root
+# ignores permissions).
+as_nobody() {
+	if command -v setpriv >/dev/null; then
+		setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"
+	else
+		runuser -u nobody -- "$@"
+	fi
+}
