@@ -552,18 +552,20 @@ static int stat_entry(int flags, int dirfd, const char *name, struct stat *st)
 }
 
 /*
- * Decide whether a directory entry visited with CONTINUE is entered. Returns
- * 0 to enter, -1 to skip quietly (-xdev), or an errno value to report (ELOOP).
+ * Whether an entry must be reported instead of visited: under WALK_FOLLOW, a
+ * directory that is its own ancestor (find -L reports it and leaves it out).
  */
-static int may_enter(const struct walker *wk, const struct walk_node *parent, const struct stat *st)
+static bool is_loop(const struct walker *wk, const struct walk_node *parent,
+		    const struct walk_entry *entry)
 {
-	if (!st)
-		return 0;
-	if (wk->flags & WALK_XDEV && st->st_dev != parent->root_dev)
-		return -1;
-	if (wk->flags & WALK_FOLLOW && is_ancestor(parent, st->st_dev, st->st_ino))
-		return ELOOP;
-	return 0;
+	return wk->flags & WALK_FOLLOW && entry->type == DT_DIR && entry->st &&
+	       is_ancestor(parent, entry->st->st_dev, entry->st->st_ino);
+}
+
+/* Whether a directory visited with CONTINUE is entered: not across a mount with -xdev. */
+static bool may_enter(const struct walker *wk, const struct walk_node *parent, const struct stat *st)
+{
+	return !(st && wk->flags & WALK_XDEV && st->st_dev != parent->root_dev);
 }
 
 static void *thread_main(void *arg);
@@ -695,20 +697,15 @@ static void read_dir(struct walk_worker *w, struct walk_node *node)
 			entry.at_path = name;
 			entry.depth = node->depth + 1;
 			entry.root_index = node->root_index;
+			if (is_loop(wk, node, &entry)) {
+				entry.error = ELOOP;
+				entry.at_fd = -1;
+			}
 			action = call_visit(w, &entry);
-			if (action == WALK_CONTINUE && entry.type == DT_DIR && !entry.error) {
-				int verdict = may_enter(wk, node, entry.st);
-				struct walk_node *child;
+			if (action == WALK_CONTINUE && entry.type == DT_DIR && !entry.error &&
+			    may_enter(wk, node, entry.st)) {
+				struct walk_node *child = node_new(node, name, name_len, entry.st, 0);
 
-				if (verdict > 0) {
-					entry.error = verdict;
-					entry.at_fd = -1;
-					call_visit(w, &entry);
-					continue;
-				}
-				if (verdict < 0)
-					continue;
-				child = node_new(node, name, name_len, entry.st, 0);
 				if (!child || batch_add(w, child) != 0) {
 					entry.error = ENOMEM;
 					entry.at_fd = -1;
@@ -1049,20 +1046,16 @@ static void emit_dir(struct walk_worker *w, struct walk_frame *frame)
 		entry.root_index = node->root_index;
 		entry.st = dent->st;
 		entry.error = dent->error;
+		if (is_loop(wk, node, &entry)) {
+			entry.error = ELOOP;
+			entry.at_fd = -1;
+		}
 		action = call_visit(w, &entry);
-		if (action == WALK_CONTINUE && entry.type == DT_DIR && !entry.error) {
-			int verdict = may_enter(wk, node, entry.st);
-			struct walk_node *child;
+		if (action == WALK_CONTINUE && entry.type == DT_DIR && !entry.error &&
+		    may_enter(wk, node, entry.st)) {
+			struct walk_node *child =
+				frame->subdirs ? node_new(node, name, dent->name_len, entry.st, 0) : NULL;
 
-			if (verdict > 0) {
-				entry.error = verdict;
-				entry.at_fd = -1;
-				call_visit(w, &entry);
-				continue;
-			}
-			if (verdict < 0)
-				continue;
-			child = frame->subdirs ? node_new(node, name, dent->name_len, entry.st, 0) : NULL;
 			if (!child) {
 				entry.error = ENOMEM;
 				entry.at_fd = -1;
@@ -1193,6 +1186,7 @@ int walk(const char *const *roots, size_t nroots, const struct walk_config *conf
 {
 	struct walker wk;
 	struct walk_worker main_worker;
+	pthread_mutexattr_t lock_attr;
 	bool sorted;
 	int ret = -1;
 
@@ -1220,7 +1214,12 @@ int walk(const char *const *roots, size_t nroots, const struct walk_config *conf
 		wk.max_fds = 2 * (size_t)wk.max_threads + 4;
 	if (!wk.threads)
 		return -1;
-	pthread_mutex_init(&wk.lock, NULL);
+	/* Critical sections are a few pointer moves; on a VM a sleeping futex
+	 * costs far more than a short spin, so let contended lockers spin first. */
+	pthread_mutexattr_init(&lock_attr);
+	pthread_mutexattr_settype(&lock_attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(&wk.lock, &lock_attr);
+	pthread_mutexattr_destroy(&lock_attr);
 	pthread_cond_init(&wk.work_cond, NULL);
 	pthread_cond_init(&wk.done_cond, NULL);
 	if (worker_init(&main_worker, &wk, true) != 0)

@@ -29,7 +29,8 @@ enum walk_flags {
 	WALK_STAT = 1 << 0,
 	/* Follow symlinks (find -L): an entry's type and stat are its target's;
 	 * a broken link is reported as the link itself; a directory that is its
-	 * own ancestor is reported with error ELOOP and not entered. */
+	 * own ancestor is not visited but reported (one call, error ELOOP), as
+	 * find -L does. */
 	WALK_FOLLOW = 1 << 1,
 	/* Do not enter directories on another filesystem than their root (the
 	 * mount point itself is still visited), as find -xdev. */
@@ -43,10 +44,11 @@ enum walk_flags {
 };
 
 /**
- * One entry, valid only during the callback. An entry is visited once; a
- * directory that was visited but then could not be opened or read (EACCES,
- * EIO, ELOOP under WALK_FOLLOW, ENOMEM) is reported by a second call with
- * error set. Every call with error != 0 is an error report: its return value
+ * One entry, valid only during the callback. An entry is visited once; an
+ * entry that could not be stat'ed (or a WALK_FOLLOW loop) is reported by its
+ * one call having error set; a directory that was visited but then could
+ * not be opened or read (EACCES, EIO, ENOMEM) is reported by a second call
+ * with error set. Every call with error != 0 is an error report: its return value
  * matters only if it is WALK_STOP.
  */
 struct walk_entry {
