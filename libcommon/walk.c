@@ -570,11 +570,18 @@ static bool may_enter(const struct walker *wk, const struct walk_node *parent, c
 
 static void *thread_main(void *arg);
 
-/* Queue the batched subdirectories; start a thread if they would otherwise wait. */
-static void flush_batch(struct walk_worker *w, bool may_spawn)
+/*
+ * Queue the batched subdirectories, and wake (or start) a helper if they
+ * would otherwise wait. They would not when the caller is about to finish
+ * its directory and only one is queued: it pops that one itself, and on a
+ * chain of single subdirectories a wake-up per level (a futex and, on a VM,
+ * an inter-processor interrupt) would cost more than the directory.
+ * busy says the caller still has a part of its directory to read.
+ */
+static void flush_batch(struct walk_worker *w, bool may_spawn, bool busy)
 {
 	struct walker *wk = w->walker;
-	bool spawn = false;
+	bool spawn = false, wake;
 	unsigned slot = 0;
 
 	if (w->nbatch == 0)
@@ -606,15 +613,19 @@ static void flush_batch(struct walk_worker *w, bool may_spawn)
 	 * within a directory, which keeps sibling reads close on disk). */
 	for (size_t i = w->nbatch; i-- > 0;)
 		wk->stack[wk->nstack++] = w->batch[i];
-	w->nbatch = 0;
-	if (atomic_load(&wk->idle) > 0) {
-		pthread_cond_broadcast(&wk->work_cond);
-	} else if (may_spawn && wk->started < wk->max_threads && !wk->finished) {
+	wake = busy || wk->nstack >= 2;
+	if (wake && atomic_load(&wk->idle) > 0) {
+		if (w->nbatch == 1)
+			pthread_cond_signal(&wk->work_cond);
+		else
+			pthread_cond_broadcast(&wk->work_cond);
+	} else if (wake && may_spawn && wk->started < wk->max_threads && !wk->finished) {
 		slot = wk->started++;
 		spawn = true;
 	}
 	pthread_mutex_unlock(&wk->lock);
 
+	w->nbatch = 0;
 	if (spawn && pthread_create(&wk->threads[slot].id, NULL, thread_main, wk) == 0)
 		wk->threads[slot].running = true;
 	/* A thread that could not start only means fewer helpers: the caller
@@ -716,10 +727,11 @@ static void read_dir(struct walk_worker *w, struct walk_node *node)
 				}
 				/* Somebody is waiting for work: hand it over now. */
 				if (atomic_load_explicit(&wk->idle, memory_order_relaxed) > 0)
-					flush_batch(w, true);
+					flush_batch(w, true, true);
 			}
 		}
-		flush_batch(w, true);
+		/* A buffer filled to more than half probably has a successor. */
+		flush_batch(w, true, (size_t)len > WALK_DENTS_SIZE / 2);
 		if (stopping(wk))
 			break;
 	}
@@ -994,7 +1006,7 @@ static void prefetch_push(struct walk_worker *w, struct walk_frame *frame)
 		node_ref(frame->subdirs[i]);
 	}
 	/* flush_batch pushes in reverse, so subdirs[0] ends on top. */
-	flush_batch(w, true);
+	flush_batch(w, true, true);
 }
 
 /* Emit one directory's sorted block; keep its subdirectories in frame. */
@@ -1240,7 +1252,7 @@ int walk(const char *const *roots, size_t nroots, const struct walk_config *conf
 	if (!sorted) {
 		/* Push the roots in one go (no thread yet: this one pops them),
 		 * then work until the walk is done. */
-		flush_batch(&main_worker, false);
+		flush_batch(&main_worker, false, false);
 		work_loop(&main_worker);
 	}
 	pthread_mutex_lock(&wk.lock);

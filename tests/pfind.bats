@@ -359,6 +359,7 @@ for line in sys.stdin.buffer:
 	local t=$BATS_TEST_TMPDIR/t
 	mkdir -p "$t"
 	(cd "$t" && for d in $(seq 1 50); do mkdir "d$d" && (cd "d$d" && seq 1 400 | xargs touch); done)
+	cd "$BATS_TEST_TMPDIR"
 	prun bash -c 'pfind "$0" 2>err | head -n 1; cat err' "$t"
 	assert_success
 	assert_equal "${#lines[@]}" 1
