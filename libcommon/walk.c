@@ -49,8 +49,10 @@
  * directory's parent was usually read moments ago, so its descriptor is
  * still cached. The walk ends when the stack is empty and no worker is
  * reading (a reader may still push). Threads start lazily: the calling
- * thread is worker 0, and a push that finds no idle worker starts one more,
- * up to config->threads; a one-directory tree starts none.
+ * thread is worker 0, and a push that would leave work waiting with no idle
+ * worker starts one more, up to the cap; a one-directory tree or a bare
+ * chain starts none. The default cap is one thread per core, raised to four
+ * per core once reads are seen to block on I/O (note_blocking).
  *
  * Output back-pressure needs nothing here: a visit that blocks in write(2)
  * stops its worker from reading, so nothing grows behind a slow reader.
@@ -154,9 +156,12 @@ struct walker {
 	struct walk_node **stack;
 	size_t nstack, stack_cap;
 	unsigned max_threads, started, active;
+	unsigned io_threads;           /* the cap once reads are seen to block (adaptive) */
+	atomic_bool adaptive;          /* default thread count: may still rise to io_threads */
+	atomic_uint blocked_reads;     /* first reads of a directory that blocked */
 	atomic_uint idle;              /* read without the lock as a hint */
 	bool finished;
-	struct walk_thread *threads;   /* max_threads slots */
+	struct walk_thread *threads;   /* io_threads slots */
 	atomic_bool stop;
 	struct walk_node *lru_head, *lru_tail;  /* head: most recently unpinned */
 	size_t open_fds, max_fds;
@@ -467,6 +472,56 @@ static bool stopping(const struct walker *wk)
 	return atomic_load_explicit(&wk->stop, memory_order_relaxed);
 }
 
+/* Online processors, within [2, 64]. */
+static unsigned online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 2 ? 2 : n > 64 ? 64 : (unsigned)n;
+}
+
+unsigned walk_default_threads(void)
+{
+	return online_cpus();
+}
+
+/* The thread cap once directory reads block on I/O: more reads in flight than cores. */
+static unsigned io_default_threads(void)
+{
+	unsigned n = 4 * online_cpus();
+
+	return n < 8 ? 8 : n > 64 ? 64 : n;
+}
+
+/* Voluntary context switches of the calling thread so far (it blocked in the kernel). */
+static long blocked_count(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nvcsw : 0;
+}
+
+/*
+ * The default thread count adapts: with the data in memory a walk is bound
+ * by the CPU and one thread per core is fastest (more only adds switches),
+ * but on a cold disk or a network filesystem reads block, and then more
+ * reads in flight is what brings speed. So the walk starts with one thread
+ * per core and raises the cap, once, when workers' first getdents64 of a
+ * directory has been seen to block (a voluntary context switch across the
+ * call) a few times.
+ */
+static void note_blocking(struct walker *wk, long before)
+{
+	/* A few blocked reads happen on a warm tree too (a page evicted under
+	 * memory pressure); a cold one blocks on nearly every directory. */
+	if (blocked_count() == before || atomic_fetch_add(&wk->blocked_reads, 1) + 1 < 8)
+		return;
+	atomic_store(&wk->adaptive, false);
+	pthread_mutex_lock(&wk->lock);
+	wk->max_threads = wk->io_threads;
+	pthread_mutex_unlock(&wk->lock);
+}
+
 /* Call visit and act on WALK_STOP. */
 static enum walk_action call_visit(struct walk_worker *w, const struct walk_entry *entry)
 {
@@ -652,6 +707,8 @@ static void read_dir(struct walk_worker *w, struct walk_node *node)
 {
 	struct walker *wk = w->walker;
 	int fd, flags = wk->flags;
+	bool measure = atomic_load_explicit(&wk->adaptive, memory_order_relaxed);
+	long before = 0;
 
 	fd = dir_pin(w, node);
 	if (fd < 0) {
@@ -664,9 +721,18 @@ static void read_dir(struct walk_worker *w, struct walk_node *node)
 		return;
 	}
 	for (;;) {
-		ssize_t len = getdents64(fd, w->dents, WALK_DENTS_SIZE);
+		ssize_t len;
 		size_t off = 0;
 
+		/* Only the first read of a directory (not the open: it may wait
+		 * on our own lock): enough to tell a cold disk. */
+		if (measure)
+			before = blocked_count();
+		len = getdents64(fd, w->dents, WALK_DENTS_SIZE);
+		if (measure) {
+			note_blocking(wk, before);
+			measure = false;
+		}
 		if (len <= 0) {
 			if (len < 0)
 				report_dir_error(w, node, errno);
@@ -843,10 +909,14 @@ static struct walk_listing *read_listing(struct walk_worker *w, struct walk_node
 	struct walker *wk = w->walker;
 	struct walk_listing *listing = calloc(1, sizeof(*listing));
 	size_t nstat = 0;
+	bool measure;
+	long before;
 	int fd;
 
 	if (!listing)
 		return NULL;
+	measure = atomic_load_explicit(&wk->adaptive, memory_order_relaxed);
+	before = 0;
 	dbuf_init(&listing->names);
 	fd = dir_pin(w, node);
 	if (fd < 0) {
@@ -854,9 +924,16 @@ static struct walk_listing *read_listing(struct walk_worker *w, struct walk_node
 		return listing;
 	}
 	for (;;) {
-		ssize_t len = getdents64(fd, w->dents, WALK_DENTS_SIZE);
+		ssize_t len;
 		size_t off = 0;
 
+		if (measure)
+			before = blocked_count();
+		len = getdents64(fd, w->dents, WALK_DENTS_SIZE);
+		if (measure) {
+			note_blocking(wk, before);
+			measure = false;
+		}
 		if (len <= 0) {
 			if (len < 0)
 				listing->error = errno;
@@ -929,31 +1006,20 @@ nomem:
 	return listing;
 }
 
-/* WALK_SORT workers: take the read-ahead stack's top while the window allows. */
-static void prefetch_loop(struct walk_worker *w)
+/*
+ * Read ahead the top of the read-ahead stack, as a worker would. Lock held on
+ * entry and on return. Returns false if there was nothing to take.
+ */
+static bool prefetch_one(struct walk_worker *w)
 {
 	struct walker *wk = w->walker;
+	struct walk_node *node;
+	struct walk_listing *listing;
 
-	pthread_mutex_lock(&wk->lock);
-	for (;;) {
-		struct walk_node *node;
-		struct walk_listing *listing;
-
-		if (wk->finished || stopping(wk))
-			break;
-		if (wk->nstack == 0 || wk->window_used >= wk->window) {
-			atomic_fetch_add(&wk->idle, 1);
-			pthread_cond_wait(&wk->work_cond, &wk->lock);
-			atomic_fetch_sub(&wk->idle, 1);
-			continue;
-		}
-		node = wk->stack[--wk->nstack];
-		if (node->state != NODE_PENDING) {
-			pthread_mutex_unlock(&wk->lock);
-			node_release(wk, node);
-			pthread_mutex_lock(&wk->lock);
-			continue;
-		}
+	if (wk->nstack == 0 || wk->window_used >= wk->window)
+		return false;
+	node = wk->stack[--wk->nstack];
+	if (node->state == NODE_PENDING) {
 		node->state = NODE_TAKEN;
 		node->prefetched = true;
 		wk->window_used++;
@@ -963,15 +1029,37 @@ static void prefetch_loop(struct walk_worker *w)
 		node->listing = listing;
 		node->state = NODE_DONE;
 		pthread_cond_broadcast(&wk->done_cond);
-		pthread_mutex_unlock(&wk->lock);
-		node_release(wk, node);
-		pthread_mutex_lock(&wk->lock);
+	}
+	/* Drop the stack's reference (the last one when the emitter is past it). */
+	pthread_mutex_unlock(&wk->lock);
+	node_release(wk, node);
+	pthread_mutex_lock(&wk->lock);
+	return true;
+}
+
+/* WALK_SORT workers: take the read-ahead stack's top while the window allows. */
+static void prefetch_loop(struct walk_worker *w)
+{
+	struct walker *wk = w->walker;
+
+	pthread_mutex_lock(&wk->lock);
+	while (!wk->finished && !stopping(wk)) {
+		if (prefetch_one(w))
+			continue;
+		atomic_fetch_add(&wk->idle, 1);
+		pthread_cond_wait(&wk->work_cond, &wk->lock);
+		atomic_fetch_sub(&wk->idle, 1);
 	}
 	pthread_cond_broadcast(&wk->work_cond);
 	pthread_mutex_unlock(&wk->lock);
 }
 
-/* The emitter's way to a listing: the read-ahead one, or read it now. NULL: ENOMEM. */
+/*
+ * The emitter's way to a listing: the read-ahead one, or read it now. While
+ * a worker is still reading it, the emitter reads ahead too rather than
+ * sleep: on two cores, a sleeping emitter is half the machine idle, and a
+ * wake-up on a busy machine costs a scheduling round. NULL: ENOMEM.
+ */
 static struct walk_listing *take_listing(struct walk_worker *w, struct walk_node *node)
 {
 	struct walker *wk = w->walker;
@@ -984,12 +1072,14 @@ static struct walk_listing *take_listing(struct walk_worker *w, struct walk_node
 		return read_listing(w, node);
 	}
 	while (node->state != NODE_DONE)
-		pthread_cond_wait(&wk->done_cond, &wk->lock);
+		if (!prefetch_one(w))
+			pthread_cond_wait(&wk->done_cond, &wk->lock);
 	listing = node->listing;
 	node->listing = NULL;
 	if (node->prefetched) {
+		/* One more listing may be read ahead: one worker can take it. */
 		wk->window_used--;
-		pthread_cond_broadcast(&wk->work_cond);
+		pthread_cond_signal(&wk->work_cond);
 	}
 	pthread_mutex_unlock(&wk->lock);
 	return listing;
@@ -1165,19 +1255,6 @@ static struct walk_node *visit_root(struct walk_worker *w, const char *root, siz
 	return node;
 }
 
-unsigned walk_default_threads(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	/* Two per core keeps reads in flight while others stat; past 16 the
-	 * shared lock and the disk stop paying. */
-	if (n < 2)
-		n = 2;
-	if (n > 8)
-		n = 8;
-	return (unsigned)(2 * n);
-}
-
 /* The descriptor budget: half of what is left under RLIMIT_NOFILE, within [8, 4096]. */
 static size_t fd_budget(void)
 {
@@ -1213,17 +1290,22 @@ int walk(const char *const *roots, size_t nroots, const struct walk_config *conf
 	wk.max_threads = config->threads ? config->threads : walk_default_threads();
 	if (wk.max_threads > 256)
 		wk.max_threads = 256;
+	wk.io_threads = config->threads ? wk.max_threads : io_default_threads();
+	atomic_init(&wk.adaptive, config->threads == 0);
+	atomic_init(&wk.blocked_reads, 0);
 	wk.max_fds = fd_budget();
-	wk.window = 4 * (size_t)wk.max_threads;
+	wk.window = 4 * (size_t)wk.io_threads;
 	atomic_init(&wk.idle, 0);
 	atomic_init(&wk.stop, false);
 	/* The calling thread is a worker in default mode, so one fewer to start. */
-	if (!sorted)
+	if (!sorted) {
 		wk.max_threads--;
-	wk.threads = calloc(wk.max_threads + 1, sizeof(*wk.threads));
+		wk.io_threads--;
+	}
+	wk.threads = calloc(wk.io_threads + 1, sizeof(*wk.threads));
 	/* Each thread pins at most two descriptors; keep the cache above that. */
-	if (wk.max_fds < 2 * (size_t)wk.max_threads + 4)
-		wk.max_fds = 2 * (size_t)wk.max_threads + 4;
+	if (wk.max_fds < 2 * (size_t)wk.io_threads + 4)
+		wk.max_fds = 2 * (size_t)wk.io_threads + 4;
 	if (!wk.threads)
 		return -1;
 	/* Critical sections are a few pointer moves; on a VM a sleeping futex
