@@ -547,16 +547,47 @@ static const unsigned char escape_class[256] = {
 	[0x1e] = 2, [0x1f] = 2, ['\\'] = 1, [0x7f] = 2,
 };
 
+/* Bytes of a word, each set to b. */
+#define WORD_BYTES(b) ((uint64_t)0x0101010101010101 * (uint8_t)(b))
+
+/*
+ * Whether any of the 8 bytes of w must be escaped: below 0x20, 0x5c or 0x7f.
+ * These are the exact "has a byte less than n" and "has a zero byte" word
+ * tests, so a clean word (the usual case) is copied without looking at its
+ * bytes one by one.
+ */
+static bool word_needs_escape(uint64_t w)
+{
+	const uint64_t high = WORD_BYTES(0x80);
+	uint64_t below = (w - WORD_BYTES(0x20)) & ~w & high;
+	uint64_t bs = w ^ WORD_BYTES('\\'), del = w ^ WORD_BYTES(0x7f);
+
+	below |= (bs - WORD_BYTES(1)) & ~bs & high;
+	below |= (del - WORD_BYTES(1)) & ~del & high;
+	return below != 0;
+}
+
 /* Escape len bytes into dst (room for 4 * len); returns the bytes written. */
 static size_t escape_into(char *dst, const char *src, size_t len)
 {
 	static const char hexdigits[] = "0123456789abcdef";
 	char *out = dst;
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)src[i];
+	while (i < len) {
+		unsigned char c;
+		uint64_t w;
 
+		if (len - i >= 8) {
+			memcpy(&w, src + i, 8);
+			if (!word_needs_escape(w)) {
+				memcpy(out, &w, 8);
+				out += 8;
+				i += 8;
+				continue;
+			}
+		}
+		c = (unsigned char)src[i++];
 		switch (escape_class[c]) {
 		case 0:
 			*out++ = (char)c;
@@ -579,13 +610,27 @@ static size_t escape_into(char *dst, const char *src, size_t len)
 /* Write value in decimal into dst (room for 20); returns the bytes written. */
 static size_t u64_into(char *dst, uint64_t value)
 {
+	static const char pairs[201] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
 	char digits[20];
 	size_t n = sizeof(digits);
 
-	do {
-		digits[--n] = (char)('0' + value % 10);
-		value /= 10;
-	} while (value);
+	/* Two digits per division: half the divisions of the digit-by-digit loop. */
+	while (value >= 100) {
+		unsigned pair = (unsigned)(value % 100);
+
+		value /= 100;
+		n -= 2;
+		memcpy(digits + n, pairs + 2 * pair, 2);
+	}
+	if (value >= 10) {
+		n -= 2;
+		memcpy(digits + n, pairs + 2 * value, 2);
+	} else {
+		digits[--n] = (char)('0' + value);
+	}
 	memcpy(dst, digits + n, sizeof(digits) - n);
 	return sizeof(digits) - n;
 }

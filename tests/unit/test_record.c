@@ -429,3 +429,59 @@ UNIT_TEST(record_format_refuses_a_record_without_path)
 	dbuf_free(&out);
 	rec_free(&rec);
 }
+
+UNIT_TEST(record_fast_escaper_agrees_with_rec_escape_at_every_position)
+{
+	struct dbuf fast, slow;
+	char text[24];
+	size_t pos;
+	int c;
+
+	dbuf_init(&fast);
+	dbuf_init(&slow);
+	/* The emitter copies clean 8-byte words at once: put each byte at each
+	 * offset of a word, next to bytes that differ from it by one bit. */
+	for (c = 1; c < 256; c++) {
+		for (pos = 0; pos < sizeof(text); pos++) {
+			memset(text, (c ^ 0x01) ? (c ^ 0x01) : 'a', sizeof(text));
+			text[pos] = (char)c;
+			dbuf_clear(&fast);
+			dbuf_clear(&slow);
+			EXPECT(rec_emit_attr(&fast, "k", text, sizeof(text)) == 0);
+			EXPECT(dbuf_append(&slow, "\tk:", 3) == 0);
+			EXPECT(rec_escape(&slow, text, sizeof(text)) == 0);
+			if (fast.len != slow.len || memcmp(fast.data, slow.data, fast.len) != 0) {
+				fprintf(stderr, "unit-tests: byte 0x%02x at %zu escaped differently\n", c, pos);
+				EXPECT(!"fast and slow escapers agree");
+			}
+		}
+	}
+	dbuf_free(&fast);
+	dbuf_free(&slow);
+}
+
+UNIT_TEST(record_numbers_are_written_in_plain_decimal)
+{
+	struct dbuf out;
+	char expected[64];
+	uint64_t value = 1, values[2 + 4 * 20];
+	size_t n = 0, i;
+
+	dbuf_init(&out);
+	values[n++] = 0;
+	values[n++] = UINT64_MAX;
+	for (i = 0; i < 20; i++, value *= 10) {
+		values[n++] = value - 1;
+		values[n++] = value;
+		values[n++] = value + 1;
+		values[n++] = value * 7 + 3;
+	}
+	for (i = 0; i < n; i++) {
+		dbuf_clear(&out);
+		EXPECT(rec_emit_head(&out, values[i], UINT64_MAX - values[i], "p", 1) == 0);
+		snprintf(expected, sizeof(expected), "%ju\t%ju\tp", (uintmax_t)values[i],
+			 (uintmax_t)(UINT64_MAX - values[i]));
+		EXPECT(strcmp(out.data, expected) == 0);
+	}
+	dbuf_free(&out);
+}
