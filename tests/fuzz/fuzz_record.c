@@ -36,6 +36,20 @@ static bool same_record(const struct rec *a, const struct rec *b)
 	return true;
 }
 
+/* No raw control byte but the TAB separators: writers escape everything else. */
+static bool is_canonical_line(const char *line, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
 /* Parse, format, reparse, reformat: the codec must be a fixed point. */
 static void check_parse(const char *line, size_t len)
 {
@@ -60,6 +74,7 @@ static void check_parse(const char *line, size_t len)
 	CHECK(rec_format(&rec, &out) == 0);
 	CHECK(out.len > 0 && out.data[out.len - 1] == '\n');
 	CHECK(memchr(out.data, '\n', out.len) == out.data + out.len - 1);
+	CHECK(is_canonical_line(out.data, out.len - 1));
 	CHECK(rec_parse(&again, out.data, out.len - 1, &why) == REC_ENTRY);
 	/* A plain line comes back as a full record; compare the rest. */
 	again.plain = rec.plain;
@@ -95,7 +110,7 @@ done:
 static void check_emit(const char *bytes, size_t len)
 {
 	struct rec rec;
-	struct dbuf out;
+	struct dbuf out, ref;
 	const char *why, *value;
 	size_t value_len;
 
@@ -106,6 +121,13 @@ static void check_emit(const char *bytes, size_t len)
 	CHECK(rec_emit_head(&out, len, UINT64_MAX - len, bytes, len) == 0);
 	CHECK(rec_emit_attr(&out, "x-fuzz", bytes, len) == 0);
 	CHECK(memchr(out.data, '\n', out.len) == NULL);
+	CHECK(is_canonical_line(out.data, out.len));
+	/* The fast emitter writes what the reference escaper (escape.c) writes. */
+	dbuf_init(&ref);
+	CHECK(dbuf_puts(&ref, "\t") == 0 && rec_escape(&ref, bytes, len) == 0);
+	CHECK(dbuf_puts(&ref, "\tx-fuzz:") == 0 && rec_escape(&ref, bytes, len) == 0);
+	CHECK(out.len > ref.len && memcmp(out.data + out.len - ref.len, ref.data, ref.len) == 0);
+	dbuf_free(&ref);
 	CHECK(rec_parse(&rec, out.data, out.len, &why) == REC_ENTRY);
 	CHECK(rec.ino == len && rec.size == UINT64_MAX - len && !rec.plain);
 	CHECK(rec_path_len(&rec) == len && memcmp(rec_path(&rec), bytes, len) == 0);
