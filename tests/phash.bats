@@ -256,3 +256,31 @@ setup() {
 	prun phash --version
 	assert_success
 }
+
+@test "phash -r walks a tree: every entry once, regular files hashed as sha256sum does" {
+	make_awkward_tree tree
+	prun sh -c 'phash -r tree > out'
+	assert_success
+	assert_equal "$(wc -l < out)" "$(find tree -print0 | tr -cd '\0' | wc -c)"
+	assert_equal "$(grep -c 'type:f' out)" "$(find tree -type f -print0 | tr -cd '\0' | wc -c)"
+	run grep -c 'error:' out
+	assert_output 0
+	rm -rf tree/deep
+	prun sh -c 'phash -r -f gnu tree | LC_ALL=C sort'
+	assert_success
+	assert_equal "$output" "$(find tree -type f -print0 | xargs -0 sha256sum | LC_ALL=C sort)"
+}
+
+@test "phash -r output order is deterministic, and --unordered gives the same records" {
+	mkdir -p t/a t/b t/c
+	for i in 1 2 3 4 5 6 7 8 9; do echo "$i" > "t/a/$i"; echo "$i$i" > "t/c/$i"; done
+	prun sh -c 'phash -r -j 4 t > one && phash -r -j 16 t > two && cmp one two'
+	assert_success
+	prun bash -c 'phash -r --unordered t | LC_ALL=C sort | cmp - <(LC_ALL=C sort one)'
+	assert_success
+}
+
+@test "phash -r without a directory is a usage error" {
+	prun phash -r
+	assert_failure 2
+}
