@@ -14,9 +14,10 @@
  * never opened at all: opening a FIFO for reading unblocks its writer, and
  * opening a tape device may rewind it. O_NONBLOCK covers the race where a
  * regular file is swapped for a FIFO between that stat and the open (the open
- * cannot hang); the fstat after open then refuses it before any read. Once
- * the fd is known to be a regular file, O_NONBLOCK is cleared, because
- * leases and some network filesystems do honour it on regular files. Paths
+ * cannot hang); the fstat after open then refuses it before any read. O_NONBLOCK
+ * means nothing to a local regular file, but a network or FUSE filesystem
+ * may honour it: it is cleared lazily, the first time a read answers EAGAIN,
+ * which saves an fcntl per file (one system call in six for a small one). Paths
  * longer than PATH_MAX are opened through their parent directories in
  * pieces.
  *
@@ -261,15 +262,28 @@ fail:
 	return -1;
 }
 
-/* pread, retried on EINTR. */
+/*
+ * pread, retried on EINTR; on EAGAIN (O_NONBLOCK honoured by a network or
+ * FUSE filesystem) O_NONBLOCK is cleared and the read retried.
+ */
 static ssize_t pread_retry(int fd, void *buf, size_t len, uint64_t offset)
 {
-	ssize_t n;
+	for (;;) {
+		ssize_t n = pread(fd, buf, len, (off_t)offset);
+		int flags;
 
-	do
-		n = pread(fd, buf, len, (off_t)offset);
-	while (n < 0 && errno == EINTR);
-	return n;
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -1;
+		flags = fcntl(fd, F_GETFL);
+		if (flags < 0 || !(flags & O_NONBLOCK) || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+			errno = EAGAIN;
+			return -1;
+		}
+	}
 }
 
 /* Per-file reading state. */
@@ -558,8 +572,6 @@ int hashio_file_at(struct hashio *engine, int dirfd, const char *path, int flags
 		ret = -1;
 		goto out;
 	}
-	if (S_ISREG(st.st_mode))
-		fcntl(fd, F_SETFL, 0); /* clear O_NONBLOCK (see the essay) */
 	ret = hashio_fd(engine, fd, &st, NULL, NULL, result);
 	xclose(fd);
 out:

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: 0BSD */
 /** phash: add digests to a record stream, several algorithms from one read, many files at once. */
 #include "prelude.h"
+#include "batch.h"
 #include "diag.h"
 #include "hash.h"
 #include "hashio.h"
@@ -19,6 +20,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +53,9 @@ static const char usage_text[] =
 	"Exit status: 0 all good, 1 a file could not be read or changed while being\n"
 	"hashed, 2 usage error or malformed input.\n";
 
+/** A batch holding this many bytes of known file sizes goes to a worker at once. */
+#define BATCH_BYTES ((uint64_t)1 << 20)
+
 enum format {
 	FORMAT_NATIVE,
 	FORMAT_GNU,
@@ -78,45 +83,25 @@ struct phash {
 	struct reuse *reuse;        /* NULL without --reuse */
 	struct progress *progress;  /* NULL without --progress */
 	struct pool *pool;
+	struct batch_pool *batches;
+	atomic_size_t in_flight;    /* batches submitted and not yet done */
 };
 
-/* One input item, owned by whoever holds it (the producer, then one worker). */
-struct task {
-	struct phash *ph;
-	uint64_t seq;         /* reorder sequence number */
-	bool fresh;           /* made here (plain path, argument, walk): add a type attribute */
-	bool known_regular;   /* a walker just saw it as a regular file */
-	bool have_stat;       /* st holds the walker's lstat of a non-regular entry */
-	int walk_error;       /* the walker could not reach it */
-	struct stat st;
-	struct rec rec;
-};
-
-/* A worker's context (and the producer's own, for passing records through). */
+/* A worker's context (and the producer's own, for the fallback). */
 struct worker {
 	struct phash *ph;
 	struct hashio *engine;  /* made on first use; NULL if that failed */
 	bool engine_failed;
 	struct outbuf ob;       /* --unordered output */
-	struct dbuf line;       /* the current item's output */
+	struct dbuf line;       /* the current batch's output */
 };
 
-static struct task *task_new(void)
-{
-	struct task *task = calloc(1, sizeof(*task));
-
-	if (task)
-		rec_init(&task->rec);
-	return task;
-}
-
-static void task_free(struct task *task)
-{
-	if (!task)
-		return;
-	rec_free(&task->rec);
-	free(task);
-}
+/* One thread that reads input and fills batches. */
+struct producer {
+	struct phash *ph;
+	struct batch *batch;    /* being filled, or NULL */
+	struct worker *fallback;
+};
 
 static void worker_init(struct worker *worker, struct phash *ph)
 {
@@ -149,7 +134,7 @@ static struct hashio *worker_engine(struct worker *worker)
 	return worker->engine;
 }
 
-/* Hand the worker's line to the output: in sequence, or at once with --unordered. */
+/* Hand the worker's output for a batch on: in sequence, or at once with --unordered. */
 static void emit(struct worker *worker, uint64_t seq)
 {
 	struct phash *ph = worker->ph;
@@ -310,18 +295,20 @@ static bool try_reuse(struct phash *ph, struct task *task, struct hashio_result 
 	return true;
 }
 
-/* Hash one item and format its output into worker->line. */
+/* Hash one item and append its output to worker->line. */
 static void process(struct worker *worker, struct task *task)
 {
 	struct phash *ph = worker->ph;
 	const struct options *opt = &ph->opt;
 	const char *path = rec_path(&task->rec);
+	size_t mark = worker->line.len;
 	struct hashio_result res;
 	struct hashio *engine;
 	int ret, err = 0;
 
 	if (task->walk_error) {
 		res.error = task->walk_error;
+		res.not_regular = false;
 		ret = -1;
 	} else if (task->have_stat) {
 		memset(&res, 0, offsetof(struct hashio_result, hex));
@@ -336,7 +323,7 @@ static void process(struct worker *worker, struct task *task)
 		ret = hashio_file_at(engine, AT_FDCWD, path,
 				     HASHIO_NOFOLLOW | (task->known_regular ? HASHIO_KNOWN_REGULAR : 0), &res);
 	} else {
-		res.error = errno ? errno : ENOMEM;
+		res.error = ENOMEM;
 		res.not_regular = false;
 		ret = -1;
 	}
@@ -359,9 +346,27 @@ static void process(struct worker *worker, struct task *task)
 	}
 	if (err != 0) {
 		diag_file_error(path, ENOMEM);
-		dbuf_clear(&worker->line);
+		dbuf_truncate(&worker->line, mark);
 	}
-	emit(worker, task->seq);
+}
+
+/* Do every item of a batch, emit its output, recycle it. */
+static void process_batch(struct worker *worker, struct batch *batch)
+{
+	struct phash *ph = worker->ph;
+	size_t i;
+
+	for (i = 0; i < batch->count; i++) {
+		struct task *task = &batch->tasks[i];
+
+		if (!task->is_text)
+			process(worker, task);
+		else if (dbuf_append(&worker->line, task->text.data, task->text.len) != 0)
+			diag_file_error(NULL, ENOMEM);
+	}
+	emit(worker, batch->seq);
+	batch_put(ph->batches, batch);
+	atomic_fetch_sub(&ph->in_flight, 1);
 }
 
 static void *pool_worker_init(void *arg)
@@ -376,22 +381,19 @@ static void *pool_worker_init(void *arg)
 static void pool_worker_work(void *context, void *arg)
 {
 	struct worker *worker = context;
-	struct task *task = arg;
+	struct batch *batch = arg;
 
 	if (worker) {
-		process(worker, task);
+		process_batch(worker, batch);
 	} else {
-		/* No context (out of memory): report the item, and still fill
-		 * its place in the window so that the output goes on. */
-		struct dbuf empty;
+		/* No context (its allocation failed): a temporary one still
+		 * hashes the items and keeps the order. */
+		struct worker temporary;
 
-		diag_file_error(rec_path(&task->rec), ENOMEM);
-		dbuf_init(&empty);
-		if (task->ph->reorder)
-			reorder_complete(task->ph->reorder, task->seq, &empty);
-		dbuf_free(&empty);
+		worker_init(&temporary, batch->owner);
+		process_batch(&temporary, batch);
+		worker_fini(&temporary);
 	}
-	task_free(task);
 }
 
 static void pool_worker_fini(void *context)
@@ -407,38 +409,83 @@ static void pool_worker_fini(void *context)
 /* Serialises the fallback below: unordered walks submit from several threads. */
 static pthread_mutex_t fallback_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Queue a task (after taking its sequence number); if no worker thread can
- * start at all, do it in this thread. */
-static void submit(struct phash *ph, struct worker *self, struct task *task)
+/* Queue the producer's batch (after taking its sequence number); if no
+ * worker thread can start at all, do it in this thread. */
+static void flush_batch(struct producer *producer)
 {
-	task->ph = ph;
+	struct phash *ph = producer->ph;
+	struct batch *batch = producer->batch;
+
+	if (!batch)
+		return;
+	producer->batch = NULL;
+	if (batch->count == 0) {
+		batch_put(ph->batches, batch);
+		return;
+	}
+	batch->owner = ph;
 	if (ph->reorder)
-		task->seq = reorder_take(ph->reorder);
-	if (pool_submit(ph->pool, task) != 0) {
+		batch->seq = reorder_take(ph->reorder);
+	atomic_fetch_add(&ph->in_flight, 1);
+	if (pool_submit(ph->pool, batch) != 0) {
 		pthread_mutex_lock(&fallback_lock);
-		process(self, task);
+		process_batch(producer->fallback, batch);
 		pthread_mutex_unlock(&fallback_lock);
-		task_free(task);
 	}
 }
 
-/* Pass a comment line (or an untouched record) straight through, in order. */
-static void pass_text(struct phash *ph, struct worker *self, const char *text, size_t len)
+/* A free item of the producer's batch (NULL when out of memory). */
+static struct task *next_slot(struct producer *producer)
 {
-	uint64_t seq = ph->reorder ? reorder_take(ph->reorder) : 0;
+	struct task *task;
 
-	if (dbuf_append(&self->line, text, len) != 0 || dbuf_putc(&self->line, '\n') != 0) {
-		diag_file_error(NULL, ENOMEM);
-		dbuf_clear(&self->line);
+	if (!producer->batch) {
+		producer->batch = batch_get(producer->ph->batches);
+		if (!producer->batch)
+			return NULL;
 	}
-	emit(self, seq);
+	task = batch_slot(producer->batch);
+	if (!task) {
+		flush_batch(producer);
+		return next_slot(producer);
+	}
+	return task;
+}
+
+/*
+ * Count the item just filled, and hand the batch on when it is full, holds
+ * a megabyte of known sizes, or some worker is idle (batching only pays
+ * when the workers have a backlog; an idle worker should get work now).
+ */
+static void commit_slot(struct producer *producer, uint64_t bytes)
+{
+	struct batch *batch = producer->batch;
+	struct phash *ph = producer->ph;
+
+	batch_commit(batch, bytes);
+	if (batch->count == BATCH_TASKS || batch->bytes >= BATCH_BYTES ||
+	    atomic_load(&ph->in_flight) < ph->opt.jobs)
+		flush_batch(producer);
+}
+
+/* Queue text to pass through unchanged, in its place. */
+static void pass_text(struct producer *producer, const char *text, size_t len)
+{
+	struct task *task = next_slot(producer);
+
+	if (!task || dbuf_append(&task->text, text, len) != 0 || dbuf_putc(&task->text, '\n') != 0) {
+		diag_file_error(NULL, ENOMEM);
+		return;
+	}
+	task->is_text = true;
+	commit_slot(producer, 0);
 }
 
 /* Read records (or paths) from path ("-": standard input) and queue them. */
-static void read_input(struct phash *ph, struct worker *self, const char *path)
+static void read_input(struct producer *producer, const char *path)
 {
+	struct phash *ph = producer->ph;
 	struct input *in = input_open(path, ph->opt.nul);
-	struct task *task = NULL;
 
 	if (!in) {
 		diag_file_error(path, errno);
@@ -447,9 +494,10 @@ static void read_input(struct phash *ph, struct worker *self, const char *path)
 	for (;;) {
 		enum input_status status;
 		const char *why = NULL, *type, *text;
+		struct task *task = next_slot(producer);
 		size_t len;
 
-		if (!task && !(task = task_new())) {
+		if (!task) {
 			diag_file_error(input_name(in), ENOMEM);
 			break;
 		}
@@ -466,7 +514,7 @@ static void read_input(struct phash *ph, struct worker *self, const char *path)
 		}
 		if (status == INPUT_COMMENT) {
 			text = input_text(in, &len);
-			pass_text(ph, self, text, len);
+			pass_text(producer, text, len);
 			continue;
 		}
 		if (status != INPUT_RECORD)
@@ -478,91 +526,100 @@ static void read_input(struct phash *ph, struct worker *self, const char *path)
 		if (type && strcmp(type, "f") != 0) {
 			if (ph->opt.format == FORMAT_NATIVE) {
 				text = input_text(in, &len);
-				pass_text(ph, self, text, len);
+				pass_text(producer, text, len);
 			}
 			continue;
 		}
 		if (!task->rec.plain)
 			progress_expect(ph->progress, 0, 1, task->rec.size);
-		submit(ph, self, task);
-		task = NULL;
+		commit_slot(producer, task->rec.plain ? 0 : task->rec.size);
 	}
-	task_free(task);
 	input_close(in);
 }
 
 /* Queue each PATH argument as a plain path. */
-static void read_arguments(struct phash *ph, struct worker *self, char **paths, int count)
+static void read_arguments(struct producer *producer, char **paths, int count)
 {
 	int i;
 
 	for (i = 0; i < count; i++) {
-		struct task *task = task_new();
+		struct task *task = next_slot(producer);
 
 		if (!task || rec_set_plain(&task->rec, paths[i], strlen(paths[i])) != 0) {
 			diag_file_error(paths[i], ENOMEM);
-			task_free(task);
 			continue;
 		}
 		task->fresh = true;
-		submit(ph, self, task);
+		commit_slot(producer, 0);
 	}
 }
 
-/* -r: the walker's visit callback (in walker threads, or in order with WALK_SORT). */
-struct walk_state {
-	struct phash *ph;
-	struct worker *self;
-};
+/* -r: one producer per walker thread (one in all with WALK_SORT). */
+static void *walk_thread_init(void *arg)
+{
+	struct producer *shared = arg, *producer = malloc(sizeof(*producer));
+
+	if (producer)
+		*producer = *shared;
+	return producer;
+}
+
+static void walk_thread_fini(void *context)
+{
+	struct producer *producer = context;
+
+	if (!producer)
+		return;
+	flush_batch(producer);
+	free(producer);
+}
 
 static enum walk_action visit(void *context, const struct walk_entry *entry)
 {
-	struct walk_state *state = context;
-	struct task *task = task_new();
+	struct producer *producer = context;
+	struct task *task = producer ? next_slot(producer) : NULL;
 
 	if (!task || rec_set_plain(&task->rec, entry->path, entry->path_len) != 0) {
 		diag_file_error(entry->path, ENOMEM);
-		task_free(task);
 		return WALK_CONTINUE;
 	}
 	task->fresh = true;
 	if (entry->error) {
-		/* A directory already visited that could not be read: report it
-		 * and leave its record as written; anything else is a record
-		 * with an error attribute. */
+		/* A directory already visited that could not be read: report it,
+		 * its record is out already. Anything else becomes a record with
+		 * an error attribute. */
 		if (entry->type == DT_DIR && entry->at_fd < 0) {
 			diag_file_error(entry->path, entry->error);
-			task_free(task);
 			return WALK_CONTINUE;
 		}
 		task->walk_error = entry->error;
 	} else if (entry->type == DT_REG) {
 		task->known_regular = true;
+	} else if (entry->st) {
+		task->st = *entry->st;
+		task->have_stat = true;
+	} else if (fstatat(entry->at_fd, entry->at_path, &task->st, AT_SYMLINK_NOFOLLOW) == 0) {
+		/* Stat it now, while the walker's directory fd is valid: a worker
+		 * could not reach a path longer than PATH_MAX as easily. */
+		task->have_stat = true;
 	} else {
-		/* Stat it now, while the walker's directory fd is valid: the
-		 * worker could not reach a path longer than PATH_MAX as easily. */
-		if (entry->st) {
-			task->st = *entry->st;
-		} else if (fstatat(entry->at_fd, entry->at_path, &task->st, AT_SYMLINK_NOFOLLOW) != 0) {
-			task->walk_error = errno;
-		}
-		if (!task->walk_error)
-			task->have_stat = true;
+		task->walk_error = errno;
 	}
-	submit(state->ph, state->self, task);
+	commit_slot(producer, 0);
 	return WALK_CONTINUE;
 }
 
-static void walk_roots(struct phash *ph, struct worker *self, char **roots, int count)
+static void walk_roots(struct producer *producer, char **roots, int count)
 {
-	struct walk_state state = {.ph = ph, .self = self};
 	struct walk_config config = {
 		.threads = 0,
 		/* Ordered output follows the input order, and a walk's order is
 		 * only deterministic when sorted. */
-		.flags = ph->opt.unordered ? 0 : WALK_SORT,
+		.flags = producer->ph->opt.unordered ? 0 : WALK_SORT,
 		.visit = visit,
-		.arg = &state,
+		.thread_init = walk_thread_init,
+		.thread_fini = walk_thread_fini,
+		.arg = producer,
 	};
 
 	if (walk((const char *const *)roots, (size_t)count, &config) != 0)
@@ -650,21 +707,25 @@ int main(int argc, char **argv)
 {
 	struct phash ph;
 	struct worker self;
+	struct producer producer;
 	struct pool_config pool_config;
 
 	diag_init(argv[0]);
 	memset(&ph, 0, sizeof(ph));
+	atomic_init(&ph.in_flight, 0);
 	parse_options(argc, argv, &ph.opt);
 
 	ph.out = out_new(STDOUT_FILENO);
-	if (!ph.out) {
+	ph.batches = batch_pool_new();
+	if (!ph.out || !ph.batches) {
 		diag_file_error(NULL, errno);
 		return EXIT_FAILED;
 	}
 	if (!ph.opt.unordered) {
-		/* The window bounds memory (a few hundred bytes an item) while a
-		 * huge file holds back the small files finished behind it. */
-		ph.reorder = reorder_new(ph.out, 4096 + 64 * (size_t)ph.opt.jobs);
+		/* The window counts batches: it bounds memory (a few kilobytes of
+		 * output each) while a huge file holds back the small files
+		 * finished behind it. */
+		ph.reorder = reorder_new(ph.out, 256 + 8 * (size_t)ph.opt.jobs);
 		if (!ph.reorder) {
 			diag_file_error(NULL, errno);
 			return EXIT_FAILED;
@@ -682,7 +743,7 @@ int main(int argc, char **argv)
 
 	pool_config = (struct pool_config){
 		.threads = ph.opt.jobs,
-		.queue_capacity = 4 * (size_t)ph.opt.jobs,
+		.queue_capacity = 2 * (size_t)ph.opt.jobs,
 		.init = pool_worker_init,
 		.work = pool_worker_work,
 		.fini = pool_worker_fini,
@@ -694,13 +755,15 @@ int main(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	worker_init(&self, &ph);
+	producer = (struct producer){.ph = &ph, .fallback = &self};
 
 	if (ph.opt.recursive)
-		walk_roots(&ph, &self, argv + optind, argc - optind);
+		walk_roots(&producer, argv + optind, argc - optind);
 	else if (optind < argc)
-		read_arguments(&ph, &self, argv + optind, argc - optind);
+		read_arguments(&producer, argv + optind, argc - optind);
 	else
-		read_input(&ph, &self, "-");
+		read_input(&producer, "-");
+	flush_batch(&producer);
 
 	pool_finish(ph.pool);
 	worker_fini(&self);
@@ -711,6 +774,7 @@ int main(int argc, char **argv)
 		diag_file_errorf("standard output", "%s", strerror(out_error(ph.out)));
 	reorder_free(ph.reorder);
 	reuse_free(ph.reuse);
+	batch_pool_free(ph.batches);
 	out_free(ph.out);
 	return diag_finish();
 }
