@@ -33,31 +33,34 @@
  * size or mtime differ from the first fstat, or the bytes read differ from
  * the size, result->changed is set and the caller reports the file.
  *
- * Several algorithms on a large file. One core hashes SHA-256 at about
- * 1.9 GB/s and MD5 at about 0.7 GB/s, while the page cache delivers 10 GB/s
- * or more, so md5+sha1+sha256 on one core would cost the sum of the three.
- * Instead, for a file of at least PARALLEL_MIN_BLOCKS blocks, the engine
- * runs each extra algorithm in a helper thread of its own (started once, on
- * the first such file, and kept for the engine's life), over a ring of
- * RING_SLOTS shared buffers:
+ * Large files: reading beside hashing. One core hashes SHA-256 at about
+ * 1.7 GB/s and MD5 at about 0.7 GB/s, while copying a block out of the page
+ * cache costs a tenth of that, so md5+sha1+sha256 in one thread would cost
+ * the sum of the three, and even one algorithm would lose a tenth of its
+ * speed to the copy. Instead, for a file of at least PARALLEL_MIN_BLOCKS
+ * blocks, each algorithm runs in a helper thread of its own (started once,
+ * on the first such file, and kept for the engine's life), over a ring of
+ * RING_SLOTS shared buffers, and the caller's thread only reads (and feeds
+ * the sink, which so runs beside the hashing too):
  *
- *   reader (the caller's thread)           helpers 1..k-1
+ *   reader (the caller's thread)           helpers 0..k-1
  *   wait until slot b%R has refs == 0
  *   pread block b into slot b%R
- *   publish: refs = k-1, published++  ---> each helper hashes block b with
- *   hash block b with algorithm 0          its own algorithm, then refs--;
- *   pass block b to the sink               the last one wakes the reader
+ *   publish: refs = k, published++  ---->  each helper hashes block b with
+ *   pass block b to the sink               its own algorithm, then refs--;
+ *                                          the last one wakes the reader
  *
- * So the file takes as long as its slowest algorithm (or the read), not the
- * sum. The ring bounds memory at RING_SLOTS blocks per engine and lets the
- * reader run up to RING_SLOTS-1 blocks ahead of the slowest helper, which
- * smooths out scheduling noise. Each helper touches only its own context
- * between two lock acquisitions, and the reader touches the contexts only
- * when every helper has caught up (at the start and end of a file), so the
- * one mutex (per block, not per byte) is the only synchronisation. Small
- * files, a single algorithm, or serial engines use one buffer and hash every
- * algorithm in turn in the caller's thread: for them parallelism comes from
- * running several files at once (phash -j), which costs no synchronisation.
+ * So a file takes as long as its slowest algorithm (or the read), not the
+ * sum, and the read of block b+1 overlaps the hashing of block b. The ring
+ * bounds memory at RING_SLOTS blocks per engine and lets the reader run up
+ * to RING_SLOTS-1 blocks ahead of the slowest helper, which smooths out
+ * scheduling noise. Each helper touches only its own context between two
+ * lock acquisitions, and the reader touches the contexts only when every
+ * helper has caught up (at the start and end of a file), so the one mutex
+ * (taken per block, not per byte) is the only synchronisation. Small files
+ * and serial engines use one buffer and hash every algorithm in turn in the
+ * caller's thread: for them parallelism comes from hashing several files at
+ * once (phash -j), which costs no synchronisation at all.
  *
  * --nocache. After a file (and every NOCACHE_STEP bytes of a large one) the
  * pages read are dropped with posix_fadvise(DONTNEED), so a backup run does
@@ -88,7 +91,7 @@ struct slot {
 	unsigned refs; /* helpers that have yet to hash this block */
 };
 
-/** A helper thread, hashing one algorithm (index >= 1) of every block. */
+/** A helper thread, hashing one algorithm of every block. */
 struct helper {
 	struct hashio *engine;
 	size_t index;
@@ -227,7 +230,7 @@ static void *helper_main(void *arg)
 	return NULL;
 }
 
-/* Allocate the ring and start one helper per extra algorithm. Returns 0 or -1. */
+/* Allocate the ring and start one helper per algorithm. Returns 0 or -1. */
 static int parallel_start(struct hashio *engine)
 {
 	size_t i, started = 0;
@@ -237,12 +240,12 @@ static int parallel_start(struct hashio *engine)
 		if (!engine->slots[i].data)
 			goto fail;
 	}
-	engine->nhelpers = engine->count - 1;
+	engine->nhelpers = engine->count;
 	for (i = 0; i < engine->nhelpers; i++) {
 		struct helper *helper = &engine->helpers[i];
 
 		helper->engine = engine;
-		helper->index = i + 1;
+		helper->index = i;
 		helper->next = engine->published;
 		helper->error = 0;
 		if (pthread_create(&helper->thread, NULL, helper_main, helper) != 0)
@@ -367,10 +370,6 @@ static int read_parallel(struct hashio *engine, struct reading *r)
 		pthread_cond_broadcast(&engine->work);
 		pthread_mutex_unlock(&engine->lock);
 
-		if (hash_ctx_update(engine->set.ctx[0], slot->data, (size_t)n) != 0) {
-			err = errno ? errno : EIO;
-			break;
-		}
 		if (r->sink && (err = r->sink(r->sink_arg, slot->data, (size_t)n, r->offset)) != 0)
 			break;
 		r->offset += (uint64_t)n;
@@ -443,7 +442,7 @@ int hashio_fd(struct hashio *engine, int fd, const struct stat *st,
 		result->error = errno ? errno : EIO;
 		return -1;
 	}
-	if (engine->count >= 2 && !engine->serial && blocks >= PARALLEL_MIN_BLOCKS &&
+	if (engine->count >= 1 && !engine->serial && blocks >= PARALLEL_MIN_BLOCKS &&
 	    (engine->parallel_ready || (!engine->parallel_failed && parallel_start(engine) == 0)))
 		err = read_parallel(engine, &r);
 	else
