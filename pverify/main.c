@@ -9,6 +9,7 @@
 #include "manifest.h"
 #include "out.h"
 #include "pool.h"
+#include "progress.h"
 #include "report.h"
 #include "resolve.h"
 #include "task.h"
@@ -90,6 +91,7 @@ struct shared {
 	int rootfd;          /* AT_FDCWD without --root */
 	bool quick;
 	struct report *report;
+	struct progress *progress; /* NULL when off */
 };
 static struct shared shared;
 
@@ -240,6 +242,7 @@ static void work(void *context, void *arg)
 		else
 			set_error(task, ENOMEM, NULL);
 	}
+	progress_add(shared.progress, 0, 1, task->verdict == VERDICT_OK ? task->size : 0);
 	report_done(shared.report, task);
 }
 
@@ -296,6 +299,8 @@ struct reading {
 static int submit(struct reading *reading, struct task *task)
 {
 	task->seq = reading->seq++;
+	if (shared.progress)
+		progress_expect(shared.progress, 0, 1, task->has_size ? task->size : 0);
 	report_wait_slot(shared.report, task->seq);
 	if (pool_submit(reading->pool, task) != 0) {
 		/* No thread could start at all: check it here. */
@@ -520,9 +525,13 @@ int main(int argc, char **argv)
 	if (!reading.pool)
 		goto nomem;
 
+	if (options.progress == 1 || (options.progress == -1 && progress_default()))
+		shared.progress = progress_new(1, NULL);
 	read_manifest(&reading, &options);
 	pool_finish(reading.pool);
 	reading.pool = NULL;
+	progress_finish(shared.progress);
+	shared.progress = NULL;
 	if (reading.audit && run_audit(reading.audit, &options, &walk_errors) != 0)
 		diag_file_error(options.audit_dir, errno);
 
