@@ -552,6 +552,8 @@ int main(int argc, char **argv)
 	diag_init("pverify");
 	signal(SIGPIPE, SIG_IGN);
 	parse_options(argc, argv, &options);
+	if (getenv("PTOOLS_NO_OPENAT2"))
+		resolve_disable_openat2();
 
 	shared.rootfd = AT_FDCWD;
 	shared.quick = options.quick;

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -47,6 +48,13 @@ static int open_beneath2(int rootfd, const char *path)
 	how.flags = OPEN_FLAGS;
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
 	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+}
+
+static bool is_symlink(int dirfd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
 }
 
 /*
@@ -94,9 +102,13 @@ static int open_beneath_walk(int rootfd, const char *path)
 	for (k = 0; k < n; k++) {
 		memcpy(name, path + comp[k], clen[k]);
 		name[clen[k]] = '\0';
-		if (k + 1 < n)
+		if (k + 1 < n) {
 			fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		else
+			/* O_PATH | O_NOFOLLOW on a symlink gives ENOTDIR, which would
+			 * read as MISSING: say it was a symlink not followed. */
+			if (fd < 0 && errno == ENOTDIR && is_symlink(dirfd, name))
+				errno = ELOOP;
+		} else
 			fd = openat(dirfd, name, OPEN_FLAGS | O_NOFOLLOW);
 		if (dirfd != rootfd) {
 			saved = errno;
@@ -119,6 +131,11 @@ fail:
 	free(name);
 	errno = saved;
 	return -1;
+}
+
+void resolve_disable_openat2(void)
+{
+	atomic_store_explicit(&have_openat2, 0, memory_order_relaxed);
 }
 
 int resolve_open(int rootfd, const char *path)

@@ -28,4 +28,10 @@ const char *resolve_refusal(const char *path, size_t len);
  */
 int resolve_open(int rootfd, const char *path);
 
+/**
+ * Never use openat2 from now on: every path under a root takes the
+ * O_NOFOLLOW walk. For tests of the fallback (PTOOLS_NO_OPENAT2=1).
+ */
+void resolve_disable_openat2(void);
+
 #endif

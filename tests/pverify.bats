@@ -266,6 +266,34 @@ make_tree() {
 	assert_equal "$stderr" "pverify: 1 ok, 0 failed, 0 missing, 2 errors"
 }
 
+@test "pverify --root without openat2 follows no symlink at all and still refuses escapes" {
+	make_tree t
+	printf 'secret\n' > outside
+	mkdir -p root/d
+	cp t/a root/d/real
+	ln -s "$PWD/outside" root/abs
+	ln -s ../../outside root/d/rel
+	ln -s real root/d/near
+	ln -s d root/dirlink
+	{
+		printf '%s  abs\n' "$(sha256sum < outside | cut -c1-64)"
+		printf '%s  d/rel\n' "$(sha256sum < outside | cut -c1-64)"
+		printf '%s  d/near\n' "$(sha256sum < t/a | cut -c1-64)"
+		printf '%s  dirlink/real\n' "$(sha256sum < t/a | cut -c1-64)"
+		printf '%s  d/./x/../real\n' "$(sha256sum < t/a | cut -c1-64)"
+		printf '%s  ../outside\n' "$(sha256sum < outside | cut -c1-64)"
+	} > list
+	PTOOLS_NO_OPENAT2=1 prun --separate-stderr pverify -C root -f list
+	assert_failure 1
+	assert_line --index 0 "$(printf 'ERROR\tabs\tsymlink not followed under --root')"
+	assert_line --index 1 "$(printf 'ERROR\td/rel\tsymlink not followed under --root')"
+	assert_line --index 2 "$(printf 'ERROR\td/near\tsymlink not followed under --root')"
+	assert_line --index 3 --regexp $'^ERROR\tdirlink/real\t'
+	assert_line --index 4 "$(printf 'ERROR\t../outside\tpath climbs out of the root')"
+	assert_equal "${#lines[@]}" 5
+	assert_equal "$stderr" "pverify: 1 ok, 0 failed, 0 missing, 5 errors"
+}
+
 @test "pverify reports an unreadable file as ERROR with the reason and exits 1" {
 	make_tree t
 	native_manifest t > list
