@@ -317,7 +317,6 @@ struct reading {
 	struct batch *batch;     /* tasks not yet handed to the pool */
 	struct worker *local;    /* checks in this thread when no worker could start */
 	struct audit *audit;
-	uint64_t seq;
 	uint64_t malformed;
 	uint64_t refused;
 };
@@ -330,7 +329,6 @@ static void flush_batch(struct reading *reading)
 	if (!batch)
 		return;
 	reading->batch = NULL;
-	report_wait_slot(shared.report, batch->tasks[batch->count - 1]->seq);
 	if (pool_submit(reading->pool, batch) != 0) {
 		/* No worker thread could start: check the batch here. */
 		if (!reading->local)
@@ -346,14 +344,13 @@ static int submit(struct reading *reading, struct task *task)
 	struct batch *batch = reading->batch;
 	uint64_t bytes = task->has_size ? task->size : 0;
 
-	task->seq = reading->seq++;
+	task->seq = report_take(shared.report);
 	if (shared.progress)
 		progress_expect(shared.progress, 0, 1, bytes);
 	if (!batch) {
 		batch = malloc(sizeof(*batch));
 		if (!batch) {
 			set_error(task, ENOMEM, NULL);
-			report_wait_slot(shared.report, task->seq);
 			report_done(shared.report, task);
 			return -1;
 		}
@@ -570,7 +567,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	sink = out_new(STDOUT_FILENO);
-	shared.report = sink ? report_new(sink, 4096, options.verbose, options.audit_dir != NULL)
+	shared.report = sink ? report_new(sink, 0, options.verbose, options.audit_dir != NULL)
 			     : NULL;
 	if (options.audit_dir)
 		reading.audit = audit_new();
@@ -595,11 +592,11 @@ int main(int argc, char **argv)
 	worker_fini(reading.local);
 	progress_finish(shared.progress);
 	shared.progress = NULL;
+	if (report_flush(shared.report) != 0 && errno != EPIPE)
+		diag_file_error("stdout", errno);
 	if (reading.audit && run_audit(reading.audit, &options, &walk_errors) != 0)
 		diag_file_error(options.audit_dir, errno);
 
-	if (report_flush(shared.report) != 0 && errno != EPIPE)
-		diag_file_error("stdout", errno);
 	counts = report_counts(shared.report);
 	counts.errors += reading.refused + walk_errors;
 	if (counts.failed + counts.size + counts.missing + counts.errors + counts.new_files +

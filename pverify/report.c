@@ -1,23 +1,23 @@
 /* SPDX-License-Identifier: 0BSD */
-/** In-order output of verdicts through a bounded window, and their counts. */
+/** Verdicts to lines, in manifest order (libcommon's reorder window), and their counts. */
 #include "prelude.h"
 #include "report.h"
 #include "record.h"
+#include "reorder.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+/** Tasks in flight at most: taken but not yet written. */
+#define REPORT_WINDOW 4096
+
 struct report {
-	/* lock guards everything below it. */
-	pthread_mutex_t lock;
-	pthread_cond_t slot_free;
-	struct task **ring;        /* task seq lives at ring[seq % window] until printed */
-	size_t window;
-	uint64_t next;             /* the next seq to print */
+	struct reorder *reorder;
+	struct out *sink;
 	bool verbose, keep_missing;
-	struct outbuf ob;
-	int write_error;
+	/* lock guards counts and the missing array. */
+	pthread_mutex_t lock;
 	struct report_counts counts;
 	struct task **missing;
 	size_t nmissing, missing_cap;
@@ -29,27 +29,22 @@ struct report *report_new(struct out *sink, size_t window, bool verbose, bool ke
 
 	if (!report)
 		return NULL;
-	report->ring = calloc(window, sizeof(*report->ring));
-	if (!report->ring) {
+	report->reorder = reorder_new(sink, window ? window : REPORT_WINDOW);
+	if (!report->reorder) {
 		free(report);
 		errno = ENOMEM;
 		return NULL;
 	}
 	pthread_mutex_init(&report->lock, NULL);
-	pthread_cond_init(&report->slot_free, NULL);
-	report->window = window;
+	report->sink = sink;
 	report->verbose = verbose;
 	report->keep_missing = keep_missing;
-	outbuf_init(&report->ob, sink, 64 * 1024);
 	return report;
 }
 
-void report_wait_slot(struct report *report, uint64_t seq)
+uint64_t report_take(struct report *report)
 {
-	pthread_mutex_lock(&report->lock);
-	while (seq >= report->next + report->window)
-		pthread_cond_wait(&report->slot_free, &report->lock);
-	pthread_mutex_unlock(&report->lock);
+	return reorder_take(report->reorder);
 }
 
 static const char *const verdict_word[] = {
@@ -61,11 +56,9 @@ static const char *const verdict_word[] = {
 	[VERDICT_ERROR] = "ERROR",
 };
 
-/* Append one line to the buffer; called with the lock held. */
-static int append_line(struct report *report, const char *word, const char *path,
-		       size_t path_len, const char *extra, size_t extra_len)
+static int append_line(struct dbuf *buf, const char *word, const char *path, size_t path_len,
+		       const char *extra, size_t extra_len)
 {
-	struct dbuf *buf = &report->ob.buf;
 	size_t start = buf->len;
 
 	if (dbuf_puts(buf, word) != 0 || dbuf_putc(buf, '\t') != 0 ||
@@ -78,6 +71,7 @@ static int append_line(struct report *report, const char *word, const char *path
 	return 0;
 }
 
+/* Keep a MISSING task for the audit; called with the lock held. */
 static int keep(struct report *report, struct task *task)
 {
 	struct task **grown;
@@ -95,14 +89,15 @@ static int keep(struct report *report, struct task *task)
 	return 0;
 }
 
-/* Count and print one task in order; called with the lock held. Frees it
- * unless it is kept for the audit. */
-static void emit(struct report *report, struct task *task)
+void report_done(struct report *report, struct task *task)
 {
 	const char *extra = NULL;
-	bool print = true;
-	int rc = 0;
+	uint64_t seq = task->seq;
+	bool print = true, kept = false;
+	struct dbuf line;
 
+	dbuf_init(&line);
+	pthread_mutex_lock(&report->lock);
 	switch (task->verdict) {
 	case VERDICT_OK:
 		report->counts.ok++;
@@ -117,8 +112,8 @@ static void emit(struct report *report, struct task *task)
 		break;
 	case VERDICT_MISSING:
 		report->counts.missing++;
-		if (report->keep_missing && keep(report, task) == 0)
-			return;
+		kept = report->keep_missing && keep(report, task) == 0;
+		print = !kept;
 		break;
 	case VERDICT_PENDING:
 	case VERDICT_ERROR:
@@ -128,34 +123,16 @@ static void emit(struct report *report, struct task *task)
 			extra = "not checked";
 		break;
 	}
-	if (print && report->write_error == 0) {
-		rc = append_line(report, verdict_word[task->verdict], task->path, task->path_len,
-				 extra, extra ? strlen(extra) : 0);
-		if (rc == 0)
-			rc = outbuf_commit(&report->ob);
-		if (rc != 0)
-			report->write_error = errno;
-	}
-	free(task);
-}
-
-void report_done(struct report *report, struct task *task)
-{
-	struct task *ready;
-	uint64_t before;
-
-	pthread_mutex_lock(&report->lock);
-	PT_ASSERT(task->seq >= report->next && task->seq < report->next + report->window);
-	report->ring[task->seq % report->window] = task;
-	before = report->next;
-	while ((ready = report->ring[report->next % report->window]) != NULL) {
-		report->ring[report->next % report->window] = NULL;
-		report->next++;
-		emit(report, ready);
-	}
-	if (report->next != before)
-		pthread_cond_broadcast(&report->slot_free);
 	pthread_mutex_unlock(&report->lock);
+	/* On ENOMEM the line is lost but the count stands, and the order holds. */
+	if (print)
+		append_line(&line, verdict_word[task->verdict], task->path, task->path_len, extra,
+			    extra ? strlen(extra) : 0);
+	if (!kept)
+		free(task);
+	/* A failed write is remembered by the window and reported by report_flush. */
+	reorder_complete(report->reorder, seq, &line);
+	dbuf_free(&line);
 }
 
 struct task **report_take_missing(struct report *report, size_t *count)
@@ -174,19 +151,14 @@ struct task **report_take_missing(struct report *report, size_t *count)
 int report_line(struct report *report, const char *word, const char *path, size_t path_len,
 		const char *extra, size_t extra_len)
 {
-	int rc = -1;
+	struct dbuf line;
+	int rc;
 
-	pthread_mutex_lock(&report->lock);
-	if (report->write_error == 0) {
-		rc = append_line(report, word, path, path_len, extra, extra_len);
-		if (rc == 0)
-			rc = outbuf_commit(&report->ob);
-		if (rc != 0)
-			report->write_error = errno;
-	} else {
-		errno = report->write_error;
-	}
-	pthread_mutex_unlock(&report->lock);
+	dbuf_init(&line);
+	rc = append_line(&line, word, path, path_len, extra, extra_len);
+	if (rc == 0)
+		rc = out_write(report->sink, line.data, line.len);
+	dbuf_free(&line);
 	return rc;
 }
 
@@ -212,17 +184,7 @@ void report_count_audit(struct report *report, uint64_t new_files, uint64_t move
 
 int report_flush(struct report *report)
 {
-	int rc = 0;
-
-	pthread_mutex_lock(&report->lock);
-	if (report->write_error == 0 && outbuf_flush(&report->ob) != 0)
-		report->write_error = errno;
-	if (report->write_error != 0) {
-		errno = report->write_error;
-		rc = -1;
-	}
-	pthread_mutex_unlock(&report->lock);
-	return rc;
+	return reorder_finish(report->reorder);
 }
 
 void report_free(struct report *report)
@@ -231,14 +193,10 @@ void report_free(struct report *report)
 
 	if (!report)
 		return;
-	for (i = 0; i < report->window; i++)
-		free(report->ring[i]);
 	for (i = 0; i < report->nmissing; i++)
 		free(report->missing[i]);
 	free(report->missing);
-	free(report->ring);
-	outbuf_fini(&report->ob);
-	pthread_cond_destroy(&report->slot_free);
+	reorder_free(report->reorder);
 	pthread_mutex_destroy(&report->lock);
 	free(report);
 }
