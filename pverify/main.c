@@ -414,7 +414,10 @@ static int read_manifest(struct reading *reading, const struct options *options)
 		seal_feed(&seal, text, len);
 		if (len == 0 || text[0] == '#')
 			continue;
+		why = NULL;
 		task = manifest_parse(&parser, text, len, &why);
+		if (!task && !why)
+			continue;
 		if (!task) {
 			diag_input_error(input_name(reading->in), input_line(reading->in), "%s", why);
 			reading->malformed++;

@@ -126,6 +126,15 @@ static struct task *from_record(struct manifest_parser *parser, const char *line
 	}
 	for (i = 0; i < rec_attr_count(rec); i++) {
 		rec_attr_at(rec, i, &key, &value, &value_len);
+		if (strcmp(key, "type") == 0) {
+			/* Only regular files have contents to check; phash passes
+			 * directories, symlinks and the rest through unhashed. */
+			if (value_len != 1 || value[0] != 'f') {
+				*why = NULL;
+				return NULL;
+			}
+			continue;
+		}
 		if (strcmp(key, "mtime") == 0) {
 			if (!parse_mtime(value, value_len, &mtime)) {
 				*why = "bad mtime";

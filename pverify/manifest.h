@@ -32,8 +32,10 @@ void manifest_parser_fini(struct manifest_parser *parser);
 
 /**
  * Parse one line that is neither blank nor a comment into a new task (owned by
- * the caller, free() it) with seq and line left 0. Returns the task, or NULL
- * with *why set for a malformed line (errno ENOMEM with "out of memory").
+ * the caller, free() it) with seq and line left 0. Returns the task; or NULL
+ * with *why NULL for a record with nothing to verify (a type other than f:
+ * directories, symlinks...); or NULL with *why set for a malformed line
+ * (errno ENOMEM with "out of memory").
  */
 struct task *manifest_parse(struct manifest_parser *parser, const char *line, size_t len,
 			    const char **why);

@@ -4,6 +4,7 @@
 #include "resolve.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -138,18 +139,68 @@ void resolve_disable_openat2(void)
 	atomic_store_explicit(&have_openat2, 0, memory_order_relaxed);
 }
 
+/*
+ * A path of PATH_MAX bytes or more, symlinks followed: open its directories
+ * in chunks shorter than PATH_MAX (each cut at a '/'), each relative to the
+ * previous one, then the rest.
+ */
+static int open_long(const char *path)
+{
+	size_t len = strlen(path), cut;
+	int dirfd = AT_FDCWD, fd, saved;
+	char *chunk = NULL;
+
+	while (len >= PATH_MAX) {
+		for (cut = PATH_MAX - 1; cut > 0 && path[cut] != '/'; cut--)
+			;
+		if (cut == 0) {
+			errno = ENAMETOOLONG;
+			fd = -1;
+			goto out;
+		}
+		free(chunk);
+		chunk = strndup(path, cut);
+		if (!chunk) {
+			fd = -1;
+			goto out;
+		}
+		fd = openat(dirfd, chunk, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			goto out;
+		if (dirfd != AT_FDCWD)
+			close(dirfd);
+		dirfd = fd;
+		path += cut + 1;
+		len -= cut + 1;
+	}
+	fd = openat(dirfd, path, OPEN_FLAGS);
+out:
+	saved = errno;
+	if (dirfd != AT_FDCWD)
+		close(dirfd);
+	free(chunk);
+	errno = saved;
+	return fd;
+}
+
 int resolve_open(int rootfd, const char *path)
 {
 	int fd;
 
-	if (rootfd == AT_FDCWD)
-		return open(path, OPEN_FLAGS);
+	if (rootfd == AT_FDCWD) {
+		fd = open(path, OPEN_FLAGS);
+		if (fd < 0 && errno == ENAMETOOLONG)
+			fd = open_long(path);
+		return fd;
+	}
 	if (atomic_load_explicit(&have_openat2, memory_order_relaxed)) {
 		fd = open_beneath2(rootfd, path);
-		if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
+		/* ENAMETOOLONG: past PATH_MAX, which the component walk handles. */
+		if (fd >= 0 || (errno != ENOSYS && errno != EPERM && errno != ENAMETOOLONG))
 			return fd;
 		/* ENOSYS: an old kernel; EPERM: a seccomp filter that refuses it. */
-		atomic_store_explicit(&have_openat2, 0, memory_order_relaxed);
+		if (errno != ENAMETOOLONG)
+			atomic_store_explicit(&have_openat2, 0, memory_order_relaxed);
 	}
 	return open_beneath_walk(rootfd, path);
 }

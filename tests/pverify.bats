@@ -158,6 +158,36 @@ make_tree() {
 	assert_equal "$stderr" "pverify: $n ok, 0 failed, 0 missing, 0 errors"
 }
 
+@test "pverify opens paths longer than PATH_MAX, with and without --root" {
+	make_awkward_tree t
+	local leaf
+	leaf=$(cd t && find deep -name leaf)
+	[ "${#leaf}" -gt 4096 ]
+	printf '%s  %s\n' "$(printf deep | sha256sum | cut -c1-64)" "$leaf" > list
+	cd t
+	prun --separate-stderr pverify -f ../list
+	assert_success
+	assert_equal "$stderr" "pverify: 1 ok, 0 failed, 0 missing, 0 errors"
+	cd ..
+	prun --separate-stderr pverify -C t -f list
+	assert_success
+	PTOOLS_NO_OPENAT2=1 prun --separate-stderr pverify -C t -f list
+	assert_success
+}
+
+@test "pverify skips records of directories and symlinks, which have no contents to check" {
+	make_tree t
+	ln -s a t/link
+	{
+		printf '%s\t4096\tt\ttype:d\n' "$(stat -c %i t)"
+		printf '%s\t1\tt/link\ttype:l\tlink:a\n' "$(stat -c %i -L t/link)"
+		native_manifest t
+	} > list
+	prun --separate-stderr pverify -f list
+	assert_success
+	assert_equal "$stderr" "pverify: 4 ok, 0 failed, 0 missing, 0 errors"
+}
+
 @test "pverify refuses 128-digit GNU lines without -a, naming the line" {
 	make_tree t
 	b2sum t/a > list
