@@ -42,7 +42,8 @@ static const char usage_text[] =
 	"                       and MOVED ones (a missing entry's digest found there)\n"
 	"  -q, --quick          compare size (and mtime when recorded) only, no hashing\n"
 	"  -v, --verbose        also print an OK line for every good file\n"
-	"  -j, --jobs=N         N worker threads (default: 4 per CPU, 4 to 64)\n"
+	"  -j, --jobs=N         N worker threads (default: 8 per CPU, at least 16,\n"
+	"                       as phash: enough to hide storage latency)\n"
 	"      --progress       show progress on stderr (default: when it is a terminal)\n"
 	"      --no-progress    never show progress\n"
 	"  -h, --help           show this help and exit\n"
@@ -510,7 +511,7 @@ static void parse_options(int argc, char **argv, struct options *options)
 		diag_usage_error("unexpected argument '%s' (the manifest is read with -f or from stdin)",
 				 argv[optind]);
 	if (options->jobs == 0)
-		options->jobs = pool_default_threads(4, 4, 64);
+		options->jobs = pool_default_threads(8, 16, 256);
 }
 
 /* With --audit: walk, then pair missing entries with new files. */
