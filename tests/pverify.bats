@@ -447,3 +447,11 @@ seal() {
 	assert_equal "$output" "$one"
 	assert_equal "${#lines[@]}" 5
 }
+
+@test "pverify reports a write error on stdout and exits 1" {
+	make_tree t
+	native_manifest t > list
+	prun bash -c 'pverify -v -f list > /dev/full'
+	assert_failure 1
+	assert_output --partial "stdout"
+}
