@@ -221,23 +221,43 @@ static int copy_hex(char *dst, const char *src, size_t n, const char **why)
 	return 0;
 }
 
-/* The GNU-tool algorithm whose digest has hexlen digits, if exactly one has. */
-static const struct hash_algo *algo_by_length(size_t hexlen, const char **why)
+/* The one algorithm among those with (gnu_tool) or without a GNU tool whose
+ * digest has hexlen digits, or NULL with *why. */
+static const struct hash_algo *unique_length(size_t hexlen, bool gnu_tool, bool *several)
 {
 	const struct hash_algo *found = NULL, *algo;
 	size_t i;
 
+	*several = false;
 	for (i = 0; i < hash_count(); i++) {
 		algo = hash_at(i);
-		if (!algo->gnu_tool || algo->digest_len * 2 != hexlen)
+		if ((algo->gnu_tool != NULL) != gnu_tool || algo->digest_len * 2 != hexlen)
 			continue;
 		if (found) {
-			*why = "digest length fits several algorithms: choose one with -a";
+			*several = true;
 			return NULL;
 		}
 		found = algo;
 	}
-	if (!found)
+	return found;
+}
+
+/*
+ * The algorithm a digest length names: first among the algorithms coreutils
+ * has a tool for (32 digits is md5, not xxh128), then among the others (8
+ * digits can only be xxh32). Two candidates at the same level are ambiguous.
+ */
+static const struct hash_algo *algo_by_length(size_t hexlen, const char **why)
+{
+	const struct hash_algo *found;
+	bool several;
+
+	found = unique_length(hexlen, true, &several);
+	if (!found && !several)
+		found = unique_length(hexlen, false, &several);
+	if (several)
+		*why = "digest length fits several algorithms: choose one with -a";
+	else if (!found)
 		*why = "no known algorithm has a digest of this length";
 	return found;
 }

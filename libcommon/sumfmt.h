@@ -73,9 +73,10 @@ void sumfmt_line_free(struct sumfmt_line *line);
  * The algorithm of a BSD line comes from its tag (hash_lookup_tag). For a GNU
  * line: when forced is non-NULL (the user's -a) it is used and the digest
  * length must match it; otherwise the length picks among the algorithms that
- * have a GNU tool (hash_algo.gnu_tool) and must name exactly one (128 hex
- * digits is sha512 or blake2b: ambiguous without -a). A BSD line whose tag
- * disagrees with forced is still taken by its tag.
+ * have a GNU tool (hash_algo.gnu_tool), or failing those among the others,
+ * and must name exactly one at that level (32 hex digits is md5; 8 is xxh32;
+ * 128 is sha512 or blake2b and 16 is xxh64 or xxh3: ambiguous without -a).
+ * A BSD line whose tag disagrees with forced is still taken by its tag.
  *
  * Returns 0, or -1 with *why set to a static message ("odd number of hex
  * digits", "unknown algorithm", "bad escape", "missing file name", ...), or

@@ -209,6 +209,28 @@ make_tree() {
 	[[ "$stderr" == "pverify: "*" ok, 0 failed, 0 missing, 0 errors" ]]
 }
 
+@test "pverify verifies xxhsum's GNU lines: xxh32 by its length, the others with -a" {
+	make_tree t
+	xxhsum -H0 t/a t/b > h0
+	prun --separate-stderr pverify -f h0
+	assert_success
+	xxhsum -H1 t/a t/b > h1
+	prun --separate-stderr pverify -f h1
+	assert_failure 2
+	prun --separate-stderr pverify -a xxh64 -f h1
+	assert_success
+	xxhsum -H2 t/a t/b > h2
+	prun --separate-stderr pverify -a xxh128 -f h2
+	assert_success
+	xxhsum -H3 t/a t/b > h3
+	prun --separate-stderr pverify -a xxh3 -f h3
+	assert_success
+	printf 'x' >> t/b
+	prun --separate-stderr pverify -a xxh3 -f h3
+	assert_failure 1
+	assert_output "$(printf 'FAILED\tt/b')"
+}
+
 @test "pverify reports a damaged file of a sha256sum list as FAILED with its escaped name" {
 	make_awkward_tree t --no-long
 	find t -type f -print0 | xargs -0 sha256sum > list

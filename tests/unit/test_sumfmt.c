@@ -73,6 +73,10 @@ UNIT_TEST(sumfmt_parses_gnu_lines)
 	/* Upper-case digits are accepted and lowered. */
 	EXPECT(parse(&line, "D41D8CD98F00B204E9800998ECF8427E  x", NULL, &why) == 0);
 	EXPECT(line.algo == hash_lookup("md5") && strcmp(line.hex, "d41d8cd98f00b204e9800998ecf8427e") == 0);
+	/* 8 digits can only be xxh32; 16 are xxh64 or xxh3. */
+	EXPECT(parse(&line, "0123abcd  x", NULL, &why) == 0 && line.algo == hash_lookup("xxh32"));
+	EXPECT(parse(&line, "0123456789abcdef  x", NULL, &why) == -1 && why);
+	EXPECT(parse(&line, "0123456789abcdef  x", "xxh3", &why) == 0 && line.algo == hash_lookup("xxh3"));
 	/* -a picks xxh128 for 32 digits; a mismatching length is refused. */
 	EXPECT(parse(&line, "d41d8cd98f00b204e9800998ecf8427e  x", "xxh128", &why) == 0);
 	EXPECT(line.algo == hash_lookup("xxh128"));
