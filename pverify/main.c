@@ -468,7 +468,8 @@ static void parse_options(int argc, char **argv, struct options *options)
 
 	memset(options, 0, sizeof(*options));
 	options->progress = -1;
-	while ((c = getopt_long(argc, argv, "f:C:a:qvj:hV", long_options, NULL)) != -1) {
+	opterr = 0; /* our own messages, with the program name diag.c uses */
+	while ((c = getopt_long(argc, argv, ":f:C:a:qvj:hV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			options->manifest = optarg;
@@ -503,8 +504,10 @@ static void parse_options(int argc, char **argv, struct options *options)
 			diag_help(usage_text);
 		case 'V':
 			diag_version();
+		case ':':
+			diag_usage_error("option '%s' needs an argument", argv[optind - 1]);
 		default:
-			diag_usage_error("unknown option");
+			diag_usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
