@@ -321,6 +321,13 @@ static int by_size(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int by_seq(const void *a, const void *b)
+{
+	const struct task *x = *(struct task *const *)a, *y = *(struct task *const *)b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
 struct pairing {
 	struct task **missing;
 	bool *matched;
@@ -357,6 +364,9 @@ int audit_finish(struct audit *audit, struct report *report, struct task **missi
 	int rc = -1, saved;
 
 	dbuf_init(&key);
+	/* Workers finish in any order: print the missing ones in manifest order. */
+	if (nmissing > 1)
+		qsort(missing, nmissing, sizeof(*missing), by_seq);
 	matched = calloc(nmissing ? nmissing : 1, sizeof(*matched));
 	sizes = calloc(nmissing ? nmissing : 1, sizeof(*sizes));
 	if (!matched || !sizes)
@@ -380,8 +390,10 @@ int audit_finish(struct audit *audit, struct report *report, struct task **missi
 		else
 			any_unsized = true;
 	}
-	qsort(sizes, nsizes, sizeof(*sizes), by_size);
-	qsort(audit->files, audit->nfiles, sizeof(*audit->files), by_key);
+	if (nsizes > 1)
+		qsort(sizes, nsizes, sizeof(*sizes), by_size);
+	if (audit->nfiles > 1)
+		qsort(audit->files, audit->nfiles, sizeof(*audit->files), by_key);
 	if (nalgos > 0) {
 		memset(&config, 0, sizeof(config));
 		config.algos = algos;
@@ -396,7 +408,7 @@ int audit_finish(struct audit *audit, struct report *report, struct task **missi
 		struct new_file *file = &audit->files[i];
 
 		if (!any_unsized &&
-		    !bsearch(&file->size, sizes, nsizes, sizeof(*sizes), by_size))
+		    (nsizes == 0 || !bsearch(&file->size, sizes, nsizes, sizeof(*sizes), by_size)))
 			continue;
 		if (hashio_file(engine, AT_FDCWD, file->path, &result) != 0)
 			continue; /* unreadable: it stays NEW */

@@ -101,6 +101,18 @@ make_tree() {
 	assert_equal "$stderr" "pverify: 3 ok, 0 failed, 0 missing, 0 errors, 0 new, 1 moved"
 }
 
+@test "pverify --audit of an unchanged tree exits 0, and lists several missing files in manifest order" {
+	make_tree t
+	native_manifest t > list
+	prun --separate-stderr pverify -f list --audit t
+	assert_success
+	assert_output ""
+	rm t/a t/b t/sub/c
+	prun --separate-stderr pverify -j 8 -f list --audit t
+	assert_failure 1
+	assert_equal "$output" "$(printf 'MISSING\t%s\n' t/a t/b t/sub/c)"
+}
+
 @test "pverify --audit works on a manifest relative to --root" {
 	make_tree t
 	( cd t && find . -type f -print0 | xargs -0 sha256sum ) > list
