@@ -54,7 +54,7 @@ make_tree() {
 	prun --separate-stderr pverify -f list
 	assert_failure 1
 	assert_output "$(printf 'FAILED\tt/b')"
-	assert_equal "$stderr" "pverify: 3 ok, 1 failed, 0 missing, 0 errors"
+	assert_equal "${stderr##*$'\n'}" "pverify: 3 ok, 1 failed, 0 missing, 0 errors"
 }
 
 @test "pverify reports a truncated file as SIZE and exits 1" {
@@ -73,7 +73,7 @@ make_tree() {
 	prun --separate-stderr pverify -f list
 	assert_failure 1
 	assert_output "$(printf 'MISSING\tt/a')"
-	assert_equal "$stderr" "pverify: 3 ok, 0 failed, 1 missing, 0 errors"
+	assert_equal "${stderr##*$'\n'}" "pverify: 3 ok, 0 failed, 1 missing, 0 errors"
 }
 
 @test "pverify ignores an added file without --audit and reports it as NEW with it" {
@@ -85,7 +85,7 @@ make_tree() {
 	prun --separate-stderr pverify -f list --audit t
 	assert_failure 1
 	assert_output "$(printf 'NEW\tt/sub/added')"
-	assert_equal "$stderr" "pverify: 4 ok, 0 failed, 0 missing, 0 errors, 1 new, 0 moved"
+	assert_equal "${stderr##*$'\n'}" "pverify: 4 ok, 0 failed, 0 missing, 0 errors, 1 new, 0 moved"
 }
 
 @test "pverify reports a renamed file as MISSING, and as MOVED with --audit" {
@@ -98,7 +98,7 @@ make_tree() {
 	prun --separate-stderr pverify -f list --audit t
 	assert_failure 1
 	assert_output "$(printf 'MOVED\tt/sub/c\tt/renamed')"
-	assert_equal "$stderr" "pverify: 3 ok, 0 failed, 0 missing, 0 errors, 0 new, 1 moved"
+	assert_equal "${stderr##*$'\n'}" "pverify: 3 ok, 0 failed, 0 missing, 0 errors, 0 new, 1 moved"
 }
 
 @test "pverify --audit of an unchanged tree exits 0, and lists several missing files in manifest order" {
@@ -158,7 +158,7 @@ make_tree() {
 	prun --separate-stderr pverify -f list
 	assert_success
 	assert_output ""
-	assert_equal "$stderr" "pverify: $n ok, 0 failed, 0 missing, 0 errors"
+	assert_equal "${stderr##*$'\n'}" "pverify: $n ok, 0 failed, 0 missing, 0 errors"
 }
 
 @test "pverify verifies b2sum's own output of the awkward-names tree with -a blake2b" {
@@ -167,7 +167,7 @@ make_tree() {
 	n=$(find t -type f -print0 | tr -cd '\0' | wc -c)
 	prun --separate-stderr pverify -a blake2b -f list
 	assert_success
-	assert_equal "$stderr" "pverify: $n ok, 0 failed, 0 missing, 0 errors"
+	assert_equal "${stderr##*$'\n'}" "pverify: $n ok, 0 failed, 0 missing, 0 errors"
 }
 
 @test "pverify opens paths longer than PATH_MAX, with and without --root" {
@@ -179,7 +179,7 @@ make_tree() {
 	cd t
 	prun --separate-stderr pverify -f ../list
 	assert_success
-	assert_equal "$stderr" "pverify: 1 ok, 0 failed, 0 missing, 0 errors"
+	assert_equal "${stderr##*$'\n'}" "pverify: 1 ok, 0 failed, 0 missing, 0 errors"
 	cd ..
 	prun --separate-stderr pverify -C t -f list
 	assert_success
@@ -197,7 +197,7 @@ make_tree() {
 	} > list
 	prun --separate-stderr pverify -f list
 	assert_success
-	assert_equal "$stderr" "pverify: 4 ok, 0 failed, 0 missing, 0 errors"
+	assert_equal "${stderr##*$'\n'}" "pverify: 4 ok, 0 failed, 0 missing, 0 errors"
 }
 
 @test "pverify refuses 128-digit GNU lines without -a, naming the line" {
@@ -307,10 +307,13 @@ make_tree() {
 	assert_line --index 0 "$(printf 'ERROR\t%s\tabsolute path refused under --root' "$PWD/outside")"
 	assert_line --index 1 "$(printf 'ERROR\t../outside\tpath climbs out of the root')"
 	assert_line --index 2 "$(printf 'ERROR\ta/../../outside\tpath climbs out of the root')"
-	assert_equal "$stderr" "pverify: 1 ok, 0 failed, 0 missing, 3 errors"
+	assert_equal "${stderr##*$'\n'}" "pverify: 1 ok, 0 failed, 0 missing, 3 errors"
 }
 
 @test "pverify --root does not follow a symlink out of the root, but follows one inside it" {
+	# valgrind does not know openat2 and makes pverify take the fallback,
+	# which follows no symlink at all (tested below).
+	[ "${PTOOLS_VALGRIND:-0}" = 1 ] && skip "valgrind lacks openat2"
 	printf 'secret\n' > outside
 	mkdir -p root/d
 	printf 'inside\n' > root/d/real
@@ -327,7 +330,7 @@ make_tree() {
 	assert_line --index 0 --regexp $'^ERROR\tabs\t'
 	assert_line --index 1 --regexp $'^ERROR\td/rel\t'
 	assert_equal "${#lines[@]}" 2
-	assert_equal "$stderr" "pverify: 1 ok, 0 failed, 0 missing, 2 errors"
+	assert_equal "${stderr##*$'\n'}" "pverify: 1 ok, 0 failed, 0 missing, 2 errors"
 }
 
 @test "pverify --root without openat2 follows no symlink at all and still refuses escapes" {
@@ -355,10 +358,12 @@ make_tree() {
 	assert_line --index 3 --regexp $'^ERROR\tdirlink/real\t'
 	assert_line --index 4 "$(printf 'ERROR\t../outside\tpath climbs out of the root')"
 	assert_equal "${#lines[@]}" 5
-	assert_equal "$stderr" "pverify: 1 ok, 0 failed, 0 missing, 5 errors"
+	assert_equal "${stderr##*$'\n'}" "pverify: 1 ok, 0 failed, 0 missing, 5 errors"
 }
 
 @test "pverify reports an unreadable file as ERROR with the reason and exits 1" {
+	# The valgrind wrappers live where user nobody cannot reach them.
+	[ "${PTOOLS_VALGRIND:-0}" = 1 ] && skip "as_nobody cannot run the valgrind wrapper"
 	make_tree t
 	native_manifest t > list
 	chmod 600 t/a
@@ -408,7 +413,7 @@ seal() {
 	seal list
 	prun --separate-stderr pverify -f list
 	assert_success
-	assert_equal "$stderr" "pverify: 4 ok, 0 failed, 0 missing, 0 errors"
+	assert_equal "${stderr##*$'\n'}" "pverify: 4 ok, 0 failed, 0 missing, 0 errors"
 }
 
 @test "pverify detects an edited sealed manifest and exits 1" {
