@@ -34,6 +34,8 @@ struct table {
 struct audit {
 	struct table names;        /* manifest paths; read-only during the walk */
 	size_t strip;
+	bool ignore;               /* leave out the file ignore_dev/ignore_ino */
+	uint64_t ignore_dev, ignore_ino;
 	/* lock guards files, nfiles and files_cap. */
 	pthread_mutex_t lock;
 	struct new_file *files;
@@ -185,6 +187,13 @@ void audit_free(struct audit *audit)
 	free(audit);
 }
 
+void audit_ignore(struct audit *audit, uint64_t dev, uint64_t ino)
+{
+	audit->ignore = true;
+	audit->ignore_dev = dev;
+	audit->ignore_ino = ino;
+}
+
 int audit_add_path(struct audit *audit, const char *path, size_t len)
 {
 	struct dbuf norm;
@@ -272,6 +281,9 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 		return WALK_CONTINUE;
 	}
 	if (entry->type != DT_REG || entry->depth == 0)
+		return WALK_CONTINUE;
+	if (audit->ignore && entry->st && (uint64_t)entry->st->st_dev == audit->ignore_dev &&
+	    (uint64_t)entry->st->st_ino == audit->ignore_ino)
 		return WALK_CONTINUE;
 	strip = audit->strip <= entry->path_len ? audit->strip : entry->path_len;
 	if (normalise(&thread->norm, entry->path + strip, entry->path_len - strip) != 0 ||

@@ -27,6 +27,12 @@ void audit_free(struct audit *audit);
 int audit_add_path(struct audit *audit, const char *path, size_t len);
 
 /**
+ * Leave this file (by device and inode) out of the NEW files: the manifest
+ * itself, when it lives in the audited tree (pcopy's .ptools-seal does).
+ */
+void audit_ignore(struct audit *audit, uint64_t dev, uint64_t ino);
+
+/**
  * Walk walk_root and collect every regular file whose path, less its first
  * strip bytes and normalised, the manifest does not name. Unreadable entries
  * are reported on stderr and counted in *errors. Returns 0, or -1 with errno

@@ -585,8 +585,14 @@ int main(int argc, char **argv)
 	sink = out_new(STDOUT_FILENO);
 	shared.report = sink ? report_new(sink, 0, options.verbose, options.audit_dir != NULL)
 			     : NULL;
-	if (options.audit_dir)
+	if (options.audit_dir) {
+		struct stat st;
+
 		reading.audit = audit_new();
+		if (reading.audit && options.manifest && strcmp(options.manifest, "-") != 0 &&
+		    stat(options.manifest, &st) == 0)
+			audit_ignore(reading.audit, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+	}
 	if (!shared.report || (options.audit_dir && !reading.audit))
 		goto nomem;
 

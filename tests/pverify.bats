@@ -113,6 +113,17 @@ make_tree() {
 	assert_equal "$output" "$(printf 'MISSING\t%s\n' t/a t/b t/sub/c)"
 }
 
+@test "pverify --audit checks a pcopy-style sealed manifest inside the tree, not reporting it as NEW" {
+	make_tree t
+	{ echo '# ptools seal v1'; ( cd t && native_manifest . ); } > seal
+	printf '#seal\tsha256:%s\n' "$(sha256sum < seal | cut -c1-64)" >> seal
+	mv seal t/.ptools-seal
+	prun --separate-stderr pverify -C t -f t/.ptools-seal --audit .
+	assert_success
+	assert_output ""
+	assert_equal "${stderr##*$'\n'}" "pverify: 4 ok, 0 failed, 0 missing, 0 errors, 0 new, 0 moved"
+}
+
 @test "pverify --audit works on a manifest relative to --root" {
 	make_tree t
 	( cd t && find . -type f -print0 | xargs -0 sha256sum ) > list
