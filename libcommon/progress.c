@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: 0BSD */
+/** Progress on standard error, redrawn by one background thread. */
+#include "prelude.h"
+#include "progress.h"
+#include "dbuf.h"
+#include "diag.h"
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+struct lane {
+	const char *name;
+	atomic_uint_fast64_t files, bytes;
+	atomic_uint_fast64_t expect_files, expect_bytes;
+};
+
+struct progress {
+	size_t nlanes;
+	struct lane lanes[PROGRESS_LANES_MAX];
+	struct timespec start;
+	pthread_t thread;
+	pthread_mutex_t lock;   /* guards stopping, with wake */
+	pthread_cond_t wake;
+	bool stopping;
+};
+
+bool progress_default(void)
+{
+	return isatty(STDERR_FILENO) == 1;
+}
+
+char *progress_human(uint64_t bytes, char *buf, size_t size)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double value = (double)bytes;
+	size_t unit = 0;
+
+	while (value >= 1024 && unit + 1 < countof(units)) {
+		value /= 1024;
+		unit++;
+	}
+	snprintf(buf, size, unit ? "%.1f %s" : "%.0f %s", value, units[unit]);
+	return buf;
+}
+
+static double elapsed_seconds(const struct progress *progress)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - progress->start.tv_sec) +
+	       (double)(now.tv_nsec - progress->start.tv_nsec) / 1e9;
+}
+
+static void draw(struct progress *progress, bool final)
+{
+	double seconds = elapsed_seconds(progress);
+	struct dbuf line;
+	size_t i;
+
+	dbuf_init(&line);
+	dbuf_printf(&line, "\r%s:", diag_prog());
+	for (i = 0; i < progress->nlanes; i++) {
+		struct lane *lane = &progress->lanes[i];
+		uint64_t files = atomic_load(&lane->files);
+		uint64_t bytes = atomic_load(&lane->bytes);
+		uint64_t expect = atomic_load(&lane->expect_bytes);
+		double rate = seconds > 0 ? (double)bytes / seconds : 0;
+		char done[32], speed[32];
+
+		dbuf_printf(&line, "%s %s%s%ju files, %s, %s/s", i ? " |" : "",
+			    lane->name ? lane->name : "", lane->name ? " " : "",
+			    (uintmax_t)files, progress_human(bytes, done, sizeof(done)),
+			    progress_human((uint64_t)rate, speed, sizeof(speed)));
+		if (!final && expect > bytes && rate > 0) {
+			uint64_t eta = (uint64_t)((double)(expect - bytes) / rate);
+			dbuf_printf(&line, ", ETA %ju:%02ju:%02ju", (uintmax_t)(eta / 3600),
+				    (uintmax_t)(eta / 60 % 60), (uintmax_t)(eta % 60));
+		}
+	}
+	/* Clear what a longer previous line left behind. */
+	dbuf_puts(&line, final ? "\033[K\n" : "\033[K");
+	if (line.data) {
+		ssize_t ignored = write(STDERR_FILENO, line.data, line.len);
+		(void)ignored;
+	}
+	dbuf_free(&line);
+}
+
+static void *progress_main(void *arg)
+{
+	struct progress *progress = arg;
+
+	pthread_mutex_lock(&progress->lock);
+	while (!progress->stopping) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 250 * 1000 * 1000;
+		if (until.tv_nsec >= 1000 * 1000 * 1000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		pthread_cond_timedwait(&progress->wake, &progress->lock, &until);
+		if (!progress->stopping)
+			draw(progress, false);
+	}
+	pthread_mutex_unlock(&progress->lock);
+	return NULL;
+}
+
+struct progress *progress_new(size_t nlanes, const char *const *names)
+{
+	struct progress *progress;
+	size_t i;
+	int err;
+
+	if (nlanes == 0 || nlanes > PROGRESS_LANES_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	progress = calloc(1, sizeof(*progress));
+	if (!progress)
+		return NULL;
+	progress->nlanes = nlanes;
+	for (i = 0; i < nlanes; i++)
+		progress->lanes[i].name = names ? names[i] : NULL;
+	clock_gettime(CLOCK_MONOTONIC, &progress->start);
+	pthread_mutex_init(&progress->lock, NULL);
+	pthread_cond_init(&progress->wake, NULL);
+	err = pthread_create(&progress->thread, NULL, progress_main, progress);
+	if (err != 0) {
+		pthread_cond_destroy(&progress->wake);
+		pthread_mutex_destroy(&progress->lock);
+		free(progress);
+		errno = err;
+		return NULL;
+	}
+	return progress;
+}
+
+void progress_expect(struct progress *progress, size_t lane, uint64_t files, uint64_t bytes)
+{
+	if (!progress || lane >= progress->nlanes)
+		return;
+	atomic_fetch_add(&progress->lanes[lane].expect_files, files);
+	atomic_fetch_add(&progress->lanes[lane].expect_bytes, bytes);
+}
+
+void progress_add(struct progress *progress, size_t lane, uint64_t files, uint64_t bytes)
+{
+	if (!progress || lane >= progress->nlanes)
+		return;
+	atomic_fetch_add_explicit(&progress->lanes[lane].files, files, memory_order_relaxed);
+	atomic_fetch_add_explicit(&progress->lanes[lane].bytes, bytes, memory_order_relaxed);
+}
+
+void progress_finish(struct progress *progress)
+{
+	if (!progress)
+		return;
+	pthread_mutex_lock(&progress->lock);
+	progress->stopping = true;
+	pthread_cond_signal(&progress->wake);
+	pthread_mutex_unlock(&progress->lock);
+	pthread_join(progress->thread, NULL);
+	draw(progress, true);
+	pthread_cond_destroy(&progress->wake);
+	pthread_mutex_destroy(&progress->lock);
+	free(progress);
+}
