@@ -17,6 +17,7 @@
 #define PTOOLS_BENEATH_H
 
 #include "prelude.h"
+#include <sys/types.h>
 
 /**
  * Open the directory at path (len bytes, not necessarily NUL-terminated)
@@ -39,7 +40,7 @@ int beneath_open(int rootfd, const char *path, int flags, mode_t mode);
 /**
  * Split path (len bytes) into the directory part and the last component,
  * ignoring trailing slashes: *dir_len is the length of the directory part
- * (0 for a name in the root) and *name/*name_len the last component.
+ * (0 for a name in the root), *name and *name_len the last component.
  * A path of only slashes or dots gives *name_len 0.
  */
 void beneath_split(const char *path, size_t len, size_t *dir_len,

@@ -59,6 +59,7 @@ struct dest {
 	size_t index;
 	int rootfd;
 	bool root_created;
+	struct timespec root_mtime;  /* before the run */
 	struct journal *journal;     /* ours, or NULL (failed before it existed) */
 	struct pool *writers;        /* NULL for the first destination */
 	atomic_int error;            /* errno of the first failure, 0 while healthy */
@@ -379,7 +380,8 @@ static void dest_make_dir(struct worker *worker, struct dest *dest, const char *
 				  "exists and is not a directory");
 			return;
 		}
-		if (journal_old_dir(dest->journal, rel, len, &old.st_mtim) != 0)
+		if (journal_old_dir(dest->journal, rel, len, &old.st_mtim,
+				    kept_mode(copy, st->st_mode), &st->st_mtim) != 0)
 			dest_fail(dest, rel, len, errno, "journal");
 		return;
 	}
@@ -1442,12 +1444,19 @@ static enum walk_action walk_visit(void *context, const struct walk_entry *entry
 		return WALK_STOP;
 	}
 	if (entry->depth == 0) {
-		/* The root itself: a root this run made gets SRC's mode and mtime. */
+		/* The root itself gets SRC's mode and mtime at completion. */
 		for (size_t i = 0; i < copy->ndests; i++) {
 			struct dest *dest = &copy->dests[i];
-			if (dest_ok(dest) && dest->root_created &&
-			    journal_dir(dest->journal, "", 0, kept_mode(copy, entry->st->st_mode),
-					&entry->st->st_mtim) != 0)
+			mode_t mode = kept_mode(copy, entry->st->st_mode);
+			int ok;
+			if (!dest_ok(dest))
+				continue;
+			if (dest->root_created)
+				ok = journal_dir(dest->journal, "", 0, mode, &entry->st->st_mtim);
+			else
+				ok = journal_old_dir(dest->journal, "", 0, &dest->root_mtime, mode,
+						     &entry->st->st_mtim);
+			if (ok != 0)
 				dest_fail(dest, "", 0, errno, "journal");
 		}
 		return WALK_CONTINUE;
@@ -1681,6 +1690,7 @@ static void dest_setup(struct copy *copy, struct dest *dest)
 	header.root_created = dest->root_created;
 	header.root_mtime_known = !dest->root_created;
 	header.root_mtime = st.st_mtim;
+	dest->root_mtime = st.st_mtim;
 	dest->journal = journal_create(dest->rootfd, &header, copy->opt.fsync);
 	if (!dest->journal) {
 		int err = errno;

@@ -55,7 +55,8 @@
  *   # pcopy journal v1
  *   H TAB run-id TAB root-created(0|1) TAB root-mtime(SEC.NSEC or -)
  *   D TAB path TAB mode(octal) TAB SEC.NSEC     directory made
- *   M TAB path TAB SEC.NSEC                     pre-existing dir's old mtime
+ *   M TAB path TAB OLD-SEC.NSEC TAB mode TAB SEC.NSEC
+ *                                               pre-existing dir: old mtime, new metadata
  *   T TAB path                                  temporary about to be made
  *   R TAB path TAB inode                        inode about to be put at path
  *   B TAB path TAB backup-name                  existing file linked to backup
@@ -72,6 +73,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -221,13 +223,17 @@ int journal_dir(struct journal *journal, const char *path, size_t len, mode_t mo
 }
 
 int journal_old_dir(struct journal *journal, const char *path, size_t len,
-		    const struct timespec *mtime)
+		    const struct timespec *old_mtime, mode_t mode, const struct timespec *mtime)
 {
 	struct dbuf buf;
 	int ok = record_start(&buf, 'M', path, len);
 
 	if (ok == 0)
 		ok = dbuf_putc(&buf, '\t');
+	if (ok == 0)
+		ok = put_time(&buf, old_mtime);
+	if (ok == 0)
+		ok = dbuf_printf(&buf, "\t%04o\t", (unsigned)(mode & 07777));
 	if (ok == 0)
 		ok = put_time(&buf, mtime);
 	return record_finish(journal, &buf, ok);
@@ -384,8 +390,9 @@ static int rev_prev(struct rev_reader *rev, const char **line, size_t *len)
 struct jrec {
 	char kind;
 	struct dbuf path, other;
-	uint64_t number;     /* R: inode; D: mode */
-	struct timespec mtime;
+	uint64_t number;     /* R: inode; D, M: mode */
+	struct timespec mtime;     /* D, M: the mtime to apply at completion */
+	struct timespec old_mtime; /* M: the mtime to restore on undo */
 };
 
 /* Split off the next TAB-separated field of [*p, end). */
@@ -482,8 +489,10 @@ static bool parse_record(struct jrec *rec, const char *line, size_t len)
 		return next_field(&p, end, &field, &flen) &&
 		       parse_number(field, flen, 10, &rec->number);
 	case 'M':
-		return next_field(&p, end, &field, &flen) &&
-		       parse_time(field, flen, &rec->mtime);
+		if (!next_field(&p, end, &field, &flen) ||
+		    !parse_time(field, flen, &rec->old_mtime))
+			return false;
+		__attribute__((fallthrough)); /* mode and mtime as in D */
 	case 'D':
 		return next_field(&p, end, &field, &flen) &&
 		       parse_number(field, flen, 8, &rec->number) &&
@@ -571,7 +580,7 @@ static void undo_record(struct finisher *fin, struct jrec *rec)
 		/* The root: handled after the journal is gone. */
 		if (rec->kind == 'M') {
 			fin->root_old_mtime = true;
-			fin->root_old = rec->mtime;
+			fin->root_old = rec->old_mtime;
 		}
 		return;
 	}
@@ -621,7 +630,7 @@ static void undo_record(struct finisher *fin, struct jrec *rec)
 	case 'M':
 		times[0].tv_sec = 0;
 		times[0].tv_nsec = UTIME_OMIT;
-		times[1] = rec->mtime;
+		times[1] = rec->old_mtime;
 		if (utimensat(dirfd, name, times, AT_SYMLINK_NOFOLLOW) != 0 && errno != ENOENT)
 			note_failure(fin, rec->path.data, errno);
 		break;
@@ -635,10 +644,10 @@ static void complete_record(struct finisher *fin, struct jrec *rec)
 	struct timespec times[2];
 	int dirfd;
 
-	if (rec->kind != 'B' && rec->kind != 'D')
+	if (rec->kind != 'B' && rec->kind != 'D' && rec->kind != 'M')
 		return;
 	if (rec->path.len == 0) {
-		if (rec->kind == 'D') {
+		if (rec->kind != 'B') {
 			fin->root_meta = true;
 			fin->root_mode = (mode_t)rec->number;
 			fin->root_mtime = rec->mtime;

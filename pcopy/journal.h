@@ -54,9 +54,12 @@ int journal_error(struct journal *journal);
 /** Before mkdirat: directory path will be made; mode and mtime are applied at completion. */
 int journal_dir(struct journal *journal, const char *path, size_t len, mode_t mode,
 		const struct timespec *mtime);
-/** A pre-existing directory whose mtime this run will disturb: restored by an undo. */
+/**
+ * A pre-existing directory whose mtime this run will disturb: an undo
+ * restores old_mtime; completion applies mode and mtime (the source's).
+ */
 int journal_old_dir(struct journal *journal, const char *path, size_t len,
-		    const struct timespec *mtime);
+		    const struct timespec *old_mtime, mode_t mode, const struct timespec *mtime);
 /** Before creating the temporary path (a name unique to this run). */
 int journal_temp(struct journal *journal, const char *path, size_t len);
 /** Before renaming or linking inode ino into place at path. */
