@@ -1526,6 +1526,19 @@ static int normalize(struct dbuf *out, const char *path, size_t len)
 	return 0;
 }
 
+/* How much of the absolute path to strip if it lies under root, or SIZE_MAX. */
+static size_t under(const char *path, const struct dbuf *root)
+{
+	if (root->len == 0 || root->data[0] != '/')
+		return SIZE_MAX;
+	if (strcmp(root->data, "/") == 0)
+		return 0;
+	if (strncmp(path, root->data, root->len) != 0 ||
+	    (path[root->len] != '/' && path[root->len] != '\0'))
+		return SIZE_MAX;
+	return root->len;
+}
+
 /* Make sure every directory above rel exists in every destination (records mode). */
 static void ensure_parents(struct worker *worker, int srcroot, const char *rel, size_t len)
 {
@@ -1570,14 +1583,16 @@ static void ensure_parents(struct worker *worker, int srcroot, const char *rel, 
 void copy_records(struct copy *copy, struct input *in, const char *from)
 {
 	struct worker *worker;
-	struct dbuf norm, root;
+	struct dbuf norm, root, real_root;
 	struct rec rec;
+	char *real;
 	const char *why;
 	enum input_status status;
-	int srcroot;
+	int srcroot, slash = -1;
 
 	dbuf_init(&norm);
 	dbuf_init(&root);
+	dbuf_init(&real_root);
 	rec_init(&rec);
 	worker = walker_init(copy);
 	srcroot = open(from ? from : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1585,10 +1600,17 @@ void copy_records(struct copy *copy, struct input *in, const char *from)
 		stop_run(copy, worker ? STOP_SOURCE : STOP_INTERNAL, from ? from : ".", errno);
 		goto out;
 	}
+	/* Absolute records match --from as written or as resolved (a relative --from). */
+	real = from ? realpath(from, NULL) : NULL;
+	if (real) {
+		normalize(&real_root, real, strlen(real));
+		free(real);
+	}
 	while (!stopping(copy)) {
 		const char *path, *rel;
 		size_t len;
 		struct stat st;
+		int base;
 
 		status = input_next(in, &rec, &why);
 		if (status == INPUT_EOF)
@@ -1610,13 +1632,18 @@ void copy_records(struct copy *copy, struct input *in, const char *from)
 			continue;
 		}
 		rel = norm.data;
+		base = srcroot;
 		if (rel[0] == '/') {
-			if (from) {
-				size_t rl = root.len;
-				if (strcmp(root.data, "/") == 0) {
-					rl = 0;
-				} else if (strncmp(rel, root.data, rl) != 0 ||
-					   (rel[rl] != '/' && rel[rl] != '\0')) {
+			if (!from) {
+				/* Copied whole: the path is taken from "/". */
+				if (slash < 0)
+					slash = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				base = slash;
+			} else {
+				size_t rl = under(rel, &root);
+				if (rl == SIZE_MAX)
+					rl = under(rel, &real_root);
+				if (rl == SIZE_MAX) {
 					diag_input_error(input_name(in), input_line(in),
 							 "absolute path not under the --from root");
 					continue;
@@ -1629,22 +1656,25 @@ void copy_records(struct copy *copy, struct input *in, const char *from)
 		if (*rel == '\0' || strcmp(rel, ".") == 0)
 			continue; /* the root itself: nothing to copy */
 		len = strlen(rel);
-		if (fstatat(srcroot, rel, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (fstatat(base, rel, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 			stop_run(copy, STOP_SOURCE, path, errno);
 			break;
 		}
-		ensure_parents(worker, srcroot, rel, len);
+		ensure_parents(worker, base, rel, len);
 		if (S_ISDIR(st.st_mode))
 			dbuf_clear(&worker->last_parent);
-		copy_entry(worker, srcroot, rel, &st, rel, len);
+		copy_entry(worker, base, rel, &st, rel, len);
 	}
 out:
 	if (srcroot >= 0)
 		close(srcroot);
+	if (slash >= 0)
+		close(slash);
 	walker_fini(worker);
 	rec_free(&rec);
 	dbuf_free(&norm);
 	dbuf_free(&root);
+	dbuf_free(&real_root);
 }
 
 /* ------------------------------------------------------------------ */
