@@ -110,10 +110,12 @@ struct link_entry {
 	char rel[];                  /* the first copy's path, relative */
 };
 
-/** A directory fd cache: the last directory used, per destination. */
+/** A directory fd cache: the last few directories used, per destination. */
+#define DIRCACHE_WAYS 4
 struct dircache {
-	struct dbuf path;
-	int fd;
+	struct dbuf path[DIRCACHE_WAYS];
+	int fd[DIRCACHE_WAYS];
+	unsigned next;               /* the way replaced next (round robin) */
 };
 
 /** What one thread (walker or reader) keeps between entries. */
@@ -263,18 +265,22 @@ static int dircache_get(struct worker *worker, struct dest *dest, const char *di
 			size_t dir_len)
 {
 	struct dircache *cache = &worker->dirs[dest->index];
+	unsigned way;
 
-	if (cache->fd >= 0 && cache->path.len == dir_len &&
-	    (dir_len == 0 || memcmp(cache->path.data, dir, dir_len) == 0))
-		return cache->fd;
-	if (cache->fd >= 0)
-		close(cache->fd);
-	cache->fd = -1;
-	dbuf_clear(&cache->path);
-	if (dbuf_append(&cache->path, dir, dir_len) != 0)
+	for (way = 0; way < DIRCACHE_WAYS; way++) {
+		if (cache->fd[way] >= 0 && cache->path[way].len == dir_len &&
+		    (dir_len == 0 || memcmp(cache->path[way].data, dir, dir_len) == 0))
+			return cache->fd[way];
+	}
+	way = cache->next++ % DIRCACHE_WAYS;
+	if (cache->fd[way] >= 0)
+		close(cache->fd[way]);
+	cache->fd[way] = -1;
+	dbuf_clear(&cache->path[way]);
+	if (dbuf_append(&cache->path[way], dir, dir_len) != 0)
 		return -1;
-	cache->fd = beneath_open_dir(dest->rootfd, dir, dir_len, 0);
-	return cache->fd;
+	cache->fd[way] = beneath_open_dir(dest->rootfd, dir, dir_len, 0);
+	return cache->fd[way];
 }
 
 /* Split rel into its parent and a NUL-terminated last component. */
@@ -460,32 +466,39 @@ static int install(struct worker *worker, struct dest *dest, int dirfd, const ch
 		return renameat(dirfd, temp, dirfd, name);
 	if (renameat2(dirfd, temp, dirfd, name, RENAME_NOREPLACE) == 0)
 		return 0;
+	if (errno == EEXIST)
+		*what = "exists (not replaced without --force or --update)";
 	if (errno != EINVAL && errno != ENOSYS)
 		return -1;
 	/* A filesystem without RENAME_NOREPLACE: link never replaces either. */
-	if (linkat(dirfd, temp, dirfd, name, 0) != 0)
+	if (linkat(dirfd, temp, dirfd, name, 0) != 0) {
+		if (errno == EEXIST)
+			*what = "exists (not replaced without --force or --update)";
 		return -1;
+	}
 	unlinkat(dirfd, temp, 0);
 	return 0;
 }
 
 /*
  * Whether the final name may be used: 0 when it is free (*exists false), or
- * taken and replaceable (*exists true); -1 with errno (EEXIST, EISDIR) when
- * it must not be touched. st_out receives the old file's stat.
+ * taken and replaceable with --force/--update (*exists true, *old its
+ * lstat); -1 with errno (EISDIR) when it must not be touched. Without
+ * --force/--update the name is not looked at: install() refuses to replace.
  */
 static int check_final(struct copy *copy, int dirfd, const char *name, bool *exists,
 		       struct stat *old)
 {
 	*exists = false;
+	if (!copy->opt.force && !copy->opt.update) {
+		/* The rename into place refuses to replace anything (RENAME_NOREPLACE),
+		 * which is the real guarantee; skipping this look saves a call per file. */
+		return 0;
+	}
 	if (fstatat(dirfd, name, old, AT_SYMLINK_NOFOLLOW) != 0)
 		return errno == ENOENT ? 0 : -1;
 	if (S_ISDIR(old->st_mode)) {
 		errno = EISDIR;
-		return -1;
-	}
-	if (!copy->opt.force && !copy->opt.update) {
-		errno = EEXIST;
 		return -1;
 	}
 	*exists = true;
@@ -1134,7 +1147,8 @@ static void *reader_init(void *arg)
 		return NULL;
 	}
 	for (size_t i = 0; i < copy->ndests; i++) {
-		reader->worker.dirs[i].fd = -1;
+		for (unsigned way = 0; way < DIRCACHE_WAYS; way++)
+			reader->worker.dirs[i].fd[way] = -1;
 		reader->ops[i].reader = reader;
 		reader->ops[i].dest = &copy->dests[i];
 		reader->ops[i].fd = -1;
@@ -1147,9 +1161,11 @@ static void *reader_init(void *arg)
 static void worker_fini(struct worker *worker, size_t ndests)
 {
 	for (size_t i = 0; worker->dirs && i < ndests; i++) {
-		if (worker->dirs[i].fd >= 0)
-			close(worker->dirs[i].fd);
-		dbuf_free(&worker->dirs[i].path);
+		for (unsigned way = 0; way < DIRCACHE_WAYS; way++) {
+			if (worker->dirs[i].fd[way] >= 0)
+				close(worker->dirs[i].fd[way]);
+			dbuf_free(&worker->dirs[i].path[way]);
+		}
 	}
 	free(worker->dirs);
 	dbuf_free(&worker->scratch);
@@ -1404,7 +1420,8 @@ static void *walker_init(void *arg)
 		return NULL;
 	}
 	for (size_t i = 0; i < copy->ndests; i++)
-		worker->dirs[i].fd = -1;
+		for (unsigned way = 0; way < DIRCACHE_WAYS; way++)
+			worker->dirs[i].fd[way] = -1;
 	return worker;
 }
 
