@@ -126,7 +126,13 @@ struct worker {
 	/* Records mode: the parent last made sure of, so a run of files in one
 	 * directory does not re-check its ancestors. */
 	struct dbuf last_parent;
+	/* A walker thread copies small files itself (it is also a reader):
+	 * handing a 4 KiB file to another thread costs more than copying it. */
+	bool inline_small;
 };
+
+/* Files up to this size are copied by the walker thread that found them. */
+#define INLINE_MAX ((off_t)256 << 10)
 
 /** One regular file to copy: made by the producer, owned by the reader. */
 struct task {
@@ -1296,10 +1302,14 @@ static void reader_work(void *context, void *item)
 	free(task);
 }
 
-/* Hand a regular file (open as srcfd, which the task then owns) to the readers. */
-static void submit_file(struct copy *copy, int srcfd, const struct stat *st, const char *rel,
-			size_t len)
+/*
+ * Hand a regular file (open as srcfd, which the task then owns) to the
+ * readers, or copy it right here when it is small and worker is a walker.
+ */
+static void submit_file(struct worker *worker, int srcfd, const struct stat *st,
+			const char *rel, size_t len)
 {
+	struct copy *copy = worker->copy;
 	struct task *task = malloc(sizeof(*task) + len + 1);
 
 	if (!task) {
@@ -1313,6 +1323,11 @@ static void submit_file(struct copy *copy, int srcfd, const struct stat *st, con
 	task->rel_len = len;
 	memcpy(task->rel, rel, len);
 	task->rel[len] = '\0';
+	if (worker->inline_small && st->st_size <= INLINE_MAX) {
+		/* worker is the first member of a struct reader (walker_init). */
+		reader_work((struct reader *)worker, task);
+		return;
+	}
 	if (pool_submit(copy->readers, task) != 0) {
 		int err = errno;
 		close(srcfd);
@@ -1359,7 +1374,7 @@ static void copy_entry(struct worker *worker, int at_fd, const char *at_path,
 			stop_run(copy, STOP_SOURCE, rel, EAGAIN);
 			return;
 		}
-		submit_file(copy, fd, &fst, rel, len);
+		submit_file(worker, fd, &fst, rel, len);
 		return;
 	}
 	if (S_ISDIR(st->st_mode)) {
@@ -1406,33 +1421,20 @@ out:
 	free(target);
 }
 
+/* A walker thread's context: a whole reader, so it can copy small files itself. */
 static void *walker_init(void *arg)
 {
-	struct copy *copy = arg;
-	struct worker *worker = calloc(1, sizeof(*worker));
+	struct reader *reader = reader_init(arg);
 
-	if (!worker)
+	if (!reader)
 		return NULL;
-	worker->copy = copy;
-	worker->dirs = calloc(copy->ndests, sizeof(*worker->dirs));
-	if (!worker->dirs) {
-		free(worker);
-		return NULL;
-	}
-	for (size_t i = 0; i < copy->ndests; i++)
-		for (unsigned way = 0; way < DIRCACHE_WAYS; way++)
-			worker->dirs[i].fd[way] = -1;
-	return worker;
+	reader->worker.inline_small = true;
+	return &reader->worker;
 }
 
 static void walker_fini(void *context)
 {
-	struct worker *worker = context;
-
-	if (!worker)
-		return;
-	worker_fini(worker, worker->copy->ndests);
-	free(worker);
+	reader_fini(context);
 }
 
 /* Whether st is one of the destination roots (a destination inside SRC). */
@@ -1612,6 +1614,8 @@ void copy_records(struct copy *copy, struct input *in, const char *from)
 	dbuf_init(&real_root);
 	rec_init(&rec);
 	worker = walker_init(copy);
+	if (worker)
+		worker->inline_small = false; /* the readers give parallelism here */
 	srcroot = open(from ? from : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (!worker || srcroot < 0 || normalize(&root, from ? from : ".", strlen(from ? from : ".")) != 0) {
 		stop_run(copy, worker ? STOP_SOURCE : STOP_INTERNAL, from ? from : ".", errno);
