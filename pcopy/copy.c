@@ -1462,6 +1462,10 @@ static enum walk_action walk_visit(void *context, const struct walk_entry *entry
 		stop_run(copy, STOP_SOURCE, entry->path, entry->error);
 		return WALK_STOP;
 	}
+	if (entry->depth == 0 && !S_ISDIR(entry->st->st_mode)) {
+		stop_run(copy, STOP_SOURCE, entry->path, ENOTDIR);
+		return WALK_STOP;
+	}
 	if (entry->depth == 0) {
 		/* The root itself gets SRC's mode and mtime at completion. */
 		for (size_t i = 0; i < copy->ndests; i++) {
@@ -1499,8 +1503,18 @@ void copy_tree(struct copy *copy, const char *src)
 {
 	struct walk_config config;
 	const char *roots[1] = { src };
+	struct stat lst, st;
+	char *slashed = NULL;
 
-	copy->root_len = strlen(src);
+	/* SRC is a directory to copy the contents of: a symlink to one is
+	 * followed, as "SRC/" would be. */
+	if (lstat(src, &lst) == 0 && S_ISLNK(lst.st_mode) && stat(src, &st) == 0 &&
+	    S_ISDIR(st.st_mode) && (slashed = malloc(strlen(src) + 2)) != NULL) {
+		strcpy(slashed, src);
+		strcat(slashed, "/");
+		roots[0] = slashed;
+	}
+	copy->root_len = strlen(roots[0]);
 	memset(&config, 0, sizeof(config));
 	config.flags = WALK_STAT;
 	config.visit = walk_visit;
@@ -1509,6 +1523,7 @@ void copy_tree(struct copy *copy, const char *src)
 	config.arg = copy;
 	if (walk(roots, 1, &config) != 0)
 		stop_run(copy, STOP_SOURCE, src, errno);
+	free(slashed);
 }
 
 /*

@@ -5,6 +5,8 @@
  * 0) have gone to such files, except files whose path contains
  * EIO_SHIM_SPARE (e.g. the journal). With EIO_SHIM_DELAY_US, every such write
  * first sleeps that long instead (a slow destination, to kill a copy midway).
+ * With EIO_SHIM_CORRUPT=1, such writes succeed but store their first byte
+ * inverted (a silently corrupting disk, for --verify).
  * Built by tests/pcopy.bats with cc -shared -fPIC.
  */
 #define _GNU_SOURCE 1
@@ -44,13 +46,19 @@ static int targeted(int fd)
 	return 1;
 }
 
-/* Decide for a write of len bytes: 0 to let it through, -1 to fail it with EIO. */
+/*
+ * Decide for a write of len bytes: 0 to let it through, 1 to corrupt it, -1
+ * to fail it with EIO.
+ */
 static int intercept(int fd, size_t len)
 {
 	const char *after = getenv("EIO_SHIM_AFTER"), *delay = getenv("EIO_SHIM_DELAY_US");
+	const char *corrupt = getenv("EIO_SHIM_CORRUPT");
 
 	if (!targeted(fd))
 		return 0;
+	if (corrupt && *corrupt == '1')
+		return len > 0 ? 1 : 0;
 	if (delay && *delay) {
 		usleep((useconds_t)strtoul(delay, NULL, 10));
 		return 0;
@@ -61,14 +69,35 @@ static int intercept(int fd, size_t len)
 	return -1;
 }
 
+/* Write a copy of buf with its first byte inverted, through write or pwrite. */
+static ssize_t corrupted(ssize_t (*write_fn)(int, const void *, size_t), int fd,
+			 const void *buf, size_t len, off_t offset,
+			 ssize_t (*pwrite_fn)(int, const void *, size_t, off_t))
+{
+	char *copy = malloc(len);
+	ssize_t n;
+
+	if (!copy) {
+		errno = ENOMEM;
+		return -1;
+	}
+	memcpy(copy, buf, len);
+	copy[0] = (char)~copy[0];
+	n = write_fn ? write_fn(fd, copy, len) : pwrite_fn(fd, copy, len, offset);
+	free(copy);
+	return n;
+}
+
 ssize_t write(int fd, const void *buf, size_t len)
 {
 	static ssize_t (*real)(int, const void *, size_t);
 
 	if (!real)
 		real = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
-	if (intercept(fd, len) != 0)
-		return -1;
+	switch (intercept(fd, len)) {
+	case -1: return -1;
+	case 1: return corrupted(real, fd, buf, len, 0, 0);
+	}
 	return real(fd, buf, len);
 }
 
@@ -78,8 +107,10 @@ ssize_t pwrite(int fd, const void *buf, size_t len, off_t offset)
 
 	if (!real)
 		real = (ssize_t (*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, "pwrite");
-	if (intercept(fd, len) != 0)
-		return -1;
+	switch (intercept(fd, len)) {
+	case -1: return -1;
+	case 1: return corrupted(NULL, fd, buf, len, offset, real);
+	}
 	return real(fd, buf, len, offset);
 }
 
@@ -89,7 +120,9 @@ ssize_t pwrite64(int fd, const void *buf, size_t len, off_t offset)
 
 	if (!real)
 		real = (ssize_t (*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, "pwrite64");
-	if (intercept(fd, len) != 0)
-		return -1;
+	switch (intercept(fd, len)) {
+	case -1: return -1;
+	case 1: return corrupted(NULL, fd, buf, len, offset, real);
+	}
 	return real(fd, buf, len, offset);
 }

@@ -153,6 +153,34 @@ seal_ok() {
 	seal_ok two
 }
 
+@test "pcopy --verify catches a destination that stores other bytes than it was given" {
+	build_shim
+	make_mixed_tree src
+	mkdir bad
+	snap=$(snapshot bad)
+	prun env LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX="$BATS_TEST_TMPDIR/bad" \
+		EIO_SHIM_SPARE=.pcopy-journal EIO_SHIM_CORRUPT=1 pcopy --verify src good bad
+	assert_failure 1
+	assert_output --partial "read back differs"
+	assert_equal "$(snapshot bad)" "$snap"
+	seal_ok good
+}
+
+@test "pcopy follows SRC when it is a symlink to a directory" {
+	make_mixed_tree src
+	ln -s src srclink
+	prun pcopy srclink one
+	assert_success
+	assert_equal "$(tree_listing src)" "$(tree_listing one)"
+}
+
+@test "pcopy -0 reads NUL-separated paths" {
+	make_awkward_tree src --no-long
+	(cd src && find . -type f -print0) | pcopy -0 --to one --from src
+	seal_ok one
+	assert_equal "$(grep -vc '^#' one/.ptools-seal)" "$(find src -type f -printf x | wc -c)"
+}
+
 @test "pcopy --seal NAME writes the seal under another name" {
 	make_mixed_tree src
 	prun pcopy --seal MANIFEST src one
