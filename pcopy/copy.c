@@ -449,13 +449,12 @@ static int install(struct worker *worker, struct dest *dest, int dirfd, const ch
 		   const char **what)
 {
 	char backup[64];
-	size_t dir_len = len - strlen(name);
 
 	if (exists) {
+		/* The backup sits next to the file: same filesystem, one rename back. */
 		temp_name(worker->copy, backup, sizeof(backup), ".bak");
 		*what = "journal";
-		if (sibling_path(&worker->scratch, rel, dir_len, backup) != 0 ||
-		    journal_backup(dest->journal, rel, len, backup, strlen(backup)) != 0)
+		if (journal_backup(dest->journal, rel, len, backup, strlen(backup)) != 0)
 			return -1;
 		*what = "keeping the old file";
 		if (linkat(dirfd, name, dirfd, backup, 0) != 0) {

@@ -43,7 +43,7 @@
  * change inside it.
  *
  * Commit. When every file and the seal are in place, a commit record is
- * appended and synced. From then on the journal is completed instead of
+ * appended (synced with --fsync). From then on the journal is completed instead of
  * undone: backups are removed and directory modes and mtimes (deferred
  * because creating entries changes them, and because a read-only mode would
  * stop the copy) are applied, again in reverse order so a directory's mtime is
@@ -167,8 +167,6 @@ struct journal *journal_create(int rootfd, const struct journal_header *header, 
 	if (ok == 0)
 		ok = journal_append(journal, &buf);
 	dbuf_free(&buf);
-	if (ok == 0 && fdatasync(journal->fd) != 0)
-		ok = -1;
 	if (ok != 0) {
 		int err = errno;
 		/* Nothing was created yet: take the journal away again. */
@@ -279,8 +277,6 @@ int journal_commit(struct journal *journal)
 	if (ok == 0)
 		ok = journal_append(journal, &buf);
 	dbuf_free(&buf);
-	if (ok == 0 && !journal->sync && fdatasync(journal->fd) != 0)
-		ok = -1;
 	return ok;
 }
 

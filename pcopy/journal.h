@@ -67,7 +67,7 @@ int journal_final(struct journal *journal, const char *path, size_t len, uint64_
 /** Before linking the existing file at path to backup (a name in the same directory). */
 int journal_backup(struct journal *journal, const char *path, size_t len,
 		   const char *backup, size_t backup_len);
-/** The commit point: every file and the seal are in place; syncs always. */
+/** The commit point: every file and the seal are in place (synced with sync, as every record). */
 int journal_commit(struct journal *journal);
 
 /** Called for each thing an undo or completion could not do (path relative to the root). */
