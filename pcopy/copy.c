@@ -32,6 +32,7 @@
 #include "record.h"
 #include "walk.h"
 #include "xio.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -1448,6 +1449,8 @@ static bool is_dest_root(struct copy *copy, const struct stat *st)
 static enum walk_action walk_visit(void *context, const struct walk_entry *entry)
 {
 	struct worker *worker = context;
+	const struct stat *st = entry->st;
+	struct stat lst, reg;
 	struct copy *copy;
 	const char *rel;
 	size_t len;
@@ -1461,7 +1464,19 @@ static enum walk_action walk_visit(void *context, const struct walk_entry *entry
 		stop_run(copy, STOP_SOURCE, entry->path, entry->error);
 		return WALK_STOP;
 	}
-	if (entry->depth == 0 && !S_ISDIR(entry->st->st_mode)) {
+	if (!st && entry->type == DT_REG && entry->depth > 0) {
+		/* A regular file is stat'ed once, through its open fd (copy_entry). */
+		memset(&reg, 0, sizeof(reg));
+		reg.st_mode = S_IFREG;
+		st = &reg;
+	} else if (!st) {
+		if (fstatat(entry->at_fd, entry->at_path, &lst, AT_SYMLINK_NOFOLLOW) != 0) {
+			stop_run(copy, STOP_SOURCE, entry->path, errno);
+			return WALK_STOP;
+		}
+		st = &lst;
+	}
+	if (entry->depth == 0 && !S_ISDIR(st->st_mode)) {
 		stop_run(copy, STOP_SOURCE, entry->path, ENOTDIR);
 		return WALK_STOP;
 	}
@@ -1469,15 +1484,15 @@ static enum walk_action walk_visit(void *context, const struct walk_entry *entry
 		/* The root itself gets SRC's mode and mtime at completion. */
 		for (size_t i = 0; i < copy->ndests; i++) {
 			struct dest *dest = &copy->dests[i];
-			mode_t mode = kept_mode(copy, entry->st->st_mode);
+			mode_t mode = kept_mode(copy, st->st_mode);
 			int ok;
 			if (!dest_ok(dest))
 				continue;
 			if (dest->root_created)
-				ok = journal_dir(dest->journal, "", 0, mode, &entry->st->st_mtim);
+				ok = journal_dir(dest->journal, "", 0, mode, &st->st_mtim);
 			else
 				ok = journal_old_dir(dest->journal, "", 0, &dest->root_mtime, mode,
-						     &entry->st->st_mtim);
+						     &st->st_mtim);
 			if (ok != 0)
 				dest_fail(dest, "", 0, errno, "journal");
 		}
@@ -1490,11 +1505,11 @@ static enum walk_action walk_visit(void *context, const struct walk_entry *entry
 	if (entry->depth == 1 && (strcmp(entry->name, copy->opt.seal_name) == 0 ||
 				  strcmp(entry->name, JOURNAL_NAME) == 0))
 		return WALK_PRUNE; /* a seal or journal of SRC's own is not content */
-	if (S_ISDIR(entry->st->st_mode) && is_dest_root(copy, entry->st)) {
+	if (S_ISDIR(st->st_mode) && is_dest_root(copy, st)) {
 		diag_note("%s: skipping a destination inside the source", entry->path);
 		return WALK_PRUNE;
 	}
-	copy_entry(worker, entry->at_fd, entry->at_path, entry->st, rel, len);
+	copy_entry(worker, entry->at_fd, entry->at_path, st, rel, len);
 	return stopping(copy) ? WALK_STOP : WALK_CONTINUE;
 }
 
@@ -1515,7 +1530,7 @@ void copy_tree(struct copy *copy, const char *src)
 	}
 	copy->root_len = strlen(roots[0]);
 	memset(&config, 0, sizeof(config));
-	config.flags = WALK_STAT;
+	config.flags = 0; /* stat only what is not a regular file (walk_visit) */
 	config.visit = walk_visit;
 	config.thread_init = walker_init;
 	config.thread_fini = walker_fini;
