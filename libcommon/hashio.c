@@ -105,6 +105,8 @@ struct hashio {
 	size_t block_size;
 	bool nocache;
 	bool serial;
+	struct progress *progress;
+	size_t progress_lane;
 	struct hashset set;
 	unsigned char *buffer;  /* the serial path's one buffer */
 
@@ -144,6 +146,8 @@ struct hashio *hashio_new(const struct hashio_config *config)
 	engine->block_size = config->block_size ? config->block_size : HASHIO_BLOCK_DEFAULT;
 	engine->nocache = config->nocache;
 	engine->serial = config->serial;
+	engine->progress = config->progress;
+	engine->progress_lane = config->progress_lane;
 	if (hashset_init(&engine->set, config->algos, config->count) != 0)
 		goto fail;
 	engine->buffer = alloc_block(engine->block_size);
@@ -312,6 +316,8 @@ static ssize_t next_block(struct hashio *engine, struct reading *r, unsigned cha
 	if (r->offset == r->expect && r->offset > 0 && r->offset % engine->block_size != 0)
 		return 0;
 	n = pread_retry(r->fd, buf, engine->block_size, r->offset);
+	if (n > 0)
+		progress_add(engine->progress, engine->progress_lane, 0, (uint64_t)n);
 	if (n > 0 && engine->nocache && r->offset + (uint64_t)n - r->dropped >= NOCACHE_STEP) {
 		posix_fadvise(r->fd, (off_t)r->dropped, (off_t)(r->offset - r->dropped), POSIX_FADV_DONTNEED);
 		r->dropped = r->offset;

@@ -125,6 +125,7 @@ static struct hashio *worker_engine(struct worker *worker)
 		.algos = opt->algos,
 		.count = opt->count,
 		.nocache = opt->nocache,
+		.progress = worker->ph->progress,
 	};
 
 	if (!worker->engine && !worker->engine_failed) {
@@ -318,6 +319,8 @@ static void process(struct worker *worker, struct task *task)
 		res.not_regular = true;
 		ret = -1;
 	} else if (ph->reuse && try_reuse(ph, task, &res)) {
+		/* Not read, but done: count its bytes for the rate and ETA. */
+		progress_add(ph->progress, 0, 0, res.size);
 		ret = 0;
 	} else if ((engine = worker_engine(worker))) {
 		ret = hashio_file_at(engine, AT_FDCWD, path,
@@ -329,7 +332,8 @@ static void process(struct worker *worker, struct task *task)
 	}
 
 	if (ret == 0) {
-		progress_add(ph->progress, 0, 1, res.size);
+		/* The engine counted the bytes as it read them. */
+		progress_add(ph->progress, 0, 1, 0);
 		if (res.changed)
 			diag_file_errorf(path, "file changed while being hashed");
 		if (opt->format == FORMAT_NATIVE)

@@ -284,3 +284,26 @@ setup() {
 	prun phash -r
 	assert_failure 2
 }
+
+@test "phash reports a write error on standard output and exits 1" {
+	printf x > f
+	prun sh -c 'phash f > /dev/full'
+	assert_failure 1
+	assert_output --partial 'No space left on device'
+}
+
+@test "phash --progress reports files and bytes on standard error only" {
+	head -c 100000 /dev/zero > f
+	prun sh -c 'phash --progress f 2>err >out'
+	assert_success
+	assert_equal "$(wc -l < out)" 1
+	run cat err
+	assert_output --partial '1 files'
+}
+
+@test "phash reports a missing file with error:ENOENT and exits 1" {
+	prun phash missing
+	assert_failure 1
+	assert_line --partial 'phash: missing: No such file or directory'
+	assert_line --regexp '^0	0	missing	.*error:ENOENT'
+}
