@@ -1632,6 +1632,7 @@ void copy_records(struct copy *copy, struct input *in, const char *from)
 {
 	struct worker *worker;
 	struct dbuf norm, root, real_root;
+	const char *from_dir = from;
 	struct rec rec;
 	char *real;
 	const char *why;
@@ -1645,9 +1646,11 @@ void copy_records(struct copy *copy, struct input *in, const char *from)
 	worker = walker_init(copy);
 	if (worker)
 		worker->inline_small = false; /* the readers give parallelism here */
-	srcroot = open(from ? from : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (!worker || srcroot < 0 || normalize(&root, from ? from : ".", strlen(from ? from : ".")) != 0) {
-		stop_run(copy, worker ? STOP_SOURCE : STOP_INTERNAL, from ? from : ".", errno);
+	if (!from)
+		from_dir = ".";
+	srcroot = open(from_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!worker || srcroot < 0 || normalize(&root, from_dir, strlen(from_dir)) != 0) {
+		stop_run(copy, worker ? STOP_SOURCE : STOP_INTERNAL, from_dir, errno);
 		goto out;
 	}
 	/* Absolute records match --from as written or as resolved (a relative --from). */
