@@ -47,6 +47,9 @@ int diag_status(void)
  * so that messages from different threads never mix within a line.
  */
 static void emit(const char *path, uintmax_t line, const char *format, va_list args)
+	__attribute__((format(printf, 3, 0)));
+
+static void emit(const char *path, uintmax_t line, const char *format, va_list args)
 {
 	struct dbuf msg;
 	int saved = errno;
