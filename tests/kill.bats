@@ -4,7 +4,8 @@
 # two destinations that already hold files; after `pcopy --rollback` each
 # destination is exactly as it was before the run (or, when the kill came
 # after the run's commit point, exactly the finished copy), and no temporary
-# or journal file is left.
+# or journal file is left. Before the rollback, at the moment of the kill,
+# every file under its final name is whole: the source's or the old one.
 #
 # The moments are random but seeded: PTOOLS_SEED (default 1) picks them, and
 # a failure names the seed and the kill. They are spread over the duration of
@@ -36,6 +37,7 @@ setup_file() {
 }
 
 setup() {
+	command -v python3 >/dev/null || skip "python3 is needed to check the files"
 	cd "$BATS_TEST_TMPDIR" || return 1
 }
 
@@ -90,6 +92,7 @@ kill_round() {
 	# destination looks like.
 	make_pre full1 $collide
 	make_pre full2 $collide
+	make_pre pre$collide $collide
 	start=$(now_ns)
 	prun pcopy --no-progress "$@" "$src" full1 full2
 	duration=$(($(now_ns) - start))
@@ -133,6 +136,11 @@ kill_round() {
 			fi
 			journal=$d/.pcopy-journal
 			committed=0
+			# Before any repair: no half-written file under a final name.
+			if ! python3 "$BATS_TEST_DIRNAME/prop_check.py" atomic "$d" "$src" pre$collide; then
+				echo "seed $PTOOLS_SEED, $variant kill $k at $fraction: $d holds a partial file" >&2
+				return 1
+			fi
 			if [ -e "$journal" ]; then
 				if [ "$(tail -n 1 "$journal")" = C ]; then committed=1; else uncommitted=1; fi
 				prun pcopy --rollback "$d"

@@ -18,6 +18,11 @@ own codec).
         seal writes it.
     prop_check.py flip-any FILE SEED
         Change one byte anywhere in FILE.
+    prop_check.py atomic DEST SRC PRE
+        DEST is a destination caught in the middle of a copy of SRC into a
+        tree that held PRE: every file and symlink under a final name (not a
+        .pcopy temporary, backup or journal) is whole, identical to the one
+        at the same path in SRC or in PRE, and a seal, if there, is whole.
 Exit 0 on success; on failure, the reasons on stderr and exit 1.
 """
 import os
@@ -157,8 +162,41 @@ def cmd_flip_any(path, seed):
     return []
 
 
+def same_file(a, b):
+    """Whether a and b are both symlinks with one target or regular files with one content."""
+    try:
+        sa, sb = os.lstat(a), os.lstat(b)
+    except FileNotFoundError:
+        return False
+    if os.path.islink(a) or os.path.islink(b):
+        return os.path.islink(a) and os.path.islink(b) and os.readlink(a) == os.readlink(b)
+    return sa.st_size == sb.st_size and read(a) == read(b)
+
+
+def cmd_atomic(dest, src, pre):
+    problems = []
+    dest, src, pre = os.fsencode(dest), os.fsencode(src), os.fsencode(pre)
+    for top, dirs, names in os.walk(dest):
+        for name in names:
+            if name.startswith(b".pcopy"):
+                continue
+            path = os.path.join(top, name)
+            rel = os.path.relpath(path, dest)
+            if rel == b".ptools-seal":
+                lines = read(path).rstrip(b"\n").split(b"\n")
+                if not lines[-1].startswith(b"#seal\t"):
+                    problems.append("a seal without its seal line: %r" % lines[-1][:80])
+                continue
+            if not (same_file(path, os.path.join(src, rel)) or
+                    same_file(path, os.path.join(pre, rel))):
+                problems.append("%r is neither the source's nor the old file (half written?)"
+                                % rel)
+    return problems
+
+
 def main():
     commands = {"digests": (cmd_digests, 3), "order": (cmd_order, 2),
+                "atomic": (cmd_atomic, 3),
                 "flip": (cmd_flip, 3), "flip-any": (cmd_flip_any, 2)}
     if len(sys.argv) < 2 or sys.argv[1] not in commands or \
        len(sys.argv) - 2 != commands[sys.argv[1]][1]:
