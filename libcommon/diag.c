@@ -71,6 +71,7 @@ static void emit(const char *path, uintmax_t line, const char *format, va_list a
 		/* Out of memory: say what we can without allocating. */
 		static const char oom[] = ": out of memory while reporting an error\n";
 		ssize_t ignored = write(STDERR_FILENO, prog_name, strlen(prog_name));
+		(void)ignored;
 		ignored = write(STDERR_FILENO, oom, sizeof(oom) - 1);
 		(void)ignored;
 	}
