@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /*
  * Storage. The decoded path lives in path_buf. Every attribute is stored in
@@ -714,4 +715,18 @@ fail:
 	/* Never leave half a record behind for the caller to print. */
 	dbuf_truncate(out, start);
 	return -1;
+}
+
+char rec_type_letter(unsigned int mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return 'f';
+	case S_IFDIR: return 'd';
+	case S_IFLNK: return 'l';
+	case S_IFIFO: return 'p';
+	case S_IFSOCK: return 's';
+	case S_IFBLK: return 'b';
+	case S_IFCHR: return 'c';
+	default: return '?';
+	}
 }

@@ -11,6 +11,7 @@
 #include "pool.h"
 #include "progress.h"
 #include "report.h"
+#include "record.h"
 #include "resolve.h"
 #include "task.h"
 #include <errno.h>
@@ -165,6 +166,24 @@ static void set_error(struct task *task, int error, const char *reason)
 	task->reason = reason;
 }
 
+/*
+ * A record without digests: the entry exists (fstat of an O_PATH fd, the
+ * entry itself and not a symlink's target), has the type the record names,
+ * and, for a regular file, its size. Nothing is read.
+ */
+static void check_entry(struct task *task, const struct stat *st)
+{
+	task->verdict = VERDICT_OK;
+	if (task->type && task->type != rec_type_letter(st->st_mode))
+		set_error(task, 0, "type differs");
+	else if (S_ISREG(st->st_mode) && task->has_size && (uint64_t)st->st_size != task->size)
+		task->verdict = VERDICT_SIZE;
+	else if (S_ISREG(st->st_mode))
+		task->size = (uint64_t)st->st_size;
+	else
+		task->size = 0;
+}
+
 /* Open, compare the size, hash once with every algorithm, compare the digests. */
 static void check(struct worker *worker, struct task *task)
 {
@@ -174,7 +193,8 @@ static void check(struct worker *worker, struct task *task)
 	size_t i;
 	int fd;
 
-	fd = resolve_open(shared.rootfd, task->path);
+	fd = resolve_open(shared.rootfd, task->path,
+			  task->look_only ? RESOLVE_LOOK : RESOLVE_READ);
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			task->verdict = VERDICT_MISSING;
@@ -188,6 +208,10 @@ static void check(struct worker *worker, struct task *task)
 	}
 	if (fstat(fd, &st) != 0) {
 		set_error(task, errno, NULL);
+		goto done;
+	}
+	if (task->look_only) {
+		check_entry(task, &st);
 		goto done;
 	}
 	if (!S_ISREG(st.st_mode)) {

@@ -113,6 +113,7 @@ static struct task *from_record(struct manifest_parser *parser, const char *line
 	struct timespec mtime = {0, 0};
 	bool has_mtime = false;
 	struct task *task;
+	char type = 0;
 
 	if (rec_parse(rec, line, len, why) < 0)
 		return NULL;
@@ -127,12 +128,11 @@ static struct task *from_record(struct manifest_parser *parser, const char *line
 	for (i = 0; i < rec_attr_count(rec); i++) {
 		rec_attr_at(rec, i, &key, &value, &value_len);
 		if (strcmp(key, "type") == 0) {
-			/* Only regular files have contents to check; phash passes
-			 * directories, symlinks and the rest through unhashed. */
-			if (value_len != 1 || value[0] != 'f') {
-				*why = NULL;
+			if (value_len != 1) {
+				*why = "bad type";
 				return NULL;
 			}
+			type = value[0];
 			continue;
 		}
 		if (strcmp(key, "mtime") == 0) {
@@ -173,6 +173,10 @@ static struct task *from_record(struct manifest_parser *parser, const char *line
 	task->size = rec->size;
 	task->has_mtime = has_mtime;
 	task->mtime = mtime;
+	/* phash passes directories, symlinks and special files through
+	 * unhashed: such a record claims existence and type, not content. */
+	task->look_only = n == 0 || (type != 0 && type != 'f');
+	task->type = type;
 	return task;
 nomem:
 	*why = "out of memory";

@@ -13,7 +13,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define OPEN_FLAGS (O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
 
 const char *resolve_refusal(const char *path, size_t len)
 {
@@ -41,12 +40,12 @@ const char *resolve_refusal(const char *path, size_t len)
  * so any thread may read and clear it; every value is a valid state. */
 static atomic_int have_openat2 = 1;
 
-static int open_beneath2(int rootfd, const char *path)
+static int open_beneath2(int rootfd, const char *path, int last_flags)
 {
 	struct open_how how;
 
 	memset(&how, 0, sizeof(how));
-	how.flags = OPEN_FLAGS;
+	how.flags = (uint64_t)last_flags;
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
 	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 }
@@ -65,7 +64,7 @@ static bool is_symlink(int dirfd, const char *name)
  * symlink anywhere is followed. Lexical ".." is then exact, since no
  * component can be a symlink.
  */
-static int open_beneath_walk(int rootfd, const char *path)
+static int open_beneath_walk(int rootfd, const char *path, int last_flags)
 {
 	size_t len = strlen(path), n = 0, i = 0, start, k;
 	size_t *comp = NULL;   /* start offsets of kept components */
@@ -97,7 +96,7 @@ static int open_beneath_walk(int rootfd, const char *path)
 	}
 	if (n == 0) {
 		/* The root itself: a directory, which the caller refuses. */
-		fd = openat(rootfd, ".", OPEN_FLAGS);
+		fd = openat(rootfd, ".", last_flags);
 		goto done;
 	}
 	for (k = 0; k < n; k++) {
@@ -110,7 +109,7 @@ static int open_beneath_walk(int rootfd, const char *path)
 			if (fd < 0 && errno == ENOTDIR && is_symlink(dirfd, name))
 				errno = ELOOP;
 		} else
-			fd = openat(dirfd, name, OPEN_FLAGS | O_NOFOLLOW);
+			fd = openat(dirfd, name, last_flags | O_NOFOLLOW);
 		if (dirfd != rootfd) {
 			saved = errno;
 			close(dirfd);
@@ -144,7 +143,7 @@ void resolve_disable_openat2(void)
  * in chunks shorter than PATH_MAX (each cut at a '/'), each relative to the
  * previous one, then the rest.
  */
-static int open_long(const char *path)
+static int open_long(const char *path, int last_flags)
 {
 	size_t len = strlen(path), cut;
 	int dirfd = AT_FDCWD, fd, saved;
@@ -173,7 +172,7 @@ static int open_long(const char *path)
 		path += cut + 1;
 		len -= cut + 1;
 	}
-	fd = openat(dirfd, path, OPEN_FLAGS);
+	fd = openat(dirfd, path, last_flags);
 out:
 	saved = errno;
 	if (dirfd != AT_FDCWD)
@@ -183,18 +182,18 @@ out:
 	return fd;
 }
 
-int resolve_open(int rootfd, const char *path)
+int resolve_open(int rootfd, const char *path, int last_flags)
 {
 	int fd;
 
 	if (rootfd == AT_FDCWD) {
-		fd = open(path, OPEN_FLAGS);
+		fd = open(path, last_flags);
 		if (fd < 0 && errno == ENAMETOOLONG)
-			fd = open_long(path);
+			fd = open_long(path, last_flags);
 		return fd;
 	}
 	if (atomic_load_explicit(&have_openat2, memory_order_relaxed)) {
-		fd = open_beneath2(rootfd, path);
+		fd = open_beneath2(rootfd, path, last_flags);
 		/* ENAMETOOLONG: past PATH_MAX, which the component walk handles. */
 		if (fd >= 0 || (errno != ENOSYS && errno != EPERM && errno != ENAMETOOLONG))
 			return fd;
@@ -202,5 +201,5 @@ int resolve_open(int rootfd, const char *path)
 		if (errno != ENAMETOOLONG)
 			atomic_store_explicit(&have_openat2, 0, memory_order_relaxed);
 	}
-	return open_beneath_walk(rootfd, path);
+	return open_beneath_walk(rootfd, path, last_flags);
 }

@@ -4,6 +4,7 @@
 #define PVERIFY_RESOLVE_H
 
 #include "prelude.h"
+#include <fcntl.h>
 
 /**
  * Check a manifest path lexically for use under --root: NULL when it may be
@@ -12,9 +13,16 @@
  */
 const char *resolve_refusal(const char *path, size_t len);
 
+/** Flags to open a manifest entry for reading: O_NONBLOCK, so a FIFO cannot
+ * block us (the caller fstat()s and checks for a regular file). */
+#define RESOLVE_READ (O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+
+/** Flags to look at an entry itself, as lstat() would, without opening it. */
+#define RESOLVE_LOOK (O_PATH | O_NOFOLLOW | O_CLOEXEC)
+
 /**
- * Open path for reading (O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, so a
- * FIFO cannot block us; the caller fstat()s and checks for a regular file).
+ * Open path with last_flags on its last component: RESOLVE_READ to read it,
+ * RESOLVE_LOOK to fstat() the entry itself (a symlink is not followed).
  *
  * With rootfd == AT_FDCWD the path is opened as given, symlinks followed, as
  * sha256sum -c does. Otherwise path must have passed resolve_refusal and is
@@ -26,7 +34,7 @@ const char *resolve_refusal(const char *path, size_t len);
  * Returns a file descriptor, or -1 with errno (EXDEV: the path, through a
  * symlink, leads out of the root; ELOOP in the fallback: a symlink was met).
  */
-int resolve_open(int rootfd, const char *path);
+int resolve_open(int rootfd, const char *path, int last_flags);
 
 /**
  * Never use openat2 from now on: every path under a root takes the

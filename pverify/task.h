@@ -26,6 +26,10 @@ struct task {
 	uint64_t seq;              /* position in the manifest, for in-order output */
 	uintmax_t line;            /* manifest line number */
 	bool has_size, has_mtime;
+	/* No digest: the record claims only that the entry exists (with this
+	 * type, when type is not 0, and this size if it is a regular file). */
+	bool look_only;
+	char type;
 	uint64_t size;
 	struct timespec mtime;
 	size_t ndigests;

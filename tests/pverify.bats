@@ -198,17 +198,38 @@ make_tree() {
 	assert_success
 }
 
-@test "pverify skips records of directories and symlinks, which have no contents to check" {
+@test "pverify checks records of directories and symlinks for existence and type, without reading them" {
 	make_tree t
 	ln -s a t/link
+	mkdir t/gone t/was-dir
 	{
 		printf '%s\t4096\tt\ttype:d\n' "$(stat -c %i t)"
 		printf '%s\t1\tt/link\ttype:l\tlink:a\n' "$(stat -c %i -L t/link)"
+		printf '1\t4096\tt/gone\ttype:d\n'
+		printf '1\t4096\tt/was-dir\ttype:d\n'
 		native_manifest t
 	} > list
 	prun --separate-stderr pverify -f list
 	assert_success
-	assert_equal "${stderr##*$'\n'}" "pverify: 4 ok, 0 failed, 0 missing, 0 errors"
+	assert_equal "${stderr##*$'\n'}" "pverify: 8 ok, 0 failed, 0 missing, 0 errors"
+	rmdir t/gone t/was-dir
+	echo file > t/was-dir
+	prun --separate-stderr pverify -f list
+	assert_failure 1
+	assert_line "MISSING	t/gone"
+	assert_line "ERROR	t/was-dir	type differs"
+	assert_equal "${stderr##*$'\n'}" "pverify: 6 ok, 0 failed, 1 missing, 1 errors"
+}
+
+@test "pverify accepts pfind | phash output of a tree with directories, symlinks and a FIFO" {
+	make_tree t
+	ln -s a t/link
+	ln -s nowhere t/dangling
+	mkfifo t/fifo
+	pfind t | phash > list
+	prun --separate-stderr pverify -f list
+	assert_success
+	assert_equal "${stderr##*$'\n'}" "pverify: $(wc -l < list) ok, 0 failed, 0 missing, 0 errors"
 }
 
 @test "pverify refuses 128-digit GNU lines without -a, naming the line" {
