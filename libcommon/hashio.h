@@ -4,7 +4,9 @@
  * regular file without following it into a FIFO or device, reads it in large
  * blocks (posix_fadvise SEQUENTIAL), feeds every block to each algorithm and
  * to an optional sink (pcopy's destinations), detects a file changing under
- * it, and optionally drops its pages afterwards (--nocache).
+ * it, and optionally drops its pages afterwards (--nocache). For a large file
+ * and several algorithms, the algorithms run in parallel over a small ring of
+ * shared read buffers (see the essay in hashio.c).
  *
  * One struct hashio belongs to one worker thread at a time.
  */
@@ -13,14 +15,21 @@
 
 #include "prelude.h"
 #include "hash.h"
+#include "progress.h"
 #include <sys/stat.h>
 #include <time.h>
+
+/** The default read size: 1 MiB. */
+#define HASHIO_BLOCK_DEFAULT ((size_t)1 << 20)
 
 struct hashio_config {
 	const struct hash_algo *const *algos; /* copied; count >= 0 */
 	size_t count;
 	size_t block_size;    /* read size; 0 = default (1 MiB) */
 	bool nocache;         /* drop the file's pages once read */
+	bool serial;          /* never start helper threads (all algorithms in the caller's thread) */
+	struct progress *progress; /* if set, every block read is added to lane progress_lane */
+	size_t progress_lane;
 };
 
 /** The outcome for one file; carries its own error (never rely on errno across threads). */
@@ -28,7 +37,7 @@ struct hashio_result {
 	int error;            /* 0, or the errno that stopped the read */
 	bool changed;         /* size or mtime differed between start and end */
 	bool not_regular;     /* the path is not a regular file: nothing was read */
-	uint64_t ino, size;   /* from fstat of the opened file */
+	uint64_t ino, size;   /* from fstat of the opened file (or the stat of a non-regular one) */
 	struct timespec mtime;
 	mode_t mode;
 	char hex[HASH_SET_MAX][HASH_HEX_MAX + 1]; /* one per algorithm, in config order */
@@ -45,22 +54,39 @@ struct hashio;
 /** Make an engine. Returns NULL with errno on failure. */
 struct hashio *hashio_new(const struct hashio_config *config);
 
-/** Free an engine; NULL-safe. */
+/** Free an engine (and stop its helper threads); NULL-safe. */
 void hashio_free(struct hashio *engine);
 
+/** Flags of hashio_file_at. */
+enum hashio_flags {
+	/* Do not follow a symlink in the last component: a symlink is then
+	 * not_regular (passed through), as are the entries a walker reports. */
+	HASHIO_NOFOLLOW = 1 << 0,
+	/* The caller has just seen this entry as a regular file (a walker's
+	 * d_type): skip the stat before open. The fstat after open still
+	 * refuses a non-regular file before any read. */
+	HASHIO_KNOWN_REGULAR = 1 << 1,
+};
+
 /**
- * Hash the file at path relative to dirfd (AT_FDCWD for plain paths). A path
- * that is not a regular file sets result->not_regular and is never opened for
- * reading (so a FIFO cannot hang us). Returns 0 when the digests are in result,
+ * Hash the file at path relative to dirfd (AT_FDCWD for plain paths),
+ * following symlinks. A path that is not a regular file sets
+ * result->not_regular (with ino, size, mode and mtime from its stat) and is
+ * never opened for reading (so a FIFO cannot hang us, nor a tape rewind).
+ * Paths longer than PATH_MAX work. Returns 0 when the digests are in result,
  * or -1 when result->error (or not_regular) says why not.
  */
 int hashio_file(struct hashio *engine, int dirfd, const char *path,
 		struct hashio_result *result);
 
+/** hashio_file with enum hashio_flags. */
+int hashio_file_at(struct hashio *engine, int dirfd, const char *path, int flags,
+		   struct hashio_result *result);
+
 /**
- * Hash an already open regular file from its start, passing every block to
- * sink (may be NULL). st is the caller's fstat of fd, or NULL. Returns 0 or -1
- * as hashio_file.
+ * Hash an already open regular file from its start (with pread: the file
+ * offset is left alone), passing every block to sink (may be NULL). st is the
+ * caller's fstat of fd, or NULL. Returns 0 or -1 as hashio_file.
  */
 int hashio_fd(struct hashio *engine, int fd, const struct stat *st,
 	      hashio_sink_fn *sink, void *sink_arg, struct hashio_result *result);

@@ -68,10 +68,14 @@ const char *rec_path(const struct rec *rec);
 /** The decoded path's length in bytes. */
 size_t rec_path_len(const struct rec *rec);
 
-/** Replace the path with len raw bytes (no NUL allowed). Returns 0, or -1 (ENOMEM, EINVAL). */
+/** Replace the path with len raw bytes (not empty, no NUL). Returns 0, or -1 (ENOMEM, EINVAL). */
 int rec_set_path(struct rec *rec, const char *path, size_t len);
 
-/** Make rec a plain record holding just this raw path. Returns 0, or -1 (ENOMEM, EINVAL). */
+/**
+ * Make rec a plain record holding just this raw path (ino = size = 0, no
+ * attributes). path may point into rec itself. Returns 0, or -1 (ENOMEM,
+ * EINVAL as for rec_set_path).
+ */
 int rec_set_plain(struct rec *rec, const char *path, size_t len);
 
 /** Number of attributes. */
@@ -98,19 +102,30 @@ int rec_attr_set(struct rec *rec, const char *key, const char *value, size_t val
 /** Remove every attribute named key. Returns how many were removed. */
 size_t rec_attr_remove(struct rec *rec, const char *key);
 
+/**
+ * The letter of the type attribute for a file mode (st_mode, or DTTOIF(d_type)):
+ * f d l p s b c as find's -type, '?' for anything else.
+ */
+char rec_type_letter(unsigned int mode);
+
 /** Whether key is a syntactically valid attribute key ([a-z0-9][a-z0-9_.-]*, at most REC_KEY_MAX). */
 bool rec_key_valid(const char *key, size_t len);
 
 /**
  * Parse one line (without its LF) into rec, replacing its contents.
  * A line with no TAB that is not a comment is a plain path (rec->plain).
- * Returns a rec_kind, or -1 for a malformed line with *why set to a static
- * message such as "bad escape in path" (rec is then unspecified). ENOMEM also
+ * Returns a rec_kind, or -1 for a malformed line with errno EINVAL and *why
+ * set to a static message such as "bad escape in path" (the list is in
+ * docs/FORMAT.md; rec is then unspecified but may be reused). ENOMEM also
  * gives -1, with *why "out of memory" and errno ENOMEM.
  */
 int rec_parse(struct rec *rec, const char *line, size_t len, const char **why);
 
-/** Append rec as one complete line (LF included) to out. Returns 0, or -1 (ENOMEM). */
+/**
+ * Append rec as one complete line (LF included) to out; a plain record is
+ * written in full form too. Returns 0, or -1 with errno ENOMEM, or EINVAL when
+ * rec has no path; on failure out is left as it was.
+ */
 int rec_format(const struct rec *rec, struct dbuf *out);
 
 /** Append the escaped form of len raw bytes (path or value). Returns 0, or -1 (ENOMEM). */

@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: 0BSD */
+/** The hash registry: OpenSSL EVP and xxHash behind one small interface. */
+#include "prelude.h"
+#include "hash.h"
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/evp.h>
+#define XXH_STATIC_LINKING_ONLY /* the XXH3 state's size, for XXH3_createState */
+#include <xxhash.h>
+#include <xxh_x86dispatch.h>
+
+enum hash_backend {
+	BACKEND_EVP,
+	BACKEND_XXH32,
+	BACKEND_XXH64,
+	BACKEND_XXH3,
+	BACKEND_XXH128,
+};
+
+/*
+ * The registry. For EVP algorithms id indexes evp_names/evp_mds. The BSD
+ * tags are what the tool that best owns each algorithm writes with --tag:
+ * coreutils for the SHA-2 family and BLAKE2b, shasum/OpenBSD cksum for
+ * SHA512/256, rhash for SHA3 and BLAKE2s, xxhsum for the xxHash family.
+ */
+static const struct hash_algo algos[] = {
+	{"md5", "md5sum", "MD5", 16, BACKEND_EVP, 0},
+	{"sha1", "sha1sum", "SHA1", 20, BACKEND_EVP, 1},
+	{"sha224", "sha224sum", "SHA224", 28, BACKEND_EVP, 2},
+	{"sha256", "sha256sum", "SHA256", 32, BACKEND_EVP, 3},
+	{"sha384", "sha384sum", "SHA384", 48, BACKEND_EVP, 4},
+	{"sha512", "sha512sum", "SHA512", 64, BACKEND_EVP, 5},
+	{"sha512-256", NULL, "SHA512/256", 32, BACKEND_EVP, 6},
+	{"sha3-256", NULL, "SHA3-256", 32, BACKEND_EVP, 7},
+	{"sha3-512", NULL, "SHA3-512", 64, BACKEND_EVP, 8},
+	{"blake2b", "b2sum", "BLAKE2b", 64, BACKEND_EVP, 9},
+	{"blake2s", NULL, "BLAKE2s", 32, BACKEND_EVP, 10},
+	{"xxh32", NULL, "XXH32", 4, BACKEND_XXH32, 0},
+	{"xxh64", NULL, "XXH64", 8, BACKEND_XXH64, 0},
+	{"xxh3", NULL, "XXH3", 8, BACKEND_XXH3, 0},
+	{"xxh128", NULL, "XXH128", 16, BACKEND_XXH128, 0},
+};
+
+/* OpenSSL's names for the EVP algorithms above, by id. */
+static const char *const evp_names[] = {
+	"MD5", "SHA1", "SHA224", "SHA256", "SHA384", "SHA512", "SHA512-256",
+	"SHA3-256", "SHA3-512", "BLAKE2B-512", "BLAKE2S-256",
+};
+
+/* Other tags seen in the wild for the same algorithms, accepted on input. */
+static const struct {
+	const char *tag;
+	const char *name;
+} tag_aliases[] = {
+	{"SHA512t256", "sha512-256"},  /* FreeBSD sha512t256 */
+	{"SHA2-512/256", "sha512-256"}, /* openssl dgst */
+	{"BLAKE2s256", "blake2s"},
+	{"BLAKE2S-256", "blake2s"},    /* openssl dgst */
+	{"BLAKE2b512", "blake2b"},
+	{"BLAKE2B-512", "blake2b"},    /* openssl dgst */
+};
+
+/*
+ * Every EVP_MD is fetched once, on first use, and never freed: fetching is
+ * expensive (a provider lookup under a lock), and the handles are immutable
+ * and safe to share between threads. Written only inside pthread_once.
+ */
+static EVP_MD *evp_mds[countof(evp_names)];
+static pthread_once_t evp_once = PTHREAD_ONCE_INIT;
+
+static void evp_fetch_all(void)
+{
+	size_t i;
+
+	for (i = 0; i < countof(evp_names); i++)
+		evp_mds[i] = EVP_MD_fetch(NULL, evp_names[i], NULL);
+}
+
+static const EVP_MD *evp_md(int id)
+{
+	pthread_once(&evp_once, evp_fetch_all);
+	return evp_mds[id];
+}
+
+const struct hash_algo *hash_lookup_len(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < countof(algos); i++) {
+		if (strlen(algos[i].name) == len && memcmp(algos[i].name, name, len) == 0)
+			return &algos[i];
+	}
+	return NULL;
+}
+
+const struct hash_algo *hash_lookup(const char *name)
+{
+	return hash_lookup_len(name, strlen(name));
+}
+
+const struct hash_algo *hash_lookup_tag(const char *tag, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < countof(algos); i++) {
+		if (strlen(algos[i].bsd_tag) == len && memcmp(algos[i].bsd_tag, tag, len) == 0)
+			return &algos[i];
+	}
+	for (i = 0; i < countof(tag_aliases); i++) {
+		if (strlen(tag_aliases[i].tag) == len && memcmp(tag_aliases[i].tag, tag, len) == 0)
+			return hash_lookup(tag_aliases[i].name);
+	}
+	return NULL;
+}
+
+size_t hash_count(void)
+{
+	return countof(algos);
+}
+
+const struct hash_algo *hash_at(size_t i)
+{
+	return i < countof(algos) ? &algos[i] : NULL;
+}
+
+int hash_parse_list(const char *list, const struct hash_algo **out, size_t max,
+		    const char **bad, size_t *bad_len)
+{
+	const char *p = list;
+	size_t count = 0, i;
+
+	*bad = NULL;
+	*bad_len = 0;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		const struct hash_algo *algo = hash_lookup_len(p, len);
+		bool dup = false;
+
+		if (!algo) {
+			*bad = p;
+			*bad_len = len;
+			errno = EINVAL;
+			return -1;
+		}
+		for (i = 0; i < count; i++)
+			dup = dup || out[i] == algo;
+		if (!dup) {
+			if (count == max) {
+				errno = E2BIG;
+				return -1;
+			}
+			out[count++] = algo;
+		}
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return (int)count;
+}
+
+void hash_to_hex(const unsigned char *digest, size_t len, char *hex)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		hex[2 * i] = digits[digest[i] >> 4];
+		hex[2 * i + 1] = digits[digest[i] & 15];
+	}
+	hex[2 * len] = '\0';
+}
+
+struct hash_ctx {
+	const struct hash_algo *algo;
+	union {
+		EVP_MD_CTX *evp;
+		XXH32_state_t *xxh32;
+		XXH64_state_t *xxh64;
+		XXH3_state_t *xxh3; /* xxh3 and xxh128 */
+	} u;
+};
+
+struct hash_ctx *hash_ctx_new(const struct hash_algo *algo)
+{
+	struct hash_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	if (!ctx)
+		return NULL;
+	ctx->algo = algo;
+	switch (algo->backend) {
+	case BACKEND_EVP:
+		if (!evp_md(algo->id)) {
+			/* The provider lacks it (a FIPS-only configuration, say). */
+			errno = ENOSYS;
+			goto fail;
+		}
+		ctx->u.evp = EVP_MD_CTX_new();
+		break;
+	case BACKEND_XXH32:
+		ctx->u.xxh32 = XXH32_createState();
+		break;
+	case BACKEND_XXH64:
+		ctx->u.xxh64 = XXH64_createState();
+		break;
+	default:
+		ctx->u.xxh3 = XXH3_createState();
+		break;
+	}
+	/* Every union member is a pointer, so any of them tells allocation failure. */
+	if (!ctx->u.evp) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	if (hash_ctx_reset(ctx) != 0)
+		goto fail;
+	return ctx;
+fail:
+	hash_ctx_free(ctx);
+	return NULL;
+}
+
+int hash_ctx_reset(struct hash_ctx *ctx)
+{
+	int ok;
+
+	switch (ctx->algo->backend) {
+	case BACKEND_EVP:
+		ok = EVP_DigestInit_ex(ctx->u.evp, evp_md(ctx->algo->id), NULL) == 1;
+		break;
+	case BACKEND_XXH32:
+		ok = XXH32_reset(ctx->u.xxh32, 0) == XXH_OK;
+		break;
+	case BACKEND_XXH64:
+		ok = XXH64_reset(ctx->u.xxh64, 0) == XXH_OK;
+		break;
+	case BACKEND_XXH3:
+		ok = XXH3_64bits_reset(ctx->u.xxh3) == XXH_OK;
+		break;
+	default:
+		ok = XXH3_128bits_reset(ctx->u.xxh3) == XXH_OK;
+		break;
+	}
+	if (!ok) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+int hash_ctx_update(struct hash_ctx *ctx, const void *data, size_t len)
+{
+	int ok;
+
+	switch (ctx->algo->backend) {
+	case BACKEND_EVP:
+		ok = EVP_DigestUpdate(ctx->u.evp, data, len) == 1;
+		break;
+	case BACKEND_XXH32:
+		ok = XXH32_update(ctx->u.xxh32, data, len) == XXH_OK;
+		break;
+	case BACKEND_XXH64:
+		ok = XXH64_update(ctx->u.xxh64, data, len) == XXH_OK;
+		break;
+	case BACKEND_XXH3:
+		/* The dispatching entry point picks AVX2/AVX-512 at run time;
+		 * Debian's plain XXH3_64bits_update is built for SSE2 only. */
+		ok = XXH3_64bits_update_dispatch(ctx->u.xxh3, data, len) == XXH_OK;
+		break;
+	default:
+		ok = XXH3_128bits_update_dispatch(ctx->u.xxh3, data, len) == XXH_OK;
+		break;
+	}
+	if (!ok) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+int hash_ctx_final(struct hash_ctx *ctx, unsigned char *digest)
+{
+	switch (ctx->algo->backend) {
+	case BACKEND_EVP: {
+		unsigned int len = 0;
+
+		if (EVP_DigestFinal_ex(ctx->u.evp, digest, &len) != 1 ||
+		    len != ctx->algo->digest_len) {
+			errno = EIO;
+			return -1;
+		}
+		return 0;
+	}
+	case BACKEND_XXH32: {
+		XXH32_canonical_t canon;
+
+		XXH32_canonicalFromHash(&canon, XXH32_digest(ctx->u.xxh32));
+		memcpy(digest, canon.digest, sizeof(canon.digest));
+		return 0;
+	}
+	case BACKEND_XXH64: {
+		XXH64_canonical_t canon;
+
+		XXH64_canonicalFromHash(&canon, XXH64_digest(ctx->u.xxh64));
+		memcpy(digest, canon.digest, sizeof(canon.digest));
+		return 0;
+	}
+	case BACKEND_XXH3: {
+		XXH64_canonical_t canon;
+
+		XXH64_canonicalFromHash(&canon, XXH3_64bits_digest(ctx->u.xxh3));
+		memcpy(digest, canon.digest, sizeof(canon.digest));
+		return 0;
+	}
+	default: {
+		XXH128_canonical_t canon;
+
+		XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(ctx->u.xxh3));
+		memcpy(digest, canon.digest, sizeof(canon.digest));
+		return 0;
+	}
+	}
+}
+
+void hash_ctx_free(struct hash_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	switch (ctx->algo->backend) {
+	case BACKEND_EVP:
+		EVP_MD_CTX_free(ctx->u.evp);
+		break;
+	case BACKEND_XXH32:
+		XXH32_freeState(ctx->u.xxh32);
+		break;
+	case BACKEND_XXH64:
+		XXH64_freeState(ctx->u.xxh64);
+		break;
+	default:
+		XXH3_freeState(ctx->u.xxh3);
+		break;
+	}
+	free(ctx);
+}
+
+int hashset_init(struct hashset *set, const struct hash_algo *const *list, size_t count)
+{
+	size_t i;
+
+	memset(set, 0, sizeof(*set));
+	if (count > HASH_SET_MAX) {
+		errno = E2BIG;
+		return -1;
+	}
+	for (i = 0; i < count; i++) {
+		set->algos[i] = list[i];
+		set->ctx[i] = hash_ctx_new(list[i]);
+		if (!set->ctx[i]) {
+			int saved = errno;
+
+			set->count = i;
+			hashset_fini(set);
+			errno = saved;
+			return -1;
+		}
+	}
+	set->count = count;
+	return 0;
+}
+
+int hashset_reset(struct hashset *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->count; i++) {
+		if (hash_ctx_reset(set->ctx[i]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int hashset_update(struct hashset *set, const void *data, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < set->count; i++) {
+		if (hash_ctx_update(set->ctx[i], data, len) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int hashset_final_hex(struct hashset *set, char hex[][HASH_HEX_MAX + 1])
+{
+	unsigned char digest[HASH_DIGEST_MAX];
+	size_t i;
+
+	for (i = 0; i < set->count; i++) {
+		if (hash_ctx_final(set->ctx[i], digest) != 0)
+			return -1;
+		hash_to_hex(digest, set->algos[i]->digest_len, hex[i]);
+	}
+	return 0;
+}
+
+void hashset_fini(struct hashset *set)
+{
+	size_t i;
+
+	if (!set)
+		return;
+	for (i = 0; i < set->count; i++)
+		hash_ctx_free(set->ctx[i]);
+	memset(set, 0, sizeof(*set));
+}

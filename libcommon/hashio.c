@@ -1,0 +1,592 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * The read-once, hash-many engine.
+ *
+ * Design
+ * ------
+ * Every byte of a file is read from the kernel exactly once, whatever number
+ * of algorithms is asked for, and no block is ever copied per algorithm: the
+ * algorithms (and pcopy's sink) all look at the same buffer.
+ *
+ * Opening. A file is opened with O_RDONLY|O_NOCTTY|O_NONBLOCK|O_CLOEXEC.
+ * Unless the caller has just seen the entry as a regular file (a walker's
+ * d_type), it is stat'ed first and anything that is not a regular file is
+ * never opened at all: opening a FIFO for reading unblocks its writer, and
+ * opening a tape device may rewind it. O_NONBLOCK covers the race where a
+ * regular file is swapped for a FIFO between that stat and the open (the open
+ * cannot hang); the fstat after open then refuses it before any read. O_NONBLOCK
+ * means nothing to a local regular file, but a network or FUSE filesystem
+ * may honour it: it is cleared lazily, the first time a read answers EAGAIN,
+ * which saves an fcntl per file (one system call in six for a small one). Paths
+ * longer than PATH_MAX are opened through their parent directories in
+ * pieces.
+ *
+ * Reading. Blocks are 1 MiB by default (large reads cost few system calls
+ * and let the readahead stay ahead), posix_fadvise(SEQUENTIAL) doubles the
+ * readahead window on files of more than one block, and pread keeps the file
+ * offset untouched for pcopy. A short read that reaches the size fstat
+ * reported ends the file without the extra read that would return 0: for
+ * 200,000 small files that is 200,000 system calls saved. A file that grows
+ * meanwhile is caught by the second fstat below.
+ *
+ * Change detection. After the last block the file is fstat'ed again; if its
+ * size or mtime differ from the first fstat, or the bytes read differ from
+ * the size, result->changed is set and the caller reports the file.
+ *
+ * Large files: reading beside hashing. One core hashes SHA-256 at about
+ * 1.7 GB/s and MD5 at about 0.7 GB/s, while copying a block out of the page
+ * cache costs a tenth of that, so md5+sha1+sha256 in one thread would cost
+ * the sum of the three, and even one algorithm would lose a tenth of its
+ * speed to the copy. Instead, for a file of at least PARALLEL_MIN_BLOCKS
+ * blocks, each algorithm runs in a helper thread of its own (started once,
+ * on the first such file, and kept for the engine's life), over a ring of
+ * RING_SLOTS shared buffers, and the caller's thread only reads (and feeds
+ * the sink, which so runs beside the hashing too):
+ *
+ *   reader (the caller's thread)           helpers 0..k-1
+ *   wait until slot b%R has refs == 0
+ *   pread block b into slot b%R
+ *   publish: refs = k, published++  ---->  each helper hashes block b with
+ *   pass block b to the sink               its own algorithm, then refs--;
+ *                                          the last one wakes the reader
+ *
+ * So a file takes as long as its slowest algorithm (or the read), not the
+ * sum, and the read of block b+1 overlaps the hashing of block b. The ring
+ * bounds memory at RING_SLOTS blocks per engine and lets the reader run up
+ * to RING_SLOTS-1 blocks ahead of the slowest helper, which smooths out
+ * scheduling noise. Each helper touches only its own context between two
+ * lock acquisitions, and the reader touches the contexts only when every
+ * helper has caught up (at the start and end of a file), so the one mutex
+ * (taken per block, not per byte) is the only synchronisation. Small files
+ * and serial engines use one buffer and hash every algorithm in turn in the
+ * caller's thread: for them parallelism comes from hashing several files at
+ * once (phash -j), which costs no synchronisation at all.
+ *
+ * --nocache. After a file (and every NOCACHE_STEP bytes of a large one) the
+ * pages read are dropped with posix_fadvise(DONTNEED), so a backup run does
+ * not evict the machine's working set.
+ */
+#include "prelude.h"
+#include "hashio.h"
+#include "xio.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/** Shared read buffers of the parallel path. */
+#define RING_SLOTS 4
+/** A file of fewer blocks than this is hashed serially (threads would not pay). */
+#define PARALLEL_MIN_BLOCKS 4
+/** With --nocache, drop pages every this many bytes of a large file. */
+#define NOCACHE_STEP ((uint64_t)64 << 20)
+
+/** One shared buffer of the ring. */
+struct slot {
+	unsigned char *data;
+	size_t len;
+	unsigned refs; /* helpers that have yet to hash this block */
+};
+
+/** A helper thread, hashing one algorithm of every block. */
+struct helper {
+	struct hashio *engine;
+	size_t index;
+	pthread_t thread;
+	uint64_t next;  /* sequence number of the next block to hash */
+	int error;      /* first hashing error of the current file */
+};
+
+struct hashio {
+	size_t count;
+	size_t block_size;
+	bool nocache;
+	bool serial;
+	struct progress *progress;
+	size_t progress_lane;
+	struct hashset set;
+	unsigned char *buffer;  /* the serial path's one buffer */
+
+	/* The parallel path, set up on the first large file. */
+	bool parallel_ready;    /* helpers running and ring allocated */
+	bool parallel_failed;   /* setting up failed once: stay serial */
+	size_t nhelpers;
+	struct helper helpers[HASH_SET_MAX];
+	pthread_mutex_t lock;   /* guards slots[].len and .refs, published, helpers[].next and .error, quit */
+	pthread_cond_t work;    /* a block was published, or quit was set */
+	pthread_cond_t freed;   /* some slot's refs dropped to zero */
+	struct slot slots[RING_SLOTS];
+	uint64_t published;     /* blocks published since the engine started */
+	bool quit;
+};
+
+static void *alloc_block(size_t size)
+{
+	void *p = NULL;
+
+	/* Page alignment keeps the kernel's copy-out and the SIMD loads aligned. */
+	if (posix_memalign(&p, 4096, size) != 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return p;
+}
+
+struct hashio *hashio_new(const struct hashio_config *config)
+{
+	struct hashio *engine = calloc(1, sizeof(*engine));
+	int saved;
+
+	if (!engine)
+		return NULL;
+	engine->count = config->count;
+	engine->block_size = config->block_size ? config->block_size : HASHIO_BLOCK_DEFAULT;
+	engine->nocache = config->nocache;
+	engine->serial = config->serial;
+	engine->progress = config->progress;
+	engine->progress_lane = config->progress_lane;
+	if (hashset_init(&engine->set, config->algos, config->count) != 0)
+		goto fail;
+	engine->buffer = alloc_block(engine->block_size);
+	if (!engine->buffer)
+		goto fail;
+	if (pthread_mutex_init(&engine->lock, NULL) != 0) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	pthread_cond_init(&engine->work, NULL);
+	pthread_cond_init(&engine->freed, NULL);
+	return engine;
+fail:
+	saved = errno;
+	hashset_fini(&engine->set);
+	free(engine->buffer);
+	free(engine);
+	errno = saved;
+	return NULL;
+}
+
+/* Stop and join the first n helpers. */
+static void stop_helpers(struct hashio *engine, size_t n)
+{
+	size_t i;
+
+	pthread_mutex_lock(&engine->lock);
+	engine->quit = true;
+	pthread_cond_broadcast(&engine->work);
+	pthread_mutex_unlock(&engine->lock);
+	for (i = 0; i < n; i++)
+		pthread_join(engine->helpers[i].thread, NULL);
+}
+
+void hashio_free(struct hashio *engine)
+{
+	size_t i;
+
+	if (!engine)
+		return;
+	if (engine->parallel_ready)
+		stop_helpers(engine, engine->nhelpers);
+	for (i = 0; i < RING_SLOTS; i++)
+		free(engine->slots[i].data);
+	pthread_cond_destroy(&engine->work);
+	pthread_cond_destroy(&engine->freed);
+	pthread_mutex_destroy(&engine->lock);
+	hashset_fini(&engine->set);
+	free(engine->buffer);
+	free(engine);
+}
+
+static void *helper_main(void *arg)
+{
+	struct helper *helper = arg;
+	struct hashio *engine = helper->engine;
+
+	pthread_mutex_lock(&engine->lock);
+	for (;;) {
+		struct slot *slot;
+		bool skip;
+		int err = 0;
+
+		while (!engine->quit && helper->next == engine->published)
+			pthread_cond_wait(&engine->work, &engine->lock);
+		if (helper->next == engine->published)
+			break; /* quitting, and nothing left to hash */
+		slot = &engine->slots[helper->next % RING_SLOTS];
+		skip = helper->error != 0;
+		pthread_mutex_unlock(&engine->lock);
+
+		/* The reader leaves this slot alone until refs drops to zero. */
+		if (!skip && hash_ctx_update(engine->set.ctx[helper->index], slot->data, slot->len) != 0)
+			err = errno ? errno : EIO;
+
+		pthread_mutex_lock(&engine->lock);
+		if (err)
+			helper->error = err;
+		helper->next++;
+		if (--slot->refs == 0)
+			pthread_cond_signal(&engine->freed);
+	}
+	pthread_mutex_unlock(&engine->lock);
+	return NULL;
+}
+
+/* Allocate the ring and start one helper per algorithm. Returns 0 or -1. */
+static int parallel_start(struct hashio *engine)
+{
+	size_t i, started = 0;
+
+	for (i = 0; i < RING_SLOTS; i++) {
+		engine->slots[i].data = alloc_block(engine->block_size);
+		if (!engine->slots[i].data)
+			goto fail;
+	}
+	engine->nhelpers = engine->count;
+	for (i = 0; i < engine->nhelpers; i++) {
+		struct helper *helper = &engine->helpers[i];
+
+		helper->engine = engine;
+		helper->index = i;
+		helper->next = engine->published;
+		helper->error = 0;
+		if (pthread_create(&helper->thread, NULL, helper_main, helper) != 0)
+			goto fail;
+		started++;
+	}
+	engine->parallel_ready = true;
+	return 0;
+fail:
+	stop_helpers(engine, started);
+	engine->quit = false;
+	for (i = 0; i < RING_SLOTS; i++) {
+		free(engine->slots[i].data);
+		engine->slots[i].data = NULL;
+	}
+	engine->parallel_failed = true;
+	return -1;
+}
+
+/*
+ * pread, retried on EINTR; on EAGAIN (O_NONBLOCK honoured by a network or
+ * FUSE filesystem) O_NONBLOCK is cleared and the read retried.
+ */
+static ssize_t pread_retry(int fd, void *buf, size_t len, uint64_t offset)
+{
+	for (;;) {
+		ssize_t n = pread(fd, buf, len, (off_t)offset);
+		int flags;
+
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -1;
+		flags = fcntl(fd, F_GETFL);
+		if (flags < 0 || !(flags & O_NONBLOCK) || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+			errno = EAGAIN;
+			return -1;
+		}
+	}
+}
+
+/* Per-file reading state. */
+struct reading {
+	int fd;
+	uint64_t expect;      /* st_size at the first fstat */
+	uint64_t offset;      /* bytes read so far */
+	uint64_t dropped;     /* --nocache: pages dropped below this offset */
+	hashio_sink_fn *sink;
+	void *sink_arg;
+};
+
+/*
+ * Read the next block into buf. Returns its length, 0 at the end of the file,
+ * or -1 with errno.
+ */
+static ssize_t next_block(struct hashio *engine, struct reading *r, unsigned char *buf)
+{
+	ssize_t n;
+
+	/* A short read that reached the size fstat gave is the end: skip the
+	 * read that would return 0. Growth is caught by the second fstat. */
+	if (r->offset == r->expect && r->offset > 0 && r->offset % engine->block_size != 0)
+		return 0;
+	n = pread_retry(r->fd, buf, engine->block_size, r->offset);
+	if (n > 0)
+		progress_add(engine->progress, engine->progress_lane, 0, (uint64_t)n);
+	if (n > 0 && engine->nocache && r->offset + (uint64_t)n - r->dropped >= NOCACHE_STEP) {
+		posix_fadvise(r->fd, (off_t)r->dropped, (off_t)(r->offset - r->dropped), POSIX_FADV_DONTNEED);
+		r->dropped = r->offset;
+	}
+	return n;
+}
+
+/* The serial path: every algorithm in this thread. Returns 0 or an errno value. */
+static int read_serial(struct hashio *engine, struct reading *r)
+{
+	for (;;) {
+		ssize_t n = next_block(engine, r, engine->buffer);
+		int err;
+
+		if (n < 0)
+			return errno;
+		if (n == 0)
+			return 0;
+		if (hashset_update(&engine->set, engine->buffer, (size_t)n) != 0)
+			return errno ? errno : EIO;
+		if (r->sink && (err = r->sink(r->sink_arg, engine->buffer, (size_t)n, r->offset)) != 0)
+			return err;
+		r->offset += (uint64_t)n;
+	}
+}
+
+/* The parallel path (see the essay). Returns 0 or an errno value. */
+static int read_parallel(struct hashio *engine, struct reading *r)
+{
+	int err = 0;
+	size_t i;
+
+	pthread_mutex_lock(&engine->lock);
+	for (i = 0; i < engine->nhelpers; i++)
+		engine->helpers[i].error = 0;
+	pthread_mutex_unlock(&engine->lock);
+
+	for (;;) {
+		struct slot *slot = &engine->slots[engine->published % RING_SLOTS];
+		ssize_t n;
+
+		pthread_mutex_lock(&engine->lock);
+		while (slot->refs != 0)
+			pthread_cond_wait(&engine->freed, &engine->lock);
+		pthread_mutex_unlock(&engine->lock);
+
+		n = next_block(engine, r, slot->data);
+		if (n <= 0) {
+			err = n < 0 ? errno : 0;
+			break;
+		}
+		pthread_mutex_lock(&engine->lock);
+		slot->len = (size_t)n;
+		slot->refs = (unsigned)engine->nhelpers;
+		engine->published++;
+		pthread_cond_broadcast(&engine->work);
+		pthread_mutex_unlock(&engine->lock);
+
+		if (r->sink && (err = r->sink(r->sink_arg, slot->data, (size_t)n, r->offset)) != 0)
+			break;
+		r->offset += (uint64_t)n;
+	}
+
+	/* Let every helper finish what was published before the contexts are
+	 * finalised (or reset for the next file). */
+	pthread_mutex_lock(&engine->lock);
+	for (i = 0; i < RING_SLOTS; i++) {
+		while (engine->slots[i].refs != 0)
+			pthread_cond_wait(&engine->freed, &engine->lock);
+	}
+	for (i = 0; i < engine->nhelpers && !err; i++)
+		err = engine->helpers[i].error;
+	pthread_mutex_unlock(&engine->lock);
+	return err;
+}
+
+static bool same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+static void fill_from_stat(struct hashio_result *result, const struct stat *st)
+{
+	result->ino = (uint64_t)st->st_ino;
+	result->size = (uint64_t)st->st_size;
+	result->mtime = st->st_mtim;
+	result->mode = st->st_mode;
+}
+
+static void result_clear(struct hashio_result *result)
+{
+	/* The hex array is 2 KiB: leave it, only the count used is written. */
+	result->error = 0;
+	result->changed = false;
+	result->not_regular = false;
+	result->ino = result->size = 0;
+	result->mtime.tv_sec = result->mtime.tv_nsec = 0;
+	result->mode = 0;
+}
+
+int hashio_fd(struct hashio *engine, int fd, const struct stat *st,
+	      hashio_sink_fn *sink, void *sink_arg, struct hashio_result *result)
+{
+	struct reading r = {.fd = fd, .sink = sink, .sink_arg = sink_arg};
+	struct stat own, after;
+	uint64_t blocks;
+	int err;
+
+	result_clear(result);
+	if (!st) {
+		if (fstat(fd, &own) != 0) {
+			result->error = errno;
+			return -1;
+		}
+		st = &own;
+	}
+	fill_from_stat(result, st);
+	if (!S_ISREG(st->st_mode)) {
+		result->not_regular = true;
+		return -1;
+	}
+	r.expect = (uint64_t)st->st_size;
+	blocks = r.expect / engine->block_size;
+	if (blocks > 0)
+		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+
+	if (hashset_reset(&engine->set) != 0) {
+		result->error = errno ? errno : EIO;
+		return -1;
+	}
+	if (engine->count >= 1 && !engine->serial && blocks >= PARALLEL_MIN_BLOCKS &&
+	    (engine->parallel_ready || (!engine->parallel_failed && parallel_start(engine) == 0)))
+		err = read_parallel(engine, &r);
+	else
+		err = read_serial(engine, &r);
+
+	if (engine->nocache)
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	if (err) {
+		result->error = err;
+		return -1;
+	}
+	if (fstat(fd, &after) != 0) {
+		result->error = errno;
+		return -1;
+	}
+	if (after.st_size != st->st_size || !same_time(&after.st_mtim, &st->st_mtim) ||
+	    r.offset != r.expect)
+		result->changed = true;
+	if (hashset_final_hex(&engine->set, result->hex) != 0) {
+		result->error = errno ? errno : EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * For a path of PATH_MAX bytes or more: open its directory in pieces shorter
+ * than PATH_MAX and return that fd, with *rest pointing at the last
+ * component. Returns -1 with errno on failure.
+ */
+static int open_long_parent(int dirfd, const char *path, const char **rest)
+{
+	const char *last = strrchr(path, '/');
+	const char *p = path;
+	int fd = dirfd;
+	char *piece;
+
+	if (!last || last == path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	while (p < last) {
+		size_t len = (size_t)(last - p);
+		int next;
+
+		if (len >= PATH_MAX) {
+			const char *cut = memrchr(p, '/', PATH_MAX - 1);
+
+			if (!cut || cut == p) {
+				errno = ENAMETOOLONG;
+				goto fail;
+			}
+			len = (size_t)(cut - p);
+		}
+		piece = strndup(p, len);
+		if (!piece)
+			goto fail;
+		next = openat(fd, piece, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		free(piece);
+		if (next < 0)
+			goto fail;
+		if (fd != dirfd)
+			close(fd);
+		fd = next;
+		p += len;
+		while (*p == '/' && p < last)
+			p++;
+	}
+	*rest = last + 1;
+	return fd;
+fail:
+	if (fd != dirfd)
+		xclose(fd);
+	return -1;
+}
+
+int hashio_file_at(struct hashio *engine, int dirfd, const char *path, int flags,
+		   struct hashio_result *result)
+{
+	int at_flags = (flags & HASHIO_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0;
+	int open_flags = O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
+	int parent = dirfd, fd, ret;
+	const char *name = path;
+	struct stat st;
+
+	result_clear(result);
+	if (flags & HASHIO_NOFOLLOW)
+		open_flags |= O_NOFOLLOW;
+	if (strlen(path) >= PATH_MAX) {
+		parent = open_long_parent(dirfd, path, &name);
+		if (parent < 0) {
+			result->error = errno;
+			return -1;
+		}
+	}
+	if (!(flags & HASHIO_KNOWN_REGULAR)) {
+		if (fstatat(parent, name, &st, at_flags) != 0) {
+			result->error = errno;
+			ret = -1;
+			goto out;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			fill_from_stat(result, &st);
+			result->not_regular = true;
+			ret = -1;
+			goto out;
+		}
+	}
+	fd = openat(parent, name, open_flags);
+	if (fd < 0) {
+		result->error = errno;
+		/* With O_NOFOLLOW, a symlink fails with ELOOP: that is a symlink
+		 * to pass through, not an error. */
+		if (errno == ELOOP && (flags & HASHIO_NOFOLLOW) &&
+		    fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+			fill_from_stat(result, &st);
+			result->error = 0;
+			result->not_regular = true;
+		}
+		ret = -1;
+		goto out;
+	}
+	if (fstat(fd, &st) != 0) {
+		result->error = errno;
+		xclose(fd);
+		ret = -1;
+		goto out;
+	}
+	ret = hashio_fd(engine, fd, &st, NULL, NULL, result);
+	xclose(fd);
+out:
+	if (parent != dirfd)
+		xclose(parent);
+	return ret;
+}
+
+int hashio_file(struct hashio *engine, int dirfd, const char *path,
+		struct hashio_result *result)
+{
+	return hashio_file_at(engine, dirfd, path, 0, result);
+}

@@ -1,0 +1,309 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: 0BSD
+# phash: digests against the reference tools, formats, reuse, order, and
+# how it treats what is not a readable regular file.
+load test_helper
+
+ALL_ALGOS=md5,sha1,sha224,sha256,sha384,sha512,sha512-256,sha3-256,sha3-512,blake2b,blake2s,xxh32,xxh64,xxh3,xxh128
+
+# ref_hex ALGO FILE: the digest of FILE as the algorithm's reference tool prints it.
+ref_hex() {
+	case $1 in
+	md5 | sha1 | sha224 | sha256 | sha384 | sha512) "${1}sum" < "$2" | cut -d' ' -f1 ;;
+	blake2b) b2sum < "$2" | cut -d' ' -f1 ;;
+	sha512-256 | sha3-256 | sha3-512) openssl dgst "-$1" -r < "$2" | cut -d' ' -f1 ;;
+	blake2s) openssl dgst -blake2s256 -r < "$2" | cut -d' ' -f1 ;;
+	xxh32) xxhsum -H0 < "$2" | cut -d' ' -f1 ;;
+	xxh64) xxhsum -H1 < "$2" | cut -d' ' -f1 ;;
+	xxh128) xxhsum -H2 < "$2" | cut -d' ' -f1 ;;
+	xxh3) xxhsum -H3 < "$2" | sed 's/.* = //' ;;
+	esac
+}
+
+# attr KEY LINE: the value of attribute KEY in a record line.
+attr() {
+	printf '%s\n' "$2" | tr '\t' '\n' | sed -n "s/^$1://p"
+}
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+}
+
+@test "phash matches every reference tool on empty, 1-byte, and block-edge files" {
+	local f a line
+	: > empty
+	printf x > one
+	head -c 1048575 /dev/urandom > block-1
+	head -c 1048576 /dev/urandom > block
+	head -c 1048577 /dev/urandom > block+1
+	head -c $((5 * 1048576 + 3)) /dev/urandom > blocks5
+	prun phash -a "$ALL_ALGOS" empty one block-1 block block+1 blocks5
+	assert_success
+	assert_equal "${#lines[@]}" 6
+	for line in "${lines[@]}"; do
+		f=$(printf '%s\n' "$line" | cut -f3)
+		for a in ${ALL_ALGOS//,/ }; do
+			assert_equal "$f $a:$(attr "$a" "$line")" "$f $a:$(ref_hex "$a" "$f")"
+		done
+	done
+}
+
+@test "phash hashes a 3 GiB sparse file as xxhsum does" {
+	truncate -s 3G sparse
+	prun phash -a xxh128,xxh3 sparse
+	assert_success
+	assert_equal "$(attr xxh128 "$output")" "$(ref_hex xxh128 sparse)"
+	assert_equal "$(attr xxh3 "$output")" "$(ref_hex xxh3 sparse)"
+	assert_equal "$(printf '%s\n' "$output" | cut -f2)" 3221225472
+}
+
+@test "phash --format gnu writes exactly what sha256sum writes, awkward names included" {
+	make_awkward_tree tree --no-long
+	find tree -type f -print0 | sort -z > list
+	prun sh -c 'phash -0 --format gnu < list'
+	assert_success
+	expected=$(xargs -0 sha256sum < list)
+	assert_equal "$output" "$expected"
+}
+
+@test "phash --format gnu output passes sha256sum -c and b2sum -c" {
+	make_awkward_tree tree --no-long
+	find tree -type f -print0 > list
+	phash -0 -f gnu < list > sums
+	prun sha256sum --strict -c sums
+	assert_success
+	phash -0 -f gnu -a blake2b < list > b2sums
+	prun b2sum --strict -c b2sums
+	assert_success
+}
+
+@test "phash --format bsd writes what sha256sum --tag and xxhsum --tag write" {
+	printf 'abc' > a
+	printf 'de\\f' > 'b\ack'
+	prun phash -f bsd a 'b\ack'
+	assert_success
+	assert_equal "$output" "$(sha256sum --tag a 'b\ack')"
+	prun phash -f bsd -a xxh128 a
+	assert_success
+	assert_equal "$output" "$(xxhsum --tag -H2 a)"
+}
+
+@test "phash --format gnu refuses several algorithms" {
+	prun phash -f gnu -a sha256,md5 /dev/null
+	assert_failure 2
+	assert_output --partial 'exactly one algorithm'
+}
+
+@test "phash hashes every file of the awkward tree, the path longer than PATH_MAX too" {
+	local line path want i
+	make_awkward_tree tree
+	# find's -print0 reaches the deep leaf; phash must open it although its
+	# path is longer than PATH_MAX.
+	find tree -type f -print0 > list
+	prun sh -c 'phash -0 -a sha256 < list > out'
+	assert_success
+	assert_equal "$(wc -l < out)" "$(tr -cd '\0' < list | wc -c)"
+	run grep -c 'error:' out
+	assert_output 0
+	line=$(grep 'leaf	' out)
+	want=$(cd tree/deep && for i in $(seq 25); do cd d* || exit; done && sha256sum < leaf | cut -d' ' -f1)
+	assert_equal "$(attr sha256 "$line")" "$want"
+	path=$(printf '%s\n' "$line" | cut -f3)
+	[ "${#path}" -gt 4096 ]
+}
+
+@test "phash record output fills inode, size and mtime from the file and keeps other attributes" {
+	printf 'hello' > f
+	printf '1\t2\tf\tzz:keep\tsha256:%064d\tmode:0644\n' 0 > in
+	prun sh -c 'phash < in'
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | cut -f1,2)" "$(stat -c '%i	%s' f)"
+	assert_equal "$(attr zz "$output")" keep
+	assert_equal "$(attr sha256 "$output")" "$(ref_hex sha256 f)"
+	assert_equal "$(attr mtime "$output")" "$(stat -c '%Y' f).$(stat -c '%y' f | sed 's/.*\.\([0-9]*\) .*/\1/')"
+	# attributes keep their places: zz, sha256 (replaced in place), mode, mtime
+	assert_equal "$(printf '%s\n' "$output" | cut -f4,6 | tr '\t' ' ')" "zz:keep mode:0644"
+}
+
+@test "phash keeps input order with a large file first, and --unordered writes the same set" {
+	local i
+	head -c $((40 * 1048576)) /dev/zero > big
+	echo big > list
+	for i in $(seq 1 300); do echo "$i" > "s$i"; echo "s$i" >> list; done
+	prun sh -c 'phash -j 8 < list | cut -f3'
+	assert_success
+	assert_equal "$output" "$(cat list)"
+	prun sh -c 'phash -j 8 --unordered < list | cut -f3 | sort'
+	assert_success
+	assert_equal "$output" "$(sort list)"
+}
+
+@test "phash passes comments through and reports malformed lines with exit 2" {
+	printf 'x' > f
+	printf '# a comment\nf\n1\tnot-a-number\tf\n#another\n' > in
+	prun sh -c 'phash < in 2>err'
+	assert_failure 2
+	assert_line --index 0 '# a comment'
+	assert_line --index 2 '#another'
+	assert_equal "$(attr sha256 "${lines[1]}")" "$(ref_hex sha256 f)"
+	run cat err
+	assert_output --partial 'phash: <stdin>:3:'
+}
+
+@test "phash never opens a FIFO: its blocked writer stays blocked, phash finishes" {
+	mkfifo fifo
+	# If phash opened the FIFO for reading, this writer's open would return.
+	timeout 5 sh -c 'echo data > fifo' &
+	writer=$!
+	prun timeout 10 phash fifo
+	assert_success
+	assert_equal "$(attr type "$output")" p
+	refute_output --partial sha256
+	status=0
+	wait "$writer" || status=$?
+	assert_equal "$status" 124
+}
+
+@test "phash passes directories, symlinks and typed records through unchanged" {
+	mkdir d
+	printf x > f
+	ln -s f link
+	printf '5\t0\tf\ttype:p\n' > in
+	prun sh -c 'phash d link < /dev/null; phash < in'
+	assert_success
+	assert_equal "$(attr type "${lines[0]}")" d
+	assert_equal "$(attr type "${lines[1]}")" l
+	refute_output --partial sha256
+	assert_line --index 2 "$(cat in)"
+}
+
+@test "phash reports an unreadable file, writes its record with error:EACCES, exits 1" {
+	local dir
+	dir=$(mktemp -d /tmp/phash-perm.XXXXXX)
+	chmod 755 "$dir"
+	printf 'secret' > "$dir/locked"
+	printf 'open' > "$dir/open"
+	chmod 000 "$dir/locked"
+	prun as_nobody phash "$dir/locked" "$dir/open"
+	rm -rf "$dir"
+	assert_failure 1
+	assert_line --partial "phash: $dir/locked: Permission denied"
+	assert_line --regexp "	$dir/locked	.*error:EACCES"
+	assert_line --regexp "	$dir/open	.*sha256:"
+}
+
+@test "phash marks a file whose length differs from its size as changed:1 and exits 1" {
+	# /proc files claim size 0 but hold bytes: what a file growing under
+	# the reader looks like.
+	prun phash /proc/version
+	assert_failure 1
+	assert_equal "$(attr changed "${lines[-1]}")" 1
+	assert_line --partial 'changed while being hashed'
+}
+
+@test "phash --reuse keeps the digests of unchanged files without reading them" {
+	printf 'aaaa' > same
+	printf 'bbbb' > edited
+	phash -a sha256,md5 same edited > old
+	# Alter same's bytes but restore its mtime (and size and inode): phash
+	# can only keep the old digest by not reading it.
+	touch -r same stamp
+	printf 'AAAA' > same
+	touch -r stamp same
+	printf 'BBBB' > edited
+	touch -d '2001-01-01' edited
+	prun phash --reuse old -a sha256,md5 same edited
+	assert_success
+	assert_equal "$(attr sha256 "${lines[0]}")" "$(printf aaaa | sha256sum | cut -d' ' -f1)"
+	assert_equal "$(attr md5 "${lines[0]}")" "$(printf aaaa | md5sum | cut -d' ' -f1)"
+	assert_equal "$(attr sha256 "${lines[1]}")" "$(ref_hex sha256 edited)"
+	# An algorithm missing from the old list means reading the file.
+	prun phash --reuse old -a sha1 same
+	assert_success
+	assert_equal "$(attr sha1 "$output")" "$(ref_hex sha1 same)"
+}
+
+@test "phash -0 reads NUL-separated paths" {
+	printf 'x' > 'a b'
+	printf 'y' > "new"$'\n'"line"
+	prun sh -c 'printf "a b\0new\nline\0" | phash -0 -f gnu'
+	assert_success
+	assert_equal "$output" "$(sha256sum 'a b' "new"$'\n'"line")"
+}
+
+@test "phash --nocache leaves none of the file's pages cached" {
+	head -c $((8 * 1048576)) /dev/urandom > f
+	sync f
+	cat f > /dev/null
+	prun phash --nocache f
+	assert_success
+	assert_equal "$(fincore -n -o PAGES f | tr -d ' ')" 0
+}
+
+@test "phash usage errors exit 2; --help and --version exit 0" {
+	prun phash -a nope /dev/null
+	assert_failure 2
+	assert_output --partial "unknown algorithm 'nope'"
+	prun phash -j 0 /dev/null
+	assert_failure 2
+	prun phash --format xml /dev/null
+	assert_failure 2
+	prun phash --bogus
+	assert_failure 2
+	prun phash --help
+	assert_success
+	assert_output --partial 'Usage: phash'
+	prun phash --version
+	assert_success
+}
+
+@test "phash -r walks a tree: every entry once, regular files hashed as sha256sum does" {
+	make_awkward_tree tree
+	prun sh -c 'phash -r tree > out'
+	assert_success
+	assert_equal "$(wc -l < out)" "$(find tree -print0 | tr -cd '\0' | wc -c)"
+	assert_equal "$(grep -c 'type:f' out)" "$(find tree -type f -print0 | tr -cd '\0' | wc -c)"
+	run grep -c 'error:' out
+	assert_output 0
+	rm -rf tree/deep
+	prun sh -c 'phash -r -f gnu tree | LC_ALL=C sort'
+	assert_success
+	assert_equal "$output" "$(find tree -type f -print0 | xargs -0 sha256sum | LC_ALL=C sort)"
+}
+
+@test "phash -r output order is deterministic, and --unordered gives the same records" {
+	mkdir -p t/a t/b t/c
+	for i in 1 2 3 4 5 6 7 8 9; do echo "$i" > "t/a/$i"; echo "$i$i" > "t/c/$i"; done
+	prun sh -c 'phash -r -j 4 t > one && phash -r -j 16 t > two && cmp one two'
+	assert_success
+	prun bash -c 'phash -r --unordered t | LC_ALL=C sort | cmp - <(LC_ALL=C sort one)'
+	assert_success
+}
+
+@test "phash -r without a directory is a usage error" {
+	prun phash -r
+	assert_failure 2
+}
+
+@test "phash reports a write error on standard output and exits 1" {
+	printf x > f
+	prun sh -c 'phash f > /dev/full'
+	assert_failure 1
+	assert_output --partial 'No space left on device'
+}
+
+@test "phash --progress reports files and bytes on standard error only" {
+	head -c 100000 /dev/zero > f
+	prun sh -c 'phash --progress f 2>err >out'
+	assert_success
+	assert_equal "$(wc -l < out)" 1
+	run cat err
+	assert_output --partial '1 files'
+}
+
+@test "phash reports a missing file with error:ENOENT and exits 1" {
+	prun phash missing
+	assert_failure 1
+	assert_line --partial 'phash: missing: No such file or directory'
+	assert_line --regexp '^0	0	missing	.*error:ENOENT'
+}
