@@ -1085,17 +1085,22 @@ static struct walk_listing *take_listing(struct walk_worker *w, struct walk_node
 	return listing;
 }
 
-/* Queue subdirectories for read-ahead, the first on top; start a worker if none is idle. */
+/*
+ * Queue subdirectories for read-ahead, the second on top; start or wake a
+ * worker. The first is left out: the emitter needs it at once and reads it
+ * itself (take_listing), so a chain of single subdirectories never wakes
+ * anyone, and the workers get the directories the emitter needs next.
+ */
 static void prefetch_push(struct walk_worker *w, struct walk_frame *frame)
 {
 	size_t i;
 
-	for (i = 0; i < frame->n; i++) {
+	for (i = 1; i < frame->n; i++) {
 		if (batch_add(w, frame->subdirs[i]) != 0)
 			break;
 		node_ref(frame->subdirs[i]);
 	}
-	/* flush_batch pushes in reverse, so subdirs[0] ends on top. */
+	/* flush_batch pushes in reverse, so subdirs[1] ends on top. */
 	flush_batch(w, true, true);
 }
 

@@ -61,6 +61,10 @@ struct pfind {
 struct pfind_thread {
 	const struct pfind *pfind;
 	struct outbuf out;
+	/* The last directory prefix ("dir/") raw and escaped: entries of one
+	 * directory share it, and escaping a deep path byte by byte for each
+	 * of them would cost more than the stat. */
+	struct dbuf dir_raw, dir_escaped;
 };
 
 static const char usage_text[] =
@@ -69,7 +73,7 @@ static const char usage_text[] =
 	"  INODE TAB SIZE TAB PATH [TAB KEY:VALUE]...\n"
 	"\n"
 	"Options (before the paths):\n"
-	"  -j, --jobs N        worker threads (default: twice the cores, 4 to 16)\n"
+	"  -j, --jobs N        worker threads (default: one per core, more when reads block)\n"
 	"  -0, --print0        print bare paths ending in NUL (for xargs -0); no stat\n"
 	"      --fields LIST   add attributes: type,mtime,mode,nlink,uid,gid,dev,link,depth\n"
 	"      --sort          deterministic order: each directory's entries by name\n"
@@ -175,6 +179,33 @@ static int emit_field(struct dbuf *buf, enum field field, const struct walk_entr
 	return 0;
 }
 
+/*
+ * Append "INODE TAB SIZE TAB escaped-PATH", as rec_emit_head does, but
+ * escaping the directory prefix once per directory rather than per entry.
+ */
+static int emit_head(struct pfind_thread *t, const struct walk_entry *entry, const struct stat *st)
+{
+	struct dbuf *buf = &t->out.buf;
+	size_t dir_len = (size_t)(entry->name - entry->path);
+
+	if (entry->depth == 0 || dir_len < 64)
+		return rec_emit_head(buf, st->st_ino, (uint64_t)st->st_size, entry->path, entry->path_len);
+	if (t->dir_raw.len != dir_len || memcmp(t->dir_raw.data, entry->path, dir_len) != 0) {
+		dbuf_clear(&t->dir_raw);
+		dbuf_clear(&t->dir_escaped);
+		if (dbuf_append(&t->dir_raw, entry->path, dir_len) != 0 ||
+		    rec_escape(&t->dir_escaped, entry->path, dir_len) != 0) {
+			dbuf_clear(&t->dir_raw);
+			return -1;
+		}
+	}
+	if (dbuf_put_u64(buf, st->st_ino) != 0 || dbuf_putc(buf, '\t') != 0 ||
+	    dbuf_put_u64(buf, (uint64_t)st->st_size) != 0 || dbuf_putc(buf, '\t') != 0 ||
+	    dbuf_append(buf, t->dir_escaped.data, t->dir_escaped.len) != 0)
+		return -1;
+	return rec_escape(buf, entry->name, entry->name_len);
+}
+
 /* Append the entry's record (or bare path) to the thread's buffer. Returns 0 or -1 (ENOMEM). */
 static int emit(struct pfind_thread *t, const struct walk_entry *entry, struct expr_entry *view)
 {
@@ -190,7 +221,7 @@ static int emit(struct pfind_thread *t, const struct walk_entry *entry, struct e
 		diag_file_error(entry->path, view->error);
 		return 0;
 	}
-	if (rec_emit_head(buf, st->st_ino, (uint64_t)st->st_size, entry->path, entry->path_len) != 0)
+	if (emit_head(t, entry, st) != 0)
 		goto fail;
 	for (size_t i = 0; i < pf->nfields; i++)
 		if (emit_field(buf, pf->fields[i], entry, st) != 0)
@@ -247,6 +278,8 @@ static void *thread_init(void *arg)
 		return NULL;
 	t->pfind = pf;
 	outbuf_init(&t->out, pf->sink, PFIND_FLUSH_AT);
+	dbuf_init(&t->dir_raw);
+	dbuf_init(&t->dir_escaped);
 	return t;
 }
 
@@ -258,6 +291,8 @@ static void thread_fini(void *context)
 		return;
 	/* A failure is kept in the sink; main reports it once. */
 	outbuf_fini(&t->out);
+	dbuf_free(&t->dir_raw);
+	dbuf_free(&t->dir_escaped);
 	free(t);
 }
 

@@ -445,3 +445,17 @@ teardown() {
 	assert_success
 	assert_output --regexp $'^[0-9]+\t[0-9]+\tt\ttype:d$'
 }
+
+@test "pfind escapes control bytes in long directory prefixes as in short ones" {
+	local long
+	printf -v long 'a%.0s' {1..80}
+	mkdir -p "$BATS_TEST_TMPDIR/t/$long"$'\t'"x/sub"$'\n'"y"
+	: > "$BATS_TEST_TMPDIR/t/$long"$'\t'"x/sub"$'\n'"y/f"$'\\'"g"
+	cd "$BATS_TEST_TMPDIR"
+	prun pfind t
+	assert_success
+	assert_line --regexp $'\tt/a{80}\\\\tx/sub\\\\ny/f\\\\\\\\g$'
+	prun pfind --sort t
+	assert_success
+	assert_line --regexp $'\tt/a{80}\\\\tx/sub\\\\ny/f\\\\\\\\g$'
+}
