@@ -85,6 +85,7 @@ struct phash {
 	struct pool *pool;
 	struct batch_pool *batches;
 	atomic_size_t in_flight;    /* batches submitted and not yet done */
+	atomic_uint_fast64_t files_done, bytes_done; /* for the batch size */
 };
 
 /* A worker's context (and the producer's own, for the fallback). */
@@ -94,6 +95,7 @@ struct worker {
 	bool engine_failed;
 	struct outbuf ob;       /* --unordered output */
 	struct dbuf line;       /* the current batch's output */
+	uint64_t batch_bytes;   /* bytes of the files of the current batch */
 };
 
 /* One thread that reads input and fills batches. */
@@ -334,6 +336,7 @@ static void process(struct worker *worker, struct task *task)
 	if (ret == 0) {
 		/* The engine counted the bytes as it read them. */
 		progress_add(ph->progress, 0, 1, 0);
+		worker->batch_bytes += res.size;
 		if (res.changed)
 			diag_file_errorf(path, "file changed while being hashed");
 		if (opt->format == FORMAT_NATIVE)
@@ -369,6 +372,9 @@ static void process_batch(struct worker *worker, struct batch *batch)
 			diag_file_error(NULL, ENOMEM);
 	}
 	emit(worker, batch->seq);
+	atomic_fetch_add(&ph->files_done, batch->count);
+	atomic_fetch_add(&ph->bytes_done, worker->batch_bytes);
+	worker->batch_bytes = 0;
 	batch_put(ph->batches, batch);
 	atomic_fetch_sub(&ph->in_flight, 1);
 }
@@ -457,9 +463,31 @@ static struct task *next_slot(struct producer *producer)
 }
 
 /*
- * Count the item just filled, and hand the batch on when it is full, holds
- * a megabyte of known sizes, or some worker is idle (batching only pays
- * when the workers have a backlog; an idle worker should get work now).
+ * How many items a batch may hold. Batching pays for small files (one queue
+ * operation and one reorder slot for many files) but hurts large ones: a
+ * batch of several large files is a long task that one worker must do alone
+ * at the end of the run. Sizes are often unknown beforehand (plain paths,
+ * walks), so the files done so far tell the typical size: batches hold
+ * about BATCH_BYTES of it.
+ */
+static size_t batch_limit(struct phash *ph)
+{
+	uint64_t files = atomic_load(&ph->files_done), bytes = atomic_load(&ph->bytes_done);
+	uint64_t typical;
+
+	if (files < 16)
+		return BATCH_TASKS;
+	typical = bytes / files;
+	if (typical == 0 || BATCH_BYTES / typical >= BATCH_TASKS)
+		return BATCH_TASKS;
+	return BATCH_BYTES / typical > 0 ? (size_t)(BATCH_BYTES / typical) : 1;
+}
+
+/*
+ * Count the item just filled, and hand the batch on when it is full (see
+ * batch_limit), holds BATCH_BYTES of sizes known from the input, or some
+ * worker is idle (batching only pays when the workers have a backlog; an
+ * idle worker should get work now).
  */
 static void commit_slot(struct producer *producer, uint64_t bytes)
 {
@@ -467,7 +495,7 @@ static void commit_slot(struct producer *producer, uint64_t bytes)
 	struct phash *ph = producer->ph;
 
 	batch_commit(batch, bytes);
-	if (batch->count == BATCH_TASKS || batch->bytes >= BATCH_BYTES ||
+	if (batch->count >= batch_limit(ph) || batch->bytes >= BATCH_BYTES ||
 	    atomic_load(&ph->in_flight) < ph->opt.jobs)
 		flush_batch(producer);
 }
@@ -717,6 +745,8 @@ int main(int argc, char **argv)
 	diag_init(argv[0]);
 	memset(&ph, 0, sizeof(ph));
 	atomic_init(&ph.in_flight, 0);
+	atomic_init(&ph.files_done, 0);
+	atomic_init(&ph.bytes_done, 0);
 	parse_options(argc, argv, &ph.opt);
 
 	ph.out = out_new(STDOUT_FILENO);
