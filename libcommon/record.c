@@ -339,7 +339,8 @@ static int parse_u64(const char *text, size_t len, uint64_t *value)
 
 		if (digit > 9)
 			return -1;
-		if (v > (UINT64_MAX - digit) / 10)
+		/* 19 digits always fit; only longer numbers need the check. */
+		if (i >= 19 && v > (UINT64_MAX - digit) / 10)
 			return -1;
 		v = v * 10 + digit;
 	}
