@@ -86,6 +86,8 @@ struct phash {
 	struct batch_pool *batches;
 	atomic_size_t in_flight;    /* batches submitted and not yet done */
 	atomic_uint_fast64_t files_done, bytes_done; /* for the batch size */
+	atomic_uint workers_started;
+	unsigned parallel_engines;  /* workers whose engine may run helper threads */
 };
 
 /* A worker's context (and the producer's own, for the fallback). */
@@ -93,6 +95,7 @@ struct worker {
 	struct phash *ph;
 	struct hashio *engine;  /* made on first use; NULL if that failed */
 	bool engine_failed;
+	bool serial;            /* its engine never starts helper threads */
 	struct outbuf ob;       /* --unordered output */
 	struct dbuf line;       /* the current batch's output */
 	uint64_t batch_bytes;   /* bytes of the files of the current batch */
@@ -127,6 +130,7 @@ static struct hashio *worker_engine(struct worker *worker)
 		.algos = opt->algos,
 		.count = opt->count,
 		.nocache = opt->nocache,
+		.serial = worker->serial,
 		.progress = worker->ph->progress,
 	};
 
@@ -381,10 +385,17 @@ static void process_batch(struct worker *worker, struct batch *batch)
 
 static void *pool_worker_init(void *arg)
 {
+	struct phash *ph = arg;
 	struct worker *worker = malloc(sizeof(*worker));
 
-	if (worker)
-		worker_init(worker, arg);
+	if (worker) {
+		worker_init(worker, ph);
+		/* Helper threads pay only while cores are idle, and each engine
+		 * that runs them holds a ring of 4 MiB: only the first workers
+		 * (one per core) get such engines. The first file always goes to
+		 * the first worker, so a single large file is hashed in parallel. */
+		worker->serial = atomic_fetch_add(&ph->workers_started, 1) >= ph->parallel_engines;
+	}
 	return worker;
 }
 
@@ -747,6 +758,8 @@ int main(int argc, char **argv)
 	atomic_init(&ph.in_flight, 0);
 	atomic_init(&ph.files_done, 0);
 	atomic_init(&ph.bytes_done, 0);
+	atomic_init(&ph.workers_started, 0);
+	ph.parallel_engines = pool_default_threads(1, 1, 64);
 	parse_options(argc, argv, &ph.opt);
 
 	ph.out = out_new(STDOUT_FILENO);
