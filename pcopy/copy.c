@@ -1767,6 +1767,15 @@ static void dest_setup(struct copy *copy, struct dest *dest)
 			rmdir(dest->path);
 		return;
 	}
+	for (size_t i = 0; i < dest->index; i++) {
+		if (copy->root_dev[i] == st.st_dev && copy->root_ino[i] == st.st_ino &&
+		    copy->dests[i].rootfd >= 0) {
+			close(dest->rootfd);
+			dest->rootfd = -1;
+			dest_fail(dest, "", 0, EINVAL, "the same directory as another destination");
+			return;
+		}
+	}
 	copy->root_dev[dest->index] = st.st_dev;
 	copy->root_ino[dest->index] = st.st_ino;
 	header.run_id = copy->run_id;
@@ -1980,6 +1989,8 @@ int copy_finish(struct copy *copy)
 	if (!worker)
 		status = EXIT_FAILED;
 	walker_fini(worker);
+	for (size_t i = 0; all_back && i < copy->ndests; i++)
+		diag_note("%s: rolled back", copy->dests[i].path);
 	if (all_back) {
 		if (sig)
 			diag_note("interrupted: every destination rolled back");
