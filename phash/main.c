@@ -12,7 +12,7 @@
 #include "record.h"
 #include "reorder.h"
 #include "reuse.h"
-#include "sumline.h"
+#include "sumfmt.h"
 #include "walk.h"
 #include <dirent.h>
 #include <errno.h>
@@ -271,9 +271,9 @@ static int format_sums(struct task *task, const struct options *opt,
 	size_t len = rec_path_len(&task->rec), i;
 
 	if (opt->format == FORMAT_GNU)
-		return sumline_gnu(line, res->hex[0], path, len);
+		return sumfmt_gnu_format(line, res->hex[0], path, len);
 	for (i = 0; i < opt->count; i++) {
-		if (sumline_bsd(line, opt->algos[i], res->hex[i], path, len) != 0)
+		if (sumfmt_bsd_format(line, opt->algos[i], res->hex[i], path, len) != 0)
 			return -1;
 	}
 	return 0;
@@ -537,9 +537,13 @@ static void read_input(struct producer *producer, const char *path)
 	for (;;) {
 		enum input_status status;
 		const char *why = NULL, *type, *text;
-		struct task *task = next_slot(producer);
+		struct task *task;
 		size_t len;
 
+		/* With the output gone, hashing the rest is wasted work. */
+		if (out_error(ph->out))
+			break;
+		task = next_slot(producer);
 		if (!task) {
 			diag_file_error(input_name(in), ENOMEM);
 			break;
@@ -585,7 +589,7 @@ static void read_arguments(struct producer *producer, char **paths, int count)
 {
 	int i;
 
-	for (i = 0; i < count; i++) {
+	for (i = 0; i < count && !out_error(producer->ph->out); i++) {
 		struct task *task = next_slot(producer);
 
 		if (!task || rec_set_plain(&task->rec, paths[i], strlen(paths[i])) != 0) {
@@ -620,8 +624,11 @@ static void walk_thread_fini(void *context)
 static enum walk_action visit(void *context, const struct walk_entry *entry)
 {
 	struct producer *producer = context;
-	struct task *task = producer ? next_slot(producer) : NULL;
+	struct task *task;
 
+	if (producer && out_error(producer->ph->out))
+		return WALK_STOP;
+	task = producer ? next_slot(producer) : NULL;
 	if (!task || rec_set_plain(&task->rec, entry->path, entry->path_len) != 0) {
 		diag_file_error(entry->path, ENOMEM);
 		return WALK_CONTINUE;
@@ -704,7 +711,8 @@ static void parse_options(int argc, char **argv, struct options *opt)
 	int c, n;
 
 	opt->progress = progress_default();
-	while ((c = getopt_long(argc, argv, "a:j:0rf:hV", longopts, NULL)) != -1) {
+	opterr = 0; /* our own messages, with the program name diag.c uses */
+	while ((c = getopt_long(argc, argv, ":a:j:0rf:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': algos = optarg; break;
 		case 'j': opt->jobs = parse_jobs(optarg); break;
@@ -727,7 +735,8 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		case OPT_NO_PROGRESS: opt->progress = false; break;
 		case 'h': diag_help(usage_text);
 		case 'V': diag_version();
-		default: diag_usage_error("unknown option");
+		case ':': diag_usage_error("option '%s' needs an argument", argv[optind - 1]);
+		default: diag_usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	n = hash_parse_list(algos, opt->algos, HASH_SET_MAX, &bad, &bad_len);
@@ -817,8 +826,12 @@ int main(int argc, char **argv)
 	if (ph.reorder)
 		reorder_finish(ph.reorder);
 	progress_finish(ph.progress);
-	if (out_error(ph.out))
-		diag_file_errorf("standard output", "%s", strerror(out_error(ph.out)));
+	if (out_error(ph.out) == EPIPE) {
+		/* The reader is gone (SIGPIPE was ignored): end quietly, as find does. */
+		diag_raise(EXIT_FAILED);
+	} else if (out_error(ph.out)) {
+		diag_file_errorf("write error", "%s", strerror(out_error(ph.out)));
+	}
 	reorder_free(ph.reorder);
 	reuse_free(ph.reuse);
 	batch_pool_free(ph.batches);
