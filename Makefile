@@ -88,12 +88,21 @@ tsan:
 		TESTS="$(TSAN_TESTS)" test
 
 # The tests that drive the parallel paths of each program.
-TSAN_TESTS ?= tests/pfind.bats tests/phash.bats tests/pverify.bats tests/pcopy.bats
+TSAN_TESTS ?= tests/pfind.bats tests/phash.bats tests/pverify.bats tests/pcopy.bats \
+	      tests/property.bats
 
+# The C unit tests (pool, output, reorder window, codec) under memcheck first,
+# then the bats subset with every tool wrapped (tests/test_helper.bash). The
+# property test runs one small random tree here: memcheck is slow.
+VALGRIND := valgrind -q --error-exitcode=126 --leak-check=full --errors-for-leak-kinds=definite
 valgrind: $(BINS) $(BIN)/unit-tests
-	$(Q)PTOOLS_BIN=$(abspath $(BIN)) PTOOLS_VALGRIND=1 tests/run $(VALGRIND_TESTS)
+	$(Q)$(VALGRIND) --log-file=$(O)/valgrind-unit.log $(BIN)/unit-tests || \
+		{ cat $(O)/valgrind-unit.log; exit 1; }
+	$(Q)PTOOLS_BIN=$(abspath $(BIN)) PTOOLS_VALGRIND=1 PTOOLS_SEEDS=1 PTOOLS_TREE_MIB=4 \
+		tests/run $(VALGRIND_TESTS)
 
-VALGRIND_TESTS ?= tests/format.bats tests/phash.bats tests/pverify.bats
+VALGRIND_TESTS ?= tests/format.bats tests/phash.bats tests/pverify.bats tests/reliability.bats \
+		  tests/property.bats
 
 # Static analysis with the checked-in configurations: .cppcheck-suppressions
 # (each suppression explained) and .clang-tidy (each disabled check

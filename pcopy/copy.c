@@ -182,6 +182,9 @@ struct reader {
 	uint64_t block_offset;
 	bool abandoned;              /* every destination dropped out mid-file */
 	struct hashio_result *result; /* the source's digests, for op_verify */
+	/* A small file: every destination's jobs run in this thread, in turn
+	 * (a hand-off per job would cost more than the job). */
+	bool serial;
 	pthread_mutex_t lock;        /* guards pending */
 	pthread_cond_t cond;
 	size_t pending;
@@ -712,7 +715,7 @@ static void fanout(struct reader *reader, int (*job)(struct fileop *op), enum op
 		op->job = job;
 		op->error = 0;
 		op->where = NULL;
-		if (!first || !op->dest->writers) {
+		if (!first || !op->dest->writers || reader->serial) {
 			if (!first)
 				first = op;
 			else
@@ -1219,6 +1222,7 @@ static void reader_copy(struct reader *reader, struct task *task)
 
 	reader->task = task;
 	reader->abandoned = false;
+	reader->serial = task->st.st_size <= INLINE_MAX;
 	if (copy->opt.hard_links && task->st.st_nlink > 1) {
 		first = link_claim(copy, task, &mine);
 		if (first) {
@@ -1767,6 +1771,15 @@ static void dest_setup(struct copy *copy, struct dest *dest)
 			rmdir(dest->path);
 		return;
 	}
+	for (size_t i = 0; i < dest->index; i++) {
+		if (copy->root_dev[i] == st.st_dev && copy->root_ino[i] == st.st_ino &&
+		    copy->dests[i].rootfd >= 0) {
+			close(dest->rootfd);
+			dest->rootfd = -1;
+			dest_fail(dest, "", 0, EINVAL, "the same directory as another destination");
+			return;
+		}
+	}
 	copy->root_dev[dest->index] = st.st_dev;
 	copy->root_ino[dest->index] = st.st_ino;
 	header.run_id = copy->run_id;
@@ -1980,6 +1993,8 @@ int copy_finish(struct copy *copy)
 	if (!worker)
 		status = EXIT_FAILED;
 	walker_fini(worker);
+	for (size_t i = 0; all_back && i < copy->ndests; i++)
+		diag_note("%s: rolled back", copy->dests[i].path);
 	if (all_back) {
 		if (sig)
 			diag_note("interrupted: every destination rolled back");

@@ -352,6 +352,14 @@ seal_ok() {
 	assert_equal "$(find one -name '.pcopy*')" ""
 }
 
+@test "pcopy refuses the same destination twice but seals it once" {
+	make_mixed_tree src
+	prun pcopy src one one/
+	assert_failure 1
+	assert_output --partial "the same directory as another destination"
+	seal_ok one
+}
+
 @test "pcopy --rollback without a journal fails with 1" {
 	mkdir one
 	prun pcopy --rollback one

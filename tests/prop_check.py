@@ -13,9 +13,9 @@ own codec).
     prop_check.py order PFIND PHASH
         phash's records name the same paths, in the same order, as its input.
     prop_check.py flip DIR SEAL SEED
-        Change one byte of one non-empty file the seal lists (file and offset
-        chosen by SEED, mtime kept) and print the file's escaped path as the
-        seal writes it.
+        Change one byte of one non-empty, singly linked file the seal (or any
+        manifest) lists, paths relative to DIR (file and offset chosen by
+        SEED, mtime kept) and print the file's escaped path as written there.
     prop_check.py flip-any FILE SEED
         Change one byte anywhere in FILE.
     prop_check.py atomic DEST SRC PRE
@@ -145,8 +145,11 @@ def flip_byte(path, rng):
 
 def cmd_flip(directory, seal, seed):
     rng = random.Random(int(seed))
+    # A file with one name only: a change to a hard-linked file shows under
+    # each of its names.
     candidates = [(escaped, path) for escaped, path, attrs, size in records(read(seal))
-                  if size > 0 and b"sha256" in attrs]
+                  if size > 0 and b"sha256" in attrs and
+                  os.lstat(os.path.join(os.fsencode(directory), path)).st_nlink == 1]
     if not candidates:
         return ["the seal lists no non-empty file"]
     escaped, path = rng.choice(sorted(candidates))
