@@ -81,7 +81,7 @@ static bool is_hex(char c)
 static bool is_tag_char(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       c == '-' || c == '_';
+	       c == '-' || c == '_' || c == '/'; /* SHA512/256 */
 }
 
 /* The length of the run of hex digits at the start of s. */

@@ -525,3 +525,15 @@ seal() {
 	assert_failure 1
 	assert_output --partial "stdout"
 }
+
+@test "pverify reads phash's BSD lines for every algorithm, SHA512/256's slash tag included" {
+	make_tree t
+	local algo
+	for algo in sha512-256 sha3-256 blake2s xxh128 md5; do
+		find t -type f | phash -a "$algo" --format bsd > "list-$algo"
+		prun --separate-stderr pverify -f "list-$algo"
+		assert_success
+		assert_equal "${stderr##*$'\n'}" "pverify: 4 ok, 0 failed, 0 missing, 0 errors"
+	done
+	grep -q '^SHA512/256 (' list-sha512-256
+}
