@@ -47,6 +47,9 @@ int diag_status(void)
  * so that messages from different threads never mix within a line.
  */
 static void emit(const char *path, uintmax_t line, const char *format, va_list args)
+	__attribute__((format(printf, 3, 0)));
+
+static void emit(const char *path, uintmax_t line, const char *format, va_list args)
 {
 	struct dbuf msg;
 	int saved = errno;
@@ -68,6 +71,7 @@ static void emit(const char *path, uintmax_t line, const char *format, va_list a
 		/* Out of memory: say what we can without allocating. */
 		static const char oom[] = ": out of memory while reporting an error\n";
 		ssize_t ignored = write(STDERR_FILENO, prog_name, strlen(prog_name));
+		(void)ignored;
 		ignored = write(STDERR_FILENO, oom, sizeof(oom) - 1);
 		(void)ignored;
 	}

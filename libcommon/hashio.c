@@ -108,7 +108,7 @@ struct hashio {
 	struct progress *progress;
 	size_t progress_lane;
 	struct hashset set;
-	unsigned char *buffer;  /* the serial path's one buffer */
+	unsigned char *buffer;  /* the serial path's one buffer (and the ring's slot 0) */
 
 	/* The parallel path, set up on the first large file. */
 	bool parallel_ready;    /* helpers running and ring allocated */
@@ -190,7 +190,7 @@ void hashio_free(struct hashio *engine)
 		return;
 	if (engine->parallel_ready)
 		stop_helpers(engine, engine->nhelpers);
-	for (i = 0; i < RING_SLOTS; i++)
+	for (i = 1; i < RING_SLOTS; i++)
 		free(engine->slots[i].data);
 	pthread_cond_destroy(&engine->work);
 	pthread_cond_destroy(&engine->freed);
@@ -239,7 +239,9 @@ static int parallel_start(struct hashio *engine)
 {
 	size_t i, started = 0;
 
-	for (i = 0; i < RING_SLOTS; i++) {
+	/* Slot 0 is the serial path's buffer: the two paths never overlap. */
+	engine->slots[0].data = engine->buffer;
+	for (i = 1; i < RING_SLOTS; i++) {
 		engine->slots[i].data = alloc_block(engine->block_size);
 		if (!engine->slots[i].data)
 			goto fail;
@@ -261,10 +263,11 @@ static int parallel_start(struct hashio *engine)
 fail:
 	stop_helpers(engine, started);
 	engine->quit = false;
-	for (i = 0; i < RING_SLOTS; i++) {
+	for (i = 1; i < RING_SLOTS; i++) {
 		free(engine->slots[i].data);
 		engine->slots[i].data = NULL;
 	}
+	engine->slots[0].data = NULL;
 	engine->parallel_failed = true;
 	return -1;
 }

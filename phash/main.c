@@ -85,6 +85,9 @@ struct phash {
 	struct pool *pool;
 	struct batch_pool *batches;
 	atomic_size_t in_flight;    /* batches submitted and not yet done */
+	atomic_uint_fast64_t files_done, bytes_done; /* for the batch size */
+	atomic_uint workers_started;
+	unsigned parallel_engines;  /* workers whose engine may run helper threads */
 };
 
 /* A worker's context (and the producer's own, for the fallback). */
@@ -92,8 +95,10 @@ struct worker {
 	struct phash *ph;
 	struct hashio *engine;  /* made on first use; NULL if that failed */
 	bool engine_failed;
+	bool serial;            /* its engine never starts helper threads */
 	struct outbuf ob;       /* --unordered output */
 	struct dbuf line;       /* the current batch's output */
+	uint64_t batch_bytes;   /* bytes of the files of the current batch */
 };
 
 /* One thread that reads input and fills batches. */
@@ -125,6 +130,7 @@ static struct hashio *worker_engine(struct worker *worker)
 		.algos = opt->algos,
 		.count = opt->count,
 		.nocache = opt->nocache,
+		.serial = worker->serial,
 		.progress = worker->ph->progress,
 	};
 
@@ -334,6 +340,7 @@ static void process(struct worker *worker, struct task *task)
 	if (ret == 0) {
 		/* The engine counted the bytes as it read them. */
 		progress_add(ph->progress, 0, 1, 0);
+		worker->batch_bytes += res.size;
 		if (res.changed)
 			diag_file_errorf(path, "file changed while being hashed");
 		if (opt->format == FORMAT_NATIVE)
@@ -369,16 +376,26 @@ static void process_batch(struct worker *worker, struct batch *batch)
 			diag_file_error(NULL, ENOMEM);
 	}
 	emit(worker, batch->seq);
+	atomic_fetch_add(&ph->files_done, batch->count);
+	atomic_fetch_add(&ph->bytes_done, worker->batch_bytes);
+	worker->batch_bytes = 0;
 	batch_put(ph->batches, batch);
 	atomic_fetch_sub(&ph->in_flight, 1);
 }
 
 static void *pool_worker_init(void *arg)
 {
+	struct phash *ph = arg;
 	struct worker *worker = malloc(sizeof(*worker));
 
-	if (worker)
-		worker_init(worker, arg);
+	if (worker) {
+		worker_init(worker, ph);
+		/* Helper threads pay only while cores are idle, and each engine
+		 * that runs them holds a ring of 4 MiB: only the first workers
+		 * (one per core) get such engines. The first file always goes to
+		 * the first worker, so a single large file is hashed in parallel. */
+		worker->serial = atomic_fetch_add(&ph->workers_started, 1) >= ph->parallel_engines;
+	}
 	return worker;
 }
 
@@ -457,9 +474,31 @@ static struct task *next_slot(struct producer *producer)
 }
 
 /*
- * Count the item just filled, and hand the batch on when it is full, holds
- * a megabyte of known sizes, or some worker is idle (batching only pays
- * when the workers have a backlog; an idle worker should get work now).
+ * How many items a batch may hold. Batching pays for small files (one queue
+ * operation and one reorder slot for many files) but hurts large ones: a
+ * batch of several large files is a long task that one worker must do alone
+ * at the end of the run. Sizes are often unknown beforehand (plain paths,
+ * walks), so the files done so far tell the typical size: batches hold
+ * about BATCH_BYTES of it.
+ */
+static size_t batch_limit(struct phash *ph)
+{
+	uint64_t files = atomic_load(&ph->files_done), bytes = atomic_load(&ph->bytes_done);
+	uint64_t typical;
+
+	if (files < 16)
+		return BATCH_TASKS;
+	typical = bytes / files;
+	if (typical == 0 || BATCH_BYTES / typical >= BATCH_TASKS)
+		return BATCH_TASKS;
+	return BATCH_BYTES / typical > 0 ? (size_t)(BATCH_BYTES / typical) : 1;
+}
+
+/*
+ * Count the item just filled, and hand the batch on when it is full (see
+ * batch_limit), holds BATCH_BYTES of sizes known from the input, or some
+ * worker is idle (batching only pays when the workers have a backlog; an
+ * idle worker should get work now).
  */
 static void commit_slot(struct producer *producer, uint64_t bytes)
 {
@@ -467,7 +506,7 @@ static void commit_slot(struct producer *producer, uint64_t bytes)
 	struct phash *ph = producer->ph;
 
 	batch_commit(batch, bytes);
-	if (batch->count == BATCH_TASKS || batch->bytes >= BATCH_BYTES ||
+	if (batch->count >= batch_limit(ph) || batch->bytes >= BATCH_BYTES ||
 	    atomic_load(&ph->in_flight) < ph->opt.jobs)
 		flush_batch(producer);
 }
@@ -717,6 +756,10 @@ int main(int argc, char **argv)
 	diag_init(argv[0]);
 	memset(&ph, 0, sizeof(ph));
 	atomic_init(&ph.in_flight, 0);
+	atomic_init(&ph.files_done, 0);
+	atomic_init(&ph.bytes_done, 0);
+	atomic_init(&ph.workers_started, 0);
+	ph.parallel_engines = pool_default_threads(1, 1, 64);
 	parse_options(argc, argv, &ph.opt);
 
 	ph.out = out_new(STDOUT_FILENO);

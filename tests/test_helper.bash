@@ -8,17 +8,28 @@ bats_load_library bats-file
 : "${PTOOLS_BIN:=$BATS_TEST_DIRNAME/../bin}"
 
 # With PTOOLS_VALGRIND=1 every tool runs under memcheck through a wrapper;
-# a memcheck report exits 126, which prun treats as a crash.
+# a memcheck report exits 126, which prun treats as a crash (and then prints
+# the report). Memcheck writes to a log file per process, not to the tool's
+# stderr, which tests compare exactly (valgrind also warns there about
+# syscalls it does not know, such as openat2, that the tools fall back from).
 _pt_setup_path() {
 	if [ "${PTOOLS_VALGRIND:-0}" = 1 ]; then
 		local wrap="$BATS_RUN_TMPDIR/valgrind-bin" prog
+		PTOOLS_VALGRIND_LOGS="$BATS_RUN_TMPDIR/valgrind-logs"
+		export PTOOLS_VALGRIND_LOGS
 		if [ ! -d "$wrap" ]; then
-			mkdir -p "$wrap"
+			mkdir -p "$wrap" "$PTOOLS_VALGRIND_LOGS"
 			for prog in pfind phash pverify pcopy; do
-				printf '#!/bin/sh\nexec valgrind -q --error-exitcode=126 --leak-check=full --errors-for-leak-kinds=definite "%s/%s" "$@"\n' \
-					"$PTOOLS_BIN" "$prog" > "$wrap/$prog"
+				printf '#!/bin/sh\nexec valgrind -q --log-file="%s/%s.%%p.log" --error-exitcode=126 --leak-check=full --errors-for-leak-kinds=definite "%s/%s" "$@"\n' \
+					"$PTOOLS_VALGRIND_LOGS" "$prog" "$PTOOLS_BIN" "$prog" > "$wrap/$prog"
 				chmod +x "$wrap/$prog"
 			done
+			# Tests run tools as nobody too (as_nobody): let nobody reach
+			# the wrappers (traverse only; the run directory stays unlisted)
+			# and write its logs.
+			chmod 711 "$BATS_RUN_TMPDIR"
+			chmod 755 "$wrap"
+			chmod 1777 "$PTOOLS_VALGRIND_LOGS"
 		fi
 		PATH="$wrap:$PATH"
 	else
@@ -37,6 +48,10 @@ prun() {
 	if [ "$status" -gt 125 ]; then
 		echo "crash: '$*' exited $status" >&2
 		echo "$output" >&2
+		if [ -n "${PTOOLS_VALGRIND_LOGS:-}" ]; then
+			grep -l '^==[0-9]*== [A-Z]' "$PTOOLS_VALGRIND_LOGS"/*.log 2>/dev/null |
+				xargs -r cat >&2
+		fi
 		return 1
 	fi
 }

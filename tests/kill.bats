@@ -1,0 +1,205 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: 0BSD
+# The kill test: pcopy killed with SIGKILL at 20 random moments of a copy to
+# two destinations that already hold files; after `pcopy --rollback` each
+# destination is exactly as it was before the run (or, when the kill came
+# after the run's commit point, exactly the finished copy), and no temporary
+# or journal file is left. Before the rollback, at the moment of the kill,
+# every file under its final name is whole: the source's or the old one.
+#
+# The moments are random but seeded: PTOOLS_SEED (default 1) picks them, and
+# a failure names the seed and the kill. They are spread over the duration of
+# one uninterrupted run measured first, so they land at every stage of the
+# copy however fast or slow (ASan, valgrind) the build is. PTOOLS_KILLS
+# (default 20) is the number of kills of a plain copy; the --force and
+# --fsync variants get half and a quarter as many (they are slower).
+
+load test_helper
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	local src=$BATS_FILE_TMPDIR/src i
+	: "${PTOOLS_SEED:=1}" "${PTOOLS_KILLS:=20}"
+	export PTOOLS_SEED PTOOLS_KILLS
+	# Slow enough to kill midway: 600 small files (a journal record and a
+	# rename each) in 30 directories, and two files of 6 MiB.
+	mkdir -p "$src/empty dir" "$src/"$'odd\nname'
+	for ((i = 0; i < 600; i++)); do
+		mkdir -p "$src/d$((i % 30))"
+		printf 'file %d\n' "$i" > "$src/d$((i % 30))/f$i"
+	done
+	for i in 1 2; do
+		head -c $((6 << 20)) /dev/urandom > "$src/d$i/big$i"
+	done
+	printf 'x' > "$src/"$'odd\nname/tab\there'
+	ln -s d1/f1 "$src/link"
+	touch -d '2020-05-06 07:08:09.123456789' "$src/d1" "$src/d3"
+}
+
+setup() {
+	command -v python3 >/dev/null || skip "python3 is needed to check the files"
+	cd "$BATS_TEST_TMPDIR" || return 1
+}
+
+# make_pre DIR [--collide]: a destination that already holds files, a
+# directory the copy also writes into (d3), a symlink and an empty directory,
+# all with old mtimes. With --collide it also holds d3/f3, which the source
+# has too (only --force may replace it, and a rollback must put it back).
+make_pre() {
+	mkdir -p "$1/d3" "$1/old/deeper" "$1/emptyold"
+	printf 'keep me\n' > "$1/keep"
+	printf 'mine\n' > "$1/d3/mine"
+	printf 'old\n' > "$1/old/deeper/file"
+	ln -s keep "$1/link-to-keep"
+	chmod 0600 "$1/keep"
+	chmod 0750 "$1/old"
+	if [ "${2:-}" = --collide ]; then
+		printf 'the original f3\n' > "$1/d3/f3"
+		chmod 0640 "$1/d3/f3"
+		touch -d '2011-01-01 00:00:00.5' "$1/d3/f3"
+	fi
+	touch -h -d '2010-01-01 00:00:00.25' "$1/keep" "$1/d3/mine" "$1/old/deeper/file" \
+		"$1/link-to-keep" "$1/old/deeper" "$1/old" "$1/emptyold" "$1/d3" "$1"
+}
+
+# snapshot DIR: every entry (DIR itself included) with type, mode, size (not
+# of directories: a directory that held entries for a while may keep its
+# larger size), mtime with nanoseconds and link target, then every regular
+# file's sha256. Equal snapshots mean the tree is byte for byte the same.
+snapshot() {
+	(cd "$1" &&
+		find . ! -type d -printf '%y %m %s %T@ %l %p\0' | sort -z | tr '\0' '\n' &&
+		find . -type d -printf '%y %m %T@ %p\0' | sort -z | tr '\0' '\n' &&
+		find . -type f -print0 | sort -z | xargs -0r sha256sum)
+}
+
+# now_ns: the time in nanoseconds.
+now_ns() {
+	date +%s%N
+}
+
+# kill_round VARIANT KILLS OPTS...: calibrate, then kill KILLS copies made
+# with OPTS at seeded random moments and check both destinations after each.
+kill_round() {
+	local variant=$1 kills=$2 collide= src=$BATS_FILE_TMPDIR/src
+	local start duration k fraction pid killed d journal committed uncommitted
+	local before1 before2 done1 done2 before done_state
+	local mid=0 completed=0 untouched=0
+	shift 2
+	[ "$variant" = force ] && collide=--collide
+
+	# One uninterrupted run: how long a copy takes, and what a finished
+	# destination looks like.
+	make_pre full1 $collide
+	make_pre full2 $collide
+	make_pre pre$collide $collide
+	start=$(now_ns)
+	prun pcopy --no-progress "$@" "$src" full1 full2
+	duration=$(($(now_ns) - start))
+	assert_success
+	for d in full1 full2; do
+		prun pverify -C "$d" < "$d/.ptools-seal"
+		assert_success
+	done
+	[ -z "$collide" ] || assert_equal "$(cat full1/d3/f3)" "file 3"
+	done1=$(snapshot full1 | grep -v '\.ptools-seal$')
+	done2=$(snapshot full2 | grep -v '\.ptools-seal$')
+
+	k=0
+	for fraction in $(awk -v seed="$PTOOLS_SEED" -v n="$kills" \
+		'BEGIN { srand(seed); for (i = 0; i < n; i++) printf "%.4f\n", 0.02 + 0.96 * rand() }'); do
+		k=$((k + 1))
+		rm -rf one two
+		make_pre one $collide
+		make_pre two $collide
+		before1=$(snapshot one)
+		before2=$(snapshot two)
+
+		pcopy --no-progress "$@" "$src" one two 2>err &
+		pid=$!
+		sleep "$(awk -v d="$duration" -v f="$fraction" 'BEGIN { printf "%.4f", d * f / 1e9 }')"
+		kill -KILL "$pid" 2>/dev/null || true
+		killed=0
+		wait "$pid" || killed=$?
+		if [ "$killed" -ne 137 ] && [ "$killed" -ne 0 ]; then
+			echo "seed $PTOOLS_SEED, $variant kill $k: pcopy exited $killed before the kill" >&2
+			cat err >&2
+			return 1
+		fi
+
+		uncommitted=0
+		for d in one two; do
+			if [ "$d" = one ]; then
+				before=$before1 done_state=$done1
+			else
+				before=$before2 done_state=$done2
+			fi
+			journal=$d/.pcopy-journal
+			committed=0
+			# Before any repair: no half-written file under a final name.
+			if ! python3 "$BATS_TEST_DIRNAME/prop_check.py" atomic "$d" "$src" pre$collide; then
+				echo "seed $PTOOLS_SEED, $variant kill $k at $fraction: $d holds a partial file" >&2
+				return 1
+			fi
+			if [ -e "$journal" ]; then
+				if [ "$(tail -n 1 "$journal")" = C ]; then committed=1; else uncommitted=1; fi
+				prun pcopy --rollback "$d"
+				if [ "$status" -ne 0 ]; then
+					echo "seed $PTOOLS_SEED, $variant kill $k at $fraction: rollback of $d exited $status: $output" >&2
+					return 1
+				fi
+			fi
+			# Nothing of pcopy's own is left: no journal, no temporary.
+			if [ -n "$(find "$d" -name '.pcopy*')" ]; then
+				echo "seed $PTOOLS_SEED, $variant kill $k at $fraction: left behind in $d:" >&2
+				find "$d" -name '.pcopy*' >&2
+				return 1
+			fi
+			if [ "$(snapshot "$d")" = "$before" ]; then
+				if [ "$committed" = 1 ]; then
+					echo "seed $PTOOLS_SEED, $variant kill $k: a committed run of $d was undone" >&2
+					return 1
+				fi
+			elif [ "$uncommitted" = 0 ] && [ -e "$d/.ptools-seal" ] &&
+				[ "$(snapshot "$d" | grep -v '\.ptools-seal$')" = "$done_state" ]; then
+				# The kill came after the commit point (or after the end):
+				# the copy was completed, and it must verify.
+				prun pverify -C "$d" < "$d/.ptools-seal"
+				if [ "$status" -ne 0 ]; then
+					echo "seed $PTOOLS_SEED, $variant kill $k: completed $d does not verify: $output" >&2
+					return 1
+				fi
+			else
+				echo "seed $PTOOLS_SEED, $variant kill $k at $fraction of ${duration}ns: $d is neither as before nor complete:" >&2
+				diff <(echo "$before") <(snapshot "$d") >&2
+				return 1
+			fi
+		done
+		if [ "$uncommitted" = 1 ]; then
+			mid=$((mid + 1))
+		elif [ -e one/.ptools-seal ] || [ -e two/.ptools-seal ]; then
+			completed=$((completed + 1))
+		else
+			untouched=$((untouched + 1))
+		fi
+	done
+	echo "# $variant: $mid kills mid-copy (rolled back), $completed after the commit point (completed), $untouched before any change" >&3
+	# The moments are spread over a measured run, so most land mid-copy; if
+	# none did, the test proved nothing.
+	if [ "$mid" -eq 0 ]; then
+		echo "seed $PTOOLS_SEED, $variant: no kill landed mid-copy (run took ${duration}ns)" >&2
+		return 1
+	fi
+}
+
+@test "pcopy killed at 20 random moments: --rollback restores both destinations exactly, leaving nothing behind" {
+	kill_round plain "$PTOOLS_KILLS"
+}
+
+@test "pcopy --force killed at random moments: --rollback puts the replaced files back exactly" {
+	kill_round force $(((PTOOLS_KILLS + 1) / 2)) --force
+}
+
+@test "pcopy --fsync killed at random moments: --rollback restores both destinations exactly" {
+	kill_round fsync $(((PTOOLS_KILLS + 3) / 4)) --fsync
+}
