@@ -119,7 +119,8 @@ int main(int argc, char **argv)
 		diag_file_error(NULL, ENOMEM);
 		return EXIT_FAILED;
 	}
-	while ((c = getopt_long(argc, argv, "a:t:0fupHj:w:hV", long_options, NULL)) != -1) {
+	opterr = 0; /* one message of our own, not getopt's and ours */
+	while ((c = getopt_long(argc, argv, ":a:t:0fupHj:w:hV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'a': algo_list = optarg; break;
 		case 't': to[nto++] = optarg; break;
@@ -139,7 +140,14 @@ int main(int argc, char **argv)
 		case OPT_ROLLBACK: rollback = true; break;
 		case 'h': diag_help(usage_text);
 		case 'V': diag_version();
-		default: diag_usage_error("unknown option");
+		case ':':
+			if (optopt > 0 && optopt < 256)
+				diag_usage_error("option '-%c' needs an argument", optopt);
+			diag_usage_error("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			if (optopt > 0 && optopt < 256)
+				diag_usage_error("unknown option '-%c'", optopt);
+			diag_usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (rollback) {

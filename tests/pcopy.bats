@@ -119,6 +119,15 @@ seal_ok() {
 	seal_ok one
 }
 
+@test "pcopy makes a FIFO as a FIFO and never opens it" {
+	make_mixed_tree src
+	mkfifo src/pipe
+	prun timeout 60 pcopy src one
+	assert_success
+	assert [ -p one/pipe ]
+	seal_ok one
+}
+
 @test "pcopy -H keeps hard links, and without -H copies them apart" {
 	make_mixed_tree src
 	prun pcopy -H src linked
