@@ -68,6 +68,7 @@
  */
 #include "prelude.h"
 #include "hashio.h"
+#include "longpath.h"
 #include "xio.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -477,57 +478,6 @@ int hashio_fd(struct hashio *engine, int fd, const struct stat *st,
 	return 0;
 }
 
-/*
- * For a path of PATH_MAX bytes or more: open its directory in pieces shorter
- * than PATH_MAX and return that fd, with *rest pointing at the last
- * component. Returns -1 with errno on failure.
- */
-static int open_long_parent(int dirfd, const char *path, const char **rest)
-{
-	const char *last = strrchr(path, '/');
-	const char *p = path;
-	int fd = dirfd;
-	char *piece;
-
-	if (!last || last == path) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	while (p < last) {
-		size_t len = (size_t)(last - p);
-		int next;
-
-		if (len >= PATH_MAX) {
-			const char *cut = memrchr(p, '/', PATH_MAX - 1);
-
-			if (!cut || cut == p) {
-				errno = ENAMETOOLONG;
-				goto fail;
-			}
-			len = (size_t)(cut - p);
-		}
-		piece = strndup(p, len);
-		if (!piece)
-			goto fail;
-		next = openat(fd, piece, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		free(piece);
-		if (next < 0)
-			goto fail;
-		if (fd != dirfd)
-			close(fd);
-		fd = next;
-		p += len;
-		while (*p == '/' && p < last)
-			p++;
-	}
-	*rest = last + 1;
-	return fd;
-fail:
-	if (fd != dirfd)
-		xclose(fd);
-	return -1;
-}
-
 int hashio_file_at(struct hashio *engine, int dirfd, const char *path, int flags,
 		   struct hashio_result *result)
 {
@@ -540,12 +490,10 @@ int hashio_file_at(struct hashio *engine, int dirfd, const char *path, int flags
 	result_clear(result);
 	if (flags & HASHIO_NOFOLLOW)
 		open_flags |= O_NOFOLLOW;
-	if (strlen(path) >= PATH_MAX) {
-		parent = open_long_parent(dirfd, path, &name);
-		if (parent < 0) {
-			result->error = errno;
-			return -1;
-		}
+	parent = longpath_parent(dirfd, path, &name);
+	if (parent == -1) {
+		result->error = errno;
+		return -1;
 	}
 	if (!(flags & HASHIO_KNOWN_REGULAR)) {
 		if (fstatat(parent, name, &st, at_flags) != 0) {

@@ -111,20 +111,6 @@ static bool excluded(const struct pfind *pf, const struct walk_entry *entry)
 	return false;
 }
 
-static char type_letter(unsigned char type)
-{
-	switch (type) {
-	case DT_REG: return 'f';
-	case DT_DIR: return 'd';
-	case DT_LNK: return 'l';
-	case DT_FIFO: return 'p';
-	case DT_SOCK: return 's';
-	case DT_BLK: return 'b';
-	case DT_CHR: return 'c';
-	default: return '?';
-	}
-}
-
 static int emit_number(struct dbuf *buf, const char *key, uint64_t value)
 {
 	char text[24];
@@ -143,7 +129,7 @@ static int emit_field(struct dbuf *buf, enum field field, const struct walk_entr
 
 	switch (field) {
 	case FIELD_TYPE:
-		text[0] = type_letter(entry->type);
+		text[0] = rec_type_letter(DTTOIF(entry->type));
 		return rec_emit_attr(buf, key, text, 1);
 	case FIELD_MTIME:
 		len = snprintf(text, sizeof(text), "%lld.%09ld", (long long)st->st_mtim.tv_sec,

@@ -159,20 +159,6 @@ static void emit(struct worker *worker, uint64_t seq)
 	(void)ret;
 }
 
-static char type_char(mode_t mode)
-{
-	switch (mode & S_IFMT) {
-	case S_IFREG: return 'f';
-	case S_IFDIR: return 'd';
-	case S_IFLNK: return 'l';
-	case S_IFIFO: return 'p';
-	case S_IFSOCK: return 's';
-	case S_IFBLK: return 'b';
-	case S_IFCHR: return 'c';
-	default: return '?';
-	}
-}
-
 static int set_type(struct rec *rec, char type)
 {
 	return rec_attr_set(rec, "type", &type, 1);
@@ -258,7 +244,7 @@ static int format_other(struct task *task, const struct options *opt,
 		rec->plain = false;
 		rec->ino = res->ino;
 		rec->size = res->size;
-		if (set_type(rec, type_char(res->mode)) != 0)
+		if (set_type(rec, rec_type_letter(res->mode)) != 0)
 			return -1;
 	}
 	return rec_format(rec, line);

@@ -2,6 +2,8 @@
 /** Opening manifest paths beneath a root: openat2, or an O_NOFOLLOW walk. */
 #include "prelude.h"
 #include "resolve.h"
+#include "longpath.h"
+#include "xio.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -138,47 +140,17 @@ void resolve_disable_openat2(void)
 	atomic_store_explicit(&have_openat2, 0, memory_order_relaxed);
 }
 
-/*
- * A path of PATH_MAX bytes or more, symlinks followed: open its directories
- * in chunks shorter than PATH_MAX (each cut at a '/'), each relative to the
- * previous one, then the rest.
- */
+/* A path of PATH_MAX bytes or more, symlinks followed, as open(2) would. */
 static int open_long(const char *path, int last_flags)
 {
-	size_t len = strlen(path), cut;
-	int dirfd = AT_FDCWD, fd, saved;
-	char *chunk = NULL;
+	const char *name;
+	int dirfd = longpath_parent(AT_FDCWD, path, &name), fd;
 
-	while (len >= PATH_MAX) {
-		for (cut = PATH_MAX - 1; cut > 0 && path[cut] != '/'; cut--)
-			;
-		if (cut == 0) {
-			errno = ENAMETOOLONG;
-			fd = -1;
-			goto out;
-		}
-		free(chunk);
-		chunk = strndup(path, cut);
-		if (!chunk) {
-			fd = -1;
-			goto out;
-		}
-		fd = openat(dirfd, chunk, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			goto out;
-		if (dirfd != AT_FDCWD)
-			close(dirfd);
-		dirfd = fd;
-		path += cut + 1;
-		len -= cut + 1;
-	}
-	fd = openat(dirfd, path, last_flags);
-out:
-	saved = errno;
+	if (dirfd == -1)
+		return -1;
+	fd = openat(dirfd, name, last_flags);
 	if (dirfd != AT_FDCWD)
-		close(dirfd);
-	free(chunk);
-	errno = saved;
+		xclose(dirfd);
 	return fd;
 }
 

@@ -3,14 +3,19 @@
 #include "prelude.h"
 #include "unit.h"
 #include "dbuf.h"
+#include "longpath.h"
 #include "out.h"
 #include "pool.h"
 #include "record.h"
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 UNIT_TEST(dbuf_appends_and_formats_numbers)
@@ -189,4 +194,60 @@ UNIT_TEST(out_never_interleaves_records)
 	EXPECT(lines == 8000);
 	out_free(sink);
 	fclose(tmp);
+}
+
+UNIT_TEST(type_letters_follow_find)
+{
+	EXPECT(rec_type_letter(S_IFREG | 0644) == 'f');
+	EXPECT(rec_type_letter(S_IFDIR) == 'd');
+	EXPECT(rec_type_letter(S_IFLNK) == 'l');
+	EXPECT(rec_type_letter(S_IFIFO) == 'p');
+	EXPECT(rec_type_letter(S_IFSOCK) == 's');
+	EXPECT(rec_type_letter(S_IFBLK) == 'b');
+	EXPECT(rec_type_letter(S_IFCHR) == 'c');
+	EXPECT(rec_type_letter(DTTOIF(DT_DIR)) == 'd');
+	EXPECT(rec_type_letter(0) == '?');
+}
+
+UNIT_TEST(longpath_reaches_past_path_max)
+{
+	char top[] = "/tmp/ptools-longpath-XXXXXX", seg[201];
+	struct dbuf path;
+	const char *rest = NULL;
+	int dirfd, fd, i;
+
+	EXPECT(mkdtemp(top) != NULL);
+	memset(seg, 'd', 200);
+	seg[200] = '\0';
+	dbuf_init(&path);
+	dbuf_puts(&path, top);
+	dirfd = open(top, O_RDONLY | O_DIRECTORY);
+	/* 25 levels of 200 bytes: about 5,000 bytes, past PATH_MAX. */
+	for (i = 0; i < 25; i++) {
+		int next;
+		EXPECT(mkdirat(dirfd, seg, 0700) == 0);
+		next = openat(dirfd, seg, O_RDONLY | O_DIRECTORY);
+		close(dirfd);
+		dirfd = next;
+		dbuf_putc(&path, '/');
+		dbuf_puts(&path, seg);
+	}
+	fd = openat(dirfd, "leaf", O_WRONLY | O_CREAT, 0600);
+	close(fd);
+	close(dirfd);
+	dbuf_puts(&path, "/leaf");
+	EXPECT(path.len >= PATH_MAX);
+	dirfd = longpath_parent(AT_FDCWD, path.data, &rest);
+	EXPECT(dirfd >= 0 && rest && strcmp(rest, "leaf") == 0);
+	EXPECT(faccessat(dirfd, rest, F_OK, 0) == 0);
+	if (dirfd >= 0)
+		close(dirfd);
+	/* A short path comes back as it is. */
+	EXPECT(longpath_parent(AT_FDCWD, top, &rest) == AT_FDCWD && rest == top);
+	dbuf_free(&path);
+	{
+		char cmd[64];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
+		EXPECT(system(cmd) == 0);
+	}
 }
