@@ -105,8 +105,10 @@ struct hashio {
 	size_t block_size;
 	bool nocache;
 	bool serial;
+	struct progress *progress;
+	size_t progress_lane;
 	struct hashset set;
-	unsigned char *buffer;  /* the serial path's one buffer */
+	unsigned char *buffer;  /* the serial path's one buffer (and the ring's slot 0) */
 
 	/* The parallel path, set up on the first large file. */
 	bool parallel_ready;    /* helpers running and ring allocated */
@@ -144,6 +146,8 @@ struct hashio *hashio_new(const struct hashio_config *config)
 	engine->block_size = config->block_size ? config->block_size : HASHIO_BLOCK_DEFAULT;
 	engine->nocache = config->nocache;
 	engine->serial = config->serial;
+	engine->progress = config->progress;
+	engine->progress_lane = config->progress_lane;
 	if (hashset_init(&engine->set, config->algos, config->count) != 0)
 		goto fail;
 	engine->buffer = alloc_block(engine->block_size);
@@ -186,7 +190,7 @@ void hashio_free(struct hashio *engine)
 		return;
 	if (engine->parallel_ready)
 		stop_helpers(engine, engine->nhelpers);
-	for (i = 0; i < RING_SLOTS; i++)
+	for (i = 1; i < RING_SLOTS; i++)
 		free(engine->slots[i].data);
 	pthread_cond_destroy(&engine->work);
 	pthread_cond_destroy(&engine->freed);
@@ -235,7 +239,9 @@ static int parallel_start(struct hashio *engine)
 {
 	size_t i, started = 0;
 
-	for (i = 0; i < RING_SLOTS; i++) {
+	/* Slot 0 is the serial path's buffer: the two paths never overlap. */
+	engine->slots[0].data = engine->buffer;
+	for (i = 1; i < RING_SLOTS; i++) {
 		engine->slots[i].data = alloc_block(engine->block_size);
 		if (!engine->slots[i].data)
 			goto fail;
@@ -257,10 +263,11 @@ static int parallel_start(struct hashio *engine)
 fail:
 	stop_helpers(engine, started);
 	engine->quit = false;
-	for (i = 0; i < RING_SLOTS; i++) {
+	for (i = 1; i < RING_SLOTS; i++) {
 		free(engine->slots[i].data);
 		engine->slots[i].data = NULL;
 	}
+	engine->slots[0].data = NULL;
 	engine->parallel_failed = true;
 	return -1;
 }
@@ -312,6 +319,8 @@ static ssize_t next_block(struct hashio *engine, struct reading *r, unsigned cha
 	if (r->offset == r->expect && r->offset > 0 && r->offset % engine->block_size != 0)
 		return 0;
 	n = pread_retry(r->fd, buf, engine->block_size, r->offset);
+	if (n > 0)
+		progress_add(engine->progress, engine->progress_lane, 0, (uint64_t)n);
 	if (n > 0 && engine->nocache && r->offset + (uint64_t)n - r->dropped >= NOCACHE_STEP) {
 		posix_fadvise(r->fd, (off_t)r->dropped, (off_t)(r->offset - r->dropped), POSIX_FADV_DONTNEED);
 		r->dropped = r->offset;

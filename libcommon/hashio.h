@@ -15,6 +15,7 @@
 
 #include "prelude.h"
 #include "hash.h"
+#include "progress.h"
 #include <sys/stat.h>
 #include <time.h>
 
@@ -27,6 +28,8 @@ struct hashio_config {
 	size_t block_size;    /* read size; 0 = default (1 MiB) */
 	bool nocache;         /* drop the file's pages once read */
 	bool serial;          /* never start helper threads (all algorithms in the caller's thread) */
+	struct progress *progress; /* if set, every block read is added to lane progress_lane */
+	size_t progress_lane;
 };
 
 /** The outcome for one file; carries its own error (never rely on errno across threads). */

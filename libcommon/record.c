@@ -6,14 +6,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /*
  * Storage. The decoded path lives in path_buf. Every attribute is stored in
  * attr_text as "key NUL value NUL", and attrs[] holds offsets into it in
  * record order. Replacing a value with a longer one appends the new value
  * and leaves the old bytes behind as garbage; removing an attribute leaves
- * its bytes behind too. attr_live counts the bytes still referenced, so the
- * text is compacted once garbage outweighs it, which bounds the storage of a
+ * its bytes behind too. Once the text passes 4 KiB and the garbage outweighs
+ * the bytes still referenced, it is compacted, which bounds the storage of a
  * record that is edited over and over.
  */
 
@@ -194,9 +195,12 @@ static size_t attr_live_bytes(const struct rec *rec)
 static void attr_compact(struct rec *rec)
 {
 	struct dbuf text;
-	size_t i, live = attr_live_bytes(rec);
+	size_t i, live;
 
-	if (rec->attr_text.len < 4096 || rec->attr_text.len / 2 < live)
+	if (rec->attr_text.len < 4096)
+		return;
+	live = attr_live_bytes(rec);
+	if (rec->attr_text.len / 2 < live)
 		return;
 	dbuf_init(&text);
 	if (dbuf_reserve(&text, live) != 0)
@@ -229,6 +233,7 @@ static int attr_text_add(struct rec *rec, const char *bytes, size_t len, size_t 
 	return 0;
 }
 
+/* rec_attr_set for a valid key and value that do not point into attr_text. */
 static int attr_set(struct rec *rec, const char *key, size_t key_len,
 		    const char *value, size_t value_len)
 {
@@ -339,7 +344,8 @@ static int parse_u64(const char *text, size_t len, uint64_t *value)
 
 		if (digit > 9)
 			return -1;
-		if (v > (UINT64_MAX - digit) / 10)
+		/* 19 digits always fit; only longer numbers need the check. */
+		if (i >= 19 && v > (UINT64_MAX - digit) / 10)
 			return -1;
 		v = v * 10 + digit;
 	}
@@ -709,4 +715,18 @@ fail:
 	/* Never leave half a record behind for the caller to print. */
 	dbuf_truncate(out, start);
 	return -1;
+}
+
+char rec_type_letter(unsigned int mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return 'f';
+	case S_IFDIR: return 'd';
+	case S_IFLNK: return 'l';
+	case S_IFIFO: return 'p';
+	case S_IFSOCK: return 's';
+	case S_IFBLK: return 'b';
+	case S_IFCHR: return 'c';
+	default: return '?';
+	}
 }

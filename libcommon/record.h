@@ -102,6 +102,12 @@ int rec_attr_set(struct rec *rec, const char *key, const char *value, size_t val
 /** Remove every attribute named key. Returns how many were removed. */
 size_t rec_attr_remove(struct rec *rec, const char *key);
 
+/**
+ * The letter of the type attribute for a file mode (st_mode, or DTTOIF(d_type)):
+ * f d l p s b c as find's -type, '?' for anything else.
+ */
+char rec_type_letter(unsigned int mode);
+
 /** Whether key is a syntactically valid attribute key ([a-z0-9][a-z0-9_.-]*, at most REC_KEY_MAX). */
 bool rec_key_valid(const char *key, size_t len);
 

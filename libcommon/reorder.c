@@ -2,18 +2,17 @@
 /**
  * The bounded reorder window. Slots form a ring indexed by seq % window; at
  * most one thread at a time (the one holding `writing`) drains consecutive
- * finished slots into a batch and writes it outside the lock, so output stays
- * in order while the other workers go on hashing. The batch is written once
- * it reaches BATCH_BYTES, or as soon as nothing is in flight (an interactive
- * run sees its lines at once; a busy run writes 64 KiB at a time).
+ * finished slots into one buffer and writes it outside the lock, so output
+ * stays in order while the other workers go on hashing, and whatever can be
+ * written is written at once (a record never waits behind a huge file it
+ * precedes). Items that finish while a write is under way are picked up by
+ * the same drain, so a busy run makes few, large writes.
  */
 #include "prelude.h"
 #include "reorder.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
-
-#define BATCH_BYTES ((size_t)64 << 10)
 
 struct reorder_slot {
 	struct dbuf bytes;
@@ -86,10 +85,11 @@ uint64_t reorder_take(struct reorder *reorder)
 }
 
 /*
- * Drain consecutive finished slots and write batches; called with the lock
- * held and writing set by the caller. Returns with the lock held.
+ * Drain consecutive finished slots and write them out in one transfer, until
+ * nothing more is ready; called with the lock held and writing set by the
+ * caller. Returns with the lock held.
  */
-static void drain(struct reorder *reorder, bool force)
+static void drain(struct reorder *reorder)
 {
 	for (;;) {
 		bool moved = false;
@@ -111,7 +111,7 @@ static void drain(struct reorder *reorder, bool force)
 		if (moved)
 			pthread_cond_broadcast(&reorder->not_full);
 		len = reorder->batch.len;
-		if (len == 0 || (len < BATCH_BYTES && !force && reorder->next_out != reorder->next_seq))
+		if (len == 0)
 			return;
 		pthread_mutex_unlock(&reorder->lock);
 		if (out_write(reorder->out, reorder->batch.data, len) != 0)
@@ -139,7 +139,7 @@ int reorder_complete(struct reorder *reorder, uint64_t seq, struct dbuf *bytes)
 	slot->done = true;
 	if (seq == reorder->next_out && !reorder->writing) {
 		reorder->writing = true;
-		drain(reorder, false);
+		drain(reorder);
 		reorder->writing = false;
 	}
 	err = reorder->error;
@@ -158,7 +158,7 @@ int reorder_finish(struct reorder *reorder)
 	pthread_mutex_lock(&reorder->lock);
 	PT_ASSERT(!reorder->writing);
 	reorder->writing = true;
-	drain(reorder, true);
+	drain(reorder);
 	reorder->writing = false;
 	err = reorder->error;
 	pthread_mutex_unlock(&reorder->lock);

@@ -12,7 +12,7 @@
 #include "record.h"
 #include "reorder.h"
 #include "reuse.h"
-#include "sumline.h"
+#include "sumfmt.h"
 #include "walk.h"
 #include <dirent.h>
 #include <errno.h>
@@ -85,6 +85,9 @@ struct phash {
 	struct pool *pool;
 	struct batch_pool *batches;
 	atomic_size_t in_flight;    /* batches submitted and not yet done */
+	atomic_uint_fast64_t files_done, bytes_done; /* for the batch size */
+	atomic_uint workers_started;
+	unsigned parallel_engines;  /* workers whose engine may run helper threads */
 };
 
 /* A worker's context (and the producer's own, for the fallback). */
@@ -92,8 +95,10 @@ struct worker {
 	struct phash *ph;
 	struct hashio *engine;  /* made on first use; NULL if that failed */
 	bool engine_failed;
+	bool serial;            /* its engine never starts helper threads */
 	struct outbuf ob;       /* --unordered output */
 	struct dbuf line;       /* the current batch's output */
+	uint64_t batch_bytes;   /* bytes of the files of the current batch */
 };
 
 /* One thread that reads input and fills batches. */
@@ -125,6 +130,8 @@ static struct hashio *worker_engine(struct worker *worker)
 		.algos = opt->algos,
 		.count = opt->count,
 		.nocache = opt->nocache,
+		.serial = worker->serial,
+		.progress = worker->ph->progress,
 	};
 
 	if (!worker->engine && !worker->engine_failed) {
@@ -264,9 +271,9 @@ static int format_sums(struct task *task, const struct options *opt,
 	size_t len = rec_path_len(&task->rec), i;
 
 	if (opt->format == FORMAT_GNU)
-		return sumline_gnu(line, res->hex[0], path, len);
+		return sumfmt_gnu_format(line, res->hex[0], path, len);
 	for (i = 0; i < opt->count; i++) {
-		if (sumline_bsd(line, opt->algos[i], res->hex[i], path, len) != 0)
+		if (sumfmt_bsd_format(line, opt->algos[i], res->hex[i], path, len) != 0)
 			return -1;
 	}
 	return 0;
@@ -318,6 +325,8 @@ static void process(struct worker *worker, struct task *task)
 		res.not_regular = true;
 		ret = -1;
 	} else if (ph->reuse && try_reuse(ph, task, &res)) {
+		/* Not read, but done: count its bytes for the rate and ETA. */
+		progress_add(ph->progress, 0, 0, res.size);
 		ret = 0;
 	} else if ((engine = worker_engine(worker))) {
 		ret = hashio_file_at(engine, AT_FDCWD, path,
@@ -329,7 +338,9 @@ static void process(struct worker *worker, struct task *task)
 	}
 
 	if (ret == 0) {
-		progress_add(ph->progress, 0, 1, res.size);
+		/* The engine counted the bytes as it read them. */
+		progress_add(ph->progress, 0, 1, 0);
+		worker->batch_bytes += res.size;
 		if (res.changed)
 			diag_file_errorf(path, "file changed while being hashed");
 		if (opt->format == FORMAT_NATIVE)
@@ -365,16 +376,26 @@ static void process_batch(struct worker *worker, struct batch *batch)
 			diag_file_error(NULL, ENOMEM);
 	}
 	emit(worker, batch->seq);
+	atomic_fetch_add(&ph->files_done, batch->count);
+	atomic_fetch_add(&ph->bytes_done, worker->batch_bytes);
+	worker->batch_bytes = 0;
 	batch_put(ph->batches, batch);
 	atomic_fetch_sub(&ph->in_flight, 1);
 }
 
 static void *pool_worker_init(void *arg)
 {
+	struct phash *ph = arg;
 	struct worker *worker = malloc(sizeof(*worker));
 
-	if (worker)
-		worker_init(worker, arg);
+	if (worker) {
+		worker_init(worker, ph);
+		/* Helper threads pay only while cores are idle, and each engine
+		 * that runs them holds a ring of 4 MiB: only the first workers
+		 * (one per core) get such engines. The first file always goes to
+		 * the first worker, so a single large file is hashed in parallel. */
+		worker->serial = atomic_fetch_add(&ph->workers_started, 1) >= ph->parallel_engines;
+	}
 	return worker;
 }
 
@@ -453,9 +474,31 @@ static struct task *next_slot(struct producer *producer)
 }
 
 /*
- * Count the item just filled, and hand the batch on when it is full, holds
- * a megabyte of known sizes, or some worker is idle (batching only pays
- * when the workers have a backlog; an idle worker should get work now).
+ * How many items a batch may hold. Batching pays for small files (one queue
+ * operation and one reorder slot for many files) but hurts large ones: a
+ * batch of several large files is a long task that one worker must do alone
+ * at the end of the run. Sizes are often unknown beforehand (plain paths,
+ * walks), so the files done so far tell the typical size: batches hold
+ * about BATCH_BYTES of it.
+ */
+static size_t batch_limit(struct phash *ph)
+{
+	uint64_t files = atomic_load(&ph->files_done), bytes = atomic_load(&ph->bytes_done);
+	uint64_t typical;
+
+	if (files < 16)
+		return BATCH_TASKS;
+	typical = bytes / files;
+	if (typical == 0 || BATCH_BYTES / typical >= BATCH_TASKS)
+		return BATCH_TASKS;
+	return BATCH_BYTES / typical > 0 ? (size_t)(BATCH_BYTES / typical) : 1;
+}
+
+/*
+ * Count the item just filled, and hand the batch on when it is full (see
+ * batch_limit), holds BATCH_BYTES of sizes known from the input, or some
+ * worker is idle (batching only pays when the workers have a backlog; an
+ * idle worker should get work now).
  */
 static void commit_slot(struct producer *producer, uint64_t bytes)
 {
@@ -463,7 +506,7 @@ static void commit_slot(struct producer *producer, uint64_t bytes)
 	struct phash *ph = producer->ph;
 
 	batch_commit(batch, bytes);
-	if (batch->count == BATCH_TASKS || batch->bytes >= BATCH_BYTES ||
+	if (batch->count >= batch_limit(ph) || batch->bytes >= BATCH_BYTES ||
 	    atomic_load(&ph->in_flight) < ph->opt.jobs)
 		flush_batch(producer);
 }
@@ -494,9 +537,13 @@ static void read_input(struct producer *producer, const char *path)
 	for (;;) {
 		enum input_status status;
 		const char *why = NULL, *type, *text;
-		struct task *task = next_slot(producer);
+		struct task *task;
 		size_t len;
 
+		/* With the output gone, hashing the rest is wasted work. */
+		if (out_error(ph->out))
+			break;
+		task = next_slot(producer);
 		if (!task) {
 			diag_file_error(input_name(in), ENOMEM);
 			break;
@@ -542,7 +589,7 @@ static void read_arguments(struct producer *producer, char **paths, int count)
 {
 	int i;
 
-	for (i = 0; i < count; i++) {
+	for (i = 0; i < count && !out_error(producer->ph->out); i++) {
 		struct task *task = next_slot(producer);
 
 		if (!task || rec_set_plain(&task->rec, paths[i], strlen(paths[i])) != 0) {
@@ -577,8 +624,11 @@ static void walk_thread_fini(void *context)
 static enum walk_action visit(void *context, const struct walk_entry *entry)
 {
 	struct producer *producer = context;
-	struct task *task = producer ? next_slot(producer) : NULL;
+	struct task *task;
 
+	if (producer && out_error(producer->ph->out))
+		return WALK_STOP;
+	task = producer ? next_slot(producer) : NULL;
 	if (!task || rec_set_plain(&task->rec, entry->path, entry->path_len) != 0) {
 		diag_file_error(entry->path, ENOMEM);
 		return WALK_CONTINUE;
@@ -661,7 +711,8 @@ static void parse_options(int argc, char **argv, struct options *opt)
 	int c, n;
 
 	opt->progress = progress_default();
-	while ((c = getopt_long(argc, argv, "a:j:0rf:hV", longopts, NULL)) != -1) {
+	opterr = 0; /* our own messages, with the program name diag.c uses */
+	while ((c = getopt_long(argc, argv, ":a:j:0rf:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': algos = optarg; break;
 		case 'j': opt->jobs = parse_jobs(optarg); break;
@@ -684,7 +735,8 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		case OPT_NO_PROGRESS: opt->progress = false; break;
 		case 'h': diag_help(usage_text);
 		case 'V': diag_version();
-		default: diag_usage_error("unknown option");
+		case ':': diag_usage_error("option '%s' needs an argument", argv[optind - 1]);
+		default: diag_usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	n = hash_parse_list(algos, opt->algos, HASH_SET_MAX, &bad, &bad_len);
@@ -713,6 +765,10 @@ int main(int argc, char **argv)
 	diag_init(argv[0]);
 	memset(&ph, 0, sizeof(ph));
 	atomic_init(&ph.in_flight, 0);
+	atomic_init(&ph.files_done, 0);
+	atomic_init(&ph.bytes_done, 0);
+	atomic_init(&ph.workers_started, 0);
+	ph.parallel_engines = pool_default_threads(1, 1, 64);
 	parse_options(argc, argv, &ph.opt);
 
 	ph.out = out_new(STDOUT_FILENO);
@@ -770,8 +826,12 @@ int main(int argc, char **argv)
 	if (ph.reorder)
 		reorder_finish(ph.reorder);
 	progress_finish(ph.progress);
-	if (out_error(ph.out))
-		diag_file_errorf("standard output", "%s", strerror(out_error(ph.out)));
+	if (out_error(ph.out) == EPIPE) {
+		/* The reader is gone (SIGPIPE was ignored): end quietly, as find does. */
+		diag_raise(EXIT_FAILED);
+	} else if (out_error(ph.out)) {
+		diag_file_errorf("write error", "%s", strerror(out_error(ph.out)));
+	}
 	reorder_free(ph.reorder);
 	reuse_free(ph.reuse);
 	batch_pool_free(ph.batches);

@@ -92,6 +92,8 @@ ref_sha256() {
 setup() {
 	T=$BATS_TEST_TMPDIR
 	TAB=$'\t'
+	# A tool failing (or crashing) early in a pipeline fails the test too.
+	set -o pipefail
 }
 
 @test "pfind lists exactly the names find lists, each escaped path decoding to the name" {
@@ -341,4 +343,36 @@ sys.stdout.buffer.write(bytes(out) + b"\n1\tbad\n")' > "$T/garbage"
 	prun phash -a sha256 < "$T/exact"
 	assert_failure 1
 	refute_output --partial "longer than"
+}
+
+# seal_manifest IN OUT: OUT = "# ptools seal v1", IN, then the seal line as
+# docs/FORMAT.md section 9 defines it, computed with sha256sum.
+seal_manifest() {
+	{ printf '# ptools seal v1\n'; cat "$1"; } > "$2.body"
+	{ cat "$2.body"; printf '#seal\tsha256:%s\n' "$(sha256sum < "$2.body" | cut -c1-64)"; } > "$2"
+	rm -f "$2.body"
+}
+
+@test "pverify accepts a manifest sealed exactly as FORMAT.md specifies" {
+	make_awkward_tree "$T/tree" --no-long
+	pfind "$T/tree" -type f | phash -a sha256 > "$T/list"
+	seal_manifest "$T/list" "$T/sealed"
+	prun pverify < "$T/sealed"
+	assert_success
+}
+
+@test "pverify exits 1 when a sealed manifest was edited, even if every file still verifies" {
+	printf 'content' > "$T/f"
+	pfind "$T/f" | phash -a sha256 > "$T/list"
+	seal_manifest "$T/list" "$T/sealed"
+	# A comment slipped in before the seal: every record still verifies.
+	{ head -n 1 "$T/sealed"; printf '# inserted\n'; tail -n +2 "$T/sealed"; } > "$T/edited"
+	prun pverify < "$T/edited"
+	assert_failure 1
+	assert_output --partial seal
+	# Anything after the seal line is refused too.
+	{ cat "$T/sealed"; pfind "$T/f" | phash -a sha256; } > "$T/extended"
+	prun pverify < "$T/extended"
+	assert_failure 1
+	assert_output --partial seal
 }

@@ -66,6 +66,42 @@ setup() {
 	assert_equal "$output" "$expected"
 }
 
+@test "phash gives every coreutils tool's digests on the awkward tree" {
+	local a tool
+	make_awkward_tree tree --no-long
+	find tree -type f -print0 | sort -z > list
+	for a in md5 sha1 sha224 sha384 sha512 blake2b; do
+		tool=${a}sum
+		[ "$a" = blake2b ] && tool=b2sum
+		prun sh -c "phash -0 -f gnu -a $a < list"
+		assert_success
+		assert_equal "$output" "$(xargs -0 "$tool" < list)"
+	done
+}
+
+@test "phash gives xxhsum's and openssl's digests on the awkward tree" {
+	local a n tool
+	make_awkward_tree tree --no-long
+	find tree -type f -print0 > list
+	phash -0 -a xxh32,xxh64,xxh128,sha3-256,blake2s,sha512-256 < list > out
+	# Every file holds its own name, so digests are all different: the
+	# sorted digests of each algorithm must be the reference tool's. (The
+	# tools print names raw, so a name with a newline breaks its line: only
+	# the digest at the start of a line is taken, after openssl's escape
+	# marker.)
+	for a in xxh32:"xxhsum -H0":8 xxh64:"xxhsum -H1":16 xxh128:"xxhsum -H2":32 \
+		sha3-256:"openssl dgst -sha3-256 -r":64 blake2s:"openssl dgst -blake2s256 -r":64 \
+		sha512-256:"openssl dgst -sha512-256 -r":64; do
+		n=${a##*:}
+		tool=${a#*:}
+		tool=${tool%:*}
+		tr '\t' '\n' < out | sed -n "s/^${a%%:*}://p" | sort > mine
+		xargs -0 $tool < list 2>/dev/null | grep -oE "^\\\\?[0-9a-f]{$n} " | tr -d '\\ ' | sort > ref
+		assert_equal "$(wc -l < mine)" "$(tr -cd '\0' < list | wc -c)"
+		cmp mine ref
+	done
+}
+
 @test "phash --format gnu output passes sha256sum -c and b2sum -c" {
 	make_awkward_tree tree --no-long
 	find tree -type f -print0 > list
@@ -283,4 +319,27 @@ setup() {
 @test "phash -r without a directory is a usage error" {
 	prun phash -r
 	assert_failure 2
+}
+
+@test "phash reports a write error on standard output and exits 1" {
+	printf x > f
+	prun sh -c 'phash f > /dev/full'
+	assert_failure 1
+	assert_output --partial 'No space left on device'
+}
+
+@test "phash --progress reports files and bytes on standard error only" {
+	head -c 100000 /dev/zero > f
+	prun sh -c 'phash --progress f 2>err >out'
+	assert_success
+	assert_equal "$(wc -l < out)" 1
+	run cat err
+	assert_output --partial '1 files'
+}
+
+@test "phash reports a missing file with error:ENOENT and exits 1" {
+	prun phash missing
+	assert_failure 1
+	assert_line --partial 'phash: missing: No such file or directory'
+	assert_line --regexp '^0	0	missing	.*error:ENOENT'
 }

@@ -8,6 +8,7 @@
 #include "out.h"
 #include "reorder.h"
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -346,4 +347,67 @@ UNIT_TEST(reorder_writes_in_sequence_and_bounds_the_window)
 	EXPECT(expect == 32);
 	reorder_free(reorder);
 	out_free(out);
+}
+
+UNIT_TEST(hashio_nofollow_passes_symlinks_and_long_paths_work)
+{
+	const struct hash_algo *algos[] = {hash_lookup("sha256")};
+	struct hashio_config config = {.algos = algos, .count = 1};
+	struct hashio *engine = hashio_new(&config);
+	struct hashio_result result, direct;
+	char dir[] = "/tmp/zzXXXXXX", path[8192], link[64], segment[201];
+	size_t len;
+	int i, fd;
+
+	EXPECT(engine && mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/f", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	EXPECT(fd >= 0 && write(fd, "abc", 3) == 3);
+	close(fd);
+	snprintf(link, sizeof(link), "%s/l", dir);
+	EXPECT(symlink("f", link) == 0);
+	EXPECT(hashio_file_at(engine, AT_FDCWD, link, HASHIO_NOFOLLOW, &result) == -1);
+	EXPECT(result.not_regular && result.error == 0 && S_ISLNK(result.mode));
+	EXPECT(hashio_file_at(engine, AT_FDCWD, link, HASHIO_NOFOLLOW | HASHIO_KNOWN_REGULAR,
+			      &result) == -1);
+	EXPECT(result.not_regular && result.error == 0);
+	EXPECT(hashio_file(engine, AT_FDCWD, link, &result) == 0); /* followed */
+	EXPECT(hashio_file(engine, AT_FDCWD, path, &direct) == 0);
+	EXPECT(strcmp(result.hex[0], direct.hex[0]) == 0);
+
+	/* A path of more than PATH_MAX bytes: 25 directories of 200 bytes. */
+	memset(segment, 'd', 200);
+	segment[200] = '\0';
+	snprintf(path, sizeof(path), "%s", dir);
+	for (i = 0; i < 25; i++) {
+		len = strlen(path);
+		snprintf(path + len, sizeof(path) - len, "/%s", segment);
+	}
+	{
+		/* Made through relative paths, each call under PATH_MAX. */
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY), next;
+
+		for (i = 0; i < 25 && dfd >= 0; i++) {
+			EXPECT(mkdirat(dfd, segment, 0700) == 0);
+			next = openat(dfd, segment, O_RDONLY | O_DIRECTORY);
+			close(dfd);
+			dfd = next;
+		}
+		fd = openat(dfd, "leaf", O_WRONLY | O_CREAT, 0600);
+		EXPECT(fd >= 0 && write(fd, "abc", 3) == 3);
+		close(fd);
+		close(dfd);
+	}
+	len = strlen(path);
+	snprintf(path + len, sizeof(path) - len, "/leaf");
+	EXPECT(strlen(path) > PATH_MAX);
+	EXPECT(hashio_file(engine, AT_FDCWD, path, &result) == 0);
+	EXPECT(strcmp(result.hex[0], direct.hex[0]) == 0);
+	hashio_free(engine);
+	{
+		char command[64];
+
+		snprintf(command, sizeof(command), "rm -rf %s", dir);
+		EXPECT(system(command) == 0);
+	}
 }

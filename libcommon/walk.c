@@ -1,0 +1,1365 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * The parallel tree walker (walk.h).
+ *
+ * Design
+ * ======
+ *
+ * Where the time goes. On a warm cache a walk that prints sizes costs one
+ * getdents64 per few hundred entries and one fstatat per entry; the stat is
+ * most of it (about 1.5 us). So the walker does exactly that work, spread
+ * over threads, and nothing per entry that takes a lock or a stdio call:
+ * each worker reads a whole directory from its own descriptor, stats each
+ * entry relative to that descriptor (only when a flag, d_type DT_UNKNOWN,
+ * -L or -xdev needs it), builds the path in its own buffer and calls the
+ * visit callback, which formats into the worker's own output buffer.
+ *
+ * Nodes, not paths. Each directory still to be read is a struct walk_node:
+ * its name, a pointer to its parent node and a reference count (one for
+ * whoever will read it, one per child node alive). A path is rebuilt from
+ * the chain when a worker starts a directory (usually by appending one name
+ * to the previous directory's path, which it caches). A queued directory
+ * therefore costs its name, never its whole path, and a node is freed, with
+ * its descriptor closed, as soon as it has been read and its last child is
+ * gone. Memory is the pending directories' names plus one path per thread;
+ * files are never stored (except the one directory a --sort listing holds).
+ *
+ * Descriptors. Directories are opened with openat() relative to their
+ * parent's descriptor, one component at a time, so depth and PATH_MAX never
+ * matter. Open directory descriptors live in a cache of at most max_fds
+ * (sized from RLIMIT_NOFILE, leaving room for the callbacks' own files);
+ * a descriptor in use is pinned, an unpinned one sits on an LRU list and is
+ * closed when the cache is full. When a directory's parent was evicted, the
+ * walker climbs to the nearest ancestor that is still open (or to the root,
+ * opened from the working directory as given) and reopens the chain
+ * downwards, caching each step, as bfs does. A chain 10,000 levels deep thus
+ * uses at most max_fds descriptors, and the common case (a child read right
+ * after its parent) finds the parent open.
+ *
+ * Scheduling. pool.h's bounded queue does not fit a walker that feeds
+ * itself: a worker that blocked pushing subdirectories into a full queue
+ * while every other worker did the same would deadlock, and the queue's
+ * length is really the tree's frontier, which no bound can shorten. So the
+ * walker has its own queue: a LIFO stack of nodes under one mutex.
+ * Workers pop a directory, read it, and push its subdirectories - right
+ * away when a worker is idle, otherwise once per getdents64 buffer, so a
+ * million-entry directory takes the lock a few hundred times, not a
+ * million. LIFO makes the walk roughly depth-first: the pending set stays
+ * near depth x siblings instead of the breadth-first frontier, and a popped
+ * directory's parent was usually read moments ago, so its descriptor is
+ * still cached. The walk ends when the stack is empty and no worker is
+ * reading (a reader may still push). Threads start lazily: the calling
+ * thread is worker 0, and a push that would leave work waiting with no idle
+ * worker starts one more, up to the cap; a one-directory tree or a bare
+ * chain starts none. The default cap is one thread per core, raised to four
+ * per core once reads are seen to block on I/O (note_blocking).
+ *
+ * Output back-pressure needs nothing here: a visit that blocks in write(2)
+ * stops its worker from reading, so nothing grows behind a slow reader.
+ *
+ * Sorted mode. Output order must not depend on which thread read what, so
+ * with WALK_SORT every visit happens in the calling thread (the emitter) and
+ * workers only read ahead. The emitter keeps a stack of frames, one per
+ * level: the directory and its remaining subdirectories. For a directory it
+ * takes the listing (names sorted with strcmp, stats done, by a worker or
+ * by itself if no worker got there), visits every entry, frees the listing,
+ * then queues the subdirectories it kept (those not pruned) for read-ahead,
+ * first one on top, and descends into the first. Because the read-ahead
+ * stack is LIFO and children are pushed after their older uncles, workers
+ * take directories in the order the emitter will need them. At most
+ * `window` listings are read ahead and unconsumed, which bounds memory; if
+ * the emitter needs a directory no worker has taken, it reads it itself,
+ * so it never waits on a worker that waits on it. Only the directory being
+ * emitted is held in full; deeper levels hold just their subdirectory names.
+ *
+ * Errors are per entry: a failed stat is one visit with error set; a
+ * directory that cannot be opened or read gets a second visit with error
+ * set. Allocation failures on the way are reported the same way (ENOMEM)
+ * for the directory concerned and the walk goes on.
+ */
+#include "prelude.h"
+#include "walk.h"
+#include "dbuf.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* getdents64 buffer per thread: a few hundred entries per system call. */
+#define WALK_DENTS_SIZE ((size_t)64 << 10)
+
+/* The kernel's record for getdents64 (glibc declares the call, not this). */
+struct walk_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/* A sorted directory listing (WALK_SORT only). */
+struct walk_dent {
+	size_t name_off;         /* into walk_listing.names */
+	size_t name_len;
+	uint64_t ino;
+	unsigned char type;
+	int error;               /* stat failed */
+	struct stat *st;         /* into walk_listing.stats, or NULL */
+};
+
+struct walk_listing {
+	struct walk_dent *ents;
+	size_t n, cap;
+	struct dbuf names;
+	struct stat *stats;
+	int error;               /* the directory could not be opened or read */
+};
+
+enum walk_node_state { NODE_PENDING, NODE_TAKEN, NODE_DONE };
+
+struct walk_node {
+	struct walk_node *parent;
+	atomic_size_t refs;
+	/* Guarded by walker.lock: */
+	int fd;                  /* -1 when not open */
+	unsigned pins;           /* users of fd; on the LRU list when fd >= 0 && !pins */
+	struct walk_node *lru_prev, *lru_next;
+	enum walk_node_state state;   /* WALK_SORT read-ahead */
+	bool prefetched;         /* taken by a worker (counts against the window) */
+	struct walk_listing *listing;
+	/* Immutable after creation: */
+	dev_t dev, root_dev;
+	ino_t ino;
+	bool have_id;            /* dev and ino are known */
+	bool slash;              /* children's paths need a '/' after ours */
+	size_t depth, root_index;
+	size_t path_len, name_len;
+	char name[];             /* a root's is the root as given */
+};
+
+struct walk_thread {
+	pthread_t id;
+	bool running;            /* written by the starter before the walk can end */
+};
+
+struct walker {
+	const struct walk_config *config;
+	int flags;
+	pthread_mutex_t lock;          /* guards everything below and nodes' locked fields */
+	pthread_cond_t work_cond;      /* workers wait here for work */
+	pthread_cond_t done_cond;      /* the sorting emitter waits here for listings */
+	struct walk_node **stack;
+	size_t nstack, stack_cap;
+	unsigned max_threads, started, active;
+	unsigned io_threads;           /* the cap once reads are seen to block (adaptive) */
+	atomic_bool adaptive;          /* default thread count: may still rise to io_threads */
+	atomic_uint blocked_reads;     /* first reads of a directory that blocked */
+	atomic_uint idle;              /* read without the lock as a hint */
+	bool finished;
+	struct walk_thread *threads;   /* io_threads slots */
+	atomic_bool stop;
+	struct walk_node *lru_head, *lru_tail;  /* head: most recently unpinned */
+	size_t open_fds, max_fds;
+	size_t window, window_used;    /* WALK_SORT read-ahead bound */
+};
+
+/* One thread's state. */
+struct walk_worker {
+	struct walker *walker;
+	void *context;
+	bool has_context;
+	char *dents;
+	struct dbuf path;
+	struct walk_node *path_node;   /* whose path is in path (holds a reference) */
+	struct walk_node **batch;      /* subdirectories found, not yet pushed */
+	size_t nbatch, batch_cap;
+	struct walk_node **chain;      /* ancestors to reopen */
+	size_t chain_cap;
+};
+
+/* Frame of the sorting emitter: a directory and its subdirectories to enter. */
+struct walk_frame {
+	struct walk_node *node;
+	struct walk_node **subdirs;
+	size_t n, next;
+};
+
+static void lru_remove(struct walker *wk, struct walk_node *node)
+{
+	if (node->lru_prev)
+		node->lru_prev->lru_next = node->lru_next;
+	else
+		wk->lru_head = node->lru_next;
+	if (node->lru_next)
+		node->lru_next->lru_prev = node->lru_prev;
+	else
+		wk->lru_tail = node->lru_prev;
+	node->lru_prev = node->lru_next = NULL;
+}
+
+static void lru_push(struct walker *wk, struct walk_node *node)
+{
+	node->lru_prev = NULL;
+	node->lru_next = wk->lru_head;
+	if (wk->lru_head)
+		wk->lru_head->lru_prev = node;
+	else
+		wk->lru_tail = node;
+	wk->lru_head = node;
+}
+
+/* Close the least recently used unpinned descriptor. Lock held. Returns false if none. */
+static bool evict_one(struct walker *wk)
+{
+	struct walk_node *victim = wk->lru_tail;
+
+	if (!victim)
+		return false;
+	lru_remove(wk, victim);
+	close(victim->fd);
+	victim->fd = -1;
+	wk->open_fds--;
+	return true;
+}
+
+static void listing_free(struct walk_listing *listing)
+{
+	if (!listing)
+		return;
+	free(listing->ents);
+	free(listing->stats);
+	dbuf_free(&listing->names);
+	free(listing);
+}
+
+static void node_ref(struct walk_node *node)
+{
+	atomic_fetch_add_explicit(&node->refs, 1, memory_order_relaxed);
+}
+
+/* Drop a reference; the last one frees the node, closes its fd and drops its parent's. */
+static void node_release(struct walker *wk, struct walk_node *node)
+{
+	while (node && atomic_fetch_sub_explicit(&node->refs, 1, memory_order_acq_rel) == 1) {
+		struct walk_node *parent = node->parent;
+		int fd = -1;
+
+		pthread_mutex_lock(&wk->lock);
+		PT_ASSERT(node->pins == 0);
+		if (node->fd >= 0) {
+			lru_remove(wk, node);
+			fd = node->fd;
+			wk->open_fds--;
+		}
+		pthread_mutex_unlock(&wk->lock);
+		if (fd >= 0)
+			close(fd);
+		listing_free(node->listing);
+		free(node);
+		node = parent;
+	}
+}
+
+/*
+ * A node for a directory named name under parent (NULL: a root, whose name
+ * is the root as given). The reference returned belongs to the caller.
+ * st may be NULL when not known. Returns NULL (ENOMEM) on failure.
+ */
+static struct walk_node *node_new(struct walk_node *parent, const char *name, size_t name_len,
+				  const struct stat *st, size_t root_index)
+{
+	struct walk_node *node;
+
+	if (name_len > SIZE_MAX - sizeof(*node) - 1) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	node = malloc(sizeof(*node) + name_len + 1);
+	if (!node)
+		return NULL;
+	memset(node, 0, sizeof(*node));
+	atomic_init(&node->refs, 1);
+	node->fd = -1;
+	node->state = NODE_PENDING;
+	node->name_len = name_len;
+	memcpy(node->name, name, name_len);
+	node->name[name_len] = '\0';
+	if (st) {
+		node->dev = st->st_dev;
+		node->ino = st->st_ino;
+		node->have_id = true;
+	}
+	if (parent) {
+		node_ref(parent);
+		node->parent = parent;
+		node->depth = parent->depth + 1;
+		node->root_index = parent->root_index;
+		node->root_dev = parent->root_dev;
+		node->path_len = parent->path_len + (parent->slash ? 1 : 0) + name_len;
+		node->slash = true;
+	} else {
+		node->root_index = root_index;
+		node->root_dev = node->dev;
+		node->path_len = name_len;
+		node->slash = name_len == 0 || name[name_len - 1] != '/';
+	}
+	return node;
+}
+
+/* Unpin a node's descriptor, making it evictable. */
+static void dir_unpin(struct walker *wk, struct walk_node *node)
+{
+	pthread_mutex_lock(&wk->lock);
+	PT_ASSERT(node->pins > 0);
+	if (--node->pins == 0 && node->fd >= 0) {
+		lru_push(wk, node);
+		while (wk->open_fds > wk->max_fds && evict_one(wk))
+			;
+	}
+	pthread_mutex_unlock(&wk->lock);
+}
+
+/* openat() a directory, making room in the cache when the process is out of descriptors. */
+static int open_dir_at(struct walker *wk, int at_fd, const char *name, bool root)
+{
+	int oflags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK;
+	int fd;
+
+	/* A non-root directory is entered by name only when it was a directory,
+	 * not a symlink, a moment ago: O_NOFOLLOW keeps a swapped-in symlink out. */
+	if (!root && !(wk->flags & WALK_FOLLOW))
+		oflags |= O_NOFOLLOW;
+	for (;;) {
+		bool evicted;
+
+		fd = openat(at_fd, name, oflags);
+		if (fd >= 0 || (errno != EMFILE && errno != ENFILE))
+			return fd;
+		pthread_mutex_lock(&wk->lock);
+		evicted = evict_one(wk);
+		pthread_mutex_unlock(&wk->lock);
+		if (!evicted)
+			return -1;
+	}
+}
+
+/*
+ * Pin and return node's directory descriptor, opening it (and any evicted
+ * ancestors, one component at a time) if needed. Returns -1 with errno.
+ */
+static int dir_pin(struct walk_worker *w, struct walk_node *node)
+{
+	struct walker *wk = w->walker;
+	struct walk_node *n, *base = NULL;
+	size_t depth = 0, i;
+	int base_fd = AT_FDCWD;
+
+	pthread_mutex_lock(&wk->lock);
+	/* Collect the chain of unopened nodes up to the nearest open ancestor. */
+	for (n = node; n; n = n->parent) {
+		if (n->fd >= 0) {
+			if (n->pins++ == 0)
+				lru_remove(wk, n);
+			base = n;
+			base_fd = n->fd;
+			break;
+		}
+		if (depth == w->chain_cap) {
+			size_t cap = w->chain_cap ? 2 * w->chain_cap : 64;
+			struct walk_node **chain = realloc(w->chain, cap * sizeof(*chain));
+
+			if (!chain) {
+				pthread_mutex_unlock(&wk->lock);
+				errno = ENOMEM;
+				return -1;
+			}
+			w->chain = chain;
+			w->chain_cap = cap;
+		}
+		w->chain[depth++] = n;
+	}
+	pthread_mutex_unlock(&wk->lock);
+
+	/* Open downwards; each step pins the new one, then unpins its parent. */
+	for (i = depth; i-- > 0;) {
+		struct walk_node *step = w->chain[i];
+		int fd = open_dir_at(wk, base_fd, step->name, step->parent == NULL);
+		int extra = -1;
+
+		if (fd < 0) {
+			int saved = errno;
+
+			if (base)
+				dir_unpin(wk, base);
+			errno = saved;
+			return -1;
+		}
+		pthread_mutex_lock(&wk->lock);
+		if (step->fd >= 0) {
+			/* Another thread opened it meanwhile: use that one. */
+			extra = fd;
+			if (step->pins++ == 0)
+				lru_remove(wk, step);
+		} else {
+			step->fd = fd;
+			step->pins = 1;
+			wk->open_fds++;
+		}
+		pthread_mutex_unlock(&wk->lock);
+		if (extra >= 0)
+			close(extra);
+		if (base)
+			dir_unpin(wk, base);
+		base = step;
+		base_fd = step->fd;
+	}
+	return base_fd;
+}
+
+/* Put node's path into w->path (reusing the cached parent path when possible). */
+static int build_path(struct walk_worker *w, struct walk_node *node)
+{
+	struct walk_node *n;
+	size_t pos;
+
+	if (w->path_node == node) {
+		dbuf_truncate(&w->path, node->path_len);
+		return 0;
+	}
+	if (node->parent && w->path_node == node->parent) {
+		dbuf_truncate(&w->path, node->parent->path_len);
+		if (node->parent->slash && dbuf_putc(&w->path, '/') != 0)
+			return -1;
+		if (dbuf_append(&w->path, node->name, node->name_len) != 0)
+			return -1;
+	} else {
+		dbuf_clear(&w->path);
+		if (dbuf_reserve(&w->path, node->path_len) != 0)
+			return -1;
+		pos = node->path_len;
+		for (n = node; n; n = n->parent) {
+			pos -= n->name_len;
+			memcpy(w->path.data + pos, n->name, n->name_len);
+			if (n->parent && n->parent->slash)
+				w->path.data[--pos] = '/';
+		}
+		PT_ASSERT(pos == 0);
+		w->path.len = node->path_len;
+		w->path.data[w->path.len] = '\0';
+	}
+	node_ref(node);
+	node_release(w->walker, w->path_node);
+	w->path_node = node;
+	return 0;
+}
+
+/* Append "/name" to the directory path in w->path (which holds dir's path). */
+static int path_push_name(struct walk_worker *w, struct walk_node *dir, const char *name, size_t len)
+{
+	dbuf_truncate(&w->path, dir->path_len);
+	if (dir->slash && dbuf_putc(&w->path, '/') != 0)
+		return -1;
+	return dbuf_append(&w->path, name, len);
+}
+
+static bool stopping(const struct walker *wk)
+{
+	return atomic_load_explicit(&wk->stop, memory_order_relaxed);
+}
+
+/* Online processors, within [2, 64]. */
+static unsigned online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 2 ? 2 : n > 64 ? 64 : (unsigned)n;
+}
+
+unsigned walk_default_threads(void)
+{
+	return online_cpus();
+}
+
+/* The thread cap once directory reads block on I/O: more reads in flight than cores. */
+static unsigned io_default_threads(void)
+{
+	unsigned n = 4 * online_cpus();
+
+	return n < 8 ? 8 : n > 64 ? 64 : n;
+}
+
+/* Voluntary context switches of the calling thread so far (it blocked in the kernel). */
+static long blocked_count(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nvcsw : 0;
+}
+
+/*
+ * The default thread count adapts: with the data in memory a walk is bound
+ * by the CPU and one thread per core is fastest (more only adds switches),
+ * but on a cold disk or a network filesystem reads block, and then more
+ * reads in flight is what brings speed. So the walk starts with one thread
+ * per core and raises the cap, once, when workers' first getdents64 of a
+ * directory has been seen to block (a voluntary context switch across the
+ * call) a few times.
+ */
+static void note_blocking(struct walker *wk, long before)
+{
+	/* A few blocked reads happen on a warm tree too (a page evicted under
+	 * memory pressure); a cold one blocks on nearly every directory. */
+	if (blocked_count() == before || atomic_fetch_add(&wk->blocked_reads, 1) + 1 < 8)
+		return;
+	atomic_store(&wk->adaptive, false);
+	pthread_mutex_lock(&wk->lock);
+	wk->max_threads = wk->io_threads;
+	pthread_mutex_unlock(&wk->lock);
+}
+
+/* Call visit and act on WALK_STOP. */
+static enum walk_action call_visit(struct walk_worker *w, const struct walk_entry *entry)
+{
+	enum walk_action action = w->walker->config->visit(w->context, entry);
+
+	if (action == WALK_STOP)
+		atomic_store(&w->walker->stop, true);
+	return action;
+}
+
+/* Report that directory node could not be opened or read (w->path must hold its path). */
+static void report_dir_error(struct walk_worker *w, struct walk_node *node, int error)
+{
+	struct walk_entry entry = {
+		.path = w->path.data,
+		.path_len = node->path_len,
+		.name = w->path.data + node->path_len - node->name_len,
+		.name_len = node->name_len,
+		.at_fd = -1,
+		.at_path = NULL,
+		.type = DT_DIR,
+		.ino = node->ino,
+		.depth = node->depth,
+		.root_index = node->root_index,
+		.error = error,
+	};
+
+	dbuf_truncate(&w->path, node->path_len);
+	call_visit(w, &entry);
+}
+
+/* Report an error for a directory whose path may not be built yet. */
+static void fail_dir(struct walk_worker *w, struct walk_node *node, int error)
+{
+	if (build_path(w, node) != 0) {
+		/* Not even the path fits: report the bare name. */
+		struct walk_entry entry = {
+			.path = node->name, .path_len = node->name_len,
+			.name = node->name, .name_len = node->name_len,
+			.at_fd = -1, .type = DT_DIR, .depth = node->depth,
+			.root_index = node->root_index, .error = error,
+		};
+		call_visit(w, &entry);
+		return;
+	}
+	report_dir_error(w, node, error);
+}
+
+/* Whether a directory with this dev/ino is node or one of its ancestors. */
+static bool is_ancestor(const struct walk_node *node, dev_t dev, ino_t ino)
+{
+	for (; node; node = node->parent)
+		if (node->have_id && node->dev == dev && node->ino == ino)
+			return true;
+	return false;
+}
+
+/* Whether an entry of this d_type needs a stat under these flags. */
+static bool needs_stat(int flags, unsigned char type)
+{
+	if (flags & WALK_STAT || type == DT_UNKNOWN)
+		return true;
+	if (type == DT_LNK && flags & WALK_FOLLOW)
+		return true;
+	return type == DT_DIR && flags & (WALK_XDEV | WALK_FOLLOW);
+}
+
+/*
+ * Stat name in dirfd as the flags ask: under WALK_FOLLOW the target, falling
+ * back to the link itself when it is broken. Returns 0 or an errno value.
+ */
+static int stat_entry(int flags, int dirfd, const char *name, struct stat *st)
+{
+	if (flags & WALK_FOLLOW) {
+		if (fstatat(dirfd, name, st, 0) == 0)
+			return 0;
+		if (errno != ENOENT && errno != ELOOP)
+			return errno;
+	}
+	if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	return errno;
+}
+
+/*
+ * Whether an entry must be reported instead of visited: under WALK_FOLLOW, a
+ * directory that is its own ancestor (find -L reports it and leaves it out).
+ */
+static bool is_loop(const struct walker *wk, const struct walk_node *parent,
+		    const struct walk_entry *entry)
+{
+	return wk->flags & WALK_FOLLOW && entry->type == DT_DIR && entry->st &&
+	       is_ancestor(parent, entry->st->st_dev, entry->st->st_ino);
+}
+
+/* Whether a directory visited with CONTINUE is entered: not across a mount with -xdev. */
+static bool may_enter(const struct walker *wk, const struct walk_node *parent, const struct stat *st)
+{
+	return !(st && wk->flags & WALK_XDEV && st->st_dev != parent->root_dev);
+}
+
+static void *thread_main(void *arg);
+
+/*
+ * Queue the batched subdirectories, and wake (or start) a helper if they
+ * would otherwise wait. They would not when the caller is about to finish
+ * its directory and only one is queued: it pops that one itself, and on a
+ * chain of single subdirectories a wake-up per level (a futex and, on a VM,
+ * an inter-processor interrupt) would cost more than the directory.
+ * busy says the caller still has a part of its directory to read.
+ */
+static void flush_batch(struct walk_worker *w, bool may_spawn, bool busy)
+{
+	struct walker *wk = w->walker;
+	bool spawn = false, wake;
+	unsigned slot = 0;
+
+	if (w->nbatch == 0)
+		return;
+	pthread_mutex_lock(&wk->lock);
+	if (wk->nstack + w->nbatch > wk->stack_cap) {
+		size_t cap = wk->stack_cap ? wk->stack_cap : 256;
+		struct walk_node **stack;
+
+		while (cap < wk->nstack + w->nbatch)
+			cap *= 2;
+		stack = realloc(wk->stack, cap * sizeof(*stack));
+		if (!stack) {
+			pthread_mutex_unlock(&wk->lock);
+			/* Keep going with what the stack holds; these directories are lost. */
+			for (size_t i = 0; i < w->nbatch; i++) {
+				/* (A sorted walk's emitter still holds them and reads them itself.) */
+				if (!(wk->flags & WALK_SORT))
+					fail_dir(w, w->batch[i], ENOMEM);
+				node_release(wk, w->batch[i]);
+			}
+			w->nbatch = 0;
+			return;
+		}
+		wk->stack = stack;
+		wk->stack_cap = cap;
+	}
+	/* Reverse, so that the first found is popped first (roughly name order
+	 * within a directory, which keeps sibling reads close on disk). */
+	for (size_t i = w->nbatch; i-- > 0;)
+		wk->stack[wk->nstack++] = w->batch[i];
+	wake = busy || wk->nstack >= 2;
+	if (wake && atomic_load(&wk->idle) > 0) {
+		if (w->nbatch == 1)
+			pthread_cond_signal(&wk->work_cond);
+		else
+			pthread_cond_broadcast(&wk->work_cond);
+	} else if (wake && may_spawn && wk->started < wk->max_threads && !wk->finished) {
+		slot = wk->started++;
+		spawn = true;
+	}
+	pthread_mutex_unlock(&wk->lock);
+
+	w->nbatch = 0;
+	if (spawn && pthread_create(&wk->threads[slot].id, NULL, thread_main, wk) == 0)
+		wk->threads[slot].running = true;
+	/* A thread that could not start only means fewer helpers: the caller
+	 * (and in sorted mode the emitter) does the work. */
+}
+
+static int batch_add(struct walk_worker *w, struct walk_node *node)
+{
+	if (w->nbatch == w->batch_cap) {
+		size_t cap = w->batch_cap ? 2 * w->batch_cap : 64;
+		struct walk_node **batch = realloc(w->batch, cap * sizeof(*batch));
+
+		if (!batch)
+			return -1;
+		w->batch = batch;
+		w->batch_cap = cap;
+	}
+	w->batch[w->nbatch++] = node;
+	return 0;
+}
+
+/* Read one directory (default mode): visit each entry, queue subdirectories. */
+static void read_dir(struct walk_worker *w, struct walk_node *node)
+{
+	struct walker *wk = w->walker;
+	int fd, flags = wk->flags;
+	bool measure = atomic_load_explicit(&wk->adaptive, memory_order_relaxed);
+	long before = 0;
+
+	fd = dir_pin(w, node);
+	if (fd < 0) {
+		fail_dir(w, node, errno);
+		return;
+	}
+	if (build_path(w, node) != 0) {
+		dir_unpin(wk, node);
+		fail_dir(w, node, errno);
+		return;
+	}
+	for (;;) {
+		ssize_t len;
+		size_t off = 0;
+
+		/* Only the first read of a directory (not the open: it may wait
+		 * on our own lock): enough to tell a cold disk. */
+		if (measure)
+			before = blocked_count();
+		len = getdents64(fd, w->dents, WALK_DENTS_SIZE);
+		if (measure) {
+			note_blocking(wk, before);
+			measure = false;
+		}
+		if (len <= 0) {
+			if (len < 0)
+				report_dir_error(w, node, errno);
+			break;
+		}
+		while (off < (size_t)len && !stopping(wk)) {
+			struct walk_dirent64 *d = (struct walk_dirent64 *)(w->dents + off);
+			struct walk_entry entry;
+			struct stat st;
+			const char *name = d->d_name;
+			size_t name_len;
+			enum walk_action action;
+
+			off += d->d_reclen;
+			if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+				continue;
+			name_len = strlen(name);
+			entry.type = d->d_type;
+			entry.st = NULL;
+			entry.error = 0;
+			entry.ino = d->d_ino;
+			if (needs_stat(flags, d->d_type)) {
+				entry.error = stat_entry(flags, fd, name, &st);
+				if (!entry.error) {
+					entry.st = &st;
+					entry.type = IFTODT(st.st_mode);
+					entry.ino = st.st_ino;
+				}
+			}
+			if (path_push_name(w, node, name, name_len) != 0) {
+				report_dir_error(w, node, ENOMEM);
+				continue;
+			}
+			entry.path = w->path.data;
+			entry.path_len = w->path.len;
+			entry.name = w->path.data + w->path.len - name_len;
+			entry.name_len = name_len;
+			entry.at_fd = fd;
+			entry.at_path = name;
+			entry.depth = node->depth + 1;
+			entry.root_index = node->root_index;
+			if (is_loop(wk, node, &entry)) {
+				entry.error = ELOOP;
+				entry.at_fd = -1;
+			}
+			action = call_visit(w, &entry);
+			if (action == WALK_CONTINUE && entry.type == DT_DIR && !entry.error &&
+			    may_enter(wk, node, entry.st)) {
+				struct walk_node *child = node_new(node, name, name_len, entry.st, 0);
+
+				if (!child || batch_add(w, child) != 0) {
+					entry.error = ENOMEM;
+					entry.at_fd = -1;
+					call_visit(w, &entry);
+					if (child)
+						node_release(wk, child);
+					continue;
+				}
+				/* Somebody is waiting for work: hand it over now. */
+				if (atomic_load_explicit(&wk->idle, memory_order_relaxed) > 0)
+					flush_batch(w, true, true);
+			}
+		}
+		/* A buffer filled to more than half probably has a successor. */
+		flush_batch(w, true, (size_t)len > WALK_DENTS_SIZE / 2);
+		if (stopping(wk))
+			break;
+	}
+	dir_unpin(wk, node);
+}
+
+/* Release everything a worker holds. */
+static void worker_fini(struct walk_worker *w)
+{
+	const struct walk_config *config = w->walker->config;
+
+	if (w->has_context && config->thread_fini)
+		config->thread_fini(w->context);
+	node_release(w->walker, w->path_node);
+	for (size_t i = 0; i < w->nbatch; i++)
+		node_release(w->walker, w->batch[i]);
+	free(w->batch);
+	free(w->chain);
+	free(w->dents);
+	dbuf_free(&w->path);
+}
+
+/* Set up a worker; with_context makes a visit context. Returns 0 or -1 (ENOMEM). */
+static int worker_init(struct walk_worker *w, struct walker *wk, bool with_context)
+{
+	memset(w, 0, sizeof(*w));
+	w->walker = wk;
+	dbuf_init(&w->path);
+	w->dents = malloc(WALK_DENTS_SIZE);
+	if (!w->dents)
+		return -1;
+	w->context = wk->config->arg;
+	if (with_context && wk->config->thread_init) {
+		w->context = wk->config->thread_init(wk->config->arg);
+		w->has_context = true;
+	}
+	return 0;
+}
+
+/* Forward declarations for the two worker loops. */
+static void work_loop(struct walk_worker *w);
+static void prefetch_loop(struct walk_worker *w);
+
+static void *thread_main(void *arg)
+{
+	struct walker *wk = arg;
+	struct walk_worker w;
+	bool sorted = wk->flags & WALK_SORT;
+
+	if (worker_init(&w, wk, !sorted) != 0) {
+		/* This thread cannot help; the others (and the caller) finish the walk. */
+		worker_fini(&w);
+		return NULL;
+	}
+	if (sorted)
+		prefetch_loop(&w);
+	else
+		work_loop(&w);
+	worker_fini(&w);
+	return NULL;
+}
+
+/* Default mode: pop, read, repeat until the stack is empty and nobody reads. */
+static void work_loop(struct walk_worker *w)
+{
+	struct walker *wk = w->walker;
+
+	pthread_mutex_lock(&wk->lock);
+	for (;;) {
+		struct walk_node *node;
+
+		if (wk->finished || stopping(wk))
+			break;
+		if (wk->nstack == 0) {
+			if (wk->active == 0) {
+				wk->finished = true;
+				pthread_cond_broadcast(&wk->work_cond);
+				break;
+			}
+			atomic_fetch_add(&wk->idle, 1);
+			pthread_cond_wait(&wk->work_cond, &wk->lock);
+			atomic_fetch_sub(&wk->idle, 1);
+			continue;
+		}
+		node = wk->stack[--wk->nstack];
+		wk->active++;
+		pthread_mutex_unlock(&wk->lock);
+		read_dir(w, node);
+		node_release(wk, node);
+		pthread_mutex_lock(&wk->lock);
+		wk->active--;
+	}
+	/* Stopping: wake everybody so they see it. */
+	pthread_cond_broadcast(&wk->work_cond);
+	pthread_mutex_unlock(&wk->lock);
+}
+
+static int compare_dents(const void *a, const void *b, void *arg)
+{
+	const struct walk_dent *x = a, *y = b;
+	const char *names = arg;
+
+	return strcmp(names + x->name_off, names + y->name_off);
+}
+
+/* Read node's whole directory into a sorted listing (WALK_SORT). NULL: ENOMEM. */
+static struct walk_listing *read_listing(struct walk_worker *w, struct walk_node *node)
+{
+	struct walker *wk = w->walker;
+	struct walk_listing *listing = calloc(1, sizeof(*listing));
+	size_t nstat = 0;
+	bool measure;
+	long before;
+	int fd;
+
+	if (!listing)
+		return NULL;
+	measure = atomic_load_explicit(&wk->adaptive, memory_order_relaxed);
+	before = 0;
+	dbuf_init(&listing->names);
+	fd = dir_pin(w, node);
+	if (fd < 0) {
+		listing->error = errno;
+		return listing;
+	}
+	for (;;) {
+		ssize_t len;
+		size_t off = 0;
+
+		if (measure)
+			before = blocked_count();
+		len = getdents64(fd, w->dents, WALK_DENTS_SIZE);
+		if (measure) {
+			note_blocking(wk, before);
+			measure = false;
+		}
+		if (len <= 0) {
+			if (len < 0)
+				listing->error = errno;
+			break;
+		}
+		while (off < (size_t)len) {
+			struct walk_dirent64 *d = (struct walk_dirent64 *)(w->dents + off);
+			const char *name = d->d_name;
+			struct walk_dent *dent;
+			size_t name_len;
+
+			off += d->d_reclen;
+			if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+				continue;
+			if (listing->n == listing->cap) {
+				size_t cap = listing->cap ? 2 * listing->cap : 64;
+				struct walk_dent *ents = realloc(listing->ents, cap * sizeof(*ents));
+
+				if (!ents)
+					goto nomem;
+				listing->ents = ents;
+				listing->cap = cap;
+			}
+			name_len = strlen(name);
+			dent = &listing->ents[listing->n];
+			dent->name_off = listing->names.len;
+			dent->name_len = name_len;
+			dent->ino = d->d_ino;
+			dent->type = d->d_type;
+			dent->error = 0;
+			dent->st = NULL;
+			if (dbuf_append(&listing->names, name, name_len + 1) != 0)
+				goto nomem;
+			listing->n++;
+			if (needs_stat(wk->flags, d->d_type))
+				nstat++;
+		}
+	}
+	if (nstat) {
+		listing->stats = malloc(nstat * sizeof(*listing->stats));
+		if (!listing->stats)
+			goto nomem;
+	}
+	nstat = 0;
+	for (size_t i = 0; i < listing->n; i++) {
+		struct walk_dent *dent = &listing->ents[i];
+
+		if (!needs_stat(wk->flags, dent->type))
+			continue;
+		dent->st = &listing->stats[nstat++];
+		dent->error = stat_entry(wk->flags, fd, listing->names.data + dent->name_off, dent->st);
+		if (dent->error) {
+			dent->st = NULL;
+			continue;
+		}
+		dent->type = IFTODT(dent->st->st_mode);
+		dent->ino = dent->st->st_ino;
+	}
+	dir_unpin(wk, node);
+	if (listing->n)
+		qsort_r(listing->ents, listing->n, sizeof(*listing->ents), compare_dents,
+			listing->names.data);
+	return listing;
+nomem:
+	dir_unpin(wk, node);
+	listing->error = ENOMEM;
+	free(listing->ents);
+	listing->ents = NULL;
+	listing->n = listing->cap = 0;
+	return listing;
+}
+
+/*
+ * Read ahead the top of the read-ahead stack, as a worker would. Lock held on
+ * entry and on return. Returns false if there was nothing to take.
+ */
+static bool prefetch_one(struct walk_worker *w)
+{
+	struct walker *wk = w->walker;
+	struct walk_node *node;
+	struct walk_listing *listing;
+
+	if (wk->nstack == 0 || wk->window_used >= wk->window)
+		return false;
+	node = wk->stack[--wk->nstack];
+	if (node->state == NODE_PENDING) {
+		node->state = NODE_TAKEN;
+		node->prefetched = true;
+		wk->window_used++;
+		pthread_mutex_unlock(&wk->lock);
+		listing = read_listing(w, node);
+		pthread_mutex_lock(&wk->lock);
+		node->listing = listing;
+		node->state = NODE_DONE;
+		pthread_cond_broadcast(&wk->done_cond);
+	}
+	/* Drop the stack's reference (the last one when the emitter is past it). */
+	pthread_mutex_unlock(&wk->lock);
+	node_release(wk, node);
+	pthread_mutex_lock(&wk->lock);
+	return true;
+}
+
+/* WALK_SORT workers: take the read-ahead stack's top while the window allows. */
+static void prefetch_loop(struct walk_worker *w)
+{
+	struct walker *wk = w->walker;
+
+	pthread_mutex_lock(&wk->lock);
+	while (!wk->finished && !stopping(wk)) {
+		if (prefetch_one(w))
+			continue;
+		atomic_fetch_add(&wk->idle, 1);
+		pthread_cond_wait(&wk->work_cond, &wk->lock);
+		atomic_fetch_sub(&wk->idle, 1);
+	}
+	pthread_cond_broadcast(&wk->work_cond);
+	pthread_mutex_unlock(&wk->lock);
+}
+
+/*
+ * The emitter's way to a listing: the read-ahead one, or read it now. While
+ * a worker is still reading it, the emitter reads ahead too rather than
+ * sleep: on two cores, a sleeping emitter is half the machine idle, and a
+ * wake-up on a busy machine costs a scheduling round. NULL: ENOMEM.
+ */
+static struct walk_listing *take_listing(struct walk_worker *w, struct walk_node *node)
+{
+	struct walker *wk = w->walker;
+	struct walk_listing *listing;
+
+	pthread_mutex_lock(&wk->lock);
+	if (node->state == NODE_PENDING) {
+		node->state = NODE_TAKEN;
+		pthread_mutex_unlock(&wk->lock);
+		return read_listing(w, node);
+	}
+	while (node->state != NODE_DONE)
+		if (!prefetch_one(w))
+			pthread_cond_wait(&wk->done_cond, &wk->lock);
+	listing = node->listing;
+	node->listing = NULL;
+	if (node->prefetched) {
+		/* One more listing may be read ahead: one worker can take it. */
+		wk->window_used--;
+		pthread_cond_signal(&wk->work_cond);
+	}
+	pthread_mutex_unlock(&wk->lock);
+	return listing;
+}
+
+/*
+ * Queue subdirectories for read-ahead, the second on top; start or wake a
+ * worker. The first is left out: the emitter needs it at once and reads it
+ * itself (take_listing), so a chain of single subdirectories never wakes
+ * anyone, and the workers get the directories the emitter needs next.
+ */
+static void prefetch_push(struct walk_worker *w, struct walk_frame *frame)
+{
+	size_t i;
+
+	for (i = 1; i < frame->n; i++) {
+		if (batch_add(w, frame->subdirs[i]) != 0)
+			break;
+		node_ref(frame->subdirs[i]);
+	}
+	/* flush_batch pushes in reverse, so subdirs[1] ends on top. */
+	flush_batch(w, true, true);
+}
+
+/* Emit one directory's sorted block; keep its subdirectories in frame. */
+static void emit_dir(struct walk_worker *w, struct walk_frame *frame)
+{
+	struct walker *wk = w->walker;
+	struct walk_node *node = frame->node;
+	struct walk_listing *listing = take_listing(w, node);
+	int fd;
+
+	if (!listing) {
+		fail_dir(w, node, ENOMEM);
+		return;
+	}
+	if (listing->error && listing->n == 0) {
+		fail_dir(w, node, listing->error);
+		goto out;
+	}
+	fd = dir_pin(w, node);
+	if (fd < 0) {
+		fail_dir(w, node, errno);
+		goto out;
+	}
+	if (build_path(w, node) != 0) {
+		dir_unpin(wk, node);
+		fail_dir(w, node, errno);
+		goto out;
+	}
+	frame->subdirs = malloc(listing->n * sizeof(*frame->subdirs));
+	for (size_t i = 0; i < listing->n && !stopping(wk); i++) {
+		struct walk_dent *dent = &listing->ents[i];
+		const char *name = listing->names.data + dent->name_off;
+		struct walk_entry entry;
+		enum walk_action action;
+
+		if (path_push_name(w, node, name, dent->name_len) != 0) {
+			report_dir_error(w, node, ENOMEM);
+			continue;
+		}
+		entry.path = w->path.data;
+		entry.path_len = w->path.len;
+		entry.name = w->path.data + w->path.len - dent->name_len;
+		entry.name_len = dent->name_len;
+		entry.at_fd = fd;
+		entry.at_path = name;
+		entry.type = dent->type;
+		entry.ino = dent->ino;
+		entry.depth = node->depth + 1;
+		entry.root_index = node->root_index;
+		entry.st = dent->st;
+		entry.error = dent->error;
+		if (is_loop(wk, node, &entry)) {
+			entry.error = ELOOP;
+			entry.at_fd = -1;
+		}
+		action = call_visit(w, &entry);
+		if (action == WALK_CONTINUE && entry.type == DT_DIR && !entry.error &&
+		    may_enter(wk, node, entry.st)) {
+			struct walk_node *child =
+				frame->subdirs ? node_new(node, name, dent->name_len, entry.st, 0) : NULL;
+
+			if (!child) {
+				entry.error = ENOMEM;
+				entry.at_fd = -1;
+				call_visit(w, &entry);
+				continue;
+			}
+			frame->subdirs[frame->n++] = child;
+		}
+	}
+	if (listing->error)
+		report_dir_error(w, node, listing->error);
+	dir_unpin(wk, node);
+	prefetch_push(w, frame);
+out:
+	listing_free(listing);
+}
+
+static void frame_free(struct walker *wk, struct walk_frame *frame)
+{
+	for (size_t i = frame->next; i < frame->n; i++)
+		node_release(wk, frame->subdirs[i]);
+	free(frame->subdirs);
+	node_release(wk, frame->node);
+}
+
+/* WALK_SORT: emit root's subtree depth-first, one directory block at a time. */
+static void emit_tree(struct walk_worker *w, struct walk_node *root)
+{
+	struct walker *wk = w->walker;
+	struct walk_frame *frames = NULL;
+	size_t nframes = 0, cap = 0;
+	struct walk_node *next = root;
+
+	while (next || nframes) {
+		struct walk_frame *top;
+
+		if (next) {
+			if (nframes == cap) {
+				size_t new_cap = cap ? 2 * cap : 32;
+				struct walk_frame *grown = realloc(frames, new_cap * sizeof(*grown));
+
+				if (!grown) {
+					fail_dir(w, next, ENOMEM);
+					node_release(wk, next);
+					next = NULL;
+					continue;
+				}
+				frames = grown;
+				cap = new_cap;
+			}
+			top = &frames[nframes++];
+			memset(top, 0, sizeof(*top));
+			top->node = next;
+			next = NULL;
+			emit_dir(w, top);
+		}
+		top = &frames[nframes - 1];
+		if (!stopping(wk) && top->next < top->n) {
+			next = top->subdirs[top->next++];
+			continue;
+		}
+		frame_free(wk, top);
+		nframes--;
+	}
+	free(frames);
+}
+
+/* Visit root number i; returns its node when it is a directory to enter. */
+static struct walk_node *visit_root(struct walk_worker *w, const char *root, size_t i)
+{
+	struct walker *wk = w->walker;
+	struct walk_entry entry = {
+		.path = root, .path_len = strlen(root),
+		.name = root, .name_len = strlen(root),
+		.at_fd = AT_FDCWD, .at_path = root,
+		.type = DT_UNKNOWN, .root_index = i,
+	};
+	struct walk_node *node;
+	struct stat st;
+
+	entry.error = stat_entry(wk->flags, AT_FDCWD, root, &st);
+	if (!entry.error) {
+		entry.st = &st;
+		entry.type = IFTODT(st.st_mode);
+		entry.ino = st.st_ino;
+	}
+	if (call_visit(w, &entry) != WALK_CONTINUE || entry.error || entry.type != DT_DIR)
+		return NULL;
+	node = node_new(NULL, root, entry.path_len, &st, i);
+	if (!node) {
+		entry.error = ENOMEM;
+		entry.at_fd = -1;
+		call_visit(w, &entry);
+	}
+	return node;
+}
+
+/* The descriptor budget: half of what is left under RLIMIT_NOFILE, within [8, 4096]. */
+static size_t fd_budget(void)
+{
+	struct rlimit rl;
+	rlim_t n = 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		n = rl.rlim_cur == RLIM_INFINITY ? 8192 : rl.rlim_cur;
+	n = n > 48 ? (n - 32) / 2 : 8;
+	if (n > 4096)
+		n = 4096;
+	if (n < 8)
+		n = 8;
+	return (size_t)n;
+}
+
+int walk(const char *const *roots, size_t nroots, const struct walk_config *config)
+{
+	struct walker wk;
+	struct walk_worker main_worker;
+	pthread_mutexattr_t lock_attr;
+	bool sorted;
+	int ret = -1;
+
+	if (!roots || nroots == 0 || !config || !config->visit) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&wk, 0, sizeof(wk));
+	wk.config = config;
+	wk.flags = config->flags;
+	sorted = wk.flags & WALK_SORT;
+	wk.max_threads = config->threads ? config->threads : walk_default_threads();
+	if (wk.max_threads > 256)
+		wk.max_threads = 256;
+	wk.io_threads = config->threads ? wk.max_threads : io_default_threads();
+	atomic_init(&wk.adaptive, config->threads == 0);
+	atomic_init(&wk.blocked_reads, 0);
+	wk.max_fds = fd_budget();
+	wk.window = 4 * (size_t)wk.io_threads;
+	atomic_init(&wk.idle, 0);
+	atomic_init(&wk.stop, false);
+	/* The calling thread is a worker in default mode, so one fewer to start. */
+	if (!sorted) {
+		wk.max_threads--;
+		wk.io_threads--;
+	}
+	wk.threads = calloc(wk.io_threads + 1, sizeof(*wk.threads));
+	/* Each thread pins at most two descriptors; keep the cache above that. */
+	if (wk.max_fds < 2 * (size_t)wk.io_threads + 4)
+		wk.max_fds = 2 * (size_t)wk.io_threads + 4;
+	if (!wk.threads)
+		return -1;
+	/* Critical sections are a few pointer moves; on a VM a sleeping futex
+	 * costs far more than a short spin, so let contended lockers spin first. */
+	pthread_mutexattr_init(&lock_attr);
+	pthread_mutexattr_settype(&lock_attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(&wk.lock, &lock_attr);
+	pthread_mutexattr_destroy(&lock_attr);
+	pthread_cond_init(&wk.work_cond, NULL);
+	pthread_cond_init(&wk.done_cond, NULL);
+	if (worker_init(&main_worker, &wk, true) != 0)
+		goto out;
+
+	for (size_t i = 0; i < nroots && !stopping(&wk); i++) {
+		struct walk_node *node = visit_root(&main_worker, roots[i], i);
+
+		if (!node)
+			continue;
+		if (sorted) {
+			emit_tree(&main_worker, node);
+		} else if (batch_add(&main_worker, node) != 0) {
+			fail_dir(&main_worker, node, ENOMEM);
+			node_release(&wk, node);
+		}
+	}
+	if (!sorted) {
+		/* Push the roots in one go (no thread yet: this one pops them),
+		 * then work until the walk is done. */
+		flush_batch(&main_worker, false, false);
+		work_loop(&main_worker);
+	}
+	pthread_mutex_lock(&wk.lock);
+	wk.finished = true;
+	pthread_cond_broadcast(&wk.work_cond);
+	pthread_mutex_unlock(&wk.lock);
+	for (unsigned t = 0; t < wk.started; t++)
+		if (wk.threads[t].running)
+			pthread_join(wk.threads[t].id, NULL);
+	/* A stopped walk leaves nodes queued. */
+	for (size_t i = 0; i < wk.nstack; i++)
+		node_release(&wk, wk.stack[i]);
+	ret = 0;
+out:
+	worker_fini(&main_worker);
+	PT_ASSERT(ret != 0 || wk.open_fds == 0);
+	free(wk.stack);
+	free(wk.threads);
+	pthread_cond_destroy(&wk.done_cond);
+	pthread_cond_destroy(&wk.work_cond);
+	pthread_mutex_destroy(&wk.lock);
+	return ret;
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * The copy engine: one read of each source file, hashed and written to every
+ * destination at once, installed atomically, journaled for undo, sealed.
+ */
+#ifndef PCOPY_COPY_H
+#define PCOPY_COPY_H
+
+#include "prelude.h"
+#include "hash.h"
+#include "input.h"
+#include <signal.h>
+
+/** The default name of the seal in each destination. */
+#define COPY_SEAL_DEFAULT ".ptools-seal"
+
+struct copy_options {
+	const struct hash_algo *algos[HASH_SET_MAX]; /* digests in the seal */
+	size_t nalgos;
+	unsigned readers;        /* source files read at once */
+	unsigned writers;        /* writer threads per destination (with two or more) */
+	bool force;              /* replace existing files */
+	bool update;             /* replace existing files that differ (size or mtime) */
+	bool fsync;              /* sync files, directories and the journal */
+	bool verify;             /* read every copy back (page cache dropped) and compare */
+	bool preserve;           /* -p: owner, group, xattrs (ACLs) */
+	bool hard_links;         /* -H */
+	bool progress;
+	const char *seal_name;
+	/* Set (to the signal number) by main's SIGINT/SIGTERM handler. */
+	volatile sig_atomic_t *interrupted;
+};
+
+struct copy;
+
+/**
+ * Prepare a copy into ndests destinations (paths; made if missing, with
+ * their journals). A destination that cannot be prepared is reported and
+ * marked failed; the others go on. Returns NULL (ENOMEM) only when nothing
+ * can run at all.
+ */
+struct copy *copy_new(const struct copy_options *options, const char *const *dests,
+		      size_t ndests);
+
+/** Copy the contents of the directory src into every destination. */
+void copy_tree(struct copy *copy, const char *src);
+
+/**
+ * Copy the paths read as records (or plain paths) from in. from is the root
+ * relative paths are taken from, and absolute paths must lie under (NULL:
+ * relative paths are taken from the current directory and absolute ones are
+ * copied whole, without their leading slash).
+ */
+void copy_records(struct copy *copy, struct input *in, const char *from);
+
+/**
+ * Seal every destination that had no failure, roll back every other one (all
+ * of them after a source failure or a signal), print the summary, and free
+ * everything. Returns the exit status: 0, 1, or 128+signal.
+ */
+int copy_finish(struct copy *copy);
+
+/**
+ * pcopy --rollback: finish the journal left in dest (undo an unfinished run,
+ * or complete a committed one). Returns 0 when dest ends clean, -1 otherwise
+ * (reported).
+ */
+int copy_rollback(const char *dest);
+
+#endif

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: 0BSD */
+/** pcopy: sealed copy of a tree (or of a record stream) to several destinations. */
+#include "prelude.h"
+#include "copy.h"
+#include "diag.h"
+#include "hash.h"
+#include "input.h"
+#include "pool.h"
+#include "progress.h"
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+	"Usage: pcopy [OPTION]... SRC DEST...\n"
+	"       pcopy [OPTION]... --to DEST [--to DEST]... [--from ROOT] < RECORDS\n"
+	"       pcopy --rollback DEST...\n"
+	"Copy the contents of SRC (or the paths read on standard input) into every\n"
+	"DEST at once, reading each file once, and seal each destination with a\n"
+	"manifest that pverify -C DEST < DEST/.ptools-seal checks.\n"
+	"\n"
+	"  -a, --algo=LIST      digests in the seal (default sha256), e.g. sha256,xxh128\n"
+	"  -t, --to=DEST        a destination (repeatable; records are read from stdin)\n"
+	"      --from=ROOT      relative record paths are under ROOT, absolute ones must be\n"
+	"  -0, --null           input is NUL-separated plain paths (find -print0)\n"
+	"  -f, --force          replace existing files\n"
+	"  -u, --update         replace existing files whose size or mtime differ\n"
+	"  -p, --preserve       also owner, group, xattrs and ACLs\n"
+	"  -H, --hard-links     keep hard links within the source as hard links\n"
+	"      --fsync          sync files, directories and the journal before sealing\n"
+	"      --verify         read every copy back (uncached) and compare digests\n"
+	"      --seal=NAME      name of the seal in each destination (default .ptools-seal)\n"
+	"  -j, --readers=N      source files read at once (default 4)\n"
+	"  -w, --writers=N      writer threads per extra destination (default 2)\n"
+	"      --progress       show progress even when stderr is not a terminal\n"
+	"      --no-progress    never show progress\n"
+	"      --rollback       finish the undo left by an interrupted run in each DEST\n"
+	"  -h, --help           show this help and exit\n"
+	"  -V, --version        show the version and exit\n"
+	"\n"
+	"Exit status: 0 every destination sealed, 1 some destination failed (rolled\n"
+	"back; see the summary), 2 usage error or malformed input; 130/143 after\n"
+	"SIGINT/SIGTERM (everything rolled back).\n";
+
+enum {
+	OPT_FSYNC = 256,
+	OPT_VERIFY,
+	OPT_SEAL,
+	OPT_FROM,
+	OPT_PROGRESS,
+	OPT_NO_PROGRESS,
+	OPT_ROLLBACK,
+};
+
+static const struct option long_options[] = {
+	{ "algo", required_argument, NULL, 'a' },
+	{ "to", required_argument, NULL, 't' },
+	{ "from", required_argument, NULL, OPT_FROM },
+	{ "null", no_argument, NULL, '0' },
+	{ "force", no_argument, NULL, 'f' },
+	{ "update", no_argument, NULL, 'u' },
+	{ "preserve", no_argument, NULL, 'p' },
+	{ "hard-links", no_argument, NULL, 'H' },
+	{ "fsync", no_argument, NULL, OPT_FSYNC },
+	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "seal", required_argument, NULL, OPT_SEAL },
+	{ "readers", required_argument, NULL, 'j' },
+	{ "writers", required_argument, NULL, 'w' },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
+	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+	{ "rollback", no_argument, NULL, OPT_ROLLBACK },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Set by the handler; read by the copy engine between blocks and entries. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	if (!interrupted)
+		interrupted = sig;
+}
+
+static unsigned parse_count(const char *arg, const char *what)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || n < 1 || n > 256)
+		diag_usage_error("invalid %s count '%s' (1 to 256)", what, arg);
+	return (unsigned)n;
+}
+
+int main(int argc, char **argv)
+{
+	struct copy_options opt;
+	const char **to = NULL;
+	const char *from = NULL, *algo_list = "sha256";
+	size_t nto = 0;
+	bool rollback = false, nul = false;
+	int progress = -1, c, status;
+	struct sigaction sa;
+	struct copy *copy;
+
+	diag_init("pcopy");
+	memset(&opt, 0, sizeof(opt));
+	opt.readers = 4;
+	opt.writers = 2;
+	opt.seal_name = COPY_SEAL_DEFAULT;
+	to = calloc((size_t)argc + 1, sizeof(*to));
+	if (!to) {
+		diag_file_error(NULL, ENOMEM);
+		return EXIT_FAILED;
+	}
+	opterr = 0; /* one message of our own, not getopt's and ours */
+	while ((c = getopt_long(argc, argv, ":a:t:0fupHj:w:hV", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'a': algo_list = optarg; break;
+		case 't': to[nto++] = optarg; break;
+		case OPT_FROM: from = optarg; break;
+		case '0': nul = true; break;
+		case 'f': opt.force = true; break;
+		case 'u': opt.update = true; break;
+		case 'p': opt.preserve = true; break;
+		case 'H': opt.hard_links = true; break;
+		case OPT_FSYNC: opt.fsync = true; break;
+		case OPT_VERIFY: opt.verify = true; break;
+		case OPT_SEAL: opt.seal_name = optarg; break;
+		case 'j': opt.readers = parse_count(optarg, "reader"); break;
+		case 'w': opt.writers = parse_count(optarg, "writer"); break;
+		case OPT_PROGRESS: progress = 1; break;
+		case OPT_NO_PROGRESS: progress = 0; break;
+		case OPT_ROLLBACK: rollback = true; break;
+		case 'h': diag_help(usage_text);
+		case 'V': diag_version();
+		case ':':
+			if (optopt > 0 && optopt < 256)
+				diag_usage_error("option '-%c' needs an argument", optopt);
+			diag_usage_error("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			if (optopt > 0 && optopt < 256)
+				diag_usage_error("unknown option '-%c'", optopt);
+			diag_usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (rollback) {
+		if (optind >= argc)
+			diag_usage_error("--rollback needs at least one DEST");
+		if (nto > 0 || from)
+			diag_usage_error("--rollback takes only DEST operands");
+		status = EXIT_ALL_GOOD;
+		for (int i = optind; i < argc; i++)
+			if (copy_rollback(argv[i]) != 0)
+				status = EXIT_FAILED;
+		free(to);
+		diag_raise(status);
+		return diag_finish();
+	}
+	{
+		const char *bad;
+		size_t bad_len;
+		int n = hash_parse_list(algo_list, opt.algos, HASH_SET_MAX, &bad, &bad_len);
+		if (n < 0 && errno == E2BIG)
+			diag_usage_error("too many algorithms (at most %d)", HASH_SET_MAX);
+		if (n < 0)
+			diag_usage_error("unknown algorithm '%.*s'", (int)bad_len, bad);
+		if (n == 0)
+			diag_usage_error("no algorithm given to -a");
+		opt.nalgos = (size_t)n;
+	}
+	if (opt.seal_name[0] == '\0' || strchr(opt.seal_name, '/') ||
+	    strcmp(opt.seal_name, ".") == 0 || strcmp(opt.seal_name, "..") == 0 ||
+	    strncmp(opt.seal_name, ".pcopy", 6) == 0)
+		diag_usage_error("invalid seal name '%s'", opt.seal_name);
+	if (nto > 0) {
+		if (optind < argc)
+			diag_usage_error("operands given with --to (records come on stdin)");
+	} else {
+		if (from)
+			diag_usage_error("--from needs --to");
+		if (nul)
+			diag_usage_error("-0 needs --to");
+		if (argc - optind < 2)
+			diag_usage_error(argc - optind < 1 ? "missing SRC and DEST" : "missing DEST");
+		for (int i = optind + 1; i < argc; i++)
+			to[nto++] = argv[i];
+	}
+	if (nto > 64)
+		diag_usage_error("too many destinations (at most 64)");
+	opt.progress = progress < 0 ? progress_default() : progress == 1;
+	opt.interrupted = &interrupted;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	copy = copy_new(&opt, to, nto);
+	if (!copy) {
+		diag_file_error(NULL, errno);
+		free(to);
+		return EXIT_FAILED;
+	}
+	if (optind < argc) {
+		copy_tree(copy, argv[optind]);
+	} else {
+		struct input *in = input_open(NULL, nul);
+		if (!in) {
+			diag_file_error("<stdin>", errno);
+			diag_raise(EXIT_FAILED);
+		} else {
+			copy_records(copy, in, from);
+			input_close(in);
+		}
+	}
+	status = copy_finish(copy);
+	free(to);
+	if (status > EXIT_USAGE) {
+		diag_finish();
+		return status;
+	}
+	return diag_finish();
+}

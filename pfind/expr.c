@@ -1,0 +1,628 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * pfind's test expression: a small recursive-descent parser over find's
+ * words into a tree, and its evaluation. Precedence as in find: ( ) binds
+ * tightest, then ! (-not), then and (implicit or -a/-and), then -o (-or).
+ */
+#include "prelude.h"
+#include "expr.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum expr_kind {
+	EXPR_TRUE,
+	EXPR_AND,
+	EXPR_OR,
+	EXPR_NOT,
+	EXPR_NAME,
+	EXPR_INAME,
+	EXPR_PATH,
+	EXPR_IPATH,
+	EXPR_TYPE,
+	EXPR_SIZE,
+	EXPR_MTIME,      /* -mtime: age in whole days */
+	EXPR_MMIN,       /* -mmin: age in minutes, compared exactly */
+	EXPR_NEWER,
+	EXPR_EMPTY,
+};
+
+/* How a number compares: +N, N or -N. */
+enum expr_cmp { CMP_LESS, CMP_EQUAL, CMP_MORE };
+
+struct expr {
+	enum expr_kind kind;
+	struct expr *left, *right;   /* AND, OR; NOT uses left */
+	const char *pattern;         /* NAME, INAME, PATH, IPATH (borrowed from argv) */
+	unsigned types;              /* TYPE: bit per DT_* value */
+	enum expr_cmp cmp;
+	int64_t number;
+	int64_t unit;                /* SIZE: bytes per unit; MTIME: seconds per unit */
+	struct timespec ref;         /* MTIME: now; NEWER: the reference mtime */
+};
+
+struct parser {
+	char **argv;
+	int argc, pos;
+	struct timespec now;
+	struct expr_options *options;
+	char *error;
+};
+
+static struct expr *parse_or(struct parser *p);
+
+/* Record the first error, printf-style. */
+__attribute__((format(printf, 2, 3)))
+static void parse_error(struct parser *p, const char *format, ...)
+{
+	va_list args;
+
+	if (p->error)
+		return;
+	va_start(args, format);
+	if (vasprintf(&p->error, format, args) < 0)
+		p->error = NULL;
+	va_end(args);
+	if (!p->error)
+		p->error = strdup("out of memory");
+}
+
+static struct expr *node(struct parser *p, enum expr_kind kind)
+{
+	struct expr *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		parse_error(p, "out of memory");
+	else
+		e->kind = kind;
+	return e;
+}
+
+void expr_free(struct expr *expr)
+{
+	if (!expr)
+		return;
+	expr_free(expr->left);
+	expr_free(expr->right);
+	free(expr);
+}
+
+static const char *peek(const struct parser *p)
+{
+	return p->pos < p->argc ? p->argv[p->pos] : NULL;
+}
+
+/* The argument of the test argv[pos - 1], or NULL after reporting it missing. */
+static const char *argument(struct parser *p)
+{
+	if (p->pos >= p->argc) {
+		parse_error(p, "missing argument to '%s'", p->argv[p->pos - 1]);
+		return NULL;
+	}
+	return p->argv[p->pos++];
+}
+
+/* Parse "[+-]N" into cmp and number; suffix receives what follows the digits. */
+static bool parse_number(const char *text, enum expr_cmp *cmp, int64_t *number, const char **suffix)
+{
+	char *end;
+	intmax_t value;
+
+	*cmp = CMP_EQUAL;
+	if (*text == '+') {
+		*cmp = CMP_MORE;
+		text++;
+	} else if (*text == '-') {
+		*cmp = CMP_LESS;
+		text++;
+	}
+	if (*text < '0' || *text > '9')
+		return false;
+	errno = 0;
+	value = strtoimax(text, &end, 10);
+	if (errno != 0 || value < 0 || value > INT64_MAX / 2)
+		return false;
+	*number = (int64_t)value;
+	*suffix = end;
+	return true;
+}
+
+static struct expr *parse_size(struct parser *p, const char *arg)
+{
+	struct expr *e;
+	const char *suffix;
+	int64_t unit = 512;
+	enum expr_cmp cmp;
+	int64_t number;
+
+	if (!parse_number(arg, &cmp, &number, &suffix))
+		goto bad;
+	switch (*suffix) {
+	case '\0': break;
+	case 'b': unit = 512; break;
+	case 'c': unit = 1; break;
+	case 'w': unit = 2; break;
+	case 'k': unit = 1024; break;
+	case 'M': unit = 1024 * 1024; break;
+	case 'G': unit = 1024 * 1024 * 1024; break;
+	default: goto bad;
+	}
+	if (*suffix && suffix[1])
+		goto bad;
+	e = node(p, EXPR_SIZE);
+	if (e) {
+		e->cmp = cmp;
+		e->number = number;
+		e->unit = unit;
+	}
+	return e;
+bad:
+	parse_error(p, "invalid argument '%s' to -size", arg);
+	return NULL;
+}
+
+static struct expr *parse_age(struct parser *p, const char *test, const char *arg,
+			      enum expr_kind kind, int64_t unit)
+{
+	struct expr *e;
+	const char *suffix;
+	enum expr_cmp cmp;
+	int64_t number;
+
+	if (!parse_number(arg, &cmp, &number, &suffix) || *suffix) {
+		parse_error(p, "invalid argument '%s' to %s", arg, test);
+		return NULL;
+	}
+	e = node(p, kind);
+	if (e) {
+		e->cmp = cmp;
+		e->number = number;
+		e->unit = unit;
+		e->ref = p->now;
+	}
+	return e;
+}
+
+static struct expr *parse_type(struct parser *p, const char *arg)
+{
+	struct expr *e;
+	unsigned types = 0;
+	const char *c;
+
+	for (c = arg; *c; c++) {
+		switch (*c) {
+		case 'f': types |= 1u << DT_REG; break;
+		case 'd': types |= 1u << DT_DIR; break;
+		case 'l': types |= 1u << DT_LNK; break;
+		case 'p': types |= 1u << DT_FIFO; break;
+		case 's': types |= 1u << DT_SOCK; break;
+		case 'b': types |= 1u << DT_BLK; break;
+		case 'c': types |= 1u << DT_CHR; break;
+		default: goto bad;
+		}
+		if (c[1] == ',' && c[2])
+			c++;
+		else if (c[1])
+			goto bad;
+	}
+	if (!types)
+		goto bad;
+	e = node(p, EXPR_TYPE);
+	if (e)
+		e->types = types;
+	return e;
+bad:
+	parse_error(p, "invalid argument '%s' to -type", arg);
+	return NULL;
+}
+
+static bool parse_depth(struct parser *p, const char *test, const char *arg, size_t *out)
+{
+	char *end;
+	unsigned long long value;
+
+	errno = 0;
+	value = strtoull(arg, &end, 10);
+	if (*arg < '0' || *arg > '9' || *end || errno != 0 || value > SIZE_MAX - 1) {
+		parse_error(p, "invalid argument '%s' to %s", arg, test);
+		return false;
+	}
+	*out = (size_t)value;
+	return true;
+}
+
+static struct expr *parse_primary(struct parser *p)
+{
+	const char *word = peek(p), *arg;
+	struct expr *e;
+
+	if (!word) {
+		parse_error(p, "expected an expression at the end");
+		return NULL;
+	}
+	p->pos++;
+	if (strcmp(word, "(") == 0) {
+		e = parse_or(p);
+		if (!e)
+			return NULL;
+		if (!peek(p) || strcmp(peek(p), ")") != 0) {
+			expr_free(e);
+			parse_error(p, "missing ')'");
+			return NULL;
+		}
+		p->pos++;
+		return e;
+	}
+	if (strcmp(word, "-name") == 0 || strcmp(word, "-iname") == 0 ||
+	    strcmp(word, "-path") == 0 || strcmp(word, "-ipath") == 0 ||
+	    strcmp(word, "-wholename") == 0) {
+		if (!(arg = argument(p)))
+			return NULL;
+		e = node(p, word[1] == 'n' ? EXPR_NAME : word[1] == 'p' || word[1] == 'w' ? EXPR_PATH
+			 : word[2] == 'n' ? EXPR_INAME : EXPR_IPATH);
+		if (e)
+			e->pattern = arg;
+		return e;
+	}
+	if (strcmp(word, "-type") == 0)
+		return (arg = argument(p)) ? parse_type(p, arg) : NULL;
+	if (strcmp(word, "-size") == 0)
+		return (arg = argument(p)) ? parse_size(p, arg) : NULL;
+	if (strcmp(word, "-mtime") == 0)
+		return (arg = argument(p)) ? parse_age(p, word, arg, EXPR_MTIME, 86400) : NULL;
+	if (strcmp(word, "-mmin") == 0)
+		return (arg = argument(p)) ? parse_age(p, word, arg, EXPR_MMIN, 60) : NULL;
+	if (strcmp(word, "-newer") == 0) {
+		struct stat st;
+
+		if (!(arg = argument(p)))
+			return NULL;
+		if (stat(arg, &st) != 0) {
+			parse_error(p, "%s: %s", arg, strerror(errno));
+			return NULL;
+		}
+		e = node(p, EXPR_NEWER);
+		if (e)
+			e->ref = st.st_mtim;
+		return e;
+	}
+	if (strcmp(word, "-empty") == 0)
+		return node(p, EXPR_EMPTY);
+	if (strcmp(word, "-true") == 0 || strcmp(word, "-print") == 0)
+		return node(p, EXPR_TRUE);
+	if (strcmp(word, "-false") == 0) {
+		e = node(p, EXPR_NOT);
+		if (e && !(e->left = node(p, EXPR_TRUE))) {
+			expr_free(e);
+			return NULL;
+		}
+		return e;
+	}
+	/* Options spelled as tests: always true, as in find. */
+	if (strcmp(word, "-mindepth") == 0 || strcmp(word, "-maxdepth") == 0) {
+		size_t depth;
+
+		if (!(arg = argument(p)) || !parse_depth(p, word, arg, &depth))
+			return NULL;
+		if (word[2] == 'i')
+			p->options->mindepth = depth;
+		else
+			p->options->maxdepth = depth;
+		return node(p, EXPR_TRUE);
+	}
+	if (strcmp(word, "-xdev") == 0 || strcmp(word, "-mount") == 0) {
+		p->options->xdev = true;
+		return node(p, EXPR_TRUE);
+	}
+	if (strcmp(word, "-follow") == 0) {
+		p->options->follow = true;
+		return node(p, EXPR_TRUE);
+	}
+	if (word[0] == '-')
+		parse_error(p, "unknown predicate '%s'", word);
+	else
+		parse_error(p, "paths must precede the expression: '%s'", word);
+	return NULL;
+}
+
+static bool is_word(const char *word, const char *a, const char *b)
+{
+	return word && (strcmp(word, a) == 0 || (b && strcmp(word, b) == 0));
+}
+
+static struct expr *parse_not(struct parser *p)
+{
+	struct expr *e, *inner;
+
+	if (!is_word(peek(p), "!", "-not"))
+		return parse_primary(p);
+	p->pos++;
+	inner = parse_not(p);
+	if (!inner)
+		return NULL;
+	e = node(p, EXPR_NOT);
+	if (!e) {
+		expr_free(inner);
+		return NULL;
+	}
+	e->left = inner;
+	return e;
+}
+
+static struct expr *binary(struct parser *p, enum expr_kind kind, struct expr *left, struct expr *right)
+{
+	struct expr *e;
+
+	if (!left || !right) {
+		expr_free(left);
+		expr_free(right);
+		return NULL;
+	}
+	e = node(p, kind);
+	if (!e) {
+		expr_free(left);
+		expr_free(right);
+		return NULL;
+	}
+	e->left = left;
+	e->right = right;
+	return e;
+}
+
+static struct expr *parse_and(struct parser *p)
+{
+	struct expr *e = parse_not(p);
+
+	while (e) {
+		const char *word = peek(p);
+
+		if (!word || is_word(word, ")", NULL) || is_word(word, "-o", "-or"))
+			break;
+		if (is_word(word, "-a", "-and"))
+			p->pos++;
+		e = binary(p, EXPR_AND, e, parse_not(p));
+	}
+	return e;
+}
+
+static struct expr *parse_or(struct parser *p)
+{
+	struct expr *e = parse_and(p);
+
+	while (e && is_word(peek(p), "-o", "-or")) {
+		p->pos++;
+		e = binary(p, EXPR_OR, e, parse_and(p));
+	}
+	return e;
+}
+
+/* Fold away the TRUE nodes that options leave, so that "-xdev" alone needs nothing. */
+static struct expr *simplify(struct expr *e)
+{
+	struct expr *keep;
+
+	if (!e || e->kind != EXPR_AND)
+		return e;
+	e->left = simplify(e->left);
+	e->right = simplify(e->right);
+	if (e->left->kind == EXPR_TRUE)
+		keep = e->right, e->right = NULL;
+	else if (e->right->kind == EXPR_TRUE)
+		keep = e->left, e->left = NULL;
+	else
+		return e;
+	expr_free(e);
+	return keep;
+}
+
+struct expr *expr_parse(char **argv, int argc, struct timespec now, struct expr_options *options,
+			char **error)
+{
+	struct parser p = { .argv = argv, .argc = argc, .now = now, .options = options };
+	struct expr *e;
+
+	*error = NULL;
+	if (argc == 0)
+		return NULL;
+	e = parse_or(&p);
+	if (e && p.pos < argc)
+		parse_error(&p, "unexpected '%s'", argv[p.pos]);
+	if (p.error) {
+		expr_free(e);
+		*error = p.error;
+		return NULL;
+	}
+	e = simplify(e);
+	if (e && e->kind == EXPR_TRUE) {
+		expr_free(e);
+		e = NULL;
+	}
+	return e;
+}
+
+bool expr_needs_stat(const struct expr *e)
+{
+	if (!e)
+		return false;
+	switch (e->kind) {
+	case EXPR_SIZE:
+	case EXPR_MTIME:
+	case EXPR_NEWER:
+	case EXPR_EMPTY:
+		return true;
+	default:
+		return expr_needs_stat(e->left) || expr_needs_stat(e->right);
+	}
+}
+
+void expr_entry_init(struct expr_entry *view, const struct walk_entry *entry, bool follow)
+{
+	view->entry = entry;
+	view->st = entry->st;
+	view->follow = follow;
+	view->tried = entry->st != NULL;
+	view->error = 0;
+}
+
+const struct stat *expr_entry_stat(struct expr_entry *view)
+{
+	const struct walk_entry *entry = view->entry;
+
+	if (view->tried)
+		return view->st;
+	view->tried = true;
+	if (fstatat(entry->at_fd, entry->at_path, &view->buf,
+		    view->follow ? 0 : AT_SYMLINK_NOFOLLOW) != 0 &&
+	    (!view->follow || fstatat(entry->at_fd, entry->at_path, &view->buf, AT_SYMLINK_NOFOLLOW) != 0)) {
+		view->error = errno;
+		return NULL;
+	}
+	view->st = &view->buf;
+	return view->st;
+}
+
+/* The entry's name as find's -name sees it: a root's last component, trailing slashes ignored. */
+static bool match_name(const char *pattern, const struct walk_entry *entry, int flags)
+{
+	const char *name = entry->name, *end, *start;
+	char buf[256];
+	size_t len;
+
+	if (entry->depth > 0)
+		return fnmatch(pattern, name, flags) == 0;
+	end = entry->path + entry->path_len;
+	while (end > entry->path + 1 && end[-1] == '/')
+		end--;
+	start = end;
+	while (start > entry->path && start[-1] != '/')
+		start--;
+	if (start == end) /* "/" */
+		start = entry->path;
+	len = (size_t)(end - start);
+	if (len >= sizeof(buf))
+		return fnmatch(pattern, start, flags) == 0;
+	memcpy(buf, start, len);
+	buf[len] = '\0';
+	return fnmatch(pattern, buf, flags) == 0;
+}
+
+static bool compare(enum expr_cmp cmp, int64_t value, int64_t number)
+{
+	switch (cmp) {
+	case CMP_LESS: return value < number;
+	case CMP_MORE: return value > number;
+	default: return value == number;
+	}
+}
+
+/*
+ * find's age tests. -mtime N compares the age in whole days, fractions
+ * dropped (so -mtime +1 means at least two days). -mmin compares exactly:
+ * -N is younger than N minutes, +N older, and N means N-1 minutes <= age < N
+ * minutes (findutils' window). Ages are in nanoseconds, in 128 bits so that
+ * no timestamp can overflow.
+ */
+static bool age_matches(const struct expr *e, const struct timespec *then)
+{
+	const __int128 second = 1000000000;
+	__int128 age = ((__int128)e->ref.tv_sec - then->tv_sec) * second + (e->ref.tv_nsec - then->tv_nsec);
+	__int128 unit = e->unit * second, n = e->number;
+
+	if (e->kind == EXPR_MTIME) {
+		/* Floor division, so that a file from the future is -1, not 0. */
+		__int128 units = age >= 0 ? age / unit : -((-age + unit - 1) / unit);
+
+		return compare(e->cmp, (int64_t)units, e->number);
+	}
+	switch (e->cmp) {
+	case CMP_LESS: return age < n * unit;
+	case CMP_MORE: return age > n * unit;
+	default: return age >= (n - 1) * unit && age < n * unit;
+	}
+}
+
+/* Whether a directory holds no entry but . and .. (for -empty). */
+static bool dir_is_empty(const struct walk_entry *entry)
+{
+	int fd = openat(entry->at_fd, entry->at_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char buf[1024];
+	ssize_t len;
+	bool empty = true;
+
+	if (fd < 0)
+		return false;
+	while (empty && (len = getdents64(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t off = 0; off < len;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+
+			off += d->d_reclen;
+			if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0) {
+				empty = false;
+				break;
+			}
+		}
+	}
+	close(fd);
+	return empty;
+}
+
+bool expr_eval(const struct expr *e, struct expr_entry *view)
+{
+	const struct walk_entry *entry = view->entry;
+	const struct stat *st;
+
+	if (!e)
+		return true;
+	switch (e->kind) {
+	case EXPR_TRUE:
+		return true;
+	case EXPR_AND:
+		return expr_eval(e->left, view) && expr_eval(e->right, view);
+	case EXPR_OR:
+		return expr_eval(e->left, view) || expr_eval(e->right, view);
+	case EXPR_NOT:
+		return !expr_eval(e->left, view);
+	case EXPR_NAME:
+		return match_name(e->pattern, entry, 0);
+	case EXPR_INAME:
+		return match_name(e->pattern, entry, FNM_CASEFOLD);
+	case EXPR_PATH:
+		return fnmatch(e->pattern, entry->path, 0) == 0;
+	case EXPR_IPATH:
+		return fnmatch(e->pattern, entry->path, FNM_CASEFOLD) == 0;
+	case EXPR_TYPE:
+		return entry->type < 32 && (e->types >> entry->type) & 1;
+	default:
+		break;
+	}
+	st = expr_entry_stat(view);
+	if (!st)
+		return false;
+	switch (e->kind) {
+	case EXPR_SIZE: {
+		/* find rounds the size up to whole units before comparing. */
+		int64_t size = st->st_size, units = size / e->unit + (size % e->unit != 0);
+
+		return compare(e->cmp, units, e->number);
+	}
+	case EXPR_MTIME:
+	case EXPR_MMIN:
+		return age_matches(e, &st->st_mtim);
+	case EXPR_NEWER:
+		return st->st_mtim.tv_sec > e->ref.tv_sec ||
+		       (st->st_mtim.tv_sec == e->ref.tv_sec && st->st_mtim.tv_nsec > e->ref.tv_nsec);
+	case EXPR_EMPTY:
+		if (S_ISREG(st->st_mode))
+			return st->st_size == 0;
+		return S_ISDIR(st->st_mode) && dir_is_empty(entry);
+	default:
+		PT_ASSERT(!"unknown expression kind");
+	}
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: 0BSD */
+/** pfind's test expression: find's tests, combined with ! (-not), implicit and (-a), -o and ( ). */
+#ifndef PFIND_EXPR_H
+#define PFIND_EXPR_H
+
+#include "prelude.h"
+#include "walk.h"
+#include <sys/stat.h>
+#include <time.h>
+
+struct expr;
+
+/** Options that find spells as tests but that steer the walk; filled by expr_parse. */
+struct expr_options {
+	size_t mindepth;
+	size_t maxdepth;        /* SIZE_MAX: no limit */
+	bool xdev;
+	bool follow;            /* -L or -follow */
+};
+
+/**
+ * Parse argv[0..argc) as an expression. now is the reference time for
+ * -mtime/-mmin (find's start time). Options met on the way (-mindepth,
+ * -maxdepth, -xdev, -follow) are stored in *options, which the caller
+ * initialises. Returns the expression (NULL when argc is 0 or it holds only
+ * options: every entry matches), with *error NULL; on a syntax error returns
+ * NULL with *error set to a message the caller frees. -newer's file is
+ * stat'ed here; its failure is a usage error too. The expression is owned by
+ * the caller (expr_free); patterns point into argv, which must outlive it.
+ */
+struct expr *expr_parse(char **argv, int argc, struct timespec now, struct expr_options *options,
+			char **error);
+
+/** Free an expression; NULL-safe. */
+void expr_free(struct expr *expr);
+
+/** Whether evaluating expr may need a struct stat (beyond the entry's type). */
+bool expr_needs_stat(const struct expr *expr);
+
+/**
+ * Lazily stat'ed view of an entry for evaluation: st is the walker's stat or
+ * one made on first need with fstatat(at_fd, at_path). error holds the errno
+ * of a failed stat (the entry then matches nothing).
+ */
+struct expr_entry {
+	const struct walk_entry *entry;
+	const struct stat *st;
+	struct stat buf;
+	bool follow;            /* stat the target (-L) */
+	bool tried;
+	int error;
+};
+
+/** Prepare an evaluation view of entry. */
+void expr_entry_init(struct expr_entry *view, const struct walk_entry *entry, bool follow);
+
+/** The entry's stat, made on first call. Returns NULL with view->error set on failure. */
+const struct stat *expr_entry_stat(struct expr_entry *view);
+
+/** Evaluate expr (NULL matches everything) on an entry. */
+bool expr_eval(const struct expr *expr, struct expr_entry *view);
+
+#endif

@@ -1,0 +1,467 @@
+/* SPDX-License-Identifier: 0BSD */
+/** --audit: NEW and MOVED files, found with libcommon's walker. */
+#include "prelude.h"
+#include "audit.h"
+#include "dbuf.h"
+#include "diag.h"
+#include "hash.h"
+#include "hashio.h"
+#include "walk.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A file under the audited tree that the manifest does not name. */
+struct new_file {
+	char *key;      /* normalised path, as printed */
+	char *path;     /* the walker's path, to open it */
+	uint64_t size;
+	bool matched;
+};
+
+/* An open-addressing table of strings (each owned by the table) with a
+ * value; equal keys may repeat. */
+struct table {
+	char **keys;
+	size_t *values;
+	size_t cap, count;
+};
+
+struct audit {
+	struct table names;        /* manifest paths; read-only during the walk */
+	size_t strip;
+	bool ignore;               /* leave out the file ignore_dev/ignore_ino */
+	uint64_t ignore_dev, ignore_ino;
+	/* lock guards files, nfiles and files_cap. */
+	pthread_mutex_t lock;
+	struct new_file *files;
+	size_t nfiles, files_cap;
+	atomic_uint_fast64_t errors;
+	int walk_errno;            /* first allocation failure in a walker thread */
+};
+
+static uint64_t hash_bytes(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603u; /* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211u;
+	}
+	return h;
+}
+
+static void table_free(struct table *table)
+{
+	size_t i;
+
+	for (i = 0; i < table->cap; i++)
+		free(table->keys[i]);
+	free(table->keys);
+	free(table->values);
+	memset(table, 0, sizeof(*table));
+}
+
+static int table_grow(struct table *table)
+{
+	size_t cap = table->cap ? 2 * table->cap : 1024, i, j;
+	char **keys = calloc(cap, sizeof(*keys));
+	size_t *values = calloc(cap, sizeof(*values));
+
+	if (!keys || !values) {
+		free(keys);
+		free(values);
+		errno = ENOMEM;
+		return -1;
+	}
+	for (i = 0; i < table->cap; i++) {
+		if (!table->keys[i])
+			continue;
+		j = hash_bytes(table->keys[i], strlen(table->keys[i])) & (cap - 1);
+		while (keys[j])
+			j = (j + 1) & (cap - 1);
+		keys[j] = table->keys[i];
+		values[j] = table->values[i];
+	}
+	free(table->keys);
+	free(table->values);
+	table->keys = keys;
+	table->values = values;
+	table->cap = cap;
+	return 0;
+}
+
+/* Add a copy of key (len bytes, no NUL inside). */
+static int table_add(struct table *table, const char *key, size_t len, size_t value)
+{
+	size_t j;
+	char *copy;
+
+	if (2 * (table->count + 1) > table->cap && table_grow(table) != 0)
+		return -1;
+	copy = malloc(len + 1);
+	if (!copy)
+		return -1;
+	memcpy(copy, key, len);
+	copy[len] = '\0';
+	j = hash_bytes(key, len) & (table->cap - 1);
+	while (table->keys[j])
+		j = (j + 1) & (table->cap - 1);
+	table->keys[j] = copy;
+	table->values[j] = value;
+	table->count++;
+	return 0;
+}
+
+/* Visit every slot holding key; stop when fn returns true. Returns whether it did. */
+static bool table_find(const struct table *table, const char *key, size_t len,
+		       bool (*fn)(void *arg, size_t value), void *arg)
+{
+	size_t j;
+
+	if (table->cap == 0)
+		return false;
+	j = hash_bytes(key, len) & (table->cap - 1);
+	for (; table->keys[j]; j = (j + 1) & (table->cap - 1)) {
+		if (strlen(table->keys[j]) == len && memcmp(table->keys[j], key, len) == 0 &&
+		    (!fn || fn(arg, table->values[j])))
+			return true;
+	}
+	return false;
+}
+
+/* Drop empty and "." components, so "./a//b/./c" and "a/b/c" compare equal. */
+static int normalise(struct dbuf *out, const char *path, size_t len)
+{
+	size_t i = 0, start;
+
+	dbuf_clear(out);
+	if (len > 0 && path[0] == '/' && dbuf_putc(out, '/') != 0)
+		return -1;
+	while (i < len) {
+		start = i;
+		while (i < len && path[i] != '/')
+			i++;
+		if (i > start && !(i - start == 1 && path[start] == '.')) {
+			if (out->len > 0 && out->data[out->len - 1] != '/' && dbuf_putc(out, '/') != 0)
+				return -1;
+			if (dbuf_append(out, path + start, i - start) != 0)
+				return -1;
+		}
+		i++;
+	}
+	if (out->len == 0 && dbuf_putc(out, '.') != 0)
+		return -1;
+	return 0;
+}
+
+struct audit *audit_new(void)
+{
+	struct audit *audit = calloc(1, sizeof(*audit));
+
+	if (!audit)
+		return NULL;
+	pthread_mutex_init(&audit->lock, NULL);
+	atomic_init(&audit->errors, 0);
+	return audit;
+}
+
+void audit_free(struct audit *audit)
+{
+	size_t i;
+
+	if (!audit)
+		return;
+	table_free(&audit->names);
+	for (i = 0; i < audit->nfiles; i++) {
+		free(audit->files[i].key);
+		free(audit->files[i].path);
+	}
+	free(audit->files);
+	pthread_mutex_destroy(&audit->lock);
+	free(audit);
+}
+
+void audit_ignore(struct audit *audit, uint64_t dev, uint64_t ino)
+{
+	audit->ignore = true;
+	audit->ignore_dev = dev;
+	audit->ignore_ino = ino;
+}
+
+int audit_add_path(struct audit *audit, const char *path, size_t len)
+{
+	struct dbuf norm;
+	int rc;
+
+	dbuf_init(&norm);
+	rc = normalise(&norm, path, len);
+	if (rc == 0)
+		rc = table_add(&audit->names, norm.data, norm.len, 0);
+	dbuf_free(&norm);
+	return rc;
+}
+
+struct walker_thread {
+	struct audit *audit;
+	struct dbuf norm;
+};
+
+static void *walker_init(void *arg)
+{
+	struct walker_thread *thread = calloc(1, sizeof(*thread));
+
+	if (thread) {
+		thread->audit = arg;
+		dbuf_init(&thread->norm);
+	}
+	return thread;
+}
+
+static void walker_fini(void *context)
+{
+	struct walker_thread *thread = context;
+
+	if (thread) {
+		dbuf_free(&thread->norm);
+		free(thread);
+	}
+}
+
+static int add_file(struct audit *audit, const char *key, size_t key_len,
+		    const struct walk_entry *entry)
+{
+	struct new_file file, *grown;
+	size_t cap;
+	int rc = -1;
+
+	file.key = strndup(key, key_len);
+	file.path = strndup(entry->path, entry->path_len);
+	file.size = entry->st ? (uint64_t)entry->st->st_size : 0;
+	file.matched = false;
+	if (!file.key || !file.path)
+		goto fail;
+	pthread_mutex_lock(&audit->lock);
+	if (audit->nfiles == audit->files_cap) {
+		cap = audit->files_cap ? 2 * audit->files_cap : 64;
+		grown = realloc(audit->files, cap * sizeof(*grown));
+		if (!grown) {
+			pthread_mutex_unlock(&audit->lock);
+			goto fail;
+		}
+		audit->files = grown;
+		audit->files_cap = cap;
+	}
+	audit->files[audit->nfiles++] = file;
+	pthread_mutex_unlock(&audit->lock);
+	return 0;
+fail:
+	free(file.key);
+	free(file.path);
+	return rc;
+}
+
+static enum walk_action visit(void *context, const struct walk_entry *entry)
+{
+	struct walker_thread *thread = context;
+	struct audit *audit;
+	size_t strip;
+
+	if (!thread)
+		return WALK_STOP;
+	audit = thread->audit;
+	if (entry->error) {
+		diag_file_error(entry->path, entry->error);
+		atomic_fetch_add(&audit->errors, 1);
+		return WALK_CONTINUE;
+	}
+	if (entry->type != DT_REG || entry->depth == 0)
+		return WALK_CONTINUE;
+	if (audit->ignore && entry->st && (uint64_t)entry->st->st_dev == audit->ignore_dev &&
+	    (uint64_t)entry->st->st_ino == audit->ignore_ino)
+		return WALK_CONTINUE;
+	strip = audit->strip <= entry->path_len ? audit->strip : entry->path_len;
+	if (normalise(&thread->norm, entry->path + strip, entry->path_len - strip) != 0 ||
+	    (!table_find(&audit->names, thread->norm.data, thread->norm.len, NULL, NULL) &&
+	     add_file(audit, thread->norm.data, thread->norm.len, entry) != 0)) {
+		audit->walk_errno = ENOMEM;
+		return WALK_STOP;
+	}
+	return WALK_CONTINUE;
+}
+
+int audit_walk(struct audit *audit, const char *walk_root, size_t strip, unsigned threads,
+	       uint64_t *errors)
+{
+	struct walk_config config;
+	const char *roots[1] = {walk_root};
+	int rc;
+
+	memset(&config, 0, sizeof(config));
+	config.threads = threads;
+	config.flags = WALK_STAT;
+	config.visit = visit;
+	config.thread_init = walker_init;
+	config.thread_fini = walker_fini;
+	config.arg = audit;
+	audit->strip = strip;
+	rc = walk(roots, 1, &config);
+	*errors = atomic_load(&audit->errors);
+	if (rc == 0 && audit->walk_errno) {
+		errno = audit->walk_errno;
+		rc = -1;
+	}
+	return rc;
+}
+
+static int by_key(const void *a, const void *b)
+{
+	const struct new_file *x = a, *y = b;
+
+	return strcmp(x->key, y->key);
+}
+
+static int by_size(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int by_seq(const void *a, const void *b)
+{
+	const struct task *x = *(struct task *const *)a, *y = *(struct task *const *)b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+struct pairing {
+	struct task **missing;
+	bool *matched;
+	uint64_t size;
+	size_t found;
+};
+
+/* Take the first unmatched missing entry with this digest and a fitting size. */
+static bool take_missing(void *arg, size_t index)
+{
+	struct pairing *pairing = arg;
+	struct task *task = pairing->missing[index];
+
+	if (pairing->matched[index] || (task->has_size && task->size != pairing->size))
+		return false;
+	pairing->matched[index] = true;
+	pairing->found = index;
+	return true;
+}
+
+int audit_finish(struct audit *audit, struct report *report, struct task **missing,
+		 size_t nmissing)
+{
+	const struct hash_algo *algos[HASH_SET_MAX];
+	struct hashio_config config;
+	struct hashio_result result;
+	struct hashio *engine = NULL;
+	struct table digests = {0};
+	struct pairing pairing;
+	struct dbuf key;
+	uint64_t *sizes = NULL, moved = 0;
+	bool *matched = NULL, any_unsized = false;
+	size_t nalgos = 0, nsizes = 0, i, j;
+	int rc = -1, saved;
+
+	dbuf_init(&key);
+	/* Workers finish in any order: print the missing ones in manifest order. */
+	if (nmissing > 1)
+		qsort(missing, nmissing, sizeof(*missing), by_seq);
+	matched = calloc(nmissing ? nmissing : 1, sizeof(*matched));
+	sizes = calloc(nmissing ? nmissing : 1, sizeof(*sizes));
+	if (!matched || !sizes)
+		goto out;
+	/* Index the missing entries by "algo:hex" of their first digest. */
+	for (i = 0; i < nmissing; i++) {
+		struct task *task = missing[i];
+
+		if (task->ndigests == 0)
+			continue;
+		for (j = 0; j < nalgos && algos[j] != task->algos[0]; j++)
+			;
+		if (j == nalgos && nalgos < HASH_SET_MAX)
+			algos[nalgos++] = task->algos[0];
+		dbuf_clear(&key);
+		if (dbuf_printf(&key, "%s:%s", task->algos[0]->name, task->hex[0]) != 0 ||
+		    table_add(&digests, key.data, key.len, i) != 0)
+			goto out;
+		if (task->has_size)
+			sizes[nsizes++] = task->size;
+		else
+			any_unsized = true;
+	}
+	if (nsizes > 1)
+		qsort(sizes, nsizes, sizeof(*sizes), by_size);
+	if (audit->nfiles > 1)
+		qsort(audit->files, audit->nfiles, sizeof(*audit->files), by_key);
+	if (nalgos > 0) {
+		memset(&config, 0, sizeof(config));
+		config.algos = algos;
+		config.count = nalgos;
+		engine = hashio_new(&config);
+		if (!engine)
+			goto out;
+	}
+	pairing.missing = missing;
+	pairing.matched = matched;
+	for (i = 0; engine && i < audit->nfiles; i++) {
+		struct new_file *file = &audit->files[i];
+
+		if (!any_unsized &&
+		    (nsizes == 0 || !bsearch(&file->size, sizes, nsizes, sizeof(*sizes), by_size)))
+			continue;
+		if (hashio_file(engine, AT_FDCWD, file->path, &result) != 0)
+			continue; /* unreadable: it stays NEW */
+		pairing.size = result.size;
+		for (j = 0; j < nalgos; j++) {
+			dbuf_clear(&key);
+			if (dbuf_printf(&key, "%s:%s", algos[j]->name, result.hex[j]) != 0)
+				goto out;
+			if (table_find(&digests, key.data, key.len, take_missing, &pairing)) {
+				file->matched = true;
+				break;
+			}
+		}
+		if (!file->matched)
+			continue;
+		moved++;
+		report_line(report, "MOVED", missing[pairing.found]->path,
+			    missing[pairing.found]->path_len, file->key, strlen(file->key));
+	}
+	for (i = 0; i < nmissing; i++) {
+		if (!matched[i])
+			report_line(report, "MISSING", missing[i]->path, missing[i]->path_len,
+				    NULL, 0);
+	}
+	for (i = 0; i < audit->nfiles; i++) {
+		if (!audit->files[i].matched)
+			report_line(report, "NEW", audit->files[i].key,
+				    strlen(audit->files[i].key), NULL, 0);
+	}
+	report_count_audit(report, audit->nfiles - moved, moved, moved);
+	rc = 0;
+out:
+	saved = errno;
+	hashio_free(engine);
+	table_free(&digests);
+	dbuf_free(&key);
+	free(matched);
+	free(sizes);
+	for (i = 0; i < nmissing; i++)
+		free(missing[i]);
+	free(missing);
+	errno = saved;
+	return rc;
+}

@@ -1,0 +1,673 @@
+/* SPDX-License-Identifier: 0BSD */
+/** pverify: check a manifest against the files, in parallel, with phash's engine. */
+#include "prelude.h"
+#include "audit.h"
+#include "diag.h"
+#include "hash.h"
+#include "hashio.h"
+#include "input.h"
+#include "manifest.h"
+#include "out.h"
+#include "pool.h"
+#include "progress.h"
+#include "report.h"
+#include "record.h"
+#include "resolve.h"
+#include "task.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+	"Usage: pverify [OPTION]... [-f MANIFEST]\n"
+	"Check the files a manifest names against its digests and sizes.\n"
+	"\n"
+	"The manifest (standard input by default) may hold native records (every\n"
+	"digest attribute is checked, from one read of the file), GNU lines\n"
+	"(sha256sum, b2sum ...) and BSD tagged lines (SHA256 (name) = hex), mixed.\n"
+	"\n"
+	"  -f, --file=MANIFEST  read the manifest from MANIFEST ('-': stdin)\n"
+	"  -C, --root=DIR       resolve paths beneath DIR; absolute paths, paths\n"
+	"                       climbing out with .. and symlinks leading out are\n"
+	"                       refused and counted as errors\n"
+	"  -a, --algorithm=ALGO the algorithm of GNU lines whose digest length is\n"
+	"                       ambiguous (128 hex digits: sha512 or blake2b)\n"
+	"      --audit=DIR      also walk DIR: report NEW files (not in the manifest)\n"
+	"                       and MOVED ones (a missing entry's digest found there)\n"
+	"  -q, --quick          compare size (and mtime when recorded) only, no hashing\n"
+	"  -v, --verbose        also print an OK line for every good file\n"
+	"  -j, --jobs=N         N worker threads (default: 8 per CPU, at least 16,\n"
+	"                       as phash: enough to hide storage latency)\n"
+	"      --progress       show progress on stderr (default: when it is a terminal)\n"
+	"      --no-progress    never show progress\n"
+	"  -h, --help           show this help and exit\n"
+	"  -V, --version        show the version and exit\n"
+	"\n"
+	"Output, one line per problem: FAILED, SIZE, MISSING, NEW, then TAB and the\n"
+	"escaped path; ERROR TAB path TAB reason; MOVED TAB old-path TAB new-path;\n"
+	"OK TAB path with -v. A summary goes to stderr.\n"
+	"Exit status: 0 every file verified, 1 some file failed, was missing, new,\n"
+	"moved or unreadable, 2 usage error or malformed manifest lines.\n";
+
+enum {
+	OPT_AUDIT = 256,
+	OPT_PROGRESS,
+	OPT_NO_PROGRESS,
+};
+
+static const struct option long_options[] = {
+	{"file", required_argument, NULL, 'f'},
+	{"root", required_argument, NULL, 'C'},
+	{"algorithm", required_argument, NULL, 'a'},
+	{"audit", required_argument, NULL, OPT_AUDIT},
+	{"quick", no_argument, NULL, 'q'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"jobs", required_argument, NULL, 'j'},
+	{"progress", no_argument, NULL, OPT_PROGRESS},
+	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+struct options {
+	const char *manifest;
+	const char *root;
+	const char *audit_dir;
+	const struct hash_algo *forced;
+	bool quick, verbose;
+	int progress;        /* -1: when stderr is a terminal */
+	unsigned jobs;
+};
+
+/* What every worker shares: set up before the pool starts, read-only while
+ * it runs (main.c's one piece of global state). */
+struct shared {
+	int rootfd;          /* AT_FDCWD without --root */
+	bool quick;
+	struct report *report;
+	struct progress *progress; /* NULL when off */
+};
+static struct shared shared;
+
+/* A worker's hashing engines, one per distinct set of algorithms it met
+ * (nearly always just one), reused from file to file. */
+#define ENGINE_CACHE 4
+struct worker {
+	struct {
+		size_t count;
+		const struct hash_algo *algos[HASH_SET_MAX];
+		struct hashio *engine;
+	} cache[ENGINE_CACHE];
+	size_t used, victim;
+};
+
+static void *worker_init(void *arg)
+{
+	struct worker *worker = calloc(1, sizeof(*worker));
+
+	(void)arg;
+	return calloc(1, sizeof(struct worker));
+}
+
+static void worker_fini(void *context)
+{
+	struct worker *worker = context;
+	size_t i;
+
+	if (!worker)
+		return;
+	for (i = 0; i < worker->used; i++)
+		hashio_free(worker->cache[i].engine);
+	free(worker);
+}
+
+static struct hashio *engine_for(struct worker *worker, const struct task *task)
+{
+	struct hashio_config config;
+	struct hashio *engine;
+	size_t i, slot;
+
+	for (i = 0; i < worker->used; i++) {
+		if (worker->cache[i].count == task->ndigests &&
+		    memcmp(worker->cache[i].algos, task->algos,
+			   task->ndigests * sizeof(task->algos[0])) == 0)
+			return worker->cache[i].engine;
+	}
+	memset(&config, 0, sizeof(config));
+	config.algos = task->algos;
+	config.count = task->ndigests;
+	engine = hashio_new(&config);
+	if (!engine)
+		return NULL;
+	if (worker->used < ENGINE_CACHE) {
+		slot = worker->used++;
+	} else {
+		slot = worker->victim++ % ENGINE_CACHE;
+		hashio_free(worker->cache[slot].engine);
+	}
+	worker->cache[slot].count = task->ndigests;
+	memcpy(worker->cache[slot].algos, task->algos, task->ndigests * sizeof(task->algos[0]));
+	worker->cache[slot].engine = engine;
+	return engine;
+}
+
+static void set_error(struct task *task, int error, const char *reason)
+{
+	task->verdict = VERDICT_ERROR;
+	task->error = error;
+	task->reason = reason;
+}
+
+/*
+ * A record without digests: the entry exists (fstat of an O_PATH fd, the
+ * entry itself and not a symlink's target), has the type the record names,
+ * and, for a regular file, its size. Nothing is read.
+ */
+static void check_entry(struct task *task, const struct stat *st)
+{
+	task->verdict = VERDICT_OK;
+	if (task->type && task->type != rec_type_letter(st->st_mode))
+		set_error(task, 0, "type differs");
+	else if (S_ISREG(st->st_mode) && task->has_size && (uint64_t)st->st_size != task->size)
+		task->verdict = VERDICT_SIZE;
+	else if (S_ISREG(st->st_mode))
+		task->size = (uint64_t)st->st_size;
+	else
+		task->size = 0;
+}
+
+/* Open, compare the size, hash once with every algorithm, compare the digests. */
+static void check(struct worker *worker, struct task *task)
+{
+	struct hashio_result result;
+	struct hashio *engine;
+	struct stat st;
+	size_t i;
+	int fd;
+
+	fd = resolve_open(shared.rootfd, task->path,
+			  task->look_only ? RESOLVE_LOOK : RESOLVE_READ);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			task->verdict = VERDICT_MISSING;
+		else if (errno == EXDEV)
+			set_error(task, 0, "leads out of the root through a symlink");
+		else if (errno == ELOOP && shared.rootfd != AT_FDCWD)
+			set_error(task, 0, "symlink not followed under --root");
+		else
+			set_error(task, errno, NULL);
+		return;
+	}
+	if (fstat(fd, &st) != 0) {
+		set_error(task, errno, NULL);
+		goto done;
+	}
+	if (task->look_only) {
+		check_entry(task, &st);
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		set_error(task, S_ISDIR(st.st_mode) ? EISDIR : 0, "not a regular file");
+		goto done;
+	}
+	if (task->has_size && (uint64_t)st.st_size != task->size) {
+		task->verdict = VERDICT_SIZE;
+		goto done;
+	}
+	task->size = (uint64_t)st.st_size;
+	if (shared.quick) {
+		task->verdict = VERDICT_OK;
+		if (task->has_mtime && (st.st_mtim.tv_sec != task->mtime.tv_sec ||
+					st.st_mtim.tv_nsec != task->mtime.tv_nsec))
+			task->verdict = VERDICT_FAILED;
+		goto done;
+	}
+	task->verdict = VERDICT_OK;
+	if (task->ndigests == 0)
+		goto done;
+	engine = engine_for(worker, task);
+	if (!engine) {
+		set_error(task, errno, NULL);
+		goto done;
+	}
+	if (hashio_fd(engine, fd, &st, NULL, NULL, &result) != 0) {
+		set_error(task, result.error, result.error ? NULL : "could not be read");
+		goto done;
+	}
+	if (result.changed) {
+		set_error(task, 0, "changed while it was read");
+		goto done;
+	}
+	for (i = 0; i < task->ndigests; i++) {
+		if (strcmp(result.hex[i], task->hex[i]) != 0) {
+			task->verdict = VERDICT_FAILED;
+			break;
+		}
+	}
+done:
+	close(fd);
+}
+
+/*
+ * Files go to the pool in batches: for small files, one queue hand-off (and
+ * its futex wake-up) per file costs about as much as checking the file. A
+ * batch closes at BATCH_FILES files or BATCH_BYTES of expected size, so one
+ * batch never holds many large files that other workers could share; a file
+ * of unknown size (GNU and BSD lines) counts as UNKNOWN_BYTES. The first
+ * batches go out at once, one file each, so a short list of large files is
+ * spread over every worker. (Flushing whenever a worker is idle was tried:
+ * on small files it brought back a hand-off per file and cost 1.6x the CPU.)
+ */
+#define BATCH_FILES 32
+#define BATCH_BYTES ((uint64_t)4 << 20)
+#define UNKNOWN_BYTES (BATCH_BYTES / 16)
+
+struct batch {
+	size_t count;
+	uint64_t bytes;
+	struct task *tasks[BATCH_FILES];
+};
+
+static void check_batch(struct worker *worker, struct batch *batch)
+{
+	struct task *task;
+	size_t i;
+
+	for (i = 0; i < batch->count; i++) {
+		task = batch->tasks[i];
+		if (task->verdict == VERDICT_PENDING) {
+			if (worker)
+				check(worker, task);
+			else
+				set_error(task, ENOMEM, NULL);
+		}
+		progress_add(shared.progress, 0, 1,
+			     task->verdict == VERDICT_OK ? task->size : 0);
+		report_done(shared.report, task);
+	}
+	free(batch);
+}
+
+static void work(void *context, void *arg)
+{
+	check_batch(context, arg);
+}
+
+/* The running SHA-256 of the manifest's bytes, for the seal. */
+struct seal {
+	struct hash_ctx *ctx;
+	bool header;          /* the first line was MANIFEST_SEAL_HEADER */
+	bool sealed;          /* the seal line was met: nothing may follow */
+	bool checked;         /* its digest was compared */
+};
+
+static void seal_feed(struct seal *seal, const char *line, size_t len)
+{
+	if (seal->ctx && !seal->sealed) {
+		hash_ctx_update(seal->ctx, line, len);
+		hash_ctx_update(seal->ctx, "\n", 1);
+	}
+}
+
+/* Compare the seal line's digest with the bytes before it. */
+static void seal_check(struct seal *seal, const struct input *in, const char *line, size_t len)
+{
+	const struct hash_algo *sha256 = hash_lookup("sha256");
+	size_t prefix = strlen(MANIFEST_SEAL_PREFIX);
+	unsigned char digest[HASH_DIGEST_MAX];
+	char hex[HASH_HEX_MAX + 1];
+
+	seal->sealed = true;
+	seal->checked = true;
+	if (!seal->ctx || hash_ctx_final(seal->ctx, digest) != 0) {
+		diag_note("%s:%ju: the seal could not be checked", input_name(in), input_line(in));
+		diag_raise(EXIT_FAILED);
+		return;
+	}
+	hash_to_hex(digest, sha256->digest_len, hex);
+	if (len - prefix != 2 * sha256->digest_len ||
+	    memcmp(line + prefix, hex, 2 * sha256->digest_len) != 0) {
+		diag_note("%s:%ju: seal digest mismatch: the seal was edited", input_name(in),
+			  input_line(in));
+		diag_raise(EXIT_FAILED);
+	}
+}
+
+struct reading {
+	struct input *in;
+	struct pool *pool;
+	struct batch *batch;     /* tasks not yet handed to the pool */
+	struct worker *local;    /* checks in this thread when no worker could start */
+	uint64_t batches;        /* handed to the pool so far */
+	unsigned jobs;
+	struct audit *audit;
+	uint64_t malformed;
+	uint64_t refused;
+};
+
+/* Hand the open batch to the pool, once the window has room for all of it. */
+static void flush_batch(struct reading *reading)
+{
+	struct batch *batch = reading->batch;
+
+	if (!batch)
+		return;
+	reading->batch = NULL;
+	reading->batches++;
+	if (pool_submit(reading->pool, batch) != 0) {
+		/* No worker thread could start: check the batch here. */
+		if (!reading->local)
+			reading->local = worker_init(NULL);
+		check_batch(reading->local, batch);
+	}
+}
+
+/* Number a task and add it to the open batch. Returns 0, or -1 (ENOMEM: the
+ * task is then checked here, alone, as an error). */
+static int submit(struct reading *reading, struct task *task)
+{
+	struct batch *batch = reading->batch;
+	uint64_t bytes = task->has_size ? task->size : 0;
+
+	task->seq = report_take(shared.report);
+	if (shared.progress)
+		progress_expect(shared.progress, 0, 1, bytes);
+	if (!batch) {
+		batch = malloc(sizeof(*batch));
+		if (!batch) {
+			set_error(task, ENOMEM, NULL);
+			report_done(shared.report, task);
+			return -1;
+		}
+		batch->count = 0;
+		batch->bytes = 0;
+		reading->batch = batch;
+	}
+	batch->tasks[batch->count++] = task;
+	batch->bytes += task->has_size ? bytes : UNKNOWN_BYTES;
+	if (batch->count == BATCH_FILES || batch->bytes >= BATCH_BYTES ||
+	    reading->batches < reading->jobs)
+		flush_batch(reading);
+	return 0;
+}
+
+/* Read the whole manifest, submitting one task per entry. Returns 0 or -1 (read error). */
+static int read_manifest(struct reading *reading, const struct options *options)
+{
+	struct manifest_parser parser;
+	struct seal seal = {0};
+	const char *text, *why;
+	struct task *task;
+	size_t len;
+	enum input_status status;
+	int rc = 0;
+
+	manifest_parser_init(&parser, options->forced);
+	seal.ctx = hash_ctx_new(hash_lookup("sha256"));
+	for (;;) {
+		status = input_read_line(reading->in, &text, &len, &why);
+		if (status == INPUT_EOF)
+			break;
+		if (status == INPUT_ERROR) {
+			diag_file_error(input_name(reading->in), errno);
+			rc = -1;
+			break;
+		}
+		if (status == INPUT_MALFORMED) {
+			diag_input_error(input_name(reading->in), input_line(reading->in), "%s", why);
+			reading->malformed++;
+			/* The line's bytes are gone: a seal can no longer match. */
+			hash_ctx_free(seal.ctx);
+			seal.ctx = NULL;
+			continue;
+		}
+		if (input_line(reading->in) == 1 && len == strlen(MANIFEST_SEAL_HEADER) &&
+		    memcmp(text, MANIFEST_SEAL_HEADER, len) == 0)
+			seal.header = true;
+		if (seal.sealed) {
+			if (len == 0)
+				continue;
+			diag_note("%s:%ju: line after the seal: the sealed manifest was extended",
+				  input_name(reading->in), input_line(reading->in));
+			diag_raise(EXIT_FAILED);
+			reading->refused++;
+			continue;
+		}
+		if (len > 0 && text[0] == '#' && manifest_is_seal(text, len)) {
+			seal_check(&seal, reading->in, text, len);
+			continue;
+		}
+		seal_feed(&seal, text, len);
+		if (len == 0 || text[0] == '#')
+			continue;
+		why = NULL;
+		task = manifest_parse(&parser, text, len, &why);
+		if (!task && !why)
+			continue;
+		if (!task) {
+			diag_input_error(input_name(reading->in), input_line(reading->in), "%s", why);
+			reading->malformed++;
+			continue;
+		}
+		task->line = input_line(reading->in);
+		if (shared.rootfd != AT_FDCWD) {
+			const char *refusal = resolve_refusal(task->path, task->path_len);
+
+			if (refusal)
+				set_error(task, 0, refusal);
+		}
+		if (reading->audit && audit_add_path(reading->audit, task->path, task->path_len) != 0) {
+			diag_file_error(NULL, errno);
+			free(task);
+			rc = -1;
+			break;
+		}
+		submit(reading, task);
+	}
+	flush_batch(reading);
+	if (seal.header && !seal.checked) {
+		diag_note("%s: sealed manifest without its seal line: it was cut short",
+			  input_name(reading->in));
+		diag_raise(EXIT_FAILED);
+	}
+	hash_ctx_free(seal.ctx);
+	manifest_parser_fini(&parser);
+	return rc;
+}
+
+static unsigned parse_jobs(const char *arg)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || n < 1 || n > 1024)
+		diag_usage_error("invalid number of jobs: '%s' (1 to 1024)", arg);
+	return (unsigned)n;
+}
+
+static void parse_options(int argc, char **argv, struct options *options)
+{
+	int c;
+
+	memset(options, 0, sizeof(*options));
+	options->progress = -1;
+	opterr = 0; /* our own messages, with the program name diag.c uses */
+	while ((c = getopt_long(argc, argv, ":f:C:a:qvj:hV", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			options->manifest = optarg;
+			break;
+		case 'C':
+			options->root = optarg;
+			break;
+		case 'a':
+			options->forced = hash_lookup(optarg);
+			if (!options->forced)
+				diag_usage_error("unknown algorithm '%s'", optarg);
+			break;
+		case OPT_AUDIT:
+			options->audit_dir = optarg;
+			break;
+		case 'q':
+			options->quick = true;
+			break;
+		case 'v':
+			options->verbose = true;
+			break;
+		case 'j':
+			options->jobs = parse_jobs(optarg);
+			break;
+		case OPT_PROGRESS:
+			options->progress = 1;
+			break;
+		case OPT_NO_PROGRESS:
+			options->progress = 0;
+			break;
+		case 'h':
+			diag_help(usage_text);
+		case 'V':
+			diag_version();
+		case ':':
+			diag_usage_error("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			diag_usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		diag_usage_error("unexpected argument '%s' (the manifest is read with -f or from stdin)",
+				 argv[optind]);
+	if (options->jobs == 0)
+		options->jobs = pool_default_threads(8, 16, 256);
+}
+
+/* With --audit: walk, then pair missing entries with new files. */
+static int run_audit(struct audit *audit, const struct options *options, uint64_t *walk_errors)
+{
+	struct task **missing;
+	size_t nmissing, strip = 0;
+	char *walk_root;
+	int rc;
+
+	if (options->root) {
+		if (asprintf(&walk_root, "%s/%s", options->root, options->audit_dir) < 0)
+			return -1;
+		strip = strlen(options->root) + 1;
+	} else {
+		walk_root = strdup(options->audit_dir);
+		if (!walk_root)
+			return -1;
+	}
+	rc = audit_walk(audit, walk_root, strip, options->jobs, walk_errors);
+	free(walk_root);
+	missing = report_take_missing(shared.report, &nmissing);
+	if (rc == 0)
+		rc = audit_finish(audit, shared.report, missing, nmissing);
+	else
+		audit_finish(audit, shared.report, missing, nmissing);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct options options;
+	struct reading reading = {0};
+	struct pool_config config;
+	struct report_counts counts;
+	struct out *sink = NULL;
+	uint64_t walk_errors = 0;
+
+	diag_init("pverify");
+	signal(SIGPIPE, SIG_IGN);
+	parse_options(argc, argv, &options);
+	if (getenv("PTOOLS_NO_OPENAT2"))
+		resolve_disable_openat2();
+
+	shared.rootfd = AT_FDCWD;
+	shared.quick = options.quick;
+	if (options.root) {
+		shared.rootfd = open(options.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (shared.rootfd < 0) {
+			diag_file_error(options.root, errno);
+			return EXIT_USAGE;
+		}
+	}
+	reading.in = input_open(options.manifest, false);
+	if (!reading.in) {
+		diag_file_error(options.manifest, errno);
+		return EXIT_USAGE;
+	}
+	sink = out_new(STDOUT_FILENO);
+	shared.report = sink ? report_new(sink, 0, options.verbose, options.audit_dir != NULL)
+			     : NULL;
+	if (options.audit_dir) {
+		struct stat st;
+
+		reading.audit = audit_new();
+		if (reading.audit && options.manifest && strcmp(options.manifest, "-") != 0 &&
+		    stat(options.manifest, &st) == 0)
+			audit_ignore(reading.audit, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+	}
+	if (!shared.report || (options.audit_dir && !reading.audit))
+		goto nomem;
+
+	memset(&config, 0, sizeof(config));
+	config.threads = options.jobs;
+	config.queue_capacity = 2 * options.jobs + 64;
+	config.init = worker_init;
+	config.work = work;
+	config.fini = worker_fini;
+	reading.jobs = options.jobs;
+	reading.pool = pool_new(&config);
+	if (!reading.pool)
+		goto nomem;
+
+	if (options.progress == 1 || (options.progress == -1 && progress_default()))
+		shared.progress = progress_new(1, NULL);
+	read_manifest(&reading, &options);
+	pool_finish(reading.pool);
+	reading.pool = NULL;
+	worker_fini(reading.local);
+	progress_finish(shared.progress);
+	shared.progress = NULL;
+	if (report_flush(shared.report) != 0 && errno != EPIPE)
+		diag_file_error("stdout", errno);
+	if (reading.audit && run_audit(reading.audit, &options, &walk_errors) != 0)
+		diag_file_error(options.audit_dir, errno);
+
+	counts = report_counts(shared.report);
+	counts.errors += reading.refused + walk_errors;
+	if (counts.failed + counts.size + counts.missing + counts.errors + counts.new_files +
+	    counts.moved > 0)
+		diag_raise(EXIT_FAILED);
+	if (options.audit_dir)
+		diag_note("%ju ok, %ju failed, %ju missing, %ju errors, %ju new, %ju moved",
+			  (uintmax_t)counts.ok, (uintmax_t)(counts.failed + counts.size),
+			  (uintmax_t)counts.missing, (uintmax_t)counts.errors,
+			  (uintmax_t)counts.new_files, (uintmax_t)counts.moved);
+	else
+		diag_note("%ju ok, %ju failed, %ju missing, %ju errors", (uintmax_t)counts.ok,
+			  (uintmax_t)(counts.failed + counts.size), (uintmax_t)counts.missing,
+			  (uintmax_t)counts.errors);
+	if (reading.malformed)
+		diag_note("%ju malformed manifest lines skipped", (uintmax_t)reading.malformed);
+	report_free(shared.report);
+	out_free(sink);
+	audit_free(reading.audit);
+	input_close(reading.in);
+	if (shared.rootfd != AT_FDCWD)
+		close(shared.rootfd);
+	return diag_finish();
+nomem:
+	diag_file_error(NULL, ENOMEM);
+	return EXIT_FAILED;
+}

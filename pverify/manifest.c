@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: 0BSD */
+/** Manifest lines (native, GNU, BSD) to tasks. */
+#include "prelude.h"
+#include "manifest.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void manifest_parser_init(struct manifest_parser *parser, const struct hash_algo *forced)
+{
+	parser->forced = forced;
+	rec_init(&parser->rec);
+	sumfmt_line_init(&parser->sum);
+}
+
+void manifest_parser_fini(struct manifest_parser *parser)
+{
+	if (!parser)
+		return;
+	rec_free(&parser->rec);
+	sumfmt_line_free(&parser->sum);
+}
+
+bool manifest_is_seal(const char *line, size_t len)
+{
+	size_t n = strlen(MANIFEST_SEAL_PREFIX);
+
+	return len >= n && memcmp(line, MANIFEST_SEAL_PREFIX, n) == 0;
+}
+
+/* One block: the struct, the path and its NUL, then each digest and its NUL. */
+static struct task *task_new(const char *path, size_t path_len, size_t ndigests,
+			     const struct hash_algo *const *algos, const char *const *hex)
+{
+	size_t total = sizeof(struct task) + path_len + 1, i, off;
+	struct task *task;
+	char *p;
+
+	for (i = 0; i < ndigests; i++)
+		total += algos[i]->digest_len * 2 + 1;
+	task = malloc(total);
+	if (!task)
+		return NULL;
+	memset(task, 0, sizeof(*task));
+	p = task->storage;
+	memcpy(p, path, path_len);
+	p[path_len] = '\0';
+	task->path = p;
+	task->path_len = path_len;
+	off = path_len + 1;
+	for (i = 0; i < ndigests; i++) {
+		task->algos[i] = algos[i];
+		memcpy(p + off, hex[i], algos[i]->digest_len * 2 + 1);
+		task->hex[i] = p + off;
+		off += algos[i]->digest_len * 2 + 1;
+	}
+	task->ndigests = ndigests;
+	return task;
+}
+
+static bool valid_hex(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return true;
+}
+
+/* "SEC.NSEC" with 1-9 digits of nanoseconds (a negative SEC is allowed). */
+static bool parse_mtime(const char *s, size_t len, struct timespec *ts)
+{
+	size_t i = 0, digits;
+	bool negative = false;
+	int64_t sec = 0;
+	long nsec = 0;
+
+	if (i < len && s[i] == '-') {
+		negative = true;
+		i++;
+	}
+	for (digits = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+		if (sec > (INT64_MAX - 9) / 10)
+			return false;
+		sec = sec * 10 + (s[i] - '0');
+	}
+	if (digits == 0)
+		return false;
+	if (i < len) {
+		if (s[i++] != '.')
+			return false;
+		for (digits = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++)
+			nsec = nsec * 10 + (s[i] - '0');
+		if (digits == 0 || digits > 9 || i != len)
+			return false;
+		for (; digits < 9; digits++)
+			nsec *= 10;
+	}
+	ts->tv_sec = (time_t)(negative ? -sec : sec);
+	ts->tv_nsec = nsec;
+	return true;
+}
+
+static struct task *from_record(struct manifest_parser *parser, const char *line, size_t len,
+				const char **why)
+{
+	const struct hash_algo *algos[HASH_SET_MAX], *algo;
+	const char *hex[HASH_SET_MAX], *key, *value;
+	struct rec *rec = &parser->rec;
+	size_t i, j, n = 0, value_len;
+	struct timespec mtime = {0, 0};
+	bool has_mtime = false;
+	struct task *task;
+	char type = 0;
+
+	if (rec_parse(rec, line, len, why) < 0)
+		return NULL;
+	if (rec->plain) {
+		*why = "neither a record nor a checksum line";
+		return NULL;
+	}
+	if (memchr(rec_path(rec), '\0', rec_path_len(rec))) {
+		*why = "NUL byte in path";
+		return NULL;
+	}
+	for (i = 0; i < rec_attr_count(rec); i++) {
+		rec_attr_at(rec, i, &key, &value, &value_len);
+		if (strcmp(key, "type") == 0) {
+			if (value_len != 1) {
+				*why = "bad type";
+				return NULL;
+			}
+			type = value[0];
+			continue;
+		}
+		if (strcmp(key, "mtime") == 0) {
+			if (!parse_mtime(value, value_len, &mtime)) {
+				*why = "bad mtime";
+				return NULL;
+			}
+			has_mtime = true;
+			continue;
+		}
+		algo = hash_lookup(key);
+		if (!algo)
+			continue; /* another attribute: not ours to judge */
+		if (value_len != algo->digest_len * 2 || !valid_hex(value, value_len)) {
+			*why = value_len % 2 ? "odd number of hex digits in digest" : "bad digest";
+			return NULL;
+		}
+		for (j = 0; j < n && algos[j] != algo; j++)
+			;
+		if (j < n) {
+			if (strcmp(hex[j], value) != 0) {
+				*why = "two different digests for one algorithm";
+				return NULL;
+			}
+			continue;
+		}
+		if (n == HASH_SET_MAX) {
+			*why = "too many digests";
+			return NULL;
+		}
+		algos[n] = algo;
+		hex[n++] = value;
+	}
+	task = task_new(rec_path(rec), rec_path_len(rec), n, algos, hex);
+	if (!task)
+		goto nomem;
+	task->has_size = true;
+	task->size = rec->size;
+	task->has_mtime = has_mtime;
+	task->mtime = mtime;
+	/* phash passes directories, symlinks and special files through
+	 * unhashed: such a record claims existence and type, not content. */
+	task->look_only = n == 0 || (type != 0 && type != 'f');
+	task->type = type;
+	return task;
+nomem:
+	*why = "out of memory";
+	errno = ENOMEM;
+	return NULL;
+}
+
+struct task *manifest_parse(struct manifest_parser *parser, const char *line, size_t len,
+			    const char **why)
+{
+	struct sumfmt_line *sum = &parser->sum;
+	const char *hex;
+	struct task *task;
+
+	if (sumfmt_detect(line, len) == SUMFMT_NONE)
+		return from_record(parser, line, len, why);
+	if (sumfmt_parse(sum, line, len, parser->forced, why) != 0)
+		return NULL;
+	if (memchr(sum->path.data, '\0', sum->path.len)) {
+		*why = "NUL byte in file name";
+		return NULL;
+	}
+	hex = sum->hex;
+	task = task_new(sum->path.data, sum->path.len, 1, &sum->algo, &hex);
+	if (!task) {
+		*why = "out of memory";
+		errno = ENOMEM;
+	}
+	return task;
+}

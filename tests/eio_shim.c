@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * An LD_PRELOAD shim for pcopy's tests: write(2) and pwrite(2) to files under
+ * the directory EIO_SHIM_PREFIX fail with EIO once EIO_SHIM_AFTER bytes (default
+ * 0) have gone to such files, except files whose path contains
+ * EIO_SHIM_SPARE (e.g. the journal). With EIO_SHIM_DELAY_US, every such write
+ * first sleeps that long instead (a slow destination, to kill a copy midway).
+ * With EIO_SHIM_CORRUPT=1, such writes succeed but store their first byte
+ * inverted (a silently corrupting disk, for --verify).
+ * Built by tests/pcopy.bats with cc -shared -fPIC.
+ */
+#define _GNU_SOURCE 1
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+static atomic_long written;
+
+/* Whether fd is a file under the prefix that the shim should act on. */
+static int targeted(int fd)
+{
+	const char *prefix = getenv("EIO_SHIM_PREFIX"), *spare = getenv("EIO_SHIM_SPARE");
+	char link[64], path[PATH_MAX];
+	ssize_t n;
+	size_t plen;
+
+	if (!prefix || !*prefix)
+		return 0;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n < 0)
+		return 0;
+	path[n] = '\0';
+	plen = strlen(prefix);
+	if (strncmp(path, prefix, plen) != 0 || (path[plen] != '/' && path[plen] != '\0'))
+		return 0;
+	if (spare && *spare && strstr(path, spare))
+		return 0;
+	return 1;
+}
+
+/*
+ * Decide for a write of len bytes: 0 to let it through, 1 to corrupt it, -1
+ * to fail it with EIO.
+ */
+static int intercept(int fd, size_t len)
+{
+	const char *after = getenv("EIO_SHIM_AFTER"), *delay = getenv("EIO_SHIM_DELAY_US");
+	const char *corrupt = getenv("EIO_SHIM_CORRUPT");
+
+	if (!targeted(fd))
+		return 0;
+	if (corrupt && *corrupt == '1')
+		return len > 0 ? 1 : 0;
+	if (delay && *delay) {
+		usleep((useconds_t)strtoul(delay, NULL, 10));
+		return 0;
+	}
+	if (atomic_fetch_add(&written, (long)len) + (long)len <= (after ? atol(after) : 0))
+		return 0;
+	errno = EIO;
+	return -1;
+}
+
+/* Write a copy of buf with its first byte inverted, through write or pwrite. */
+static ssize_t corrupted(ssize_t (*write_fn)(int, const void *, size_t), int fd,
+			 const void *buf, size_t len, off_t offset,
+			 ssize_t (*pwrite_fn)(int, const void *, size_t, off_t))
+{
+	char *copy = malloc(len);
+	ssize_t n;
+
+	if (!copy) {
+		errno = ENOMEM;
+		return -1;
+	}
+	memcpy(copy, buf, len);
+	copy[0] = (char)~copy[0];
+	n = write_fn ? write_fn(fd, copy, len) : pwrite_fn(fd, copy, len, offset);
+	free(copy);
+	return n;
+}
+
+ssize_t write(int fd, const void *buf, size_t len)
+{
+	static ssize_t (*real)(int, const void *, size_t);
+
+	if (!real)
+		real = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+	switch (intercept(fd, len)) {
+	case -1: return -1;
+	case 1: return corrupted(real, fd, buf, len, 0, 0);
+	}
+	return real(fd, buf, len);
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t len, off_t offset)
+{
+	static ssize_t (*real)(int, const void *, size_t, off_t);
+
+	if (!real)
+		real = (ssize_t (*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, "pwrite");
+	switch (intercept(fd, len)) {
+	case -1: return -1;
+	case 1: return corrupted(NULL, fd, buf, len, offset, real);
+	}
+	return real(fd, buf, len, offset);
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t len, off_t offset)
+{
+	static ssize_t (*real)(int, const void *, size_t, off_t);
+
+	if (!real)
+		real = (ssize_t (*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, "pwrite64");
+	switch (intercept(fd, len)) {
+	case -1: return -1;
+	case 1: return corrupted(NULL, fd, buf, len, offset, real);
+	}
+	return real(fd, buf, len, offset);
+}

@@ -1,0 +1,431 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: 0BSD
+# pcopy: sealed copies that pverify accepts, exact rollback on ENOSPC, EIO,
+# signals and kill -9, no overwrite without --force, no escape through a
+# planted symlink, records on stdin, usage errors.
+
+load test_helper
+bats_require_minimum_version 1.5.0
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return 1
+	MOUNTED=
+}
+
+teardown() {
+	if [ -n "${MOUNTED:-}" ]; then
+		umount "$MOUNTED" 2>/dev/null || umount -l "$MOUNTED" 2>/dev/null || true
+	fi
+}
+
+# snapshot DIR: every entry's type, mode, mtime, link target and name, then
+# every regular file's checksum; two equal snapshots mean nothing changed.
+snapshot() {
+	(cd "$1" && find . -printf '%y %m %T@ %l %p\0' | sort -z | tr '\0' '\n' &&
+		find . -type f -print0 | sort -z | xargs -0r sha256sum)
+}
+
+# tree_listing DIR: as snapshot, without the seal, for comparing a copy with its source.
+tree_listing() {
+	(cd "$1" && find . -name .ptools-seal -prune -o -printf '%y %m %T@ %l %p\0' | sort -z |
+		tr '\0' '\n' &&
+		find . -name .ptools-seal -prune -o -type f -print0 | sort -z | xargs -0r sha256sum)
+}
+
+# make_mixed_tree DIR: files of several sizes, an empty directory, a symlink,
+# a sparse file and a hard link.
+make_mixed_tree() {
+	mkdir -p "$1/sub/deeper" "$1/empty"
+	printf 'alpha\n' > "$1/a"
+	printf 'bravo\n' > "$1/sub/b"
+	head -c 300000 /dev/urandom > "$1/sub/deeper/medium"
+	ln -s sub/b "$1/link-to-b"
+	ln -s /nonexistent/target "$1/dangling"
+	truncate -s 8M "$1/sparse"
+	printf 'middle' | dd of="$1/sparse" bs=1 seek=4000000 conv=notrunc 2>/dev/null
+	ln "$1/a" "$1/sub/hardlink-to-a"
+	chmod 0640 "$1/sub/b"
+	chmod 0750 "$1/sub/deeper"
+	touch -d '2001-02-03 04:05:06.123456789' "$1/a" "$1/sub"
+}
+
+# make_many DIR N: N small files in a few directories.
+make_many() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		mkdir -p "$1/d$((i % 5))"
+		printf 'file %d\n' "$i" > "$1/d$((i % 5))/f$i"
+	done
+}
+
+build_shim() {
+	cc -shared -fPIC -o "$BATS_TEST_TMPDIR/eio.so" "$BATS_TEST_DIRNAME/eio_shim.c" -ldl ||
+		skip "cannot build the LD_PRELOAD shim"
+	# An ASan build (make check) insists on coming first in the preload list.
+	export ASAN_OPTIONS=verify_asan_link_order=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}
+}
+
+# seal_ok DEST: the seal in DEST verifies with pverify.
+seal_ok() {
+	prun pverify -C "$1" < "$1/.ptools-seal"
+	assert_success
+}
+
+@test "pcopy copies the awkward-names tree to two destinations and both seals verify" {
+	make_awkward_tree src --no-long
+	prun pcopy src one two
+	assert_success
+	seal_ok one
+	seal_ok two
+	assert_equal "$(tree_listing src)" "$(tree_listing one)"
+	assert_equal "$(tree_listing src)" "$(tree_listing two)"
+	# the seal lists every regular file once, with the inode of the copy
+	assert_equal "$(grep -vc '^#' one/.ptools-seal)" "$(find src -type f -printf x | wc -c)"
+	assert_equal "$(head -n1 one/.ptools-seal)" "# ptools seal v1"
+	assert_regex "$(tail -n1 one/.ptools-seal)" $'^#seal\tsha256:[0-9a-f]{64}$'
+}
+
+@test "pverify catches one changed byte in a sealed copy" {
+	make_awkward_tree src --no-long
+	prun pcopy src one
+	assert_success
+	f=$(find one/bytes -type f -name 'b41*')
+	printf 'X' | dd of="$f" bs=1 seek=0 conv=notrunc 2>/dev/null
+	prun pverify -C one < one/.ptools-seal
+	assert_failure 1
+}
+
+@test "pverify detects an edited seal line" {
+	make_mixed_tree src
+	prun pcopy src one
+	assert_success
+	sed -i '2s/\tmtime:/\tmtime:1/' one/.ptools-seal
+	prun pverify -C one < one/.ptools-seal
+	assert_failure
+}
+
+@test "pcopy keeps modes, mtimes, symlinks, empty dirs and sparse files" {
+	make_mixed_tree src
+	prun pcopy src one
+	assert_success
+	assert_equal "$(tree_listing src)" "$(tree_listing one)"
+	assert [ -L one/link-to-b ]
+	assert_equal "$(readlink one/dangling)" /nonexistent/target
+	assert [ -d one/empty ]
+	assert_equal "$(stat -c %.9Y src/a)" "$(stat -c %.9Y one/a)"
+	# sparse stays sparse: far fewer blocks than its size
+	assert [ "$(stat -c %b one/sparse)" -lt 1000 ]
+	cmp src/sparse one/sparse
+	seal_ok one
+}
+
+@test "pcopy makes a FIFO as a FIFO and never opens it" {
+	make_mixed_tree src
+	mkfifo src/pipe
+	prun timeout 60 pcopy src one
+	assert_success
+	assert [ -p one/pipe ]
+	seal_ok one
+}
+
+@test "pcopy -H keeps hard links, and without -H copies them apart" {
+	make_mixed_tree src
+	prun pcopy -H src linked
+	assert_success
+	assert_equal "$(stat -c %i linked/a)" "$(stat -c %i linked/sub/hardlink-to-a)"
+	seal_ok linked
+	prun pcopy src apart
+	assert_success
+	assert [ "$(stat -c %i apart/a)" != "$(stat -c %i apart/sub/hardlink-to-a)" ]
+}
+
+@test "pcopy -p keeps owner, group and xattrs including ACLs" {
+	command -v setfattr >/dev/null || skip "setfattr not installed"
+	make_mixed_tree src
+	chown 1234:2345 src/sub/b
+	if ! setfattr -n user.note -v hello src/a 2>/dev/null; then skip "no user xattrs here"; fi
+	setfacl -m u:1234:r src/a 2>/dev/null || true
+	prun pcopy -p src one
+	assert_success
+	assert_equal "$(stat -c %u:%g one/sub/b)" 1234:2345
+	assert_equal "$(getfattr --only-values -n user.note one/a)" hello
+	assert_equal "$(getfacl -c src/a 2>/dev/null)" "$(getfacl -c one/a 2>/dev/null)"
+	seal_ok one
+}
+
+@test "pcopy --verify reads the copies back and seals them" {
+	make_mixed_tree src
+	prun pcopy --verify --fsync -a sha256,xxh128 src one two
+	assert_success
+	assert grep -q $'\txxh128:' one/.ptools-seal
+	seal_ok one
+	seal_ok two
+}
+
+@test "pcopy --verify catches a destination that stores other bytes than it was given" {
+	build_shim
+	make_mixed_tree src
+	mkdir bad
+	snap=$(snapshot bad)
+	prun env LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX="$BATS_TEST_TMPDIR/bad" \
+		EIO_SHIM_SPARE=.pcopy-journal EIO_SHIM_CORRUPT=1 pcopy --verify src good bad
+	assert_failure 1
+	assert_output --partial "read back differs"
+	assert_equal "$(snapshot bad)" "$snap"
+	seal_ok good
+}
+
+@test "pcopy follows SRC when it is a symlink to a directory" {
+	make_mixed_tree src
+	ln -s src srclink
+	prun pcopy srclink one
+	assert_success
+	assert_equal "$(tree_listing src)" "$(tree_listing one)"
+}
+
+@test "pcopy -0 reads NUL-separated paths" {
+	make_awkward_tree src --no-long
+	(cd src && find . -type f -print0) | pcopy -0 --to one --from src
+	seal_ok one
+	assert_equal "$(grep -vc '^#' one/.ptools-seal)" "$(find src -type f -printf x | wc -c)"
+}
+
+@test "pcopy --seal NAME writes the seal under another name" {
+	make_mixed_tree src
+	prun pcopy --seal MANIFEST src one
+	assert_success
+	assert [ ! -e one/.ptools-seal ]
+	prun pverify -C one < one/MANIFEST
+	assert_success
+}
+
+@test "pcopy does not overwrite an existing file without --force" {
+	make_mixed_tree src
+	mkdir one
+	printf 'precious\n' > one/a
+	snap=$(snapshot one)
+	prun pcopy src one
+	assert_failure 1
+	assert_output --partial "one: failed"
+	assert_equal "$(snapshot one)" "$snap"
+	prun pcopy --force src one
+	assert_success
+	cmp src/a one/a
+	seal_ok one
+}
+
+@test "pcopy --update replaces only what differs and seals everything" {
+	make_mixed_tree src
+	prun pcopy src one
+	assert_success
+	ino_a=$(stat -c %i one/a)
+	ino_b=$(stat -c %i one/sub/b)
+	printf 'changed\n' > src/sub/b
+	prun pcopy --update src one
+	assert_success
+	assert_equal "$(stat -c %i one/a)" "$ino_a"
+	assert [ "$(stat -c %i one/sub/b)" != "$ino_b" ]
+	cmp src/sub/b one/sub/b
+	seal_ok one
+}
+
+@test "pcopy never follows a symlink planted inside a destination" {
+	make_mixed_tree src
+	mkdir outside one
+	ln -s "$BATS_TEST_TMPDIR/outside" one/sub
+	prun pcopy src one
+	assert_failure 1
+	assert_equal "$(ls -A outside)" ""
+	# a planted link at a file's name is replaced with --force, never written through
+	rm one/sub
+	printf 'target\n' > outside/t
+	ln -s "$BATS_TEST_TMPDIR/outside/t" one/a
+	prun pcopy --force src one
+	assert_success
+	assert_equal "$(cat outside/t)" target
+	assert [ ! -L one/a ]
+	cmp src/a one/a
+}
+
+@test "ENOSPC on one destination rolls it back exactly while the other is sealed" {
+	make_mixed_tree src
+	head -c 3000000 /dev/urandom > src/big
+	mkdir small
+	if ! mount -t tmpfs -o size=1m tmpfs small 2>/dev/null; then
+		skip "cannot mount a tmpfs here"
+	fi
+	MOUNTED=$BATS_TEST_TMPDIR/small
+	printf 'was here before\n' > small/keep
+	mkdir small/sub
+	printf 'old\n' > small/sub/old
+	touch -d '2010-01-01' small/sub small
+	snap=$(snapshot small)
+	prun pcopy src small good
+	assert_failure 1
+	assert_output --partial "No space left on device"
+	assert_output --partial "small: failed (rolled back)"
+	assert_equal "$(snapshot small)" "$snap"
+	seal_ok good
+	assert_equal "$(tree_listing src)" "$(tree_listing good)"
+}
+
+@test "EIO on one destination rolls it back exactly, replaced files included" {
+	build_shim
+	make_mixed_tree src
+	make_many src/many 50
+	mkdir bad
+	printf 'precious\n' > bad/a
+	mkdir bad/sub
+	printf 'old\n' > bad/sub/b
+	touch -d '2010-01-01' bad/sub bad
+	snap=$(snapshot bad)
+	prun env LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX="$BATS_TEST_TMPDIR/bad" \
+		EIO_SHIM_SPARE=.pcopy-journal EIO_SHIM_AFTER=200000 pcopy --force src bad good
+	assert_failure 1
+	assert_output --partial "Input/output error"
+	assert_equal "$(snapshot bad)" "$snap"
+	seal_ok good
+	assert_equal "$(tree_listing src)" "$(tree_listing good)"
+}
+
+@test "a source that cannot be read stops the run and rolls back every destination" {
+	make_mixed_tree src
+	mkdir one
+	printf 'keep\n' > one/keep
+	snap=$(snapshot one)
+	# a file that changes while it is copied is a source failure too; an
+	# unreadable one is simplest as a directory nobody may list
+	chmod 000 src/sub
+	chown -R nobody "$BATS_TEST_TMPDIR/one"
+	mkdir two && chown nobody two
+	chmod 755 "$BATS_TEST_TMPDIR"
+	if ! as_nobody test -w one; then skip "nobody cannot reach the test directory"; fi
+	prun as_nobody pcopy src one two
+	assert_failure 1
+	assert_output --partial "every destination rolled back"
+	chown -R root one
+	assert_equal "$(snapshot one)" "$snap"
+	assert_equal "$(ls -A two)" ""
+}
+
+@test "SIGTERM rolls back every destination and exits 143" {
+	build_shim
+	make_many src 400
+	mkdir one
+	printf 'keep\n' > one/keep
+	snap=$(snapshot one)
+	LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX="$BATS_TEST_TMPDIR" \
+		EIO_SHIM_SPARE=.pcopy-journal EIO_SHIM_DELAY_US=5000 pcopy src one two 2>err &
+	pid=$!
+	for ((i = 0; i < 200; i++)); do
+		[ -f one/.pcopy-journal ] && [ "$(grep -c '^R' one/.pcopy-journal)" -gt 10 ] && break
+		sleep 0.05
+	done
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	assert_equal "$status" 143
+	assert_equal "$(snapshot one)" "$snap"
+	assert [ ! -e two ]
+}
+
+@test "kill -9 mid-copy, then pcopy --rollback restores every destination exactly" {
+	build_shim
+	make_many src 400
+	mkdir one
+	printf 'keep\n' > one/keep
+	mkdir one/d1
+	printf 'old\n' > one/d1/old
+	touch -d '2010-01-01' one/d1 one
+	snap=$(snapshot one)
+	LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX="$BATS_TEST_TMPDIR" \
+		EIO_SHIM_SPARE=.pcopy-journal EIO_SHIM_DELAY_US=5000 pcopy src one two 2>err &
+	pid=$!
+	for ((i = 0; i < 200; i++)); do
+		[ -f one/.pcopy-journal ] && [ "$(grep -c '^R' one/.pcopy-journal)" -gt 10 ] && break
+		sleep 0.05
+	done
+	kill -KILL "$pid"
+	status=0
+	wait "$pid" || status=$?
+	assert_equal "$status" 137
+	assert [ -f one/.pcopy-journal ]
+	# an unfinished journal blocks a new run into that destination
+	prun pcopy src one
+	assert_failure 1
+	assert_output --partial "rollback"
+	prun pcopy --rollback one two
+	assert_success
+	assert_equal "$(snapshot one)" "$snap"
+	assert [ ! -e two ]
+	assert_equal "$(find one -name '.pcopy*')" ""
+}
+
+@test "pcopy refuses the same destination twice but seals it once" {
+	make_mixed_tree src
+	prun pcopy src one one/
+	assert_failure 1
+	assert_output --partial "the same directory as another destination"
+	seal_ok one
+}
+
+@test "pcopy --rollback without a journal fails with 1" {
+	mkdir one
+	prun pcopy --rollback one
+	assert_failure 1
+	assert_output --partial "no journal"
+}
+
+@test "pcopy copies records from stdin with --to and --from" {
+	make_mixed_tree src
+	# absolute paths under --from lose the root; relative ones are taken from it
+	find "$BATS_TEST_TMPDIR/src/sub" -type f | pcopy --to one --to two --from "$BATS_TEST_TMPDIR/src"
+	assert [ -f one/sub/b ] && assert [ -f two/sub/deeper/medium ]
+	assert [ ! -e one/a ]
+	seal_ok one
+	seal_ok two
+	(cd src && find . -name a) | pcopy --to rel --from src
+	assert [ -f rel/a ]
+	seal_ok rel
+	# a relative --from also matches absolute paths beneath it
+	printf '%s\n' "$BATS_TEST_TMPDIR/src/sub/b" | pcopy --to relroot --from src
+	assert [ -f relroot/sub/b ]
+	# without --from an absolute path is recreated whole under DEST
+	printf '%s\n' "$BATS_TEST_TMPDIR/src/a" | pcopy --to whole
+	assert [ -f "whole$BATS_TEST_TMPDIR/src/a" ]
+}
+
+@test "pcopy rejects record paths that would leave the destination with 2" {
+	make_mixed_tree src
+	prun sh -c 'printf "../a\n" | pcopy --to one --from src'
+	assert_failure 2
+	assert_output --partial "leave the destination"
+	prun sh -c "printf '/elsewhere/a\n' | pcopy --to two --from src"
+	assert_failure 2
+}
+
+@test "pcopy usage errors exit 2" {
+	prun pcopy
+	assert_failure 2
+	prun pcopy onlysrc
+	assert_failure 2
+	prun pcopy --bogus a b
+	assert_failure 2
+	prun pcopy -a nosuchalgo a b
+	assert_failure 2
+	prun pcopy --seal a/b src dest
+	assert_failure 2
+	prun pcopy --to d extra
+	assert_failure 2
+	prun pcopy --from x a b
+	assert_failure 2
+	prun pcopy --rollback
+	assert_failure 2
+	prun pcopy -j 0 a b
+	assert_failure 2
+	prun pcopy --help
+	assert_success
+	assert_output --partial "Usage: pcopy"
+	prun pcopy --version
+	assert_success
+}

@@ -1,0 +1,461 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: 0BSD
+# pfind against find(1): each test builds its own tree and compares the sets
+# of paths (NUL-separated, sorted) or the records with find's answer.
+
+load test_helper
+
+# A tree with files of several sizes, nested directories, a symlink, a fifo,
+# a socket, device nodes and a hidden file.
+make_mixed_tree() {
+	local t=$1
+	mkdir -p "$t/a/b/c" "$t/d" "$t/.hid/x" "$t/e"
+	: > "$t/empty"
+	head -c 1 /dev/zero > "$t/one"
+	head -c 511 /dev/zero > "$t/a/s511"
+	head -c 512 /dev/zero > "$t/a/s512"
+	head -c 513 /dev/zero > "$t/a/s513"
+	head -c 1023 /dev/zero > "$t/a/b/s1023"
+	head -c 1024 /dev/zero > "$t/a/b/s1024"
+	head -c 1025 /dev/zero > "$t/a/b/s1025"
+	head -c 1048576 /dev/zero > "$t/a/b/c/s1M"
+	head -c 1048577 /dev/zero > "$t/a/b/c/s1Mplus"
+	truncate -s 1G "$t/d/sparse1G"
+	truncate -s 3G "$t/d/sparse3G"
+	echo hi > "$t/d/README.txt"
+	echo hi > "$t/d/readme.TXT"
+	: > "$t/.hid/x/inside"
+	: > "$t/.dot"
+	ln -s a "$t/link-to-a"
+	ln -s nowhere "$t/broken"
+	mkfifo "$t/d/fifo"
+	python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$t/d/sock"
+	mknod "$t/d/blk" b 7 250 2>/dev/null || true
+	mknod "$t/d/chr" c 1 3 2>/dev/null || true
+}
+
+# pfind_sorted OUT ARGS...: pfind -0 ARGS, sorted, into OUT; status in $status.
+pfind_sorted() {
+	local out=$1
+	shift
+	prun bash -c 'set -o pipefail; pfind -0 "$@" | sort -z > "$0"' "$out" "$@"
+}
+
+# same_as_find ROOT ARGS...: pfind and find print the same set of paths.
+same_as_find() {
+	local root=$1
+	shift
+	if [ $# -gt 0 ]; then
+		find "$root" \( "$@" \) -print0 | sort -z > "$BATS_TEST_TMPDIR/find.out"
+	else
+		find "$root" -print0 | sort -z > "$BATS_TEST_TMPDIR/find.out"
+	fi
+	pfind_sorted "$BATS_TEST_TMPDIR/pfind.out" "$root" "$@"
+	assert_success
+	if ! cmp -s "$BATS_TEST_TMPDIR/find.out" "$BATS_TEST_TMPDIR/pfind.out"; then
+		echo "pfind and find differ for: $root $*" >&2
+		diff <(tr '\0' '\n' < "$BATS_TEST_TMPDIR/find.out") \
+			<(tr '\0' '\n' < "$BATS_TEST_TMPDIR/pfind.out") | head -n 20 >&2
+		return 1
+	fi
+}
+
+# sorted_reference DIR: the --sort order as a shell walk: DIR, then each
+# directory's entries by name (byte order), then its subdirectories' contents.
+sorted_reference() {
+	printf '%s\n' "$1"
+	_sorted_block "$1"
+}
+_sorted_block() {
+	local dir=$1 name
+	local -a names
+	mapfile -t names < <(find "$dir" -mindepth 1 -maxdepth 1 -printf '%f\n' | LC_ALL=C sort)
+	for name in "${names[@]}"; do printf '%s\n' "$dir/$name"; done
+	for name in "${names[@]}"; do
+		if [ -d "$dir/$name" ] && [ ! -L "$dir/$name" ]; then _sorted_block "$dir/$name"; fi
+	done
+}
+
+@test "pfind prints inode, size and path like find -printf '%i\t%s\t%p\n'" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	prun pfind t
+	assert_success
+	diff <(find t -printf '%i\t%s\t%p\n' | sort) <(printf '%s\n' "$output" | sort)
+}
+
+@test "pfind walks . by default and prints roots as given" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR/t"
+	same_as_find .
+	prun pfind
+	assert_success
+	diff <(find . -printf '%i\t%s\t%p\n' | sort) <(printf '%s\n' "$output" | sort)
+	cd ..
+	same_as_find t/
+	same_as_find "$BATS_TEST_TMPDIR/t/a"
+	same_as_find t/a/s511
+}
+
+@test "pfind walks several roots and reports a missing one with exit 1" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	prun pfind -0 t/a nonexistent t/d
+	assert_failure 1
+	assert_output --partial "pfind: nonexistent: No such file or directory"
+	pfind_sorted out t/a nonexistent t/d
+	find t/a t/d -print0 | sort -z | cmp - out
+}
+
+@test "pfind -name, -iname and -path match as find's do" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	same_as_find t -name 's5*'
+	same_as_find t -name '*.txt'
+	same_as_find t -iname '*.txt'
+	same_as_find t -iname 'README*'
+	same_as_find t -name '.*'
+	same_as_find t -name t
+	same_as_find t/ -name t
+	same_as_find t -path '*b/s*'
+	same_as_find t -path 't/a/*'
+	same_as_find t -ipath '*/D/*'
+	same_as_find t -name '[ab]'
+}
+
+@test "pfind -type selects each file type as find's does" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local type
+	for type in f d l p s b c; do
+		same_as_find t -type "$type"
+	done
+	same_as_find t -type f,l
+}
+
+@test "pfind -size uses find's units and rounding" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local size
+	for size in 0 1 -1 +1 2 -2 +2 3 512c +512c -512c 513c 1k -1k +1k 2k 1M -1M +1M 2M \
+		1G +1G -1G 3G -3G 1024w 1b +1b; do
+		same_as_find t -type f -size "$size"
+	done
+}
+
+@test "pfind -mtime, -mmin and -newer compare times as find's do" {
+	local t=$BATS_TEST_TMPDIR/t age
+	mkdir -p "$t"
+	# (Away from whole-day and whole-minute boundaries, where the few
+	# milliseconds between find's and pfind's start could matter.)
+	for age in '10 minutes 20 seconds' '45 minutes 30 seconds' '90 minutes 10 seconds' \
+		'5 hours' '30 hours' '71 hours' '73 hours' '50 hours' '10 days 1 hour'; do
+		touch -d "-$age" "$t/${age// /_}"
+	done
+	touch -d '+2 hours' "$t/future"
+	touch -d '-2 days' "$t/reference"
+	for age in 0 -1 +0 1 +1 2 -3 +3 9 +9; do
+		same_as_find "$t" -mtime "$age"
+	done
+	for age in -20 +20 -60 +60 45 -100 +300 1800 +1800; do
+		same_as_find "$t" -mmin "$age"
+	done
+	same_as_find "$t" -newer "$t/reference"
+	same_as_find "$t" ! -newer "$t/reference"
+}
+
+@test "pfind -mindepth and -maxdepth limit depths as find's do" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	same_as_find t -maxdepth 0
+	same_as_find t -maxdepth 1
+	same_as_find t -mindepth 2
+	same_as_find t -mindepth 1 -maxdepth 2
+	same_as_find t -mindepth 3 -maxdepth 3
+	same_as_find t -maxdepth 2 -type f
+}
+
+@test "pfind combines tests with implicit and, -a, -o, ! and parentheses" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	same_as_find t -type f -name 's*'
+	same_as_find t -type f -a -size +1
+	same_as_find t -name 'sparse*' -o -type d
+	same_as_find t ! -type f
+	same_as_find t -not -type d -not -type f
+	same_as_find t \( -name 's5*' -o -name 's10*' \) -size +1
+	same_as_find t -type d -o \( -type f ! -size -1k \)
+	same_as_find t -empty
+}
+
+@test "pfind --exclude prunes matching directories and skips matching files" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	find t ! -path t \( -name b -o -name '*.txt' -o -name '*.TXT' \) -prune -o -print0 |
+		sort -z > expected
+	pfind_sorted actual t --exclude b --exclude '*.txt' --exclude='*.TXT'
+	assert_success
+	cmp expected actual
+	find t -path 't/a/b' -prune -o -print0 | sort -z > expected
+	pfind_sorted actual --exclude 't/a/b' t
+	assert_success
+	cmp expected actual
+}
+
+@test "pfind --no-hidden skips dot entries and what is below them" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	find t ! -path t -name '.*' -prune -o -print0 | sort -z > expected
+	pfind_sorted actual --no-hidden t
+	assert_success
+	cmp expected actual
+	cd t
+	find . ! -path . -name '.*' -prune -o -print0 | sort -z > ../expected
+	pfind_sorted ../actual --no-hidden
+	assert_success
+	cmp ../expected ../actual
+}
+
+@test "pfind -0 prints the same NUL-terminated paths as find -print0" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	same_as_find "$BATS_TEST_TMPDIR/t"
+}
+
+@test "pfind --fields gives type, mtime, mode, nlink, uid, gid, dev, link and depth as find sees them" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	prun pfind t --fields type,mtime,mode,nlink,uid,gid,dev,link,depth
+	assert_success
+	printf '%s\n' "$output" | python3 -c '
+import sys
+for line in sys.stdin:
+    f = line.rstrip("\n").split("\t")
+    attrs = dict(a.split(":", 1) for a in f[3:])
+    sec, nsec = attrs["mtime"].split(".")
+    assert len(nsec) == 9 and len(attrs["mode"]) == 4, line
+    print("\t".join([f[0], f[1], f[2], attrs["type"], sec + nsec, "%o" % int(attrs["mode"], 8),
+        attrs["nlink"], attrs["uid"], attrs["gid"], attrs["dev"], attrs.get("link", ""), attrs["depth"]]))
+' | sort > actual
+	find t -printf '%i\t%s\t%p\t%y\t%T@\t%m\t%n\t%U\t%G\t%D\t%l\t%d\n' |
+		awk -F'\t' -v OFS='\t' '{ split($5, t, "."); $5 = t[1] substr(t[2] "000000000", 1, 9); print }' |
+		sort > expected
+	diff expected actual
+}
+
+@test "pfind --fields link is left out for entries that are not symlinks" {
+	mkdir -p "$BATS_TEST_TMPDIR/t"
+	ln -s 'a target'$'\t''with tab' "$BATS_TEST_TMPDIR/t/l"
+	: > "$BATS_TEST_TMPDIR/t/f"
+	cd "$BATS_TEST_TMPDIR"
+	prun pfind t/f t/l --fields link
+	assert_success
+	assert_line --partial $'t/f'
+	refute_line --partial $'t/f\tlink:'
+	assert_line --partial $'t/l\tlink:a target\\twith tab'
+}
+
+@test "pfind escapes awkward names and -0 keeps them raw" {
+	make_awkward_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	same_as_find t
+	prun pfind t
+	assert_success
+	# Decode pfind's escaped path field and compare with find's raw paths.
+	printf '%s\n' "$output" | python3 -c '
+import sys, re
+out = sys.stdout.buffer
+for line in sys.stdin.buffer:
+    path = line.rstrip(b"\n").split(b"\t")[2]
+    def un(m):
+        s = m.group(0)
+        return {b"\\\\": b"\\", b"\\t": b"\t", b"\\n": b"\n", b"\\r": b"\r"}.get(s) or bytes([int(s[2:], 16)])
+    out.write(re.sub(rb"\\(x[0-9a-f]{2}|.)", un, path) + b"\0")
+' | sort -z > decoded
+	find t -print0 | sort -z | cmp - decoded
+	# No record spans lines: one line per entry.
+	[ "$(printf '%s\n' "$output" | wc -l)" -eq "$(find t -printf x | wc -c)" ]
+}
+
+@test "pfind walks a 3,000-level chain past PATH_MAX within a small descriptor limit" {
+	local t=$BATS_TEST_TMPDIR/deep i
+	mkdir -p "$t"
+	(cd "$t" && for ((i = 0; i < 3000; i++)); do mkdir dir_level && cd dir_level || exit 1; : > f; done)
+	cd "$BATS_TEST_TMPDIR"
+	find deep -print0 | sort -z > expected
+	prun bash -c 'ulimit -n 48; set -o pipefail; pfind -0 -j4 deep | sort -z > actual'
+	assert_success
+	cmp expected actual
+	prun bash -c 'ulimit -n 48; set -o pipefail; pfind --sort -j4 deep | cut -f3 | tail -n 1 | wc -c'
+	assert_success
+	[ "$output" -gt 30000 ]
+}
+
+@test "pfind reopens evicted ancestors in a deep and branching tree" {
+	local t=$BATS_TEST_TMPDIR/tree i
+	mkdir -p "$t"
+	# 200 levels, two subdirectories and a file at each: far more open
+	# directories than the descriptor limit allows at once.
+	(cd "$t" && for ((i = 0; i < 200; i++)); do mkdir a b && : > b/f && cd a || exit 1; done)
+	cd "$BATS_TEST_TMPDIR"
+	find tree -print0 | sort -z > expected
+	prun bash -c 'ulimit -n 40; set -o pipefail; pfind -0 -j8 tree | sort -z > actual'
+	assert_success
+	cmp expected actual
+	prun bash -c 'ulimit -n 40; set -o pipefail; pfind --sort -j8 tree | sort > actual2'
+	assert_success
+	find tree -printf '%i\t%s\t%p\n' | sort | diff - actual2
+}
+
+@test "pfind walks a directory of 30,000 entries" {
+	local t=$BATS_TEST_TMPDIR/wide
+	mkdir -p "$t"
+	(cd "$t" && seq -f 'file%05g' 1 30000 | xargs touch && mkdir sub && : > sub/x)
+	same_as_find "$t"
+	prun bash -c 'pfind --sort "$0" | wc -l' "$t"
+	assert_success
+	assert_output 30003
+}
+
+@test "pfind -L follows symlinks and reports a loop with exit 1" {
+	local t=$BATS_TEST_TMPDIR/t
+	mkdir -p "$t/a/b" "$t/other"
+	: > "$t/a/b/f" && : > "$t/other/g"
+	ln -s ../.. "$t/a/b/up"
+	ln -s ../other "$t/a/to-other"
+	cd "$BATS_TEST_TMPDIR"
+	prun pfind -L -0 t
+	assert_failure 1
+	assert_output --partial "pfind: t/a/b/up: Too many levels of symbolic links"
+	find -L t -print0 2>/dev/null | sort -z > expected
+	pfind_sorted actual -L t
+	assert_failure 1
+	cmp expected actual
+	# Without -L the loop is just a symlink.
+	same_as_find t
+	same_as_find t -type l
+	find -L t -type d -print0 2>/dev/null | sort -z > expected
+	pfind_sorted actual -L t -type d
+	cmp expected actual
+}
+
+@test "pfind reports an unreadable directory, lists the rest and exits 1" {
+	local t=$BATS_TEST_TMPDIR/t
+	mkdir -p "$t/open/sub" "$t/closed/inner"
+	: > "$t/open/sub/f" && : > "$t/closed/inner/g" && : > "$t/top"
+	chmod 755 "$BATS_TEST_TMPDIR"
+	chmod 000 "$t/closed"
+	cd "$BATS_TEST_TMPDIR"
+	prun as_nobody pfind t
+	chmod 755 "$t/closed"
+	assert_failure 1
+	assert_line "pfind: t/closed: Permission denied"
+	assert_line --regexp $'^[0-9]+\t[0-9]+\tt/open/sub/f$'
+	assert_line --regexp $'^[0-9]+\t[0-9]+\tt/closed$'
+	assert_line --regexp $'^[0-9]+\t[0-9]+\tt/top$'
+	refute_line --partial "inner"
+}
+
+@test "pfind | head -1 ends at once and quietly" {
+	local t=$BATS_TEST_TMPDIR/t
+	mkdir -p "$t"
+	(cd "$t" && for d in $(seq 1 50); do mkdir "d$d" && (cd "d$d" && seq 1 400 | xargs touch); done)
+	cd "$BATS_TEST_TMPDIR"
+	prun bash -c 'pfind "$0" 2>err | head -n 1; cat err' "$t"
+	assert_success
+	assert_equal "${#lines[@]}" 1
+	prun bash -c 'trap "" PIPE; pfind "$0" | head -n 1 >/dev/null; echo "status ${PIPESTATUS[0]}"' "$t"
+	assert_success
+	assert_output --regexp '^status [01]$'
+}
+
+@test "pfind -xdev does not descend into a tmpfs mounted inside the tree" {
+	local t=$BATS_TEST_TMPDIR/t
+	mkdir -p "$t/mnt" "$t/plain"
+	: > "$t/plain/f"
+	if ! mount -t tmpfs ptools-test "$t/mnt" 2>/dev/null; then
+		skip "cannot mount a tmpfs here"
+	fi
+	MOUNTED=$t/mnt
+	: > "$t/mnt/on-tmpfs"
+	mkdir "$t/mnt/dir"
+	same_as_find "$t" -xdev
+	same_as_find "$t"
+	pfind_sorted "$BATS_TEST_TMPDIR/out" --xdev "$t"
+	assert_success
+	cmp "$BATS_TEST_TMPDIR/find.out" "$BATS_TEST_TMPDIR/out" && return 1
+	find "$t" -xdev -print0 | sort -z | cmp - "$BATS_TEST_TMPDIR/out"
+}
+
+teardown() {
+	if [ -n "${MOUNTED:-}" ]; then umount "$MOUNTED" || true; fi
+}
+
+@test "pfind --sort lists each directory by name, then its subdirectories, the same for any -j" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	local i
+	for i in 3 1 2 B a _ Z; do mkdir -p "$BATS_TEST_TMPDIR/t/e/$i/x$i" && : > "$BATS_TEST_TMPDIR/t/e/$i/f"; done
+	cd "$BATS_TEST_TMPDIR"
+	sorted_reference t > expected
+	prun bash -c 'pfind --sort t | cut -f3 > sorted1'
+	assert_success
+	diff expected sorted1
+	for i in 1 2 8; do
+		prun bash -c "pfind --sort -j$i t > run$i"
+		assert_success
+	done
+	prun bash -c 'pfind --sort t > run0'
+	cmp run0 run1
+	cmp run0 run2
+	cmp run0 run8
+	prun bash -c 'pfind --sort -0 t -type f | tr "\0" "\n"'
+	assert_success
+	diff <(grep -Fxf <(find t -type f) expected) <(printf '%s\n' "$output")
+}
+
+@test "pfind rejects usage errors with exit 2" {
+	cd "$BATS_TEST_TMPDIR"
+	local args
+	for args in "--bogus" "-j" "-j 0" "-j x" "-j 9999" ". -bogus" ". -name" ". -type q" \
+		". -size 3X" ". -size" ". -mtime abc" ". -newer /nonexistent/x" ". (" ". -name a )" \
+		"--fields nope ." "--fields type,,mode ." "-0 --fields type ." ". -maxdepth -1" \
+		". -o" ". !" "--exclude"; do
+		# shellcheck disable=SC2086
+		prun pfind $args
+		assert_failure 2
+		assert_output --partial "pfind: "
+	done
+}
+
+@test "pfind --help and --version print to stdout and exit 0" {
+	prun pfind --help
+	assert_success
+	assert_output --partial "Usage: pfind"
+	prun pfind --version
+	assert_success
+	assert_output --partial "pfind"
+}
+
+@test "pfind options may follow the paths" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	pfind_sorted a t -type f -j 2
+	assert_success
+	find t -type f -print0 | sort -z | cmp - a
+	prun pfind t -maxdepth 0 --fields type
+	assert_success
+	assert_output --regexp $'^[0-9]+\t[0-9]+\tt\ttype:d$'
+}
+
+@test "pfind escapes control bytes in long directory prefixes as in short ones" {
+	local long
+	printf -v long 'a%.0s' {1..80}
+	mkdir -p "$BATS_TEST_TMPDIR/t/$long"$'\t'"x/sub"$'\n'"y"
+	: > "$BATS_TEST_TMPDIR/t/$long"$'\t'"x/sub"$'\n'"y/f"$'\\'"g"
+	cd "$BATS_TEST_TMPDIR"
+	prun pfind t
+	assert_success
+	assert_line --regexp $'\tt/a{80}\\\\tx/sub\\\\ny/f\\\\\\\\g$'
+	prun pfind --sort t
+	assert_success
+	assert_line --regexp $'\tt/a{80}\\\\tx/sub\\\\ny/f\\\\\\\\g$'
+}

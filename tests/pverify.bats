@@ -1,0 +1,527 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: 0BSD
+# pverify: every kind of damage reported with the right word and exit status,
+# the classic tools' own output verified, malformed and hostile manifests
+# refused line by line, --audit, --quick and the pcopy seal.
+
+load test_helper
+bats_require_minimum_version 1.5.0
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return 1
+}
+
+# native_manifest DIR: one native record per regular file under DIR (simple
+# names only), with sha256 and the mtime, built with stat and sha256sum so
+# that these tests do not depend on phash.
+native_manifest() {
+	local f
+	find "$1" -type f -print0 | sort -z | while IFS= read -r -d '' f; do
+		printf '%s\t%s\t%s\tsha256:%s\tmtime:%s\n' "$(stat -c %i "$f")" "$(stat -c %s "$f")" \
+			"$f" "$(sha256sum < "$f" | cut -d' ' -f1)" "$(stat -c %.9Y "$f")"
+	done
+}
+
+# make_tree DIR: a few files of distinct content and equal size.
+make_tree() {
+	mkdir -p "$1/sub"
+	printf 'alpha content\n' > "$1/a"
+	printf 'bravo content\n' > "$1/b"
+	printf 'gamma content\n' > "$1/sub/c"
+	printf 'a much longer file, not the same size as the others\n' > "$1/sub/d"
+}
+
+@test "pverify accepts an intact native manifest and exits 0" {
+	make_tree t
+	native_manifest t > list
+	prun pverify -f list
+	assert_success
+	assert_output --partial "4 ok, 0 failed, 0 missing, 0 errors"
+}
+
+@test "pverify reads the manifest from stdin and prints OK lines with -v" {
+	make_tree t
+	native_manifest t > list
+	prun --separate-stderr pverify -v < list
+	assert_success
+	assert_equal "$(printf '%s\n' "${lines[@]}" | sort)" "$(printf 'OK\t%s\n' t/a t/b t/sub/c t/sub/d)"
+}
+
+@test "pverify reports a file with one byte flipped as FAILED and exits 1" {
+	make_tree t
+	native_manifest t > list
+	printf 'X' | dd of=t/b bs=1 seek=3 conv=notrunc status=none
+	prun --separate-stderr pverify -f list
+	assert_failure 1
+	assert_output "$(printf 'FAILED\tt/b')"
+	assert_equal "${stderr##*$'\n'}" "pverify: 3 ok, 1 failed, 0 missing, 0 errors"
+}
+
+@test "pverify reports a truncated file as SIZE and exits 1" {
+	make_tree t
+	native_manifest t > list
+	truncate -s 3 t/sub/d
+	prun --separate-stderr pverify -f list
+	assert_failure 1
+	assert_output "$(printf 'SIZE\tt/sub/d')"
+}
+
+@test "pverify reports a deleted file as MISSING and exits 1" {
+	make_tree t
+	native_manifest t > list
+	rm t/a
+	prun --separate-stderr pverify -f list
+	assert_failure 1
+	assert_output "$(printf 'MISSING\tt/a')"
+	assert_equal "${stderr##*$'\n'}" "pverify: 3 ok, 0 failed, 1 missing, 0 errors"
+}
+
+@test "pverify ignores an added file without --audit and reports it as NEW with it" {
+	make_tree t
+	native_manifest t > list
+	printf 'new\n' > t/sub/added
+	prun pverify -f list
+	assert_success
+	prun --separate-stderr pverify -f list --audit t
+	assert_failure 1
+	assert_output "$(printf 'NEW\tt/sub/added')"
+	assert_equal "${stderr##*$'\n'}" "pverify: 4 ok, 0 failed, 0 missing, 0 errors, 1 new, 0 moved"
+}
+
+@test "pverify reports a renamed file as MISSING, and as MOVED with --audit" {
+	make_tree t
+	native_manifest t > list
+	mv t/sub/c t/renamed
+	prun --separate-stderr pverify -f list
+	assert_failure 1
+	assert_output "$(printf 'MISSING\tt/sub/c')"
+	prun --separate-stderr pverify -f list --audit t
+	assert_failure 1
+	assert_output "$(printf 'MOVED\tt/sub/c\tt/renamed')"
+	assert_equal "${stderr##*$'\n'}" "pverify: 3 ok, 0 failed, 0 missing, 0 errors, 0 new, 1 moved"
+}
+
+@test "pverify --audit of an unchanged tree exits 0, and lists several missing files in manifest order" {
+	make_tree t
+	native_manifest t > list
+	prun --separate-stderr pverify -f list --audit t
+	assert_success
+	assert_output ""
+	rm t/a t/b t/sub/c
+	prun --separate-stderr pverify -j 8 -f list --audit t
+	assert_failure 1
+	assert_equal "$output" "$(printf 'MISSING\t%s\n' t/a t/b t/sub/c)"
+}
+
+@test "pverify --audit checks a pcopy-style sealed manifest inside the tree, not reporting it as NEW" {
+	make_tree t
+	{ echo '# ptools seal v1'; ( cd t && native_manifest . ); } > seal
+	printf '#seal\tsha256:%s\n' "$(sha256sum < seal | cut -c1-64)" >> seal
+	mv seal t/.ptools-seal
+	prun --separate-stderr pverify -C t -f t/.ptools-seal --audit .
+	assert_success
+	assert_output ""
+	assert_equal "${stderr##*$'\n'}" "pverify: 4 ok, 0 failed, 0 missing, 0 errors, 0 new, 0 moved"
+}
+
+@test "pverify --audit works on a manifest relative to --root" {
+	make_tree t
+	( cd t && find . -type f -print0 | xargs -0 sha256sum ) > list
+	mv t/a t/sub/a2
+	printf 'fresh\n' > t/fresh
+	prun --separate-stderr pverify -C t -f list --audit .
+	assert_failure 1
+	assert_line "$(printf 'MOVED\t./a\tsub/a2')"
+	assert_line "$(printf 'NEW\tfresh')"
+	assert_equal "${#lines[@]}" 2
+}
+
+@test "pverify reports two swapped files as FAILED and exits 1" {
+	make_tree t
+	native_manifest t > list
+	mv t/a tmp && mv t/b t/a && mv tmp t/b
+	prun --separate-stderr pverify -f list
+	assert_failure 1
+	assert_line --index 0 "$(printf 'FAILED\tt/a')"
+	assert_line --index 1 "$(printf 'FAILED\tt/b')"
+	assert_equal "${#lines[@]}" 2
+}
+
+@test "pverify checks every digest attribute of a record" {
+	make_tree t
+	local ino size sha md5
+	ino=$(stat -c %i t/a) size=$(stat -c %s t/a)
+	sha=$(sha256sum < t/a | cut -d' ' -f1) md5=$(md5sum < t/a | cut -d' ' -f1)
+	printf '%s\t%s\tt/a\tmd5:%s\tsha256:%s\n' "$ino" "$size" "$md5" "$sha" > good
+	prun pverify -f good
+	assert_success
+	printf '%s\t%s\tt/a\tmd5:%s\tsha256:%s\n' "$ino" "$size" "$(printf '%s' "$md5" | tr 0-9a-f 1-9a-f0)" "$sha" > bad
+	prun pverify -f bad
+	assert_failure 1
+	assert_output --partial "$(printf 'FAILED\tt/a')"
+}
+
+@test "pverify verifies sha256sum's own output of the awkward-names tree" {
+	make_awkward_tree t --no-long
+	find t -type f -print0 | xargs -0 sha256sum > list
+	sha256sum --quiet -c list
+	n=$(find t -type f -print0 | tr -cd '\0' | wc -c)
+	prun --separate-stderr pverify -f list
+	assert_success
+	assert_output ""
+	assert_equal "${stderr##*$'\n'}" "pverify: $n ok, 0 failed, 0 missing, 0 errors"
+}
+
+@test "pverify verifies b2sum's own output of the awkward-names tree with -a blake2b" {
+	make_awkward_tree t --no-long
+	find t -type f -print0 | xargs -0 b2sum > list
+	n=$(find t -type f -print0 | tr -cd '\0' | wc -c)
+	prun --separate-stderr pverify -a blake2b -f list
+	assert_success
+	assert_equal "${stderr##*$'\n'}" "pverify: $n ok, 0 failed, 0 missing, 0 errors"
+}
+
+@test "pverify opens paths longer than PATH_MAX, with and without --root" {
+	make_awkward_tree t
+	local leaf
+	leaf=$(cd t && find deep -name leaf)
+	[ "${#leaf}" -gt 4096 ]
+	printf '%s  %s\n' "$(printf deep | sha256sum | cut -c1-64)" "$leaf" > list
+	cd t
+	prun --separate-stderr pverify -f ../list
+	assert_success
+	assert_equal "${stderr##*$'\n'}" "pverify: 1 ok, 0 failed, 0 missing, 0 errors"
+	cd ..
+	prun --separate-stderr pverify -C t -f list
+	assert_success
+	PTOOLS_NO_OPENAT2=1 prun --separate-stderr pverify -C t -f list
+	assert_success
+}
+
+@test "pverify checks records of directories and symlinks for existence and type, without reading them" {
+	make_tree t
+	ln -s a t/link
+	mkdir t/gone t/was-dir
+	{
+		printf '%s\t4096\tt\ttype:d\n' "$(stat -c %i t)"
+		printf '%s\t1\tt/link\ttype:l\tlink:a\n' "$(stat -c %i -L t/link)"
+		printf '1\t4096\tt/gone\ttype:d\n'
+		printf '1\t4096\tt/was-dir\ttype:d\n'
+		native_manifest t
+	} > list
+	prun --separate-stderr pverify -f list
+	assert_success
+	assert_equal "${stderr##*$'\n'}" "pverify: 8 ok, 0 failed, 0 missing, 0 errors"
+	rmdir t/gone t/was-dir
+	echo file > t/was-dir
+	prun --separate-stderr pverify -f list
+	assert_failure 1
+	assert_line "MISSING	t/gone"
+	assert_line "ERROR	t/was-dir	type differs"
+	assert_equal "${stderr##*$'\n'}" "pverify: 6 ok, 0 failed, 1 missing, 1 errors"
+}
+
+@test "pverify accepts pfind | phash output of a tree with directories, symlinks and a FIFO" {
+	make_tree t
+	ln -s a t/link
+	ln -s nowhere t/dangling
+	mkfifo t/fifo
+	pfind t | phash > list
+	prun --separate-stderr pverify -f list
+	assert_success
+	assert_equal "${stderr##*$'\n'}" "pverify: $(wc -l < list) ok, 0 failed, 0 missing, 0 errors"
+}
+
+@test "pverify refuses 128-digit GNU lines without -a, naming the line" {
+	make_tree t
+	b2sum t/a > list
+	prun --separate-stderr pverify -f list
+	assert_failure 2
+	[[ "$stderr" == *"list:1: digest length fits several algorithms"* ]]
+}
+
+@test "pverify verifies BSD tagged lines of coreutils and xxhsum, and '*' binary lines" {
+	make_awkward_tree t --no-long
+	find t -type f -print0 | xargs -0 sha256sum --tag > list
+	find t -type f -print0 | xargs -0 md5sum -b >> list
+	find t/special -type f ! -name '*[[:cntrl:]\\]*' -print0 | xargs -0 xxhsum -H2 --tag >> list 2>/dev/null
+	find t/special -type f ! -name '*[[:cntrl:]\\]*' -print0 | xargs -0 xxhsum -H1 --tag >> list 2>/dev/null
+	prun --separate-stderr pverify -f list
+	assert_success
+	assert_output ""
+	[[ "$stderr" == "pverify: "*" ok, 0 failed, 0 missing, 0 errors" ]]
+}
+
+@test "pverify verifies xxhsum's GNU lines: xxh32 by its length, the others with -a" {
+	make_tree t
+	xxhsum -H0 t/a t/b > h0
+	prun --separate-stderr pverify -f h0
+	assert_success
+	xxhsum -H1 t/a t/b > h1
+	prun --separate-stderr pverify -f h1
+	assert_failure 2
+	prun --separate-stderr pverify -a xxh64 -f h1
+	assert_success
+	xxhsum -H2 t/a t/b > h2
+	prun --separate-stderr pverify -a xxh128 -f h2
+	assert_success
+	xxhsum -H3 t/a t/b > h3
+	prun --separate-stderr pverify -a xxh3 -f h3
+	assert_success
+	printf 'x' >> t/b
+	prun --separate-stderr pverify -a xxh3 -f h3
+	assert_failure 1
+	assert_output "$(printf 'FAILED\tt/b')"
+}
+
+@test "pverify reports a damaged file of a sha256sum list as FAILED with its escaped name" {
+	make_awkward_tree t --no-long
+	find t -type f -print0 | xargs -0 sha256sum > list
+	printf 'x' >> "t/special/new"$'\n'"line"
+	printf 'x' | dd of="t/special/back\\slash" bs=1 seek=0 conv=notrunc status=none
+	prun --separate-stderr pverify -f list
+	assert_failure 1
+	assert_line "$(printf 'FAILED\tt/special/new\\nline')"
+	assert_line "$(printf 'FAILED\tt/special/back\\\\slash')"
+	assert_equal "${#lines[@]}" 2
+}
+
+@test "pverify reports each malformed line with its number, verifies the rest and exits 2" {
+	make_tree t
+	native_manifest t > list
+	sha256sum t/a | cut -d' ' -f1 >> list                                # 5: digest only
+	printf 'abc123def  t/a\n' >> list                                    # 6: odd-length hex
+	printf 'NOSUCH (t/a) = %s\n' "$(sha256sum < t/a | cut -c1-64)" >> list # 7: unknown algorithm
+	printf '\\%s  t/\\qa\n' "$(sha256sum < t/a | cut -c1-64)" >> list     # 8: bad escape
+	printf '1\t2\tt/\\q\tsha256:00\n' >> list                            # 9: bad escape in a record
+	printf '12\tx\tt/a\n' >> list                                        # 10: bad size
+	printf '1\t14\tt/a\tsha256:abc\n' >> list                            # 11: bad digest
+	printf 'SHA256 (t/a) = 1234\n' >> list                               # 12: wrong length for the tag
+	printf 'x' | dd of=t/b bs=1 seek=0 conv=notrunc status=none
+	prun --separate-stderr pverify -f list
+	assert_failure 2
+	assert_output "$(printf 'FAILED\tt/b')"
+	for n in 5 6 7 8 9 10 11 12; do
+		[[ "$stderr" == *"pverify: list:$n: "* ]] || { echo "no error for line $n: $stderr"; return 1; }
+	done
+	[[ "$stderr" == *"3 ok, 1 failed, 0 missing, 0 errors"* ]]
+}
+
+@test "pverify survives a 2 MB line and binary garbage with line-numbered errors" {
+	make_tree t
+	native_manifest t > list
+	head -c 2097152 /dev/zero | tr '\0' 'a' >> list
+	printf '\n' >> list
+	head -c 65536 /dev/urandom >> list
+	printf '\n' >> list
+	native_manifest t >> list
+	prun --separate-stderr pverify -f list
+	assert_failure 2
+	assert_output ""
+	[[ "$stderr" == *"pverify: list:5: "* ]]
+	[[ "$stderr" == *"8 ok, 0 failed, 0 missing, 0 errors"* ]]
+}
+
+@test "pverify --root refuses absolute paths and paths climbing out, counting them as errors" {
+	make_tree t
+	printf 'secret\n' > outside
+	mkdir -p root
+	cp t/a root/a
+	{
+		printf '%s  a\n' "$(sha256sum < t/a | cut -c1-64)"
+		printf '%s  %s\n' "$(sha256sum < outside | cut -c1-64)" "$PWD/outside"
+		printf '%s  ../outside\n' "$(sha256sum < outside | cut -c1-64)"
+		printf '%s  a/../../outside\n' "$(sha256sum < outside | cut -c1-64)"
+	} > list
+	prun --separate-stderr pverify -C root -f list
+	assert_failure 1
+	assert_line --index 0 "$(printf 'ERROR\t%s\tabsolute path refused under --root' "$PWD/outside")"
+	assert_line --index 1 "$(printf 'ERROR\t../outside\tpath climbs out of the root')"
+	assert_line --index 2 "$(printf 'ERROR\ta/../../outside\tpath climbs out of the root')"
+	assert_equal "${stderr##*$'\n'}" "pverify: 1 ok, 0 failed, 0 missing, 3 errors"
+}
+
+@test "pverify --root does not follow a symlink out of the root, but follows one inside it" {
+	# valgrind does not know openat2 and makes pverify take the fallback,
+	# which follows no symlink at all (tested below).
+	[ "${PTOOLS_VALGRIND:-0}" = 1 ] && skip "valgrind lacks openat2"
+	printf 'secret\n' > outside
+	mkdir -p root/d
+	printf 'inside\n' > root/d/real
+	ln -s "$PWD/outside" root/abs
+	ln -s ../../outside root/d/rel
+	ln -s real root/d/near
+	{
+		printf '%s  abs\n' "$(sha256sum < outside | cut -c1-64)"
+		printf '%s  d/rel\n' "$(sha256sum < outside | cut -c1-64)"
+		printf '%s  d/near\n' "$(sha256sum < root/d/real | cut -c1-64)"
+	} > list
+	prun --separate-stderr pverify -C root -f list
+	assert_failure 1
+	assert_line --index 0 --regexp $'^ERROR\tabs\t'
+	assert_line --index 1 --regexp $'^ERROR\td/rel\t'
+	assert_equal "${#lines[@]}" 2
+	assert_equal "${stderr##*$'\n'}" "pverify: 1 ok, 0 failed, 0 missing, 2 errors"
+}
+
+@test "pverify --root without openat2 follows no symlink at all and still refuses escapes" {
+	make_tree t
+	printf 'secret\n' > outside
+	mkdir -p root/d
+	cp t/a root/d/real
+	ln -s "$PWD/outside" root/abs
+	ln -s ../../outside root/d/rel
+	ln -s real root/d/near
+	ln -s d root/dirlink
+	{
+		printf '%s  abs\n' "$(sha256sum < outside | cut -c1-64)"
+		printf '%s  d/rel\n' "$(sha256sum < outside | cut -c1-64)"
+		printf '%s  d/near\n' "$(sha256sum < t/a | cut -c1-64)"
+		printf '%s  dirlink/real\n' "$(sha256sum < t/a | cut -c1-64)"
+		printf '%s  d/./x/../real\n' "$(sha256sum < t/a | cut -c1-64)"
+		printf '%s  ../outside\n' "$(sha256sum < outside | cut -c1-64)"
+	} > list
+	PTOOLS_NO_OPENAT2=1 prun --separate-stderr pverify -C root -f list
+	assert_failure 1
+	assert_line --index 0 "$(printf 'ERROR\tabs\tsymlink not followed under --root')"
+	assert_line --index 1 "$(printf 'ERROR\td/rel\tsymlink not followed under --root')"
+	assert_line --index 2 "$(printf 'ERROR\td/near\tsymlink not followed under --root')"
+	assert_line --index 3 --regexp $'^ERROR\tdirlink/real\t'
+	assert_line --index 4 "$(printf 'ERROR\t../outside\tpath climbs out of the root')"
+	assert_equal "${#lines[@]}" 5
+	assert_equal "${stderr##*$'\n'}" "pverify: 1 ok, 0 failed, 0 missing, 5 errors"
+}
+
+@test "pverify reports an unreadable file as ERROR with the reason and exits 1" {
+	# The valgrind wrappers live where user nobody cannot reach them.
+	[ "${PTOOLS_VALGRIND:-0}" = 1 ] && skip "as_nobody cannot run the valgrind wrapper"
+	make_tree t
+	native_manifest t > list
+	chmod 600 t/a
+	chmod 755 t t/sub
+	chmod 644 list
+	prun --separate-stderr as_nobody pverify -f list
+	assert_failure 1
+	assert_output "$(printf 'ERROR\tt/a\tPermission denied')"
+}
+
+@test "pverify never opens a FIFO named by the manifest for reading" {
+	mkfifo fifo
+	printf '%s  fifo\n' "$(printf '' | sha256sum | cut -c1-64)" > list
+	prun --separate-stderr timeout 10 pverify -f list
+	assert_failure 1
+	assert_output "$(printf 'ERROR\tfifo\tnot a regular file')"
+}
+
+@test "pverify --quick compares size and mtime without reading the files" {
+	make_tree t
+	native_manifest t > list
+	# Same size, same mtime, different bytes: --quick cannot see it.
+	cp -p t/a saved
+	printf 'ALPHA CONTENT\n' > t/a
+	touch -r saved t/a
+	prun pverify --quick -f list
+	assert_success
+	prun pverify -f list
+	assert_failure 1
+	# A new mtime is seen; so is a new size.
+	touch -d '2001-01-01' t/b
+	truncate -s 1 t/sub/c
+	prun --separate-stderr pverify --quick -f list
+	assert_failure 1
+	assert_line --index 0 "$(printf 'FAILED\tt/b')"
+	assert_line --index 1 "$(printf 'SIZE\tt/sub/c')"
+}
+
+# seal FILE: append the pcopy seal line over every byte of FILE so far.
+seal() {
+	printf '#seal\tsha256:%s\n' "$(sha256sum < "$1" | cut -c1-64)" >> "$1"
+}
+
+@test "pverify accepts an intact sealed manifest" {
+	make_tree t
+	{ echo '# ptools seal v1'; native_manifest t; } > list
+	seal list
+	prun --separate-stderr pverify -f list
+	assert_success
+	assert_equal "${stderr##*$'\n'}" "pverify: 4 ok, 0 failed, 0 missing, 0 errors"
+}
+
+@test "pverify detects an edited sealed manifest and exits 1" {
+	make_tree t
+	{ echo '# ptools seal v1'; native_manifest t; } > list
+	seal list
+	printf 'new alpha\n' > t/a
+	# Someone re-hashes t/a and puts its new record in place of the old one.
+	native_manifest t | head -n 1 > newrecord
+	awk 'NR == FNR { r = $0; next } FNR == 2 { print r; next } { print }' newrecord list > edited
+	mv edited list
+	prun --separate-stderr pverify -f list
+	assert_failure 1
+	[[ "$stderr" == *"pverify: list:6: seal digest mismatch: the seal was edited"* ]]
+}
+
+@test "pverify treats a record after the seal as an error" {
+	make_tree t
+	{ echo '# ptools seal v1'; native_manifest t; } > list
+	seal list
+	native_manifest t | head -n 1 >> list
+	prun --separate-stderr pverify -f list
+	assert_failure 1
+	[[ "$stderr" == *"pverify: list:7: line after the seal"* ]]
+}
+
+@test "pverify reports a sealed manifest whose seal line was cut off" {
+	make_tree t
+	{ echo '# ptools seal v1'; native_manifest t; } > list
+	prun --separate-stderr pverify -f list
+	assert_failure 1
+	[[ "$stderr" == *"without its seal line"* ]]
+}
+
+@test "pverify rejects usage errors with exit 2" {
+	prun pverify --no-such-option
+	assert_failure 2
+	prun pverify -j 0
+	assert_failure 2
+	prun pverify -a nosuchalgo
+	assert_failure 2
+	prun pverify extra-argument
+	assert_failure 2
+	prun pverify -f does-not-exist
+	assert_failure 2
+	prun pverify -C does-not-exist
+	assert_failure 2
+}
+
+@test "pverify --help and --version print to stdout and exit 0" {
+	prun pverify --help
+	assert_success
+	assert_output --partial "Usage: pverify"
+	prun pverify --version
+	assert_success
+	assert_output --partial "pverify"
+}
+
+@test "pverify gives the same verdicts with one worker and with many" {
+	make_tree t
+	for i in $(seq 1 200); do printf '%s\n' "$i" > "t/f$i"; done
+	native_manifest t > list
+	for i in 3 50 120 199; do printf 'z' >> "t/f$i"; done
+	rm t/f77
+	prun --separate-stderr pverify -j 1 -f list
+	one=$output
+	assert_failure 1
+	prun --separate-stderr pverify -j 32 -f list
+	assert_failure 1
+	assert_equal "$output" "$one"
+	assert_equal "${#lines[@]}" 5
+}
+
+@test "pverify reports a write error on stdout and exits 1" {
+	make_tree t
+	native_manifest t > list
+	prun bash -c 'pverify -v -f list > /dev/full'
+	assert_failure 1
+	assert_output --partial "stdout"
+}
