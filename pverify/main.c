@@ -114,7 +114,7 @@ static void *worker_init(void *arg)
 	struct worker *worker = calloc(1, sizeof(*worker));
 
 	(void)arg;
-	return calloc(1, sizeof(struct worker));
+	return worker;
 }
 
 static void worker_fini(void *context)
