@@ -1288,6 +1288,7 @@ abort:
 		op->state = OP_IDLE;
 	}
 out:
+	reader->result = NULL; /* it pointed at this frame's result */
 	if (mine)
 		link_finish(copy, mine, ok, &result);
 }
