@@ -1131,6 +1131,9 @@ static void emit_dir(struct walk_worker *w, struct walk_frame *frame)
 		goto out;
 	}
 	frame->subdirs = malloc(listing->n * sizeof(*frame->subdirs));
+	/* Already zero from the push; said here so that no subdirectory is
+	 * ever counted without an array to hold it (clang-analyzer). */
+	frame->n = 0;
 	for (size_t i = 0; i < listing->n && !stopping(wk); i++) {
 		struct walk_dent *dent = &listing->ents[i];
 		const char *name = listing->names.data + dent->name_off;

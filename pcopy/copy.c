@@ -196,7 +196,7 @@ struct reader {
 static bool stopping(struct copy *copy)
 {
 	return atomic_load(&copy->stop) != STOP_NONE ||
-	       (copy->opt.interrupted && *copy->opt.interrupted);
+	       (copy->opt.interrupted && atomic_load(copy->opt.interrupted));
 }
 
 /* Stop the run because of a source (or internal) failure; first reason wins. */
@@ -1288,6 +1288,7 @@ abort:
 		op->state = OP_IDLE;
 	}
 out:
+	reader->result = NULL; /* it pointed at this frame's result */
 	if (mine)
 		link_finish(copy, mine, ok, &result);
 }
@@ -1972,7 +1973,7 @@ int copy_finish(struct copy *copy)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	sig = copy->opt.interrupted ? *copy->opt.interrupted : 0;
+	sig = copy->opt.interrupted ? atomic_load(copy->opt.interrupted) : 0;
 	all_back = sig != 0 || atomic_load(&copy->stop) != STOP_NONE;
 	worker = walker_init(copy);
 	for (size_t i = 0; i < copy->ndests; i++) {

@@ -10,6 +10,7 @@
 #include "hash.h"
 #include "input.h"
 #include <signal.h>
+#include <stdatomic.h>
 
 /** The default name of the seal in each destination. */
 #define COPY_SEAL_DEFAULT ".ptools-seal"
@@ -27,8 +28,13 @@ struct copy_options {
 	bool hard_links;         /* -H */
 	bool progress;
 	const char *seal_name;
-	/* Set (to the signal number) by main's SIGINT/SIGTERM handler. */
-	volatile sig_atomic_t *interrupted;
+	/*
+	 * Set (to the signal number) by main's SIGINT/SIGTERM handler and read
+	 * by every thread: a lock-free atomic, which C11 allows in a signal
+	 * handler and which, unlike volatile sig_atomic_t, is race-free across
+	 * threads.
+	 */
+	const atomic_int *interrupted;
 };
 
 struct copy;

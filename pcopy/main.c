@@ -78,12 +78,14 @@ static const struct option long_options[] = {
 };
 
 /* Set by the handler; read by the copy engine between blocks and entries. */
-static volatile sig_atomic_t interrupted;
+static atomic_int interrupted;
 
 static void on_signal(int sig)
 {
-	if (!interrupted)
-		interrupted = sig;
+	int none = 0;
+
+	/* The first signal wins; a lock-free atomic is async-signal-safe. */
+	atomic_compare_exchange_strong(&interrupted, &none, sig);
 }
 
 static unsigned parse_count(const char *arg, const char *what)

@@ -223,7 +223,7 @@ fail:
 static enum walk_action visit(void *context, const struct walk_entry *entry)
 {
 	struct pfind_thread *t = context;
-	const struct pfind *pf = t->pfind;
+	const struct pfind *pf;
 	enum walk_action action = WALK_CONTINUE;
 	struct expr_entry view;
 
@@ -233,6 +233,7 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 	}
 	if (!t)
 		return WALK_STOP; /* its thread had no memory for a buffer */
+	pf = t->pfind;
 	if (excluded(pf, entry))
 		return WALK_PRUNE;
 	if (entry->depth >= pf->options.maxdepth)

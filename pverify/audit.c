@@ -416,6 +416,7 @@ int audit_finish(struct audit *audit, struct report *report, struct task **missi
 	}
 	pairing.missing = missing;
 	pairing.matched = matched;
+	pairing.found = 0; /* set by take_missing before any use */
 	for (i = 0; engine && i < audit->nfiles; i++) {
 		struct new_file *file = &audit->files[i];
 

@@ -114,7 +114,7 @@ static void *worker_init(void *arg)
 	struct worker *worker = calloc(1, sizeof(*worker));
 
 	(void)arg;
-	return calloc(1, sizeof(struct worker));
+	return worker;
 }
 
 static void worker_fini(void *context)
@@ -558,6 +558,7 @@ static int run_audit(struct audit *audit, const struct options *options, uint64_
 	char *walk_root;
 	int rc;
 
+	PT_ASSERT(options->audit_dir);
 	if (options->root) {
 		if (asprintf(&walk_root, "%s/%s", options->root, options->audit_dir) < 0)
 			return -1;

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * libFuzzer target for pcopy's journal reader, the parser of the one input
+ * pcopy --rollback trusts after a crash: the chunked reverse line reader must
+ * give back exactly the complete lines of the file, last first (a trailing
+ * partial line dropped), and the record parser must take any line without a
+ * crash. The input is repeated past the reader's 64 KiB chunk so that lines
+ * straddle chunk boundaries at every offset.
+ *
+ * The reader and parser are static in pcopy/journal.c, so this file includes
+ * it (only the parsing functions are called; nothing touches a directory).
+ */
+/* beneath.c lives in libcommon, which the runner links already. */
+#include "../../pcopy/journal.c"
+#include <sys/mman.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A broken property is a bug: stop here so libFuzzer keeps the input. */
+#define CHECK(cond) ((cond) ? (void)0 : abort())
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int fd = -1;
+	struct rev_reader rev;
+	struct jrec rec;
+	const char *line, *lf;
+	size_t total, copies, end, len;
+	char *file;
+	int got;
+
+	if (size == 0)
+		return 0;
+	if (fd < 0)
+		fd = memfd_create("journal", 0);
+	CHECK(fd >= 0);
+	/* Enough copies to cross two chunk boundaries (at most about 200 KiB). */
+	copies = (2 * REV_CHUNK) / size + 1 + data[0] % 3;
+	total = copies * size;
+	file = malloc(total);
+	CHECK(file != NULL);
+	for (size_t i = 0; i < copies; i++)
+		memcpy(file + i * size, data, size);
+	CHECK(ftruncate(fd, 0) == 0);
+	CHECK(pwrite(fd, file, total, 0) == (ssize_t)total);
+
+	/* The file's complete lines end at its last LF. */
+	lf = memrchr(file, '\n', total);
+	end = lf ? (size_t)(lf - file) + 1 : 0;
+
+	dbuf_init(&rec.path);
+	dbuf_init(&rec.other);
+	CHECK(rev_open(&rev, fd) == 0);
+	while ((got = rev_prev(&rev, &line, &len)) == 1) {
+		/* Each line handed back is the one just before what came after. */
+		CHECK(len + 1 <= end);
+		CHECK(file[end - 1] == '\n');
+		CHECK(memcmp(file + end - 1 - len, line, len) == 0);
+		CHECK(memchr(line, '\n', len) == NULL);
+		end -= len + 1;
+		(void)parse_record(&rec, line, len);
+	}
+	CHECK(got == 0);
+	CHECK(end == 0);
+	free(rev.buf);
+	dbuf_free(&rec.path);
+	dbuf_free(&rec.other);
+	free(file);
+	return 0;
+}
