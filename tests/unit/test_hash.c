@@ -57,7 +57,7 @@ static int reference_hex(const struct hash_algo *algo, const char *path, char *h
 
 	for (i = 0; i < countof(reference); i++) {
 		if (strcmp(reference[i].name, algo->name) == 0) {
-			snprintf(command, sizeof(command), "%s %s", reference[i].command, path);
+			snprintf(command, sizeof(command), "%s %s 2>/dev/null", reference[i].command, path); /* xxhsum draws progress on stderr */
 			pipe = popen(command, "r");
 			break;
 		}
