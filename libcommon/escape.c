@@ -10,44 +10,88 @@
 #include <errno.h>
 #include <string.h>
 
-/* Whether byte c must be escaped. */
-static bool needs_escape(unsigned char c)
+/* 0: written raw; 1: two-character escape; 2: \xHH. */
+static const unsigned char escape_class[256] = {
+	[0x00] = 2, [0x01] = 2, [0x02] = 2, [0x03] = 2, [0x04] = 2, [0x05] = 2,
+	[0x06] = 2, [0x07] = 2, [0x08] = 2, ['\t'] = 1, ['\n'] = 1, [0x0b] = 2,
+	[0x0c] = 2, ['\r'] = 1, [0x0e] = 2, [0x0f] = 2, [0x10] = 2, [0x11] = 2,
+	[0x12] = 2, [0x13] = 2, [0x14] = 2, [0x15] = 2, [0x16] = 2, [0x17] = 2,
+	[0x18] = 2, [0x19] = 2, [0x1a] = 2, [0x1b] = 2, [0x1c] = 2, [0x1d] = 2,
+	[0x1e] = 2, [0x1f] = 2, ['\\'] = 1, [0x7f] = 2,
+};
+
+/* Bytes of a word, each set to b. */
+#define WORD_BYTES(b) ((uint64_t)0x0101010101010101 * (uint8_t)(b))
+
+/*
+ * Whether any of the 8 bytes of w must be escaped: below 0x20, 0x5c or 0x7f.
+ * These are the exact "has a byte less than n" and "has a zero byte" word
+ * tests, so a clean word (the usual case) is copied without looking at its
+ * bytes one by one.
+ */
+static bool word_needs_escape(uint64_t w)
 {
-	return c < 0x20 || c == 0x7f || c == '\\';
+	const uint64_t high = WORD_BYTES(0x80);
+	uint64_t below = (w - WORD_BYTES(0x20)) & ~w & high;
+	uint64_t bs = w ^ WORD_BYTES('\\'), del = w ^ WORD_BYTES(0x7f);
+
+	below |= (bs - WORD_BYTES(1)) & ~bs & high;
+	below |= (del - WORD_BYTES(1)) & ~del & high;
+	return below != 0;
+}
+
+/* Escape len bytes into dst (room for 4 * len); returns the bytes written. */
+static size_t escape_into(char *dst, const char *src, size_t len)
+{
+	static const char hexdigits[] = "0123456789abcdef";
+	char *out = dst;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c;
+		uint64_t w;
+
+		if (len - i >= 8) {
+			memcpy(&w, src + i, 8);
+			if (!word_needs_escape(w)) {
+				memcpy(out, &w, 8);
+				out += 8;
+				i += 8;
+				continue;
+			}
+		}
+		c = (unsigned char)src[i++];
+		switch (escape_class[c]) {
+		case 0:
+			*out++ = (char)c;
+			break;
+		case 1:
+			*out++ = '\\';
+			*out++ = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\';
+			break;
+		default:
+			*out++ = '\\';
+			*out++ = 'x';
+			*out++ = hexdigits[c >> 4];
+			*out++ = hexdigits[c & 0xf];
+			break;
+		}
+	}
+	return (size_t)(out - dst);
 }
 
 int rec_escape(struct dbuf *out, const char *bytes, size_t len)
 {
-	static const char hexdigits[] = "0123456789abcdef";
-	size_t start = 0, i;
-
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)bytes[i];
-		char esc[4];
-		size_t esc_len = 2;
-
-		if (!needs_escape(c))
-			continue;
-		if (dbuf_append(out, bytes + start, i - start) != 0)
-			return -1;
-		start = i + 1;
-		esc[0] = '\\';
-		switch (c) {
-		case '\\': esc[1] = '\\'; break;
-		case '\t': esc[1] = 't'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		default:
-			esc[1] = 'x';
-			esc[2] = hexdigits[c >> 4];
-			esc[3] = hexdigits[c & 0xf];
-			esc_len = 4;
-			break;
-		}
-		if (dbuf_append(out, esc, esc_len) != 0)
-			return -1;
+	/* The worst case (every byte as \xHH) once, then straight into the buffer. */
+	if (len > SIZE_MAX / 4) {
+		errno = EOVERFLOW;
+		return -1;
 	}
-	return dbuf_append(out, bytes + start, len - start);
+	if (dbuf_reserve(out, 4 * len) != 0)
+		return -1;
+	out->len += escape_into(out->data + out->len, bytes, len);
+	out->data[out->len] = '\0';
+	return 0;
 }
 
 /* Value of a hex digit (either case), or -1. */

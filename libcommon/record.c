@@ -538,80 +538,10 @@ int rec_parse(struct rec *rec, const char *line, size_t len, const char **why)
 }
 
 /*
- * Emitting. The emitters reserve the worst case once and then write straight
- * into the buffer: pfind calls them for every entry it finds, so they avoid
- * stdio and per-byte appends.
+ * Emitting. The emitters write straight into the buffer, numbers and the
+ * escaped text (rec_escape) alike: pfind calls them for every entry it
+ * finds, so they avoid stdio and per-byte appends.
  */
-
-/* 0: written raw; 1: two-character escape; 2: \xHH. */
-static const unsigned char escape_class[256] = {
-	[0x00] = 2, [0x01] = 2, [0x02] = 2, [0x03] = 2, [0x04] = 2, [0x05] = 2,
-	[0x06] = 2, [0x07] = 2, [0x08] = 2, ['\t'] = 1, ['\n'] = 1, [0x0b] = 2,
-	[0x0c] = 2, ['\r'] = 1, [0x0e] = 2, [0x0f] = 2, [0x10] = 2, [0x11] = 2,
-	[0x12] = 2, [0x13] = 2, [0x14] = 2, [0x15] = 2, [0x16] = 2, [0x17] = 2,
-	[0x18] = 2, [0x19] = 2, [0x1a] = 2, [0x1b] = 2, [0x1c] = 2, [0x1d] = 2,
-	[0x1e] = 2, [0x1f] = 2, ['\\'] = 1, [0x7f] = 2,
-};
-
-/* Bytes of a word, each set to b. */
-#define WORD_BYTES(b) ((uint64_t)0x0101010101010101 * (uint8_t)(b))
-
-/*
- * Whether any of the 8 bytes of w must be escaped: below 0x20, 0x5c or 0x7f.
- * These are the exact "has a byte less than n" and "has a zero byte" word
- * tests, so a clean word (the usual case) is copied without looking at its
- * bytes one by one.
- */
-static bool word_needs_escape(uint64_t w)
-{
-	const uint64_t high = WORD_BYTES(0x80);
-	uint64_t below = (w - WORD_BYTES(0x20)) & ~w & high;
-	uint64_t bs = w ^ WORD_BYTES('\\'), del = w ^ WORD_BYTES(0x7f);
-
-	below |= (bs - WORD_BYTES(1)) & ~bs & high;
-	below |= (del - WORD_BYTES(1)) & ~del & high;
-	return below != 0;
-}
-
-/* Escape len bytes into dst (room for 4 * len); returns the bytes written. */
-static size_t escape_into(char *dst, const char *src, size_t len)
-{
-	static const char hexdigits[] = "0123456789abcdef";
-	char *out = dst;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c;
-		uint64_t w;
-
-		if (len - i >= 8) {
-			memcpy(&w, src + i, 8);
-			if (!word_needs_escape(w)) {
-				memcpy(out, &w, 8);
-				out += 8;
-				i += 8;
-				continue;
-			}
-		}
-		c = (unsigned char)src[i++];
-		switch (escape_class[c]) {
-		case 0:
-			*out++ = (char)c;
-			break;
-		case 1:
-			*out++ = '\\';
-			*out++ = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\';
-			break;
-		default:
-			*out++ = '\\';
-			*out++ = 'x';
-			*out++ = hexdigits[c >> 4];
-			*out++ = hexdigits[c & 0xf];
-			break;
-		}
-	}
-	return (size_t)(out - dst);
-}
 
 /* Write value in decimal into dst (room for 20); returns the bytes written. */
 static size_t u64_into(char *dst, uint64_t value)
@@ -641,31 +571,19 @@ static size_t u64_into(char *dst, uint64_t value)
 	return sizeof(digits) - n;
 }
 
-/* Reserve room for extra bytes plus 4 * escaped bytes, checking for overflow. */
-static int reserve_escaped(struct dbuf *out, size_t extra, size_t escaped)
-{
-	if (escaped > (SIZE_MAX - extra) / 4) {
-		errno = EOVERFLOW;
-		return -1;
-	}
-	return dbuf_reserve(out, extra + 4 * escaped);
-}
-
 int rec_emit_head(struct dbuf *out, uint64_t ino, uint64_t size, const char *path, size_t len)
 {
 	char *p;
 
-	if (reserve_escaped(out, 2 * 20 + 2, len) != 0)
+	if (dbuf_reserve(out, 2 * 20 + 2) != 0)
 		return -1;
 	p = out->data + out->len;
 	p += u64_into(p, ino);
 	*p++ = '\t';
 	p += u64_into(p, size);
 	*p++ = '\t';
-	p += escape_into(p, path, len);
 	out->len = (size_t)(p - out->data);
-	out->data[out->len] = '\0';
-	return 0;
+	return rec_escape(out, path, len);
 }
 
 int rec_emit_attr(struct dbuf *out, const char *key, const char *value, size_t len)
@@ -673,17 +591,15 @@ int rec_emit_attr(struct dbuf *out, const char *key, const char *value, size_t l
 	size_t key_len = strlen(key);
 	char *p;
 
-	if (key_len > SIZE_MAX / 2 || reserve_escaped(out, key_len + 2, len) != 0)
+	if (key_len > SIZE_MAX - 2 || dbuf_reserve(out, key_len + 2) != 0)
 		return -1;
 	p = out->data + out->len;
 	*p++ = '\t';
 	memcpy(p, key, key_len);
 	p += key_len;
 	*p++ = ':';
-	p += escape_into(p, value, len);
 	out->len = (size_t)(p - out->data);
-	out->data[out->len] = '\0';
-	return 0;
+	return rec_escape(out, value, len);
 }
 
 int rec_emit_end(struct dbuf *out)

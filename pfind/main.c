@@ -177,11 +177,21 @@ static int emit_head(struct pfind_thread *t, const struct walk_entry *entry, con
 	if (entry->depth == 0 || dir_len < 64)
 		return rec_emit_head(buf, st->st_ino, (uint64_t)st->st_size, entry->path, entry->path_len);
 	if (t->dir_raw.len != dir_len || memcmp(t->dir_raw.data, entry->path, dir_len) != 0) {
-		dbuf_clear(&t->dir_raw);
-		dbuf_clear(&t->dir_escaped);
-		if (dbuf_append(&t->dir_raw, entry->path, dir_len) != 0 ||
-		    rec_escape(&t->dir_escaped, entry->path, dir_len) != 0) {
+		/* Escaping is byte by byte, so a directory below the cached one
+		 * (the usual next directory of a deep walk) escapes only the
+		 * names it adds: a chain thousands deep costs its length once,
+		 * not once per level. */
+		size_t keep = t->dir_raw.len;
+
+		if (keep > dir_len || memcmp(t->dir_raw.data, entry->path, keep) != 0) {
+			keep = 0;
 			dbuf_clear(&t->dir_raw);
+			dbuf_clear(&t->dir_escaped);
+		}
+		if (dbuf_append(&t->dir_raw, entry->path + keep, dir_len - keep) != 0 ||
+		    rec_escape(&t->dir_escaped, entry->path + keep, dir_len - keep) != 0) {
+			dbuf_clear(&t->dir_raw);
+			dbuf_clear(&t->dir_escaped);
 			return -1;
 		}
 	}

@@ -254,14 +254,10 @@ for line in sys.stdin:
 	assert_line --partial $'t/l\tlink:a target\\twith tab'
 }
 
-@test "pfind escapes awkward names and -0 keeps them raw" {
-	make_awkward_tree "$BATS_TEST_TMPDIR/t"
-	cd "$BATS_TEST_TMPDIR"
-	same_as_find t
-	prun pfind t
-	assert_success
-	# Decode pfind's escaped path field and compare with find's raw paths.
-	printf '%s\n' "$output" | python3 -c '
+# decode_paths: pfind's records on stdin, their unescaped paths NUL-terminated
+# and sorted on stdout (to compare with find -print0 | sort -z).
+decode_paths() {
+	python3 -c '
 import sys, re
 out = sys.stdout.buffer
 for line in sys.stdin.buffer:
@@ -270,10 +266,45 @@ for line in sys.stdin.buffer:
         s = m.group(0)
         return {b"\\\\": b"\\", b"\\t": b"\t", b"\\n": b"\n", b"\\r": b"\r"}.get(s) or bytes([int(s[2:], 16)])
     out.write(re.sub(rb"\\(x[0-9a-f]{2}|.)", un, path) + b"\0")
-' | sort -z > decoded
+' | sort -z
+}
+
+@test "pfind escapes awkward names and -0 keeps them raw" {
+	make_awkward_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	same_as_find t
+	prun pfind t
+	assert_success
+	# Decode pfind's escaped path field and compare with find's raw paths.
+	printf '%s\n' "$output" | decode_paths > decoded
 	find t -print0 | sort -z | cmp - decoded
 	# No record spans lines: one line per entry.
 	[ "$(printf '%s\n' "$output" | wc -l)" -eq "$(find t -printf x | wc -c)" ]
+}
+
+@test "pfind escapes awkward directory names at every depth, going down, up and across" {
+	local seg j
+	# pfind escapes a directory's path once and, going deeper, only the
+	# names it adds: long names with escapes at each level, siblings that
+	# share a prefix, and a climb back up must all come out exact.
+	cd "$BATS_TEST_TMPDIR"
+	printf -v seg 'dir-%070d' 0
+	for j in 1 2 3; do
+		mkdir -p "t/$seg"$'\t'"$j/$seg\\$j/$seg"$'\n'"$j/$seg"$'\x7f'"$j"
+		touch "t/$seg"$'\t'"$j/f"$'\r' "t/$seg"$'\t'"$j/$seg\\$j/$seg"$'\n'"$j/leaf"
+		mkdir -p "t/$seg"$'\t'"$j"$'\t'"more/x"
+	done
+	find t -print0 | sort -z > expected
+	for jobs in 1 4; do
+		prun pfind -j "$jobs" t
+		assert_success
+		printf '%s\n' "$output" | decode_paths > decoded
+		cmp expected decoded
+		prun pfind -j "$jobs" --sort t
+		assert_success
+		printf '%s\n' "$output" | decode_paths > decoded
+		cmp expected decoded
+	done
 }
 
 @test "pfind walks a 3,000-level chain past PATH_MAX within a small descriptor limit" {

@@ -59,6 +59,45 @@ UNIT_TEST(record_escape_table)
 	EXPECT(strcmp(escaped("dir/file name.txt", 17), "dir/file name.txt") == 0);
 }
 
+/*
+ * rec_escape tests eight bytes at a time: each byte value that needs an
+ * escape, and its clean neighbours 0x20, 0x5b, 0x5d, 0x7e, 0x80 and 0xff,
+ * at every offset of a long name (within a word, at its edges, in the tail)
+ * and next to high bytes that could hide it in a borrow, comes out exactly
+ * as the byte-by-byte table says.
+ */
+UNIT_TEST(record_escape_finds_every_byte_at_every_offset)
+{
+	static const unsigned char probes[] = {
+		0x01, 0x09, 0x0a, 0x0d, 0x1f, 0x5c, 0x7f, 0x20, 0x5b, 0x5d, 0x7e, 0x80, 0xff,
+	};
+	char name[40], expect[64];
+	size_t i, pos, n;
+
+	for (i = 0; i < sizeof(probes); i++) {
+		unsigned char c = probes[i];
+
+		for (pos = 0; pos < sizeof(name); pos++) {
+			memset(name, pos % 2 ? 'a' : '\xfe', sizeof(name));
+			name[pos] = (char)c;
+			n = 0;
+			for (size_t j = 0; j < sizeof(name); j++) {
+				unsigned char b = (unsigned char)name[j];
+
+				if (b == '\\' || b == '\t' || b == '\n' || b == '\r')
+					n += (size_t)snprintf(expect + n, sizeof(expect) - n, "\\%c",
+							      b == '\\' ? '\\' : b == '\t' ? 't' : b == '\n' ? 'n' : 'r');
+				else if (b < 0x20 || b == 0x7f)
+					n += (size_t)snprintf(expect + n, sizeof(expect) - n, "\\x%02x", b);
+				else
+					expect[n++] = (char)b;
+			}
+			expect[n] = '\0';
+			EXPECT(strcmp(escaped(name, sizeof(name)), expect) == 0);
+		}
+	}
+}
+
 UNIT_TEST(record_every_byte_round_trips_in_path_and_value)
 {
 	struct rec rec;
