@@ -145,11 +145,29 @@ void beneath_split(const char *path, size_t len, size_t *dir_len,
 	*dir_len = start;
 }
 
+int beneath_last_name(const char *path, size_t len, size_t *dir_len, char *name)
+{
+	const char *base;
+	size_t name_len;
+
+	beneath_split(path, len, dir_len, &base, &name_len);
+	if (name_len == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (name_len > NAME_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(name, base, name_len);
+	name[name_len] = '\0';
+	return 0;
+}
+
 int beneath_open(int rootfd, const char *path, int flags, mode_t mode)
 {
-	size_t len = strlen(path), dir_len, name_len;
+	size_t len = strlen(path), dir_len;
 	char name[NAME_MAX + 1];
-	const char *base;
 	int dirfd, fd, saved;
 
 	if ((len > 0 && path[0] == '/') || has_dotdot(path, len)) {
@@ -164,17 +182,11 @@ int beneath_open(int rootfd, const char *path, int flags, mode_t mode)
 			return fd;
 	}
 #endif
-	beneath_split(path, len, &dir_len, &base, &name_len);
-	if (name_len == 0) {
-		errno = EISDIR;
+	if (beneath_last_name(path, len, &dir_len, name) != 0) {
+		if (errno == EINVAL)
+			errno = EISDIR; /* the root itself, or a path ending in "." */
 		return -1;
 	}
-	if (name_len > NAME_MAX) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(name, base, name_len);
-	name[name_len] = '\0';
 	dirfd = beneath_open_dir(rootfd, path, dir_len, 0);
 	if (dirfd < 0)
 		return -1;

@@ -46,4 +46,11 @@ int beneath_open(int rootfd, const char *path, int flags, mode_t mode);
 void beneath_split(const char *path, size_t len, size_t *dir_len,
 		   const char **name, size_t *name_len);
 
+/**
+ * beneath_split, with the last component copied, NUL-terminated, into name
+ * (NAME_MAX + 1 bytes) for the *at() calls. Returns 0, or -1 with errno
+ * EINVAL (no last component) or ENAMETOOLONG (one longer than NAME_MAX).
+ */
+int beneath_last_name(const char *path, size_t len, size_t *dir_len, char *name);
+
 #endif

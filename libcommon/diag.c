@@ -5,6 +5,7 @@
 #include "dbuf.h"
 #include "record.h"
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -135,6 +136,17 @@ void diag_usage_error(const char *format, ...)
 	va_end(args);
 	fprintf(stderr, "Try '%s --help' for more information.\n", prog_name);
 	exit(EXIT_USAGE);
+}
+
+void diag_bad_option(int c, char *const *argv)
+{
+	const char *what = c == ':' ? "needs an argument" : "is unknown";
+
+	/* getopt leaves a short option's letter in optopt (it may sit inside a
+	 * group such as -vx); a long option is the argument just consumed. */
+	if (optopt > 0 && optopt < 256)
+		diag_usage_error("option '-%c' %s", optopt, what);
+	diag_usage_error("option '%s' %s", argv[optind - 1], what);
 }
 
 void diag_version(void)

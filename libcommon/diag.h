@@ -52,6 +52,14 @@ void diag_note(const char *format, ...) __attribute__((format(printf, 1, 2)));
  */
 _Noreturn void diag_usage_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
+/**
+ * The usage error for what getopt_long returned as c when it was not an
+ * option the program knows: ':' (an option without its argument; the
+ * optstring must start with ':' and opterr be 0) or '?' (an unknown option).
+ * Names the option as the user wrote it, then exits as diag_usage_error.
+ */
+_Noreturn void diag_bad_option(int c, char *const *argv);
+
 /** Print "prog (ptools) VERSION" to stdout and exit(0). */
 _Noreturn void diag_version(void);
 

@@ -3,10 +3,12 @@
 #include "prelude.h"
 #include "out.h"
 #include "xio.h"
+#include "diag.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct out {
 	int fd;
@@ -70,6 +72,16 @@ int out_write(struct out *out, const void *data, size_t len)
 int out_error(const struct out *out)
 {
 	return atomic_load(&((struct out *)out)->error);
+}
+
+void out_report_error(const struct out *out)
+{
+	int err = out_error(out);
+
+	if (err == EPIPE)
+		diag_raise(EXIT_FAILED);
+	else if (err)
+		diag_file_errorf("write error", "%s", strerror(err));
 }
 
 void outbuf_init(struct outbuf *ob, struct out *sink, size_t flush_at)

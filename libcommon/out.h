@@ -30,6 +30,14 @@ int out_write(struct out *out, const void *data, size_t len);
 /** errno of the first failed write, or 0. Thread-safe. */
 int out_error(const struct out *out);
 
+/**
+ * At the end of a run: report the sink's write error, if any, as
+ * "prog: write error: reason" (exit status 1). EPIPE is not reported: the
+ * reader went away (pfind | head), which ends the run quietly, as find does,
+ * with status 1 since output was lost.
+ */
+void out_report_error(const struct out *out);
+
 /** A per-thread buffer in front of a shared sink. */
 struct outbuf {
 	struct out *sink;

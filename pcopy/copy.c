@@ -293,26 +293,6 @@ static int dircache_get(struct worker *worker, struct dest *dest, const char *di
 	return cache->fd[way];
 }
 
-/* Split rel into its parent and a NUL-terminated last component. */
-static int split_name(const char *rel, size_t len, size_t *dir_len, char *name)
-{
-	const char *base;
-	size_t name_len;
-
-	beneath_split(rel, len, dir_len, &base, &name_len);
-	if (name_len == 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (name_len > NAME_MAX) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(name, base, name_len);
-	name[name_len] = '\0';
-	return 0;
-}
-
 /* Copy every extended attribute (POSIX ACLs included) from one fd to another. */
 static int copy_xattrs(int srcfd, int dstfd)
 {
@@ -381,7 +361,7 @@ static void dest_make_dir(struct worker *worker, struct dest *dest, const char *
 
 	if (!dest_ok(dest))
 		return;
-	if (split_name(rel, len, &dir_len, name) != 0) {
+	if (beneath_last_name(rel, len, &dir_len, name) != 0) {
 		dest_fail(dest, rel, len, errno, NULL);
 		return;
 	}
@@ -528,7 +508,7 @@ static void dest_make_node(struct worker *worker, struct dest *dest, const char 
 
 	if (!dest_ok(dest))
 		return;
-	if (split_name(rel, len, &dir_len, name) != 0) {
+	if (beneath_last_name(rel, len, &dir_len, name) != 0) {
 		dest_fail(dest, rel, len, errno, NULL);
 		return;
 	}
@@ -788,7 +768,7 @@ static void op_start(struct reader *reader, struct fileop *op)
 	op->exists = false;
 	if (!dest_ok(dest))
 		return;
-	if (split_name(task->rel, task->rel_len, &dir_len, op->name) != 0) {
+	if (beneath_last_name(task->rel, task->rel_len, &dir_len, op->name) != 0) {
 		dest_fail(dest, task->rel, task->rel_len, errno, NULL);
 		return;
 	}
@@ -1081,8 +1061,8 @@ static void link_copy(struct reader *reader, struct link_entry *first)
 
 		if (!dest_ok(dest))
 			continue;
-		if (split_name(task->rel, task->rel_len, &dir_len, op->name) != 0 ||
-		    split_name(first->rel, first->rel_len, &first_dir_len, first_name) != 0)
+		if (beneath_last_name(task->rel, task->rel_len, &dir_len, op->name) != 0 ||
+		    beneath_last_name(first->rel, first->rel_len, &first_dir_len, first_name) != 0)
 			goto fail;
 		what = "parent directory";
 		first_dirfd = beneath_open_dir(dest->rootfd, first->rel, first_dir_len, 0);

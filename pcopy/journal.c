@@ -532,16 +532,12 @@ static void note_failure(struct finisher *fin, const char *path, int err)
  */
 static int open_parent(struct finisher *fin, const struct dbuf *path, char *name)
 {
-	size_t dir_len, name_len;
-	const char *base;
+	size_t dir_len;
 
-	beneath_split(path->data, path->len, &dir_len, &base, &name_len);
-	if (name_len == 0 || name_len > NAME_MAX) {
+	if (beneath_last_name(path->data, path->len, &dir_len, name) != 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	memcpy(name, base, name_len);
-	name[name_len] = '\0';
 	if (fin->dirfd >= 0 && fin->dir_path.len == dir_len &&
 	    memcmp(fin->dir_path.data ? fin->dir_path.data : "", path->data, dir_len) == 0)
 		return fin->dirfd;

@@ -142,14 +142,7 @@ int main(int argc, char **argv)
 		case OPT_ROLLBACK: rollback = true; break;
 		case 'h': diag_help(usage_text);
 		case 'V': diag_version();
-		case ':':
-			if (optopt > 0 && optopt < 256)
-				diag_usage_error("option '-%c' needs an argument", optopt);
-			diag_usage_error("option '%s' needs an argument", argv[optind - 1]);
-		default:
-			if (optopt > 0 && optopt < 256)
-				diag_usage_error("unknown option '-%c'", optopt);
-			diag_usage_error("unknown option '%s'", argv[optind - 1]);
+		default: diag_bad_option(c, argv);
 		}
 	}
 	if (rollback) {

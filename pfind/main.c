@@ -482,10 +482,8 @@ int main(int argc, char **argv)
 			diag_help(usage_text);
 		case OPT_VERSION:
 			diag_version();
-		case ':':
-			diag_usage_error("option '%s' needs an argument", argv[optind - 1]);
 		default:
-			diag_usage_error("unknown option '%s'", argv[optind - 1]);
+			diag_bad_option(opt, argv);
 		}
 	}
 	if (optind < split)
@@ -523,12 +521,7 @@ int main(int argc, char **argv)
 	if (walk(roots, nroots, &config) != 0)
 		diag_file_error(NULL, errno);
 	error = NULL;
-	if (out_error(pf.sink) == EPIPE) {
-		/* The reader is gone (SIGPIPE was ignored): end quietly, as find does. */
-		diag_raise(EXIT_FAILED);
-	} else if (out_error(pf.sink)) {
-		diag_file_errorf("write error", "%s", strerror(out_error(pf.sink)));
-	}
+	out_report_error(pf.sink);
 	out_free(pf.sink);
 	expr_free(pf.expr);
 	free(pf.excludes);

@@ -721,8 +721,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		case OPT_NO_PROGRESS: opt->progress = false; break;
 		case 'h': diag_help(usage_text);
 		case 'V': diag_version();
-		case ':': diag_usage_error("option '%s' needs an argument", argv[optind - 1]);
-		default: diag_usage_error("unknown option '%s'", argv[optind - 1]);
+		default: diag_bad_option(c, argv);
 		}
 	}
 	n = hash_parse_list(algos, opt->algos, HASH_SET_MAX, &bad, &bad_len);
@@ -812,12 +811,7 @@ int main(int argc, char **argv)
 	if (ph.reorder)
 		reorder_finish(ph.reorder);
 	progress_finish(ph.progress);
-	if (out_error(ph.out) == EPIPE) {
-		/* The reader is gone (SIGPIPE was ignored): end quietly, as find does. */
-		diag_raise(EXIT_FAILED);
-	} else if (out_error(ph.out)) {
-		diag_file_errorf("write error", "%s", strerror(out_error(ph.out)));
-	}
+	out_report_error(ph.out);
 	reorder_free(ph.reorder);
 	reuse_free(ph.reuse);
 	batch_pool_free(ph.batches);

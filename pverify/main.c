@@ -537,10 +537,8 @@ static void parse_options(int argc, char **argv, struct options *options)
 			diag_help(usage_text);
 		case 'V':
 			diag_version();
-		case ':':
-			diag_usage_error("option '%s' needs an argument", argv[optind - 1]);
 		default:
-			diag_usage_error("unknown option '%s'", argv[optind - 1]);
+			diag_bad_option(c, argv);
 		}
 	}
 	if (optind < argc)
