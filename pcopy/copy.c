@@ -199,12 +199,18 @@ static bool stopping(struct copy *copy)
 	       (copy->opt.interrupted && atomic_load(copy->opt.interrupted));
 }
 
-/* Stop the run because of a source (or internal) failure; first reason wins. */
-static void stop_run(struct copy *copy, enum stop_reason reason, const char *path, int err)
+/*
+ * Stop the run because of a source (or internal) failure, said by what or
+ * else by strerror(err); the first reason wins.
+ */
+static void stop_run_why(struct copy *copy, enum stop_reason reason, const char *path, int err,
+			 const char *what)
 {
 	int none = STOP_NONE;
 
-	diag_file_error(path, err);
+	if (!what)
+		what = strerror(err);
+	diag_file_errorf(path, "%s", what);
 	if (!atomic_compare_exchange_strong(&copy->stop, &none, (int)reason))
 		return;
 	pthread_mutex_lock(&copy->lock);
@@ -212,12 +218,17 @@ static void stop_run(struct copy *copy, enum stop_reason reason, const char *pat
 		struct dbuf why;
 		dbuf_init(&why);
 		if (rec_escape(&why, path, strlen(path)) == 0 &&
-		    dbuf_printf(&why, ": %s", strerror(err)) == 0)
+		    dbuf_printf(&why, ": %s", what) == 0)
 			copy->stop_why = why.data;
 		else
 			dbuf_free(&why);
 	}
 	pthread_mutex_unlock(&copy->lock);
+}
+
+static void stop_run(struct copy *copy, enum stop_reason reason, const char *path, int err)
+{
+	stop_run_why(copy, reason, path, err, NULL);
 }
 
 static bool dest_ok(struct dest *dest)
@@ -1180,16 +1191,7 @@ static void reader_fini(void *context)
 /* Report a source failure for the task. */
 static void source_failed(struct copy *copy, struct task *task, int err, const char *what)
 {
-	struct dbuf path;
-
-	dbuf_init(&path);
-	dbuf_puts(&path, "source ");
-	dbuf_append(&path, task->rel, task->rel_len);
-	if (what) {
-		dbuf_printf(&path, " (%s)", what);
-	}
-	stop_run(copy, STOP_SOURCE, path.data ? path.data : "source", err);
-	dbuf_free(&path);
+	stop_run_why(copy, STOP_SOURCE, task->rel, err, what);
 }
 
 /* Copy one regular file to every destination. */
@@ -1228,7 +1230,7 @@ static void reader_copy(struct reader *reader, struct task *task)
 		goto abort;
 	}
 	if (result.changed) {
-		source_failed(copy, task, EAGAIN, "changed while being copied");
+		source_failed(copy, task, 0, "changed while being copied");
 		goto abort;
 	}
 	if (stopping(copy))
@@ -1356,7 +1358,7 @@ static void copy_entry(struct worker *worker, int at_fd, const char *at_path,
 		}
 		if (!S_ISREG(fst.st_mode)) {
 			close(fd);
-			stop_run(copy, STOP_SOURCE, rel, EAGAIN);
+			stop_run_why(copy, STOP_SOURCE, rel, 0, "changed while being copied");
 			return;
 		}
 		submit_file(worker, fd, &fst, rel, len);

@@ -308,6 +308,34 @@ seal_ok() {
 	assert_equal "$(ls -A two)" ""
 }
 
+@test "a source file that changes while it is copied stops the run and rolls back every destination" {
+	build_shim
+	mkdir src one
+	head -c $((16 << 20)) /dev/urandom > src/big
+	printf 'small\n' > src/small
+	printf 'keep\n' > one/keep
+	touch -d '2010-01-01' one
+	snap=$(snapshot one)
+	# Slow writes (0.2 s each) hold the reader back, so the source is
+	# still being read when it grows.
+	LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX="$BATS_TEST_TMPDIR" \
+		EIO_SHIM_SPARE=.pcopy-journal EIO_SHIM_DELAY_US=200000 pcopy src one two 2>err &
+	pid=$!
+	# Wait for big's temporary (not the seal's) to receive its first block.
+	for ((i = 0; i < 200; i++)); do
+		[ -n "$(find one -name '.pcopy.*' ! -name '*.seal' -size +0 -print -quit)" ] && break
+		sleep 0.05
+	done
+	printf 'appended while copying\n' >> src/big
+	status=0
+	wait "$pid" || status=$?
+	assert_equal "$status" 1
+	run cat err
+	assert_output --partial "pcopy: big: changed while being copied"
+	assert_equal "$(snapshot one)" "$snap"
+	assert [ ! -e two ]
+}
+
 @test "SIGTERM rolls back every destination and exits 143" {
 	build_shim
 	make_many src 400
