@@ -591,7 +591,7 @@ static int seal_flush(struct dest *dest)
 /* Open the seal's temporary in dest and write its first line. */
 static int seal_open(struct copy *copy, struct dest *dest)
 {
-	static const char header[] = "# ptools seal v1\n";
+	static const char header[] = SEAL_HEADER "\n";
 	struct stat old;
 
 	if (fstatat(dest->rootfd, copy->opt.seal_name, &old, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -664,7 +664,7 @@ static int seal_close(struct copy *copy, struct worker *worker, struct dest *des
 
 	hash_ctx_final(dest->seal_hash, digest);
 	hash_to_hex(digest, 32, hex);
-	if (dbuf_printf(&dest->seal_buf, "#seal\tsha256:%s\n", hex) != 0 || seal_flush(dest) != 0)
+	if (dbuf_printf(&dest->seal_buf, SEAL_LINE_PREFIX "%s\n", hex) != 0 || seal_flush(dest) != 0)
 		goto fail;
 	if (copy->opt.fsync && fsync(dest->seal_fd) != 0)
 		goto fail;

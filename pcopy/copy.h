@@ -9,11 +9,9 @@
 #include "prelude.h"
 #include "hash.h"
 #include "input.h"
+#include "seal.h"
 #include <signal.h>
 #include <stdatomic.h>
-
-/** The default name of the seal in each destination. */
-#define COPY_SEAL_DEFAULT ".ptools-seal"
 
 struct copy_options {
 	const struct hash_algo *algos[HASH_SET_MAX]; /* digests in the seal */

@@ -115,7 +115,7 @@ int main(int argc, char **argv)
 	memset(&opt, 0, sizeof(opt));
 	opt.readers = 4;
 	opt.writers = 2;
-	opt.seal_name = COPY_SEAL_DEFAULT;
+	opt.seal_name = SEAL_DEFAULT_NAME;
 	to = calloc((size_t)argc + 1, sizeof(*to));
 	if (!to) {
 		diag_file_error(NULL, ENOMEM);

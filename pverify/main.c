@@ -41,6 +41,9 @@ static const char usage_text[] =
 	"                       ambiguous (128 hex digits: sha512 or blake2b)\n"
 	"      --audit=DIR      also walk DIR: report NEW files (not in the manifest)\n"
 	"                       and MOVED ones (a missing entry's digest found there)\n"
+	"      --sealed         the manifest must be a pcopy seal: one without its\n"
+	"                       seal header and seal line fails (the default for a\n"
+	"                       manifest named " SEAL_DEFAULT_NAME ", from -f or stdin)\n"
 	"  -q, --quick          compare size (and mtime when recorded) only, no hashing\n"
 	"  -v, --verbose        also print an OK line for every good file\n"
 	"  -j, --jobs=N         N worker threads (default: 8 per CPU, at least 16,\n"
@@ -58,6 +61,7 @@ static const char usage_text[] =
 
 enum {
 	OPT_AUDIT = 256,
+	OPT_SEALED,
 	OPT_PROGRESS,
 	OPT_NO_PROGRESS,
 };
@@ -67,6 +71,7 @@ static const struct option long_options[] = {
 	{"root", required_argument, NULL, 'C'},
 	{"algorithm", required_argument, NULL, 'a'},
 	{"audit", required_argument, NULL, OPT_AUDIT},
+	{"sealed", no_argument, NULL, OPT_SEALED},
 	{"quick", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"jobs", required_argument, NULL, 'j'},
@@ -83,6 +88,7 @@ struct options {
 	const char *audit_dir;
 	const struct hash_algo *forced;
 	bool quick, verbose;
+	bool sealed;         /* --sealed, or the manifest is named SEAL_DEFAULT_NAME */
 	int progress;        /* -1: when stderr is a terminal */
 	unsigned jobs;
 };
@@ -304,7 +310,7 @@ static void work(void *context, void *arg)
 /* The running SHA-256 of the manifest's bytes, for the seal. */
 struct seal {
 	struct hash_ctx *ctx;
-	bool header;          /* the first line was MANIFEST_SEAL_HEADER */
+	bool header;          /* the first line was SEAL_HEADER */
 	bool sealed;          /* the seal line was met: nothing may follow */
 	bool checked;         /* its digest was compared */
 };
@@ -321,7 +327,7 @@ static void seal_feed(struct seal *seal, const char *line, size_t len)
 static void seal_check(struct seal *seal, const struct input *in, const char *line, size_t len)
 {
 	const struct hash_algo *sha256 = hash_lookup("sha256");
-	size_t prefix = strlen(MANIFEST_SEAL_PREFIX);
+	size_t prefix = strlen(SEAL_LINE_PREFIX);
 	unsigned char digest[HASH_DIGEST_MAX];
 	char hex[HASH_HEX_MAX + 1];
 
@@ -429,8 +435,8 @@ static int read_manifest(struct reading *reading, const struct options *options)
 			seal.ctx = NULL;
 			continue;
 		}
-		if (input_line(reading->in) == 1 && len == strlen(MANIFEST_SEAL_HEADER) &&
-		    memcmp(text, MANIFEST_SEAL_HEADER, len) == 0)
+		if (input_line(reading->in) == 1 && len == strlen(SEAL_HEADER) &&
+		    memcmp(text, SEAL_HEADER, len) == 0)
 			seal.header = true;
 		if (seal.sealed) {
 			if (len == 0)
@@ -473,7 +479,11 @@ static int read_manifest(struct reading *reading, const struct options *options)
 		submit(reading, task);
 	}
 	flush_batch(reading);
-	if (seal.header && !seal.checked) {
+	if (options->sealed && !seal.header) {
+		diag_note("%s: no seal header: not a sealed manifest, or its seal was removed",
+			  input_name(reading->in));
+		diag_raise(EXIT_FAILED);
+	} else if (seal.header && !seal.checked) {
 		diag_note("%s: sealed manifest without its seal line: it was cut short",
 			  input_name(reading->in));
 		diag_raise(EXIT_FAILED);
@@ -517,6 +527,9 @@ static void parse_options(int argc, char **argv, struct options *options)
 			break;
 		case OPT_AUDIT:
 			options->audit_dir = optarg;
+			break;
+		case OPT_SEALED:
+			options->sealed = true;
 			break;
 		case 'q':
 			options->quick = true;
@@ -605,6 +618,8 @@ int main(int argc, char **argv)
 		diag_file_error(options.manifest, errno);
 		return EXIT_USAGE;
 	}
+	if (manifest_named_seal(options.manifest))
+		options.sealed = true;
 	sink = out_new(STDOUT_FILENO);
 	shared.report = sink ? report_new(sink, 0, options.verbose, options.audit_dir != NULL)
 			     : NULL;

@@ -10,12 +10,16 @@
 #include "prelude.h"
 #include "hash.h"
 #include "record.h"
+#include "seal.h"
 #include "sumfmt.h"
 #include "task.h"
 
-/** The first line of a sealed manifest, and the prefix of its last line. */
-#define MANIFEST_SEAL_HEADER "# ptools seal v1"
-#define MANIFEST_SEAL_PREFIX "#seal\tsha256:"
+/**
+ * Whether the manifest (a path, or NULL or "-" for standard input, then
+ * named by what /proc/self/fd/0 points to) is named SEAL_DEFAULT_NAME, so
+ * that pcopy's seals are held to being sealed without --sealed.
+ */
+bool manifest_named_seal(const char *path);
 
 /** Reusable parsing state of the reading thread. */
 struct manifest_parser {

@@ -479,6 +479,40 @@ seal() {
 	[[ "$stderr" == *"without its seal line"* ]]
 }
 
+@test "pverify --sealed fails a manifest whose seal header and seal line were both removed" {
+	make_tree t
+	{ echo '# ptools seal v1'; native_manifest t; } > list
+	seal list
+	prun --separate-stderr pverify --sealed -f list
+	assert_success
+	# Strip both seal lines and drop a record: as a plain manifest it
+	# still verifies, so only --sealed can tell.
+	grep -v '^#' list | sed 1d > stripped
+	prun --separate-stderr pverify -f stripped
+	assert_success
+	prun --separate-stderr pverify --sealed -f stripped
+	assert_failure 1
+	[[ "$stderr" == *"pverify: stripped: no seal header: not a sealed manifest, or its seal was removed"* ]]
+}
+
+@test "pverify holds a manifest named .ptools-seal to being sealed, from -f and from stdin" {
+	make_tree t
+	{ echo '# ptools seal v1'; native_manifest t; } > list
+	seal list
+	mkdir s
+	grep -v '^#' list | sed 1d > s/.ptools-seal
+	prun --separate-stderr pverify -f s/.ptools-seal
+	assert_failure 1
+	[[ "$stderr" == *"no seal header"* ]]
+	prun --separate-stderr bash -c 'pverify < s/.ptools-seal'
+	assert_failure 1
+	[[ "$stderr" == *"pverify: <stdin>: no seal header"* ]]
+	# The intact seal under that name verifies.
+	cp list s/.ptools-seal
+	prun --separate-stderr bash -c 'pverify < s/.ptools-seal'
+	assert_success
+}
+
 @test "pverify rejects usage errors with exit 2" {
 	prun pverify --no-such-option
 	assert_failure 2
