@@ -183,7 +183,7 @@ static int emit_head(struct pfind_thread *t, const struct walk_entry *entry, con
 		 * not once per level. */
 		size_t keep = t->dir_raw.len;
 
-		if (keep > dir_len || memcmp(t->dir_raw.data, entry->path, keep) != 0) {
+		if (keep > dir_len || (keep > 0 && memcmp(t->dir_raw.data, entry->path, keep) != 0)) {
 			keep = 0;
 			dbuf_clear(&t->dir_raw);
 			dbuf_clear(&t->dir_escaped);
