@@ -483,7 +483,7 @@ int hashio_file_at(struct hashio *engine, int dirfd, const char *path, int flags
 {
 	int at_flags = (flags & HASHIO_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0;
 	int open_flags = O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
-	int parent = dirfd, fd, ret;
+	int parent, fd, ret;
 	const char *name = path;
 	struct stat st;
 
