@@ -7,6 +7,7 @@
 #include "hashio.h"
 #include "input.h"
 #include "manifest.h"
+#include "sealcheck.h"
 #include "out.h"
 #include "pool.h"
 #include "progress.h"
@@ -307,46 +308,6 @@ static void work(void *context, void *arg)
 	check_batch(context, arg);
 }
 
-/* The running SHA-256 of the manifest's bytes, for the seal. */
-struct seal {
-	struct hash_ctx *ctx;
-	bool header;          /* the first line was SEAL_HEADER */
-	bool sealed;          /* the seal line was met: nothing may follow */
-	bool checked;         /* its digest was compared */
-};
-
-static void seal_feed(struct seal *seal, const char *line, size_t len)
-{
-	if (seal->ctx && !seal->sealed) {
-		hash_ctx_update(seal->ctx, line, len);
-		hash_ctx_update(seal->ctx, "\n", 1);
-	}
-}
-
-/* Compare the seal line's digest with the bytes before it. */
-static void seal_check(struct seal *seal, const struct input *in, const char *line, size_t len)
-{
-	const struct hash_algo *sha256 = hash_lookup("sha256");
-	size_t prefix = strlen(SEAL_LINE_PREFIX);
-	unsigned char digest[HASH_DIGEST_MAX];
-	char hex[HASH_HEX_MAX + 1];
-
-	seal->sealed = true;
-	seal->checked = true;
-	if (!seal->ctx || hash_ctx_final(seal->ctx, digest) != 0) {
-		diag_note("%s:%ju: the seal could not be checked", input_name(in), input_line(in));
-		diag_raise(EXIT_FAILED);
-		return;
-	}
-	hash_to_hex(digest, sha256->digest_len, hex);
-	if (len - prefix != 2 * sha256->digest_len ||
-	    memcmp(line + prefix, hex, 2 * sha256->digest_len) != 0) {
-		diag_note("%s:%ju: seal digest mismatch: the seal was edited", input_name(in),
-			  input_line(in));
-		diag_raise(EXIT_FAILED);
-	}
-}
-
 struct reading {
 	struct input *in;
 	struct pool *pool;
@@ -409,7 +370,7 @@ static int submit(struct reading *reading, struct task *task)
 static int read_manifest(struct reading *reading, const struct options *options)
 {
 	struct manifest_parser parser;
-	struct seal seal = {0};
+	struct seal_check seal;
 	const char *text, *why;
 	struct task *task;
 	size_t len;
@@ -417,7 +378,7 @@ static int read_manifest(struct reading *reading, const struct options *options)
 	int rc = 0;
 
 	manifest_parser_init(&parser, options->forced);
-	seal.ctx = hash_ctx_new(hash_lookup("sha256"));
+	seal_check_init(&seal);
 	for (;;) {
 		status = input_read_line(reading->in, &text, &len, &why);
 		if (status == INPUT_EOF)
@@ -431,27 +392,32 @@ static int read_manifest(struct reading *reading, const struct options *options)
 			diag_input_error(input_name(reading->in), input_line(reading->in), "%s", why);
 			reading->malformed++;
 			/* The line's bytes are gone: a seal can no longer match. */
-			hash_ctx_free(seal.ctx);
-			seal.ctx = NULL;
+			seal_check_lost(&seal);
 			continue;
 		}
-		if (input_line(reading->in) == 1 && len == strlen(SEAL_HEADER) &&
-		    memcmp(text, SEAL_HEADER, len) == 0)
-			seal.header = true;
-		if (seal.sealed) {
-			if (len == 0)
-				continue;
+		switch (seal_check_line(&seal, input_line(reading->in), text, len)) {
+		case SEAL_CONTENT:
+			break;
+		case SEAL_IGNORED:
+		case SEAL_MATCH:
+			continue;
+		case SEAL_MISMATCH:
+			diag_note("%s:%ju: seal digest mismatch: the seal was edited",
+				  input_name(reading->in), input_line(reading->in));
+			diag_raise(EXIT_FAILED);
+			continue;
+		case SEAL_UNCHECKABLE:
+			diag_note("%s:%ju: the seal could not be checked", input_name(reading->in),
+				  input_line(reading->in));
+			diag_raise(EXIT_FAILED);
+			continue;
+		case SEAL_AFTER:
 			diag_note("%s:%ju: line after the seal: the sealed manifest was extended",
 				  input_name(reading->in), input_line(reading->in));
 			diag_raise(EXIT_FAILED);
 			reading->refused++;
 			continue;
 		}
-		if (len > 0 && text[0] == '#' && manifest_is_seal(text, len)) {
-			seal_check(&seal, reading->in, text, len);
-			continue;
-		}
-		seal_feed(&seal, text, len);
 		if (len == 0 || text[0] == '#')
 			continue;
 		why = NULL;
@@ -479,16 +445,21 @@ static int read_manifest(struct reading *reading, const struct options *options)
 		submit(reading, task);
 	}
 	flush_batch(reading);
-	if (options->sealed && !seal.header) {
+	switch (seal_check_end(&seal, options->sealed)) {
+	case SEAL_END_OK:
+		break;
+	case SEAL_END_NO_HEADER:
 		diag_note("%s: no seal header: not a sealed manifest, or its seal was removed",
 			  input_name(reading->in));
 		diag_raise(EXIT_FAILED);
-	} else if (seal.header && !seal.checked) {
+		break;
+	case SEAL_END_CUT:
 		diag_note("%s: sealed manifest without its seal line: it was cut short",
 			  input_name(reading->in));
 		diag_raise(EXIT_FAILED);
+		break;
 	}
-	hash_ctx_free(seal.ctx);
+	seal_check_fini(&seal);
 	manifest_parser_fini(&parser);
 	return rc;
 }
@@ -618,7 +589,7 @@ int main(int argc, char **argv)
 		diag_file_error(options.manifest, errno);
 		return EXIT_USAGE;
 	}
-	if (manifest_named_seal(options.manifest))
+	if (seal_named(options.manifest))
 		options.sealed = true;
 	sink = out_new(STDOUT_FILENO);
 	shared.report = sink ? report_new(sink, 0, options.verbose, options.audit_dir != NULL)

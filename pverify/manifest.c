@@ -3,8 +3,6 @@
 #include "prelude.h"
 #include "manifest.h"
 #include <errno.h>
-#include <limits.h>
-#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,31 +19,6 @@ void manifest_parser_fini(struct manifest_parser *parser)
 		return;
 	rec_free(&parser->rec);
 	sumfmt_line_free(&parser->sum);
-}
-
-bool manifest_is_seal(const char *line, size_t len)
-{
-	size_t n = strlen(SEAL_LINE_PREFIX);
-
-	return len >= n && memcmp(line, SEAL_LINE_PREFIX, n) == 0;
-}
-
-bool manifest_named_seal(const char *path)
-{
-	char target[PATH_MAX];
-	const char *base;
-	ssize_t n;
-
-	if (!path || strcmp(path, "-") == 0) {
-		/* "pverify -C DEST < DEST/.ptools-seal", pcopy's own advice. */
-		n = readlink("/proc/self/fd/0", target, sizeof(target) - 1);
-		if (n < 0)
-			return false;
-		target[n] = '\0';
-		path = target;
-	}
-	base = strrchr(path, '/');
-	return strcmp(base ? base + 1 : path, SEAL_DEFAULT_NAME) == 0;
 }
 
 /* One block: the struct, the path and its NUL, then each digest and its NUL. */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: 0BSD */
 /**
  * Manifest lines to tasks: native records (every digest attribute, the size,
- * the mtime), GNU lines and BSD tagged lines, told apart line by line; and
- * the pcopy seal that closes a sealed manifest.
+ * the mtime), GNU lines and BSD tagged lines, told apart line by line. The
+ * seal that closes a sealed manifest is sealcheck.h's.
  */
 #ifndef PVERIFY_MANIFEST_H
 #define PVERIFY_MANIFEST_H
@@ -10,16 +10,9 @@
 #include "prelude.h"
 #include "hash.h"
 #include "record.h"
-#include "seal.h"
 #include "sumfmt.h"
 #include "task.h"
 
-/**
- * Whether the manifest (a path, or NULL or "-" for standard input, then
- * named by what /proc/self/fd/0 points to) is named SEAL_DEFAULT_NAME, so
- * that pcopy's seals are held to being sealed without --sealed.
- */
-bool manifest_named_seal(const char *path);
 
 /** Reusable parsing state of the reading thread. */
 struct manifest_parser {
@@ -44,7 +37,5 @@ void manifest_parser_fini(struct manifest_parser *parser);
 struct task *manifest_parse(struct manifest_parser *parser, const char *line, size_t len,
 			    const char **why);
 
-/** Whether a comment line is the seal line (it starts with MANIFEST_SEAL_PREFIX). */
-bool manifest_is_seal(const char *line, size_t len);
 
 #endif

@@ -321,6 +321,22 @@ for line in sys.stdin.buffer:
 	[ "$output" -gt 30000 ]
 }
 
+@test "pfind walks a 10,000-level chain within 48 descriptors, as deep as find" {
+	local t=$BATS_TEST_TMPDIR/deep10k
+	mkdir -p "$t"
+	# Paths reach 20,000 bytes. Only the deepest entries are printed: the
+	# whole listing would be hundreds of megabytes of path.
+	(cd "$t" && for ((i = 0; i < 10000; i++)); do mkdir d && cd d || exit 1; : > f; done)
+	cd "$BATS_TEST_TMPDIR"
+	find deep10k -mindepth 10000 -printf '%i\t%s\t%p\n' | sort > expected
+	[ "$(wc -l < expected)" -eq 3 ]
+	for sort in "" --sort; do
+		prun bash -c "ulimit -n 48; set -o pipefail; pfind $sort -j4 deep10k -mindepth 10000 | sort > actual"
+		assert_success
+		cmp expected actual
+	done
+}
+
 @test "pfind reopens evicted ancestors in a deep and branching tree" {
 	local t=$BATS_TEST_TMPDIR/tree i
 	mkdir -p "$t"
