@@ -142,9 +142,12 @@ void diag_bad_option(int c, char *const *argv)
 {
 	const char *what = c == ':' ? "needs an argument" : "is unknown";
 
-	/* getopt leaves a short option's letter in optopt (it may sit inside a
-	 * group such as -vx); a long option is the argument just consumed. */
-	if (optopt > 0 && optopt < 256)
+	/* A long option is the argument just consumed (optopt is 0 for an
+	 * unknown one, its short letter for one missing its argument); a short
+	 * option is the letter in optopt, which may sit inside a group (-vx). */
+	const char *arg = optind > 1 ? argv[optind - 1] : "";
+
+	if (optopt > 0 && optopt < 256 && !(c == ':' && strncmp(arg, "--", 2) == 0))
 		diag_usage_error("option '-%c' %s", optopt, what);
 	diag_usage_error("option '%s' %s", argv[optind - 1], what);
 }

@@ -118,5 +118,19 @@ quiet_when_reader_leaves() {
 		[[ "$stderr" == "$tool: "* ]]
 		# The problem and the hint, nothing more.
 		[ "${#stderr_lines[@]}" -le 2 ]
+		assert_equal "${stderr_lines[0]}" "$tool: option '--no-such-option' is unknown"
+		# A short option is named by its letter, even inside a group, and a
+		# long one missing its argument by what the user wrote.
+		prun --separate-stderr "$tool" -Z
+		assert_failure 2
+		[ "$tool" = pfind ] || assert_equal "${stderr_lines[0]}" "$tool: option '-Z' is unknown"
+		prun --separate-stderr "$tool" --jobs
+		assert_failure 2
+		[ "$tool" = pcopy ] || assert_equal "${stderr_lines[0]}" "$tool: option '--jobs' needs an argument"
 	done
+	prun --separate-stderr phash -0Zr
+	assert_failure 2
+	assert_equal "${stderr_lines[0]}" "phash: option '-Z' is unknown"
+	prun --separate-stderr pcopy --readers
+	assert_equal "${stderr_lines[0]}" "pcopy: option '--readers' needs an argument"
 }
