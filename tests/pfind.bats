@@ -413,6 +413,58 @@ for line in sys.stdin.buffer:
 	refute_line --partial "inner"
 }
 
+@test "pfind's memory stays bounded behind a reader that does not read" {
+	# Two trees under a 3,500-byte prefix: 2,000 files (7 MB of records)
+	# and 15,000 (over 50 MB). A pfind whose reader does not read must stop
+	# walking when its buffers and the pipe are full, so it holds as much
+	# memory over the large tree as over the small one.
+	python3 - "$BATS_TEST_TMPDIR" <<-'PY'
+		import os, sys
+		for tree, dirs in (("small", 20), ("large", 150)):
+		    fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+		    for name in [tree] + ["%03d" % i + "x" * 247 for i in range(14)]:
+		        os.mkdir(name, dir_fd=fd)
+		        nfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+		        os.close(fd)
+		        fd = nfd
+		    for d in range(dirs):
+		        os.mkdir("d%03d" % d, dir_fd=fd)
+		        dfd = os.open("d%03d" % d, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+		        for f in range(100):
+		            os.close(os.open("f%03d" % f, os.O_WRONLY | os.O_CREAT, dir_fd=dfd))
+		        os.close(dfd)
+		    os.close(fd)
+	PY
+	# VmHWM (peak resident memory) of pfind after its reader waited 2 s.
+	run python3 - "$BATS_TEST_TMPDIR" <<-'PY'
+		import os, sys, time
+		def blocked_peak(tree, least):
+		    r, w = os.pipe()
+		    pid = os.posix_spawnp("pfind", ["pfind", tree], os.environ,
+		                          file_actions=[(os.POSIX_SPAWN_DUP2, w, 1),
+		                                        (os.POSIX_SPAWN_CLOSE, r)])
+		    os.close(w)
+		    time.sleep(2)
+		    with open("/proc/%d/status" % pid) as status:
+		        hwm = [int(l.split()[1]) for l in status if l.startswith("VmHWM:")][0]
+		    total = 0
+		    while True:
+		        chunk = os.read(r, 1 << 16)
+		        if not chunk:
+		            break
+		        total += len(chunk)
+		    _, code = os.waitpid(pid, 0)
+		    assert code == 0 and total >= least, (code, total)
+		    return hwm
+		small = blocked_peak(os.path.join(sys.argv[1], "small"), 6 << 20)
+		large = blocked_peak(os.path.join(sys.argv[1], "large"), 50 << 20)
+		print(small, large)
+		sys.exit(0 if large <= small + 8 * 1024 else 1)
+	PY
+	echo "VmHWM KiB, blocked over the small tree and over the large one: $output"
+	assert_success
+}
+
 @test "pfind | head -1 ends at once and quietly" {
 	local t=$BATS_TEST_TMPDIR/t
 	mkdir -p "$t"
