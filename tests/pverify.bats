@@ -438,19 +438,22 @@ seal() {
 	printf '#seal\tsha256:%s\n' "$(sha256sum < "$1" | cut -c1-64)" >> "$1"
 }
 
-@test "pverify accepts an intact sealed manifest" {
+# sealed_tree_manifest FILE: make the tree t and write its sealed manifest to FILE.
+sealed_tree_manifest() {
 	make_tree t
-	{ echo '# ptools seal v1'; native_manifest t; } > list
-	seal list
+	{ echo '# ptools seal v1'; native_manifest t; } > "$1"
+	seal "$1"
+}
+
+@test "pverify accepts an intact sealed manifest" {
+	sealed_tree_manifest list
 	prun --separate-stderr pverify -f list
 	assert_success
 	assert_equal "${stderr##*$'\n'}" "pverify: 4 ok, 0 failed, 0 missing, 0 errors"
 }
 
 @test "pverify detects an edited sealed manifest and exits 1" {
-	make_tree t
-	{ echo '# ptools seal v1'; native_manifest t; } > list
-	seal list
+	sealed_tree_manifest list
 	printf 'new alpha\n' > t/a
 	# Someone re-hashes t/a and puts its new record in place of the old one.
 	native_manifest t | head -n 1 > newrecord
@@ -462,9 +465,7 @@ seal() {
 }
 
 @test "pverify treats a record after the seal as an error" {
-	make_tree t
-	{ echo '# ptools seal v1'; native_manifest t; } > list
-	seal list
+	sealed_tree_manifest list
 	native_manifest t | head -n 1 >> list
 	prun --separate-stderr pverify -f list
 	assert_failure 1
@@ -480,9 +481,7 @@ seal() {
 }
 
 @test "pverify --sealed fails a manifest whose seal header and seal line were both removed" {
-	make_tree t
-	{ echo '# ptools seal v1'; native_manifest t; } > list
-	seal list
+	sealed_tree_manifest list
 	prun --separate-stderr pverify --sealed -f list
 	assert_success
 	# Strip both seal lines and drop a record: as a plain manifest it
@@ -496,9 +495,7 @@ seal() {
 }
 
 @test "pverify holds a manifest named .ptools-seal to being sealed, from -f and from stdin" {
-	make_tree t
-	{ echo '# ptools seal v1'; native_manifest t; } > list
-	seal list
+	sealed_tree_manifest list
 	mkdir s
 	grep -v '^#' list | sed 1d > s/.ptools-seal
 	prun --separate-stderr pverify -f s/.ptools-seal
