@@ -377,13 +377,7 @@ seal_ok() {
 	mkdir one
 	printf 'keep\n' > one/keep
 	snap=$(snapshot one)
-	LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX="$BATS_TEST_TMPDIR" \
-		EIO_SHIM_SPARE=.pcopy-journal EIO_SHIM_DELAY_US=5000 pcopy src one two 2>err &
-	pid=$!
-	for ((i = 0; i < 200; i++)); do
-		[ -f one/.pcopy-journal ] && [ "$(grep -c '^R' one/.pcopy-journal)" -gt 10 ] && break
-		sleep 0.05
-	done
+	start_slow_pcopy "$BATS_TEST_TMPDIR/eio.so" one src one two
 	kill -TERM "$pid"
 	status=0
 	wait "$pid" || status=$?
@@ -401,13 +395,7 @@ seal_ok() {
 	printf 'old\n' > one/d1/old
 	touch -d '2010-01-01' one/d1 one
 	snap=$(snapshot one)
-	LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX="$BATS_TEST_TMPDIR" \
-		EIO_SHIM_SPARE=.pcopy-journal EIO_SHIM_DELAY_US=5000 pcopy src one two 2>err &
-	pid=$!
-	for ((i = 0; i < 200; i++)); do
-		[ -f one/.pcopy-journal ] && [ "$(grep -c '^R' one/.pcopy-journal)" -gt 10 ] && break
-		sleep 0.05
-	done
+	start_slow_pcopy "$BATS_TEST_TMPDIR/eio.so" one src one two
 	kill -KILL "$pid"
 	status=0
 	wait "$pid" || status=$?

@@ -86,13 +86,7 @@ quiet_when_reader_leaves() {
 	touch -d '2010-01-01' one/a one/keep one
 	snap=$(cd one && find . -printf '%y %m %s %T@ %p\n' | sort && cat keep a/old)
 	# Every write into the destinations sleeps, so the signal lands mid-copy.
-	LD_PRELOAD="$PWD/slow.so" EIO_SHIM_PREFIX="$PWD" EIO_SHIM_SPARE=.pcopy-journal \
-		EIO_SHIM_DELAY_US=5000 pcopy --no-progress src one two 2>err &
-	pid=$!
-	for ((i = 0; i < 400; i++)); do
-		[ -f one/.pcopy-journal ] && [ "$(grep -c '^R' one/.pcopy-journal)" -gt 10 ] && break
-		sleep 0.05
-	done
+	start_slow_pcopy "$PWD/slow.so" one --no-progress src one two
 	kill -INT "$pid"
 	status=0
 	wait "$pid" || status=$?

@@ -90,6 +90,24 @@ make_awkward_tree() {
 	fi
 }
 
+# start_slow_pcopy SHIM DEST ARG...: start pcopy ARG... in the background
+# (stderr to ./err, its pid in $pid) with every write under the current
+# directory slowed 5 ms by SHIM, tests/eio_shim.c built as a shared object;
+# return once DEST's journal records more than ten files, so that a signal
+# or a kill sent now lands mid-copy.
+start_slow_pcopy() {
+	local shim=$1 dest=$2 i
+	shift 2
+	LD_PRELOAD=$shim EIO_SHIM_PREFIX=$PWD EIO_SHIM_SPARE=.pcopy-journal \
+		EIO_SHIM_DELAY_US=5000 pcopy "$@" 2>err &
+	pid=$!
+	for ((i = 0; i < 400; i++)); do
+		[ -f "$dest/.pcopy-journal" ] && [ "$(grep -c '^R' "$dest/.pcopy-journal")" -gt 10 ] &&
+			return 0
+		sleep 0.05
+	done
+}
+
 # drop_to_nobody CMD...: run CMD as user nobody (tests run as root, and root
 # ignores permissions).
 as_nobody() {
