@@ -522,6 +522,24 @@ static void note_blocking(struct walker *wk, long before)
 	pthread_mutex_unlock(&wk->lock);
 }
 
+/*
+ * getdents64 into the worker's buffer. *first is true for a directory's
+ * first read, the only one timed (not the open: it may wait on our own
+ * lock), which is enough to tell a cold disk; it is false afterwards.
+ */
+static ssize_t read_dents(struct walk_worker *w, int fd, bool *first)
+{
+	struct walker *wk = w->walker;
+	bool measure = *first && atomic_load_explicit(&wk->adaptive, memory_order_relaxed);
+	long before = measure ? blocked_count() : 0;
+	ssize_t len = getdents64(fd, w->dents, WALK_DENTS_SIZE);
+
+	if (measure)
+		note_blocking(wk, before);
+	*first = false;
+	return len;
+}
+
 /* Call visit and act on WALK_STOP. */
 static enum walk_action call_visit(struct walk_worker *w, const struct walk_entry *entry)
 {
@@ -707,8 +725,7 @@ static void read_dir(struct walk_worker *w, struct walk_node *node)
 {
 	struct walker *wk = w->walker;
 	int fd, flags = wk->flags;
-	bool measure = atomic_load_explicit(&wk->adaptive, memory_order_relaxed);
-	long before = 0;
+	bool first = true;
 
 	fd = dir_pin(w, node);
 	if (fd < 0) {
@@ -724,15 +741,7 @@ static void read_dir(struct walk_worker *w, struct walk_node *node)
 		ssize_t len;
 		size_t off = 0;
 
-		/* Only the first read of a directory (not the open: it may wait
-		 * on our own lock): enough to tell a cold disk. */
-		if (measure)
-			before = blocked_count();
-		len = getdents64(fd, w->dents, WALK_DENTS_SIZE);
-		if (measure) {
-			note_blocking(wk, before);
-			measure = false;
-		}
+		len = read_dents(w, fd, &first);
 		if (len <= 0) {
 			if (len < 0)
 				report_dir_error(w, node, errno);
@@ -909,14 +918,11 @@ static struct walk_listing *read_listing(struct walk_worker *w, struct walk_node
 	struct walker *wk = w->walker;
 	struct walk_listing *listing = calloc(1, sizeof(*listing));
 	size_t nstat = 0;
-	bool measure;
-	long before;
+	bool first = true;
 	int fd;
 
 	if (!listing)
 		return NULL;
-	measure = atomic_load_explicit(&wk->adaptive, memory_order_relaxed);
-	before = 0;
 	dbuf_init(&listing->names);
 	fd = dir_pin(w, node);
 	if (fd < 0) {
@@ -927,13 +933,7 @@ static struct walk_listing *read_listing(struct walk_worker *w, struct walk_node
 		ssize_t len;
 		size_t off = 0;
 
-		if (measure)
-			before = blocked_count();
-		len = getdents64(fd, w->dents, WALK_DENTS_SIZE);
-		if (measure) {
-			note_blocking(wk, before);
-			measure = false;
-		}
+		len = read_dents(w, fd, &first);
 		if (len <= 0) {
 			if (len < 0)
 				listing->error = errno;
