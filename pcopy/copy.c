@@ -304,6 +304,28 @@ static int dircache_get(struct worker *worker, struct dest *dest, const char *di
 	return cache->fd[way];
 }
 
+/*
+ * The open parent directory of rel in dest, its length in rel (*dir_len) and
+ * rel's last component (into name, NAME_MAX + 1 bytes); or -1 once dest is
+ * failed (or had failed already).
+ */
+static int dest_parent(struct worker *worker, struct dest *dest, const char *rel, size_t len,
+		       size_t *dir_len, char *name)
+{
+	int dirfd;
+
+	if (!dest_ok(dest))
+		return -1;
+	if (beneath_last_name(rel, len, dir_len, name) != 0) {
+		dest_fail(dest, rel, len, errno, NULL);
+		return -1;
+	}
+	dirfd = dircache_get(worker, dest, rel, *dir_len);
+	if (dirfd < 0)
+		dest_fail(dest, rel, len, errno, "parent directory");
+	return dirfd;
+}
+
 /* Copy every extended attribute (POSIX ACLs included) from one fd to another. */
 static int copy_xattrs(int srcfd, int dstfd)
 {
@@ -370,17 +392,9 @@ static void dest_make_dir(struct worker *worker, struct dest *dest, const char *
 	size_t dir_len;
 	int dirfd, fd;
 
-	if (!dest_ok(dest))
+	dirfd = dest_parent(worker, dest, rel, len, &dir_len, name);
+	if (dirfd < 0)
 		return;
-	if (beneath_last_name(rel, len, &dir_len, name) != 0) {
-		dest_fail(dest, rel, len, errno, NULL);
-		return;
-	}
-	dirfd = dircache_get(worker, dest, rel, dir_len);
-	if (dirfd < 0) {
-		dest_fail(dest, rel, len, errno, "parent directory");
-		return;
-	}
 	if (fstatat(dirfd, name, &old, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!S_ISDIR(old.st_mode)) {
 			dest_fail(dest, rel, len, S_ISLNK(old.st_mode) ? ELOOP : ENOTDIR,
@@ -517,17 +531,9 @@ static void dest_make_node(struct worker *worker, struct dest *dest, const char 
 	bool exists;
 	int dirfd;
 
-	if (!dest_ok(dest))
+	dirfd = dest_parent(worker, dest, rel, len, &dir_len, name);
+	if (dirfd < 0)
 		return;
-	if (beneath_last_name(rel, len, &dir_len, name) != 0) {
-		dest_fail(dest, rel, len, errno, NULL);
-		return;
-	}
-	dirfd = dircache_get(worker, dest, rel, dir_len);
-	if (dirfd < 0) {
-		dest_fail(dest, rel, len, errno, "parent directory");
-		return;
-	}
 	if (check_final(copy, dirfd, name, &exists, &old) != 0) {
 		dest_fail(dest, rel, len, errno, errno == EEXIST ? "not replaced without --force" : NULL);
 		return;
@@ -777,17 +783,9 @@ static void op_start(struct reader *reader, struct fileop *op)
 	op->state = OP_IDLE;
 	op->fd = -1;
 	op->exists = false;
-	if (!dest_ok(dest))
+	op->dirfd = dest_parent(&reader->worker, dest, task->rel, task->rel_len, &dir_len, op->name);
+	if (op->dirfd < 0)
 		return;
-	if (beneath_last_name(task->rel, task->rel_len, &dir_len, op->name) != 0) {
-		dest_fail(dest, task->rel, task->rel_len, errno, NULL);
-		return;
-	}
-	op->dirfd = dircache_get(&reader->worker, dest, task->rel, dir_len);
-	if (op->dirfd < 0) {
-		dest_fail(dest, task->rel, task->rel_len, errno, "parent directory");
-		return;
-	}
 	if (check_final(copy, op->dirfd, op->name, &op->exists, &old) != 0) {
 		dest_fail(dest, task->rel, task->rel_len, errno,
 			  errno == EEXIST ? "not replaced without --force" : NULL);
