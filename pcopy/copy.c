@@ -75,6 +75,18 @@ struct dest {
 	atomic_uint_fast64_t files, bytes;
 };
 
+/*
+ * Each source device gets its own readers (godi's streams per input device):
+ * a slow or busy disk holds up only its own files. Past this many devices,
+ * the last one's readers serve the rest.
+ */
+#define SOURCE_DEVICES_MAX 16
+
+struct source_device {
+	dev_t dev;
+	struct pool *readers;
+};
+
 /** The whole run. */
 struct copy {
 	struct copy_options opt;
@@ -85,7 +97,9 @@ struct copy {
 	atomic_int stop;             /* enum stop_reason */
 	pthread_mutex_t lock;        /* guards stop_why */
 	char *stop_why;
-	struct pool *readers;
+	pthread_mutex_t devices_lock; /* guards devices and ndevices */
+	struct source_device devices[SOURCE_DEVICES_MAX];
+	size_t ndevices;
 	struct progress *progress;
 	/* Source root (records mode: the --from root; tree mode: SRC). */
 	size_t root_len;
@@ -1288,14 +1302,50 @@ static void reader_work(void *context, void *item)
 }
 
 /*
- * Hand a regular file (open as srcfd, which the task then owns) to the
- * readers, or copy it right here when it is small and worker is a walker.
+ * The readers of source device dev, made when its first file comes. NULL
+ * (errno set) when they cannot be made.
+ */
+static struct pool *device_readers(struct copy *copy, dev_t dev)
+{
+	struct pool_config config;
+	struct pool *readers = NULL;
+
+	pthread_mutex_lock(&copy->devices_lock);
+	for (size_t i = 0; i < copy->ndevices && !readers; i++)
+		if (copy->devices[i].dev == dev)
+			readers = copy->devices[i].readers;
+	if (!readers && copy->ndevices == SOURCE_DEVICES_MAX)
+		readers = copy->devices[SOURCE_DEVICES_MAX - 1].readers;
+	if (!readers) {
+		memset(&config, 0, sizeof(config));
+		config.threads = copy->opt.readers;
+		config.queue_capacity = (size_t)copy->opt.readers * 4;
+		config.init = reader_init;
+		config.work = reader_work;
+		config.fini = reader_fini;
+		config.arg = copy;
+		readers = pool_new(&config);
+		if (readers) {
+			copy->devices[copy->ndevices].dev = dev;
+			copy->devices[copy->ndevices].readers = readers;
+			copy->ndevices++;
+		}
+	}
+	pthread_mutex_unlock(&copy->devices_lock);
+	return readers;
+}
+
+/*
+ * Hand a regular file (open as srcfd, which the task then owns) to its
+ * device's readers, or copy it right here when it is small and worker is a
+ * walker.
  */
 static void submit_file(struct worker *worker, int srcfd, const struct stat *st,
 			const char *rel, size_t len)
 {
 	struct copy *copy = worker->copy;
 	struct task *task = malloc(sizeof(*task) + len + 1);
+	struct pool *readers;
 
 	if (!task) {
 		close(srcfd);
@@ -1313,7 +1363,8 @@ static void submit_file(struct worker *worker, int srcfd, const struct stat *st,
 		reader_work((struct reader *)worker, task);
 		return;
 	}
-	if (pool_submit(copy->readers, task) != 0) {
+	readers = device_readers(copy, st->st_dev);
+	if (!readers || pool_submit(readers, task) != 0) {
 		int err = errno;
 		close(srcfd);
 		free(task);
@@ -1802,6 +1853,7 @@ struct copy *copy_new(const struct copy_options *options, const char *const *des
 	copy->ndests = ndests;
 	copy->run_id = new_run_id();
 	pthread_mutex_init(&copy->lock, NULL);
+	pthread_mutex_init(&copy->devices_lock, NULL);
 	pthread_mutex_init(&copy->link_lock, NULL);
 	pthread_cond_init(&copy->link_done, NULL);
 	copy->dests = calloc(ndests, sizeof(*copy->dests));
@@ -1832,16 +1884,6 @@ struct copy *copy_new(const struct copy_options *options, const char *const *des
 		pool_config.arg = dest;
 		dest->writers = pool_new(&pool_config); /* NULL: the reader writes it itself */
 	}
-	memset(&pool_config, 0, sizeof(pool_config));
-	pool_config.threads = options->readers;
-	pool_config.queue_capacity = (size_t)options->readers * 4;
-	pool_config.init = reader_init;
-	pool_config.work = reader_work;
-	pool_config.fini = reader_fini;
-	pool_config.arg = copy;
-	copy->readers = pool_new(&pool_config);
-	if (!copy->readers)
-		goto fail;
 	if (options->progress && ndests <= PROGRESS_LANES_MAX) {
 		for (size_t i = 0; i < ndests; i++)
 			names[i] = copy->dests[i].path;
@@ -1942,7 +1984,8 @@ int copy_finish(struct copy *copy)
 	int sig, status = EXIT_ALL_GOOD;
 	bool all_back;
 
-	pool_finish(copy->readers);
+	for (size_t i = 0; i < copy->ndevices; i++)
+		pool_finish(copy->devices[i].readers);
 	for (size_t i = 0; i < copy->ndests; i++)
 		pool_finish(copy->dests[i].writers);
 	progress_finish(copy->progress);
@@ -2008,6 +2051,7 @@ int copy_finish(struct copy *copy)
 	free(copy->root_dev);
 	free(copy->root_ino);
 	free(copy->stop_why);
+	pthread_mutex_destroy(&copy->devices_lock);
 	free(copy);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (sig)

@@ -33,7 +33,7 @@ static const char usage_text[] =
 	"      --fsync          sync files, directories and the journal before sealing\n"
 	"      --verify         read every copy back (uncached) and compare digests\n"
 	"      --seal=NAME      name of the seal in each destination (default .ptools-seal)\n"
-	"  -j, --readers=N      source files read at once (default 4)\n"
+	"  -j, --readers=N      source files read at once from each source device (default 4)\n"
 	"  -w, --writers=N      writer threads per extra destination (default 2)\n"
 	"      --progress       show progress even when stderr is not a terminal\n"
 	"      --no-progress    never show progress\n"

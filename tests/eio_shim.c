@@ -7,6 +7,8 @@
  * first sleeps that long instead (a slow destination, to kill a copy midway).
  * With EIO_SHIM_CORRUPT=1, such writes succeed but store their first byte
  * inverted (a silently corrupting disk, for --verify).
+ * With EIO_SHIM_HOLD=NAME, a pread(2) of a file named NAME (anywhere) waits
+ * until the file EIO_SHIM_RELEASE exists (a source on a stuck device).
  * Built by tests/pcopy.bats with cc -shared -fPIC.
  */
 #define _GNU_SOURCE 1
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -124,5 +127,48 @@ ssize_t pwrite64(int fd, const void *buf, size_t len, off_t offset)
 	case -1: return -1;
 	case 1: return corrupted(NULL, fd, buf, len, offset, real);
 	}
+	return real(fd, buf, len, offset);
+}
+
+/* EIO_SHIM_HOLD: wait before reading fd while it is the held file. */
+static void hold(int fd)
+{
+	const char *name = getenv("EIO_SHIM_HOLD"), *release = getenv("EIO_SHIM_RELEASE");
+	char link[64], path[PATH_MAX];
+	const char *base;
+	struct stat st;
+	ssize_t n;
+
+	if (!name || !*name || !release || !*release)
+		return;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n < 0)
+		return;
+	path[n] = '\0';
+	base = strrchr(path, '/');
+	if (strcmp(base ? base + 1 : path, name) != 0)
+		return;
+	while (stat(release, &st) != 0)
+		usleep(10000);
+}
+
+ssize_t pread(int fd, void *buf, size_t len, off_t offset)
+{
+	static ssize_t (*real)(int, void *, size_t, off_t);
+
+	if (!real)
+		real = (ssize_t (*)(int, void *, size_t, off_t))dlsym(RTLD_NEXT, "pread");
+	hold(fd);
+	return real(fd, buf, len, offset);
+}
+
+ssize_t pread64(int fd, void *buf, size_t len, off_t offset)
+{
+	static ssize_t (*real)(int, void *, size_t, off_t);
+
+	if (!real)
+		real = (ssize_t (*)(int, void *, size_t, off_t))dlsym(RTLD_NEXT, "pread64");
+	hold(fd);
 	return real(fd, buf, len, offset);
 }

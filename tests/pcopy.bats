@@ -269,6 +269,34 @@ seal_ok() {
 	assert_equal "$(tree_listing src)" "$(tree_listing good)"
 }
 
+@test "pcopy reads each source device with its own readers: a stuck one holds up no other" {
+	build_shim
+	mkdir -p src/a src/b dest
+	if ! mount -t tmpfs -o size=4m tmpfs src/b 2>/dev/null; then
+		skip "cannot mount a tmpfs here"
+	fi
+	MOUNTED=$BATS_TEST_TMPDIR/src/b
+	# Larger than what a walker copies itself, so both go to the readers.
+	head -c 400000 /dev/urandom > src/a/stuck
+	head -c 400000 /dev/urandom > src/b/other
+	# One reader a device: with one reader shared by both devices, b/other
+	# would wait behind a/stuck, whose read waits for ./release.
+	printf 'a/stuck\nb/other\n' | LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_HOLD=stuck \
+		EIO_SHIM_RELEASE="$BATS_TEST_TMPDIR/release" pcopy -j1 --from src --to dest 2>err &
+	pid=$!
+	for ((i = 0; i < 300; i++)); do
+		[ -f dest/b/other ] && break
+		sleep 0.1
+	done
+	copied_while_stuck=$([ -f dest/b/other ] && echo yes || echo no)
+	touch release
+	wait "$pid"
+	assert_equal "$copied_while_stuck" yes
+	cmp src/a/stuck dest/a/stuck
+	cmp src/b/other dest/b/other
+	seal_ok dest
+}
+
 @test "EIO on one destination rolls it back exactly, replaced files included" {
 	build_shim
 	make_mixed_tree src
