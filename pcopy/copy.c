@@ -100,6 +100,7 @@ struct copy {
 	pthread_mutex_t devices_lock; /* guards devices and ndevices */
 	struct source_device devices[SOURCE_DEVICES_MAX];
 	size_t ndevices;
+	mode_t umask;                /* the process's, read once at the start */
 	struct progress *progress;
 	/* Source root (records mode: the --from root; tree mode: SRC). */
 	size_t root_len;
@@ -174,6 +175,7 @@ struct fileop {
 	int fd;                      /* the temporary */
 	int dirfd;                   /* borrowed from the reader's dircache */
 	bool exists;                 /* the final name was taken (--force/--update) */
+	bool mode_set;               /* the temporary was created with its final mode */
 	uint64_t existing_ino;       /* OP_SKIP: the inode already there */
 	char temp[64];
 	char name[NAME_MAX + 1];
@@ -793,6 +795,7 @@ static void op_start(struct reader *reader, struct fileop *op)
 	struct dest *dest = op->dest;
 	struct stat old;
 	size_t dir_len;
+	mode_t want;
 
 	op->state = OP_IDLE;
 	op->fd = -1;
@@ -812,6 +815,12 @@ static void op_start(struct reader *reader, struct fileop *op)
 		op->existing_ino = (uint64_t)old.st_ino;
 		return;
 	}
+	/* Created with its final mode when the umask lets all of it through:
+	 * that saves an fchmod a file and destination. With -p, owner-only until
+	 * the owner is set: until then the group and others would see our copy
+	 * as another user's file. */
+	want = kept_mode(copy, task->st.st_mode);
+	op->mode_set = !copy->opt.preserve && (want & ~(mode_t)0777) == 0 && (want & copy->umask) == 0;
 	temp_name(copy, op->temp, sizeof(op->temp), "");
 	if (sibling_path(&reader->worker.scratch, task->rel, dir_len, op->temp) != 0 ||
 	    journal_temp(dest->journal, reader->worker.scratch.data,
@@ -820,7 +829,7 @@ static void op_start(struct reader *reader, struct fileop *op)
 		return;
 	}
 	op->fd = openat(op->dirfd, op->temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			0600);
+			op->mode_set ? want : 0600);
 	if (op->fd < 0) {
 		dest_fail(dest, task->rel, task->rel_len, errno, NULL);
 		return;
@@ -903,7 +912,8 @@ static int op_finish(struct fileop *op)
 			return -1;
 	}
 	op->where = "setting metadata";
-	if (fchmod(op->fd, kept_mode(copy, task->st.st_mode)) != 0 || futimens(op->fd, times) != 0)
+	if ((!op->mode_set && fchmod(op->fd, kept_mode(copy, task->st.st_mode)) != 0) ||
+	    futimens(op->fd, times) != 0)
 		return -1;
 	op->where = "syncing";
 	if (copy->opt.fsync && fsync(op->fd) != 0)
@@ -1852,6 +1862,9 @@ struct copy *copy_new(const struct copy_options *options, const char *const *des
 	copy->opt = *options;
 	copy->ndests = ndests;
 	copy->run_id = new_run_id();
+	/* Reading the umask means setting it; no other thread runs yet. */
+	copy->umask = umask(0);
+	umask(copy->umask);
 	pthread_mutex_init(&copy->lock, NULL);
 	pthread_mutex_init(&copy->devices_lock, NULL);
 	pthread_mutex_init(&copy->link_lock, NULL);

@@ -269,6 +269,23 @@ seal_ok() {
 	assert_equal "$(tree_listing src)" "$(tree_listing good)"
 }
 
+@test "pcopy gives each copy its source's exact mode whatever the umask" {
+	mkdir src
+	for mode in 644 664 666 777 755 700 600 400 444 1755 4755; do
+		printf '%s\n' "$mode" > "src/m$mode"
+		chmod "$mode" "src/m$mode"
+	done
+	for mask in 022 077 000 027; do
+		(umask "$mask" && pcopy src "dest$mask" 2>err)
+		assert_equal "$?" 0
+		for mode in 644 664 666 777 755 700 600 400 444 1755; do
+			assert_equal "$mask $mode $(stat -c %a "dest$mask/m$mode")" "$mask $mode $mode"
+		done
+		# Without -p a set-id bit is not kept (as cp -a by another user).
+		assert_equal "$(stat -c %a "dest$mask/m4755")" 755
+	done
+}
+
 @test "pcopy reads each source device with its own readers: a stuck one holds up no other" {
 	build_shim
 	mkdir -p src/a src/b dest
