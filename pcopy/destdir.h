@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * Paths beneath each destination root (see destdir.c). Every function works
+ * relative to the destination's root descriptor and never follows a symlink
+ * planted inside a destination.
+ */
+#ifndef PCOPY_DESTDIR_H
+#define PCOPY_DESTDIR_H
+
+#include "prelude.h"
+#include "run.h"
+
+/** Descriptor of directory dir (dir_len bytes, relative) in dest, from worker's cache. */
+int dircache_get(struct worker *worker, struct dest *dest, const char *dir, size_t dir_len);
+
+/**
+ * The open parent directory of rel in dest (a cached descriptor, not to be
+ * closed), its length in rel (*dir_len) and rel's last component (into name,
+ * NAME_MAX + 1 bytes); or -1 once dest is failed (or had failed already).
+ */
+int dest_parent(struct worker *worker, struct dest *dest, const char *rel, size_t len,
+		size_t *dir_len, char *name);
+
+/** Copy every extended attribute (POSIX ACLs included) from one fd to another. */
+int copy_xattrs(int srcfd, int dstfd);
+
+/** The mode bits kept: set-id bits only together with the owner (-p). */
+mode_t kept_mode(const struct copy *copy, mode_t mode);
+
+/**
+ * Make directory rel in dest (its parent exists), or accept the directory
+ * already there. srcfd (or -1) supplies the xattrs with -p.
+ */
+void dest_make_dir(struct worker *worker, struct dest *dest, const char *rel, size_t len,
+		   const struct stat *st, int srcfd);
+
+/** A fresh temporary name, unique to this run, with suffix. */
+void temp_name(struct copy *copy, char *buf, size_t size, const char *suffix);
+
+/** Put the directory part of rel (dir_len bytes) and name into buf (for the journal). */
+int sibling_path(struct dbuf *buf, const char *rel, size_t dir_len, const char *name);
+
+/**
+ * Put the temporary temp (in dirfd, holding inode ino) in place as name,
+ * journaling first. exists: the name was taken when checked (--force or
+ * --update): the old file is linked to a backup first, then replaced
+ * atomically; otherwise the rename refuses to replace anything. Returns 0 or
+ * -1 with errno (*what says which step).
+ */
+int install(struct worker *worker, struct dest *dest, int dirfd, const char *rel, size_t len,
+	    const char *name, const char *temp, uint64_t ino, bool exists, const char **what);
+
+/**
+ * Whether the final name may be used: 0 when it is free (*exists false), or
+ * taken and replaceable with --force/--update (*exists true, *old its
+ * lstat); -1 with errno when it must not be touched.
+ */
+int check_final(struct copy *copy, int dirfd, const char *name, bool *exists, struct stat *old);
+
+/** Copy a symlink (target) or a special file (no data) into one destination. */
+void dest_make_node(struct worker *worker, struct dest *dest, const char *rel, size_t len,
+		    const struct stat *st, const char *target);
+
+#endif

@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * One regular file, read once and written to every destination at once:
+ * each destination gets a temporary (O_EXCL, never following a link); each
+ * block read is hashed and handed to every destination together, the first
+ * written by the reader itself and the others by their writer threads; then
+ * every copy gets its metadata, is read back with --verify, and is renamed
+ * into place, and its record goes to that destination's seal.
+ */
+#include "prelude.h"
+#include "fileop.h"
+#include "destdir.h"
+#include "hashio.h"
+#include "journal.h"
+#include "links.h"
+#include "sealer.h"
+#include "xio.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Run op->job on every active destination of the reader, concurrently. */
+static void fanout(struct reader *reader, int (*job)(struct fileop *op), enum op_state state)
+{
+	struct copy *copy = reader->worker.copy;
+	struct fileop *first = NULL;
+
+	pthread_mutex_lock(&reader->lock);
+	reader->pending = 0;
+	pthread_mutex_unlock(&reader->lock);
+	for (size_t i = 0; i < copy->ndests; i++) {
+		struct fileop *op = &reader->ops[i];
+		if (op->state != state)
+			continue;
+		if (!dest_ok(op->dest)) {
+			op->error = ECANCELED;
+			continue;
+		}
+		op->job = job;
+		op->error = 0;
+		op->where = NULL;
+		if (!first || !op->dest->writers || reader->serial) {
+			if (!first)
+				first = op;
+			else
+				op->error = job(op) != 0 ? (errno ? errno : EIO) : 0;
+			continue;
+		}
+		pthread_mutex_lock(&reader->lock);
+		reader->pending++;
+		pthread_mutex_unlock(&reader->lock);
+		if (pool_submit(op->dest->writers, op) != 0) {
+			pthread_mutex_lock(&reader->lock);
+			reader->pending--;
+			pthread_mutex_unlock(&reader->lock);
+			op->error = job(op) != 0 ? (errno ? errno : EIO) : 0;
+		}
+	}
+	if (first)
+		first->error = job(first) != 0 ? (errno ? errno : EIO) : 0;
+	pthread_mutex_lock(&reader->lock);
+	while (reader->pending > 0)
+		pthread_cond_wait(&reader->cond, &reader->lock);
+	pthread_mutex_unlock(&reader->lock);
+}
+
+/* A writer thread's task: one job of one fileop. */
+void writer_work(void *context, void *item)
+{
+	struct fileop *op = item;
+	struct reader *reader = op->reader;
+
+	(void)context;
+	op->error = op->job(op) != 0 ? (errno ? errno : EIO) : 0;
+	pthread_mutex_lock(&reader->lock);
+	if (--reader->pending == 0)
+		pthread_cond_signal(&reader->cond);
+	pthread_mutex_unlock(&reader->lock);
+}
+
+/* After a fanout: drop (and fail) every destination whose job failed. */
+static void collect_errors(struct reader *reader)
+{
+	struct task *task = reader->task;
+
+	for (size_t i = 0; i < reader->worker.copy->ndests; i++) {
+		struct fileop *op = &reader->ops[i];
+		if (op->state == OP_IDLE || op->error == 0)
+			continue;
+		if (op->error != ECANCELED)
+			dest_fail(op->dest, task->rel, task->rel_len, op->error, op->where);
+		if (op->fd >= 0) {
+			close(op->fd);
+			op->fd = -1;
+			unlinkat(op->dirfd, op->temp, 0);
+		}
+		op->state = OP_IDLE;
+	}
+}
+
+/* Prepare one destination for the reader's file: check the name, make the temporary. */
+static void op_start(struct reader *reader, struct fileop *op)
+{
+	struct copy *copy = reader->worker.copy;
+	struct task *task = reader->task;
+	struct dest *dest = op->dest;
+	struct stat old;
+	size_t dir_len;
+	mode_t want;
+
+	op->state = OP_IDLE;
+	op->fd = -1;
+	op->exists = false;
+	op->dirfd = dest_parent(&reader->worker, dest, task->rel, task->rel_len, &dir_len, op->name);
+	if (op->dirfd < 0)
+		return;
+	if (check_final(copy, op->dirfd, op->name, &op->exists, &old) != 0) {
+		dest_fail(dest, task->rel, task->rel_len, errno,
+			  errno == EEXIST ? "not replaced without --force" : NULL);
+		return;
+	}
+	if (op->exists && copy->opt.update && !copy->opt.force && S_ISREG(old.st_mode) &&
+	    old.st_size == task->st.st_size && old.st_mtim.tv_sec == task->st.st_mtim.tv_sec &&
+	    old.st_mtim.tv_nsec == task->st.st_mtim.tv_nsec) {
+		op->state = OP_SKIP;
+		op->existing_ino = (uint64_t)old.st_ino;
+		return;
+	}
+	/* Created with its final mode when the umask lets all of it through:
+	 * that saves an fchmod a file and destination. With -p, owner-only until
+	 * the owner is set: until then the group and others would see our copy
+	 * as another user's file. */
+	want = kept_mode(copy, task->st.st_mode);
+	op->mode_set = !copy->opt.preserve && (want & ~(mode_t)0777) == 0 && (want & copy->umask) == 0;
+	temp_name(copy, op->temp, sizeof(op->temp), "");
+	if (sibling_path(&reader->worker.scratch, task->rel, dir_len, op->temp) != 0 ||
+	    journal_temp(dest->journal, reader->worker.scratch.data,
+			 reader->worker.scratch.len) != 0) {
+		dest_fail(dest, task->rel, task->rel_len, errno, "journal");
+		return;
+	}
+	op->fd = openat(op->dirfd, op->temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			op->mode_set ? want : 0600);
+	if (op->fd < 0) {
+		dest_fail(dest, task->rel, task->rel_len, errno, NULL);
+		return;
+	}
+	op->state = OP_WRITE;
+}
+
+/* Whether len bytes are all zero. */
+static bool all_zero(const unsigned char *p, size_t len)
+{
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
+/* Job: write the block in flight (leaving holes where a sparse source has zeros). */
+static int op_write(struct fileop *op)
+{
+	struct reader *reader = op->reader;
+	const unsigned char *data = reader->block;
+	size_t len = reader->block_len, at = 0;
+	const size_t granule = 4096;
+
+	if (!reader->sparse)
+		return xpwrite(op->fd, data, len, (off_t)reader->block_offset);
+	while (at < len) {
+		size_t start, n;
+		while (at < len && all_zero(data + at, len - at < granule ? len - at : granule))
+			at += granule;
+		if (at >= len)
+			break;
+		start = at;
+		while (at < len && !all_zero(data + at, len - at < granule ? len - at : granule))
+			at += granule;
+		n = (at < len ? at : len) - start;
+		if (xpwrite(op->fd, data + start, n, (off_t)(reader->block_offset + start)) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* hashio's sink: hand the block to every destination. */
+static int reader_sink(void *arg, const void *data, size_t len, uint64_t offset)
+{
+	struct reader *reader = arg;
+	struct copy *copy = reader->worker.copy;
+	bool any = false;
+
+	if (stopping(copy))
+		return ECANCELED;
+	reader->block = data;
+	reader->block_len = len;
+	reader->block_offset = offset;
+	fanout(reader, op_write, OP_WRITE);
+	collect_errors(reader);
+	for (size_t i = 0; i < copy->ndests; i++)
+		any |= reader->ops[i].state != OP_IDLE;
+	if (!any) {
+		reader->abandoned = true;
+		return ECANCELED;
+	}
+	return 0;
+}
+
+/* Job: metadata, sync, read-back, rename into place. */
+static int op_finish(struct fileop *op)
+{
+	struct reader *reader = op->reader;
+	struct copy *copy = reader->worker.copy;
+	struct task *task = reader->task;
+	struct timespec times[2] = { task->st.st_atim, task->st.st_mtim };
+
+	op->where = "setting metadata";
+	if (reader->sparse && ftruncate(op->fd, task->st.st_size) != 0)
+		return -1;
+	if (copy->opt.preserve) {
+		op->where = "preserving owner";
+		if (fchown(op->fd, task->st.st_uid, task->st.st_gid) != 0)
+			return -1;
+		op->where = "preserving xattrs";
+		if (copy_xattrs(task->srcfd, op->fd) != 0)
+			return -1;
+	}
+	op->where = "setting metadata";
+	if ((!op->mode_set && fchmod(op->fd, kept_mode(copy, task->st.st_mode)) != 0) ||
+	    futimens(op->fd, times) != 0)
+		return -1;
+	op->where = "syncing";
+	if (copy->opt.fsync && fsync(op->fd) != 0)
+		return -1;
+	op->where = NULL;
+	return 0;
+}
+
+/* Job: --verify: drop the copy from the page cache, read it back, compare. */
+static int op_verify(struct fileop *op)
+{
+	struct reader *reader = op->reader;
+	struct copy *copy = reader->worker.copy;
+	struct hashio_result *want = reader->result, got;
+	struct hashio_config config;
+
+	op->where = "verifying";
+	if (!op->verify) {
+		memset(&config, 0, sizeof(config));
+		config.algos = copy->opt.algos;
+		config.count = copy->opt.nalgos;
+		config.serial = true;
+		op->verify = hashio_new(&config);
+		if (!op->verify)
+			return -1;
+	}
+	/* Dirty pages cannot be dropped: write them back first. */
+	if (!copy->opt.fsync && fdatasync(op->fd) != 0)
+		return -1;
+	posix_fadvise(op->fd, 0, 0, POSIX_FADV_DONTNEED);
+	memset(&got, 0, sizeof(got));
+	if (hashio_fd(op->verify, op->fd, NULL, NULL, NULL, &got) != 0) {
+		errno = got.error ? got.error : EIO;
+		return -1;
+	}
+	for (size_t i = 0; i < copy->opt.nalgos; i++) {
+		if (strcmp(got.hex[i], want->hex[i]) != 0) {
+			op->where = "read back differs from the source";
+			errno = EIO;
+			return -1;
+		}
+	}
+	op->where = NULL;
+	return 0;
+}
+
+/* Job: rename the finished temporary into place. */
+static int op_install(struct fileop *op)
+{
+	struct reader *reader = op->reader;
+	struct task *task = reader->task;
+	struct stat st;
+
+	if (fstat(op->fd, &st) != 0)
+		return -1;
+	op->existing_ino = (uint64_t)st.st_ino;
+	if (install(&reader->worker, op->dest, op->dirfd, task->rel, task->rel_len, op->name,
+		    op->temp, (uint64_t)st.st_ino, op->exists, &op->where) != 0)
+		return -1;
+	close(op->fd);
+	op->fd = -1;
+	return 0;
+}
+
+/* Report a source failure for the task. */
+static void source_failed(struct copy *copy, struct task *task, int err, const char *what)
+{
+	stop_run_why(copy, STOP_SOURCE, task->rel, err, what);
+}
+
+/* Copy one regular file to every destination. */
+void reader_copy(struct reader *reader, struct task *task)
+{
+	struct copy *copy = reader->worker.copy;
+	struct link_entry *first = NULL, *mine = NULL;
+	struct hashio_result result;
+	bool any = false, ok = false;
+
+	reader->task = task;
+	reader->abandoned = false;
+	reader->serial = task->st.st_size <= INLINE_MAX;
+	if (copy->opt.hard_links && task->st.st_nlink > 1) {
+		first = link_claim(copy, task, &mine);
+		if (first) {
+			link_copy(reader, first);
+			return;
+		}
+		if (!mine) {
+			stop_run(copy, STOP_INTERNAL, task->rel, ENOMEM);
+			return;
+		}
+	}
+	for (size_t i = 0; i < copy->ndests; i++) {
+		op_start(reader, &reader->ops[i]);
+		any |= reader->ops[i].state != OP_IDLE;
+	}
+	if (!any)
+		goto out;
+	reader->sparse = task->st.st_blocks * 512 < task->st.st_size;
+	memset(&result, 0, sizeof(result));
+	if (hashio_fd(reader->engine, task->srcfd, &task->st, reader_sink, reader, &result) != 0) {
+		if (!reader->abandoned && !stopping(copy))
+			source_failed(copy, task, result.error ? result.error : EIO, NULL);
+		goto abort;
+	}
+	if (result.changed) {
+		source_failed(copy, task, 0, "changed while being copied");
+		goto abort;
+	}
+	if (stopping(copy))
+		goto abort;
+	reader->result = &result;
+	fanout(reader, op_finish, OP_WRITE);
+	collect_errors(reader);
+	if (copy->opt.verify) {
+		fanout(reader, op_verify, OP_WRITE);
+		collect_errors(reader);
+	}
+	fanout(reader, op_install, OP_WRITE);
+	collect_errors(reader);
+	for (size_t i = 0; i < copy->ndests; i++) {
+		struct fileop *op = &reader->ops[i];
+		if (op->state == OP_IDLE || !dest_ok(op->dest))
+			continue;
+		if (mine)
+			mine->dest_ino[i] = op->existing_ino;
+		atomic_fetch_add(&op->dest->files, 1);
+		atomic_fetch_add(&op->dest->bytes, (uint64_t)task->st.st_size);
+		progress_add(copy->progress, i, 1, (uint64_t)task->st.st_size);
+		seal_add(copy, op->dest, op->existing_ino, (uint64_t)task->st.st_size, task->rel,
+			 task->rel_len, &task->st.st_mtim, result.hex);
+		op->state = OP_IDLE;
+	}
+	ok = true;
+	goto out;
+abort:
+	for (size_t i = 0; i < copy->ndests; i++) {
+		struct fileop *op = &reader->ops[i];
+		if (op->fd >= 0) {
+			close(op->fd);
+			op->fd = -1;
+			unlinkat(op->dirfd, op->temp, 0);
+		}
+		op->state = OP_IDLE;
+	}
+out:
+	reader->result = NULL; /* it pointed at this frame's result */
+	if (mine)
+		link_finish(copy, mine, ok, &result);
+}

@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * Producers: walk SRC with libcommon's walker, or read records (or plain
+ * paths) from standard input. Directories, symlinks and special files are
+ * made in every destination right here; each regular file is opened here
+ * (so paths longer than PATH_MAX work) and handed to the readers.
+ */
+#include "prelude.h"
+#include "producer.h"
+#include "beneath.h"
+#include "destdir.h"
+#include "diag.h"
+#include "input.h"
+#include "reader.h"
+#include "record.h"
+#include "walk.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Open a source file for reading without following a link or touching atime. */
+static int open_source(int at_fd, const char *at_path)
+{
+	int fd = openat(at_fd, at_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME | O_NONBLOCK);
+
+	if (fd < 0 && errno == EPERM)
+		fd = openat(at_fd, at_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	return fd;
+}
+
+/*
+ * Copy one source entry (at_fd/at_path opens it; st is its lstat) to
+ * relative path rel in every destination.
+ */
+static void copy_entry(struct worker *worker, int at_fd, const char *at_path,
+		       const struct stat *st, const char *rel, size_t len)
+{
+	struct copy *copy = worker->copy;
+	char *target = NULL;
+	struct stat fst;
+	int fd;
+
+	if (S_ISREG(st->st_mode)) {
+		fd = open_source(at_fd, at_path);
+		if (fd < 0 || fstat(fd, &fst) != 0) {
+			stop_run(copy, STOP_SOURCE, rel, errno);
+			if (fd >= 0)
+				close(fd);
+			return;
+		}
+		if (!S_ISREG(fst.st_mode)) {
+			close(fd);
+			stop_run_why(copy, STOP_SOURCE, rel, 0, "changed while being copied");
+			return;
+		}
+		submit_file(worker, fd, &fst, rel, len);
+		return;
+	}
+	if (S_ISDIR(st->st_mode)) {
+		fd = -1;
+		if (copy->opt.preserve)
+			fd = openat(at_fd, at_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		for (size_t i = 0; i < copy->ndests; i++)
+			dest_make_dir(worker, &copy->dests[i], rel, len, st, fd);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (S_ISSOCK(st->st_mode)) {
+		diag_note("%s: skipping a socket", rel);
+		return;
+	}
+	if (S_ISLNK(st->st_mode)) {
+		size_t cap = (size_t)st->st_size + 2;
+		ssize_t n;
+		if (cap < 64)
+			cap = 64;
+		for (;;) {
+			char *grown = realloc(target, cap);
+			if (!grown) {
+				stop_run(copy, STOP_INTERNAL, rel, ENOMEM);
+				goto out;
+			}
+			target = grown;
+			n = readlinkat(at_fd, at_path, target, cap);
+			if (n < 0) {
+				stop_run(copy, STOP_SOURCE, rel, errno);
+				goto out;
+			}
+			if ((size_t)n < cap) {
+				target[n] = '\0';
+				break;
+			}
+			cap *= 2;
+		}
+	}
+	for (size_t i = 0; i < copy->ndests; i++)
+		dest_make_node(worker, &copy->dests[i], rel, len, st, target);
+out:
+	free(target);
+}
+
+/* A walker thread's context: a whole reader, so it can copy small files itself. */
+void *walker_init(void *arg)
+{
+	struct reader *reader = reader_init(arg);
+
+	if (!reader)
+		return NULL;
+	reader->worker.inline_small = true;
+	return &reader->worker;
+}
+
+void walker_fini(void *context)
+{
+	reader_fini(context);
+}
+
+/* Whether st is one of the destination roots (a destination inside SRC). */
+static bool is_dest_root(struct copy *copy, const struct stat *st)
+{
+	for (size_t i = 0; i < copy->ndests; i++)
+		if (copy->root_dev[i] == st->st_dev && copy->root_ino[i] == st->st_ino)
+			return true;
+	return false;
+}
+
+static enum walk_action walk_visit(void *context, const struct walk_entry *entry)
+{
+	struct worker *worker = context;
+	const struct stat *st = entry->st;
+	struct stat lst, reg;
+	struct copy *copy;
+	const char *rel;
+	size_t len;
+
+	if (!worker)
+		return WALK_STOP;
+	copy = worker->copy;
+	if (stopping(copy))
+		return WALK_STOP;
+	if (entry->error) {
+		stop_run(copy, STOP_SOURCE, entry->path, entry->error);
+		return WALK_STOP;
+	}
+	if (!st && entry->type == DT_REG && entry->depth > 0) {
+		/* A regular file is stat'ed once, through its open fd (copy_entry). */
+		memset(&reg, 0, sizeof(reg));
+		reg.st_mode = S_IFREG;
+		st = &reg;
+	} else if (!st) {
+		if (fstatat(entry->at_fd, entry->at_path, &lst, AT_SYMLINK_NOFOLLOW) != 0) {
+			stop_run(copy, STOP_SOURCE, entry->path, errno);
+			return WALK_STOP;
+		}
+		st = &lst;
+	}
+	if (entry->depth == 0 && !S_ISDIR(st->st_mode)) {
+		stop_run(copy, STOP_SOURCE, entry->path, ENOTDIR);
+		return WALK_STOP;
+	}
+	if (entry->depth == 0) {
+		/* The root itself gets SRC's mode and mtime at completion. */
+		for (size_t i = 0; i < copy->ndests; i++) {
+			struct dest *dest = &copy->dests[i];
+			mode_t mode = kept_mode(copy, st->st_mode);
+			int ok;
+			if (!dest_ok(dest))
+				continue;
+			if (dest->root_created)
+				ok = journal_dir(dest->journal, "", 0, mode, &st->st_mtim);
+			else
+				ok = journal_old_dir(dest->journal, "", 0, &dest->root_mtime, mode,
+						     &st->st_mtim);
+			if (ok != 0)
+				dest_fail(dest, "", 0, errno, "journal");
+		}
+		return WALK_CONTINUE;
+	}
+	rel = entry->path + copy->root_len;
+	while (*rel == '/')
+		rel++;
+	len = entry->path_len - (size_t)(rel - entry->path);
+	if (entry->depth == 1 && (strcmp(entry->name, copy->opt.seal_name) == 0 ||
+				  strcmp(entry->name, JOURNAL_NAME) == 0))
+		return WALK_PRUNE; /* a seal or journal of SRC's own is not content */
+	if (S_ISDIR(st->st_mode) && is_dest_root(copy, st)) {
+		diag_note("%s: skipping a destination inside the source", entry->path);
+		return WALK_PRUNE;
+	}
+	copy_entry(worker, entry->at_fd, entry->at_path, st, rel, len);
+	return stopping(copy) ? WALK_STOP : WALK_CONTINUE;
+}
+
+void copy_tree(struct copy *copy, const char *src)
+{
+	struct walk_config config;
+	const char *roots[1] = { src };
+	struct stat lst, st;
+	char *slashed = NULL;
+
+	/* SRC is a directory to copy the contents of: a symlink to one is
+	 * followed, as "SRC/" would be. */
+	if (lstat(src, &lst) == 0 && S_ISLNK(lst.st_mode) && stat(src, &st) == 0 &&
+	    S_ISDIR(st.st_mode) && (slashed = malloc(strlen(src) + 2)) != NULL) {
+		strcpy(slashed, src);
+		strcat(slashed, "/");
+		roots[0] = slashed;
+	}
+	copy->root_len = strlen(roots[0]);
+	memset(&config, 0, sizeof(config));
+	config.flags = 0; /* stat only what is not a regular file (walk_visit) */
+	config.visit = walk_visit;
+	config.thread_init = walker_init;
+	config.thread_fini = walker_fini;
+	config.arg = copy;
+	if (walk(roots, 1, &config) != 0)
+		stop_run(copy, STOP_SOURCE, src, errno);
+	free(slashed);
+}
+
+/*
+ * Normalize a path lexically into out: repeated slashes and "." components
+ * dropped, no trailing slash. Returns -1 (EXDEV) for a ".." component.
+ */
+static int normalize(struct dbuf *out, const char *path, size_t len)
+{
+	size_t i = 0;
+
+	dbuf_clear(out);
+	if (len > 0 && path[0] == '/' && dbuf_putc(out, '/') != 0)
+		return -1;
+	while (i < len) {
+		size_t start;
+		while (i < len && path[i] == '/')
+			i++;
+		start = i;
+		while (i < len && path[i] != '/')
+			i++;
+		if (i == start || (i - start == 1 && path[start] == '.'))
+			continue;
+		if (i - start == 2 && path[start] == '.' && path[start + 1] == '.') {
+			errno = EXDEV;
+			return -1;
+		}
+		if (out->len > 0 && out->data[out->len - 1] != '/' && dbuf_putc(out, '/') != 0)
+			return -1;
+		if (dbuf_append(out, path + start, i - start) != 0)
+			return -1;
+	}
+	if (out->len == 0 && dbuf_putc(out, '.') != 0)
+		return -1;
+	return 0;
+}
+
+/* How much of the absolute path to strip if it lies under root, or SIZE_MAX. */
+static size_t under(const char *path, const struct dbuf *root)
+{
+	if (root->len == 0 || root->data[0] != '/')
+		return SIZE_MAX;
+	if (strcmp(root->data, "/") == 0)
+		return 0;
+	if (strncmp(path, root->data, root->len) != 0 ||
+	    (path[root->len] != '/' && path[root->len] != '\0'))
+		return SIZE_MAX;
+	return root->len;
+}
+
+/* Make sure every directory above rel exists in every destination (records mode). */
+static void ensure_parents(struct worker *worker, int srcroot, const char *rel, size_t len)
+{
+	struct copy *copy = worker->copy;
+	size_t dir_len;
+	const char *base;
+	size_t base_len;
+
+	beneath_split(rel, len, &dir_len, &base, &base_len);
+	while (dir_len > 0 && rel[dir_len - 1] == '/')
+		dir_len--;
+	if (dir_len == 0)
+		return;
+	if (worker->last_parent.len == dir_len &&
+	    memcmp(worker->last_parent.data, rel, dir_len) == 0)
+		return;
+	dbuf_clear(&worker->last_parent);
+	for (size_t i = 0; i <= dir_len; i++) {
+		struct stat st;
+		char *sub;
+		if (i < dir_len && rel[i] != '/')
+			continue;
+		if (dbuf_append(&worker->last_parent, rel + worker->last_parent.len,
+				i - worker->last_parent.len) != 0) {
+			stop_run(copy, STOP_INTERNAL, rel, ENOMEM);
+			return;
+		}
+		sub = worker->last_parent.data;
+		if (fstatat(srcroot, sub, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			stop_run(copy, STOP_SOURCE, sub, errno);
+			return;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			stop_run(copy, STOP_SOURCE, sub, ENOTDIR);
+			return;
+		}
+		for (size_t d = 0; d < copy->ndests; d++)
+			dest_make_dir(worker, &copy->dests[d], sub, i, &st, -1);
+	}
+}
+
+void copy_records(struct copy *copy, struct input *in, const char *from)
+{
+	struct worker *worker;
+	struct dbuf norm, root, real_root;
+	const char *from_dir = from;
+	struct rec rec;
+	char *real;
+	const char *why;
+	enum input_status status;
+	int srcroot, slash = -1;
+
+	dbuf_init(&norm);
+	dbuf_init(&root);
+	dbuf_init(&real_root);
+	rec_init(&rec);
+	worker = walker_init(copy);
+	if (worker)
+		worker->inline_small = false; /* the readers give parallelism here */
+	if (!from)
+		from_dir = ".";
+	srcroot = open(from_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!worker || srcroot < 0 || normalize(&root, from_dir, strlen(from_dir)) != 0) {
+		stop_run(copy, worker ? STOP_SOURCE : STOP_INTERNAL, from_dir, errno);
+		goto out;
+	}
+	/* Absolute records match --from as written or as resolved (a relative --from). */
+	real = from ? realpath(from, NULL) : NULL;
+	if (real) {
+		normalize(&real_root, real, strlen(real));
+		free(real);
+	}
+	while (!stopping(copy)) {
+		const char *path, *rel;
+		size_t len;
+		struct stat st;
+		int base;
+
+		status = input_next(in, &rec, &why);
+		if (status == INPUT_EOF)
+			break;
+		if (status == INPUT_COMMENT)
+			continue;
+		if (status == INPUT_MALFORMED) {
+			diag_input_error(input_name(in), input_line(in), "%s", why);
+			continue;
+		}
+		if (status == INPUT_ERROR) {
+			stop_run(copy, STOP_SOURCE, input_name(in), errno);
+			break;
+		}
+		path = rec_path(&rec);
+		if (normalize(&norm, path, rec_path_len(&rec)) != 0) {
+			diag_input_error(input_name(in), input_line(in),
+					 "path with '..' would leave the destination");
+			continue;
+		}
+		rel = norm.data;
+		base = srcroot;
+		if (rel[0] == '/') {
+			if (!from) {
+				/* Copied whole: the path is taken from "/". */
+				if (slash < 0)
+					slash = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				base = slash;
+			} else {
+				size_t rl = under(rel, &root);
+				if (rl == SIZE_MAX)
+					rl = under(rel, &real_root);
+				if (rl == SIZE_MAX) {
+					diag_input_error(input_name(in), input_line(in),
+							 "absolute path not under the --from root");
+					continue;
+				}
+				rel += rl;
+			}
+			while (*rel == '/')
+				rel++;
+		}
+		if (*rel == '\0' || strcmp(rel, ".") == 0)
+			continue; /* the root itself: nothing to copy */
+		len = strlen(rel);
+		if (fstatat(base, rel, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			stop_run(copy, STOP_SOURCE, path, errno);
+			break;
+		}
+		ensure_parents(worker, base, rel, len);
+		if (S_ISDIR(st.st_mode))
+			dbuf_clear(&worker->last_parent);
+		copy_entry(worker, base, rel, &st, rel, len);
+	}
+out:
+	if (srcroot >= 0)
+		close(srcroot);
+	if (slash >= 0)
+		close(slash);
+	walker_fini(worker);
+	rec_free(&rec);
+	dbuf_free(&norm);
+	dbuf_free(&root);
+	dbuf_free(&real_root);
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * Readers: the threads that copy regular files, a pool of them per source
+ * device, fed by the producers. A reader drives one fileop per destination.
+ */
+#ifndef PCOPY_READER_H
+#define PCOPY_READER_H
+
+#include "prelude.h"
+#include "hashio.h"
+#include "run.h"
+#include <limits.h>
+#include <pthread.h>
+
+enum op_state {
+	OP_IDLE,     /* this destination failed, or takes no part */
+	OP_WRITE,    /* a temporary is open and receives the data */
+	OP_SKIP,     /* --update found the copy current: hash only, for the seal */
+};
+
+struct reader;
+
+/** One file in one destination, driven by a reader. */
+struct fileop {
+	struct reader *reader;
+	struct dest *dest;
+	enum op_state state;
+	int fd;                      /* the temporary */
+	int dirfd;                   /* borrowed from the reader's dircache */
+	bool exists;                 /* the final name was taken (--force/--update) */
+	bool mode_set;               /* the temporary was created with its final mode */
+	uint64_t existing_ino;       /* OP_SKIP: the inode already there */
+	char temp[64];
+	char name[NAME_MAX + 1];
+	struct hashio *verify;       /* made on first --verify use */
+	/* The job handed to a writer thread. */
+	int (*job)(struct fileop *op);
+	int error;                   /* the job's result (errno), 0 when fine */
+	const char *where;           /* what failed, for the message */
+};
+
+/** A reader thread's state. */
+struct reader {
+	struct worker worker;
+	struct hashio *engine;
+	struct fileop *ops;          /* one per destination */
+	struct task *task;
+	bool sparse;
+	const unsigned char *block;  /* the block in flight */
+	size_t block_len;
+	uint64_t block_offset;
+	bool abandoned;              /* every destination dropped out mid-file */
+	struct hashio_result *result; /* the source's digests, for op_verify */
+	/* A small file: every destination's jobs run in this thread, in turn
+	 * (a hand-off per job would cost more than the job). */
+	bool serial;
+	pthread_mutex_t lock;        /* guards pending */
+	pthread_cond_t cond;
+	size_t pending;
+};
+
+/** A reader's context, for a pool's init (arg: the copy); NULL on ENOMEM. */
+void *reader_init(void *arg);
+
+/** Free a reader's context (NULL-safe). */
+void reader_fini(void *context);
+
+/**
+ * Hand a regular file (open as srcfd, which the task then owns) to its
+ * device's readers, or copy it right here when it is small and worker is a
+ * walker (the first member of a reader).
+ */
+void submit_file(struct worker *worker, int srcfd, const struct stat *st, const char *rel,
+		 size_t len);
+
+/** Wait for every reader of every source device to finish, and stop them. */
+void readers_finish(struct copy *copy);
+
+#endif

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * Failure bookkeeping: a destination fails alone, a source failure stops
+ * the run; the first reason of each is kept for the summary.
+ */
+#include "prelude.h"
+#include "run.h"
+#include "diag.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+bool stopping(struct copy *copy)
+{
+	return atomic_load(&copy->stop) != STOP_NONE ||
+	       (copy->opt.interrupted && atomic_load(copy->opt.interrupted));
+}
+
+/*
+ * Stop the run because of a source (or internal) failure, said by what or
+ * else by strerror(err); the first reason wins.
+ */
+void stop_run_why(struct copy *copy, enum stop_reason reason, const char *path, int err,
+		  const char *what)
+{
+	int none = STOP_NONE;
+
+	if (!what)
+		what = strerror(err);
+	diag_file_errorf(path, "%s", what);
+	if (!atomic_compare_exchange_strong(&copy->stop, &none, (int)reason))
+		return;
+	pthread_mutex_lock(&copy->lock);
+	if (!copy->stop_why) {
+		struct dbuf why;
+		dbuf_init(&why);
+		if (rec_escape(&why, path, strlen(path)) == 0 &&
+		    dbuf_printf(&why, ": %s", what) == 0)
+			copy->stop_why = why.data;
+		else
+			dbuf_free(&why);
+	}
+	pthread_mutex_unlock(&copy->lock);
+}
+
+void stop_run(struct copy *copy, enum stop_reason reason, const char *path, int err)
+{
+	stop_run_why(copy, reason, path, err, NULL);
+}
+
+bool dest_ok(struct dest *dest)
+{
+	return atomic_load(&dest->error) == 0;
+}
+
+/*
+ * Mark dest failed (the first failure is reported at once and kept for the
+ * summary; later ones are consequences and stay quiet).
+ */
+void dest_fail(struct dest *dest, const char *rel, size_t rel_len, int err,
+	       const char *what)
+{
+	int none = 0;
+	struct dbuf why;
+
+	if (err == 0)
+		err = EIO;
+	if (!atomic_compare_exchange_strong(&dest->error, &none, err))
+		return;
+	dbuf_init(&why);
+	if (dbuf_puts(&why, dest->path) != 0 ||
+	    (rel_len > 0 && (dbuf_putc(&why, '/') != 0 || dbuf_append(&why, rel, rel_len) != 0))) {
+		dbuf_free(&why);
+		return;
+	}
+	if (what)
+		diag_file_errorf(why.data, "%s: %s", what, strerror(err));
+	else
+		diag_file_error(why.data, err);
+	dbuf_clear(&why);
+	if (rel_len > 0)
+		rec_escape(&why, rel, rel_len);
+	else
+		dbuf_puts(&why, ".");
+	dbuf_printf(&why, ": %s%s%s", what ? what : "", what ? ": " : "", strerror(err));
+	pthread_mutex_lock(&dest->lock);
+	if (!dest->why)
+		dest->why = why.data;
+	else
+		dbuf_free(&why);
+	pthread_mutex_unlock(&dest->lock);
+}
+
+void worker_fini(struct worker *worker, size_t ndests)
+{
+	for (size_t i = 0; worker->dirs && i < ndests; i++) {
+		for (unsigned way = 0; way < DIRCACHE_WAYS; way++) {
+			if (worker->dirs[i].fd[way] >= 0)
+				close(worker->dirs[i].fd[way]);
+			dbuf_free(&worker->dirs[i].path[way]);
+		}
+	}
+	free(worker->dirs);
+	dbuf_free(&worker->scratch);
+	dbuf_free(&worker->last_parent);
+}

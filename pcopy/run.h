@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * One pcopy run's shared state: the run, its destinations, the per-thread
+ * worker and the task a producer hands a reader; and the failure
+ * bookkeeping every part of the engine uses. The modules: destdir (paths
+ * beneath each destination root), sealer (the seal in progress), reader and
+ * fileop (one read of each file, every destination written at once), links
+ * (-H), producer (walks and records), copy.c (setting up, finishing, undo).
+ */
+#ifndef PCOPY_RUN_H
+#define PCOPY_RUN_H
+
+#include "prelude.h"
+#include "copy.h"
+#include "dbuf.h"
+#include "hash.h"
+#include "journal.h"
+#include "pool.h"
+#include "progress.h"
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+struct link_entry;
+
+/* Why the whole run stops. */
+enum stop_reason {
+	STOP_NONE = 0,
+	STOP_SOURCE,   /* a source could not be read: roll back everything */
+	STOP_INTERNAL, /* out of memory and the like: the same */
+};
+
+/** One destination. */
+struct dest {
+	char *path;
+	size_t index;
+	int rootfd;
+	bool root_created;
+	struct timespec root_mtime;  /* before the run */
+	struct journal *journal;     /* ours, or NULL (failed before it existed) */
+	struct pool *writers;        /* NULL for the first destination */
+	atomic_int error;            /* errno of the first failure, 0 while healthy */
+	pthread_mutex_t lock;        /* guards why and the seal fields */
+	char *why;                   /* the first failure: "path: reason" */
+	/* The seal in progress: written to a temporary as files complete. */
+	int seal_fd;
+	char seal_tmp[64];
+	struct hash_ctx *seal_hash;
+	struct dbuf seal_buf;
+	bool seal_exists;            /* a seal was there before (replaced with --force/--update) */
+	atomic_uint_fast64_t files, bytes;
+};
+
+/*
+ * Each source device gets its own readers (godi's streams per input device):
+ * a slow or busy disk holds up only its own files. Past this many devices,
+ * the last one's readers serve the rest.
+ */
+#define SOURCE_DEVICES_MAX 16
+
+struct source_device {
+	dev_t dev;
+	struct pool *readers;
+};
+
+/** The whole run. */
+struct copy {
+	struct copy_options opt;
+	size_t ndests;
+	struct dest *dests;
+	uint64_t run_id;
+	atomic_uint_fast64_t temp_seq;
+	atomic_int stop;             /* enum stop_reason */
+	pthread_mutex_t lock;        /* guards stop_why */
+	char *stop_why;
+	pthread_mutex_t devices_lock; /* guards devices and ndevices */
+	struct source_device devices[SOURCE_DEVICES_MAX];
+	size_t ndevices;
+	mode_t umask;                /* the process's, read once at the start */
+	struct progress *progress;
+	/* Source root (records mode: the --from root; tree mode: SRC). */
+	size_t root_len;
+	/* Hard links (-H): the first copy of each multiply-linked inode. */
+	pthread_mutex_t link_lock;   /* guards links and nlinks */
+	pthread_cond_t link_done;
+	struct link_entry **links;   /* open-addressed table */
+	size_t links_cap, nlinks;
+	/* Destination roots' identities, so a destination inside SRC is not walked. */
+	dev_t *root_dev;
+	ino_t *root_ino;
+};
+
+/** A directory fd cache: the last few directories used, per destination. */
+#define DIRCACHE_WAYS 4
+struct dircache {
+	struct dbuf path[DIRCACHE_WAYS];
+	int fd[DIRCACHE_WAYS];
+	unsigned next;               /* the way replaced next (round robin) */
+};
+
+/** What one thread (walker or reader) keeps between entries. */
+struct worker {
+	struct copy *copy;
+	struct dircache *dirs;       /* one per destination */
+	struct dbuf scratch;
+	/* Records mode: the parent last made sure of, so a run of files in one
+	 * directory does not re-check its ancestors. */
+	struct dbuf last_parent;
+	/* A walker thread copies small files itself (it is also a reader):
+	 * handing a 4 KiB file to another thread costs more than copying it. */
+	bool inline_small;
+};
+
+/* Files up to this size are copied by the walker thread that found them. */
+#define INLINE_MAX ((off_t)256 << 10)
+
+/** One regular file to copy: made by the producer, owned by the reader. */
+struct task {
+	struct copy *copy;
+	int srcfd;
+	struct stat st;
+	size_t rel_len;
+	char rel[];                  /* path relative to every destination root */
+};
+
+/** Whether the run is stopping (a source failure or a signal). */
+bool stopping(struct copy *copy);
+
+/**
+ * Stop the run because of a source (or internal) failure, said by what or
+ * else by strerror(err); the first reason wins.
+ */
+void stop_run_why(struct copy *copy, enum stop_reason reason, const char *path, int err,
+		  const char *what);
+
+/** stop_run_why without a what. */
+void stop_run(struct copy *copy, enum stop_reason reason, const char *path, int err);
+
+/** Whether dest has not failed. */
+bool dest_ok(struct dest *dest);
+
+/**
+ * Mark dest failed (the first failure is reported at once and kept for the
+ * summary; later ones are consequences and stay quiet).
+ */
+void dest_fail(struct dest *dest, const char *rel, size_t rel_len, int err, const char *what);
+
+/** Free what a worker holds (its directory caches for ndests destinations). */
+void worker_fini(struct worker *worker, size_t ndests);
+
+#endif
