@@ -343,3 +343,22 @@ setup() {
 	assert_line --partial 'phash: missing: No such file or directory'
 	assert_line --regexp '^0	0	missing	.*error:ENOENT'
 }
+
+@test "phash opens paths in and out of its cached directory as open(2) would" {
+	mkdir -p a b/c
+	printf 1 > a/f
+	printf 2 > b/f
+	printf 3 > b/c/f
+	printf 4 > top
+	ln -s b link
+	printf '%s\n' a/f b/f a/f link/f link/c/f b/c/../f top ./a/f "$PWD/b/c/f" > good
+	printf '%s\n' a/f nope/f b/f/ b/f > mixed
+	prun phash --format gnu < good
+	assert_success
+	assert_output "$(xargs -d '\n' sha256sum < good)"
+	prun phash < mixed
+	assert_failure 1
+	assert_line --regexp '	nope/f	.*error:ENOENT'
+	assert_line --regexp '	b/f/	.*error:ENOTDIR'
+	assert_line --regexp "	b/f	.*sha256:$(sha256sum < b/f | cut -d' ' -f1)"
+}
