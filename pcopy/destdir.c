@@ -26,18 +26,18 @@
  * the root without following links and cached in the worker. Returns -1 with
  * errno.
  */
-int dircache_get(struct worker *worker, struct dest *dest, const char *dir,
+int dest_dircache_get(struct worker *worker, struct dest *dest, const char *dir,
 		 size_t dir_len)
 {
-	struct dircache *cache = &worker->dirs[dest->index];
+	struct dest_dircache *cache = &worker->dirs[dest->index];
 	unsigned way;
 
-	for (way = 0; way < DIRCACHE_WAYS; way++) {
+	for (way = 0; way < DEST_DIRCACHE_WAYS; way++) {
 		if (cache->fd[way] >= 0 && cache->path[way].len == dir_len &&
 		    (dir_len == 0 || memcmp(cache->path[way].data, dir, dir_len) == 0))
 			return cache->fd[way];
 	}
-	way = cache->next++ % DIRCACHE_WAYS;
+	way = cache->next++ % DEST_DIRCACHE_WAYS;
 	if (cache->fd[way] >= 0)
 		close(cache->fd[way]);
 	cache->fd[way] = -1;
@@ -64,7 +64,7 @@ int dest_parent(struct worker *worker, struct dest *dest, const char *rel, size_
 		dest_fail(dest, rel, len, errno, NULL);
 		return -1;
 	}
-	dirfd = dircache_get(worker, dest, rel, *dir_len);
+	dirfd = dest_dircache_get(worker, dest, rel, *dir_len);
 	if (dirfd < 0)
 		dest_fail(dest, rel, len, errno, "parent directory");
 	return dirfd;

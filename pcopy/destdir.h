@@ -11,7 +11,7 @@
 #include "run.h"
 
 /** Descriptor of directory dir (dir_len bytes, relative) in dest, from worker's cache. */
-int dircache_get(struct worker *worker, struct dest *dest, const char *dir, size_t dir_len);
+int dest_dircache_get(struct worker *worker, struct dest *dest, const char *dir, size_t dir_len);
 
 /**
  * The open parent directory of rel in dest (a cached descriptor, not to be

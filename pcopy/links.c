@@ -137,7 +137,7 @@ void link_copy(struct reader *reader, struct link_entry *first)
 		first_dirfd = beneath_open_dir(dest->rootfd, first->rel, first_dir_len, 0);
 		if (first_dirfd < 0)
 			goto fail;
-		op->dirfd = dircache_get(&reader->worker, dest, task->rel, dir_len);
+		op->dirfd = dest_dircache_get(&reader->worker, dest, task->rel, dir_len);
 		if (op->dirfd < 0) {
 			close(first_dirfd);
 			goto fail;

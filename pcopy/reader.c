@@ -38,7 +38,7 @@ void *reader_init(void *arg)
 		return NULL;
 	}
 	for (size_t i = 0; i < copy->ndests; i++) {
-		for (unsigned way = 0; way < DIRCACHE_WAYS; way++)
+		for (unsigned way = 0; way < DEST_DIRCACHE_WAYS; way++)
 			reader->worker.dirs[i].fd[way] = -1;
 		reader->ops[i].reader = reader;
 		reader->ops[i].dest = &copy->dests[i];

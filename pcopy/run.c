@@ -95,7 +95,7 @@ void dest_fail(struct dest *dest, const char *rel, size_t rel_len, int err,
 void worker_fini(struct worker *worker, size_t ndests)
 {
 	for (size_t i = 0; worker->dirs && i < ndests; i++) {
-		for (unsigned way = 0; way < DIRCACHE_WAYS; way++) {
+		for (unsigned way = 0; way < DEST_DIRCACHE_WAYS; way++) {
 			if (worker->dirs[i].fd[way] >= 0)
 				close(worker->dirs[i].fd[way]);
 			dbuf_free(&worker->dirs[i].path[way]);

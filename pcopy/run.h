@@ -91,18 +91,22 @@ struct copy {
 	ino_t *root_ino;
 };
 
-/** A directory fd cache: the last few directories used, per destination. */
-#define DIRCACHE_WAYS 4
-struct dircache {
-	struct dbuf path[DIRCACHE_WAYS];
-	int fd[DIRCACHE_WAYS];
+/**
+ * A cache of directory fds beneath one destination root (opened without
+ * following links): the last few directories used. (libcommon/dircache.h is
+ * another thing: one directory, opened by a plain path.)
+ */
+#define DEST_DIRCACHE_WAYS 4
+struct dest_dircache {
+	struct dbuf path[DEST_DIRCACHE_WAYS];
+	int fd[DEST_DIRCACHE_WAYS];
 	unsigned next;               /* the way replaced next (round robin) */
 };
 
 /** What one thread (walker or reader) keeps between entries. */
 struct worker {
 	struct copy *copy;
-	struct dircache *dirs;       /* one per destination */
+	struct dest_dircache *dirs;  /* one per destination */
 	struct dbuf scratch;
 	/* Records mode: the parent last made sure of, so a run of files in one
 	 * directory does not re-check its ancestors. */
