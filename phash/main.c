@@ -56,6 +56,8 @@ static const char usage_text[] =
 
 /** A batch holding this many bytes of known file sizes goes to a worker at once. */
 #define BATCH_BYTES ((uint64_t)1 << 20)
+/* Files done before their typical size is trusted. */
+#define BATCH_SIZE_SAMPLE 16
 
 enum format {
 	FORMAT_NATIVE,
@@ -480,7 +482,7 @@ static size_t batch_limit(struct phash *ph)
 	uint64_t files = atomic_load(&ph->files_done), bytes = atomic_load(&ph->bytes_done);
 	uint64_t typical;
 
-	if (files < 16)
+	if (files < BATCH_SIZE_SAMPLE)
 		return BATCH_TASKS;
 	typical = bytes / files;
 	if (typical == 0 || BATCH_BYTES / typical >= BATCH_TASKS)
@@ -490,22 +492,27 @@ static size_t batch_limit(struct phash *ph)
 
 /*
  * Count the item just filled, and hand the batch on when it is full (see
- * batch_limit), holds BATCH_BYTES of sizes known from the input, or fewer
- * batches are in flight than there are cores (a core may be idle: it should
- * get work now). The test is cores, not jobs: with 8 workers per core most
- * workers are always idle, and flushing for them handed batches on half
- * full, each with a futex wake-up and often a context switch (on 200,000
- * small files with -j16 on two cores: 9,500 batches instead of 6,250, and
- * about 22,000 futex calls against about 8,000 with this test).
+ * batch_limit), holds BATCH_BYTES of sizes known from the input, or some
+ * worker should get work now. For small files that is when fewer batches
+ * are in flight than there are cores (a core may be idle): with 8 workers
+ * per core most workers are always idle, and flushing for them handed
+ * batches on half full, each with a futex wake-up and often a context
+ * switch (200,000 small files, -j16 on two cores: 9,500 batches instead of
+ * 6,250, 22,000 futex calls instead of 8,000). While files are large, or
+ * their size is not known yet, it is whenever a worker is idle: a second
+ * large file must not wait in a batch behind the first (the cores rule
+ * alone made a 1 GiB tree of mixed sizes slower).
  */
 static void commit_slot(struct producer *producer, uint64_t bytes)
 {
 	struct batch *batch = producer->batch;
 	struct phash *ph = producer->ph;
+	size_t limit = batch_limit(ph);
+	bool small = limit == BATCH_TASKS && atomic_load(&ph->files_done) >= BATCH_SIZE_SAMPLE;
 
 	batch_commit(batch, bytes);
-	if (batch->count >= batch_limit(ph) || batch->bytes >= BATCH_BYTES ||
-	    atomic_load(&ph->in_flight) < ph->cores)
+	if (batch->count >= limit || batch->bytes >= BATCH_BYTES ||
+	    atomic_load(&ph->in_flight) < (small ? ph->cores : ph->opt.jobs))
 		flush_batch(producer);
 }
 
