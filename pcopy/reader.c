@@ -66,7 +66,7 @@ void reader_fini(void *context)
 	free(reader);
 }
 
-
+/* A reader's task: copy one file (the pool's work callback; also a walker's, inline). */
 static void reader_work(void *context, void *item)
 {
 	struct reader *reader = context;

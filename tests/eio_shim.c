@@ -26,21 +26,29 @@
 
 static atomic_long written;
 
+/* The path fd was opened by (PATH_MAX bytes), from /proc; 0, or -1 if unknown. */
+static int fd_path(int fd, char *path)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, PATH_MAX - 1);
+	if (n < 0)
+		return -1;
+	path[n] = '\0';
+	return 0;
+}
+
 /* Whether fd is a file under the prefix that the shim should act on. */
 static int targeted(int fd)
 {
 	const char *prefix = getenv("EIO_SHIM_PREFIX"), *spare = getenv("EIO_SHIM_SPARE");
-	char link[64], path[PATH_MAX];
-	ssize_t n;
+	char path[PATH_MAX];
 	size_t plen;
 
-	if (!prefix || !*prefix)
+	if (!prefix || !*prefix || fd_path(fd, path) != 0)
 		return 0;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, path, sizeof(path) - 1);
-	if (n < 0)
-		return 0;
-	path[n] = '\0';
 	plen = strlen(prefix);
 	if (strncmp(path, prefix, plen) != 0 || (path[plen] != '/' && path[plen] != '\0'))
 		return 0;
@@ -134,18 +142,12 @@ ssize_t pwrite64(int fd, const void *buf, size_t len, off_t offset)
 static void hold(int fd)
 {
 	const char *name = getenv("EIO_SHIM_HOLD"), *release = getenv("EIO_SHIM_RELEASE");
-	char link[64], path[PATH_MAX];
+	char path[PATH_MAX];
 	const char *base;
 	struct stat st;
-	ssize_t n;
 
-	if (!name || !*name || !release || !*release)
+	if (!name || !*name || !release || !*release || fd_path(fd, path) != 0)
 		return;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, path, sizeof(path) - 1);
-	if (n < 0)
-		return;
-	path[n] = '\0';
 	base = strrchr(path, '/');
 	if (strcmp(base ? base + 1 : path, name) != 0)
 		return;
