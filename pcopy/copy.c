@@ -97,6 +97,7 @@ static void dest_setup(struct copy *copy, struct dest *dest)
 					: "journal");
 		return;
 	}
+	dest_probe_anon(copy, dest);
 	if (seal_open(copy, dest) != 0)
 		dest_fail(dest, copy->opt.seal_name, strlen(copy->opt.seal_name), errno,
 			  errno == EEXIST ? "a seal exists (use --force or --update)" : "seal");

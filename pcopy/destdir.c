@@ -2,8 +2,9 @@
 /**
  * Paths beneath each destination root: directories opened through a small
  * per-thread cache and made with mkdirat, never following a symlink;
- * temporaries' names; installing a finished temporary under its final name
- * (journaled first); symlinks and special files.
+ * temporaries' names, or unnamed (O_TMPFILE) files where the destination
+ * allows; installing a finished copy under its final name (journaled
+ * first); symlinks and special files.
  */
 #include "prelude.h"
 #include "destdir.h"
@@ -236,6 +237,89 @@ int install(struct worker *worker, struct dest *dest, int dirfd, const char *rel
 	}
 	unlinkat(dirfd, temp, 0);
 	return 0;
+}
+
+/* Give the unnamed file fd (O_TMPFILE) the name name in dirfd, as dest links them. */
+static int link_anon(const struct dest *dest, int fd, int dirfd, const char *name)
+{
+	char proc[sizeof("/proc/self/fd/") + 3 * sizeof(int)];
+
+	if (dest->anon_link == ANON_EMPTY_PATH)
+		return linkat(fd, "", dirfd, name, AT_EMPTY_PATH);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW);
+}
+
+/*
+ * Find how dest can link an unnamed file into place, by doing it once under a
+ * journaled temporary name in the root (removed at once). Unnamed copies save
+ * the temporary name and the rename: a third of the cost of a small file on
+ * ext4. Leaves ANON_NONE where O_TMPFILE or both ways of linking fail (an
+ * older filesystem, no /proc, not permitted).
+ */
+void dest_probe_anon(struct copy *copy, struct dest *dest)
+{
+	static const enum anon_link ways[] = { ANON_EMPTY_PATH, ANON_PROC_FD };
+	char temp[64];
+	int fd;
+
+	dest->anon_link = ANON_NONE;
+	fd = openat(dest->rootfd, ".", O_WRONLY | O_TMPFILE | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	temp_name(copy, temp, sizeof(temp), ".probe");
+	if (journal_temp(dest->journal, temp, strlen(temp)) == 0) {
+		for (size_t i = 0; i < sizeof(ways) / sizeof(ways[0]); i++) {
+			dest->anon_link = ways[i];
+			if (link_anon(dest, fd, dest->rootfd, temp) == 0) {
+				unlinkat(dest->rootfd, temp, 0);
+				close(fd);
+				return;
+			}
+		}
+	}
+	dest->anon_link = ANON_NONE;
+	close(fd);
+}
+
+/*
+ * An unnamed file (O_TMPFILE, mode mode) in dirfd for a copy into dest, or -1
+ * with errno; ENOTSUP when unnamed files cannot be used there (make a named
+ * temporary instead).
+ */
+int dest_create_anon(const struct dest *dest, int dirfd, mode_t mode)
+{
+	int fd;
+
+	if (dest->anon_link == ANON_NONE) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	fd = openat(dirfd, ".", O_RDWR | O_TMPFILE | O_CLOEXEC, mode);
+	/* A directory on another filesystem (a mount inside the destination)
+	 * may not have O_TMPFILE. */
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
+		errno = ENOTSUP;
+	return fd;
+}
+
+/*
+ * Link the unnamed file fd (inode ino, made by dest_create_anon in dirfd)
+ * into place as name, journaling first; never replaces anything. Returns 0
+ * or -1 with errno (*what says which step).
+ */
+int install_anon(struct dest *dest, int dirfd, const char *rel, size_t len, const char *name,
+		 int fd, uint64_t ino, const char **what)
+{
+	*what = "journal";
+	if (journal_final(dest->journal, rel, len, ino) != 0)
+		return -1;
+	*what = NULL;
+	if (link_anon(dest, fd, dirfd, name) == 0)
+		return 0;
+	if (errno == EEXIST)
+		*what = "exists (not replaced without --force or --update)";
+	return -1;
 }
 
 /*

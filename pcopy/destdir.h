@@ -51,6 +51,26 @@ int install(struct worker *worker, struct dest *dest, int dirfd, const char *rel
 	    const char *name, const char *temp, uint64_t ino, bool exists, const char **what);
 
 /**
+ * Find how unnamed (O_TMPFILE) copies can be linked into place in dest
+ * (dest->anon_link), once, after its journal exists.
+ */
+void dest_probe_anon(struct copy *copy, struct dest *dest);
+
+/**
+ * An unnamed file (O_TMPFILE, mode mode) in dirfd, or -1 with errno: ENOTSUP
+ * when dest cannot use them there (make a named temporary instead).
+ */
+int dest_create_anon(const struct dest *dest, int dirfd, mode_t mode);
+
+/**
+ * Link the unnamed file fd (inode ino, from dest_create_anon in dirfd) into
+ * place as name, journaling first; never replaces anything. Returns 0 or -1
+ * with errno (*what says which step).
+ */
+int install_anon(struct dest *dest, int dirfd, const char *rel, size_t len, const char *name,
+		 int fd, uint64_t ino, const char **what);
+
+/**
  * Whether the final name may be used: 0 when it is free (*exists false), or
  * taken and replaceable with --force/--update (*exists true, *old its
  * lstat); -1 with errno when it must not be touched.

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: 0BSD */
 /**
  * One regular file, read once and written to every destination at once:
- * each destination gets a temporary (O_EXCL, never following a link); each
+ * each destination gets an unnamed file (O_TMPFILE) or else a temporary
+ * (O_EXCL, never following a link); each
  * block read is hashed and handed to every destination together, the first
  * written by the reader itself and the others by their writer threads; then
- * every copy gets its metadata, is read back with --verify, and is renamed
- * into place, and its record goes to that destination's seal.
+ * every copy gets its metadata, is read back with --verify, and is linked or
+ * renamed into place, and its record goes to that destination's seal.
  */
 #include "prelude.h"
 #include "fileop.h"
@@ -81,6 +82,17 @@ void writer_work(void *context, void *item)
 	pthread_mutex_unlock(&reader->lock);
 }
 
+/* Drop op's unfinished copy: close it, and remove its temporary if it has a name. */
+static void op_discard(struct fileop *op)
+{
+	if (op->fd < 0)
+		return;
+	close(op->fd);
+	op->fd = -1;
+	if (op->temp[0] != '\0')
+		unlinkat(op->dirfd, op->temp, 0);
+}
+
 /* After a fanout: drop (and fail) every destination whose job failed. */
 static void collect_errors(struct reader *reader)
 {
@@ -92,11 +104,7 @@ static void collect_errors(struct reader *reader)
 			continue;
 		if (op->error != ECANCELED)
 			dest_fail(op->dest, task->rel, task->rel_len, op->error, op->where);
-		if (op->fd >= 0) {
-			close(op->fd);
-			op->fd = -1;
-			unlinkat(op->dirfd, op->temp, 0);
-		}
+		op_discard(op);
 		op->state = OP_IDLE;
 	}
 }
@@ -135,6 +143,21 @@ static void op_start(struct reader *reader, struct fileop *op)
 	 * as another user's file. */
 	want = kept_mode(copy, task->st.st_mode);
 	op->mode_set = !copy->opt.preserve && (want & ~(mode_t)0777) == 0 && (want & copy->umask) == 0;
+	/* Unnamed until complete where the destination allows: then a crash
+	 * leaves nothing behind and there is no temporary name to journal. A
+	 * name to replace (--force, --update) needs the rename. */
+	op->temp[0] = '\0';
+	if (!op->exists) {
+		op->fd = dest_create_anon(dest, op->dirfd, op->mode_set ? want : 0600);
+		if (op->fd >= 0) {
+			op->state = OP_WRITE;
+			return;
+		}
+		if (errno != ENOTSUP) {
+			dest_fail(dest, task->rel, task->rel_len, errno, NULL);
+			return;
+		}
+	}
 	temp_name(copy, op->temp, sizeof(op->temp), "");
 	if (sibling_path(&reader->worker.scratch, task->rel, dir_len, op->temp) != 0 ||
 	    journal_temp(dest->journal, reader->worker.scratch.data,
@@ -274,7 +297,7 @@ static int op_verify(struct fileop *op)
 	return 0;
 }
 
-/* Job: rename the finished temporary into place. */
+/* Job: link or rename the finished copy into place. */
 static int op_install(struct fileop *op)
 {
 	struct reader *reader = op->reader;
@@ -284,9 +307,14 @@ static int op_install(struct fileop *op)
 	if (fstat(op->fd, &st) != 0)
 		return -1;
 	op->existing_ino = (uint64_t)st.st_ino;
-	if (install(&reader->worker, op->dest, op->dirfd, task->rel, task->rel_len, op->name,
-		    op->temp, (uint64_t)st.st_ino, op->exists, &op->where) != 0)
+	if (op->temp[0] == '\0') {
+		if (install_anon(op->dest, op->dirfd, task->rel, task->rel_len, op->name, op->fd,
+				 (uint64_t)st.st_ino, &op->where) != 0)
+			return -1;
+	} else if (install(&reader->worker, op->dest, op->dirfd, task->rel, task->rel_len,
+			   op->name, op->temp, (uint64_t)st.st_ino, op->exists, &op->where) != 0) {
 		return -1;
+	}
 	close(op->fd);
 	op->fd = -1;
 	return 0;
@@ -366,11 +394,7 @@ void reader_copy(struct reader *reader, struct task *task)
 abort:
 	for (size_t i = 0; i < copy->ndests; i++) {
 		struct fileop *op = &reader->ops[i];
-		if (op->fd >= 0) {
-			close(op->fd);
-			op->fd = -1;
-			unlinkat(op->dirfd, op->temp, 0);
-		}
+		op_discard(op);
 		op->state = OP_IDLE;
 	}
 out:

@@ -25,12 +25,12 @@ struct fileop {
 	struct reader *reader;
 	struct dest *dest;
 	enum op_state state;
-	int fd;                      /* the temporary */
+	int fd;                      /* the copy being written (unnamed or a temporary) */
 	int dirfd;                   /* borrowed from the reader's dircache */
 	bool exists;                 /* the final name was taken (--force/--update) */
 	bool mode_set;               /* the temporary was created with its final mode */
 	uint64_t existing_ino;       /* OP_SKIP: the inode already there */
-	char temp[64];
+	char temp[64];               /* its name; empty for an unnamed (O_TMPFILE) file */
 	char name[NAME_MAX + 1];
 	struct hashio *verify;       /* made on first --verify use */
 	/* The job handed to a writer thread. */

@@ -31,6 +31,18 @@ enum stop_reason {
 	STOP_INTERNAL, /* out of memory and the like: the same */
 };
 
+/*
+ * How a file made with O_TMPFILE is linked into place, found once for each
+ * destination (destdir.c): by its descriptor (linkat AT_EMPTY_PATH, which
+ * needs CAP_DAC_READ_SEARCH), through /proc/self/fd, or not at all (named
+ * temporaries, then rename).
+ */
+enum anon_link {
+	ANON_NONE = 0,
+	ANON_EMPTY_PATH,
+	ANON_PROC_FD,
+};
+
 /** One destination. */
 struct dest {
 	char *path;
@@ -39,6 +51,7 @@ struct dest {
 	bool root_created;
 	struct timespec root_mtime;  /* before the run */
 	struct journal *journal;     /* ours, or NULL (failed before it existed) */
+	enum anon_link anon_link;    /* how an unnamed (O_TMPFILE) copy gets its name */
 	struct pool *writers;        /* NULL for the first destination */
 	atomic_int error;            /* errno of the first failure, 0 while healthy */
 	pthread_mutex_t lock;        /* guards why and the seal fields */

@@ -366,9 +366,9 @@ seal_ok() {
 	LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX="$BATS_TEST_TMPDIR" \
 		EIO_SHIM_SPARE=.pcopy-journal EIO_SHIM_DELAY_US=200000 pcopy src one two 2>err &
 	pid=$!
-	# Wait for big's temporary (not the seal's) to receive its first block.
+	# Wait for big's copy (not the seal) to receive its first block.
 	for ((i = 0; i < 200; i++)); do
-		[ -n "$(find one -name '.pcopy.*' ! -name '*.seal' -size +0 -print -quit)" ] && break
+		copy_in_progress "$pid" "$BATS_TEST_TMPDIR/one" && break
 		sleep 0.05
 	done
 	printf 'appended while copying\n' >> src/big

@@ -108,6 +108,20 @@ start_slow_pcopy() {
 	done
 }
 
+# copy_in_progress PID DIR: whether process PID has a copy open in DIR that
+# holds data: an unnamed (O_TMPFILE) file, which /proc shows as
+# "DIR/#INODE (deleted)", or a named temporary (.pcopy.*, not the seal's).
+copy_in_progress() {
+	local fd target
+	for fd in /proc/"$1"/fd/*; do
+		target=$(readlink "$fd" 2>/dev/null) || continue
+		case $target in
+		"$2"/\#*" (deleted)" | "$2"/.pcopy.*[0-9]) [ -s "$fd" ] && return 0 ;;
+		esac
+	done
+	return 1
+}
+
 # drop_to_nobody CMD...: run CMD as user nobody (tests run as root, and root
 # ignores permissions).
 as_nobody() {
