@@ -571,6 +571,22 @@ static size_t u64_into(char *dst, uint64_t value)
 	return sizeof(digits) - n;
 }
 
+size_t rec_time_into(char *dst, const struct timespec *ts)
+{
+	uint64_t sec = (uint64_t)ts->tv_sec, nsec = (uint64_t)ts->tv_nsec;
+	size_t n = 0;
+
+	if (ts->tv_sec < 0) {
+		dst[n++] = '-';
+		sec = (uint64_t)0 - sec; /* INT64_MIN too: unsigned negation */
+	}
+	n += u64_into(dst + n, sec);
+	dst[n++] = '.';
+	for (size_t i = 9; i-- > 0; nsec /= 10)
+		dst[n + i] = (char)('0' + nsec % 10);
+	return n + 9;
+}
+
 int rec_emit_head(struct dbuf *out, uint64_t ino, uint64_t size, const char *path, size_t len)
 {
 	char *p;

@@ -14,6 +14,7 @@
 
 #include "prelude.h"
 #include "dbuf.h"
+#include <time.h>
 
 /** The longest line a reader accepts, LF excluded (documented in FORMAT.md). */
 #define REC_LINE_MAX ((size_t)1 << 20)
@@ -145,5 +146,15 @@ int rec_emit_head(struct dbuf *out, uint64_t ino, uint64_t size, const char *pat
 int rec_emit_attr(struct dbuf *out, const char *key, const char *value, size_t len);
 /** Append the LF that ends a record. Returns 0, or -1 (ENOMEM). */
 int rec_emit_end(struct dbuf *out);
+
+/** Room rec_time_into needs: a sign, 19 digits, the point, 9 digits. */
+#define REC_TIME_MAX 32
+/**
+ * Write a time as FORMAT.md's mtime value, "SEC.NSEC" (printf's
+ * "%lld.%09ld": a '-' before SEC for times before 1970, NSEC always nine
+ * digits) into dst (REC_TIME_MAX bytes, not NUL-terminated); returns the
+ * length. ts->tv_nsec must be within 0..999999999.
+ */
+size_t rec_time_into(char *dst, const struct timespec *ts);
 
 #endif

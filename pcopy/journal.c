@@ -115,7 +115,9 @@ static int journal_append(struct journal *journal, const struct dbuf *line)
 
 static int put_time(struct dbuf *buf, const struct timespec *ts)
 {
-	return dbuf_printf(buf, "%lld.%09ld", (long long)ts->tv_sec, (long)ts->tv_nsec);
+	char text[REC_TIME_MAX];
+
+	return dbuf_append(buf, text, rec_time_into(text, ts));
 }
 
 /*

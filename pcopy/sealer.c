@@ -67,20 +67,19 @@ void seal_add(struct copy *copy, struct dest *dest, uint64_t ino, uint64_t size,
 	      const char *rel, size_t len, const struct timespec *mtime,
 	      char hex[][HASH_HEX_MAX + 1])
 {
+	char text[REC_TIME_MAX];
 	struct dbuf line;
 	int ok;
 
 	dbuf_init(&line);
-	ok = dbuf_printf(&line, "%" PRIu64 "\t%" PRIu64 "\t", ino, size);
+	ok = rec_emit_head(&line, ino, size, rel, len);
 	if (ok == 0)
-		ok = rec_escape(&line, rel, len);
-	if (ok == 0)
-		ok = dbuf_printf(&line, "\tmtime:%lld.%09ld", (long long)mtime->tv_sec,
-				 (long)mtime->tv_nsec);
+		ok = rec_emit_attr(&line, "mtime", text, rec_time_into(text, mtime));
 	for (size_t i = 0; ok == 0 && i < copy->opt.nalgos; i++)
-		ok = dbuf_printf(&line, "\t%s:%s", copy->opt.algos[i]->name, hex[i]);
+		ok = rec_emit_attr(&line, copy->opt.algos[i]->name, hex[i],
+				   2 * copy->opt.algos[i]->digest_len);
 	if (ok == 0)
-		ok = dbuf_putc(&line, '\n');
+		ok = rec_emit_end(&line);
 	if (ok != 0) {
 		dest_fail(dest, rel, len, errno, "seal");
 		dbuf_free(&line);

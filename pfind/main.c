@@ -132,9 +132,7 @@ static int emit_field(struct dbuf *buf, enum field field, const struct walk_entr
 		text[0] = rec_type_letter(DTTOIF(entry->type));
 		return rec_emit_attr(buf, key, text, 1);
 	case FIELD_MTIME:
-		len = snprintf(text, sizeof(text), "%lld.%09ld", (long long)st->st_mtim.tv_sec,
-			       (long)st->st_mtim.tv_nsec);
-		return rec_emit_attr(buf, key, text, (size_t)len);
+		return rec_emit_attr(buf, key, text, rec_time_into(text, &st->st_mtim));
 	case FIELD_MODE:
 		len = snprintf(text, sizeof(text), "%04o", (unsigned)(st->st_mode & 07777));
 		return rec_emit_attr(buf, key, text, (size_t)len);

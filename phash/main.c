@@ -195,18 +195,15 @@ static int format_hashed(struct task *task, const struct options *opt,
 			 const struct hashio_result *res, struct dbuf *line)
 {
 	struct rec *rec = &task->rec;
-	char mtime[48];
+	char mtime[REC_TIME_MAX];
 	size_t i;
-	int len;
 
 	rec->ino = res->ino;
 	rec->size = res->size;
 	rec->plain = false;
 	if (task->fresh && set_type(rec, 'f') != 0)
 		return -1;
-	len = snprintf(mtime, sizeof(mtime), "%lld.%09ld", (long long)res->mtime.tv_sec,
-		       (long)res->mtime.tv_nsec);
-	if (rec_attr_set(rec, "mtime", mtime, (size_t)len) != 0)
+	if (rec_attr_set(rec, "mtime", mtime, rec_time_into(mtime, &res->mtime)) != 0)
 		return -1;
 	for (i = 0; i < opt->count; i++) {
 		if (rec_attr_set(rec, opt->algos[i]->name, res->hex[i], 2 * opt->algos[i]->digest_len) != 0)

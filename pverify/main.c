@@ -3,6 +3,7 @@
 #include "prelude.h"
 #include "audit.h"
 #include "diag.h"
+#include "dircache.h"
 #include "hash.h"
 #include "hashio.h"
 #include "input.h"
@@ -114,6 +115,7 @@ struct worker {
 		struct hashio *engine;
 	} cache[ENGINE_CACHE];
 	size_t used, victim;
+	struct dircache dirs;    /* without --root: the directory of the last file opened */
 };
 
 static void *worker_init(void *arg)
@@ -121,6 +123,8 @@ static void *worker_init(void *arg)
 	struct worker *worker = calloc(1, sizeof(*worker));
 
 	(void)arg;
+	if (worker)
+		dircache_init(&worker->dirs);
 	return worker;
 }
 
@@ -133,6 +137,7 @@ static void worker_fini(void *context)
 		return;
 	for (i = 0; i < worker->used; i++)
 		hashio_free(worker->cache[i].engine);
+	dircache_fini(&worker->dirs);
 	free(worker);
 }
 
@@ -191,6 +196,27 @@ static void check_entry(struct task *task, const struct stat *st)
 		task->size = 0;
 }
 
+/*
+ * Open the task's path with flags (resolve.h). Without --root, relative to
+ * the worker's cached directory: a manifest lists a directory's files
+ * together, and looking up a long path's directories again for every file
+ * costs about a third of the open. Under --root, resolve_open's checks apply
+ * from the root every time.
+ */
+static int open_task(struct worker *worker, const struct task *task, int flags)
+{
+	const char *name;
+	int dirfd, fd;
+
+	if (shared.rootfd != AT_FDCWD)
+		return resolve_open(shared.rootfd, task->path, flags);
+	dirfd = dircache_at(&worker->dirs, task->path, task->path_len, &name);
+	fd = openat(dirfd, name, flags);
+	if (fd < 0 && errno == ENAMETOOLONG)
+		fd = resolve_open(AT_FDCWD, task->path, flags);
+	return fd;
+}
+
 /* Open, compare the size, hash once with every algorithm, compare the digests. */
 static void check(struct worker *worker, struct task *task)
 {
@@ -200,8 +226,7 @@ static void check(struct worker *worker, struct task *task)
 	size_t i;
 	int fd;
 
-	fd = resolve_open(shared.rootfd, task->path,
-			  task->look_only ? RESOLVE_LOOK : RESOLVE_READ);
+	fd = open_task(worker, task, task->look_only ? RESOLVE_LOOK : RESOLVE_READ);
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			task->verdict = VERDICT_MISSING;

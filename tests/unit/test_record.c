@@ -524,3 +524,26 @@ UNIT_TEST(record_numbers_are_written_in_plain_decimal)
 	}
 	dbuf_free(&out);
 }
+
+UNIT_TEST(record_times_are_written_as_printf_would)
+{
+	/* rec_time_into must write exactly "%lld.%09ld": readers (pverify
+	 * --quick, phash --reuse) compare the text of mtimes from every tool. */
+	static const struct timespec times[] = {
+		{ 0, 0 }, { 0, 1 }, { 1, 999999999 }, { 1700000000, 123456789 },
+		{ 9, 100000000 }, { 10, 0 }, { 99, 99 }, { -1, 500000000 }, { -1, 0 },
+		{ -86400 * 365, 42 }, { INT64_MAX, 999999999 }, { INT64_MIN, 0 },
+		{ INT64_MIN + 1, 7 }, { 12345678901234, 10 },
+	};
+	char got[REC_TIME_MAX + 1], want[64];
+	size_t i, n;
+
+	for (i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		n = rec_time_into(got, &times[i]);
+		EXPECT(n <= REC_TIME_MAX);
+		got[n] = '\0';
+		snprintf(want, sizeof(want), "%lld.%09ld", (long long)times[i].tv_sec,
+			 (long)times[i].tv_nsec);
+		EXPECT(strcmp(got, want) == 0);
+	}
+}
