@@ -148,6 +148,24 @@ void link_copy(struct reader *reader, struct link_entry *first)
 			what = errno == EEXIST ? "not replaced without --force" : NULL;
 			goto fail;
 		}
+		if (!op->exists) {
+			/* A link never replaces a name: no temporary needed. */
+			what = "journal";
+			if (journal_final(dest->journal, task->rel, task->rel_len,
+					  first->dest_ino[d]) != 0) {
+				close(first_dirfd);
+				goto fail;
+			}
+			what = "linking";
+			if (linkat(first_dirfd, first_name, op->dirfd, op->name, 0) != 0) {
+				if (errno == EEXIST)
+					what = "exists (not replaced without --force or --update)";
+				close(first_dirfd);
+				goto fail;
+			}
+			close(first_dirfd);
+			goto linked;
+		}
 		temp_name(copy, op->temp, sizeof(op->temp), "");
 		what = "journal";
 		if (sibling_path(&reader->worker.scratch, task->rel, dir_len, op->temp) != 0 ||
@@ -167,6 +185,7 @@ void link_copy(struct reader *reader, struct link_entry *first)
 			unlinkat(op->dirfd, op->temp, 0);
 			goto fail;
 		}
+linked:
 		atomic_fetch_add(&dest->files, 1);
 		seal_add(copy, dest, first->dest_ino[d], (uint64_t)task->st.st_size, task->rel,
 			 task->rel_len, &task->st.st_mtim, hex);

@@ -139,6 +139,18 @@ seal_ok() {
 	assert [ "$(stat -c %i apart/a)" != "$(stat -c %i apart/sub/hardlink-to-a)" ]
 }
 
+@test "pcopy -H never links over a file already in the destination, and rolls back" {
+	make_mixed_tree src
+	mkdir -p one/sub
+	printf 'mine\n' > one/sub/hardlink-to-a
+	snap=$(snapshot one)
+	prun pcopy -H src one
+	assert_failure 1
+	assert_output --partial "sub/hardlink-to-a: exists"
+	assert_equal "$(cat one/sub/hardlink-to-a)" mine
+	assert_equal "$(snapshot one)" "$snap"
+}
+
 @test "pcopy -p keeps owner, group and xattrs including ACLs" {
 	command -v setfattr >/dev/null || skip "setfattr not installed"
 	make_mixed_tree src
