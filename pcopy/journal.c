@@ -27,9 +27,13 @@
  * Proving ownership. Undo must never remove anything that existed before the
  * run. Temporaries carry a name unique to the run (a random run id and a
  * counter) and are created with O_EXCL, so a temporary named in the journal
- * is ours. A final name is ours only if it holds the inode we created: the
- * record written before the rename (or link) carries the temporary's inode
- * number, and undo removes the final name only when it still holds that
+ * is ours. Most files have no temporary name at all: they are written
+ * unnamed (O_TMPFILE), and an unnamed inode vanishes with the process (or,
+ * after a crash, at the next mount), so nothing needs a record before it is
+ * linked. A final name is ours only if it holds the inode we created: the
+ * record written before the rename or link carries that inode's number (the
+ * temporary's, the unnamed file's, or with -H the first copy's), and undo
+ * removes the final name only when it still holds that
  * inode; a pre-existing file there necessarily had another inode, since both
  * existed at once. Directories are recorded only after fstatat found nothing
  * there, and undo removes them with rmdir, which never removes contents.
