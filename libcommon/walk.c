@@ -687,6 +687,10 @@ static void flush_batch(struct walk_worker *w, bool may_spawn, bool busy)
 	for (size_t i = w->nbatch; i-- > 0;)
 		wk->stack[wk->nstack++] = w->batch[i];
 	wake = busy || wk->nstack >= 2;
+	/* Sorted: workers idle at a full read-ahead window have nothing to take
+	 * (take_listing wakes them when half of it is free). */
+	if ((wk->flags & WALK_SORT) && wk->window_used >= wk->window)
+		wake = false;
 	if (wake && atomic_load(&wk->idle) > 0) {
 		if (w->nbatch == 1)
 			pthread_cond_signal(&wk->work_cond);
@@ -1077,9 +1081,12 @@ static struct walk_listing *take_listing(struct walk_worker *w, struct walk_node
 	listing = node->listing;
 	node->listing = NULL;
 	if (node->prefetched) {
-		/* One more listing may be read ahead: one worker can take it. */
+		/* Workers that stopped at a full window are woken together once
+		 * half of it is free, not one per listing consumed: on a tree of
+		 * small directories that was a wake-up and a sleep per directory. */
 		wk->window_used--;
-		pthread_cond_signal(&wk->work_cond);
+		if (wk->window_used == wk->window / 2)
+			pthread_cond_broadcast(&wk->work_cond);
 	}
 	pthread_mutex_unlock(&wk->lock);
 	return listing;

@@ -14,7 +14,7 @@
 
 enum op_state {
 	OP_IDLE,     /* this destination failed, or takes no part */
-	OP_WRITE,    /* a temporary is open and receives the data */
+	OP_WRITE,    /* the copy (unnamed or a temporary) is open and receives the data */
 	OP_SKIP,     /* --update found the copy current: hash only, for the seal */
 };
 
