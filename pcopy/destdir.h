@@ -52,7 +52,8 @@ int install(struct worker *worker, struct dest *dest, int dirfd, const char *rel
 
 /**
  * Find how unnamed (O_TMPFILE) copies can be linked into place in dest
- * (dest->anon_link), once, after its journal exists.
+ * (dest->anon_link), once, after its journal exists. PTOOLS_NO_TMPFILE set
+ * in the environment makes every copy use a named temporary (for tests).
  */
 void dest_probe_anon(struct copy *copy, struct dest *dest);
 

@@ -443,6 +443,31 @@ seal_ok() {
 	assert [ ! -e two ]
 }
 
+@test "with named temporaries (no O_TMPFILE), kill -9 then pcopy --rollback restores exactly" {
+	build_shim
+	make_many src 400
+	mkdir one
+	printf 'keep\n' > one/keep
+	touch -d '2010-01-01' one
+	snap=$(snapshot one)
+	PTOOLS_NO_TMPFILE=1 start_slow_pcopy "$BATS_TEST_TMPDIR/eio.so" one src one two
+	kill -KILL "$pid"
+	wait "$pid" || true
+	# Each file was journaled as a named temporary before it was made (the
+	# seal's is the only one when files are written unnamed).
+	assert [ "$(grep -c '^T' one/.pcopy-journal)" -gt 10 ]
+	prun pcopy --rollback one two
+	assert_success
+	assert_equal "$(snapshot one)" "$snap"
+	assert [ ! -e two ]
+	assert_equal "$(find one -name '.pcopy*')" ""
+	# And a whole run that way copies and seals as usual.
+	PTOOLS_NO_TMPFILE=1 prun pcopy src three
+	assert_success
+	seal_ok three
+	assert_equal "$(find three -name '.pcopy*')" ""
+}
+
 @test "kill -9 mid-copy, then pcopy --rollback restores every destination exactly" {
 	build_shim
 	make_many src 400
