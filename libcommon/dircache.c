@@ -13,16 +13,6 @@ void dircache_init(struct dircache *cache)
 	dbuf_init(&cache->dir);
 }
 
-void dircache_fini(struct dircache *cache)
-{
-	if (!cache)
-		return;
-	if (cache->fd >= 0)
-		xclose(cache->fd);
-	cache->fd = -1;
-	dbuf_free(&cache->dir);
-}
-
 /* Forget the cached directory (its path storage is kept for reuse). */
 static void forget(struct dircache *cache)
 {
@@ -30,6 +20,14 @@ static void forget(struct dircache *cache)
 		xclose(cache->fd);
 	cache->fd = -1;
 	dbuf_clear(&cache->dir);
+}
+
+void dircache_fini(struct dircache *cache)
+{
+	if (!cache)
+		return;
+	forget(cache);
+	dbuf_free(&cache->dir);
 }
 
 int dircache_at(struct dircache *cache, const char *path, size_t len, const char **name)

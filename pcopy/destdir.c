@@ -226,28 +226,38 @@ int install(struct worker *worker, struct dest *dest, int dirfd, const char *rel
 	if (renameat2(dirfd, temp, dirfd, name, RENAME_NOREPLACE) == 0)
 		return 0;
 	if (errno == EEXIST)
-		*what = "exists (not replaced without --force or --update)";
+		*what = WHY_EXISTS;
 	if (errno != EINVAL && errno != ENOSYS)
 		return -1;
 	/* A filesystem without RENAME_NOREPLACE: link never replaces either. */
 	if (linkat(dirfd, temp, dirfd, name, 0) != 0) {
 		if (errno == EEXIST)
-			*what = "exists (not replaced without --force or --update)";
+			*what = WHY_EXISTS;
 		return -1;
 	}
 	unlinkat(dirfd, temp, 0);
 	return 0;
 }
 
-/* Give the unnamed file fd (O_TMPFILE) the name name in dirfd, as dest links them. */
-static int link_anon(const struct dest *dest, int fd, int dirfd, const char *name)
-{
-	char proc[sizeof("/proc/self/fd/") + 3 * sizeof(int)];
+/* Room for "/proc/self/fd/N". */
+#define PROC_FD_PATH_MAX (sizeof("/proc/self/fd/") + 3 * sizeof(int))
 
-	if (dest->anon_link == ANON_EMPTY_PATH)
-		return linkat(fd, "", dirfd, name, AT_EMPTY_PATH);
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	return linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW);
+/*
+ * linkat's source for the unnamed file fd, linked the anon_link way: returns
+ * the directory fd and sets *path (proc holds it when needed) and *flags.
+ */
+static int anon_source(enum anon_link way, int fd, char proc[PROC_FD_PATH_MAX],
+		       const char **path, int *flags)
+{
+	if (way == ANON_EMPTY_PATH) {
+		*path = "";
+		*flags = AT_EMPTY_PATH;
+		return fd;
+	}
+	snprintf(proc, PROC_FD_PATH_MAX, "/proc/self/fd/%d", fd);
+	*path = proc;
+	*flags = AT_SYMLINK_FOLLOW;
+	return AT_FDCWD;
 }
 
 /*
@@ -260,8 +270,9 @@ static int link_anon(const struct dest *dest, int fd, int dirfd, const char *nam
 void dest_probe_anon(struct copy *copy, struct dest *dest)
 {
 	static const enum anon_link ways[] = { ANON_EMPTY_PATH, ANON_PROC_FD };
-	char temp[64];
-	int fd;
+	char temp[64], proc[PROC_FD_PATH_MAX];
+	const char *path;
+	int fd, flags;
 
 	dest->anon_link = ANON_NONE;
 	/* For tests of the named temporaries, which a filesystem without
@@ -274,15 +285,15 @@ void dest_probe_anon(struct copy *copy, struct dest *dest)
 	temp_name(copy, temp, sizeof(temp), ".probe");
 	if (journal_temp(dest->journal, temp, strlen(temp)) == 0) {
 		for (size_t i = 0; i < sizeof(ways) / sizeof(ways[0]); i++) {
-			dest->anon_link = ways[i];
-			if (link_anon(dest, fd, dest->rootfd, temp) == 0) {
+			int from = anon_source(ways[i], fd, proc, &path, &flags);
+
+			if (linkat(from, path, dest->rootfd, temp, flags) == 0) {
+				dest->anon_link = ways[i];
 				unlinkat(dest->rootfd, temp, 0);
-				close(fd);
-				return;
+				break;
 			}
 		}
 	}
-	dest->anon_link = ANON_NONE;
 	close(fd);
 }
 
@@ -308,22 +319,32 @@ int dest_create_anon(const struct dest *dest, int dirfd, mode_t mode)
 }
 
 /*
- * Link the unnamed file fd (inode ino, made by dest_create_anon in dirfd)
- * into place as name, journaling first; never replaces anything. Returns 0
- * or -1 with errno (*what says which step).
+ * Link the file at from/path (linkat's flags) into place as name in dirfd,
+ * journaling its inode ino first; never replaces anything. Returns 0 or -1
+ * with errno (*what says which step).
  */
-int install_anon(struct dest *dest, int dirfd, const char *rel, size_t len, const char *name,
-		 int fd, uint64_t ino, const char **what)
+int install_link(struct dest *dest, const char *rel, size_t len, uint64_t ino, int from,
+		 const char *path, int flags, int dirfd, const char *name, const char **what)
 {
 	*what = "journal";
 	if (journal_final(dest->journal, rel, len, ino) != 0)
 		return -1;
 	*what = NULL;
-	if (link_anon(dest, fd, dirfd, name) == 0)
+	if (linkat(from, path, dirfd, name, flags) == 0)
 		return 0;
 	if (errno == EEXIST)
-		*what = "exists (not replaced without --force or --update)";
+		*what = WHY_EXISTS;
 	return -1;
+}
+
+int install_anon(struct dest *dest, int dirfd, const char *rel, size_t len, const char *name,
+		 int fd, uint64_t ino, const char **what)
+{
+	char proc[PROC_FD_PATH_MAX];
+	const char *path;
+	int flags, from = anon_source(dest->anon_link, fd, proc, &path, &flags);
+
+	return install_link(dest, rel, len, ino, from, path, flags, dirfd, name, what);
 }
 
 /*

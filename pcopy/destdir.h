@@ -63,10 +63,20 @@ void dest_probe_anon(struct copy *copy, struct dest *dest);
  */
 int dest_create_anon(const struct dest *dest, int dirfd, mode_t mode);
 
+/** Why a copy was not put in place: its name was taken meanwhile. */
+#define WHY_EXISTS "exists (not replaced without --force or --update)"
+
+/**
+ * Link the file at from/path (linkat's flags) into place as name in dirfd,
+ * journaling its inode ino first; never replaces anything. Returns 0 or -1
+ * with errno (*what says which step).
+ */
+int install_link(struct dest *dest, const char *rel, size_t len, uint64_t ino, int from,
+		 const char *path, int flags, int dirfd, const char *name, const char **what);
+
 /**
  * Link the unnamed file fd (inode ino, from dest_create_anon in dirfd) into
- * place as name, journaling first; never replaces anything. Returns 0 or -1
- * with errno (*what says which step).
+ * place as name, journaling first; never replaces anything (install_link).
  */
 int install_anon(struct dest *dest, int dirfd, const char *rel, size_t len, const char *name,
 		 int fd, uint64_t ino, const char **what);

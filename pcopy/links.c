@@ -150,20 +150,16 @@ void link_copy(struct reader *reader, struct link_entry *first)
 		}
 		if (!op->exists) {
 			/* A link never replaces a name: no temporary needed. */
-			what = "journal";
-			if (journal_final(dest->journal, task->rel, task->rel_len,
-					  first->dest_ino[d]) != 0) {
-				close(first_dirfd);
-				goto fail;
-			}
-			what = "linking";
-			if (linkat(first_dirfd, first_name, op->dirfd, op->name, 0) != 0) {
-				if (errno == EEXIST)
-					what = "exists (not replaced without --force or --update)";
-				close(first_dirfd);
-				goto fail;
-			}
+			int ret = install_link(dest, task->rel, task->rel_len, first->dest_ino[d],
+					       first_dirfd, first_name, 0, op->dirfd, op->name,
+					       &what);
+
 			close(first_dirfd);
+			if (ret != 0) {
+				if (!what)
+					what = "linking";
+				goto fail;
+			}
 			goto linked;
 		}
 		temp_name(copy, op->temp, sizeof(op->temp), "");
