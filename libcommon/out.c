@@ -107,6 +107,19 @@ int outbuf_commit(struct outbuf *ob)
 	return outbuf_flush(ob);
 }
 
+int outbuf_put(struct outbuf *ob, const void *data, size_t len)
+{
+	if (len >= ob->flush_at) {
+		/* Copying it into the buffer first would only add a copy. */
+		if (outbuf_flush(ob) != 0)
+			return -1;
+		return out_write(ob->sink, data, len);
+	}
+	if (dbuf_append(&ob->buf, data, len) != 0)
+		return -1;
+	return outbuf_commit(ob);
+}
+
 int outbuf_fini(struct outbuf *ob)
 {
 	int ret = outbuf_flush(ob);

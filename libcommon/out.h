@@ -54,6 +54,13 @@ void outbuf_init(struct outbuf *ob, struct out *sink, size_t flush_at);
  */
 int outbuf_commit(struct outbuf *ob);
 
+/**
+ * Add len bytes of whole records made elsewhere (a block formatted ahead),
+ * flushing as outbuf_commit does; a block of flush_at bytes or more goes to
+ * the sink directly, after what is buffered. Returns 0, or -1 with errno.
+ */
+int outbuf_put(struct outbuf *ob, const void *data, size_t len);
+
 /** Write out whatever is buffered. Returns 0, or -1 with errno. */
 int outbuf_flush(struct outbuf *ob);
 

@@ -11,6 +11,7 @@
 #define PTOOLS_WALK_H
 
 #include "prelude.h"
+#include "dbuf.h"
 #include <sys/stat.h>
 
 /** What a visit callback tells the walker. */
@@ -39,7 +40,9 @@ enum walk_flags {
 	 * its entries with names in byte order (strcmp), then each of its
 	 * subdirectories' contents, recursively, in that same order (the order
 	 * of ls -R). Visits all happen in the calling thread, one at a time;
-	 * workers read directories ahead. */
+	 * workers read directories ahead. With walk_config.write_block set,
+	 * visits run in the workers instead and only their output is put in
+	 * order (see there). */
 	WALK_SORT = 1 << 3,
 };
 
@@ -66,6 +69,9 @@ struct walk_entry {
 	size_t root_index;      /* which root this entry is under */
 	const struct stat *st;  /* non-NULL with WALK_STAT, or when the walker had to stat */
 	int error;              /* 0, or the errno of this error report */
+	struct dbuf *out;       /* with write_block: where this visit's output goes
+				 * (NULL: the callback's own output, in the calling
+				 * thread and in order); always NULL without it */
 };
 
 /**
@@ -86,6 +92,18 @@ struct walk_config {
 	/* Destroy a context, in the thread that made it, after its last visit. May be NULL. */
 	void (*thread_fini)(void *context);
 	void *arg;
+	/* WALK_SORT only, may be NULL. When set, the workers that read a
+	 * directory ahead also visit its entries (concurrently, like an
+	 * unsorted walk), and each visit appends whatever it outputs to
+	 * entry->out, a block kept with that directory's listing; the calling
+	 * thread then hands the blocks to write_block, with its own context, in
+	 * the sorted order. The output is the same as with the visits in the
+	 * calling thread; what differs is that visits (and their side effects,
+	 * such as messages on stderr) no longer happen in that order, nor one
+	 * at a time, and that after a WALK_STOP some directories further on may
+	 * have been visited without their blocks being written. Returning
+	 * WALK_STOP stops the walk. */
+	enum walk_action (*write_block)(void *context, const char *data, size_t len);
 };
 
 /**

@@ -167,9 +167,9 @@ static int emit_field(struct dbuf *buf, enum field field, const struct walk_entr
  * Append "INODE TAB SIZE TAB escaped-PATH", as rec_emit_head does, but
  * escaping the directory prefix once per directory rather than per entry.
  */
-static int emit_head(struct pfind_thread *t, const struct walk_entry *entry, const struct stat *st)
+static int emit_head(struct pfind_thread *t, struct dbuf *buf, const struct walk_entry *entry,
+		     const struct stat *st)
 {
-	struct dbuf *buf = &t->out.buf;
 	size_t dir_len = (size_t)(entry->name - entry->path);
 
 	if (entry->depth == 0 || dir_len < 64)
@@ -204,7 +204,8 @@ static int emit_head(struct pfind_thread *t, const struct walk_entry *entry, con
 static int emit(struct pfind_thread *t, const struct walk_entry *entry, struct expr_entry *view)
 {
 	const struct pfind *pf = t->pfind;
-	struct dbuf *buf = &t->out.buf;
+	/* A sorted walk's workers format into the directory's block. */
+	struct dbuf *buf = entry->out ? entry->out : &t->out.buf;
 	const struct stat *st;
 	size_t start = buf->len;
 
@@ -215,7 +216,7 @@ static int emit(struct pfind_thread *t, const struct walk_entry *entry, struct e
 		diag_file_error(entry->path, view->error);
 		return 0;
 	}
-	if (emit_head(t, entry, st) != 0)
+	if (emit_head(t, buf, entry, st) != 0)
 		goto fail;
 	for (size_t i = 0; i < pf->nfields; i++)
 		if (emit_field(buf, pf->fields[i], entry, st) != 0)
@@ -259,9 +260,19 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 		return action;
 	}
 	/* The reader went away (or the disk filled): nothing more can be written. */
-	if (outbuf_commit(&t->out) != 0)
+	if (!entry->out && outbuf_commit(&t->out) != 0)
 		return WALK_STOP;
 	return action;
+}
+
+/* --sort: a directory's records, formatted by a worker, reach the output in order. */
+static enum walk_action write_block(void *context, const char *data, size_t len)
+{
+	struct pfind_thread *t = context;
+
+	if (!t || outbuf_put(&t->out, data, len) != 0)
+		return WALK_STOP;
+	return WALK_CONTINUE;
 }
 
 static void *thread_init(void *arg)
@@ -457,6 +468,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_SORT:
 			config.flags |= WALK_SORT;
+			config.write_block = write_block;
 			break;
 		case OPT_FIELDS:
 			parse_fields(&pf, optarg);
