@@ -1135,9 +1135,13 @@ static void visit_listing(struct walk_worker *w, struct walk_node *node, struct 
  * Read a listing. With write_block, also visit it, into its block, and
  * queue its subdirectories for read-ahead at once, as an unsorted walk
  * does: the workers then never wait for the emitter to reach a directory
- * before they can read below it. NULL: ENOMEM.
+ * before they can read below it. The emitter, reading the directory it
+ * emits next (for_emitter), leaves the first subdirectory out: it enters
+ * that one at once and reads it itself, so a chain of single
+ * subdirectories wakes nobody. NULL: ENOMEM.
  */
-static struct walk_listing *produce_listing(struct walk_worker *w, struct walk_node *node)
+static struct walk_listing *produce_listing(struct walk_worker *w, struct walk_node *node,
+					    bool for_emitter)
 {
 	struct walk_listing *listing = read_listing(w, node);
 
@@ -1146,7 +1150,7 @@ static struct walk_listing *produce_listing(struct walk_worker *w, struct walk_n
 	w->block = &listing->block;
 	visit_listing(w, node, listing);
 	w->block = NULL;
-	for (size_t i = 0; i < listing->nchildren; i++) {
+	for (size_t i = for_emitter ? 1 : 0; i < listing->nchildren; i++) {
 		if (batch_add(w, listing->children[i]) != 0)
 			break; /* the emitter reads those itself */
 		node_ref(listing->children[i]);
@@ -1195,7 +1199,7 @@ static bool prefetch_one(struct walk_worker *w)
 		node->window_cost = 1;
 		wk->window_used++;
 		pthread_mutex_unlock(&wk->lock);
-		listing = produce_listing(w, node);
+		listing = produce_listing(w, node, false);
 		pthread_mutex_lock(&wk->lock);
 		node->listing = listing;
 		if (listing) {
@@ -1248,7 +1252,7 @@ static struct walk_listing *take_listing(struct walk_worker *w, struct walk_node
 	if (node->state == NODE_PENDING) {
 		node->state = NODE_TAKEN;
 		pthread_mutex_unlock(&wk->lock);
-		return produce_listing(w, node);
+		return produce_listing(w, node, true);
 	}
 	while (node->state != NODE_DONE) {
 		if (prefetch_one(w))
