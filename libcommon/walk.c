@@ -64,7 +64,7 @@
  * order, it takes the listing (names sorted with strcmp, stats done, by a
  * worker or by itself if no worker got there), emits it, then descends
  * into its subdirectories one by one. Listings read ahead and not yet
- * emitted are bounded by a window (WALK_WINDOW entries), which bounds
+ * emitted are bounded by a window (WALK_WINDOW bytes), which bounds
  * memory; if the emitter needs a directory no worker has taken, it reads
  * it itself, so it never waits on a worker that waits on it, and while a
  * worker is still reading it the emitter reads others rather than sleep.
@@ -108,13 +108,16 @@
 #include <unistd.h>
 
 /*
- * How far a sorted walk's workers may read ahead of the emitter, in entries
- * (and directories) read and not yet emitted: enough for hundreds of
- * ordinary directories, so that workers rarely stop and wait, and a few
- * megabytes at most (a listing costs about 100 to 300 bytes an entry),
- * plus the one directory that crosses the bound, however large.
+ * How far a sorted walk's workers may read ahead of the emitter: the bytes
+ * held by listings read and not yet emitted (names, entries, stats and
+ * formatted output, which long paths make large), plus a directory's worth
+ * for each one being read. Enough for hundreds of ordinary directories (a
+ * listing costs about 100 to 300 bytes an entry), so that workers rarely
+ * stop and wait; the bound can be passed by the one directory that
+ * crosses it, however large.
  */
-#define WALK_WINDOW ((size_t)32768)
+#define WALK_WINDOW ((size_t)8 << 20)
+#define WALK_WINDOW_DIR ((size_t)4096)
 
 /* getdents64 buffer per thread: a few hundred entries per system call. */
 #define WALK_DENTS_SIZE ((size_t)64 << 10)
@@ -143,6 +146,7 @@ struct walk_listing {
 	size_t n, cap;
 	struct dbuf names;
 	struct stat *stats;
+	size_t nstats;
 	int error;               /* the directory could not be opened or read */
 	bool visited;            /* its entries have been visited */
 	struct walk_node **children;  /* the subdirectories to enter, in order */
@@ -161,7 +165,7 @@ struct walk_node {
 	struct walk_node *lru_prev, *lru_next;
 	enum walk_node_state state;   /* WALK_SORT read-ahead */
 	bool prefetched;         /* taken by a worker (counts against the window) */
-	size_t window_cost;      /* what it counts: 1 + its entries once read */
+	size_t window_cost;      /* what it counts against the window (bytes) */
 	struct walk_listing *listing;
 	/* On walker.held while listing holds children (which hold this node). */
 	struct walk_node *held_prev, *held_next;
@@ -198,7 +202,7 @@ struct walker {
 	atomic_bool stop;
 	struct walk_node *lru_head, *lru_tail;  /* head: most recently unpinned */
 	size_t open_fds, max_fds;
-	size_t window, window_used;    /* WALK_SORT read-ahead bound, in entries */
+	size_t window, window_used;    /* WALK_SORT read-ahead bound, in bytes */
 	struct walk_node *held;        /* nodes whose unconsumed listing holds children */
 	struct walk_node *awaited;     /* the listing the emitter sleeps for, or NULL */
 };
@@ -264,6 +268,14 @@ static bool evict_one(struct walker *wk)
 }
 
 static void node_release(struct walker *wk, struct walk_node *node);
+
+/* The memory a listing holds, as counted against a sorted walk's window. */
+static size_t listing_bytes(const struct walk_listing *listing)
+{
+	return sizeof(*listing) + listing->cap * sizeof(*listing->ents) + listing->names.cap +
+	       listing->nstats * sizeof(*listing->stats) + listing->block.cap +
+	       listing->nchildren * (sizeof(*listing->children) + sizeof(struct walk_node));
+}
 
 static void listing_free(struct walker *wk, struct walk_listing *listing)
 {
@@ -1028,6 +1040,7 @@ static struct walk_listing *read_listing(struct walk_worker *w, struct walk_node
 		listing->stats = malloc(nstat * sizeof(*listing->stats));
 		if (!listing->stats)
 			goto nomem;
+		listing->nstats = nstat;
 	}
 	nstat = 0;
 	for (size_t i = 0; i < listing->n; i++) {
@@ -1196,15 +1209,17 @@ static bool prefetch_one(struct walk_worker *w)
 	if (node->state == NODE_PENDING) {
 		node->state = NODE_TAKEN;
 		node->prefetched = true;
-		node->window_cost = 1;
-		wk->window_used++;
+		node->window_cost = WALK_WINDOW_DIR;
+		wk->window_used += WALK_WINDOW_DIR;
 		pthread_mutex_unlock(&wk->lock);
 		listing = produce_listing(w, node, false);
 		pthread_mutex_lock(&wk->lock);
 		node->listing = listing;
 		if (listing) {
-			node->window_cost += listing->n;
-			wk->window_used += listing->n;
+			size_t bytes = listing_bytes(listing);
+
+			node->window_cost += bytes;
+			wk->window_used += bytes;
 			if (listing->nchildren)
 				held_link(wk, node);
 		}

@@ -413,11 +413,12 @@ for line in sys.stdin.buffer:
 	refute_line --partial "inner"
 }
 
-@test "pfind's memory stays bounded behind a reader that does not read" {
+@test "pfind's memory stays bounded behind a reader that does not read, sorted or not" {
 	# Two trees under a 3,500-byte prefix: 2,000 files (7 MB of records)
 	# and 15,000 (over 50 MB). A pfind whose reader does not read must stop
 	# walking when its buffers and the pipe are full, so it holds as much
-	# memory over the large tree as over the small one.
+	# memory over the large tree as over the small one; sorted, its
+	# workers stop when what they read ahead fills the window (8 MiB).
 	python3 - "$BATS_TEST_TMPDIR" <<-'PY'
 		import os, sys
 		for tree, dirs in (("small", 20), ("large", 150)):
@@ -438,9 +439,9 @@ for line in sys.stdin.buffer:
 	# VmHWM (peak resident memory) of pfind after its reader waited 2 s.
 	run python3 - "$BATS_TEST_TMPDIR" <<-'PY'
 		import os, sys, time
-		def blocked_peak(tree, least):
+		def blocked_peak(tree, least, options):
 		    r, w = os.pipe()
-		    pid = os.posix_spawnp("pfind", ["pfind", tree], os.environ,
+		    pid = os.posix_spawnp("pfind", ["pfind"] + options + [tree], os.environ,
 		                          file_actions=[(os.POSIX_SPAWN_DUP2, w, 1),
 		                                        (os.POSIX_SPAWN_CLOSE, r)])
 		    os.close(w)
@@ -456,10 +457,13 @@ for line in sys.stdin.buffer:
 		    _, code = os.waitpid(pid, 0)
 		    assert code == 0 and total >= least, (code, total)
 		    return hwm
-		small = blocked_peak(os.path.join(sys.argv[1], "small"), 6 << 20)
-		large = blocked_peak(os.path.join(sys.argv[1], "large"), 50 << 20)
-		print(small, large)
-		sys.exit(0 if large <= small + 8 * 1024 else 1)
+		ok = True
+		for options in ([], ["--sort"]):
+		    small = blocked_peak(os.path.join(sys.argv[1], "small"), 6 << 20, options)
+		    large = blocked_peak(os.path.join(sys.argv[1], "large"), 50 << 20, options)
+		    print(" ".join(options) or "unsorted", small, large)
+		    ok = ok and large <= small + 8 * 1024
+		sys.exit(0 if ok else 1)
 	PY
 	echo "VmHWM KiB, blocked over the small tree and over the large one: $output"
 	assert_success
