@@ -119,6 +119,9 @@
 #define WALK_WINDOW ((size_t)8 << 20)
 #define WALK_WINDOW_DIR ((size_t)4096)
 
+/* One directory in this many has its first read timed (read_dents). */
+#define WALK_SAMPLE 4u
+
 /* getdents64 buffer per thread: a few hundred entries per system call. */
 #define WALK_DENTS_SIZE ((size_t)64 << 10)
 
@@ -220,6 +223,7 @@ struct walk_worker {
 	struct walk_node **chain;      /* ancestors to reopen */
 	size_t chain_cap;
 	struct dbuf *block;            /* with write_block: output of the listing being visited */
+	unsigned first_reads;          /* directories started (read_dents samples them) */
 };
 
 /* Frame of the sorting emitter: a directory and its subdirectories to enter. */
@@ -580,12 +584,15 @@ static void note_blocking(struct walker *wk, long before)
 /*
  * getdents64 into the worker's buffer. *first is true for a directory's
  * first read, the only one timed (not the open: it may wait on our own
- * lock), which is enough to tell a cold disk; it is false afterwards.
+ * lock), which is enough to tell a cold disk; it is false afterwards. Only
+ * one directory in WALK_SAMPLE is timed: the two getrusage calls cost about
+ * 2% of a warm walk, and a cold one blocks on nearly every directory.
  */
 static ssize_t read_dents(struct walk_worker *w, int fd, bool *first)
 {
 	struct walker *wk = w->walker;
-	bool measure = *first && atomic_load_explicit(&wk->adaptive, memory_order_relaxed);
+	bool measure = *first && w->first_reads++ % WALK_SAMPLE == 0 &&
+		       atomic_load_explicit(&wk->adaptive, memory_order_relaxed);
 	long before = measure ? blocked_count() : 0;
 	ssize_t len = getdents64(fd, w->dents, WALK_DENTS_SIZE);
 
