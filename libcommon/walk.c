@@ -774,7 +774,8 @@ static void flush_batch(struct walk_worker *w, bool may_spawn, bool busy)
 	 * (and in sorted mode the emitter) does the work. */
 }
 
-static int batch_add(struct walk_worker *w, struct walk_node *node)
+/* Make room for one more batched subdirectory. Returns 0 or -1 (ENOMEM). */
+static int batch_reserve(struct walk_worker *w)
 {
 	if (w->nbatch == w->batch_cap) {
 		size_t cap = w->batch_cap ? 2 * w->batch_cap : 64;
@@ -785,27 +786,108 @@ static int batch_add(struct walk_worker *w, struct walk_node *node)
 		w->batch = batch;
 		w->batch_cap = cap;
 	}
+	return 0;
+}
+
+static int batch_add(struct walk_worker *w, struct walk_node *node)
+{
+	if (batch_reserve(w) != 0)
+		return -1;
 	w->batch[w->nbatch++] = node;
 	return 0;
+}
+
+/* Stat a directory entry where the flags need it; its type and inode are then the stat's. */
+static void stat_dent(int flags, int dirfd, const char *name, struct walk_dent *dent, struct stat *st)
+{
+	dent->st = NULL;
+	dent->error = 0;
+	if (!needs_stat(flags, dent->type))
+		return;
+	dent->error = stat_entry(flags, dirfd, name, st);
+	if (dent->error)
+		return;
+	dent->st = st;
+	dent->type = IFTODT(st->st_mode);
+	dent->ino = st->st_ino;
+}
+
+/*
+ * Pin node's descriptor and put its path in w->path, to visit its entries.
+ * Returns the descriptor, or -1 once the failure is reported.
+ */
+static int open_for_visits(struct walk_worker *w, struct walk_node *node)
+{
+	int fd = dir_pin(w, node);
+
+	if (fd < 0) {
+		fail_dir(w, node, errno);
+		return -1;
+	}
+	if (build_path(w, node) != 0) {
+		int error = errno;
+
+		dir_unpin(w->walker, node);
+		fail_dir(w, node, error);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Visit the entry name (described by dent) of directory node, open as fd.
+ * When it is a directory to enter, its node goes to *slot and true is
+ * returned; a NULL slot (no room) reports it as ENOMEM instead.
+ */
+static bool visit_entry(struct walk_worker *w, struct walk_node *node, int fd, const char *name,
+			const struct walk_dent *dent, struct walk_node **slot)
+{
+	struct walker *wk = w->walker;
+	struct walk_entry entry;
+
+	if (path_push_name(w, node, name, dent->name_len) != 0) {
+		report_dir_error(w, node, ENOMEM);
+		return false;
+	}
+	entry.path = w->path.data;
+	entry.path_len = w->path.len;
+	entry.name = w->path.data + w->path.len - dent->name_len;
+	entry.name_len = dent->name_len;
+	entry.at_fd = fd;
+	entry.at_path = name;
+	entry.type = dent->type;
+	entry.ino = dent->ino;
+	entry.depth = node->depth + 1;
+	entry.root_index = node->root_index;
+	entry.st = dent->st;
+	entry.error = dent->error;
+	if (is_loop(wk, node, &entry)) {
+		entry.error = ELOOP;
+		entry.at_fd = -1;
+	}
+	if (call_visit(w, &entry) != WALK_CONTINUE || entry.type != DT_DIR || entry.error ||
+	    !may_enter(wk, node, entry.st))
+		return false;
+	if (slot)
+		*slot = node_new(node, name, dent->name_len, entry.st, 0);
+	if (!slot || !*slot) {
+		entry.error = ENOMEM;
+		entry.at_fd = -1;
+		call_visit(w, &entry);
+		return false;
+	}
+	return true;
 }
 
 /* Read one directory (default mode): visit each entry, queue subdirectories. */
 static void read_dir(struct walk_worker *w, struct walk_node *node)
 {
 	struct walker *wk = w->walker;
-	int fd, flags = wk->flags;
 	bool first = true;
+	int fd = open_for_visits(w, node);
 
-	fd = dir_pin(w, node);
-	if (fd < 0) {
-		fail_dir(w, node, errno);
+	if (fd < 0)
 		return;
-	}
-	if (build_path(w, node) != 0) {
-		dir_unpin(wk, node);
-		fail_dir(w, node, errno);
-		return;
-	}
 	for (;;) {
 		ssize_t len;
 		size_t off = 0;
@@ -818,61 +900,24 @@ static void read_dir(struct walk_worker *w, struct walk_node *node)
 		}
 		while (off < (size_t)len && !stopping(wk)) {
 			struct walk_dirent64 *d = (struct walk_dirent64 *)(w->dents + off);
-			struct walk_entry entry;
-			struct stat st;
 			const char *name = d->d_name;
-			size_t name_len;
-			enum walk_action action;
+			struct walk_dent dent;
+			struct stat st;
 
 			off += d->d_reclen;
 			if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
 				continue;
-			name_len = strlen(name);
-			entry.type = d->d_type;
-			entry.st = NULL;
-			entry.error = 0;
-			entry.ino = d->d_ino;
-			if (needs_stat(flags, d->d_type)) {
-				entry.error = stat_entry(flags, fd, name, &st);
-				if (!entry.error) {
-					entry.st = &st;
-					entry.type = IFTODT(st.st_mode);
-					entry.ino = st.st_ino;
-				}
-			}
-			if (path_push_name(w, node, name, name_len) != 0) {
-				report_dir_error(w, node, ENOMEM);
+			dent.name_len = strlen(name);
+			dent.type = d->d_type;
+			dent.ino = d->d_ino;
+			stat_dent(wk->flags, fd, name, &dent, &st);
+			if (!visit_entry(w, node, fd, name, &dent,
+					 batch_reserve(w) == 0 ? &w->batch[w->nbatch] : NULL))
 				continue;
-			}
-			entry.path = w->path.data;
-			entry.path_len = w->path.len;
-			entry.name = w->path.data + w->path.len - name_len;
-			entry.name_len = name_len;
-			entry.at_fd = fd;
-			entry.at_path = name;
-			entry.depth = node->depth + 1;
-			entry.root_index = node->root_index;
-			if (is_loop(wk, node, &entry)) {
-				entry.error = ELOOP;
-				entry.at_fd = -1;
-			}
-			action = call_visit(w, &entry);
-			if (action == WALK_CONTINUE && entry.type == DT_DIR && !entry.error &&
-			    may_enter(wk, node, entry.st)) {
-				struct walk_node *child = node_new(node, name, name_len, entry.st, 0);
-
-				if (!child || batch_add(w, child) != 0) {
-					entry.error = ENOMEM;
-					entry.at_fd = -1;
-					call_visit(w, &entry);
-					if (child)
-						node_release(wk, child);
-					continue;
-				}
-				/* Somebody is waiting for work: hand it over now. */
-				if (atomic_load_explicit(&wk->idle, memory_order_relaxed) > 0)
-					flush_batch(w, true, true);
-			}
+			w->nbatch++;
+			/* Somebody is waiting for work: hand it over now. */
+			if (atomic_load_explicit(&wk->idle, memory_order_relaxed) > 0)
+				flush_batch(w, true, true);
 		}
 		/* A buffer filled to more than half probably has a successor. */
 		flush_batch(w, true, (size_t)len > WALK_DENTS_SIZE / 2);
@@ -1053,16 +1098,9 @@ static struct walk_listing *read_listing(struct walk_worker *w, struct walk_node
 	for (size_t i = 0; i < listing->n; i++) {
 		struct walk_dent *dent = &listing->ents[i];
 
-		if (!needs_stat(wk->flags, dent->type))
-			continue;
-		dent->st = &listing->stats[nstat++];
-		dent->error = stat_entry(wk->flags, fd, listing->names.data + dent->name_off, dent->st);
-		if (dent->error) {
-			dent->st = NULL;
-			continue;
-		}
-		dent->type = IFTODT(dent->st->st_mode);
-		dent->ino = dent->st->st_ino;
+		if (needs_stat(wk->flags, dent->type))
+			stat_dent(wk->flags, fd, listing->names.data + dent->name_off, dent,
+				  &listing->stats[nstat++]);
 	}
 	dir_unpin(wk, node);
 	if (listing->n)
@@ -1094,57 +1132,17 @@ static void visit_listing(struct walk_worker *w, struct walk_node *node, struct 
 		fail_dir(w, node, listing->error);
 		return;
 	}
-	fd = dir_pin(w, node);
-	if (fd < 0) {
-		fail_dir(w, node, errno);
+	fd = open_for_visits(w, node);
+	if (fd < 0)
 		return;
-	}
-	if (build_path(w, node) != 0) {
-		dir_unpin(wk, node);
-		fail_dir(w, node, errno);
-		return;
-	}
 	listing->children = malloc(listing->n * sizeof(*listing->children));
 	for (size_t i = 0; i < listing->n && !stopping(wk); i++) {
-		struct walk_dent *dent = &listing->ents[i];
-		const char *name = listing->names.data + dent->name_off;
-		struct walk_entry entry;
-		enum walk_action action;
+		const struct walk_dent *dent = &listing->ents[i];
+		struct walk_node **slot =
+			listing->children ? &listing->children[listing->nchildren] : NULL;
 
-		if (path_push_name(w, node, name, dent->name_len) != 0) {
-			report_dir_error(w, node, ENOMEM);
-			continue;
-		}
-		entry.path = w->path.data;
-		entry.path_len = w->path.len;
-		entry.name = w->path.data + w->path.len - dent->name_len;
-		entry.name_len = dent->name_len;
-		entry.at_fd = fd;
-		entry.at_path = name;
-		entry.type = dent->type;
-		entry.ino = dent->ino;
-		entry.depth = node->depth + 1;
-		entry.root_index = node->root_index;
-		entry.st = dent->st;
-		entry.error = dent->error;
-		if (is_loop(wk, node, &entry)) {
-			entry.error = ELOOP;
-			entry.at_fd = -1;
-		}
-		action = call_visit(w, &entry);
-		if (action == WALK_CONTINUE && entry.type == DT_DIR && !entry.error &&
-		    may_enter(wk, node, entry.st)) {
-			struct walk_node *child = listing->children ?
-				node_new(node, name, dent->name_len, entry.st, 0) : NULL;
-
-			if (!child) {
-				entry.error = ENOMEM;
-				entry.at_fd = -1;
-				call_visit(w, &entry);
-				continue;
-			}
-			listing->children[listing->nchildren++] = child;
-		}
+		if (visit_entry(w, node, fd, listing->names.data + dent->name_off, dent, slot))
+			listing->nchildren++;
 	}
 	if (listing->error)
 		report_dir_error(w, node, listing->error);
