@@ -384,6 +384,10 @@ for line in sys.stdin.buffer:
 	prun pfind -L -0 t
 	assert_failure 1
 	assert_output --partial "pfind: t/a/b/up: Too many levels of symbolic links"
+	prun pfind -L --sort t
+	assert_failure 1
+	assert_output --partial "pfind: t/a/b/up: Too many levels of symbolic links"
+	assert_line --regexp $'^[0-9]+\t[0-9]+\tt/a/to-other/g$'
 	find -L t -print0 2>/dev/null | sort -z > expected
 	pfind_sorted actual -L t
 	assert_failure 1
@@ -396,21 +400,24 @@ for line in sys.stdin.buffer:
 	cmp expected actual
 }
 
-@test "pfind reports an unreadable directory, lists the rest and exits 1" {
-	local t=$BATS_TEST_TMPDIR/t
+@test "pfind reports an unreadable directory, lists the rest and exits 1, sorted or not" {
+	local t=$BATS_TEST_TMPDIR/t sort
 	mkdir -p "$t/open/sub" "$t/closed/inner"
 	: > "$t/open/sub/f" && : > "$t/closed/inner/g" && : > "$t/top"
 	chmod 755 "$BATS_TEST_TMPDIR"
-	chmod 000 "$t/closed"
 	cd "$BATS_TEST_TMPDIR"
-	prun as_nobody pfind t
-	chmod 755 "$t/closed"
-	assert_failure 1
-	assert_line "pfind: t/closed: Permission denied"
-	assert_line --regexp $'^[0-9]+\t[0-9]+\tt/open/sub/f$'
-	assert_line --regexp $'^[0-9]+\t[0-9]+\tt/closed$'
-	assert_line --regexp $'^[0-9]+\t[0-9]+\tt/top$'
-	refute_line --partial "inner"
+	# Sorted, the directory is read (and its error reported) by a worker.
+	for sort in "" --sort; do
+		chmod 000 "$t/closed"
+		prun as_nobody pfind $sort t
+		chmod 755 "$t/closed"
+		assert_failure 1
+		assert_line "pfind: t/closed: Permission denied"
+		assert_line --regexp $'^[0-9]+\t[0-9]+\tt/open/sub/f$'
+		assert_line --regexp $'^[0-9]+\t[0-9]+\tt/closed$'
+		assert_line --regexp $'^[0-9]+\t[0-9]+\tt/top$'
+		refute_line --partial "inner"
+	done
 }
 
 @test "pfind's memory stays bounded behind a reader that does not read, sorted or not" {
