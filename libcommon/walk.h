@@ -3,7 +3,8 @@
  * The parallel tree walker shared by pfind, phash -r, pverify --audit and
  * pcopy. Several directories are read at once by worker threads; each entry
  * is handed to a visit callback (in the worker that read it, or, with
- * WALK_SORT, in the calling thread in a deterministic order).
+ * WALK_SORT, in the calling thread in a deterministic order; or, with
+ * WALK_SORT and write_block, in the worker again, its output put in order).
  *
  * How it works, and why memory and descriptors stay bounded: walk.c's essay.
  */
