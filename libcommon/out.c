@@ -109,15 +109,13 @@ int outbuf_commit(struct outbuf *ob)
 
 int outbuf_put(struct outbuf *ob, const void *data, size_t len)
 {
-	if (len >= ob->flush_at) {
-		/* Copying it into the buffer first would only add a copy. */
-		if (outbuf_flush(ob) != 0)
-			return -1;
-		return out_write(ob->sink, data, len);
-	}
-	if (dbuf_append(&ob->buf, data, len) != 0)
+	if (len < ob->flush_at && dbuf_append(&ob->buf, data, len) == 0)
+		return outbuf_commit(ob);
+	/* A large block (copying it into the buffer would only add a copy),
+	 * or no memory to buffer it: write it through, after what is buffered. */
+	if (outbuf_flush(ob) != 0)
 		return -1;
-	return outbuf_commit(ob);
+	return out_write(ob->sink, data, len);
 }
 
 int outbuf_fini(struct outbuf *ob)

@@ -56,8 +56,9 @@ int outbuf_commit(struct outbuf *ob);
 
 /**
  * Add len bytes of whole records made elsewhere (a block formatted ahead),
- * flushing as outbuf_commit does; a block of flush_at bytes or more goes to
- * the sink directly, after what is buffered. Returns 0, or -1 with errno.
+ * flushing as outbuf_commit does; a block of flush_at bytes or more, or one
+ * there is no memory to buffer, goes to the sink directly, after what is
+ * buffered. Returns 0, or -1 with errno: only the sink fails it.
  */
 int outbuf_put(struct outbuf *ob, const void *data, size_t len);
 

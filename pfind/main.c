@@ -265,7 +265,10 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 	return action;
 }
 
-/* --sort: a directory's records, formatted by a worker, reach the output in order. */
+/*
+ * --sort: a directory's records, formatted by a worker, reach the output in
+ * order. Only a write error fails it (reported once, at the end).
+ */
 static enum walk_action write_block(void *context, const char *data, size_t len)
 {
 	struct pfind_thread *t = context;
@@ -280,8 +283,11 @@ static void *thread_init(void *arg)
 	const struct pfind *pf = arg;
 	struct pfind_thread *t = malloc(sizeof(*t));
 
-	if (!t)
+	if (!t) {
+		/* Its visits stop the walk (visit, write_block): say why. */
+		diag_file_error(NULL, ENOMEM);
 		return NULL;
+	}
 	t->pfind = pf;
 	outbuf_init(&t->out, pf->sink, PFIND_FLUSH_AT);
 	dbuf_init(&t->dir_raw);
