@@ -151,7 +151,6 @@ struct walk_listing {
 	struct stat *stats;
 	size_t nstats;
 	int error;               /* the directory could not be opened or read */
-	bool visited;            /* its entries have been visited */
 	struct walk_node **children;  /* the subdirectories to enter, in order */
 	size_t nchildren;
 	struct dbuf block;       /* with write_block: the visits' output */
@@ -205,7 +204,7 @@ struct walker {
 	atomic_bool stop;
 	struct walk_node *lru_head, *lru_tail;  /* head: most recently unpinned */
 	size_t open_fds, max_fds;
-	size_t window, window_used;    /* WALK_SORT read-ahead bound, in bytes */
+	size_t window_used;            /* WALK_SORT read-ahead, in bytes (bound: WALK_WINDOW) */
 	struct walk_node *held;        /* nodes whose unconsumed listing holds children */
 	struct walk_node *awaited;     /* the listing the emitter sleeps for, or NULL */
 };
@@ -754,7 +753,7 @@ static void flush_batch(struct walk_worker *w, bool may_spawn, bool busy)
 	wake = busy || wk->nstack >= 2;
 	/* Sorted: workers idle at a full read-ahead window have nothing to take
 	 * (take_listing wakes them when half of it is free). */
-	if ((wk->flags & WALK_SORT) && wk->window_used >= wk->window)
+	if ((wk->flags & WALK_SORT) && wk->window_used >= WALK_WINDOW)
 		wake = false;
 	if (wake && atomic_load(&wk->idle) > 0) {
 		if (w->nbatch == 1)
@@ -1127,7 +1126,6 @@ static void visit_listing(struct walk_worker *w, struct walk_node *node, struct 
 	struct walker *wk = w->walker;
 	int fd;
 
-	listing->visited = true;
 	if (listing->error && listing->n == 0) {
 		fail_dir(w, node, listing->error);
 		return;
@@ -1208,7 +1206,7 @@ static bool prefetch_one(struct walk_worker *w)
 	struct walk_node *node;
 	struct walk_listing *listing;
 
-	if (wk->nstack == 0 || wk->window_used >= wk->window)
+	if (wk->nstack == 0 || wk->window_used >= WALK_WINDOW)
 		return false;
 	node = wk->stack[--wk->nstack];
 	if (node->state == NODE_PENDING) {
@@ -1289,10 +1287,10 @@ static struct walk_listing *take_listing(struct walk_worker *w, struct walk_node
 		/* Workers that stopped at a full window are woken together once
 		 * half of it is free, not one per listing consumed: on a tree of
 		 * small directories that was a wake-up and a sleep per directory. */
-		bool was_full = wk->window_used >= wk->window / 2;
+		bool was_full = wk->window_used >= WALK_WINDOW / 2;
 
 		wk->window_used -= node->window_cost;
-		if (was_full && wk->window_used < wk->window / 2)
+		if (was_full && wk->window_used < WALK_WINDOW / 2)
 			pthread_cond_broadcast(&wk->work_cond);
 	}
 	pthread_mutex_unlock(&wk->lock);
@@ -1328,16 +1326,15 @@ static void emit_dir(struct walk_worker *w, struct walk_frame *frame)
 	struct walker *wk = w->walker;
 	struct walk_node *node = frame->node;
 	struct walk_listing *listing = take_listing(w, node);
-	bool queued = true;
+	/* With write_block the reader visited it and queued its subdirectories. */
+	bool visit_here = !wk->config->write_block;
 
 	if (!listing) {
 		fail_dir(w, node, ENOMEM);
 		return;
 	}
-	if (!listing->visited) {
+	if (visit_here)
 		visit_listing(w, node, listing);
-		queued = false;
-	}
 	if (listing->block.len && !stopping(wk) &&
 	    wk->config->write_block(w->context, listing->block.data, listing->block.len) == WALK_STOP)
 		atomic_store(&wk->stop, true);
@@ -1345,7 +1342,7 @@ static void emit_dir(struct walk_worker *w, struct walk_frame *frame)
 	frame->n = listing->nchildren;
 	listing->children = NULL;
 	listing->nchildren = 0;
-	if (!queued)
+	if (visit_here)
 		prefetch_push(w, frame);
 	listing_free(wk, listing);
 }
@@ -1469,7 +1466,6 @@ int walk(const char *const *roots, size_t nroots, const struct walk_config *conf
 	atomic_init(&wk.adaptive, config->threads == 0);
 	atomic_init(&wk.blocked_reads, 0);
 	wk.max_fds = fd_budget();
-	wk.window = WALK_WINDOW;
 	atomic_init(&wk.idle, 0);
 	atomic_init(&wk.stop, false);
 	/* The calling thread is a worker in default mode, and nearly one when
