@@ -118,7 +118,10 @@ bool rec_key_valid(const char *key, size_t len);
  * Returns a rec_kind, or -1 for a malformed line with errno EINVAL and *why
  * set to a static message such as "bad escape in path" (the list is in
  * docs/FORMAT.md; rec is then unspecified but may be reused). ENOMEM also
- * gives -1, with *why "out of memory" and errno ENOMEM.
+ * gives -1, with *why "out of memory" and errno ENOMEM. An attribute named
+ * after an algorithm of hash.h's registry is malformed unless its value is
+ * exactly that algorithm's digest in lowercase hex, so a caller may take
+ * such a value as a valid digest without checking it again.
  */
 int rec_parse(struct rec *rec, const char *line, size_t len, const char **why);
 

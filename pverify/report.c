@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/** Tasks in flight at most: taken but not yet written. */
-#define REPORT_WINDOW 4096
+/** Batches in flight at most: taken but not yet written. */
+#define REPORT_WINDOW 1024
 
 struct report {
 	struct reorder *reorder;
@@ -71,68 +71,132 @@ static int append_line(struct dbuf *buf, const char *word, const char *path, siz
 	return 0;
 }
 
-/* Keep a MISSING task for the audit; called with the lock held. */
-static int keep(struct report *report, struct task *task)
+void report_batch_init(struct report_batch *batch)
+{
+	memset(batch, 0, sizeof(*batch));
+	dbuf_init(&batch->lines);
+}
+
+void report_batch_free(struct report_batch *batch)
+{
+	size_t i;
+
+	for (i = 0; i < batch->nkept; i++)
+		free(batch->kept[i]);
+	free(batch->kept);
+	dbuf_free(&batch->lines);
+	report_batch_init(batch);
+}
+
+/* Hold a MISSING task back for the audit. Returns 0, or -1 (ENOMEM). */
+static int keep(struct report_batch *batch, struct task *task)
 {
 	struct task **grown;
 	size_t cap;
 
-	if (report->nmissing == report->missing_cap) {
-		cap = report->missing_cap ? 2 * report->missing_cap : 64;
+	if (batch->nkept == batch->kept_cap) {
+		cap = batch->kept_cap ? 2 * batch->kept_cap : 16;
+		grown = realloc(batch->kept, cap * sizeof(*grown));
+		if (!grown)
+			return -1;
+		batch->kept = grown;
+		batch->kept_cap = cap;
+	}
+	batch->kept[batch->nkept++] = task;
+	return 0;
+}
+
+void report_add(struct report *report, struct report_batch *batch, struct task *task)
+{
+	struct report_counts *counts = &batch->counts;
+	const char *extra = NULL;
+	bool print = true, kept = false;
+
+	switch (task->verdict) {
+	case VERDICT_OK:
+		counts->ok++;
+		counts->bytes += task->size;
+		print = report->verbose;
+		break;
+	case VERDICT_FAILED:
+		counts->failed++;
+		break;
+	case VERDICT_SIZE:
+		counts->size++;
+		break;
+	case VERDICT_MISSING:
+		counts->missing++;
+		kept = report->keep_missing && keep(batch, task) == 0;
+		print = !kept;
+		break;
+	case VERDICT_PENDING:
+	case VERDICT_ERROR:
+		counts->errors++;
+		extra = task->error ? strerror(task->error) : task->reason;
+		if (!extra)
+			extra = "not checked";
+		break;
+	}
+	/* On ENOMEM the line is lost but the count stands, and the order holds. */
+	if (print)
+		append_line(&batch->lines, verdict_word[task->verdict], task->path, task->path_len,
+			    extra, extra ? strlen(extra) : 0);
+	if (!kept)
+		free(task);
+}
+
+/* Move batch's held tasks to the reporter's; called with the lock held.
+ * Returns 0, or -1 (ENOMEM) with the tasks left in batch. */
+static int keep_all(struct report *report, struct report_batch *batch)
+{
+	size_t need = report->nmissing + batch->nkept, cap;
+	struct task **grown;
+
+	if (need > report->missing_cap) {
+		cap = report->missing_cap ? report->missing_cap : 64;
+		while (cap < need)
+			cap *= 2;
 		grown = realloc(report->missing, cap * sizeof(*grown));
 		if (!grown)
 			return -1;
 		report->missing = grown;
 		report->missing_cap = cap;
 	}
-	report->missing[report->nmissing++] = task;
+	memcpy(report->missing + report->nmissing, batch->kept, batch->nkept * sizeof(*grown));
+	report->nmissing = need;
+	batch->nkept = 0;
 	return 0;
 }
 
-void report_done(struct report *report, struct task *task)
+void report_batch_done(struct report *report, uint64_t seq, struct report_batch *batch)
 {
-	const char *extra = NULL;
-	uint64_t seq = task->seq;
-	bool print = true, kept = false;
-	struct dbuf line;
+	const struct report_counts *add = &batch->counts;
+	struct report_counts *counts = &report->counts;
+	size_t i;
 
-	dbuf_init(&line);
 	pthread_mutex_lock(&report->lock);
-	switch (task->verdict) {
-	case VERDICT_OK:
-		report->counts.ok++;
-		report->counts.bytes += task->size;
-		print = report->verbose;
-		break;
-	case VERDICT_FAILED:
-		report->counts.failed++;
-		break;
-	case VERDICT_SIZE:
-		report->counts.size++;
-		break;
-	case VERDICT_MISSING:
-		report->counts.missing++;
-		kept = report->keep_missing && keep(report, task) == 0;
-		print = !kept;
-		break;
-	case VERDICT_PENDING:
-	case VERDICT_ERROR:
-		report->counts.errors++;
-		extra = task->error ? strerror(task->error) : task->reason;
-		if (!extra)
-			extra = "not checked";
-		break;
-	}
+	counts->ok += add->ok;
+	counts->failed += add->failed;
+	counts->size += add->size;
+	counts->missing += add->missing;
+	counts->errors += add->errors;
+	counts->bytes += add->bytes;
+	if (batch->nkept)
+		keep_all(report, batch);
 	pthread_mutex_unlock(&report->lock);
-	/* On ENOMEM the line is lost but the count stands, and the order holds. */
-	if (print)
-		append_line(&line, verdict_word[task->verdict], task->path, task->path_len, extra,
-			    extra ? strlen(extra) : 0);
-	if (!kept)
+	/* Out of memory to hold them for the audit: print them as MISSING now
+	 * (at the end of their batch's lines), as report_add does. */
+	for (i = 0; i < batch->nkept; i++) {
+		struct task *task = batch->kept[i];
+
+		append_line(&batch->lines, verdict_word[VERDICT_MISSING], task->path,
+			    task->path_len, NULL, 0);
 		free(task);
+	}
+	batch->nkept = 0;
+	memset(&batch->counts, 0, sizeof(batch->counts));
 	/* A failed write is remembered by the window and reported by report_flush. */
-	reorder_complete(report->reorder, seq, &line);
-	dbuf_free(&line);
+	reorder_complete(report->reorder, seq, &batch->lines);
 }
 
 struct task **report_take_missing(struct report *report, size_t *count)

@@ -23,29 +23,53 @@ struct report_counts {
 struct report;
 
 /**
- * Make a reporter writing to sink (not owned). window is how many tasks may
- * be in flight (0: a default of 4096); verbose adds OK lines; keep_missing
- * holds MISSING tasks back (not printed) for report_take_missing. Returns
- * NULL with errno.
+ * Make a reporter writing to sink (not owned). window is how many batches
+ * may be in flight (0: a default of 1024); verbose adds OK lines;
+ * keep_missing holds MISSING tasks back (not printed) for
+ * report_take_missing. Returns NULL with errno.
  */
 struct report *report_new(struct out *sink, size_t window, bool verbose, bool keep_missing);
 
 /**
- * The sequence number of the next task (0, 1, 2...), blocking the reading
+ * The sequence number of the next batch (0, 1, 2...), blocking the reading
  * thread while the window is full. Every number taken must be handed back
- * once through report_done.
+ * once through report_batch_done. Numbers go to batches, not tasks, so that
+ * the reading thread and the workers meet on the window's lock once per
+ * batch: once per task, on small files, they met so often that the reading
+ * thread lost its turn on the CPU and the workers ran dry.
  */
 uint64_t report_take(struct report *report);
 
-/**
- * Hand over a checked task (any thread), its seq from report_take. The
- * reporter owns it from now on.
- */
-void report_done(struct report *report, struct task *task);
+/** The verdicts of one batch, gathered by one worker without any lock. */
+struct report_batch {
+	struct dbuf lines;
+	struct report_counts counts;
+	struct task **kept;        /* MISSING tasks held back for the audit */
+	size_t nkept, kept_cap;
+};
+
+/** An empty batch. */
+void report_batch_init(struct report_batch *batch);
+
+/** Free what report_batch_done left in batch (reusable storage). */
+void report_batch_free(struct report_batch *batch);
 
 /**
- * The MISSING tasks held back, in manifest order; ownership passes to the
- * caller (free each with free(), then the array). Call after all tasks are done.
+ * Add a checked task to batch, in manifest order; the reporter owns the
+ * task from now on. Takes no lock.
+ */
+void report_add(struct report *report, struct report_batch *batch, struct task *task);
+
+/**
+ * Hand over batch number seq (from report_take): its counts are added, its
+ * lines written in manifest order, its held tasks kept. batch comes back
+ * empty, to be reused or freed.
+ */
+void report_batch_done(struct report *report, uint64_t seq, struct report_batch *batch);
+
+/**
+ * The MISSING tasks held back, in no particular order (task->seq gives the
+ * manifest's); ownership passes to the caller (free each with free(), then the array). Call after all tasks are done.
  */
 struct task **report_take_missing(struct report *report, size_t *count);
 
