@@ -9,7 +9,11 @@
  * inverted (a silently corrupting disk, for --verify).
  * With EIO_SHIM_HOLD=NAME, a pread(2) of a file named NAME (anywhere) waits
  * until the file EIO_SHIM_RELEASE exists (a source on a stuck device).
- * Built by tests/pcopy.bats with cc -shared -fPIC.
+ * With EIO_SHIM_BAD_READ=NAME, a pread(2) of a file named NAME that reaches
+ * past byte EIO_SHIM_BAD_OFFSET (default 0) fails with EIO (a bad sector).
+ * With EIO_SHIM_SHORT_READ=NAME, each pread(2) of a file named NAME returns
+ * at most 4097 bytes (what a network filesystem may do).
+ * Built by tests/test_helper.bash's build_shim with cc -shared -fPIC.
  */
 #define _GNU_SOURCE 1
 #include <dlfcn.h>
@@ -138,39 +142,58 @@ ssize_t pwrite64(int fd, const void *buf, size_t len, off_t offset)
 	return real(fd, buf, len, offset);
 }
 
-/* EIO_SHIM_HOLD: wait before reading fd while it is the held file. */
-static void hold(int fd)
+/* Whether fd is a file whose last path component is the value of variable env. */
+static int named(int fd, const char *env)
 {
-	const char *name = getenv("EIO_SHIM_HOLD"), *release = getenv("EIO_SHIM_RELEASE");
+	const char *name = getenv(env);
 	char path[PATH_MAX];
 	const char *base;
+
+	if (!name || !*name || fd_path(fd, path) != 0)
+		return 0;
+	base = strrchr(path, '/');
+	return strcmp(base ? base + 1 : path, name) == 0;
+}
+
+/*
+ * Before a pread of len bytes at offset: wait while fd is the held file;
+ * return -1 (EIO) for a read reaching the bad offset of the bad file, else
+ * the length to read (shortened for the short-read file).
+ */
+static ssize_t before_read(int fd, size_t len, off_t offset)
+{
+	const char *release = getenv("EIO_SHIM_RELEASE"), *bad = getenv("EIO_SHIM_BAD_OFFSET");
 	struct stat st;
 
-	if (!name || !*name || !release || !*release || fd_path(fd, path) != 0)
-		return;
-	base = strrchr(path, '/');
-	if (strcmp(base ? base + 1 : path, name) != 0)
-		return;
-	while (stat(release, &st) != 0)
-		usleep(10000);
+	if (release && *release && named(fd, "EIO_SHIM_HOLD")) {
+		while (stat(release, &st) != 0)
+			usleep(10000);
+	}
+	if (named(fd, "EIO_SHIM_BAD_READ") && offset + (off_t)len > (bad ? atoll(bad) : 0)) {
+		errno = EIO;
+		return -1;
+	}
+	if (len > 4097 && named(fd, "EIO_SHIM_SHORT_READ"))
+		return 4097;
+	return (ssize_t)len;
 }
 
 ssize_t pread(int fd, void *buf, size_t len, off_t offset)
 {
 	static ssize_t (*real)(int, void *, size_t, off_t);
+	ssize_t n = before_read(fd, len, offset);
 
 	if (!real)
 		real = (ssize_t (*)(int, void *, size_t, off_t))dlsym(RTLD_NEXT, "pread");
-	hold(fd);
-	return real(fd, buf, len, offset);
+	return n < 0 ? -1 : real(fd, buf, (size_t)n, offset);
 }
 
 ssize_t pread64(int fd, void *buf, size_t len, off_t offset)
 {
 	static ssize_t (*real)(int, void *, size_t, off_t);
+	ssize_t n = before_read(fd, len, offset);
 
 	if (!real)
 		real = (ssize_t (*)(int, void *, size_t, off_t))dlsym(RTLD_NEXT, "pread64");
-	hold(fd);
-	return real(fd, buf, len, offset);
+	return n < 0 ? -1 : real(fd, buf, (size_t)n, offset);
 }

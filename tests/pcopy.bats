@@ -58,13 +58,6 @@ make_many() {
 	done
 }
 
-build_shim() {
-	cc -shared -fPIC -o "$BATS_TEST_TMPDIR/eio.so" "$BATS_TEST_DIRNAME/eio_shim.c" -ldl ||
-		skip "cannot build the LD_PRELOAD shim"
-	# An ASan build (make check) insists on coming first in the preload list.
-	export ASAN_OPTIONS=verify_asan_link_order=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}
-}
-
 # seal_ok DEST: the seal in DEST verifies with pverify.
 seal_ok() {
 	prun pverify -C "$1" < "$1/.ptools-seal"

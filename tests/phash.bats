@@ -48,6 +48,62 @@ setup() {
 	done
 }
 
+@test "phash with one algorithm gives the reference digests of many-block files of every shape" {
+	# One algorithm on a file of 4 blocks or more takes the relay: two
+	# threads read alternate 1 MiB blocks and pass the hash between them.
+	# Even and odd block counts, exact multiples and one byte either side.
+	local f a size
+	for size in $((4 << 20)) $(((4 << 20) + 1)) $((5 << 20)) $(((7 << 20) - 1)) $(((9 << 20) + 3)); do
+		head -c "$size" /dev/urandom > "f$size"
+	done
+	for a in sha256 xxh128 blake2b; do
+		for j in 1 4; do
+			prun phash -j "$j" -a "$a" f*
+			assert_success
+			assert_equal "${#lines[@]}" 5
+			for line in "${lines[@]}"; do
+				f=$(printf '%s\n' "$line" | cut -f3)
+				assert_equal "$f $a:$(attr "$a" "$line")" "$f $a:$(ref_hex "$a" "$f")"
+			done
+		done
+	done
+}
+
+@test "phash gives the same digests when every read comes back short" {
+	build_shim
+	head -c $(((6 << 20) + 5)) /dev/urandom > short
+	head -c $((100 << 10)) /dev/urandom > small
+	for a in sha256 md5,sha1; do
+		prun env LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_SHORT_READ=short phash -a "$a" short
+		assert_success
+		assert_equal "$(attr "${a%%,*}" "$output")" "$(ref_hex "${a%%,*}" short)"
+		refute_output --partial changed
+	done
+	prun env LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_SHORT_READ=small phash small
+	assert_success
+	assert_equal "$(attr sha256 "$output")" "$(ref_hex sha256 small)"
+}
+
+@test "phash reports a read error in the middle of a large file and goes on with the others" {
+	build_shim
+	head -c $((8 << 20)) /dev/urandom > bad
+	head -c $((8 << 20)) /dev/urandom > good
+	# The bad sector sits in the fourth block (an odd one: the relay's
+	# second thread meets it), then in the third (the first thread's).
+	for at in $(((3 << 20) + 10)) $(((2 << 20) + 10)); do
+		for a in sha256 md5,sha256; do
+			prun env LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_BAD_READ=bad \
+				EIO_SHIM_BAD_OFFSET="$at" phash -a "$a" bad good
+			assert_failure 1
+			assert_equal "${#lines[@]}" 3
+			assert_line --index 0 "phash: bad: Input/output error"
+			assert_equal "$(attr error "${lines[1]}")" EIO
+			assert_equal "$(attr sha256 "${lines[1]}")" ""
+			assert_equal "$(attr sha256 "${lines[2]}")" "$(ref_hex sha256 good)"
+		done
+	done
+}
+
 @test "phash hashes a 3 GiB sparse file as xxhsum does" {
 	truncate -s 3G sparse
 	prun phash -a xxh128,xxh3 sparse

@@ -56,6 +56,16 @@ prun() {
 	fi
 }
 
+# build_shim: build tests/eio_shim.c (an LD_PRELOAD shim that fails, slows,
+# corrupts, holds or shortens reads and writes: see its header) as
+# $BATS_TEST_TMPDIR/eio.so, or skip the test.
+build_shim() {
+	cc -shared -fPIC -o "$BATS_TEST_TMPDIR/eio.so" "$BATS_TEST_DIRNAME/eio_shim.c" -ldl ||
+		skip "cannot build the LD_PRELOAD shim"
+	# An ASan build (make check) insists on coming first in the preload list.
+	export ASAN_OPTIONS=verify_asan_link_order=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}
+}
+
 # make_awkward_tree DIR [--no-long]: a tree whose names hold every byte
 # 0x01-0xff except '/', a newline, a tab, a CR, a backslash, invalid UTF-8, a
 # 255-byte name and (unless --no-long) a path longer than PATH_MAX. Every file
