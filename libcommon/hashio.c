@@ -854,8 +854,9 @@ int hashio_file_at(struct hashio *engine, int dirfd, const char *path, int flags
 			ret = -1;
 			goto out;
 		}
+		/* Kept if the open fails, for the caller's report. */
+		fill_from_stat(result, &st);
 		if (!S_ISREG(st.st_mode)) {
-			fill_from_stat(result, &st);
 			result->not_regular = true;
 			ret = -1;
 			goto out;

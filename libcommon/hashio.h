@@ -37,7 +37,9 @@ struct hashio_result {
 	int error;            /* 0, or the errno that stopped the read */
 	bool changed;         /* size or mtime differed between start and end */
 	bool not_regular;     /* the path is not a regular file: nothing was read */
-	uint64_t ino, size;   /* from fstat of the opened file (or the stat of a non-regular one) */
+	/* From fstat of the opened file, or the stat of a non-regular one; after
+	 * an error, from whatever stat came before it (all 0 when none did). */
+	uint64_t ino, size;
 	struct timespec mtime;
 	mode_t mode;
 	char hex[HASH_SET_MAX][HASH_HEX_MAX + 1]; /* one per algorithm, in config order */

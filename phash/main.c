@@ -219,15 +219,24 @@ static int format_hashed(struct task *task, const struct options *opt,
 	return rec_format(rec, line);
 }
 
-/* Output of a file that could not be hashed: error instead of digests. */
-static int format_failed(struct task *task, const struct options *opt, int err, struct dbuf *line)
+/*
+ * Output of a file that could not be hashed: error instead of digests. A bare
+ * path gets the inode and size of its stat when the error came after it
+ * (an open refused, a read failed), else 0 and 0.
+ */
+static int format_failed(struct task *task, const struct options *opt,
+			 const struct hashio_result *res, struct dbuf *line)
 {
 	struct rec *rec = &task->rec;
 	char buf[16];
-	const char *name = errno_name(err, buf, sizeof(buf));
+	const char *name = errno_name(res->error, buf, sizeof(buf));
 
 	if (opt->format != FORMAT_NATIVE)
 		return 0;
+	if (task->fresh && res->mode != 0) {
+		rec->ino = res->ino;
+		rec->size = res->size;
+	}
 	rec->plain = false;
 	drop_digests(rec, opt);
 	if (rec_attr_set(rec, "error", name, strlen(name)) != 0)
@@ -303,12 +312,12 @@ static void process(struct worker *worker, struct task *task)
 	struct hashio *engine;
 	int ret, err = 0;
 
+	/* All but the digests, which only a hashed file fills. */
+	memset(&res, 0, offsetof(struct hashio_result, hex));
 	if (task->walk_error) {
 		res.error = task->walk_error;
-		res.not_regular = false;
 		ret = -1;
 	} else if (task->have_stat) {
-		memset(&res, 0, offsetof(struct hashio_result, hex));
 		res.ino = (uint64_t)task->st.st_ino;
 		res.size = (uint64_t)task->st.st_size;
 		res.mode = task->st.st_mode;
@@ -326,7 +335,6 @@ static void process(struct worker *worker, struct task *task)
 				     HASHIO_NOFOLLOW | (task->known_regular ? HASHIO_KNOWN_REGULAR : 0), &res);
 	} else {
 		res.error = ENOMEM;
-		res.not_regular = false;
 		ret = -1;
 	}
 
@@ -346,7 +354,7 @@ static void process(struct worker *worker, struct task *task)
 	} else {
 		progress_add(ph->progress, 0, 1, 0);
 		diag_file_error(path, res.error);
-		err = format_failed(task, opt, res.error, &worker->line);
+		err = format_failed(task, opt, &res, &worker->line);
 	}
 	if (err != 0) {
 		diag_file_error(path, ENOMEM);

@@ -98,6 +98,7 @@ setup() {
 			assert_equal "${#lines[@]}" 3
 			assert_line --index 0 "phash: bad: Input/output error"
 			assert_equal "$(attr error "${lines[1]}")" EIO
+			assert_equal "$(cut -f1-3 <<< "${lines[1]}")" "$(stat -c '%i	%s' bad)	bad"
 			assert_equal "$(attr sha256 "${lines[1]}")" ""
 			assert_equal "$(attr sha256 "${lines[2]}")" "$(ref_hex sha256 good)"
 		done
@@ -276,11 +277,14 @@ setup() {
 	printf 'secret' > "$dir/locked"
 	printf 'open' > "$dir/open"
 	chmod 000 "$dir/locked"
+	local ino
+	ino=$(stat -c %i "$dir/locked")
 	prun as_nobody phash "$dir/locked" "$dir/open"
 	rm -rf "$dir"
 	assert_failure 1
 	assert_line --partial "phash: $dir/locked: Permission denied"
-	assert_line --regexp "	$dir/locked	.*error:EACCES"
+	# The stat worked where the open did not: the record says what it saw.
+	assert_line --regexp "^$ino	6	$dir/locked	.*error:EACCES"
 	assert_line --regexp "	$dir/open	.*sha256:"
 }
 
