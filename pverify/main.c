@@ -330,7 +330,7 @@ static void check_batch(struct worker *worker, struct batch *batch)
 	report_batch_init(&verdicts);
 	for (i = 0; i < batch->count; i++) {
 		task = batch->tasks[i];
-		if (task->verdict == VERDICT_PENDING && !getenv("PV_NOCHECK")) {
+		if (task->verdict == VERDICT_PENDING) {
 			if (worker)
 				check(worker, task);
 			else
