@@ -236,30 +236,60 @@ static int count_sink(void *arg, const void *data, size_t len, uint64_t offset)
 	return 0;
 }
 
-UNIT_TEST(hashio_fd_feeds_the_sink_in_order_and_stops_on_its_error)
+/*
+ * The sink test on one engine: algos hashed from a file of 20 blocks and 5
+ * bytes, in blocks of block bytes; the digests must equal a serial engine's.
+ */
+static void sink_case(const struct hash_algo *const *algos, size_t count, size_t block)
 {
-	const struct hash_algo *algos[] = {hash_lookup("sha256"), hash_lookup("md5")};
-	struct hashio_config config = {.algos = algos, .count = 2, .block_size = 4096};
-	struct hashio *engine = hashio_new(&config);
-	const char *path = temp_file(20 * 4096 + 5, 3);
+	struct hashio_config config = {.algos = algos, .count = count, .block_size = block};
+	struct hashio_config serial_config = config;
+	struct hashio *engine = hashio_new(&config), *serial;
+	const char *path = temp_file(20 * block + 5, 3);
 	struct sink_state state = {0, 0, 0};
-	struct hashio_result result;
+	struct hashio_result result, want;
 	int fd = path ? open(path, O_RDONLY) : -1;
+	size_t i;
 
-	EXPECT(engine && fd >= 0);
-	if (!engine || fd < 0)
-		return;
+	serial_config.serial = true;
+	serial = hashio_new(&serial_config);
+	EXPECT(engine && serial && fd >= 0);
+	if (!engine || !serial || fd < 0)
+		goto out;
+	EXPECT(hashio_fd(serial, fd, NULL, NULL, NULL, &want) == 0);
 	EXPECT(hashio_fd(engine, fd, NULL, count_sink, &state, &result) == 0);
-	EXPECT(state.next_offset == 20 * 4096 + 5 && state.calls == 21);
+	EXPECT(state.next_offset == 20 * block + 5 && state.calls == 21);
+	for (i = 0; i < count; i++)
+		EXPECT(strcmp(result.hex[i], want.hex[i]) == 0);
+	/* A sink error at the third block stops the file, whichever thread
+	 * holds that block. */
 	state = (struct sink_state){0, 0, 3};
 	EXPECT(hashio_fd(engine, fd, NULL, count_sink, &state, &result) == -1);
-	EXPECT(result.error == ENOSPC);
+	EXPECT(result.error == ENOSPC && state.calls == 3);
 	/* The engine is still good afterwards. */
 	state = (struct sink_state){0, 0, 0};
 	EXPECT(hashio_fd(engine, fd, NULL, count_sink, &state, &result) == 0);
-	close(fd);
-	unlink(path);
+	for (i = 0; i < count; i++)
+		EXPECT(strcmp(result.hex[i], want.hex[i]) == 0);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (path)
+		unlink(path);
 	hashio_free(engine);
+	hashio_free(serial);
+}
+
+UNIT_TEST(hashio_fd_feeds_the_sink_in_order_and_stops_on_its_error)
+{
+	const struct hash_algo *one[] = {hash_lookup("sha256")};
+	const struct hash_algo *two[] = {hash_lookup("sha256"), hash_lookup("md5")};
+	const struct hash_algo *three[] = {hash_lookup("md5"), hash_lookup("sha1"),
+					   hash_lookup("xxh128")};
+
+	sink_case(one, 1, 4096);          /* the relay */
+	sink_case(two, 2, 4096);          /* the ring, every algorithm in a helper */
+	sink_case(three, 3, 256 << 10);   /* the ring, the reader hashing the cheap ones */
 }
 
 UNIT_TEST(hashio_refuses_fifos_and_directories_without_opening_them)
