@@ -2,7 +2,7 @@
 /** The record codec: parsing, querying and emitting format v1 lines (docs/FORMAT.md). */
 #include "prelude.h"
 #include "record.h"
-#include "hash.h"
+#include "hashreg.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
