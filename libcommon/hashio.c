@@ -308,6 +308,12 @@ static void *helper_main(void *arg)
 	return NULL;
 }
 
+/* Nanoseconds from start to end. */
+static long ns_between(const struct timespec *start, const struct timespec *end)
+{
+	return (end->tv_sec - start->tv_sec) * 1000000000L + (end->tv_nsec - start->tv_nsec);
+}
+
 /* The CPU time (ns) algorithm i of the set takes on LOCAL_SAMPLE bytes of
  * buf, or -1 if it cannot be timed. */
 static long time_algo(struct hashio *engine, size_t i, const unsigned char *buf)
@@ -319,7 +325,7 @@ static long time_algo(struct hashio *engine, size_t i, const unsigned char *buf)
 	if (ctx && clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start) == 0 &&
 	    hash_ctx_update(ctx, buf, LOCAL_SAMPLE) == 0 &&
 	    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &end) == 0)
-		ns = (end.tv_sec - start.tv_sec) * 1000000000L + (end.tv_nsec - start.tv_nsec);
+		ns = ns_between(&start, &end);
 	hash_ctx_free(ctx);
 	return ns;
 }
@@ -589,8 +595,7 @@ static bool relay_spin(struct hashio *engine, uint64_t b)
 			return true;
 		if (i % 64 == 0) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
-			if ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) >
-			    RELAY_SPIN_NS)
+			if (ns_between(&start, &now) > RELAY_SPIN_NS)
 				return false;
 		}
 #if defined(__x86_64__) || defined(__i386__)
