@@ -68,7 +68,8 @@ void sumfmt_line_free(struct sumfmt_line *line);
 
 /**
  * Parse a GNU or BSD line (without its LF; the kind is auto-detected) into
- * out, replacing its contents.
+ * out, replacing its contents. One CR at the end of the line (a CRLF file)
+ * is dropped, as coreutils' -c does.
  *
  * The algorithm of a BSD line comes from its tag (hash_lookup_tag). For a GNU
  * line: when forced is non-NULL (the user's -a) it is used and the digest

@@ -172,6 +172,27 @@ make_tree() {
 	assert_equal "${stderr##*$'\n'}" "pverify: $n ok, 0 failed, 0 missing, 0 errors"
 }
 
+@test "pverify reads a checksum file with CRLF line ends, as sha256sum -c does" {
+	make_awkward_tree t --no-long
+	find t -type f -print0 | xargs -0 sha256sum > lf
+	find t -type f -print0 | xargs -0 sha256sum --tag >> lf
+	sed 's/$/\r/' lf > list
+	sha256sum --quiet -c list
+	n=$(grep -c . list)
+	prun --separate-stderr pverify -f list
+	assert_success
+	assert_output ""
+	assert_equal "${stderr##*$'\n'}" "pverify: $n ok, 0 failed, 0 missing, 0 errors"
+	# Each changed file fails on both its lines, the one whose name ends
+	# in an escaped CR too.
+	printf 'changed' > t/bytes/b41-A-end
+	printf 'changed' > t/special/cr$'\r'
+	prun --separate-stderr pverify -f list
+	assert_failure 1
+	assert_output --partial "$(printf 'FAILED\tt/bytes/b41-A-end')"
+	assert_equal "${stderr##*$'\n'}" "pverify: $((n - 4)) ok, 4 failed, 0 missing, 0 errors"
+}
+
 @test "pverify verifies b2sum's own output of the awkward-names tree with -a blake2b" {
 	make_awkward_tree t --no-long
 	find t -type f -print0 | xargs -0 b2sum > list

@@ -81,6 +81,12 @@ UNIT_TEST(sumfmt_parses_gnu_lines)
 	EXPECT(parse(&line, "d41d8cd98f00b204e9800998ecf8427e  x", "xxh128", &why) == 0);
 	EXPECT(line.algo == hash_lookup("xxh128"));
 	EXPECT(parse(&line, E3 "  x", "md5", &why) == -1 && why);
+	/* A CRLF file's lines: one CR before the LF is dropped, as coreutils'
+	 * -c drops it; an escaped \r stays in the name. */
+	EXPECT(parse(&line, E3 "  name\r", NULL, &why) == 0 && strcmp(line.path.data, "name") == 0);
+	EXPECT(parse(&line, "\\" E3 "  a\\r\r", NULL, &why) == 0);
+	EXPECT(line.path.len == 2 && memcmp(line.path.data, "a\r", 2) == 0);
+	EXPECT(parse(&line, E3 "  \r", NULL, &why) == -1 && why);
 	sumfmt_line_free(&line);
 }
 
@@ -128,5 +134,7 @@ UNIT_TEST(sumfmt_parses_bsd_lines)
 	EXPECT(line.algo == hash_lookup("xxh64"));
 	EXPECT(parse(&line, "\\MD5 (a\\nb) = d41d8cd98f00b204e9800998ecf8427e", NULL, &why) == 0);
 	EXPECT(strcmp(line.path.data, "a\nb") == 0);
+	/* CRLF: the CR after the digest is dropped, not taken for a digit. */
+	EXPECT(parse(&line, "SHA256 (x) = " E3 "\r", NULL, &why) == 0 && strcmp(line.hex, E3) == 0);
 	sumfmt_line_free(&line);
 }
