@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage_text[] =
@@ -98,6 +99,23 @@ static unsigned parse_count(const char *arg, const char *what)
 	if (errno || end == arg || *end || n < 1 || n > 256)
 		diag_usage_error("invalid %s count '%s' (1 to 256)", what, arg);
 	return (unsigned)n;
+}
+
+/*
+ * A destination that is the source directory itself would have its journal,
+ * seal and temporaries made among the files being copied: refuse it before
+ * anything is made. (A destination inside the source is skipped by the walk.)
+ */
+static void refuse_source_as_dest(const char *src, const char *const *to, size_t nto)
+{
+	struct stat src_st, st;
+
+	if (!src || stat(src, &src_st) != 0)
+		return; /* reported by the copy itself */
+	for (size_t i = 0; i < nto; i++) {
+		if (stat(to[i], &st) == 0 && st.st_dev == src_st.st_dev && st.st_ino == src_st.st_ino)
+			diag_usage_error("%s: the destination is the source directory", to[i]);
+	}
 }
 
 int main(int argc, char **argv)
@@ -189,6 +207,7 @@ int main(int argc, char **argv)
 	}
 	if (nto > 64)
 		diag_usage_error("too many destinations (at most 64)");
+	refuse_source_as_dest(nto > 0 && optind == argc ? from : argv[optind], to, nto);
 	opt.progress = progress < 0 ? progress_default() : progress == 1;
 	opt.interrupted = &interrupted;
 

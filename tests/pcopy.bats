@@ -499,6 +499,26 @@ seal_ok() {
 	seal_ok one
 }
 
+@test "pcopy refuses the source itself as a destination and skips one inside it" {
+	make_mixed_tree src
+	find src | sort > before
+	prun pcopy src one src/../src
+	assert_failure 2
+	assert_output --partial "src/../src: the destination is the source directory"
+	assert [ ! -e one ]
+	prun sh -c 'find src -type f | pcopy --from src --to src/'
+	assert_failure 2
+	assert_output --partial "the destination is the source directory"
+	find src | sort > after
+	assert_equal "$(cat after)" "$(cat before)"
+	# a destination inside the source is left out of the copy, not copied into itself
+	prun pcopy src src/inner
+	assert_success
+	assert_output --partial "skipping a destination inside the source"
+	assert [ ! -e src/inner/inner ]
+	seal_ok src/inner
+}
+
 @test "pcopy --rollback without a journal fails with 1" {
 	mkdir one
 	prun pcopy --rollback one
