@@ -48,6 +48,8 @@ static const char usage_text[] =
 	"      --sealed         the manifest must be a pcopy seal: one without its\n"
 	"                       seal header and seal line fails (the default for a\n"
 	"                       manifest named " SEAL_DEFAULT_NAME ", from -f or stdin)\n"
+	"      --ignore-missing do not report files that are missing, nor fail for\n"
+	"                       them (sha256sum -c's); fails if no file was there\n"
 	"  -q, --quick          compare size (and mtime when recorded) only, no hashing\n"
 	"  -v, --verbose        also print an OK line for every good file\n"
 	"  -j, --jobs=N         N worker threads (default: 8 per CPU, at least 16,\n"
@@ -66,6 +68,7 @@ static const char usage_text[] =
 enum {
 	OPT_AUDIT = 256,
 	OPT_SEALED,
+	OPT_IGNORE_MISSING,
 	OPT_PROGRESS,
 	OPT_NO_PROGRESS,
 };
@@ -76,6 +79,7 @@ static const struct option long_options[] = {
 	{"algorithm", required_argument, NULL, 'a'},
 	{"audit", required_argument, NULL, OPT_AUDIT},
 	{"sealed", no_argument, NULL, OPT_SEALED},
+	{"ignore-missing", no_argument, NULL, OPT_IGNORE_MISSING},
 	{"quick", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"jobs", required_argument, NULL, 'j'},
@@ -92,6 +96,7 @@ struct options {
 	const char *audit_dir;
 	const struct hash_algo *forced;
 	bool quick, verbose;
+	bool ignore_missing; /* --ignore-missing: as sha256sum -c's */
 	bool sealed;         /* --sealed, or the manifest is named SEAL_DEFAULT_NAME */
 	int progress;        /* -1: when stderr is a terminal */
 	unsigned jobs;
@@ -553,6 +558,9 @@ static void parse_options(int argc, char **argv, struct options *options)
 		case OPT_SEALED:
 			options->sealed = true;
 			break;
+		case OPT_IGNORE_MISSING:
+			options->ignore_missing = true;
+			break;
 		case 'q':
 			options->quick = true;
 			break;
@@ -579,6 +587,9 @@ static void parse_options(int argc, char **argv, struct options *options)
 	if (optind < argc)
 		diag_usage_error("unexpected argument '%s' (the manifest is read with -f or from stdin)",
 				 argv[optind]);
+	if (options->ignore_missing && options->audit_dir)
+		diag_usage_error("--ignore-missing and --audit do not go together (the audit "
+				 "reports what is missing)");
 	if (options->jobs == 0)
 		options->jobs = pool_default_threads(8, 16, 256);
 }
@@ -643,7 +654,10 @@ int main(int argc, char **argv)
 	if (seal_named(options.manifest))
 		options.sealed = true;
 	sink = out_new(STDOUT_FILENO);
-	shared.report = sink ? report_new(sink, 0, options.verbose, options.audit_dir != NULL)
+	shared.report = sink ? report_new(sink, 0, options.verbose,
+					  options.audit_dir ? REPORT_MISSING_KEEP
+					  : options.ignore_missing ? REPORT_MISSING_IGNORE
+					  : REPORT_MISSING_PRINT)
 			     : NULL;
 	if (options.audit_dir) {
 		struct stat st;
@@ -682,8 +696,8 @@ int main(int argc, char **argv)
 
 	counts = report_counts(shared.report);
 	counts.errors += reading.refused + walk_errors;
-	if (counts.failed + counts.size + counts.missing + counts.errors + counts.new_files +
-	    counts.moved > 0)
+	if (counts.failed + counts.size + (options.ignore_missing ? 0 : counts.missing) +
+	    counts.errors + counts.new_files + counts.moved > 0)
 		diag_raise(EXIT_FAILED);
 	if (options.audit_dir)
 		diag_note("%ju ok, %ju failed, %ju missing, %ju errors, %ju new, %ju moved",
@@ -691,11 +705,19 @@ int main(int argc, char **argv)
 			  (uintmax_t)counts.missing, (uintmax_t)counts.errors,
 			  (uintmax_t)counts.new_files, (uintmax_t)counts.moved);
 	else
-		diag_note("%ju ok, %ju failed, %ju missing, %ju errors", (uintmax_t)counts.ok,
+		diag_note("%ju ok, %ju failed, %ju missing%s, %ju errors", (uintmax_t)counts.ok,
 			  (uintmax_t)(counts.failed + counts.size), (uintmax_t)counts.missing,
-			  (uintmax_t)counts.errors);
+			  options.ignore_missing ? " (ignored)" : "", (uintmax_t)counts.errors);
 	if (reading.malformed)
 		diag_note("%ju malformed manifest lines skipped", (uintmax_t)reading.malformed);
+	/* As sha256sum -c --ignore-missing: a manifest none of whose files is
+	 * there verified nothing, which is a failure, not a success. */
+	if (options.ignore_missing && counts.ok + counts.failed + counts.size + counts.errors == 0) {
+		diag_note("%s: no file was verified",
+			  options.manifest && strcmp(options.manifest, "-") != 0 ? options.manifest
+										: "<stdin>");
+		diag_raise(EXIT_FAILED);
+	}
 	report_free(shared.report);
 	out_free(sink);
 	audit_free(reading.audit);

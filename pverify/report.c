@@ -15,7 +15,8 @@
 struct report {
 	struct reorder *reorder;
 	struct out *sink;
-	bool verbose, keep_missing;
+	bool verbose;
+	enum report_missing on_missing;
 	/* lock guards counts and the missing array. */
 	pthread_mutex_t lock;
 	struct report_counts counts;
@@ -23,7 +24,8 @@ struct report {
 	size_t nmissing, missing_cap;
 };
 
-struct report *report_new(struct out *sink, size_t window, bool verbose, bool keep_missing)
+struct report *report_new(struct out *sink, size_t window, bool verbose,
+			  enum report_missing missing)
 {
 	struct report *report = calloc(1, sizeof(*report));
 
@@ -38,7 +40,7 @@ struct report *report_new(struct out *sink, size_t window, bool verbose, bool ke
 	pthread_mutex_init(&report->lock, NULL);
 	report->sink = sink;
 	report->verbose = verbose;
-	report->keep_missing = keep_missing;
+	report->on_missing = missing;
 	return report;
 }
 
@@ -126,8 +128,8 @@ void report_add(struct report *report, struct report_batch *batch, struct task *
 		break;
 	case VERDICT_MISSING:
 		counts->missing++;
-		kept = report->keep_missing && keep(batch, task) == 0;
-		print = !kept;
+		kept = report->on_missing == REPORT_MISSING_KEEP && keep(batch, task) == 0;
+		print = !kept && report->on_missing != REPORT_MISSING_IGNORE;
 		break;
 	case VERDICT_PENDING:
 	case VERDICT_ERROR:

@@ -22,13 +22,20 @@ struct report_counts {
 
 struct report;
 
+/** What the reporter does with a MISSING verdict (always counted). */
+enum report_missing {
+	REPORT_MISSING_PRINT,  /* a MISSING line */
+	REPORT_MISSING_KEEP,   /* held back, not printed, for report_take_missing (--audit) */
+	REPORT_MISSING_IGNORE, /* neither printed nor held (--ignore-missing) */
+};
+
 /**
  * Make a reporter writing to sink (not owned). window is how many batches
- * may be in flight (0: a default of 1024); verbose adds OK lines;
- * keep_missing holds MISSING tasks back (not printed) for
- * report_take_missing. Returns NULL with errno.
+ * may be in flight (0: a default of 1024); verbose adds OK lines; missing
+ * says what becomes of MISSING verdicts. Returns NULL with errno.
  */
-struct report *report_new(struct out *sink, size_t window, bool verbose, bool keep_missing);
+struct report *report_new(struct out *sink, size_t window, bool verbose,
+			  enum report_missing missing);
 
 /**
  * The sequence number of the next batch (0, 1, 2...), blocking the reading

@@ -76,6 +76,27 @@ make_tree() {
 	assert_equal "${stderr##*$'\n'}" "pverify: 3 ok, 0 failed, 1 missing, 0 errors"
 }
 
+@test "pverify --ignore-missing skips deleted files, still fails a changed one, and fails when none is there" {
+	make_tree t
+	native_manifest t > list
+	rm t/a t/sub/c
+	prun --separate-stderr pverify --ignore-missing -f list
+	assert_success
+	assert_output ""
+	assert_equal "$stderr" "pverify: 2 ok, 0 failed, 2 missing (ignored), 0 errors"
+	printf 'bravo CONTENT\n' > t/b
+	prun pverify --ignore-missing -f list
+	assert_failure 1
+	assert_output --partial "$(printf 'FAILED\tt/b')"
+	refute_output --partial MISSING
+	rm -r t
+	prun --separate-stderr pverify --ignore-missing -f list
+	assert_failure 1
+	assert_equal "${stderr##*$'\n'}" "pverify: list: no file was verified"
+	prun pverify --ignore-missing --audit . -f list
+	assert_failure 2
+}
+
 @test "pverify ignores an added file without --audit and reports it as NEW with it" {
 	make_tree t
 	native_manifest t > list
