@@ -123,11 +123,31 @@ static void drain(struct reorder *reorder)
 	}
 }
 
+/* drain as the one writer; called and returns with the lock held. */
+static void drain_now(struct reorder *reorder)
+{
+	reorder->writing = true;
+	drain(reorder);
+	reorder->writing = false;
+}
+
+/* Unlock, and return 0, or -1 with errno the first output error. */
+static int unlock_status(struct reorder *reorder)
+{
+	int err = reorder->error;
+
+	pthread_mutex_unlock(&reorder->lock);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
 int reorder_complete(struct reorder *reorder, uint64_t seq, struct dbuf *bytes)
 {
 	struct reorder_slot *slot;
 	struct dbuf swap;
-	int err;
 
 	pthread_mutex_lock(&reorder->lock);
 	slot = &reorder->slots[seq % reorder->window];
@@ -137,34 +157,15 @@ int reorder_complete(struct reorder *reorder, uint64_t seq, struct dbuf *bytes)
 	*bytes = swap;
 	dbuf_clear(bytes);
 	slot->done = true;
-	if (seq == reorder->next_out && !reorder->writing) {
-		reorder->writing = true;
-		drain(reorder);
-		reorder->writing = false;
-	}
-	err = reorder->error;
-	pthread_mutex_unlock(&reorder->lock);
-	if (err) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	if (seq == reorder->next_out && !reorder->writing)
+		drain_now(reorder);
+	return unlock_status(reorder);
 }
 
 int reorder_finish(struct reorder *reorder)
 {
-	int err;
-
 	pthread_mutex_lock(&reorder->lock);
 	PT_ASSERT(!reorder->writing);
-	reorder->writing = true;
-	drain(reorder);
-	reorder->writing = false;
-	err = reorder->error;
-	pthread_mutex_unlock(&reorder->lock);
-	if (err) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	drain_now(reorder);
+	return unlock_status(reorder);
 }
