@@ -418,10 +418,18 @@ seal_ok() {
 	small=$(peak small)
 	large=$(peak large)
 	echo "peak KiB copying 2,000 files: $small; 20,000 files: $large"
-	# 4 MB of slack: without its quarantine AddressSanitizer's bookkeeping
-	# still adds up to 1 MB over the larger run; a leak of 250 bytes a file
-	# would add 4.5 MB.
-	[ "$small" -gt 0 ] && [ "$large" -le $((small + 4096)) ]
+	# 4 MB of slack: a leak of 250 bytes a file would add 4.5 MB. Under
+	# AddressSanitizer (make check) its allocator's per-thread caches, even
+	# without the quarantine, hold more or less depending on how the threads
+	# interleave: flat (12.7 MB for both) when run alone, but 13.4 against
+	# 23.0 MB in one CI run of three on 2026-12-02. The plain build (make
+	# test) keeps the tight bound that proves the point; the ASan build
+	# gets 16 MB, which still catches a growth of 900 bytes a file or more.
+	local slack=4096
+	if ldd "$(command -v pcopy)" 2>/dev/null | grep -q libasan; then
+		slack=16384
+	fi
+	[ "$small" -gt 0 ] && [ "$large" -le $((small + slack)) ]
 	seal_ok out-large
 }
 
