@@ -322,10 +322,14 @@ static void *helper_main(void *arg)
 	return NULL;
 }
 
-/* Nanoseconds from start to end. */
-static long ns_between(const struct timespec *start, const struct timespec *end)
+/* The time on clock in nanoseconds, or 0 if it cannot be read. */
+static uint64_t clock_ns(clockid_t clock)
 {
-	return (end->tv_sec - start->tv_sec) * 1000000000L + (end->tv_nsec - start->tv_nsec);
+	struct timespec now;
+
+	if (clock_gettime(clock, &now) != 0)
+		return 0;
+	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
 /* The CPU time (ns) algorithm i of the set takes on LOCAL_SAMPLE bytes of
@@ -333,13 +337,12 @@ static long ns_between(const struct timespec *start, const struct timespec *end)
 static long time_algo(struct hashio *engine, size_t i, const unsigned char *buf)
 {
 	struct hash_ctx *ctx = hash_ctx_new(engine->set.algos[i]);
-	struct timespec start, end;
+	uint64_t start = ctx ? clock_ns(CLOCK_THREAD_CPUTIME_ID) : 0, end;
 	long ns = -1;
 
-	if (ctx && clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start) == 0 &&
-	    hash_ctx_update(ctx, buf, LOCAL_SAMPLE) == 0 &&
-	    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &end) == 0)
-		ns = ns_between(&start, &end);
+	if (start && hash_ctx_update(ctx, buf, LOCAL_SAMPLE) == 0 &&
+	    (end = clock_ns(CLOCK_THREAD_CPUTIME_ID)) != 0)
+		ns = (long)(end - start);
 	hash_ctx_free(ctx);
 	return ns;
 }
@@ -601,29 +604,17 @@ static bool relay_turn(struct hashio *engine, uint64_t b)
 /* Poll for relay_turn for up to RELAY_SPIN_NS. Returns whether it came. */
 static bool relay_spin(struct hashio *engine, uint64_t b)
 {
-	struct timespec start, now;
+	uint64_t start = clock_ns(CLOCK_MONOTONIC);
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (unsigned i = 1;; i++) {
 		if (relay_turn(engine, b))
 			return true;
-		if (i % 64 == 0) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if (ns_between(&start, &now) > RELAY_SPIN_NS)
-				return false;
-		}
+		if (i % 64 == 0 && clock_ns(CLOCK_MONOTONIC) - start > RELAY_SPIN_NS)
+			return false;
 #if defined(__x86_64__) || defined(__i386__)
 		__builtin_ia32_pause();
 #endif
 	}
-}
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
 /*
@@ -640,7 +631,7 @@ static void relay_doze(struct hashio *engine, const struct reading *r, uint64_t 
 	if (took == 0 || relay_get(&engine->hashed) + 1 != b || b * engine->block_size >= r->expect)
 		return;
 	due = relay_get(&engine->turn_at) + took;
-	if (due < monotonic_ns() + 2 * RELAY_SPIN_NS)
+	if (due < clock_ns(CLOCK_MONOTONIC) + 2 * RELAY_SPIN_NS)
 		return;
 	due -= RELAY_SPIN_NS;
 	until.tv_sec = (time_t)(due / 1000000000u);
@@ -675,7 +666,7 @@ static void relay_wait(struct hashio *engine, const struct reading *r, uint64_t 
 static int relay_hash(struct hashio *engine, uint64_t b, const unsigned char *buf, size_t n)
 {
 	size_t head = n > RELAY_TAIL ? n - RELAY_TAIL : 0;
-	uint64_t start = monotonic_ns(), took, est;
+	uint64_t start = clock_ns(CLOCK_MONOTONIC), took, est;
 
 	relay_set(&engine->turn_at, start);
 
@@ -690,7 +681,7 @@ static int relay_hash(struct hashio *engine, uint64_t b, const unsigned char *bu
 	if (n == engine->block_size) {
 		/* Follow a faster block at once, a slower one slowly: a block
 		 * held up by preemption must not make the next holder oversleep. */
-		took = monotonic_ns() - start;
+		took = clock_ns(CLOCK_MONOTONIC) - start;
 		est = relay_get(&engine->block_ns);
 		relay_set(&engine->block_ns, est == 0 || took < est ? took : est + (took - est) / 8);
 	}

@@ -713,9 +713,7 @@ int main(int argc, char **argv)
 	/* As sha256sum -c --ignore-missing: a manifest none of whose files is
 	 * there verified nothing, which is a failure, not a success. */
 	if (options.ignore_missing && counts.ok + counts.failed + counts.size + counts.errors == 0) {
-		diag_note("%s: no file was verified",
-			  options.manifest && strcmp(options.manifest, "-") != 0 ? options.manifest
-										: "<stdin>");
+		diag_note("%s: no file was verified", input_name(reading.in));
 		diag_raise(EXIT_FAILED);
 	}
 	report_free(shared.report);
