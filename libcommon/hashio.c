@@ -827,8 +827,29 @@ static void result_clear(struct hashio_result *result)
 	result->mode = 0;
 }
 
+/* Feed the first bytes of a file, read by the caller, as read_serial would. */
+static int take_head(struct hashio *engine, struct reading *r, const void *head, size_t len)
+{
+	int err;
+
+	block_read(engine, r, len);
+	if (hashset_update(&engine->set, head, len) != 0)
+		return errno ? errno : EIO;
+	if (r->sink && (err = r->sink(r->sink_arg, head, len, 0)) != 0)
+		return err;
+	r->offset = (uint64_t)len;
+	return 0;
+}
+
 int hashio_fd(struct hashio *engine, int fd, const struct stat *st,
 	      hashio_sink_fn *sink, void *sink_arg, struct hashio_result *result)
+{
+	return hashio_fd_head(engine, fd, st, NULL, 0, sink, sink_arg, result);
+}
+
+int hashio_fd_head(struct hashio *engine, int fd, const struct stat *st, const void *head,
+		   size_t head_len, hashio_sink_fn *sink, void *sink_arg,
+		   struct hashio_result *result)
 {
 	struct reading r = {.fd = fd, .sink = sink, .sink_arg = sink_arg};
 	struct stat own, after;
@@ -857,7 +878,9 @@ int hashio_fd(struct hashio *engine, int fd, const struct stat *st,
 		result->error = errno ? errno : EIO;
 		return -1;
 	}
-	if (engine->serial || blocks < PARALLEL_MIN_BLOCKS)
+	if (head_len > 0 && (err = take_head(engine, &r, head, head_len)) != 0)
+		;
+	else if (head_len > 0 || engine->serial || blocks < PARALLEL_MIN_BLOCKS)
 		err = read_serial(engine, &r);
 	else if (engine->count == 1 &&
 		 (engine->relay_ready || (!engine->relay_failed && relay_start(engine) == 0)))
@@ -888,35 +911,29 @@ int hashio_fd(struct hashio *engine, int fd, const struct stat *st,
 	return 0;
 }
 
-int hashio_file_at(struct hashio *engine, int dirfd, const char *path, int flags,
-		   struct hashio_result *result)
+/*
+ * Open name in parent as hashio_file_at does; fstat of the result in *st.
+ * Returns the descriptor, or -1 with the reason in result.
+ */
+static int open_regular(int parent, const char *name, int flags, struct stat *st,
+			struct hashio_result *result)
 {
 	int at_flags = (flags & HASHIO_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0;
 	int open_flags = O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
-	int parent, fd, ret;
-	const char *name = path;
-	struct stat st;
+	int fd;
 
-	result_clear(result);
 	if (flags & HASHIO_NOFOLLOW)
 		open_flags |= O_NOFOLLOW;
-	parent = longpath_parent(dirfd, path, &name);
-	if (parent == -1) {
-		result->error = errno;
-		return -1;
-	}
 	if (!(flags & HASHIO_KNOWN_REGULAR)) {
-		if (fstatat(parent, name, &st, at_flags) != 0) {
+		if (fstatat(parent, name, st, at_flags) != 0) {
 			result->error = errno;
-			ret = -1;
-			goto out;
+			return -1;
 		}
 		/* Kept if the open fails, for the caller's report. */
-		fill_from_stat(result, &st);
-		if (!S_ISREG(st.st_mode)) {
+		fill_from_stat(result, st);
+		if (!S_ISREG(st->st_mode)) {
 			result->not_regular = true;
-			ret = -1;
-			goto out;
+			return -1;
 		}
 	}
 	fd = openat(parent, name, open_flags);
@@ -925,25 +942,57 @@ int hashio_file_at(struct hashio *engine, int dirfd, const char *path, int flags
 		/* With O_NOFOLLOW, a symlink fails with ELOOP: that is a symlink
 		 * to pass through, not an error. */
 		if (errno == ELOOP && (flags & HASHIO_NOFOLLOW) &&
-		    fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
-			fill_from_stat(result, &st);
+		    fstatat(parent, name, st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st->st_mode)) {
+			fill_from_stat(result, st);
 			result->error = 0;
 			result->not_regular = true;
 		}
-		ret = -1;
-		goto out;
+		return -1;
 	}
-	if (fstat(fd, &st) != 0) {
+	if (fstat(fd, st) != 0) {
 		result->error = errno;
 		xclose(fd);
-		ret = -1;
-		goto out;
+		return -1;
 	}
-	ret = hashio_fd(engine, fd, &st, NULL, NULL, result);
-	xclose(fd);
-out:
+	/* Refused before any read (a FIFO would hang it, a tape rewind). */
+	if (!S_ISREG(st->st_mode)) {
+		fill_from_stat(result, st);
+		result->not_regular = true;
+		xclose(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int hashio_open_at(int dirfd, const char *path, int flags, struct stat *st,
+		   struct hashio_result *result)
+{
+	const char *name = path;
+	int parent, fd;
+
+	result_clear(result);
+	parent = longpath_parent(dirfd, path, &name);
+	if (parent == -1) {
+		result->error = errno;
+		return -1;
+	}
+	fd = open_regular(parent, name, flags, st, result);
 	if (parent != dirfd)
 		xclose(parent);
+	return fd;
+}
+
+int hashio_file_at(struct hashio *engine, int dirfd, const char *path, int flags,
+		   struct hashio_result *result)
+{
+	struct stat st;
+	int fd, ret;
+
+	fd = hashio_open_at(dirfd, path, flags, &st, result);
+	if (fd < 0)
+		return -1;
+	ret = hashio_fd(engine, fd, &st, NULL, NULL, result);
+	xclose(fd);
 	return ret;
 }
 

@@ -86,11 +86,32 @@ int hashio_file_at(struct hashio *engine, int dirfd, const char *path, int flags
 		   struct hashio_result *result);
 
 /**
+ * The opening half of hashio_file_at: open path relative to dirfd as it
+ * would (stat first unless HASHIO_KNOWN_REGULAR, never following a last
+ * symlink with HASHIO_NOFOLLOW, never opening a FIFO or device for reading),
+ * with its fstat in *st. Returns the descriptor of a regular file, or -1 with
+ * result->error or result->not_regular (and the stat fields) set as
+ * hashio_file_at would report them.
+ */
+int hashio_open_at(int dirfd, const char *path, int flags, struct stat *st,
+		   struct hashio_result *result);
+
+/**
  * Hash an already open regular file from its start (with pread: the file
  * offset is left alone), passing every block to sink (may be NULL). st is the
  * caller's fstat of fd, or NULL. Returns 0 or -1 as hashio_file.
  */
 int hashio_fd(struct hashio *engine, int fd, const struct stat *st,
 	      hashio_sink_fn *sink, void *sink_arg, struct hashio_result *result);
+
+/**
+ * hashio_fd when the caller has already read the first head_len bytes of
+ * the file into head (preread.h): they are hashed and passed to sink as if
+ * read here, and reading goes on from head_len (serially: a head is for
+ * small files). head_len 0 is hashio_fd.
+ */
+int hashio_fd_head(struct hashio *engine, int fd, const struct stat *st, const void *head,
+		   size_t head_len, hashio_sink_fn *sink, void *sink_arg,
+		   struct hashio_result *result);
 
 #endif

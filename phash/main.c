@@ -9,12 +9,14 @@
 #include "input.h"
 #include "out.h"
 #include "pool.h"
+#include "preread.h"
 #include "progress.h"
 #include "record.h"
 #include "reorder.h"
 #include "reuse.h"
 #include "sumfmt.h"
 #include "walk.h"
+#include "xio.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +56,8 @@ static const char usage_text[] =
 	"Exit status: 0 all good, 1 a file could not be read or changed while being\n"
 	"hashed, 2 usage error or malformed input.\n";
 
+_Static_assert(BATCH_TASKS <= PREREAD_FILES, "a batch is opened and read ahead at once");
+
 /** A batch holding this many bytes of known file sizes goes to a worker at once. */
 #define BATCH_BYTES ((uint64_t)1 << 20)
 /* Files done before their typical size is trusted. */
@@ -92,6 +96,7 @@ struct phash {
 	atomic_uint workers_started;
 	unsigned parallel_engines;  /* workers whose engine may run helper threads */
 	unsigned cores;             /* online CPUs: batches in flight that keep them busy */
+	size_t open_ahead;          /* files of a batch a worker opens before reading (preread_share) */
 };
 
 /* A worker's context (and the producer's own, for the fallback). */
@@ -101,6 +106,7 @@ struct worker {
 	bool engine_failed;
 	bool serial;            /* its engine never starts helper threads */
 	struct dircache dirs;   /* the directory of the last file opened */
+	struct preread *pre;    /* NULL without io_uring */
 	struct outbuf ob;       /* --unordered output */
 	struct dbuf line;       /* the current batch's output */
 	uint64_t batch_bytes;   /* bytes of the files of the current batch */
@@ -120,6 +126,7 @@ static void worker_init(struct worker *worker, struct phash *ph)
 	outbuf_init(&worker->ob, ph->out, (size_t)64 << 10);
 	dbuf_init(&worker->line);
 	dircache_init(&worker->dirs);
+	worker->pre = preread_new();
 }
 
 static void worker_fini(struct worker *worker)
@@ -128,6 +135,7 @@ static void worker_fini(struct worker *worker)
 	dbuf_free(&worker->line);
 	dircache_fini(&worker->dirs);
 	hashio_free(worker->engine);
+	preread_free(worker->pre);
 }
 
 static struct hashio *worker_engine(struct worker *worker)
@@ -301,8 +309,17 @@ static bool try_reuse(struct phash *ph, struct task *task, struct hashio_result 
 	return true;
 }
 
-/* Hash one item and append its output to worker->line. */
-static void process(struct worker *worker, struct task *task)
+static int open_flags(const struct task *task)
+{
+	return HASHIO_NOFOLLOW | (task->known_regular ? HASHIO_KNOWN_REGULAR : 0);
+}
+
+/*
+ * Hash one item and append its output to worker->line. fd is the file
+ * opened by open_item (-1: not opened), head its first bytes read ahead.
+ */
+static void process(struct worker *worker, struct task *task, int fd, const struct stat *st,
+		    const void *head, size_t head_len)
 {
 	struct phash *ph = worker->ph;
 	const struct options *opt = &ph->opt;
@@ -327,12 +344,13 @@ static void process(struct worker *worker, struct task *task)
 		/* Not read, but done: count its bytes for the rate and ETA. */
 		progress_add(ph->progress, 0, 0, res.size);
 		ret = 0;
-	} else if ((engine = worker_engine(worker))) {
+	} else if ((engine = worker_engine(worker)) && fd >= 0) {
+		ret = hashio_fd_head(engine, fd, st, head, head_len, NULL, NULL, &res);
+	} else if (engine) {
 		const char *name;
 		int dirfd = dircache_at(&worker->dirs, path, rec_path_len(&task->rec), &name);
 
-		ret = hashio_file_at(engine, dirfd, name,
-				     HASHIO_NOFOLLOW | (task->known_regular ? HASHIO_KNOWN_REGULAR : 0), &res);
+		ret = hashio_file_at(engine, dirfd, name, open_flags(task), &res);
 	} else {
 		res.error = ENOMEM;
 		ret = -1;
@@ -362,20 +380,53 @@ static void process(struct worker *worker, struct task *task)
 	}
 }
 
+struct batch_work {
+	struct worker *worker;
+	struct batch *batch;
+};
+
+/*
+ * preread's open: a file to be hashed, opened as hashio_file_at would. Not
+ * with --reuse, where most files are not read at all; a file that does not
+ * open here is left to hashio_file_at, which tries again and says why.
+ */
+static int open_item(void *ctx, size_t i, struct stat *st)
+{
+	struct batch_work *work = ctx;
+	const struct task *task = &work->batch->tasks[i];
+	struct hashio_result scratch;
+	const char *name;
+	int dirfd;
+
+	if (task->is_text || task->walk_error || task->have_stat || work->worker->ph->reuse)
+		return -1;
+	dirfd = dircache_at(&work->worker->dirs, rec_path(&task->rec), rec_path_len(&task->rec), &name);
+	return hashio_open_at(dirfd, name, open_flags(task), st, &scratch);
+}
+
+/* preread's finish: hash item i (or copy its text) into the batch's output. */
+static void finish_item(void *ctx, size_t i, int fd, const struct stat *st, const void *head,
+			size_t head_len)
+{
+	struct batch_work *work = ctx;
+	struct task *task = &work->batch->tasks[i];
+
+	if (!task->is_text)
+		process(work->worker, task, fd, st, head, head_len);
+	else if (dbuf_append(&work->worker->line, task->text.data, task->text.len) != 0)
+		diag_file_error(NULL, ENOMEM);
+	if (fd >= 0)
+		xclose(fd);
+}
+
 /* Do every item of a batch, emit its output, recycle it. */
 static void process_batch(struct worker *worker, struct batch *batch)
 {
+	static const struct preread_ops ops = {.open = open_item, .finish = finish_item};
+	struct batch_work work = {.worker = worker, .batch = batch};
 	struct phash *ph = worker->ph;
-	size_t i;
 
-	for (i = 0; i < batch->count; i++) {
-		struct task *task = &batch->tasks[i];
-
-		if (!task->is_text)
-			process(worker, task);
-		else if (dbuf_append(&worker->line, task->text.data, task->text.len) != 0)
-			diag_file_error(NULL, ENOMEM);
-	}
+	preread_batch(worker->pre, batch->count, ph->open_ahead, &ops, &work);
 	emit(worker, batch->seq);
 	atomic_fetch_add(&ph->files_done, batch->count);
 	atomic_fetch_add(&ph->bytes_done, worker->batch_bytes);
@@ -780,6 +831,7 @@ int main(int argc, char **argv)
 	ph.parallel_engines = pool_default_threads(1, 1, 64);
 	ph.cores = pool_default_threads(1, 1, 1024);
 	parse_options(argc, argv, &ph.opt);
+	ph.open_ahead = preread_share(ph.opt.jobs);
 
 	ph.out = out_new(STDOUT_FILENO);
 	ph.batches = batch_pool_new();

@@ -11,6 +11,7 @@
 #include "sealcheck.h"
 #include "out.h"
 #include "pool.h"
+#include "preread.h"
 #include "progress.h"
 #include "report.h"
 #include "record.h"
@@ -109,6 +110,7 @@ struct shared {
 	bool quick;
 	struct report *report;
 	struct progress *progress; /* NULL when off */
+	size_t open_ahead;   /* files of a batch a worker opens before reading (preread_share) */
 };
 static struct shared shared;
 
@@ -123,6 +125,7 @@ struct worker {
 	} cache[ENGINE_CACHE];
 	size_t used, victim;
 	struct dircache dirs;    /* without --root: the directory of the last file opened */
+	struct preread *pre;     /* NULL without io_uring */
 };
 
 static void *worker_init(void *arg)
@@ -140,8 +143,10 @@ static void *worker_init(void *arg)
 	 * within 1.05x of phash. Where the policy is refused, nothing else changes.
 	 */
 	pthread_setschedparam(pthread_self(), SCHED_BATCH, &(struct sched_param){ 0 });
-	if (worker)
+	if (worker) {
 		dircache_init(&worker->dirs);
+		worker->pre = preread_new();
+	}
 	return worker;
 }
 
@@ -155,6 +160,7 @@ static void worker_fini(void *context)
 	for (i = 0; i < worker->used; i++)
 		hashio_free(worker->cache[i].engine);
 	dircache_fini(&worker->dirs);
+	preread_free(worker->pre);
 	free(worker);
 }
 
@@ -234,13 +240,13 @@ static int open_task(struct worker *worker, const struct task *task, int flags)
 	return fd;
 }
 
-/* Open, compare the size, hash once with every algorithm, compare the digests. */
-static void check(struct worker *worker, struct task *task)
+/*
+ * Open the task's file, fstat it (in *st) and decide all that needs no
+ * reading: missing, not regular, size, --quick. Returns the descriptor when
+ * the file is to be hashed (check_hash closes it), else -1 with the verdict set.
+ */
+static int check_open(struct worker *worker, struct task *task, struct stat *st)
 {
-	struct hashio_result result;
-	struct hashio *engine;
-	struct stat st;
-	size_t i;
 	int fd;
 
 	fd = open_task(worker, task, task->look_only ? RESOLVE_LOOK : RESOLVE_READ);
@@ -253,47 +259,64 @@ static void check(struct worker *worker, struct task *task)
 			set_error(task, 0, "symlink not followed under --root");
 		else
 			set_error(task, errno, NULL);
-		return;
+		return -1;
 	}
-	if (fstat(fd, &st) != 0) {
+	if (fstat(fd, st) != 0) {
 		set_error(task, errno, NULL);
 		goto done;
 	}
 	if (task->look_only) {
-		check_entry(task, &st);
+		check_entry(task, st);
 		goto done;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		set_error(task, S_ISDIR(st.st_mode) ? EISDIR : 0, "not a regular file");
+	if (!S_ISREG(st->st_mode)) {
+		set_error(task, S_ISDIR(st->st_mode) ? EISDIR : 0, "not a regular file");
 		goto done;
 	}
-	if (task->has_size && (uint64_t)st.st_size != task->size) {
+	if (task->has_size && (uint64_t)st->st_size != task->size) {
 		task->verdict = VERDICT_SIZE;
 		goto done;
 	}
-	task->size = (uint64_t)st.st_size;
+	task->size = (uint64_t)st->st_size;
 	if (shared.quick) {
 		task->verdict = VERDICT_OK;
-		if (task->has_mtime && (st.st_mtim.tv_sec != task->mtime.tv_sec ||
-					st.st_mtim.tv_nsec != task->mtime.tv_nsec))
+		if (task->has_mtime && (st->st_mtim.tv_sec != task->mtime.tv_sec ||
+					st->st_mtim.tv_nsec != task->mtime.tv_nsec))
 			task->verdict = VERDICT_FAILED;
 		goto done;
 	}
 	task->verdict = VERDICT_OK;
 	if (task->ndigests == 0)
 		goto done;
+	return fd;
+done:
+	close(fd);
+	return -1;
+}
+
+/*
+ * Hash an opened file once with every algorithm (its first len bytes
+ * already read into head, if any) and compare the digests.
+ */
+static void check_hash(struct worker *worker, struct task *task, int fd, const struct stat *st,
+		       const void *head, size_t len)
+{
+	struct hashio_result result;
+	struct hashio *engine;
+	size_t i;
+
 	engine = engine_for(worker, task);
 	if (!engine) {
 		set_error(task, errno, NULL);
-		goto done;
+		return;
 	}
-	if (hashio_fd(engine, fd, &st, NULL, NULL, &result) != 0) {
+	if (hashio_fd_head(engine, fd, st, head, len, NULL, NULL, &result) != 0) {
 		set_error(task, result.error, result.error ? NULL : "could not be read");
-		goto done;
+		return;
 	}
 	if (result.changed) {
 		set_error(task, 0, "changed while it was read");
-		goto done;
+		return;
 	}
 	for (i = 0; i < task->ndigests; i++) {
 		if (strcmp(result.hex[i], task->hex[i]) != 0) {
@@ -301,8 +324,6 @@ static void check(struct worker *worker, struct task *task)
 			break;
 		}
 	}
-done:
-	close(fd);
 }
 
 /*
@@ -316,6 +337,7 @@ done:
  * on small files it brought back a hand-off per file and cost 1.6x the CPU.)
  */
 #define BATCH_FILES 32
+_Static_assert(BATCH_FILES <= PREREAD_FILES, "a batch is opened and read ahead at once");
 #define BATCH_BYTES ((uint64_t)4 << 20)
 #define UNKNOWN_BYTES (BATCH_BYTES / 16)
 
@@ -326,27 +348,53 @@ struct batch {
 	struct task *tasks[BATCH_FILES];
 };
 
+struct batch_work {
+	struct worker *worker;
+	struct batch *batch;
+	struct report_batch verdicts;
+};
+
+/* preread's open: check_open for a task still to be checked. */
+static int open_item(void *ctx, size_t i, struct stat *st)
+{
+	struct batch_work *work = ctx;
+	struct task *task = work->batch->tasks[i];
+
+	if (task->verdict != VERDICT_PENDING)
+		return -1;
+	if (!work->worker) {
+		set_error(task, ENOMEM, NULL);
+		return -1;
+	}
+	return check_open(work->worker, task, st);
+}
+
+/* preread's finish: hash if open_item opened the file, then report. */
+static void finish_item(void *ctx, size_t i, int fd, const struct stat *st, const void *head,
+			size_t len)
+{
+	struct batch_work *work = ctx;
+	struct task *task = work->batch->tasks[i];
+
+	if (fd >= 0) {
+		check_hash(work->worker, task, fd, st, head, len);
+		close(fd);
+	}
+	progress_add(shared.progress, 0, 1, task->verdict == VERDICT_OK ? task->size : 0);
+	report_add(shared.report, &work->verdicts, task);
+}
+
+/* Check a batch's files (preread.h: small cold files are read together). */
 static void check_batch(struct worker *worker, struct batch *batch)
 {
-	struct report_batch verdicts;
-	struct task *task;
-	size_t i;
+	static const struct preread_ops ops = {.open = open_item, .finish = finish_item};
+	struct batch_work work = {.worker = worker, .batch = batch};
 
-	report_batch_init(&verdicts);
-	for (i = 0; i < batch->count; i++) {
-		task = batch->tasks[i];
-		if (task->verdict == VERDICT_PENDING) {
-			if (worker)
-				check(worker, task);
-			else
-				set_error(task, ENOMEM, NULL);
-		}
-		progress_add(shared.progress, 0, 1,
-			     task->verdict == VERDICT_OK ? task->size : 0);
-		report_add(shared.report, &verdicts, task);
-	}
-	report_batch_done(shared.report, batch->seq, &verdicts);
-	report_batch_free(&verdicts);
+	report_batch_init(&work.verdicts);
+	preread_batch(worker ? worker->pre : NULL, batch->count, shared.open_ahead,
+		      &ops, &work);
+	report_batch_done(shared.report, batch->seq, &work.verdicts);
+	report_batch_free(&work.verdicts);
 	free(batch);
 }
 
@@ -639,6 +687,7 @@ int main(int argc, char **argv)
 
 	shared.rootfd = AT_FDCWD;
 	shared.quick = options.quick;
+	shared.open_ahead = preread_share(options.jobs);
 	if (options.root) {
 		shared.rootfd = open(options.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (shared.rootfd < 0) {

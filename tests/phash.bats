@@ -422,3 +422,41 @@ setup() {
 	assert_line --regexp '	b/f/	.*error:ENOTDIR'
 	assert_line --regexp "	b/f	.*sha256:$(sha256sum < b/f | cut -d' ' -f1)"
 }
+
+# evict_tree DIR: drop the pages of every file under DIR, so that the next
+# read goes to the disk (dd's nocache with count=0 only advises the kernel).
+evict_tree() {
+	find "$1" -type f -exec dd iflag=nocache count=0 status=none if={} \;
+}
+
+@test "phash and pverify give the reference digests of small files read cold, in batches or not" {
+	local i mode
+	make_awkward_tree tree --no-long
+	mkdir tree/small
+	# Sizes on both sides of the read-ahead limit (64 KiB), more than a batch (32).
+	for ((i = 0; i < 80; i++)); do
+		head -c $(((i * 997) % 70000 + (i % 3))) /dev/urandom > "tree/small/f$i"
+	done
+	find tree -type f -print0 | sort -z > list
+	xargs -0 sha256sum < list > want
+	sync
+	for mode in 1 0; do
+		evict_tree tree
+		assert_equal "$(fincore -n -o PAGES tree/small/f7 | tr -d ' ')" 0
+		PTOOLS_IO_URING=$mode prun sh -c 'phash -0 -f gnu < list'
+		assert_success
+		assert_equal "$output" "$(cat want)"
+	done
+	# pverify on cold files: all good, then the one changed byte found.
+	evict_tree tree
+	prun sh -c 'pverify -f want 2>/dev/null'
+	assert_success
+	printf 'X' | dd of=tree/small/f40 bs=1 seek=100 conv=notrunc status=none
+	sync
+	for mode in 1 0; do
+		evict_tree tree
+		PTOOLS_IO_URING=$mode prun sh -c 'pverify -f want 2>/dev/null'
+		assert_failure 1
+		assert_equal "$output" "FAILED	tree/small/f40"
+	done
+}
