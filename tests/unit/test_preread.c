@@ -85,10 +85,17 @@ UNIT_TEST(uring_reads_a_batch_and_reports_each_result)
 
 UNIT_TEST(uring_is_off_when_the_environment_says_so)
 {
+	const char *was = getenv("PTOOLS_IO_URING");
+	char *saved = was ? strdup(was) : NULL;
+
 	setenv("PTOOLS_IO_URING", "0", 1);
 	EXPECT(uring_new(4) == NULL && errno == ENOSYS);
 	EXPECT(preread_new() == NULL);
-	unsetenv("PTOOLS_IO_URING");
+	if (saved)
+		setenv("PTOOLS_IO_URING", saved, 1);
+	else
+		unsetenv("PTOOLS_IO_URING");
+	free(saved);
 }
 
 /* The files of a test batch and what finish saw of each. */
