@@ -176,28 +176,23 @@ int uring_read_all(struct uring *ring, struct uring_read *reads, size_t n)
 	if (n == 0)
 		return 0;
 	queue_reads(ring, reads, n);
-	/* Submit and wait in one call; loop for what a signal or a shortage
-	 * of kernel memory left. A submission that fails outright leaves the
-	 * rest queued, so the ring is spent: the caller frees it. */
+	/* Submit and wait in one call, again after a signal. A submission
+	 * refused outright (the kernel short of memory, say) leaves the rest
+	 * queued, so the ring is spent: the caller frees it and reads file by
+	 * file. A short submission (an entry the kernel rejected, with its
+	 * completion posted) returns without waiting; the rest is submitted. */
 	while (submitted < n) {
 		int ret = sys_enter(ring->fd, (unsigned)(n - submitted), (unsigned)(n - submitted),
 				    IORING_ENTER_GETEVENTS);
 
 		if (ret > 0) {
 			submitted += (size_t)ret;
+		} else if (ret < 0 && errno == EINTR) {
 			continue;
+		} else {
+			err = ret < 0 ? errno : EIO;
+			break;
 		}
-		if (ret < 0 && errno == EINTR)
-			continue;
-		if (ret < 0 && (errno == EAGAIN || errno == EBUSY) && submitted > done) {
-			done += reap(ring, reads, n);
-			if (submitted > done && sys_enter(ring->fd, 0, 1, IORING_ENTER_GETEVENTS) < 0 &&
-			    errno != EINTR)
-				PT_ASSERT(!"io_uring_enter failed while reads were in flight");
-			continue;
-		}
-		err = ret < 0 ? errno : EIO;
-		break;
 	}
 	/* Whatever was submitted must complete before the buffers go back. */
 	for (;;) {
