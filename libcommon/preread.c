@@ -5,11 +5,13 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
 
 struct preread {
-	struct uring *ring;   /* NULL once it failed: nothing more is read ahead */
+	struct uring *ring;   /* made when first needed (it costs a descriptor) */
+	bool ring_failed;     /* could not be made, or broke: nothing is read ahead */
 	unsigned char *arena; /* PREREAD_ARENA bytes */
 	bool cold;            /* the last batch met a file not in the page cache */
 	bool missed;          /* this batch has */
@@ -29,27 +31,29 @@ size_t preread_share(unsigned workers)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
 		quarter = rl.rlim_cur == RLIM_INFINITY ? RLIM_INFINITY / 4 : rl.rlim_cur / 4;
 	share = quarter / (workers ? workers : 1);
-	if (share > PREREAD_FILES)
-		share = PREREAD_FILES;
-	return share < 1 ? 1 : (size_t)share;
+	/* One of them is the ring's own descriptor. */
+	share = share > 0 ? share - 1 : 0;
+	return share > PREREAD_FILES ? PREREAD_FILES : (size_t)share;
 }
 
 struct preread *preread_new(void)
 {
-	struct preread *pr = calloc(1, sizeof(*pr));
+	const char *env = getenv("PTOOLS_IO_URING");
+	struct preread *pr;
 
+	/* Off: callers read every file themselves, as without io_uring. */
+	if (env && strcmp(env, "0") == 0) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	pr = calloc(1, sizeof(*pr));
 	if (!pr)
 		return NULL;
-	pr->ring = uring_new(PREREAD_FILES);
 	/* Page-aligned, and every file at a cache line: the kernel's copy into
 	 * an unaligned buffer ran at a quarter of its speed on an AMD host. */
-	if (posix_memalign((void **)&pr->arena, 4096, PREREAD_ARENA) != 0)
-		pr->arena = NULL;
-	if (!pr->ring || !pr->arena) {
-		int err = errno;
-
-		preread_free(pr);
-		errno = err;
+	if (posix_memalign((void **)&pr->arena, 4096, PREREAD_ARENA) != 0) {
+		free(pr);
+		errno = ENOMEM;
 		return NULL;
 	}
 	return pr;
@@ -70,7 +74,7 @@ static void preread_files(struct preread *pr, const int *fds, const struct stat 
 
 	pr->count = 0;
 	pr->batched = false;
-	if (!pr->ring)
+	if (pr->ring_failed)
 		return;
 	PT_ASSERT(n <= PREREAD_FILES);
 	for (i = 0; i < n; i++) {
@@ -97,11 +101,19 @@ static void preread_files(struct preread *pr, const int *fds, const struct stat 
 static void read_batch(struct preread *pr, size_t first)
 {
 	pr->batched = true;
+	if (!pr->ring && !pr->ring_failed) {
+		pr->ring = uring_new(PREREAD_FILES);
+		pr->ring_failed = !pr->ring;
+	}
+	/* Without a ring the results stay -EAGAIN: the caller reads. */
+	if (!pr->ring)
+		return;
 	pr->missed = true;
 	pr->together += pr->count - first;
 	if (uring_read_all(pr->ring, pr->reads + first, pr->count - first) != 0) {
 		uring_free(pr->ring);
 		pr->ring = NULL;
+		pr->ring_failed = true;
 		pr->count = 0;
 	}
 }
@@ -202,9 +214,12 @@ void preread_batch(struct preread *pr, size_t n, size_t ahead, const struct prer
 	size_t i = 0;
 
 	PT_ASSERT(n <= PREREAD_FILES);
+	/* No room for descriptors: every file read as it is finished. */
+	if (ahead == 0)
+		pr = NULL;
 	if (pr)
 		pr->missed = false;
-	if (!pr || !pr->ring || !pr->cold) {
+	if (!pr || !pr->cold) {
 		/* Warm (or no io_uring): one file at a time, until one is not
 		 * in the page cache. */
 		for (; i < n && !(pr && pr->missed); i++) {

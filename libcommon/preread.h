@@ -14,8 +14,10 @@
  * sleep per batch instead of one per file); a batch found all cached turns
  * the worker warm again, since opening ahead costs cache locality.
  *
- * Without io_uring (see uring.h) preread_new returns NULL, and
- * preread_batch(NULL, ...) opens and finishes each file in turn.
+ * The ring is made when a worker first turns cold (it costs a descriptor);
+ * where the kernel has none or refuses it, files are read one by one.
+ * preread_batch(NULL, ...) opens and finishes each file in turn, as with
+ * PTOOLS_IO_URING=0 (preread_new then returns NULL).
  */
 #ifndef PTOOLS_PREREAD_H
 #define PTOOLS_PREREAD_H
@@ -49,7 +51,7 @@ struct preread_ops {
 
 struct preread;
 
-/** Returns NULL (errno set) when io_uring is unavailable or memory short. */
+/** Returns NULL (errno set) when PTOOLS_IO_URING=0 or memory is short. */
 struct preread *preread_new(void);
 
 /** NULL-safe. */
@@ -57,16 +59,16 @@ void preread_free(struct preread *pr);
 
 /**
  * How many files each of `workers` threads may hold open for a batch:
- * PREREAD_FILES, or fewer so that all of them together hold at most a
- * quarter of RLIMIT_NOFILE (the walker takes up to half, see walk.c), and
- * at least 1.
+ * PREREAD_FILES, or fewer so that all of them together, with a ring each,
+ * hold at most a quarter of RLIMIT_NOFILE (the walker takes up to half, see
+ * walk.c). 0 when even one would not fit: then nothing is read ahead.
  */
 size_t preread_share(unsigned workers);
 
 /**
  * Open and finish files 0..n-1 (n at most PREREAD_FILES) through ops, at
  * most `ahead` of them open at once (preread_share), reading the small ones
- * ahead as above. pr may be NULL.
+ * ahead as above. pr may be NULL; ahead 0 reads nothing ahead either.
  */
 void preread_batch(struct preread *pr, size_t n, size_t ahead, const struct preread_ops *ops,
 		   void *ctx);

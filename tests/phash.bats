@@ -462,3 +462,31 @@ evict_tree() {
 		assert_equal "$output" "FAILED	tree/small/f40"
 	done
 }
+
+@test "phash and pverify read cold files ahead within a small limit of open files" {
+	local i n
+	mkdir -p tree/a tree/b
+	# Enough batches (of 32) to keep all 16 workers busy.
+	for ((i = 0; i < 1600; i++)); do
+		printf '%*d\n' $((i % 700)) "$i" > "tree/$([ $((i % 2)) = 0 ] && echo a || echo b)/f$i"
+	done
+	find tree -type f | sort > list
+	xargs sha256sum < list > want
+	sync
+	# 16 workers: with 128 descriptors each may hold one file open ahead
+	# (and its ring), with 48 none; neither may run out.
+	for n in 128 48; do
+		evict_tree tree
+		prun sh -c "ulimit -n $n && phash -j 16 -f gnu < list"
+		assert_success
+		assert_equal "$output" "$(cat want)"
+		evict_tree tree
+		prun sh -c "ulimit -n $n && phash -j 16 -r -f gnu tree | sort -k2"
+		assert_success
+		assert_equal "$output" "$(sort -k2 want)"
+		evict_tree tree
+		prun sh -c "ulimit -n $n && pverify -j 16 -f want 2>&1"
+		assert_success
+		assert_output "pverify: 1600 ok, 0 failed, 0 missing, 0 errors"
+	done
+}
