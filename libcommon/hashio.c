@@ -878,18 +878,21 @@ int hashio_fd_head(struct hashio *engine, int fd, const struct stat *st, const v
 		result->error = errno ? errno : EIO;
 		return -1;
 	}
-	if (head_len > 0 && (err = take_head(engine, &r, head, head_len)) != 0)
-		;
-	else if (head_len > 0 || engine->serial || blocks < PARALLEL_MIN_BLOCKS)
+	if (head_len > 0) {
+		err = take_head(engine, &r, head, head_len);
+		if (!err)
+			err = read_serial(engine, &r);
+	} else if (engine->serial || blocks < PARALLEL_MIN_BLOCKS) {
 		err = read_serial(engine, &r);
-	else if (engine->count == 1 &&
-		 (engine->relay_ready || (!engine->relay_failed && relay_start(engine) == 0)))
+	} else if (engine->count == 1 &&
+		   (engine->relay_ready || (!engine->relay_failed && relay_start(engine) == 0))) {
 		err = read_relay(engine, &r);
-	else if (engine->count >= 1 &&
-		 (engine->parallel_ready || (!engine->parallel_failed && parallel_start(engine) == 0)))
+	} else if (engine->count >= 1 &&
+		   (engine->parallel_ready || (!engine->parallel_failed && parallel_start(engine) == 0))) {
 		err = read_parallel(engine, &r);
-	else
+	} else {
 		err = read_serial(engine, &r);
+	}
 
 	if (engine->nocache)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);

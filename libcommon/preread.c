@@ -137,8 +137,9 @@ static void read_entry(struct preread *pr, size_t i)
 		if (n >= 0 || errno != EAGAIN) {
 			read->buf = pr->arena;
 			read->result = n >= 0 ? n : -errno;
-			/* Filesystems without RWF_NOWAIT: batch every time. */
-			if (n >= 0 || (errno != EOPNOTSUPP && errno != EINVAL))
+			/* Kernels or filesystems without RWF_NOWAIT (or
+			 * preadv2): batch every time. */
+			if (n >= 0 || (errno != EOPNOTSUPP && errno != EINVAL && errno != ENOSYS))
 				return;
 			pr->no_probe = true;
 		}

@@ -106,7 +106,7 @@ struct worker {
 	bool engine_failed;
 	bool serial;            /* its engine never starts helper threads */
 	struct dircache dirs;   /* the directory of the last file opened */
-	struct preread *pre;    /* NULL without io_uring */
+	struct preread *pre;    /* batched cold reads; NULL with PTOOLS_IO_URING=0 */
 	struct outbuf ob;       /* --unordered output */
 	struct dbuf line;       /* the current batch's output */
 	uint64_t batch_bytes;   /* bytes of the files of the current batch */

@@ -125,7 +125,7 @@ struct worker {
 	} cache[ENGINE_CACHE];
 	size_t used, victim;
 	struct dircache dirs;    /* without --root: the directory of the last file opened */
-	struct preread *pre;     /* NULL without io_uring */
+	struct preread *pre;     /* batched cold reads; NULL with PTOOLS_IO_URING=0 */
 };
 
 static void *worker_init(void *arg)
