@@ -841,6 +841,18 @@ static int take_head(struct hashio *engine, struct reading *r, const void *head,
 	return 0;
 }
 
+/* Read on from r->offset by the fastest path this file and engine allow. */
+static int read_file(struct hashio *engine, struct reading *r, bool parallel)
+{
+	if (parallel && engine->count == 1 &&
+	    (engine->relay_ready || (!engine->relay_failed && relay_start(engine) == 0)))
+		return read_relay(engine, r);
+	if (parallel && engine->count >= 1 &&
+	    (engine->parallel_ready || (!engine->parallel_failed && parallel_start(engine) == 0)))
+		return read_parallel(engine, r);
+	return read_serial(engine, r);
+}
+
 int hashio_fd(struct hashio *engine, int fd, const struct stat *st,
 	      hashio_sink_fn *sink, void *sink_arg, struct hashio_result *result)
 {
@@ -854,6 +866,7 @@ int hashio_fd_head(struct hashio *engine, int fd, const struct stat *st, const v
 	struct reading r = {.fd = fd, .sink = sink, .sink_arg = sink_arg};
 	struct stat own, after;
 	uint64_t blocks;
+	bool parallel;
 	int err;
 
 	result_clear(result);
@@ -878,21 +891,11 @@ int hashio_fd_head(struct hashio *engine, int fd, const struct stat *st, const v
 		result->error = errno ? errno : EIO;
 		return -1;
 	}
-	if (head_len > 0) {
-		err = take_head(engine, &r, head, head_len);
-		if (!err)
-			err = read_serial(engine, &r);
-	} else if (engine->serial || blocks < PARALLEL_MIN_BLOCKS) {
-		err = read_serial(engine, &r);
-	} else if (engine->count == 1 &&
-		   (engine->relay_ready || (!engine->relay_failed && relay_start(engine) == 0))) {
-		err = read_relay(engine, &r);
-	} else if (engine->count >= 1 &&
-		   (engine->parallel_ready || (!engine->parallel_failed && parallel_start(engine) == 0))) {
-		err = read_parallel(engine, &r);
-	} else {
-		err = read_serial(engine, &r);
-	}
+	/* A head is for small files: the rest, if any, is read serially. */
+	parallel = head_len == 0 && !engine->serial && blocks >= PARALLEL_MIN_BLOCKS;
+	err = head_len > 0 ? take_head(engine, &r, head, head_len) : 0;
+	if (!err)
+		err = read_file(engine, &r, parallel);
 
 	if (engine->nocache)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);

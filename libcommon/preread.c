@@ -196,9 +196,10 @@ static void batch_cold(struct preread *pr, size_t first, size_t n, size_t ahead,
 	struct stat sts[PREREAD_FILES];
 	size_t i, opened = 0;
 
+	/* -2: not opened yet (beyond the share); -1: open said nothing to read. */
 	for (i = first; i < n; i++) {
-		fds[i] = -2;
-		if (opened < ahead && (fds[i] = ops->open(ctx, i, &sts[i])) >= 0)
+		fds[i] = opened < ahead ? ops->open(ctx, i, &sts[i]) : -2;
+		if (fds[i] >= 0)
 			opened++;
 	}
 	preread_files(pr, fds + first, sts + first, n - first);

@@ -357,44 +357,44 @@ struct batch_work {
 /* preread's open: check_open for a task still to be checked. */
 static int open_item(void *ctx, size_t i, struct stat *st)
 {
-	struct batch_work *work = ctx;
-	struct task *task = work->batch->tasks[i];
+	struct batch_work *bw = ctx;
+	struct task *task = bw->batch->tasks[i];
 
 	if (task->verdict != VERDICT_PENDING)
 		return -1;
-	if (!work->worker) {
+	if (!bw->worker) {
 		set_error(task, ENOMEM, NULL);
 		return -1;
 	}
-	return check_open(work->worker, task, st);
+	return check_open(bw->worker, task, st);
 }
 
 /* preread's finish: hash if open_item opened the file, then report. */
 static void finish_item(void *ctx, size_t i, int fd, const struct stat *st, const void *head,
 			size_t len)
 {
-	struct batch_work *work = ctx;
-	struct task *task = work->batch->tasks[i];
+	struct batch_work *bw = ctx;
+	struct task *task = bw->batch->tasks[i];
 
 	if (fd >= 0) {
-		check_hash(work->worker, task, fd, st, head, len);
+		check_hash(bw->worker, task, fd, st, head, len);
 		close(fd);
 	}
 	progress_add(shared.progress, 0, 1, task->verdict == VERDICT_OK ? task->size : 0);
-	report_add(shared.report, &work->verdicts, task);
+	report_add(shared.report, &bw->verdicts, task);
 }
 
 /* Check a batch's files (preread.h: small cold files are read together). */
 static void check_batch(struct worker *worker, struct batch *batch)
 {
 	static const struct preread_ops ops = {.open = open_item, .finish = finish_item};
-	struct batch_work work = {.worker = worker, .batch = batch};
+	struct batch_work bw = {.worker = worker, .batch = batch};
 
-	report_batch_init(&work.verdicts);
+	report_batch_init(&bw.verdicts);
 	preread_batch(worker ? worker->pre : NULL, batch->count, shared.open_ahead,
-		      &ops, &work);
-	report_batch_done(shared.report, batch->seq, &work.verdicts);
-	report_batch_free(&work.verdicts);
+		      &ops, &bw);
+	report_batch_done(shared.report, batch->seq, &bw.verdicts);
+	report_batch_free(&bw.verdicts);
 	free(batch);
 }
 
