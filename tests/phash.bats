@@ -444,7 +444,9 @@ evict_tree() {
 	# it off, as make valgrind does), then plain reads.
 	for mode in "${PTOOLS_IO_URING:-1}" 0; do
 		evict_tree tree
-		assert_equal "$(fincore -n -o PAGES tree/small/f7 | tr -d ' ')" 0
+		# (a tmpfs keeps its pages: there the files are read warm)
+		[ "$(stat -f -c %T .)" = tmpfs ] ||
+			assert_equal "$(fincore -n -o PAGES tree/small/f7 | tr -d ' ')" 0
 		PTOOLS_IO_URING=$mode prun sh -c 'phash -0 -f gnu < list'
 		assert_success
 		assert_equal "$output" "$(cat want)"
