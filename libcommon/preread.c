@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
 
@@ -38,11 +37,10 @@ size_t preread_share(unsigned workers)
 
 struct preread *preread_new(void)
 {
-	const char *env = getenv("PTOOLS_IO_URING");
 	struct preread *pr;
 
 	/* Off: callers read every file themselves, as without io_uring. */
-	if (env && strcmp(env, "0") == 0) {
+	if (!uring_allowed()) {
 		errno = ENOSYS;
 		return NULL;
 	}

@@ -68,14 +68,20 @@ static void *map_ring(int fd, size_t len, off_t what)
 	return map == MAP_FAILED ? NULL : map;
 }
 
-struct uring *uring_new(unsigned entries)
+bool uring_allowed(void)
 {
 	const char *env = getenv("PTOOLS_IO_URING");
+
+	return !(env && strcmp(env, "0") == 0);
+}
+
+struct uring *uring_new(unsigned entries)
+{
 	struct io_uring_params params;
 	struct uring *ring;
 	char *sq, *cq;
 
-	if (env && strcmp(env, "0") == 0) {
+	if (!uring_allowed()) {
 		errno = ENOSYS;
 		return NULL;
 	}

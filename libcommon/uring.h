@@ -29,6 +29,9 @@ struct uring_read {
 
 struct uring;
 
+/** False when the environment says PTOOLS_IO_URING=0. */
+bool uring_allowed(void);
+
 /**
  * A ring for batches of up to entries reads. Returns NULL with errno when
  * io_uring is unavailable, refused or switched off (PTOOLS_IO_URING=0).
