@@ -10,9 +10,10 @@
  * is opened first, every small file of it (its whole content and one byte
  * more, to see the end) is read with one system call into one arena, and
  * then each is finished. On a cold cache that puts a batch's reads in flight
- * together (the block layer merges neighbours, one device doorbell and one
- * sleep per batch instead of one per file); a batch found all cached turns
- * the worker warm again, since opening ahead costs cache locality.
+ * together (under one block-layer plug, which can merge neighbours: one
+ * device doorbell and one sleep per batch instead of one per file); a batch
+ * found all cached turns the worker warm again, since opening ahead costs
+ * cache locality.
  *
  * The ring is made when a worker first turns cold (it costs a descriptor);
  * where the kernel has none or refuses it, files are read one by one.
