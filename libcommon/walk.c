@@ -544,7 +544,7 @@ unsigned walk_default_threads(void)
 }
 
 /* The thread cap once directory reads block on I/O: more reads in flight than cores. */
-static unsigned io_default_threads(void)
+unsigned walk_io_threads(void)
 {
 	unsigned n = 4 * online_cpus();
 
@@ -612,6 +612,13 @@ static enum walk_action call_visit(struct walk_worker *w, struct walk_entry *ent
 	if (action == WALK_STOP)
 		atomic_store(&w->walker->stop, true);
 	return action;
+}
+
+/* A directory's entries have all been visited: tell the caller, if it asked. */
+static void dir_done(struct walk_worker *w)
+{
+	if (w->walker->config->dir_done)
+		w->walker->config->dir_done(w->context);
 }
 
 /* Report that directory node could not be opened or read (w->path must hold its path). */
@@ -923,6 +930,7 @@ static void read_dir(struct walk_worker *w, struct walk_node *node)
 		if (stopping(wk))
 			break;
 	}
+	dir_done(w);
 	dir_unpin(wk, node);
 }
 
@@ -1144,6 +1152,7 @@ static void visit_listing(struct walk_worker *w, struct walk_node *node, struct 
 	}
 	if (listing->error)
 		report_dir_error(w, node, listing->error);
+	dir_done(w);
 	dir_unpin(wk, node);
 }
 
@@ -1466,7 +1475,7 @@ int walk(const char *const *roots, size_t nroots, const struct walk_config *conf
 	wk.max_threads = config->threads ? config->threads : walk_default_threads();
 	if (wk.max_threads > 256)
 		wk.max_threads = 256;
-	wk.io_threads = config->threads ? wk.max_threads : io_default_threads();
+	wk.io_threads = config->threads ? wk.max_threads : walk_io_threads();
 	atomic_init(&wk.adaptive, config->threads == 0);
 	atomic_init(&wk.blocked_reads, 0);
 	wk.max_fds = fd_budget();

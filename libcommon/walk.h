@@ -105,6 +105,11 @@ struct walk_config {
 	 * have been visited without their blocks being written. Returning
 	 * WALK_STOP stops the walk. */
 	enum walk_action (*write_block)(void *context, const char *data, size_t len);
+	/* May be NULL. Called in the thread that visited a directory's
+	 * entries, after the last of them and while their at_fd is still open:
+	 * a caller that holds entries back to handle several together (pcopy
+	 * reads small files in batches) handles the rest here. */
+	void (*dir_done)(void *context);
 };
 
 /**
@@ -121,5 +126,12 @@ int walk(const char *const *roots, size_t nroots, const struct walk_config *conf
 
 /** The default number of worker threads: enough reads in flight even on two cores. */
 unsigned walk_default_threads(void);
+
+/**
+ * The most threads a walk with the default count may run: it starts with
+ * walk_default_threads() and rises to this once directory reads are seen to
+ * block on I/O.
+ */
+unsigned walk_io_threads(void);
 
 #endif

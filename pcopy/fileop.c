@@ -356,7 +356,8 @@ void reader_copy(struct reader *reader, struct task *task)
 		goto out;
 	reader->sparse = task->st.st_blocks * 512 < task->st.st_size;
 	memset(&result, 0, sizeof(result));
-	if (hashio_fd(reader->engine, task->srcfd, &task->st, reader_sink, reader, &result) != 0) {
+	if (hashio_fd_head(reader->engine, task->srcfd, &task->st, task->head, task->head_len,
+			   reader_sink, reader, &result) != 0) {
 		if (!reader->abandoned && !stopping(copy))
 			source_failed(copy, task, result.error ? result.error : EIO, NULL);
 		goto abort;

@@ -11,6 +11,7 @@
 #include "destdir.h"
 #include "diag.h"
 #include "input.h"
+#include "preread.h"
 #include "reader.h"
 #include "record.h"
 #include "walk.h"
@@ -34,6 +35,115 @@ static int open_source(int at_fd, const char *at_path)
 }
 
 /*
+ * Open the regular file at_fd/at_path (rel for messages), its fstat in *st.
+ * Returns the descriptor, or -1 after stopping the run.
+ */
+static int open_regular(struct copy *copy, int at_fd, const char *at_path, const char *rel,
+			struct stat *st)
+{
+	int fd = open_source(at_fd, at_path);
+
+	if (fd < 0 || fstat(fd, st) != 0) {
+		stop_run(copy, STOP_SOURCE, rel, errno);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		stop_run_why(copy, STOP_SOURCE, rel, 0, "changed while being copied");
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Batched reads of small files (preread.h). A walker thread does not copy a
+ * regular file when it meets it: it holds the name back until its directory
+ * is done (walk.h's dir_done) or PREREAD_FILES are held, then opens and
+ * copies them as one batch. While the files are in the page cache that is
+ * the same work in the same order (each is read alone, the moment before it
+ * is copied); once one is not, the small files of a batch are read from the
+ * device together, one sleep per batch instead of one per file. A source
+ * that is not in memory is pcopy's usual case: a camera card, a disk just
+ * mounted, yesterday's data. Names are held, not descriptors, so a batch
+ * keeps nothing open between visits.
+ */
+struct held_files {
+	struct worker *worker;
+	struct preread *pre;    /* NULL with PTOOLS_IO_URING=0: read one by one */
+	size_t ahead;           /* descriptors a batch may hold open (preread_share) */
+	int at_fd;              /* the directory the held names are in */
+	size_t n;
+	size_t name_off[PREREAD_FILES], rel_off[PREREAD_FILES], rel_len[PREREAD_FILES];
+	struct dbuf text;       /* the names and relative paths, NUL-terminated */
+};
+
+/* preread's open: file i of the batch; a large one goes to the readers here. */
+static int held_open(void *ctx, size_t i, struct stat *st)
+{
+	struct held_files *held = ctx;
+	struct worker *worker = held->worker;
+	const char *rel = held->text.data + held->rel_off[i];
+	int fd;
+
+	if (stopping(worker->copy))
+		return -1;
+	fd = open_regular(worker->copy, held->at_fd, held->text.data + held->name_off[i], rel, st);
+	if (fd >= 0 && st->st_size > INLINE_MAX) {
+		submit_file(worker, fd, st, rel, held->rel_len[i], NULL, 0);
+		return -1;
+	}
+	return fd;
+}
+
+/* preread's finish: copy file i here, from its head when that was read. */
+static void held_finish(void *ctx, size_t i, int fd, const struct stat *st, const void *head,
+			size_t head_len)
+{
+	struct held_files *held = ctx;
+
+	if (fd >= 0)
+		submit_file(held->worker, fd, st, held->text.data + held->rel_off[i],
+			    held->rel_len[i], head, head_len);
+}
+
+/* Copy every file held (at_fd must still be open). */
+static void held_flush(struct held_files *held)
+{
+	static const struct preread_ops ops = {.open = held_open, .finish = held_finish};
+
+	if (!held || held->n == 0)
+		return;
+	preread_batch(held->pre, held->n, held->ahead, &ops, held);
+	held->n = 0;
+	dbuf_clear(&held->text);
+}
+
+/* Hold regular file at_fd/at_path (rel, len) for the next batch. */
+static void hold_file(struct held_files *held, int at_fd, const char *at_path, const char *rel,
+		      size_t len)
+{
+	size_t name_off;
+
+	if (held->n > 0 && held->at_fd != at_fd)
+		held_flush(held);
+	held->at_fd = at_fd;
+	name_off = held->text.len;
+	if (dbuf_append(&held->text, at_path, strlen(at_path) + 1) != 0 ||
+	    dbuf_append(&held->text, rel, len) != 0 || dbuf_putc(&held->text, '\0') != 0) {
+		dbuf_truncate(&held->text, name_off);
+		stop_run(held->worker->copy, STOP_INTERNAL, rel, ENOMEM);
+		return;
+	}
+	held->name_off[held->n] = name_off;
+	held->rel_off[held->n] = name_off + strlen(at_path) + 1;
+	held->rel_len[held->n] = len;
+	if (++held->n == PREREAD_FILES)
+		held_flush(held);
+}
+
+/*
  * Copy one source entry (at_fd/at_path opens it; st is its lstat) to
  * relative path rel in every destination.
  */
@@ -46,19 +156,13 @@ static void copy_entry(struct worker *worker, int at_fd, const char *at_path,
 	int fd;
 
 	if (S_ISREG(st->st_mode)) {
-		fd = open_source(at_fd, at_path);
-		if (fd < 0 || fstat(fd, &fst) != 0) {
-			stop_run(copy, STOP_SOURCE, rel, errno);
-			if (fd >= 0)
-				close(fd);
+		if (worker->held) {
+			hold_file(worker->held, at_fd, at_path, rel, len);
 			return;
 		}
-		if (!S_ISREG(fst.st_mode)) {
-			close(fd);
-			stop_run_why(copy, STOP_SOURCE, rel, 0, "changed while being copied");
-			return;
-		}
-		submit_file(worker, fd, &fst, rel, len);
+		fd = open_regular(copy, at_fd, at_path, rel, &fst);
+		if (fd >= 0)
+			submit_file(worker, fd, &fst, rel, len, NULL, 0);
 		return;
 	}
 	if (S_ISDIR(st->st_mode)) {
@@ -119,6 +223,54 @@ void *walker_init(void *arg)
 void walker_fini(void *context)
 {
 	reader_fini(context);
+}
+
+/* A walker of SRC's tree: a walker that also holds small files for batches. */
+static void *tree_walker_init(void *arg)
+{
+	struct worker *worker = walker_init(arg);
+	struct held_files *held;
+
+	if (!worker)
+		return NULL;
+	held = calloc(1, sizeof(*held));
+	if (!held) {
+		walker_fini(worker);
+		return NULL;
+	}
+	held->worker = worker;
+	held->pre = preread_new();
+	held->ahead = preread_share(walk_io_threads());
+	dbuf_init(&held->text);
+	worker->held = held;
+	return worker;
+}
+
+static void tree_walker_fini(void *context)
+{
+	struct worker *worker = context;
+	struct held_files *held = worker ? worker->held : NULL;
+
+	if (held) {
+		/* dir_done copies what a directory held before its descriptor
+		 * goes: a name still held here would be a file left out. */
+		if (held->n > 0)
+			stop_run(worker->copy, STOP_INTERNAL, held->text.data + held->rel_off[0],
+				 EIO);
+		preread_free(held->pre);
+		dbuf_free(&held->text);
+		free(held);
+	}
+	walker_fini(context);
+}
+
+/* walk's dir_done: copy what the directory's visits held back. */
+static void tree_dir_done(void *context)
+{
+	struct worker *worker = context;
+
+	if (worker)
+		held_flush(worker->held);
 }
 
 /* Whether st is one of the destination roots (a destination inside SRC). */
@@ -216,8 +368,9 @@ void copy_tree(struct copy *copy, const char *src)
 	memset(&config, 0, sizeof(config));
 	config.flags = 0; /* stat only what is not a regular file (walk_visit) */
 	config.visit = walk_visit;
-	config.thread_init = walker_init;
-	config.thread_fini = walker_fini;
+	config.thread_init = tree_walker_init;
+	config.thread_fini = tree_walker_fini;
+	config.dir_done = tree_dir_done;
 	config.arg = copy;
 	if (walk(roots, 1, &config) != 0)
 		stop_run(copy, STOP_SOURCE, src, errno);

@@ -121,7 +121,7 @@ static struct pool *device_readers(struct copy *copy, dev_t dev)
  * walker.
  */
 void submit_file(struct worker *worker, int srcfd, const struct stat *st,
-		 const char *rel, size_t len)
+		 const char *rel, size_t len, const void *head, size_t head_len)
 {
 	struct copy *copy = worker->copy;
 	struct task *task = malloc(sizeof(*task) + len + 1);
@@ -135,9 +135,13 @@ void submit_file(struct worker *worker, int srcfd, const struct stat *st,
 	task->copy = copy;
 	task->srcfd = srcfd;
 	task->st = *st;
+	task->head = head;
+	task->head_len = head_len;
 	task->rel_len = len;
 	memcpy(task->rel, rel, len);
 	task->rel[len] = '\0';
+	/* A head lives only as long as the caller's batch: only for a copy made here. */
+	PT_ASSERT(head_len == 0 || (worker->inline_small && st->st_size <= INLINE_MAX));
 	if (worker->inline_small && st->st_size <= INLINE_MAX) {
 		/* worker is the first member of a struct reader (walker_init). */
 		reader_work((struct reader *)worker, task);

@@ -68,10 +68,12 @@ void reader_fini(void *context);
 /**
  * Hand a regular file (open as srcfd, which the task then owns) to its
  * device's readers, or copy it right here when it is small and worker is a
- * walker (the first member of a reader).
+ * walker (the first member of a reader). head: the file's first head_len
+ * bytes when already read (preread.h), or NULL and 0; given only for a copy
+ * made here.
  */
 void submit_file(struct worker *worker, int srcfd, const struct stat *st, const char *rel,
-		 size_t len);
+		 size_t len, const void *head, size_t head_len);
 
 /** Wait for every reader of every source device to finish, and stop them. */
 void readers_finish(struct copy *copy);

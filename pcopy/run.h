@@ -127,6 +127,9 @@ struct worker {
 	/* A walker thread copies small files itself (it is also a reader):
 	 * handing a 4 KiB file to another thread costs more than copying it. */
 	bool inline_small;
+	/* A walker's regular files held back until its directory is done, to
+	 * be read as one batch (producer.c); NULL elsewhere. */
+	struct held_files *held;
 };
 
 /* Files up to this size are copied by the walker thread that found them. */
@@ -137,6 +140,10 @@ struct task {
 	struct copy *copy;
 	int srcfd;
 	struct stat st;
+	/* The file's first head_len bytes, when already read (preread.h):
+	 * the reader goes on from there. */
+	const void *head;
+	size_t head_len;
 	size_t rel_len;
 	char rel[];                  /* path relative to every destination root */
 };

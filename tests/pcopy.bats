@@ -188,6 +188,44 @@ seal_ok() {
 	assert_equal "$(tree_listing src)" "$(tree_listing one)"
 }
 
+@test "pcopy copies files read cold, in batches or not, exactly and within few descriptors" {
+	local i mode
+	make_awkward_tree src --no-long
+	make_mixed_tree src/mixed
+	mkdir src/small
+	# More than a batch (32) in one directory, sizes on both sides of the
+	# read-ahead limit (64 KiB), and one file past the walker's own limit
+	# (256 KiB), which goes to the readers from the middle of a batch.
+	for ((i = 0; i < 80; i++)); do
+		head -c $(((i * 997) % 70000 + (i % 3))) /dev/urandom > "src/small/f$i"
+	done
+	head -c 300000 /dev/urandom > src/small/f40
+	sync
+	# The default (io_uring where the kernel has it, unless the run turned
+	# it off, as make valgrind does), then plain reads, then the default
+	# under a limit of 64 descriptors (each of 8 walker threads may then
+	# hold one file open ahead, and its ring).
+	for mode in "${PTOOLS_IO_URING:-1}" 0 limit; do
+		rm -rf one two
+		evict_tree src
+		# (a tmpfs keeps its pages: there the files are read warm)
+		[ "$(stat -f -c %T .)" = tmpfs ] ||
+			assert_equal "$(fincore -n -o PAGES src/small/f7 | tr -d ' ')" 0
+		if [ "$mode" = limit ]; then
+			prun sh -c 'ulimit -n 64 && pcopy src one two'
+		else
+			PTOOLS_IO_URING=$mode prun pcopy src one two
+		fi
+		assert_success
+		seal_ok one
+		seal_ok two
+		assert_equal "$(tree_listing src)" "$(tree_listing one)"
+		assert_equal "$(tree_listing src)" "$(tree_listing two)"
+		# the sparse file stayed sparse (8 MiB long, one block of data)
+		[ "$(stat -c %b one/mixed/sparse)" -lt 1024 ]
+	done
+}
+
 @test "pcopy -0 reads NUL-separated paths" {
 	make_awkward_tree src --no-long
 	(cd src && find . -type f -print0) | pcopy -0 --to one --from src

@@ -423,12 +423,6 @@ setup() {
 	assert_line --regexp "	b/f	.*sha256:$(sha256sum < b/f | cut -d' ' -f1)"
 }
 
-# evict_tree DIR: drop the pages of every file under DIR, so that the next
-# read goes to the disk (dd's nocache with count=0 only advises the kernel).
-evict_tree() {
-	find "$1" -type f -exec dd iflag=nocache count=0 status=none if={} \;
-}
-
 @test "phash and pverify give the reference digests of small files read cold, in batches or not" {
 	local i mode
 	make_awkward_tree tree --no-long

@@ -141,3 +141,9 @@ as_nobody() {
 		runuser -u nobody -- "$@"
 	fi
 }
+
+# evict_tree DIR: drop the pages of every file under DIR, so that the next
+# read goes to the disk (dd's nocache with count=0 only advises the kernel).
+evict_tree() {
+	find "$1" -type f -exec dd iflag=nocache count=0 status=none if={} \;
+}
