@@ -124,6 +124,7 @@ struct copy *copy_new(const struct copy_options *options, const char *const *des
 	/* Reading the umask means setting it; no other thread runs yet. */
 	copy->umask = umask(0);
 	umask(copy->umask);
+	atomic_init(&copy->ahead_left, readers_ahead_budget(options->readers));
 	pthread_mutex_init(&copy->lock, NULL);
 	pthread_mutex_init(&copy->devices_lock, NULL);
 	pthread_mutex_init(&copy->link_lock, NULL);

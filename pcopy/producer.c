@@ -2,8 +2,11 @@
 /**
  * Producers: walk SRC with libcommon's walker, or read records (or plain
  * paths) from standard input. Directories, symlinks and special files are
- * made in every destination right here; each regular file is opened here
- * (so paths longer than PATH_MAX work) and handed to the readers.
+ * made in every destination right here. A walker copies a directory's small
+ * regular files itself, in batches once its listing is done, and hands the
+ * larger ones to the readers (each opened relative to its directory, so
+ * paths longer than PATH_MAX work); records of small files go to the readers
+ * in batches (reader.h), larger ones one by one.
  */
 #include "prelude.h"
 #include "producer.h"
@@ -24,39 +27,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Open a source file for reading without following a link or touching atime. */
-static int open_source(int at_fd, const char *at_path)
-{
-	int fd = openat(at_fd, at_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME | O_NONBLOCK);
-
-	if (fd < 0 && errno == EPERM)
-		fd = openat(at_fd, at_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	return fd;
-}
-
-/*
- * Open the regular file at_fd/at_path (rel for messages), its fstat in *st.
- * Returns the descriptor, or -1 after stopping the run.
- */
-static int open_regular(struct copy *copy, int at_fd, const char *at_path, const char *rel,
-			struct stat *st)
-{
-	int fd = open_source(at_fd, at_path);
-
-	if (fd < 0 || fstat(fd, st) != 0) {
-		stop_run(copy, STOP_SOURCE, rel, errno);
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		close(fd);
-		stop_run_why(copy, STOP_SOURCE, rel, 0, "changed while being copied");
-		return -1;
-	}
-	return fd;
-}
-
 /*
  * Batched reads of small files (preread.h). A walker thread does not copy a
  * regular file when it meets it: it holds the name back until its directory
@@ -70,8 +40,8 @@ static int open_regular(struct copy *copy, int at_fd, const char *at_path, const
  * keeps nothing open between visits.
  */
 struct held_files {
-	struct worker *worker;
-	struct preread *pre;    /* NULL with PTOOLS_IO_URING=0: read one by one */
+	struct worker *worker;  /* a walker's: the first member of its struct reader */
+	struct preread *pre;    /* that reader's; NULL with PTOOLS_IO_URING=0 */
 	size_t ahead;           /* descriptors a batch may hold open (preread_share) */
 	int at_fd;              /* the directory the held names are in */
 	size_t n;
@@ -89,7 +59,7 @@ static int held_open(void *ctx, size_t i, struct stat *st)
 
 	if (stopping(worker->copy))
 		return -1;
-	fd = open_regular(worker->copy, held->at_fd, held->text.data + held->name_off[i], rel, st);
+	fd = source_open(worker->copy, held->at_fd, held->text.data + held->name_off[i], rel, st);
 	if (fd >= 0 && st->st_size > INLINE_MAX) {
 		submit_file(worker, fd, st, rel, held->rel_len[i], NULL, 0);
 		return -1;
@@ -160,7 +130,7 @@ static void copy_entry(struct worker *worker, int at_fd, const char *at_path,
 			hold_file(worker->held, at_fd, at_path, rel, len);
 			return;
 		}
-		fd = open_regular(copy, at_fd, at_path, rel, &fst);
+		fd = source_open(copy, at_fd, at_path, rel, &fst);
 		if (fd >= 0)
 			submit_file(worker, fd, &fst, rel, len, NULL, 0);
 		return;
@@ -239,7 +209,7 @@ static void *tree_walker_init(void *arg)
 		return NULL;
 	}
 	held->worker = worker;
-	held->pre = preread_new();
+	held->pre = ((struct reader *)worker)->pre;
 	held->ahead = preread_share(walk_io_threads());
 	dbuf_init(&held->text);
 	worker->held = held;
@@ -257,7 +227,6 @@ static void tree_walker_fini(void *context)
 		if (held->n > 0)
 			stop_run(worker->copy, STOP_INTERNAL, held->text.data + held->rel_off[0],
 				 EIO);
-		preread_free(held->pre);
 		dbuf_free(&held->text);
 		free(held);
 	}
@@ -468,6 +437,7 @@ static void ensure_parents(struct worker *worker, int srcroot, const char *rel, 
 void copy_records(struct copy *copy, struct input *in, const char *from)
 {
 	struct worker *worker;
+	struct file_batch *batch = NULL;
 	struct dbuf norm, root, real_root;
 	const char *from_dir = from;
 	struct rec rec;
@@ -553,8 +523,12 @@ void copy_records(struct copy *copy, struct input *in, const char *from)
 		ensure_parents(worker, base, rel, len);
 		if (S_ISDIR(st.st_mode))
 			dbuf_clear(&worker->last_parent);
-		copy_entry(worker, base, rel, &st, rel, len);
+		if (S_ISREG(st.st_mode) && st.st_size <= (off_t)PREREAD_FILE_MAX)
+			batch_add(worker, &batch, base, rel, len, &st);
+		else
+			copy_entry(worker, base, rel, &st, rel, len);
 	}
+	batch_submit(worker, &batch);
 out:
 	if (srcroot >= 0)
 		close(srcroot);

@@ -7,7 +7,11 @@
 #include "reader.h"
 #include "fileop.h"
 #include "pool.h"
+#include "dbuf.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,6 +34,7 @@ void *reader_init(void *arg)
 	/* Readers already run in parallel: no helper threads per file. */
 	config.serial = true;
 	reader->engine = hashio_new(&config);
+	reader->pre = preread_new(); /* NULL: read file by file */
 	if (!reader->worker.dirs || !reader->ops || !reader->engine) {
 		free(reader->worker.dirs);
 		free(reader->ops);
@@ -61,23 +66,174 @@ void reader_fini(void *context)
 	worker_fini(&reader->worker, reader->worker.copy->ndests);
 	free(reader->ops);
 	hashio_free(reader->engine);
+	preread_free(reader->pre);
 	pthread_mutex_destroy(&reader->lock);
 	pthread_cond_destroy(&reader->cond);
 	free(reader);
 }
 
-/* A reader's task: copy one file (the pool's work callback; also a walker's, inline). */
+/* Open a source file for reading without following a link or touching atime. */
+static int open_noatime(int at_fd, const char *at_path)
+{
+	int fd = openat(at_fd, at_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME | O_NONBLOCK);
+
+	if (fd < 0 && errno == EPERM)
+		fd = openat(at_fd, at_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	return fd;
+}
+
+int source_open(struct copy *copy, int at_fd, const char *at_path, const char *rel,
+		struct stat *st)
+{
+	int fd = open_noatime(at_fd, at_path);
+
+	if (fd < 0 || fstat(fd, st) != 0) {
+		stop_run(copy, STOP_SOURCE, rel, errno);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		stop_run_why(copy, STOP_SOURCE, rel, 0, "changed while being copied");
+		return -1;
+	}
+	return fd;
+}
+
+/* A task for one file (srcfd, which it then owns); NULL when memory is short. */
+static struct task *task_new(struct copy *copy, int srcfd, const struct stat *st, const char *rel,
+			     size_t len, const void *head, size_t head_len)
+{
+	struct task *task = malloc(sizeof(*task) + len + 1);
+
+	if (!task)
+		return NULL;
+	task->copy = copy;
+	task->batch = NULL;
+	task->srcfd = srcfd;
+	task->st = *st;
+	task->head = head;
+	task->head_len = head_len;
+	task->rel_len = len;
+	memcpy(task->rel, rel, len);
+	task->rel[len] = '\0';
+	return task;
+}
+
+/* Records mode's batch: names relative to dirfd (the batch's own duplicate). */
+struct file_batch {
+	int base;                   /* the producer's descriptor it duplicates */
+	int dirfd;
+	dev_t dev;
+	size_t n;
+	size_t rel_off[PREREAD_FILES], rel_len[PREREAD_FILES];
+	struct dbuf text;           /* the names, each NUL-terminated */
+};
+
+static void batch_free(struct file_batch *batch)
+{
+	if (!batch)
+		return;
+	if (batch->dirfd >= 0)
+		close(batch->dirfd);
+	dbuf_free(&batch->text);
+	free(batch);
+}
+
+size_t readers_ahead_budget(unsigned readers)
+{
+	struct rlimit rl;
+	rlim_t quarter = 1024 / 4, rings = (rlim_t)readers * SOURCE_DEVICES_MAX;
+
+	/* A quarter of the limit, as preread_share counts it, less a ring's
+	 * descriptor for every reader there could be. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		quarter = rl.rlim_cur == RLIM_INFINITY ? 4096 : rl.rlim_cur / 4;
+	return quarter > rings ? (size_t)(quarter - rings) : 0;
+}
+
+/* Take up to want descriptors from the readers' shared budget; returns how many. */
+static size_t take_ahead(struct copy *copy, size_t want)
+{
+	size_t left = atomic_load(&copy->ahead_left), take;
+
+	do
+		take = left < want ? left : want;
+	while (take > 0 && !atomic_compare_exchange_weak(&copy->ahead_left, &left, left - take));
+	return take;
+}
+
+struct batch_run {
+	struct reader *reader;
+	struct file_batch *batch;
+};
+
+/* preread's open: file i of a records batch. */
+static int batch_open(void *ctx, size_t i, struct stat *st)
+{
+	struct batch_run *run = ctx;
+	struct copy *copy = run->reader->worker.copy;
+	const char *rel = run->batch->text.data + run->batch->rel_off[i];
+
+	if (stopping(copy))
+		return -1;
+	return source_open(copy, run->batch->dirfd, rel, rel, st);
+}
+
+/* preread's finish: copy file i of a records batch, from its head if read. */
+static void batch_finish(void *ctx, size_t i, int fd, const struct stat *st, const void *head,
+			 size_t head_len)
+{
+	struct batch_run *run = ctx;
+	struct copy *copy = run->reader->worker.copy;
+	const char *rel = run->batch->text.data + run->batch->rel_off[i];
+	struct task *task;
+
+	if (fd < 0)
+		return;
+	task = task_new(copy, fd, st, rel, run->batch->rel_len[i], head, head_len);
+	if (!task) {
+		close(fd);
+		stop_run(copy, STOP_INTERNAL, rel, ENOMEM);
+		return;
+	}
+	if (!stopping(copy))
+		reader_copy(run->reader, task);
+	close(fd);
+	free(task);
+}
+
+/* Copy every file of a records batch, the cold ones read together. */
+static void copy_batch(struct reader *reader, struct file_batch *batch)
+{
+	static const struct preread_ops ops = {.open = batch_open, .finish = batch_finish};
+	struct batch_run run = {reader, batch};
+	size_t ahead = take_ahead(reader->worker.copy, batch->n);
+
+	preread_batch(reader->pre, batch->n, ahead, &ops, &run);
+	atomic_fetch_add(&reader->worker.copy->ahead_left, ahead);
+}
+
+/* A reader's task: copy one file or a batch (the pool's work callback; also a walker's, inline). */
 static void reader_work(void *context, void *item)
 {
 	struct reader *reader = context;
 	struct task *task = item;
 
 	if (!reader) {
-		stop_run(task->copy, STOP_INTERNAL, task->rel, ENOMEM);
-	} else if (!stopping(reader->worker.copy)) {
+		stop_run(task->copy, STOP_INTERNAL, task->batch ? "" : task->rel, ENOMEM);
+	} else if (stopping(reader->worker.copy)) {
+		/* nothing more is copied */
+	} else if (task->batch) {
+		copy_batch(reader, task->batch);
+	} else {
 		reader_copy(reader, task);
 	}
-	close(task->srcfd);
+	if (task->batch)
+		batch_free(task->batch);
+	else
+		close(task->srcfd);
 	free(task);
 }
 
@@ -124,7 +280,7 @@ void submit_file(struct worker *worker, int srcfd, const struct stat *st,
 		 const char *rel, size_t len, const void *head, size_t head_len)
 {
 	struct copy *copy = worker->copy;
-	struct task *task = malloc(sizeof(*task) + len + 1);
+	struct task *task = task_new(copy, srcfd, st, rel, len, head, head_len);
 	struct pool *readers;
 
 	if (!task) {
@@ -132,14 +288,6 @@ void submit_file(struct worker *worker, int srcfd, const struct stat *st,
 		stop_run(copy, STOP_INTERNAL, rel, ENOMEM);
 		return;
 	}
-	task->copy = copy;
-	task->srcfd = srcfd;
-	task->st = *st;
-	task->head = head;
-	task->head_len = head_len;
-	task->rel_len = len;
-	memcpy(task->rel, rel, len);
-	task->rel[len] = '\0';
 	/* A head lives only as long as the caller's batch: only for a copy made here. */
 	PT_ASSERT(head_len == 0 || (worker->inline_small && st->st_size <= INLINE_MAX));
 	if (worker->inline_small && st->st_size <= INLINE_MAX) {
@@ -161,4 +309,73 @@ void readers_finish(struct copy *copy)
 	for (size_t i = 0; i < copy->ndevices; i++)
 		pool_finish(copy->devices[i].readers);
 	copy->ndevices = 0;
+}
+
+void batch_submit(struct worker *worker, struct file_batch **pending)
+{
+	struct copy *copy = worker->copy;
+	struct file_batch *batch = *pending;
+	struct task *task;
+	struct pool *readers;
+
+	*pending = NULL;
+	if (!batch)
+		return;
+	task = calloc(1, sizeof(*task) + 1);
+	readers = task ? device_readers(copy, batch->dev) : NULL;
+	if (!readers || stopping(copy)) {
+		if (!stopping(copy))
+			stop_run(copy, STOP_INTERNAL, batch->text.data, task ? errno : ENOMEM);
+		free(task);
+		batch_free(batch);
+		return;
+	}
+	task->copy = copy;
+	task->batch = batch;
+	task->srcfd = -1;
+	if (pool_submit(readers, task) != 0) {
+		stop_run(copy, STOP_INTERNAL, batch->text.data, errno);
+		free(task);
+		batch_free(batch);
+	}
+}
+
+void batch_add(struct worker *worker, struct file_batch **pending, int dirfd, const char *rel,
+	       size_t len, const struct stat *st)
+{
+	struct file_batch *batch = *pending;
+	size_t off;
+
+	if (batch && (batch->base != dirfd || batch->dev != st->st_dev))
+		batch_submit(worker, pending);
+	batch = *pending;
+	if (!batch) {
+		batch = calloc(1, sizeof(*batch));
+		if (!batch) {
+			stop_run(worker->copy, STOP_INTERNAL, rel, ENOMEM);
+			return;
+		}
+		dbuf_init(&batch->text);
+		batch->base = dirfd;
+		batch->dev = st->st_dev;
+		/* Its own descriptor: the producer's may be closed before a
+		 * reader gets to the batch. */
+		batch->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+		if (batch->dirfd < 0) {
+			stop_run(worker->copy, STOP_INTERNAL, rel, errno);
+			batch_free(batch);
+			return;
+		}
+		*pending = batch;
+	}
+	off = batch->text.len;
+	if (dbuf_append(&batch->text, rel, len) != 0 || dbuf_putc(&batch->text, '\0') != 0) {
+		dbuf_truncate(&batch->text, off);
+		stop_run(worker->copy, STOP_INTERNAL, rel, ENOMEM);
+		return;
+	}
+	batch->rel_off[batch->n] = off;
+	batch->rel_len[batch->n] = len;
+	if (++batch->n == PREREAD_FILES)
+		batch_submit(worker, pending);
 }

@@ -8,6 +8,7 @@
 
 #include "prelude.h"
 #include "hashio.h"
+#include "preread.h"
 #include "run.h"
 #include <limits.h>
 #include <pthread.h>
@@ -43,6 +44,7 @@ struct fileop {
 struct reader {
 	struct worker worker;
 	struct hashio *engine;
+	struct preread *pre;         /* batched cold reads; NULL with PTOOLS_IO_URING=0 */
 	struct fileop *ops;          /* one per destination */
 	struct task *task;
 	bool sparse;
@@ -77,5 +79,34 @@ void submit_file(struct worker *worker, int srcfd, const struct stat *st, const 
 
 /** Wait for every reader of every source device to finish, and stop them. */
 void readers_finish(struct copy *copy);
+
+/**
+ * Open the source file at_fd/at_path (rel names it in messages) for
+ * reading, never following a link, its fstat in *st. Returns the
+ * descriptor, or -1 after stopping the run (a file that is not regular
+ * any more has "changed while being copied").
+ */
+int source_open(struct copy *copy, int at_fd, const char *at_path, const char *rel,
+		struct stat *st);
+
+/**
+ * Records mode: small regular files (PREREAD_FILE_MAX or less) go to the
+ * readers in batches of up to PREREAD_FILES, named relative to one
+ * directory descriptor and on one device, so that a reader can open them
+ * together and read the cold ones with one system call (preread.h); one
+ * file at a time, a reader sleeps once per cold file.
+ *
+ * batch_add adds file rel (len bytes, relative to dirfd, which stays the
+ * caller's; st its lstat) to *batch, starting one when *batch is NULL, and
+ * submits it when full or when the file belongs in another (another
+ * descriptor or device). batch_submit hands *batch (if any) to its device's
+ * readers and leaves *batch NULL; stop_run is called when it cannot.
+ */
+void batch_add(struct worker *worker, struct file_batch **batch, int dirfd, const char *rel,
+	       size_t len, const struct stat *st);
+void batch_submit(struct worker *worker, struct file_batch **batch);
+
+/** The descriptors all readers together may hold open ahead (copy.ahead_left). */
+size_t readers_ahead_budget(unsigned readers);
 
 #endif

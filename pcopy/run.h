@@ -102,6 +102,9 @@ struct copy {
 	/* Destination roots' identities, so a destination inside SRC is not walked. */
 	dev_t *root_dev;
 	ino_t *root_ino;
+	/* Descriptors the readers may still hold open to read a batch ahead
+	 * (records mode, reader.c), all readers of all devices together. */
+	atomic_size_t ahead_left;
 };
 
 /**
@@ -135,9 +138,15 @@ struct worker {
 /* Files up to this size are copied by the walker thread that found them. */
 #define INLINE_MAX ((off_t)256 << 10)
 
-/** One regular file to copy: made by the producer, owned by the reader. */
+struct file_batch;
+
+/**
+ * One regular file to copy, or a batch of them (batch set, srcfd -1): made
+ * by the producer, owned by the reader.
+ */
 struct task {
 	struct copy *copy;
+	struct file_batch *batch;
 	int srcfd;
 	struct stat st;
 	/* The file's first head_len bytes, when already read (preread.h):

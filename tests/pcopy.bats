@@ -188,7 +188,7 @@ seal_ok() {
 	assert_equal "$(tree_listing src)" "$(tree_listing one)"
 }
 
-@test "pcopy copies files read cold, in batches or not, exactly and within few descriptors" {
+@test "pcopy copies files read cold, walked or named on stdin, in batches or not, exactly and within few descriptors" {
 	local i mode
 	make_awkward_tree src --no-long
 	make_mixed_tree src/mixed
@@ -223,6 +223,21 @@ seal_ok() {
 		assert_equal "$(tree_listing src)" "$(tree_listing two)"
 		# the sparse file stayed sparse (8 MiB long, one block of data)
 		[ "$(stat -c %b one/mixed/sparse)" -lt 1024 ]
+		# The same as records on stdin, which the readers take in batches
+		# (the root itself is not a record: its line is left out).
+		rm -rf one two
+		(cd src && pfind .) > records
+		evict_tree src
+		if [ "$mode" = limit ]; then
+			prun sh -c 'ulimit -n 64 && pcopy --from src --to one --to two < records'
+		else
+			PTOOLS_IO_URING=$mode prun sh -c 'pcopy --from src --to one --to two < records'
+		fi
+		assert_success
+		seal_ok one
+		seal_ok two
+		assert_equal "$(tree_listing src | grep -v ' \.$')" "$(tree_listing one | grep -v ' \.$')"
+		assert_equal "$(tree_listing src | grep -v ' \.$')" "$(tree_listing two | grep -v ' \.$')"
 	done
 }
 
