@@ -222,7 +222,8 @@ static void reader_work(void *context, void *item)
 	struct task *task = item;
 
 	if (!reader) {
-		stop_run(task->copy, STOP_INTERNAL, task->batch ? "" : task->rel, ENOMEM);
+		stop_run(task->copy, STOP_INTERNAL, task->batch ? task->batch->text.data : task->rel,
+			 ENOMEM);
 	} else if (stopping(reader->worker.copy)) {
 		/* nothing more is copied */
 	} else if (task->batch) {
