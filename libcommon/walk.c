@@ -89,6 +89,11 @@
  * hold it; a walk stopped before it was emitted frees those at the end
  * (walker.held).
  *
+ * A caller may hold entries back from its visits and handle them together
+ * (pcopy reads a directory's small files as one batch): dir_done is called
+ * by the thread that visited a directory's entries, after the last, while
+ * the directory is still pinned, so the at_fd those visits got still works.
+ *
  * Errors are per entry: a failed stat is one visit with error set; a
  * directory that cannot be opened or read gets a second visit with error
  * set. Allocation failures on the way are reported the same way (ENOMEM)
