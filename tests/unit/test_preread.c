@@ -249,8 +249,21 @@ UNIT_TEST(preread_batches_give_each_file_its_bytes_warm_and_cold)
 	size_t i;
 
 	uring_free(probe);
-	EXPECT(engine != NULL && pr != NULL);
 	EXPECT(engine && make_files(&f, engine));
+	if (!uring_allowed()) {
+		/* Switched off (make valgrind, whose memcheck cannot see the
+		 * kernel fill a buffer through the ring): no preread, and every
+		 * file is opened and finished all the same. */
+		EXPECT(pr == NULL);
+		preread_batch(pr, f.n, PREREAD_FILES, &ops, &f);
+		EXPECT(f.finished == f.n);
+		for (i = 0; i < f.n; i++)
+			EXPECT(f.heads[i] == 0);
+		remove_files(&f);
+		hashio_free(engine);
+		return;
+	}
+	EXPECT(engine != NULL && pr != NULL);
 	/* Warm: each file read alone; nothing through the ring. */
 	preread_batch(pr, f.n, PREREAD_FILES, &ops, &f);
 	expect_batch(&f, false);
@@ -293,6 +306,12 @@ UNIT_TEST(a_file_that_grows_or_shrinks_after_its_fstat_is_marked_changed)
 	struct files f;
 	int pass;
 
+	/* Switched off (make valgrind): the read-ahead is tested where it is on. */
+	if (!uring_allowed()) {
+		EXPECT(pr == NULL);
+		hashio_free(engine);
+		return;
+	}
 	EXPECT(pr != NULL);
 	EXPECT(engine && make_files(&f, engine));
 	/* Grown and shrunk, warm and cold: marked, with the digest of every
