@@ -235,6 +235,15 @@ static void expect_batch(struct files *f, bool cold)
 	f->finished = 0;
 }
 
+/* Without a preread: every file opened and finished, nothing read ahead. */
+static void expect_one_by_one(struct files *f, const struct preread_ops *ops)
+{
+	preread_batch(NULL, f->n, PREREAD_FILES, ops, f);
+	EXPECT(f->finished == f->n);
+	for (size_t i = 0; i < f->n; i++)
+		EXPECT(f->heads[i] == 0);
+}
+
 UNIT_TEST(preread_batches_give_each_file_its_bytes_warm_and_cold)
 {
 	const struct hash_algo *sha256 = hash_lookup("sha256");
@@ -255,10 +264,7 @@ UNIT_TEST(preread_batches_give_each_file_its_bytes_warm_and_cold)
 		 * kernel fill a buffer through the ring): no preread, and every
 		 * file is opened and finished all the same. */
 		EXPECT(pr == NULL);
-		preread_batch(pr, f.n, PREREAD_FILES, &ops, &f);
-		EXPECT(f.finished == f.n);
-		for (i = 0; i < f.n; i++)
-			EXPECT(f.heads[i] == 0);
+		expect_one_by_one(&f, &ops);
 		remove_files(&f);
 		hashio_free(engine);
 		return;
@@ -286,11 +292,7 @@ UNIT_TEST(preread_batches_give_each_file_its_bytes_warm_and_cold)
 		expect_batch(&f, true);
 	}
 	EXPECT(preread_count(pr) == before);
-	/* Without a preread: every file opened and finished, nothing ahead. */
-	preread_batch(NULL, f.n, PREREAD_FILES, &ops, &f);
-	EXPECT(f.finished == f.n);
-	for (i = 0; i < f.n; i++)
-		EXPECT(f.heads[i] == 0);
+	expect_one_by_one(&f, &ops);
 	remove_files(&f);
 	preread_free(pr);
 	hashio_free(engine);
