@@ -4,6 +4,7 @@
 #include "uring.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
@@ -22,17 +23,23 @@ struct preread {
 	bool taken[PREREAD_FILES];
 };
 
-size_t preread_share(unsigned workers)
+size_t preread_budget(void)
 {
 	struct rlimit rl;
-	rlim_t quarter = 1024 / 4, share;
+	rlim_t quarter = 1024 / 4;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
 		quarter = rl.rlim_cur == RLIM_INFINITY ? RLIM_INFINITY / 4 : rl.rlim_cur / 4;
-	share = quarter / (workers ? workers : 1);
+	return quarter > SIZE_MAX ? SIZE_MAX : (size_t)quarter;
+}
+
+size_t preread_share(unsigned workers)
+{
+	size_t share = preread_budget() / (workers ? workers : 1);
+
 	/* One of them is the ring's own descriptor. */
 	share = share > 0 ? share - 1 : 0;
-	return share > PREREAD_FILES ? PREREAD_FILES : (size_t)share;
+	return share > PREREAD_FILES ? PREREAD_FILES : share;
 }
 
 struct preread *preread_new(void)

@@ -59,6 +59,13 @@ struct preread *preread_new(void);
 void preread_free(struct preread *pr);
 
 /**
+ * The descriptors every read-ahead of a process together may hold, rings
+ * included: a quarter of RLIMIT_NOFILE (the walker takes up to half, see
+ * walk.c).
+ */
+size_t preread_budget(void);
+
+/**
  * How many files each of `workers` threads may hold open for a batch:
  * PREREAD_FILES, or fewer so that all of them together, with a ring each,
  * hold at most a quarter of RLIMIT_NOFILE (the walker takes up to half, see

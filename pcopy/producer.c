@@ -28,89 +28,46 @@
 #include <unistd.h>
 
 /*
- * Batched reads of small files (preread.h). A walker thread does not copy a
- * regular file when it meets it: it holds the name back until its directory
- * is done (walk.h's dir_done) or PREREAD_FILES are held, then opens and
- * copies them as one batch. While the files are in the page cache that is
- * the same work in the same order (each is read alone, the moment before it
- * is copied); once one is not, the small files of a batch are read from the
- * device together, one sleep per batch instead of one per file. A source
- * that is not in memory is pcopy's usual case: a camera card, a disk just
- * mounted, yesterday's data. Names are held, not descriptors, so a batch
- * keeps nothing open between visits.
+ * A walker thread does not copy a regular file when it meets it: it holds
+ * the name back until its directory is done (walk.h's dir_done) or
+ * PREREAD_FILES are held, then copies them as one batch (reader.h's
+ * file_batch). While the files are in the page cache that is the same work
+ * in the same order (each is read alone, the moment before it is copied);
+ * once one is not, the small files of a batch are read from the device
+ * together. A source that is not in memory is pcopy's usual case: a camera
+ * card, a disk just mounted, yesterday's data. Names are held, not
+ * descriptors, so a batch keeps nothing open between visits.
  */
 struct held_files {
-	struct worker *worker;  /* a walker's: the first member of its struct reader */
-	struct preread *pre;    /* that reader's; NULL with PTOOLS_IO_URING=0 */
-	size_t ahead;           /* descriptors a batch may hold open (preread_share) */
-	int at_fd;              /* the directory the held names are in */
-	size_t n;
-	size_t name_off[PREREAD_FILES], rel_off[PREREAD_FILES], rel_len[PREREAD_FILES];
-	struct dbuf text;       /* the names and relative paths, NUL-terminated */
+	struct file_batch batch;  /* dirfd: the walker's, borrowed */
+	size_t ahead;             /* descriptors a batch may hold open (preread_share) */
 };
 
-/* preread's open: file i of the batch; a large one goes to the readers here. */
-static int held_open(void *ctx, size_t i, struct stat *st)
+/* Copy every file the walker holds (batch.dirfd must still be open). */
+static void held_flush(struct worker *worker)
 {
-	struct held_files *held = ctx;
-	struct worker *worker = held->worker;
-	const char *rel = held->text.data + held->rel_off[i];
-	int fd;
+	struct held_files *held = worker->held;
 
-	if (stopping(worker->copy))
-		return -1;
-	fd = source_open(worker->copy, held->at_fd, held->text.data + held->name_off[i], rel, st);
-	if (fd >= 0 && st->st_size > INLINE_MAX) {
-		submit_file(worker, fd, st, rel, held->rel_len[i], NULL, 0);
-		return -1;
-	}
-	return fd;
-}
-
-/* preread's finish: copy file i here, from its head when that was read. */
-static void held_finish(void *ctx, size_t i, int fd, const struct stat *st, const void *head,
-			size_t head_len)
-{
-	struct held_files *held = ctx;
-
-	if (fd >= 0)
-		submit_file(held->worker, fd, st, held->text.data + held->rel_off[i],
-			    held->rel_len[i], head, head_len);
-}
-
-/* Copy every file held (at_fd must still be open). */
-static void held_flush(struct held_files *held)
-{
-	static const struct preread_ops ops = {.open = held_open, .finish = held_finish};
-
-	if (!held || held->n == 0)
-		return;
-	preread_batch(held->pre, held->n, held->ahead, &ops, held);
-	held->n = 0;
-	dbuf_clear(&held->text);
+	/* worker is the first member of the walker's struct reader (walker_init). */
+	if (held && held->batch.n > 0)
+		batch_copy((struct reader *)worker, &held->batch, held->ahead);
 }
 
 /* Hold regular file at_fd/at_path (rel, len) for the next batch. */
-static void hold_file(struct held_files *held, int at_fd, const char *at_path, const char *rel,
+static void hold_file(struct worker *worker, int at_fd, const char *at_path, const char *rel,
 		      size_t len)
 {
-	size_t name_off;
+	struct held_files *held = worker->held;
 
-	if (held->n > 0 && held->at_fd != at_fd)
-		held_flush(held);
-	held->at_fd = at_fd;
-	name_off = held->text.len;
-	if (dbuf_append(&held->text, at_path, strlen(at_path) + 1) != 0 ||
-	    dbuf_append(&held->text, rel, len) != 0 || dbuf_putc(&held->text, '\0') != 0) {
-		dbuf_truncate(&held->text, name_off);
-		stop_run(held->worker->copy, STOP_INTERNAL, rel, ENOMEM);
+	if (held->batch.n > 0 && held->batch.dirfd != at_fd)
+		held_flush(worker);
+	held->batch.dirfd = at_fd;
+	if (batch_push(&held->batch, at_path, rel, len) != 0) {
+		stop_run(worker->copy, STOP_INTERNAL, rel, errno);
 		return;
 	}
-	held->name_off[held->n] = name_off;
-	held->rel_off[held->n] = name_off + strlen(at_path) + 1;
-	held->rel_len[held->n] = len;
-	if (++held->n == PREREAD_FILES)
-		held_flush(held);
+	if (held->batch.n == PREREAD_FILES)
+		held_flush(worker);
 }
 
 /*
@@ -127,7 +84,7 @@ static void copy_entry(struct worker *worker, int at_fd, const char *at_path,
 
 	if (S_ISREG(st->st_mode)) {
 		if (worker->held) {
-			hold_file(worker->held, at_fd, at_path, rel, len);
+			hold_file(worker, at_fd, at_path, rel, len);
 			return;
 		}
 		fd = source_open(copy, at_fd, at_path, rel, &fst);
@@ -208,10 +165,9 @@ static void *tree_walker_init(void *arg)
 		walker_fini(worker);
 		return NULL;
 	}
-	held->worker = worker;
-	held->pre = ((struct reader *)worker)->pre;
+	held->batch.dirfd = -1;
+	dbuf_init(&held->batch.text);
 	held->ahead = preread_share(walk_io_threads());
-	dbuf_init(&held->text);
 	worker->held = held;
 	return worker;
 }
@@ -224,10 +180,10 @@ static void tree_walker_fini(void *context)
 	if (held) {
 		/* dir_done copies what a directory held before its descriptor
 		 * goes: a name still held here would be a file left out. */
-		if (held->n > 0)
-			stop_run(worker->copy, STOP_INTERNAL, held->text.data + held->rel_off[0],
-				 EIO);
-		dbuf_free(&held->text);
+		if (held->batch.n > 0)
+			stop_run(worker->copy, STOP_INTERNAL,
+				 held->batch.text.data + held->batch.rel_off[0], EIO);
+		dbuf_free(&held->batch.text);
 		free(held);
 	}
 	walker_fini(context);
@@ -236,10 +192,8 @@ static void tree_walker_fini(void *context)
 /* walk's dir_done: copy what the directory's visits held back. */
 static void tree_dir_done(void *context)
 {
-	struct worker *worker = context;
-
-	if (worker)
-		held_flush(worker->held);
+	if (context)
+		held_flush(context);
 }
 
 /* Whether st is one of the destination roots (a destination inside SRC). */

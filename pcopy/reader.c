@@ -121,36 +121,41 @@ static struct task *task_new(struct copy *copy, int srcfd, const struct stat *st
 	return task;
 }
 
-/* Records mode's batch: names relative to dirfd (the batch's own duplicate). */
-struct file_batch {
-	int base;                   /* the producer's descriptor it duplicates */
-	int dirfd;
-	dev_t dev;
-	size_t n;
-	size_t rel_off[PREREAD_FILES], rel_len[PREREAD_FILES];
-	struct dbuf text;           /* the names, each NUL-terminated */
-};
-
-static void batch_free(struct file_batch *batch)
+void batch_free(struct file_batch *batch)
 {
 	if (!batch)
 		return;
-	if (batch->dirfd >= 0)
+	if (batch->own_dirfd && batch->dirfd >= 0)
 		close(batch->dirfd);
 	dbuf_free(&batch->text);
 	free(batch);
 }
 
+int batch_push(struct file_batch *batch, const char *name, const char *rel, size_t len)
+{
+	size_t off = batch->text.len, name_len = name ? strlen(name) + 1 : 0;
+
+	PT_ASSERT(batch->n < PREREAD_FILES);
+	if ((name && dbuf_append(&batch->text, name, name_len) != 0) ||
+	    dbuf_append(&batch->text, rel, len) != 0 || dbuf_putc(&batch->text, '\0') != 0) {
+		dbuf_truncate(&batch->text, off);
+		errno = ENOMEM;
+		return -1;
+	}
+	batch->name_off[batch->n] = off;
+	batch->rel_off[batch->n] = off + name_len;
+	batch->rel_len[batch->n] = len;
+	batch->n++;
+	return 0;
+}
+
 size_t readers_ahead_budget(unsigned readers)
 {
-	struct rlimit rl;
-	rlim_t quarter = 1024 / 4, rings = (rlim_t)readers * SOURCE_DEVICES_MAX;
+	/* preread's budget, less a ring's descriptor for every reader there
+	 * could be. */
+	size_t budget = preread_budget(), rings = (size_t)readers * SOURCE_DEVICES_MAX;
 
-	/* A quarter of the limit, as preread_share counts it, less a ring's
-	 * descriptor for every reader there could be. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
-		quarter = rl.rlim_cur == RLIM_INFINITY ? 4096 : rl.rlim_cur / 4;
-	return quarter > rings ? (size_t)(quarter - rings) : 0;
+	return budget > rings ? budget - rings : 0;
 }
 
 /* Take up to want descriptors from the readers' shared budget; returns how many. */
@@ -169,19 +174,29 @@ struct batch_run {
 	struct file_batch *batch;
 };
 
-/* preread's open: file i of a records batch. */
+/* preread's open: file i of a batch; a walker hands a large one to the readers. */
 static int batch_open(void *ctx, size_t i, struct stat *st)
 {
 	struct batch_run *run = ctx;
-	struct copy *copy = run->reader->worker.copy;
-	const char *rel = run->batch->text.data + run->batch->rel_off[i];
+	struct worker *worker = &run->reader->worker;
+	const struct file_batch *batch = run->batch;
+	const char *rel = batch->text.data + batch->rel_off[i];
+	int fd;
 
-	if (stopping(copy))
+	if (stopping(worker->copy))
 		return -1;
-	return source_open(copy, run->batch->dirfd, rel, rel, st);
+	fd = source_open(worker->copy, batch->dirfd, batch->text.data + batch->name_off[i], rel, st);
+	/* A walker copies only small files itself (submit_file). */
+	if (fd >= 0 && worker->inline_small && st->st_size > INLINE_MAX) {
+		submit_file(worker, fd, st, rel, batch->rel_len[i], NULL, 0);
+		return -1;
+	}
+	return fd;
 }
 
-/* preread's finish: copy file i of a records batch, from its head if read. */
+static void reader_work(void *context, void *item);
+
+/* preread's finish: copy file i of a batch here, from its head if it was read. */
 static void batch_finish(void *ctx, size_t i, int fd, const struct stat *st, const void *head,
 			 size_t head_len)
 {
@@ -198,20 +213,25 @@ static void batch_finish(void *ctx, size_t i, int fd, const struct stat *st, con
 		stop_run(copy, STOP_INTERNAL, rel, ENOMEM);
 		return;
 	}
-	if (!stopping(copy))
-		reader_copy(run->reader, task);
-	close(fd);
-	free(task);
+	reader_work(run->reader, task);
 }
 
-/* Copy every file of a records batch, the cold ones read together. */
-static void copy_batch(struct reader *reader, struct file_batch *batch)
+void batch_copy(struct reader *reader, struct file_batch *batch, size_t ahead)
 {
 	static const struct preread_ops ops = {.open = batch_open, .finish = batch_finish};
 	struct batch_run run = {reader, batch};
-	size_t ahead = take_ahead(reader->worker.copy, batch->n);
 
 	preread_batch(reader->pre, batch->n, ahead, &ops, &run);
+	batch->n = 0;
+	dbuf_clear(&batch->text);
+}
+
+/* Copy a records batch, with descriptors ahead from the readers' shared budget. */
+static void copy_records_batch(struct reader *reader, struct file_batch *batch)
+{
+	size_t ahead = take_ahead(reader->worker.copy, batch->n);
+
+	batch_copy(reader, batch, ahead);
 	atomic_fetch_add(&reader->worker.copy->ahead_left, ahead);
 }
 
@@ -227,7 +247,7 @@ static void reader_work(void *context, void *item)
 	} else if (stopping(reader->worker.copy)) {
 		/* nothing more is copied */
 	} else if (task->batch) {
-		copy_batch(reader, task->batch);
+		copy_records_batch(reader, task->batch);
 	} else {
 		reader_copy(reader, task);
 	}
@@ -345,7 +365,6 @@ void batch_add(struct worker *worker, struct file_batch **pending, int dirfd, co
 	       size_t len, const struct stat *st)
 {
 	struct file_batch *batch = *pending;
-	size_t off;
 
 	if (batch && (batch->base != dirfd || batch->dev != st->st_dev))
 		batch_submit(worker, pending);
@@ -362,6 +381,7 @@ void batch_add(struct worker *worker, struct file_batch **pending, int dirfd, co
 		/* Its own descriptor: the producer's may be closed before a
 		 * reader gets to the batch. */
 		batch->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+		batch->own_dirfd = true;
 		if (batch->dirfd < 0) {
 			stop_run(worker->copy, STOP_INTERNAL, rel, errno);
 			batch_free(batch);
@@ -369,14 +389,10 @@ void batch_add(struct worker *worker, struct file_batch **pending, int dirfd, co
 		}
 		*pending = batch;
 	}
-	off = batch->text.len;
-	if (dbuf_append(&batch->text, rel, len) != 0 || dbuf_putc(&batch->text, '\0') != 0) {
-		dbuf_truncate(&batch->text, off);
-		stop_run(worker->copy, STOP_INTERNAL, rel, ENOMEM);
+	if (batch_push(batch, NULL, rel, len) != 0) {
+		stop_run(worker->copy, STOP_INTERNAL, rel, errno);
 		return;
 	}
-	batch->rel_off[batch->n] = off;
-	batch->rel_len[batch->n] = len;
-	if (++batch->n == PREREAD_FILES)
+	if (batch->n == PREREAD_FILES)
 		batch_submit(worker, pending);
 }
