@@ -23,6 +23,24 @@ ssize_t xread(int fd, void *buf, size_t len)
 	return (ssize_t)done;
 }
 
+ssize_t xpread(int fd, void *buf, size_t len, off_t offset)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done, offset + (off_t)done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
 int xwrite(int fd, const void *buf, size_t len)
 {
 	size_t done = 0;

@@ -13,6 +13,9 @@
  */
 ssize_t xread(int fd, void *buf, size_t len);
 
+/** pread up to len bytes at offset, as xread does. Returns the count, or -1 with errno. */
+ssize_t xpread(int fd, void *buf, size_t len, off_t offset);
+
 /** Write all len bytes, retrying on EINTR and short writes. Returns 0, or -1 with errno. */
 int xwrite(int fd, const void *buf, size_t len);
 

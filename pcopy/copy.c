@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -80,6 +81,21 @@ static void dest_setup(struct copy *copy, struct dest *dest)
 			return;
 		}
 	}
+	/* One run at a time in a destination, and no --rollback under a live
+	 * run: the lock is held until the root's descriptor closes. */
+	if (journal_lock(dest->rootfd) != 0) {
+		int err = errno;
+		char why[64];
+		long pid = err == EBUSY ? journal_holder(dest->rootfd) : 0;
+		if (pid > 0)
+			snprintf(why, sizeof(why), "in use by pcopy, pid %ld", pid);
+		else
+			snprintf(why, sizeof(why), err == EBUSY ? "in use by pcopy" : "locking");
+		close(dest->rootfd);
+		dest->rootfd = -1;
+		dest_fail(dest, "", 0, err, why);
+		return;
+	}
 	copy->root_dev[dest->index] = st.st_dev;
 	copy->root_ino[dest->index] = st.st_ino;
 	header.run_id = copy->run_id;
@@ -93,14 +109,20 @@ static void dest_setup(struct copy *copy, struct dest *dest)
 		if (dest->root_created)
 			rmdir(dest->path);
 		dest_fail(dest, JOURNAL_NAME, strlen(JOURNAL_NAME), err,
-			  err == EEXIST ? "an unfinished run left its journal (pcopy --rollback)"
+			  err == EEXIST ? "an unfinished run left its journal (pcopy --resume to "
+					  "finish it, or pcopy --rollback to undo it)"
 					: "journal");
 		return;
 	}
 	dest_probe_anon(copy, dest);
-	if (seal_open(copy, dest) != 0)
-		dest_fail(dest, copy->opt.seal_name, strlen(copy->opt.seal_name), errno,
-			  errno == EEXIST ? "a seal exists (use --force or --update)" : "seal");
+	if (seal_open(copy, dest) != 0) {
+		int err = errno;
+		dest_fail(dest, copy->opt.seal_name, strlen(copy->opt.seal_name),
+			  err == ENOTSUP ? EEXIST : err,
+			  err == EEXIST	   ? "a seal exists (use --force or --update)"
+			  : err == ENOTSUP ? "not a seal, so never replaced by one (choose another name with --seal)"
+					   : "seal");
+	}
 }
 
 static void *writer_init(void *arg)
@@ -172,7 +194,7 @@ fail:
 			journal_close(dest->journal);
 			if (dest->seal_fd >= 0)
 				close(dest->seal_fd);
-			journal_finish(dest->path, NULL, NULL, &result);
+			journal_finish_at(dest->rootfd, dest->path, NULL, NULL, &result);
 		}
 		if (dest->rootfd >= 0)
 			close(dest->rootfd);
@@ -214,7 +236,7 @@ static int dest_seal(struct copy *copy, struct worker *worker, struct dest *dest
 	dest->seal_fd = -1;
 	journal_close(dest->journal);
 	dest->journal = NULL;
-	if (journal_finish(dest->path, report_leftover, dest->path, &result) != 0 ||
+	if (journal_finish_at(dest->rootfd, dest->path, report_leftover, dest->path, &result) != 0 ||
 	    result.failures > 0) {
 		diag_file_errorf(dest->path, "sealed, but completing the copy failed: %s",
 				 strerror(errno));
@@ -227,8 +249,12 @@ static int dest_seal(struct copy *copy, struct worker *worker, struct dest *dest
 	return 0;
 }
 
-/* Undo one destination from its journal. */
-static void dest_undo(struct dest *dest)
+/*
+ * Undo one destination from its journal. Returns whether the run had
+ * changed anything there (so that "rolled back" is said only where it is
+ * true).
+ */
+static bool dest_undo(struct dest *dest)
 {
 	struct journal_result result;
 
@@ -237,17 +263,19 @@ static void dest_undo(struct dest *dest)
 		dest->seal_fd = -1;
 	}
 	if (!dest->journal)
-		return; /* nothing of this run is there */
+		return false; /* nothing of this run is there */
 	journal_close(dest->journal);
 	dest->journal = NULL;
-	if (journal_finish(dest->path, report_leftover, dest->path, &result) != 0) {
+	if (journal_finish_at(dest->rootfd, dest->path, report_leftover, dest->path, &result) != 0) {
 		diag_file_errorf(dest->path, "rollback failed: %s (run pcopy --rollback)",
 				 strerror(errno));
-		return;
+		return true;
 	}
 	if (result.failures > 0)
 		diag_file_errorf(dest->path, "rollback left %" PRIu64 " item(s) behind",
 				 result.failures);
+	return result.removed > 0 || result.restored > 0 || result.dirs_removed > 0 || result.root_removed ||
+	       result.failures > 0;
 }
 
 int copy_finish(struct copy *copy)
@@ -273,30 +301,35 @@ int copy_finish(struct copy *copy)
 	worker = walker_init(copy);
 	for (size_t i = 0; i < copy->ndests; i++) {
 		struct dest *dest = &copy->dests[i];
+		bool changed;
 		if (!all_back && dest_ok(dest) && worker) {
 			if (dest_seal(copy, worker, dest) == 0)
 				continue;
 		}
-		dest_undo(dest);
-		if (!all_back) {
-			pthread_mutex_lock(&dest->lock);
-			diag_file_errorf(dest->path, "failed (rolled back): %s",
-					 dest->why ? dest->why : "out of memory");
-			pthread_mutex_unlock(&dest->lock);
-		}
+		changed = dest_undo(dest);
 		status = EXIT_FAILED;
+		if (all_back) {
+			if (changed)
+				diag_note("%s: rolled back", dest->path);
+			continue;
+		}
+		pthread_mutex_lock(&dest->lock);
+		diag_file_errorf(dest->path, "failed (%s): %s",
+				 changed ? "rolled back" : "nothing was changed",
+				 dest->why ? dest->why : "out of memory");
+		pthread_mutex_unlock(&dest->lock);
 	}
 	if (!worker)
 		status = EXIT_FAILED;
 	walker_fini(worker);
-	for (size_t i = 0; all_back && i < copy->ndests; i++)
-		diag_note("%s: rolled back", copy->dests[i].path);
 	if (all_back) {
 		if (sig)
 			diag_note("interrupted: every destination rolled back");
 		else
 			diag_file_errorf(NULL, "stopped (%s): every destination rolled back",
 					 copy->stop_why ? copy->stop_why : "error");
+		if (atomic_load(&copy->stop) == STOP_USAGE)
+			status = EXIT_USAGE;
 	}
 	for (size_t i = 0; i < copy->ndests; i++) {
 		struct dest *dest = &copy->dests[i];
@@ -322,12 +355,28 @@ int copy_finish(struct copy *copy)
 	return status;
 }
 
+/* Say which run holds dest's lock. */
+static void report_busy(const char *dest)
+{
+	int rootfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	long pid = rootfd >= 0 ? journal_holder(rootfd) : 0;
+
+	if (rootfd >= 0)
+		close(rootfd);
+	if (pid > 0)
+		diag_file_errorf(dest, "in use by pcopy, pid %ld: left as it is", pid);
+	else
+		diag_file_errorf(dest, "in use by pcopy: left as it is");
+}
+
 int copy_rollback(const char *dest)
 {
 	struct journal_result result;
 
 	if (journal_finish(dest, report_leftover, (void *)dest, &result) != 0) {
-		if (errno == ENOENT)
+		if (errno == EBUSY)
+			report_busy(dest);
+		else if (errno == ENOENT)
 			diag_file_errorf(dest, "no journal (%s): nothing to roll back", JOURNAL_NAME);
 		else
 			diag_file_error(dest, errno);

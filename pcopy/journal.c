@@ -80,6 +80,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -163,8 +164,8 @@ struct journal *journal_create(int rootfd, const struct journal_header *header, 
 	if (journal->fd < 0)
 		goto fail;
 	dbuf_init(&buf);
-	ok = dbuf_printf(&buf, "# pcopy journal v1\nH\t%016" PRIx64 "\t%d\t", header->run_id,
-			 header->root_created ? 1 : 0);
+	ok = dbuf_printf(&buf, "# pcopy journal v1\n" JOURNAL_PID_PREFIX "%ld\nH\t%016" PRIx64 "\t%d\t",
+			 (long)getpid(), header->run_id, header->root_created ? 1 : 0);
 	if (ok == 0)
 		ok = header->root_mtime_known ? put_time(&buf, &header->root_mtime)
 					      : dbuf_putc(&buf, '-');
@@ -613,9 +614,16 @@ static void undo_record(struct finisher *fin, struct jrec *rec)
 		if (rec->other.len == 0 || rec->other.len > NAME_MAX)
 			return;
 		memcpy(backup, rec->other.data, rec->other.len + 1);
-		if (renameat(dirfd, backup, dirfd, name) == 0)
-			fin->result->restored++;
-		else if (errno != ENOENT)
+		if (renameat(dirfd, backup, dirfd, name) != 0) {
+			if (errno != ENOENT)
+				note_failure(fin, rec->path.data, errno);
+			break;
+		}
+		fin->result->restored++;
+		/* Killed after the backup link but before the replacement, the
+		 * backup and the name are one file, and rename(2) then does
+		 * nothing: the backup name must still go. */
+		if (unlinkat(dirfd, backup, 0) != 0 && errno != ENOENT)
 			note_failure(fin, rec->path.data, errno);
 		break;
 	case 'D':
@@ -695,8 +703,66 @@ fail:
 	return -1;
 }
 
+int journal_lock(int rootfd)
+{
+	while (flock(rootfd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EWOULDBLOCK)
+			errno = EBUSY;
+		return -1;
+	}
+	return 0;
+}
+
+long journal_holder(int rootfd)
+{
+	struct rev_reader rev;
+	const char *line;
+	size_t len, prefix = strlen(JOURNAL_PID_PREFIX);
+	long pid = 0;
+	int fd;
+
+	fd = openat(rootfd, JOURNAL_NAME, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (rev_open(&rev, fd) == 0) {
+		/* The last one: a resumed run adds its own. */
+		while (pid == 0 && rev_prev(&rev, &line, &len) == 1) {
+			char text[24], *end;
+			if (len <= prefix || len - prefix >= sizeof(text) ||
+			    memcmp(line, JOURNAL_PID_PREFIX, prefix) != 0)
+				continue;
+			memcpy(text, line + prefix, len - prefix);
+			text[len - prefix] = '\0';
+			pid = strtol(text, &end, 10);
+			if (*end || pid < 0)
+				pid = 0;
+		}
+	}
+	free(rev.buf);
+	close(fd);
+	return pid;
+}
+
 int journal_finish(const char *dest, journal_report_fn *report, void *arg,
 		   struct journal_result *result)
+{
+	int rootfd, ret;
+
+	memset(result, 0, sizeof(*result));
+	rootfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return -1;
+	ret = journal_lock(rootfd);
+	if (ret == 0)
+		ret = journal_finish_at(rootfd, dest, report, arg, result);
+	xclose(rootfd);
+	return ret;
+}
+
+int journal_finish_at(int rootfd, const char *dest, journal_report_fn *report, void *arg,
+		      struct journal_result *result)
 {
 	struct finisher fin;
 	struct rev_reader rev;
@@ -715,9 +781,7 @@ int journal_finish(const char *dest, journal_report_fn *report, void *arg,
 	fin.arg = arg;
 	fin.result = result;
 	fin.dirfd = -1;
-	fin.rootfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fin.rootfd < 0)
-		return -1;
+	fin.rootfd = rootfd;
 	fd = openat(fin.rootfd, JOURNAL_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		goto out;
@@ -774,7 +838,6 @@ out:
 	free(rev.buf);
 	if (fd >= 0)
 		close(fd);
-	close(fin.rootfd);
 	errno = saved;
 	return ret;
 }

@@ -14,6 +14,9 @@
 /** The journal's name in a destination root. */
 #define JOURNAL_NAME ".pcopy-journal"
 
+/** The comment line naming the process that writes the journal (a decimal pid follows). */
+#define JOURNAL_PID_PREFIX "# pid "
+
 /** A journal open for appending (one per destination, shared by threads). */
 struct journal;
 
@@ -84,6 +87,17 @@ struct journal_result {
 };
 
 /**
+ * Take the destination's lock: an exclusive flock(2) on its root directory
+ * rootfd, held for as long as that descriptor stays open (a run holds it
+ * from before its journal exists until after the journal is gone). Returns
+ * 0, or -1 with errno: EBUSY when another process holds it.
+ */
+int journal_lock(int rootfd);
+
+/** The pid of the run that wrote the journal in rootfd (its last "# pid" line), or 0. */
+long journal_holder(int rootfd);
+
+/**
  * Finish whatever the journal in the destination dest describes: an
  * uncommitted journal is undone (every record in reverse: files this run put
  * in place and its temporaries removed, replaced files restored from their
@@ -96,5 +110,13 @@ struct journal_result {
  */
 int journal_finish(const char *dest, journal_report_fn *report, void *arg,
 		   struct journal_result *result);
+
+/**
+ * journal_finish for a caller that holds the lock on rootfd (the root of
+ * dest, not closed here); journal_finish takes the lock itself and fails
+ * with EBUSY while a run holds it.
+ */
+int journal_finish_at(int rootfd, const char *dest, journal_report_fn *report, void *arg,
+		      struct journal_result *result);
 
 #endif

@@ -8,6 +8,7 @@
 #include "pool.h"
 #include "progress.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -89,6 +90,45 @@ static void on_signal(int sig)
 	atomic_compare_exchange_strong(&interrupted, &none, sig);
 }
 
+/*
+ * Roll back on SIGINT, SIGTERM and SIGHUP, except those ignored when pcopy
+ * started: nohup ignores SIGHUP, and a non-interactive shell starts
+ * background jobs with SIGINT ignored; the user asked for the run to
+ * survive them.
+ */
+static void catch_signals(void)
+{
+	static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+		if (sigaction(signals[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(signals[i], &sa, NULL);
+	}
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/*
+ * SRC's own seal is left out of the copy (each destination gets a new one),
+ * so anything else by that name in SRC would be silently lost: refuse it
+ * before anything is written.
+ */
+static void refuse_seal_name_in_source(const char *src, const char *seal_name)
+{
+	int srcfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (srcfd < 0)
+		return; /* reported by the copy itself */
+	if (seal_file_is_seal(srcfd, seal_name) == 0)
+		diag_usage_error("%s/%s: a source file has the seal's name (choose another "
+				 "with --seal)", src, seal_name);
+	close(srcfd);
+}
+
 static unsigned parse_count(const char *arg, const char *what)
 {
 	char *end;
@@ -126,7 +166,6 @@ int main(int argc, char **argv)
 	size_t nto = 0;
 	bool rollback = false, nul = false;
 	int progress = -1, c, status;
-	struct sigaction sa;
 	struct copy *copy;
 
 	diag_init("pcopy");
@@ -208,16 +247,12 @@ int main(int argc, char **argv)
 	if (nto > 64)
 		diag_usage_error("too many destinations (at most 64)");
 	refuse_source_as_dest(nto > 0 && optind == argc ? from : argv[optind], to, nto);
+	if (optind < argc)
+		refuse_seal_name_in_source(argv[optind], opt.seal_name);
 	opt.progress = progress < 0 ? progress_default() : progress == 1;
 	opt.interrupted = &interrupted;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	catch_signals();
 
 	copy = copy_new(&opt, to, nto);
 	if (!copy) {

@@ -469,6 +469,15 @@ void copy_records(struct copy *copy, struct input *in, const char *from)
 		}
 		if (*rel == '\0' || strcmp(rel, ".") == 0)
 			continue; /* the root itself: nothing to copy */
+		if (strcmp(rel, JOURNAL_NAME) == 0)
+			continue; /* a journal of the source's own is not content */
+		if (strcmp(rel, copy->opt.seal_name) == 0) {
+			if (seal_file_is_seal(base, rel) == 1)
+				continue; /* the source's own seal: the copy gets a new one */
+			stop_run_why(copy, STOP_USAGE, path, 0,
+				     "a source file has the seal's name (choose another with --seal)");
+			break;
+		}
 		len = strlen(rel);
 		if (fstatat(base, rel, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 			stop_run(copy, STOP_SOURCE, path, errno);

@@ -29,6 +29,7 @@ enum stop_reason {
 	STOP_NONE = 0,
 	STOP_SOURCE,   /* a source could not be read: roll back everything */
 	STOP_INTERNAL, /* out of memory and the like: the same */
+	STOP_USAGE,    /* the input cannot be copied as asked: the same, exit 2 */
 };
 
 /*

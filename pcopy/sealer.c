@@ -20,6 +20,30 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int seal_file_is_seal(int dirfd, const char *name)
+{
+	static const char header[] = SEAL_HEADER "\n";
+	char head[sizeof(header) - 1];
+	struct stat st;
+	ssize_t got;
+	int fd, ret = 0;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return -1;
+	if (!S_ISREG(st.st_mode))
+		return 0; /* never opened: a FIFO would block, a device is not a seal */
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	got = xpread(fd, head, sizeof(head), 0);
+	if (got < 0)
+		ret = -1;
+	else if ((size_t)got == sizeof(head) && memcmp(head, header, sizeof(head)) == 0)
+		ret = 1;
+	xclose(fd);
+	return ret;
+}
+
 /* Write out the seal's buffered bytes. Called with dest->lock held. */
 static int seal_flush(struct dest *dest)
 {
@@ -40,6 +64,17 @@ int seal_open(struct copy *copy, struct dest *dest)
 	if (fstatat(dest->rootfd, copy->opt.seal_name, &old, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (S_ISDIR(old.st_mode) || (!copy->opt.force && !copy->opt.update)) {
 			errno = S_ISDIR(old.st_mode) ? EISDIR : EEXIST;
+			return -1;
+		}
+		/* --force replaces files, but a seal only ever replaces a seal: a
+		 * file of the user's that happens to bear its name is never lost. */
+		switch (seal_file_is_seal(dest->rootfd, copy->opt.seal_name)) {
+		case 1:
+			break;
+		case 0:
+			errno = ENOTSUP;
+			return -1;
+		default:
 			return -1;
 		}
 		dest->seal_exists = true;

@@ -640,3 +640,113 @@ seal_ok() {
 	prun pcopy --version
 	assert_success
 }
+
+@test "pcopy refuses, before writing, a source file that bears the seal's name" {
+	make_mixed_tree src
+	printf 'the real readme\n' > src/README.Debian
+	prun pcopy --seal=README.Debian src one
+	assert_failure 2
+	assert_output --partial "src/README.Debian: a source file has the seal's name"
+	assert [ ! -e one ]
+	# the same with the default name held by a file that is not a seal
+	printf 'not a seal\n' > src/.ptools-seal
+	prun pcopy src two
+	assert_failure 2
+	assert [ ! -e two ]
+	# a directory by that name would be lost as well
+	rm src/.ptools-seal
+	mkdir src/.ptools-seal
+	prun pcopy src three
+	assert_failure 2
+	assert [ ! -e three ]
+	# records naming it stop the run and roll back, with 2
+	rmdir src/.ptools-seal
+	prun sh -c 'printf "README.Debian\na\n" | pcopy --seal README.Debian --to four --from src'
+	assert_failure 2
+	assert_output --partial "a source file has the seal's name"
+	assert [ ! -e four ]
+}
+
+@test "pcopy copies a source's own seal as nothing, and seals the copy anew" {
+	make_mixed_tree src
+	prun pcopy src one
+	assert_success
+	# one is a sealed copy; copying it again leaves its seal out and writes a new one
+	prun pcopy one two
+	assert_success
+	seal_ok two
+	assert_equal "$(tree_listing two)" "$(tree_listing src)"
+	prun sh -c 'cd one && find . | pcopy --to ../three'
+	assert_success
+	seal_ok three
+}
+
+@test "pcopy --force never writes its seal over a file that is not a seal" {
+	make_mixed_tree src
+	mkdir one
+	printf 'my notes\n' > one/notes
+	snap=$(snapshot one)
+	prun pcopy --force --seal notes src one
+	assert_failure 1
+	assert_output --partial "one/notes: not a seal"
+	assert_equal "$(snapshot one)" "$snap"
+	# a seal it wrote itself is replaced as before
+	prun pcopy --seal notes src two
+	assert_success
+	printf 'new\n' > src/a
+	prun pcopy --force --seal notes src two
+	assert_success
+	prun pverify -C two < two/notes
+	assert_success
+}
+
+@test "pcopy leaves ignored SIGHUP and SIGINT ignored (nohup, background jobs), and rolls back on SIGHUP with 129" {
+	build_shim
+	make_many src 300
+	for sig in HUP INT; do
+		# as nohup (or a non-interactive shell's background job) starts it
+		(trap '' "$sig" && start_slow_pcopy "$BATS_TEST_TMPDIR/eio.so" "one$sig" src "one$sig" &&
+			kill -"$sig" "$pid" && wait "$pid")
+		seal_ok "one$sig"
+		assert_equal "$(tree_listing "one$sig")" "$(tree_listing src)"
+	done
+	start_slow_pcopy "$BATS_TEST_TMPDIR/eio.so" two src two
+	kill -HUP "$pid"
+	status=0
+	wait "$pid" || status=$?
+	assert_equal "$status" 129
+	assert [ ! -e two ]
+}
+
+@test "a second pcopy into a destination in use, and a --rollback of it, are refused while the first runs" {
+	build_shim
+	make_many src 300
+	start_slow_pcopy "$BATS_TEST_TMPDIR/eio.so" one src one
+	first=$pid
+	prun pcopy src one
+	assert_failure 1
+	assert_output --partial "one: in use by pcopy, pid $first"
+	refute_output --partial "--rollback"
+	prun pcopy --rollback one
+	assert_failure 1
+	assert_output --partial "one: in use by pcopy, pid $first"
+	status=0
+	wait "$first" || status=$?
+	assert_equal "$status" 0
+	seal_ok one
+	assert_equal "$(tree_listing one)" "$(tree_listing src)"
+	assert_equal "$(find one -name '.pcopy*')" ""
+}
+
+@test "pcopy --rollback after a kill between keeping a replaced file and replacing it leaves no backup behind" {
+	mkdir one
+	printf 'precious\n' > one/a
+	# the state a kill leaves there: the backup linked, the replacement not yet made
+	ln one/a one/.pcopy.0000000000000001.1.bak
+	printf '# pcopy journal v1\nH\t0000000000000001\t0\t-\nB\ta\t.pcopy.0000000000000001.1.bak\nR\ta\t99999999\n' \
+		> one/.pcopy-journal
+	prun pcopy --rollback one
+	assert_success
+	assert_equal "$(ls -A one)" "a"
+	assert_equal "$(cat one/a)" "precious"
+}
