@@ -23,7 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Run op->job on every active destination of the reader, concurrently. */
+/* Run op->job on every destination of the reader in state (OP_IDLE: in any
+ * state but idle), concurrently. */
 static void fanout(struct reader *reader, int (*job)(struct fileop *op), enum op_state state)
 {
 	struct copy *copy = reader->worker.copy;
@@ -34,7 +35,7 @@ static void fanout(struct reader *reader, int (*job)(struct fileop *op), enum op
 	pthread_mutex_unlock(&reader->lock);
 	for (size_t i = 0; i < copy->ndests; i++) {
 		struct fileop *op = &reader->ops[i];
-		if (op->state != state)
+		if (state == OP_IDLE ? op->state == OP_IDLE : op->state != state)
 			continue;
 		if (!dest_ok(op->dest)) {
 			op->error = ECANCELED;
@@ -85,6 +86,10 @@ void writer_work(void *context, void *item)
 /* Drop op's unfinished copy: close it, and remove its temporary if it has a name. */
 static void op_discard(struct fileop *op)
 {
+	if (op->keep_fd >= 0) {
+		close(op->keep_fd);
+		op->keep_fd = -1;
+	}
 	if (op->fd < 0)
 		return;
 	close(op->fd);
@@ -109,20 +114,96 @@ static void collect_errors(struct reader *reader)
 	}
 }
 
-/* Prepare one destination for the reader's file: check the name, make the temporary. */
+/*
+ * Make the new copy for op: an unnamed file where the destination allows
+ * and no name is to be replaced (then a crash leaves nothing behind and there
+ * is no temporary name to journal), else a temporary. scratch is the
+ * caller's (writer threads have none of the reader's). Returns 0 or -1 (dest
+ * failed).
+ */
+static int op_create(struct reader *reader, struct fileop *op, struct dbuf *scratch)
+{
+	struct copy *copy = reader->worker.copy;
+	struct task *task = reader->task;
+	struct dest *dest = op->dest;
+	mode_t want;
+
+	/* Created with its final mode when the umask lets all of it through:
+	 * that saves an fchmod a file and destination. With -p, owner-only until
+	 * the owner is set: until then the group and others would see our copy
+	 * as another user's file. */
+	want = kept_mode(copy, task->st.st_mode);
+	op->mode_set = !copy->opt.preserve && (want & ~(mode_t)0777) == 0 && (want & copy->umask) == 0;
+	op->temp[0] = '\0';
+	if (!op->exists) {
+		op->fd = dest_create_anon(dest, op->dirfd, op->mode_set ? want : 0600);
+		if (op->fd >= 0)
+			return 0;
+		if (errno != ENOTSUP) {
+			dest_fail(dest, task->rel, task->rel_len, errno, NULL);
+			return -1;
+		}
+	}
+	temp_name(copy, op->temp, sizeof(op->temp), "");
+	if (sibling_path(scratch, task->rel, op->dir_len, op->temp) != 0 ||
+	    journal_temp(dest->journal, scratch->data, scratch->len) != 0) {
+		dest_fail(dest, task->rel, task->rel_len, errno, "journal");
+		return -1;
+	}
+	op->fd = openat(op->dirfd, op->temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			op->mode_set ? want : 0600);
+	if (op->fd < 0) {
+		dest_fail(dest, task->rel, task->rel_len, errno, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Whether the file old at the final name may be kept: it looks current
+ * (--update: same size and mtime as the source). It is still compared with
+ * the source as the source is read, never sealed on trust.
+ */
+static bool looks_current(const struct copy *copy, const struct stat *old, const struct stat *src)
+{
+	return copy->opt.update && !copy->opt.force && S_ISREG(old->st_mode) &&
+	       old->st_size == src->st_size && old->st_mtim.tv_sec == src->st_mtim.tv_sec &&
+	       old->st_mtim.tv_nsec == src->st_mtim.tv_nsec;
+}
+
+/* Open the file at op's final name (lstat'ed as old) to compare it. 0 or -1. */
+static int op_keep(struct fileop *op, const struct stat *old)
+{
+	struct stat st;
+	int fd;
+
+	fd = openat(op->dirfd, op->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || st.st_ino != old->st_ino || st.st_dev != old->st_dev) {
+		close(fd); /* replaced since we looked: copy it anew */
+		return -1;
+	}
+	op->keep_fd = fd;
+	op->existing_ino = (uint64_t)st.st_ino;
+	op->state = OP_SKIP;
+	return 0;
+}
+
+/* Prepare one destination for the reader's file: check the name, make the copy. */
 static void op_start(struct reader *reader, struct fileop *op)
 {
 	struct copy *copy = reader->worker.copy;
 	struct task *task = reader->task;
 	struct dest *dest = op->dest;
 	struct stat old;
-	size_t dir_len;
-	mode_t want;
 
 	op->state = OP_IDLE;
 	op->fd = -1;
+	op->keep_fd = -1;
 	op->exists = false;
-	op->dirfd = dest_parent(&reader->worker, dest, task->rel, task->rel_len, &dir_len, op->name);
+	op->dirfd = dest_parent(&reader->worker, dest, task->rel, task->rel_len, &op->dir_len,
+				op->name);
 	if (op->dirfd < 0)
 		return;
 	if (check_final(copy, op->dirfd, op->name, &op->exists, &old) != 0) {
@@ -130,48 +211,99 @@ static void op_start(struct reader *reader, struct fileop *op)
 			  errno == EEXIST ? "not replaced without --force" : NULL);
 		return;
 	}
-	if (op->exists && copy->opt.update && !copy->opt.force && S_ISREG(old.st_mode) &&
-	    old.st_size == task->st.st_size && old.st_mtim.tv_sec == task->st.st_mtim.tv_sec &&
-	    old.st_mtim.tv_nsec == task->st.st_mtim.tv_nsec) {
-		op->state = OP_SKIP;
-		op->existing_ino = (uint64_t)old.st_ino;
+	if (op->exists && looks_current(copy, &old, &task->st) && op_keep(op, &old) == 0)
 		return;
-	}
-	/* Created with its final mode when the umask lets all of it through:
-	 * that saves an fchmod a file and destination. With -p, owner-only until
-	 * the owner is set: until then the group and others would see our copy
-	 * as another user's file. */
-	want = kept_mode(copy, task->st.st_mode);
-	op->mode_set = !copy->opt.preserve && (want & ~(mode_t)0777) == 0 && (want & copy->umask) == 0;
-	/* Unnamed until complete where the destination allows: then a crash
-	 * leaves nothing behind and there is no temporary name to journal. A
-	 * name to replace (--force, --update) needs the rename. */
-	op->temp[0] = '\0';
-	if (!op->exists) {
-		op->fd = dest_create_anon(dest, op->dirfd, op->mode_set ? want : 0600);
-		if (op->fd >= 0) {
-			op->state = OP_WRITE;
-			return;
+	if (op_create(reader, op, &reader->worker.scratch) == 0)
+		op->state = OP_WRITE;
+}
+
+/*
+ * Copy [0, len) of the file in from into the new copy to (the part the
+ * compare found equal to the source). Returns 0 or -1 with errno.
+ */
+static int copy_prefix(int from, int to, uint64_t len)
+{
+	loff_t in = 0, out = 0;
+	unsigned char buf[65536];
+
+	while ((uint64_t)in < len) {
+		ssize_t n = copy_file_range(from, &in, to, &out, (size_t)(len - (uint64_t)in), 0);
+		if (n > 0)
+			continue;
+		if (n == 0)
+			break; /* the file shrank: the compare will not have matched */
+		if (errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+			return -1;
+		/* No copy_file_range here: by hand. */
+		while ((uint64_t)in < len) {
+			size_t want = len - (uint64_t)in < sizeof(buf) ? (size_t)(len - (uint64_t)in)
+								       : sizeof(buf);
+			ssize_t got = xpread(from, buf, want, in);
+			if (got <= 0)
+				return got < 0 ? -1 : 0;
+			if (xpwrite(to, buf, (size_t)got, out) != 0)
+				return -1;
+			in += got;
+			out += got;
 		}
-		if (errno != ENOTSUP) {
-			dest_fail(dest, task->rel, task->rel_len, errno, NULL);
-			return;
-		}
 	}
-	temp_name(copy, op->temp, sizeof(op->temp), "");
-	if (sibling_path(&reader->worker.scratch, task->rel, dir_len, op->temp) != 0 ||
-	    journal_temp(dest->journal, reader->worker.scratch.data,
-			 reader->worker.scratch.len) != 0) {
-		dest_fail(dest, task->rel, task->rel_len, errno, "journal");
-		return;
+	return 0;
+}
+
+static int op_write(struct fileop *op);
+
+/*
+ * Job for a kept file: compare the block in flight with the same bytes of
+ * the file already there. From the first difference on the file is
+ * replaced: a new copy gets the equal part from the old file, then this
+ * block and the rest from the source.
+ */
+static int op_compare(struct fileop *op)
+{
+	struct reader *reader = op->reader;
+	size_t len = reader->block_len;
+	struct dbuf scratch;
+	ssize_t got;
+	int ret;
+
+	if (op->compare_cap < len) {
+		unsigned char *grown = realloc(op->compare_buf, len);
+		if (!grown)
+			return -1;
+		op->compare_buf = grown;
+		op->compare_cap = len;
 	}
-	op->fd = openat(op->dirfd, op->temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			op->mode_set ? want : 0600);
-	if (op->fd < 0) {
-		dest_fail(dest, task->rel, task->rel_len, errno, NULL);
-		return;
+	op->where = "comparing with the file there";
+	got = xpread(op->keep_fd, op->compare_buf, len, (off_t)reader->block_offset);
+	if (got < 0)
+		return -1;
+	if ((size_t)got == len && memcmp(op->compare_buf, reader->block, len) == 0)
+		return 0;
+	op->where = NULL;
+	op->exists = true;
+	dbuf_init(&scratch);
+	ret = op_create(reader, op, &scratch);
+	dbuf_free(&scratch);
+	if (ret != 0) {
+		errno = ECANCELED; /* op_create has failed the destination */
+		return -1;
 	}
 	op->state = OP_WRITE;
+	op->where = "copying the equal part";
+	if (copy_prefix(op->keep_fd, op->fd, reader->block_offset) != 0)
+		return -1;
+	close(op->keep_fd);
+	op->keep_fd = -1;
+	op->where = NULL;
+	return op_write(op);
+}
+
+/* Job for the block in flight: write it, or compare it with a kept file. */
+static int op_block(struct fileop *op)
+{
+	return op->state == OP_SKIP ? op_compare(op) : op_write(op);
 }
 
 /* Whether len bytes are all zero. */
@@ -218,7 +350,7 @@ static int reader_sink(void *arg, const void *data, size_t len, uint64_t offset)
 	reader->block = data;
 	reader->block_len = len;
 	reader->block_offset = offset;
-	fanout(reader, op_write, OP_WRITE);
+	fanout(reader, op_block, OP_IDLE);
 	collect_errors(reader);
 	for (size_t i = 0; i < copy->ndests; i++)
 		any |= reader->ops[i].state != OP_IDLE;
@@ -381,6 +513,19 @@ void reader_copy(struct reader *reader, struct task *task)
 		struct fileop *op = &reader->ops[i];
 		if (op->state == OP_IDLE || !dest_ok(op->dest))
 			continue;
+		if (op->keep_fd >= 0) {
+			/* Every byte compared equal; unless it grew meanwhile. */
+			struct stat st;
+			if (fstat(op->keep_fd, &st) != 0 || st.st_size != task->st.st_size) {
+				dest_fail(op->dest, task->rel, task->rel_len, EAGAIN,
+					  "changed while being compared");
+				op_discard(op);
+				op->state = OP_IDLE;
+				continue;
+			}
+			close(op->keep_fd);
+			op->keep_fd = -1;
+		}
 		if (mine)
 			mine->dest_ino[i] = op->existing_ino;
 		atomic_fetch_add(&op->dest->files, 1);

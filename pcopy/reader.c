@@ -48,6 +48,7 @@ void *reader_init(void *arg)
 		reader->ops[i].reader = reader;
 		reader->ops[i].dest = &copy->dests[i];
 		reader->ops[i].fd = -1;
+		reader->ops[i].keep_fd = -1;
 	}
 	pthread_mutex_init(&reader->lock, NULL);
 	pthread_cond_init(&reader->cond, NULL);
@@ -61,8 +62,10 @@ void reader_fini(void *context)
 
 	if (!reader)
 		return;
-	for (size_t i = 0; i < reader->worker.copy->ndests; i++)
+	for (size_t i = 0; i < reader->worker.copy->ndests; i++) {
 		hashio_free(reader->ops[i].verify);
+		free(reader->ops[i].compare_buf);
+	}
 	worker_fini(&reader->worker, reader->worker.copy->ndests);
 	free(reader->ops);
 	hashio_free(reader->engine);

@@ -17,7 +17,9 @@
 enum op_state {
 	OP_IDLE,     /* this destination failed, or takes no part */
 	OP_WRITE,    /* the copy (unnamed or a temporary) is open and receives the data */
-	OP_SKIP,     /* --update found the copy current: hash only, for the seal */
+	OP_SKIP,     /* the copy there looks current (--update, --resume): compared
+		      * with the source as it is read, replaced from the first
+		      * difference on (then OP_WRITE) */
 };
 
 struct reader;
@@ -32,6 +34,10 @@ struct fileop {
 	bool exists;                 /* the final name was taken (--force/--update) */
 	bool mode_set;               /* the temporary was created with its final mode */
 	uint64_t existing_ino;       /* OP_SKIP: the inode already there */
+	int keep_fd;                 /* OP_SKIP: that file, open to compare */
+	unsigned char *compare_buf;  /* OP_SKIP: its bytes, a block at a time */
+	size_t compare_cap;
+	size_t dir_len;              /* the parent's length in the task's rel */
 	char temp[64];               /* its name; empty for an unnamed (O_TMPFILE) file */
 	char name[NAME_MAX + 1];
 	struct hashio *verify;       /* made on first --verify use */

@@ -750,3 +750,30 @@ seal_ok() {
 	assert_equal "$(ls -A one)" "a"
 	assert_equal "$(cat one/a)" "precious"
 }
+
+@test "pcopy --update seals what the destination holds: a file corrupted in place, size and mtime kept, is copied again" {
+	make_mixed_tree src
+	head -c 3000000 /dev/urandom > src/big
+	prun pcopy src one two
+	assert_success
+	ino_a=$(stat -c %i one/a)
+	for d in one two; do
+		# bit rot: other bytes, same size, same mtime
+		t=$(stat -c %y "$d/big")
+		printf 'XXXX' | dd of="$d/big" bs=1 seek=2500000 conv=notrunc 2>/dev/null
+		touch -d "$t" "$d/big"
+	done
+	t=$(stat -c %y one/sub/b)
+	printf 'BRAVO\n' > one/sub/b
+	touch -d "$t" one/sub/b
+	prun pcopy --update src one two
+	assert_success
+	cmp src/big one/big
+	cmp src/big two/big
+	cmp src/sub/b one/sub/b
+	# what was equal stays the same file
+	assert_equal "$(stat -c %i one/a)" "$ino_a"
+	seal_ok one
+	seal_ok two
+	assert_equal "$(find one two -name '.pcopy*')" ""
+}
