@@ -148,6 +148,7 @@ struct copy *copy_new(const struct copy_options *options, const char *const *des
 	umask(copy->umask);
 	atomic_init(&copy->ahead_left, readers_ahead_budget(options->readers));
 	pthread_mutex_init(&copy->lock, NULL);
+	dbuf_init(&copy->left_out_names);
 	pthread_mutex_init(&copy->devices_lock, NULL);
 	pthread_mutex_init(&copy->link_lock, NULL);
 	pthread_cond_init(&copy->link_done, NULL);
@@ -322,6 +323,14 @@ int copy_finish(struct copy *copy)
 	if (!worker)
 		status = EXIT_FAILED;
 	walker_fini(worker);
+	if (!all_back && atomic_load(&copy->left_out) > 0) {
+		uint64_t n = atomic_load(&copy->left_out);
+		diag_file_errorf(NULL, "%" PRIu64 " source file(s) could not be read and were left out "
+				 "of every copy and seal: %s%s", n,
+				 copy->left_out_names.data ? copy->left_out_names.data : "",
+				 n > 10 ? ", ..." : "");
+		status = EXIT_FAILED;
+	}
 	if (all_back) {
 		if (sig)
 			diag_note("interrupted: every destination rolled back");
@@ -346,6 +355,7 @@ int copy_finish(struct copy *copy)
 	free(copy->root_dev);
 	free(copy->root_ino);
 	free(copy->stop_why);
+	dbuf_free(&copy->left_out_names);
 	pthread_mutex_destroy(&copy->devices_lock);
 	free(copy);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -24,6 +24,7 @@ struct copy_options {
 	bool verify;             /* read every copy back (page cache dropped) and compare */
 	bool preserve;           /* -p: owner, group, xattrs (ACLs) */
 	bool hard_links;         /* -H */
+	bool keep_going;         /* leave out unreadable source files instead of stopping */
 	bool progress;
 	const char *seal_name;
 	/*

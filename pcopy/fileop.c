@@ -455,7 +455,7 @@ static int op_install(struct fileop *op)
 /* Report a source failure for the task. */
 static void source_failed(struct copy *copy, struct task *task, int err, const char *what)
 {
-	stop_run_why(copy, STOP_SOURCE, task->rel, err, what);
+	source_error(copy, task->rel, err, what);
 }
 
 /* Copy one regular file to every destination. */

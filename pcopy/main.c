@@ -32,6 +32,8 @@ static const char usage_text[] =
 	"  -u, --update         replace existing files whose size or mtime differ\n"
 	"  -p, --preserve       also owner, group, xattrs and ACLs\n"
 	"  -H, --hard-links     keep hard links within the source as hard links\n"
+	"  -k, --keep-going     leave out source files that cannot be read (listed at\n"
+	"                       the end; exit 1) instead of stopping and rolling back\n"
 	"      --fsync          sync files, directories and the journal before sealing\n"
 	"      --verify         read every copy back (uncached) and compare digests\n"
 	"      --seal=NAME      name of the seal in each destination (default .ptools-seal)\n"
@@ -66,6 +68,7 @@ static const struct option long_options[] = {
 	{ "update", no_argument, NULL, 'u' },
 	{ "preserve", no_argument, NULL, 'p' },
 	{ "hard-links", no_argument, NULL, 'H' },
+	{ "keep-going", no_argument, NULL, 'k' },
 	{ "fsync", no_argument, NULL, OPT_FSYNC },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "seal", required_argument, NULL, OPT_SEAL },
@@ -179,7 +182,7 @@ int main(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	opterr = 0; /* one message of our own, not getopt's and ours */
-	while ((c = getopt_long(argc, argv, ":a:t:0fupHj:w:hV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":a:t:0fupHkj:w:hV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'a': algo_list = optarg; break;
 		case 't': to[nto++] = optarg; break;
@@ -189,6 +192,7 @@ int main(int argc, char **argv)
 		case 'u': opt.update = true; break;
 		case 'p': opt.preserve = true; break;
 		case 'H': opt.hard_links = true; break;
+		case 'k': opt.keep_going = true; break;
 		case OPT_FSYNC: opt.fsync = true; break;
 		case OPT_VERIFY: opt.verify = true; break;
 		case OPT_SEAL: opt.seal_name = optarg; break;

@@ -120,7 +120,7 @@ static void copy_entry(struct worker *worker, int at_fd, const char *at_path,
 			target = grown;
 			n = readlinkat(at_fd, at_path, target, cap);
 			if (n < 0) {
-				stop_run(copy, STOP_SOURCE, rel, errno);
+				source_error(copy, rel, errno, NULL);
 				goto out;
 			}
 			if ((size_t)n < cap) {
@@ -220,8 +220,8 @@ static enum walk_action walk_visit(void *context, const struct walk_entry *entry
 	if (stopping(copy))
 		return WALK_STOP;
 	if (entry->error) {
-		stop_run(copy, STOP_SOURCE, entry->path, entry->error);
-		return WALK_STOP;
+		source_error(copy, entry->path, entry->error, NULL);
+		return stopping(copy) ? WALK_STOP : WALK_PRUNE;
 	}
 	if (!st && entry->type == DT_REG && entry->depth > 0) {
 		/* A regular file is stat'ed once, through its open fd (copy_entry). */
@@ -230,8 +230,8 @@ static enum walk_action walk_visit(void *context, const struct walk_entry *entry
 		st = &reg;
 	} else if (!st) {
 		if (fstatat(entry->at_fd, entry->at_path, &lst, AT_SYMLINK_NOFOLLOW) != 0) {
-			stop_run(copy, STOP_SOURCE, entry->path, errno);
-			return WALK_STOP;
+			source_error(copy, entry->path, errno, NULL);
+			return stopping(copy) ? WALK_STOP : WALK_PRUNE;
 		}
 		st = &lst;
 	}
@@ -480,8 +480,8 @@ void copy_records(struct copy *copy, struct input *in, const char *from)
 		}
 		len = strlen(rel);
 		if (fstatat(base, rel, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-			stop_run(copy, STOP_SOURCE, path, errno);
-			break;
+			source_error(copy, path, errno, NULL);
+			continue;
 		}
 		ensure_parents(worker, base, rel, len);
 		if (S_ISDIR(st.st_mode))

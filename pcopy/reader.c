@@ -91,14 +91,14 @@ int source_open(struct copy *copy, int at_fd, const char *at_path, const char *r
 	int fd = open_noatime(at_fd, at_path);
 
 	if (fd < 0 || fstat(fd, st) != 0) {
-		stop_run(copy, STOP_SOURCE, rel, errno);
+		source_error(copy, rel, errno, NULL);
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	if (!S_ISREG(st->st_mode)) {
 		close(fd);
-		stop_run_why(copy, STOP_SOURCE, rel, 0, "changed while being copied");
+		source_error(copy, rel, 0, "changed while being copied");
 		return -1;
 	}
 	return fd;

@@ -44,6 +44,27 @@ void stop_run_why(struct copy *copy, enum stop_reason reason, const char *path, 
 	pthread_mutex_unlock(&copy->lock);
 }
 
+/* The summary names this many of the files left out. */
+#define LEFT_OUT_NAMED 10
+
+void source_error(struct copy *copy, const char *path, int err, const char *what)
+{
+	if (!copy->opt.keep_going) {
+		stop_run_why(copy, STOP_SOURCE, path, err, what);
+		return;
+	}
+	if (!what)
+		what = strerror(err);
+	diag_file_errorf(path, "%s: left out", what);
+	if (atomic_fetch_add(&copy->left_out, 1) >= LEFT_OUT_NAMED)
+		return;
+	pthread_mutex_lock(&copy->lock);
+	if (copy->left_out_names.len > 0)
+		dbuf_puts(&copy->left_out_names, ", ");
+	rec_escape(&copy->left_out_names, path, strlen(path));
+	pthread_mutex_unlock(&copy->lock);
+}
+
 void stop_run(struct copy *copy, enum stop_reason reason, const char *path, int err)
 {
 	stop_run_why(copy, reason, path, err, NULL);

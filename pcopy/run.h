@@ -88,6 +88,9 @@ struct copy {
 	atomic_int stop;             /* enum stop_reason */
 	pthread_mutex_t lock;        /* guards stop_why */
 	char *stop_why;
+	/* --keep-going: source files left out, and the first few names (guarded by lock). */
+	atomic_uint_fast64_t left_out;
+	struct dbuf left_out_names;
 	pthread_mutex_t devices_lock; /* guards devices and ndevices */
 	struct source_device devices[SOURCE_DEVICES_MAX];
 	size_t ndevices;
@@ -167,6 +170,13 @@ bool stopping(struct copy *copy);
  */
 void stop_run_why(struct copy *copy, enum stop_reason reason, const char *path, int err,
 		  const char *what);
+
+/**
+ * A source entry (path) could not be read, said by what or else by
+ * strerror(err): with --keep-going it is reported and left out (and counted
+ * for the summary), otherwise the run stops (stop_run_why, STOP_SOURCE).
+ */
+void source_error(struct copy *copy, const char *path, int err, const char *what);
 
 /** stop_run_why without a what. */
 void stop_run(struct copy *copy, enum stop_reason reason, const char *path, int err);

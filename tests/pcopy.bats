@@ -777,3 +777,45 @@ seal_ok() {
 	seal_ok two
 	assert_equal "$(find one two -name '.pcopy*')" ""
 }
+
+@test "pcopy --keep-going leaves out what cannot be read, names it, seals the rest and exits 1" {
+	make_many src 20
+	printf 'secret\n' > src/secret
+	chmod 000 src/secret
+	chmod 755 "$BATS_TEST_TMPDIR"
+	mkdir one && chown nobody one
+	if ! as_nobody test -w one; then skip "nobody cannot reach the test directory"; fi
+	prun as_nobody pcopy --keep-going src one
+	assert_failure 1
+	assert_output --partial "secret: Permission denied: left out"
+	assert_output --regexp "1 source file\(s\) could not be read and were left out.*: secret"
+	assert [ ! -e one/secret ]
+	cmp src/d3/f13 one/d3/f13
+	seal_ok one
+	refute [ "$(grep -c secret one/.ptools-seal)" -gt 0 ]
+	# a record naming a file that vanished, with and without --keep-going
+	prun sh -c 'printf "d1/f1\nvanished\nd2/f2\n" | pcopy -k --to two --from src'
+	assert_failure 1
+	assert_output --partial "vanished: No such file or directory: left out"
+	cmp src/d1/f1 two/d1/f1
+	cmp src/d2/f2 two/d2/f2
+	seal_ok two
+	prun sh -c 'printf "d1/f1\nvanished\nd2/f2\n" | pcopy --to three --from src'
+	assert_failure 1
+	assert_output --partial "stopped (vanished: No such file or directory): every destination rolled back"
+	assert [ ! -e three ]
+}
+
+@test "pcopy says 'rolled back' only for destinations it changed" {
+	make_mixed_tree src
+	mkdir two
+	# an unfinished run's journal: two is refused before anything is made there
+	printf '# pcopy journal v1\nH\t0000000000000001\t0\t-\n' > two/.pcopy-journal
+	prun pcopy src one two
+	assert_failure 1
+	assert_output --partial "two: failed (nothing was changed)"
+	assert_output --partial "pcopy --resume"
+	assert_output --partial "pcopy --rollback"
+	refute_output --partial "rolled back"
+	seal_ok one
+}
