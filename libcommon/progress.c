@@ -26,6 +26,7 @@ struct progress {
 	pthread_mutex_t lock;   /* guards stopping, with wake */
 	pthread_cond_t wake;
 	bool stopping;
+	atomic_bool known;      /* the expected totals are complete */
 };
 
 bool progress_default(void)
@@ -56,6 +57,31 @@ static double elapsed_seconds(const struct progress *progress)
 	       (double)(now.tv_nsec - progress->start.tv_nsec) / 1e9;
 }
 
+/* Part done of part expected, in percent (100 when nothing is expected). */
+static double share(uint64_t done, uint64_t expect)
+{
+	return expect > 0 ? 100.0 * (double)(done < expect ? done : expect) / (double)expect : 100.0;
+}
+
+/* Seconds left at rate for what remains of expect, or -1 when unknown. */
+static double time_left(uint64_t done, uint64_t expect, double rate)
+{
+	return expect > done && rate > 0 ? (double)(expect - done) / rate : -1;
+}
+
+/*
+ * How much is done: the lesser of the bytes' and the files' share, since
+ * many small files cost their time per file, not per byte (a copy whose one
+ * big file is done has not nearly finished its thousand small ones).
+ */
+static double percent(uint64_t bytes, uint64_t expect_bytes, uint64_t files,
+		      uint64_t expect_files)
+{
+	double by_bytes = share(bytes, expect_bytes), by_files = share(files, expect_files);
+
+	return expect_bytes == 0 ? by_files : by_bytes < by_files ? by_bytes : by_files;
+}
+
 static void draw(struct progress *progress, bool final)
 {
 	double seconds = elapsed_seconds(progress);
@@ -69,15 +95,35 @@ static void draw(struct progress *progress, bool final)
 		uint64_t files = atomic_load(&lane->files);
 		uint64_t bytes = atomic_load(&lane->bytes);
 		uint64_t expect = atomic_load(&lane->expect_bytes);
-		double rate = seconds > 0 ? (double)bytes / seconds : 0;
+		double rate = seconds > 0 ? (double)bytes / seconds : 0, left;
 		char done[32], speed[32];
 
-		dbuf_printf(&line, "%s %s%s%ju files, %s, %s/s", i ? " |" : "",
-			    lane->name ? lane->name : "", lane->name ? " " : "",
-			    (uintmax_t)files, progress_human(bytes, done, sizeof(done)),
-			    progress_human((uint64_t)rate, speed, sizeof(speed)));
-		if (!final && expect > bytes && rate > 0) {
-			uint64_t eta = (uint64_t)((double)(expect - bytes) / rate);
+		if (atomic_load(&progress->known) && !final) {
+			uint64_t expect_files = atomic_load(&lane->expect_files);
+			char total[32];
+			dbuf_printf(&line, "%s %s%s%ju/%ju files, %s of %s (%.0f%%), %s/s",
+				    i ? " |" : "", lane->name ? lane->name : "",
+				    lane->name ? " " : "", (uintmax_t)files, (uintmax_t)expect_files,
+				    progress_human(bytes, done, sizeof(done)),
+				    progress_human(expect, total, sizeof(total)),
+				    percent(bytes, expect, files, expect_files),
+				    progress_human((uint64_t)rate, speed, sizeof(speed)));
+		} else {
+			dbuf_printf(&line, "%s %s%s%ju files, %s, %s/s", i ? " |" : "",
+				    lane->name ? lane->name : "", lane->name ? " " : "",
+				    (uintmax_t)files, progress_human(bytes, done, sizeof(done)),
+				    progress_human((uint64_t)rate, speed, sizeof(speed)));
+		}
+		left = time_left(bytes, expect, rate);
+		if (atomic_load(&progress->known)) {
+			/* The later of the two estimates, for the same reason as percent(). */
+			double by_files = time_left(files, atomic_load(&lane->expect_files),
+						    seconds > 0 ? (double)files / seconds : 0);
+			if (by_files > left)
+				left = by_files;
+		}
+		if (!final && left >= 0) {
+			uint64_t eta = (uint64_t)left;
 			dbuf_printf(&line, ", ETA %ju:%02ju:%02ju", (uintmax_t)(eta / 3600),
 				    (uintmax_t)(eta / 60 % 60), (uintmax_t)(eta % 60));
 		}
@@ -149,6 +195,12 @@ void progress_expect(struct progress *progress, size_t lane, uint64_t files, uin
 		return;
 	atomic_fetch_add(&progress->lanes[lane].expect_files, files);
 	atomic_fetch_add(&progress->lanes[lane].expect_bytes, bytes);
+}
+
+void progress_known(struct progress *progress)
+{
+	if (progress)
+		atomic_store(&progress->known, true);
 }
 
 void progress_add(struct progress *progress, size_t lane, uint64_t files, uint64_t bytes)

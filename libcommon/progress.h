@@ -27,6 +27,13 @@ struct progress *progress_new(size_t nlanes, const char *const *names);
 /** Add to the expected totals of a lane (for the ETA); thread-safe. */
 void progress_expect(struct progress *progress, size_t lane, uint64_t files, uint64_t bytes);
 
+/**
+ * The expected totals are complete (the walk or the input has ended): from
+ * now on each lane shows done/total files, bytes of total and a percentage.
+ * NULL-safe.
+ */
+void progress_known(struct progress *progress);
+
 /** Count work done on a lane; thread-safe and cheap (two atomic adds). NULL-safe. */
 void progress_add(struct progress *progress, size_t lane, uint64_t files, uint64_t bytes);
 

@@ -50,6 +50,55 @@ static uint64_t new_run_id(void)
 	return id;
 }
 
+/* Report one thing an undo or completion left behind. */
+static void report_leftover(void *arg, const char *path, int err)
+{
+	const char *dest = arg;
+
+	diag_file_errorf(dest, "%s: could not be undone: %s", path, strerror(err));
+}
+
+/* Set dest aside as finished before this run: nothing is done there, and it is no failure. */
+static void dest_done_before(struct dest *dest, const char *note)
+{
+	dest->done_before = true;
+	atomic_store(&dest->error, ECANCELED);
+	diag_note("%s: %s", dest->path, note);
+}
+
+/*
+ * --resume: take over the journal an interrupted run left in dest. Returns
+ * 0 (resumed: the journal is dest's), 1 (no unfinished run there: set up a
+ * fresh one), or -1 (dest is done or has failed).
+ */
+static int dest_resume(struct copy *copy, struct dest *dest)
+{
+	struct journal_result result;
+
+	dest->journal = journal_resume(dest->rootfd, copy->opt.fsync, &dest->owned);
+	if (dest->journal)
+		return 0;
+	if (errno == EALREADY) {
+		if (journal_finish_at(dest->rootfd, dest->path, report_leftover, dest->path,
+				      &result) != 0 || result.failures > 0) {
+			dest_fail(dest, JOURNAL_NAME, strlen(JOURNAL_NAME), errno ? errno : EIO,
+				  "completing the interrupted run");
+			return -1;
+		}
+		dest_done_before(dest, "the interrupted run had sealed it: completed");
+		return -1;
+	}
+	if (errno != ENOENT) {
+		dest_fail(dest, JOURNAL_NAME, strlen(JOURNAL_NAME), errno, "resuming");
+		return -1;
+	}
+	if (seal_file_is_seal(dest->rootfd, copy->opt.seal_name) == 1) {
+		dest_done_before(dest, "no unfinished run, and sealed: nothing to resume");
+		return -1;
+	}
+	return 1;
+}
+
 /* Open (or make) one destination root, its journal and its seal. */
 static void dest_setup(struct copy *copy, struct dest *dest)
 {
@@ -98,11 +147,25 @@ static void dest_setup(struct copy *copy, struct dest *dest)
 	}
 	copy->root_dev[dest->index] = st.st_dev;
 	copy->root_ino[dest->index] = st.st_ino;
+	dest->root_mtime = st.st_mtim;
+	if (copy->opt.resume && !dest->root_created) {
+		switch (dest_resume(copy, dest)) {
+		case 1:
+			break; /* nothing to resume: a fresh run */
+		case 0:
+			dest_probe_anon(copy, dest);
+			if (seal_open(copy, dest) != 0)
+				dest_fail(dest, copy->opt.seal_name, strlen(copy->opt.seal_name),
+					  errno, "seal");
+			return;
+		default:
+			return; /* done, or failed */
+		}
+	}
 	header.run_id = copy->run_id;
 	header.root_created = dest->root_created;
 	header.root_mtime_known = !dest->root_created;
 	header.root_mtime = st.st_mtim;
-	dest->root_mtime = st.st_mtim;
 	dest->journal = journal_create(dest->rootfd, &header, copy->opt.fsync);
 	if (!dest->journal) {
 		int err = errno;
@@ -210,14 +273,6 @@ fail:
 	return NULL;
 }
 
-/* Report one thing an undo or completion left behind. */
-static void report_leftover(void *arg, const char *path, int err)
-{
-	const char *dest = arg;
-
-	diag_file_errorf(dest, "%s: could not be undone: %s", path, strerror(err));
-}
-
 /* Seal, commit and complete one healthy destination. Returns 0 or -1 (failed). */
 static int dest_seal(struct copy *copy, struct worker *worker, struct dest *dest)
 {
@@ -303,6 +358,8 @@ int copy_finish(struct copy *copy)
 	for (size_t i = 0; i < copy->ndests; i++) {
 		struct dest *dest = &copy->dests[i];
 		bool changed;
+		if (dest->done_before)
+			continue;
 		if (!all_back && dest_ok(dest) && worker) {
 			if (dest_seal(copy, worker, dest) == 0)
 				continue;
@@ -349,6 +406,7 @@ int copy_finish(struct copy *copy)
 		pthread_mutex_destroy(&dest->lock);
 		free(dest->why);
 		free(dest->path);
+		journal_owned_free(dest->owned);
 	}
 	links_free(copy);
 	free(copy->dests);

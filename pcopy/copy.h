@@ -24,6 +24,7 @@ struct copy_options {
 	bool verify;             /* read every copy back (page cache dropped) and compare */
 	bool preserve;           /* -p: owner, group, xattrs (ACLs) */
 	bool hard_links;         /* -H */
+	bool resume;             /* take over an interrupted run's journal */
 	bool keep_going;         /* leave out unreadable source files instead of stopping */
 	bool progress;
 	const char *seal_name;
@@ -64,6 +65,12 @@ void copy_tree(struct copy *copy, const char *src);
  * copied whole, without their leading slash).
  */
 void copy_records(struct copy *copy, struct input *in, const char *from);
+
+/**
+ * Before copy_records: when progress is shown and standard input is a
+ * regular file, count its records ahead so that the totals are known.
+ */
+void copy_count_records(struct copy *copy, bool nul_separated);
 
 /**
  * Seal every destination that had no failure, roll back every other one (all

@@ -353,11 +353,12 @@ int install_anon(struct dest *dest, int dirfd, const char *rel, size_t len, cons
  * lstat); -1 with errno (EISDIR) when it must not be touched. Without
  * --force/--update the name is not looked at: install() refuses to replace.
  */
-int check_final(struct copy *copy, int dirfd, const char *name, bool *exists,
-		struct stat *old)
+int check_final(struct copy *copy, const struct dest *dest, int dirfd, const char *name,
+		bool *exists, bool *ours, struct stat *old)
 {
 	*exists = false;
-	if (!copy->opt.force && !copy->opt.update) {
+	*ours = false;
+	if (!copy->opt.force && !copy->opt.update && !dest->owned) {
 		/* The rename into place refuses to replace anything (RENAME_NOREPLACE),
 		 * which is the real guarantee; skipping this look saves a call per file. */
 		return 0;
@@ -369,6 +370,11 @@ int check_final(struct copy *copy, int dirfd, const char *name, bool *exists,
 		return -1;
 	}
 	*exists = true;
+	*ours = journal_owns(dest->owned, (uint64_t)old->st_ino);
+	if (!*ours && !copy->opt.force && !copy->opt.update) {
+		errno = EEXIST;
+		return -1;
+	}
 	return 0;
 }
 
@@ -381,17 +387,17 @@ void dest_make_node(struct worker *worker, struct dest *dest, const char *rel,
 	const char *what = NULL;
 	struct stat old, made;
 	size_t dir_len;
-	bool exists;
+	bool exists, ours;
 	int dirfd;
 
 	dirfd = dest_parent(worker, dest, rel, len, &dir_len, name);
 	if (dirfd < 0)
 		return;
-	if (check_final(copy, dirfd, name, &exists, &old) != 0) {
+	if (check_final(copy, dest, dirfd, name, &exists, &ours, &old) != 0) {
 		dest_fail(dest, rel, len, errno, errno == EEXIST ? "not replaced without --force" : NULL);
 		return;
 	}
-	if (exists && copy->opt.update && !copy->opt.force && S_ISLNK(st->st_mode) &&
+	if (exists && (copy->opt.update || ours) && !copy->opt.force && S_ISLNK(st->st_mode) &&
 	    S_ISLNK(old.st_mode) && old.st_mtim.tv_sec == st->st_mtim.tv_sec &&
 	    old.st_mtim.tv_nsec == st->st_mtim.tv_nsec)
 		return; /* current */

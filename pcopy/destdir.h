@@ -83,10 +83,12 @@ int install_anon(struct dest *dest, int dirfd, const char *rel, size_t len, cons
 
 /**
  * Whether the final name may be used: 0 when it is free (*exists false), or
- * taken and replaceable with --force/--update (*exists true, *old its
- * lstat); -1 with errno when it must not be touched.
+ * taken and replaceable (*exists true, *old its lstat): with --force or
+ * --update, or (*ours true) because the interrupted run being resumed put it
+ * there; -1 with errno when it must not be touched (EEXIST, EISDIR).
  */
-int check_final(struct copy *copy, int dirfd, const char *name, bool *exists, struct stat *old);
+int check_final(struct copy *copy, const struct dest *dest, int dirfd, const char *name,
+		bool *exists, bool *ours, struct stat *old);
 
 /** Copy a symlink (target) or a special file (no data) into one destination. */
 void dest_make_node(struct worker *worker, struct dest *dest, const char *rel, size_t len,

@@ -161,12 +161,14 @@ static int op_create(struct reader *reader, struct fileop *op, struct dbuf *scra
 
 /*
  * Whether the file old at the final name may be kept: it looks current
- * (--update: same size and mtime as the source). It is still compared with
+ * (same size and mtime as the source) and may be kept (--update, or the
+ * interrupted run being resumed made it). It is still compared with
  * the source as the source is read, never sealed on trust.
  */
-static bool looks_current(const struct copy *copy, const struct stat *old, const struct stat *src)
+static bool looks_current(const struct copy *copy, bool ours, const struct stat *old,
+			  const struct stat *src)
 {
-	return copy->opt.update && !copy->opt.force && S_ISREG(old->st_mode) &&
+	return (copy->opt.update || ours) && !copy->opt.force && S_ISREG(old->st_mode) &&
 	       old->st_size == src->st_size && old->st_mtim.tv_sec == src->st_mtim.tv_sec &&
 	       old->st_mtim.tv_nsec == src->st_mtim.tv_nsec;
 }
@@ -197,6 +199,7 @@ static void op_start(struct reader *reader, struct fileop *op)
 	struct task *task = reader->task;
 	struct dest *dest = op->dest;
 	struct stat old;
+	bool ours;
 
 	op->state = OP_IDLE;
 	op->fd = -1;
@@ -206,12 +209,12 @@ static void op_start(struct reader *reader, struct fileop *op)
 				op->name);
 	if (op->dirfd < 0)
 		return;
-	if (check_final(copy, op->dirfd, op->name, &op->exists, &old) != 0) {
+	if (check_final(copy, dest, op->dirfd, op->name, &op->exists, &ours, &old) != 0) {
 		dest_fail(dest, task->rel, task->rel_len, errno,
 			  errno == EEXIST ? "not replaced without --force" : NULL);
 		return;
 	}
-	if (op->exists && looks_current(copy, &old, &task->st) && op_keep(op, &old) == 0)
+	if (op->exists && looks_current(copy, ours, &old, &task->st) && op_keep(op, &old) == 0)
 		return;
 	if (op_create(reader, op, &reader->worker.scratch) == 0)
 		op->state = OP_WRITE;
@@ -352,8 +355,12 @@ static int reader_sink(void *arg, const void *data, size_t len, uint64_t offset)
 	reader->block_offset = offset;
 	fanout(reader, op_block, OP_IDLE);
 	collect_errors(reader);
-	for (size_t i = 0; i < copy->ndests; i++)
-		any |= reader->ops[i].state != OP_IDLE;
+	for (size_t i = 0; i < copy->ndests; i++) {
+		if (reader->ops[i].state == OP_IDLE)
+			continue;
+		any = true;
+		progress_add(copy->progress, i, 0, len); /* big files move the bar as they go */
+	}
 	if (!any) {
 		reader->abandoned = true;
 		return ECANCELED;
@@ -530,7 +537,7 @@ void reader_copy(struct reader *reader, struct task *task)
 			mine->dest_ino[i] = op->existing_ino;
 		atomic_fetch_add(&op->dest->files, 1);
 		atomic_fetch_add(&op->dest->bytes, (uint64_t)task->st.st_size);
-		progress_add(copy->progress, i, 1, (uint64_t)task->st.st_size);
+		progress_add(copy->progress, i, 1, 0);
 		seal_add(copy, op->dest, op->existing_ino, (uint64_t)task->st.st_size, task->rel,
 			 task->rel_len, &task->st.st_mtim, result.hex);
 		op->state = OP_IDLE;

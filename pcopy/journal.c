@@ -841,3 +841,164 @@ out:
 	errno = saved;
 	return ret;
 }
+
+/*
+ * Resuming. The interrupted run's files are recognised the way undo
+ * recognises them: a final name is ours when it holds the inode an R record
+ * names. Only those inode numbers are kept (an open-addressed set, 16 bytes
+ * or so a file), not the paths.
+ */
+struct journal_owned {
+	uint64_t *slots;             /* 0: empty (no file has inode 0) */
+	size_t cap, n;
+};
+
+static size_t owned_slot(const struct journal_owned *owned, uint64_t ino)
+{
+	uint64_t h = ino * UINT64_C(0x9e3779b97f4a7c15);
+	size_t i = (size_t)(h >> 17) & (owned->cap - 1);
+
+	while (owned->slots[i] != 0 && owned->slots[i] != ino)
+		i = (i + 1) & (owned->cap - 1);
+	return i;
+}
+
+static int owned_add(struct journal_owned *owned, uint64_t ino)
+{
+	size_t i;
+
+	if (ino == 0)
+		return 0;
+	if ((owned->n + 1) * 4 > owned->cap * 3) {
+		struct journal_owned grown = { NULL, owned->cap ? owned->cap * 2 : 1024, 0 };
+		if (grown.cap > SIZE_MAX / sizeof(*grown.slots)) {
+			errno = ENOMEM;
+			return -1;
+		}
+		grown.slots = calloc(grown.cap, sizeof(*grown.slots));
+		if (!grown.slots)
+			return -1;
+		for (size_t old = 0; old < owned->cap; old++)
+			if (owned->slots[old] != 0)
+				grown.slots[owned_slot(&grown, owned->slots[old])] = owned->slots[old];
+		grown.n = owned->n;
+		free(owned->slots);
+		*owned = grown;
+	}
+	i = owned_slot(owned, ino);
+	if (owned->slots[i] == 0) {
+		owned->slots[i] = ino;
+		owned->n++;
+	}
+	return 0;
+}
+
+bool journal_owns(const struct journal_owned *owned, uint64_t ino)
+{
+	return owned && owned->cap > 0 && ino != 0 && owned->slots[owned_slot(owned, ino)] == ino;
+}
+
+void journal_owned_free(struct journal_owned *owned)
+{
+	if (!owned)
+		return;
+	free(owned->slots);
+	free(owned);
+}
+
+struct journal *journal_resume(int rootfd, bool sync, struct journal_owned **ownedp)
+{
+	struct journal_result result;
+	struct journal_owned *owned = NULL;
+	struct journal *journal = NULL;
+	struct rev_reader rev;
+	struct finisher fin;
+	struct jrec rec;
+	struct dbuf line_buf;
+	const char *line;
+	size_t len;
+	bool committed, have_header = false;
+	int fd, got, err;
+
+	*ownedp = NULL;
+	memset(&rev, 0, sizeof(rev));
+	memset(&rec, 0, sizeof(rec));
+	memset(&fin, 0, sizeof(fin));
+	memset(&result, 0, sizeof(result));
+	fin.rootfd = rootfd;
+	fin.dirfd = -1;
+	fin.result = &result;
+	fd = openat(rootfd, JOURNAL_NAME, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (journal_committed(fd, &committed) != 0)
+		goto fail;
+	if (committed) {
+		errno = EALREADY;
+		goto fail;
+	}
+	owned = calloc(1, sizeof(*owned));
+	if (!owned || rev_open(&rev, fd) != 0)
+		goto fail;
+	/* A record the kill cut short was never acted on: drop it, so that
+	 * what is appended now starts on a line of its own. */
+	if (ftruncate(fd, rev.lo + (off_t)rev.n) != 0)
+		goto fail;
+	while ((got = rev_prev(&rev, &line, &len)) == 1) {
+		if (!parse_record(&rec, line, len))
+			continue;
+		if (rec.kind == 'H') {
+			have_header = true;
+		} else if (rec.kind == 'R') {
+			if (owned_add(owned, rec.number) != 0)
+				goto fail;
+		} else if (rec.kind == 'T') {
+			/* A temporary the run never finished: nothing will use it. */
+			undo_record(&fin, &rec);
+		}
+	}
+	if (got < 0)
+		goto fail;
+	if (!have_header) {
+		errno = EBADMSG;
+		goto fail;
+	}
+	if (result.failures > 0) {
+		errno = EIO;
+		goto fail;
+	}
+	journal = calloc(1, sizeof(*journal));
+	if (!journal)
+		goto fail;
+	journal->fd = fd;
+	journal->sync = sync;
+	pthread_mutex_init(&journal->lock, NULL);
+	dbuf_init(&line_buf);
+	if (dbuf_printf(&line_buf, JOURNAL_PID_PREFIX "%ld\n", (long)getpid()) != 0 ||
+	    journal_append(journal, &line_buf) != 0) {
+		dbuf_free(&line_buf);
+		pthread_mutex_destroy(&journal->lock);
+		free(journal);
+		journal = NULL;
+		goto fail;
+	}
+	dbuf_free(&line_buf);
+	drop_parent(&fin);
+	dbuf_free(&fin.dir_path);
+	dbuf_free(&rec.path);
+	dbuf_free(&rec.other);
+	free(rev.buf);
+	*ownedp = owned;
+	return journal;
+fail:
+	err = errno;
+	drop_parent(&fin);
+	dbuf_free(&fin.dir_path);
+	dbuf_free(&rec.path);
+	dbuf_free(&rec.other);
+	free(rev.buf);
+	journal_owned_free(owned);
+	close(fd);
+	errno = err;
+	return NULL;
+}

@@ -119,4 +119,24 @@ int journal_finish(const char *dest, journal_report_fn *report, void *arg,
 int journal_finish_at(int rootfd, const char *dest, journal_report_fn *report, void *arg,
 		      struct journal_result *result);
 
+/** The files an interrupted run put in place (their inode numbers), for --resume. */
+struct journal_owned;
+
+/**
+ * Take over the unfinished journal in the root directory rootfd (--resume;
+ * the caller holds the lock): the temporaries it names are removed, the
+ * inodes it put in place are collected into *owned (the caller frees it
+ * with journal_owned_free), and later records are appended after the old
+ * ones, so that one undo or completion covers both runs. Returns the journal,
+ * or NULL with errno: ENOENT (no journal), EALREADY (it holds a commit:
+ * complete it with journal_finish_at instead), EBADMSG (no header).
+ */
+struct journal *journal_resume(int rootfd, bool sync, struct journal_owned **owned);
+
+/** Whether inode ino was put in place by the interrupted run. owned may be NULL. */
+bool journal_owns(const struct journal_owned *owned, uint64_t ino);
+
+/** Free the set. NULL-safe. */
+void journal_owned_free(struct journal_owned *owned);
+
 #endif

@@ -126,6 +126,7 @@ void link_copy(struct reader *reader, struct link_entry *first)
 		char first_name[NAME_MAX + 1];
 		size_t dir_len, first_dir_len;
 		struct stat old;
+		bool ours;
 		int first_dirfd;
 
 		if (!dest_ok(dest))
@@ -143,7 +144,7 @@ void link_copy(struct reader *reader, struct link_entry *first)
 			goto fail;
 		}
 		what = NULL;
-		if (check_final(copy, op->dirfd, op->name, &op->exists, &old) != 0) {
+		if (check_final(copy, dest, op->dirfd, op->name, &op->exists, &ours, &old) != 0) {
 			close(first_dirfd);
 			what = errno == EEXIST ? "not replaced without --force" : NULL;
 			goto fail;

@@ -41,6 +41,8 @@ static const char usage_text[] =
 	"  -w, --writers=N      writer threads per extra destination (default 2)\n"
 	"      --progress       show progress even when stderr is not a terminal\n"
 	"      --no-progress    never show progress\n"
+	"      --resume         finish the run interrupted in each DEST: keep what it\n"
+	"                       copied (compared with the source) and copy the rest\n"
 	"      --rollback       finish the undo left by an interrupted run in each DEST\n"
 	"  -h, --help           show this help and exit\n"
 	"  -V, --version        show the version and exit\n"
@@ -57,6 +59,7 @@ enum {
 	OPT_PROGRESS,
 	OPT_NO_PROGRESS,
 	OPT_ROLLBACK,
+	OPT_RESUME,
 };
 
 static const struct option long_options[] = {
@@ -77,6 +80,7 @@ static const struct option long_options[] = {
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "rollback", no_argument, NULL, OPT_ROLLBACK },
+	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -201,6 +205,7 @@ int main(int argc, char **argv)
 		case OPT_PROGRESS: progress = 1; break;
 		case OPT_NO_PROGRESS: progress = 0; break;
 		case OPT_ROLLBACK: rollback = true; break;
+		case OPT_RESUME: opt.resume = true; break;
 		case 'h': diag_help(usage_text);
 		case 'V': diag_version();
 		default: diag_bad_option(c, argv);
@@ -211,6 +216,8 @@ int main(int argc, char **argv)
 			diag_usage_error("--rollback needs at least one DEST");
 		if (nto > 0 || from)
 			diag_usage_error("--rollback takes only DEST operands");
+		if (opt.resume)
+			diag_usage_error("--rollback and --resume exclude each other");
 		status = EXIT_ALL_GOOD;
 		for (int i = optind; i < argc; i++)
 			if (copy_rollback(argv[i]) != 0)
@@ -267,7 +274,10 @@ int main(int argc, char **argv)
 	if (optind < argc) {
 		copy_tree(copy, argv[optind]);
 	} else {
-		struct input *in = input_open(NULL, nul);
+		struct input *in;
+
+		copy_count_records(copy, nul);
+		in = input_open(NULL, nul);
 		if (!in) {
 			diag_file_error("<stdin>", errno);
 			diag_raise(EXIT_FAILED);

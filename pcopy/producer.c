@@ -17,6 +17,7 @@
 #include "preread.h"
 #include "reader.h"
 #include "record.h"
+#include "tally.h"
 #include "walk.h"
 #include <dirent.h>
 #include <errno.h>
@@ -197,7 +198,7 @@ static void tree_dir_done(void *context)
 }
 
 /* Whether st is one of the destination roots (a destination inside SRC). */
-static bool is_dest_root(struct copy *copy, const struct stat *st)
+bool is_dest_root(const struct copy *copy, const struct stat *st)
 {
 	for (size_t i = 0; i < copy->ndests; i++)
 		if (copy->root_dev[i] == st->st_dev && copy->root_ino[i] == st->st_ino)
@@ -277,6 +278,7 @@ void copy_tree(struct copy *copy, const char *src)
 	struct walk_config config;
 	const char *roots[1] = { src };
 	struct stat lst, st;
+	struct tally *tally;
 	char *slashed = NULL;
 
 	/* SRC is a directory to copy the contents of: a symlink to one is
@@ -288,6 +290,7 @@ void copy_tree(struct copy *copy, const char *src)
 		roots[0] = slashed;
 	}
 	copy->root_len = strlen(roots[0]);
+	tally = tally_tree_start(copy, roots[0]);
 	memset(&config, 0, sizeof(config));
 	config.flags = 0; /* stat only what is not a regular file (walk_visit) */
 	config.visit = walk_visit;
@@ -297,6 +300,7 @@ void copy_tree(struct copy *copy, const char *src)
 	config.arg = copy;
 	if (walk(roots, 1, &config) != 0)
 		stop_run(copy, STOP_SOURCE, src, errno);
+	tally_finish(tally);
 	free(slashed);
 }
 
@@ -386,6 +390,11 @@ static void ensure_parents(struct worker *worker, int srcroot, const char *rel, 
 		for (size_t d = 0; d < copy->ndests; d++)
 			dest_make_dir(worker, &copy->dests[d], sub, i, &st, -1);
 	}
+}
+
+void copy_count_records(struct copy *copy, bool nul_separated)
+{
+	tally_records(copy, nul_separated);
 }
 
 void copy_records(struct copy *copy, struct input *in, const char *from)
@@ -483,6 +492,8 @@ void copy_records(struct copy *copy, struct input *in, const char *from)
 			source_error(copy, path, errno, NULL);
 			continue;
 		}
+		if (S_ISREG(st.st_mode) && !copy->counted)
+			tally_file(copy, (uint64_t)st.st_size);
 		ensure_parents(worker, base, rel, len);
 		if (S_ISDIR(st.st_mode))
 			dbuf_clear(&worker->last_parent);
@@ -492,6 +503,7 @@ void copy_records(struct copy *copy, struct input *in, const char *from)
 			copy_entry(worker, base, rel, &st, rel, len);
 	}
 	batch_submit(worker, &batch);
+	progress_known(copy->progress);
 out:
 	if (srcroot >= 0)
 		close(srcroot);

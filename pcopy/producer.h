@@ -7,11 +7,15 @@
 #define PCOPY_PRODUCER_H
 
 #include "prelude.h"
+#include "run.h"
 
 /** A walker thread's context: a whole reader, so it can copy small files itself. */
 void *walker_init(void *arg);
 
 /** Free a walker thread's context (NULL-safe). */
 void walker_fini(void *context);
+
+/** Whether st is one of the destination roots (one inside the source is not copied). */
+bool is_dest_root(const struct copy *copy, const struct stat *st);
 
 #endif

@@ -52,6 +52,8 @@ struct dest {
 	bool root_created;
 	struct timespec root_mtime;  /* before the run */
 	struct journal *journal;     /* ours, or NULL (failed before it existed) */
+	struct journal_owned *owned; /* --resume: what the interrupted run put in place */
+	bool done_before;            /* --resume found nothing left to do here */
 	enum anon_link anon_link;    /* how an unnamed (O_TMPFILE) copy gets its name */
 	struct pool *writers;        /* NULL for the first destination */
 	atomic_int error;            /* errno of the first failure, 0 while healthy */
@@ -96,6 +98,7 @@ struct copy {
 	size_t ndevices;
 	mode_t umask;                /* the process's, read once at the start */
 	struct progress *progress;
+	bool counted;                /* the totals were counted ahead (tally_records) */
 	/* Source root (records mode: the --from root; tree mode: SRC). */
 	size_t root_len;
 	/* Hard links (-H): the first copy of each multiply-linked inode. */

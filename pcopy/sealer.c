@@ -62,7 +62,9 @@ int seal_open(struct copy *copy, struct dest *dest)
 	struct stat old;
 
 	if (fstatat(dest->rootfd, copy->opt.seal_name, &old, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (S_ISDIR(old.st_mode) || (!copy->opt.force && !copy->opt.update)) {
+		if (S_ISDIR(old.st_mode) ||
+		    (!copy->opt.force && !copy->opt.update &&
+		     !journal_owns(dest->owned, (uint64_t)old.st_ino))) {
 			errno = S_ISDIR(old.st_mode) ? EISDIR : EEXIST;
 			return -1;
 		}

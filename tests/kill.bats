@@ -195,6 +195,72 @@ kill_round() {
 	fi
 }
 
+# resume_round KILLS OPTS...: as kill_round, but each killed copy is
+# finished with pcopy --resume instead of undone: both destinations must then
+# be exactly the finished copy, sealed, with nothing of pcopy's left.
+resume_round() {
+	local kills=$1 src=$BATS_FILE_TMPDIR/src
+	local start duration k fraction pid killed d done1 done2 resumed=0
+	shift
+
+	make_pre full1
+	make_pre full2
+	make_pre pre
+	start=$(now_ns)
+	prun pcopy --no-progress "$@" "$src" full1 full2
+	duration=$(($(now_ns) - start))
+	assert_success
+	done1=$(snapshot full1 | grep -v '\.ptools-seal$')
+	done2=$(snapshot full2 | grep -v '\.ptools-seal$')
+
+	k=0
+	for fraction in $(awk -v seed="$PTOOLS_SEED" -v n="$kills" \
+		'BEGIN { srand(seed + 7); for (i = 0; i < n; i++) printf "%.4f\n", 0.02 + 0.96 * rand() }'); do
+		k=$((k + 1))
+		rm -rf one two
+		make_pre one
+		make_pre two
+		pcopy --no-progress "$@" "$src" one two 2>err &
+		pid=$!
+		sleep "$(awk -v d="$duration" -v f="$fraction" 'BEGIN { printf "%.4f", d * f / 1e9 }')"
+		kill -KILL "$pid" 2>/dev/null || true
+		killed=0
+		wait "$pid" || killed=$?
+		[ "$killed" -ne 0 ] || duration=$((duration * 7 / 10))
+		[ -e one/.pcopy-journal ] && [ "$(tail -n 1 one/.pcopy-journal)" != C ] &&
+			resumed=$((resumed + 1))
+		prun pcopy --no-progress --resume "$@" "$src" one two
+		if [ "$status" -ne 0 ]; then
+			echo "seed $PTOOLS_SEED, resume after kill $k at $fraction: exited $status: $output" >&2
+			return 1
+		fi
+		for d in one two; do
+			if [ -n "$(find "$d" -name '.pcopy*')" ]; then
+				echo "seed $PTOOLS_SEED, resume after kill $k at $fraction: left behind in $d:" >&2
+				find "$d" -name '.pcopy*' >&2
+				return 1
+			fi
+			prun pverify -C "$d" < "$d/.ptools-seal"
+			if [ "$status" -ne 0 ]; then
+				echo "seed $PTOOLS_SEED, resume after kill $k: $d does not verify: $output" >&2
+				return 1
+			fi
+		done
+		if [ "$(snapshot one | grep -v '\.ptools-seal$')" != "$done1" ] ||
+			[ "$(snapshot two | grep -v '\.ptools-seal$')" != "$done2" ]; then
+			echo "seed $PTOOLS_SEED, resume after kill $k at $fraction: not the finished copy:" >&2
+			diff <(echo "$done1") <(snapshot one | grep -v '\.ptools-seal$') >&2
+			diff <(echo "$done2") <(snapshot two | grep -v '\.ptools-seal$') >&2
+			return 1
+		fi
+	done
+	echo "# resume: $resumed of $kills kills left an unfinished run that --resume finished" >&3
+	if [ "$resumed" -eq 0 ]; then
+		echo "seed $PTOOLS_SEED: no kill landed mid-copy (run took ${duration}ns)" >&2
+		return 1
+	fi
+}
+
 @test "pcopy killed at 20 random moments: --rollback restores both destinations exactly, leaving nothing behind" {
 	kill_round plain "$PTOOLS_KILLS"
 }
@@ -205,4 +271,8 @@ kill_round() {
 
 @test "pcopy --fsync killed at random moments: --rollback restores both destinations exactly" {
 	kill_round fsync $(((PTOOLS_KILLS + 3) / 4)) --fsync
+}
+
+@test "pcopy killed at 20 random moments, then --resume: both destinations end as the finished copy, sealed" {
+	resume_round "$PTOOLS_KILLS"
 }

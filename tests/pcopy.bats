@@ -705,7 +705,7 @@ seal_ok() {
 	make_many src 300
 	for sig in HUP INT; do
 		# as nohup (or a non-interactive shell's background job) starts it
-		(trap '' "$sig" && start_slow_pcopy "$BATS_TEST_TMPDIR/eio.so" "one$sig" src "one$sig" &&
+		(trap '' "$sig" && KEEP_SIGNALS=1 start_slow_pcopy "$BATS_TEST_TMPDIR/eio.so" "one$sig" src "one$sig" &&
 			kill -"$sig" "$pid" && wait "$pid")
 		seal_ok "one$sig"
 		assert_equal "$(tree_listing "one$sig")" "$(tree_listing src)"
@@ -818,4 +818,85 @@ seal_ok() {
 	assert_output --partial "pcopy --rollback"
 	refute_output --partial "rolled back"
 	seal_ok one
+}
+
+# kill_resumed_mid_copy DEST: resume the killed copy of src into DEST slowly
+# and kill it again once it has put a few more files in place.
+kill_resumed_mid_copy() {
+	local before i
+	before=$(grep -c '^R' "$1/.pcopy-journal")
+	LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX=$PWD EIO_SHIM_SPARE=.pcopy-journal \
+		EIO_SHIM_DELAY_US=5000 pcopy --resume src "$1" 2>err &
+	pid=$!
+	for ((i = 0; i < 400; i++)); do
+		[ "$(grep -c '^R' "$1/.pcopy-journal")" -gt $((before + 5)) ] && break
+		sleep 0.05
+	done
+	kill -KILL "$pid"
+	wait "$pid" || true
+	assert [ -e "$1/.pcopy-journal" ]
+}
+
+@test "pcopy --resume keeps what an interrupted run finished (compared again), copies the rest, and stays undoable" {
+	build_shim
+	make_many src 300
+	mkdir one
+	printf 'keep\n' > one/keep
+	touch -d '2010-01-01' one/keep one
+	snap=$(snapshot one)
+	start_slow_pcopy "$BATS_TEST_TMPDIR/eio.so" one src one
+	kill -KILL "$pid"
+	wait "$pid" || true
+	# two files the run had finished; one of them since damaged, keeping size and mtime
+	files=$(cd one && find . -name 'f*' -type f | sort | head -2)
+	kept=$(echo "$files" | head -1)
+	damaged=$(echo "$files" | tail -1)
+	[ -n "$kept" ] && [ "$kept" != "$damaged" ] || skip "the kill came too early"
+	ino=$(stat -c %i "one/$kept")
+	t=$(stat -c %y "one/$damaged")
+	printf 'DAMAGED' | dd of="one/$damaged" bs=1 seek=0 conv=notrunc 2>/dev/null
+	touch -d "$t" "one/$damaged"
+	# a resumed run can be killed again
+	kill_resumed_mid_copy one
+	prun pcopy --resume src one
+	assert_success
+	assert_equal "$(stat -c %i "one/$kept")" "$ino"
+	cmp "src/$damaged" "one/$damaged"
+	assert_equal "$(tree_listing one | grep -v ' ./keep$' | grep -v '  ./keep$')" \
+		"$(tree_listing src)"
+	seal_ok one
+	assert_equal "$(find one -name '.pcopy*')" ""
+	# and again: nothing left to resume
+	prun pcopy --resume src one
+	assert_success
+	assert_output --partial "nothing to resume"
+	# a resumed run killed, then rolled back: as before the first run
+	rm -rf one && mkdir one && printf 'keep\n' > one/keep && touch -d '2010-01-01' one/keep one
+	start_slow_pcopy "$BATS_TEST_TMPDIR/eio.so" one src one
+	kill -KILL "$pid"
+	wait "$pid" || true
+	kill_resumed_mid_copy one
+	prun pcopy --rollback one
+	assert_success
+	assert_equal "$(snapshot one)" "$snap"
+}
+
+@test "pcopy --progress shows each destination's files and bytes out of the total, with a percentage" {
+	build_shim
+	make_many src 150
+	head -c 3000000 /dev/urandom > src/big
+	LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX=$PWD EIO_SHIM_SPARE=.pcopy-journal \
+		EIO_SHIM_DELAY_US=5000 prun pcopy --progress src one two
+	assert_success
+	assert_output --regexp "one [0-9]+/151 files, .* of 2\.9 MiB \([0-9]+%\)"
+	assert_output --regexp "two [0-9]+/151 files"
+	# records carry their total too
+	# a record file's total is counted before the copy starts
+	(cd src && find . -type f) > list
+	LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX=$PWD EIO_SHIM_SPARE=.pcopy-journal \
+		EIO_SHIM_DELAY_US=5000 prun pcopy --progress --to three --from src < list
+	assert_success
+	assert_output --regexp "three [0-9]+/151 files, .* \([0-9]+%\)"
+	seal_ok one
+	seal_ok three
 }

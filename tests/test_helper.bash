@@ -108,8 +108,13 @@ make_awkward_tree() {
 start_slow_pcopy() {
 	local shim=$1 dest=$2 i
 	shift 2
+	# A non-interactive shell starts background jobs with SIGINT ignored,
+	# which pcopy keeps ignored: give it the default disposition, unless
+	# the caller asks for the signals as they are (KEEP_SIGNALS=1).
+	local reset=(env --default-signal=INT)
+	[ "${KEEP_SIGNALS:-0}" = 1 ] && reset=()
 	LD_PRELOAD=$shim EIO_SHIM_PREFIX=$PWD EIO_SHIM_SPARE=.pcopy-journal \
-		EIO_SHIM_DELAY_US=5000 pcopy "$@" 2>err &
+		EIO_SHIM_DELAY_US=5000 "${reset[@]}" pcopy "$@" 2>err &
 	pid=$!
 	for ((i = 0; i < 400; i++)); do
 		[ -f "$dest/.pcopy-journal" ] && [ "$(grep -c '^R' "$dest/.pcopy-journal")" -gt 10 ] &&
