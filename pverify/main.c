@@ -64,7 +64,8 @@ static const char usage_text[] =
 	"escaped path; ERROR TAB path TAB reason; MOVED TAB old-path TAB new-path;\n"
 	"OK TAB path with -v. A summary goes to stderr.\n"
 	"Exit status: 0 every file verified, 1 some file failed, was missing, new,\n"
-	"moved or unreadable, 2 usage error or malformed manifest lines.\n";
+	"moved or unreadable, or no file was checked, 2 usage error or malformed\n"
+	"manifest lines.\n";
 
 enum {
 	OPT_AUDIT = 256,
@@ -759,9 +760,18 @@ int main(int argc, char **argv)
 			  options.ignore_missing ? " (ignored)" : "", (uintmax_t)counts.errors);
 	if (reading.malformed)
 		diag_note("%ju malformed manifest lines skipped", (uintmax_t)reading.malformed);
+	/* As sha256sum -c ("no properly formatted checksum lines found"): a
+	 * manifest without one entry to check (empty, only comments, a seal
+	 * emptied or cut before its first record) proves nothing, which is a
+	 * failure, not a success. */
+	if (reading.tasks == 0) {
+		diag_note("%s: no file was checked", input_name(reading.in));
+		diag_raise(EXIT_FAILED);
+	}
 	/* As sha256sum -c --ignore-missing: a manifest none of whose files is
 	 * there verified nothing, which is a failure, not a success. */
-	if (options.ignore_missing && counts.ok + counts.failed + counts.size + counts.errors == 0) {
+	else if (options.ignore_missing &&
+		 counts.ok + counts.failed + counts.size + counts.errors == 0) {
 		diag_note("%s: no file was verified", input_name(reading.in));
 		diag_raise(EXIT_FAILED);
 	}

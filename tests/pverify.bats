@@ -552,6 +552,46 @@ sealed_tree_manifest() {
 	assert_success
 }
 
+@test "pverify fails a manifest with no checkable line, as sha256sum -c does" {
+	local input
+	printf '# only a comment\n\n' > comments
+	: > empty
+	for input in empty comments; do
+		run sha256sum -c "$input"
+		assert_failure 1
+		prun --separate-stderr pverify -f "$input"
+		assert_failure 1
+		assert_output ""
+		assert_equal "${stderr##*$'\n'}" "pverify: $input: no file was checked"
+		prun --separate-stderr bash -c 'cat "$0" | pverify' "$input"
+		assert_failure 1
+		assert_equal "${stderr##*$'\n'}" "pverify: <stdin>: no file was checked"
+	done
+}
+
+@test "pverify recognises a seal piped through cat by its content, and fails it emptied or cut" {
+	sealed_tree_manifest list
+	mkdir -p s
+	cp list s/.ptools-seal
+	prun --separate-stderr bash -c 'cat s/.ptools-seal | pverify'
+	assert_success
+	# Its self-digest is checked though the name is gone.
+	sed 's/^\([0-9]*\)\t14\t/\1\t15\t/' s/.ptools-seal > edited
+	prun --separate-stderr bash -c 'cat edited | pverify'
+	assert_failure 1
+	[[ "$stderr" == *"pverify: <stdin>:6: seal digest mismatch: the seal was edited"* ]]
+	# Cut after its header: no seal line.
+	prun --separate-stderr bash -c 'head -n 1 s/.ptools-seal | pverify'
+	assert_failure 1
+	[[ "$stderr" == *"pverify: <stdin>: sealed manifest without its seal line: it was cut short"* ]]
+	# Emptied: nothing at all was checked.
+	: > s/.ptools-seal
+	prun --separate-stderr bash -c 'cat s/.ptools-seal | pverify'
+	assert_failure 1
+	assert_output ""
+	assert_equal "${stderr##*$'\n'}" "pverify: <stdin>: no file was checked"
+}
+
 @test "pverify rejects usage errors with exit 2" {
 	prun pverify --no-such-option
 	assert_failure 2
