@@ -40,7 +40,10 @@ struct task {
 	/* The result, written by the worker. */
 	enum verdict verdict;
 	int error;                 /* errno for VERDICT_ERROR, or 0 */
-	const char *reason;        /* static text for VERDICT_ERROR when error is 0 */
+	const char *reason;        /* static text, or note, for VERDICT_ERROR when error is 0 */
+	/* The manifest's own verdict, inside the block, or NULL: a record with
+	 * an error attribute is ERROR before it is checked (reason points here). */
+	const char *note;
 	char storage[];
 };
 

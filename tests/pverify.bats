@@ -447,6 +447,36 @@ make_tree() {
 	assert_output "$(printf 'ERROR\tt/a\tPermission denied')"
 }
 
+@test "pverify never counts a record carrying error: as OK, reports its reason and exits 1" {
+	make_tree t
+	native_manifest t > list
+	# phash could not read t/a (as nobody, it is 0600 root's): its record
+	# carries error: and no digest. pverify, as root, can read t/a, and
+	# still must not call a file nobody hashed verified.
+	chmod 600 t/a
+	chmod 755 t t/sub
+	if [ "${PTOOLS_VALGRIND:-0}" != 1 ]; then
+		printf 't/a\nt/b\n' | as_nobody phash > hashed 2>/dev/null || true
+		grep -q $'^[0-9]*\t[0-9]*\tt/a\t.*error:EACCES' hashed
+		prun --separate-stderr pverify -f hashed
+		assert_failure 1
+		assert_output "$(printf 'ERROR\tt/a\tnot verifiable: the manifest records error:EACCES')"
+		assert_equal "${stderr##*$'\n'}" "pverify: 1 ok, 0 failed, 0 missing, 1 errors"
+	fi
+	# Nor is a hand-made record with error: beside a digest that matches,
+	# nor one without a digest (which would otherwise be checked for its
+	# existence and size only).
+	printf '%s\t%s\tt/b\terror:EIO\tsha256:%s\n' "$(stat -c %i t/b)" "$(stat -c %s t/b)" \
+		"$(sha256sum < t/b | cut -c1-64)" > hand
+	printf '%s\t%s\tt/sub/c\terror:EACCES\n' "$(stat -c %i t/sub/c)" "$(stat -c %s t/sub/c)" >> hand
+	prun --separate-stderr pverify -v -f hand
+	assert_failure 1
+	assert_line --index 0 "$(printf 'ERROR\tt/b\tnot verifiable: the manifest records error:EIO')"
+	assert_line --index 1 "$(printf 'ERROR\tt/sub/c\tnot verifiable: the manifest records error:EACCES')"
+	assert_equal "${#lines[@]}" 2
+	assert_equal "${stderr##*$'\n'}" "pverify: 0 ok, 0 failed, 0 missing, 2 errors"
+}
+
 @test "pverify never opens a FIFO named by the manifest for reading" {
 	mkfifo fifo
 	printf '%s  fifo\n' "$(printf '' | sha256sum | cut -c1-64)" > list
