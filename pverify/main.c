@@ -51,7 +51,12 @@ static const char usage_text[] =
 	"                       manifest named " SEAL_DEFAULT_NAME ", from -f or stdin)\n"
 	"      --ignore-missing do not report files that are missing, nor fail for\n"
 	"                       them (sha256sum -c's); fails if no file was there\n"
-	"  -q, --quick          compare size (and mtime when recorded) only, no hashing\n"
+	"      --sizes-only     compare size (and mtime when recorded) only, reading\n"
+	"                       no file: nothing is hashed, and the summary says so\n"
+	"  -q, --quiet          no OK lines, not even with -v, and no summary unless\n"
+	"                       something failed (sha256sum -c's --quiet)\n"
+	"      --status         print nothing on stdout and no summary: the exit\n"
+	"                       status tells (sha256sum -c's --status)\n"
 	"  -v, --verbose        also print an OK line for every good file\n"
 	"  -j, --jobs=N         N worker threads (default: 8 per CPU, at least 16,\n"
 	"                       as phash: enough to hide storage latency)\n"
@@ -73,6 +78,8 @@ enum {
 	OPT_IGNORE_MISSING,
 	OPT_PROGRESS,
 	OPT_NO_PROGRESS,
+	OPT_SIZES_ONLY,
+	OPT_STATUS,
 };
 
 static const struct option long_options[] = {
@@ -82,7 +89,9 @@ static const struct option long_options[] = {
 	{"audit", required_argument, NULL, OPT_AUDIT},
 	{"sealed", no_argument, NULL, OPT_SEALED},
 	{"ignore-missing", no_argument, NULL, OPT_IGNORE_MISSING},
-	{"quick", no_argument, NULL, 'q'},
+	{"sizes-only", no_argument, NULL, OPT_SIZES_ONLY},
+	{"quiet", no_argument, NULL, 'q'},
+	{"status", no_argument, NULL, OPT_STATUS},
 	{"verbose", no_argument, NULL, 'v'},
 	{"jobs", required_argument, NULL, 'j'},
 	{"progress", no_argument, NULL, OPT_PROGRESS},
@@ -97,7 +106,8 @@ struct options {
 	const char *root;
 	const char *audit_dir;
 	const struct hash_algo *forced;
-	bool quick, verbose;
+	bool sizes_only;     /* --sizes-only: no file is read */
+	bool verbose, quiet, status;
 	bool ignore_missing; /* --ignore-missing: as sha256sum -c's */
 	bool sealed;         /* --sealed, or the manifest is named SEAL_DEFAULT_NAME */
 	int progress;        /* -1: when stderr is a terminal */
@@ -108,7 +118,7 @@ struct options {
  * it runs (main.c's one piece of global state). */
 struct shared {
 	int rootfd;          /* AT_FDCWD without --root */
-	bool quick;
+	bool sizes_only;
 	struct report *report;
 	struct progress *progress; /* NULL when off */
 	size_t open_ahead;   /* files of a batch a worker opens before reading (preread_share) */
@@ -243,7 +253,7 @@ static int open_task(struct worker *worker, const struct task *task, int flags)
 
 /*
  * Open the task's file, fstat it (in *st) and decide all that needs no
- * reading: missing, not regular, size, --quick. Returns the descriptor when
+ * reading: missing, not regular, size, --sizes-only. Returns the descriptor when
  * the file is to be hashed (check_hash closes it), else -1 with the verdict set.
  */
 static int check_open(struct worker *worker, struct task *task, struct stat *st)
@@ -279,7 +289,7 @@ static int check_open(struct worker *worker, struct task *task, struct stat *st)
 		goto done;
 	}
 	task->size = (uint64_t)st->st_size;
-	if (shared.quick) {
+	if (shared.sizes_only) {
 		task->verdict = VERDICT_OK;
 		if (task->has_mtime && (st->st_mtim.tv_sec != task->mtime.tv_sec ||
 					st->st_mtim.tv_nsec != task->mtime.tv_nsec))
@@ -569,6 +579,24 @@ static int read_manifest(struct reading *reading, const struct options *options)
 	return rc;
 }
 
+/* The summary line on stderr. With --sizes-only, what was compared was not
+ * hashed, and an "ok" must not read as verified content. */
+static void print_summary(const struct report_counts *counts, const struct options *options)
+{
+	const char *ok = options->sizes_only ? " ok (sizes only, not hashed)" : " ok";
+
+	if (options->audit_dir)
+		diag_note("%ju%s, %ju failed, %ju missing, %ju errors, %ju new, %ju moved",
+			  (uintmax_t)counts->ok, ok, (uintmax_t)(counts->failed + counts->size),
+			  (uintmax_t)counts->missing, (uintmax_t)counts->errors,
+			  (uintmax_t)counts->new_files, (uintmax_t)counts->moved);
+	else
+		diag_note("%ju%s, %ju failed, %ju missing%s, %ju errors", (uintmax_t)counts->ok,
+			  ok, (uintmax_t)(counts->failed + counts->size),
+			  (uintmax_t)counts->missing, options->ignore_missing ? " (ignored)" : "",
+			  (uintmax_t)counts->errors);
+}
+
 static unsigned parse_jobs(const char *arg)
 {
 	char *end;
@@ -610,8 +638,14 @@ static void parse_options(int argc, char **argv, struct options *options)
 		case OPT_IGNORE_MISSING:
 			options->ignore_missing = true;
 			break;
+		case OPT_SIZES_ONLY:
+			options->sizes_only = true;
+			break;
 		case 'q':
-			options->quick = true;
+			options->quiet = true;
+			break;
+		case OPT_STATUS:
+			options->status = true;
 			break;
 		case 'v':
 			options->verbose = true;
@@ -641,6 +675,16 @@ static void parse_options(int argc, char **argv, struct options *options)
 				 "reports what is missing)");
 	if (options->jobs == 0)
 		options->jobs = pool_default_threads(8, 16, 256);
+}
+
+/* Which lines the report prints: --status none, -q no OK line even with -v. */
+static enum report_print print_level(const struct options *options)
+{
+	if (options->status)
+		return REPORT_PRINT_NOTHING;
+	if (options->quiet || !options->verbose)
+		return REPORT_PRINT_PROBLEMS;
+	return REPORT_PRINT_ALL;
 }
 
 /* With --audit: walk, then pair missing entries with new files. */
@@ -687,7 +731,7 @@ int main(int argc, char **argv)
 		resolve_disable_openat2();
 
 	shared.rootfd = AT_FDCWD;
-	shared.quick = options.quick;
+	shared.sizes_only = options.sizes_only;
 	shared.open_ahead = preread_share(options.jobs);
 	if (options.root) {
 		shared.rootfd = open(options.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -704,7 +748,7 @@ int main(int argc, char **argv)
 	if (seal_named(options.manifest))
 		options.sealed = true;
 	sink = out_new(STDOUT_FILENO);
-	shared.report = sink ? report_new(sink, 0, options.verbose,
+	shared.report = sink ? report_new(sink, 0, print_level(&options),
 					  options.audit_dir ? REPORT_MISSING_KEEP
 					  : options.ignore_missing ? REPORT_MISSING_IGNORE
 					  : REPORT_MISSING_PRINT)
@@ -749,15 +793,9 @@ int main(int argc, char **argv)
 	if (counts.failed + counts.size + (options.ignore_missing ? 0 : counts.missing) +
 	    counts.errors + counts.new_files + counts.moved > 0)
 		diag_raise(EXIT_FAILED);
-	if (options.audit_dir)
-		diag_note("%ju ok, %ju failed, %ju missing, %ju errors, %ju new, %ju moved",
-			  (uintmax_t)counts.ok, (uintmax_t)(counts.failed + counts.size),
-			  (uintmax_t)counts.missing, (uintmax_t)counts.errors,
-			  (uintmax_t)counts.new_files, (uintmax_t)counts.moved);
-	else
-		diag_note("%ju ok, %ju failed, %ju missing%s, %ju errors", (uintmax_t)counts.ok,
-			  (uintmax_t)(counts.failed + counts.size), (uintmax_t)counts.missing,
-			  options.ignore_missing ? " (ignored)" : "", (uintmax_t)counts.errors);
+	/* -q: the summary only when something went wrong; --status: never. */
+	if (!options.status && (!options.quiet || diag_status() != EXIT_ALL_GOOD))
+		print_summary(&counts, &options);
 	if (reading.malformed)
 		diag_note("%ju malformed manifest lines skipped", (uintmax_t)reading.malformed);
 	/* As sha256sum -c ("no properly formatted checksum lines found"): a

@@ -15,7 +15,7 @@
 struct report {
 	struct reorder *reorder;
 	struct out *sink;
-	bool verbose;
+	enum report_print print;
 	enum report_missing on_missing;
 	/* lock guards counts and the missing array. */
 	pthread_mutex_t lock;
@@ -24,7 +24,7 @@ struct report {
 	size_t nmissing, missing_cap;
 };
 
-struct report *report_new(struct out *sink, size_t window, bool verbose,
+struct report *report_new(struct out *sink, size_t window, enum report_print print,
 			  enum report_missing missing)
 {
 	struct report *report = calloc(1, sizeof(*report));
@@ -39,7 +39,7 @@ struct report *report_new(struct out *sink, size_t window, bool verbose,
 	}
 	pthread_mutex_init(&report->lock, NULL);
 	report->sink = sink;
-	report->verbose = verbose;
+	report->print = print;
 	report->on_missing = missing;
 	return report;
 }
@@ -118,7 +118,7 @@ void report_add(struct report *report, struct report_batch *batch, struct task *
 	case VERDICT_OK:
 		counts->ok++;
 		counts->bytes += task->size;
-		print = report->verbose;
+		print = report->print == REPORT_PRINT_ALL;
 		break;
 	case VERDICT_FAILED:
 		counts->failed++;
@@ -140,7 +140,7 @@ void report_add(struct report *report, struct report_batch *batch, struct task *
 		break;
 	}
 	/* On ENOMEM the line is lost but the count stands, and the order holds. */
-	if (print)
+	if (print && report->print != REPORT_PRINT_NOTHING)
 		append_line(&batch->lines, verdict_word[task->verdict], task->path, task->path_len,
 			    extra, extra ? strlen(extra) : 0);
 	if (!kept)
@@ -191,8 +191,9 @@ void report_batch_done(struct report *report, uint64_t seq, struct report_batch 
 	for (i = 0; i < batch->nkept; i++) {
 		struct task *task = batch->kept[i];
 
-		append_line(&batch->lines, verdict_word[VERDICT_MISSING], task->path,
-			    task->path_len, NULL, 0);
+		if (report->print != REPORT_PRINT_NOTHING)
+			append_line(&batch->lines, verdict_word[VERDICT_MISSING], task->path,
+				    task->path_len, NULL, 0);
 		free(task);
 	}
 	batch->nkept = 0;
@@ -220,6 +221,8 @@ int report_line(struct report *report, const char *word, const char *path, size_
 	struct dbuf line;
 	int rc;
 
+	if (report->print == REPORT_PRINT_NOTHING)
+		return 0;
 	dbuf_init(&line);
 	rc = append_line(&line, word, path, path_len, extra, extra_len);
 	if (rc == 0)

@@ -29,12 +29,20 @@ enum report_missing {
 	REPORT_MISSING_IGNORE, /* neither printed nor held (--ignore-missing) */
 };
 
+/** Which lines the reporter writes (every verdict is counted all the same). */
+enum report_print {
+	REPORT_PRINT_PROBLEMS, /* every line but OK (the default, and -q) */
+	REPORT_PRINT_ALL,      /* OK lines too (-v) */
+	REPORT_PRINT_NOTHING,  /* no line at all: the exit status tells (--status) */
+};
+
 /**
  * Make a reporter writing to sink (not owned). window is how many batches
- * may be in flight (0: a default of 1024); verbose adds OK lines; missing
- * says what becomes of MISSING verdicts. Returns NULL with errno.
+ * may be in flight (0: a default of 1024); print says which lines are
+ * written; missing says what becomes of MISSING verdicts. Returns NULL with
+ * errno.
  */
-struct report *report_new(struct out *sink, size_t window, bool verbose,
+struct report *report_new(struct out *sink, size_t window, enum report_print print,
 			  enum report_missing missing);
 
 /**
@@ -82,7 +90,8 @@ struct task **report_take_missing(struct report *report, size_t *count);
 
 /**
  * Write one status line "WORD TAB escaped-path [TAB escaped-extra] LF" now,
- * after report_flush (for the audit's lines). Returns 0 or -1 with errno.
+ * after report_flush (for the audit's lines); nothing with
+ * REPORT_PRINT_NOTHING. Returns 0 or -1 with errno.
  */
 int report_line(struct report *report, const char *word, const char *path, size_t path_len,
 		const char *extra, size_t extra_len);

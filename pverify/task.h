@@ -11,7 +11,7 @@
 enum verdict {
 	VERDICT_PENDING = 0, /* not checked yet */
 	VERDICT_OK,
-	VERDICT_FAILED,      /* a digest differs (or, with --quick, the mtime) */
+	VERDICT_FAILED,      /* a digest differs (or, with --sizes-only, the mtime) */
 	VERDICT_SIZE,        /* the size differs: not hashed */
 	VERDICT_MISSING,     /* no such file */
 	VERDICT_ERROR,       /* refused or unreadable: reason says why */

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: 0BSD
 # pverify: every kind of damage reported with the right word and exit status,
 # the classic tools' own output verified, malformed and hostile manifests
-# refused line by line, --audit, --quick and the pcopy seal.
+# refused line by line, --audit, --sizes-only, -q, --status and the pcopy seal.
 
 load test_helper
 bats_require_minimum_version 1.5.0
@@ -485,24 +485,81 @@ make_tree() {
 	assert_output "$(printf 'ERROR\tfifo\tnot a regular file')"
 }
 
-@test "pverify --quick compares size and mtime without reading the files" {
+@test "pverify --sizes-only compares size and mtime without reading the files, and says so" {
 	make_tree t
 	native_manifest t > list
-	# Same size, same mtime, different bytes: --quick cannot see it.
+	# Same size, same mtime, different bytes: --sizes-only cannot see it.
 	cp -p t/a saved
 	printf 'ALPHA CONTENT\n' > t/a
 	touch -r saved t/a
-	prun pverify --quick -f list
+	prun --separate-stderr pverify --sizes-only -f list
 	assert_success
+	assert_equal "$stderr" "pverify: 4 ok (sizes only, not hashed), 0 failed, 0 missing, 0 errors"
 	prun pverify -f list
 	assert_failure 1
 	# A new mtime is seen; so is a new size.
 	touch -d '2001-01-01' t/b
 	truncate -s 1 t/sub/c
-	prun --separate-stderr pverify --quick -f list
+	prun --separate-stderr pverify --sizes-only -f list
 	assert_failure 1
 	assert_line --index 0 "$(printf 'FAILED\tt/b')"
 	assert_line --index 1 "$(printf 'SIZE\tt/sub/c')"
+	assert_equal "${stderr##*$'\n'}" "pverify: 2 ok (sizes only, not hashed), 2 failed, 0 missing, 0 errors"
+}
+
+@test "pverify -q and --quiet hash every file and drop only the OK lines, as sha256sum -c --quiet" {
+	make_tree t
+	find t -type f | sort | xargs sha256sum > list
+	local opt
+	for opt in -q --quiet "-v -q"; do
+		run sha256sum -c --quiet list
+		assert_success
+		assert_output ""
+		prun --separate-stderr pverify $opt -f list
+		assert_success
+		assert_output ""
+		assert_equal "$stderr" ""
+	done
+	# Same size and mtime, different bytes: -q is no shortcut, it still hashes.
+	cp -p t/a saved
+	printf 'ALPHA CONTENT\n' > t/a
+	touch -r saved t/a
+	rm t/b
+	run sha256sum -c --quiet list
+	assert_failure 1
+	expected=$(printf '%s\n' "$output" | sed -n 's/: FAILED.*$//p')
+	prun --separate-stderr pverify -q -f list
+	assert_failure 1
+	assert_equal "$(printf '%s\n' "${lines[@]}" | cut -f2)" "$expected"
+	assert_line --index 0 "$(printf 'FAILED\tt/a')"
+	assert_line --index 1 "$(printf 'MISSING\tt/b')"
+	# The summary comes back when something failed.
+	assert_equal "${stderr##*$'\n'}" "pverify: 2 ok, 1 failed, 1 missing, 0 errors"
+}
+
+@test "pverify --status prints nothing on stdout and exits as sha256sum -c --status" {
+	make_tree t
+	find t -type f | sort | xargs sha256sum > list
+	run sha256sum -c --status list
+	assert_success
+	assert_output ""
+	prun --separate-stderr pverify --status -v -f list
+	assert_success
+	assert_output ""
+	assert_equal "$stderr" ""
+	printf 'x' >> t/b
+	run sha256sum -c --status list
+	assert_failure 1
+	assert_output ""
+	prun --separate-stderr pverify --status -f list
+	assert_failure 1
+	assert_output ""
+	assert_equal "$stderr" ""
+	# --audit's NEW and MOVED lines are results too.
+	printf 'new\n' > t/added
+	prun --separate-stderr pverify --status --audit t -f list
+	assert_failure 1
+	assert_output ""
 }
 
 # seal FILE: append the pcopy seal line over every byte of FILE so far.
@@ -634,6 +691,9 @@ sealed_tree_manifest() {
 	prun pverify -f does-not-exist
 	assert_failure 2
 	prun pverify -C does-not-exist
+	assert_failure 2
+	# The quick mode is --sizes-only now, with no short form and no alias.
+	prun pverify --quick
 	assert_failure 2
 }
 
