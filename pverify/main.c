@@ -23,7 +23,6 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -416,6 +415,7 @@ static void work(void *context, void *arg)
 
 struct reading {
 	struct input *in;
+	const struct out *sink;  /* stdout, to stop when its reader has gone */
 	struct pool *pool;
 	struct batch *batch;     /* tasks not yet handed to the pool */
 	struct worker *local;    /* checks in this thread when no worker could start */
@@ -495,6 +495,10 @@ static int read_manifest(struct reading *reading, const struct options *options)
 	manifest_parser_init(&parser, options->forced);
 	seal_check_init(&seal);
 	for (;;) {
+		/* The reader of our output went away with SIGPIPE ignored (EPIPE):
+		 * nothing more can be reported, so stop reading, as pfind does. */
+		if (out_error(reading->sink) == EPIPE)
+			break;
 		status = input_read_line(reading->in, &text, &len, &why);
 		if (status == INPUT_EOF)
 			break;
@@ -725,7 +729,8 @@ int main(int argc, char **argv)
 	uint64_t walk_errors = 0;
 
 	diag_init("pverify");
-	signal(SIGPIPE, SIG_IGN);
+	/* SIGPIPE keeps its default: "pverify -v < list | head -1" ends when
+	 * head does, quietly, as pfind and phash do. */
 	parse_options(argc, argv, &options);
 	if (getenv("PTOOLS_NO_OPENAT2"))
 		resolve_disable_openat2();
@@ -748,6 +753,7 @@ int main(int argc, char **argv)
 	if (seal_named(options.manifest))
 		options.sealed = true;
 	sink = out_new(STDOUT_FILENO);
+	reading.sink = sink;
 	shared.report = sink ? report_new(sink, 0, print_level(&options),
 					  options.audit_dir ? REPORT_MISSING_KEEP
 					  : options.ignore_missing ? REPORT_MISSING_IGNORE
@@ -785,6 +791,12 @@ int main(int argc, char **argv)
 	shared.progress = NULL;
 	if (report_flush(shared.report) != 0 && errno != EPIPE)
 		diag_file_error("stdout", errno);
+	if (out_error(sink) == EPIPE) {
+		/* Its reader has gone (SIGPIPE ignored): results were lost, so
+		 * not a success, but nothing is worth a message. */
+		diag_raise(EXIT_FAILED);
+		goto done;
+	}
 	if (reading.audit && run_audit(reading.audit, &options, &walk_errors) != 0)
 		diag_file_error(options.audit_dir, errno);
 
@@ -813,6 +825,7 @@ int main(int argc, char **argv)
 		diag_note("%s: no file was verified", input_name(reading.in));
 		diag_raise(EXIT_FAILED);
 	}
+done:
 	report_free(shared.report);
 	out_free(sink);
 	audit_free(reading.audit);

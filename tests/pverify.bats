@@ -729,6 +729,31 @@ sealed_tree_manifest() {
 	assert_output --partial "stdout"
 }
 
+@test "pverify -v | head -1 stops reading the manifest once its reader has gone, quietly" {
+	printf 'hello\n' > a
+	printf '1\t6\ta\tsha256:%s\n' "$(sha256sum < a | cut -c1-64)" > line
+	# A million entries, made by "head -n 1000000": that head can write
+	# them all only if pverify reads them all, so its death by SIGPIPE
+	# (141) proves pverify stopped early; pverify itself dies of SIGPIPE
+	# (141, as pfind and phash do) and prints nothing on stderr.
+	prun bash -c 'yes "$(cat line)" | head -n 1000000 | pverify -v 2>err | head -n 1
+		echo "status ${PIPESTATUS[1]} ${PIPESTATUS[2]}"'
+	assert_success
+	assert_line --index 0 "$(printf 'OK\ta')"
+	assert_line --index 1 "status 141 141"
+	assert_equal "$(cat err)" ""
+	# With SIGPIPE ignored, the write fails (EPIPE) instead: pverify still
+	# stops reading (the producer then fails to write, status 1), exits 1
+	# and says nothing.
+	prun bash -c 'trap "" PIPE
+		yes "$(cat line)" 2>/dev/null | head -n 1000000 2>/dev/null | pverify -v 2>err | head -n 1
+		echo "status ${PIPESTATUS[1]} ${PIPESTATUS[2]}"'
+	assert_success
+	assert_line --index 0 "$(printf 'OK\ta')"
+	assert_line --index 1 "status 1 1"
+	assert_equal "$(cat err)" ""
+}
+
 @test "pverify reads phash's BSD lines for every algorithm, SHA512/256's slash tag included" {
 	make_tree t
 	local algo
