@@ -43,8 +43,9 @@ static const char usage_text[] =
 	"                       refused and counted as errors\n"
 	"  -a, --algorithm=ALGO the algorithm of GNU lines whose digest length is\n"
 	"                       ambiguous (128 hex digits: sha512 or blake2b)\n"
-	"      --audit=DIR      also walk DIR: report NEW files (not in the manifest)\n"
-	"                       and MOVED ones (a missing entry's digest found there)\n"
+	"      --audit=DIR      also walk DIR (beneath -C's root when relative): report\n"
+	"                       NEW files (not in the manifest) and MOVED ones (a\n"
+	"                       missing entry's digest found there)\n"
 	"      --sealed         the manifest must be a pcopy seal: one without its\n"
 	"                       seal header and seal line fails (the default for a\n"
 	"                       manifest named " SEAL_DEFAULT_NAME ", from -f or stdin)\n"
@@ -425,6 +426,7 @@ struct reading {
 	struct audit *audit;
 	uint64_t malformed;
 	uint64_t refused;
+	bool sealed_content;     /* the manifest began with the seal header */
 };
 
 /* Hand the open batch to the pool, once the window has room for all of it. */
@@ -564,6 +566,7 @@ static int read_manifest(struct reading *reading, const struct options *options)
 		submit(reading, task);
 	}
 	flush_batch(reading);
+	reading->sealed_content = seal.header;
 	switch (seal_check_end(&seal, options->sealed)) {
 	case SEAL_END_OK:
 		break;
@@ -691,26 +694,15 @@ static enum report_print print_level(const struct options *options)
 	return REPORT_PRINT_ALL;
 }
 
-/* With --audit: walk, then pair missing entries with new files. */
-static int run_audit(struct audit *audit, const struct options *options, uint64_t *walk_errors)
+/* With --audit: walk walk_root, then pair missing entries with new files. */
+static int run_audit(struct audit *audit, const char *walk_root, const struct options *options,
+		     uint64_t *walk_errors)
 {
 	struct task **missing;
-	size_t nmissing, strip = 0;
-	char *walk_root;
+	size_t nmissing;
 	int rc;
 
-	PT_ASSERT(options->audit_dir);
-	if (options->root) {
-		if (asprintf(&walk_root, "%s/%s", options->root, options->audit_dir) < 0)
-			return -1;
-		strip = strlen(options->root) + 1;
-	} else {
-		walk_root = strdup(options->audit_dir);
-		if (!walk_root)
-			return -1;
-	}
-	rc = audit_walk(audit, walk_root, strip, options->jobs, walk_errors);
-	free(walk_root);
+	rc = audit_walk(audit, walk_root, options->jobs, walk_errors);
 	missing = report_take_missing(shared.report, &nmissing);
 	if (rc == 0)
 		rc = audit_finish(audit, shared.report, missing, nmissing);
@@ -719,10 +711,99 @@ static int run_audit(struct audit *audit, const struct options *options, uint64_
 	return rc;
 }
 
+/*
+ * Set up --audit before the manifest is read: the directory to walk (a
+ * relative DIR beneath -C's root, an absolute one as it is) must exist, be a
+ * directory and, under -C, lie inside the root, or no manifest path could
+ * name its files; each failure says why and is a usage error, never a
+ * silently skipped audit. On success *walk_root (malloc'd) is what to walk
+ * and *audit the audit, keyed from the canonical root (or current
+ * directory). Returns 0, or -1 after the message.
+ */
+static int audit_setup(const struct options *options, char **walk_root, struct audit **audit)
+{
+	bool beneath = options->root && options->audit_dir[0] != '/';
+	char *base = NULL, *canon = NULL;
+	struct stat st;
+	size_t len;
+	int rc = -1;
+
+	*audit = NULL;
+	*walk_root = NULL;
+	if (beneath ? asprintf(walk_root, "%s/%s", options->root, options->audit_dir) < 0
+		    : !(*walk_root = strdup(options->audit_dir))) {
+		*walk_root = NULL;
+		diag_file_error(NULL, ENOMEM);
+		return -1;
+	}
+	base = realpath(options->root ? options->root : ".", NULL);
+	if (!base) {
+		diag_file_error(options->root ? options->root : ".", errno);
+		goto out;
+	}
+	canon = realpath(*walk_root, NULL);
+	if (!canon || stat(canon, &st) != 0) {
+		diag_file_errorf(*walk_root, "--audit: %s%s", strerror(errno),
+				 beneath ? " (a relative --audit directory is beneath -C's)" : "");
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		diag_file_errorf(*walk_root, "--audit: not a directory");
+		goto out;
+	}
+	len = strlen(base);
+	if (options->root && strcmp(canon, base) != 0 && strcmp(base, "/") != 0 &&
+	    !(strncmp(canon, base, len) == 0 && canon[len] == '/')) {
+		diag_file_errorf(*walk_root, "--audit: outside the -C root %s, where every "
+				 "manifest path lies", options->root);
+		goto out;
+	}
+	*audit = audit_new(base);
+	if (!*audit) {
+		diag_file_error(NULL, errno);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(base);
+	free(canon);
+	if (rc != 0) {
+		free(*walk_root);
+		*walk_root = NULL;
+	}
+	return rc;
+}
+
+/*
+ * Leave the manifest itself out of the audit's NEW files: the file given
+ * with -f, or standard input when it is a file; else, for a seal read from a
+ * pipe (recognised by its content: sealed_content), the seal by its default
+ * name at the root, where pcopy writes it.
+ */
+static void audit_ignore_manifest(struct audit *audit, const struct options *options,
+				  bool sealed_content)
+{
+	struct stat st;
+
+	if (options->manifest && strcmp(options->manifest, "-") != 0) {
+		if (stat(options->manifest, &st) == 0)
+			audit_ignore(audit, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+		return;
+	}
+	if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode)) {
+		audit_ignore(audit, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+		return;
+	}
+	if (sealed_content && fstatat(shared.rootfd, SEAL_DEFAULT_NAME, &st,
+				      AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+		audit_ignore(audit, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+}
+
 int main(int argc, char **argv)
 {
 	struct options options;
 	struct reading reading = {0};
+	char *walk_root = NULL;
 	struct pool_config config;
 	struct report_counts counts;
 	struct out *sink = NULL;
@@ -745,6 +826,8 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (options.audit_dir && audit_setup(&options, &walk_root, &reading.audit) != 0)
+		return EXIT_USAGE;
 	reading.in = input_open(options.manifest, false);
 	if (!reading.in) {
 		diag_file_error(options.manifest, errno);
@@ -759,15 +842,7 @@ int main(int argc, char **argv)
 					  : options.ignore_missing ? REPORT_MISSING_IGNORE
 					  : REPORT_MISSING_PRINT)
 			     : NULL;
-	if (options.audit_dir) {
-		struct stat st;
-
-		reading.audit = audit_new();
-		if (reading.audit && options.manifest && strcmp(options.manifest, "-") != 0 &&
-		    stat(options.manifest, &st) == 0)
-			audit_ignore(reading.audit, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
-	}
-	if (!shared.report || (options.audit_dir && !reading.audit))
+	if (!shared.report)
 		goto nomem;
 
 	memset(&config, 0, sizeof(config));
@@ -797,8 +872,11 @@ int main(int argc, char **argv)
 		diag_raise(EXIT_FAILED);
 		goto done;
 	}
-	if (reading.audit && run_audit(reading.audit, &options, &walk_errors) != 0)
-		diag_file_error(options.audit_dir, errno);
+	if (reading.audit) {
+		audit_ignore_manifest(reading.audit, &options, reading.sealed_content);
+		if (run_audit(reading.audit, walk_root, &options, &walk_errors) != 0)
+			diag_file_error(walk_root, errno);
+	}
 
 	counts = report_counts(shared.report);
 	counts.errors += reading.refused + walk_errors;
@@ -829,6 +907,7 @@ done:
 	report_free(shared.report);
 	out_free(sink);
 	audit_free(reading.audit);
+	free(walk_root);
 	input_close(reading.in);
 	if (shared.rootfd != AT_FDCWD)
 		close(shared.rootfd);

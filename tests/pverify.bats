@@ -157,6 +157,66 @@ make_tree() {
 	assert_equal "${#lines[@]}" 2
 }
 
+@test "pverify --audit -C DIR never reports the seal as NEW, read with -f, redirected or piped" {
+	make_tree t
+	{ echo '# ptools seal v1'; ( cd t && native_manifest . ); } > seal
+	printf '#seal\tsha256:%s\n' "$(sha256sum < seal | cut -c1-64)" >> seal
+	mv seal t/.ptools-seal
+	local how
+	for how in '-f t/.ptools-seal' '< t/.ptools-seal' 'cat t/.ptools-seal |'; do
+		case $how in
+		*'|') prun --separate-stderr bash -c "$how pverify -C t --audit ." ;;
+		*) prun --separate-stderr bash -c "pverify -C t --audit . $how" ;;
+		esac
+		assert_success
+		assert_output ""
+		assert_equal "${stderr##*$'\n'}" "pverify: 4 ok, 0 failed, 0 missing, 0 errors, 0 new, 0 moved"
+	done
+}
+
+@test "pverify --audit compares manifest and walked paths after the same resolution, relative or absolute" {
+	make_tree t
+	find t -type f | sort | xargs sha256sum > rel
+	printf '%s  t/sub/../a\n' "$(sha256sum < t/a | cut -c1-64)" >> rel
+	sed "s|  t/|  $PWD/t/|" rel > abs
+	( cd t && find . -type f | sort | xargs sha256sum ) > under
+	printf 'fresh\n' > t/added
+	local list dir
+	# Without -C: paths relative to the current directory, or absolute.
+	for list in rel abs; do
+		for dir in t ./t/ "$PWD/t" "$PWD/t/sub/.."; do
+			prun --separate-stderr pverify -f "$list" --audit "$dir"
+			assert_failure 1
+			assert_output "$(printf 'NEW\tt/added')"
+			assert_equal "${stderr##*$'\n'}" "pverify: 5 ok, 0 failed, 0 missing, 0 errors, 1 new, 0 moved"
+		done
+	done
+	# With -C, relative or absolute, the audited directory relative to
+	# the root or absolute.
+	local root
+	for root in t "$PWD/t"; do
+		for dir in . "$PWD/t" sub/..; do
+			prun --separate-stderr pverify -C "$root" -f under --audit="$dir"
+			assert_failure 1
+			assert_output "$(printf 'NEW\tadded')"
+			assert_equal "${stderr##*$'\n'}" "pverify: 4 ok, 0 failed, 0 missing, 0 errors, 1 new, 0 moved"
+		done
+	done
+	# A subdirectory of the root: only its files are walked.
+	prun --separate-stderr pverify -C t -f under --audit sub
+	assert_success
+	# What cannot be audited says why and is a usage error, never skipped.
+	prun --separate-stderr pverify -C t -f under --audit t
+	assert_failure 2
+	assert_equal "$stderr" "pverify: t/t: --audit: No such file or directory (a relative --audit directory is beneath -C's)"
+	prun --separate-stderr pverify -C t -f under --audit "$PWD"
+	assert_failure 2
+	assert_equal "$stderr" "pverify: $PWD: --audit: outside the -C root t, where every manifest path lies"
+	prun --separate-stderr pverify -C t -f under --audit a
+	assert_failure 2
+	assert_equal "$stderr" "pverify: t/a: --audit: not a directory"
+}
+
 @test "pverify reports two swapped files as FAILED and exits 1" {
 	make_tree t
 	native_manifest t > list
