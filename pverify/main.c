@@ -586,6 +586,28 @@ static int read_manifest(struct reading *reading, const struct options *options)
 	return rc;
 }
 
+/*
+ * A GNU line's algorithm is told from its digest length: 64 digits are
+ * taken for sha256, though sha3-256 lines have 64 too, and then every line
+ * fails. Say, once per length, which algorithm was assumed for the FAILED
+ * lines and that -a chooses another (the FAILED lines keep their format).
+ */
+static void print_assumed(const struct report_counts *counts, const char *name)
+{
+	char others[256];
+	size_t len;
+
+	for (len = 0; len <= HASH_DIGEST_MAX; len++) {
+		if (!counts->assumed_failed[len] ||
+		    !report_alternatives(counts->assumed[len], others, sizeof(others)))
+			continue;
+		diag_note("%s: %ju FAILED %s (assumed %s; a %zu-digit digest may also be %s: "
+			  "use -a)", name, (uintmax_t)counts->assumed_failed[len],
+			  counts->assumed_failed[len] == 1 ? "line" : "lines",
+			  counts->assumed[len]->name, 2 * len, others);
+	}
+}
+
 /* The summary line on stderr. With --sizes-only, what was compared was not
  * hashed, and an "ok" must not read as verified content. */
 static void print_summary(const struct report_counts *counts, const struct options *options)
@@ -884,8 +906,10 @@ int main(int argc, char **argv)
 	    counts.errors + counts.new_files + counts.moved > 0)
 		diag_raise(EXIT_FAILED);
 	/* -q: the summary only when something went wrong; --status: never. */
-	if (!options.status && (!options.quiet || diag_status() != EXIT_ALL_GOOD))
+	if (!options.status && (!options.quiet || diag_status() != EXIT_ALL_GOOD)) {
+		print_assumed(&counts, input_name(reading.in));
 		print_summary(&counts, &options);
+	}
 	if (reading.malformed)
 		diag_note("%ju malformed manifest lines skipped", (uintmax_t)reading.malformed);
 	/* As sha256sum -c ("no properly formatted checksum lines found"): a

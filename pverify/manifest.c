@@ -223,6 +223,8 @@ struct task *manifest_parse(struct manifest_parser *parser, const char *line, si
 	if (!task) {
 		*why = "out of memory";
 		errno = ENOMEM;
+		return NULL;
 	}
+	task->assumed = sum->kind == SUMFMT_GNU && !parser->forced;
 	return task;
 }

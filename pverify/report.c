@@ -4,8 +4,10 @@
 #include "report.h"
 #include "record.h"
 #include "reorder.h"
+#include "hash.h"
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +75,30 @@ static int append_line(struct dbuf *buf, const char *word, const char *path, siz
 	return 0;
 }
 
+const char *report_alternatives(const struct hash_algo *algo, char *buf, size_t size)
+{
+	const struct hash_algo *others[HASH_SET_MAX], *other;
+	size_t i, n = 0, used = 0;
+	int len;
+
+	for (i = 0; i < hash_count(); i++) {
+		other = hash_at(i);
+		if (other != algo && other->digest_len == algo->digest_len && n < HASH_SET_MAX)
+			others[n++] = other;
+	}
+	if (n == 0 || size == 0)
+		return NULL;
+	buf[0] = '\0';
+	for (i = 0; i < n && used < size; i++) {
+		len = snprintf(buf + used, size - used, "%s%s",
+			       i == 0 ? "" : i + 1 == n ? " or " : ", ", others[i]->name);
+		if (len < 0)
+			break;
+		used += (size_t)len;
+	}
+	return buf;
+}
+
 void report_batch_init(struct report_batch *batch)
 {
 	memset(batch, 0, sizeof(*batch));
@@ -122,6 +148,10 @@ void report_add(struct report *report, struct report_batch *batch, struct task *
 		break;
 	case VERDICT_FAILED:
 		counts->failed++;
+		if (task->assumed) {
+			counts->assumed_failed[task->algos[0]->digest_len]++;
+			counts->assumed[task->algos[0]->digest_len] = task->algos[0];
+		}
 		break;
 	case VERDICT_SIZE:
 		counts->size++;
@@ -183,6 +213,11 @@ void report_batch_done(struct report *report, uint64_t seq, struct report_batch 
 	counts->missing += add->missing;
 	counts->errors += add->errors;
 	counts->bytes += add->bytes;
+	for (i = 0; i <= HASH_DIGEST_MAX; i++) {
+		counts->assumed_failed[i] += add->assumed_failed[i];
+		if (add->assumed[i])
+			counts->assumed[i] = add->assumed[i];
+	}
 	if (batch->nkept)
 		keep_all(report, batch);
 	pthread_mutex_unlock(&report->lock);

@@ -11,6 +11,7 @@
 
 #include "prelude.h"
 #include "dbuf.h"
+#include "hash.h"
 #include "out.h"
 #include "task.h"
 
@@ -18,7 +19,18 @@
 struct report_counts {
 	uint64_t ok, failed, size, missing, errors, new_files, moved;
 	uint64_t bytes;  /* bytes of the files checked so far (for progress) */
+	/* FAILED GNU lines whose algorithm was assumed from the digest length
+	 * (task.assumed), by digest length, and the algorithm assumed for it. */
+	uint64_t assumed_failed[HASH_DIGEST_MAX + 1];
+	const struct hash_algo *assumed[HASH_DIGEST_MAX + 1];
 };
+
+/**
+ * The other algorithms of the registry whose digest has algo's length
+ * ("sha512-256, sha3-256 or blake2s" for sha256), written into buf (size
+ * bytes, truncated if need be). Returns buf, or NULL when there is none.
+ */
+const char *report_alternatives(const struct hash_algo *algo, char *buf, size_t size);
 
 struct report;
 

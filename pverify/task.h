@@ -29,6 +29,9 @@ struct task {
 	/* No digest: the record claims only that the entry exists (with this
 	 * type, when type is not 0, and this size if it is a regular file). */
 	bool look_only;
+	/* A GNU line without -a: the algorithm was told from the digest length
+	 * alone, so a FAILED verdict says which one was assumed. */
+	bool assumed;
 	char type;
 	uint64_t size;
 	struct timespec mtime;

@@ -342,6 +342,45 @@ make_tree() {
 	[[ "$stderr" == *"list:1: digest length fits several algorithms"* ]]
 }
 
+@test "pverify says which algorithm it assumed for failed GNU lines whose length fits several, and to use -a" {
+	make_tree t
+	find t -type f | sort | xargs sha256sum > sha256
+	find t -type f | sort | xargs md5sum > md5
+	find t -type f | sort | xargs sha1sum > sha1
+	printf 'x' >> t/b
+	# The same files fail as under sha256sum -c, with the same FAILED
+	# lines as ever; stderr names the guess and every other algorithm of
+	# that length that pverify knows.
+	run sha256sum -c sha256
+	assert_failure 1
+	expected=$(printf '%s\n' "$output" | sed -n 's/: FAILED$//p' | sed 's/^/FAILED\t/')
+	prun --separate-stderr pverify -f sha256
+	assert_failure 1
+	assert_output "$expected"
+	assert_equal "$stderr" "pverify: sha256: 1 FAILED line (assumed sha256; a 64-digit digest may also be sha512-256, sha3-256 or blake2s: use -a)
+pverify: 3 ok, 1 failed, 0 missing, 0 errors"
+	prun --separate-stderr pverify -f md5
+	assert_failure 1
+	assert_output "$(printf 'FAILED\tt/b')"
+	[[ "$stderr" == *"pverify: md5: 1 FAILED line (assumed md5; a 32-digit digest may also be xxh128: use -a)"* ]]
+	# No other algorithm has 40 digits, and with -a nothing was assumed.
+	prun --separate-stderr pverify -f sha1
+	assert_failure 1
+	assert_equal "$stderr" "pverify: 3 ok, 1 failed, 0 missing, 0 errors"
+	prun --separate-stderr pverify -a sha256 -f sha256
+	assert_failure 1
+	assert_equal "$stderr" "pverify: 3 ok, 1 failed, 0 missing, 0 errors"
+	# The case the hint is for: sha3-256 lines, taken for sha256, all fail;
+	# with -a sha3-256, as told, they verify.
+	find t -type f | sort | phash -a sha3-256 --format gnu > sha3
+	prun --separate-stderr pverify -f sha3
+	assert_failure 1
+	assert_equal "${#lines[@]}" 4
+	[[ "$stderr" == *"pverify: sha3: 4 FAILED lines (assumed sha256; a 64-digit digest may also be sha512-256, sha3-256 or blake2s: use -a)"* ]]
+	prun --separate-stderr pverify -a sha3-256 -f sha3
+	assert_success
+}
+
 @test "pverify verifies BSD tagged lines of coreutils and xxhsum, and '*' binary lines" {
 	make_awkward_tree t --no-long
 	find t -type f -print0 | xargs -0 sha256sum --tag > list
