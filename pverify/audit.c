@@ -32,8 +32,10 @@ struct table {
 };
 
 struct audit {
-	struct table names;        /* manifest paths; read-only during the walk */
-	size_t strip;
+	struct table names;        /* manifest paths' keys; read-only during the walk */
+	char *base;                /* the directory manifest paths are relative to, canonical */
+	char *walk_canon;          /* the walked directory, canonical */
+	size_t walk_given_len;     /* the length of the walked directory as the walker names it */
 	bool ignore;               /* leave out the file ignore_dev/ignore_ino */
 	uint64_t ignore_dev, ignore_ino;
 	/* lock guards files, nfiles and files_cap. */
@@ -135,37 +137,84 @@ static bool table_find(const struct table *table, const char *key, size_t len,
 	return false;
 }
 
-/* Drop empty and "." components, so "./a//b/./c" and "a/b/c" compare equal. */
+/*
+ * Normalise an absolute path lexically into out: empty and "." components
+ * dropped, ".." taking back the component before it (at "/", nothing), so
+ * "/r/./a//b/../c" is "/r/a/c".
+ */
 static int normalise(struct dbuf *out, const char *path, size_t len)
 {
-	size_t i = 0, start;
+	size_t i = 0, start, k;
 
 	dbuf_clear(out);
-	if (len > 0 && path[0] == '/' && dbuf_putc(out, '/') != 0)
+	if (dbuf_putc(out, '/') != 0)
 		return -1;
 	while (i < len) {
 		start = i;
 		while (i < len && path[i] != '/')
 			i++;
-		if (i > start && !(i - start == 1 && path[start] == '.')) {
-			if (out->len > 0 && out->data[out->len - 1] != '/' && dbuf_putc(out, '/') != 0)
+		if (i - start == 2 && path[start] == '.' && path[start + 1] == '.') {
+			k = out->len;
+			while (k > 1 && out->data[k - 1] != '/')
+				k--;
+			/* Also the '/' before the component taken back, but not the root. */
+			dbuf_truncate(out, k > 1 ? k - 1 : 1);
+		} else if (i > start && !(i - start == 1 && path[start] == '.')) {
+			if (out->data[out->len - 1] != '/' && dbuf_putc(out, '/') != 0)
 				return -1;
 			if (dbuf_append(out, path + start, i - start) != 0)
 				return -1;
 		}
 		i++;
 	}
-	if (out->len == 0 && dbuf_putc(out, '.') != 0)
-		return -1;
 	return 0;
 }
 
-struct audit *audit_new(void)
+/*
+ * The key under which a path is compared, the same for a manifest path and a
+ * walked one: dir (absolute) joined with path (ignored when path is
+ * absolute), normalised, then made relative to base when it lies inside it
+ * ("." for base itself), else left absolute. So "./a", "a//b/../a" and
+ * "BASE/a" are all "a", as printed in NEW and MOVED lines. scratch is a
+ * buffer for the work. Returns 0, or -1 (ENOMEM).
+ */
+static int path_key(struct dbuf *out, struct dbuf *scratch, const char *base, const char *dir,
+		    const char *path, size_t len)
+{
+	size_t base_len = strlen(base);
+
+	dbuf_clear(scratch);
+	if ((len == 0 || path[0] != '/') &&
+	    (dbuf_puts(scratch, dir) != 0 || dbuf_putc(scratch, '/') != 0))
+		return -1;
+	if (dbuf_append(scratch, path, len) != 0 || normalise(out, scratch->data, scratch->len) != 0)
+		return -1;
+	if (base_len == 1)
+		base_len = 0; /* base is "/": every path is inside it */
+	if (out->len == base_len + (base_len == 0) && memcmp(out->data, base, base_len) == 0) {
+		dbuf_clear(out);
+	} else if (out->len > base_len && memcmp(out->data, base, base_len) == 0 &&
+		   out->data[base_len] == '/') {
+		memmove(out->data, out->data + base_len + 1, out->len - base_len - 1);
+		dbuf_truncate(out, out->len - base_len - 1);
+	}
+	if (out->len == 0)
+		return dbuf_putc(out, '.');
+	dbuf_truncate(out, out->len); /* NUL-terminated again after the moves */
+	return 0;
+}
+
+struct audit *audit_new(const char *base)
 {
 	struct audit *audit = calloc(1, sizeof(*audit));
 
 	if (!audit)
 		return NULL;
+	audit->base = strdup(base);
+	if (!audit->base) {
+		free(audit);
+		return NULL;
+	}
 	pthread_mutex_init(&audit->lock, NULL);
 	atomic_init(&audit->errors, 0);
 	return audit;
@@ -178,6 +227,8 @@ void audit_free(struct audit *audit)
 	if (!audit)
 		return;
 	table_free(&audit->names);
+	free(audit->base);
+	free(audit->walk_canon);
 	for (i = 0; i < audit->nfiles; i++) {
 		free(audit->files[i].key);
 		free(audit->files[i].path);
@@ -196,20 +247,23 @@ void audit_ignore(struct audit *audit, uint64_t dev, uint64_t ino)
 
 int audit_add_path(struct audit *audit, const char *path, size_t len)
 {
-	struct dbuf norm;
+	struct dbuf key, scratch;
 	int rc;
 
-	dbuf_init(&norm);
-	rc = normalise(&norm, path, len);
+	dbuf_init(&key);
+	dbuf_init(&scratch);
+	rc = path_key(&key, &scratch, audit->base, audit->base, path, len);
 	if (rc == 0)
-		rc = table_add(&audit->names, norm.data, norm.len, 0);
-	dbuf_free(&norm);
+		rc = table_add(&audit->names, key.data, key.len, 0);
+	dbuf_free(&key);
+	dbuf_free(&scratch);
 	return rc;
 }
 
 struct walker_thread {
 	struct audit *audit;
 	struct dbuf norm;
+	struct dbuf scratch;
 };
 
 static void *walker_init(void *arg)
@@ -219,6 +273,7 @@ static void *walker_init(void *arg)
 	if (thread) {
 		thread->audit = arg;
 		dbuf_init(&thread->norm);
+		dbuf_init(&thread->scratch);
 	}
 	return thread;
 }
@@ -229,6 +284,7 @@ static void walker_fini(void *context)
 
 	if (thread) {
 		dbuf_free(&thread->norm);
+		dbuf_free(&thread->scratch);
 		free(thread);
 	}
 }
@@ -270,7 +326,7 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 {
 	struct walker_thread *thread = context;
 	struct audit *audit;
-	size_t strip;
+	size_t given;
 
 	if (!thread)
 		return WALK_STOP;
@@ -285,8 +341,13 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 	if (audit->ignore && entry->st && (uint64_t)entry->st->st_dev == audit->ignore_dev &&
 	    (uint64_t)entry->st->st_ino == audit->ignore_ino)
 		return WALK_CONTINUE;
-	strip = audit->strip <= entry->path_len ? audit->strip : entry->path_len;
-	if (normalise(&thread->norm, entry->path + strip, entry->path_len - strip) != 0 ||
+	/* The walker's path is the directory as given, then names: key it
+	 * from the directory's canonical path, as manifest paths are from the base. */
+	given = audit->walk_given_len <= entry->path_len ? audit->walk_given_len : entry->path_len;
+	while (given < entry->path_len && entry->path[given] == '/')
+		given++; /* the rest is relative to the directory */
+	if (path_key(&thread->norm, &thread->scratch, audit->base, audit->walk_canon,
+		     entry->path + given, entry->path_len - given) != 0 ||
 	    (!table_find(&audit->names, thread->norm.data, thread->norm.len, NULL, NULL) &&
 	     add_file(audit, thread->norm.data, thread->norm.len, entry) != 0)) {
 		audit->walk_errno = ENOMEM;
@@ -295,13 +356,18 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 	return WALK_CONTINUE;
 }
 
-int audit_walk(struct audit *audit, const char *walk_root, size_t strip, unsigned threads,
-	       uint64_t *errors)
+int audit_walk(struct audit *audit, const char *walk_root, unsigned threads, uint64_t *errors)
 {
 	struct walk_config config;
 	const char *roots[1] = {walk_root};
 	int rc;
 
+	*errors = 0;
+	free(audit->walk_canon);
+	audit->walk_canon = realpath(walk_root, NULL);
+	if (!audit->walk_canon)
+		return -1;
+	audit->walk_given_len = strlen(walk_root);
 	memset(&config, 0, sizeof(config));
 	config.threads = threads;
 	config.flags = WALK_STAT;
@@ -309,7 +375,6 @@ int audit_walk(struct audit *audit, const char *walk_root, size_t strip, unsigne
 	config.thread_init = walker_init;
 	config.thread_fini = walker_fini;
 	config.arg = audit;
-	audit->strip = strip;
 	rc = walk(roots, 1, &config);
 	*errors = atomic_load(&audit->errors);
 	if (rc == 0 && audit->walk_errno) {

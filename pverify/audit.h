@@ -14,15 +14,23 @@
 
 struct audit;
 
-/** Make an empty audit. Returns NULL with errno. */
-struct audit *audit_new(void);
+/**
+ * Make an empty audit. base is the directory the manifest's relative paths
+ * are relative to (the -C root, or the current directory), canonical
+ * (realpath), copied. Returns NULL with errno.
+ */
+struct audit *audit_new(const char *base);
 
 /** Free the audit; NULL-safe. */
 void audit_free(struct audit *audit);
 
 /**
- * Remember a manifest path (as the manifest names it; it is normalised:
- * "./" prefixes, "//" and "/./" dropped). Returns 0, or -1 (ENOMEM).
+ * Remember a manifest path (as the manifest names it). Manifest paths and
+ * walked paths are compared after the same resolution: joined to base (or
+ * the walked directory's canonical path), "." and empty components dropped
+ * and ".." taken back lexically, then made relative to base when inside it;
+ * so "./a", "a//b/../a" and "BASE/a" name one file, which is never both
+ * checked and NEW. Returns 0, or -1 (ENOMEM).
  */
 int audit_add_path(struct audit *audit, const char *path, size_t len);
 
@@ -33,13 +41,13 @@ int audit_add_path(struct audit *audit, const char *path, size_t len);
 void audit_ignore(struct audit *audit, uint64_t dev, uint64_t ino);
 
 /**
- * Walk walk_root and collect every regular file whose path, less its first
- * strip bytes and normalised, the manifest does not name. Unreadable entries
- * are reported on stderr and counted in *errors. Returns 0, or -1 with errno
- * when the walk could not run.
+ * Walk walk_root (relative to the current directory, or absolute) and
+ * collect every regular file the manifest does not name (audit_add_path's
+ * comparison). Unreadable entries are reported on stderr and counted in
+ * *errors. Returns 0, or -1 with errno when the walk could not run (walk_root
+ * cannot be resolved, for one).
  */
-int audit_walk(struct audit *audit, const char *walk_root, size_t strip, unsigned threads,
-	       uint64_t *errors);
+int audit_walk(struct audit *audit, const char *walk_root, unsigned threads, uint64_t *errors);
 
 /**
  * Pair the collected files with the missing tasks (ownership of the tasks

@@ -23,7 +23,6 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,14 +43,20 @@ static const char usage_text[] =
 	"                       refused and counted as errors\n"
 	"  -a, --algorithm=ALGO the algorithm of GNU lines whose digest length is\n"
 	"                       ambiguous (128 hex digits: sha512 or blake2b)\n"
-	"      --audit=DIR      also walk DIR: report NEW files (not in the manifest)\n"
-	"                       and MOVED ones (a missing entry's digest found there)\n"
+	"      --audit=DIR      also walk DIR (beneath -C's root when relative): report\n"
+	"                       NEW files (not in the manifest) and MOVED ones (a\n"
+	"                       missing entry's digest found there)\n"
 	"      --sealed         the manifest must be a pcopy seal: one without its\n"
 	"                       seal header and seal line fails (the default for a\n"
 	"                       manifest named " SEAL_DEFAULT_NAME ", from -f or stdin)\n"
 	"      --ignore-missing do not report files that are missing, nor fail for\n"
 	"                       them (sha256sum -c's); fails if no file was there\n"
-	"  -q, --quick          compare size (and mtime when recorded) only, no hashing\n"
+	"      --sizes-only     compare size (and mtime when recorded) only, reading\n"
+	"                       no file: nothing is hashed, and the summary says so\n"
+	"  -q, --quiet          no OK lines, not even with -v, and no summary unless\n"
+	"                       something failed (sha256sum -c's --quiet)\n"
+	"      --status         print nothing on stdout and no summary: the exit\n"
+	"                       status tells (sha256sum -c's --status)\n"
 	"  -v, --verbose        also print an OK line for every good file\n"
 	"  -j, --jobs=N         N worker threads (default: 8 per CPU, at least 16,\n"
 	"                       as phash: enough to hide storage latency)\n"
@@ -64,7 +69,8 @@ static const char usage_text[] =
 	"escaped path; ERROR TAB path TAB reason; MOVED TAB old-path TAB new-path;\n"
 	"OK TAB path with -v. A summary goes to stderr.\n"
 	"Exit status: 0 every file verified, 1 some file failed, was missing, new,\n"
-	"moved or unreadable, 2 usage error or malformed manifest lines.\n";
+	"moved or unreadable, or no file was checked, 2 usage error or malformed\n"
+	"manifest lines.\n";
 
 enum {
 	OPT_AUDIT = 256,
@@ -72,6 +78,8 @@ enum {
 	OPT_IGNORE_MISSING,
 	OPT_PROGRESS,
 	OPT_NO_PROGRESS,
+	OPT_SIZES_ONLY,
+	OPT_STATUS,
 };
 
 static const struct option long_options[] = {
@@ -81,7 +89,9 @@ static const struct option long_options[] = {
 	{"audit", required_argument, NULL, OPT_AUDIT},
 	{"sealed", no_argument, NULL, OPT_SEALED},
 	{"ignore-missing", no_argument, NULL, OPT_IGNORE_MISSING},
-	{"quick", no_argument, NULL, 'q'},
+	{"sizes-only", no_argument, NULL, OPT_SIZES_ONLY},
+	{"quiet", no_argument, NULL, 'q'},
+	{"status", no_argument, NULL, OPT_STATUS},
 	{"verbose", no_argument, NULL, 'v'},
 	{"jobs", required_argument, NULL, 'j'},
 	{"progress", no_argument, NULL, OPT_PROGRESS},
@@ -96,7 +106,8 @@ struct options {
 	const char *root;
 	const char *audit_dir;
 	const struct hash_algo *forced;
-	bool quick, verbose;
+	bool sizes_only;     /* --sizes-only: no file is read */
+	bool verbose, quiet, status;
 	bool ignore_missing; /* --ignore-missing: as sha256sum -c's */
 	bool sealed;         /* --sealed, or the manifest is named SEAL_DEFAULT_NAME */
 	int progress;        /* -1: when stderr is a terminal */
@@ -107,7 +118,7 @@ struct options {
  * it runs (main.c's one piece of global state). */
 struct shared {
 	int rootfd;          /* AT_FDCWD without --root */
-	bool quick;
+	bool sizes_only;
 	struct report *report;
 	struct progress *progress; /* NULL when off */
 	size_t open_ahead;   /* files of a batch a worker opens before reading (preread_share) */
@@ -242,7 +253,7 @@ static int open_task(struct worker *worker, const struct task *task, int flags)
 
 /*
  * Open the task's file, fstat it (in *st) and decide all that needs no
- * reading: missing, not regular, size, --quick. Returns the descriptor when
+ * reading: missing, not regular, size, --sizes-only. Returns the descriptor when
  * the file is to be hashed (check_hash closes it), else -1 with the verdict set.
  */
 static int check_open(struct worker *worker, struct task *task, struct stat *st)
@@ -278,7 +289,7 @@ static int check_open(struct worker *worker, struct task *task, struct stat *st)
 		goto done;
 	}
 	task->size = (uint64_t)st->st_size;
-	if (shared.quick) {
+	if (shared.sizes_only) {
 		task->verdict = VERDICT_OK;
 		if (task->has_mtime && (st->st_mtim.tv_sec != task->mtime.tv_sec ||
 					st->st_mtim.tv_nsec != task->mtime.tv_nsec))
@@ -405,6 +416,7 @@ static void work(void *context, void *arg)
 
 struct reading {
 	struct input *in;
+	const struct out *sink;  /* stdout, to stop when its reader has gone */
 	struct pool *pool;
 	struct batch *batch;     /* tasks not yet handed to the pool */
 	struct worker *local;    /* checks in this thread when no worker could start */
@@ -414,6 +426,7 @@ struct reading {
 	struct audit *audit;
 	uint64_t malformed;
 	uint64_t refused;
+	bool sealed_content;     /* the manifest began with the seal header */
 };
 
 /* Hand the open batch to the pool, once the window has room for all of it. */
@@ -484,6 +497,10 @@ static int read_manifest(struct reading *reading, const struct options *options)
 	manifest_parser_init(&parser, options->forced);
 	seal_check_init(&seal);
 	for (;;) {
+		/* The reader of our output went away with SIGPIPE ignored (EPIPE):
+		 * nothing more can be reported, so stop reading, as pfind does. */
+		if (out_error(reading->sink) == EPIPE)
+			break;
 		status = input_read_line(reading->in, &text, &len, &why);
 		if (status == INPUT_EOF)
 			break;
@@ -549,6 +566,7 @@ static int read_manifest(struct reading *reading, const struct options *options)
 		submit(reading, task);
 	}
 	flush_batch(reading);
+	reading->sealed_content = seal.header;
 	switch (seal_check_end(&seal, options->sealed)) {
 	case SEAL_END_OK:
 		break;
@@ -566,6 +584,46 @@ static int read_manifest(struct reading *reading, const struct options *options)
 	seal_check_fini(&seal);
 	manifest_parser_fini(&parser);
 	return rc;
+}
+
+/*
+ * A GNU line's algorithm is told from its digest length: 64 digits are
+ * taken for sha256, though sha3-256 lines have 64 too, and then every line
+ * fails. Say, once per length, which algorithm was assumed for the FAILED
+ * lines and that -a chooses another (the FAILED lines keep their format).
+ */
+static void print_assumed(const struct report_counts *counts, const char *name)
+{
+	char others[256];
+	size_t len;
+
+	for (len = 0; len <= HASH_DIGEST_MAX; len++) {
+		if (!counts->assumed_failed[len] ||
+		    !report_alternatives(counts->assumed[len], others, sizeof(others)))
+			continue;
+		diag_note("%s: %ju FAILED %s (assumed %s; a %zu-digit digest may also be %s: "
+			  "use -a)", name, (uintmax_t)counts->assumed_failed[len],
+			  counts->assumed_failed[len] == 1 ? "line" : "lines",
+			  counts->assumed[len]->name, 2 * len, others);
+	}
+}
+
+/* The summary line on stderr. With --sizes-only, what was compared was not
+ * hashed, and an "ok" must not read as verified content. */
+static void print_summary(const struct report_counts *counts, const struct options *options)
+{
+	const char *ok = options->sizes_only ? " ok (sizes only, not hashed)" : " ok";
+
+	if (options->audit_dir)
+		diag_note("%ju%s, %ju failed, %ju missing, %ju errors, %ju new, %ju moved",
+			  (uintmax_t)counts->ok, ok, (uintmax_t)(counts->failed + counts->size),
+			  (uintmax_t)counts->missing, (uintmax_t)counts->errors,
+			  (uintmax_t)counts->new_files, (uintmax_t)counts->moved);
+	else
+		diag_note("%ju%s, %ju failed, %ju missing%s, %ju errors", (uintmax_t)counts->ok,
+			  ok, (uintmax_t)(counts->failed + counts->size),
+			  (uintmax_t)counts->missing, options->ignore_missing ? " (ignored)" : "",
+			  (uintmax_t)counts->errors);
 }
 
 static unsigned parse_jobs(const char *arg)
@@ -609,8 +667,14 @@ static void parse_options(int argc, char **argv, struct options *options)
 		case OPT_IGNORE_MISSING:
 			options->ignore_missing = true;
 			break;
+		case OPT_SIZES_ONLY:
+			options->sizes_only = true;
+			break;
 		case 'q':
-			options->quick = true;
+			options->quiet = true;
+			break;
+		case OPT_STATUS:
+			options->status = true;
 			break;
 		case 'v':
 			options->verbose = true;
@@ -642,26 +706,25 @@ static void parse_options(int argc, char **argv, struct options *options)
 		options->jobs = pool_default_threads(8, 16, 256);
 }
 
-/* With --audit: walk, then pair missing entries with new files. */
-static int run_audit(struct audit *audit, const struct options *options, uint64_t *walk_errors)
+/* Which lines the report prints: --status none, -q no OK line even with -v. */
+static enum report_print print_level(const struct options *options)
+{
+	if (options->status)
+		return REPORT_PRINT_NOTHING;
+	if (options->quiet || !options->verbose)
+		return REPORT_PRINT_PROBLEMS;
+	return REPORT_PRINT_ALL;
+}
+
+/* With --audit: walk walk_root, then pair missing entries with new files. */
+static int run_audit(struct audit *audit, const char *walk_root, const struct options *options,
+		     uint64_t *walk_errors)
 {
 	struct task **missing;
-	size_t nmissing, strip = 0;
-	char *walk_root;
+	size_t nmissing;
 	int rc;
 
-	PT_ASSERT(options->audit_dir);
-	if (options->root) {
-		if (asprintf(&walk_root, "%s/%s", options->root, options->audit_dir) < 0)
-			return -1;
-		strip = strlen(options->root) + 1;
-	} else {
-		walk_root = strdup(options->audit_dir);
-		if (!walk_root)
-			return -1;
-	}
-	rc = audit_walk(audit, walk_root, strip, options->jobs, walk_errors);
-	free(walk_root);
+	rc = audit_walk(audit, walk_root, options->jobs, walk_errors);
 	missing = report_take_missing(shared.report, &nmissing);
 	if (rc == 0)
 		rc = audit_finish(audit, shared.report, missing, nmissing);
@@ -670,23 +733,113 @@ static int run_audit(struct audit *audit, const struct options *options, uint64_
 	return rc;
 }
 
+/*
+ * Set up --audit before the manifest is read: the directory to walk (a
+ * relative DIR beneath -C's root, an absolute one as it is) must exist, be a
+ * directory and, under -C, lie inside the root, or no manifest path could
+ * name its files; each failure says why and is a usage error, never a
+ * silently skipped audit. On success *walk_root (malloc'd) is what to walk
+ * and *audit the audit, keyed from the canonical root (or current
+ * directory). Returns 0, or -1 after the message.
+ */
+static int audit_setup(const struct options *options, char **walk_root, struct audit **audit)
+{
+	bool beneath = options->root && options->audit_dir[0] != '/';
+	char *base = NULL, *canon = NULL;
+	struct stat st;
+	size_t len;
+	int rc = -1;
+
+	*audit = NULL;
+	*walk_root = NULL;
+	if (beneath ? asprintf(walk_root, "%s/%s", options->root, options->audit_dir) < 0
+		    : !(*walk_root = strdup(options->audit_dir))) {
+		*walk_root = NULL;
+		diag_file_error(NULL, ENOMEM);
+		return -1;
+	}
+	base = realpath(options->root ? options->root : ".", NULL);
+	if (!base) {
+		diag_file_error(options->root ? options->root : ".", errno);
+		goto out;
+	}
+	canon = realpath(*walk_root, NULL);
+	if (!canon || stat(canon, &st) != 0) {
+		diag_file_errorf(*walk_root, "--audit: %s%s", strerror(errno),
+				 beneath ? " (a relative --audit directory is beneath -C's)" : "");
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		diag_file_errorf(*walk_root, "--audit: not a directory");
+		goto out;
+	}
+	len = strlen(base);
+	if (options->root && strcmp(canon, base) != 0 && strcmp(base, "/") != 0 &&
+	    !(strncmp(canon, base, len) == 0 && canon[len] == '/')) {
+		diag_file_errorf(*walk_root, "--audit: outside the -C root %s, where every "
+				 "manifest path lies", options->root);
+		goto out;
+	}
+	*audit = audit_new(base);
+	if (!*audit) {
+		diag_file_error(NULL, errno);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(base);
+	free(canon);
+	if (rc != 0) {
+		free(*walk_root);
+		*walk_root = NULL;
+	}
+	return rc;
+}
+
+/*
+ * Leave the manifest itself out of the audit's NEW files: the file given
+ * with -f, or standard input when it is a file; else, for a seal read from a
+ * pipe (recognised by its content: sealed_content), the seal by its default
+ * name at the root, where pcopy writes it.
+ */
+static void audit_ignore_manifest(struct audit *audit, const struct options *options,
+				  bool sealed_content)
+{
+	struct stat st;
+
+	if (options->manifest && strcmp(options->manifest, "-") != 0) {
+		if (stat(options->manifest, &st) == 0)
+			audit_ignore(audit, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+		return;
+	}
+	if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode)) {
+		audit_ignore(audit, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+		return;
+	}
+	if (sealed_content && fstatat(shared.rootfd, SEAL_DEFAULT_NAME, &st,
+				      AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+		audit_ignore(audit, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+}
+
 int main(int argc, char **argv)
 {
 	struct options options;
 	struct reading reading = {0};
+	char *walk_root = NULL;
 	struct pool_config config;
 	struct report_counts counts;
 	struct out *sink = NULL;
 	uint64_t walk_errors = 0;
 
 	diag_init("pverify");
-	signal(SIGPIPE, SIG_IGN);
+	/* SIGPIPE keeps its default: "pverify -v < list | head -1" ends when
+	 * head does, quietly, as pfind and phash do. */
 	parse_options(argc, argv, &options);
 	if (getenv("PTOOLS_NO_OPENAT2"))
 		resolve_disable_openat2();
 
 	shared.rootfd = AT_FDCWD;
-	shared.quick = options.quick;
+	shared.sizes_only = options.sizes_only;
 	shared.open_ahead = preread_share(options.jobs);
 	if (options.root) {
 		shared.rootfd = open(options.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -695,6 +848,8 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (options.audit_dir && audit_setup(&options, &walk_root, &reading.audit) != 0)
+		return EXIT_USAGE;
 	reading.in = input_open(options.manifest, false);
 	if (!reading.in) {
 		diag_file_error(options.manifest, errno);
@@ -703,20 +858,13 @@ int main(int argc, char **argv)
 	if (seal_named(options.manifest))
 		options.sealed = true;
 	sink = out_new(STDOUT_FILENO);
-	shared.report = sink ? report_new(sink, 0, options.verbose,
+	reading.sink = sink;
+	shared.report = sink ? report_new(sink, 0, print_level(&options),
 					  options.audit_dir ? REPORT_MISSING_KEEP
 					  : options.ignore_missing ? REPORT_MISSING_IGNORE
 					  : REPORT_MISSING_PRINT)
 			     : NULL;
-	if (options.audit_dir) {
-		struct stat st;
-
-		reading.audit = audit_new();
-		if (reading.audit && options.manifest && strcmp(options.manifest, "-") != 0 &&
-		    stat(options.manifest, &st) == 0)
-			audit_ignore(reading.audit, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
-	}
-	if (!shared.report || (options.audit_dir && !reading.audit))
+	if (!shared.report)
 		goto nomem;
 
 	memset(&config, 0, sizeof(config));
@@ -740,34 +888,50 @@ int main(int argc, char **argv)
 	shared.progress = NULL;
 	if (report_flush(shared.report) != 0 && errno != EPIPE)
 		diag_file_error("stdout", errno);
-	if (reading.audit && run_audit(reading.audit, &options, &walk_errors) != 0)
-		diag_file_error(options.audit_dir, errno);
+	if (out_error(sink) == EPIPE) {
+		/* Its reader has gone (SIGPIPE ignored): results were lost, so
+		 * not a success, but nothing is worth a message. */
+		diag_raise(EXIT_FAILED);
+		goto done;
+	}
+	if (reading.audit) {
+		audit_ignore_manifest(reading.audit, &options, reading.sealed_content);
+		if (run_audit(reading.audit, walk_root, &options, &walk_errors) != 0)
+			diag_file_error(walk_root, errno);
+	}
 
 	counts = report_counts(shared.report);
 	counts.errors += reading.refused + walk_errors;
 	if (counts.failed + counts.size + (options.ignore_missing ? 0 : counts.missing) +
 	    counts.errors + counts.new_files + counts.moved > 0)
 		diag_raise(EXIT_FAILED);
-	if (options.audit_dir)
-		diag_note("%ju ok, %ju failed, %ju missing, %ju errors, %ju new, %ju moved",
-			  (uintmax_t)counts.ok, (uintmax_t)(counts.failed + counts.size),
-			  (uintmax_t)counts.missing, (uintmax_t)counts.errors,
-			  (uintmax_t)counts.new_files, (uintmax_t)counts.moved);
-	else
-		diag_note("%ju ok, %ju failed, %ju missing%s, %ju errors", (uintmax_t)counts.ok,
-			  (uintmax_t)(counts.failed + counts.size), (uintmax_t)counts.missing,
-			  options.ignore_missing ? " (ignored)" : "", (uintmax_t)counts.errors);
+	/* -q: the summary only when something went wrong; --status: never. */
+	if (!options.status && (!options.quiet || diag_status() != EXIT_ALL_GOOD)) {
+		print_assumed(&counts, input_name(reading.in));
+		print_summary(&counts, &options);
+	}
 	if (reading.malformed)
 		diag_note("%ju malformed manifest lines skipped", (uintmax_t)reading.malformed);
+	/* As sha256sum -c ("no properly formatted checksum lines found"): a
+	 * manifest without one entry to check (empty, only comments, a seal
+	 * emptied or cut before its first record) proves nothing, which is a
+	 * failure, not a success. */
+	if (reading.tasks == 0) {
+		diag_note("%s: no file was checked", input_name(reading.in));
+		diag_raise(EXIT_FAILED);
+	}
 	/* As sha256sum -c --ignore-missing: a manifest none of whose files is
 	 * there verified nothing, which is a failure, not a success. */
-	if (options.ignore_missing && counts.ok + counts.failed + counts.size + counts.errors == 0) {
+	else if (options.ignore_missing &&
+		 counts.ok + counts.failed + counts.size + counts.errors == 0) {
 		diag_note("%s: no file was verified", input_name(reading.in));
 		diag_raise(EXIT_FAILED);
 	}
+done:
 	report_free(shared.report);
 	out_free(sink);
 	audit_free(reading.audit);
+	free(walk_root);
 	input_close(reading.in);
 	if (shared.rootfd != AT_FDCWD)
 		close(shared.rootfd);

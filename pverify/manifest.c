@@ -21,9 +21,11 @@ void manifest_parser_fini(struct manifest_parser *parser)
 	sumfmt_line_free(&parser->sum);
 }
 
-/* One block: the struct, the path and its NUL, then each digest and its NUL. */
+/* One block: the struct, the path and its NUL, each digest and its NUL, then
+ * the note (note_len bytes and a NUL) when note is not NULL. */
 static struct task *task_new(const char *path, size_t path_len, size_t ndigests,
-			     const struct hash_algo *const *algos, const char *const *hex)
+			     const struct hash_algo *const *algos, const char *const *hex,
+			     const char *note, size_t note_len)
 {
 	size_t total = sizeof(struct task) + path_len + 1, i, off;
 	struct task *task;
@@ -31,6 +33,8 @@ static struct task *task_new(const char *path, size_t path_len, size_t ndigests,
 
 	for (i = 0; i < ndigests; i++)
 		total += algos[i]->digest_len * 2 + 1;
+	if (note)
+		total += note_len + 1; /* note_len is within a line: no overflow */
 	task = malloc(total);
 	if (!task)
 		return NULL;
@@ -48,8 +52,17 @@ static struct task *task_new(const char *path, size_t path_len, size_t ndigests,
 		off += algos[i]->digest_len * 2 + 1;
 	}
 	task->ndigests = ndigests;
+	if (note) {
+		memcpy(p + off, note, note_len);
+		p[off + note_len] = '\0';
+		task->note = p + off;
+	}
 	return task;
 }
+
+/* The reason an entry recorded with error:NAME cannot be verified. */
+#define RECORDED_ERROR "not verifiable: the manifest records error:"
+
 
 /* "SEC.NSEC" with 1-9 digits of nanoseconds (a negative SEC is allowed). */
 static bool parse_mtime(const char *s, size_t len, struct timespec *ts)
@@ -89,9 +102,10 @@ static struct task *from_record(struct manifest_parser *parser, const char *line
 				const char **why)
 {
 	const struct hash_algo *algos[HASH_SET_MAX], *algo;
-	const char *hex[HASH_SET_MAX], *key, *value;
+	const char *hex[HASH_SET_MAX], *key, *value, *error = NULL;
 	struct rec *rec = &parser->rec;
-	size_t i, j, n = 0, value_len;
+	size_t i, j, n = 0, value_len, error_len = 0;
+	struct dbuf note;
 	struct timespec mtime = {0, 0};
 	bool has_mtime = false;
 	struct task *task;
@@ -115,6 +129,15 @@ static struct task *from_record(struct manifest_parser *parser, const char *line
 				return NULL;
 			}
 			type = value[0];
+			continue;
+		}
+		if (strcmp(key, "error") == 0) {
+			/* The producer could not read the file: whatever else the
+			 * record says, its content was never hashed. */
+			if (!error) {
+				error = value;
+				error_len = value_len;
+			}
 			continue;
 		}
 		if (strcmp(key, "mtime") == 0) {
@@ -146,9 +169,25 @@ static struct task *from_record(struct manifest_parser *parser, const char *line
 		algos[n] = algo;
 		hex[n++] = value;
 	}
-	task = task_new(rec_path(rec), rec_path_len(rec), n, algos, hex);
+	if (error) {
+		dbuf_init(&note);
+		if (dbuf_puts(&note, RECORDED_ERROR) != 0 ||
+		    dbuf_append(&note, error, error_len) != 0) {
+			dbuf_free(&note);
+			goto nomem;
+		}
+		task = task_new(rec_path(rec), rec_path_len(rec), n, algos, hex, note.data,
+				note.len);
+		dbuf_free(&note);
+	} else {
+		task = task_new(rec_path(rec), rec_path_len(rec), n, algos, hex, NULL, 0);
+	}
 	if (!task)
 		goto nomem;
+	if (task->note) {
+		task->verdict = VERDICT_ERROR;
+		task->reason = task->note;
+	}
 	task->has_size = true;
 	task->size = rec->size;
 	task->has_mtime = has_mtime;
@@ -180,10 +219,12 @@ struct task *manifest_parse(struct manifest_parser *parser, const char *line, si
 		return NULL;
 	}
 	hex = sum->hex;
-	task = task_new(sum->path.data, sum->path.len, 1, &sum->algo, &hex);
+	task = task_new(sum->path.data, sum->path.len, 1, &sum->algo, &hex, NULL, 0);
 	if (!task) {
 		*why = "out of memory";
 		errno = ENOMEM;
+		return NULL;
 	}
+	task->assumed = sum->kind == SUMFMT_GNU && !parser->forced;
 	return task;
 }

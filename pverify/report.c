@@ -4,8 +4,10 @@
 #include "report.h"
 #include "record.h"
 #include "reorder.h"
+#include "hash.h"
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +17,7 @@
 struct report {
 	struct reorder *reorder;
 	struct out *sink;
-	bool verbose;
+	enum report_print print;
 	enum report_missing on_missing;
 	/* lock guards counts and the missing array. */
 	pthread_mutex_t lock;
@@ -24,7 +26,7 @@ struct report {
 	size_t nmissing, missing_cap;
 };
 
-struct report *report_new(struct out *sink, size_t window, bool verbose,
+struct report *report_new(struct out *sink, size_t window, enum report_print print,
 			  enum report_missing missing)
 {
 	struct report *report = calloc(1, sizeof(*report));
@@ -39,7 +41,7 @@ struct report *report_new(struct out *sink, size_t window, bool verbose,
 	}
 	pthread_mutex_init(&report->lock, NULL);
 	report->sink = sink;
-	report->verbose = verbose;
+	report->print = print;
 	report->on_missing = missing;
 	return report;
 }
@@ -71,6 +73,30 @@ static int append_line(struct dbuf *buf, const char *word, const char *path, siz
 		return -1;
 	}
 	return 0;
+}
+
+const char *report_alternatives(const struct hash_algo *algo, char *buf, size_t size)
+{
+	const struct hash_algo *others[HASH_SET_MAX], *other;
+	size_t i, n = 0, used = 0;
+	int len;
+
+	for (i = 0; i < hash_count(); i++) {
+		other = hash_at(i);
+		if (other != algo && other->digest_len == algo->digest_len && n < HASH_SET_MAX)
+			others[n++] = other;
+	}
+	if (n == 0 || size == 0)
+		return NULL;
+	buf[0] = '\0';
+	for (i = 0; i < n && used < size; i++) {
+		len = snprintf(buf + used, size - used, "%s%s",
+			       i == 0 ? "" : i + 1 == n ? " or " : ", ", others[i]->name);
+		if (len < 0)
+			break;
+		used += (size_t)len;
+	}
+	return buf;
 }
 
 void report_batch_init(struct report_batch *batch)
@@ -118,10 +144,14 @@ void report_add(struct report *report, struct report_batch *batch, struct task *
 	case VERDICT_OK:
 		counts->ok++;
 		counts->bytes += task->size;
-		print = report->verbose;
+		print = report->print == REPORT_PRINT_ALL;
 		break;
 	case VERDICT_FAILED:
 		counts->failed++;
+		if (task->assumed) {
+			counts->assumed_failed[task->algos[0]->digest_len]++;
+			counts->assumed[task->algos[0]->digest_len] = task->algos[0];
+		}
 		break;
 	case VERDICT_SIZE:
 		counts->size++;
@@ -140,7 +170,7 @@ void report_add(struct report *report, struct report_batch *batch, struct task *
 		break;
 	}
 	/* On ENOMEM the line is lost but the count stands, and the order holds. */
-	if (print)
+	if (print && report->print != REPORT_PRINT_NOTHING)
 		append_line(&batch->lines, verdict_word[task->verdict], task->path, task->path_len,
 			    extra, extra ? strlen(extra) : 0);
 	if (!kept)
@@ -183,6 +213,11 @@ void report_batch_done(struct report *report, uint64_t seq, struct report_batch 
 	counts->missing += add->missing;
 	counts->errors += add->errors;
 	counts->bytes += add->bytes;
+	for (i = 0; i <= HASH_DIGEST_MAX; i++) {
+		counts->assumed_failed[i] += add->assumed_failed[i];
+		if (add->assumed[i])
+			counts->assumed[i] = add->assumed[i];
+	}
 	if (batch->nkept)
 		keep_all(report, batch);
 	pthread_mutex_unlock(&report->lock);
@@ -191,8 +226,9 @@ void report_batch_done(struct report *report, uint64_t seq, struct report_batch 
 	for (i = 0; i < batch->nkept; i++) {
 		struct task *task = batch->kept[i];
 
-		append_line(&batch->lines, verdict_word[VERDICT_MISSING], task->path,
-			    task->path_len, NULL, 0);
+		if (report->print != REPORT_PRINT_NOTHING)
+			append_line(&batch->lines, verdict_word[VERDICT_MISSING], task->path,
+				    task->path_len, NULL, 0);
 		free(task);
 	}
 	batch->nkept = 0;
@@ -220,6 +256,8 @@ int report_line(struct report *report, const char *word, const char *path, size_
 	struct dbuf line;
 	int rc;
 
+	if (report->print == REPORT_PRINT_NOTHING)
+		return 0;
 	dbuf_init(&line);
 	rc = append_line(&line, word, path, path_len, extra, extra_len);
 	if (rc == 0)

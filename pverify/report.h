@@ -11,6 +11,7 @@
 
 #include "prelude.h"
 #include "dbuf.h"
+#include "hash.h"
 #include "out.h"
 #include "task.h"
 
@@ -18,7 +19,18 @@
 struct report_counts {
 	uint64_t ok, failed, size, missing, errors, new_files, moved;
 	uint64_t bytes;  /* bytes of the files checked so far (for progress) */
+	/* FAILED GNU lines whose algorithm was assumed from the digest length
+	 * (task.assumed), by digest length, and the algorithm assumed for it. */
+	uint64_t assumed_failed[HASH_DIGEST_MAX + 1];
+	const struct hash_algo *assumed[HASH_DIGEST_MAX + 1];
 };
+
+/**
+ * The other algorithms of the registry whose digest has algo's length
+ * ("sha512-256, sha3-256 or blake2s" for sha256), written into buf (size
+ * bytes, truncated if need be). Returns buf, or NULL when there is none.
+ */
+const char *report_alternatives(const struct hash_algo *algo, char *buf, size_t size);
 
 struct report;
 
@@ -29,12 +41,20 @@ enum report_missing {
 	REPORT_MISSING_IGNORE, /* neither printed nor held (--ignore-missing) */
 };
 
+/** Which lines the reporter writes (every verdict is counted all the same). */
+enum report_print {
+	REPORT_PRINT_PROBLEMS, /* every line but OK (the default, and -q) */
+	REPORT_PRINT_ALL,      /* OK lines too (-v) */
+	REPORT_PRINT_NOTHING,  /* no line at all: the exit status tells (--status) */
+};
+
 /**
  * Make a reporter writing to sink (not owned). window is how many batches
- * may be in flight (0: a default of 1024); verbose adds OK lines; missing
- * says what becomes of MISSING verdicts. Returns NULL with errno.
+ * may be in flight (0: a default of 1024); print says which lines are
+ * written; missing says what becomes of MISSING verdicts. Returns NULL with
+ * errno.
  */
-struct report *report_new(struct out *sink, size_t window, bool verbose,
+struct report *report_new(struct out *sink, size_t window, enum report_print print,
 			  enum report_missing missing);
 
 /**
@@ -82,7 +102,8 @@ struct task **report_take_missing(struct report *report, size_t *count);
 
 /**
  * Write one status line "WORD TAB escaped-path [TAB escaped-extra] LF" now,
- * after report_flush (for the audit's lines). Returns 0 or -1 with errno.
+ * after report_flush (for the audit's lines); nothing with
+ * REPORT_PRINT_NOTHING. Returns 0 or -1 with errno.
  */
 int report_line(struct report *report, const char *word, const char *path, size_t path_len,
 		const char *extra, size_t extra_len);

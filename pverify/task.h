@@ -11,7 +11,7 @@
 enum verdict {
 	VERDICT_PENDING = 0, /* not checked yet */
 	VERDICT_OK,
-	VERDICT_FAILED,      /* a digest differs (or, with --quick, the mtime) */
+	VERDICT_FAILED,      /* a digest differs (or, with --sizes-only, the mtime) */
 	VERDICT_SIZE,        /* the size differs: not hashed */
 	VERDICT_MISSING,     /* no such file */
 	VERDICT_ERROR,       /* refused or unreadable: reason says why */
@@ -29,6 +29,9 @@ struct task {
 	/* No digest: the record claims only that the entry exists (with this
 	 * type, when type is not 0, and this size if it is a regular file). */
 	bool look_only;
+	/* A GNU line without -a: the algorithm was told from the digest length
+	 * alone, so a FAILED verdict says which one was assumed. */
+	bool assumed;
 	char type;
 	uint64_t size;
 	struct timespec mtime;
@@ -40,7 +43,10 @@ struct task {
 	/* The result, written by the worker. */
 	enum verdict verdict;
 	int error;                 /* errno for VERDICT_ERROR, or 0 */
-	const char *reason;        /* static text for VERDICT_ERROR when error is 0 */
+	const char *reason;        /* static text, or note, for VERDICT_ERROR when error is 0 */
+	/* The manifest's own verdict, inside the block, or NULL: a record with
+	 * an error attribute is ERROR before it is checked (reason points here). */
+	const char *note;
 	char storage[];
 };
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: 0BSD
 # pverify: every kind of damage reported with the right word and exit status,
 # the classic tools' own output verified, malformed and hostile manifests
-# refused line by line, --audit, --quick and the pcopy seal.
+# refused line by line, --audit, --sizes-only, -q, --status and the pcopy seal.
 
 load test_helper
 bats_require_minimum_version 1.5.0
@@ -157,6 +157,66 @@ make_tree() {
 	assert_equal "${#lines[@]}" 2
 }
 
+@test "pverify --audit -C DIR never reports the seal as NEW, read with -f, redirected or piped" {
+	make_tree t
+	{ echo '# ptools seal v1'; ( cd t && native_manifest . ); } > seal
+	printf '#seal\tsha256:%s\n' "$(sha256sum < seal | cut -c1-64)" >> seal
+	mv seal t/.ptools-seal
+	local how
+	for how in '-f t/.ptools-seal' '< t/.ptools-seal' 'cat t/.ptools-seal |'; do
+		case $how in
+		*'|') prun --separate-stderr bash -c "$how pverify -C t --audit ." ;;
+		*) prun --separate-stderr bash -c "pverify -C t --audit . $how" ;;
+		esac
+		assert_success
+		assert_output ""
+		assert_equal "${stderr##*$'\n'}" "pverify: 4 ok, 0 failed, 0 missing, 0 errors, 0 new, 0 moved"
+	done
+}
+
+@test "pverify --audit compares manifest and walked paths after the same resolution, relative or absolute" {
+	make_tree t
+	find t -type f | sort | xargs sha256sum > rel
+	printf '%s  t/sub/../a\n' "$(sha256sum < t/a | cut -c1-64)" >> rel
+	sed "s|  t/|  $PWD/t/|" rel > abs
+	( cd t && find . -type f | sort | xargs sha256sum ) > under
+	printf 'fresh\n' > t/added
+	local list dir
+	# Without -C: paths relative to the current directory, or absolute.
+	for list in rel abs; do
+		for dir in t ./t/ "$PWD/t" "$PWD/t/sub/.."; do
+			prun --separate-stderr pverify -f "$list" --audit "$dir"
+			assert_failure 1
+			assert_output "$(printf 'NEW\tt/added')"
+			assert_equal "${stderr##*$'\n'}" "pverify: 5 ok, 0 failed, 0 missing, 0 errors, 1 new, 0 moved"
+		done
+	done
+	# With -C, relative or absolute, the audited directory relative to
+	# the root or absolute.
+	local root
+	for root in t "$PWD/t"; do
+		for dir in . "$PWD/t" sub/..; do
+			prun --separate-stderr pverify -C "$root" -f under --audit="$dir"
+			assert_failure 1
+			assert_output "$(printf 'NEW\tadded')"
+			assert_equal "${stderr##*$'\n'}" "pverify: 4 ok, 0 failed, 0 missing, 0 errors, 1 new, 0 moved"
+		done
+	done
+	# A subdirectory of the root: only its files are walked.
+	prun --separate-stderr pverify -C t -f under --audit sub
+	assert_success
+	# What cannot be audited says why and is a usage error, never skipped.
+	prun --separate-stderr pverify -C t -f under --audit t
+	assert_failure 2
+	assert_equal "$stderr" "pverify: t/t: --audit: No such file or directory (a relative --audit directory is beneath -C's)"
+	prun --separate-stderr pverify -C t -f under --audit "$PWD"
+	assert_failure 2
+	assert_equal "$stderr" "pverify: $PWD: --audit: outside the -C root t, where every manifest path lies"
+	prun --separate-stderr pverify -C t -f under --audit a
+	assert_failure 2
+	assert_equal "$stderr" "pverify: t/a: --audit: not a directory"
+}
+
 @test "pverify reports two swapped files as FAILED and exits 1" {
 	make_tree t
 	native_manifest t > list
@@ -280,6 +340,45 @@ make_tree() {
 	prun --separate-stderr pverify -f list
 	assert_failure 2
 	[[ "$stderr" == *"list:1: digest length fits several algorithms"* ]]
+}
+
+@test "pverify says which algorithm it assumed for failed GNU lines whose length fits several, and to use -a" {
+	make_tree t
+	find t -type f | sort | xargs sha256sum > sha256
+	find t -type f | sort | xargs md5sum > md5
+	find t -type f | sort | xargs sha1sum > sha1
+	printf 'x' >> t/b
+	# The same files fail as under sha256sum -c, with the same FAILED
+	# lines as ever; stderr names the guess and every other algorithm of
+	# that length that pverify knows.
+	run sha256sum -c sha256
+	assert_failure 1
+	expected=$(printf '%s\n' "$output" | sed -n 's/: FAILED$//p' | sed 's/^/FAILED\t/')
+	prun --separate-stderr pverify -f sha256
+	assert_failure 1
+	assert_output "$expected"
+	assert_equal "$stderr" "pverify: sha256: 1 FAILED line (assumed sha256; a 64-digit digest may also be sha512-256, sha3-256 or blake2s: use -a)
+pverify: 3 ok, 1 failed, 0 missing, 0 errors"
+	prun --separate-stderr pverify -f md5
+	assert_failure 1
+	assert_output "$(printf 'FAILED\tt/b')"
+	[[ "$stderr" == *"pverify: md5: 1 FAILED line (assumed md5; a 32-digit digest may also be xxh128: use -a)"* ]]
+	# No other algorithm has 40 digits, and with -a nothing was assumed.
+	prun --separate-stderr pverify -f sha1
+	assert_failure 1
+	assert_equal "$stderr" "pverify: 3 ok, 1 failed, 0 missing, 0 errors"
+	prun --separate-stderr pverify -a sha256 -f sha256
+	assert_failure 1
+	assert_equal "$stderr" "pverify: 3 ok, 1 failed, 0 missing, 0 errors"
+	# The case the hint is for: sha3-256 lines, taken for sha256, all fail;
+	# with -a sha3-256, as told, they verify.
+	find t -type f | sort | phash -a sha3-256 --format gnu > sha3
+	prun --separate-stderr pverify -f sha3
+	assert_failure 1
+	assert_equal "${#lines[@]}" 4
+	[[ "$stderr" == *"pverify: sha3: 4 FAILED lines (assumed sha256; a 64-digit digest may also be sha512-256, sha3-256 or blake2s: use -a)"* ]]
+	prun --separate-stderr pverify -a sha3-256 -f sha3
+	assert_success
 }
 
 @test "pverify verifies BSD tagged lines of coreutils and xxhsum, and '*' binary lines" {
@@ -447,6 +546,36 @@ make_tree() {
 	assert_output "$(printf 'ERROR\tt/a\tPermission denied')"
 }
 
+@test "pverify never counts a record carrying error: as OK, reports its reason and exits 1" {
+	make_tree t
+	native_manifest t > list
+	# phash could not read t/a (as nobody, it is 0600 root's): its record
+	# carries error: and no digest. pverify, as root, can read t/a, and
+	# still must not call a file nobody hashed verified.
+	chmod 600 t/a
+	chmod 755 t t/sub
+	if [ "${PTOOLS_VALGRIND:-0}" != 1 ]; then
+		printf 't/a\nt/b\n' | as_nobody phash > hashed 2>/dev/null || true
+		grep -q $'^[0-9]*\t[0-9]*\tt/a\t.*error:EACCES' hashed
+		prun --separate-stderr pverify -f hashed
+		assert_failure 1
+		assert_output "$(printf 'ERROR\tt/a\tnot verifiable: the manifest records error:EACCES')"
+		assert_equal "${stderr##*$'\n'}" "pverify: 1 ok, 0 failed, 0 missing, 1 errors"
+	fi
+	# Nor is a hand-made record with error: beside a digest that matches,
+	# nor one without a digest (which would otherwise be checked for its
+	# existence and size only).
+	printf '%s\t%s\tt/b\terror:EIO\tsha256:%s\n' "$(stat -c %i t/b)" "$(stat -c %s t/b)" \
+		"$(sha256sum < t/b | cut -c1-64)" > hand
+	printf '%s\t%s\tt/sub/c\terror:EACCES\n' "$(stat -c %i t/sub/c)" "$(stat -c %s t/sub/c)" >> hand
+	prun --separate-stderr pverify -v -f hand
+	assert_failure 1
+	assert_line --index 0 "$(printf 'ERROR\tt/b\tnot verifiable: the manifest records error:EIO')"
+	assert_line --index 1 "$(printf 'ERROR\tt/sub/c\tnot verifiable: the manifest records error:EACCES')"
+	assert_equal "${#lines[@]}" 2
+	assert_equal "${stderr##*$'\n'}" "pverify: 0 ok, 0 failed, 0 missing, 2 errors"
+}
+
 @test "pverify never opens a FIFO named by the manifest for reading" {
 	mkfifo fifo
 	printf '%s  fifo\n' "$(printf '' | sha256sum | cut -c1-64)" > list
@@ -455,24 +584,81 @@ make_tree() {
 	assert_output "$(printf 'ERROR\tfifo\tnot a regular file')"
 }
 
-@test "pverify --quick compares size and mtime without reading the files" {
+@test "pverify --sizes-only compares size and mtime without reading the files, and says so" {
 	make_tree t
 	native_manifest t > list
-	# Same size, same mtime, different bytes: --quick cannot see it.
+	# Same size, same mtime, different bytes: --sizes-only cannot see it.
 	cp -p t/a saved
 	printf 'ALPHA CONTENT\n' > t/a
 	touch -r saved t/a
-	prun pverify --quick -f list
+	prun --separate-stderr pverify --sizes-only -f list
 	assert_success
+	assert_equal "$stderr" "pverify: 4 ok (sizes only, not hashed), 0 failed, 0 missing, 0 errors"
 	prun pverify -f list
 	assert_failure 1
 	# A new mtime is seen; so is a new size.
 	touch -d '2001-01-01' t/b
 	truncate -s 1 t/sub/c
-	prun --separate-stderr pverify --quick -f list
+	prun --separate-stderr pverify --sizes-only -f list
 	assert_failure 1
 	assert_line --index 0 "$(printf 'FAILED\tt/b')"
 	assert_line --index 1 "$(printf 'SIZE\tt/sub/c')"
+	assert_equal "${stderr##*$'\n'}" "pverify: 2 ok (sizes only, not hashed), 2 failed, 0 missing, 0 errors"
+}
+
+@test "pverify -q and --quiet hash every file and drop only the OK lines, as sha256sum -c --quiet" {
+	make_tree t
+	find t -type f | sort | xargs sha256sum > list
+	local opt
+	for opt in -q --quiet "-v -q"; do
+		run sha256sum -c --quiet list
+		assert_success
+		assert_output ""
+		prun --separate-stderr pverify $opt -f list
+		assert_success
+		assert_output ""
+		assert_equal "$stderr" ""
+	done
+	# Same size and mtime, different bytes: -q is no shortcut, it still hashes.
+	cp -p t/a saved
+	printf 'ALPHA CONTENT\n' > t/a
+	touch -r saved t/a
+	rm t/b
+	run sha256sum -c --quiet list
+	assert_failure 1
+	expected=$(printf '%s\n' "$output" | sed -n 's/: FAILED.*$//p')
+	prun --separate-stderr pverify -q -f list
+	assert_failure 1
+	assert_equal "$(printf '%s\n' "${lines[@]}" | cut -f2)" "$expected"
+	assert_line --index 0 "$(printf 'FAILED\tt/a')"
+	assert_line --index 1 "$(printf 'MISSING\tt/b')"
+	# The summary comes back when something failed.
+	assert_equal "${stderr##*$'\n'}" "pverify: 2 ok, 1 failed, 1 missing, 0 errors"
+}
+
+@test "pverify --status prints nothing on stdout and exits as sha256sum -c --status" {
+	make_tree t
+	find t -type f | sort | xargs sha256sum > list
+	run sha256sum -c --status list
+	assert_success
+	assert_output ""
+	prun --separate-stderr pverify --status -v -f list
+	assert_success
+	assert_output ""
+	assert_equal "$stderr" ""
+	printf 'x' >> t/b
+	run sha256sum -c --status list
+	assert_failure 1
+	assert_output ""
+	prun --separate-stderr pverify --status -f list
+	assert_failure 1
+	assert_output ""
+	assert_equal "$stderr" ""
+	# --audit's NEW and MOVED lines are results too.
+	printf 'new\n' > t/added
+	prun --separate-stderr pverify --status --audit t -f list
+	assert_failure 1
+	assert_output ""
 }
 
 # seal FILE: append the pcopy seal line over every byte of FILE so far.
@@ -552,6 +738,46 @@ sealed_tree_manifest() {
 	assert_success
 }
 
+@test "pverify fails a manifest with no checkable line, as sha256sum -c does" {
+	local input
+	printf '# only a comment\n\n' > comments
+	: > empty
+	for input in empty comments; do
+		run sha256sum -c "$input"
+		assert_failure 1
+		prun --separate-stderr pverify -f "$input"
+		assert_failure 1
+		assert_output ""
+		assert_equal "${stderr##*$'\n'}" "pverify: $input: no file was checked"
+		prun --separate-stderr bash -c 'cat "$0" | pverify' "$input"
+		assert_failure 1
+		assert_equal "${stderr##*$'\n'}" "pverify: <stdin>: no file was checked"
+	done
+}
+
+@test "pverify recognises a seal piped through cat by its content, and fails it emptied or cut" {
+	sealed_tree_manifest list
+	mkdir -p s
+	cp list s/.ptools-seal
+	prun --separate-stderr bash -c 'cat s/.ptools-seal | pverify'
+	assert_success
+	# Its self-digest is checked though the name is gone.
+	sed 's/^\([0-9]*\)\t14\t/\1\t15\t/' s/.ptools-seal > edited
+	prun --separate-stderr bash -c 'cat edited | pverify'
+	assert_failure 1
+	[[ "$stderr" == *"pverify: <stdin>:6: seal digest mismatch: the seal was edited"* ]]
+	# Cut after its header: no seal line.
+	prun --separate-stderr bash -c 'head -n 1 s/.ptools-seal | pverify'
+	assert_failure 1
+	[[ "$stderr" == *"pverify: <stdin>: sealed manifest without its seal line: it was cut short"* ]]
+	# Emptied: nothing at all was checked.
+	: > s/.ptools-seal
+	prun --separate-stderr bash -c 'cat s/.ptools-seal | pverify'
+	assert_failure 1
+	assert_output ""
+	assert_equal "${stderr##*$'\n'}" "pverify: <stdin>: no file was checked"
+}
+
 @test "pverify rejects usage errors with exit 2" {
 	prun pverify --no-such-option
 	assert_failure 2
@@ -564,6 +790,9 @@ sealed_tree_manifest() {
 	prun pverify -f does-not-exist
 	assert_failure 2
 	prun pverify -C does-not-exist
+	assert_failure 2
+	# The quick mode is --sizes-only now, with no short form and no alias.
+	prun pverify --quick
 	assert_failure 2
 }
 
@@ -597,6 +826,31 @@ sealed_tree_manifest() {
 	prun bash -c 'pverify -v -f list > /dev/full'
 	assert_failure 1
 	assert_output --partial "stdout"
+}
+
+@test "pverify -v | head -1 stops reading the manifest once its reader has gone, quietly" {
+	printf 'hello\n' > a
+	printf '1\t6\ta\tsha256:%s\n' "$(sha256sum < a | cut -c1-64)" > line
+	# A million entries, made by "head -n 1000000": that head can write
+	# them all only if pverify reads them all, so its death by SIGPIPE
+	# (141) proves pverify stopped early; pverify itself dies of SIGPIPE
+	# (141, as pfind and phash do) and prints nothing on stderr.
+	prun bash -c 'yes "$(cat line)" | head -n 1000000 | pverify -v 2>err | head -n 1
+		echo "status ${PIPESTATUS[1]} ${PIPESTATUS[2]}"'
+	assert_success
+	assert_line --index 0 "$(printf 'OK\ta')"
+	assert_line --index 1 "status 141 141"
+	assert_equal "$(cat err)" ""
+	# With SIGPIPE ignored, the write fails (EPIPE) instead: pverify still
+	# stops reading (the producer then fails to write, status 1), exits 1
+	# and says nothing.
+	prun bash -c 'trap "" PIPE
+		yes "$(cat line)" 2>/dev/null | head -n 1000000 2>/dev/null | pverify -v 2>err | head -n 1
+		echo "status ${PIPESTATUS[1]} ${PIPESTATUS[2]}"'
+	assert_success
+	assert_line --index 0 "$(printf 'OK\ta')"
+	assert_line --index 1 "status 1 1"
+	assert_equal "$(cat err)" ""
 }
 
 @test "pverify reads phash's BSD lines for every algorithm, SHA512/256's slash tag included" {

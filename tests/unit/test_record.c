@@ -528,7 +528,7 @@ UNIT_TEST(record_numbers_are_written_in_plain_decimal)
 UNIT_TEST(record_times_are_written_as_printf_would)
 {
 	/* rec_time_into must write exactly "%lld.%09ld": readers (pverify
-	 * --quick, phash --reuse) compare the text of mtimes from every tool. */
+	 * --sizes-only, phash --reuse) compare the text of mtimes from every tool. */
 	static const struct timespec times[] = {
 		{ 0, 0 }, { 0, 1 }, { 1, 999999999 }, { 1700000000, 123456789 },
 		{ 9, 100000000 }, { 10, 0 }, { 99, 99 }, { -1, 500000000 }, { -1, 0 },
