@@ -427,6 +427,7 @@ struct reading {
 	uint64_t malformed;
 	uint64_t refused;
 	bool sealed_content;     /* the manifest began with the seal header */
+	bool seal_whole;         /* ...and ended with a seal line that matched */
 };
 
 /* Hand the open batch to the pool, once the window has room for all of it. */
@@ -569,6 +570,7 @@ static int read_manifest(struct reading *reading, const struct options *options)
 	reading->sealed_content = seal.header;
 	switch (seal_check_end(&seal, options->sealed)) {
 	case SEAL_END_OK:
+		reading->seal_whole = seal.header && diag_status() == EXIT_ALL_GOOD;
 		break;
 	case SEAL_END_NO_HEADER:
 		diag_note("%s: no seal header: not a sealed manifest, or its seal was removed",
@@ -915,8 +917,9 @@ int main(int argc, char **argv)
 	/* As sha256sum -c ("no properly formatted checksum lines found"): a
 	 * manifest without one entry to check (empty, only comments, a seal
 	 * emptied or cut before its first record) proves nothing, which is a
-	 * failure, not a success. */
-	if (reading.tasks == 0) {
+	 * failure, not a success. A whole seal of an empty copy (only
+	 * directories) proves that copy held no file. */
+	if (reading.tasks == 0 && !reading.seal_whole) {
 		diag_note("%s: no file was checked", input_name(reading.in));
 		diag_raise(EXIT_FAILED);
 	}

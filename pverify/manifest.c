@@ -62,6 +62,9 @@ static struct task *task_new(const char *path, size_t path_len, size_t ndigests,
 
 /* The reason an entry recorded with error:NAME cannot be verified. */
 #define RECORDED_ERROR "not verifiable: the manifest records error:"
+/* The same for an entry hashed while it changed (changed:1). */
+#define RECORDED_CHANGE_PREFIX "not verifiable: the manifest records "
+#define RECORDED_CHANGE "changed:1 (the file changed while it was hashed)"
 
 
 /* "SEC.NSEC" with 1-9 digits of nanoseconds (a negative SEC is allowed). */
@@ -105,6 +108,7 @@ static struct task *from_record(struct manifest_parser *parser, const char *line
 	const char *hex[HASH_SET_MAX], *key, *value, *error = NULL;
 	struct rec *rec = &parser->rec;
 	size_t i, j, n = 0, value_len, error_len = 0;
+	bool error_is_change = false;
 	struct dbuf note;
 	struct timespec mtime = {0, 0};
 	bool has_mtime = false;
@@ -131,12 +135,23 @@ static struct task *from_record(struct manifest_parser *parser, const char *line
 			type = value[0];
 			continue;
 		}
+		if (strcmp(key, "changed") == 0 && value_len == 1 && value[0] == '1') {
+			/* Digests of no single version of the file (FORMAT.md):
+			 * nothing can be verified against them. */
+			if (!error) {
+				error = RECORDED_CHANGE;
+				error_len = strlen(RECORDED_CHANGE);
+				error_is_change = true;
+			}
+			continue;
+		}
 		if (strcmp(key, "error") == 0) {
 			/* The producer could not read the file: whatever else the
 			 * record says, its content was never hashed. */
-			if (!error) {
+			if (!error || error_is_change) {
 				error = value;
 				error_len = value_len;
+				error_is_change = false;
 			}
 			continue;
 		}
@@ -171,7 +186,7 @@ static struct task *from_record(struct manifest_parser *parser, const char *line
 	}
 	if (error) {
 		dbuf_init(&note);
-		if (dbuf_puts(&note, RECORDED_ERROR) != 0 ||
+		if (dbuf_puts(&note, error_is_change ? RECORDED_CHANGE_PREFIX : RECORDED_ERROR) != 0 ||
 		    dbuf_append(&note, error, error_len) != 0) {
 			dbuf_free(&note);
 			goto nomem;

@@ -864,3 +864,20 @@ sealed_tree_manifest() {
 	done
 	grep -q '^SHA512/256 (' list-sha512-256
 }
+
+@test "pverify accepts a whole seal of a copy that held no file, and fails a record marked changed:1" {
+	mkdir -p src/only-dirs/deeper
+	prun pcopy src one
+	assert_success
+	prun pverify -C one < one/.ptools-seal
+	assert_success
+	# the same seal with its digest line edited is no proof of anything
+	sed 's/sha256:\(.\)/sha256:x\1/' one/.ptools-seal > edited
+	prun pverify -C one -f edited
+	assert_failure
+	printf 'same\n' > f
+	printf '%s\t5\tf\tchanged:1\tsha256:%s\n' "$(stat -c %i f)" "$(sha256sum f | cut -c1-64)" > list
+	prun pverify -f list
+	assert_failure 1
+	assert_output --partial "ERROR	f	not verifiable: the manifest records changed:1"
+}
