@@ -23,6 +23,7 @@
 #include "diag.h"
 #include "fileop.h"
 #include "journal.h"
+#include "journal_finish.h"
 #include "links.h"
 #include "producer.h"
 #include "reader.h"
@@ -262,7 +263,7 @@ fail:
 		}
 		if (dest->rootfd >= 0)
 			close(dest->rootfd);
-		hash_ctx_free(dest->seal_hash);
+		seal_writer_fini(&dest->seal);
 		free(dest->path);
 	}
 	free(copy->dests);
@@ -401,8 +402,7 @@ int copy_finish(struct copy *copy)
 		struct dest *dest = &copy->dests[i];
 		if (dest->rootfd >= 0)
 			close(dest->rootfd);
-		hash_ctx_free(dest->seal_hash);
-		dbuf_free(&dest->seal_buf);
+		seal_writer_fini(&dest->seal);
 		pthread_mutex_destroy(&dest->lock);
 		free(dest->why);
 		free(dest->path);

@@ -40,13 +40,6 @@ struct copy_options {
 struct copy;
 
 /**
- * Whether name in the directory dirfd is a regular file holding a ptools
- * seal (by its first line; a FIFO or device is never opened): 1 yes, 0 no,
- * -1 with errno (ENOENT: nothing there).
- */
-int seal_file_is_seal(int dirfd, const char *name);
-
-/**
  * Prepare a copy into ndests destinations (paths; made if missing, with
  * their journals). A destination that cannot be prepared is reported and
  * marked failed; the others go on. Returns NULL (ENOMEM) only when nothing

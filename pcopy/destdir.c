@@ -11,6 +11,7 @@
 #include "beneath.h"
 #include "diag.h"
 #include "journal.h"
+#include "journal_finish.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>

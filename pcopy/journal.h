@@ -38,7 +38,15 @@ struct journal_header {
 struct journal *journal_create(int rootfd, const struct journal_header *header, bool sync);
 
 /**
- * Close the journal (it stays on disk; see journal_complete and journal_undo).
+ * Take over fd, an existing journal open for appending (--resume: see
+ * journal_resume in journal_finish.h), and append this process's pid line.
+ * On success the journal owns fd; on failure the caller still does. Returns
+ * NULL with errno.
+ */
+struct journal *journal_adopt(int fd, bool sync);
+
+/**
+ * Close the journal (it stays on disk; see journal_finish.h).
  * Returns 0, or -1 with errno if the last writes could not be synced. NULL-safe.
  */
 int journal_close(struct journal *journal);
@@ -73,19 +81,6 @@ int journal_backup(struct journal *journal, const char *path, size_t len,
 /** The commit point: every file and the seal are in place (synced with sync, as every record). */
 int journal_commit(struct journal *journal);
 
-/** Called for each thing an undo or completion could not do (path relative to the root). */
-typedef void journal_report_fn(void *arg, const char *path, int errnum);
-
-/** Tally of an undo or completion. */
-struct journal_result {
-	bool committed;             /* the journal held a commit: it was completed, not undone */
-	bool root_removed;          /* the run had made the root and it is gone again */
-	uint64_t removed;           /* files, links and temporaries removed */
-	uint64_t restored;          /* backups put back */
-	uint64_t dirs_removed;
-	uint64_t failures;          /* things left behind (each reported) */
-};
-
 /**
  * Take the destination's lock: an exclusive flock(2) on its root directory
  * rootfd, held for as long as that descriptor stays open (a run holds it
@@ -96,47 +91,5 @@ int journal_lock(int rootfd);
 
 /** The pid of the run that wrote the journal in rootfd (its last "# pid" line), or 0. */
 long journal_holder(int rootfd);
-
-/**
- * Finish whatever the journal in the destination dest describes: an
- * uncommitted journal is undone (every record in reverse: files this run put
- * in place and its temporaries removed, replaced files restored from their
- * backups, directories it made removed, pre-existing directories' mtimes
- * restored); a committed one is completed (backups removed, directory modes
- * and mtimes applied). Then the journal is removed, and the root is removed
- * (if the run made it) or its mtime restored. report (may be NULL) hears of
- * each thing left behind. Returns 0 (result filled in; failures may still be
- * non-zero), or -1 with errno when there is no journal or it cannot be read.
- */
-int journal_finish(const char *dest, journal_report_fn *report, void *arg,
-		   struct journal_result *result);
-
-/**
- * journal_finish for a caller that holds the lock on rootfd (the root of
- * dest, not closed here); journal_finish takes the lock itself and fails
- * with EBUSY while a run holds it.
- */
-int journal_finish_at(int rootfd, const char *dest, journal_report_fn *report, void *arg,
-		      struct journal_result *result);
-
-/** The files an interrupted run put in place (their inode numbers), for --resume. */
-struct journal_owned;
-
-/**
- * Take over the unfinished journal in the root directory rootfd (--resume;
- * the caller holds the lock): the temporaries it names are removed, the
- * inodes it put in place are collected into *owned (the caller frees it
- * with journal_owned_free), and later records are appended after the old
- * ones, so that one undo or completion covers both runs. Returns the journal,
- * or NULL with errno: ENOENT (no journal), EALREADY (it holds a commit:
- * complete it with journal_finish_at instead), EBADMSG (no header).
- */
-struct journal *journal_resume(int rootfd, bool sync, struct journal_owned **owned);
-
-/** Whether inode ino was put in place by the interrupted run. owned may be NULL. */
-bool journal_owns(const struct journal_owned *owned, uint64_t ino);
-
-/** Free the set. NULL-safe. */
-void journal_owned_free(struct journal_owned *owned);
 
 #endif

@@ -14,9 +14,10 @@
 #include "copy.h"
 #include "dbuf.h"
 #include "hash.h"
-#include "journal.h"
+#include "journal_finish.h"
 #include "pool.h"
 #include "progress.h"
+#include "seal.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
@@ -62,8 +63,7 @@ struct dest {
 	/* The seal in progress: written to a temporary as files complete. */
 	int seal_fd;
 	char seal_tmp[64];
-	struct hash_ctx *seal_hash;
-	struct dbuf seal_buf;
+	struct seal_writer seal;
 	bool seal_exists;            /* a seal was there before (replaced with --force/--update) */
 	atomic_uint_fast64_t files, bytes;
 };

@@ -20,45 +20,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int seal_file_is_seal(int dirfd, const char *name)
-{
-	static const char header[] = SEAL_HEADER "\n";
-	char head[sizeof(header) - 1];
-	struct stat st;
-	ssize_t got;
-	int fd, ret = 0;
-
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return -1;
-	if (!S_ISREG(st.st_mode))
-		return 0; /* never opened: a FIFO would block, a device is not a seal */
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	got = xpread(fd, head, sizeof(head), 0);
-	if (got < 0)
-		ret = -1;
-	else if ((size_t)got == sizeof(head) && memcmp(head, header, sizeof(head)) == 0)
-		ret = 1;
-	xclose(fd);
-	return ret;
-}
-
 /* Write out the seal's buffered bytes. Called with dest->lock held. */
 static int seal_flush(struct dest *dest)
 {
-	if (dest->seal_buf.len == 0)
+	if (dest->seal.text.len == 0)
 		return 0;
-	if (xwrite(dest->seal_fd, dest->seal_buf.data, dest->seal_buf.len) != 0)
+	if (xwrite(dest->seal_fd, dest->seal.text.data, dest->seal.text.len) != 0)
 		return -1;
-	dbuf_clear(&dest->seal_buf);
+	dbuf_clear(&dest->seal.text);
 	return 0;
 }
 
 /* Open the seal's temporary in dest and write its first line. */
 int seal_open(struct copy *copy, struct dest *dest)
 {
-	static const char header[] = SEAL_HEADER "\n";
 	struct stat old;
 
 	if (fstatat(dest->rootfd, copy->opt.seal_name, &old, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -83,8 +58,7 @@ int seal_open(struct copy *copy, struct dest *dest)
 	} else if (errno != ENOENT) {
 		return -1;
 	}
-	dest->seal_hash = hash_ctx_new(hash_lookup("sha256"));
-	if (!dest->seal_hash)
+	if (seal_writer_init(&dest->seal) != 0)
 		return -1;
 	temp_name(copy, dest->seal_tmp, sizeof(dest->seal_tmp), ".seal");
 	if (journal_temp(dest->journal, dest->seal_tmp, strlen(dest->seal_tmp)) != 0)
@@ -92,9 +66,6 @@ int seal_open(struct copy *copy, struct dest *dest)
 	dest->seal_fd = openat(dest->rootfd, dest->seal_tmp,
 			       O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (dest->seal_fd < 0)
-		return -1;
-	if (dbuf_puts(&dest->seal_buf, header) != 0 ||
-	    hash_ctx_update(dest->seal_hash, header, sizeof(header) - 1) != 0)
 		return -1;
 	return 0;
 }
@@ -104,28 +75,21 @@ void seal_add(struct copy *copy, struct dest *dest, uint64_t ino, uint64_t size,
 	      const char *rel, size_t len, const struct timespec *mtime,
 	      char hex[][HASH_HEX_MAX + 1])
 {
-	char text[REC_TIME_MAX];
 	struct dbuf line;
 	int ok;
 
 	dbuf_init(&line);
-	ok = rec_emit_head(&line, ino, size, rel, len);
-	if (ok == 0)
-		ok = rec_emit_attr(&line, "mtime", text, rec_time_into(text, mtime));
-	for (size_t i = 0; ok == 0 && i < copy->opt.nalgos; i++)
-		ok = rec_emit_attr(&line, copy->opt.algos[i]->name, hex[i],
-				   2 * copy->opt.algos[i]->digest_len);
-	if (ok == 0)
-		ok = rec_emit_end(&line);
+	ok = seal_format_record(&line, ino, size, rel, len, mtime, copy->opt.algos,
+				hex, copy->opt.nalgos);
 	if (ok != 0) {
 		dest_fail(dest, rel, len, errno, "seal");
 		dbuf_free(&line);
 		return;
 	}
 	pthread_mutex_lock(&dest->lock);
-	if (hash_ctx_update(dest->seal_hash, line.data, line.len) != 0 ||
-	    dbuf_append(&dest->seal_buf, line.data, line.len) != 0 ||
-	    (dest->seal_buf.len >= ((size_t)1 << 18) && seal_flush(dest) != 0))
+	/* Written out now and then, so memory does not grow with the files. */
+	if (seal_writer_add(&dest->seal, line.data, line.len) != 0 ||
+	    (dest->seal.text.len >= ((size_t)1 << 18) && seal_flush(dest) != 0))
 		ok = -1;
 	pthread_mutex_unlock(&dest->lock);
 	if (ok != 0)
@@ -136,14 +100,10 @@ void seal_add(struct copy *copy, struct dest *dest, uint64_t ino, uint64_t size,
 /* Finish the seal: its last line, sync, and rename into place. */
 int seal_close(struct copy *copy, struct worker *worker, struct dest *dest)
 {
-	unsigned char digest[HASH_DIGEST_MAX];
-	char hex[HASH_HEX_MAX + 1];
 	const char *what = NULL;
 	struct stat st;
 
-	hash_ctx_final(dest->seal_hash, digest);
-	hash_to_hex(digest, 32, hex);
-	if (dbuf_printf(&dest->seal_buf, SEAL_LINE_PREFIX "%s\n", hex) != 0 || seal_flush(dest) != 0)
+	if (seal_writer_end(&dest->seal) != 0 || seal_flush(dest) != 0)
 		goto fail;
 	if (copy->opt.fsync && fsync(dest->seal_fd) != 0)
 		goto fail;

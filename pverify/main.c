@@ -8,7 +8,7 @@
 #include "hashio.h"
 #include "input.h"
 #include "manifest.h"
-#include "sealcheck.h"
+#include "seal.h"
 #include "out.h"
 #include "pool.h"
 #include "preread.h"

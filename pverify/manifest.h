@@ -2,7 +2,7 @@
 /**
  * Manifest lines to tasks: native records (every digest attribute, the size,
  * the mtime), GNU lines and BSD tagged lines, told apart line by line. The
- * seal that closes a sealed manifest is sealcheck.h's.
+ * seal that closes a sealed manifest is seal.h's (libcommon).
  */
 #ifndef PVERIFY_MANIFEST_H
 #define PVERIFY_MANIFEST_H

@@ -7,12 +7,16 @@
  * crash. The input is repeated past the reader's 64 KiB chunk so that lines
  * straddle chunk boundaries at every offset.
  *
- * The reader and parser are static in pcopy/journal.c, so this file includes
- * it (only the parsing functions are called; nothing touches a directory).
+ * The reader and parser are pcopy/journal_read.c's, linked as they are
+ * (nothing here touches a directory).
  */
-/* beneath.c lives in libcommon, which the runner links already. */
-#include "../../pcopy/journal.c"
+/* fuzz-sources: pcopy/journal_read.c */
+#include "prelude.h"
+#include "../../pcopy/journal_read.h"
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,8 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int fd = -1;
-	struct rev_reader rev;
-	struct jrec rec;
+	struct journal_reader rev;
+	struct journal_record rec;
 	const char *line, *lf;
 	size_t total, copies, end, len;
 	char *file;
@@ -35,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fd = memfd_create("journal", 0);
 	CHECK(fd >= 0);
 	/* Enough copies to cross two chunk boundaries (at most about 200 KiB). */
-	copies = (2 * REV_CHUNK) / size + 1 + data[0] % 3;
+	copies = (2 * JOURNAL_READ_CHUNK) / size + 1 + data[0] % 3;
 	total = copies * size;
 	file = malloc(total);
 	CHECK(file != NULL);
@@ -48,23 +52,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lf = memrchr(file, '\n', total);
 	end = lf ? (size_t)(lf - file) + 1 : 0;
 
-	dbuf_init(&rec.path);
-	dbuf_init(&rec.other);
-	CHECK(rev_open(&rev, fd) == 0);
-	while ((got = rev_prev(&rev, &line, &len)) == 1) {
+	journal_record_init(&rec);
+	CHECK(journal_reader_open(&rev, fd) == 0);
+	while ((got = journal_reader_prev(&rev, &line, &len)) == 1) {
 		/* Each line handed back is the one just before what came after. */
 		CHECK(len + 1 <= end);
 		CHECK(file[end - 1] == '\n');
 		CHECK(memcmp(file + end - 1 - len, line, len) == 0);
 		CHECK(memchr(line, '\n', len) == NULL);
 		end -= len + 1;
-		(void)parse_record(&rec, line, len);
+		(void)journal_parse_record(&rec, line, len);
 	}
 	CHECK(got == 0);
 	CHECK(end == 0);
-	free(rev.buf);
-	dbuf_free(&rec.path);
-	dbuf_free(&rec.other);
+	journal_reader_close(&rev);
+	journal_record_fini(&rec);
 	free(file);
 	return 0;
 }

@@ -1,17 +1,15 @@
 /* SPDX-License-Identifier: 0BSD */
 /**
- * libFuzzer target for pverify's seal check (pverify/sealcheck.c), the
- * judge of whether a manifest is the one pcopy sealed. The input's lines,
- * taken as a manifest, must be judged without a crash. Then the same lines
- * (any seal line among them dropped) are sealed as pcopy seals them: that
- * manifest must verify, and the same manifest with one byte changed (which
- * byte, and to what, chosen by the input) must not.
+ * libFuzzer target for the seal module (libcommon/seal.c), the judge of
+ * whether a manifest is the one pcopy sealed. The input's lines, taken as a
+ * manifest, must be judged without a crash. Then the same lines (any seal
+ * line among them dropped) are sealed by the module's writer, as pcopy
+ * seals them: that manifest must verify, and the same manifest with one byte
+ * changed (which byte, and to what, chosen by the input) must not.
  */
-/* fuzz-sources: pverify/sealcheck.c */
 #include "prelude.h"
-#include "../../pverify/sealcheck.h"
+#include "seal.h"
 #include "dbuf.h"
-#include "hash.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,45 +53,40 @@ static bool verifies(const char *text, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct hash_algo *sha256 = hash_lookup("sha256");
 	const char *text = (const char *)data;
-	unsigned char digest[HASH_DIGEST_MAX];
-	char hex[HASH_HEX_MAX + 1];
-	struct hash_ctx *ctx;
-	struct dbuf sealed;
+	struct seal_writer writer;
+	struct dbuf line;
 	size_t start = 0, at;
 
 	(void)verifies(text, size);
 
-	/* Seal the input's lines: the header, every line not itself a seal
-	 * line (a seal line in the middle would be judged there), LF-ended. */
-	dbuf_init(&sealed);
-	CHECK(dbuf_puts(&sealed, SEAL_HEADER "\n") == 0);
+	/* Seal the input's lines: every line not itself a seal line (a seal
+	 * line in the middle would be judged there), LF-ended. */
+	CHECK(seal_writer_init(&writer) == 0);
+	dbuf_init(&line);
 	while (start < size) {
 		const char *lf = memchr(text + start, '\n', size - start);
 		size_t end = lf ? (size_t)(lf - text) : size;
 
 		if (end - start < strlen(SEAL_LINE_PREFIX) ||
 		    memcmp(text + start, SEAL_LINE_PREFIX, strlen(SEAL_LINE_PREFIX)) != 0) {
-			CHECK(dbuf_append(&sealed, text + start, end - start) == 0);
-			CHECK(dbuf_putc(&sealed, '\n') == 0);
+			dbuf_clear(&line);
+			CHECK(dbuf_append(&line, text + start, end - start) == 0);
+			CHECK(dbuf_putc(&line, '\n') == 0);
+			CHECK(seal_writer_add(&writer, line.data, line.len) == 0);
 		}
 		start = end + 1;
 	}
-	ctx = hash_ctx_new(sha256);
-	CHECK(ctx && hash_ctx_update(ctx, sealed.data, sealed.len) == 0 &&
-	      hash_ctx_final(ctx, digest) == 0);
-	hash_ctx_free(ctx);
-	hash_to_hex(digest, sha256->digest_len, hex);
-	CHECK(dbuf_printf(&sealed, "%s%s\n", SEAL_LINE_PREFIX, hex) == 0);
-	CHECK(verifies(sealed.data, sealed.len));
+	dbuf_free(&line);
+	CHECK(seal_writer_end(&writer) == 0);
+	CHECK(verifies(writer.text.data, writer.text.len));
 
 	/* One changed byte anywhere: never verifies. */
 	if (size >= 2) {
-		at = ((size_t)data[0] << 8 | data[1]) % sealed.len;
-		sealed.data[at] ^= (char)(data[size - 1] | 1);
-		CHECK(!verifies(sealed.data, sealed.len));
+		at = ((size_t)data[0] << 8 | data[1]) % writer.text.len;
+		writer.text.data[at] ^= (char)(data[size - 1] | 1);
+		CHECK(!verifies(writer.text.data, writer.text.len));
 	}
-	dbuf_free(&sealed);
+	seal_writer_fini(&writer);
 	return 0;
 }

@@ -1,10 +1,73 @@
 /* SPDX-License-Identifier: 0BSD */
-/** Checking a sealed manifest as it is read (sealcheck.h). */
+/** The sealed manifest: writing, checking and recognising one (seal.h). */
 #include "prelude.h"
-#include "sealcheck.h"
+#include "seal.h"
+#include "record.h"
+#include "xio.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+int seal_writer_init(struct seal_writer *w)
+{
+	static const char header[] = SEAL_HEADER "\n";
+
+	dbuf_init(&w->text);
+	w->ctx = hash_ctx_new(hash_lookup("sha256"));
+	if (!w->ctx)
+		return -1;
+	return seal_writer_add(w, header, sizeof(header) - 1);
+}
+
+int seal_format_record(struct dbuf *line, uint64_t ino, uint64_t size, const char *path,
+		       size_t len, const struct timespec *mtime,
+		       const struct hash_algo *const *algos, char hex[][HASH_HEX_MAX + 1],
+		       size_t nalgos)
+{
+	char text[REC_TIME_MAX];
+	int ok;
+
+	dbuf_clear(line);
+	ok = rec_emit_head(line, ino, size, path, len);
+	if (ok == 0)
+		ok = rec_emit_attr(line, "mtime", text, rec_time_into(text, mtime));
+	for (size_t i = 0; ok == 0 && i < nalgos; i++)
+		ok = rec_emit_attr(line, algos[i]->name, hex[i], 2 * algos[i]->digest_len);
+	if (ok == 0)
+		ok = rec_emit_end(line);
+	return ok;
+}
+
+int seal_writer_add(struct seal_writer *w, const char *line, size_t len)
+{
+	if (hash_ctx_update(w->ctx, line, len) != 0)
+		return -1;
+	return dbuf_append(&w->text, line, len);
+}
+
+int seal_writer_end(struct seal_writer *w)
+{
+	const struct hash_algo *sha256 = hash_lookup("sha256");
+	unsigned char digest[HASH_DIGEST_MAX];
+	char hex[HASH_HEX_MAX + 1];
+
+	if (hash_ctx_final(w->ctx, digest) != 0)
+		return -1;
+	hash_to_hex(digest, sha256->digest_len, hex);
+	return dbuf_printf(&w->text, SEAL_LINE_PREFIX "%s\n", hex);
+}
+
+void seal_writer_fini(struct seal_writer *w)
+{
+	if (!w)
+		return;
+	hash_ctx_free(w->ctx);
+	w->ctx = NULL;
+	dbuf_free(&w->text);
+}
 
 void seal_check_init(struct seal_check *check)
 {
@@ -89,4 +152,28 @@ bool seal_named(const char *path)
 	}
 	base = strrchr(path, '/');
 	return strcmp(base ? base + 1 : path, SEAL_DEFAULT_NAME) == 0;
+}
+
+int seal_file_is_seal(int dirfd, const char *name)
+{
+	static const char header[] = SEAL_HEADER "\n";
+	char head[sizeof(header) - 1];
+	struct stat st;
+	ssize_t got;
+	int fd, ret = 0;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return -1;
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	got = xpread(fd, head, sizeof(head), 0);
+	if (got < 0)
+		ret = -1;
+	else if ((size_t)got == sizeof(head) && memcmp(head, header, sizeof(head)) == 0)
+		ret = 1;
+	xclose(fd);
+	return ret;
 }
