@@ -73,7 +73,7 @@ int dest_parent(struct worker *worker, struct dest *dest, const char *rel, size_
 }
 
 /* Copy every extended attribute (POSIX ACLs included) from one fd to another. */
-int copy_xattrs(int srcfd, int dstfd)
+int dest_copy_xattrs(int srcfd, int dstfd)
 {
 	char *names = NULL, *value = NULL;
 	ssize_t list_len, value_len;
@@ -118,7 +118,7 @@ out:
 }
 
 /* The mode bits kept: set-id bits only together with the owner (-p). */
-mode_t kept_mode(const struct copy *copy, mode_t mode)
+mode_t dest_kept_mode(const struct copy *copy, mode_t mode)
 {
 	return mode & (copy->opt.preserve ? 07777 : 01777);
 }
@@ -148,7 +148,7 @@ void dest_make_dir(struct worker *worker, struct dest *dest, const char *rel,
 			return;
 		}
 		if (journal_old_dir(dest->journal, rel, len, &old.st_mtim,
-				    kept_mode(copy, st->st_mode), &st->st_mtim) != 0)
+				    dest_kept_mode(copy, st->st_mode), &st->st_mtim) != 0)
 			dest_fail(dest, rel, len, errno, "journal");
 		return;
 	}
@@ -156,7 +156,7 @@ void dest_make_dir(struct worker *worker, struct dest *dest, const char *rel,
 		dest_fail(dest, rel, len, errno, NULL);
 		return;
 	}
-	if (journal_dir(dest->journal, rel, len, kept_mode(copy, st->st_mode), &st->st_mtim) != 0) {
+	if (journal_dir(dest->journal, rel, len, dest_kept_mode(copy, st->st_mode), &st->st_mtim) != 0) {
 		dest_fail(dest, rel, len, errno, "journal");
 		return;
 	}
@@ -169,14 +169,14 @@ void dest_make_dir(struct worker *worker, struct dest *dest, const char *rel,
 		return;
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || fchown(fd, st->st_uid, st->st_gid) != 0 ||
-	    (srcfd >= 0 && copy_xattrs(srcfd, fd) != 0))
+	    (srcfd >= 0 && dest_copy_xattrs(srcfd, fd) != 0))
 		dest_fail(dest, rel, len, errno, "preserving owner/xattrs");
 	if (fd >= 0)
 		close(fd);
 }
 
 /* A fresh temporary name, unique to this run. */
-void temp_name(struct copy *copy, char *buf, size_t size, const char *suffix)
+void dest_temp_name(struct copy *copy, char *buf, size_t size, const char *suffix)
 {
 	uint64_t seq = atomic_fetch_add(&copy->temp_seq, 1);
 
@@ -184,7 +184,7 @@ void temp_name(struct copy *copy, char *buf, size_t size, const char *suffix)
 }
 
 /* Append the directory part of rel and a name into buf (for journal records). */
-int sibling_path(struct dbuf *buf, const char *rel, size_t dir_len, const char *name)
+int dest_sibling_path(struct dbuf *buf, const char *rel, size_t dir_len, const char *name)
 {
 	dbuf_clear(buf);
 	if (dbuf_append(buf, rel, dir_len) != 0 || dbuf_puts(buf, name) != 0)
@@ -199,7 +199,7 @@ int sibling_path(struct dbuf *buf, const char *rel, size_t dir_len, const char *
  * atomically; otherwise the rename refuses to replace anything. Returns 0 or
  * -1 with errno (*what says which step).
  */
-int install(struct worker *worker, struct dest *dest, int dirfd, const char *rel,
+int dest_install(struct worker *worker, struct dest *dest, int dirfd, const char *rel,
 	    size_t len, const char *name, const char *temp, uint64_t ino, bool exists,
 	    const char **what)
 {
@@ -207,7 +207,7 @@ int install(struct worker *worker, struct dest *dest, int dirfd, const char *rel
 
 	if (exists) {
 		/* The backup sits next to the file: same filesystem, one rename back. */
-		temp_name(worker->copy, backup, sizeof(backup), ".bak");
+		dest_temp_name(worker->copy, backup, sizeof(backup), ".bak");
 		*what = "journal";
 		if (journal_backup(dest->journal, rel, len, backup, strlen(backup)) != 0)
 			return -1;
@@ -283,7 +283,7 @@ void dest_probe_anon(struct copy *copy, struct dest *dest)
 	fd = openat(dest->rootfd, ".", O_WRONLY | O_TMPFILE | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;
-	temp_name(copy, temp, sizeof(temp), ".probe");
+	dest_temp_name(copy, temp, sizeof(temp), ".probe");
 	if (journal_temp(dest->journal, temp, strlen(temp)) == 0) {
 		for (size_t i = 0; i < sizeof(ways) / sizeof(ways[0]); i++) {
 			int from = anon_source(ways[i], fd, proc, &path, &flags);
@@ -324,7 +324,7 @@ int dest_create_anon(const struct dest *dest, int dirfd, mode_t mode)
  * journaling its inode ino first; never replaces anything. Returns 0 or -1
  * with errno (*what says which step).
  */
-int install_link(struct dest *dest, const char *rel, size_t len, uint64_t ino, int from,
+int dest_install_link(struct dest *dest, const char *rel, size_t len, uint64_t ino, int from,
 		 const char *path, int flags, int dirfd, const char *name, const char **what)
 {
 	*what = "journal";
@@ -338,23 +338,23 @@ int install_link(struct dest *dest, const char *rel, size_t len, uint64_t ino, i
 	return -1;
 }
 
-int install_anon(struct dest *dest, int dirfd, const char *rel, size_t len, const char *name,
+int dest_install_anon(struct dest *dest, int dirfd, const char *rel, size_t len, const char *name,
 		 int fd, uint64_t ino, const char **what)
 {
 	char proc[PROC_FD_PATH_MAX];
 	const char *path;
 	int flags, from = anon_source(dest->anon_link, fd, proc, &path, &flags);
 
-	return install_link(dest, rel, len, ino, from, path, flags, dirfd, name, what);
+	return dest_install_link(dest, rel, len, ino, from, path, flags, dirfd, name, what);
 }
 
 /*
  * Whether the final name may be used: 0 when it is free (*exists false), or
  * taken and replaceable with --force/--update (*exists true, *old its
  * lstat); -1 with errno (EISDIR) when it must not be touched. Without
- * --force/--update the name is not looked at: install() refuses to replace.
+ * --force/--update the name is not looked at: dest_install() refuses to replace.
  */
-int check_final(struct copy *copy, const struct dest *dest, int dirfd, const char *name,
+int dest_check_final(struct copy *copy, const struct dest *dest, int dirfd, const char *name,
 		bool *exists, bool *ours, struct stat *old)
 {
 	*exists = false;
@@ -394,7 +394,7 @@ void dest_make_node(struct worker *worker, struct dest *dest, const char *rel,
 	dirfd = dest_parent(worker, dest, rel, len, &dir_len, name);
 	if (dirfd < 0)
 		return;
-	if (check_final(copy, dest, dirfd, name, &exists, &ours, &old) != 0) {
+	if (dest_check_final(copy, dest, dirfd, name, &exists, &ours, &old) != 0) {
 		dest_fail(dest, rel, len, errno, errno == EEXIST ? "not replaced without --force" : NULL);
 		return;
 	}
@@ -402,8 +402,8 @@ void dest_make_node(struct worker *worker, struct dest *dest, const char *rel,
 	    S_ISLNK(old.st_mode) && old.st_mtim.tv_sec == st->st_mtim.tv_sec &&
 	    old.st_mtim.tv_nsec == st->st_mtim.tv_nsec)
 		return; /* current */
-	temp_name(copy, temp, sizeof(temp), "");
-	if (sibling_path(&worker->scratch, rel, dir_len, temp) != 0 ||
+	dest_temp_name(copy, temp, sizeof(temp), "");
+	if (dest_sibling_path(&worker->scratch, rel, dir_len, temp) != 0 ||
 	    journal_temp(dest->journal, worker->scratch.data, worker->scratch.len) != 0) {
 		dest_fail(dest, rel, len, errno, "journal");
 		return;
@@ -418,7 +418,7 @@ void dest_make_node(struct worker *worker, struct dest *dest, const char *rel,
 	if (copy->opt.preserve && fchownat(dirfd, temp, st->st_uid, st->st_gid,
 					   AT_SYMLINK_NOFOLLOW) != 0)
 		goto fail_temp;
-	if (!S_ISLNK(st->st_mode) && fchmodat(dirfd, temp, kept_mode(copy, st->st_mode), 0) != 0)
+	if (!S_ISLNK(st->st_mode) && fchmodat(dirfd, temp, dest_kept_mode(copy, st->st_mode), 0) != 0)
 		goto fail_temp;
 	{
 		struct timespec times[2] = { st->st_atim, st->st_mtim };
@@ -427,7 +427,7 @@ void dest_make_node(struct worker *worker, struct dest *dest, const char *rel,
 	}
 	if (fstatat(dirfd, temp, &made, AT_SYMLINK_NOFOLLOW) != 0)
 		goto fail_temp;
-	if (install(worker, dest, dirfd, rel, len, name, temp, (uint64_t)made.st_ino, exists,
+	if (dest_install(worker, dest, dirfd, rel, len, name, temp, (uint64_t)made.st_ino, exists,
 		    &what) != 0)
 		goto fail_temp;
 	atomic_fetch_add(&dest->files, 1);

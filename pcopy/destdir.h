@@ -8,7 +8,7 @@
 #define PCOPY_DESTDIR_H
 
 #include "prelude.h"
-#include "run.h"
+#include "worker.h"
 
 /** Descriptor of directory dir (dir_len bytes, relative) in dest, from worker's cache. */
 int dest_dircache_get(struct worker *worker, struct dest *dest, const char *dir, size_t dir_len);
@@ -22,10 +22,10 @@ int dest_parent(struct worker *worker, struct dest *dest, const char *rel, size_
 		size_t *dir_len, char *name);
 
 /** Copy every extended attribute (POSIX ACLs included) from one fd to another. */
-int copy_xattrs(int srcfd, int dstfd);
+int dest_copy_xattrs(int srcfd, int dstfd);
 
 /** The mode bits kept: set-id bits only together with the owner (-p). */
-mode_t kept_mode(const struct copy *copy, mode_t mode);
+mode_t dest_kept_mode(const struct copy *copy, mode_t mode);
 
 /**
  * Make directory rel in dest (its parent exists), or accept the directory
@@ -35,10 +35,10 @@ void dest_make_dir(struct worker *worker, struct dest *dest, const char *rel, si
 		   const struct stat *st, int srcfd);
 
 /** A fresh temporary name, unique to this run, with suffix. */
-void temp_name(struct copy *copy, char *buf, size_t size, const char *suffix);
+void dest_temp_name(struct copy *copy, char *buf, size_t size, const char *suffix);
 
 /** Put the directory part of rel (dir_len bytes) and name into buf (for the journal). */
-int sibling_path(struct dbuf *buf, const char *rel, size_t dir_len, const char *name);
+int dest_sibling_path(struct dbuf *buf, const char *rel, size_t dir_len, const char *name);
 
 /**
  * Put the temporary temp (in dirfd, holding inode ino) in place as name,
@@ -47,7 +47,7 @@ int sibling_path(struct dbuf *buf, const char *rel, size_t dir_len, const char *
  * atomically; otherwise the rename refuses to replace anything. Returns 0 or
  * -1 with errno (*what says which step).
  */
-int install(struct worker *worker, struct dest *dest, int dirfd, const char *rel, size_t len,
+int dest_install(struct worker *worker, struct dest *dest, int dirfd, const char *rel, size_t len,
 	    const char *name, const char *temp, uint64_t ino, bool exists, const char **what);
 
 /**
@@ -71,14 +71,14 @@ int dest_create_anon(const struct dest *dest, int dirfd, mode_t mode);
  * journaling its inode ino first; never replaces anything. Returns 0 or -1
  * with errno (*what says which step).
  */
-int install_link(struct dest *dest, const char *rel, size_t len, uint64_t ino, int from,
+int dest_install_link(struct dest *dest, const char *rel, size_t len, uint64_t ino, int from,
 		 const char *path, int flags, int dirfd, const char *name, const char **what);
 
 /**
  * Link the unnamed file fd (inode ino, from dest_create_anon in dirfd) into
- * place as name, journaling first; never replaces anything (install_link).
+ * place as name, journaling first; never replaces anything (dest_install_link).
  */
-int install_anon(struct dest *dest, int dirfd, const char *rel, size_t len, const char *name,
+int dest_install_anon(struct dest *dest, int dirfd, const char *rel, size_t len, const char *name,
 		 int fd, uint64_t ino, const char **what);
 
 /**
@@ -87,7 +87,7 @@ int install_anon(struct dest *dest, int dirfd, const char *rel, size_t len, cons
  * --update, or (*ours true) because the interrupted run being resumed put it
  * there; -1 with errno when it must not be touched (EEXIST, EISDIR).
  */
-int check_final(struct copy *copy, const struct dest *dest, int dirfd, const char *name,
+int dest_check_final(struct copy *copy, const struct dest *dest, int dirfd, const char *name,
 		bool *exists, bool *ours, struct stat *old);
 
 /** Copy a symlink (target) or a special file (no data) into one destination. */

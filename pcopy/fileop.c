@@ -132,7 +132,7 @@ static int op_create(struct reader *reader, struct fileop *op, struct dbuf *scra
 	 * that saves an fchmod a file and destination. With -p, owner-only until
 	 * the owner is set: until then the group and others would see our copy
 	 * as another user's file. */
-	want = kept_mode(copy, task->st.st_mode);
+	want = dest_kept_mode(copy, task->st.st_mode);
 	op->mode_set = !copy->opt.preserve && (want & ~(mode_t)0777) == 0 && (want & copy->umask) == 0;
 	op->temp[0] = '\0';
 	if (!op->exists) {
@@ -144,8 +144,8 @@ static int op_create(struct reader *reader, struct fileop *op, struct dbuf *scra
 			return -1;
 		}
 	}
-	temp_name(copy, op->temp, sizeof(op->temp), "");
-	if (sibling_path(scratch, task->rel, op->dir_len, op->temp) != 0 ||
+	dest_temp_name(copy, op->temp, sizeof(op->temp), "");
+	if (dest_sibling_path(scratch, task->rel, op->dir_len, op->temp) != 0 ||
 	    journal_temp(dest->journal, scratch->data, scratch->len) != 0) {
 		dest_fail(dest, task->rel, task->rel_len, errno, "journal");
 		return -1;
@@ -209,7 +209,7 @@ static void op_start(struct reader *reader, struct fileop *op)
 				op->name);
 	if (op->dirfd < 0)
 		return;
-	if (check_final(copy, dest, op->dirfd, op->name, &op->exists, &ours, &old) != 0) {
+	if (dest_check_final(copy, dest, op->dirfd, op->name, &op->exists, &ours, &old) != 0) {
 		dest_fail(dest, task->rel, task->rel_len, errno,
 			  errno == EEXIST ? "not replaced without --force" : NULL);
 		return;
@@ -384,11 +384,11 @@ static int op_finish(struct fileop *op)
 		if (fchown(op->fd, task->st.st_uid, task->st.st_gid) != 0)
 			return -1;
 		op->where = "preserving xattrs";
-		if (copy_xattrs(task->srcfd, op->fd) != 0)
+		if (dest_copy_xattrs(task->srcfd, op->fd) != 0)
 			return -1;
 	}
 	op->where = "setting metadata";
-	if ((!op->mode_set && fchmod(op->fd, kept_mode(copy, task->st.st_mode)) != 0) ||
+	if ((!op->mode_set && fchmod(op->fd, dest_kept_mode(copy, task->st.st_mode)) != 0) ||
 	    futimens(op->fd, times) != 0)
 		return -1;
 	op->where = "syncing";
@@ -447,10 +447,10 @@ static int op_install(struct fileop *op)
 		return -1;
 	op->existing_ino = (uint64_t)st.st_ino;
 	if (op->temp[0] == '\0') {
-		if (install_anon(op->dest, op->dirfd, task->rel, task->rel_len, op->name, op->fd,
+		if (dest_install_anon(op->dest, op->dirfd, task->rel, task->rel_len, op->name, op->fd,
 				 (uint64_t)st.st_ino, &op->where) != 0)
 			return -1;
-	} else if (install(&reader->worker, op->dest, op->dirfd, task->rel, task->rel_len,
+	} else if (dest_install(&reader->worker, op->dest, op->dirfd, task->rel, task->rel_len,
 			   op->name, op->temp, (uint64_t)st.st_ino, op->exists, &op->where) != 0) {
 		return -1;
 	}

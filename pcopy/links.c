@@ -144,14 +144,14 @@ void link_copy(struct reader *reader, struct link_entry *first)
 			goto fail;
 		}
 		what = NULL;
-		if (check_final(copy, dest, op->dirfd, op->name, &op->exists, &ours, &old) != 0) {
+		if (dest_check_final(copy, dest, op->dirfd, op->name, &op->exists, &ours, &old) != 0) {
 			close(first_dirfd);
 			what = errno == EEXIST ? "not replaced without --force" : NULL;
 			goto fail;
 		}
 		if (!op->exists) {
 			/* A link never replaces a name: no temporary needed. */
-			int ret = install_link(dest, task->rel, task->rel_len, first->dest_ino[d],
+			int ret = dest_install_link(dest, task->rel, task->rel_len, first->dest_ino[d],
 					       first_dirfd, first_name, 0, op->dirfd, op->name,
 					       &what);
 
@@ -163,9 +163,9 @@ void link_copy(struct reader *reader, struct link_entry *first)
 			}
 			goto linked;
 		}
-		temp_name(copy, op->temp, sizeof(op->temp), "");
+		dest_temp_name(copy, op->temp, sizeof(op->temp), "");
 		what = "journal";
-		if (sibling_path(&reader->worker.scratch, task->rel, dir_len, op->temp) != 0 ||
+		if (dest_sibling_path(&reader->worker.scratch, task->rel, dir_len, op->temp) != 0 ||
 		    journal_temp(dest->journal, reader->worker.scratch.data,
 				 reader->worker.scratch.len) != 0) {
 			close(first_dirfd);
@@ -177,7 +177,7 @@ void link_copy(struct reader *reader, struct link_entry *first)
 			goto fail;
 		}
 		close(first_dirfd);
-		if (install(&reader->worker, dest, op->dirfd, task->rel, task->rel_len, op->name,
+		if (dest_install(&reader->worker, dest, op->dirfd, task->rel, task->rel_len, op->name,
 			    op->temp, first->dest_ino[d], op->exists, &what) != 0) {
 			unlinkat(op->dirfd, op->temp, 0);
 			goto fail;

@@ -244,7 +244,7 @@ static enum walk_action walk_visit(void *context, const struct walk_entry *entry
 		/* The root itself gets SRC's mode and mtime at completion. */
 		for (size_t i = 0; i < copy->ndests; i++) {
 			struct dest *dest = &copy->dests[i];
-			mode_t mode = kept_mode(copy, st->st_mode);
+			mode_t mode = dest_kept_mode(copy, st->st_mode);
 			int ok;
 			if (!dest_ok(dest))
 				continue;

@@ -7,7 +7,7 @@
 #define PCOPY_PRODUCER_H
 
 #include "prelude.h"
-#include "run.h"
+#include "worker.h"
 
 /** A walker thread's context: a whole reader, so it can copy small files itself. */
 void *walker_init(void *arg);

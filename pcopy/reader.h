@@ -10,7 +10,8 @@
 #include "dbuf.h"
 #include "hashio.h"
 #include "preread.h"
-#include "run.h"
+#include "worker.h"
+#include "batch.h"
 #include <limits.h>
 #include <pthread.h>
 
@@ -97,31 +98,6 @@ int source_open(struct copy *copy, int at_fd, const char *at_path, const char *r
 		struct stat *st);
 
 /**
- * Regular files named relative to one directory, copied together so that
- * the cold small ones are read with one system call (preread.h); one at a
- * time, a thread sleeps once per cold file. Two producers fill them: a
- * walker with a directory's files (dirfd borrowed: the walker's, pinned
- * until walk's dir_done), and records mode with small files of one device
- * for the readers (dirfd its own duplicate of base).
- */
-struct file_batch {
-	int dirfd;                   /* the directory the names are in */
-	bool own_dirfd;              /* closed by batch_free */
-	int base;                    /* records: the producer's descriptor dirfd duplicates */
-	dev_t dev;                   /* records: the device of every file */
-	size_t n;
-	size_t name_off[PREREAD_FILES], rel_off[PREREAD_FILES], rel_len[PREREAD_FILES];
-	struct dbuf text;            /* the names and relative paths, NUL-terminated */
-};
-
-/**
- * Add a file (batch->n below PREREAD_FILES): name opens it in dirfd (NULL:
- * rel itself does), rel (len bytes) is its path in every destination.
- * Returns 0, or -1 with errno ENOMEM.
- */
-int batch_push(struct file_batch *batch, const char *name, const char *rel, size_t len);
-
-/**
  * Open and copy every file of batch in reader's thread, with at most ahead
  * of them open at once (a walker hands a file larger than INLINE_MAX to the
  * readers, as submit_file does); the batch is then empty. Stops the run, as
@@ -129,8 +105,6 @@ int batch_push(struct file_batch *batch, const char *name, const char *rel, size
  */
 void batch_copy(struct reader *reader, struct file_batch *batch, size_t ahead);
 
-/** Free a heap-made batch (NULL-safe). */
-void batch_free(struct file_batch *batch);
 
 /**
  * Records mode: small regular files (PREREAD_FILE_MAX or less) go to the

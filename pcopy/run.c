@@ -4,7 +4,7 @@
  * the run; the first reason of each is kept for the summary.
  */
 #include "prelude.h"
-#include "run.h"
+#include "worker.h"
 #include "diag.h"
 #include <errno.h>
 #include <stdlib.h>

@@ -60,7 +60,7 @@ int seal_open(struct copy *copy, struct dest *dest)
 	}
 	if (seal_writer_init(&dest->seal) != 0)
 		return -1;
-	temp_name(copy, dest->seal_tmp, sizeof(dest->seal_tmp), ".seal");
+	dest_temp_name(copy, dest->seal_tmp, sizeof(dest->seal_tmp), ".seal");
 	if (journal_temp(dest->journal, dest->seal_tmp, strlen(dest->seal_tmp)) != 0)
 		return -1;
 	dest->seal_fd = openat(dest->rootfd, dest->seal_tmp,
@@ -109,7 +109,7 @@ int seal_close(struct copy *copy, struct worker *worker, struct dest *dest)
 		goto fail;
 	if (fstat(dest->seal_fd, &st) != 0)
 		goto fail;
-	if (install(worker, dest, dest->rootfd, copy->opt.seal_name, strlen(copy->opt.seal_name),
+	if (dest_install(worker, dest, dest->rootfd, copy->opt.seal_name, strlen(copy->opt.seal_name),
 		    copy->opt.seal_name, dest->seal_tmp, (uint64_t)st.st_ino, dest->seal_exists,
 		    &what) != 0)
 		goto fail;

@@ -7,7 +7,7 @@
 
 #include "prelude.h"
 #include "hash.h"
-#include "run.h"
+#include "worker.h"
 #include <time.h>
 
 /** Open the seal's temporary in dest and write its first line. 0 or -1 (dest failed). */
