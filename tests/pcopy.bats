@@ -900,3 +900,39 @@ kill_resumed_mid_copy() {
 	seal_ok one
 	seal_ok three
 }
+
+@test "pcopy -w/--writers: any number of writer threads per extra destination gives the same sealed copies" {
+	make_mixed_tree src
+	head -c 5000000 /dev/urandom > src/big
+	for w in 1 3; do
+		prun pcopy -w "$w" src "a$w" "b$w" "c$w"
+		assert_success
+		for d in "a$w" "b$w" "c$w"; do
+			seal_ok "$d"
+			assert_equal "$(tree_listing "$d")" "$(tree_listing src)"
+		done
+	done
+	prun pcopy --writers=2 src d1 d2
+	assert_success
+	seal_ok d2
+	prun pcopy -w 0 src e
+	assert_failure 2
+	prun pcopy --writers=257 src e
+	assert_failure 2
+	assert [ ! -e e ]
+}
+
+@test "pcopy shows progress on a terminal by default, and not with --no-progress" {
+	command -v script >/dev/null || skip "script(1) is needed for a pseudo-terminal"
+	build_shim
+	make_many src 200
+	# stderr is the pseudo-terminal that script(1) makes
+	prun script -qfec "LD_PRELOAD=$BATS_TEST_TMPDIR/eio.so EIO_SHIM_PREFIX=$PWD EIO_SHIM_SPARE=.pcopy-journal EIO_SHIM_DELAY_US=3000 pcopy src one" /dev/null
+	assert_success
+	assert_output --regexp $'\r''pcopy: one [0-9]+/200 files'
+	seal_ok one
+	prun script -qfec "pcopy --no-progress src two" /dev/null
+	assert_success
+	refute_output --partial "files"
+	seal_ok two
+}

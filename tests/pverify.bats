@@ -881,3 +881,16 @@ sealed_tree_manifest() {
 	assert_failure 1
 	assert_output --partial "ERROR	f	not verifiable: the manifest records changed:1"
 }
+
+@test "pverify shows progress on a terminal by default, and not with --no-progress" {
+	command -v script >/dev/null || skip "script(1) is needed for a pseudo-terminal"
+	mkdir t
+	for i in $(seq 1 20); do head -c 2000000 /dev/urandom > "t/f$i"; done
+	pfind t | phash > list
+	prun script -qfec "pverify -j1 -f list" /dev/null
+	assert_success
+	assert_output --regexp $'\r''pverify: [0-9]+ files, '
+	prun script -qfec "pverify --no-progress -f list" /dev/null
+	assert_success
+	refute_output --regexp $'\r''pverify: '
+}
