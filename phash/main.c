@@ -229,8 +229,9 @@ static int format_hashed(struct task *task, const struct options *opt,
 
 /*
  * Output of a file that could not be hashed: error instead of digests. A bare
- * path gets the inode and size of its stat when the error came after it
- * (an open refused, a read failed), else 0 and 0.
+ * path or a walked entry gets the inode, size and type of its stat when
+ * there was one (an open refused, a read failed), as pfind would write them,
+ * else 0 and 0 and no type.
  */
 static int format_failed(struct task *task, const struct options *opt,
 			 const struct hashio_result *res, struct dbuf *line)
@@ -244,6 +245,8 @@ static int format_failed(struct task *task, const struct options *opt,
 	if (task->fresh && res->mode != 0) {
 		rec->ino = res->ino;
 		rec->size = res->size;
+		if (set_type(rec, rec_type_letter(res->mode)) != 0)
+			return -1;
 	}
 	rec->plain = false;
 	drop_digests(rec, opt);

@@ -489,3 +489,26 @@ setup() {
 		assert_output "pverify: 1600 ok, 0 failed, 0 missing, 0 errors"
 	done
 }
+
+@test "phash -r writes an unreadable file's own inode and size with error:EACCES, as pfind does" {
+	local order line
+	mkdir -p t/sub
+	printf 'secret' > t/sub/locked
+	printf 'open' > t/open
+	chmod 000 t/sub/locked
+	# Relative paths from the test's directory: nobody need not reach its parents.
+	chmod 755 .
+	for order in "" --unordered; do
+		prun as_nobody phash -r $order t
+		assert_failure 1
+		assert_line "phash: t/sub/locked: Permission denied"
+		line=$(printf '%s\n' "$output" | grep '	t/sub/locked	')
+		assert_equal "$(cut -f1,2 <<< "$line")" "$(stat -c '%i	%s' t/sub/locked)"
+		assert_equal "$(cut -f1-3 <<< "$line")" "$(pfind t/sub/locked)"
+		assert_equal "$(attr error "$line")" EACCES
+		assert_equal "$(attr type "$line")" f
+		assert_equal "$(attr sha256 "$line")" ""
+		assert_equal "$(attr sha256 "$(printf '%s\n' "$output" | grep '	t/open	')")" \
+			"$(ref_hex sha256 t/open)"
+	done
+}
