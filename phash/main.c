@@ -358,6 +358,13 @@ static void process(struct worker *worker, struct task *task, int fd, const stru
 		res.error = ENOMEM;
 		ret = -1;
 	}
+	/* A directory named by the user cannot be hashed, as sha256sum says;
+	 * one found by a walk, or described by a record (pfind writes them),
+	 * is part of the tree and passes through. */
+	if (ret != 0 && res.not_regular && task->named && S_ISDIR(res.mode)) {
+		res.not_regular = false;
+		res.error = EISDIR;
+	}
 
 	if (ret == 0) {
 		/* The engine counted the bytes as it read them. */
@@ -631,6 +638,7 @@ static void read_input(struct producer *producer, const char *path)
 		if (status != INPUT_RECORD)
 			continue;
 		task->fresh = task->rec.plain;
+		task->named = task->rec.plain;
 		/* A record that says it is not a regular file passes through
 		 * without a look at the file: it might be a FIFO. */
 		type = task->rec.plain ? NULL : rec_attr_get(&task->rec, "type", NULL);
@@ -661,6 +669,7 @@ static void read_arguments(struct producer *producer, char **paths, int count)
 			continue;
 		}
 		task->fresh = true;
+		task->named = true;
 		commit_slot(producer, 0);
 	}
 }
