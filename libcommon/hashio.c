@@ -945,9 +945,14 @@ static int open_regular(int parent, const char *name, int flags, struct stat *st
 	fd = openat(parent, name, open_flags);
 	if (fd < 0) {
 		result->error = errno;
+		/* A caller that skipped the stat still reports what the entry is
+		 * (a walker's record of it carries its inode and size): stat it
+		 * now that the open failed, which costs nothing on success. */
+		if ((flags & HASHIO_KNOWN_REGULAR) && fstatat(parent, name, st, at_flags) == 0)
+			fill_from_stat(result, st);
 		/* With O_NOFOLLOW, a symlink fails with ELOOP: that is a symlink
 		 * to pass through, not an error. */
-		if (errno == ELOOP && (flags & HASHIO_NOFOLLOW) &&
+		if (result->error == ELOOP && (flags & HASHIO_NOFOLLOW) &&
 		    fstatat(parent, name, st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st->st_mode)) {
 			fill_from_stat(result, st);
 			result->error = 0;

@@ -38,7 +38,8 @@ struct hashio_result {
 	bool changed;         /* size or mtime differed between start and end */
 	bool not_regular;     /* the path is not a regular file: nothing was read */
 	/* From fstat of the opened file, or the stat of a non-regular one; after
-	 * an error, from whatever stat came before it (all 0 when none did). */
+	 * an error, from whatever stat came before it, or (HASHIO_KNOWN_REGULAR)
+	 * from the stat made once the open failed (all 0 when none worked). */
 	uint64_t ino, size;
 	struct timespec mtime;
 	mode_t mode;
@@ -65,8 +66,9 @@ enum hashio_flags {
 	 * not_regular (passed through), as are the entries a walker reports. */
 	HASHIO_NOFOLLOW = 1 << 0,
 	/* The caller has just seen this entry as a regular file (a walker's
-	 * d_type): skip the stat before open. The fstat after open still
-	 * refuses a non-regular file before any read. */
+	 * d_type): skip the stat before open (an open that fails is followed
+	 * by one, for the result). The fstat after open still refuses a
+	 * non-regular file before any read. */
 	HASHIO_KNOWN_REGULAR = 1 << 1,
 };
 

@@ -325,6 +325,10 @@ static struct expr *parse_primary(struct parser *p)
 		p->options->follow = true;
 		return node(p, EXPR_TRUE);
 	}
+	if (strcmp(word, "-ignore_readdir_race") == 0 || strcmp(word, "-noignore_readdir_race") == 0) {
+		p->options->ignore_readdir_race = word[1] == 'i';
+		return node(p, EXPR_TRUE);
+	}
 	if (word[0] == '-')
 		parse_error(p, "unknown predicate '%s'", word);
 	else

@@ -16,15 +16,17 @@ struct expr_options {
 	size_t maxdepth;        /* SIZE_MAX: no limit */
 	bool xdev;
 	bool follow;            /* -L or -follow */
+	bool ignore_readdir_race; /* the last of -ignore_readdir_race, -noignore_readdir_race */
 };
 
 /**
  * Parse argv[0..argc) as an expression. now is the reference time for
  * -mtime/-mmin (find's start time). Options met on the way (-mindepth,
- * -maxdepth, -xdev, -follow) are stored in *options, which the caller
- * initialises. Returns the expression (NULL when argc is 0 or it holds only
- * options: every entry matches), with *error NULL; on a syntax error returns
- * NULL with *error set to a message the caller frees. -newer's file is
+ * -maxdepth, -xdev, -follow, -ignore_readdir_race, -noignore_readdir_race)
+ * are stored in *options, which the caller initialises. Returns the
+ * expression (NULL when argc is 0 or it holds only options: every entry
+ * matches), with *error NULL; on a syntax error returns NULL with *error set
+ * to a message the caller frees. -newer's file is
  * stat'ed here; its failure is a usage error too. The expression is owned by
  * the caller (expr_free); patterns point into argv, which must outlive it.
  */

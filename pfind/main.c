@@ -90,6 +90,8 @@ static const char usage_text[] =
 	"  -name GLOB  -iname GLOB  -path GLOB  -ipath GLOB  -type [fdlpsbc][,...]\n"
 	"  -size [+-]N[cwbkMG]  -mtime [+-]N  -mmin [+-]N  -newer FILE  -empty\n"
 	"  -mindepth N  -maxdepth N  -xdev  -true  -false\n"
+	"  -ignore_readdir_race  -noignore_readdir_race (say nothing of entries\n"
+	"              that vanish during the walk, or do: the default)\n"
 	"  ! EXPR  -not EXPR  EXPR [-a] EXPR  EXPR -o EXPR  ( EXPR )\n"
 	"\n"
 	"Exit status: 0 all good, 1 some entry could not be read, 2 usage error.\n";
@@ -119,9 +121,26 @@ static int emit_number(struct dbuf *buf, const char *key, uint64_t value)
 	return rec_emit_attr(buf, key, text, (size_t)len);
 }
 
-/* Append one attribute. A symlink target that cannot be read is reported, then left out. */
-static int emit_field(struct dbuf *buf, enum field field, const struct walk_entry *entry,
-		      const struct stat *st)
+/*
+ * Report an error about an entry. ENOENT below a root means the entry
+ * vanished after its directory was read (a tree being changed, /proc): find
+ * reports that too, and -ignore_readdir_race makes both leave it out
+ * without a word. A root that does not exist is always an error.
+ */
+static void report(const struct pfind *pf, const struct walk_entry *entry, int error)
+{
+	if (error == ENOENT && entry->depth > 0 && pf->options.ignore_readdir_race)
+		return;
+	diag_file_error(entry->path, error);
+}
+
+/*
+ * Append one attribute. Returns 0, or -1 with errno: ENOMEM, or ENOENT when
+ * a symlink vanished before its target was read. A target that cannot be
+ * read for another reason is reported, then left out.
+ */
+static int emit_field(const struct pfind *pf, struct dbuf *buf, enum field field,
+		      const struct walk_entry *entry, const struct stat *st)
 {
 	const char *key = field_names[field];
 	char text[64];
@@ -153,8 +172,10 @@ static int emit_field(struct dbuf *buf, enum field field, const struct walk_entr
 		if (entry->type != DT_LNK)
 			return 0;
 		n = readlinkat(entry->at_fd, entry->at_path, target, sizeof(target));
+		if (n < 0 && errno == ENOENT)
+			return -1;
 		if (n < 0) {
-			diag_file_error(entry->path, errno);
+			report(pf, entry, errno);
 			return 0;
 		}
 		return rec_emit_attr(buf, key, target, (size_t)n);
@@ -200,7 +221,11 @@ static int emit_head(struct pfind_thread *t, struct dbuf *buf, const struct walk
 	return rec_escape(buf, entry->name, entry->name_len);
 }
 
-/* Append the entry's record (or bare path) to the thread's buffer. Returns 0 or -1 (ENOMEM). */
+/*
+ * Append the entry's record (or bare path) to the thread's buffer. Returns 0,
+ * or -1 with errno (ENOMEM, or why the entry could not be stat'ed or its
+ * link read: an entry that vanished gets no record).
+ */
 static int emit(struct pfind_thread *t, const struct walk_entry *entry, struct expr_entry *view)
 {
 	const struct pfind *pf = t->pfind;
@@ -213,13 +238,13 @@ static int emit(struct pfind_thread *t, const struct walk_entry *entry, struct e
 		return dbuf_append(buf, entry->path, entry->path_len + 1);
 	st = expr_entry_stat(view);
 	if (!st) {
-		diag_file_error(entry->path, view->error);
-		return 0;
+		errno = view->error;
+		return -1;
 	}
 	if (emit_head(t, buf, entry, st) != 0)
 		goto fail;
 	for (size_t i = 0; i < pf->nfields; i++)
-		if (emit_field(buf, pf->fields[i], entry, st) != 0)
+		if (emit_field(pf, buf, pf->fields[i], entry, st) != 0)
 			goto fail;
 	if (rec_emit_end(buf) != 0)
 		goto fail;
@@ -237,7 +262,10 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 	struct expr_entry view;
 
 	if (entry->error) {
-		diag_file_error(entry->path, entry->error);
+		if (t)
+			report(t->pfind, entry, entry->error);
+		else
+			diag_file_error(entry->path, entry->error);
 		return WALK_CONTINUE;
 	}
 	if (!t)
@@ -250,14 +278,16 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 	if (entry->depth < pf->options.mindepth)
 		return action;
 	expr_entry_init(&view, entry, pf->options.follow);
+	/* An entry that could not be stat'ed is not entered either: a
+	 * directory that vanished would be reported a second time. */
 	if (!expr_eval(pf->expr, &view)) {
 		if (view.error)
-			diag_file_error(entry->path, view.error);
-		return action;
+			report(pf, entry, view.error);
+		return view.error ? WALK_PRUNE : action;
 	}
 	if (emit(t, entry, &view) != 0) {
-		diag_file_error(entry->path, errno);
-		return action;
+		report(pf, entry, errno);
+		return view.error ? WALK_PRUNE : action;
 	}
 	/* The reader went away (or the disk filled): nothing more can be written. */
 	if (!entry->out && outbuf_commit(&t->out) != 0)

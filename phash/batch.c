@@ -92,6 +92,7 @@ struct task *batch_slot(struct batch *batch)
 	task = &batch->tasks[batch->count];
 	task->is_text = false;
 	task->fresh = false;
+	task->named = false;
 	task->known_regular = false;
 	task->have_stat = false;
 	task->walk_error = 0;

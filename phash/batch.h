@@ -21,6 +21,7 @@
 struct task {
 	bool is_text;         /* text holds a whole line (LF included) to copy out */
 	bool fresh;           /* made here (plain path, argument, walk): add a type attribute */
+	bool named;           /* an argument or a plain path: a directory is an error */
 	bool known_regular;   /* a walker just saw it as a regular file */
 	bool have_stat;       /* st holds a walker's lstat of a non-regular entry */
 	int walk_error;       /* the walker could not reach it */

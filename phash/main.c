@@ -229,8 +229,9 @@ static int format_hashed(struct task *task, const struct options *opt,
 
 /*
  * Output of a file that could not be hashed: error instead of digests. A bare
- * path gets the inode and size of its stat when the error came after it
- * (an open refused, a read failed), else 0 and 0.
+ * path or a walked entry gets the inode, size and type of its stat when
+ * there was one (an open refused, a read failed), as pfind would write them,
+ * else 0 and 0 and no type.
  */
 static int format_failed(struct task *task, const struct options *opt,
 			 const struct hashio_result *res, struct dbuf *line)
@@ -244,6 +245,8 @@ static int format_failed(struct task *task, const struct options *opt,
 	if (task->fresh && res->mode != 0) {
 		rec->ino = res->ino;
 		rec->size = res->size;
+		if (set_type(rec, rec_type_letter(res->mode)) != 0)
+			return -1;
 	}
 	rec->plain = false;
 	drop_digests(rec, opt);
@@ -354,6 +357,13 @@ static void process(struct worker *worker, struct task *task, int fd, const stru
 	} else {
 		res.error = ENOMEM;
 		ret = -1;
+	}
+	/* A directory named by the user cannot be hashed, as sha256sum says;
+	 * one found by a walk, or described by a record (pfind writes them),
+	 * is part of the tree and passes through. */
+	if (ret != 0 && res.not_regular && task->named && S_ISDIR(res.mode)) {
+		res.not_regular = false;
+		res.error = EISDIR;
 	}
 
 	if (ret == 0) {
@@ -628,6 +638,7 @@ static void read_input(struct producer *producer, const char *path)
 		if (status != INPUT_RECORD)
 			continue;
 		task->fresh = task->rec.plain;
+		task->named = task->rec.plain;
 		/* A record that says it is not a regular file passes through
 		 * without a look at the file: it might be a FIFO. */
 		type = task->rec.plain ? NULL : rec_attr_get(&task->rec, "type", NULL);
@@ -658,6 +669,7 @@ static void read_arguments(struct producer *producer, char **paths, int count)
 			continue;
 		}
 		task->fresh = true;
+		task->named = true;
 		commit_slot(producer, 0);
 	}
 }

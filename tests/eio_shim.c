@@ -13,11 +13,17 @@
  * past byte EIO_SHIM_BAD_OFFSET (default 0) fails with EIO (a bad sector).
  * With EIO_SHIM_SHORT_READ=NAME, each pread(2) of a file named NAME returns
  * at most 4097 bytes (what a network filesystem may do).
+ * With EIO_SHIM_VANISH=NAME, the first fstatat(2) of an entry named NAME (its
+ * last path component) removes it first: the entry vanishes between the
+ * readdir that listed it and the stat (a tree being changed, /proc). With
+ * EIO_SHIM_VANISH_LATE=NAME it is removed just after that stat succeeds:
+ * gone before a readlink(2), or before the directory is opened.
  * Built by tests/test_helper.bash's build_shim with cc -shared -fPIC.
  */
 #define _GNU_SOURCE 1
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -196,4 +202,56 @@ ssize_t pread64(int fd, void *buf, size_t len, off_t offset)
 	if (!real)
 		real = (ssize_t (*)(int, void *, size_t, off_t))dlsym(RTLD_NEXT, "pread64");
 	return n < 0 ? -1 : real(fd, buf, (size_t)n, offset);
+}
+
+static atomic_int vanished;
+
+/* Whether path's last component is the value of variable env. */
+static int names(const char *env, const char *path)
+{
+	const char *name = getenv(env), *base = strrchr(path, '/');
+
+	return name && *name && strcmp(base ? base + 1 : path, name) == 0;
+}
+
+/* Remove path (relative to dirfd), a file or an empty directory, once per process. */
+static void vanish(int dirfd, const char *path)
+{
+	int saved = errno;
+
+	if (!atomic_exchange(&vanished, 1) && unlinkat(dirfd, path, 0) != 0 && errno == EISDIR)
+		unlinkat(dirfd, path, AT_REMOVEDIR);
+	errno = saved;
+}
+
+typedef int stat_at_fn(int, const char *, void *, int);
+
+static int stat_at(stat_at_fn *real, int dirfd, const char *path, void *st, int flags)
+{
+	int ret;
+
+	if (names("EIO_SHIM_VANISH", path))
+		vanish(dirfd, path);
+	ret = real(dirfd, path, st, flags);
+	if (ret == 0 && names("EIO_SHIM_VANISH_LATE", path))
+		vanish(dirfd, path);
+	return ret;
+}
+
+int fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+	static stat_at_fn *real;
+
+	if (!real)
+		real = (stat_at_fn *)dlsym(RTLD_NEXT, "fstatat");
+	return stat_at(real, dirfd, path, st, flags);
+}
+
+int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
+{
+	static stat_at_fn *real;
+
+	if (!real)
+		real = (stat_at_fn *)dlsym(RTLD_NEXT, "fstatat64");
+	return stat_at(real, dirfd, path, st, flags);
 }

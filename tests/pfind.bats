@@ -591,3 +591,127 @@ teardown() {
 	assert_success
 	assert_line --regexp $'\tt/a{80}\\\\tx/sub\\\\ny/f\\\\\\\\g$'
 }
+
+# shim_run VAR NAME CMD...: CMD (a pfind or find command line, run by bash)
+# with NAME removed by tests/eio_shim.c at its stat (VAR EIO_SHIM_VANISH) or
+# just after (EIO_SHIM_VANISH_LATE); stdout, lines sorted (NULs made
+# newlines), in ./out, stderr in ./err, the status in $status. Fails the test
+# if the shim removed nothing.
+shim_run() {
+	local var=$1 name=$2
+	shift 2
+	prun env LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" "$var=$name" \
+		bash -c 'set -o pipefail; "$@" 2>err | tr "\0" "\n" | sort > out' _ "$@"
+	[ ! -e "t/$name" ] && [ ! -L "t/$name" ] || fail "the shim did not remove t/$name"
+}
+
+# make_gone NAME: t/NAME afresh, a directory if NAME ends in -dir, else a file.
+make_gone() {
+	case $1 in
+	*-dir) mkdir "t/$1" ;;
+	*) echo y > "t/$1" ;;
+	esac
+}
+
+@test "pfind reports an entry that vanished between readdir and stat as find does; -ignore_readdir_race leaves it out" {
+	local name ign sort want_status
+	# pfind's message and status are find's, except that find with
+	# -ignore_readdir_race still reports a directory that vanished, which
+	# pfind leaves out too (pfind(1)).
+	same_report() {
+		[ "$ign" = -ignore_readdir_race ] && [ "$name" = gone-dir ] && return
+		assert_equal "$status" "$want_status"
+		cmp err want-err
+	}
+	build_shim
+	cd "$BATS_TEST_TMPDIR"
+	mkdir -p t/a
+	echo x > t/a/f
+	echo y > t/keep
+	for name in gone gone-dir; do
+		for ign in "" -ignore_readdir_race "-ignore_readdir_race -noignore_readdir_race"; do
+			# find itself, under the same shim, is the reference: its
+			# message (quotes dropped) and status, and its records.
+			make_gone "$name"
+			shim_run EIO_SHIM_VANISH "$name" find t $ign -printf '%i\t%s\t%p\n'
+			want_status=$status
+			mv out want
+			sed "s/^find: '\(.*\)': /pfind: \1: /" err > want-err
+			for sort in "" --sort; do
+				make_gone "$name"
+				shim_run EIO_SHIM_VANISH "$name" pfind $sort t $ign
+				if [ "$ign" = -ignore_readdir_race ]; then
+					assert_success
+					assert_equal "$(cat err)" ""
+				else
+					assert_failure 1
+					assert_equal "$(cat err)" "pfind: t/$name: No such file or directory"
+				fi
+				same_report
+				cmp out want
+			done
+			# The stat that a test makes on demand (-0 makes none of
+			# its own); a directory is then not entered, nor reported
+			# twice.
+			make_gone "$name"
+			shim_run EIO_SHIM_VANISH "$name" find t $ign -size -2k -print0
+			want_status=$status
+			mv out want
+			sed "s/^find: '\(.*\)': /pfind: \1: /" err > want-err
+			make_gone "$name"
+			shim_run EIO_SHIM_VANISH "$name" pfind -0 t $ign -size -2k
+			[ "$ign" = -ignore_readdir_race ] && assert_success || assert_failure 1
+			same_report
+			cmp out want
+		done
+	done
+}
+
+@test "pfind reports a directory or symlink that vanished after its stat once; -ignore_readdir_race says nothing" {
+	local ign sort head
+	build_shim
+	cd "$BATS_TEST_TMPDIR"
+	mkdir -p t/a
+	echo x > t/a/f
+	for sort in "" --sort; do
+		for ign in "" -ignore_readdir_race; do
+			# Listed and stat'ed, then gone before it is opened: its
+			# record is out already, and the message says why its
+			# contents are not (as find says, without the option).
+			mkdir t/gone-dir
+			head=$(stat -c '%i	%s' t/gone-dir)
+			shim_run EIO_SHIM_VANISH_LATE gone-dir pfind $sort t $ign
+			if [ -n "$ign" ]; then
+				assert_success
+				assert_equal "$(cat err)" ""
+			else
+				assert_failure 1
+				assert_equal "$(cat err)" "pfind: t/gone-dir: No such file or directory"
+			fi
+			grep -qx "$head	t/gone-dir" out
+			grep -v '	t/gone-dir$' out | cmp - <(find t -printf '%i\t%s\t%p\n' | sort)
+			# A symlink gone before --fields link reads its target gets
+			# no record: what is left is what find lists now.
+			ln -s a t/gone-link
+			shim_run EIO_SHIM_VANISH_LATE gone-link pfind $sort --fields link t $ign
+			if [ -n "$ign" ]; then
+				assert_success
+				assert_equal "$(cat err)" ""
+			else
+				assert_failure 1
+				assert_equal "$(cat err)" "pfind: t/gone-link: No such file or directory"
+			fi
+			find t -printf '%i\t%s\t%p\n' | sort | cmp - out
+		done
+	done
+}
+
+@test "pfind -ignore_readdir_race still reports a missing root, as find does" {
+	cd "$BATS_TEST_TMPDIR"
+	mkdir t
+	run find nonexistent t -ignore_readdir_race
+	assert_failure 1
+	prun pfind nonexistent t -ignore_readdir_race
+	assert_failure 1
+	assert_output --partial "pfind: nonexistent: No such file or directory"
+}

@@ -257,17 +257,61 @@ setup() {
 	assert_equal "$status" 124
 }
 
-@test "phash passes directories, symlinks and typed records through unchanged" {
+@test "phash passes symlinks, directory records and typed records through unchanged" {
 	mkdir d
 	printf x > f
 	ln -s f link
+	ln -s d dirlink
 	printf '5\t0\tf\ttype:p\n' > in
-	prun sh -c 'phash d link < /dev/null; phash < in'
+	pfind d > dir-record
+	prun sh -c 'phash link dirlink < /dev/null; phash < in; phash < dir-record'
 	assert_success
-	assert_equal "$(attr type "${lines[0]}")" d
+	assert_equal "$(attr type "${lines[0]}")" l
 	assert_equal "$(attr type "${lines[1]}")" l
 	refute_output --partial sha256
 	assert_line --index 2 "$(cat in)"
+	assert_line --index 3 "$(cat dir-record)"
+}
+
+@test "phash reports a directory given as a path as sha256sum does, exit 1; records of directories pass quietly" {
+	local want
+	mkdir -p d/sub
+	printf x > d/f
+	# sha256sum's own words for a directory operand.
+	run sha256sum d
+	assert_failure 1
+	want="phash: ${output#sha256sum: }"
+	assert_equal "$want" "phash: d: Is a directory"
+	# An argument, a plain path on standard input, a -0 item: each an error,
+	# with a record that says so.
+	for input in "phash d d/f" "printf 'd\nd/f\n' | phash" "printf 'd\0d/f\0' | phash -0"; do
+		prun sh -c "$input 2>err"
+		assert_failure 1
+		assert_equal "$(cat err)" "$want"
+		assert_equal "${#lines[@]}" 2
+		assert_equal "$(cut -f1-3 <<< "${lines[0]}")" "$(stat -c '%i	%s	%n' d)"
+		assert_equal "$(attr type "${lines[0]}")" d
+		assert_equal "$(attr error "${lines[0]}")" EISDIR
+		assert_equal "$(attr sha256 "${lines[1]}")" "$(ref_hex sha256 d/f)"
+	done
+	# The checksum formats write what sha256sum writes, and exit as it does.
+	run sh -c 'sha256sum d d/f 2>&1'
+	assert_failure 1
+	want=$output
+	prun sh -c 'phash -f gnu d d/f 2>&1'
+	assert_failure 1
+	assert_equal "${output//phash:/sha256sum:}" "$want"
+	# A record stream holds directories as a matter of course: pfind's
+	# records, with a type or without, pass through without a word; so does
+	# every directory a walk meets.
+	for input in "pfind d | phash" "pfind --fields type d | phash" "phash -r d"; do
+		prun sh -c "$input 2>err"
+		assert_success
+		assert_equal "$(cat err)" ""
+		assert_equal "${#lines[@]}" 3
+		assert_line --regexp "^$(stat -c '%i	%s' d/sub)	d/sub(	type:d)?\$"
+		assert_line --regexp "	d/f	.*sha256:$(ref_hex sha256 d/f)"
+	done
 }
 
 @test "phash reports an unreadable file, writes its record with error:EACCES, exits 1" {
@@ -487,5 +531,28 @@ setup() {
 		prun sh -c "ulimit -n $n && pverify -j 16 -f want 2>&1"
 		assert_success
 		assert_output "pverify: 1600 ok, 0 failed, 0 missing, 0 errors"
+	done
+}
+
+@test "phash -r writes an unreadable file's own inode and size with error:EACCES, as pfind does" {
+	local order line
+	mkdir -p t/sub
+	printf 'secret' > t/sub/locked
+	printf 'open' > t/open
+	chmod 000 t/sub/locked
+	# Relative paths from the test's directory: nobody need not reach its parents.
+	chmod 755 .
+	for order in "" --unordered; do
+		prun as_nobody phash -r $order t
+		assert_failure 1
+		assert_line "phash: t/sub/locked: Permission denied"
+		line=$(printf '%s\n' "$output" | grep '	t/sub/locked	')
+		assert_equal "$(cut -f1,2 <<< "$line")" "$(stat -c '%i	%s' t/sub/locked)"
+		assert_equal "$(cut -f1-3 <<< "$line")" "$(pfind t/sub/locked)"
+		assert_equal "$(attr error "$line")" EACCES
+		assert_equal "$(attr type "$line")" f
+		assert_equal "$(attr sha256 "$line")" ""
+		assert_equal "$(attr sha256 "$(printf '%s\n' "$output" | grep '	t/open	')")" \
+			"$(ref_hex sha256 t/open)"
 	done
 }
