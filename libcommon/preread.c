@@ -201,6 +201,8 @@ static void batch_cold(struct preread *pr, size_t first, size_t n, size_t ahead,
 	struct stat sts[PREREAD_FILES];
 	size_t i, opened = 0;
 
+	if (first >= n)
+		return;
 	/* -2: not opened yet (beyond the share); -1: open said nothing to read. */
 	for (i = first; i < n; i++) {
 		fds[i] = opened < ahead ? ops->open(ctx, i, &sts[i]) : -2;
