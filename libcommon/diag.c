@@ -164,14 +164,29 @@ void diag_help(const char *text)
 	exit(diag_finish());
 }
 
+unsigned diag_parse_count(const char *arg, const char *what)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (*arg < '0' || *arg > '9' || *end || errno || n < 1 || n > DIAG_COUNT_MAX)
+		diag_usage_error("invalid %s count '%s' (1 to %d)", what, arg, DIAG_COUNT_MAX);
+	return (unsigned)n;
+}
+
+void diag_stdout_error(int errnum)
+{
+	if (errnum != EPIPE)
+		emitf("standard output", "%s", strerror(errnum));
+	diag_raise(EXIT_FAILED);
+}
+
 int diag_finish(void)
 {
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		/* A reader that went away (EPIPE) is not worth a message. */
-		if (errno != EPIPE)
-			emitf("standard output", "%s", strerror(errno));
-		diag_raise(EXIT_FAILED);
-	}
+	if (fflush(stdout) != 0 || ferror(stdout))
+		diag_stdout_error(errno);
 	return diag_status();
 }
 

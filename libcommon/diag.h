@@ -60,6 +60,23 @@ _Noreturn void diag_usage_error(const char *format, ...) __attribute__((format(p
  */
 _Noreturn void diag_bad_option(int c, char *const *argv);
 
+/** The largest count diag_parse_count accepts (threads, jobs, readers, writers). */
+#define DIAG_COUNT_MAX 1024
+
+/**
+ * The count given to an option such as -j: a decimal number from 1 to
+ * DIAG_COUNT_MAX. Anything else is a usage error, said the same way by
+ * every program: "invalid WHAT count 'ARG' (1 to 1024)".
+ */
+unsigned diag_parse_count(const char *arg, const char *what);
+
+/**
+ * A write error on standard output (errnum): "prog: standard output:
+ * reason", the one wording every program uses; a reader that went away
+ * (EPIPE) is not worth a message. Raises the status to EXIT_FAILED.
+ */
+void diag_stdout_error(int errnum);
+
 /** Print "prog (ptools) VERSION" to stdout and exit(0). */
 _Noreturn void diag_version(void);
 

@@ -78,10 +78,8 @@ void out_report_error(const struct out *out)
 {
 	int err = out_error(out);
 
-	if (err == EPIPE)
-		diag_raise(EXIT_FAILED);
-	else if (err)
-		diag_file_errorf("write error", "%s", strerror(err));
+	if (err)
+		diag_stdout_error(err);
 }
 
 void outbuf_init(struct outbuf *ob, struct out *sink, size_t flush_at)

@@ -34,9 +34,7 @@ static int reader_load(struct journal_reader *rev)
 		rev->cap = cap;
 	}
 	memmove(rev->buf + chunk, rev->buf, rev->n);
-	do {
-		got = pread(rev->fd, rev->buf, chunk, rev->lo - (off_t)chunk);
-	} while (got < 0 && errno == EINTR);
+	got = xpread(rev->fd, rev->buf, chunk, rev->lo - (off_t)chunk);
 	if (got < 0)
 		return -1;
 	if ((size_t)got != chunk) {

@@ -136,18 +136,6 @@ static void refuse_seal_name_in_source(const char *src, const char *seal_name)
 	close(srcfd);
 }
 
-static unsigned parse_count(const char *arg, const char *what)
-{
-	char *end;
-	unsigned long n;
-
-	errno = 0;
-	n = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || n < 1 || n > 256)
-		diag_usage_error("invalid %s count '%s' (1 to 256)", what, arg);
-	return (unsigned)n;
-}
-
 /*
  * A destination that is the source directory itself would have its journal,
  * seal and temporaries made among the files being copied: refuse it before
@@ -200,8 +188,8 @@ int main(int argc, char **argv)
 		case OPT_FSYNC: opt.fsync = true; break;
 		case OPT_VERIFY: opt.verify = true; break;
 		case OPT_SEAL: opt.seal_name = optarg; break;
-		case 'j': opt.readers = parse_count(optarg, "reader"); break;
-		case 'w': opt.writers = parse_count(optarg, "writer"); break;
+		case 'j': opt.readers = diag_parse_count(optarg, "reader"); break;
+		case 'w': opt.writers = diag_parse_count(optarg, "writer"); break;
 		case OPT_PROGRESS: progress = 1; break;
 		case OPT_NO_PROGRESS: progress = 0; break;
 		case OPT_ROLLBACK: rollback = true; break;

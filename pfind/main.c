@@ -485,17 +485,9 @@ int main(int argc, char **argv)
 	opterr = 0;
 	while ((opt = getopt_long(split, argv, "+:j:0L", long_options, NULL)) != -1) {
 		switch (opt) {
-		case 'j': {
-			char *end;
-			unsigned long n;
-
-			errno = 0;
-			n = strtoul(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end || errno || n < 1 || n > 256)
-				diag_usage_error("invalid thread count '%s' (1 to 256)", optarg);
-			config.threads = (unsigned)n;
+		case 'j':
+			config.threads = diag_parse_count(optarg, "thread");
 			break;
-		}
 		case '0':
 			pf.print0 = true;
 			break;

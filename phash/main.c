@@ -749,18 +749,6 @@ static void walk_roots(struct producer *producer, char **roots, int count)
 		diag_file_error(NULL, errno);
 }
 
-static unsigned parse_jobs(const char *text)
-{
-	char *end;
-	unsigned long jobs;
-
-	errno = 0;
-	jobs = strtoul(text, &end, 10);
-	if (errno || end == text || *end || jobs < 1 || jobs > 1024)
-		diag_usage_error("invalid number of jobs: '%s' (1 to 1024)", text);
-	return (unsigned)jobs;
-}
-
 static void parse_options(int argc, char **argv, struct options *opt)
 {
 	enum { OPT_REUSE = 256, OPT_UNORDERED, OPT_NOCACHE, OPT_PROGRESS, OPT_NO_PROGRESS };
@@ -788,7 +776,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
 	while ((c = getopt_long(argc, argv, ":a:j:0rf:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': algos = optarg; break;
-		case 'j': opt->jobs = parse_jobs(optarg); break;
+		case 'j': opt->jobs = diag_parse_count(optarg, "job"); break;
 		case '0': opt->nul = true; break;
 		case 'r': opt->recursive = true; break;
 		case 'f':

@@ -628,18 +628,6 @@ static void print_summary(const struct report_counts *counts, const struct optio
 			  (uintmax_t)counts->errors);
 }
 
-static unsigned parse_jobs(const char *arg)
-{
-	char *end;
-	unsigned long n;
-
-	errno = 0;
-	n = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || n < 1 || n > 1024)
-		diag_usage_error("invalid number of jobs: '%s' (1 to 1024)", arg);
-	return (unsigned)n;
-}
-
 static void parse_options(int argc, char **argv, struct options *options)
 {
 	int c;
@@ -682,7 +670,7 @@ static void parse_options(int argc, char **argv, struct options *options)
 			options->verbose = true;
 			break;
 		case 'j':
-			options->jobs = parse_jobs(optarg);
+			options->jobs = diag_parse_count(optarg, "job");
 			break;
 		case OPT_PROGRESS:
 			options->progress = 1;
@@ -888,8 +876,8 @@ int main(int argc, char **argv)
 	worker_fini(reading.local);
 	progress_finish(shared.progress);
 	shared.progress = NULL;
-	if (report_flush(shared.report) != 0 && errno != EPIPE)
-		diag_file_error("stdout", errno);
+	if (report_flush(shared.report) != 0)
+		diag_stdout_error(errno);
 	if (out_error(sink) == EPIPE) {
 		/* Its reader has gone (SIGPIPE ignored): results were lost, so
 		 * not a success, but nothing is worth a message. */

@@ -23,23 +23,39 @@ make_wide() {
 	printf 'some data\n' > "$1/d1/1"
 }
 
-@test "pfind, phash and pverify exit 1 with a message when standard output is a full disk" {
+@test "pfind, phash and pverify exit 1 with one wording when standard output is a full disk" {
 	make_wide t
 	pfind t | phash > list
 	prun --separate-stderr pfind t
 	assert_success
 	prun --separate-stderr bash -c 'pfind t > /dev/full'
 	assert_failure 1
-	[[ "$stderr" == pfind:* ]]
+	assert_equal "$stderr" "pfind: standard output: No space left on device"
 	prun --separate-stderr bash -c 'phash -r t > /dev/full'
 	assert_failure 1
-	[[ "$stderr" == phash:* ]]
+	assert_equal "$stderr" "phash: standard output: No space left on device"
 	prun --separate-stderr bash -c 'pfind t | phash > /dev/full'
 	assert_failure 1
-	[[ "$stderr" == *"phash: "*"No space left on device"* ]]
+	assert_equal "$stderr" "phash: standard output: No space left on device"
 	prun --separate-stderr bash -c 'pverify -v -f list > /dev/full'
 	assert_failure 1
-	[[ "$stderr" == *"No space left on device"* ]]
+	assert_equal "${stderr_lines[0]}" "pverify: standard output: No space left on device"
+}
+
+@test "every tool refuses a bad count the same way: invalid WHAT count 'ARG' (1 to 1024), exit 2" {
+	local tool arg
+	for arg in 0 1025 x 3x -1 ''; do
+		for tool in "pfind -j" "phash -j" "pverify -j" "pcopy -j" "pcopy -w"; do
+			prun $tool "$arg" . dest
+			assert_failure 2
+			assert_line --index 0 --regexp "^${tool%% *}: invalid (thread|job|reader|writer) count '$arg' \\(1 to 1024\\)$"
+		done
+	done
+	printf 'x\n' > f
+	prun pfind -j 1024 f
+	assert_success
+	prun phash -j 1024 f
+	assert_success
 }
 
 # quiet_when_reader_leaves SIGPIPE-DISPOSITION CMD: run CMD | head -n 1 and
