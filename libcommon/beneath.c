@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: 0BSD */
-/** Opening paths beneath a root fd without following symlinks. */
+/** Opening paths beneath a root fd, without following symlinks out of it. */
 #include "prelude.h"
 #include "beneath.h"
+#include "dbuf.h"
 #include "xio.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -19,8 +21,9 @@
  */
 static volatile int openat2_usable = 1;
 
-/* openat2 with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, or -2 when not usable. */
-static int try_openat2(int rootfd, const char *path, int flags, mode_t mode)
+/* openat2 with RESOLVE_BENEATH and resolve's other flags, or -2 when not usable. */
+static int try_openat2_how(int rootfd, const char *path, int flags, mode_t mode,
+			   uint64_t resolve)
 {
 	struct open_how how;
 	int fd;
@@ -30,7 +33,7 @@ static int try_openat2(int rootfd, const char *path, int flags, mode_t mode)
 	memset(&how, 0, sizeof(how));
 	how.flags = (uint64_t)flags;
 	how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	how.resolve = RESOLVE_BENEATH | resolve;
 	do {
 		fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 	} while (fd < 0 && errno == EINTR);
@@ -43,7 +46,21 @@ static int try_openat2(int rootfd, const char *path, int flags, mode_t mode)
 		return -2; /* a racing rename: let the component walk decide */
 	return fd;
 }
+
+/* openat2 with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, or -2 when not usable. */
+static int try_openat2(int rootfd, const char *path, int flags, mode_t mode)
+{
+	return try_openat2_how(rootfd, path, flags, mode,
+			       RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+}
 #endif
+
+void beneath_disable_openat2(void)
+{
+#ifdef SYS_openat2
+	openat2_usable = 0;
+#endif
+}
 
 /* Whether path holds a ".." component (the caller refuses it). */
 static bool has_dotdot(const char *path, size_t len)
@@ -97,6 +114,15 @@ static int walk_components(int rootfd, const char *path, size_t len, int flags)
 			nextfd = openat(dirfd, name,
 					O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | flags);
 		} while (nextfd < 0 && errno == EINTR);
+		/* A symlink on the way says ELOOP, whatever open(2) made of it
+		 * (ENOTDIR with O_DIRECTORY), so callers can tell it from a file. */
+		if (nextfd < 0 && errno == ENOTDIR) {
+			struct stat st;
+			if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+				errno = ELOOP;
+			else
+				errno = ENOTDIR;
+		}
 		xclose(dirfd);
 		if (nextfd < 0)
 			return -1;
@@ -195,6 +221,76 @@ int beneath_open(int rootfd, const char *path, int flags, mode_t mode)
 	} while (fd < 0 && errno == EINTR);
 	saved = errno;
 	close(dirfd);
+	errno = saved;
+	return fd;
+}
+
+int beneath_normalize(struct dbuf *out, const char *path, size_t len, bool dotdot)
+{
+	size_t i = 0;
+
+	dbuf_clear(out);
+	if (len > 0 && path[0] == '/' && dbuf_putc(out, '/') != 0)
+		return -1;
+	while (i < len) {
+		size_t start;
+		while (i < len && path[i] == '/')
+			i++;
+		start = i;
+		while (i < len && path[i] != '/')
+			i++;
+		if (i == start || (i - start == 1 && path[start] == '.'))
+			continue;
+		if (i - start == 2 && path[start] == '.' && path[start + 1] == '.') {
+			size_t floor = out->len > 0 && out->data[0] == '/' ? 1 : 0;
+			if (!dotdot || out->len == floor) {
+				errno = EXDEV;
+				return -1;
+			}
+			while (out->len > floor && out->data[out->len - 1] != '/')
+				out->len--;
+			if (out->len > floor)
+				out->len--; /* the slash before the component taken back */
+			out->data[out->len] = '\0';
+			continue;
+		}
+		if (out->len > 0 && out->data[out->len - 1] != '/' && dbuf_putc(out, '/') != 0)
+			return -1;
+		if (dbuf_append(out, path + start, i - start) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int beneath_resolve(int rootfd, const char *path, int flags)
+{
+	size_t len = strlen(path);
+	struct dbuf norm;
+	int fd, saved;
+
+	if (len > 0 && path[0] == '/') {
+		errno = EXDEV;
+		return -1;
+	}
+	flags |= O_CLOEXEC;
+#ifdef SYS_openat2
+	if (len > 0 && len < PATH_MAX) {
+		fd = try_openat2_how(rootfd, path, flags, 0, RESOLVE_NO_MAGICLINKS);
+		if (fd != -2)
+			return fd;
+	}
+#endif
+	dbuf_init(&norm);
+	if (beneath_normalize(&norm, path, len, true) != 0) {
+		dbuf_free(&norm);
+		return -1;
+	}
+	if (norm.len == 0)
+		fd = openat(rootfd, ".", flags); /* the root itself */
+	else
+		fd = beneath_open(rootfd, norm.data, flags, 0);
+	saved = errno;
+	dbuf_free(&norm);
 	errno = saved;
 	return fd;
 }

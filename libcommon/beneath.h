@@ -17,6 +17,7 @@
 #define PTOOLS_BENEATH_H
 
 #include "prelude.h"
+#include "dbuf.h"
 #include <sys/types.h>
 
 /**
@@ -24,7 +25,7 @@
  * beneath rootfd. An empty path (or one of only "." components) opens the
  * root itself again. flags are added to O_RDONLY|O_DIRECTORY|O_NOFOLLOW|
  * O_CLOEXEC (O_PATH is allowed). Returns a new fd the caller closes, or -1
- * with errno (ELOOP/ENOTDIR: a symlink or a non-directory on the way; EXDEV:
+ * with errno (ELOOP: a symlink on the way; ENOTDIR: a non-directory; EXDEV:
  * absolute path or ".."; ENOENT; ENOMEM).
  */
 int beneath_open_dir(int rootfd, const char *path, size_t len, int flags);
@@ -36,6 +37,32 @@ int beneath_open_dir(int rootfd, const char *path, size_t len, int flags);
  * Returns a new fd or -1 with errno as beneath_open_dir.
  */
 int beneath_open(int rootfd, const char *path, int flags, mode_t mode);
+
+/**
+ * Open path beneath rootfd as a manifest checked under a root reads it
+ * (pverify -C), with flags (O_CLOEXEC added): ".." is allowed while it
+ * stays beneath the root; where openat2 is usable, symlinks are followed as
+ * long as they stay beneath the root (RESOLVE_BENEATH); elsewhere no symlink
+ * is followed at all: the path is normalised lexically, which is then
+ * exact, and opened one component at a time with O_NOFOLLOW (a symlink on
+ * the way fails with ELOOP). Paths past PATH_MAX take the second way.
+ * Returns a new fd, or -1 with errno (EXDEV: the path leaves the root;
+ * ELOOP: a symlink not followed; ENOENT, ENOTDIR, ...).
+ */
+int beneath_resolve(int rootfd, const char *path, int flags);
+
+/**
+ * path (len bytes) normalised lexically into out (cleared first): "."
+ * components and repeated slashes dropped, a leading "/" kept, and each
+ * ".." taking back one component when dotdot is true (refused when false).
+ * An empty result means the starting directory itself. Returns 0, or -1
+ * with errno: EXDEV for a refused ".." or one that would climb above the
+ * start; ENOMEM.
+ */
+int beneath_normalize(struct dbuf *out, const char *path, size_t len, bool dotdot);
+
+/** Never use openat2 from now on (PTOOLS_NO_OPENAT2, for tests). */
+void beneath_disable_openat2(void);
 
 /**
  * Split path (len bytes) into the directory part and the last component,

@@ -8,34 +8,27 @@
  * of algorithms is asked for, and no block is ever copied per algorithm: the
  * algorithms (and pcopy's sink) all look at the same buffer.
  *
- * Opening. A file is opened with O_RDONLY|O_NOCTTY|O_NONBLOCK|O_CLOEXEC.
- * Unless the caller has just seen the entry as a regular file (a walker's
- * d_type), it is stat'ed first and anything that is not a regular file is
- * never opened at all: opening a FIFO for reading unblocks its writer, and
- * opening a tape device may rewind it. O_NONBLOCK covers the race where a
- * regular file is swapped for a FIFO between that stat and the open (the open
- * cannot hang); the fstat after open then refuses it before any read. O_NONBLOCK
- * means nothing to a local regular file, but a network or FUSE filesystem
- * may honour it: it is cleared lazily, the first time a read answers EAGAIN,
- * which saves an fcntl per file (one system call in six for a small one). Paths
- * longer than PATH_MAX are opened through their parent directories in
- * pieces.
+ * Opening. A path is opened the one safe way (openread.h): nothing that
+ * is not a regular file is opened for reading, and the open cannot hang on a
+ * FIFO (O_NONBLOCK). O_NONBLOCK means nothing to a local regular file, but a
+ * network or FUSE filesystem may honour it: it is cleared lazily, the first
+ * time a read answers EAGAIN, which saves an fcntl per file (one system
+ * call in six for a small one).
  *
  * Reading. Blocks are 1 MiB by default (large reads cost few system calls
  * and let the readahead stay ahead), posix_fadvise(SEQUENTIAL) doubles the
  * readahead window on files of more than one block, and pread keeps the file
  * offset untouched for pcopy. A short read that reaches the size fstat
- * reported ends the file without the extra read that would return 0: for
- * 200,000 small files that is 200,000 system calls saved. A file that grows
- * meanwhile is caught by the second fstat below.
+ * reported ends the file without the extra read that would return 0: one
+ * system call saved per small file. A file that grows meanwhile is caught by
+ * the second fstat below.
  *
  * Change detection. After the last block the file is fstat'ed again; if its
  * size or mtime differ from the first fstat, or the bytes read differ from
  * the size, result->changed is set and the caller reports the file.
  *
- * Large files: reading beside hashing. One core hashes SHA-256 at about
- * 1.7 GB/s and MD5 at about 0.7 GB/s, while copying a block out of the page
- * cache costs a tenth of that, so md5+sha1+sha256 in one thread would cost
+ * Large files: reading beside hashing. Copying a block out of the page cache
+ * costs about a tenth of hashing it, so md5+sha1+sha256 in one thread would cost
  * the sum of the three, and even one algorithm would lose a tenth of its
  * speed to the copy. Instead, for a file of at least PARALLEL_MIN_BLOCKS
  * blocks, each algorithm runs in a helper thread of its own (started once,
@@ -56,8 +49,8 @@
  * algorithms itself, as many as together cost no more than the slowest one
  * (each is timed once, on LOCAL_SAMPLE bytes, when the ring is set up): for
  * md5+sha1+sha256 on two cores the reader hashes sha1 and sha256 and one
- * helper md5, and a 1 GiB file took 1.5 to 1.6 s instead of 1.8 s (md5 alone
- * needs 1.43 s). Those bytes are hashed from the reader's own cache, too.
+ * helper md5, so a file takes little more than md5 alone. Those bytes are
+ * hashed from the reader's own cache, too.
  * The ring bounds memory at RING_SLOTS blocks per engine and lets the
  * reader run up to RING_SLOTS-1 blocks ahead of the slowest helper, which
  * smooths out scheduling noise. Each helper touches only its own context
@@ -71,9 +64,9 @@
  *
  * One algorithm, large file: a relay. With a single algorithm the ring above
  * has one thread copy each block out of the page cache and another hash it,
- * so every byte hashed was just written by the other core, and on an Intel
- * host that made SHA-256 run at 72% of its one-core speed (the cache lines
- * travel between the cores' private caches). Instead, two threads (the
+ * so every byte hashed was just written by the other core, and SHA-256 then
+ * runs well below its one-core speed (the cache lines travel between the
+ * cores' private caches). Instead, two threads (the
  * caller and one partner) take alternate blocks, and each thread both reads
  * and hashes its own block, so the bytes are hashed from the cache of the
  * core that copied them. The one hash context passes between them like a
@@ -88,20 +81,20 @@
  * A block is read in full (a short read is retried) so a block shorter
  * than block_size is the last one; an error or the end stops both threads.
  * Passing the baton through a sleep costs a wake-up (tens of microseconds
- * in a virtual machine) per block, 7% of the time on 1 MiB blocks; so the
+ * in a virtual machine) per block; so the
  * holder wakes the next one when only RELAY_TAIL bytes are left to hash,
  * and the next one polls for the baton meanwhile (RELAY_SPIN_NS at most),
  * which hides the wake-up behind the hashing of the tail. That wake-up
- * still costs the holder itself: on an AMD virtual machine, waking a
- * thread whose core sleeps makes the waker exit to the hypervisor, and
- * 1 GiB took 720 to 785 ms against 682 ms with a partner that never slept
- * (but spent a core polling). So the next holder first dozes on a timer:
+ * still costs the holder itself: in a virtual machine, waking a thread
+ * whose core sleeps can make the waker exit to the hypervisor. So the next
+ * holder first dozes on a timer:
  * it knows when the holder took the baton and how long a block takes to
  * hash (relay_doze), sleeps until RELAY_SPIN_NS before the turn is due and
  * polls from there; the holder's wake-up then finds no sleeper and costs
- * nothing: 700 -> 667 ms side by side (sha512: 1.45 -> 1.18 s), for about
- * 7% more CPU time. A wrong guess costs only time: the doze ends in the
- * poll, then in the sleep above.
+ * nothing, for a little more CPU time (the poll). A wrong guess costs only
+ * time: the doze ends in the poll, then in the sleep above. (The
+ * measurements behind each step are in docs/BENCHMARKS.md, "Design
+ * measurements".)
  *
  * --nocache. After a file (and every NOCACHE_STEP bytes of a large one) the
  * pages read are dropped with posix_fadvise(DONTNEED), so a backup run does
@@ -109,7 +102,7 @@
  */
 #include "prelude.h"
 #include "hashio.h"
-#include "longpath.h"
+#include "openread.h"
 #include "xio.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -127,7 +120,7 @@
 /** A file of fewer blocks than this is hashed serially (threads would not pay). */
 #define PARALLEL_MIN_BLOCKS 4
 /** Bytes of a relayed block still to hash when the next holder is woken:
- * about 70 µs of SHA-256, which covers a wake-up (64 KiB did not). */
+ * enough hashing to cover a wake-up. */
 #define RELAY_TAIL ((size_t)128 << 10)
 /** How long the next holder polls for the baton before it sleeps again, and
  * how long before the turn is due a doze ends (relay_doze). */
@@ -853,15 +846,8 @@ static int read_file(struct hashio *engine, struct reading *r, bool parallel)
 	return read_serial(engine, r);
 }
 
-int hashio_fd(struct hashio *engine, int fd, const struct stat *st,
-	      hashio_sink_fn *sink, void *sink_arg, struct hashio_result *result)
-{
-	return hashio_fd_head(engine, fd, st, NULL, 0, sink, sink_arg, result);
-}
-
-int hashio_fd_head(struct hashio *engine, int fd, const struct stat *st, const void *head,
-		   size_t head_len, hashio_sink_fn *sink, void *sink_arg,
-		   struct hashio_result *result)
+int hashio_fd(struct hashio *engine, int fd, const struct stat *st, const void *head,
+	      size_t head_len, hashio_sink_fn *sink, void *sink_arg, struct hashio_result *result)
 {
 	struct reading r = {.fd = fd, .sink = sink, .sink_arg = sink_arg};
 	struct stat own, after;
@@ -917,80 +903,24 @@ int hashio_fd_head(struct hashio *engine, int fd, const struct stat *st, const v
 	return 0;
 }
 
-/*
- * Open name in parent as hashio_file_at does; fstat of the result in *st.
- * Returns the descriptor, or -1 with the reason in result.
- */
-static int open_regular(int parent, const char *name, int flags, struct stat *st,
-			struct hashio_result *result)
+/* Open path as hashio_file_at does (openread.h), saying why not in result. */
+static int open_for_result(int dirfd, const char *path, int flags, struct stat *st,
+			   struct hashio_result *result)
 {
-	int at_flags = (flags & HASHIO_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0;
-	int open_flags = O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
+	bool have_stat;
 	int fd;
 
-	if (flags & HASHIO_NOFOLLOW)
-		open_flags |= O_NOFOLLOW;
-	if (!(flags & HASHIO_KNOWN_REGULAR)) {
-		if (fstatat(parent, name, st, at_flags) != 0) {
-			result->error = errno;
-			return -1;
-		}
-		/* Kept if the open fails, for the caller's report. */
-		fill_from_stat(result, st);
-		if (!S_ISREG(st->st_mode)) {
-			result->not_regular = true;
-			return -1;
-		}
-	}
-	fd = openat(parent, name, open_flags);
-	if (fd < 0) {
-		result->error = errno;
-		/* A caller that skipped the stat still reports what the entry is
-		 * (a walker's record of it carries its inode and size): stat it
-		 * now that the open failed, which costs nothing on success. */
-		if ((flags & HASHIO_KNOWN_REGULAR) && fstatat(parent, name, st, at_flags) == 0)
-			fill_from_stat(result, st);
-		/* With O_NOFOLLOW, a symlink fails with ELOOP: that is a symlink
-		 * to pass through, not an error. */
-		if (result->error == ELOOP && (flags & HASHIO_NOFOLLOW) &&
-		    fstatat(parent, name, st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st->st_mode)) {
-			fill_from_stat(result, st);
-			result->error = 0;
-			result->not_regular = true;
-		}
-		return -1;
-	}
-	if (fstat(fd, st) != 0) {
-		result->error = errno;
-		xclose(fd);
-		return -1;
-	}
-	/* Refused before any read (a FIFO would hang it, a tape rewind). */
-	if (!S_ISREG(st->st_mode)) {
-		fill_from_stat(result, st);
-		result->not_regular = true;
-		xclose(fd);
-		return -1;
-	}
-	return fd;
-}
-
-int hashio_open_at(int dirfd, const char *path, int flags, struct stat *st,
-		   struct hashio_result *result)
-{
-	const char *name = path;
-	int parent, fd;
-
 	result_clear(result);
-	parent = longpath_parent(dirfd, path, &name);
-	if (parent == -1) {
+	fd = open_read_at(dirfd, path, flags, st, &have_stat);
+	if (fd >= 0)
+		return fd;
+	if (have_stat)
+		fill_from_stat(result, st);
+	if (fd == OPEN_READ_NOT_REGULAR)
+		result->not_regular = true;
+	else
 		result->error = errno;
-		return -1;
-	}
-	fd = open_regular(parent, name, flags, st, result);
-	if (parent != dirfd)
-		xclose(parent);
-	return fd;
+	return -1;
 }
 
 int hashio_file_at(struct hashio *engine, int dirfd, const char *path, int flags,
@@ -999,16 +929,10 @@ int hashio_file_at(struct hashio *engine, int dirfd, const char *path, int flags
 	struct stat st;
 	int fd, ret;
 
-	fd = hashio_open_at(dirfd, path, flags, &st, result);
+	fd = open_for_result(dirfd, path, flags, &st, result);
 	if (fd < 0)
 		return -1;
-	ret = hashio_fd(engine, fd, &st, NULL, NULL, result);
+	ret = hashio_fd(engine, fd, &st, NULL, 0, NULL, NULL, result);
 	xclose(fd);
 	return ret;
-}
-
-int hashio_file(struct hashio *engine, int dirfd, const char *path,
-		struct hashio_result *result)
-{
-	return hashio_file_at(engine, dirfd, path, 0, result);
 }

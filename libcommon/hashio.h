@@ -60,60 +60,28 @@ struct hashio *hashio_new(const struct hashio_config *config);
 /** Free an engine (and stop its helper threads); NULL-safe. */
 void hashio_free(struct hashio *engine);
 
-/** Flags of hashio_file_at. */
-enum hashio_flags {
-	/* Do not follow a symlink in the last component: a symlink is then
-	 * not_regular (passed through), as are the entries a walker reports. */
-	HASHIO_NOFOLLOW = 1 << 0,
-	/* The caller has just seen this entry as a regular file (a walker's
-	 * d_type): skip the stat before open (an open that fails is followed
-	 * by one, for the result). The fstat after open still refuses a
-	 * non-regular file before any read. */
-	HASHIO_KNOWN_REGULAR = 1 << 1,
-};
-
 /**
- * Hash the file at path relative to dirfd (AT_FDCWD for plain paths),
- * following symlinks. A path that is not a regular file sets
- * result->not_regular (with ino, size, mode and mtime from its stat) and is
- * never opened for reading (so a FIFO cannot hang us, nor a tape rewind).
- * Paths longer than PATH_MAX work. Returns 0 when the digests are in result,
- * or -1 when result->error (or not_regular) says why not.
+ * Hash the file at path relative to dirfd (AT_FDCWD for plain paths), opened
+ * the one safe way (openread.h) with flags (enum open_read_flags). A path
+ * that is not a regular file sets result->not_regular (with ino, size, mode
+ * and mtime from its stat) and is never opened for reading (so a FIFO cannot
+ * hang us, nor a tape rewind). Paths longer than PATH_MAX work. Returns 0
+ * when the digests are in result, or -1 when result->error (or not_regular)
+ * says why not.
  */
-int hashio_file(struct hashio *engine, int dirfd, const char *path,
-		struct hashio_result *result);
-
-/** hashio_file with enum hashio_flags. */
 int hashio_file_at(struct hashio *engine, int dirfd, const char *path, int flags,
-		   struct hashio_result *result);
-
-/**
- * The opening half of hashio_file_at: open path relative to dirfd as it
- * would (stat first unless HASHIO_KNOWN_REGULAR, never following a last
- * symlink with HASHIO_NOFOLLOW, never opening a FIFO or device for reading),
- * with its fstat in *st. Returns the descriptor of a regular file, or -1 with
- * result->error or result->not_regular (and the stat fields) set as
- * hashio_file_at would report them.
- */
-int hashio_open_at(int dirfd, const char *path, int flags, struct stat *st,
 		   struct hashio_result *result);
 
 /**
  * Hash an already open regular file from its start (with pread: the file
  * offset is left alone), passing every block to sink (may be NULL). st is the
- * caller's fstat of fd, or NULL. Returns 0 or -1 as hashio_file.
+ * caller's fstat of fd, or NULL. When the caller has already read the first
+ * head_len bytes of the file into head (preread.h), they are hashed and
+ * passed to sink as if read here, and reading goes on from head_len
+ * (serially: a head is for small files); head_len 0 reads it all. Returns 0
+ * or -1 as hashio_file_at.
  */
-int hashio_fd(struct hashio *engine, int fd, const struct stat *st,
-	      hashio_sink_fn *sink, void *sink_arg, struct hashio_result *result);
-
-/**
- * hashio_fd when the caller has already read the first head_len bytes of
- * the file into head (preread.h): they are hashed and passed to sink as if
- * read here, and reading goes on from head_len (serially: a head is for
- * small files). head_len 0 is hashio_fd.
- */
-int hashio_fd_head(struct hashio *engine, int fd, const struct stat *st, const void *head,
-		   size_t head_len, hashio_sink_fn *sink, void *sink_arg,
-		   struct hashio_result *result);
+int hashio_fd(struct hashio *engine, int fd, const struct stat *st, const void *head,
+	      size_t head_len, hashio_sink_fn *sink, void *sink_arg, struct hashio_result *result);
 
 #endif

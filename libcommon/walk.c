@@ -7,7 +7,7 @@
  *
  * Where the time goes. On a warm cache a walk that prints sizes costs one
  * getdents64 per few hundred entries and one fstatat per entry; the stat is
- * most of it (about 1.5 us). So the walker does exactly that work, spread
+ * most of it. So the walker does exactly that work, spread
  * over threads, and nothing per entry that takes a lock or a stdio call:
  * each worker reads a whole directory from its own descriptor, stats each
  * entry relative to that descriptor (only when a flag, d_type DT_UNKNOWN,
@@ -82,10 +82,8 @@
  * that reads a listing also visits it, into a block of output kept with
  * the listing, and queues its subdirectories at once, exactly as an
  * unsorted walk does; the emitter only writes finished blocks in order.
- * The workers then run ahead as far as the window allows (on a tree of
- * 3,200 small directories that took the sorted walk from 1.35 to about
- * 1.2 times the unsorted one, and the futex calls from 12,000 to a few
- * thousand). A listing read ahead holds its subdirectories' nodes, which
+ * The workers then run ahead as far as the window allows, and the emitter
+ * stops being the bottleneck. A listing read ahead holds its subdirectories' nodes, which
  * hold it; a walk stopped before it was emitted frees those at the end
  * (walker.held).
  *
@@ -589,8 +587,8 @@ static void note_blocking(struct walker *wk, long before)
  * getdents64 into the worker's buffer. *first is true for a directory's
  * first read, the only one timed (not the open: it may wait on our own
  * lock), which is enough to tell a cold disk; it is false afterwards. Only
- * one directory in WALK_SAMPLE is timed: the two getrusage calls cost about
- * 2% of a warm walk, and a cold one blocks on nearly every directory.
+ * one directory in WALK_SAMPLE is timed: the two getrusage calls are not
+ * free on a warm walk, and a cold one blocks on nearly every directory.
  */
 static ssize_t read_dents(struct walk_worker *w, int fd, bool *first)
 {

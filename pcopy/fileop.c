@@ -421,7 +421,7 @@ static int op_verify(struct fileop *op)
 		return -1;
 	posix_fadvise(op->fd, 0, 0, POSIX_FADV_DONTNEED);
 	memset(&got, 0, sizeof(got));
-	if (hashio_fd(op->verify, op->fd, NULL, NULL, NULL, &got) != 0) {
+	if (hashio_fd(op->verify, op->fd, NULL, NULL, 0, NULL, NULL, &got) != 0) {
 		errno = got.error ? got.error : EIO;
 		return -1;
 	}
@@ -495,7 +495,7 @@ void reader_copy(struct reader *reader, struct task *task)
 		goto out;
 	reader->sparse = task->st.st_blocks * 512 < task->st.st_size;
 	memset(&result, 0, sizeof(result));
-	if (hashio_fd_head(reader->engine, task->srcfd, &task->st, task->head, task->head_len,
+	if (hashio_fd(reader->engine, task->srcfd, &task->st, task->head, task->head_len,
 			   reader_sink, reader, &result) != 0) {
 		if (!reader->abandoned && !stopping(copy))
 			source_failed(copy, task, result.error ? result.error : EIO, NULL);

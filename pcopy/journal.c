@@ -16,8 +16,8 @@
  * The append is a single write(2) under a mutex, so a kill -9 cannot leave a
  * creation without its record: the page cache outlives the process. Against
  * power loss the record must also be on the disk before the creation is;
- * that costs an fdatasync per record (about 0.2 ms here, 40 s for 200,000
- * files), so it is paid exactly when the user asks for durability (--fsync,
+ * that costs an fdatasync per record (a round trip to the disk for every
+ * file), so it is paid exactly when the user asks for durability (--fsync,
  * which syncs every record before the creation it records). Without --fsync
  * the copied data itself is not promised to survive a power cut either, so
  * the journal is exactly as durable as what it protects. A trailing partial

@@ -305,37 +305,15 @@ void copy_tree(struct copy *copy, const char *src)
 }
 
 /*
- * Normalize a path lexically into out: repeated slashes and "." components
- * dropped, no trailing slash. Returns -1 (EXDEV) for a ".." component.
+ * A record's path normalised lexically into out: repeated slashes and "."
+ * components dropped, "." for nothing left; a ".." component is refused
+ * (EXDEV): it would leave the destination.
  */
 static int normalize(struct dbuf *out, const char *path, size_t len)
 {
-	size_t i = 0;
-
-	dbuf_clear(out);
-	if (len > 0 && path[0] == '/' && dbuf_putc(out, '/') != 0)
+	if (beneath_normalize(out, path, len, false) != 0)
 		return -1;
-	while (i < len) {
-		size_t start;
-		while (i < len && path[i] == '/')
-			i++;
-		start = i;
-		while (i < len && path[i] != '/')
-			i++;
-		if (i == start || (i - start == 1 && path[start] == '.'))
-			continue;
-		if (i - start == 2 && path[start] == '.' && path[start + 1] == '.') {
-			errno = EXDEV;
-			return -1;
-		}
-		if (out->len > 0 && out->data[out->len - 1] != '/' && dbuf_putc(out, '/') != 0)
-			return -1;
-		if (dbuf_append(out, path + start, i - start) != 0)
-			return -1;
-	}
-	if (out->len == 0 && dbuf_putc(out, '.') != 0)
-		return -1;
-	return 0;
+	return out->len == 0 ? dbuf_putc(out, '.') : 0;
 }
 
 /* How much of the absolute path to strip if it lies under root, or SIZE_MAX. */

@@ -6,6 +6,7 @@
 #include "prelude.h"
 #include "reader.h"
 #include "fileop.h"
+#include "openread.h"
 #include "pool.h"
 #include "dbuf.h"
 #include <errno.h>
@@ -75,33 +76,16 @@ void reader_fini(void *context)
 	free(reader);
 }
 
-/* Open a source file for reading without following a link or touching atime. */
-static int open_noatime(int at_fd, const char *at_path)
-{
-	int fd = openat(at_fd, at_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME | O_NONBLOCK);
-
-	if (fd < 0 && errno == EPERM)
-		fd = openat(at_fd, at_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	return fd;
-}
-
 int source_open(struct copy *copy, int at_fd, const char *at_path, const char *rel,
 		struct stat *st)
 {
-	int fd = open_noatime(at_fd, at_path);
+	int fd = open_read_at(at_fd, at_path, OPEN_READ_NOFOLLOW | OPEN_READ_NO_PRESTAT, st, NULL);
 
-	if (fd < 0 || fstat(fd, st) != 0) {
-		source_error(copy, rel, errno, NULL);
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		close(fd);
+	if (fd == OPEN_READ_NOT_REGULAR)
 		source_error(copy, rel, 0, "changed while being copied");
-		return -1;
-	}
-	return fd;
+	else if (fd < 0)
+		source_error(copy, rel, errno, NULL);
+	return fd >= 0 ? fd : -1;
 }
 
 /* A task for one file (srcfd, which it then owns); NULL when memory is short. */

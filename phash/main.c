@@ -6,6 +6,7 @@
 #include "dircache.h"
 #include "hash.h"
 #include "hashio.h"
+#include "openread.h"
 #include "input.h"
 #include "out.h"
 #include "pool.h"
@@ -314,7 +315,7 @@ static bool try_reuse(struct phash *ph, struct task *task, struct hashio_result 
 
 static int open_flags(const struct task *task)
 {
-	return HASHIO_NOFOLLOW | (task->known_regular ? HASHIO_KNOWN_REGULAR : 0);
+	return OPEN_READ_NOFOLLOW | (task->known_regular ? OPEN_READ_NO_PRESTAT : 0);
 }
 
 /*
@@ -348,7 +349,7 @@ static void process(struct worker *worker, struct task *task, int fd, const stru
 		progress_add(ph->progress, 0, 0, res.size);
 		ret = 0;
 	} else if ((engine = worker_engine(worker)) && fd >= 0) {
-		ret = hashio_fd_head(engine, fd, st, head, head_len, NULL, NULL, &res);
+		ret = hashio_fd(engine, fd, st, head, head_len, NULL, NULL, &res);
 	} else if (engine) {
 		const char *name;
 		int dirfd = dircache_at(&worker->dirs, path, rec_path_len(&task->rec), &name);
@@ -396,7 +397,7 @@ struct batch_work {
 };
 
 /*
- * preread's open: a file to be hashed, opened as hashio_file_at would. Not
+ * preread's open: a file to be hashed, opened as hashio_file_at opens it. Not
  * with --reuse, where most files are not read at all; a file that does not
  * open here is left to hashio_file_at, which tries again and says why.
  */
@@ -404,14 +405,14 @@ static int open_item(void *ctx, size_t i, struct stat *st)
 {
 	struct batch_work *work = ctx;
 	const struct task *task = &work->batch->tasks[i];
-	struct hashio_result scratch;
 	const char *name;
-	int dirfd;
+	int dirfd, fd;
 
 	if (task->is_text || task->walk_error || task->have_stat || work->worker->ph->reuse)
 		return -1;
 	dirfd = dircache_at(&work->worker->dirs, rec_path(&task->rec), rec_path_len(&task->rec), &name);
-	return hashio_open_at(dirfd, name, open_flags(task), st, &scratch);
+	fd = open_read_at(dirfd, name, open_flags(task), st, NULL);
+	return fd >= 0 ? fd : -1;
 }
 
 /* preread's finish: hash item i (or copy its text) into the batch's output. */

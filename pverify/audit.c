@@ -488,7 +488,7 @@ int audit_finish(struct audit *audit, struct report *report, struct task **missi
 		if (!any_unsized &&
 		    (nsizes == 0 || !bsearch(&file->size, sizes, nsizes, sizeof(*sizes), by_size)))
 			continue;
-		if (hashio_file(engine, AT_FDCWD, file->path, &result) != 0)
+		if (hashio_file_at(engine, AT_FDCWD, file->path, 0, &result) != 0)
 			continue; /* unreadable: it stays NEW */
 		pairing.size = result.size;
 		for (j = 0; j < nalgos; j++) {

@@ -2,21 +2,25 @@
 /** pverify: check a manifest against the files, in parallel, with phash's engine. */
 #include "prelude.h"
 #include "audit.h"
+#include "beneath.h"
 #include "diag.h"
 #include "dircache.h"
 #include "hash.h"
 #include "hashio.h"
 #include "input.h"
+#include "longpath.h"
 #include "manifest.h"
-#include "seal.h"
+#include "openread.h"
 #include "out.h"
 #include "pool.h"
 #include "preread.h"
 #include "progress.h"
-#include "report.h"
 #include "record.h"
+#include "report.h"
 #include "resolve.h"
+#include "seal.h"
 #include "task.h"
+#include "xio.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -231,23 +235,45 @@ static void check_entry(struct task *task, const struct stat *st)
 }
 
 /*
- * Open the task's path with flags (resolve.h). Without --root, relative to
- * the worker's cached directory: a manifest lists a directory's files
- * together, and looking up a long path's directories again for every file
- * costs about a third of the open. Under --root, resolve_open's checks apply
- * from the root every time.
+ * Open the task's path: to read it (the one safe way, openread.h), or, for
+ * a record that claims only existence and type, as an O_PATH handle to
+ * fstat. Without --root, relative to the worker's cached directory: a
+ * manifest lists a directory's files together, and looking up a long path's
+ * directories again for every file costs about a third of the open. Under
+ * --root, beneath_resolve's checks apply from the root every time. Returns
+ * the descriptor with its fstat in *st, OPEN_READ_NOT_REGULAR (*st set), or
+ * -1 with errno.
  */
-static int open_task(struct worker *worker, const struct task *task, int flags)
+static int open_task(struct worker *worker, const struct task *task, struct stat *st)
 {
 	const char *name;
 	int dirfd, fd;
 
-	if (shared.rootfd != AT_FDCWD)
-		return resolve_open(shared.rootfd, task->path, flags);
-	dirfd = dircache_at(&worker->dirs, task->path, task->path_len, &name);
-	fd = openat(dirfd, name, flags);
-	if (fd < 0 && errno == ENAMETOOLONG)
-		fd = resolve_open(AT_FDCWD, task->path, flags);
+	if (!task->look_only) {
+		if (shared.rootfd != AT_FDCWD)
+			return open_read_at(shared.rootfd, task->path,
+					    OPEN_READ_BENEATH | OPEN_READ_NO_PRESTAT, st, NULL);
+		dirfd = dircache_at(&worker->dirs, task->path, task->path_len, &name);
+		return open_read_at(dirfd, name, OPEN_READ_NO_PRESTAT, st, NULL);
+	}
+	if (shared.rootfd != AT_FDCWD) {
+		fd = beneath_resolve(shared.rootfd, task->path, O_PATH | O_NOFOLLOW);
+	} else {
+		dirfd = dircache_at(&worker->dirs, task->path, task->path_len, &name);
+		fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENAMETOOLONG) {
+			int parent = longpath_parent(AT_FDCWD, task->path, &name);
+			if (parent == -1)
+				return -1;
+			fd = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+			if (parent != AT_FDCWD)
+				xclose(parent);
+		}
+	}
+	if (fd >= 0 && fstat(fd, st) != 0) {
+		xclose(fd);
+		return -1;
+	}
 	return fd;
 }
 
@@ -260,7 +286,11 @@ static int check_open(struct worker *worker, struct task *task, struct stat *st)
 {
 	int fd;
 
-	fd = open_task(worker, task, task->look_only ? RESOLVE_LOOK : RESOLVE_READ);
+	fd = open_task(worker, task, st);
+	if (fd == OPEN_READ_NOT_REGULAR) {
+		set_error(task, S_ISDIR(st->st_mode) ? EISDIR : 0, "not a regular file");
+		return -1;
+	}
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			task->verdict = VERDICT_MISSING;
@@ -272,16 +302,8 @@ static int check_open(struct worker *worker, struct task *task, struct stat *st)
 			set_error(task, errno, NULL);
 		return -1;
 	}
-	if (fstat(fd, st) != 0) {
-		set_error(task, errno, NULL);
-		goto done;
-	}
 	if (task->look_only) {
 		check_entry(task, st);
-		goto done;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		set_error(task, S_ISDIR(st->st_mode) ? EISDIR : 0, "not a regular file");
 		goto done;
 	}
 	if (task->has_size && (uint64_t)st->st_size != task->size) {
@@ -321,7 +343,7 @@ static void check_hash(struct worker *worker, struct task *task, int fd, const s
 		set_error(task, errno, NULL);
 		return;
 	}
-	if (hashio_fd_head(engine, fd, st, head, len, NULL, NULL, &result) != 0) {
+	if (hashio_fd(engine, fd, st, head, len, NULL, NULL, &result) != 0) {
 		set_error(task, result.error, result.error ? NULL : "could not be read");
 		return;
 	}
@@ -826,7 +848,7 @@ int main(int argc, char **argv)
 	 * head does, quietly, as pfind and phash do. */
 	parse_options(argc, argv, &options);
 	if (getenv("PTOOLS_NO_OPENAT2"))
-		resolve_disable_openat2();
+		beneath_disable_openat2();
 
 	shared.rootfd = AT_FDCWD;
 	shared.sizes_only = options.sizes_only;

@@ -917,7 +917,7 @@ kill_resumed_mid_copy() {
 	seal_ok d2
 	prun pcopy -w 0 src e
 	assert_failure 2
-	prun pcopy --writers=257 src e
+	prun pcopy --writers=1025 src e
 	assert_failure 2
 	assert [ ! -e e ]
 }

@@ -5,6 +5,7 @@
 #include "dbuf.h"
 #include "hash.h"
 #include "hashio.h"
+#include "openread.h"
 #include "out.h"
 #include "reorder.h"
 #include <errno.h>
@@ -143,7 +144,7 @@ UNIT_TEST(hash_matches_reference_tools)
 		engines[1] = hashio_new(&serial);
 		EXPECT(engines[0] && engines[1]);
 		for (e = 0; e < 2 && engines[e]; e++) {
-			EXPECT(hashio_file(engines[e], AT_FDCWD, path, &result) == 0);
+			EXPECT(hashio_file_at(engines[e], AT_FDCWD, path, 0, &result) == 0);
 			EXPECT(result.size == sizes[s] && !result.changed && !result.not_regular);
 			for (i = 0; i < n; i++) {
 				char want[HASH_HEX_MAX + 1];
@@ -256,19 +257,19 @@ static void sink_case(const struct hash_algo *const *algos, size_t count, size_t
 	EXPECT(engine && serial && fd >= 0);
 	if (!engine || !serial || fd < 0)
 		goto out;
-	EXPECT(hashio_fd(serial, fd, NULL, NULL, NULL, &want) == 0);
-	EXPECT(hashio_fd(engine, fd, NULL, count_sink, &state, &result) == 0);
+	EXPECT(hashio_fd(serial, fd, NULL, NULL, 0, NULL, NULL, &want) == 0);
+	EXPECT(hashio_fd(engine, fd, NULL, NULL, 0, count_sink, &state, &result) == 0);
 	EXPECT(state.next_offset == 20 * block + 5 && state.calls == 21);
 	for (i = 0; i < count; i++)
 		EXPECT(strcmp(result.hex[i], want.hex[i]) == 0);
 	/* A sink error at the third block stops the file, whichever thread
 	 * holds that block. */
 	state = (struct sink_state){0, 0, 3};
-	EXPECT(hashio_fd(engine, fd, NULL, count_sink, &state, &result) == -1);
+	EXPECT(hashio_fd(engine, fd, NULL, NULL, 0, count_sink, &state, &result) == -1);
 	EXPECT(result.error == ENOSPC && state.calls == 3);
 	/* The engine is still good afterwards. */
 	state = (struct sink_state){0, 0, 0};
-	EXPECT(hashio_fd(engine, fd, NULL, count_sink, &state, &result) == 0);
+	EXPECT(hashio_fd(engine, fd, NULL, NULL, 0, count_sink, &state, &result) == 0);
 	for (i = 0; i < count; i++)
 		EXPECT(strcmp(result.hex[i], want.hex[i]) == 0);
 out:
@@ -305,11 +306,11 @@ UNIT_TEST(hashio_refuses_fifos_and_directories_without_opening_them)
 	EXPECT(mkfifo(fifo, 0600) == 0);
 	/* Opening the FIFO for reading would block forever without O_NONBLOCK,
 	 * and never returns a digest. */
-	EXPECT(hashio_file(engine, AT_FDCWD, fifo, &result) == -1);
+	EXPECT(hashio_file_at(engine, AT_FDCWD, fifo, 0, &result) == -1);
 	EXPECT(result.not_regular && result.error == 0 && S_ISFIFO(result.mode));
-	EXPECT(hashio_file(engine, AT_FDCWD, dir, &result) == -1);
+	EXPECT(hashio_file_at(engine, AT_FDCWD, dir, 0, &result) == -1);
 	EXPECT(result.not_regular && S_ISDIR(result.mode));
-	EXPECT(hashio_file(engine, AT_FDCWD, "/nonexistent/zz", &result) == -1);
+	EXPECT(hashio_file_at(engine, AT_FDCWD, "/nonexistent/zz", 0, &result) == -1);
 	EXPECT(!result.not_regular && result.error == ENOENT);
 	unlink(fifo);
 	rmdir(dir);
@@ -396,13 +397,13 @@ UNIT_TEST(hashio_nofollow_passes_symlinks_and_long_paths_work)
 	close(fd);
 	snprintf(link, sizeof(link), "%s/l", dir);
 	EXPECT(symlink("f", link) == 0);
-	EXPECT(hashio_file_at(engine, AT_FDCWD, link, HASHIO_NOFOLLOW, &result) == -1);
+	EXPECT(hashio_file_at(engine, AT_FDCWD, link, OPEN_READ_NOFOLLOW, &result) == -1);
 	EXPECT(result.not_regular && result.error == 0 && S_ISLNK(result.mode));
-	EXPECT(hashio_file_at(engine, AT_FDCWD, link, HASHIO_NOFOLLOW | HASHIO_KNOWN_REGULAR,
+	EXPECT(hashio_file_at(engine, AT_FDCWD, link, OPEN_READ_NOFOLLOW | OPEN_READ_NO_PRESTAT,
 			      &result) == -1);
 	EXPECT(result.not_regular && result.error == 0);
-	EXPECT(hashio_file(engine, AT_FDCWD, link, &result) == 0); /* followed */
-	EXPECT(hashio_file(engine, AT_FDCWD, path, &direct) == 0);
+	EXPECT(hashio_file_at(engine, AT_FDCWD, link, 0, &result) == 0); /* followed */
+	EXPECT(hashio_file_at(engine, AT_FDCWD, path, 0, &direct) == 0);
 	EXPECT(strcmp(result.hex[0], direct.hex[0]) == 0);
 
 	/* A path of more than PATH_MAX bytes: 25 directories of 200 bytes. */
@@ -431,7 +432,7 @@ UNIT_TEST(hashio_nofollow_passes_symlinks_and_long_paths_work)
 	len = strlen(path);
 	snprintf(path + len, sizeof(path) - len, "/leaf");
 	EXPECT(strlen(path) > PATH_MAX);
-	EXPECT(hashio_file(engine, AT_FDCWD, path, &result) == 0);
+	EXPECT(hashio_file_at(engine, AT_FDCWD, path, 0, &result) == 0);
 	EXPECT(strcmp(result.hex[0], direct.hex[0]) == 0);
 	hashio_free(engine);
 	{

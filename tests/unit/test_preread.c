@@ -147,7 +147,7 @@ static void finish_file(void *ctx, size_t i, int fd, const struct stat *st, cons
 	f->hex[i][0] = '\0';
 	if (fd < 0)
 		return;
-	EXPECT(hashio_fd_head(f->engine, fd, st, head, len, NULL, NULL, &result) == 0);
+	EXPECT(hashio_fd(f->engine, fd, st, head, len, NULL, NULL, &result) == 0);
 	memcpy(f->hex[i], result.hex[0], sizeof(f->hex[i]));
 	f->changed[i] = result.changed;
 	close(fd);
@@ -158,7 +158,7 @@ static void plain_hex(struct files *f, const char *path, char hex[HASH_HEX_MAX +
 {
 	struct hashio_result result;
 
-	EXPECT(hashio_file(f->engine, AT_FDCWD, path, &result) == 0);
+	EXPECT(hashio_file_at(f->engine, AT_FDCWD, path, 0, &result) == 0);
 	memcpy(hex, result.hex[0], sizeof(result.hex[0]));
 }
 
