@@ -20,14 +20,9 @@
 
 void rec_init(struct rec *rec)
 {
-	rec->ino = 0;
-	rec->size = 0;
-	rec->plain = false;
+	memset(rec, 0, sizeof(*rec));
 	dbuf_init(&rec->path_buf);
 	dbuf_init(&rec->attr_text);
-	rec->attrs = NULL;
-	rec->nattrs = 0;
-	rec->attrs_cap = 0;
 }
 
 void rec_free(struct rec *rec)

@@ -152,7 +152,7 @@ static bool parse_number(const char *s, size_t len, int base, uint64_t *value)
 
 bool journal_parse_record(struct journal_record *rec, const char *line, size_t len)
 {
-	const char *p = line, *end = line + len, *field, *why;
+	const char *p, *end = line + len, *field, *why;
 	size_t flen;
 
 	dbuf_clear(&rec->path);

@@ -865,6 +865,8 @@ int main(int argc, char **argv)
 	reading.in = input_open(options.manifest, false);
 	if (!reading.in) {
 		diag_file_error(options.manifest, errno);
+		audit_free(reading.audit);
+		free(walk_root);
 		return EXIT_USAGE;
 	}
 	if (seal_named(options.manifest))
@@ -951,5 +953,5 @@ done:
 	return diag_finish();
 nomem:
 	diag_file_error(NULL, ENOMEM);
-	return EXIT_FAILED;
+	goto done;
 }
