@@ -21,10 +21,12 @@
 #include "run.h"
 #include "destdir.h"
 #include "diag.h"
+#include "dryrun.h"
 #include "fileop.h"
 #include "journal.h"
 #include "journal_finish.h"
 #include "links.h"
+#include "mirror.h"
 #include "producer.h"
 #include "reader.h"
 #include "sealer.h"
@@ -108,6 +110,16 @@ static void dest_setup(struct copy *copy, struct dest *dest)
 
 	memset(&header, 0, sizeof(header));
 	dest->rootfd = open(dest->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (copy->opt.dry_run) {
+		/* Looked at, never changed: no lock, journal or seal. */
+		if (dest->rootfd < 0 && errno != ENOENT)
+			dest_fail(dest, "", 0, errno, NULL);
+		else if (dest->rootfd >= 0 && !copy->opt.force && !copy->opt.update &&
+			 faccessat(dest->rootfd, copy->opt.seal_name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			dryrun_say(dest, DRYRUN_REFUSE, copy->opt.seal_name,
+				   strlen(copy->opt.seal_name));
+		return;
+	}
 	if (dest->rootfd < 0 && errno == ENOENT) {
 		if (mkdir(dest->path, 0777) != 0) {
 			dest_fail(dest, "", 0, errno, "making the destination");
@@ -361,8 +373,18 @@ int copy_finish(struct copy *copy)
 		bool changed;
 		if (dest->done_before)
 			continue;
+		if (copy->opt.dry_run) {
+			if (!all_back && dest_ok(dest) && dest->rootfd >= 0 && copy->opt.delete_extra &&
+			    copy->src_root)
+				mirror_delete(copy, dest);
+			if (!dest_ok(dest))
+				status = EXIT_FAILED;
+			continue;
+		}
 		if (!all_back && dest_ok(dest) && worker) {
-			if (dest_seal(copy, worker, dest) == 0)
+			if (copy->opt.delete_extra && copy->src_root)
+				mirror_delete(copy, dest);
+			if (dest_ok(dest) && dest_seal(copy, worker, dest) == 0)
 				continue;
 		}
 		changed = dest_undo(dest);
@@ -393,8 +415,10 @@ int copy_finish(struct copy *copy)
 		if (sig)
 			diag_note("interrupted: every destination rolled back");
 		else
-			diag_file_errorf(NULL, "stopped (%s): every destination rolled back",
-					 copy->stop_why ? copy->stop_why : "error");
+			diag_file_errorf(NULL, "stopped (%s): %s",
+					 copy->stop_why ? copy->stop_why : "error",
+					 copy->opt.dry_run ? "a run would stop here"
+							   : "every destination rolled back");
 		if (atomic_load(&copy->stop) == STOP_USAGE)
 			status = EXIT_USAGE;
 	}
@@ -413,6 +437,7 @@ int copy_finish(struct copy *copy)
 	free(copy->root_dev);
 	free(copy->root_ino);
 	free(copy->stop_why);
+	free(copy->src_root);
 	dbuf_free(&copy->left_out_names);
 	pthread_mutex_destroy(&copy->devices_lock);
 	free(copy);

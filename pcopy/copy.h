@@ -25,7 +25,9 @@ struct copy_options {
 	bool preserve;           /* -p: owner, group, xattrs (ACLs) */
 	bool hard_links;         /* -H */
 	bool resume;             /* take over an interrupted run's journal */
-	bool keep_going;         /* leave out unreadable source files instead of stopping */
+	bool keep_going;
+	bool dry_run;            /* -n: say what would be done, do nothing */
+	bool delete_extra;       /* --delete: entries the source lacks are removed */         /* leave out unreadable source files instead of stopping */
 	bool progress;
 	const char *seal_name;
 	/*

@@ -64,6 +64,8 @@
  *   T TAB path                                  temporary about to be made
  *   R TAB path TAB inode                        inode about to be put at path
  *   B TAB path TAB backup-name                  existing file linked to backup
+ *   X TAB path TAB aside-name                   existing entry (--delete) about to be
+ *                                               renamed aside to the root's aside-name
  *   C                                           commit
  */
 #include "prelude.h"
@@ -297,6 +299,19 @@ int journal_backup(struct journal *journal, const char *path, size_t len,
 		ok = dbuf_putc(&buf, '\t');
 	if (ok == 0)
 		ok = rec_escape(&buf, backup, backup_len);
+	return record_finish(journal, &buf, ok);
+}
+
+int journal_aside(struct journal *journal, const char *path, size_t len, const char *aside,
+		  size_t aside_len)
+{
+	struct dbuf buf;
+	int ok = record_start(&buf, 'X', path, len);
+
+	if (ok == 0)
+		ok = dbuf_putc(&buf, '\t');
+	if (ok == 0)
+		ok = rec_escape(&buf, aside, aside_len);
 	return record_finish(journal, &buf, ok);
 }
 

@@ -78,6 +78,13 @@ int journal_final(struct journal *journal, const char *path, size_t len, uint64_
 /** Before linking the existing file at path to backup (a name in the same directory). */
 int journal_backup(struct journal *journal, const char *path, size_t len,
 		   const char *backup, size_t backup_len);
+/**
+ * Before renaming the existing entry at path (one --delete removes) aside to
+ * aside, a name in the root: an undo renames it back, a completion removes
+ * it (and everything under it).
+ */
+int journal_aside(struct journal *journal, const char *path, size_t len, const char *aside,
+		  size_t aside_len);
 /** The commit point: every file and the seal are in place (synced with sync, as every record). */
 int journal_commit(struct journal *journal);
 

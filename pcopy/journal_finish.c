@@ -10,6 +10,7 @@
 #include "journal.h"
 #include "journal_read.h"
 #include "xio.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -136,6 +137,15 @@ static void undo_record(struct finisher *fin, struct journal_record *rec)
 		if (unlinkat(dirfd, backup, 0) != 0 && errno != ENOENT)
 			note_failure(fin, rec->path.data, errno);
 		break;
+	case 'X':
+		if (rec->other.len == 0 || rec->other.len > NAME_MAX ||
+		    memchr(rec->other.data, '/', rec->other.len))
+			return;
+		if (renameat(fin->rootfd, rec->other.data, dirfd, name) == 0)
+			fin->result->restored++;
+		else if (errno != ENOENT)
+			note_failure(fin, rec->path.data, errno);
+		break;
 	case 'D':
 		if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0)
 			fin->result->dirs_removed++;
@@ -153,6 +163,48 @@ static void undo_record(struct finisher *fin, struct journal_record *rec)
 	}
 }
 
+/*
+ * Remove name in parent and everything under it, never following a symlink
+ * (one is removed as itself). Returns 0, or -1 with errno (the first
+ * failure; the rest is still tried).
+ */
+static int remove_tree(int parent, const char *name)
+{
+	struct dirent *ent;
+	struct stat st;
+	DIR *dir;
+	int fd, ret = 0, err = 0;
+
+	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(parent, name, 0);
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	dir = fdopendir(fd);
+	if (!dir) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	while ((ent = readdir(dir)) != NULL) {
+		if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
+			continue;
+		if (remove_tree(dirfd(dir), ent->d_name) != 0 && !err)
+			err = errno;
+	}
+	closedir(dir);
+	if (unlinkat(parent, name, AT_REMOVEDIR) != 0 && !err)
+		err = errno;
+	if (err) {
+		errno = err;
+		ret = -1;
+	}
+	return ret;
+}
+
 /* Complete one record of a committed journal. */
 static void complete_record(struct finisher *fin, struct journal_record *rec)
 {
@@ -160,6 +212,15 @@ static void complete_record(struct finisher *fin, struct journal_record *rec)
 	struct timespec times[2];
 	int dirfd;
 
+	if (rec->kind == 'X') {
+		/* What --delete set aside goes for good now the seal is written. */
+		if (rec->other.len == 0 || rec->other.len > NAME_MAX ||
+		    memchr(rec->other.data, '/', rec->other.len))
+			return;
+		if (remove_tree(fin->rootfd, rec->other.data) != 0 && errno != ENOENT)
+			note_failure(fin, rec->path.data, errno);
+		return;
+	}
 	if (rec->kind != 'B' && rec->kind != 'D' && rec->kind != 'M')
 		return;
 	if (rec->path.len == 0) {

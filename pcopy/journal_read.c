@@ -199,6 +199,7 @@ bool journal_parse_record(struct journal_record *rec, const char *line, size_t l
 		       next_field(&p, end, &field, &flen) &&
 		       parse_time(field, flen, &rec->mtime);
 	case 'B':
+	case 'X':
 		return next_field(&p, end, &field, &flen) &&
 		       rec_unescape(&rec->other, field, flen, &why) == 0;
 	default:

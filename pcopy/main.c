@@ -32,6 +32,11 @@ static const char usage_text[] =
 	"  -u, --update         replace existing files whose size or mtime differ\n"
 	"  -p, --preserve       also owner, group, xattrs and ACLs\n"
 	"  -H, --hard-links     keep hard links within the source as hard links\n"
+	"  -n, --dry-run        say what would be copied, replaced, kept, refused or\n"
+	"                       deleted in each DEST (ACTION TAB DEST TAB PATH on\n"
+	"                       stdout); nothing is written\n"
+	"      --delete         remove from each DEST what SRC does not have (set\n"
+	"                       aside until the seal is written; undone by a rollback)\n"
 	"  -k, --keep-going     leave out source files that cannot be read (listed at\n"
 	"                       the end; exit 1) instead of stopping and rolling back\n"
 	"      --fsync          sync files, directories and the journal before sealing\n"
@@ -60,6 +65,7 @@ enum {
 	OPT_NO_PROGRESS,
 	OPT_ROLLBACK,
 	OPT_RESUME,
+	OPT_DELETE,
 };
 
 static const struct option long_options[] = {
@@ -72,6 +78,8 @@ static const struct option long_options[] = {
 	{ "preserve", no_argument, NULL, 'p' },
 	{ "hard-links", no_argument, NULL, 'H' },
 	{ "keep-going", no_argument, NULL, 'k' },
+	{ "delete", no_argument, NULL, OPT_DELETE },
+	{ "dry-run", no_argument, NULL, 'n' },
 	{ "fsync", no_argument, NULL, OPT_FSYNC },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "seal", required_argument, NULL, OPT_SEAL },
@@ -174,7 +182,7 @@ int main(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	opterr = 0; /* one message of our own, not getopt's and ours */
-	while ((c = getopt_long(argc, argv, ":a:t:0fupHkj:w:hV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":a:t:0fupHknj:w:hV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'a': algo_list = optarg; break;
 		case 't': to[nto++] = optarg; break;
@@ -185,6 +193,8 @@ int main(int argc, char **argv)
 		case 'p': opt.preserve = true; break;
 		case 'H': opt.hard_links = true; break;
 		case 'k': opt.keep_going = true; break;
+		case OPT_DELETE: opt.delete_extra = true; break;
+		case 'n': opt.dry_run = true; break;
 		case OPT_FSYNC: opt.fsync = true; break;
 		case OPT_VERIFY: opt.verify = true; break;
 		case OPT_SEAL: opt.seal_name = optarg; break;
@@ -233,6 +243,8 @@ int main(int argc, char **argv)
 	if (nto > 0) {
 		if (optind < argc)
 			diag_usage_error("operands given with --to (records come on stdin)");
+		if (opt.delete_extra)
+			diag_usage_error("--delete needs SRC DEST (a tree to mirror), not --to");
 	} else {
 		if (from)
 			diag_usage_error("--from needs --to");
@@ -248,7 +260,7 @@ int main(int argc, char **argv)
 	refuse_source_as_dest(nto > 0 && optind == argc ? from : argv[optind], to, nto);
 	if (optind < argc)
 		refuse_seal_name_in_source(argv[optind], opt.seal_name);
-	opt.progress = progress < 0 ? progress_default() : progress == 1;
+	opt.progress = !opt.dry_run && (progress < 0 ? progress_default() : progress == 1);
 	opt.interrupted = &interrupted;
 
 	catch_signals();

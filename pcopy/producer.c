@@ -13,6 +13,7 @@
 #include "beneath.h"
 #include "destdir.h"
 #include "diag.h"
+#include "dryrun.h"
 #include "input.h"
 #include "preread.h"
 #include "reader.h"
@@ -83,6 +84,10 @@ static void copy_entry(struct worker *worker, int at_fd, const char *at_path,
 	struct stat fst;
 	int fd;
 
+	if (copy->opt.dry_run) {
+		dryrun_entry(worker, at_fd, at_path, st, rel, len);
+		return;
+	}
 	if (S_ISREG(st->st_mode)) {
 		if (worker->held) {
 			hold_file(worker, at_fd, at_path, rel, len);
@@ -242,7 +247,7 @@ static enum walk_action walk_visit(void *context, const struct walk_entry *entry
 	}
 	if (entry->depth == 0) {
 		/* The root itself gets SRC's mode and mtime at completion. */
-		for (size_t i = 0; i < copy->ndests; i++) {
+		for (size_t i = 0; i < copy->ndests && !copy->opt.dry_run; i++) {
 			struct dest *dest = &copy->dests[i];
 			mode_t mode = dest_kept_mode(copy, st->st_mode);
 			int ok;
@@ -290,9 +295,13 @@ void copy_tree(struct copy *copy, const char *src)
 		roots[0] = slashed;
 	}
 	copy->root_len = strlen(roots[0]);
+	if (copy->opt.delete_extra && !(copy->src_root = strdup(roots[0])))
+		stop_run(copy, STOP_INTERNAL, src, ENOMEM);
 	tally = tally_tree_start(copy, roots[0]);
 	memset(&config, 0, sizeof(config));
 	config.flags = 0; /* stat only what is not a regular file (walk_visit) */
+	if (copy->opt.dry_run)
+		config.flags |= WALK_SORT; /* its report is read by people: in order */
 	config.visit = walk_visit;
 	config.thread_init = tree_walker_init;
 	config.thread_fini = tree_walker_fini;
@@ -365,7 +374,9 @@ static void ensure_parents(struct worker *worker, int srcroot, const char *rel, 
 			stop_run(copy, STOP_SOURCE, sub, ENOTDIR);
 			return;
 		}
-		for (size_t d = 0; d < copy->ndests; d++)
+		if (copy->opt.dry_run)
+			dryrun_entry(worker, srcroot, sub, &st, sub, i);
+		for (size_t d = 0; d < copy->ndests && !copy->opt.dry_run; d++)
 			dest_make_dir(worker, &copy->dests[d], sub, i, &st, -1);
 	}
 }
@@ -475,7 +486,7 @@ void copy_records(struct copy *copy, struct input *in, const char *from)
 		ensure_parents(worker, base, rel, len);
 		if (S_ISDIR(st.st_mode))
 			dbuf_clear(&worker->last_parent);
-		if (S_ISREG(st.st_mode) && st.st_size <= (off_t)PREREAD_FILE_MAX)
+		if (S_ISREG(st.st_mode) && st.st_size <= (off_t)PREREAD_FILE_MAX && !copy->opt.dry_run)
 			batch_add(worker, &batch, base, rel, len, &st);
 		else
 			copy_entry(worker, base, rel, &st, rel, len);

@@ -66,6 +66,7 @@ struct dest {
 	struct seal_writer seal;
 	bool seal_exists;            /* a seal was there before (replaced with --force/--update) */
 	atomic_uint_fast64_t files, bytes;
+	uint64_t deleted;            /* --delete: entries set aside */
 };
 
 /*
@@ -101,6 +102,7 @@ struct copy {
 	bool counted;                /* the totals were counted ahead (tally_records) */
 	/* Source root (records mode: the --from root; tree mode: SRC). */
 	size_t root_len;
+	char *src_root;              /* tree mode, --delete: SRC as walked */
 	/* Hard links (-H): the first copy of each multiply-linked inode. */
 	pthread_mutex_t link_lock;   /* guards links and nlinks */
 	pthread_cond_t link_done;

@@ -936,3 +936,107 @@ kill_resumed_mid_copy() {
 	refute_output --partial "files"
 	seal_ok two
 }
+
+@test "pcopy --delete mirrors the source as rsync -a --delete does, never following a symlink, and seals it" {
+	command -v rsync >/dev/null || skip "rsync is needed as the reference"
+	make_mixed_tree src
+	mkdir outside
+	printf 'not ours\n' > outside/keep
+	for d in one ref; do
+		prun pcopy src "$d"
+		assert_success
+		mkdir -p "$d/extra/deep" "$d/sub/newdir"
+		printf 'x\n' > "$d/extra/deep/h"
+		printf 'y\n' > "$d/sub/stale"
+		printf 'z\n' > "$d/sub/newdir/file"
+		ln -s "$BATS_TEST_TMPDIR/outside" "$d/to-outside"
+		rm -f "$d/.ptools-seal"
+	done
+	rm src/sub/b
+	touch -d '2003-01-01' src/a
+	prun rsync -a --delete src/ ref/
+	assert_success
+	prun pcopy --update --delete --seal MANIFEST src one
+	assert_success
+	assert_equal "$(cd one && find . ! -name MANIFEST -printf '%y %m %p %l\n' | sort)" \
+		"$(cd ref && find . -printf '%y %m %p %l\n' | sort)"
+	cmp src/a one/a
+	assert_equal "$(cat outside/keep)" "not ours"
+	prun pverify -C one -f one/MANIFEST
+	assert_success
+	assert_equal "$(find one -name '.pcopy*')" ""
+	# only a tree can be mirrored
+	prun sh -c 'echo a | pcopy --delete --to two --from src'
+	assert_failure 2
+}
+
+@test "pcopy --delete sets entries aside until the seal: a kill -9 then --rollback puts every one back" {
+	build_shim
+	make_many src 30
+	prun pcopy src one
+	assert_success
+	for i in $(seq 1 300); do printf 'extra %d\n' "$i" > "one/extra$i"; done
+	mkdir -p one/olddir/deeper
+	printf 'deep\n' > one/olddir/deeper/file
+	snap=$(snapshot one)
+	# every write into one is slowed, the journal's too, so the kill lands
+	# while entries are being set aside
+	LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX="$PWD/one" EIO_SHIM_DELAY_US=5000 \
+		pcopy --update --delete src one 2>err &
+	pid=$!
+	for ((i = 0; i < 400; i++)); do
+		[ -f one/.pcopy-journal ] && [ "$(grep -c '^X' one/.pcopy-journal)" -gt 20 ] && break
+		sleep 0.05
+	done
+	kill -KILL "$pid"
+	wait "$pid" || true
+	assert [ "$(grep -c '^X' one/.pcopy-journal)" -gt 20 ]
+	prun pcopy --rollback one
+	assert_success
+	assert_equal "$(snapshot one)" "$snap"
+	assert_equal "$(find one -name '.pcopy*')" ""
+	# uninterrupted, the same run removes them all once sealed
+	prun pcopy --update --delete src one
+	assert_success
+	assert [ ! -e one/extra1 ]
+	assert [ ! -e one/olddir ]
+	seal_ok one
+	assert_equal "$(find one -name '.pcopy*')" ""
+}
+
+@test "pcopy -n/--dry-run says what it would copy, replace, keep, refuse and delete, and writes nothing" {
+	make_mixed_tree src
+	prun pcopy src one
+	assert_success
+	printf 'changed\n' > src/a
+	mkdir one/extra
+	printf 'x\n' > one/extra/y
+	snap=$(snapshot one)
+	prun --separate-stderr pcopy -n --update --delete src one two
+	assert_success
+	assert_line $'replace\tone\ta'
+	assert_line $'keep\tone\tsub/b'
+	assert_line $'delete\tone\textra'
+	assert_line $'copy\ttwo\ta'
+	assert_line $'copy\ttwo\tsub/deeper/medium'
+	assert_line $'keep\tone\tsub/deeper/medium'
+	assert_equal "$(snapshot one)" "$snap"
+	assert [ ! -e two ]
+	# the real run does what the dry run said
+	prun pcopy --update --delete src one two
+	assert_success
+	cmp src/a one/a
+	assert [ ! -e one/extra ]
+	seal_ok two
+	# without --force or --update, existing files are refused: the run would fail
+	prun --separate-stderr pcopy --dry-run src one
+	assert_failure 1
+	assert_line $'refuse\tone\ta'
+	assert_line $'refuse\tone\t.ptools-seal'
+	# records say the same for the paths they name
+	prun sh -c 'printf "sub/b\n" | pcopy -n --to three --from src'
+	assert_success
+	assert_line $'copy\tthree\tsub'
+	assert_line $'copy\tthree\tsub/b'
+	assert [ ! -e three ]
+}

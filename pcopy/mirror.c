@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * pcopy --delete (mirror.h). The entries are not removed during the run:
+ * each is renamed aside within the destination (one rename, whatever its
+ * size; the same filesystem, so it cannot fail for space) and recorded in
+ * the journal before, so until the seal is written nothing is lost, and
+ * the completion deletes them.
+ */
+#include "prelude.h"
+#include "mirror.h"
+#include "destdir.h"
+#include "dryrun.h"
+#include "journal.h"
+#include "walk.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct mirror {
+	struct copy *copy;
+	struct dest *dest;
+	int srcfd;
+	size_t root_len;
+	atomic_uint_fast64_t aside;
+};
+
+/* Whether a name at the destination's root is pcopy's own. */
+static bool own_name(const struct copy *copy, const char *name)
+{
+	return strcmp(name, JOURNAL_NAME) == 0 || strcmp(name, copy->opt.seal_name) == 0 ||
+	       strncmp(name, ".pcopy.", 7) == 0;
+}
+
+static enum walk_action mirror_visit(void *context, const struct walk_entry *entry)
+{
+	struct mirror *mirror = context;
+	struct dest *dest = mirror->dest;
+	char aside[64];
+	const char *rel;
+	struct stat st;
+	size_t len;
+
+	if (!dest_ok(dest) || stopping(mirror->copy))
+		return WALK_STOP;
+	if (entry->error) {
+		dest_fail(dest, entry->path + mirror->root_len, strlen(entry->path + mirror->root_len),
+			  entry->error, "reading the destination for --delete");
+		return WALK_STOP;
+	}
+	if (entry->depth == 0)
+		return WALK_CONTINUE;
+	if (entry->depth == 1 && own_name(mirror->copy, entry->name))
+		return WALK_PRUNE;
+	rel = entry->path + mirror->root_len;
+	while (*rel == '/')
+		rel++;
+	len = strlen(rel);
+	if (fstatat(mirror->srcfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return WALK_CONTINUE; /* the source has it: the copy saw to it */
+	if (errno != ENOENT && errno != ENOTDIR) {
+		dest_fail(dest, rel, len, errno, "looking for it in the source");
+		return WALK_STOP;
+	}
+	if (mirror->copy->opt.dry_run) {
+		dryrun_say(dest, DRYRUN_DELETE, rel, len);
+		return WALK_PRUNE;
+	}
+	dest_temp_name(mirror->copy, aside, sizeof(aside), ".del");
+	if (journal_aside(dest->journal, rel, len, aside, strlen(aside)) != 0) {
+		dest_fail(dest, rel, len, errno, "journal");
+		return WALK_STOP;
+	}
+	if (renameat(entry->at_fd, entry->at_path, dest->rootfd, aside) != 0) {
+		dest_fail(dest, rel, len, errno,
+			  errno == EXDEV ? "--delete: on another filesystem than the destination"
+					 : "--delete: setting it aside");
+		return WALK_STOP;
+	}
+	atomic_fetch_add(&mirror->aside, 1);
+	return WALK_PRUNE; /* what was under it went with it */
+}
+
+void mirror_delete(struct copy *copy, struct dest *dest)
+{
+	struct walk_config config;
+	struct mirror mirror;
+	const char *roots[1] = { dest->path };
+
+	memset(&mirror, 0, sizeof(mirror));
+	mirror.copy = copy;
+	mirror.dest = dest;
+	mirror.root_len = strlen(dest->path);
+	mirror.srcfd = open(copy->src_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mirror.srcfd < 0) {
+		dest_fail(dest, "", 0, errno, "--delete: opening the source");
+		return;
+	}
+	memset(&config, 0, sizeof(config));
+	if (copy->opt.dry_run)
+		config.flags = WALK_SORT;
+	config.visit = mirror_visit;
+	config.arg = &mirror;
+	if (walk(roots, 1, &config) != 0)
+		dest_fail(dest, "", 0, errno, "--delete: walking the destination");
+	close(mirror.srcfd);
+	dest->deleted = atomic_load(&mirror.aside);
+}
