@@ -451,21 +451,6 @@ struct expr *expr_parse(char **argv, int argc, struct timespec now, struct expr_
 	return e;
 }
 
-bool expr_needs_stat(const struct expr *e)
-{
-	if (!e)
-		return false;
-	switch (e->kind) {
-	case EXPR_SIZE:
-	case EXPR_MTIME:
-	case EXPR_NEWER:
-	case EXPR_EMPTY:
-		return true;
-	default:
-		return expr_needs_stat(e->left) || expr_needs_stat(e->right);
-	}
-}
-
 void expr_entry_init(struct expr_entry *view, const struct walk_entry *entry, bool follow)
 {
 	view->entry = entry;

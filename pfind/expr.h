@@ -36,9 +36,6 @@ struct expr *expr_parse(char **argv, int argc, struct timespec now, struct expr_
 /** Free an expression; NULL-safe. */
 void expr_free(struct expr *expr);
 
-/** Whether evaluating expr may need a struct stat (beyond the entry's type). */
-bool expr_needs_stat(const struct expr *expr);
-
 /**
  * Lazily stat'ed view of an entry for evaluation: st is the walker's stat or
  * one made on first need with fstatat(at_fd, at_path). error holds the errno

@@ -443,15 +443,6 @@ static void parse_fields(struct pfind *pf, const char *list)
 		diag_usage_error("--fields needs at least one field");
 }
 
-static bool fields_need_stat(const struct pfind *pf)
-{
-	for (size_t i = 0; i < pf->nfields; i++)
-		if (pf->fields[i] != FIELD_TYPE && pf->fields[i] != FIELD_DEPTH &&
-		    pf->fields[i] != FIELD_LINK)
-			return true;
-	return false;
-}
-
 int main(int argc, char **argv)
 {
 	enum { OPT_SORT = 256, OPT_FIELDS, OPT_EXCLUDE, OPT_NO_HIDDEN, OPT_XDEV, OPT_HELP, OPT_VERSION };
@@ -539,13 +530,13 @@ int main(int argc, char **argv)
 		nroots = (size_t)(first_test - first_path);
 	}
 	pf.expr = expr_parse(argv + first_test, argc - first_test, now, &pf.options, &error);
-	if (error) {
+	if (error)
 		diag_usage_error("%s", error);
-	}
 	if (pf.print0 && pf.nfields)
 		diag_usage_error("--fields cannot be combined with -0 (bare paths)");
 
-	if (!pf.print0 || fields_need_stat(&pf))
+	/* -0 prints bare paths: only a test that needs a stat makes one. */
+	if (!pf.print0)
 		config.flags |= WALK_STAT;
 	if (pf.options.follow)
 		config.flags |= WALK_FOLLOW;
@@ -558,7 +549,6 @@ int main(int argc, char **argv)
 	}
 	if (walk(roots, nroots, &config) != 0)
 		diag_file_error(NULL, errno);
-	error = NULL;
 	out_report_error(pf.sink);
 	out_free(pf.sink);
 	expr_free(pf.expr);
