@@ -33,6 +33,13 @@ struct expr_options {
 struct expr *expr_parse(char **argv, int argc, struct timespec now, struct expr_options *options,
 			char **error);
 
+/**
+ * Whether word is a test (or an option spelled as one) that takes the next
+ * word as its argument: from the table expr_parse reads, so that the caller
+ * can tell a test's argument from a path or an option of its own.
+ */
+bool expr_takes_argument(const char *word);
+
 /** Free an expression; NULL-safe. */
 void expr_free(struct expr *expr);
 

@@ -354,20 +354,6 @@ static bool starts_expression(const char *word)
 	return i >= 3;
 }
 
-/* Whether argv word is a test that takes the next word as its argument. */
-static bool test_takes_argument(const char *word)
-{
-	static const char *const tests[] = {
-		"-name", "-iname", "-path", "-ipath", "-wholename", "-type", "-size",
-		"-mtime", "-mmin", "-newer", "-mindepth", "-maxdepth",
-	};
-
-	for (size_t i = 0; i < countof(tests); i++)
-		if (strcmp(word, tests[i]) == 0)
-			return true;
-	return false;
-}
-
 /* Whether argv word is one of pfind's own options, and if so whether it takes the next word. */
 static bool is_option(const char *word, bool *takes_next)
 {
@@ -400,7 +386,7 @@ static int gather_options(int argc, char **argv)
 			i++;
 			break;
 		}
-		if (test_takes_argument(argv[i]) && i + 1 < argc) {
+		if (expr_takes_argument(argv[i]) && i + 1 < argc) {
 			rest[nrest++] = argv[i++];
 			rest[nrest++] = argv[i];
 		} else if (is_option(argv[i], &takes_next)) {

@@ -578,6 +578,22 @@ teardown() {
 	assert_output --regexp $'^[0-9]+\t[0-9]+\tt\ttype:d$'
 }
 
+@test "pfind takes the word after each test that has an argument as that argument, even one that looks like an option" {
+	local t=$BATS_TEST_TMPDIR/t
+	mkdir -p "$t/a"
+	: > "$t/-L"
+	: > "$t/a/-0"
+	: > "$t/--sort"
+	: > "$t/-j"
+	cd "$BATS_TEST_TMPDIR"
+	same_as_find t -name -L
+	same_as_find t -iname -l
+	same_as_find t -path '*/-0'
+	same_as_find t -ipath 'T/--SORT'
+	same_as_find t -name -j
+	same_as_find t -mindepth 1 -name --sort
+}
+
 @test "pfind escapes control bytes in long directory prefixes as in short ones" {
 	local long
 	printf -v long 'a%.0s' {1..80}
