@@ -53,7 +53,8 @@ struct parser {
 	int argc, pos;
 	struct timespec now;
 	struct expr_options *options;
-	char *error;
+	char *error;            /* the first syntax error */
+	bool out_of_memory;     /* an allocation failed: not the user's error */
 };
 
 /*
@@ -70,20 +71,20 @@ struct predicate {
 
 static struct expr *parse_or(struct parser *p);
 
-/* Record the first error, printf-style. */
+/* Record the first syntax error, printf-style. */
 __attribute__((format(printf, 2, 3)))
 static void parse_error(struct parser *p, const char *format, ...)
 {
 	va_list args;
 
-	if (p->error)
+	if (p->error || p->out_of_memory)
 		return;
 	va_start(args, format);
-	if (vasprintf(&p->error, format, args) < 0)
+	if (vasprintf(&p->error, format, args) < 0) {
 		p->error = NULL;
+		p->out_of_memory = true;
+	}
 	va_end(args);
-	if (!p->error)
-		p->error = strdup("out of memory");
 }
 
 static struct expr *node(struct parser *p, enum expr_kind kind)
@@ -91,7 +92,7 @@ static struct expr *node(struct parser *p, enum expr_kind kind)
 	struct expr *e = calloc(1, sizeof(*e));
 
 	if (!e)
-		parse_error(p, "out of memory");
+		p->out_of_memory = true;
 	else
 		e->kind = kind;
 	return e;
@@ -512,29 +513,39 @@ static struct expr *simplify(struct expr *e)
 	return keep;
 }
 
-struct expr *expr_parse(char **argv, int argc, struct timespec now, struct expr_options *options,
-			char **error)
+int expr_parse(char **argv, int argc, struct timespec now, struct expr_options *options,
+	       struct expr **expr, char **error)
 {
 	struct parser p = { .argv = argv, .argc = argc, .now = now, .options = options };
 	struct expr *e;
 
+	*expr = NULL;
 	*error = NULL;
 	if (argc == 0)
-		return NULL;
+		return 0;
 	e = parse_or(&p);
 	if (e && p.pos < argc)
 		parse_error(&p, "unexpected '%s'", argv[p.pos]);
-	if (p.error) {
+	if (p.out_of_memory || p.error) {
 		expr_free(e);
+		/* Out of memory wins: a message about the syntax may be
+		 * only what the failed allocation left behind. */
+		if (p.out_of_memory) {
+			free(p.error);
+			errno = ENOMEM;
+			return -1;
+		}
 		*error = p.error;
-		return NULL;
+		errno = EINVAL;
+		return -1;
 	}
 	e = simplify(e);
 	if (e && e->kind == EXPR_TRUE) {
 		expr_free(e);
 		e = NULL;
 	}
-	return e;
+	*expr = e;
+	return 0;
 }
 
 void expr_entry_init(struct expr_entry *view, const struct walk_entry *entry, bool follow)

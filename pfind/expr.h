@@ -23,15 +23,18 @@ struct expr_options {
  * Parse argv[0..argc) as an expression. now is the reference time for
  * -mtime/-mmin (find's start time). Options met on the way (-mindepth,
  * -maxdepth, -xdev, -follow, -ignore_readdir_race, -noignore_readdir_race)
- * are stored in *options, which the caller initialises. Returns the
- * expression (NULL when argc is 0 or it holds only options: every entry
- * matches), with *error NULL; on a syntax error returns NULL with *error set
- * to a message the caller frees. -newer's file is
- * stat'ed here; its failure is a usage error too. The expression is owned by
- * the caller (expr_free); patterns point into argv, which must outlive it.
+ * are stored in *options, which the caller initialises.
+ *
+ * Returns 0 with *expr set to the expression (NULL when argc is 0 or it holds
+ * only options: every entry matches) and *error NULL. Returns -1 with *expr
+ * NULL on failure: errno EINVAL for a syntax error (a usage error; -newer's
+ * file is stat'ed here and its failure is one too), with *error set to a
+ * message the caller frees; errno ENOMEM when out of memory, *error NULL.
+ * The expression is owned by the caller (expr_free); patterns point into
+ * argv, which must outlive it.
  */
-struct expr *expr_parse(char **argv, int argc, struct timespec now, struct expr_options *options,
-			char **error);
+int expr_parse(char **argv, int argc, struct timespec now, struct expr_options *options,
+	       struct expr **expr, char **error);
 
 /**
  * Whether word is a test (or an option spelled as one) that takes the next

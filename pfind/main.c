@@ -369,8 +369,9 @@ static bool is_option(const char *word, bool *takes_next)
 /*
  * Move pfind's own options (which may come anywhere, except as a test's
  * argument) to the front of argv, keeping paths and expression in order
- * after them. Returns the number of words for getopt (argv[0] included).
- * "--" ends the options: everything after it is paths and expression.
+ * after them. Returns the number of words for getopt (argv[0] included),
+ * or -1 when out of memory. "--" ends the options: everything after it is
+ * paths and expression.
  */
 static int gather_options(int argc, char **argv)
 {
@@ -378,7 +379,7 @@ static int gather_options(int argc, char **argv)
 	int nopts = 1, nrest = 0, i;
 
 	if (!rest)
-		diag_usage_error("out of memory");
+		return -1;
 	for (i = 1; i < argc; i++) {
 		bool takes_next;
 
@@ -459,6 +460,10 @@ int main(int argc, char **argv)
 	diag_init("pfind");
 	clock_gettime(CLOCK_REALTIME, &now);
 	split = gather_options(argc, argv);
+	if (split < 0) {
+		diag_file_error(NULL, ENOMEM);
+		return EXIT_FAILED;
+	}
 	opterr = 0;
 	while ((opt = getopt_long(split, argv, "+:j:0L", long_options, NULL)) != -1) {
 		switch (opt) {
@@ -481,8 +486,11 @@ int main(int argc, char **argv)
 		case OPT_EXCLUDE: {
 			char **grown = realloc(pf.excludes, (pf.nexcludes + 1) * sizeof(*grown));
 
-			if (!grown)
-				diag_usage_error("out of memory");
+			if (!grown) {
+				diag_file_error(NULL, ENOMEM);
+				free(pf.excludes);
+				return EXIT_FAILED;
+			}
 			pf.excludes = grown;
 			pf.excludes[pf.nexcludes++] = optarg;
 			break;
@@ -515,9 +523,15 @@ int main(int argc, char **argv)
 		roots = (const char *const *)argv + first_path;
 		nroots = (size_t)(first_test - first_path);
 	}
-	pf.expr = expr_parse(argv + first_test, argc - first_test, now, &pf.options, &error);
-	if (error)
+	if (expr_parse(argv + first_test, argc - first_test, now, &pf.options, &pf.expr, &error) != 0) {
+		/* Out of memory is no fault of the command line: exit 1, not 2. */
+		if (errno == ENOMEM) {
+			diag_file_error(NULL, ENOMEM);
+			free(pf.excludes);
+			return EXIT_FAILED;
+		}
 		diag_usage_error("%s", error);
+	}
 	if (pf.print0 && pf.nfields)
 		diag_usage_error("--fields cannot be combined with -0 (bare paths)");
 

@@ -558,6 +558,29 @@ teardown() {
 	done
 }
 
+@test "pfind out of memory while reading its arguments exits 1 with a message, not 2" {
+	[ "${PTOOLS_VALGRIND:-0}" = 1 ] && skip "valgrind replaces the allocator the shim wraps"
+	cc -shared -fPIC -o "$BATS_TEST_TMPDIR/nomem.so" "$BATS_TEST_DIRNAME/nomem_shim.c" -ldl ||
+		skip "cannot build the LD_PRELOAD shim"
+	# An ASan build (make check) insists on coming first in the preload list.
+	export ASAN_OPTIONS=verify_asan_link_order=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}
+	mkdir "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local fail
+	# malloc: the option gathering; calloc: the expression's nodes;
+	# realloc: the list of --exclude patterns.
+	for fail in malloc calloc realloc; do
+		NOMEM_SHIM=$fail LD_PRELOAD=$BATS_TEST_TMPDIR/nomem.so prun pfind t --exclude x -name t
+		assert_failure 1
+		assert_output --regexp '^pfind: .*memory'
+		refute_output --partial "Try 'pfind --help'"
+	done
+	# The shim fails nothing it is not told to.
+	NOMEM_SHIM= LD_PRELOAD=$BATS_TEST_TMPDIR/nomem.so prun pfind t --exclude x -name t
+	assert_success
+	assert_output --regexp $'^[0-9]+\t[0-9]+\tt$'
+}
+
 @test "pfind --help and --version print to stdout and exit 0" {
 	prun pfind --help
 	assert_success
