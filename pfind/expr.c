@@ -32,6 +32,7 @@ enum expr_kind {
 	EXPR_MMIN,       /* -mmin: age in minutes, compared exactly */
 	EXPR_NEWER,
 	EXPR_EMPTY,
+	EXPR_PRINT,      /* find's action: the entry is printed each time one is reached */
 };
 
 /* How a number compares: +N, N or -N. */
@@ -261,7 +262,7 @@ static struct expr *parse_newer(struct parser *p, const struct predicate *pred, 
 	return e;
 }
 
-/* A test without an argument: its node is all it needs (-empty, -true). */
+/* A test without an argument: its node is all it needs (-empty, -true, -print). */
 static struct expr *parse_plain(struct parser *p, const struct predicate *pred, const char *arg)
 {
 	(void)arg;
@@ -361,7 +362,7 @@ static const struct predicate predicates[] = {
 	{ "-newer",                 true,  EXPR_NEWER, parse_newer },
 	{ "-empty",                 false, EXPR_EMPTY, parse_plain },
 	{ "-true",                  false, EXPR_TRUE,  parse_plain },
-	{ "-print",                 false, EXPR_TRUE,  parse_plain },
+	{ "-print",                 false, EXPR_PRINT, parse_plain },
 	{ "-false",                 false, EXPR_NOT,   parse_false },
 	{ "-mindepth",              true,  EXPR_TRUE,  parse_mindepth },
 	{ "-maxdepth",              true,  EXPR_TRUE,  parse_maxdepth },
@@ -385,6 +386,11 @@ bool expr_takes_argument(const char *word)
 	const struct predicate *pred = find_predicate(word);
 
 	return pred && pred->takes_argument;
+}
+
+static bool has_print(const struct expr *e)
+{
+	return e && (e->kind == EXPR_PRINT || has_print(e->left) || has_print(e->right));
 }
 
 static struct expr *parse_primary(struct parser *p)
@@ -544,6 +550,15 @@ int expr_parse(char **argv, int argc, struct timespec now, struct expr_options *
 		expr_free(e);
 		e = NULL;
 	}
+	/* As find does: an expression without -print is "( EXPR ) -print". */
+	if (e && !has_print(e)) {
+		struct expr *print = node(&p, EXPR_PRINT);
+
+		if (!(e = binary(&p, EXPR_AND, e, print))) {
+			errno = ENOMEM;
+			return -1;
+		}
+	}
 	*expr = e;
 	return 0;
 }
@@ -659,22 +674,24 @@ static bool dir_is_empty(const struct walk_entry *entry)
 	return empty;
 }
 
-bool expr_eval(const struct expr *e, struct expr_entry *view)
+/* The value of e on the entry; *prints counts the -print reached. */
+static bool eval(const struct expr *e, struct expr_entry *view, unsigned *prints)
 {
 	const struct walk_entry *entry = view->entry;
 	const struct stat *st;
 
-	if (!e)
-		return true;
 	switch (e->kind) {
 	case EXPR_TRUE:
 		return true;
+	case EXPR_PRINT:
+		++*prints;
+		return true;
 	case EXPR_AND:
-		return expr_eval(e->left, view) && expr_eval(e->right, view);
+		return eval(e->left, view, prints) && eval(e->right, view, prints);
 	case EXPR_OR:
-		return expr_eval(e->left, view) || expr_eval(e->right, view);
+		return eval(e->left, view, prints) || eval(e->right, view, prints);
 	case EXPR_NOT:
-		return !expr_eval(e->left, view);
+		return !eval(e->left, view, prints);
 	case EXPR_NAME:
 		return match_name(e->pattern, entry, 0);
 	case EXPR_INAME:
@@ -711,4 +728,14 @@ bool expr_eval(const struct expr *e, struct expr_entry *view)
 	default:
 		PT_ASSERT(!"unknown expression kind");
 	}
+}
+
+unsigned expr_eval(const struct expr *expr, struct expr_entry *view)
+{
+	unsigned prints = 0;
+
+	if (!expr)
+		return 1;
+	eval(expr, view, &prints);
+	return prints;
 }

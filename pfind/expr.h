@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: 0BSD */
-/** pfind's test expression: find's tests, combined with ! (-not), implicit and (-a), -o and ( ). */
+/** pfind's test expression: find's tests and -print, combined with ! (-not), implicit and (-a), -o and ( ). */
 #ifndef PFIND_EXPR_H
 #define PFIND_EXPR_H
 
@@ -66,7 +66,13 @@ void expr_entry_init(struct expr_entry *view, const struct walk_entry *entry, bo
 /** The entry's stat, made on first call. Returns NULL with view->error set on failure. */
 const struct stat *expr_entry_stat(struct expr_entry *view);
 
-/** Evaluate expr (NULL matches everything) on an entry. */
-bool expr_eval(const struct expr *expr, struct expr_entry *view);
+/**
+ * Evaluate expr on an entry, as find does, and return how many times the
+ * entry is to be printed: once for each -print reached. expr_parse gives an
+ * expression without -print an implicit one at the end, so that is 1 when
+ * such an expression is true and 0 when it is false; a NULL expr prints
+ * every entry once.
+ */
+unsigned expr_eval(const struct expr *expr, struct expr_entry *view);
 
 #endif

@@ -87,12 +87,14 @@ static const char usage_text[] =
 	"      --version       show the version and exit\n"
 	"\n"
 	"Expression (after the paths), as in find(1):\n"
-	"  -name GLOB  -iname GLOB  -path GLOB  -ipath GLOB  -type [fdlpsbc][,...]\n"
-	"  -size [+-]N[cwbkMG]  -mtime [+-]N  -mmin [+-]N  -newer FILE  -empty\n"
-	"  -mindepth N  -maxdepth N  -xdev  -true  -false\n"
+	"  -name GLOB  -iname GLOB  -path GLOB (or -wholename)  -ipath GLOB\n"
+	"  -type [fdlpsbc][,...]  -size [+-]N[cwbkMG]  -mtime [+-]N  -mmin [+-]N\n"
+	"  -newer FILE  -empty  -true  -false\n"
+	"  -print       print the entry (once per -print reached; without one: if true)\n"
+	"  -mindepth N  -maxdepth N  -xdev (or -mount)  -follow (as -L)\n"
 	"  -ignore_readdir_race  -noignore_readdir_race (say nothing of entries\n"
 	"              that vanish during the walk, or do: the default)\n"
-	"  ! EXPR  -not EXPR  EXPR [-a] EXPR  EXPR -o EXPR  ( EXPR )\n"
+	"  ! EXPR  -not EXPR  EXPR [-a|-and] EXPR  EXPR -o|-or EXPR  ( EXPR )\n"
 	"\n"
 	"Exit status: 0 all good, 1 some entry could not be read, 2 usage error.\n";
 
@@ -260,6 +262,9 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 	const struct pfind *pf;
 	enum walk_action action = WALK_CONTINUE;
 	struct expr_entry view;
+	unsigned prints;
+	int emit_error = 0;
+	bool emitted = false;
 
 	if (entry->error) {
 		if (t)
@@ -278,20 +283,25 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 	if (entry->depth < pf->options.mindepth)
 		return action;
 	expr_entry_init(&view, entry, pf->options.follow);
-	/* An entry that could not be stat'ed is not entered either: a
-	 * directory that vanished would be reported a second time. */
-	if (!expr_eval(pf->expr, &view)) {
-		if (view.error)
-			report(pf, entry, view.error);
-		return view.error ? WALK_PRUNE : action;
-	}
-	if (emit(t, entry, &view) != 0) {
-		report(pf, entry, errno);
-		return view.error ? WALK_PRUNE : action;
+	/* find prints an entry once for each -print it reaches. */
+	for (prints = expr_eval(pf->expr, &view); prints > 0; prints--) {
+		if (emit(t, entry, &view) != 0) {
+			emit_error = errno;
+			break;
+		}
+		emitted = true;
 	}
 	/* The reader went away (or the disk filled): nothing more can be written. */
-	if (!entry->out && outbuf_commit(&t->out) != 0)
+	if (emitted && !entry->out && outbuf_commit(&t->out) != 0)
 		return WALK_STOP;
+	/* An entry that could not be stat'ed is not entered either: a
+	 * directory that vanished would be reported a second time. */
+	if (view.error) {
+		report(pf, entry, view.error);
+		return WALK_PRUNE;
+	}
+	if (emit_error)
+		report(pf, entry, emit_error);
 	return action;
 }
 
