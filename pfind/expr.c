@@ -32,6 +32,7 @@ enum expr_kind {
 	EXPR_MMIN,       /* -mmin: age in minutes, compared exactly */
 	EXPR_NEWER,
 	EXPR_EMPTY,
+	EXPR_PRINT,      /* find's action: the entry is printed each time one is reached */
 };
 
 /* How a number compares: +N, N or -N. */
@@ -53,25 +54,38 @@ struct parser {
 	int argc, pos;
 	struct timespec now;
 	struct expr_options *options;
-	char *error;
+	char *error;            /* the first syntax error */
+	bool out_of_memory;     /* an allocation failed: not the user's error */
+};
+
+/*
+ * One word the parser knows (a test, or an option spelled as one). parse
+ * makes its node from arg, the next word when takes_argument, else NULL;
+ * kind is the node it makes, for parse functions that several rows share.
+ */
+struct predicate {
+	const char *word;
+	bool takes_argument;
+	enum expr_kind kind;
+	struct expr *(*parse)(struct parser *p, const struct predicate *pred, const char *arg);
 };
 
 static struct expr *parse_or(struct parser *p);
 
-/* Record the first error, printf-style. */
+/* Record the first syntax error, printf-style. */
 __attribute__((format(printf, 2, 3)))
 static void parse_error(struct parser *p, const char *format, ...)
 {
 	va_list args;
 
-	if (p->error)
+	if (p->error || p->out_of_memory)
 		return;
 	va_start(args, format);
-	if (vasprintf(&p->error, format, args) < 0)
+	if (vasprintf(&p->error, format, args) < 0) {
 		p->error = NULL;
+		p->out_of_memory = true;
+	}
 	va_end(args);
-	if (!p->error)
-		p->error = strdup("out of memory");
 }
 
 static struct expr *node(struct parser *p, enum expr_kind kind)
@@ -79,7 +93,7 @@ static struct expr *node(struct parser *p, enum expr_kind kind)
 	struct expr *e = calloc(1, sizeof(*e));
 
 	if (!e)
-		parse_error(p, "out of memory");
+		p->out_of_memory = true;
 	else
 		e->kind = kind;
 	return e;
@@ -134,7 +148,7 @@ static bool parse_number(const char *text, enum expr_cmp *cmp, int64_t *number, 
 	return true;
 }
 
-static struct expr *parse_size(struct parser *p, const char *arg)
+static struct expr *parse_size(struct parser *p, const struct predicate *pred, const char *arg)
 {
 	struct expr *e;
 	const char *suffix;
@@ -156,7 +170,7 @@ static struct expr *parse_size(struct parser *p, const char *arg)
 	}
 	if (*suffix && suffix[1])
 		goto bad;
-	e = node(p, EXPR_SIZE);
+	e = node(p, pred->kind);
 	if (e) {
 		e->cmp = cmp;
 		e->number = number;
@@ -164,12 +178,12 @@ static struct expr *parse_size(struct parser *p, const char *arg)
 	}
 	return e;
 bad:
-	parse_error(p, "invalid argument '%s' to -size", arg);
+	parse_error(p, "invalid argument '%s' to %s", arg, pred->word);
 	return NULL;
 }
 
-static struct expr *parse_age(struct parser *p, const char *test, const char *arg,
-			      enum expr_kind kind, int64_t unit)
+/* -mtime (whole days) and -mmin (minutes). */
+static struct expr *parse_age(struct parser *p, const struct predicate *pred, const char *arg)
 {
 	struct expr *e;
 	const char *suffix;
@@ -177,20 +191,20 @@ static struct expr *parse_age(struct parser *p, const char *test, const char *ar
 	int64_t number;
 
 	if (!parse_number(arg, &cmp, &number, &suffix) || *suffix) {
-		parse_error(p, "invalid argument '%s' to %s", arg, test);
+		parse_error(p, "invalid argument '%s' to %s", arg, pred->word);
 		return NULL;
 	}
-	e = node(p, kind);
+	e = node(p, pred->kind);
 	if (e) {
 		e->cmp = cmp;
 		e->number = number;
-		e->unit = unit;
+		e->unit = pred->kind == EXPR_MTIME ? 86400 : 60;
 		e->ref = p->now;
 	}
 	return e;
 }
 
-static struct expr *parse_type(struct parser *p, const char *arg)
+static struct expr *parse_type(struct parser *p, const struct predicate *pred, const char *arg)
 {
 	struct expr *e;
 	unsigned types = 0;
@@ -214,16 +228,66 @@ static struct expr *parse_type(struct parser *p, const char *arg)
 	}
 	if (!types)
 		goto bad;
-	e = node(p, EXPR_TYPE);
+	e = node(p, pred->kind);
 	if (e)
 		e->types = types;
 	return e;
 bad:
-	parse_error(p, "invalid argument '%s' to -type", arg);
+	parse_error(p, "invalid argument '%s' to %s", arg, pred->word);
 	return NULL;
 }
 
-static bool parse_depth(struct parser *p, const char *test, const char *arg, size_t *out)
+/* -name, -iname, -path, -ipath, -wholename: the pattern stays in argv. */
+static struct expr *parse_glob(struct parser *p, const struct predicate *pred, const char *arg)
+{
+	struct expr *e = node(p, pred->kind);
+
+	if (e)
+		e->pattern = arg;
+	return e;
+}
+
+static struct expr *parse_newer(struct parser *p, const struct predicate *pred, const char *arg)
+{
+	struct expr *e;
+	struct stat st;
+
+	if (stat(arg, &st) != 0) {
+		parse_error(p, "%s: %s", arg, strerror(errno));
+		return NULL;
+	}
+	e = node(p, pred->kind);
+	if (e)
+		e->ref = st.st_mtim;
+	return e;
+}
+
+/* A test without an argument: its node is all it needs (-empty, -true, -print). */
+static struct expr *parse_plain(struct parser *p, const struct predicate *pred, const char *arg)
+{
+	(void)arg;
+	return node(p, pred->kind);
+}
+
+/* -false, as ! -true. */
+static struct expr *parse_false(struct parser *p, const struct predicate *pred, const char *arg)
+{
+	struct expr *e = node(p, EXPR_NOT);
+
+	(void)pred;
+	(void)arg;
+	if (e && !(e->left = node(p, EXPR_TRUE))) {
+		expr_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+/*
+ * The options spelled as tests: each sets its option and is always true, as
+ * in find, wherever it stands.
+ */
+static bool parse_depth(struct parser *p, const struct predicate *pred, const char *arg, size_t *out)
 {
 	char *end;
 	unsigned long long value;
@@ -231,16 +295,108 @@ static bool parse_depth(struct parser *p, const char *test, const char *arg, siz
 	errno = 0;
 	value = strtoull(arg, &end, 10);
 	if (*arg < '0' || *arg > '9' || *end || errno != 0 || value > SIZE_MAX - 1) {
-		parse_error(p, "invalid argument '%s' to %s", arg, test);
+		parse_error(p, "invalid argument '%s' to %s", arg, pred->word);
 		return false;
 	}
 	*out = (size_t)value;
 	return true;
 }
 
+static struct expr *parse_mindepth(struct parser *p, const struct predicate *pred, const char *arg)
+{
+	return parse_depth(p, pred, arg, &p->options->mindepth) ? node(p, EXPR_TRUE) : NULL;
+}
+
+static struct expr *parse_maxdepth(struct parser *p, const struct predicate *pred, const char *arg)
+{
+	return parse_depth(p, pred, arg, &p->options->maxdepth) ? node(p, EXPR_TRUE) : NULL;
+}
+
+static struct expr *parse_xdev(struct parser *p, const struct predicate *pred, const char *arg)
+{
+	(void)pred;
+	(void)arg;
+	p->options->xdev = true;
+	return node(p, EXPR_TRUE);
+}
+
+static struct expr *parse_follow(struct parser *p, const struct predicate *pred, const char *arg)
+{
+	(void)pred;
+	(void)arg;
+	p->options->follow = true;
+	return node(p, EXPR_TRUE);
+}
+
+static struct expr *parse_ignore_race(struct parser *p, const struct predicate *pred, const char *arg)
+{
+	(void)pred;
+	(void)arg;
+	p->options->ignore_readdir_race = true;
+	return node(p, EXPR_TRUE);
+}
+
+static struct expr *parse_noignore_race(struct parser *p, const struct predicate *pred, const char *arg)
+{
+	(void)pred;
+	(void)arg;
+	p->options->ignore_readdir_race = false;
+	return node(p, EXPR_TRUE);
+}
+
+/*
+ * Every word the parser knows besides the operators: the one list of which
+ * take an argument (main's option gathering asks it too, through
+ * expr_takes_argument). A new test is one row here and its parse function.
+ */
+static const struct predicate predicates[] = {
+	{ "-name",                  true,  EXPR_NAME,  parse_glob },
+	{ "-iname",                 true,  EXPR_INAME, parse_glob },
+	{ "-path",                  true,  EXPR_PATH,  parse_glob },
+	{ "-wholename",             true,  EXPR_PATH,  parse_glob },
+	{ "-ipath",                 true,  EXPR_IPATH, parse_glob },
+	{ "-type",                  true,  EXPR_TYPE,  parse_type },
+	{ "-size",                  true,  EXPR_SIZE,  parse_size },
+	{ "-mtime",                 true,  EXPR_MTIME, parse_age },
+	{ "-mmin",                  true,  EXPR_MMIN,  parse_age },
+	{ "-newer",                 true,  EXPR_NEWER, parse_newer },
+	{ "-empty",                 false, EXPR_EMPTY, parse_plain },
+	{ "-true",                  false, EXPR_TRUE,  parse_plain },
+	{ "-print",                 false, EXPR_PRINT, parse_plain },
+	{ "-false",                 false, EXPR_NOT,   parse_false },
+	{ "-mindepth",              true,  EXPR_TRUE,  parse_mindepth },
+	{ "-maxdepth",              true,  EXPR_TRUE,  parse_maxdepth },
+	{ "-xdev",                  false, EXPR_TRUE,  parse_xdev },
+	{ "-mount",                 false, EXPR_TRUE,  parse_xdev },
+	{ "-follow",                false, EXPR_TRUE,  parse_follow },
+	{ "-ignore_readdir_race",   false, EXPR_TRUE,  parse_ignore_race },
+	{ "-noignore_readdir_race", false, EXPR_TRUE,  parse_noignore_race },
+};
+
+static const struct predicate *find_predicate(const char *word)
+{
+	for (size_t i = 0; i < countof(predicates); i++)
+		if (strcmp(word, predicates[i].word) == 0)
+			return &predicates[i];
+	return NULL;
+}
+
+bool expr_takes_argument(const char *word)
+{
+	const struct predicate *pred = find_predicate(word);
+
+	return pred && pred->takes_argument;
+}
+
+static bool has_print(const struct expr *e)
+{
+	return e && (e->kind == EXPR_PRINT || has_print(e->left) || has_print(e->right));
+}
+
 static struct expr *parse_primary(struct parser *p)
 {
-	const char *word = peek(p), *arg;
+	const char *word = peek(p), *arg = NULL;
+	const struct predicate *pred;
 	struct expr *e;
 
 	if (!word) {
@@ -260,74 +416,11 @@ static struct expr *parse_primary(struct parser *p)
 		p->pos++;
 		return e;
 	}
-	if (strcmp(word, "-name") == 0 || strcmp(word, "-iname") == 0 ||
-	    strcmp(word, "-path") == 0 || strcmp(word, "-ipath") == 0 ||
-	    strcmp(word, "-wholename") == 0) {
-		if (!(arg = argument(p)))
+	pred = find_predicate(word);
+	if (pred) {
+		if (pred->takes_argument && !(arg = argument(p)))
 			return NULL;
-		e = node(p, word[1] == 'n' ? EXPR_NAME : word[1] == 'p' || word[1] == 'w' ? EXPR_PATH
-			 : word[2] == 'n' ? EXPR_INAME : EXPR_IPATH);
-		if (e)
-			e->pattern = arg;
-		return e;
-	}
-	if (strcmp(word, "-type") == 0)
-		return (arg = argument(p)) ? parse_type(p, arg) : NULL;
-	if (strcmp(word, "-size") == 0)
-		return (arg = argument(p)) ? parse_size(p, arg) : NULL;
-	if (strcmp(word, "-mtime") == 0)
-		return (arg = argument(p)) ? parse_age(p, word, arg, EXPR_MTIME, 86400) : NULL;
-	if (strcmp(word, "-mmin") == 0)
-		return (arg = argument(p)) ? parse_age(p, word, arg, EXPR_MMIN, 60) : NULL;
-	if (strcmp(word, "-newer") == 0) {
-		struct stat st;
-
-		if (!(arg = argument(p)))
-			return NULL;
-		if (stat(arg, &st) != 0) {
-			parse_error(p, "%s: %s", arg, strerror(errno));
-			return NULL;
-		}
-		e = node(p, EXPR_NEWER);
-		if (e)
-			e->ref = st.st_mtim;
-		return e;
-	}
-	if (strcmp(word, "-empty") == 0)
-		return node(p, EXPR_EMPTY);
-	if (strcmp(word, "-true") == 0 || strcmp(word, "-print") == 0)
-		return node(p, EXPR_TRUE);
-	if (strcmp(word, "-false") == 0) {
-		e = node(p, EXPR_NOT);
-		if (e && !(e->left = node(p, EXPR_TRUE))) {
-			expr_free(e);
-			return NULL;
-		}
-		return e;
-	}
-	/* Options spelled as tests: always true, as in find. */
-	if (strcmp(word, "-mindepth") == 0 || strcmp(word, "-maxdepth") == 0) {
-		size_t depth;
-
-		if (!(arg = argument(p)) || !parse_depth(p, word, arg, &depth))
-			return NULL;
-		if (word[2] == 'i')
-			p->options->mindepth = depth;
-		else
-			p->options->maxdepth = depth;
-		return node(p, EXPR_TRUE);
-	}
-	if (strcmp(word, "-xdev") == 0 || strcmp(word, "-mount") == 0) {
-		p->options->xdev = true;
-		return node(p, EXPR_TRUE);
-	}
-	if (strcmp(word, "-follow") == 0) {
-		p->options->follow = true;
-		return node(p, EXPR_TRUE);
-	}
-	if (strcmp(word, "-ignore_readdir_race") == 0 || strcmp(word, "-noignore_readdir_race") == 0) {
-		p->options->ignore_readdir_race = word[1] == 'i';
-		return node(p, EXPR_TRUE);
+		return pred->parse(p, pred, arg);
 	}
 	if (word[0] == '-')
 		parse_error(p, "unknown predicate '%s'", word);
@@ -426,44 +519,48 @@ static struct expr *simplify(struct expr *e)
 	return keep;
 }
 
-struct expr *expr_parse(char **argv, int argc, struct timespec now, struct expr_options *options,
-			char **error)
+int expr_parse(char **argv, int argc, struct timespec now, struct expr_options *options,
+	       struct expr **expr, char **error)
 {
 	struct parser p = { .argv = argv, .argc = argc, .now = now, .options = options };
 	struct expr *e;
 
+	*expr = NULL;
 	*error = NULL;
 	if (argc == 0)
-		return NULL;
+		return 0;
 	e = parse_or(&p);
 	if (e && p.pos < argc)
 		parse_error(&p, "unexpected '%s'", argv[p.pos]);
-	if (p.error) {
+	if (p.out_of_memory || p.error) {
 		expr_free(e);
+		/* Out of memory wins: a message about the syntax may be
+		 * only what the failed allocation left behind. */
+		if (p.out_of_memory) {
+			free(p.error);
+			errno = ENOMEM;
+			return -1;
+		}
 		*error = p.error;
-		return NULL;
+		errno = EINVAL;
+		return -1;
 	}
 	e = simplify(e);
 	if (e && e->kind == EXPR_TRUE) {
 		expr_free(e);
 		e = NULL;
 	}
-	return e;
-}
+	/* As find does: an expression without -print is "( EXPR ) -print". */
+	if (e && !has_print(e)) {
+		struct expr *print = node(&p, EXPR_PRINT);
 
-bool expr_needs_stat(const struct expr *e)
-{
-	if (!e)
-		return false;
-	switch (e->kind) {
-	case EXPR_SIZE:
-	case EXPR_MTIME:
-	case EXPR_NEWER:
-	case EXPR_EMPTY:
-		return true;
-	default:
-		return expr_needs_stat(e->left) || expr_needs_stat(e->right);
+		if (!(e = binary(&p, EXPR_AND, e, print))) {
+			errno = ENOMEM;
+			return -1;
+		}
 	}
+	*expr = e;
+	return 0;
 }
 
 void expr_entry_init(struct expr_entry *view, const struct walk_entry *entry, bool follow)
@@ -577,22 +674,24 @@ static bool dir_is_empty(const struct walk_entry *entry)
 	return empty;
 }
 
-bool expr_eval(const struct expr *e, struct expr_entry *view)
+/* The value of e on the entry; *prints counts the -print reached. */
+static bool eval(const struct expr *e, struct expr_entry *view, unsigned *prints)
 {
 	const struct walk_entry *entry = view->entry;
 	const struct stat *st;
 
-	if (!e)
-		return true;
 	switch (e->kind) {
 	case EXPR_TRUE:
 		return true;
+	case EXPR_PRINT:
+		++*prints;
+		return true;
 	case EXPR_AND:
-		return expr_eval(e->left, view) && expr_eval(e->right, view);
+		return eval(e->left, view, prints) && eval(e->right, view, prints);
 	case EXPR_OR:
-		return expr_eval(e->left, view) || expr_eval(e->right, view);
+		return eval(e->left, view, prints) || eval(e->right, view, prints);
 	case EXPR_NOT:
-		return !expr_eval(e->left, view);
+		return !eval(e->left, view, prints);
 	case EXPR_NAME:
 		return match_name(e->pattern, entry, 0);
 	case EXPR_INAME:
@@ -629,4 +728,14 @@ bool expr_eval(const struct expr *e, struct expr_entry *view)
 	default:
 		PT_ASSERT(!"unknown expression kind");
 	}
+}
+
+unsigned expr_eval(const struct expr *expr, struct expr_entry *view)
+{
+	unsigned prints = 0;
+
+	if (!expr)
+		return 1;
+	eval(expr, view, &prints);
+	return prints;
 }

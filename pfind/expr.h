@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: 0BSD */
-/** pfind's test expression: find's tests, combined with ! (-not), implicit and (-a), -o and ( ). */
+/** pfind's test expression: find's tests and -print, combined with ! (-not), implicit and (-a), -o and ( ). */
 #ifndef PFIND_EXPR_H
 #define PFIND_EXPR_H
 
@@ -23,21 +23,28 @@ struct expr_options {
  * Parse argv[0..argc) as an expression. now is the reference time for
  * -mtime/-mmin (find's start time). Options met on the way (-mindepth,
  * -maxdepth, -xdev, -follow, -ignore_readdir_race, -noignore_readdir_race)
- * are stored in *options, which the caller initialises. Returns the
- * expression (NULL when argc is 0 or it holds only options: every entry
- * matches), with *error NULL; on a syntax error returns NULL with *error set
- * to a message the caller frees. -newer's file is
- * stat'ed here; its failure is a usage error too. The expression is owned by
- * the caller (expr_free); patterns point into argv, which must outlive it.
+ * are stored in *options, which the caller initialises.
+ *
+ * Returns 0 with *expr set to the expression (NULL when argc is 0 or it holds
+ * only options: every entry matches) and *error NULL. Returns -1 with *expr
+ * NULL on failure: errno EINVAL for a syntax error (a usage error; -newer's
+ * file is stat'ed here and its failure is one too), with *error set to a
+ * message the caller frees; errno ENOMEM when out of memory, *error NULL.
+ * The expression is owned by the caller (expr_free); patterns point into
+ * argv, which must outlive it.
  */
-struct expr *expr_parse(char **argv, int argc, struct timespec now, struct expr_options *options,
-			char **error);
+int expr_parse(char **argv, int argc, struct timespec now, struct expr_options *options,
+	       struct expr **expr, char **error);
+
+/**
+ * Whether word is a test (or an option spelled as one) that takes the next
+ * word as its argument: from the table expr_parse reads, so that the caller
+ * can tell a test's argument from a path or an option of its own.
+ */
+bool expr_takes_argument(const char *word);
 
 /** Free an expression; NULL-safe. */
 void expr_free(struct expr *expr);
-
-/** Whether evaluating expr may need a struct stat (beyond the entry's type). */
-bool expr_needs_stat(const struct expr *expr);
 
 /**
  * Lazily stat'ed view of an entry for evaluation: st is the walker's stat or
@@ -59,7 +66,13 @@ void expr_entry_init(struct expr_entry *view, const struct walk_entry *entry, bo
 /** The entry's stat, made on first call. Returns NULL with view->error set on failure. */
 const struct stat *expr_entry_stat(struct expr_entry *view);
 
-/** Evaluate expr (NULL matches everything) on an entry. */
-bool expr_eval(const struct expr *expr, struct expr_entry *view);
+/**
+ * Evaluate expr on an entry, as find does, and return how many times the
+ * entry is to be printed: once for each -print reached. expr_parse gives an
+ * expression without -print an implicit one at the end, so that is 1 when
+ * such an expression is true and 0 when it is false; a NULL expr prints
+ * every entry once.
+ */
+unsigned expr_eval(const struct expr *expr, struct expr_entry *view);
 
 #endif

@@ -87,12 +87,14 @@ static const char usage_text[] =
 	"      --version       show the version and exit\n"
 	"\n"
 	"Expression (after the paths), as in find(1):\n"
-	"  -name GLOB  -iname GLOB  -path GLOB  -ipath GLOB  -type [fdlpsbc][,...]\n"
-	"  -size [+-]N[cwbkMG]  -mtime [+-]N  -mmin [+-]N  -newer FILE  -empty\n"
-	"  -mindepth N  -maxdepth N  -xdev  -true  -false\n"
+	"  -name GLOB  -iname GLOB  -path GLOB (or -wholename)  -ipath GLOB\n"
+	"  -type [fdlpsbc][,...]  -size [+-]N[cwbkMG]  -mtime [+-]N  -mmin [+-]N\n"
+	"  -newer FILE  -empty  -true  -false\n"
+	"  -print       print the entry (once per -print reached; without one: if true)\n"
+	"  -mindepth N  -maxdepth N  -xdev (or -mount)  -follow (as -L)\n"
 	"  -ignore_readdir_race  -noignore_readdir_race (say nothing of entries\n"
 	"              that vanish during the walk, or do: the default)\n"
-	"  ! EXPR  -not EXPR  EXPR [-a] EXPR  EXPR -o EXPR  ( EXPR )\n"
+	"  ! EXPR  -not EXPR  EXPR [-a|-and] EXPR  EXPR -o|-or EXPR  ( EXPR )\n"
 	"\n"
 	"Exit status: 0 all good, 1 some entry could not be read, 2 usage error.\n";
 
@@ -260,6 +262,9 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 	const struct pfind *pf;
 	enum walk_action action = WALK_CONTINUE;
 	struct expr_entry view;
+	unsigned prints;
+	int emit_error = 0;
+	bool emitted = false;
 
 	if (entry->error) {
 		if (t)
@@ -278,20 +283,25 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 	if (entry->depth < pf->options.mindepth)
 		return action;
 	expr_entry_init(&view, entry, pf->options.follow);
-	/* An entry that could not be stat'ed is not entered either: a
-	 * directory that vanished would be reported a second time. */
-	if (!expr_eval(pf->expr, &view)) {
-		if (view.error)
-			report(pf, entry, view.error);
-		return view.error ? WALK_PRUNE : action;
-	}
-	if (emit(t, entry, &view) != 0) {
-		report(pf, entry, errno);
-		return view.error ? WALK_PRUNE : action;
+	/* find prints an entry once for each -print it reaches. */
+	for (prints = expr_eval(pf->expr, &view); prints > 0; prints--) {
+		if (emit(t, entry, &view) != 0) {
+			emit_error = errno;
+			break;
+		}
+		emitted = true;
 	}
 	/* The reader went away (or the disk filled): nothing more can be written. */
-	if (!entry->out && outbuf_commit(&t->out) != 0)
+	if (emitted && !entry->out && outbuf_commit(&t->out) != 0)
 		return WALK_STOP;
+	/* An entry that could not be stat'ed is not entered either: a
+	 * directory that vanished would be reported a second time. */
+	if (view.error) {
+		report(pf, entry, view.error);
+		return WALK_PRUNE;
+	}
+	if (emit_error)
+		report(pf, entry, emit_error);
 	return action;
 }
 
@@ -354,20 +364,6 @@ static bool starts_expression(const char *word)
 	return i >= 3;
 }
 
-/* Whether argv word is a test that takes the next word as its argument. */
-static bool test_takes_argument(const char *word)
-{
-	static const char *const tests[] = {
-		"-name", "-iname", "-path", "-ipath", "-wholename", "-type", "-size",
-		"-mtime", "-mmin", "-newer", "-mindepth", "-maxdepth",
-	};
-
-	for (size_t i = 0; i < countof(tests); i++)
-		if (strcmp(word, tests[i]) == 0)
-			return true;
-	return false;
-}
-
 /* Whether argv word is one of pfind's own options, and if so whether it takes the next word. */
 static bool is_option(const char *word, bool *takes_next)
 {
@@ -383,8 +379,9 @@ static bool is_option(const char *word, bool *takes_next)
 /*
  * Move pfind's own options (which may come anywhere, except as a test's
  * argument) to the front of argv, keeping paths and expression in order
- * after them. Returns the number of words for getopt (argv[0] included).
- * "--" ends the options: everything after it is paths and expression.
+ * after them. Returns the number of words for getopt (argv[0] included),
+ * or -1 when out of memory. "--" ends the options: everything after it is
+ * paths and expression.
  */
 static int gather_options(int argc, char **argv)
 {
@@ -392,7 +389,7 @@ static int gather_options(int argc, char **argv)
 	int nopts = 1, nrest = 0, i;
 
 	if (!rest)
-		diag_usage_error("out of memory");
+		return -1;
 	for (i = 1; i < argc; i++) {
 		bool takes_next;
 
@@ -400,7 +397,7 @@ static int gather_options(int argc, char **argv)
 			i++;
 			break;
 		}
-		if (test_takes_argument(argv[i]) && i + 1 < argc) {
+		if (expr_takes_argument(argv[i]) && i + 1 < argc) {
 			rest[nrest++] = argv[i++];
 			rest[nrest++] = argv[i];
 		} else if (is_option(argv[i], &takes_next)) {
@@ -443,15 +440,6 @@ static void parse_fields(struct pfind *pf, const char *list)
 		diag_usage_error("--fields needs at least one field");
 }
 
-static bool fields_need_stat(const struct pfind *pf)
-{
-	for (size_t i = 0; i < pf->nfields; i++)
-		if (pf->fields[i] != FIELD_TYPE && pf->fields[i] != FIELD_DEPTH &&
-		    pf->fields[i] != FIELD_LINK)
-			return true;
-	return false;
-}
-
 int main(int argc, char **argv)
 {
 	enum { OPT_SORT = 256, OPT_FIELDS, OPT_EXCLUDE, OPT_NO_HIDDEN, OPT_XDEV, OPT_HELP, OPT_VERSION };
@@ -482,6 +470,10 @@ int main(int argc, char **argv)
 	diag_init("pfind");
 	clock_gettime(CLOCK_REALTIME, &now);
 	split = gather_options(argc, argv);
+	if (split < 0) {
+		diag_file_error(NULL, ENOMEM);
+		return EXIT_FAILED;
+	}
 	opterr = 0;
 	while ((opt = getopt_long(split, argv, "+:j:0L", long_options, NULL)) != -1) {
 		switch (opt) {
@@ -504,8 +496,11 @@ int main(int argc, char **argv)
 		case OPT_EXCLUDE: {
 			char **grown = realloc(pf.excludes, (pf.nexcludes + 1) * sizeof(*grown));
 
-			if (!grown)
-				diag_usage_error("out of memory");
+			if (!grown) {
+				diag_file_error(NULL, ENOMEM);
+				free(pf.excludes);
+				return EXIT_FAILED;
+			}
 			pf.excludes = grown;
 			pf.excludes[pf.nexcludes++] = optarg;
 			break;
@@ -538,14 +533,20 @@ int main(int argc, char **argv)
 		roots = (const char *const *)argv + first_path;
 		nroots = (size_t)(first_test - first_path);
 	}
-	pf.expr = expr_parse(argv + first_test, argc - first_test, now, &pf.options, &error);
-	if (error) {
+	if (expr_parse(argv + first_test, argc - first_test, now, &pf.options, &pf.expr, &error) != 0) {
+		/* Out of memory is no fault of the command line: exit 1, not 2. */
+		if (errno == ENOMEM) {
+			diag_file_error(NULL, ENOMEM);
+			free(pf.excludes);
+			return EXIT_FAILED;
+		}
 		diag_usage_error("%s", error);
 	}
 	if (pf.print0 && pf.nfields)
 		diag_usage_error("--fields cannot be combined with -0 (bare paths)");
 
-	if (!pf.print0 || fields_need_stat(&pf))
+	/* -0 prints bare paths: only a test that needs a stat makes one. */
+	if (!pf.print0)
 		config.flags |= WALK_STAT;
 	if (pf.options.follow)
 		config.flags |= WALK_FOLLOW;
@@ -558,7 +559,6 @@ int main(int argc, char **argv)
 	}
 	if (walk(roots, nroots, &config) != 0)
 		diag_file_error(NULL, errno);
-	error = NULL;
 	out_report_error(pf.sink);
 	out_free(pf.sink);
 	expr_free(pf.expr);

@@ -188,6 +188,73 @@ _sorted_block() {
 	same_as_find t -empty
 }
 
+@test "pfind -or and -and are -o and -a, as in find" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	same_as_find t -name 'sparse*' -or -type d
+	same_as_find t -type f -and -size +1
+	same_as_find t -type f -and \( -name 's5*' -or -name 's10*' \) -or -type l
+	same_as_find t -not -type d -and -not -type f
+}
+
+# same_prints_as_find ROOT ARGS...: pfind -0 ROOT ARGS prints the same paths
+# as find ROOT ARGS, as many times each (ARGS holding find's -print).
+same_prints_as_find() {
+	local root=$1
+	shift
+	find "$root" "$@" | sort > "$BATS_TEST_TMPDIR/find.out"
+	prun bash -c 'set -o pipefail; pfind -0 "$@" | tr "\0" "\n" | sort > "$0"' \
+		"$BATS_TEST_TMPDIR/pfind.out" "$root" "$@"
+	assert_success
+	if ! cmp -s "$BATS_TEST_TMPDIR/find.out" "$BATS_TEST_TMPDIR/pfind.out"; then
+		echo "pfind and find print differently for: $root $*" >&2
+		diff "$BATS_TEST_TMPDIR/find.out" "$BATS_TEST_TMPDIR/pfind.out" | head -n 20 >&2
+		return 1
+	fi
+}
+
+@test "pfind -print prints an entry where it is reached and as often, as find's -print does" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	same_prints_as_find t -print
+	same_prints_as_find t -type f -print
+	same_prints_as_find t -name 's5*' -o -print
+	same_prints_as_find t -type d -print -o -type f
+	same_prints_as_find t -print -false
+	same_prints_as_find t -maxdepth 1 -print -print
+	same_prints_as_find t -type d -print -o -name 's*' -print -print
+	same_prints_as_find t ! \( -type f -print \) -print
+	# Records too: -print -print writes each record twice.
+	prun pfind t -maxdepth 0 -print -print
+	assert_success
+	assert_equal "${#lines[@]}" 2
+	assert_equal "${lines[0]}" "${lines[1]}"
+}
+
+@test "pfind -wholename is -path, as in find" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	same_as_find t -wholename '*b/s*'
+	same_as_find t -wholename 't/a/*'
+	same_as_find t ! -wholename '*/.*'
+}
+
+@test "pfind -follow is -L, as in find, wherever it stands" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	same_as_find t -follow
+	same_as_find t -follow -type l
+	same_as_find t -type l -follow
+	same_as_find t -name 's5*' -follow
+	same_as_find t/link-to-a -follow
+	# The tree links to a directory, so following it makes a difference.
+	run cmp <(find t -print0 | sort -z) <(find -L t -print0 | sort -z)
+	assert_failure
+	pfind_sorted "$BATS_TEST_TMPDIR/pfind.out" t -follow
+	assert_success
+	find -L t -print0 | sort -z | cmp - "$BATS_TEST_TMPDIR/pfind.out"
+}
+
 @test "pfind --exclude prunes matching directories and skips matching files" {
 	make_mixed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR"
@@ -500,7 +567,7 @@ for line in sys.stdin.buffer:
 	done
 }
 
-@test "pfind -xdev does not descend into a tmpfs mounted inside the tree" {
+@test "pfind -xdev and -mount do not descend into a tmpfs mounted inside the tree" {
 	local t=$BATS_TEST_TMPDIR/t
 	mkdir -p "$t/mnt" "$t/plain"
 	: > "$t/plain/f"
@@ -511,6 +578,7 @@ for line in sys.stdin.buffer:
 	: > "$t/mnt/on-tmpfs"
 	mkdir "$t/mnt/dir"
 	same_as_find "$t" -xdev
+	same_as_find "$t" -mount
 	same_as_find "$t"
 	pfind_sorted "$BATS_TEST_TMPDIR/out" --xdev "$t"
 	assert_success
@@ -558,6 +626,29 @@ teardown() {
 	done
 }
 
+@test "pfind out of memory while reading its arguments exits 1 with a message, not 2" {
+	[ "${PTOOLS_VALGRIND:-0}" = 1 ] && skip "valgrind replaces the allocator the shim wraps"
+	cc -shared -fPIC -o "$BATS_TEST_TMPDIR/nomem.so" "$BATS_TEST_DIRNAME/nomem_shim.c" -ldl ||
+		skip "cannot build the LD_PRELOAD shim"
+	# An ASan build (make check) insists on coming first in the preload list.
+	export ASAN_OPTIONS=verify_asan_link_order=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}
+	mkdir "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local fail
+	# malloc: the option gathering; calloc: the expression's nodes;
+	# realloc: the list of --exclude patterns.
+	for fail in malloc calloc realloc; do
+		NOMEM_SHIM=$fail LD_PRELOAD=$BATS_TEST_TMPDIR/nomem.so prun pfind t --exclude x -name t
+		assert_failure 1
+		assert_output --regexp '^pfind: .*memory'
+		refute_output --partial "Try 'pfind --help'"
+	done
+	# The shim fails nothing it is not told to.
+	NOMEM_SHIM= LD_PRELOAD=$BATS_TEST_TMPDIR/nomem.so prun pfind t --exclude x -name t
+	assert_success
+	assert_output --regexp $'^[0-9]+\t[0-9]+\tt$'
+}
+
 @test "pfind --help and --version print to stdout and exit 0" {
 	prun pfind --help
 	assert_success
@@ -576,6 +667,22 @@ teardown() {
 	prun pfind t -maxdepth 0 --fields type
 	assert_success
 	assert_output --regexp $'^[0-9]+\t[0-9]+\tt\ttype:d$'
+}
+
+@test "pfind takes the word after each test that has an argument as that argument, even one that looks like an option" {
+	local t=$BATS_TEST_TMPDIR/t
+	mkdir -p "$t/a"
+	: > "$t/-L"
+	: > "$t/a/-0"
+	: > "$t/--sort"
+	: > "$t/-j"
+	cd "$BATS_TEST_TMPDIR"
+	same_as_find t -name -L
+	same_as_find t -iname -l
+	same_as_find t -path '*/-0'
+	same_as_find t -ipath 'T/--SORT'
+	same_as_find t -name -j
+	same_as_find t -mindepth 1 -name --sort
 }
 
 @test "pfind escapes control bytes in long directory prefixes as in short ones" {
