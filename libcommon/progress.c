@@ -100,12 +100,17 @@ static void draw(struct progress *progress, bool final)
 
 		if (atomic_load(&progress->known) && !final) {
 			uint64_t expect_files = atomic_load(&lane->expect_files);
-			char total[32];
-			dbuf_printf(&line, "%s %s%s%ju/%ju files, %s of %s (%.0f%%), %s/s",
+			char total[40] = "";
+			/* Plain paths carry no size: then the total is in files only. */
+			if (expect > 0) {
+				char human[32];
+				snprintf(total, sizeof(total), " of %s",
+					 progress_human(expect, human, sizeof(human)));
+			}
+			dbuf_printf(&line, "%s %s%s%ju/%ju files, %s%s (%.0f%%), %s/s",
 				    i ? " |" : "", lane->name ? lane->name : "",
 				    lane->name ? " " : "", (uintmax_t)files, (uintmax_t)expect_files,
-				    progress_human(bytes, done, sizeof(done)),
-				    progress_human(expect, total, sizeof(total)),
+				    progress_human(bytes, done, sizeof(done)), total,
 				    percent(bytes, expect, files, expect_files),
 				    progress_human((uint64_t)rate, speed, sizeof(speed)));
 		} else {

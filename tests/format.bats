@@ -5,6 +5,7 @@
 # pass through, malformed lines are reported with FILE:LINE, skipped, exit 2.
 
 load test_helper
+bats_require_minimum_version 1.5.0
 
 # A small decoder written from docs/FORMAT.md alone (not from libcommon), so
 # the tests check the stream against the specification:
@@ -104,14 +105,15 @@ setup() {
 	fmt_decode paths < "$T/records" | sort -z > "$T/pfind.names"
 	find "$T/tree" -print0 | sort -z > "$T/find.names"
 	# 254 byte names, the specials, the deep chain and the directories
-	[ "$(tr -cd '\0' < "$T/find.names" | wc -c)" -gt 280 ]
+	assert [ "$(tr -cd '\0' < "$T/find.names" | wc -c)" -gt 280 ]
 	cmp "$T/pfind.names" "$T/find.names"
 }
 
 @test "pfind writes one line per entry with find's inode and size" {
 	make_awkward_tree "$T/tree"
-	pfind "$T/tree" > "$T/records"
-	[ "$(wc -l < "$T/records")" -eq "$(find "$T/tree" -print0 | tr -cd '\0' | wc -c)" ]
+	prun sh -c 'pfind "$1/tree" > "$1/records"' _ "$T"
+	assert_success
+	assert_equal "$(wc -l < "$T/records")" "$(find "$T/tree" -print0 | tr -cd '\0' | wc -c)"
 	fmt_decode triples < "$T/records" | sort -z > "$T/pfind.triples"
 	find "$T/tree" -printf '%i %s %p\0' | sort -z > "$T/find.triples"
 	cmp "$T/pfind.triples" "$T/find.triples"
@@ -143,7 +145,7 @@ setup() {
 	printf '%s\n' "$output" > "$T/hashed"
 	fmt_decode digests sha256 < "$T/hashed" | sort -z > "$T/phash.sums"
 	ref_sha256 "$T/tree" | sort -z > "$T/ref.sums"
-	[ "$(tr -cd '\0' < "$T/ref.sums" | wc -c)" -gt 260 ]
+	assert [ "$(tr -cd '\0' < "$T/ref.sums" | wc -c)" -gt 260 ]
 	cmp "$T/phash.sums" "$T/ref.sums"
 }
 
@@ -162,7 +164,7 @@ setup() {
 @test "pverify accepts phash's output for every awkward regular file name" {
 	make_awkward_tree "$T/tree" --no-long
 	pfind "$T/tree" -type f | phash -a sha256 > "$T/list"
-	[ "$(wc -l < "$T/list")" -gt 260 ]
+	assert [ "$(wc -l < "$T/list")" -gt 260 ]
 	prun pverify < "$T/list"
 	assert_success
 }
@@ -181,9 +183,9 @@ setup() {
 	assert_success
 	# Same size, one byte different, in a file whose name holds a newline.
 	printf 'X' | dd of="$T/tree/special/new"$'\n'"line" bs=1 seek=1 conv=notrunc status=none
-	prun pverify < "$T/list"
+	prun --separate-stderr pverify < "$T/list"
 	assert_failure 1
-	[ "${#lines[@]}" -ge 1 ]
+	assert_output "FAILED	$T/tree/special/new\\nline"
 }
 
 @test "find -print0 | phash -0 hashes every awkward name like sha256sum" {
@@ -280,11 +282,11 @@ expected_diagnostics() {
 
 @test "phash reports each malformed line as <stdin>:LINE, hashes the good ones and exits 2" {
 	make_malformed_stream
-	phash -a sha256 < "$T/stream" > "$T/out" 2> "$T/err" || status=$?
-	[ "${status:-0}" -eq 2 ]
+	prun sh -c 'phash -a sha256 < "$1/stream" > "$1/out" 2> "$1/err"' _ "$T"
+	assert_failure 2
 	expected_diagnostics phash | diff - "$T/err"
 	# The comment and both good records came through, hashed.
-	[ "$(wc -l < "$T/out")" -eq 3 ]
+	assert_equal "$(wc -l < "$T/out")" 3
 	fmt_decode digests sha256 < "$T/out" | sort -z > "$T/phash.sums"
 	sha256sum -z "$T/one" "$T/two" | sort -z > "$T/ref.sums"
 	cmp "$T/phash.sums" "$T/ref.sums"
@@ -300,14 +302,17 @@ expected_diagnostics() {
 		sed -n '3,10p' "$T/stream"
 		sed -n 2p "$T/good"
 	} > "$T/manifest"
-	pverify < "$T/manifest" > "$T/out" 2> "$T/err" || status=$?
-	[ "${status:-0}" -eq 2 ]
+	prun sh -c 'pverify < "$1/manifest" > "$1/out" 2> "$1/err"' _ "$T"
+	assert_failure 2
 	expected_diagnostics pverify | diff - <(grep -F '<stdin>:' "$T/err")
-	# Damage a good file: the malformed lines still give 2, the mismatch is reported.
+	# The good records were checked, and verified.
+	assert grep -qxF "pverify: 2 ok, 0 failed, 0 missing, 0 errors" "$T/err"
+	# Damage a good file (one byte shorter): the malformed lines still give
+	# 2, the mismatch is reported.
 	printf 'changed' > "$T/two"
-	pverify < "$T/manifest" > "$T/out" 2> "$T/err" || status=$?
-	[ "${status:-0}" -eq 2 ]
-	grep -F "$T/two" "$T/err" "$T/out"
+	prun sh -c 'pverify < "$1/manifest" > "$1/out" 2> "$1/err"' _ "$T"
+	assert_failure 2
+	assert_equal "$(cat "$T/out")" "SIZE	$T/two"
 }
 
 @test "binary garbage on stdin crashes no tool; lines after it are still processed" {
@@ -323,11 +328,12 @@ sys.stdout.buffer.write(bytes(out) + b"\n1\tbad\n")' > "$T/garbage"
 	{ cat "$T/garbage"; pfind "$T/after"; } > "$T/stream"
 	prun phash -a sha256 < "$T/stream"
 	assert_failure 2
-	[[ "$output" == *"sha256:$(sha256sum < "$T/after" | cut -c1-64)"* ]]
+	assert_output --partial "sha256:$(sha256sum < "$T/after" | cut -c1-64)"
 	prun pverify < "$T/stream"
 	assert_failure 2
+	# With -0 each NUL-terminated piece is a path, and none of them exists.
 	prun phash -0 -a sha256 < "$T/stream"
-	[ "$status" -le 2 ]
+	assert_failure 1
 }
 
 @test "a record line longer than the limit is skipped, the next line is read" {
@@ -339,18 +345,10 @@ sys.stdout.buffer.write(bytes(out) + b"\n1\tbad\n")' > "$T/garbage"
 	assert_line --partial "sha256:$(sha256sum < "$T/x" | cut -c1-64)"
 	# A line of exactly the limit is not too long: just a missing file.
 	{ printf '1\t2\t'; head -c 1048568 /dev/zero | tr '\0' a; printf '\tk:v\n'; } > "$T/exact"
-	[ "$(head -n 1 "$T/exact" | wc -c)" -eq 1048577 ]
+	assert_equal "$(head -n 1 "$T/exact" | wc -c)" 1048577
 	prun phash -a sha256 < "$T/exact"
 	assert_failure 1
 	refute_output --partial "longer than"
-}
-
-# seal_manifest IN OUT: OUT = "# ptools seal v1", IN, then the seal line as
-# docs/FORMAT.md section 9 defines it, computed with sha256sum.
-seal_manifest() {
-	{ printf '# ptools seal v1\n'; cat "$1"; } > "$2.body"
-	{ cat "$2.body"; printf '#seal\tsha256:%s\n' "$(sha256sum < "$2.body" | cut -c1-64)"; } > "$2"
-	rm -f "$2.body"
 }
 
 @test "pverify accepts a manifest sealed exactly as FORMAT.md specifies" {

@@ -24,10 +24,7 @@ setup_file() {
 	# Slow enough to kill midway: 600 small files (a journal record and a
 	# rename each) in 30 directories, and two files of 6 MiB.
 	mkdir -p "$src/empty dir" "$src/"$'odd\nname'
-	for ((i = 0; i < 600; i++)); do
-		mkdir -p "$src/d$((i % 30))"
-		printf 'file %d\n' "$i" > "$src/d$((i % 30))/f$i"
-	done
+	make_many "$src" 600 30
 	for i in 1 2; do
 		head -c $((6 << 20)) /dev/urandom > "$src/d$i/big$i"
 	done
@@ -62,52 +59,73 @@ make_pre() {
 		"$1/link-to-keep" "$1/old/deeper" "$1/old" "$1/emptyold" "$1/d3" "$1"
 }
 
-# snapshot DIR: every entry (DIR itself included) with type, mode, size (not
-# of directories: a directory that held entries for a while may keep its
-# larger size), mtime with nanoseconds and link target, then every regular
-# file's sha256. Equal snapshots mean the tree is byte for byte the same.
-snapshot() {
-	(cd "$1" &&
-		find . ! -type d -printf '%y %m %s %T@ %l %p\0' | sort -z | tr '\0' '\n' &&
-		find . -type d -printf '%y %m %T@ %p\0' | sort -z | tr '\0' '\n' &&
-		find . -type f -print0 | sort -z | xargs -0r sha256sum)
-}
-
 # now_ns: the time in nanoseconds.
 now_ns() {
 	date +%s%N
+}
+
+# calibrate COLLIDE OPTS...: one uninterrupted pcopy OPTS of the source to
+# full1 and full2 (made by make_pre, as is pre$COLLIDE for prop_check.py):
+# how long a copy takes, in the caller's $duration (ns), and what a finished
+# destination looks like, in $done1 and $done2 (tree_listing); both sealed.
+calibrate() {
+	local collide=$1 start
+	shift
+	make_pre full1 $collide
+	make_pre full2 $collide
+	make_pre pre$collide $collide
+	start=$(now_ns)
+	prun pcopy --no-progress "$@" "$BATS_FILE_TMPDIR/src" full1 full2
+	duration=$(($(now_ns) - start))
+	assert_success
+	seal_ok full1
+	seal_ok full2
+	done1=$(tree_listing full1)
+	done2=$(tree_listing full2)
+}
+
+# kill_moments SEED N: N fractions of a run, from 0.02 to 0.98, seeded.
+kill_moments() {
+	awk -v seed="$1" -v n="$2" \
+		'BEGIN { srand(seed); for (i = 0; i < n; i++) printf "%.4f\n", 0.02 + 0.96 * rand() }'
+}
+
+# kill_copy_at FRACTION WHAT OPTS...: start pcopy OPTS of the source to one
+# and two, and kill -9 it FRACTION of $duration (ns) later. It must have been
+# killed (137) or have finished (0: the calibration run was slower than this
+# one, on a busy machine, so $duration is cut to aim the next moments
+# earlier); any other status fails, naming WHAT.
+kill_copy_at() {
+	local fraction=$1 what=$2 pid killed=0
+	shift 2
+	pcopy --no-progress "$@" "$BATS_FILE_TMPDIR/src" one two 2>err &
+	pid=$!
+	sleep "$(awk -v d="$duration" -v f="$fraction" 'BEGIN { printf "%.4f", d * f / 1e9 }')"
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" || killed=$?
+	if [ "$killed" -ne 137 ] && [ "$killed" -ne 0 ]; then
+		echo "seed $PTOOLS_SEED, $what at $fraction: pcopy exited $killed before the kill" >&2
+		cat err >&2
+		return 1
+	fi
+	[ "$killed" -ne 0 ] || duration=$((duration * 7 / 10))
 }
 
 # kill_round VARIANT KILLS OPTS...: calibrate, then kill KILLS copies made
 # with OPTS at seeded random moments and check both destinations after each.
 kill_round() {
 	local variant=$1 kills=$2 collide= src=$BATS_FILE_TMPDIR/src
-	local start duration k fraction pid killed d journal committed uncommitted
+	local duration k fraction d journal committed uncommitted
 	local before1 before2 done1 done2 before done_state
 	local mid=0 completed=0 untouched=0
 	shift 2
 	[ "$variant" = force ] && collide=--collide
 
-	# One uninterrupted run: how long a copy takes, and what a finished
-	# destination looks like.
-	make_pre full1 $collide
-	make_pre full2 $collide
-	make_pre pre$collide $collide
-	start=$(now_ns)
-	prun pcopy --no-progress "$@" "$src" full1 full2
-	duration=$(($(now_ns) - start))
-	assert_success
-	for d in full1 full2; do
-		prun pverify -C "$d" < "$d/.ptools-seal"
-		assert_success
-	done
+	calibrate "$collide" "$@"
 	[ -z "$collide" ] || assert_equal "$(cat full1/d3/f3)" "file 3"
-	done1=$(snapshot full1 | grep -v '\.ptools-seal$')
-	done2=$(snapshot full2 | grep -v '\.ptools-seal$')
 
 	k=0
-	for fraction in $(awk -v seed="$PTOOLS_SEED" -v n="$kills" \
-		'BEGIN { srand(seed); for (i = 0; i < n; i++) printf "%.4f\n", 0.02 + 0.96 * rand() }'); do
+	for fraction in $(kill_moments "$PTOOLS_SEED" "$kills"); do
 		k=$((k + 1))
 		rm -rf one two
 		make_pre one $collide
@@ -115,20 +133,7 @@ kill_round() {
 		before1=$(snapshot one)
 		before2=$(snapshot two)
 
-		pcopy --no-progress "$@" "$src" one two 2>err &
-		pid=$!
-		sleep "$(awk -v d="$duration" -v f="$fraction" 'BEGIN { printf "%.4f", d * f / 1e9 }')"
-		kill -KILL "$pid" 2>/dev/null || true
-		killed=0
-		wait "$pid" || killed=$?
-		if [ "$killed" -ne 137 ] && [ "$killed" -ne 0 ]; then
-			echo "seed $PTOOLS_SEED, $variant kill $k: pcopy exited $killed before the kill" >&2
-			cat err >&2
-			return 1
-		fi
-		# Finished before the kill: the calibration run was slower than
-		# this one (a busy machine); aim the next moments earlier.
-		[ "$killed" -ne 0 ] || duration=$((duration * 7 / 10))
+		kill_copy_at "$fraction" "$variant kill $k" "$@" || return 1
 
 		uncommitted=0
 		for d in one two; do
@@ -164,7 +169,7 @@ kill_round() {
 					return 1
 				fi
 			elif [ "$uncommitted" = 0 ] && [ -e "$d/.ptools-seal" ] &&
-				[ "$(snapshot "$d" | grep -v '\.ptools-seal$')" = "$done_state" ]; then
+				[ "$(tree_listing "$d")" = "$done_state" ]; then
 				# The kill came after the commit point (or after the end):
 				# the copy was completed, and it must verify.
 				prun pverify -C "$d" < "$d/.ptools-seal"
@@ -200,33 +205,18 @@ kill_round() {
 # be exactly the finished copy, sealed, with nothing of pcopy's left.
 resume_round() {
 	local kills=$1 src=$BATS_FILE_TMPDIR/src
-	local start duration k fraction pid killed d done1 done2 resumed=0
+	local duration k fraction d done1 done2 resumed=0
 	shift
 
-	make_pre full1
-	make_pre full2
-	make_pre pre
-	start=$(now_ns)
-	prun pcopy --no-progress "$@" "$src" full1 full2
-	duration=$(($(now_ns) - start))
-	assert_success
-	done1=$(snapshot full1 | grep -v '\.ptools-seal$')
-	done2=$(snapshot full2 | grep -v '\.ptools-seal$')
+	calibrate "" "$@"
 
 	k=0
-	for fraction in $(awk -v seed="$PTOOLS_SEED" -v n="$kills" \
-		'BEGIN { srand(seed + 7); for (i = 0; i < n; i++) printf "%.4f\n", 0.02 + 0.96 * rand() }'); do
+	for fraction in $(kill_moments $((PTOOLS_SEED + 7)) "$kills"); do
 		k=$((k + 1))
 		rm -rf one two
 		make_pre one
 		make_pre two
-		pcopy --no-progress "$@" "$src" one two 2>err &
-		pid=$!
-		sleep "$(awk -v d="$duration" -v f="$fraction" 'BEGIN { printf "%.4f", d * f / 1e9 }')"
-		kill -KILL "$pid" 2>/dev/null || true
-		killed=0
-		wait "$pid" || killed=$?
-		[ "$killed" -ne 0 ] || duration=$((duration * 7 / 10))
+		kill_copy_at "$fraction" "resume after kill $k" "$@" || return 1
 		[ -e one/.pcopy-journal ] && [ "$(tail -n 1 one/.pcopy-journal)" != C ] &&
 			resumed=$((resumed + 1))
 		prun pcopy --no-progress --resume "$@" "$src" one two
@@ -246,11 +236,10 @@ resume_round() {
 				return 1
 			fi
 		done
-		if [ "$(snapshot one | grep -v '\.ptools-seal$')" != "$done1" ] ||
-			[ "$(snapshot two | grep -v '\.ptools-seal$')" != "$done2" ]; then
+		if [ "$(tree_listing one)" != "$done1" ] || [ "$(tree_listing two)" != "$done2" ]; then
 			echo "seed $PTOOLS_SEED, resume after kill $k at $fraction: not the finished copy:" >&2
-			diff <(echo "$done1") <(snapshot one | grep -v '\.ptools-seal$') >&2
-			diff <(echo "$done2") <(snapshot two | grep -v '\.ptools-seal$') >&2
+			diff <(echo "$done1") <(tree_listing one) >&2
+			diff <(echo "$done2") <(tree_listing two) >&2
 			return 1
 		fi
 	done

@@ -5,35 +5,6 @@
 
 load test_helper
 
-# A tree with files of several sizes, nested directories, a symlink, a fifo,
-# a socket, device nodes and a hidden file.
-make_mixed_tree() {
-	local t=$1
-	mkdir -p "$t/a/b/c" "$t/d" "$t/.hid/x" "$t/e"
-	: > "$t/empty"
-	head -c 1 /dev/zero > "$t/one"
-	head -c 511 /dev/zero > "$t/a/s511"
-	head -c 512 /dev/zero > "$t/a/s512"
-	head -c 513 /dev/zero > "$t/a/s513"
-	head -c 1023 /dev/zero > "$t/a/b/s1023"
-	head -c 1024 /dev/zero > "$t/a/b/s1024"
-	head -c 1025 /dev/zero > "$t/a/b/s1025"
-	head -c 1048576 /dev/zero > "$t/a/b/c/s1M"
-	head -c 1048577 /dev/zero > "$t/a/b/c/s1Mplus"
-	truncate -s 1G "$t/d/sparse1G"
-	truncate -s 3G "$t/d/sparse3G"
-	echo hi > "$t/d/README.txt"
-	echo hi > "$t/d/readme.TXT"
-	: > "$t/.hid/x/inside"
-	: > "$t/.dot"
-	ln -s a "$t/link-to-a"
-	ln -s nowhere "$t/broken"
-	mkfifo "$t/d/fifo"
-	python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$t/d/sock"
-	mknod "$t/d/blk" b 7 250 2>/dev/null || true
-	mknod "$t/d/chr" c 1 3 2>/dev/null || true
-}
-
 # pfind_sorted OUT ARGS...: pfind -0 ARGS, sorted, into OUT; status in $status.
 pfind_sorted() {
 	local out=$1
@@ -77,7 +48,7 @@ _sorted_block() {
 }
 
 @test "pfind prints inode, size and path like find -printf '%i\t%s\t%p\n'" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR"
 	prun pfind t
 	assert_success
@@ -85,7 +56,7 @@ _sorted_block() {
 }
 
 @test "pfind walks . by default and prints roots as given" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR/t"
 	same_as_find .
 	prun pfind
@@ -98,17 +69,18 @@ _sorted_block() {
 }
 
 @test "pfind walks several roots and reports a missing one with exit 1" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR"
 	prun pfind -0 t/a nonexistent t/d
 	assert_failure 1
 	assert_output --partial "pfind: nonexistent: No such file or directory"
 	pfind_sorted out t/a nonexistent t/d
+	assert_failure 1
 	find t/a t/d -print0 | sort -z | cmp - out
 }
 
 @test "pfind -name, -iname and -path match as find's do" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR"
 	same_as_find t -name 's5*'
 	same_as_find t -name '*.txt'
@@ -124,7 +96,7 @@ _sorted_block() {
 }
 
 @test "pfind -type selects each file type as find's does" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR"
 	local type
 	for type in f d l p s b c; do
@@ -134,7 +106,7 @@ _sorted_block() {
 }
 
 @test "pfind -size uses find's units and rounding" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR"
 	local size
 	for size in 0 1 -1 +1 2 -2 +2 3 512c +512c -512c 513c 1k -1k +1k 2k 1M -1M +1M 2M \
@@ -165,7 +137,7 @@ _sorted_block() {
 }
 
 @test "pfind -mindepth and -maxdepth limit depths as find's do" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR"
 	same_as_find t -maxdepth 0
 	same_as_find t -maxdepth 1
@@ -176,7 +148,7 @@ _sorted_block() {
 }
 
 @test "pfind combines tests with implicit and, -a, -o, ! and parentheses" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR"
 	same_as_find t -type f -name 's*'
 	same_as_find t -type f -a -size +1
@@ -256,7 +228,7 @@ same_prints_as_find() {
 }
 
 @test "pfind --exclude prunes matching directories and skips matching files" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR"
 	find t ! -path t \( -name b -o -name '*.txt' -o -name '*.TXT' \) -prune -o -print0 |
 		sort -z > expected
@@ -270,7 +242,7 @@ same_prints_as_find() {
 }
 
 @test "pfind --no-hidden skips dot entries and what is below them" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR"
 	find t ! -path t -name '.*' -prune -o -print0 | sort -z > expected
 	pfind_sorted actual --no-hidden t
@@ -284,12 +256,12 @@ same_prints_as_find() {
 }
 
 @test "pfind -0 prints the same NUL-terminated paths as find -print0" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	same_as_find "$BATS_TEST_TMPDIR/t"
 }
 
 @test "pfind --fields gives type, mtime, mode, nlink, uid, gid, dev, link and depth as find sees them" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR"
 	prun pfind t --fields type,mtime,mode,nlink,uid,gid,dev,link,depth
 	assert_success
@@ -346,7 +318,7 @@ for line in sys.stdin.buffer:
 	printf '%s\n' "$output" | decode_paths > decoded
 	find t -print0 | sort -z | cmp - decoded
 	# No record spans lines: one line per entry.
-	[ "$(printf '%s\n' "$output" | wc -l)" -eq "$(find t -printf x | wc -c)" ]
+	assert_equal "$(printf '%s\n' "$output" | wc -l)" "$(find t -printf x | wc -c)"
 }
 
 @test "pfind escapes awkward directory names at every depth, going down, up and across" {
@@ -385,7 +357,7 @@ for line in sys.stdin.buffer:
 	cmp expected actual
 	prun bash -c 'ulimit -n 48; set -o pipefail; pfind --sort -j4 deep | cut -f3 | tail -n 1 | wc -c'
 	assert_success
-	[ "$output" -gt 30000 ]
+	assert [ "$output" -gt 30000 ]
 }
 
 @test "pfind walks a 10,000-level chain within 48 descriptors, as deep as find" {
@@ -407,7 +379,7 @@ for line in sys.stdin.buffer:
 	PY
 	cd "$BATS_TEST_TMPDIR"
 	find deep10k -mindepth 10000 -printf '%i\t%s\t%p\n' | sort > expected
-	[ "$(wc -l < expected)" -eq 3 ]
+	assert_equal "$(wc -l < expected)" 3
 	for sort in "" --sort; do
 		prun bash -c "ulimit -n 48; set -o pipefail; pfind $sort -j4 deep10k -mindepth 10000 | sort > actual"
 		assert_success
@@ -464,6 +436,7 @@ for line in sys.stdin.buffer:
 	same_as_find t -type l
 	find -L t -type d -print0 2>/dev/null | sort -z > expected
 	pfind_sorted actual -L t -type d
+	assert_failure 1
 	cmp expected actual
 }
 
@@ -582,7 +555,7 @@ for line in sys.stdin.buffer:
 	same_as_find "$t"
 	pfind_sorted "$BATS_TEST_TMPDIR/out" --xdev "$t"
 	assert_success
-	cmp "$BATS_TEST_TMPDIR/find.out" "$BATS_TEST_TMPDIR/out" && return 1
+	refute cmp -s "$BATS_TEST_TMPDIR/find.out" "$BATS_TEST_TMPDIR/out"
 	find "$t" -xdev -print0 | sort -z | cmp - "$BATS_TEST_TMPDIR/out"
 }
 
@@ -591,7 +564,7 @@ teardown() {
 }
 
 @test "pfind --sort lists each directory by name, then its subdirectories, the same for any -j" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	local i
 	for i in 3 1 2 B a _ Z; do mkdir -p "$BATS_TEST_TMPDIR/t/e/$i/x$i" && : > "$BATS_TEST_TMPDIR/t/e/$i/f"; done
 	cd "$BATS_TEST_TMPDIR"
@@ -604,6 +577,7 @@ teardown() {
 		assert_success
 	done
 	prun bash -c 'pfind --sort t > run0'
+	assert_success
 	cmp run0 run1
 	cmp run0 run2
 	cmp run0 run8
@@ -659,7 +633,7 @@ teardown() {
 }
 
 @test "pfind options may follow the paths" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR"
 	pfind_sorted a t -type f -j 2
 	assert_success
@@ -767,7 +741,11 @@ make_gone() {
 			sed "s/^find: '\(.*\)': /pfind: \1: /" err > want-err
 			make_gone "$name"
 			shim_run EIO_SHIM_VANISH "$name" pfind -0 t $ign -size -2k
-			[ "$ign" = -ignore_readdir_race ] && assert_success || assert_failure 1
+			if [ "$ign" = -ignore_readdir_race ]; then
+				assert_success
+			else
+				assert_failure 1
+			fi
 			same_report
 			cmp out want
 		done
