@@ -161,7 +161,7 @@ _sorted_block() {
 }
 
 @test "pfind -or and -and are -o and -a, as in find" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR"
 	same_as_find t -name 'sparse*' -or -type d
 	same_as_find t -type f -and -size +1
@@ -186,7 +186,7 @@ same_prints_as_find() {
 }
 
 @test "pfind -print prints an entry where it is reached and as often, as find's -print does" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR"
 	same_prints_as_find t -print
 	same_prints_as_find t -type f -print
@@ -204,7 +204,7 @@ same_prints_as_find() {
 }
 
 @test "pfind -wholename is -path, as in find" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR"
 	same_as_find t -wholename '*b/s*'
 	same_as_find t -wholename 't/a/*'
@@ -212,7 +212,7 @@ same_prints_as_find() {
 }
 
 @test "pfind -follow is -L, as in find, wherever it stands" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR"
 	same_as_find t -follow
 	same_as_find t -follow -type l
