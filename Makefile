@@ -21,7 +21,8 @@ BIN      ?= bin
 PREFIX   ?= /usr/local
 MANDIR   ?= $(PREFIX)/share/man
 PKG_CONFIG ?= pkg-config
-VERSION  := 0.1.0
+# The one place the version is written: VERSION.
+VERSION  := $(shell cat VERSION)
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -51,7 +52,10 @@ all: $(BINS)
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo '  CC      $<')
-	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+# diag.c prints the version (--version): a new VERSION rebuilds it.
+$(O)/libcommon/diag.o: VERSION
 
 $(LIBA): $(LIB_OBJ)
 	@$(if $(Q),echo '  AR      $@')
