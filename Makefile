@@ -10,7 +10,7 @@
 #   make lint       cppcheck and clang-tidy with the checked-in configurations
 #   make bench      the benchmarks in bench/ (writes docs/BENCHMARKS.md)
 #   make demo       sample tree -> hash -> verify -> sealed copy
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (programs, man pages, bash completion)
 #
 # O is the object directory and BIN the binary directory, so that differently
 # instrumented builds never share an object file.
@@ -20,6 +20,7 @@ O        ?= build/release
 BIN      ?= bin
 PREFIX   ?= /usr/local
 MANDIR   ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 PKG_CONFIG ?= pkg-config
 # The one place the version is written: VERSION.
 VERSION  := $(shell cat VERSION)
@@ -146,13 +147,20 @@ bench: $(BINS)
 demo: $(BINS)
 	$(Q)PTOOLS_BIN=$(abspath $(BIN)) ./demo.sh
 
+# bash-completion loads a command's completion from the file named after it:
+# completion/ptools.bash serves all four, installed as pfind with the other
+# three names linked to it.
 install: $(BINS)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(PROGRAMS:%=man/%.1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 completion/ptools.bash $(DESTDIR)$(BASHCOMPDIR)/pfind
+	for p in $(filter-out pfind,$(PROGRAMS)); do \
+		ln -sf pfind $(DESTDIR)$(BASHCOMPDIR)/$$p || exit 1; done
 
 uninstall:
-	rm -f $(PROGRAMS:%=$(DESTDIR)$(PREFIX)/bin/%) $(PROGRAMS:%=$(DESTDIR)$(MANDIR)/man1/%.1)
+	rm -f $(PROGRAMS:%=$(DESTDIR)$(PREFIX)/bin/%) $(PROGRAMS:%=$(DESTDIR)$(MANDIR)/man1/%.1) \
+		$(PROGRAMS:%=$(DESTDIR)$(BASHCOMPDIR)/%)
 
 clean:
 	rm -rf build bin
