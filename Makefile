@@ -11,6 +11,8 @@
 #   make bench      the benchmarks in bench/ (writes docs/BENCHMARKS.md)
 #   make demo       sample tree -> hash -> verify -> sealed copy
 #   make install    PREFIX=/usr/local DESTDIR= (programs, man pages, bash completion)
+#   make deb        build/deb/ptools_VERSION_ARCH.deb (dpkg-buildpackage, no network)
+#   make test-package  only the package's tests (build it, try it from a scratch root)
 #
 # O is the object directory and BIN the binary directory, so that differently
 # instrumented builds never share an object file.
@@ -22,7 +24,8 @@ PREFIX   ?= /usr/local
 MANDIR   ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 PKG_CONFIG ?= pkg-config
-# The one place the version is written: VERSION.
+# The one place the version is written: VERSION (debian/changelog must agree:
+# make check-version, run by make test, fails when it does not).
 VERSION  := $(shell cat VERSION)
 
 CC       ?= cc
@@ -81,7 +84,7 @@ $(BIN)/unit-tests: $(UNIT_OBJ) $(LIBA)
 # exports PTOOLS_BIN so the .bats files never hard-code where binaries live.
 # docs/RELIABILITY.md names the test behind each guarantee: a citation of a
 # test that no longer exists fails the suite.
-test: $(BINS) $(BIN)/unit-tests
+test: $(BINS) $(BIN)/unit-tests check-version
 	$(Q)tests/check_reliability.py
 	$(Q)PTOOLS_BIN=$(abspath $(BIN)) tests/run $(TESTS)
 
@@ -162,10 +165,36 @@ uninstall:
 	rm -f $(PROGRAMS:%=$(DESTDIR)$(PREFIX)/bin/%) $(PROGRAMS:%=$(DESTDIR)$(MANDIR)/man1/%.1) \
 		$(PROGRAMS:%=$(DESTDIR)$(BASHCOMPDIR)/%)
 
+# debian/changelog's newest entry must carry VERSION (a native package: no
+# Debian revision), or the package would say one version and --version another.
+check-version:
+	$(Q)v=$$(sed -n '1s/^ptools (\([^)]*\)).*/\1/p' debian/changelog); \
+	if [ "$$v" != "$(VERSION)" ]; then \
+		echo "VERSION says '$(VERSION)' but debian/changelog says '$$v':" \
+			"add a changelog entry (dch -v $(VERSION))" >&2; exit 1; fi
+
+# The Debian package, built by dpkg-buildpackage from a copy of this tree in
+# DEB_DIR (so that the build leaves nothing in the tree), unsigned, binary
+# only: DEB_DIR/ptools_VERSION_ARCH.deb. Needs debhelper and dpkg-dev, and
+# the Build-Depends of debian/control; no network.
+DEB_DIR ?= build/deb
+deb: check-version
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/ptools-$(VERSION)
+	$(Q)tar -cf - --exclude=./.git --exclude=./build --exclude=./bin \
+		--exclude=./bench/results . | tar -xf - -C $(DEB_DIR)/ptools-$(VERSION)
+	$(Q)cd $(DEB_DIR)/ptools-$(VERSION) && dpkg-buildpackage -us -uc -b
+	$(Q)rm -rf $(DEB_DIR)/ptools-$(VERSION)
+	@ls $(DEB_DIR)/*.deb
+
+# Build the package and try it: tests/package.bats alone (make test runs it
+# with the rest; it takes about 20 s, most of it the package's own build).
+test-package:
+	$(Q)PTOOLS_BIN=$(abspath $(BIN)) tests/run tests/package.bats
+
 clean:
 	rm -rf build bin
 
 .PHONY: all test check tsan valgrind lint lint-cppcheck lint-tidy fuzz bench demo install \
-	uninstall clean
+	uninstall clean check-version deb test-package
 
 -include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(foreach p,$(PROGRAMS),$($(p)_OBJ:.o=.d))

@@ -224,7 +224,8 @@ $(diff <(printf '%s\n' "$output") <(printf '%s\n' "$want"))"
 	local dest=$BATS_TEST_TMPDIR/root dir prog
 	dir=$dest/usr/share/bash-completion/completions
 	# -o: use the binaries under test as they are, whichever build made them.
-	run make -C "$ROOT" --no-print-directory -o "$PTOOLS_BIN/pfind" -o "$PTOOLS_BIN/phash" \
+	# Without what an enclosing make (make check's O=, BIN=) passes down.
+	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$ROOT" --no-print-directory -o "$PTOOLS_BIN/pfind" -o "$PTOOLS_BIN/phash" \
 		-o "$PTOOLS_BIN/pverify" -o "$PTOOLS_BIN/pcopy" BIN="$PTOOLS_BIN" \
 		DESTDIR="$dest" PREFIX=/usr install
 	assert_success
@@ -233,7 +234,7 @@ $(diff <(printf '%s\n' "$output") <(printf '%s\n' "$want"))"
 		assert_file_exists "$dest/usr/bin/$prog"
 		assert_file_exists "$dest/usr/share/man/man1/$prog.1"
 	done
-	run make -C "$ROOT" --no-print-directory DESTDIR="$dest" PREFIX=/usr uninstall
+	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$ROOT" --no-print-directory DESTDIR="$dest" PREFIX=/usr uninstall
 	assert_success
 	run find "$dest" ! -type d
 	assert_success
