@@ -175,16 +175,22 @@ check-version:
 
 # The Debian package, built by dpkg-buildpackage from a copy of this tree in
 # DEB_DIR (so that the build leaves nothing in the tree), unsigned, binary
-# only: DEB_DIR/ptools_VERSION_ARCH.deb. Needs debhelper and dpkg-dev, and
-# the Build-Depends of debian/control; no network.
+# only: DEB_DIR/ptools_VERSION_ARCH.deb, beside the -dbgsym package and the
+# .buildinfo and .changes files. Needs debhelper and dpkg-dev, and the
+# Build-Depends of debian/control; no network. Only this version's files
+# are removed from DEB_DIR first; a DEB_DIR inside the tree belongs under
+# build/, which the copy leaves out.
 DEB_DIR ?= build/deb
+DEB_SRC  = $(DEB_DIR)/ptools-$(VERSION)
 deb: check-version
-	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/ptools-$(VERSION)
+	$(if $(strip $(DEB_DIR)),,$(error DEB_DIR is empty))
+	$(Q)rm -rf $(DEB_SRC) $(DEB_DIR)/ptools_$(VERSION)_* $(DEB_DIR)/ptools-dbgsym_$(VERSION)_*
+	$(Q)mkdir -p $(DEB_SRC)
 	$(Q)tar -cf - --exclude=./.git --exclude=./build --exclude=./bin \
-		--exclude=./bench/results . | tar -xf - -C $(DEB_DIR)/ptools-$(VERSION)
-	$(Q)cd $(DEB_DIR)/ptools-$(VERSION) && dpkg-buildpackage -us -uc -b
-	$(Q)rm -rf $(DEB_DIR)/ptools-$(VERSION)
-	@ls $(DEB_DIR)/*.deb
+		--exclude=./bench/results . | tar -xf - -C $(DEB_SRC)
+	$(Q)cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	$(Q)rm -rf $(DEB_SRC)
+	@ls $(DEB_DIR)/ptools_$(VERSION)_*.deb
 
 # Build the package and try it: tests/package.bats alone (make test runs it
 # with the rest; it takes about 20 s, most of it the package's own build).
