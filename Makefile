@@ -10,7 +10,9 @@
 #   make lint       cppcheck and clang-tidy with the checked-in configurations
 #   make bench      the benchmarks in bench/ (writes docs/BENCHMARKS.md)
 #   make demo       sample tree -> hash -> verify -> sealed copy
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (programs, man pages, bash completion)
+#   make deb        build/deb/ptools_VERSION_ARCH.deb (dpkg-buildpackage, no network)
+#   make test-package  only the package's tests (build it, try it from a scratch root)
 #
 # O is the object directory and BIN the binary directory, so that differently
 # instrumented builds never share an object file.
@@ -20,8 +22,11 @@ O        ?= build/release
 BIN      ?= bin
 PREFIX   ?= /usr/local
 MANDIR   ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 PKG_CONFIG ?= pkg-config
-VERSION  := 0.1.0
+# The one place the version is written: VERSION (debian/changelog must agree:
+# make check-version, run by make test, fails when it does not).
+VERSION  := $(shell cat VERSION)
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -51,7 +56,10 @@ all: $(BINS)
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo '  CC      $<')
-	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+# diag.c prints the version (--version): a new VERSION rebuilds it.
+$(O)/libcommon/diag.o: VERSION
 
 $(LIBA): $(LIB_OBJ)
 	@$(if $(Q),echo '  AR      $@')
@@ -76,7 +84,7 @@ $(BIN)/unit-tests: $(UNIT_OBJ) $(LIBA)
 # exports PTOOLS_BIN so the .bats files never hard-code where binaries live.
 # docs/RELIABILITY.md names the test behind each guarantee: a citation of a
 # test that no longer exists fails the suite.
-test: $(BINS) $(BIN)/unit-tests
+test: $(BINS) $(BIN)/unit-tests check-version
 	$(Q)tests/check_reliability.py
 	$(Q)PTOOLS_BIN=$(abspath $(BIN)) tests/run $(TESTS)
 
@@ -142,18 +150,57 @@ bench: $(BINS)
 demo: $(BINS)
 	$(Q)PTOOLS_BIN=$(abspath $(BIN)) ./demo.sh
 
+# bash-completion loads a command's completion from the file named after it:
+# completion/ptools.bash serves all four, installed as pfind with the other
+# three names linked to it.
 install: $(BINS)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(PROGRAMS:%=man/%.1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 completion/ptools.bash $(DESTDIR)$(BASHCOMPDIR)/pfind
+	for p in $(filter-out pfind,$(PROGRAMS)); do \
+		ln -sf pfind $(DESTDIR)$(BASHCOMPDIR)/$$p || exit 1; done
 
 uninstall:
-	rm -f $(PROGRAMS:%=$(DESTDIR)$(PREFIX)/bin/%) $(PROGRAMS:%=$(DESTDIR)$(MANDIR)/man1/%.1)
+	rm -f $(PROGRAMS:%=$(DESTDIR)$(PREFIX)/bin/%) $(PROGRAMS:%=$(DESTDIR)$(MANDIR)/man1/%.1) \
+		$(PROGRAMS:%=$(DESTDIR)$(BASHCOMPDIR)/%)
+
+# debian/changelog's newest entry must carry VERSION (a native package: no
+# Debian revision), or the package would say one version and --version another.
+check-version:
+	$(Q)v=$$(sed -n '1s/^ptools (\([^)]*\)).*/\1/p' debian/changelog); \
+	if [ "$$v" != "$(VERSION)" ]; then \
+		echo "VERSION says '$(VERSION)' but debian/changelog says '$$v':" \
+			"add a changelog entry (dch -v $(VERSION))" >&2; exit 1; fi
+
+# The Debian package, built by dpkg-buildpackage from a copy of this tree in
+# DEB_DIR (so that the build leaves nothing in the tree), unsigned, binary
+# only: DEB_DIR/ptools_VERSION_ARCH.deb, beside the -dbgsym package and the
+# .buildinfo and .changes files. Needs debhelper and dpkg-dev, and the
+# Build-Depends of debian/control; no network. Only this version's files
+# are removed from DEB_DIR first; a DEB_DIR inside the tree belongs under
+# build/, which the copy leaves out.
+DEB_DIR ?= build/deb
+DEB_SRC  = $(DEB_DIR)/ptools-$(VERSION)
+deb: check-version
+	$(if $(strip $(DEB_DIR)),,$(error DEB_DIR is empty))
+	$(Q)rm -rf $(DEB_SRC) $(DEB_DIR)/ptools_$(VERSION)_* $(DEB_DIR)/ptools-dbgsym_$(VERSION)_*
+	$(Q)mkdir -p $(DEB_SRC)
+	$(Q)tar -cf - --exclude=./.git --exclude=./build --exclude=./bin \
+		--exclude=./bench/results . | tar -xf - -C $(DEB_SRC)
+	$(Q)cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	$(Q)rm -rf $(DEB_SRC)
+	@ls $(DEB_DIR)/ptools_$(VERSION)_*.deb
+
+# Build the package and try it: tests/package.bats alone (make test runs it
+# with the rest; it takes about 20 s, most of it the package's own build).
+test-package:
+	$(Q)PTOOLS_BIN=$(abspath $(BIN)) tests/run tests/package.bats
 
 clean:
 	rm -rf build bin
 
 .PHONY: all test check tsan valgrind lint lint-cppcheck lint-tidy fuzz bench demo install \
-	uninstall clean
+	uninstall clean check-version deb test-package
 
 -include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(foreach p,$(PROGRAMS),$($(p)_OBJ:.o=.d))
