@@ -469,14 +469,19 @@ fail:
 	return NULL;
 }
 
-int batchpipe_finish(struct batchpipe *pipe)
+void batchpipe_drain(struct batchpipe *pipe)
 {
-	int err;
-
 	pool_finish(pipe->pool);
 	pipe->pool = NULL;
 	worker_free(pipe->fallback);
 	pipe->fallback = NULL;
+}
+
+int batchpipe_finish(struct batchpipe *pipe)
+{
+	int err;
+
+	batchpipe_drain(pipe);
 	if (pipe->reorder)
 		return reorder_finish(pipe->reorder);
 	err = out_error(pipe->config.out);

@@ -112,9 +112,16 @@ struct batchpipe;
 struct batchpipe *batchpipe_new(const struct batchpipe_config *config);
 
 /**
- * Wait for every batch handed on, stop the workers, and write out whatever
- * is still held back. Call after every feed is flushed. Returns 0, or -1
- * with errno of the first output error (EPIPE when the reader went away).
+ * Wait for every batch handed on and stop the workers (unordered output is
+ * written out; ordered output still held back is left to batchpipe_finish).
+ * Call after every feed is flushed; calling it again does nothing.
+ */
+void batchpipe_drain(struct batchpipe *pipe);
+
+/**
+ * batchpipe_drain, then write out whatever is still held back. Returns 0,
+ * or -1 with errno of the first output error (EPIPE when the reader went
+ * away).
  */
 int batchpipe_finish(struct batchpipe *pipe);
 
