@@ -381,7 +381,7 @@ void batchpipe_flush(struct batchpipe_feed *feed)
 		batch->seq = reorder_take(pipe->reorder);
 	atomic_fetch_add(&pipe->in_flight, 1);
 	atomic_fetch_add(&pipe->submitted, 1);
-	if (pool_submit(pipe->pool, batch) != 0)
+	if (!pipe->pool || pool_submit(pipe->pool, batch) != 0)
 		/* No worker thread could start at all: do it here. */
 		process_in_fallback(pipe, batch);
 }
@@ -424,7 +424,7 @@ struct batchpipe *batchpipe_new(const struct batchpipe_config *config)
 	struct pool_config pool_config;
 	size_t align = alignof(max_align_t);
 
-	if (config->jobs == 0 || !config->finish || !config->out) {
+	if (!config->finish || !config->out) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -460,9 +460,11 @@ struct batchpipe *batchpipe_new(const struct batchpipe_config *config)
 		.fini = pool_fini,
 		.arg = pipe,
 	};
-	pipe->pool = pool_new(&pool_config);
-	if (!pipe->pool)
-		goto fail;
+	if (config->jobs > 0) {
+		pipe->pool = pool_new(&pool_config);
+		if (!pipe->pool)
+			goto fail;
+	}
 	return pipe;
 fail:
 	batchpipe_free(pipe);

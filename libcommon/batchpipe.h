@@ -61,7 +61,8 @@ enum batchpipe_flush {
 struct batchpipe_worker;
 
 struct batchpipe_config {
-	unsigned jobs;              /* worker threads at most, >= 1 */
+	unsigned jobs;              /* worker threads at most; 0: none, every batch is done
+				       by the fallback worker in the thread that flushes it */
 	size_t queue_capacity;      /* batches queued at most; 0: 2 * jobs */
 	struct out *out;            /* where output goes (not owned) */
 	size_t window;              /* ordered: batches in flight at most; 0: unordered */
