@@ -38,7 +38,7 @@ static void check_entry(struct task *task, const struct stat *st)
  * a record that claims only existence and type, as an O_PATH handle to
  * fstat. Without --root, relative to the worker's cached directory: a
  * manifest lists a directory's files together, and looking up a long path's
- * directories again for every file costs about a third of the open. Under
+ * directories again for every file is a large part of the open. Under
  * --root, beneath_resolve's checks apply from the root every time. Returns
  * the descriptor with its fstat in *st, OPEN_READ_NOT_REGULAR (*st set), or
  * -1 with errno.
