@@ -6,14 +6,18 @@
 #include "diag.h"
 #include "hash.h"
 #include "hashio.h"
+#include "seal.h"
 #include "walk.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* A file under the audited tree that the manifest does not name. */
 struct new_file {
@@ -530,4 +534,94 @@ out:
 	free(missing);
 	errno = saved;
 	return rc;
+}
+
+int audit_run(struct audit *audit, const char *walk_root, unsigned jobs, struct report *report,
+	      uint64_t *walk_errors)
+{
+	struct task **missing;
+	size_t nmissing;
+	int rc;
+
+	rc = audit_walk(audit, walk_root, jobs, walk_errors);
+	missing = report_take_missing(report, &nmissing);
+	if (rc == 0)
+		rc = audit_finish(audit, report, missing, nmissing);
+	else
+		audit_finish(audit, report, missing, nmissing);
+	return rc;
+}
+
+/* What audit.h says; the messages are pverify's usage errors. */
+int audit_setup(const char *root, const char *audit_dir, char **walk_root, struct audit **audit)
+{
+	bool beneath = root && audit_dir[0] != '/';
+	char *base = NULL, *canon = NULL;
+	struct stat st;
+	size_t len;
+	int rc = -1;
+
+	*audit = NULL;
+	*walk_root = NULL;
+	if (beneath ? asprintf(walk_root, "%s/%s", root, audit_dir) < 0
+		    : !(*walk_root = strdup(audit_dir))) {
+		*walk_root = NULL;
+		diag_file_error(NULL, ENOMEM);
+		return -1;
+	}
+	base = realpath(root ? root : ".", NULL);
+	if (!base) {
+		diag_file_error(root ? root : ".", errno);
+		goto out;
+	}
+	canon = realpath(*walk_root, NULL);
+	if (!canon || stat(canon, &st) != 0) {
+		diag_file_errorf(*walk_root, "--audit: %s%s", strerror(errno),
+				 beneath ? " (a relative --audit directory is beneath -C's)" : "");
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		diag_file_errorf(*walk_root, "--audit: not a directory");
+		goto out;
+	}
+	len = strlen(base);
+	if (root && strcmp(canon, base) != 0 && strcmp(base, "/") != 0 &&
+	    !(strncmp(canon, base, len) == 0 && canon[len] == '/')) {
+		diag_file_errorf(*walk_root, "--audit: outside the -C root %s, where every "
+				 "manifest path lies", root);
+		goto out;
+	}
+	*audit = audit_new(base);
+	if (!*audit) {
+		diag_file_error(NULL, errno);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(base);
+	free(canon);
+	if (rc != 0) {
+		free(*walk_root);
+		*walk_root = NULL;
+	}
+	return rc;
+}
+
+void audit_ignore_manifest(struct audit *audit, const char *manifest, int rootfd,
+			   bool sealed_content)
+{
+	struct stat st;
+
+	if (manifest && strcmp(manifest, "-") != 0) {
+		if (stat(manifest, &st) == 0)
+			audit_ignore(audit, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+		return;
+	}
+	if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode)) {
+		audit_ignore(audit, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+		return;
+	}
+	if (sealed_content && fstatat(rootfd, SEAL_DEFAULT_NAME, &st,
+				      AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+		audit_ignore(audit, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
 }

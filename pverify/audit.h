@@ -58,4 +58,32 @@ int audit_walk(struct audit *audit, const char *walk_root, unsigned threads, uin
 int audit_finish(struct audit *audit, struct report *report, struct task **missing,
 		 size_t nmissing);
 
+/**
+ * Set up --audit before the manifest is read: the directory to walk
+ * (audit_dir, beneath root when relative and root is not NULL) must exist,
+ * be a directory and, under a root, lie inside it, or no manifest path could
+ * name its files; each failure is reported on stderr, never a silently
+ * skipped audit. On success *walk_root (malloc'd, the caller frees it) is
+ * what to walk and *audit the audit, keyed from the canonical root (or
+ * current directory). Returns 0, or -1 after the message (a usage error).
+ */
+int audit_setup(const char *root, const char *audit_dir, char **walk_root, struct audit **audit);
+
+/**
+ * Leave the manifest itself out of the NEW files: the file manifest (NULL
+ * or "-": standard input, when it is a file); else, for a seal read from a
+ * pipe (recognised by its content: sealed_content), the seal by its default
+ * name at rootfd, where pcopy writes it.
+ */
+void audit_ignore_manifest(struct audit *audit, const char *manifest, int rootfd,
+			   bool sealed_content);
+
+/**
+ * Walk walk_root with jobs threads, then pair report's missing entries with
+ * the new files (audit_walk, audit_finish). Unreadable entries add to
+ * *walk_errors. Returns 0, or -1 with errno.
+ */
+int audit_run(struct audit *audit, const char *walk_root, unsigned jobs, struct report *report,
+	      uint64_t *walk_errors);
+
 #endif

@@ -2,31 +2,22 @@
 /** pverify: check a manifest against the files, in parallel, with phash's engine. */
 #include "prelude.h"
 #include "audit.h"
+#include "batchpipe.h"
 #include "beneath.h"
+#include "check.h"
 #include "diag.h"
-#include "dircache.h"
 #include "hash.h"
-#include "hashio.h"
 #include "input.h"
-#include "longpath.h"
-#include "manifest.h"
-#include "openread.h"
 #include "out.h"
 #include "pool.h"
-#include "preread.h"
 #include "progress.h"
-#include "record.h"
+#include "reading.h"
 #include "report.h"
-#include "resolve.h"
 #include "seal.h"
 #include "task.h"
-#include "xio.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,497 +109,18 @@ struct options {
 	unsigned jobs;
 };
 
-/* What every worker shares: set up before the pool starts, read-only while
- * it runs (main.c's one piece of global state). */
-struct shared {
-	int rootfd;          /* AT_FDCWD without --root */
-	bool sizes_only;
-	struct report *report;
-	struct progress *progress; /* NULL when off */
-	size_t open_ahead;   /* files of a batch a worker opens before reading (preread_share) */
-};
-static struct shared shared;
-
-/* A worker's hashing engines, one per distinct set of algorithms it met
- * (nearly always just one), reused from file to file. */
-#define ENGINE_CACHE 4
-struct worker {
-	struct {
-		size_t count;
-		const struct hash_algo *algos[HASH_SET_MAX];
-		struct hashio *engine;
-	} cache[ENGINE_CACHE];
-	size_t used, victim;
-	struct dircache dirs;    /* without --root: the directory of the last file opened */
-	struct preread *pre;     /* batched cold reads; NULL with PTOOLS_IO_URING=0 */
-};
-
-static void *worker_init(void *arg)
-{
-	struct worker *worker = calloc(1, sizeof(*worker));
-
-	(void)arg;
-	/*
-	 * The reading thread parses the manifest for every worker, so it must
-	 * not wait for CPU behind them. On 2 cores with 16 workers, each worker
-	 * it woke with a batch took the CPU from it (wakeup preemption), the
-	 * queue ran dry and the workers slept: 1.8 of 2 cores busy and pverify
-	 * 1.2x phash's time on the same files. Workers marked SCHED_BATCH
-	 * (throughput work; no privilege needed) do not preempt it: 1.9 cores,
-	 * within 1.05x of phash. Where the policy is refused, nothing else changes.
-	 */
-	pthread_setschedparam(pthread_self(), SCHED_BATCH, &(struct sched_param){ 0 });
-	if (worker) {
-		dircache_init(&worker->dirs);
-		worker->pre = preread_new();
-	}
-	return worker;
-}
-
-static void worker_fini(void *context)
-{
-	struct worker *worker = context;
-	size_t i;
-
-	if (!worker)
-		return;
-	for (i = 0; i < worker->used; i++)
-		hashio_free(worker->cache[i].engine);
-	dircache_fini(&worker->dirs);
-	preread_free(worker->pre);
-	free(worker);
-}
-
-static struct hashio *engine_for(struct worker *worker, const struct task *task)
-{
-	struct hashio_config config;
-	struct hashio *engine;
-	size_t i, slot;
-
-	for (i = 0; i < worker->used; i++) {
-		if (worker->cache[i].count == task->ndigests &&
-		    memcmp(worker->cache[i].algos, task->algos,
-			   task->ndigests * sizeof(task->algos[0])) == 0)
-			return worker->cache[i].engine;
-	}
-	memset(&config, 0, sizeof(config));
-	config.algos = task->algos;
-	config.count = task->ndigests;
-	engine = hashio_new(&config);
-	if (!engine)
-		return NULL;
-	if (worker->used < ENGINE_CACHE) {
-		slot = worker->used++;
-	} else {
-		slot = worker->victim++ % ENGINE_CACHE;
-		hashio_free(worker->cache[slot].engine);
-	}
-	worker->cache[slot].count = task->ndigests;
-	memcpy(worker->cache[slot].algos, task->algos, task->ndigests * sizeof(task->algos[0]));
-	worker->cache[slot].engine = engine;
-	return engine;
-}
-
-static void set_error(struct task *task, int error, const char *reason)
-{
-	task->verdict = VERDICT_ERROR;
-	task->error = error;
-	task->reason = reason;
-}
+/* What every worker shares (main.c's one piece of global state). */
+static struct check shared;
 
 /*
- * A record without digests: the entry exists (fstat of an O_PATH fd, the
- * entry itself and not a symlink's target), has the type the record names,
- * and, for a regular file, its size. Nothing is read.
+ * The batch pipeline's policy for pverify: a manifest mostly states its
+ * files' sizes, so the first batches go out one file each (a short list of
+ * large files is spread over every worker) and later ones only when full,
+ * at BATCHPIPE_ITEMS files or BATCH_BYTES of expected size; a file of
+ * unknown size (GNU and BSD lines) counts as UNKNOWN_BYTES.
  */
-static void check_entry(struct task *task, const struct stat *st)
-{
-	task->verdict = VERDICT_OK;
-	if (task->type && task->type != rec_type_letter(st->st_mode))
-		set_error(task, 0, "type differs");
-	else if (S_ISREG(st->st_mode) && task->has_size && (uint64_t)st->st_size != task->size)
-		task->verdict = VERDICT_SIZE;
-	else if (S_ISREG(st->st_mode))
-		task->size = (uint64_t)st->st_size;
-	else
-		task->size = 0;
-}
-
-/*
- * Open the task's path: to read it (the one safe way, openread.h), or, for
- * a record that claims only existence and type, as an O_PATH handle to
- * fstat. Without --root, relative to the worker's cached directory: a
- * manifest lists a directory's files together, and looking up a long path's
- * directories again for every file costs about a third of the open. Under
- * --root, beneath_resolve's checks apply from the root every time. Returns
- * the descriptor with its fstat in *st, OPEN_READ_NOT_REGULAR (*st set), or
- * -1 with errno.
- */
-static int open_task(struct worker *worker, const struct task *task, struct stat *st)
-{
-	const char *name;
-	int dirfd, fd;
-
-	if (!task->look_only) {
-		if (shared.rootfd != AT_FDCWD)
-			return open_read_at(shared.rootfd, task->path,
-					    OPEN_READ_BENEATH | OPEN_READ_NO_PRESTAT, st, NULL);
-		dirfd = dircache_at(&worker->dirs, task->path, task->path_len, &name);
-		return open_read_at(dirfd, name, OPEN_READ_NO_PRESTAT, st, NULL);
-	}
-	if (shared.rootfd != AT_FDCWD) {
-		fd = beneath_resolve(shared.rootfd, task->path, O_PATH | O_NOFOLLOW);
-	} else {
-		dirfd = dircache_at(&worker->dirs, task->path, task->path_len, &name);
-		fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 && errno == ENAMETOOLONG) {
-			int parent = longpath_parent(AT_FDCWD, task->path, &name);
-			if (parent == -1)
-				return -1;
-			fd = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-			if (parent != AT_FDCWD)
-				xclose(parent);
-		}
-	}
-	if (fd >= 0 && fstat(fd, st) != 0) {
-		xclose(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/*
- * Open the task's file, fstat it (in *st) and decide all that needs no
- * reading: missing, not regular, size, --sizes-only. Returns the descriptor when
- * the file is to be hashed (check_hash closes it), else -1 with the verdict set.
- */
-static int check_open(struct worker *worker, struct task *task, struct stat *st)
-{
-	int fd;
-
-	fd = open_task(worker, task, st);
-	if (fd == OPEN_READ_NOT_REGULAR) {
-		set_error(task, S_ISDIR(st->st_mode) ? EISDIR : 0, "not a regular file");
-		return -1;
-	}
-	if (fd < 0) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			task->verdict = VERDICT_MISSING;
-		else if (errno == EXDEV)
-			set_error(task, 0, "leads out of the root through a symlink");
-		else if (errno == ELOOP && shared.rootfd != AT_FDCWD)
-			set_error(task, 0, "symlink not followed under --root");
-		else
-			set_error(task, errno, NULL);
-		return -1;
-	}
-	if (task->look_only) {
-		check_entry(task, st);
-		goto done;
-	}
-	if (task->has_size && (uint64_t)st->st_size != task->size) {
-		task->verdict = VERDICT_SIZE;
-		goto done;
-	}
-	task->size = (uint64_t)st->st_size;
-	if (shared.sizes_only) {
-		task->verdict = VERDICT_OK;
-		if (task->has_mtime && (st->st_mtim.tv_sec != task->mtime.tv_sec ||
-					st->st_mtim.tv_nsec != task->mtime.tv_nsec))
-			task->verdict = VERDICT_FAILED;
-		goto done;
-	}
-	task->verdict = VERDICT_OK;
-	if (task->ndigests == 0)
-		goto done;
-	return fd;
-done:
-	close(fd);
-	return -1;
-}
-
-/*
- * Hash an opened file once with every algorithm (its first len bytes
- * already read into head, if any) and compare the digests.
- */
-static void check_hash(struct worker *worker, struct task *task, int fd, const struct stat *st,
-		       const void *head, size_t len)
-{
-	struct hashio_result result;
-	struct hashio *engine;
-	size_t i;
-
-	engine = engine_for(worker, task);
-	if (!engine) {
-		set_error(task, errno, NULL);
-		return;
-	}
-	if (hashio_fd(engine, fd, st, head, len, NULL, NULL, &result) != 0) {
-		set_error(task, result.error, result.error ? NULL : "could not be read");
-		return;
-	}
-	if (result.changed) {
-		set_error(task, 0, "changed while it was read");
-		return;
-	}
-	for (i = 0; i < task->ndigests; i++) {
-		if (strcmp(result.hex[i], task->hex[i]) != 0) {
-			task->verdict = VERDICT_FAILED;
-			break;
-		}
-	}
-}
-
-/*
- * Files go to the pool in batches: for small files, one queue hand-off (and
- * its futex wake-up) per file costs about as much as checking the file. A
- * batch closes at BATCH_FILES files or BATCH_BYTES of expected size, so one
- * batch never holds many large files that other workers could share; a file
- * of unknown size (GNU and BSD lines) counts as UNKNOWN_BYTES. The first
- * batches go out at once, one file each, so a short list of large files is
- * spread over every worker. (Flushing whenever a worker is idle was tried:
- * on small files it brought back a hand-off per file and cost 1.6x the CPU.)
- */
-#define BATCH_FILES 32
-_Static_assert(BATCH_FILES <= PREREAD_FILES, "a batch is opened and read ahead at once");
 #define BATCH_BYTES ((uint64_t)4 << 20)
 #define UNKNOWN_BYTES (BATCH_BYTES / 16)
-
-struct batch {
-	uint64_t seq;            /* the report's number for the batch */
-	size_t count;
-	uint64_t bytes;
-	struct task *tasks[BATCH_FILES];
-};
-
-struct batch_work {
-	struct worker *worker;
-	struct batch *batch;
-	struct report_batch verdicts;
-};
-
-/* preread's open: check_open for a task still to be checked. */
-static int open_item(void *ctx, size_t i, struct stat *st)
-{
-	struct batch_work *bw = ctx;
-	struct task *task = bw->batch->tasks[i];
-
-	if (task->verdict != VERDICT_PENDING)
-		return -1;
-	if (!bw->worker) {
-		set_error(task, ENOMEM, NULL);
-		return -1;
-	}
-	return check_open(bw->worker, task, st);
-}
-
-/* preread's finish: hash if open_item opened the file, then report. */
-static void finish_item(void *ctx, size_t i, int fd, const struct stat *st, const void *head,
-			size_t len)
-{
-	struct batch_work *bw = ctx;
-	struct task *task = bw->batch->tasks[i];
-
-	if (fd >= 0) {
-		check_hash(bw->worker, task, fd, st, head, len);
-		close(fd);
-	}
-	progress_add(shared.progress, 0, 1, task->verdict == VERDICT_OK ? task->size : 0);
-	report_add(shared.report, &bw->verdicts, task);
-}
-
-/* Check a batch's files (preread.h: small cold files are read together). */
-static void check_batch(struct worker *worker, struct batch *batch)
-{
-	static const struct preread_ops ops = {.open = open_item, .finish = finish_item};
-	struct batch_work bw = {.worker = worker, .batch = batch};
-
-	report_batch_init(&bw.verdicts);
-	preread_batch(worker ? worker->pre : NULL, batch->count, shared.open_ahead,
-		      &ops, &bw);
-	report_batch_done(shared.report, batch->seq, &bw.verdicts);
-	report_batch_free(&bw.verdicts);
-	free(batch);
-}
-
-static void work(void *context, void *arg)
-{
-	check_batch(context, arg);
-}
-
-struct reading {
-	struct input *in;
-	const struct out *sink;  /* stdout, to stop when its reader has gone */
-	struct pool *pool;
-	struct batch *batch;     /* tasks not yet handed to the pool */
-	struct worker *local;    /* checks in this thread when no worker could start */
-	uint64_t batches;        /* handed to the pool so far */
-	uint64_t tasks;          /* numbered so far */
-	unsigned jobs;
-	struct audit *audit;
-	uint64_t malformed;
-	uint64_t refused;
-	bool sealed_content;     /* the manifest began with the seal header */
-	bool seal_whole;         /* ...and ended with a seal line that matched */
-};
-
-/* Hand the open batch to the pool, once the window has room for all of it. */
-static void flush_batch(struct reading *reading)
-{
-	struct batch *batch = reading->batch;
-
-	if (!batch)
-		return;
-	reading->batch = NULL;
-	reading->batches++;
-	batch->seq = report_take(shared.report);
-	if (pool_submit(reading->pool, batch) != 0) {
-		/* No worker thread could start: check the batch here. */
-		if (!reading->local)
-			reading->local = worker_init(NULL);
-		check_batch(reading->local, batch);
-	}
-}
-
-/* Number a task and add it to the open batch. Returns 0, or -1 (ENOMEM: the
- * task is then checked here, alone, as an error). */
-static int submit(struct reading *reading, struct task *task)
-{
-	struct batch *batch = reading->batch;
-	uint64_t bytes = task->has_size ? task->size : 0;
-
-	task->seq = reading->tasks++;
-	if (shared.progress)
-		progress_expect(shared.progress, 0, 1, bytes);
-	if (!batch) {
-		batch = malloc(sizeof(*batch));
-		if (!batch) {
-			/* With no batch open, the task can take a number of its own. */
-			struct report_batch verdicts;
-			uint64_t seq = report_take(shared.report);
-
-			set_error(task, ENOMEM, NULL);
-			report_batch_init(&verdicts);
-			report_add(shared.report, &verdicts, task);
-			report_batch_done(shared.report, seq, &verdicts);
-			report_batch_free(&verdicts);
-			return -1;
-		}
-		batch->count = 0;
-		batch->bytes = 0;
-		reading->batch = batch;
-	}
-	batch->tasks[batch->count++] = task;
-	batch->bytes += task->has_size ? bytes : UNKNOWN_BYTES;
-	if (batch->count == BATCH_FILES || batch->bytes >= BATCH_BYTES ||
-	    reading->batches < reading->jobs)
-		flush_batch(reading);
-	return 0;
-}
-
-/* Read the whole manifest, submitting one task per entry. Returns 0 or -1 (read error). */
-static int read_manifest(struct reading *reading, const struct options *options)
-{
-	struct manifest_parser parser;
-	struct seal_check seal;
-	const char *text, *why;
-	struct task *task;
-	size_t len;
-	enum input_status status;
-	int rc = 0;
-
-	manifest_parser_init(&parser, options->forced);
-	seal_check_init(&seal);
-	for (;;) {
-		/* The reader of our output went away with SIGPIPE ignored (EPIPE):
-		 * nothing more can be reported, so stop reading, as pfind does. */
-		if (out_error(reading->sink) == EPIPE)
-			break;
-		status = input_read_line(reading->in, &text, &len, &why);
-		if (status == INPUT_EOF)
-			break;
-		if (status == INPUT_ERROR) {
-			diag_file_error(input_name(reading->in), errno);
-			rc = -1;
-			break;
-		}
-		if (status == INPUT_MALFORMED) {
-			diag_input_error(input_name(reading->in), input_line(reading->in), "%s", why);
-			reading->malformed++;
-			/* The line's bytes are gone: a seal can no longer match. */
-			seal_check_lost(&seal);
-			continue;
-		}
-		switch (seal_check_line(&seal, input_line(reading->in), text, len)) {
-		case SEAL_CONTENT:
-			break;
-		case SEAL_IGNORED:
-		case SEAL_MATCH:
-			continue;
-		case SEAL_MISMATCH:
-			diag_note("%s:%ju: seal digest mismatch: the seal was edited",
-				  input_name(reading->in), input_line(reading->in));
-			diag_raise(EXIT_FAILED);
-			continue;
-		case SEAL_UNCHECKABLE:
-			diag_note("%s:%ju: the seal could not be checked", input_name(reading->in),
-				  input_line(reading->in));
-			diag_raise(EXIT_FAILED);
-			continue;
-		case SEAL_AFTER:
-			diag_note("%s:%ju: line after the seal: the sealed manifest was extended",
-				  input_name(reading->in), input_line(reading->in));
-			diag_raise(EXIT_FAILED);
-			reading->refused++;
-			continue;
-		}
-		if (len == 0 || text[0] == '#')
-			continue;
-		why = NULL;
-		task = manifest_parse(&parser, text, len, &why);
-		if (!task && !why)
-			continue;
-		if (!task) {
-			diag_input_error(input_name(reading->in), input_line(reading->in), "%s", why);
-			reading->malformed++;
-			continue;
-		}
-		task->line = input_line(reading->in);
-		if (shared.rootfd != AT_FDCWD) {
-			const char *refusal = resolve_refusal(task->path, task->path_len);
-
-			if (refusal)
-				set_error(task, 0, refusal);
-		}
-		if (reading->audit && audit_add_path(reading->audit, task->path, task->path_len) != 0) {
-			diag_file_error(NULL, errno);
-			free(task);
-			rc = -1;
-			break;
-		}
-		submit(reading, task);
-	}
-	flush_batch(reading);
-	reading->sealed_content = seal.header;
-	switch (seal_check_end(&seal, options->sealed)) {
-	case SEAL_END_OK:
-		reading->seal_whole = seal.header && diag_status() == EXIT_ALL_GOOD;
-		break;
-	case SEAL_END_NO_HEADER:
-		diag_note("%s: no seal header: not a sealed manifest, or its seal was removed",
-			  input_name(reading->in));
-		diag_raise(EXIT_FAILED);
-		break;
-	case SEAL_END_CUT:
-		diag_note("%s: sealed manifest without its seal line: it was cut short",
-			  input_name(reading->in));
-		diag_raise(EXIT_FAILED);
-		break;
-	}
-	seal_check_fini(&seal);
-	manifest_parser_fini(&parser);
-	return rc;
-}
 
 /*
  * A GNU line's algorithm is told from its digest length: 64 digits are
@@ -728,120 +240,17 @@ static enum report_print print_level(const struct options *options)
 	return REPORT_PRINT_ALL;
 }
 
-/* With --audit: walk walk_root, then pair missing entries with new files. */
-static int run_audit(struct audit *audit, const char *walk_root, const struct options *options,
-		     uint64_t *walk_errors)
-{
-	struct task **missing;
-	size_t nmissing;
-	int rc;
-
-	rc = audit_walk(audit, walk_root, options->jobs, walk_errors);
-	missing = report_take_missing(shared.report, &nmissing);
-	if (rc == 0)
-		rc = audit_finish(audit, shared.report, missing, nmissing);
-	else
-		audit_finish(audit, shared.report, missing, nmissing);
-	return rc;
-}
-
-/*
- * Set up --audit before the manifest is read: the directory to walk (a
- * relative DIR beneath -C's root, an absolute one as it is) must exist, be a
- * directory and, under -C, lie inside the root, or no manifest path could
- * name its files; each failure says why and is a usage error, never a
- * silently skipped audit. On success *walk_root (malloc'd) is what to walk
- * and *audit the audit, keyed from the canonical root (or current
- * directory). Returns 0, or -1 after the message.
- */
-static int audit_setup(const struct options *options, char **walk_root, struct audit **audit)
-{
-	bool beneath = options->root && options->audit_dir[0] != '/';
-	char *base = NULL, *canon = NULL;
-	struct stat st;
-	size_t len;
-	int rc = -1;
-
-	*audit = NULL;
-	*walk_root = NULL;
-	if (beneath ? asprintf(walk_root, "%s/%s", options->root, options->audit_dir) < 0
-		    : !(*walk_root = strdup(options->audit_dir))) {
-		*walk_root = NULL;
-		diag_file_error(NULL, ENOMEM);
-		return -1;
-	}
-	base = realpath(options->root ? options->root : ".", NULL);
-	if (!base) {
-		diag_file_error(options->root ? options->root : ".", errno);
-		goto out;
-	}
-	canon = realpath(*walk_root, NULL);
-	if (!canon || stat(canon, &st) != 0) {
-		diag_file_errorf(*walk_root, "--audit: %s%s", strerror(errno),
-				 beneath ? " (a relative --audit directory is beneath -C's)" : "");
-		goto out;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		diag_file_errorf(*walk_root, "--audit: not a directory");
-		goto out;
-	}
-	len = strlen(base);
-	if (options->root && strcmp(canon, base) != 0 && strcmp(base, "/") != 0 &&
-	    !(strncmp(canon, base, len) == 0 && canon[len] == '/')) {
-		diag_file_errorf(*walk_root, "--audit: outside the -C root %s, where every "
-				 "manifest path lies", options->root);
-		goto out;
-	}
-	*audit = audit_new(base);
-	if (!*audit) {
-		diag_file_error(NULL, errno);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(base);
-	free(canon);
-	if (rc != 0) {
-		free(*walk_root);
-		*walk_root = NULL;
-	}
-	return rc;
-}
-
-/*
- * Leave the manifest itself out of the audit's NEW files: the file given
- * with -f, or standard input when it is a file; else, for a seal read from a
- * pipe (recognised by its content: sealed_content), the seal by its default
- * name at the root, where pcopy writes it.
- */
-static void audit_ignore_manifest(struct audit *audit, const struct options *options,
-				  bool sealed_content)
-{
-	struct stat st;
-
-	if (options->manifest && strcmp(options->manifest, "-") != 0) {
-		if (stat(options->manifest, &st) == 0)
-			audit_ignore(audit, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
-		return;
-	}
-	if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode)) {
-		audit_ignore(audit, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
-		return;
-	}
-	if (sealed_content && fstatat(shared.rootfd, SEAL_DEFAULT_NAME, &st,
-				      AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-		audit_ignore(audit, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
-}
-
 int main(int argc, char **argv)
 {
 	struct options options;
 	struct reading reading = {0};
 	char *walk_root = NULL;
-	struct pool_config config;
+	struct batchpipe_config config;
+	struct batchpipe *pipe;
 	struct report_counts counts;
 	struct out *sink = NULL;
 	uint64_t walk_errors = 0;
+	int rc;
 
 	diag_init("pverify");
 	/* SIGPIPE keeps its default: "pverify -v < list | head -1" ends when
@@ -852,7 +261,6 @@ int main(int argc, char **argv)
 
 	shared.rootfd = AT_FDCWD;
 	shared.sizes_only = options.sizes_only;
-	shared.open_ahead = preread_share(options.jobs);
 	if (options.root) {
 		shared.rootfd = open(options.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (shared.rootfd < 0) {
@@ -860,7 +268,8 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (options.audit_dir && audit_setup(&options, &walk_root, &reading.audit) != 0)
+	if (options.audit_dir &&
+	    audit_setup(options.root, options.audit_dir, &walk_root, &reading.audit) != 0)
 		return EXIT_USAGE;
 	reading.in = input_open(options.manifest, false);
 	if (!reading.in) {
@@ -873,34 +282,54 @@ int main(int argc, char **argv)
 		options.sealed = true;
 	sink = out_new(STDOUT_FILENO);
 	reading.sink = sink;
-	shared.report = sink ? report_new(sink, 0, print_level(&options),
+	shared.report = sink ? report_new(sink, print_level(&options),
 					  options.audit_dir ? REPORT_MISSING_KEEP
 					  : options.ignore_missing ? REPORT_MISSING_IGNORE
 					  : REPORT_MISSING_PRINT)
 			     : NULL;
 	if (!shared.report)
 		goto nomem;
-
-	memset(&config, 0, sizeof(config));
-	config.threads = options.jobs;
-	config.queue_capacity = 2 * options.jobs + 64;
-	config.init = worker_init;
-	config.work = work;
-	config.fini = worker_fini;
-	reading.jobs = options.jobs;
-	reading.pool = pool_new(&config);
-	if (!reading.pool)
-		goto nomem;
-
 	if (options.progress == 1 || (options.progress == -1 && progress_default()))
 		shared.progress = progress_new(1, NULL);
-	read_manifest(&reading, &options);
-	pool_finish(reading.pool);
-	reading.pool = NULL;
-	worker_fini(reading.local);
+
+	config = (struct batchpipe_config){
+		.jobs = options.jobs,
+		.queue_capacity = 2 * (size_t)options.jobs + 64,
+		.out = sink,
+		.window = 1024,
+		.flush = BATCHPIPE_FLUSH_FIRST,
+		.batch_bytes = BATCH_BYTES,
+		.unknown_bytes = UNKNOWN_BYTES,
+		/*
+		 * The reading thread parses the manifest for every worker, so it
+		 * must not wait for CPU behind them: workers it wakes with a
+		 * batch would take the CPU from it (wakeup preemption), the queue
+		 * would run dry and the workers sleep. SCHED_BATCH workers
+		 * (throughput work; no privilege needed) do not preempt it.
+		 */
+		.sched_batch = true,
+		.item_size = sizeof(struct task *),
+		.context_size = sizeof(struct report_batch),
+		.context_init = check_context_init,
+		.context_fini = check_context_fini,
+		.open = check_open_item,
+		.finish = check_finish_item,
+		.batch_end = check_batch_end,
+		.arg = &shared,
+	};
+	pipe = batchpipe_new(&config);
+	if (!pipe)
+		goto nomem;
+	batchpipe_feed_init(&reading.feed, pipe);
+	reading.progress = shared.progress;
+	reading.beneath = shared.rootfd != AT_FDCWD;
+	reading_run(&reading, options.forced, options.sealed);
+	batchpipe_drain(pipe);
 	progress_finish(shared.progress);
 	shared.progress = NULL;
-	if (report_flush(shared.report) != 0)
+	rc = batchpipe_finish(pipe);
+	batchpipe_free(pipe);
+	if (rc != 0)
 		diag_stdout_error(errno);
 	if (out_error(sink) == EPIPE) {
 		/* Its reader has gone (SIGPIPE ignored): results were lost, so
@@ -909,8 +338,10 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	if (reading.audit) {
-		audit_ignore_manifest(reading.audit, &options, reading.sealed_content);
-		if (run_audit(reading.audit, walk_root, &options, &walk_errors) != 0)
+		audit_ignore_manifest(reading.audit, options.manifest, shared.rootfd,
+				      reading.sealed_content);
+		if (audit_run(reading.audit, walk_root, options.jobs, shared.report,
+			      &walk_errors) != 0)
 			diag_file_error(walk_root, errno);
 	}
 

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: 0BSD */
-/** Verdicts to lines, in manifest order (libcommon's reorder window), and their counts. */
+/** Verdicts to lines and counts; the batch pipeline writes the lines in manifest order. */
 #include "prelude.h"
 #include "report.h"
 #include "record.h"
-#include "reorder.h"
 #include "hash.h"
 #include <errno.h>
 #include <pthread.h>
@@ -11,11 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/** Batches in flight at most: taken but not yet written. */
-#define REPORT_WINDOW 1024
-
 struct report {
-	struct reorder *reorder;
 	struct out *sink;
 	enum report_print print;
 	enum report_missing on_missing;
@@ -26,29 +21,17 @@ struct report {
 	size_t nmissing, missing_cap;
 };
 
-struct report *report_new(struct out *sink, size_t window, enum report_print print,
-			  enum report_missing missing)
+struct report *report_new(struct out *sink, enum report_print print, enum report_missing missing)
 {
 	struct report *report = calloc(1, sizeof(*report));
 
 	if (!report)
 		return NULL;
-	report->reorder = reorder_new(sink, window ? window : REPORT_WINDOW);
-	if (!report->reorder) {
-		free(report);
-		errno = ENOMEM;
-		return NULL;
-	}
 	pthread_mutex_init(&report->lock, NULL);
 	report->sink = sink;
 	report->print = print;
 	report->on_missing = missing;
 	return report;
-}
-
-uint64_t report_take(struct report *report)
-{
-	return reorder_take(report->reorder);
 }
 
 static const char *const verdict_word[] = {
@@ -102,7 +85,6 @@ const char *report_alternatives(const struct hash_algo *algo, char *buf, size_t 
 void report_batch_init(struct report_batch *batch)
 {
 	memset(batch, 0, sizeof(*batch));
-	dbuf_init(&batch->lines);
 }
 
 void report_batch_free(struct report_batch *batch)
@@ -112,7 +94,6 @@ void report_batch_free(struct report_batch *batch)
 	for (i = 0; i < batch->nkept; i++)
 		free(batch->kept[i]);
 	free(batch->kept);
-	dbuf_free(&batch->lines);
 	report_batch_init(batch);
 }
 
@@ -134,7 +115,8 @@ static int keep(struct report_batch *batch, struct task *task)
 	return 0;
 }
 
-void report_add(struct report *report, struct report_batch *batch, struct task *task)
+void report_add(struct report *report, struct report_batch *batch, struct task *task,
+		struct dbuf *lines)
 {
 	struct report_counts *counts = &batch->counts;
 	const char *extra = NULL;
@@ -171,7 +153,7 @@ void report_add(struct report *report, struct report_batch *batch, struct task *
 	}
 	/* On ENOMEM the line is lost but the count stands, and the order holds. */
 	if (print && report->print != REPORT_PRINT_NOTHING)
-		append_line(&batch->lines, verdict_word[task->verdict], task->path, task->path_len,
+		append_line(lines, verdict_word[task->verdict], task->path, task->path_len,
 			    extra, extra ? strlen(extra) : 0);
 	if (!kept)
 		free(task);
@@ -200,7 +182,7 @@ static int keep_all(struct report *report, struct report_batch *batch)
 	return 0;
 }
 
-void report_batch_done(struct report *report, uint64_t seq, struct report_batch *batch)
+void report_batch_end(struct report *report, struct report_batch *batch, struct dbuf *lines)
 {
 	const struct report_counts *add = &batch->counts;
 	struct report_counts *counts = &report->counts;
@@ -227,14 +209,12 @@ void report_batch_done(struct report *report, uint64_t seq, struct report_batch 
 		struct task *task = batch->kept[i];
 
 		if (report->print != REPORT_PRINT_NOTHING)
-			append_line(&batch->lines, verdict_word[VERDICT_MISSING], task->path,
+			append_line(lines, verdict_word[VERDICT_MISSING], task->path,
 				    task->path_len, NULL, 0);
 		free(task);
 	}
 	batch->nkept = 0;
 	memset(&batch->counts, 0, sizeof(batch->counts));
-	/* A failed write is remembered by the window and reported by report_flush. */
-	reorder_complete(report->reorder, seq, &batch->lines);
 }
 
 struct task **report_take_missing(struct report *report, size_t *count)
@@ -286,11 +266,6 @@ void report_count_audit(struct report *report, uint64_t new_files, uint64_t move
 	pthread_mutex_unlock(&report->lock);
 }
 
-int report_flush(struct report *report)
-{
-	return reorder_finish(report->reorder);
-}
-
 void report_free(struct report *report)
 {
 	size_t i;
@@ -300,7 +275,6 @@ void report_free(struct report *report)
 	for (i = 0; i < report->nmissing; i++)
 		free(report->missing[i]);
 	free(report->missing);
-	reorder_free(report->reorder);
 	pthread_mutex_destroy(&report->lock);
 	free(report);
 }

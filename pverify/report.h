@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: 0BSD */
 /**
- * The reporter: takes checked tasks from any worker, writes their lines to
- * stdout in manifest order through libcommon's reorder window (bounded, so one
- * slow file cannot make memory grow with the files behind it), counts the
- * verdicts, and keeps the MISSING tasks when --audit wants to pair them with
- * new files.
+ * The reporter: takes checked tasks from any worker, formats their lines
+ * into the batch's output (which the batch pipeline writes to stdout in
+ * manifest order, batchpipe.h), counts the verdicts, and keeps the MISSING
+ * tasks when --audit wants to pair them with new files.
  */
 #ifndef PVERIFY_REPORT_H
 #define PVERIFY_REPORT_H
@@ -49,27 +48,14 @@ enum report_print {
 };
 
 /**
- * Make a reporter writing to sink (not owned). window is how many batches
- * may be in flight (0: a default of 1024); print says which lines are
- * written; missing says what becomes of MISSING verdicts. Returns NULL with
- * errno.
+ * Make a reporter; report_line writes to sink (not owned). print says which
+ * lines are written; missing says what becomes of MISSING verdicts. Returns
+ * NULL with errno.
  */
-struct report *report_new(struct out *sink, size_t window, enum report_print print,
-			  enum report_missing missing);
-
-/**
- * The sequence number of the next batch (0, 1, 2...), blocking the reading
- * thread while the window is full. Every number taken must be handed back
- * once through report_batch_done. Numbers go to batches, not tasks, so that
- * the reading thread and the workers meet on the window's lock once per
- * batch: once per task, on small files, they met so often that the reading
- * thread lost its turn on the CPU and the workers ran dry.
- */
-uint64_t report_take(struct report *report);
+struct report *report_new(struct out *sink, enum report_print print, enum report_missing missing);
 
 /** The verdicts of one batch, gathered by one worker without any lock. */
 struct report_batch {
-	struct dbuf lines;
 	struct report_counts counts;
 	struct task **kept;        /* MISSING tasks held back for the audit */
 	size_t nkept, kept_cap;
@@ -78,21 +64,22 @@ struct report_batch {
 /** An empty batch. */
 void report_batch_init(struct report_batch *batch);
 
-/** Free what report_batch_done left in batch (reusable storage). */
+/** Free what report_batch_end left in batch; it is empty again. */
 void report_batch_free(struct report_batch *batch);
 
 /**
- * Add a checked task to batch, in manifest order; the reporter owns the
- * task from now on. Takes no lock.
+ * Add a checked task to batch, in manifest order, appending its line (if
+ * any) to lines; the reporter owns the task from now on. Takes no lock.
  */
-void report_add(struct report *report, struct report_batch *batch, struct task *task);
+void report_add(struct report *report, struct report_batch *batch, struct task *task,
+		struct dbuf *lines);
 
 /**
- * Hand over batch number seq (from report_take): its counts are added, its
- * lines written in manifest order, its held tasks kept. batch comes back
- * empty, to be reused or freed.
+ * End a batch: its counts are added and its held tasks kept (those that
+ * cannot be, for want of memory, get their MISSING line appended to lines
+ * now). batch comes back empty, to be reused.
  */
-void report_batch_done(struct report *report, uint64_t seq, struct report_batch *batch);
+void report_batch_end(struct report *report, struct report_batch *batch, struct dbuf *lines);
 
 /**
  * The MISSING tasks held back, in no particular order (task->seq gives the
@@ -102,7 +89,7 @@ struct task **report_take_missing(struct report *report, size_t *count);
 
 /**
  * Write one status line "WORD TAB escaped-path [TAB escaped-extra] LF" now,
- * after report_flush (for the audit's lines); nothing with
+ * once the batch pipeline has finished (for the audit's lines); nothing with
  * REPORT_PRINT_NOTHING. Returns 0 or -1 with errno.
  */
 int report_line(struct report *report, const char *word, const char *path, size_t path_len,
@@ -113,13 +100,6 @@ struct report_counts report_counts(struct report *report);
 
 /** Add to the counts of NEW and MOVED files (audit, after the run). */
 void report_count_audit(struct report *report, uint64_t new_files, uint64_t moved, uint64_t missing_matched);
-
-/**
- * Write out every line of the tasks done; call once all tasks taken are done.
- * Returns 0, or -1 with errno of the first write error (EPIPE when the reader
- * went away).
- */
-int report_flush(struct report *report);
 
 /** Free the reporter and any task it still holds (not the sink); NULL-safe. */
 void report_free(struct report *report);

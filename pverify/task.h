@@ -50,4 +50,12 @@ struct task {
 	char storage[];
 };
 
+/** Give task the verdict ERROR, with an errno value or (error 0) a static reason. */
+static inline void task_set_error(struct task *task, int error, const char *reason)
+{
+	task->verdict = VERDICT_ERROR;
+	task->error = error;
+	task->reason = reason;
+}
+
 #endif

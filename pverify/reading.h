@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * pverify's reading thread: parse the manifest (native records, GNU and BSD
+ * lines, a pcopy seal), number its entries and feed them to the batch
+ * pipeline, counting what is malformed or refused on the way.
+ */
+#ifndef PVERIFY_READING_H
+#define PVERIFY_READING_H
+
+#include "prelude.h"
+#include "audit.h"
+#include "batchpipe.h"
+#include "hash.h"
+#include "input.h"
+#include "out.h"
+#include "progress.h"
+
+struct reading {
+	/* Set by the caller. */
+	struct input *in;
+	const struct out *sink;     /* stdout, to stop when its reader has gone */
+	struct batchpipe_feed feed;
+	struct progress *progress;  /* NULL when off */
+	bool beneath;               /* --root: refuse paths that would leave it */
+	struct audit *audit;        /* NULL without --audit */
+	/* Filled in by reading_run. */
+	uint64_t tasks;             /* entries numbered */
+	uint64_t malformed;         /* malformed lines skipped */
+	uint64_t refused;           /* entries refused (errors not in the report's counts) */
+	bool sealed_content;        /* the manifest began with the seal header */
+	bool seal_whole;            /* ...and ended with a seal line that matched */
+};
+
+/**
+ * Read the whole manifest, queueing one task per entry, and flush the feed.
+ * forced is -a's algorithm (or NULL); sealed says the manifest must be a
+ * seal. Messages go to stderr. Returns 0, or -1 after a read error.
+ */
+int reading_run(struct reading *reading, const struct hash_algo *forced, bool sealed);
+
+#endif
