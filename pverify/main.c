@@ -519,12 +519,19 @@ static int read_manifest(struct reading *reading, const struct options *options)
 
 	manifest_parser_init(&parser, options->forced);
 	seal_check_init(&seal);
-	for (;;) {
+	if (manifest_sniff(&parser, reading->in) != 0) {
+		diag_file_error(input_name(reading->in), errno);
+		rc = -1;
+	}
+	for (; rc == 0;) {
 		/* The reader of our output went away with SIGPIPE ignored (EPIPE):
 		 * nothing more can be reported, so stop reading, as pfind does. */
 		if (out_error(reading->sink) == EPIPE)
 			break;
 		status = input_read_line(reading->in, &text, &len, &why);
+		/* The parser holds each entry back a line: take the last one. */
+		if (status == INPUT_EOF && (task = manifest_finish(&parser)) != NULL)
+			goto take;
 		if (status == INPUT_EOF)
 			break;
 		if (status == INPUT_ERROR) {
@@ -564,8 +571,7 @@ static int read_manifest(struct reading *reading, const struct options *options)
 		}
 		if (len == 0 || text[0] == '#')
 			continue;
-		why = NULL;
-		task = manifest_parse(&parser, text, len, &why);
+		task = manifest_parse(&parser, text, len, input_line(reading->in), &why);
 		if (!task && !why)
 			continue;
 		if (!task) {
@@ -573,7 +579,7 @@ static int read_manifest(struct reading *reading, const struct options *options)
 			reading->malformed++;
 			continue;
 		}
-		task->line = input_line(reading->in);
+take:
 		if (shared.rootfd != AT_FDCWD) {
 			const char *refusal = resolve_refusal(task->path, task->path_len);
 
