@@ -373,15 +373,21 @@ static int parse_sfv(struct sumfmt_line *out, const char *line, size_t len, cons
 int sumfmt_parse(struct sumfmt_line *out, const char *line, size_t len,
 		 const struct hash_algo *forced, const char **why)
 {
-	out->kind = SUMFMT_NONE;
-	out->algo = NULL;
-	out->hex[0] = '\0';
-	out->binary = false;
 	/* A file written on Windows ends its lines with CR LF: like coreutils'
 	 * checkers, drop one CR before the LF. A CR inside a name is always
 	 * written escaped ("\r"), by coreutils and by sumfmt_*_format. */
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
+	return sumfmt_parse_item(out, line, len, forced, why);
+}
+
+int sumfmt_parse_item(struct sumfmt_line *out, const char *line, size_t len,
+		      const struct hash_algo *forced, const char **why)
+{
+	out->kind = SUMFMT_NONE;
+	out->algo = NULL;
+	out->hex[0] = '\0';
+	out->binary = false;
 	switch (sumfmt_detect(line, len)) {
 	case SUMFMT_GNU:
 		return parse_gnu(out, line, len, forced, why);

@@ -96,6 +96,13 @@ int sumfmt_parse(struct sumfmt_line *out, const char *line, size_t len,
 		 const struct hash_algo *forced, const char **why);
 
 /**
+ * sumfmt_parse for a NUL-terminated line (sha256sum -z): the same, except
+ * that no CR is dropped, since -z writes names raw and a name may end in CR.
+ */
+int sumfmt_parse_item(struct sumfmt_line *out, const char *line, size_t len,
+		      const struct hash_algo *forced, const char **why);
+
+/**
  * Append one SFV line "NAME HEX\n", HEX the 8 crc32 digits in uppercase as
  * rhash --sfv writes them. SFV has no escapes: a name holding LF, TAB or
  * NUL, ending in CR or starting with ';' fails with EINVAL. Returns 0, or -1

@@ -361,7 +361,8 @@ struct task *manifest_parse(struct manifest_parser *parser, const char *line, si
 		task = from_record(parser, line, len, why);
 		goto got;
 	}
-	if (sumfmt_parse(sum, line, len, parser->forced, why) != 0)
+	/* The CR is gone already, or part of a -z name. */
+	if (sumfmt_parse_item(sum, line, len, parser->forced, why) != 0)
 		return NULL;
 	if (memchr(sum->path.data, '\0', sum->path.len)) {
 		*why = "NUL byte in file name";
