@@ -121,8 +121,10 @@ static bool parse_mtime(const char *s, size_t len, struct timespec *ts)
 	if (i < len) {
 		if (s[i++] != '.')
 			return false;
-		for (digits = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++)
-			nsec = nsec * 10 + (s[i] - '0');
+		for (digits = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+			if (digits < 9) /* more is refused below: never overflow */
+				nsec = nsec * 10 + (s[i] - '0');
+		}
 		if (digits == 0 || digits > 9 || i != len)
 			return false;
 		for (; digits < 9; digits++)

@@ -1116,3 +1116,11 @@ check_peer() {
 	[[ "$stderr" == *"pverify: list:3: odd number of hex digits"* ]]
 	[[ "$stderr" == *"2 ok, 0 failed, 0 missing, 0 errors"* ]]
 }
+
+@test "pverify refuses an mtime with 20 digits of nanoseconds as bad mtime, without overflow" {
+	make_tree t
+	printf '1\t14\tt/a\tsha256:%s\tmtime:1.51111111111111111111\n' "$(sha256sum < t/a | cut -c1-64)" > list
+	prun --separate-stderr pverify -f list
+	assert_failure 2
+	[[ "$stderr" == *"pverify: list:1: bad mtime"* ]]
+}
