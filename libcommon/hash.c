@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: 0BSD */
-/** Hashing: OpenSSL EVP and xxHash behind one small interface. */
+/** Hashing: OpenSSL EVP, xxHash and zlib's crc32 behind one small interface. */
 #include "prelude.h"
 #include "hash.h"
 #include <errno.h>
@@ -10,6 +10,7 @@
 #define XXH_STATIC_LINKING_ONLY /* the XXH3 state's size, for XXH3_createState */
 #include <xxhash.h>
 #include <xxh_x86dispatch.h>
+#include <zlib.h>
 
 /* OpenSSL's names for the registry's EVP algorithms (hashreg.c), by id. */
 static const char *const evp_names[] = {
@@ -41,6 +42,7 @@ static const EVP_MD *evp_md(int id)
 
 struct hash_ctx {
 	const struct hash_algo *algo;
+	uint32_t crc; /* crc32: the running value; needs no allocation */
 	union {
 		EVP_MD_CTX *evp;
 		XXH32_state_t *xxh32;
@@ -71,12 +73,14 @@ struct hash_ctx *hash_ctx_new(const struct hash_algo *algo)
 	case BACKEND_XXH64:
 		ctx->u.xxh64 = XXH64_createState();
 		break;
+	case BACKEND_CRC32:
+		break;
 	default:
 		ctx->u.xxh3 = XXH3_createState();
 		break;
 	}
 	/* Every union member is a pointer, so any of them tells allocation failure. */
-	if (!ctx->u.evp) {
+	if (algo->backend != BACKEND_CRC32 && !ctx->u.evp) {
 		errno = ENOMEM;
 		goto fail;
 	}
@@ -104,6 +108,10 @@ int hash_ctx_reset(struct hash_ctx *ctx)
 		break;
 	case BACKEND_XXH3:
 		ok = XXH3_64bits_reset(ctx->u.xxh3) == XXH_OK;
+		break;
+	case BACKEND_CRC32:
+		ctx->crc = (uint32_t)crc32(0L, Z_NULL, 0);
+		ok = 1;
 		break;
 	default:
 		ok = XXH3_128bits_reset(ctx->u.xxh3) == XXH_OK;
@@ -134,6 +142,11 @@ int hash_ctx_update(struct hash_ctx *ctx, const void *data, size_t len)
 		/* The dispatching entry point picks AVX2/AVX-512 at run time;
 		 * Debian's plain XXH3_64bits_update is built for SSE2 only. */
 		ok = XXH3_64bits_update_dispatch(ctx->u.xxh3, data, len) == XXH_OK;
+		break;
+	case BACKEND_CRC32:
+		/* crc32_z takes a size_t length: no 4 GiB chunking needed. */
+		ctx->crc = (uint32_t)crc32_z(ctx->crc, data, len);
+		ok = 1;
 		break;
 	default:
 		ok = XXH3_128bits_update_dispatch(ctx->u.xxh3, data, len) == XXH_OK;
@@ -180,6 +193,13 @@ int hash_ctx_final(struct hash_ctx *ctx, unsigned char *digest)
 		memcpy(digest, canon.digest, sizeof(canon.digest));
 		return 0;
 	}
+	case BACKEND_CRC32:
+		/* Big-endian, the digits rhash and SFV files print. */
+		digest[0] = (unsigned char)(ctx->crc >> 24);
+		digest[1] = (unsigned char)(ctx->crc >> 16);
+		digest[2] = (unsigned char)(ctx->crc >> 8);
+		digest[3] = (unsigned char)ctx->crc;
+		return 0;
 	default: {
 		XXH128_canonical_t canon;
 
@@ -203,6 +223,8 @@ void hash_ctx_free(struct hash_ctx *ctx)
 		break;
 	case BACKEND_XXH64:
 		XXH64_freeState(ctx->u.xxh64);
+		break;
+	case BACKEND_CRC32:
 		break;
 	default:
 		XXH3_freeState(ctx->u.xxh3);

@@ -2,9 +2,9 @@
 /**
  * Hashing with the algorithms of the registry (hashreg.h): OpenSSL EVP (md5,
  * sha1, sha224, sha256, sha384, sha512, sha512-256, sha3-256, sha3-512,
- * blake2b, blake2s) and xxHash (xxh32, xxh64, xxh3, xxh128, through the
- * dispatching fast paths). xxHash digests are written in canonical
- * big-endian hex, exactly as xxhsum prints them.
+ * blake2b, blake2s), xxHash (xxh32, xxh64, xxh3, xxh128, through the
+ * dispatching fast paths) and zlib (crc32). xxHash and crc32 digests are
+ * written in canonical big-endian hex, exactly as xxhsum and rhash print them.
  *
  * A struct hashset feeds one buffer to several algorithms.
  */

@@ -9,24 +9,27 @@
  * The registry. For EVP algorithms id indexes hash.c's evp_names. The BSD
  * tags are what the tool that best owns each algorithm writes with --tag:
  * coreutils for the SHA-2 family and BLAKE2b, shasum/OpenBSD cksum for
- * SHA512/256, rhash for SHA3 and BLAKE2s, xxhsum for the xxHash family.
+ * SHA512/256, rhash for SHA3, BLAKE2s and CRC32, xxhsum for the xxHash
+ * family. crc32 is zlib's (IEEE 802.3, as in SFV files and rhash --crc32),
+ * not POSIX cksum's CRC.
  */
 static const struct hash_algo algos[] = {
-	{"md5", "md5sum", "MD5", 16, BACKEND_EVP, 0},
-	{"sha1", "sha1sum", "SHA1", 20, BACKEND_EVP, 1},
-	{"sha224", "sha224sum", "SHA224", 28, BACKEND_EVP, 2},
-	{"sha256", "sha256sum", "SHA256", 32, BACKEND_EVP, 3},
-	{"sha384", "sha384sum", "SHA384", 48, BACKEND_EVP, 4},
-	{"sha512", "sha512sum", "SHA512", 64, BACKEND_EVP, 5},
-	{"sha512-256", NULL, "SHA512/256", 32, BACKEND_EVP, 6},
-	{"sha3-256", NULL, "SHA3-256", 32, BACKEND_EVP, 7},
-	{"sha3-512", NULL, "SHA3-512", 64, BACKEND_EVP, 8},
-	{"blake2b", "b2sum", "BLAKE2b", 64, BACKEND_EVP, 9},
-	{"blake2s", NULL, "BLAKE2s", 32, BACKEND_EVP, 10},
-	{"xxh32", NULL, "XXH32", 4, BACKEND_XXH32, 0},
-	{"xxh64", NULL, "XXH64", 8, BACKEND_XXH64, 0},
-	{"xxh3", NULL, "XXH3", 8, BACKEND_XXH3, 0},
-	{"xxh128", NULL, "XXH128", 16, BACKEND_XXH128, 0},
+	{"md5", "md5sum", "MD5", 16, false, BACKEND_EVP, 0},
+	{"sha1", "sha1sum", "SHA1", 20, false, BACKEND_EVP, 1},
+	{"sha224", "sha224sum", "SHA224", 28, false, BACKEND_EVP, 2},
+	{"sha256", "sha256sum", "SHA256", 32, false, BACKEND_EVP, 3},
+	{"sha384", "sha384sum", "SHA384", 48, false, BACKEND_EVP, 4},
+	{"sha512", "sha512sum", "SHA512", 64, false, BACKEND_EVP, 5},
+	{"sha512-256", NULL, "SHA512/256", 32, false, BACKEND_EVP, 6},
+	{"sha3-256", NULL, "SHA3-256", 32, false, BACKEND_EVP, 7},
+	{"sha3-512", NULL, "SHA3-512", 64, false, BACKEND_EVP, 8},
+	{"blake2b", "b2sum", "BLAKE2b", 64, false, BACKEND_EVP, 9},
+	{"blake2s", NULL, "BLAKE2s", 32, false, BACKEND_EVP, 10},
+	{"xxh32", NULL, "XXH32", 4, false, BACKEND_XXH32, 0},
+	{"xxh64", NULL, "XXH64", 8, false, BACKEND_XXH64, 0},
+	{"xxh3", NULL, "XXH3", 8, false, BACKEND_XXH3, 0},
+	{"xxh128", NULL, "XXH128", 16, false, BACKEND_XXH128, 0},
+	{"crc32", NULL, "CRC32", 4, true, BACKEND_CRC32, 0},
 };
 
 /* Other tags seen in the wild for the same algorithms, accepted on input. */

@@ -21,6 +21,7 @@ enum hash_backend {
 	BACKEND_XXH64,
 	BACKEND_XXH3,
 	BACKEND_XXH128,
+	BACKEND_CRC32,
 };
 
 /** An algorithm (immutable, static storage). */
@@ -29,6 +30,9 @@ struct hash_algo {
 	const char *gnu_tool;  /* coreutils tool writing this format, or NULL: "sha256sum" */
 	const char *bsd_tag;   /* tag of the BSD form: "SHA256", "XXH128", "BLAKE2b" */
 	size_t digest_len;     /* bytes */
+	/* Never told from a digest length alone: crc32 has xxh32's 8 hex
+	 * digits, and a bare 8-digit GNU line has long meant xxh32. */
+	bool not_by_length;
 	/* private to hash.c: which backend, and which function of it */
 	int backend;           /* enum hash_backend */
 	int id;

@@ -217,6 +217,35 @@ enum input_status input_read_line(struct input *in, const char **text, size_t *l
 	}
 }
 
+int input_peek(struct input *in, const char **data, size_t *len)
+{
+	size_t pending = in->end - in->start;
+
+	while (!in->eof && pending < INPUT_CHUNK &&
+	       (pending == 0 || (!memchr(in->buf + in->start, '\n', pending) &&
+				 !memchr(in->buf + in->start, '\0', pending)))) {
+		if (fill(in) < 0)
+			return -1;
+		pending = in->end - in->start;
+	}
+	*data = pending ? in->buf + in->start : "";
+	*len = pending;
+	return 0;
+}
+
+void input_skip(struct input *in, size_t n)
+{
+	PT_ASSERT(n <= in->end - in->start);
+	in->start += n;
+	in->scanned = 0;
+}
+
+void input_set_terminator(struct input *in, char terminator)
+{
+	in->terminator = terminator;
+	in->scanned = 0;
+}
+
 enum input_status input_next(struct input *in, struct rec *rec, const char **why)
 {
 	for (;;) {

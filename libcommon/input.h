@@ -54,6 +54,22 @@ enum input_status input_read_line(struct input *in, const char **text, size_t *l
  */
 enum input_status input_next(struct input *in, struct rec *rec, const char **why);
 
+/**
+ * Look at the first bytes before reading any line, to tell a format apart:
+ * read until the buffer holds an LF or a NUL, or 64 KiB, or the end of the
+ * input, and point *data at everything read but not yet handed out (*len
+ * bytes; valid until the next call). Returns 0, or -1 with errno.
+ */
+int input_peek(struct input *in, const char **data, size_t *len);
+
+/** Drop n bytes (at most what input_peek last showed) before the next line:
+ * a byte-order mark, say. Line numbers do not change. */
+void input_skip(struct input *in, size_t n);
+
+/** End lines with terminator from now on ('\n', or '\0' for NUL-terminated
+ * lines found by input_peek); input_next keeps its own rules. */
+void input_set_terminator(struct input *in, char terminator);
+
 /** The raw text of the line last returned (without LF); valid until the next call. */
 const char *input_text(const struct input *in, size_t *len);
 

@@ -24,7 +24,7 @@ static const char usage_text[] =
 	"\n"
 	"  -a, --algorithm=LIST  comma-separated algorithms (default sha256): md5 sha1\n"
 	"                        sha224 sha256 sha384 sha512 sha512-256 sha3-256\n"
-	"                        sha3-512 blake2b blake2s xxh32 xxh64 xxh3 xxh128\n"
+	"                        sha3-512 blake2b blake2s xxh32 xxh64 xxh3 xxh128 crc32\n"
 	"  -j, --jobs=N          files hashed at once (default 8 per core, at least 16)\n"
 	"  -0, --null            input paths are separated by NUL (find -print0)\n"
 	"  -r, --recursive       walk each PATH as a directory tree\n"

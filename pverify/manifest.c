@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: 0BSD */
-/** Manifest lines (native, GNU, BSD) to tasks. */
+/** Manifest lines (native, GNU, BSD, SFV, hashdeep) to tasks. */
 #include "prelude.h"
 #include "manifest.h"
 #include <errno.h>
@@ -9,8 +9,15 @@
 void manifest_parser_init(struct manifest_parser *parser, const struct hash_algo *forced)
 {
 	parser->forced = forced;
+	parser->nul_terminated = false;
+	parser->bom = false;
+	parser->hashdeep = false;
+	memset(&parser->columns, 0, sizeof(parser->columns));
 	rec_init(&parser->rec);
 	sumfmt_line_init(&parser->sum);
+	sumfmt_entry_init(&parser->entry);
+	parser->pending = NULL;
+	parser->pending_bsd = false;
 }
 
 void manifest_parser_fini(struct manifest_parser *parser)
@@ -19,6 +26,33 @@ void manifest_parser_fini(struct manifest_parser *parser)
 		return;
 	rec_free(&parser->rec);
 	sumfmt_line_free(&parser->sum);
+	sumfmt_entry_free(&parser->entry);
+	free(parser->pending);
+	parser->pending = NULL;
+}
+
+/* The UTF-8 byte-order mark some Windows editors put first. */
+static const char utf8_bom[] = "\xef\xbb\xbf";
+
+int manifest_sniff(struct manifest_parser *parser, struct input *in)
+{
+	const size_t bom_len = sizeof(utf8_bom) - 1;
+	const char *data;
+	size_t len;
+
+	if (input_peek(in, &data, &len) != 0)
+		return -1;
+	if (len >= bom_len && memcmp(data, utf8_bom, bom_len) == 0) {
+		input_skip(in, bom_len);
+		parser->bom = true;
+		data += bom_len;
+		len -= bom_len;
+	}
+	if (sumfmt_nul_terminated(data, len)) {
+		input_set_terminator(in, '\0');
+		parser->nul_terminated = true;
+	}
+	return 0;
 }
 
 /* One block: the struct, the path and its NUL, each digest and its NUL, then
@@ -89,8 +123,10 @@ static bool parse_mtime(const char *s, size_t len, struct timespec *ts)
 	if (i < len) {
 		if (s[i++] != '.')
 			return false;
-		for (digits = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++)
-			nsec = nsec * 10 + (s[i] - '0');
+		for (digits = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+			if (digits < 9) /* more is refused below: never overflow */
+				nsec = nsec * 10 + (s[i] - '0');
+		}
 		if (digits == 0 || digits > 9 || i != len)
 			return false;
 		for (; digits < 9; digits++)
@@ -218,16 +254,119 @@ nomem:
 	return NULL;
 }
 
+static struct task *out_of_memory(const char **why)
+{
+	*why = "out of memory";
+	errno = ENOMEM;
+	return NULL;
+}
+
+/*
+ * Hold task back, and return the one held before it; or, for a BSD line
+ * naming the file of a held BSD entry, add its digest to that entry and
+ * return NULL (*why NULL, or set when the line contradicts the entry).
+ */
+static struct task *hold(struct manifest_parser *parser, struct task *task, bool bsd,
+			 const char **why)
+{
+	const struct hash_algo *algos[HASH_SET_MAX];
+	struct task *held = parser->pending, *merged;
+	const char *hex[HASH_SET_MAX];
+	size_t i, n;
+
+	if (bsd && held && parser->pending_bsd && held->ndigests < HASH_SET_MAX &&
+	    held->path_len == task->path_len && memcmp(held->path, task->path, task->path_len) == 0) {
+		n = held->ndigests;
+		for (i = 0; i < n; i++) {
+			if (held->algos[i] != task->algos[0])
+				continue;
+			if (strcmp(held->hex[i], task->hex[0]) != 0)
+				*why = "two different digests for one file and algorithm";
+			free(task);
+			return NULL;
+		}
+		memcpy(algos, held->algos, n * sizeof(algos[0]));
+		memcpy(hex, held->hex, n * sizeof(hex[0]));
+		algos[n] = task->algos[0];
+		hex[n] = task->hex[0];
+		merged = task_new(held->path, held->path_len, n + 1, algos, hex, NULL, 0);
+		free(task);
+		if (!merged)
+			return out_of_memory(why);
+		merged->line = held->line;
+		free(held);
+		parser->pending = merged;
+		return NULL;
+	}
+	parser->pending = task;
+	parser->pending_bsd = bsd;
+	return held;
+}
+
+struct task *manifest_finish(struct manifest_parser *parser)
+{
+	struct task *held = parser->pending;
+
+	parser->pending = NULL;
+	return held;
+}
+
+/* "%%%% ..." lines and the CSV lines after the column line. */
+static struct task *from_hashdeep(struct manifest_parser *parser, const char *line, size_t len,
+				  const char **why)
+{
+	struct sumfmt_entry *entry = &parser->entry;
+	const char *hex[SUMFMT_COLUMNS_MAX];
+	struct task *task;
+	size_t i;
+	int rc;
+
+	if (len >= 4 && memcmp(line, "%%%%", 4) == 0) {
+		rc = sumfmt_hashdeep_header(&parser->columns, line, len, why);
+		if (rc == 1)
+			parser->hashdeep = true;
+		return NULL;
+	}
+	if (sumfmt_hashdeep_parse(entry, &parser->columns, line, len, why) != 0)
+		return NULL;
+	for (i = 0; i < entry->count; i++)
+		hex[i] = entry->hex[i];
+	task = task_new(entry->path.data, entry->path.len, entry->count, entry->algos, hex, NULL, 0);
+	if (!task)
+		return out_of_memory(why);
+	task->has_size = true;
+	task->size = entry->size;
+	return task;
+}
+
 struct task *manifest_parse(struct manifest_parser *parser, const char *line, size_t len,
-			    const char **why)
+			    uintmax_t line_no, const char **why)
 {
 	struct sumfmt_line *sum = &parser->sum;
+	enum sumfmt_kind kind;
 	const char *hex;
 	struct task *task;
 
-	if (sumfmt_detect(line, len) == SUMFMT_NONE)
-		return from_record(parser, line, len, why);
-	if (sumfmt_parse(sum, line, len, parser->forced, why) != 0)
+	*why = NULL;
+	/* A CR LF file: drop the CR, for every format. No writer leaves a raw
+	 * CR at the end of a line (records and GNU/BSD lines escape it, SFV
+	 * and hashdeep cannot hold one), but sha256sum -z writes names raw. */
+	if (!parser->nul_terminated && len > 0 && line[len - 1] == '\r')
+		len--;
+	if (len == 0 || line[0] == ';' || line[0] == '#')
+		return NULL; /* blank, SFV comment, comment before a CR */
+	if (parser->hashdeep || (len >= 4 && memcmp(line, "%%%%", 4) == 0)) {
+		task = from_hashdeep(parser, line, len, why);
+		kind = SUMFMT_NONE;
+		goto got;
+	}
+	kind = sumfmt_detect(line, len);
+	if (kind == SUMFMT_NONE) {
+		task = from_record(parser, line, len, why);
+		goto got;
+	}
+	/* The CR is gone already, or part of a -z name. */
+	if (sumfmt_parse_item(sum, line, len, parser->forced, why) != 0)
 		return NULL;
 	if (memchr(sum->path.data, '\0', sum->path.len)) {
 		*why = "NUL byte in file name";
@@ -235,11 +374,12 @@ struct task *manifest_parse(struct manifest_parser *parser, const char *line, si
 	}
 	hex = sum->hex;
 	task = task_new(sum->path.data, sum->path.len, 1, &sum->algo, &hex, NULL, 0);
-	if (!task) {
-		*why = "out of memory";
-		errno = ENOMEM;
-		return NULL;
-	}
+	if (!task)
+		return out_of_memory(why);
 	task->assumed = sum->kind == SUMFMT_GNU && !parser->forced;
-	return task;
+got:
+	if (!task)
+		return NULL;
+	task->line = line_no;
+	return hold(parser, task, kind == SUMFMT_BSD, why);
 }

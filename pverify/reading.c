@@ -40,12 +40,23 @@ int reading_run(struct reading *reading, const struct hash_algo *forced, bool se
 
 	manifest_parser_init(&parser, forced);
 	seal_check_init(&seal);
-	for (;;) {
+	if (manifest_sniff(&parser, reading->in) != 0) {
+		diag_file_error(input_name(reading->in), errno);
+		rc = -1;
+	}
+	/* A BOM is skipped for every format, but a seal proves its bytes: one
+	 * with bytes added in front was edited. */
+	if (parser.bom)
+		seal_check_lost(&seal);
+	for (; rc == 0;) {
 		/* The reader of our output went away with SIGPIPE ignored (EPIPE):
 		 * nothing more can be reported, so stop reading, as pfind does. */
 		if (out_error(reading->sink) == EPIPE)
 			break;
 		status = input_read_line(reading->in, &text, &len, &why);
+		/* The parser holds each entry back a line: take the last one. */
+		if (status == INPUT_EOF && (task = manifest_finish(&parser)) != NULL)
+			goto take;
 		if (status == INPUT_EOF)
 			break;
 		if (status == INPUT_ERROR) {
@@ -85,8 +96,7 @@ int reading_run(struct reading *reading, const struct hash_algo *forced, bool se
 		}
 		if (len == 0 || text[0] == '#')
 			continue;
-		why = NULL;
-		task = manifest_parse(&parser, text, len, &why);
+		task = manifest_parse(&parser, text, len, input_line(reading->in), &why);
 		if (!task && !why)
 			continue;
 		if (!task) {
@@ -94,7 +104,7 @@ int reading_run(struct reading *reading, const struct hash_algo *forced, bool se
 			reading->malformed++;
 			continue;
 		}
-		task->line = input_line(reading->in);
+take:
 		if (reading->beneath) {
 			const char *refusal = resolve_refusal(task->path, task->path_len);
 

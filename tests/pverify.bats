@@ -871,3 +871,247 @@ sealed_tree_manifest() {
 	assert_success
 	refute_output --regexp $'\r''pverify: '
 }
+
+# --- The manifests of other tools (issue 22) ---------------------------------
+
+# need TOOL...: skip unless every peer tool is installed (.ci/install-deps
+# installs them).
+need() {
+	local tool
+	for tool in "$@"; do
+		command -v "$tool" > /dev/null || skip "$tool is not installed"
+	done
+}
+
+# peer_tree: make_tree t plus a name with a comma and spaces, which hashdeep
+# and SFV write raw.
+peer_tree() {
+	make_tree t
+	printf 'echo content\n' > 't/e, f.txt'
+}
+
+# peer_variants LIST: LIST as written, with CR LF line ends, with a UTF-8
+# byte-order mark, and with both, as list.lf, list.crlf, list.bom, list.both
+# (NUL-terminated lists get no CR: there a CR would be part of a name).
+peer_variants() {
+	cp "$1" list.lf
+	if [ "${2:-}" = nul ]; then
+		cp "$1" list.crlf
+	else
+		sed 's/$/\r/' "$1" > list.crlf
+	fi
+	{ printf '\357\273\277'; cat list.lf; } > list.bom
+	{ printf '\357\273\277'; cat list.crlf; } > list.both
+}
+
+# check_peer LIST PREFIX [nul]: the peer tree's five files verify OK from
+# LIST in each variant; then, with t/b changed (same size) and t/sub/c
+# removed, each variant reports exactly those two (PREFIX before the names:
+# hashdeep writes absolute paths) and exits 1.
+check_peer() {
+	local list=$1 prefix=$2 v
+	peer_variants "$list" "${3:-}"
+	for v in lf crlf bom both; do
+		prun --separate-stderr pverify -f list.$v
+		assert_success
+		assert_output ""
+		assert_equal "${stderr##*$'\n'}" "pverify: 5 ok, 0 failed, 0 missing, 0 errors"
+	done
+	printf 'X' | dd of=t/b bs=1 seek=3 conv=notrunc status=none
+	rm t/sub/c
+	for v in lf crlf bom both; do
+		prun --separate-stderr pverify -f list.$v
+		assert_failure 1
+		assert_line "$(printf 'FAILED\t%st/b' "$prefix")"
+		assert_line "$(printf 'MISSING\t%st/sub/c' "$prefix")"
+		assert_equal "${#lines[@]}" 2
+		assert_equal "${stderr##*$'\n'}" "pverify: 3 ok, 1 failed, 1 missing, 0 errors"
+	done
+}
+
+@test "pverify verifies hashdeep's own output (absolute paths), CR LF and BOM too, and catches a change and a removal" {
+	need hashdeep
+	peer_tree
+	hashdeep -c md5,sha256 -r t > list
+	head -n 2 list | grep -qx '%%%% size,md5,sha256,filename'
+	check_peer list "$PWD/"
+}
+
+@test "pverify verifies hashdeep -l with sha1 and tiger columns, checking the columns it knows" {
+	need hashdeep
+	peer_tree
+	hashdeep -l -c md5,sha1,sha256,tiger -r t > list
+	check_peer list ""
+}
+
+@test "pverify reports a hashdeep entry of another size as SIZE" {
+	need hashdeep
+	peer_tree
+	hashdeep -l -r t > list
+	printf 'longer now\n' >> t/a
+	prun --separate-stderr pverify -f list
+	assert_failure 1
+	assert_output "$(printf 'SIZE\tt/a')"
+}
+
+@test "pverify verifies md5deep's output, which is GNU format" {
+	need md5deep
+	peer_tree
+	md5deep -l -r t > list
+	check_peer list ""
+}
+
+@test "pverify verifies rhash --bsd with padded tags and four algorithms per file as one check each" {
+	need rhash
+	peer_tree
+	rhash --bsd --crc32 --md5 --sha1 --sha256 -r t > list
+	grep -q '^MD5   (' list
+	prun --separate-stderr pverify -v -f list
+	assert_success
+	assert_equal "${#lines[@]}" 5
+	check_peer list ""
+}
+
+@test "pverify verifies rhash --sfv and its ';' comments" {
+	need rhash
+	peer_tree
+	rhash --sfv -r t > list
+	grep -q '^;' list
+	check_peer list ""
+}
+
+@test "phash -a crc32 agrees with rhash --crc32, and pverify checks crc32 records" {
+	need rhash
+	peer_tree
+	head -c 300000 /dev/urandom > t/big
+	find t -type f | sort | phash -a crc32 > list
+	prun --separate-stderr pverify -f list
+	assert_success
+	assert_equal "$(find t -type f | sort | xargs -d '\n' rhash --crc32 --simple)" \
+		"$(awk -F'\t' '{ sub(/^crc32:/, "", $NF); print $NF "  " $3 }' list)"
+}
+
+@test "pverify detects sha256sum -z and sha256sum -z --tag output (NUL-terminated lines)" {
+	peer_tree
+	find t -type f -print0 | sort -z | xargs -0 sha256sum -z > list
+	check_peer list "" nul
+	peer_tree
+	find t -type f -print0 | sort -z | xargs -0 sha256sum -z --tag > list
+	check_peer list "" nul
+}
+
+@test "pverify reads a NUL-terminated list whose names hold a newline and a trailing CR" {
+	mkdir t
+	printf 'one\n' > t/$'new\nline'
+	printf 'two\n' > t/$'cr\r'
+	(cd t && sha256sum -z -- * > ../list)
+	cd t
+	prun --separate-stderr pverify -f ../list
+	assert_success
+	assert_equal "${stderr##*$'\n'}" "pverify: 2 ok, 0 failed, 0 missing, 0 errors"
+}
+
+@test "pverify reads native, GNU and BSD manifests with CR LF and a BOM" {
+	peer_tree
+	native_manifest t > native
+	find t -type f -print0 | sort -z | xargs -0 md5sum > gnu
+	find t -type f -print0 | sort -z | xargs -0 sha256sum --tag > bsd
+	for m in native gnu bsd; do
+		peer_tree
+		check_peer $m ""
+		rm -rf t
+	done
+}
+
+@test "pverify reports malformed hashdeep lines by number and exits 2" {
+	peer_tree
+	md5=$(md5sum < t/a | cut -c1-32) sha=$(sha256sum < t/a | cut -c1-64)
+	{
+		printf '%%%%%%%% HASHDEEP-1.0\n'                   # 1
+		printf '%%%%%%%% size,md5,sha256,filename\n'       # 2
+		printf '## comment\n'                              # 3
+		printf '14,%s,%s,t/a\n' "$md5" "$sha"              # 4: good
+		printf 'x,%s,%s,t/a\n' "$md5" "$sha"               # 5: bad size
+		printf '14,%s,%s,t/a\n' "${md5:0:30}" "$sha"       # 6: short md5
+		printf '14,%s,%s\n' "$md5" "$sha"                  # 7: no name
+		printf '14,%s\n' "$md5"                            # 8: too few fields
+		printf '14,%s,%s,\n' "$md5" "$sha"                 # 9: empty name
+		printf '%%%%%%%% size,md5,name\n'                  # 10: bad column line
+		printf '%%%%%%%% HASHDEEP-9\n'                     # 11: unknown header
+		printf '14,%s,%szz,t/a\n' "$md5" "${sha:0:62}"     # 12: bad hex
+	} > list
+	prun --separate-stderr pverify -f list
+	assert_failure 2
+	assert_output ""
+	for n in 5 6 7 8 9 10 11 12; do
+		[[ "$stderr" == *"pverify: list:$n: "* ]] || { echo "no error for line $n: $stderr"; return 1; }
+	done
+	[[ "$stderr" == *"pverify: list:6: digest length does not match its hashdeep column"* ]]
+	[[ "$stderr" == *"1 ok, 0 failed, 0 missing, 0 errors"* ]]
+	# A hashdeep line without its column line is not taken for anything.
+	printf '14,%s,%s,t/a\n' "$md5" "$sha" > list
+	prun --separate-stderr pverify -f list
+	assert_failure 2
+	[[ "$stderr" == *"pverify: list:1: "* ]]
+}
+
+@test "pverify reports malformed rhash --bsd and SFV lines by number and exits 2" {
+	need rhash
+	peer_tree
+	rhash --bsd --md5 --crc32 t/a > list                           # 1, 2: good, one check
+	printf 'MD5   (t/a) = %s\n' "$(printf x | md5sum | cut -c1-32)" >> list # 3: contradicts line 2
+	printf 'TIGER (t/b) = %s\n' "$(printf x | md5sum | cut -c1-32)" >> list # 4: unknown algorithm
+	printf 'MD5   (t/b) = 1234\n' >> list                          # 5: wrong length
+	printf 'MD5   (t/b = 1234\n' >> list                          # 6: no ') = '
+	rhash --sfv t/b | grep -v '^;' >> list                         # 7: good SFV
+	printf 't/sub/c\n' >> list                                     # 8: no CRC
+	printf 't/sub/c 1234567\n' >> list                             # 9: 7 digits
+	printf ';\n; comment 12345678\n' >> list                       # 10, 11: comments
+	prun --separate-stderr pverify -v -f list
+	assert_failure 2
+	assert_line "$(printf 'OK\tt/a')"
+	assert_line "$(printf 'OK\tt/b')"
+	assert_equal "${#lines[@]}" 2
+	for n in 3 4 5 6 8 9; do
+		[[ "$stderr" == *"pverify: list:$n: "* ]] || { echo "no error for line $n: $stderr"; return 1; }
+	done
+	[[ "$stderr" == *"pverify: list:3: two different digests for one file and algorithm"* ]]
+	[[ "$stderr" != *"list:10:"* && "$stderr" != *"list:11:"* ]]
+}
+
+@test "pverify reports malformed sha256sum -z items by number and exits 2" {
+	peer_tree
+	{
+		sha256sum -z t/a                                       # 1: good
+		printf 'zz  t/b\0'                                     # 2: not a checksum line
+		printf '%s  t/b\0' "$(sha256sum < t/b | cut -c1-63)"   # 3: odd length
+		sha256sum -z t/sub/d                                   # 4: good
+	} > list
+	prun --separate-stderr pverify -f list
+	assert_failure 2
+	[[ "$stderr" == *"pverify: list:2: "* ]]
+	[[ "$stderr" == *"pverify: list:3: odd number of hex digits"* ]]
+	[[ "$stderr" == *"2 ok, 0 failed, 0 missing, 0 errors"* ]]
+}
+
+@test "pverify refuses an mtime with 20 digits of nanoseconds as bad mtime, without overflow" {
+	make_tree t
+	printf '1\t14\tt/a\tsha256:%s\tmtime:1.51111111111111111111\n' "$(sha256sum < t/a | cut -c1-64)" > list
+	prun --separate-stderr pverify -f list
+	assert_failure 2
+	[[ "$stderr" == *"pverify: list:1: bad mtime"* ]]
+}
+
+@test "pverify fails a seal with a byte-order mark put in front: a seal proves every byte" {
+	mkdir -p src/d
+	printf 'hello\n' > src/d/f
+	prun pcopy src one
+	assert_success
+	(printf '\xef\xbb\xbf'; cat one/.ptools-seal) > bom-seal
+	prun pverify -C one -f bom-seal
+	assert_failure 1
+	assert_output --partial "the seal could not be checked"
+	# the same bytes without the mark still verify
+	prun pverify -C one -f one/.ptools-seal
+	assert_success
+}

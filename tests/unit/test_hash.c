@@ -38,6 +38,8 @@ static const struct {
 	{"xxh64", "xxhsum -H1"},
 	{"xxh128", "xxhsum -H2"},
 	{"xxh3", "xxhsum -H3"},
+	/* zlib's crc32, as rhash --crc32 and SFV files have it. */
+	{"crc32", "python3 -c 'import sys, zlib; print(\"%08x\" % zlib.crc32(open(sys.argv[1], \"rb\").read()))'"},
 };
 
 static bool is_hex(int c)

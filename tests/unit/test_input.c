@@ -258,3 +258,22 @@ UNIT_TEST(input_open_reports_errors)
 	EXPECT(in && strcmp(input_name(in), "<stdin>") == 0);
 	input_close(in);
 }
+
+UNIT_TEST(input_peek_skip_and_nul_terminator)
+{
+	static const char bytes[] = "\xef\xbb\xbf" "one\0two\ntwo\0";
+	struct input *in = open_bytes(bytes, sizeof(bytes) - 1, false);
+	const char *data, *text, *why;
+	size_t len;
+
+	EXPECT(input_peek(in, &data, &len) == 0 && len == sizeof(bytes) - 1);
+	EXPECT(memcmp(data, bytes, len) == 0);
+	input_skip(in, 3);
+	input_set_terminator(in, '\0');
+	EXPECT(input_read_line(in, &text, &len, &why) == INPUT_RECORD);
+	EXPECT(len == 3 && memcmp(text, "one", 3) == 0 && input_line(in) == 1);
+	EXPECT(input_read_line(in, &text, &len, &why) == INPUT_RECORD);
+	EXPECT(len == 7 && memcmp(text, "two\ntwo", 7) == 0 && input_line(in) == 2);
+	EXPECT(input_read_line(in, &text, &len, &why) == INPUT_EOF);
+	input_close(in);
+}

@@ -138,3 +138,103 @@ UNIT_TEST(sumfmt_parses_bsd_lines)
 	EXPECT(parse(&line, "SHA256 (x) = " E3 "\r", NULL, &why) == 0 && strcmp(line.hex, E3) == 0);
 	sumfmt_line_free(&line);
 }
+
+UNIT_TEST(sumfmt_reads_rhash_padded_tags_and_sfv_lines)
+{
+	struct sumfmt_line line;
+	const char *why;
+
+	sumfmt_line_init(&line);
+	EXPECT(sumfmt_detect("MD5   (a) = 00", 14) == SUMFMT_BSD);
+	EXPECT(parse(&line, "MD5   (a b) = d41d8cd98f00b204e9800998ecf8427e", NULL, &why) == 0);
+	EXPECT(line.kind == SUMFMT_BSD && line.algo == hash_lookup("md5"));
+	EXPECT(strcmp(line.path.data, "a b") == 0);
+	EXPECT(parse(&line, "CRC32 (x) = 9f606eec", NULL, &why) == 0 && line.algo == hash_lookup("crc32"));
+	/* SFV: the name is raw and runs to the last space; the CRC is crc32 whatever -a says. */
+	EXPECT(sumfmt_detect("d/b, c.txt A6BAA6AF", 19) == SUMFMT_SFV);
+	EXPECT(parse(&line, "d/b, c.txt A6BAA6AF", "sha256", &why) == 0);
+	EXPECT(line.kind == SUMFMT_SFV && line.algo == hash_lookup("crc32"));
+	EXPECT(strcmp(line.hex, "a6baa6af") == 0 && strcmp(line.path.data, "d/b, c.txt") == 0);
+	EXPECT(sumfmt_detect("; a comment 12345678", 20) == SUMFMT_NONE);
+	EXPECT(sumfmt_detect("1\t2\tp 12345678", 14) == SUMFMT_NONE);
+	EXPECT(sumfmt_detect(" 12345678", 9) == SUMFMT_NONE);
+	/* A bare 8-digit GNU line is still xxh32, never crc32. */
+	EXPECT(parse(&line, "02cc5d05  x", NULL, &why) == 0 && line.algo == hash_lookup("xxh32"));
+	sumfmt_line_free(&line);
+}
+
+UNIT_TEST(sumfmt_sfv_round_trip)
+{
+	struct sumfmt_line line;
+	struct dbuf out;
+	const char *why;
+
+	sumfmt_line_init(&line);
+	dbuf_init(&out);
+	EXPECT(sumfmt_sfv_format(&out, "9f606eec", "a b.txt", 7) == 0);
+	EXPECT(out.len == 17 && memcmp(out.data, "a b.txt 9F606EEC\n", 17) == 0);
+	EXPECT(sumfmt_parse(&line, out.data, out.len - 1, NULL, &why) == 0);
+	EXPECT(strcmp(line.path.data, "a b.txt") == 0 && strcmp(line.hex, "9f606eec") == 0);
+	EXPECT(sumfmt_sfv_format(&out, "9f606eec", ";x", 2) == -1);
+	EXPECT(sumfmt_sfv_format(&out, "9f606eec", "a\nb", 3) == -1);
+	dbuf_free(&out);
+	sumfmt_line_free(&line);
+}
+
+UNIT_TEST(sumfmt_tells_nul_terminated_lines)
+{
+	EXPECT(sumfmt_nul_terminated(E3 "  a\0" E3 "  b\0", 2 * (64 + 4)));
+	EXPECT(sumfmt_nul_terminated("SHA256 (a) = " E3 "\0", 13 + 64 + 1));
+	EXPECT(!sumfmt_nul_terminated(E3 "  a\n" E3 "  b\0", 2 * (64 + 4)));
+	EXPECT(!sumfmt_nul_terminated("t/a\0t/b\0", 8));
+	EXPECT(!sumfmt_nul_terminated(E3 "  a", 64 + 3));
+}
+
+UNIT_TEST(sumfmt_reads_hashdeep)
+{
+	static const char columns[] = "%%%% size,md5,tiger,sha256,filename";
+	static const char data[] = "6,9f9f90dbe3e5ee1218c86b8839db1995,"
+				   "34b494e082fb0da766ca70c22706988e56515a5dcdd88ece," E3 ",d/a, b.txt";
+	static const char *const bad_headers[] = {
+		"%%%% HASHDEEP-2.0", "%%%% md5,filename", "%%%% size,md5,name",
+		"%%%% size,tiger,filename", "%%%% size,md5,md5,filename", "%%%% size,,filename",
+	};
+	static const char *const bad_lines[] = {
+		"x,9f9f90dbe3e5ee1218c86b8839db1995,00," E3 ",a",      /* size */
+		"6,9f9f90dbe3e5ee1218c86b8839db1995,00," E3,            /* no name */
+		"6,9f9f90dbe3e5ee1218c86b8839db1995,00," E3 ",",        /* empty name */
+		"6,9f9f90dbe3e5ee1218c86b8839db19,00," E3 ",a",         /* short md5 */
+		"6,9f9f90dbe3e5ee1218c86b8839db1995,0g," E3 ",a",       /* bad hex */
+		"6,9f9f90dbe3e5ee1218c86b8839db1995",                   /* too few fields */
+		"99999999999999999999,9f9f90dbe3e5ee1218c86b8839db1995,00," E3 ",a",
+	};
+	struct sumfmt_columns cols;
+	struct sumfmt_entry entry;
+	const char *why, *hex[2];
+	struct dbuf out;
+	size_t i;
+
+	sumfmt_entry_init(&entry);
+	dbuf_init(&out);
+	EXPECT(sumfmt_hashdeep_header(&cols, "%%%% HASHDEEP-1.0", 17, &why) == 0);
+	EXPECT(sumfmt_hashdeep_header(&cols, columns, strlen(columns), &why) == 1);
+	EXPECT(cols.count == 3 && cols.algos[1] == NULL && cols.algos[2] == hash_lookup("sha256"));
+	EXPECT(sumfmt_hashdeep_parse(&entry, &cols, data, strlen(data), &why) == 0);
+	EXPECT(entry.size == 6 && entry.count == 2 && entry.algos[0] == hash_lookup("md5"));
+	EXPECT(strcmp(entry.hex[1], E3) == 0 && strcmp(entry.path.data, "d/a, b.txt") == 0);
+	for (i = 0; i < countof(bad_headers); i++)
+		EXPECT(sumfmt_hashdeep_header(&cols, bad_headers[i], strlen(bad_headers[i]), &why) == -1 &&
+		       why);
+	for (i = 0; i < countof(bad_lines); i++)
+		EXPECT(sumfmt_hashdeep_parse(&entry, &cols, bad_lines[i], strlen(bad_lines[i]), &why) ==
+			       -1 && why);
+	/* Written back with only the known columns, it reads back the same. */
+	EXPECT(sumfmt_hashdeep_header(&cols, "%%%% size,md5,sha256,filename", 29, &why) == 1);
+	hex[0] = "9f9f90dbe3e5ee1218c86b8839db1995";
+	hex[1] = E3;
+	EXPECT(sumfmt_hashdeep_format(&out, 6, 2, hex, "x,y", 3) == 0);
+	EXPECT(sumfmt_hashdeep_parse(&entry, &cols, out.data, out.len - 1, &why) == 0);
+	EXPECT(strcmp(entry.path.data, "x,y") == 0 && entry.size == 6 && entry.count == 2);
+	dbuf_free(&out);
+	sumfmt_entry_free(&entry);
+}
