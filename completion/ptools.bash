@@ -11,7 +11,7 @@
 
 # phash --help's algorithm list, in its order (libcommon/hashreg.c's table).
 _ptools_algorithms='md5 sha1 sha224 sha256 sha384 sha512 sha512-256 sha3-256
-sha3-512 blake2b blake2s xxh32 xxh64 xxh3 xxh128'
+sha3-512 blake2b blake2s xxh32 xxh64 xxh3 xxh128 crc32'
 
 # _ptools_init: set cur (the word being completed), prev (the word before it,
 # or the option of an --option=value) and eqprefix (what must stay in front
@@ -146,13 +146,13 @@ _ptools_phash() {
 	--*)
 		_ptools_reply --algorithm= --jobs= --null --recursive --format= \
 			--reuse= --unordered --nocache --progress --no-progress \
-			--help --version
+			--check --help --version
 		if [ "${#COMPREPLY[@]}" -eq 1 ] && [[ ${COMPREPLY[0]} == *= ]]; then
 			compopt -o nospace 2>/dev/null
 		fi
 		;;
 	-*)
-		_ptools_reply -a -j -0 -r -f -h -V
+		_ptools_reply -a -j -0 -r -f -c -h -V
 		;;
 	*)
 		_ptools_files
@@ -185,18 +185,18 @@ _ptools_pverify() {
 	case $cur in
 	--*)
 		_ptools_reply --file= --root= --algorithm= --audit= --sealed \
-			--ignore-missing --sizes-only --quiet --status --verbose \
-			--jobs= --progress --no-progress --help --version
+			--ignore-missing --sizes-only --quiet --status --warn --strict \
+			--zero --verbose --jobs= --progress --no-progress --help --version
 		if [ "${#COMPREPLY[@]}" -eq 1 ] && [[ ${COMPREPLY[0]} == *= ]]; then
 			compopt -o nospace 2>/dev/null
 		fi
 		;;
 	-*)
-		_ptools_reply -f -C -a -q -v -j -h -V
+		_ptools_reply -f -C -a -q -w -z -v -j -h -V
 		;;
 	*)
-		# pverify takes no operands: the manifest comes with -f or on stdin.
-		COMPREPLY=()
+		# operands are manifests
+		_ptools_files
 		;;
 	esac
 }

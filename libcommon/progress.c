@@ -98,7 +98,7 @@ static void draw(struct progress *progress, bool final)
 		double rate = seconds > 0 ? (double)bytes / seconds : 0, left;
 		char done[32], speed[32];
 
-		if (atomic_load(&progress->known) && !final) {
+		if (atomic_load(&progress->known)) {
 			uint64_t expect_files = atomic_load(&lane->expect_files);
 			char total[40] = "";
 			/* Plain paths carry no size: then the total is in files only. */

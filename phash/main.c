@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -35,6 +36,8 @@ static const char usage_text[] =
 	"      --nocache         drop each file's pages from the cache once hashed\n"
 	"      --progress        report progress on standard error (default on a tty)\n"
 	"      --no-progress     do not\n"
+	"  -c, --check           check manifests instead, as sha256sum -c does: runs\n"
+	"                        pverify with the other arguments (see pverify --help)\n"
 	"  -h, --help            show this help\n"
 	"  -V, --version         show the version\n"
 	"\n"
@@ -47,6 +50,45 @@ static const char usage_text[] =
  * worker may be idle and hold about 1 MiB of the typical size seen so far.
  */
 #define BATCH_BYTES ((uint64_t)1 << 20)
+
+/*
+ * phash -c: sha256sum -c's habit. Checking is pverify's job, so run it with
+ * every argument but -c, preferring the pverify installed beside this phash
+ * to whatever PATH finds first. Returns only when there is no -c.
+ */
+static void check_instead(int argc, char **argv)
+{
+	char self[PATH_MAX], **args;
+	ssize_t len;
+	int n = 0, i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--check") == 0)
+			break;
+	if (i >= argc || strcmp(argv[i], "--") == 0)
+		return;
+	args = calloc((size_t)argc + 1, sizeof(*args));
+	if (!args) {
+		diag_file_error(NULL, ENOMEM);
+		exit(EXIT_FAILED);
+	}
+	args[n++] = (char *)"pverify";
+	for (int k = 1; k < argc; k++)
+		if (k != i)
+			args[n++] = argv[k];
+	len = readlink("/proc/self/exe", self, sizeof(self) - sizeof("/pverify"));
+	if (len > 0) {
+		char *slash;
+		self[len] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			strcpy(slash + 1, "pverify");
+			execv(self, args);
+		}
+	}
+	execvp("pverify", args);
+	diag_usage_error("-c: cannot run pverify: %s", strerror(errno));
+}
 
 static void parse_options(int argc, char **argv, struct options *opt)
 {
@@ -120,6 +162,7 @@ int main(int argc, char **argv)
 	struct batchpipe_config config;
 
 	diag_init(argv[0]);
+	check_instead(argc, argv);
 	memset(&ph, 0, sizeof(ph));
 	parse_options(argc, argv, &ph.opt);
 

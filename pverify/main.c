@@ -25,14 +25,15 @@
 #include <unistd.h>
 
 static const char usage_text[] =
-	"Usage: pverify [OPTION]... [-f MANIFEST]\n"
-	"Check the files a manifest names against its digests and sizes.\n"
+	"Usage: pverify [OPTION]... [MANIFEST]...\n"
+	"Check the files each manifest names against its digests and sizes.\n"
 	"\n"
-	"The manifest (standard input by default) may hold native records (every\n"
-	"digest attribute is checked, from one read of the file), GNU lines\n"
-	"(sha256sum, b2sum ...) and BSD tagged lines (SHA256 (name) = hex), mixed.\n"
+	"A manifest (standard input when none is named, or '-') may hold native\n"
+	"records (every digest attribute is checked, from one read of the file),\n"
+	"GNU lines (sha256sum, b2sum ...; -z's NUL-terminated ones too), BSD tagged\n"
+	"lines (SHA256 (name) = hex, rhash --bsd), SFV and hashdeep files.\n"
 	"\n"
-	"  -f, --file=MANIFEST  read the manifest from MANIFEST ('-': stdin)\n"
+	"  -f, --file=MANIFEST  a manifest to read (repeatable; as an operand)\n"
 	"  -C, --root=DIR       resolve paths beneath DIR; absolute paths, paths\n"
 	"                       climbing out with .. and symlinks leading out are\n"
 	"                       refused and counted as errors\n"
@@ -52,6 +53,10 @@ static const char usage_text[] =
 	"                       something failed (sha256sum -c's --quiet)\n"
 	"      --status         print nothing on stdout and no summary: the exit\n"
 	"                       status tells (sha256sum -c's --status)\n"
+	"  -w, --warn, --strict accepted for sha256sum -c's sake: a malformed line is\n"
+	"                       always reported and always fails the run (exit 2)\n"
+	"  -z, --zero           manifest lines end with NUL (sha256sum -z), even when\n"
+	"                       the first one does not show it\n"
 	"  -v, --verbose        also print an OK line for every good file\n"
 	"  -j, --jobs=N         N worker threads (default: 8 per CPU, at least 16,\n"
 	"                       as phash: enough to hide storage latency)\n"
@@ -75,6 +80,7 @@ enum {
 	OPT_NO_PROGRESS,
 	OPT_SIZES_ONLY,
 	OPT_STATUS,
+	OPT_STRICT,
 };
 
 static const struct option long_options[] = {
@@ -88,6 +94,9 @@ static const struct option long_options[] = {
 	{"quiet", no_argument, NULL, 'q'},
 	{"status", no_argument, NULL, OPT_STATUS},
 	{"verbose", no_argument, NULL, 'v'},
+	{"warn", no_argument, NULL, 'w'},
+	{"strict", no_argument, NULL, OPT_STRICT},
+	{"zero", no_argument, NULL, 'z'},
 	{"jobs", required_argument, NULL, 'j'},
 	{"progress", no_argument, NULL, OPT_PROGRESS},
 	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
@@ -97,7 +106,9 @@ static const struct option long_options[] = {
 };
 
 struct options {
-	const char *manifest;
+	const char **manifests;  /* from -f and the operands; none: stdin */
+	size_t nmanifests;
+	bool zero;               /* -z: NUL-terminated lines */
 	const char *root;
 	const char *audit_dir;
 	const struct hash_algo *forced;
@@ -122,57 +133,29 @@ static struct check shared;
 #define BATCH_BYTES ((uint64_t)4 << 20)
 #define UNKNOWN_BYTES (BATCH_BYTES / 16)
 
-/*
- * A GNU line's algorithm is told from its digest length: 64 digits are
- * taken for sha256, though sha3-256 lines have 64 too, and then every line
- * fails. Say, once per length, which algorithm was assumed for the FAILED
- * lines and that -a chooses another (the FAILED lines keep their format).
- */
-static void print_assumed(const struct report_counts *counts, const char *name)
-{
-	char others[256];
-	size_t len;
-
-	for (len = 0; len <= HASH_DIGEST_MAX; len++) {
-		if (!counts->assumed_failed[len] ||
-		    !report_alternatives(counts->assumed[len], others, sizeof(others)))
-			continue;
-		diag_note("%s: %ju FAILED %s (assumed %s; a %zu-digit digest may also be %s: "
-			  "use -a)", name, (uintmax_t)counts->assumed_failed[len],
-			  counts->assumed_failed[len] == 1 ? "line" : "lines",
-			  counts->assumed[len]->name, 2 * len, others);
-	}
-}
-
-/* The summary line on stderr. With --sizes-only, what was compared was not
- * hashed, and an "ok" must not read as verified content. */
-static void print_summary(const struct report_counts *counts, const struct options *options)
-{
-	const char *ok = options->sizes_only ? " ok (sizes only, not hashed)" : " ok";
-
-	if (options->audit_dir)
-		diag_note("%ju%s, %ju failed, %ju missing, %ju errors, %ju new, %ju moved",
-			  (uintmax_t)counts->ok, ok, (uintmax_t)(counts->failed + counts->size),
-			  (uintmax_t)counts->missing, (uintmax_t)counts->errors,
-			  (uintmax_t)counts->new_files, (uintmax_t)counts->moved);
-	else
-		diag_note("%ju%s, %ju failed, %ju missing%s, %ju errors", (uintmax_t)counts->ok,
-			  ok, (uintmax_t)(counts->failed + counts->size),
-			  (uintmax_t)counts->missing, options->ignore_missing ? " (ignored)" : "",
-			  (uintmax_t)counts->errors);
-}
-
 static void parse_options(int argc, char **argv, struct options *options)
 {
 	int c;
 
 	memset(options, 0, sizeof(*options));
 	options->progress = -1;
+	/* Every -f and operand fits: argc bounds both. */
+	options->manifests = calloc((size_t)argc + 1, sizeof(*options->manifests));
+	if (!options->manifests) {
+		diag_file_error(NULL, ENOMEM);
+		exit(EXIT_FAILED);
+	}
 	opterr = 0; /* our own messages, with the program name diag.c uses */
-	while ((c = getopt_long(argc, argv, ":f:C:a:qvj:hV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":f:C:a:qvwzj:hV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			options->manifest = optarg;
+			options->manifests[options->nmanifests++] = optarg;
+			break;
+		case 'w':
+		case OPT_STRICT:
+			break; /* what they ask for is always done */
+		case 'z':
+			options->zero = true;
 			break;
 		case 'C':
 			options->root = optarg;
@@ -220,9 +203,8 @@ static void parse_options(int argc, char **argv, struct options *options)
 			diag_bad_option(c, argv);
 		}
 	}
-	if (optind < argc)
-		diag_usage_error("unexpected argument '%s' (the manifest is read with -f or from stdin)",
-				 argv[optind]);
+	while (optind < argc)
+		options->manifests[options->nmanifests++] = argv[optind++];
 	if (options->ignore_missing && options->audit_dir)
 		diag_usage_error("--ignore-missing and --audit do not go together (the audit "
 				 "reports what is missing)");
@@ -250,6 +232,7 @@ int main(int argc, char **argv)
 	struct report_counts counts;
 	struct out *sink = NULL;
 	uint64_t walk_errors = 0;
+	const char *last_name = "<stdin>";
 	int rc;
 
 	diag_init("pverify");
@@ -271,15 +254,6 @@ int main(int argc, char **argv)
 	if (options.audit_dir &&
 	    audit_setup(options.root, options.audit_dir, &walk_root, &reading.audit) != 0)
 		return EXIT_USAGE;
-	reading.in = input_open(options.manifest, false);
-	if (!reading.in) {
-		diag_file_error(options.manifest, errno);
-		audit_free(reading.audit);
-		free(walk_root);
-		return EXIT_USAGE;
-	}
-	if (seal_named(options.manifest))
-		options.sealed = true;
 	sink = out_new(STDOUT_FILENO);
 	reading.sink = sink;
 	shared.report = sink ? report_new(sink, print_level(&options),
@@ -323,7 +297,23 @@ int main(int argc, char **argv)
 	batchpipe_feed_init(&reading.feed, pipe);
 	reading.progress = shared.progress;
 	reading.beneath = shared.rootfd != AT_FDCWD;
-	reading_run(&reading, options.forced, options.sealed);
+	reading.zero = options.zero;
+	if (shared.progress)
+		reading.counted = reading_count(options.manifests, options.nmanifests, options.zero,
+					       options.forced, shared.progress);
+	if (options.nmanifests == 0) {
+		reading_file(&reading, NULL, options.forced, options.sealed, shared.rootfd);
+		last_name = "<stdin>";
+	}
+	for (size_t i = 0; i < options.nmanifests; i++) {
+		/* A manifest that cannot be opened is a usage error, as a
+		 * missing -f file always was; the others are still checked. */
+		if (reading_file(&reading, options.manifests[i], options.forced, options.sealed,
+				 shared.rootfd) != 0)
+			diag_raise(EXIT_USAGE);
+		last_name = strcmp(options.manifests[i], "-") == 0 ? "<stdin>"
+								    : options.manifests[i];
+	}
 	batchpipe_drain(pipe);
 	progress_finish(shared.progress);
 	shared.progress = NULL;
@@ -338,8 +328,6 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	if (reading.audit) {
-		audit_ignore_manifest(reading.audit, options.manifest, shared.rootfd,
-				      reading.sealed_content);
 		if (audit_run(reading.audit, walk_root, options.jobs, shared.report,
 			      &walk_errors) != 0)
 			diag_file_error(walk_root, errno);
@@ -352,25 +340,17 @@ int main(int argc, char **argv)
 		diag_raise(EXIT_FAILED);
 	/* -q: the summary only when something went wrong; --status: never. */
 	if (!options.status && (!options.quiet || diag_status() != EXIT_ALL_GOOD)) {
-		print_assumed(&counts, input_name(reading.in));
-		print_summary(&counts, &options);
+		report_print_assumed(&counts, last_name);
+		report_print_summary(&counts, options.sizes_only, options.audit_dir != NULL,
+				     options.ignore_missing);
 	}
 	if (reading.malformed)
 		diag_note("%ju malformed manifest lines skipped", (uintmax_t)reading.malformed);
-	/* As sha256sum -c ("no properly formatted checksum lines found"): a
-	 * manifest without one entry to check (empty, only comments, a seal
-	 * emptied or cut before its first record) proves nothing, which is a
-	 * failure, not a success. A whole seal of an empty copy (only
-	 * directories) proves that copy held no file. */
-	if (reading.tasks == 0 && !reading.seal_whole) {
-		diag_note("%s: no file was checked", input_name(reading.in));
-		diag_raise(EXIT_FAILED);
-	}
-	/* As sha256sum -c --ignore-missing: a manifest none of whose files is
+	/* As sha256sum -c --ignore-missing: manifests none of whose files is
 	 * there verified nothing, which is a failure, not a success. */
-	else if (options.ignore_missing &&
+	if (reading.tasks > 0 && options.ignore_missing &&
 		 counts.ok + counts.failed + counts.size + counts.errors == 0) {
-		diag_note("%s: no file was verified", input_name(reading.in));
+		diag_note("%s: no file was verified", last_name);
 		diag_raise(EXIT_FAILED);
 	}
 done:
@@ -378,7 +358,7 @@ done:
 	out_free(sink);
 	audit_free(reading.audit);
 	free(walk_root);
-	input_close(reading.in);
+	free(options.manifests);
 	if (shared.rootfd != AT_FDCWD)
 		close(shared.rootfd);
 	return diag_finish();

@@ -8,6 +8,9 @@
 #include "seal.h"
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Number a task and queue it; one that cannot be queued, for want of
  * memory, is an error. */
@@ -16,7 +19,8 @@ static void submit(struct reading *reading, struct task *task)
 	struct task **slot;
 
 	task->seq = reading->tasks++;
-	progress_expect(reading->progress, 0, 1, task->has_size ? task->size : 0);
+	if (!reading->counted)
+		progress_expect(reading->progress, 0, 1, task->has_size ? task->size : 0);
 	slot = batchpipe_slot(&reading->feed);
 	if (!slot) {
 		diag_file_error(task->path, ENOMEM);
@@ -43,6 +47,10 @@ int reading_run(struct reading *reading, const struct hash_algo *forced, bool se
 	if (manifest_sniff(&parser, reading->in) != 0) {
 		diag_file_error(input_name(reading->in), errno);
 		rc = -1;
+	}
+	if (rc == 0 && reading->zero && !parser.nul_terminated) {
+		input_set_terminator(reading->in, '\0');
+		parser.nul_terminated = true;
 	}
 	/* A BOM is skipped for every format, but a seal proves its bytes: one
 	 * with bytes added in front was edited. */
@@ -141,3 +149,110 @@ take:
 	return rc;
 }
 
+/*
+ * Count the entries of manifest (NULL or "-": standard input, only when it
+ * is a regular file, which is rewound) and the bytes of the files to read.
+ * Returns whether the whole manifest was counted.
+ */
+static bool tally(const char *manifest, bool zero, const struct hash_algo *forced,
+		  uint64_t *files, uint64_t *bytes)
+{
+	struct manifest_parser parser;
+	struct input *in;
+	struct stat st;
+	struct task *task;
+	const char *text, *why;
+	enum input_status status;
+	off_t start = 0;
+	size_t len;
+	bool whole = false;
+
+	*files = *bytes = 0;
+	if (!manifest || strcmp(manifest, "-") == 0) {
+		/* Standard input is read again only where it can be rewound. */
+		if (fstat(STDIN_FILENO, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    (start = lseek(STDIN_FILENO, 0, SEEK_CUR)) < 0)
+			return false;
+	}
+	in = input_open(manifest, false);
+	if (!in)
+		return false;
+	manifest_parser_init(&parser, forced);
+	if (manifest_sniff(&parser, in) == 0) {
+		if (zero && !parser.nul_terminated) {
+			input_set_terminator(in, '\0');
+			parser.nul_terminated = true;
+		}
+		for (;;) {
+			status = input_read_line(in, &text, &len, &why);
+			task = NULL;
+			if (status == INPUT_EOF) {
+				task = manifest_finish(&parser);
+				whole = true;
+			} else if (status == INPUT_RECORD && len > 0 && text[0] != '#') {
+				task = manifest_parse(&parser, text, len, input_line(in), &why);
+			} else if (status == INPUT_ERROR) {
+				break;
+			}
+			if (task) {
+				(*files)++;
+				*bytes += task->has_size && !task->look_only ? task->size : 0;
+				free(task);
+			}
+			if (status == INPUT_EOF)
+				break;
+		}
+	}
+	manifest_parser_fini(&parser);
+	input_close(in);
+	if ((!manifest || strcmp(manifest, "-") == 0) &&
+	    lseek(STDIN_FILENO, start, SEEK_SET) != start)
+		return false;
+	return whole;
+}
+
+bool reading_count(const char *const *manifests, size_t n, bool zero,
+		   const struct hash_algo *forced, struct progress *progress)
+{
+	uint64_t files = 0, bytes = 0, f, b;
+
+	for (size_t i = 0; i < (n ? n : 1); i++) {
+		if (!tally(n ? manifests[i] : NULL, zero, forced, &f, &b))
+			return false;
+		files += f;
+		bytes += b;
+	}
+	progress_expect(progress, 0, files, bytes);
+	progress_known(progress);
+	return true;
+}
+
+/*
+ * A manifest without one entry to check (empty, only comments, a seal emptied
+ * or cut before its first record) proves nothing, which fails the run as
+ * sha256sum -c fails it; a whole seal of an empty copy (only directories)
+ * proves that copy held no file.
+ */
+int reading_file(struct reading *reading, const char *manifest, const struct hash_algo *forced,
+		 bool sealed, int rootfd)
+{
+	uint64_t before = reading->tasks;
+	int rc;
+
+	reading->in = input_open(manifest, false);
+	if (!reading->in) {
+		diag_file_error(manifest, errno);
+		return -1;
+	}
+	reading->seal_whole = false;
+	rc = reading_run(reading, forced, sealed || seal_named(manifest));
+	if (reading->audit)
+		audit_ignore_manifest(reading->audit, manifest, rootfd, reading->sealed_content);
+	if (rc == 0 && reading->tasks == before && !reading->seal_whole) {
+		diag_note("%s: no file was checked", input_name(reading->in));
+		diag_raise(EXIT_FAILED);
+	}
+	input_close(reading->in);
+	reading->in = NULL;
+	return 0;
+}

@@ -23,6 +23,8 @@ struct reading {
 	struct progress *progress;  /* NULL when off */
 	bool beneath;               /* --root: refuse paths that would leave it */
 	struct audit *audit;        /* NULL without --audit */
+	bool zero;                  /* -z: lines end with NUL whatever the first shows */
+	bool counted;               /* the totals are in progress already (reading_tally) */
 	/* Filled in by reading_run. */
 	uint64_t tasks;             /* entries numbered */
 	uint64_t malformed;         /* malformed lines skipped */
@@ -37,5 +39,25 @@ struct reading {
  * seal. Messages go to stderr. Returns 0, or -1 after a read error.
  */
 int reading_run(struct reading *reading, const struct hash_algo *forced, bool sealed);
+
+/**
+ * Open manifest (NULL or "-": standard input), read it (reading_run; sealed,
+ * or named as a seal, it must be one), leave it out of an audit's NEW files
+ * (rootfd: -C's root or AT_FDCWD) and close it; a manifest without one entry
+ * to check fails the run ("no file was checked"). Returns 0 (a read error is
+ * reported and fails the run), or -1 when it could not be opened (reported).
+ */
+int reading_file(struct reading *reading, const char *manifest, const struct hash_algo *forced,
+		 bool sealed, int rootfd);
+
+/**
+ * For progress, before reading: count the entries of every manifest (none:
+ * standard input) and the bytes of the files to read, in a quick first pass
+ * (nothing checked or reported), and give progress the totals. Only
+ * manifests that can be read twice are counted: files, and standard input
+ * from a file (it is rewound). Returns whether the totals were given.
+ */
+bool reading_count(const char *const *manifests, size_t n, bool zero,
+		   const struct hash_algo *forced, struct progress *progress);
 
 #endif

@@ -2,6 +2,7 @@
 /** Verdicts to lines and counts; the batch pipeline writes the lines in manifest order. */
 #include "prelude.h"
 #include "report.h"
+#include "diag.h"
 #include "record.h"
 #include "hash.h"
 #include <errno.h>
@@ -277,4 +278,45 @@ void report_free(struct report *report)
 	free(report->missing);
 	pthread_mutex_destroy(&report->lock);
 	free(report);
+}
+
+/*
+ * A GNU line's algorithm is told from its digest length: 64 digits are
+ * taken for sha256, though sha3-256 lines have 64 too, and then every line
+ * fails. Say, once per length, which algorithm was assumed for the FAILED
+ * lines and that -a chooses another (the FAILED lines keep their format).
+ */
+void report_print_assumed(const struct report_counts *counts, const char *name)
+{
+	char others[256];
+	size_t len;
+
+	for (len = 0; len <= HASH_DIGEST_MAX; len++) {
+		if (!counts->assumed_failed[len] ||
+		    !report_alternatives(counts->assumed[len], others, sizeof(others)))
+			continue;
+		diag_note("%s: %ju FAILED %s (assumed %s; a %zu-digit digest may also be %s: "
+			  "use -a)", name, (uintmax_t)counts->assumed_failed[len],
+			  counts->assumed_failed[len] == 1 ? "line" : "lines",
+			  counts->assumed[len]->name, 2 * len, others);
+	}
+}
+
+void report_print_summary(const struct report_counts *counts, bool sizes_only, bool audit,
+			  bool ignore_missing)
+{
+	/* With --sizes-only what was compared was not hashed, and an "ok" must
+	 * not read as verified content. */
+	const char *ok = sizes_only ? " ok (sizes only, not hashed)" : " ok";
+
+	if (audit)
+		diag_note("%ju%s, %ju failed, %ju missing, %ju errors, %ju new, %ju moved",
+			  (uintmax_t)counts->ok, ok, (uintmax_t)(counts->failed + counts->size),
+			  (uintmax_t)counts->missing, (uintmax_t)counts->errors,
+			  (uintmax_t)counts->new_files, (uintmax_t)counts->moved);
+	else
+		diag_note("%ju%s, %ju failed, %ju missing%s, %ju errors", (uintmax_t)counts->ok,
+			  ok, (uintmax_t)(counts->failed + counts->size),
+			  (uintmax_t)counts->missing, ignore_missing ? " (ignored)" : "",
+			  (uintmax_t)counts->errors);
 }

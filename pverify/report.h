@@ -104,4 +104,18 @@ void report_count_audit(struct report *report, uint64_t new_files, uint64_t move
 /** Free the reporter and any task it still holds (not the sink); NULL-safe. */
 void report_free(struct report *report);
 
+/**
+ * Say on stderr, once per digest length, which algorithm GNU lines of that
+ * length that FAILED were taken for, and what else they may be (-a chooses);
+ * name is the manifest's.
+ */
+void report_print_assumed(const struct report_counts *counts, const char *name);
+
+/**
+ * The summary line on stderr: ok (or "ok (sizes only, not hashed)"),
+ * failed, missing (marked ignored), errors, and with an audit new and moved.
+ */
+void report_print_summary(const struct report_counts *counts, bool sizes_only, bool audit,
+			  bool ignore_missing);
+
 #endif

@@ -859,25 +859,25 @@ kill_resumed_mid_copy() {
 	head -c 3000000 /dev/urandom > src/big
 	# 151 files of 3,001,240 bytes in all (2.9 MiB): while it runs, each
 	# destination's files and bytes so far out of those totals, with a
-	# percentage; at the end, each destination's files and bytes.
+	# percentage; at the end, each destination at the whole of both totals.
 	prun slow_writes 5000 pcopy --progress src one two
 	assert_success
 	assert_output --regexp "one [0-9]+/151 files, [0-9.]+ (B|KiB|MiB) of 2\.9 MiB \([0-9]+%\)"
 	assert_output --regexp "two [0-9]+/151 files, [0-9.]+ (B|KiB|MiB) of 2\.9 MiB \([0-9]+%\)"
-	assert_output --regexp "one 151 files, 2\.9 MiB, [^|]* \| two 151 files, 2\.9 MiB, "
+	assert_output --regexp "one 151/151 files, 2\.9 MiB of 2\.9 MiB \(100%\), [^|]* \| two 151/151 files, 2\.9 MiB of 2\.9 MiB \(100%\)"
 	# records carry their total too: a record file's files and bytes are
 	# counted before the copy starts
 	(cd src && pfind . -type f) > list
 	prun slow_writes 5000 pcopy --progress --to three --from src < list
 	assert_success
 	assert_output --regexp "three [0-9]+/151 files, [0-9.]+ (B|KiB|MiB) of 2\.9 MiB \([0-9]+%\)"
-	assert_output --partial "three 151 files, 2.9 MiB, "
+	assert_output --partial "three 151/151 files, 2.9 MiB of 2.9 MiB (100%), "
 	# plain paths carry no size: only their number is known ahead
 	(cd src && find . -type f) > paths
 	prun slow_writes 5000 pcopy --progress --to four --from src < paths
 	assert_success
 	assert_output --regexp "four [0-9]+/151 files, "
-	assert_output --partial "four 151 files, 2.9 MiB, "
+	assert_output --partial "four 151/151 files, 2.9 MiB (100%), "
 	seal_ok one
 	seal_ok three
 	seal_ok four

@@ -1115,3 +1115,62 @@ check_peer() {
 	prun pverify -C one -f one/.ptools-seal
 	assert_success
 }
+
+@test "pverify takes manifests as sha256sum -c does: several operands, '-' for stdin, -w and --strict, and phash -c runs it" {
+	mkdir d
+	printf 'one\n' > d/a
+	printf 'two\n' > d/b
+	printf 'three\n' > d/c
+	sha256sum d/a > l1
+	sha256sum d/b > l2
+	sha256sum d/c > l3
+	prun pverify l1 l2 - < l3
+	assert_success
+	run sha256sum -c l1 l2 - < l3
+	assert_success
+	printf 'TWO\n' > d/b
+	prun --separate-stderr pverify l1 l2 -f l3
+	assert_failure 1
+	assert_equal "$output" $'FAILED\td/b'
+	run sha256sum -c l1 l2 l3
+	assert_failure 1
+	# sha256sum -c's -w and --strict: accepted, and a malformed line always fails
+	printf 'not a checksum line\n' >> l1
+	prun pverify -w --strict l1
+	assert_failure 2
+	assert_output --partial "l1:2:"
+	# phash -c is pverify, with every other argument passed on
+	prun --separate-stderr phash -c l3 --status
+	assert_success
+	assert_equal "$output" ""
+	prun --separate-stderr phash --check l2
+	assert_failure 1
+	assert_equal "$output" $'FAILED\td/b'
+	# a manifest operand that cannot be opened is a usage error; the others are checked
+	prun pverify l3 no-such-list
+	assert_failure 2
+	assert_output --partial "pverify: no-such-list: No such file or directory"
+}
+
+@test "pverify -z reads NUL-terminated lines even when the first name shows none" {
+	mkdir d
+	printf 'x\n' > d/plain
+	printf 'y\n' > "d/new"$'\n'"line"
+	sha256sum -z d/plain "d/new"$'\n'"line" > zlist
+	prun pverify -z -f zlist
+	assert_success
+	# one changed byte is found under -z too
+	printf 'Y\n' > "d/new"$'\n'"line"
+	prun pverify -z -f zlist
+	assert_failure 1
+}
+
+@test "pverify --progress counts a manifest file first and shows files, bytes of the total and a percentage" {
+	mkdir d
+	for i in $(seq 1 20); do head -c 2000000 /dev/urandom > "d/f$i"; done
+	pfind d | phash > list
+	prun --separate-stderr pverify -j1 --progress list
+	assert_success
+	assert_contains "$stderr" "/21 files, "
+	assert_regex "$stderr" "of 38\\.1 MiB \\([0-9]+%\\)"
+}
