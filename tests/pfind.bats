@@ -822,3 +822,137 @@ make_gone() {
 	assert_failure 1
 	assert_output --partial "pfind: nonexistent: No such file or directory"
 }
+
+# usage_error ARGS...: pfind ARGS exits 2 with one "pfind: " line before the
+# hint, as find rejects the same arguments (where find rejects them too).
+usage_error() {
+	prun pfind "$@"
+	assert_failure 2
+	assert_line --index 0 --regexp '^pfind: '
+	assert_line --index 1 "Try 'pfind --help' for more information."
+	assert_equal "${#lines[@]}" 2
+}
+
+@test "pfind -prune does not descend, and prints as find's -prune does" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	same_prints_as_find t -name a -prune -o -print
+	same_prints_as_find t -name b -prune
+	same_prints_as_find t -path t/a -prune -o -type f -print
+	same_prints_as_find t -type d -prune
+	same_prints_as_find t -mindepth 1 -type d -prune -o -print
+	same_prints_as_find t \( -name a -o -name d \) -prune -o -name 's*' -print
+	same_prints_as_find t ! -name t -prune
+	same_prints_as_find t -prune
+	same_as_find t -name '.*' -prune -o -type f
+	# Records, sorted, in several threads.
+	prun bash -c 'pfind --sort -j4 t -name a -prune -o -print | cut -f3'
+	assert_success
+	diff <(sorted_reference t | grep -v '^t/a\(/\|$\)') <(printf '%s\n' "$output")
+	# A pruned directory is not even read: pfind reports nothing about one
+	# it could not have opened.
+	mkdir t/closed && : > t/closed/f && chmod 000 t/closed
+	chmod 755 "$BATS_TEST_TMPDIR"
+	prun as_nobody pfind -0 t -name closed -prune
+	chmod 755 t/closed
+	assert_success
+	assert_output "t/closed"
+}
+
+@test "pfind -prune rejects an argument it does not take" {
+	mkdir "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	usage_error t -prune x
+}
+
+# make_perm_tree DIR: files and directories with every kind of permission bits.
+make_perm_tree() {
+	local t=$1 mode
+	mkdir -p "$t"
+	for mode in 0000 0020 0222 0400 0440 0600 0640 0644 0664 0666 0700 0711 0750 0755 \
+		0777 1777 2755 4755 6755 4000 2070 1000 0111 0101 0010 0001; do
+		: > "$t/f$mode" && chmod "$mode" "$t/f$mode"
+		mkdir "$t/d$mode" && chmod "$mode" "$t/d$mode"
+	done
+}
+
+@test "pfind -perm reads octal and symbolic modes, exact, -all and /any, as find does" {
+	make_perm_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local mode prefix
+	for mode in 644 0644 755 4755 07755 0 000 7777 111 020 \
+		u+w,g-x u=rw,g=r,o=r g=w u+s g+s o+t a+r +w +r,+x u=rwx,go=rx \
+		u+X a+X u=rwX,g=rX o=t u=g g+u o=u a= = u+s,g+s,o+t ug+w,o-r \
+		u+r-w go=u-w a=r+w =644 u+rw+x 'u=rw,g=r,o=' ugo+rwxst a-x; do
+		for prefix in "" - /; do
+			same_as_find t -perm "$prefix$mode"
+			same_as_find t ! -perm "$prefix$mode"
+		done
+	done
+}
+
+@test "pfind -perm rejects a mode find rejects, with exit 2" {
+	mkdir "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local mode
+	for mode in 8 '' - / +644 +0 17777 u+q 'u+w,' ',u+w' 'u' 'x+w' 'u=rw g=r' 0644x \
+		'u+644' 'u=7' -u+q 'u+w,,g+r'; do
+		run find t -perm "$mode"
+		assert_failure
+		usage_error t -perm "$mode"
+	done
+	usage_error t -perm
+}
+
+@test "pfind -user, -group, -nouser and -nogroup take names and numbers as find does" {
+	local t=$BATS_TEST_TMPDIR/t
+	mkdir -p "$t/d"
+	: > "$t/root-file"
+	: > "$t/nobody-file" && chown nobody:nogroup "$t/nobody-file"
+	: > "$t/numbered" && chown 12345:12345 "$t/numbered"
+	: > "$t/mixed" && chown 0:12345 "$t/mixed"
+	: > "$t/mixed2" && chown 12345:0 "$t/mixed2"
+	chown 12345 "$t/d"
+	getent passwd 12345 >/dev/null && skip "uid 12345 has a name here"
+	getent group 12345 >/dev/null && skip "gid 12345 has a name here"
+	cd "$BATS_TEST_TMPDIR"
+	local who
+	for who in root 0 nobody 65534 12345 4242; do
+		same_as_find t -user "$who"
+		same_as_find t ! -user "$who"
+	done
+	for who in root 0 nogroup 65534 12345 4242; do
+		same_as_find t -group "$who"
+	done
+	same_as_find t -nouser
+	same_as_find t -nogroup
+	same_as_find t ! -nouser
+	same_as_find t -nouser -o -nogroup
+	same_as_find t -nouser -nogroup
+	# The answers must be the files, not just the same as find's.
+	pfind_sorted out t -nouser
+	assert_success
+	printf '%s\0' t/d t/mixed2 t/numbered | cmp - out
+	prun bash -c 'set -o pipefail; pfind -j4 t -nogroup -print0 -o -user nobody -print0 | tr "\0" "\n" | sort'
+	assert_success
+	assert_equal "$(printf '%s ' $output)" "t/mixed t/nobody-file t/numbered "
+}
+
+@test "pfind -user and -group reject unknown names and empty arguments with exit 2" {
+	mkdir "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local arg
+	for arg in no-such-user-zz '' 12a -1 +5 99999999999; do
+		run find t -user "$arg"
+		assert_failure
+		usage_error t -user "$arg"
+	done
+	for arg in no-such-group-zz '' 0x1; do
+		run find t -group "$arg"
+		assert_failure
+		usage_error t -group "$arg"
+	done
+	usage_error t -user
+	usage_error t -group
+	usage_error t -nouser root
+}
