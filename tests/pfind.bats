@@ -956,3 +956,128 @@ make_perm_tree() {
 	usage_error t -group
 	usage_error t -nouser root
 }
+
+# make_time_tree DIR: files with modification and access times set apart, in
+# and around 2024-03-01 (a date in winter time in Europe/Berlin) and
+# 2024-07-01 (summer time), with fractions of seconds.
+make_time_tree() {
+	local t=$1
+	mkdir -p "$t"
+	touch -m -d '2024-03-01 12:00:00' "$t/m-noon" && touch -a -d '2024-07-01 12:00:00' "$t/m-noon"
+	touch -m -d '2024-03-01 12:00:00.5' "$t/m-noon-half" && touch -a -d '2023-01-01' "$t/m-noon-half"
+	touch -m -d '2024-03-01 12:00:01' "$t/m-noon-1s" && touch -a -d '2024-03-01 12:00:00.25' "$t/m-noon-1s"
+	touch -m -d '2024-02-29 23:59:59' "$t/m-leap" && touch -a -d '2030-01-01' "$t/m-leap"
+	touch -m -d '2024-03-01 00:00:00' "$t/m-midnight"
+	touch -m -d '2024-07-01 09:30:00' "$t/m-summer"
+	touch -m -d '1969-12-31 23:59:59 UTC' "$t/m-before-epoch"
+	touch -m -d '2024-03-01 11:00:00 UTC' "$t/m-11utc"
+	touch -d '2024-01-01' "$t"
+	# Reading the directory updates its atime once (relatime): now, rather
+	# than in the first of two walks that are compared.
+	ls "$t" > /dev/null
+}
+
+@test "pfind -newermt and -newerXt read the dates users type, in local time, as find does" {
+	export TZ=Europe/Berlin
+	make_time_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local date test
+	for date in 2024-03-01 2024-3-1 2024-02-29 '2024-03-01 12:00' '2024-03-01 12:00:00' \
+		'2024-03-01 11:59:59' '2024-03-01 12:00:00.4' '2024-03-01 12:00:00.5' \
+		'2024-03-01 12:00:00,75' '2024-03-01 12:00:00.123456789123' 2024-03-01T12:00:00 \
+		2024-03-01T12:00 2024-03-01T11:00:00Z '2024-03-01 10:59:59Z' 2024-03-01T12:00:00+01:00 \
+		'2024-03-01 13:00:00 +0200' 2024-07-01T09:29:59 2024-07-01T09:30:00 \
+		@1709290800 @1709290800.5 @1709290799.999 @0 @-1 @-1.5 1969-12-31 1970-01-01 \
+		2000-01-01 2099-12-31 9:30; do
+		[ "$date" = 9:30 ] && continue
+		for test in -newermt -newerat -newerct; do
+			same_as_find t "$test" "$date"
+			same_as_find t ! "$test" "$date"
+		done
+	done
+}
+
+@test "pfind -newerXY, -newer, -anewer and -cnewer compare a reference file's times as find does" {
+	make_time_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local x y ref
+	for ref in t/m-noon t/m-noon-half t/m-leap t/m-noon-1s; do
+		for x in a c m; do
+			for y in a c m; do
+				same_as_find t "-newer$x$y" "$ref"
+			done
+		done
+		same_as_find t -newer "$ref"
+		same_as_find t -anewer "$ref"
+		same_as_find t -cnewer "$ref"
+		same_as_find t -newermm "$ref" ! -newermt 2024-03-01T12:00:01
+	done
+}
+
+@test "pfind -newerXY rejects dates it cannot read, B, t as X, and a missing reference, with exit 2" {
+	mkdir "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local date
+	# Dates find rejects too.
+	for date in 2024-02-30 2023-02-29 2024-13-01 2024-00-10 '2024-01-02 24:00' \
+		'2024-01-02 23:60' '2024-01-02 23:59:60' @ @x '2024-01-02T'; do
+		run find t -newermt "$date"
+		assert_failure
+		usage_error t -newermt "$date"
+	done
+	# Dates find's parse_datetime reads but pfind does not: a clear error.
+	# (x is a military time zone to parse_datetime.)
+	for date in yesterday 'last monday' 'Mar 1 2024' '20240301' '2024-03-01 12:00 CET' \
+		x 2024-01-02x; do
+		usage_error t -newermt "$date"
+		assert_line --index 0 --partial "invalid date '$date' to -newermt (use YYYY-MM-DD"
+	done
+	usage_error t -newerat 2024-02-30
+	usage_error t -newerBt 2024-01-01
+	usage_error t -newermB t
+	usage_error t -newertm t
+	usage_error t -newerxm t
+	usage_error t -newermm /nonexistent
+	usage_error t -anewer /nonexistent
+	usage_error t -newermt
+}
+
+@test "pfind -print0 is find's action: it mixes with -print and with records, in order" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	# Alone, without -0, it prints bare NUL-terminated paths.
+	prun bash -c 'set -o pipefail; pfind t -print0 | sort -z | od -c'
+	assert_success
+	assert_output "$(find t -print0 | sort -z | od -c)"
+	prun bash -c 'set -o pipefail; pfind t -type f -name "s*" -print0 | sort -z | od -c'
+	assert_success
+	assert_output "$(find t -type f -name 's*' -print0 | sort -z | od -c)"
+	# With -print: records and paths in the order reached, byte for byte.
+	prun bash -c 'pfind t -maxdepth 0 -print -print0 -print | od -c'
+	assert_success
+	assert_output "$(find t -maxdepth 0 -printf '%i\t%s\t%p\n' -print0 -printf '%i\t%s\t%p\n' | od -c)"
+	prun bash -c 'pfind t -maxdepth 0 -print0 -print | od -c'
+	assert_success
+	assert_output "$(find t -maxdepth 0 -print0 -printf '%i\t%s\t%p\n' | od -c)"
+	# And where find prints each, as many times.
+	# (Under -0, -print prints a path and a NUL too: compare with find's -print0.)
+	local args
+	for args in "-name s5* -print0 -o -print" "-type d -print0 -print0" \
+		"-type f -print0 -o -type d -print" "! ( -type f -print0 ) -print" "-print0 -quit"; do
+		# shellcheck disable=SC2086
+		prun bash -c 'set -o pipefail; pfind -0 "$@" | sort -z | od -c' _ t $args
+		assert_success
+		# shellcheck disable=SC2086
+		assert_output "$(set -f; find t $(printf '%s\n' $args | sed 's/^-print$/-print0/') |
+			sort -z | od -c)"
+	done
+	prun bash -c 'set -o pipefail; pfind t -type f -print0 -o -print | tr "\0" "\n" | cut -f3 | sort'
+	assert_success
+	assert_output "$(find t | sort)"
+}
+
+@test "pfind -print0 rejects an argument it does not take" {
+	mkdir "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	usage_error t -print0 x
+}
