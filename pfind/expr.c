@@ -829,6 +829,17 @@ static struct expr *parse_follow(struct parser *p, const struct predicate *pred,
 	return node(p, EXPR_TRUE);
 }
 
+/* -regextype: pfind's regular expressions are POSIX extended ones, find's are not by default. */
+static struct expr *parse_regextype(struct parser *p, const struct predicate *pred, const char *arg)
+{
+	if (strcmp(arg, "posix-extended") != 0) {
+		parse_error(p, "unsupported argument '%s' to %s (pfind's -regex is always posix-extended)",
+			    arg, pred->word);
+		return NULL;
+	}
+	return node(p, EXPR_TRUE);
+}
+
 static struct expr *parse_ignore_race(struct parser *p, const struct predicate *pred, const char *arg)
 {
 	(void)pred;
@@ -886,6 +897,7 @@ static const struct predicate predicates[] = {
 	{ "-inum",                  true,  EXPR_INUM,  parse_count },
 	{ "-regex",                 true,  EXPR_REGEX, parse_regex },
 	{ "-iregex",                true,  EXPR_REGEX, parse_regex },
+	{ "-regextype",             true,  EXPR_TRUE,  parse_regextype },
 	{ "-true",                  false, EXPR_TRUE,  parse_plain },
 	{ "-print",                 false, EXPR_PRINT, parse_plain },
 	{ "-print0",                false, EXPR_PRINT0, parse_plain },

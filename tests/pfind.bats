@@ -1081,3 +1081,158 @@ make_time_tree() {
 	cd "$BATS_TEST_TMPDIR"
 	usage_error t -print0 x
 }
+
+@test "pfind -quit stops at the first match and prints only it, in any number of threads" {
+	local t=$BATS_TEST_TMPDIR/t i jobs
+	mkdir -p "$t"
+	# Many matches in many directories, so that several threads meet one.
+	(cd "$t" && for i in $(seq 1 60); do mkdir -p "d$i/sub" && touch "d$i/x" "d$i/sub/x" "d$i/y"; done)
+	cd "$BATS_TEST_TMPDIR"
+	for jobs in 1 2 8 32; do
+		for i in 1 2 3 4 5; do
+			prun pfind -j "$jobs" t -name x -print -quit
+			assert_success
+			assert_equal "${#lines[@]}" 1
+			assert_output --regexp $'^[0-9]+\t0\tt/d[0-9]+/(sub/)?x$'
+			prun bash -c 'set -o pipefail; pfind -0 -j "$0" t -name x -print0 -quit | tr "\0" "\n"' "$jobs"
+			assert_success
+			assert_output --regexp '^t/d[0-9]+/(sub/)?x$'
+		done
+	done
+	# The root comes first, as in find.
+	same_prints_as_find t -print -quit
+	same_prints_as_find t -maxdepth 1 -name 'd*' -prune -o -print -quit
+	# Without a -print before it nothing is printed: find's implicit
+	# -print comes after -quit.
+	same_prints_as_find t -name x -quit
+	same_prints_as_find t -quit
+	same_prints_as_find t -name nothing-matches -quit
+	same_prints_as_find t -name y -print -o -name x -quit
+	same_prints_as_find t ! -quit -o -print
+	# Sorted, the first match in the sorted order.
+	prun bash -c 'pfind --sort -j8 t -name x -print -quit | cut -f3'
+	assert_success
+	assert_output "$(sorted_reference t | grep -m1 '/x$')"
+	# Stopped at once: on 30,000 files in one directory, -quit on the root's
+	# first entry leaves no other record behind.
+	mkdir "$BATS_TEST_TMPDIR/wide"
+	(cd "$BATS_TEST_TMPDIR/wide" && seq -f 'file%05g' 1 30000 | xargs touch)
+	prun pfind "$BATS_TEST_TMPDIR/wide" -mindepth 1 -print -quit
+	assert_success
+	assert_equal "${#lines[@]}" 1
+}
+
+@test "pfind -quit rejects an argument it does not take" {
+	mkdir "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	usage_error t -quit x
+}
+
+@test "pfind -samefile, -links and -inum select by inode and link count as find does" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	ln t/one t/a/one-again
+	ln t/one t/a/b/one-third
+	ln t/d/README.txt t/readme-hard
+	ln -s ../one t/a/one-link
+	local n ino
+	same_as_find t -samefile t/one
+	same_as_find t -samefile t/a/b/one-third
+	same_as_find t -samefile t/a/one-link
+	same_as_find t -samefile t/a
+	same_as_find t ! -samefile t/one
+	same_as_find t -samefile t/broken
+	# Under -L a symbolic link is the same file as its target, both ways.
+	find -L t -samefile t/one -print0 2>/dev/null | sort -z > expected
+	pfind_sorted actual -L t -samefile t/one
+	cmp expected actual
+	find -L t -samefile t/a/one-link -print0 2>/dev/null | sort -z > expected
+	pfind_sorted actual -L t -samefile t/a/one-link
+	cmp expected actual
+	for n in 1 2 3 4 +1 +2 -2 -3 0 -1 +0; do
+		same_as_find t -links "$n"
+		same_as_find t -type d -links "$n"
+	done
+	ino=$(stat -c %i t/one)
+	for n in "$ino" "+$ino" "-$ino" "$((ino + 1))" "-$((ino + 1))" "+$((ino - 1))" 0 +0; do
+		same_as_find t -inum "$n"
+	done
+	prun bash -c 'pfind t -inum "$0" | cut -f3 | sort' "$ino"
+	assert_success
+	assert_output "$(printf '%s\n' t/a/b/one-third t/a/one-again t/one)"
+}
+
+@test "pfind -samefile, -links and -inum reject bad arguments with exit 2" {
+	mkdir "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local arg test
+	usage_error t -samefile /nonexistent
+	usage_error t -samefile
+	for test in -links -inum; do
+		for arg in x 1k '' 1.5 99999999999999999999999; do
+			run find t "$test" "$arg"
+			assert_failure
+			usage_error t "$test" "$arg"
+		done
+		# find's strtoumax lets these through; pfind wants [+-]DIGITS.
+		usage_error t "$test" ++1
+		usage_error t "$test" ' 1'
+		usage_error t "$test"
+	done
+}
+
+@test "pfind -regex and -iregex match the whole path as an ERE, as find -regextype posix-extended does" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local re
+	for re in '.*/s5[0-9]+' 't/a/.*' '.*\.txt' 's5.*' 't' 't/(a|d)/[^/]*' '.*/s(5|10)[0-9]{2}' \
+		'.*/(s)\1.*' '^t/a$' 't/a$' 't/a/b/?' '.*/[[:upper:]]+.*' '.*/[.].*' '' '.*' \
+		't/a/s51[12]|t/d/.*' '(t/a)+/.*' '.*/\.?hid.*'; do
+		same_as_find t -regextype posix-extended -regex "$re" -o -false
+		pfind_sorted out t -regex "$re"
+		assert_success
+		cmp "$BATS_TEST_TMPDIR/find.out" out
+		find t -regextype posix-extended -iregex "$re" -print0 | sort -z > expected
+		pfind_sorted out t -iregex "$re"
+		assert_success
+		cmp expected out
+	done
+	find t -regextype posix-extended -iregex '.*/readme\.TXT' -print0 | sort -z > expected
+	pfind_sorted out t -iregex '.*/readme\.TXT'
+	assert_success
+	cmp expected out
+	[ "$(tr -cd '\0' < out | wc -c)" -eq 2 ]
+	# Names with a newline: the path is one subject, not several lines.
+	mkdir t2 && : > t2/new$'\n'line && : > t2/plain
+	for re in 't2/new.line' 't2/new' '.*line' 't2/.*'; do
+		find t2 -regextype posix-extended -regex "$re" -print0 | sort -z > expected
+		pfind_sorted out t2 -regex "$re"
+		assert_success
+		cmp expected out
+	done
+}
+
+@test "pfind -regex and -iregex reject a bad expression with exit 2" {
+	mkdir "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local re
+	for re in '(' '[' 'a{1' '*{' 'a{2,1}' '[[:nope:]]' '\'; do
+		run find t -regextype posix-extended -regex "$re"
+		assert_failure
+		usage_error t -regex "$re"
+		usage_error t -iregex "$re"
+	done
+	usage_error t -regex
+}
+
+@test "pfind -regextype takes posix-extended only, which its -regex always is" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	same_as_find t -regextype posix-extended -regex '.*/s5[0-9]+'
+	same_as_find t -regex '.*/s5[0-9]+' -regextype posix-extended
+	local type
+	for type in emacs posix-basic findutils-default egrep '' nope; do
+		usage_error t -regextype "$type" -regex x
+	done
+	usage_error t -regextype
+}
