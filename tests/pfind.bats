@@ -653,6 +653,11 @@ teardown() {
 	prun pfind --help
 	assert_success
 	assert_output --partial "Usage: pfind"
+	local word
+	for word in -prune -quit -print0 -perm -user -group -nouser -nogroup -newerXY -samefile \
+		-links -inum -regex -iregex -regextype; do
+		grep -qE -- " $word( |\$)" <<< "$output" || fail "--help does not name $word"
+	done
 	prun pfind --version
 	assert_success
 	assert_output --partial "pfind"
