@@ -10,7 +10,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,9 +34,36 @@ enum expr_kind {
 	EXPR_SIZE,
 	EXPR_MTIME,      /* -mtime: age in whole days */
 	EXPR_MMIN,       /* -mmin: age in minutes, compared exactly */
-	EXPR_NEWER,
+	EXPR_NEWER,      /* -newer, -anewer, -cnewer, -newerXY: a timestamp after ref */
 	EXPR_EMPTY,
+	EXPR_PERM,
+	EXPR_USER,
+	EXPR_GROUP,
+	EXPR_NOUSER,
+	EXPR_NOGROUP,
+	EXPR_SAMEFILE,
+	EXPR_LINKS,
+	EXPR_INUM,
+	EXPR_REGEX,      /* -regex, -iregex: an ERE matching the whole path */
 	EXPR_PRINT,      /* find's action: the entry is printed each time one is reached */
+	EXPR_PRINT0,     /* the same, as a bare path and a NUL */
+	EXPR_PRUNE,      /* always true; the entry is not descended into */
+	EXPR_QUIT,       /* always true; nothing more is evaluated, the walk ends */
+};
+
+/* How -perm compares: MODE exactly, -MODE all of its bits, /MODE any. */
+enum perm_kind { PERM_EXACT, PERM_ALL, PERM_ANY };
+
+/*
+ * Which uids (or gids) have a name, for -nouser and -nogroup: looked up on
+ * first sight from any thread, as find caches them. The lock guards ids,
+ * named and count; once full, further ids are looked up every time.
+ */
+struct name_cache {
+	pthread_mutex_t lock;
+	uint32_t ids[256];
+	bool named[256];
+	size_t count;
 };
 
 /* How a number compares: +N, N or -N. */
@@ -46,7 +77,14 @@ struct expr {
 	enum expr_cmp cmp;
 	int64_t number;
 	int64_t unit;                /* SIZE: bytes per unit; MTIME: seconds per unit */
-	struct timespec ref;         /* MTIME: now; NEWER: the reference mtime */
+	struct timespec ref;         /* MTIME: now; NEWER: the reference time */
+	char stamp;                  /* NEWER: which of the entry's times, 'a', 'c' or 'm' */
+	enum perm_kind perm_kind;    /* PERM */
+	mode_t perm[2];              /* PERM: the bits for a non-directory, a directory */
+	uint64_t id;                 /* USER, GROUP: the uid or gid; SAMEFILE: the inode */
+	dev_t dev;                   /* SAMEFILE */
+	struct name_cache *names;    /* NOUSER, NOGROUP (owned) */
+	struct re_pattern_buffer *regex; /* REGEX (owned) */
 };
 
 struct parser {
@@ -105,6 +143,14 @@ void expr_free(struct expr *expr)
 		return;
 	expr_free(expr->left);
 	expr_free(expr->right);
+	if (expr->names) {
+		pthread_mutex_destroy(&expr->names->lock);
+		free(expr->names);
+	}
+	if (expr->regex) {
+		regfree(expr->regex);
+		free(expr->regex);
+	}
 	free(expr);
 }
 
@@ -247,18 +293,473 @@ static struct expr *parse_glob(struct parser *p, const struct predicate *pred, c
 	return e;
 }
 
+/* The time of a stat that find's letter names: 'a' access, 'c' change, 'm' modification. */
+static struct timespec stamp_of(const struct stat *st, char stamp)
+{
+	switch (stamp) {
+	case 'a': return st->st_atim;
+	case 'c': return st->st_ctim;
+	default: return st->st_mtim;
+	}
+}
+
+/* Read from 1 to max decimal digits at *s into *value; false if there are none. */
+static bool read_digits(const char **s, int max, int *value)
+{
+	int n = 0;
+
+	*value = 0;
+	while (n < max && **s >= '0' && **s <= '9') {
+		*value = *value * 10 + (**s - '0');
+		++*s;
+		n++;
+	}
+	return n > 0;
+}
+
+/* Skip c at *s if it is there. */
+static bool skip_char(const char **s, char c)
+{
+	if (**s != c)
+		return false;
+	++*s;
+	return true;
+}
+
+/* A fraction of a second after its '.' or ',': up to nine digits kept, the rest dropped. */
+static bool read_fraction(const char **s, long *nsec)
+{
+	long scale = 100000000;
+
+	*nsec = 0;
+	if (**s < '0' || **s > '9')
+		return false;
+	for (; **s >= '0' && **s <= '9'; ++*s, scale /= 10)
+		*nsec += (**s - '0') * scale;
+	return true;
+}
+
+/* "@[-]SECONDS[.FRACTION]": seconds since the Epoch. */
+static bool parse_epoch(const char *s, struct timespec *when)
+{
+	bool negative = *s == '-';
+	long nsec = 0;
+	char *end;
+	long long seconds;
+
+	if (*s == '-' || *s == '+')
+		s++;
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	seconds = strtoll(s, &end, 10);
+	if (errno != 0)
+		return false;
+	s = end;
+	if ((*s == '.' || *s == ',') && (s++, !read_fraction(&s, &nsec)))
+		return false;
+	if (*s)
+		return false;
+	if (negative) {
+		seconds = -seconds;
+		if (nsec) {
+			seconds--;
+			nsec = 1000000000 - nsec;
+		}
+	}
+	when->tv_sec = (time_t)seconds;
+	when->tv_nsec = nsec;
+	return true;
+}
+
+static int days_in_month(int year, int month)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	return month == 2 && leap ? 29 : days[month - 1];
+}
+
+/*
+ * The dates users type to find's -newermt, a subset of what GNU's
+ * parse_datetime reads: "@EPOCH[.FRAC]", "YYYY-MM-DD", and that followed
+ * by a space or 'T' and "HH:MM[:SS[.FRAC]]", then optionally 'Z' or an
+ * offset "+HH:MM" / "-HHMM" (with or without a space before it). Without
+ * a zone the time is local, as in find.
+ */
+static bool parse_date(const char *text, struct timespec *when)
+{
+	const char *s = text;
+	struct tm tm = { .tm_isdst = -1 };
+	int year, month, day, hour = 0, minute = 0, second = 0;
+	int zone_hours = 0, zone_minutes = 0, zone_sign = 0;
+	long nsec = 0;
+	time_t t;
+
+	if (*s == '@')
+		return parse_epoch(s + 1, when);
+	if (!read_digits(&s, 4, &year) || s - text != 4 || !skip_char(&s, '-') ||
+	    !read_digits(&s, 2, &month) || !skip_char(&s, '-') || !read_digits(&s, 2, &day))
+		return false;
+	if (skip_char(&s, ' ') || skip_char(&s, 'T')) {
+		const char *start = s;
+
+		if (!read_digits(&s, 2, &hour) || !skip_char(&s, ':') ||
+		    !read_digits(&s, 2, &minute) || s - start < 4)
+			return false;
+		if (skip_char(&s, ':')) {
+			start = s;
+			if (!read_digits(&s, 2, &second) || s - start != 2)
+				return false;
+			if ((skip_char(&s, '.') || skip_char(&s, ',')) && !read_fraction(&s, &nsec))
+				return false;
+		}
+		skip_char(&s, ' ');
+		if (skip_char(&s, 'Z')) {
+			zone_sign = 1;
+		} else if (*s == '+' || *s == '-') {
+			zone_sign = *s++ == '+' ? 1 : -1;
+			start = s;
+			if (!read_digits(&s, 2, &zone_hours) || s - start != 2)
+				return false;
+			skip_char(&s, ':');
+			start = s;
+			if (*s && (!read_digits(&s, 2, &zone_minutes) || s - start != 2))
+				return false;
+			if (zone_hours > 24 || zone_minutes > 59)
+				return false;
+		}
+	}
+	if (*s || month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) ||
+	    hour > 23 || minute > 59 || second > 59)
+		return false;
+	tm.tm_year = year - 1900;
+	tm.tm_mon = month - 1;
+	tm.tm_mday = day;
+	tm.tm_hour = hour;
+	tm.tm_min = minute;
+	tm.tm_sec = second;
+	if (zone_sign) {
+		tm.tm_isdst = 0;
+		t = timegm(&tm) - zone_sign * (zone_hours * 3600 + zone_minutes * 60);
+	} else {
+		t = mktime(&tm);
+	}
+	when->tv_sec = t;
+	when->tv_nsec = nsec;
+	return true;
+}
+
+/*
+ * -newer FILE, -anewer FILE, -cnewer FILE and -newerXY REF: the entry's
+ * time X (m for -newer, a and c for the others) is after REF's time Y, or
+ * after the date REF when Y is 't'. The table's word says X and Y.
+ */
 static struct expr *parse_newer(struct parser *p, const struct predicate *pred, const char *arg)
+{
+	const char *word = pred->word;
+	char stamp = 'm', ref_stamp = 'm';
+	struct timespec ref;
+	struct expr *e;
+	struct stat st;
+
+	if (strncmp(word, "-newer", 6) == 0 && word[6]) {
+		stamp = word[6];
+		ref_stamp = word[7];
+	} else if (word[1] != 'n') {
+		stamp = word[1];
+	}
+	if (ref_stamp == 't') {
+		if (!parse_date(arg, &ref)) {
+			parse_error(p, "invalid date '%s' to %s (use YYYY-MM-DD, "
+				    "YYYY-MM-DD HH:MM[:SS[.FRAC]], YYYY-MM-DDTHH:MM:SS or @EPOCH)", arg, word);
+			return NULL;
+		}
+	} else {
+		if (stat(arg, &st) != 0) {
+			parse_error(p, "%s: %s", arg, strerror(errno));
+			return NULL;
+		}
+		ref = stamp_of(&st, ref_stamp);
+	}
+	e = node(p, pred->kind);
+	if (e) {
+		e->ref = ref;
+		e->stamp = stamp;
+	}
+	return e;
+}
+
+/*
+ * One clause of a symbolic mode applied to the mode being built, for a
+ * non-directory (mode[0]) and a directory (mode[1]): gnulib's mode_adjust
+ * with a umask of 0, which is how find reads -perm's argument.
+ */
+enum perm_flag { PERM_ORDINARY, PERM_COPY, PERM_X_IF_ANY_X };
+
+static void perm_change(mode_t mode[2], char op, enum perm_flag flag, mode_t affected, mode_t value,
+			mode_t mentioned)
+{
+	for (int dir = 0; dir < 2; dir++) {
+		mode_t bits = mode[dir], v = value;
+		mode_t omit = (dir ? S_ISUID | S_ISGID : 0) & ~mentioned;
+
+		if (flag == PERM_COPY) {
+			v &= bits;
+			v |= (v & 0444 ? 0444 : 0) | (v & 0222 ? 0222 : 0) | (v & 0111 ? 0111 : 0);
+		} else if (flag == PERM_X_IF_ANY_X && ((bits & 0111) || dir)) {
+			v |= 0111;
+		}
+		v &= (affected ? affected : 07777) & ~omit;
+		if (op == '=')
+			bits = (bits & ((affected ? ~affected : 0) | omit)) | v;
+		else if (op == '+')
+			bits |= v;
+		else
+			bits &= ~v;
+		mode[dir] = bits & 07777;
+	}
+}
+
+/* An octal number of at most 07777 at *s. */
+static bool read_octal(const char **s, mode_t *value)
+{
+	*value = 0;
+	if (**s < '0' || **s > '7')
+		return false;
+	for (; **s >= '0' && **s <= '7'; ++*s)
+		if ((*value = *value * 8 + (mode_t)(**s - '0')) > 07777)
+			return false;
+	return true;
+}
+
+/* A mode as chmod(1) takes it, octal or symbolic, as the bits find's -perm compares. */
+static bool parse_mode(const char *text, mode_t mode[2])
+{
+	const char *s = text;
+	mode_t value;
+
+	mode[0] = mode[1] = 0;
+	if (*s >= '0' && *s <= '7') {
+		if (!read_octal(&s, &value) || *s)
+			return false;
+		perm_change(mode, '=', PERM_ORDINARY, 07777, value,
+			    s - text < 5 ? (value & (S_ISUID | S_ISGID)) | S_ISVTX | 0777 : 07777);
+		return true;
+	}
+	for (;;) {
+		mode_t affected = 0;
+
+		for (;; s++) {
+			if (*s == 'u')
+				affected |= S_ISUID | S_IRWXU;
+			else if (*s == 'g')
+				affected |= S_ISGID | S_IRWXG;
+			else if (*s == 'o')
+				affected |= S_ISVTX | S_IRWXO;
+			else if (*s == 'a')
+				affected |= 07777;
+			else
+				break;
+		}
+		if (*s != '=' && *s != '+' && *s != '-')
+			return false;
+		do {
+			char op = *s++;
+			enum perm_flag flag = PERM_COPY;
+			mode_t mentioned = 0;
+
+			value = 0;
+			if (*s >= '0' && *s <= '7') {
+				if (!read_octal(&s, &value) || affected || (*s && *s != ','))
+					return false;
+				affected = mentioned = 07777;
+				flag = PERM_ORDINARY;
+			} else if (*s == 'u' || *s == 'g' || *s == 'o') {
+				value = *s == 'u' ? S_IRWXU : *s == 'g' ? S_IRWXG : S_IRWXO;
+				s++;
+			} else {
+				flag = PERM_ORDINARY;
+				for (;; s++) {
+					if (*s == 'r')
+						value |= 0444;
+					else if (*s == 'w')
+						value |= 0222;
+					else if (*s == 'x')
+						value |= 0111;
+					else if (*s == 'X')
+						flag = PERM_X_IF_ANY_X;
+					else if (*s == 's')
+						value |= S_ISUID | S_ISGID;
+					else if (*s == 't')
+						value |= S_ISVTX;
+					else
+						break;
+				}
+			}
+			if (!mentioned)
+				mentioned = affected ? affected & value : value;
+			perm_change(mode, op, flag, affected, value, mentioned);
+		} while (*s == '=' || *s == '+' || *s == '-');
+		if (*s != ',')
+			break;
+		s++;
+	}
+	return *s == '\0';
+}
+
+/* -perm MODE, -perm -MODE, -perm /MODE, MODE octal or symbolic as find reads it. */
+static struct expr *parse_perm(struct parser *p, const struct predicate *pred, const char *arg)
+{
+	enum perm_kind kind = PERM_EXACT;
+	const char *mode_text = arg;
+	mode_t mode[2];
+	struct expr *e;
+
+	if (*arg == '-' || *arg == '/') {
+		kind = *arg == '-' ? PERM_ALL : PERM_ANY;
+		mode_text++;
+	}
+	/* find no longer takes "+MODE" for "/MODE": "+" then a digit is an error. */
+	if (!parse_mode(mode_text, mode) || (arg[0] == '+' && arg[1] >= '0' && arg[1] <= '7')) {
+		parse_error(p, "invalid mode '%s' to %s", arg, pred->word);
+		return NULL;
+	}
+	e = node(p, pred->kind);
+	if (e) {
+		e->perm_kind = kind;
+		e->perm[0] = mode[0];
+		e->perm[1] = mode[1];
+	}
+	return e;
+}
+
+/* -user NAME|UID and -group NAME|GID: a name first, as in find, then a number. */
+static struct expr *parse_owner(struct parser *p, const struct predicate *pred, const char *arg)
+{
+	bool user = pred->kind == EXPR_USER;
+	unsigned long long id;
+	struct expr *e;
+	char *end;
+
+	if (!*arg) {
+		parse_error(p, "empty argument to %s", pred->word);
+		return NULL;
+	}
+	if (user) {
+		struct passwd *pw = getpwnam(arg);
+
+		id = pw ? pw->pw_uid : UINT64_MAX;
+	} else {
+		struct group *gr = getgrnam(arg);
+
+		id = gr ? gr->gr_gid : UINT64_MAX;
+	}
+	if (id == UINT64_MAX) {
+		errno = 0;
+		id = strtoull(arg, &end, 10);
+		if (strspn(arg, "0123456789") != strlen(arg) || errno != 0 || id > UINT32_MAX) {
+			parse_error(p, "'%s' is not the name of a known %s to %s", arg,
+				    user ? "user" : "group", pred->word);
+			return NULL;
+		}
+	}
+	e = node(p, pred->kind);
+	if (e)
+		e->id = id;
+	return e;
+}
+
+/* -nouser, -nogroup: the node and its cache of names. */
+static struct expr *parse_noowner(struct parser *p, const struct predicate *pred, const char *arg)
+{
+	struct expr *e = node(p, pred->kind);
+
+	(void)arg;
+	if (!e)
+		return NULL;
+	e->names = calloc(1, sizeof(*e->names));
+	if (!e->names || pthread_mutex_init(&e->names->lock, NULL) != 0) {
+		free(e->names);
+		e->names = NULL;
+		expr_free(e);
+		p->out_of_memory = true;
+		return NULL;
+	}
+	return e;
+}
+
+/* -samefile FILE: FILE's device and inode (its target's under -L, as find does). */
+static struct expr *parse_samefile(struct parser *p, const struct predicate *pred, const char *arg)
 {
 	struct expr *e;
 	struct stat st;
 
-	if (stat(arg, &st) != 0) {
+	if ((p->options->follow ? stat(arg, &st) : lstat(arg, &st)) != 0 &&
+	    (!p->options->follow || lstat(arg, &st) != 0)) {
 		parse_error(p, "%s: %s", arg, strerror(errno));
 		return NULL;
 	}
 	e = node(p, pred->kind);
-	if (e)
-		e->ref = st.st_mtim;
+	if (e) {
+		e->dev = st.st_dev;
+		e->id = st.st_ino;
+	}
+	return e;
+}
+
+/* -links [+-]N and -inum [+-]N. */
+static struct expr *parse_count(struct parser *p, const struct predicate *pred, const char *arg)
+{
+	struct expr *e;
+	const char *suffix;
+	enum expr_cmp cmp;
+	int64_t number;
+
+	if (!parse_number(arg, &cmp, &number, &suffix) || *suffix) {
+		parse_error(p, "invalid argument '%s' to %s", arg, pred->word);
+		return NULL;
+	}
+	e = node(p, pred->kind);
+	if (e) {
+		e->cmp = cmp;
+		e->number = number;
+	}
+	return e;
+}
+
+/*
+ * -regex RE, -iregex RE: compiled as find compiles it under -regextype
+ * posix-extended (GNU's re_compile_pattern, case folded for -iregex), to be
+ * matched the same way, against the whole path.
+ */
+static struct expr *parse_regex(struct parser *p, const struct predicate *pred, const char *arg)
+{
+	struct re_pattern_buffer *regex = calloc(1, sizeof(*regex));
+	const char *message;
+	struct expr *e;
+
+	if (!regex) {
+		p->out_of_memory = true;
+		return NULL;
+	}
+	/* re_compile_pattern reads the syntax from glibc's global: set here,
+	 * in the one thread that parses, before any walk. */
+	re_set_syntax(RE_SYNTAX_POSIX_EXTENDED | (strcmp(pred->word, "-iregex") == 0 ? RE_ICASE : 0));
+	message = re_compile_pattern(arg, strlen(arg), regex);
+	if (message) {
+		regfree(regex);
+		free(regex);
+		parse_error(p, "invalid regular expression '%s' to %s: %s", arg, pred->word, message);
+		return NULL;
+	}
+	e = node(p, pred->kind);
+	if (!e) {
+		regfree(regex);
+		free(regex);
+		return NULL;
+	}
+	e->regex = regex;
 	return e;
 }
 
@@ -328,6 +829,17 @@ static struct expr *parse_follow(struct parser *p, const struct predicate *pred,
 	return node(p, EXPR_TRUE);
 }
 
+/* -regextype: pfind's regular expressions are POSIX extended ones, find's are not by default. */
+static struct expr *parse_regextype(struct parser *p, const struct predicate *pred, const char *arg)
+{
+	if (strcmp(arg, "posix-extended") != 0) {
+		parse_error(p, "unsupported argument '%s' to %s (pfind's -regex is always posix-extended)",
+			    arg, pred->word);
+		return NULL;
+	}
+	return node(p, EXPR_TRUE);
+}
+
 static struct expr *parse_ignore_race(struct parser *p, const struct predicate *pred, const char *arg)
 {
 	(void)pred;
@@ -360,9 +872,37 @@ static const struct predicate predicates[] = {
 	{ "-mtime",                 true,  EXPR_MTIME, parse_age },
 	{ "-mmin",                  true,  EXPR_MMIN,  parse_age },
 	{ "-newer",                 true,  EXPR_NEWER, parse_newer },
+	{ "-anewer",                true,  EXPR_NEWER, parse_newer },
+	{ "-cnewer",                true,  EXPR_NEWER, parse_newer },
+	{ "-neweraa",               true,  EXPR_NEWER, parse_newer },
+	{ "-newerac",               true,  EXPR_NEWER, parse_newer },
+	{ "-neweram",               true,  EXPR_NEWER, parse_newer },
+	{ "-newerat",               true,  EXPR_NEWER, parse_newer },
+	{ "-newerca",               true,  EXPR_NEWER, parse_newer },
+	{ "-newercc",               true,  EXPR_NEWER, parse_newer },
+	{ "-newercm",               true,  EXPR_NEWER, parse_newer },
+	{ "-newerct",               true,  EXPR_NEWER, parse_newer },
+	{ "-newerma",               true,  EXPR_NEWER, parse_newer },
+	{ "-newermc",               true,  EXPR_NEWER, parse_newer },
+	{ "-newermm",               true,  EXPR_NEWER, parse_newer },
+	{ "-newermt",               true,  EXPR_NEWER, parse_newer },
 	{ "-empty",                 false, EXPR_EMPTY, parse_plain },
+	{ "-perm",                  true,  EXPR_PERM,  parse_perm },
+	{ "-user",                  true,  EXPR_USER,  parse_owner },
+	{ "-group",                 true,  EXPR_GROUP, parse_owner },
+	{ "-nouser",                false, EXPR_NOUSER, parse_noowner },
+	{ "-nogroup",               false, EXPR_NOGROUP, parse_noowner },
+	{ "-samefile",              true,  EXPR_SAMEFILE, parse_samefile },
+	{ "-links",                 true,  EXPR_LINKS, parse_count },
+	{ "-inum",                  true,  EXPR_INUM,  parse_count },
+	{ "-regex",                 true,  EXPR_REGEX, parse_regex },
+	{ "-iregex",                true,  EXPR_REGEX, parse_regex },
+	{ "-regextype",             true,  EXPR_TRUE,  parse_regextype },
 	{ "-true",                  false, EXPR_TRUE,  parse_plain },
 	{ "-print",                 false, EXPR_PRINT, parse_plain },
+	{ "-print0",                false, EXPR_PRINT0, parse_plain },
+	{ "-prune",                 false, EXPR_PRUNE, parse_plain },
+	{ "-quit",                  false, EXPR_QUIT,  parse_plain },
 	{ "-false",                 false, EXPR_NOT,   parse_false },
 	{ "-mindepth",              true,  EXPR_TRUE,  parse_mindepth },
 	{ "-maxdepth",              true,  EXPR_TRUE,  parse_maxdepth },
@@ -388,9 +928,19 @@ bool expr_takes_argument(const char *word)
 	return pred && pred->takes_argument;
 }
 
-static bool has_print(const struct expr *e)
+static bool has_kind(const struct expr *e, enum expr_kind kind)
 {
-	return e && (e->kind == EXPR_PRINT || has_print(e->left) || has_print(e->right));
+	return e && (e->kind == kind || has_kind(e->left, kind) || has_kind(e->right, kind));
+}
+
+bool expr_prints_records(const struct expr *expr)
+{
+	return !expr || has_kind(expr, EXPR_PRINT);
+}
+
+bool expr_has_quit(const struct expr *expr)
+{
+	return has_kind(expr, EXPR_QUIT);
 }
 
 static struct expr *parse_primary(struct parser *p)
@@ -550,8 +1100,9 @@ int expr_parse(char **argv, int argc, struct timespec now, struct expr_options *
 		expr_free(e);
 		e = NULL;
 	}
-	/* As find does: an expression without -print is "( EXPR ) -print". */
-	if (e && !has_print(e)) {
+	/* As find does: an expression without -print or -print0 (-prune and
+	 * -quit do not count) is "( EXPR ) -print". */
+	if (e && !has_kind(e, EXPR_PRINT) && !has_kind(e, EXPR_PRINT0)) {
 		struct expr *print = node(&p, EXPR_PRINT);
 
 		if (!(e = binary(&p, EXPR_AND, e, print))) {
@@ -570,6 +1121,8 @@ void expr_entry_init(struct expr_entry *view, const struct walk_entry *entry, bo
 	view->follow = follow;
 	view->tried = entry->st != NULL;
 	view->error = 0;
+	view->prune = false;
+	view->quit = false;
 }
 
 const struct stat *expr_entry_stat(struct expr_entry *view)
@@ -674,24 +1227,111 @@ static bool dir_is_empty(const struct walk_entry *entry)
 	return empty;
 }
 
-/* The value of e on the entry; *prints counts the -print reached. */
-static bool eval(const struct expr *e, struct expr_entry *view, unsigned *prints)
+/* Whether uid (user) or gid has a name, through the node's cache. */
+static bool id_has_name(struct name_cache *cache, bool user, uint32_t id)
+{
+	char stack_buf[1024], *buf = stack_buf, *grown;
+	size_t size = sizeof(stack_buf), i;
+	bool named = true;
+	void *result = NULL;
+	struct passwd pw;
+	struct group gr;
+	int error;
+
+	pthread_mutex_lock(&cache->lock);
+	for (i = 0; i < cache->count; i++)
+		if (cache->ids[i] == id)
+			break;
+	if (i < cache->count)
+		named = cache->named[i];
+	pthread_mutex_unlock(&cache->lock);
+	if (i < cache->count)
+		return named;
+	for (;;) {
+		if (user)
+			error = getpwuid_r(id, &pw, buf, size, (struct passwd **)&result);
+		else
+			error = getgrgid_r(id, &gr, buf, size, (struct group **)&result);
+		if (error != ERANGE || size >= (1u << 24))
+			break;
+		size *= 2;
+		grown = realloc(buf == stack_buf ? NULL : buf, size);
+		if (!grown) /* Cannot tell: say it has a name, and cache nothing. */
+			goto out;
+		buf = grown;
+	}
+	/* As find's getpwuid: a failed look-up is no name. */
+	named = error == 0 && result != NULL;
+	pthread_mutex_lock(&cache->lock);
+	if (cache->count < countof(cache->ids)) {
+		cache->ids[cache->count] = id;
+		cache->named[cache->count++] = named;
+	}
+	pthread_mutex_unlock(&cache->lock);
+out:
+	if (buf != stack_buf)
+		free(buf);
+	return named;
+}
+
+static bool perm_matches(const struct expr *e, mode_t mode)
+{
+	mode_t bits = e->perm[S_ISDIR(mode) ? 1 : 0];
+
+	switch (e->perm_kind) {
+	case PERM_ALL: return (mode & bits) == bits;
+	case PERM_ANY: return bits == 0 || (mode & bits) != 0; /* /000 matches all, as in find 4.9 */
+	default: return (mode & 07777) == bits;
+	}
+}
+
+/* The entry's path matches the whole of e's regular expression, as find's re_match does. */
+static bool regex_matches(const struct expr *e, const struct walk_entry *entry)
+{
+	if (entry->path_len > INT32_MAX)
+		return false;
+	return re_match(e->regex, entry->path, (regoff_t)entry->path_len, 0, NULL) == (regoff_t)entry->path_len;
+}
+
+/* What eval passes down: where to report each -print reached. */
+struct eval_out {
+	expr_print_fn *print;
+	void *context;
+};
+
+/*
+ * The value of e on the entry. -quit stops everything: no operator
+ * evaluates its right side once view->quit is set.
+ */
+static bool eval(const struct expr *e, struct expr_entry *view, const struct eval_out *out)
 {
 	const struct walk_entry *entry = view->entry;
 	const struct stat *st;
+	bool value;
 
 	switch (e->kind) {
 	case EXPR_TRUE:
 		return true;
 	case EXPR_PRINT:
-		++*prints;
+		out->print(out->context, EXPR_PRINT_RECORD);
+		return true;
+	case EXPR_PRINT0:
+		out->print(out->context, EXPR_PRINT_NUL);
+		return true;
+	case EXPR_PRUNE:
+		view->prune = true;
+		return true;
+	case EXPR_QUIT:
+		view->quit = true;
 		return true;
 	case EXPR_AND:
-		return eval(e->left, view, prints) && eval(e->right, view, prints);
+		value = eval(e->left, view, out);
+		return value && !view->quit ? eval(e->right, view, out) : value;
 	case EXPR_OR:
-		return eval(e->left, view, prints) || eval(e->right, view, prints);
+		value = eval(e->left, view, out);
+		return !value && !view->quit ? eval(e->right, view, out) : value;
 	case EXPR_NOT:
-		return !eval(e->left, view, prints);
+		return !eval(e->left, view, out);
 	case EXPR_NAME:
 		return match_name(e->pattern, entry, 0);
 	case EXPR_INAME:
@@ -700,6 +1340,8 @@ static bool eval(const struct expr *e, struct expr_entry *view, unsigned *prints
 		return fnmatch(e->pattern, entry->path, 0) == 0;
 	case EXPR_IPATH:
 		return fnmatch(e->pattern, entry->path, FNM_CASEFOLD) == 0;
+	case EXPR_REGEX:
+		return regex_matches(e, entry);
 	case EXPR_TYPE:
 		return entry->type < 32 && (e->types >> entry->type) & 1;
 	default:
@@ -718,24 +1360,42 @@ static bool eval(const struct expr *e, struct expr_entry *view, unsigned *prints
 	case EXPR_MTIME:
 	case EXPR_MMIN:
 		return age_matches(e, &st->st_mtim);
-	case EXPR_NEWER:
-		return st->st_mtim.tv_sec > e->ref.tv_sec ||
-		       (st->st_mtim.tv_sec == e->ref.tv_sec && st->st_mtim.tv_nsec > e->ref.tv_nsec);
+	case EXPR_NEWER: {
+		struct timespec t = stamp_of(st, e->stamp);
+
+		return t.tv_sec > e->ref.tv_sec || (t.tv_sec == e->ref.tv_sec && t.tv_nsec > e->ref.tv_nsec);
+	}
 	case EXPR_EMPTY:
 		if (S_ISREG(st->st_mode))
 			return st->st_size == 0;
 		return S_ISDIR(st->st_mode) && dir_is_empty(entry);
+	case EXPR_PERM:
+		return perm_matches(e, st->st_mode);
+	case EXPR_USER:
+		return st->st_uid == e->id;
+	case EXPR_GROUP:
+		return st->st_gid == e->id;
+	case EXPR_NOUSER:
+		return !id_has_name(e->names, true, st->st_uid);
+	case EXPR_NOGROUP:
+		return !id_has_name(e->names, false, st->st_gid);
+	case EXPR_SAMEFILE:
+		return st->st_dev == e->dev && st->st_ino == e->id;
+	case EXPR_LINKS:
+		return compare(e->cmp, (int64_t)st->st_nlink, e->number);
+	case EXPR_INUM:
+		return st->st_ino <= INT64_MAX && compare(e->cmp, (int64_t)st->st_ino, e->number);
 	default:
 		PT_ASSERT(!"unknown expression kind");
 	}
 }
 
-unsigned expr_eval(const struct expr *expr, struct expr_entry *view)
+void expr_eval(const struct expr *expr, struct expr_entry *view, expr_print_fn *print, void *context)
 {
-	unsigned prints = 0;
+	struct eval_out out = { .print = print, .context = context };
 
 	if (!expr)
-		return 1;
-	eval(expr, view, &prints);
-	return prints;
+		print(context, EXPR_PRINT_RECORD);
+	else
+		eval(expr, view, &out);
 }

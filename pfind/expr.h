@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: 0BSD */
-/** pfind's test expression: find's tests and -print, combined with ! (-not), implicit and (-a), -o and ( ). */
+/** pfind's test expression: find's tests and actions, combined with ! (-not), implicit and (-a), -o and ( ). */
 #ifndef PFIND_EXPR_H
 #define PFIND_EXPR_H
 
@@ -21,7 +21,10 @@ struct expr_options {
 
 /**
  * Parse argv[0..argc) as an expression. now is the reference time for
- * -mtime/-mmin (find's start time). Options met on the way (-mindepth,
+ * -mtime/-mmin (find's start time). The reference files of -newer,
+ * -newerXY and -samefile are stat'ed here, the names of -user and -group
+ * looked up, and the dates of -newerXt read in local time (as find does,
+ * all in the calling thread, before any walk). Options met on the way (-mindepth,
  * -maxdepth, -xdev, -follow, -ignore_readdir_race, -noignore_readdir_race)
  * are stored in *options, which the caller initialises.
  *
@@ -49,7 +52,9 @@ void expr_free(struct expr *expr);
 /**
  * Lazily stat'ed view of an entry for evaluation: st is the walker's stat or
  * one made on first need with fstatat(at_fd, at_path). error holds the errno
- * of a failed stat (the entry then matches nothing).
+ * of a failed stat (the entry then matches nothing). prune and quit are set
+ * by evaluation when it reaches -prune (do not descend into this entry) or
+ * -quit (end the walk: nothing after it is evaluated or printed).
  */
 struct expr_entry {
 	const struct walk_entry *entry;
@@ -58,7 +63,18 @@ struct expr_entry {
 	bool follow;            /* stat the target (-L) */
 	bool tried;
 	int error;
+	bool prune;
+	bool quit;
 };
+
+/** The two ways an entry is printed. */
+enum expr_print {
+	EXPR_PRINT_RECORD, /* -print: the entry's record (its path and a NUL under -0) */
+	EXPR_PRINT_NUL,    /* -print0: the bare path and a NUL */
+};
+
+/** Called once for each -print or -print0 reached, in the order reached. */
+typedef void expr_print_fn(void *context, enum expr_print how);
 
 /** Prepare an evaluation view of entry. */
 void expr_entry_init(struct expr_entry *view, const struct walk_entry *entry, bool follow);
@@ -67,12 +83,19 @@ void expr_entry_init(struct expr_entry *view, const struct walk_entry *entry, bo
 const struct stat *expr_entry_stat(struct expr_entry *view);
 
 /**
- * Evaluate expr on an entry, as find does, and return how many times the
- * entry is to be printed: once for each -print reached. expr_parse gives an
- * expression without -print an implicit one at the end, so that is 1 when
- * such an expression is true and 0 when it is false; a NULL expr prints
- * every entry once.
+ * Evaluate expr on an entry, as find does, calling print(context, how) for
+ * each -print or -print0 reached. expr_parse gives an expression without
+ * either an implicit -print at the end, so such an expression prints the
+ * entry once when it is true; a NULL expr prints every entry once.
+ * view->prune and view->quit say whether -prune or -quit was reached.
+ * Safe to call from several threads at once on one expression.
  */
-unsigned expr_eval(const struct expr *expr, struct expr_entry *view);
+void expr_eval(const struct expr *expr, struct expr_entry *view, expr_print_fn *print, void *context);
+
+/** Whether expr can print records (-print, explicit or implied), which need a stat. */
+bool expr_prints_records(const struct expr *expr);
+
+/** Whether expr holds -quit. */
+bool expr_has_quit(const struct expr *expr);
 
 #endif

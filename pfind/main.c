@@ -11,6 +11,7 @@
 #include <fnmatch.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,10 @@ static const char *const field_names[] = {
 	[FIELD_DEPTH] = "depth",
 };
 
-/* Everything the visit callback reads; set up by main before the walk, read-only during it. */
+/*
+ * Everything the visit callback reads; set up by main before the walk,
+ * read-only during it except quit, an atomic.
+ */
 struct pfind {
 	struct expr *expr;
 	struct expr_options options;
@@ -55,11 +59,14 @@ struct pfind {
 	enum field fields[32];
 	size_t nfields;
 	struct out *sink;
+	/* Set by the one visit whose -quit ends the walk: no other entry's
+	 * output is kept after it. */
+	atomic_bool quit;
 };
 
 /* One walking thread's state. */
 struct pfind_thread {
-	const struct pfind *pfind;
+	struct pfind *pfind;
 	struct outbuf out;
 	/* The last directory prefix ("dir/") raw and escaped: entries of one
 	 * directory share it, and escaping a deep path byte by byte for each
@@ -89,9 +96,21 @@ static const char usage_text[] =
 	"Expression (after the paths), as in find(1):\n"
 	"  -name GLOB  -iname GLOB  -path GLOB (or -wholename)  -ipath GLOB\n"
 	"  -type [fdlpsbc][,...]  -size [+-]N[cwbkMG]  -mtime [+-]N  -mmin [+-]N\n"
-	"  -newer FILE  -empty  -true  -false\n"
-	"  -print       print the entry (once per -print reached; without one: if true)\n"
-	"  -mindepth N  -maxdepth N  -xdev (or -mount)  -follow (as -L)\n"
+	"  -newer FILE  -anewer FILE  -cnewer FILE  -empty  -true  -false\n"
+	"  -newerXY REF entry's time X after REF's time Y (X, Y: a c m; Y t: REF is\n"
+	"              a date: YYYY-MM-DD[ HH:MM[:SS[.FRAC]]], ...THH:MM:SS, @EPOCH)\n"
+	"  -perm [-/]MODE (octal or symbolic: exactly, all of, any of the bits)\n"
+	"  -user NAME|UID  -group NAME|GID  -nouser  -nogroup\n"
+	"  -samefile FILE  -links [+-]N  -inum [+-]N\n"
+	"  -regex ERE  -iregex ERE  (the whole path; POSIX extended, unlike find's\n"
+	"              default: -regextype posix-extended is accepted)\n"
+	"Actions:\n"
+	"  -print       print the entry's record (once per -print reached; an\n"
+	"              expression without -print or -print0 prints if true)\n"
+	"  -print0      print the bare path and a NUL\n"
+	"  -prune       do not descend into this directory (true)\n"
+	"  -quit        stop the walk now; nothing more is printed\n"
+	"Options spelled as tests (always true, wherever they stand):\n"	"  -mindepth N  -maxdepth N  -xdev (or -mount)  -follow (as -L)\n"
 	"  -ignore_readdir_race  -noignore_readdir_race (say nothing of entries\n"
 	"              that vanish during the walk, or do: the default)\n"
 	"  ! EXPR  -not EXPR  EXPR [-a|-and] EXPR  EXPR -o|-or EXPR  ( EXPR )\n"
@@ -228,7 +247,8 @@ static int emit_head(struct pfind_thread *t, struct dbuf *buf, const struct walk
  * or -1 with errno (ENOMEM, or why the entry could not be stat'ed or its
  * link read: an entry that vanished gets no record).
  */
-static int emit(struct pfind_thread *t, const struct walk_entry *entry, struct expr_entry *view)
+static int emit(struct pfind_thread *t, const struct walk_entry *entry, struct expr_entry *view,
+		enum expr_print how)
 {
 	const struct pfind *pf = t->pfind;
 	/* A sorted walk's workers format into the directory's block. */
@@ -236,7 +256,7 @@ static int emit(struct pfind_thread *t, const struct walk_entry *entry, struct e
 	const struct stat *st;
 	size_t start = buf->len;
 
-	if (pf->print0)
+	if (pf->print0 || how == EXPR_PRINT_NUL)
 		return dbuf_append(buf, entry->path, entry->path_len + 1);
 	st = expr_entry_stat(view);
 	if (!st) {
@@ -256,15 +276,36 @@ fail:
 	return -1;
 }
 
+/* One entry's printing, as expr_eval reports it. */
+struct visit_state {
+	struct pfind_thread *thread;
+	const struct walk_entry *entry;
+	struct expr_entry *view;
+	int emit_error;         /* the first failure; nothing more is printed after it */
+	bool emitted;
+};
+
+static void print_entry(void *context, enum expr_print how)
+{
+	struct visit_state *v = context;
+
+	if (v->emit_error)
+		return;
+	if (emit(v->thread, v->entry, v->view, how) != 0)
+		v->emit_error = errno;
+	else
+		v->emitted = true;
+}
+
 static enum walk_action visit(void *context, const struct walk_entry *entry)
 {
 	struct pfind_thread *t = context;
-	const struct pfind *pf;
+	struct pfind *pf;
 	enum walk_action action = WALK_CONTINUE;
 	struct expr_entry view;
-	unsigned prints;
-	int emit_error = 0;
-	bool emitted = false;
+	struct visit_state state = { .thread = t, .entry = entry, .view = &view };
+	struct dbuf *buf;
+	size_t start;
 
 	if (entry->error) {
 		if (t)
@@ -276,23 +317,35 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 	if (!t)
 		return WALK_STOP; /* its thread had no memory for a buffer */
 	pf = t->pfind;
+	if (atomic_load_explicit(&pf->quit, memory_order_relaxed))
+		return WALK_STOP;
 	if (excluded(pf, entry))
 		return WALK_PRUNE;
 	if (entry->depth >= pf->options.maxdepth)
 		action = WALK_PRUNE;
 	if (entry->depth < pf->options.mindepth)
 		return action;
+	buf = entry->out ? entry->out : &t->out.buf;
+	start = buf->len;
 	expr_entry_init(&view, entry, pf->options.follow);
-	/* find prints an entry once for each -print it reaches. */
-	for (prints = expr_eval(pf->expr, &view); prints > 0; prints--) {
-		if (emit(t, entry, &view) != 0) {
-			emit_error = errno;
-			break;
-		}
-		emitted = true;
+	/* find prints an entry once for each -print or -print0 it reaches. */
+	expr_eval(pf->expr, &view, print_entry, &state);
+	if (view.prune)
+		action = WALK_PRUNE;
+	if (view.quit || atomic_load_explicit(&pf->quit, memory_order_relaxed)) {
+		bool expected = false;
+
+		/* Only the first -quit reached, of all threads, keeps what its
+		 * entry printed; an entry still being evaluated elsewhere is
+		 * then taken as coming after it, and prints nothing. */
+		if (!view.quit || !atomic_compare_exchange_strong(&pf->quit, &expected, true))
+			dbuf_truncate(buf, start);
+		else if (!entry->out)
+			outbuf_commit(&t->out);
+		return WALK_STOP;
 	}
 	/* The reader went away (or the disk filled): nothing more can be written. */
-	if (emitted && !entry->out && outbuf_commit(&t->out) != 0)
+	if (state.emitted && !entry->out && outbuf_commit(&t->out) != 0)
 		return WALK_STOP;
 	/* An entry that could not be stat'ed is not entered either: a
 	 * directory that vanished would be reported a second time. */
@@ -300,8 +353,8 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 		report(pf, entry, view.error);
 		return WALK_PRUNE;
 	}
-	if (emit_error)
-		report(pf, entry, emit_error);
+	if (state.emit_error)
+		report(pf, entry, state.emit_error);
 	return action;
 }
 
@@ -320,7 +373,7 @@ static enum walk_action write_block(void *context, const char *data, size_t len)
 
 static void *thread_init(void *arg)
 {
-	const struct pfind *pf = arg;
+	struct pfind *pf = arg;
 	struct pfind_thread *t = malloc(sizeof(*t));
 
 	if (!t) {
@@ -488,7 +541,6 @@ int main(int argc, char **argv)
 			break;
 		case OPT_SORT:
 			config.flags |= WALK_SORT;
-			config.write_block = write_block;
 			break;
 		case OPT_FIELDS:
 			parse_fields(&pf, optarg);
@@ -545,9 +597,14 @@ int main(int argc, char **argv)
 	if (pf.print0 && pf.nfields)
 		diag_usage_error("--fields cannot be combined with -0 (bare paths)");
 
-	/* -0 prints bare paths: only a test that needs a stat makes one. */
-	if (!pf.print0)
+	/* -0 and -print0 print bare paths: only a test that needs a stat makes one. */
+	if (!pf.print0 && expr_prints_records(pf.expr))
 		config.flags |= WALK_STAT;
+	/* Sorted, the workers format ahead and their blocks are put in order;
+	 * but -quit must see the entries one at a time, in that order, so that
+	 * it stops at the first in it, as find stops at the first it meets. */
+	if ((config.flags & WALK_SORT) && !expr_has_quit(pf.expr))
+		config.write_block = write_block;
 	if (pf.options.follow)
 		config.flags |= WALK_FOLLOW;
 	if (pf.options.xdev)

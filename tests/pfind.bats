@@ -627,6 +627,11 @@ teardown() {
 	prun pfind --help
 	assert_success
 	assert_output --partial "Usage: pfind"
+	local word
+	for word in -prune -quit -print0 -perm -user -group -nouser -nogroup -newerXY -samefile \
+		-links -inum -regex -iregex -regextype; do
+		grep -qE -- " $word( |\$)" <<< "$output" || fail "--help does not name $word"
+	done
 	prun pfind --version
 	assert_success
 	assert_output --partial "pfind"
@@ -799,4 +804,418 @@ make_gone() {
 	prun pfind nonexistent t -ignore_readdir_race
 	assert_failure 1
 	assert_output --partial "pfind: nonexistent: No such file or directory"
+}
+
+# usage_error ARGS...: pfind ARGS exits 2 with one "pfind: " line before the
+# hint, as find rejects the same arguments (where find rejects them too).
+usage_error() {
+	prun pfind "$@"
+	assert_failure 2
+	assert_line --index 0 --regexp '^pfind: '
+	assert_line --index 1 "Try 'pfind --help' for more information."
+	assert_equal "${#lines[@]}" 2
+}
+
+@test "pfind -prune does not descend, and prints as find's -prune does" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	same_prints_as_find t -name a -prune -o -print
+	same_prints_as_find t -name b -prune
+	same_prints_as_find t -path t/a -prune -o -type f -print
+	same_prints_as_find t -type d -prune
+	same_prints_as_find t -mindepth 1 -type d -prune -o -print
+	same_prints_as_find t \( -name a -o -name d \) -prune -o -name 's*' -print
+	same_prints_as_find t ! -name t -prune
+	same_prints_as_find t -prune
+	same_as_find t -name '.*' -prune -o -type f
+	# Records, sorted, in several threads.
+	prun bash -c 'pfind --sort -j4 t -name a -prune -o -print | cut -f3'
+	assert_success
+	diff <(sorted_reference t | grep -v '^t/a\(/\|$\)') <(printf '%s\n' "$output")
+	# A pruned directory is not even read: pfind reports nothing about one
+	# it could not have opened.
+	mkdir t/closed && : > t/closed/f && chmod 000 t/closed
+	chmod 755 "$BATS_TEST_TMPDIR"
+	prun as_nobody pfind -0 t -name closed -prune
+	chmod 755 t/closed
+	assert_success
+	assert_output "t/closed"
+}
+
+@test "pfind -prune rejects an argument it does not take" {
+	mkdir "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	usage_error t -prune x
+}
+
+# make_perm_tree DIR: files and directories with every kind of permission bits.
+make_perm_tree() {
+	local t=$1 mode
+	mkdir -p "$t"
+	for mode in 0000 0020 0222 0400 0440 0600 0640 0644 0664 0666 0700 0711 0750 0755 \
+		0777 1777 2755 4755 6755 4000 2070 1000 0111 0101 0010 0001; do
+		: > "$t/f$mode" && chmod "$mode" "$t/f$mode"
+		mkdir "$t/d$mode" && chmod "$mode" "$t/d$mode"
+	done
+}
+
+@test "pfind -perm reads octal and symbolic modes, exact, -all and /any, as find does" {
+	make_perm_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local mode prefix
+	for mode in 644 0644 755 4755 07755 0 000 7777 111 020 \
+		u+w,g-x u=rw,g=r,o=r g=w u+s g+s o+t a+r +w +r,+x u=rwx,go=rx \
+		u+X a+X u=rwX,g=rX o=t u=g g+u o=u a= = u+s,g+s,o+t ug+w,o-r \
+		u+r-w go=u-w a=r+w =644 u+rw+x 'u=rw,g=r,o=' ugo+rwxst a-x; do
+		for prefix in "" - /; do
+			same_as_find t -perm "$prefix$mode"
+			same_as_find t ! -perm "$prefix$mode"
+		done
+	done
+}
+
+@test "pfind -perm rejects a mode find rejects, with exit 2" {
+	mkdir "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local mode
+	for mode in 8 '' - / +644 +0 17777 u+q 'u+w,' ',u+w' 'u' 'x+w' 'u=rw g=r' 0644x \
+		'u+644' 'u=7' -u+q 'u+w,,g+r'; do
+		run find t -perm "$mode"
+		assert_failure
+		usage_error t -perm "$mode"
+	done
+	usage_error t -perm
+}
+
+@test "pfind -user, -group, -nouser and -nogroup take names and numbers as find does" {
+	local t=$BATS_TEST_TMPDIR/t
+	mkdir -p "$t/d"
+	: > "$t/root-file"
+	: > "$t/nobody-file" && chown nobody:nogroup "$t/nobody-file"
+	: > "$t/numbered" && chown 12345:12345 "$t/numbered"
+	: > "$t/mixed" && chown 0:12345 "$t/mixed"
+	: > "$t/mixed2" && chown 12345:0 "$t/mixed2"
+	chown 12345 "$t/d"
+	getent passwd 12345 >/dev/null && skip "uid 12345 has a name here"
+	getent group 12345 >/dev/null && skip "gid 12345 has a name here"
+	cd "$BATS_TEST_TMPDIR"
+	local who
+	for who in root 0 nobody 65534 12345 4242; do
+		same_as_find t -user "$who"
+		same_as_find t ! -user "$who"
+	done
+	for who in root 0 nogroup 65534 12345 4242; do
+		same_as_find t -group "$who"
+	done
+	same_as_find t -nouser
+	same_as_find t -nogroup
+	same_as_find t ! -nouser
+	same_as_find t -nouser -o -nogroup
+	same_as_find t -nouser -nogroup
+	# The answers must be the files, not just the same as find's.
+	pfind_sorted out t -nouser
+	assert_success
+	printf '%s\0' t/d t/mixed2 t/numbered | cmp - out
+	prun bash -c 'set -o pipefail; pfind -j4 t -nogroup -print0 -o -user nobody -print0 | tr "\0" "\n" | sort'
+	assert_success
+	assert_equal "$(printf '%s ' $output)" "t/mixed t/nobody-file t/numbered "
+}
+
+@test "pfind -user and -group reject unknown names and empty arguments with exit 2" {
+	mkdir "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local arg
+	for arg in no-such-user-zz '' 12a -1 +5 99999999999; do
+		run find t -user "$arg"
+		assert_failure
+		usage_error t -user "$arg"
+	done
+	for arg in no-such-group-zz '' 0x1; do
+		run find t -group "$arg"
+		assert_failure
+		usage_error t -group "$arg"
+	done
+	usage_error t -user
+	usage_error t -group
+	usage_error t -nouser root
+}
+
+# make_time_tree DIR: files with modification and access times set apart, in
+# and around 2024-03-01 (a date in winter time in Europe/Berlin) and
+# 2024-07-01 (summer time), with fractions of seconds.
+make_time_tree() {
+	local t=$1
+	mkdir -p "$t"
+	touch -m -d '2024-03-01 12:00:00' "$t/m-noon" && touch -a -d '2024-07-01 12:00:00' "$t/m-noon"
+	touch -m -d '2024-03-01 12:00:00.5' "$t/m-noon-half" && touch -a -d '2023-01-01' "$t/m-noon-half"
+	touch -m -d '2024-03-01 12:00:01' "$t/m-noon-1s" && touch -a -d '2024-03-01 12:00:00.25' "$t/m-noon-1s"
+	touch -m -d '2024-02-29 23:59:59' "$t/m-leap" && touch -a -d '2030-01-01' "$t/m-leap"
+	touch -m -d '2024-03-01 00:00:00' "$t/m-midnight"
+	touch -m -d '2024-07-01 09:30:00' "$t/m-summer"
+	touch -m -d '1969-12-31 23:59:59 UTC' "$t/m-before-epoch"
+	touch -m -d '2024-03-01 11:00:00 UTC' "$t/m-11utc"
+	touch -d '2024-01-01' "$t"
+	# Reading the directory updates its atime once (relatime): now, rather
+	# than in the first of two walks that are compared.
+	ls "$t" > /dev/null
+}
+
+@test "pfind -newermt and -newerXt read the dates users type, in local time, as find does" {
+	export TZ=Europe/Berlin
+	make_time_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local date test
+	for date in 2024-03-01 2024-3-1 2024-02-29 '2024-03-01 12:00' '2024-03-01 12:00:00' \
+		'2024-03-01 11:59:59' '2024-03-01 12:00:00.4' '2024-03-01 12:00:00.5' \
+		'2024-03-01 12:00:00,75' '2024-03-01 12:00:00.123456789123' 2024-03-01T12:00:00 \
+		2024-03-01T12:00 2024-03-01T11:00:00Z '2024-03-01 10:59:59Z' 2024-03-01T12:00:00+01:00 \
+		'2024-03-01 13:00:00 +0200' 2024-07-01T09:29:59 2024-07-01T09:30:00 \
+		@1709290800 @1709290800.5 @1709290799.999 @0 @-1 @-1.5 1969-12-31 1970-01-01 \
+		2000-01-01 2099-12-31 9:30; do
+		[ "$date" = 9:30 ] && continue
+		for test in -newermt -newerat -newerct; do
+			same_as_find t "$test" "$date"
+			same_as_find t ! "$test" "$date"
+		done
+	done
+}
+
+@test "pfind -newerXY, -newer, -anewer and -cnewer compare a reference file's times as find does" {
+	make_time_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local x y ref
+	for ref in t/m-noon t/m-noon-half t/m-leap t/m-noon-1s; do
+		for x in a c m; do
+			for y in a c m; do
+				same_as_find t "-newer$x$y" "$ref"
+			done
+		done
+		same_as_find t -newer "$ref"
+		same_as_find t -anewer "$ref"
+		same_as_find t -cnewer "$ref"
+		same_as_find t -newermm "$ref" ! -newermt 2024-03-01T12:00:01
+	done
+}
+
+@test "pfind -newerXY rejects dates it cannot read, B, t as X, and a missing reference, with exit 2" {
+	mkdir "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local date
+	# Dates find rejects too.
+	for date in 2024-02-30 2023-02-29 2024-13-01 2024-00-10 '2024-01-02 24:00' \
+		'2024-01-02 23:60' '2024-01-02 23:59:60' @ @x '2024-01-02T'; do
+		run find t -newermt "$date"
+		assert_failure
+		usage_error t -newermt "$date"
+	done
+	# Dates find's parse_datetime reads but pfind does not: a clear error.
+	# (x is a military time zone to parse_datetime.)
+	for date in yesterday 'last monday' 'Mar 1 2024' '20240301' '2024-03-01 12:00 CET' \
+		x 2024-01-02x; do
+		usage_error t -newermt "$date"
+		assert_line --index 0 --partial "invalid date '$date' to -newermt (use YYYY-MM-DD"
+	done
+	usage_error t -newerat 2024-02-30
+	usage_error t -newerBt 2024-01-01
+	usage_error t -newermB t
+	usage_error t -newertm t
+	usage_error t -newerxm t
+	usage_error t -newermm /nonexistent
+	usage_error t -anewer /nonexistent
+	usage_error t -newermt
+}
+
+@test "pfind -print0 is find's action: it mixes with -print and with records, in order" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	# Alone, without -0, it prints bare NUL-terminated paths.
+	prun bash -c 'set -o pipefail; pfind t -print0 | sort -z | od -c'
+	assert_success
+	assert_output "$(find t -print0 | sort -z | od -c)"
+	prun bash -c 'set -o pipefail; pfind t -type f -name "s*" -print0 | sort -z | od -c'
+	assert_success
+	assert_output "$(find t -type f -name 's*' -print0 | sort -z | od -c)"
+	# With -print: records and paths in the order reached, byte for byte.
+	prun bash -c 'pfind t -maxdepth 0 -print -print0 -print | od -c'
+	assert_success
+	assert_output "$(find t -maxdepth 0 -printf '%i\t%s\t%p\n' -print0 -printf '%i\t%s\t%p\n' | od -c)"
+	prun bash -c 'pfind t -maxdepth 0 -print0 -print | od -c'
+	assert_success
+	assert_output "$(find t -maxdepth 0 -print0 -printf '%i\t%s\t%p\n' | od -c)"
+	# And where find prints each, as many times.
+	# (Under -0, -print prints a path and a NUL too: compare with find's -print0.)
+	local args
+	for args in "-name s5* -print0 -o -print" "-type d -print0 -print0" \
+		"-type f -print0 -o -type d -print" "! ( -type f -print0 ) -print" "-print0 -quit"; do
+		# shellcheck disable=SC2086
+		prun bash -c 'set -o pipefail; pfind -0 "$@" | sort -z | od -c' _ t $args
+		assert_success
+		# shellcheck disable=SC2086
+		assert_output "$(set -f; find t $(printf '%s\n' $args | sed 's/^-print$/-print0/') |
+			sort -z | od -c)"
+	done
+	prun bash -c 'set -o pipefail; pfind t -type f -print0 -o -print | tr "\0" "\n" | cut -f3 | sort'
+	assert_success
+	assert_output "$(find t | sort)"
+}
+
+@test "pfind -print0 rejects an argument it does not take" {
+	mkdir "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	usage_error t -print0 x
+}
+
+@test "pfind -quit stops at the first match and prints only it, in any number of threads" {
+	local t=$BATS_TEST_TMPDIR/t i jobs
+	mkdir -p "$t"
+	# Many matches in many directories, so that several threads meet one.
+	(cd "$t" && for i in $(seq 1 60); do mkdir -p "d$i/sub" && touch "d$i/x" "d$i/sub/x" "d$i/y"; done)
+	cd "$BATS_TEST_TMPDIR"
+	for jobs in 1 2 8 32; do
+		for i in 1 2 3 4 5; do
+			prun pfind -j "$jobs" t -name x -print -quit
+			assert_success
+			assert_equal "${#lines[@]}" 1
+			assert_output --regexp $'^[0-9]+\t0\tt/d[0-9]+/(sub/)?x$'
+			prun bash -c 'set -o pipefail; pfind -0 -j "$0" t -name x -print0 -quit | tr "\0" "\n"' "$jobs"
+			assert_success
+			assert_output --regexp '^t/d[0-9]+/(sub/)?x$'
+		done
+	done
+	# The root comes first, as in find.
+	same_prints_as_find t -print -quit
+	same_prints_as_find t -maxdepth 1 -name 'd*' -prune -o -print -quit
+	# Without a -print before it nothing is printed: find's implicit
+	# -print comes after -quit.
+	same_prints_as_find t -name x -quit
+	same_prints_as_find t -quit
+	same_prints_as_find t -name nothing-matches -quit
+	same_prints_as_find t -name y -print -o -name x -quit
+	same_prints_as_find t ! -quit -o -print
+	# Sorted, the first match in the sorted order.
+	prun bash -c 'pfind --sort -j8 t -name x -print -quit | cut -f3'
+	assert_success
+	assert_output "$(sorted_reference t | grep -m1 '/x$')"
+	# Stopped at once: on 30,000 files in one directory, -quit on the root's
+	# first entry leaves no other record behind.
+	mkdir "$BATS_TEST_TMPDIR/wide"
+	(cd "$BATS_TEST_TMPDIR/wide" && seq -f 'file%05g' 1 30000 | xargs touch)
+	prun pfind "$BATS_TEST_TMPDIR/wide" -mindepth 1 -print -quit
+	assert_success
+	assert_equal "${#lines[@]}" 1
+}
+
+@test "pfind -quit rejects an argument it does not take" {
+	mkdir "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	usage_error t -quit x
+}
+
+@test "pfind -samefile, -links and -inum select by inode and link count as find does" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	ln t/one t/a/one-again
+	ln t/one t/a/b/one-third
+	ln t/d/README.txt t/readme-hard
+	ln -s ../one t/a/one-link
+	local n ino
+	same_as_find t -samefile t/one
+	same_as_find t -samefile t/a/b/one-third
+	same_as_find t -samefile t/a/one-link
+	same_as_find t -samefile t/a
+	same_as_find t ! -samefile t/one
+	same_as_find t -samefile t/broken
+	# Under -L a symbolic link is the same file as its target, both ways.
+	find -L t -samefile t/one -print0 2>/dev/null | sort -z > expected
+	pfind_sorted actual -L t -samefile t/one
+	cmp expected actual
+	find -L t -samefile t/a/one-link -print0 2>/dev/null | sort -z > expected
+	pfind_sorted actual -L t -samefile t/a/one-link
+	cmp expected actual
+	for n in 1 2 3 4 +1 +2 -2 -3 0 -1 +0; do
+		same_as_find t -links "$n"
+		same_as_find t -type d -links "$n"
+	done
+	ino=$(stat -c %i t/one)
+	for n in "$ino" "+$ino" "-$ino" "$((ino + 1))" "-$((ino + 1))" "+$((ino - 1))" 0 +0; do
+		same_as_find t -inum "$n"
+	done
+	prun bash -c 'pfind t -inum "$0" | cut -f3 | sort' "$ino"
+	assert_success
+	assert_output "$(printf '%s\n' t/a/b/one-third t/a/one-again t/one)"
+}
+
+@test "pfind -samefile, -links and -inum reject bad arguments with exit 2" {
+	mkdir "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local arg test
+	usage_error t -samefile /nonexistent
+	usage_error t -samefile
+	for test in -links -inum; do
+		for arg in x 1k '' 1.5 99999999999999999999999; do
+			run find t "$test" "$arg"
+			assert_failure
+			usage_error t "$test" "$arg"
+		done
+		# find's strtoumax lets these through; pfind wants [+-]DIGITS.
+		usage_error t "$test" ++1
+		usage_error t "$test" ' 1'
+		usage_error t "$test"
+	done
+}
+
+@test "pfind -regex and -iregex match the whole path as an ERE, as find -regextype posix-extended does" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local re
+	for re in '.*/s5[0-9]+' 't/a/.*' '.*\.txt' 's5.*' 't' 't/(a|d)/[^/]*' '.*/s(5|10)[0-9]{2}' \
+		'.*/(s)\1.*' '^t/a$' 't/a$' 't/a/b/?' '.*/[[:upper:]]+.*' '.*/[.].*' '' '.*' \
+		't/a/s51[12]|t/d/.*' '(t/a)+/.*' '.*/\.?hid.*'; do
+		same_as_find t -regextype posix-extended -regex "$re" -o -false
+		pfind_sorted out t -regex "$re"
+		assert_success
+		cmp "$BATS_TEST_TMPDIR/find.out" out
+		find t -regextype posix-extended -iregex "$re" -print0 | sort -z > expected
+		pfind_sorted out t -iregex "$re"
+		assert_success
+		cmp expected out
+	done
+	find t -regextype posix-extended -iregex '.*/readme\.TXT' -print0 | sort -z > expected
+	pfind_sorted out t -iregex '.*/readme\.TXT'
+	assert_success
+	cmp expected out
+	[ "$(tr -cd '\0' < out | wc -c)" -eq 2 ]
+	# Names with a newline: the path is one subject, not several lines.
+	mkdir t2 && : > t2/new$'\n'line && : > t2/plain
+	for re in 't2/new.line' 't2/new' '.*line' 't2/.*'; do
+		find t2 -regextype posix-extended -regex "$re" -print0 | sort -z > expected
+		pfind_sorted out t2 -regex "$re"
+		assert_success
+		cmp expected out
+	done
+}
+
+@test "pfind -regex and -iregex reject a bad expression with exit 2" {
+	mkdir "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	local re
+	for re in '(' '[' 'a{1' '*{' 'a{2,1}' '[[:nope:]]' '\'; do
+		run find t -regextype posix-extended -regex "$re"
+		assert_failure
+		usage_error t -regex "$re"
+		usage_error t -iregex "$re"
+	done
+	usage_error t -regex
+}
+
+@test "pfind -regextype takes posix-extended only, which its -regex always is" {
+	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	cd "$BATS_TEST_TMPDIR"
+	same_as_find t -regextype posix-extended -regex '.*/s5[0-9]+'
+	same_as_find t -regex '.*/s5[0-9]+' -regextype posix-extended
+	local type
+	for type in emacs posix-basic findutils-default egrep '' nope; do
+		usage_error t -regextype "$type" -regex x
+	done
+	usage_error t -regextype
 }
