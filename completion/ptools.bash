@@ -83,8 +83,21 @@ _ptools_pfind() {
 	_ptools_init
 	case $prev in
 	-j | --jobs | -mindepth | -maxdepth | -size | -mtime | -mmin | \
-		--exclude | -name | -iname | -path | -wholename | -ipath)
+		--exclude | -name | -iname | -path | -wholename | -ipath | \
+		-perm | -links | -inum | -regex | -iregex | -newer[acm]t)
 		COMPREPLY=()
+		return
+		;;
+	-user)
+		COMPREPLY=($(compgen -u -- "$cur"))
+		return
+		;;
+	-group)
+		COMPREPLY=($(compgen -g -- "$cur"))
+		return
+		;;
+	-regextype)
+		_ptools_reply posix-extended
 		return
 		;;
 	--fields)
@@ -95,7 +108,7 @@ _ptools_pfind() {
 		_ptools_reply_list f d l p s b c
 		return
 		;;
-	-newer)
+	-newer | -anewer | -cnewer | -samefile | -newer[acm][acm])
 		_ptools_files
 		return
 		;;
@@ -110,7 +123,11 @@ _ptools_pfind() {
 		_ptools_reply -j -0 -L --jobs --print0 --fields --sort --follow \
 			--xdev --exclude --no-hidden --help --version \
 			-name -iname -path -wholename -ipath -type -size -mtime -mmin \
-			-newer -empty -true -false -print -mindepth -maxdepth -xdev \
+			-newer -anewer -cnewer -neweraa -newerac -neweram -newerat \
+			-newerca -newercc -newercm -newerct -newerma -newermc -newermm \
+			-newermt -empty -true -false -print -print0 -prune -quit \
+			-perm -user -group -nouser -nogroup -samefile -links -inum \
+			-regex -iregex -regextype -mindepth -maxdepth -xdev \
 			-mount -follow -ignore_readdir_race -noignore_readdir_race \
 			-not -a -and -o -or
 		;;

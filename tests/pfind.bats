@@ -817,7 +817,7 @@ usage_error() {
 }
 
 @test "pfind -prune does not descend, and prints as find's -prune does" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR"
 	same_prints_as_find t -name a -prune -o -print
 	same_prints_as_find t -name b -prune
@@ -1026,7 +1026,7 @@ make_time_tree() {
 }
 
 @test "pfind -print0 is find's action: it mixes with -print and with records, in order" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR"
 	# Alone, without -0, it prints bare NUL-terminated paths.
 	prun bash -c 'set -o pipefail; pfind t -print0 | sort -z | od -c'
@@ -1112,7 +1112,7 @@ make_time_tree() {
 }
 
 @test "pfind -samefile, -links and -inum select by inode and link count as find does" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR"
 	ln t/one t/a/one-again
 	ln t/one t/a/b/one-third
@@ -1165,7 +1165,7 @@ make_time_tree() {
 }
 
 @test "pfind -regex and -iregex match the whole path as an ERE, as find -regextype posix-extended does" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR"
 	local re
 	for re in '.*/s5[0-9]+' 't/a/.*' '.*\.txt' 's5.*' 't' 't/(a|d)/[^/]*' '.*/s(5|10)[0-9]{2}' \
@@ -1209,7 +1209,7 @@ make_time_tree() {
 }
 
 @test "pfind -regextype takes posix-extended only, which its -regex always is" {
-	make_mixed_tree "$BATS_TEST_TMPDIR/t"
+	make_typed_tree "$BATS_TEST_TMPDIR/t"
 	cd "$BATS_TEST_TMPDIR"
 	same_as_find t -regextype posix-extended -regex '.*/s5[0-9]+'
 	same_as_find t -regex '.*/s5[0-9]+' -regextype posix-extended
