@@ -409,7 +409,8 @@ void batchpipe_commit(struct batchpipe_feed *feed, uint64_t bytes)
 	struct batchpipe *pipe = feed->pipe;
 	struct batchpipe_batch *batch = feed->batch;
 
-	PT_ASSERT(batch && batch->count < BATCHPIPE_ITEMS);
+	PT_ASSERT(batch != NULL);
+	PT_ASSERT(batch->count < BATCHPIPE_ITEMS);
 	batch->count++;
 	batch->bytes += bytes == BATCHPIPE_SIZE_UNKNOWN ? pipe->config.unknown_bytes : bytes;
 	if (should_flush(pipe, batch))

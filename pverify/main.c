@@ -249,12 +249,15 @@ int main(int argc, char **argv)
 		shared.rootfd = open(options.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (shared.rootfd < 0) {
 			diag_file_error(options.root, errno);
+			free(options.manifests);
 			return EXIT_USAGE;
 		}
 	}
 	if (options.audit_dir &&
-	    audit_setup(options.root, options.audit_dir, &walk_root, &reading.audit) != 0)
+	    audit_setup(options.root, options.audit_dir, &walk_root, &reading.audit) != 0) {
+		free(options.manifests);
 		return EXIT_USAGE;
+	}
 	sink = out_new(STDOUT_FILENO);
 	reading.sink = sink;
 	shared.report = sink ? report_new(sink, print_level(&options),
