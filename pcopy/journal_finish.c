@@ -274,7 +274,7 @@ int journal_finish_at(int rootfd, const char *dest, journal_report_fn *report, v
 	struct finisher fin;
 	struct journal_reader rev;
 	struct journal_record rec;
-	bool have_header = false, root_created = false;
+	bool have_header = false, root_created = false, empty;
 	struct timespec header_mtime = { 0, UTIME_OMIT };
 	const char *line;
 	size_t len;
@@ -294,6 +294,9 @@ int journal_finish_at(int rootfd, const char *dest, journal_report_fn *report, v
 		goto out;
 	if (journal_is_committed(fd, &result->committed) != 0 || journal_reader_open(&rev, fd) != 0)
 		goto out;
+	/* Killed between making the journal and writing its header: nothing
+	 * was made after it, so there is nothing to undo but the journal. */
+	empty = journal_reader_whole(&rev) == 0;
 	while ((got = journal_reader_prev(&rev, &line, &len)) == 1) {
 		if (!journal_parse_record(&rec, line, len))
 			continue; /* comments, and lines a crash cut short */
@@ -309,6 +312,12 @@ int journal_finish_at(int rootfd, const char *dest, journal_report_fn *report, v
 	}
 	if (got < 0)
 		goto out;
+	if (!have_header && empty) {
+		if (unlinkat(fin.rootfd, JOURNAL_NAME, 0) != 0)
+			note_failure(&fin, JOURNAL_NAME, errno);
+		ret = 0;
+		goto out;
+	}
 	if (!have_header) {
 		errno = EBADMSG;
 		goto out;
@@ -449,6 +458,14 @@ struct journal *journal_resume(int rootfd, bool sync, struct journal_owned **own
 	 * what is appended now starts on a line of its own. */
 	if (ftruncate(fd, journal_reader_whole(&rev)) != 0)
 		goto fail;
+	/* Killed before the header was written: nothing was made after the
+	 * journal, so the run starts afresh. */
+	if (journal_reader_whole(&rev) == 0) {
+		if (unlinkat(rootfd, JOURNAL_NAME, 0) != 0)
+			goto fail;
+		errno = ENOENT;
+		goto fail;
+	}
 	while ((got = journal_reader_prev(&rev, &line, &len)) == 1) {
 		if (!journal_parse_record(&rec, line, len))
 			continue;

@@ -30,9 +30,11 @@ struct journal_result {
  * backups, directories it made removed, pre-existing directories' mtimes
  * restored); a committed one is completed (backups removed, directory modes
  * and mtimes applied). Then the journal is removed, and the root is removed
- * (if the run made it) or its mtime restored. report (may be NULL) hears of
- * each thing left behind. Returns 0 (result filled in; failures may still be
- * non-zero), or -1 with errno when there is no journal or it cannot be read.
+ * (if the run made it) or its mtime restored. An empty journal (a kill right
+ * after it was made, before its header) is only removed: nothing came after
+ * it. report (may be NULL) hears of each thing left behind. Returns 0
+ * (result filled in; failures may still be non-zero), or -1 with errno when
+ * there is no journal or it cannot be read.
  */
 int journal_finish(const char *dest, journal_report_fn *report, void *arg,
 		   struct journal_result *result);
@@ -54,7 +56,8 @@ struct journal_owned;
  * inodes it put in place are collected into *owned (the caller frees it
  * with journal_owned_free), and later records are appended after the old
  * ones, so that one undo or completion covers both runs. Returns the journal,
- * or NULL with errno: ENOENT (no journal), EALREADY (it holds a commit:
+ * or NULL with errno: ENOENT (no journal; or an empty one, which a kill
+ * right after its creation leaves, and which is removed), EALREADY (it holds a commit:
  * complete it with journal_finish_at instead), EBADMSG (no header).
  */
 struct journal *journal_resume(int rootfd, bool sync, struct journal_owned **owned);

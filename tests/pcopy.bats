@@ -1022,3 +1022,22 @@ kill_resumed_mid_copy() {
 	assert_line $'copy\tthree\tsub/b'
 	assert [ ! -e three ]
 }
+
+@test "a journal a kill left empty (before its header) is resumed as a fresh run and rolled back as nothing" {
+	make_many src 20
+	mkdir one two
+	printf 'keep\n' > one/keep
+	# (the root's own mtime is left out: making and removing the journal
+	# moved it, and an empty journal does not say what it was)
+	snap=$(snapshot one | grep -v ' \.$')
+	: > one/.pcopy-journal
+	: > two/.pcopy-journal
+	prun pcopy --rollback one
+	assert_success
+	assert_equal "$(snapshot one | grep -v ' \.$')" "$snap"
+	assert [ ! -e one/.pcopy-journal ]
+	prun pcopy --resume src two
+	assert_success
+	seal_ok two
+	assert_equal "$(find two -name '.pcopy*')" ""
+}
