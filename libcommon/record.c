@@ -228,6 +228,19 @@ static int attr_text_add(struct rec *rec, const char *bytes, size_t len, size_t 
 	return 0;
 }
 
+/* Add the attribute whose key and value are at those offsets of attr_text
+ * (the array has room: the caller grew it). */
+static void attr_push(struct rec *rec, size_t key_off, size_t key_len, size_t value_off,
+		      size_t value_len)
+{
+	struct rec_attr *attr = &rec->attrs[rec->nattrs++];
+
+	attr->key_off = key_off;
+	attr->key_len = key_len;
+	attr->value_off = value_off;
+	attr->value_len = value_len;
+}
+
 /* rec_attr_set for a valid key and value that do not point into attr_text. */
 static int attr_set(struct rec *rec, const char *key, size_t key_len,
 		    const char *value, size_t value_len)
@@ -266,11 +279,7 @@ static int attr_set(struct rec *rec, const char *key, size_t key_len,
 	/* Cannot fail: the room was reserved above. */
 	attr_text_add(rec, key, key_len, &key_off);
 	attr_text_add(rec, value, value_len, &value_off);
-	attr = &rec->attrs[rec->nattrs++];
-	attr->key_off = key_off;
-	attr->key_len = key_len;
-	attr->value_off = value_off;
-	attr->value_len = value_len;
+	attr_push(rec, key_off, key_len, value_off, value_len);
 	return 0;
 }
 
@@ -408,7 +417,6 @@ static int parse_attr(struct rec *rec, const char *field, size_t len, const char
 {
 	const char *colon;
 	const struct hash_algo *algo;
-	struct rec_attr *attr;
 	size_t key_len, key_off, value_off, value_len;
 
 	if (len == 0) {
@@ -445,11 +453,7 @@ static int parse_attr(struct rec *rec, const char *field, size_t len, const char
 		*why = bad_hex_message(algo->name);
 		return -1;
 	}
-	attr = &rec->attrs[rec->nattrs++];
-	attr->key_off = key_off;
-	attr->key_len = key_len;
-	attr->value_off = value_off;
-	attr->value_len = value_len;
+	attr_push(rec, key_off, key_len, value_off, value_len);
 	return 0;
 nomem:
 	return -2;

@@ -228,8 +228,8 @@ bad:
 	return NULL;
 }
 
-/* -mtime (whole days) and -mmin (minutes). */
-static struct expr *parse_age(struct parser *p, const struct predicate *pred, const char *arg)
+/* -links [+-]N and -inum [+-]N. */
+static struct expr *parse_count(struct parser *p, const struct predicate *pred, const char *arg)
 {
 	struct expr *e;
 	const char *suffix;
@@ -244,6 +244,16 @@ static struct expr *parse_age(struct parser *p, const struct predicate *pred, co
 	if (e) {
 		e->cmp = cmp;
 		e->number = number;
+	}
+	return e;
+}
+
+/* -mtime (whole days) and -mmin (minutes): a count of units before now. */
+static struct expr *parse_age(struct parser *p, const struct predicate *pred, const char *arg)
+{
+	struct expr *e = parse_count(p, pred, arg);
+
+	if (e) {
 		e->unit = pred->kind == EXPR_MTIME ? 86400 : 60;
 		e->ref = p->now;
 	}
@@ -708,25 +718,6 @@ static struct expr *parse_samefile(struct parser *p, const struct predicate *pre
 	return e;
 }
 
-/* -links [+-]N and -inum [+-]N. */
-static struct expr *parse_count(struct parser *p, const struct predicate *pred, const char *arg)
-{
-	struct expr *e;
-	const char *suffix;
-	enum expr_cmp cmp;
-	int64_t number;
-
-	if (!parse_number(arg, &cmp, &number, &suffix) || *suffix) {
-		parse_error(p, "invalid argument '%s' to %s", arg, pred->word);
-		return NULL;
-	}
-	e = node(p, pred->kind);
-	if (e) {
-		e->cmp = cmp;
-		e->number = number;
-	}
-	return e;
-}
 
 /*
  * -regex RE, -iregex RE: compiled as find compiles it under -regextype
