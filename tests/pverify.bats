@@ -724,10 +724,10 @@ sealed_tree_manifest() {
 		prun --separate-stderr pverify -f "$input"
 		assert_failure 1
 		assert_output ""
-		assert_equal "${stderr##*$'\n'}" "pverify: $input: no file was checked"
+		assert_contains "$stderr" "pverify: $input: no file was checked"
 		prun --separate-stderr bash -c 'cat "$0" | pverify' "$input"
 		assert_failure 1
-		assert_equal "${stderr##*$'\n'}" "pverify: <stdin>: no file was checked"
+		assert_contains "$stderr" "pverify: <stdin>: no file was checked"
 	done
 }
 
@@ -751,7 +751,7 @@ sealed_tree_manifest() {
 	prun --separate-stderr bash -c 'cat s/.ptools-seal | pverify'
 	assert_failure 1
 	assert_output ""
-	assert_equal "${stderr##*$'\n'}" "pverify: <stdin>: no file was checked"
+	assert_contains "$stderr" "pverify: <stdin>: no file was checked"
 }
 
 @test "pverify rejects usage errors with exit 2" {
@@ -866,7 +866,7 @@ sealed_tree_manifest() {
 	pfind t | phash > list
 	prun script -qfec "pverify -j1 -f list" /dev/null
 	assert_success
-	assert_output --regexp $'\r''pverify: [0-9]+ files, '
+	assert_output --regexp $'\r''pverify: [0-9]+(/[0-9]+)? files, '
 	prun script -qfec "pverify --no-progress -f list" /dev/null
 	assert_success
 	refute_output --regexp $'\r''pverify: '
