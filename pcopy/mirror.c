@@ -27,11 +27,17 @@ struct mirror {
 	atomic_uint_fast64_t aside;
 };
 
-/* Whether a name at the destination's root is pcopy's own. */
-static bool own_name(const struct copy *copy, const char *name)
+/*
+ * Whether an entry is pcopy's own: the journal and the seal at the root,
+ * temporaries and names set aside anywhere. A backup this run made beside a
+ * file it replaced is not in the source either, and is the journal's to
+ * remove or put back.
+ */
+static bool own_name(const struct copy *copy, const char *name, size_t depth)
 {
-	return strcmp(name, JOURNAL_NAME) == 0 || strcmp(name, copy->opt.seal_name) == 0 ||
-	       strncmp(name, ".pcopy.", 7) == 0;
+	if (depth == 1 && (strcmp(name, JOURNAL_NAME) == 0 || strcmp(name, copy->opt.seal_name) == 0))
+		return true;
+	return strncmp(name, ".pcopy.", 7) == 0;
 }
 
 static enum walk_action mirror_visit(void *context, const struct walk_entry *entry)
@@ -52,7 +58,7 @@ static enum walk_action mirror_visit(void *context, const struct walk_entry *ent
 	}
 	if (entry->depth == 0)
 		return WALK_CONTINUE;
-	if (entry->depth == 1 && own_name(mirror->copy, entry->name))
+	if (own_name(mirror->copy, entry->name, entry->depth))
 		return WALK_PRUNE;
 	rel = entry->path + mirror->root_len;
 	while (*rel == '/')
