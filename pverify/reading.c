@@ -40,6 +40,7 @@ int reading_run(struct reading *reading, const struct hash_algo *forced, bool se
 	struct task *task;
 	size_t len;
 	enum input_status status;
+	bool matched = false;
 	int rc = 0;
 
 	manifest_parser_init(&parser, forced);
@@ -83,7 +84,9 @@ int reading_run(struct reading *reading, const struct hash_algo *forced, bool se
 		case SEAL_CONTENT:
 			break;
 		case SEAL_IGNORED:
+			continue;
 		case SEAL_MATCH:
+			matched = true;
 			continue;
 		case SEAL_MISMATCH:
 			diag_note("%s:%ju: seal digest mismatch: the seal was edited",
@@ -131,7 +134,7 @@ take:
 	reading->sealed_content = seal.header;
 	switch (seal_check_end(&seal, sealed)) {
 	case SEAL_END_OK:
-		reading->seal_whole = seal.header && diag_status() == EXIT_ALL_GOOD;
+		reading->seal_whole = seal.header && matched;
 		break;
 	case SEAL_END_NO_HEADER:
 		diag_note("%s: no seal header: not a sealed manifest, or its seal was removed",

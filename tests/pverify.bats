@@ -850,7 +850,11 @@ sealed_tree_manifest() {
 	# the same seal with its digest line edited is no proof of anything
 	sed 's/sha256:\(.\)/sha256:x\1/' one/.ptools-seal > edited
 	prun pverify -C one -f edited
+	assert_failure
+	# a failure in one manifest does not make the next whole seal count as empty
+	prun pverify -C one -f edited -f one/.ptools-seal
 	assert_failure 1
+	refute_output --partial "one/.ptools-seal: no file was checked" 1
 	assert_output --partial "edited:2: seal digest mismatch: the seal was edited"
 	printf 'same\n' > f
 	printf '%s\t5\tf\tchanged:1\tsha256:%s\n' "$(stat -c %i f)" "$(sha256sum f | cut -c1-64)" > list
