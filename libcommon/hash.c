@@ -179,17 +179,15 @@ int hash_ctx_final(struct hash_ctx *ctx, unsigned char *digest)
 		memcpy(digest, canon.digest, sizeof(canon.digest));
 		return 0;
 	}
-	case BACKEND_XXH64: {
-		XXH64_canonical_t canon;
-
-		XXH64_canonicalFromHash(&canon, XXH64_digest(ctx->u.xxh64));
-		memcpy(digest, canon.digest, sizeof(canon.digest));
-		return 0;
-	}
+	case BACKEND_XXH64:
 	case BACKEND_XXH3: {
+		/* Both are 64 bits, written in the same canonical (big-endian) form. */
+		XXH64_hash_t value = ctx->algo->backend == BACKEND_XXH64
+					     ? XXH64_digest(ctx->u.xxh64)
+					     : XXH3_64bits_digest(ctx->u.xxh3);
 		XXH64_canonical_t canon;
 
-		XXH64_canonicalFromHash(&canon, XXH3_64bits_digest(ctx->u.xxh3));
+		XXH64_canonicalFromHash(&canon, value);
 		memcpy(digest, canon.digest, sizeof(canon.digest));
 		return 0;
 	}

@@ -161,19 +161,32 @@ struct walk_listing {
 
 enum walk_node_state { NODE_PENDING, NODE_TAKEN, NODE_DONE };
 
+struct walk_node;
+
+/* A node's place on one of the walker's lists (a node may be on two). */
+struct walk_link {
+	struct walk_node *prev, *next;
+};
+
+/* A doubly linked list of nodes, through the link at offset in each node. */
+struct walk_list {
+	struct walk_node *head, *tail;
+	size_t offset;           /* offsetof(struct walk_node, the walk_link) */
+};
+
 struct walk_node {
 	struct walk_node *parent;
 	atomic_size_t refs;
 	/* Guarded by walker.lock: */
 	int fd;                  /* -1 when not open */
 	unsigned pins;           /* users of fd; on the LRU list when fd >= 0 && !pins */
-	struct walk_node *lru_prev, *lru_next;
+	struct walk_link lru;
 	enum walk_node_state state;   /* WALK_SORT read-ahead */
 	bool prefetched;         /* taken by a worker (counts against the window) */
 	size_t window_cost;      /* what it counts against the window (bytes) */
 	struct walk_listing *listing;
 	/* On walker.held while listing holds children (which hold this node). */
-	struct walk_node *held_prev, *held_next;
+	struct walk_link held;
 	/* Immutable after creation: */
 	dev_t dev, root_dev;
 	ino_t ino;
@@ -205,10 +218,10 @@ struct walker {
 	bool finished;
 	struct walk_thread *threads;   /* io_threads slots */
 	atomic_bool stop;
-	struct walk_node *lru_head, *lru_tail;  /* head: most recently unpinned */
+	struct walk_list lru;          /* head: most recently unpinned */
 	size_t open_fds, max_fds;
 	size_t window_used;            /* WALK_SORT read-ahead, in bytes (bound: WALK_WINDOW) */
-	struct walk_node *held;        /* nodes whose unconsumed listing holds children */
+	struct walk_list held;         /* nodes whose unconsumed listing holds children */
 	struct walk_node *awaited;     /* the listing the emitter sleeps for, or NULL */
 };
 
@@ -235,38 +248,47 @@ struct walk_frame {
 	size_t n, next;
 };
 
-static void lru_remove(struct walker *wk, struct walk_node *node)
+static struct walk_link *list_link(const struct walk_list *list, struct walk_node *node)
 {
-	if (node->lru_prev)
-		node->lru_prev->lru_next = node->lru_next;
-	else
-		wk->lru_head = node->lru_next;
-	if (node->lru_next)
-		node->lru_next->lru_prev = node->lru_prev;
-	else
-		wk->lru_tail = node->lru_prev;
-	node->lru_prev = node->lru_next = NULL;
+	return (struct walk_link *)((char *)node + list->offset);
 }
 
-static void lru_push(struct walker *wk, struct walk_node *node)
+static void list_remove(struct walk_list *list, struct walk_node *node)
 {
-	node->lru_prev = NULL;
-	node->lru_next = wk->lru_head;
-	if (wk->lru_head)
-		wk->lru_head->lru_prev = node;
+	struct walk_link *link = list_link(list, node);
+
+	if (link->prev)
+		list_link(list, link->prev)->next = link->next;
 	else
-		wk->lru_tail = node;
-	wk->lru_head = node;
+		list->head = link->next;
+	if (link->next)
+		list_link(list, link->next)->prev = link->prev;
+	else
+		list->tail = link->prev;
+	link->prev = link->next = NULL;
+}
+
+static void list_push(struct walk_list *list, struct walk_node *node)
+{
+	struct walk_link *link = list_link(list, node);
+
+	link->prev = NULL;
+	link->next = list->head;
+	if (list->head)
+		list_link(list, list->head)->prev = node;
+	else
+		list->tail = node;
+	list->head = node;
 }
 
 /* Close the least recently used unpinned descriptor. Lock held. Returns false if none. */
 static bool evict_one(struct walker *wk)
 {
-	struct walk_node *victim = wk->lru_tail;
+	struct walk_node *victim = wk->lru.tail;
 
 	if (!victim)
 		return false;
-	lru_remove(wk, victim);
+	list_remove(&wk->lru, victim);
 	close(victim->fd);
 	victim->fd = -1;
 	wk->open_fds--;
@@ -312,7 +334,7 @@ static void node_release(struct walker *wk, struct walk_node *node)
 		pthread_mutex_lock(&wk->lock);
 		PT_ASSERT(node->pins == 0);
 		if (node->fd >= 0) {
-			lru_remove(wk, node);
+			list_remove(&wk->lru, node);
 			fd = node->fd;
 			wk->open_fds--;
 		}
@@ -378,7 +400,7 @@ static void dir_unpin(struct walker *wk, struct walk_node *node)
 	pthread_mutex_lock(&wk->lock);
 	PT_ASSERT(node->pins > 0);
 	if (--node->pins == 0 && node->fd >= 0) {
-		lru_push(wk, node);
+		list_push(&wk->lru, node);
 		while (wk->open_fds > wk->max_fds && evict_one(wk))
 			;
 	}
@@ -425,7 +447,7 @@ static int dir_pin(struct walk_worker *w, struct walk_node *node)
 	for (n = node; n; n = n->parent) {
 		if (n->fd >= 0) {
 			if (n->pins++ == 0)
-				lru_remove(wk, n);
+				list_remove(&wk->lru, n);
 			base = n;
 			base_fd = n->fd;
 			break;
@@ -465,7 +487,7 @@ static int dir_pin(struct walk_worker *w, struct walk_node *node)
 			/* Another thread opened it meanwhile: use that one. */
 			extra = fd;
 			if (step->pins++ == 0)
-				lru_remove(wk, step);
+				list_remove(&wk->lru, step);
 		} else {
 			step->fd = fd;
 			step->pins = 1;
@@ -1187,27 +1209,6 @@ static struct walk_listing *produce_listing(struct walk_worker *w, struct walk_n
 	return listing;
 }
 
-/* Link or unlink a node whose read-ahead listing holds children. Lock held. */
-static void held_link(struct walker *wk, struct walk_node *node)
-{
-	node->held_prev = NULL;
-	node->held_next = wk->held;
-	if (wk->held)
-		wk->held->held_prev = node;
-	wk->held = node;
-}
-
-static void held_unlink(struct walker *wk, struct walk_node *node)
-{
-	if (node->held_prev)
-		node->held_prev->held_next = node->held_next;
-	else
-		wk->held = node->held_next;
-	if (node->held_next)
-		node->held_next->held_prev = node->held_prev;
-	node->held_prev = node->held_next = NULL;
-}
-
 /*
  * Read ahead the top of the read-ahead stack, as a worker would. Lock held on
  * entry and on return. Returns false if there was nothing to take.
@@ -1236,7 +1237,7 @@ static bool prefetch_one(struct walk_worker *w)
 			node->window_cost += bytes;
 			wk->window_used += bytes;
 			if (listing->nchildren)
-				held_link(wk, node);
+				list_push(&wk->held, node); /* its listing holds children */
 		}
 		node->state = NODE_DONE;
 		/* Only the listing the emitter sleeps for is worth a wake-up. */
@@ -1294,7 +1295,7 @@ static struct walk_listing *take_listing(struct walk_worker *w, struct walk_node
 	listing = node->listing;
 	node->listing = NULL;
 	if (listing && listing->nchildren)
-		held_unlink(wk, node);
+		list_remove(&wk->held, node);
 	if (node->prefetched) {
 		/* Workers that stopped at a full window are woken together once
 		 * half of it is free, not one per listing consumed: on a tree of
@@ -1472,6 +1473,8 @@ int walk(const char *const *roots, size_t nroots, const struct walk_config *conf
 		return -1;
 	}
 	memset(&wk, 0, sizeof(wk));
+	wk.lru.offset = offsetof(struct walk_node, lru);
+	wk.held.offset = offsetof(struct walk_node, held);
 	wk.config = config;
 	wk.flags = config->flags;
 	sorted = wk.flags & WALK_SORT;
@@ -1535,11 +1538,11 @@ int walk(const char *const *roots, size_t nroots, const struct walk_config *conf
 			pthread_join(wk.threads[t].id, NULL);
 	/* A stopped sorted walk leaves listings read ahead and not emitted,
 	 * whose children hold their nodes: free them apart. */
-	while (wk.held) {
-		struct walk_node *node = wk.held;
+	while (wk.held.head) {
+		struct walk_node *node = wk.held.head;
 		struct walk_listing *listing = node->listing;
 
-		held_unlink(&wk, node);
+		list_remove(&wk.held, node);
 		node->listing = NULL;
 		listing_free(&wk, listing);
 	}
