@@ -1180,6 +1180,8 @@ check_peer() {
 }
 
 @test "pverify -C run by a user who does not own the files still follows a symlink that stays inside the root" {
+	# valgrind does not know openat2: without it no symlink is followed at all.
+	[ "${PTOOLS_VALGRIND:-0}" = 1 ] && skip "valgrind lacks openat2"
 	mkdir -p root/sub
 	printf 'x\n' > root/sub/f
 	ln -s sub root/via
