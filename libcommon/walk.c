@@ -1065,6 +1065,7 @@ static struct walk_listing *read_listing(struct walk_worker *w, struct walk_node
 	struct walker *wk = w->walker;
 	struct walk_listing *listing = calloc(1, sizeof(*listing));
 	size_t nstat = 0;
+	ssize_t got;
 	bool first = true;
 	int fd;
 
@@ -1077,17 +1078,8 @@ static struct walk_listing *read_listing(struct walk_worker *w, struct walk_node
 		listing->error = errno;
 		return listing;
 	}
-	for (;;) {
-		ssize_t len;
-		size_t off = 0;
-
-		len = read_dents(w, fd, &first);
-		if (len <= 0) {
-			if (len < 0)
-				listing->error = errno;
-			break;
-		}
-		while (off < (size_t)len) {
+	while ((got = read_dents(w, fd, &first)) > 0) {
+		for (size_t off = 0; off < (size_t)got;) {
 			struct walk_dirent64 *d = (struct walk_dirent64 *)(w->dents + off);
 			const char *name = d->d_name;
 			struct walk_dent *dent;
@@ -1120,6 +1112,8 @@ static struct walk_listing *read_listing(struct walk_worker *w, struct walk_node
 				nstat++;
 		}
 	}
+	if (got < 0)
+		listing->error = errno;
 	if (nstat) {
 		listing->stats = malloc(nstat * sizeof(*listing->stats));
 		if (!listing->stats)
