@@ -354,6 +354,17 @@ int dest_install_anon(struct dest *dest, int dirfd, const char *rel, size_t len,
  * lstat); -1 with errno (EISDIR) when it must not be touched. Without
  * --force/--update the name is not looked at: dest_install() refuses to replace.
  */
+bool dest_looks_current(const struct copy *copy, bool ours, const struct stat *old,
+			const struct stat *src)
+{
+	return (copy->opt.update || ours) && !copy->opt.force &&
+	       (S_ISREG(src->st_mode) || S_ISLNK(src->st_mode)) &&
+	       (old->st_mode & S_IFMT) == (src->st_mode & S_IFMT) &&
+	       (!S_ISREG(src->st_mode) || old->st_size == src->st_size) &&
+	       old->st_mtim.tv_sec == src->st_mtim.tv_sec &&
+	       old->st_mtim.tv_nsec == src->st_mtim.tv_nsec;
+}
+
 int dest_check_final(struct copy *copy, const struct dest *dest, int dirfd, const char *name,
 		bool *exists, bool *ours, struct stat *old)
 {
@@ -398,10 +409,8 @@ void dest_make_node(struct worker *worker, struct dest *dest, const char *rel,
 		dest_fail(dest, rel, len, errno, errno == EEXIST ? "not replaced without --force" : NULL);
 		return;
 	}
-	if (exists && (copy->opt.update || ours) && !copy->opt.force && S_ISLNK(st->st_mode) &&
-	    S_ISLNK(old.st_mode) && old.st_mtim.tv_sec == st->st_mtim.tv_sec &&
-	    old.st_mtim.tv_nsec == st->st_mtim.tv_nsec)
-		return; /* current */
+	if (exists && dest_looks_current(copy, ours, &old, st))
+		return; /* a symlink that is current */
 	dest_temp_name(copy, temp, sizeof(temp), "");
 	if (dest_sibling_path(&worker->scratch, rel, dir_len, temp) != 0 ||
 	    journal_temp(dest->journal, worker->scratch.data, worker->scratch.len) != 0) {

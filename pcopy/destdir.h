@@ -82,6 +82,17 @@ int dest_install_anon(struct dest *dest, int dirfd, const char *rel, size_t len,
 		 int fd, uint64_t ino, const char **what);
 
 /**
+ * Whether the entry old at a final name may be kept for the source entry
+ * src: the run may keep what it finds (--update without --force, or the
+ * interrupted run being resumed made it: ours) and it looks current, a
+ * regular file or symlink as src is, with src's mtime (and a file's size).
+ * A regular file kept so is still compared with the source as it is read
+ * (fileop.c), never sealed on trust.
+ */
+bool dest_looks_current(const struct copy *copy, bool ours, const struct stat *old,
+			const struct stat *src);
+
+/**
  * Whether the final name may be used: 0 when it is free (*exists false), or
  * taken and replaceable (*exists true, *old its lstat): with --force or
  * --update, or (*ours true) because the interrupted run being resumed put it

@@ -3,6 +3,7 @@
 #include "prelude.h"
 #include "dryrun.h"
 #include "beneath.h"
+#include "destdir.h"
 #include "diag.h"
 #include "record.h"
 #include <errno.h>
@@ -49,10 +50,7 @@ static enum dryrun_action decide(const struct copy *copy, const struct stat *src
 		return DRYRUN_REPLACE;
 	if (!copy->opt.update)
 		return DRYRUN_REFUSE;
-	if ((S_ISREG(src->st_mode) || S_ISLNK(src->st_mode)) &&
-	    (S_ISREG(src->st_mode) ? old->st_size == src->st_size : S_ISLNK(old->st_mode)) &&
-	    old->st_mtim.tv_sec == src->st_mtim.tv_sec && old->st_mtim.tv_nsec == src->st_mtim.tv_nsec &&
-	    (src->st_mode & S_IFMT) == (old->st_mode & S_IFMT))
+	if (dest_looks_current(copy, false, old, src))
 		return DRYRUN_KEEP;
 	return DRYRUN_REPLACE;
 }

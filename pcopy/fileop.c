@@ -159,20 +159,6 @@ static int op_create(struct reader *reader, struct fileop *op, struct dbuf *scra
 	return 0;
 }
 
-/*
- * Whether the file old at the final name may be kept: it looks current
- * (same size and mtime as the source) and may be kept (--update, or the
- * interrupted run being resumed made it). It is still compared with
- * the source as the source is read, never sealed on trust.
- */
-static bool looks_current(const struct copy *copy, bool ours, const struct stat *old,
-			  const struct stat *src)
-{
-	return (copy->opt.update || ours) && !copy->opt.force && S_ISREG(old->st_mode) &&
-	       old->st_size == src->st_size && old->st_mtim.tv_sec == src->st_mtim.tv_sec &&
-	       old->st_mtim.tv_nsec == src->st_mtim.tv_nsec;
-}
-
 /* Open the file at op's final name (lstat'ed as old) to compare it. 0 or -1. */
 static int op_keep(struct fileop *op, const struct stat *old)
 {
@@ -214,7 +200,7 @@ static void op_start(struct reader *reader, struct fileop *op)
 			  errno == EEXIST ? "not replaced without --force" : NULL);
 		return;
 	}
-	if (op->exists && looks_current(copy, ours, &old, &task->st) && op_keep(op, &old) == 0)
+	if (op->exists && dest_looks_current(copy, ours, &old, &task->st) && op_keep(op, &old) == 0)
 		return;
 	if (op_create(reader, op, &reader->worker.scratch) == 0)
 		op->state = OP_WRITE;
