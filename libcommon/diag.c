@@ -17,6 +17,16 @@
 static const char *prog_name = "ptools";
 /* The worst exit status so far; raised from any thread. */
 static atomic_int worst_status;
+/* pcopy --server: where messages go instead of stderr, and what goes before
+ * every path (the host, as the user named it). Set before any thread starts. */
+static diag_sink_fn *sink;
+static const char *path_prefix = "";
+
+void diag_set_sink(diag_sink_fn *fn, const char *prefix)
+{
+	sink = fn;
+	path_prefix = prefix ? prefix : "";
+}
 
 void diag_init(const char *progname)
 {
@@ -59,13 +69,16 @@ static void emit(const char *path, uintmax_t line, const char *format, va_list a
 	dbuf_puts(&msg, prog_name);
 	dbuf_puts(&msg, ": ");
 	if (path) {
+		dbuf_puts(&msg, path_prefix);
 		rec_escape(&msg, path, strlen(path));
 		if (line)
 			dbuf_printf(&msg, ":%ju", line);
 		dbuf_puts(&msg, ": ");
 	}
 	dbuf_vprintf(&msg, format, args);
-	if (dbuf_putc(&msg, '\n') == 0) {
+	if (sink && msg.data) {
+		sink(msg.data, msg.len);
+	} else if (dbuf_putc(&msg, '\n') == 0) {
 		ssize_t ignored = write(STDERR_FILENO, msg.data, msg.len);
 		(void)ignored;
 	} else {

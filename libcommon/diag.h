@@ -23,6 +23,17 @@ enum {
 /** Set the program name used as the message prefix; call first in main(). */
 void diag_init(const char *progname);
 
+/** Where a message line (without its newline) goes instead of stderr. */
+typedef void diag_sink_fn(const char *line, size_t len);
+
+/**
+ * Send every message to sink (NULL: stderr again) and put prefix before
+ * every path in them (NULL: nothing). For pcopy --server, whose messages
+ * travel to the client in-band and name paths as host:path. Call before
+ * any thread starts.
+ */
+void diag_set_sink(diag_sink_fn *sink, const char *prefix);
+
 /** The program name given to diag_init(). */
 const char *diag_prog(void);
 

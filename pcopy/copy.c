@@ -28,6 +28,7 @@
 #include "links.h"
 #include "mirror.h"
 #include "producer.h"
+#include "rdest.h"
 #include "reader.h"
 #include "sealer.h"
 #include <errno.h>
@@ -109,6 +110,11 @@ static void dest_setup(struct copy *copy, struct dest *dest)
 	struct stat st;
 
 	memset(&header, 0, sizeof(header));
+	dest->rootfd = -1;
+	if (copy->opt.peer || (!copy->opt.server && remote_operand(dest->path))) {
+		rdest_setup(copy, dest, copy->opt.peer);
+		return;
+	}
 	dest->rootfd = open(dest->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (copy->opt.dry_run) {
 		/* Looked at, never changed: no lock, journal or seal. */
@@ -246,8 +252,8 @@ struct copy *copy_new(const struct copy_options *options, const char *const *des
 	for (size_t i = 0; i < ndests; i++) {
 		struct dest *dest = &copy->dests[i];
 		dest_setup(copy, dest);
-		if (i == 0 || !dest_ok(dest))
-			continue;
+		if (i == 0 || !dest_ok(dest) || dest->rdest)
+			continue; /* a remote destination's frames are queued by the reader itself */
 		memset(&pool_config, 0, sizeof(pool_config));
 		pool_config.threads = options->writers;
 		pool_config.queue_capacity = (size_t)options->readers * 2;
@@ -373,6 +379,13 @@ int copy_finish(struct copy *copy)
 		bool changed;
 		if (dest->done_before)
 			continue;
+		if (dest->rdest) {
+			int remote_status = rdest_finish(copy, dest, all_back,
+							 sig ? "interrupted" : copy->stop_why);
+			if (remote_status > status)
+				status = remote_status;
+			continue;
+		}
 		if (copy->opt.dry_run) {
 			if (!all_back && dest_ok(dest) && dest->rootfd >= 0 && copy->opt.delete_extra &&
 			    copy->src_root)
@@ -403,7 +416,7 @@ int copy_finish(struct copy *copy)
 	if (!worker)
 		status = EXIT_FAILED;
 	walker_fini(worker);
-	if (!all_back && atomic_load(&copy->left_out) > 0) {
+	if (!all_back && atomic_load(&copy->left_out) > 0 && !copy->opt.server) {
 		uint64_t n = atomic_load(&copy->left_out);
 		diag_file_errorf(NULL, "%" PRIu64 " source file(s) could not be read and were left out "
 				 "of every copy and seal: %s%s", n,
@@ -411,7 +424,7 @@ int copy_finish(struct copy *copy)
 				 n > 10 ? ", ..." : "");
 		status = EXIT_FAILED;
 	}
-	if (all_back) {
+	if (all_back && !copy->opt.server) {
 		if (sig)
 			diag_note("interrupted: every destination rolled back");
 		else
@@ -419,9 +432,9 @@ int copy_finish(struct copy *copy)
 					 copy->stop_why ? copy->stop_why : "error",
 					 copy->opt.dry_run ? "a run would stop here"
 							   : "every destination rolled back");
-		if (atomic_load(&copy->stop) == STOP_USAGE)
-			status = EXIT_USAGE;
 	}
+	if (all_back && atomic_load(&copy->stop) == STOP_USAGE)
+		status = EXIT_USAGE;
 	for (size_t i = 0; i < copy->ndests; i++) {
 		struct dest *dest = &copy->dests[i];
 		if (dest->rootfd >= 0)
@@ -446,6 +459,12 @@ int copy_finish(struct copy *copy)
 		return 128 + sig;
 	diag_raise(status);
 	return status;
+}
+
+bool copy_seal_name_ok(const char *name)
+{
+	return name[0] != '\0' && !strchr(name, '/') && strcmp(name, ".") != 0 &&
+	       strcmp(name, "..") != 0 && strncmp(name, ".pcopy", 6) != 0;
 }
 
 /* Say which run holds dest's lock. */

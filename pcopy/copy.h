@@ -9,6 +9,7 @@
 #include "prelude.h"
 #include "hash.h"
 #include "input.h"
+#include "remote.h"
 #include "seal.h"
 #include <signal.h>
 #include <stdatomic.h>
@@ -27,9 +28,12 @@ struct copy_options {
 	bool resume;             /* take over an interrupted run's journal */
 	bool keep_going;
 	bool dry_run;            /* -n: say what would be done, do nothing */
-	bool delete_extra;       /* --delete: entries the source lacks are removed */         /* leave out unreadable source files instead of stopping */
+	bool delete_extra;       /* --delete: entries the source lacks are removed */
 	bool progress;
 	const char *seal_name;
+	struct remote_how how;   /* how remote destinations (host:path) are reached */
+	bool server;             /* pcopy --server: the client says how the run stopped */
+	struct remote *peer;     /* pcopy --server sending a tree: the one destination */
 	/*
 	 * Set (to the signal number) by main's SIGINT/SIGTERM handler and read
 	 * by every thread: a lock-free atomic, which C11 allows in a signal
@@ -73,6 +77,9 @@ void copy_count_records(struct copy *copy, bool nul_separated);
  * everything. Returns the exit status: 0, 1, or 128+signal.
  */
 int copy_finish(struct copy *copy);
+
+/** Whether name may be a seal's name (--seal): one component, not pcopy's own. */
+bool copy_seal_name_ok(const char *name);
 
 /**
  * pcopy --rollback: finish the journal left in dest (undo an unfinished run,

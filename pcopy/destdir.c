@@ -12,6 +12,8 @@
 #include "diag.h"
 #include "journal.h"
 #include "journal_finish.h"
+#include "proto.h"
+#include "rdest.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -73,7 +75,7 @@ int dest_parent(struct worker *worker, struct dest *dest, const char *rel, size_
 }
 
 /* Copy every extended attribute (POSIX ACLs included) from one fd to another. */
-int dest_copy_xattrs(int srcfd, int dstfd)
+int dest_each_xattr(int srcfd, dest_xattr_fn *fn, void *arg)
 {
 	char *names = NULL, *value = NULL;
 	ssize_t list_len, value_len;
@@ -101,19 +103,45 @@ int dest_copy_xattrs(int srcfd, int dstfd)
 			value_cap = (size_t)value_len + 1;
 		}
 		value_len = fgetxattr(srcfd, name, value, value_cap);
-		if (value_len < 0)
+		if (value_len < 0 || fn(arg, name, value, (size_t)value_len) != 0)
 			goto out;
-		if (fsetxattr(dstfd, name, value, (size_t)value_len, 0) != 0) {
-			/* Where the destination cannot hold it, -p does what it can. */
-			if (errno == ENOTSUP || errno == EPERM)
-				continue;
-			goto out;
-		}
 	}
 	ret = 0;
 out:
 	free(names);
 	free(value);
+	return ret;
+}
+
+/* dest_each_xattr's fn for a copy: set it on *arg's descriptor. */
+static int set_xattr(void *arg, const char *name, const void *value, size_t len)
+{
+	if (fsetxattr(*(int *)arg, name, value, len, 0) != 0) {
+		/* Where the destination cannot hold it, -p does what it can. */
+		if (errno == ENOTSUP || errno == EPERM)
+			return 0;
+		return -1;
+	}
+	return 0;
+}
+
+int dest_copy_xattrs(int srcfd, int dstfd)
+{
+	return dest_each_xattr(srcfd, set_xattr, &dstfd);
+}
+
+int dest_set_xattrs(const unsigned char *xattrs, size_t len, int dstfd)
+{
+	char name[XATTR_NAME_MAX + 1];
+	const unsigned char *value;
+	size_t pos = 0, value_len;
+	int ret;
+
+	while ((ret = proto_xattr_next(xattrs, len, &pos, name, &value, &value_len)) == 1)
+		if (set_xattr(&dstfd, name, value, value_len) != 0)
+			return -1;
+	if (ret < 0)
+		errno = EPROTO;
 	return ret;
 }
 
@@ -138,6 +166,10 @@ void dest_make_dir(struct worker *worker, struct dest *dest, const char *rel,
 	size_t dir_len;
 	int dirfd, fd;
 
+	if (dest->rdest) {
+		rdest_dir(copy, dest, rel, len, st, srcfd);
+		return;
+	}
 	dirfd = dest_parent(worker, dest, rel, len, &dir_len, name);
 	if (dirfd < 0)
 		return;
@@ -402,6 +434,10 @@ void dest_make_node(struct worker *worker, struct dest *dest, const char *rel,
 	bool exists, ours;
 	int dirfd;
 
+	if (dest->rdest) {
+		rdest_node(dest, rel, len, st, target);
+		return;
+	}
 	dirfd = dest_parent(worker, dest, rel, len, &dir_len, name);
 	if (dirfd < 0)
 		return;

@@ -21,8 +21,17 @@ int dest_dircache_get(struct worker *worker, struct dest *dest, const char *dir,
 int dest_parent(struct worker *worker, struct dest *dest, const char *rel, size_t len,
 		size_t *dir_len, char *name);
 
+/** What dest_each_xattr calls for each attribute: 0 to go on, -1 (errno) to stop. */
+typedef int dest_xattr_fn(void *arg, const char *name, const void *value, size_t len);
+
+/** Call fn for every extended attribute (POSIX ACLs included) of srcfd. 0 or -1. */
+int dest_each_xattr(int srcfd, dest_xattr_fn *fn, void *arg);
+
 /** Copy every extended attribute (POSIX ACLs included) from one fd to another. */
 int dest_copy_xattrs(int srcfd, int dstfd);
+
+/** Set the extended attributes of an xattrs blob (proto.h) on dstfd. 0 or -1. */
+int dest_set_xattrs(const unsigned char *xattrs, size_t len, int dstfd);
 
 /** The mode bits kept: set-id bits only together with the owner (-p). */
 mode_t dest_kept_mode(const struct copy *copy, mode_t mode);

@@ -14,6 +14,7 @@
 #include "hashio.h"
 #include "journal.h"
 #include "links.h"
+#include "rdest.h"
 #include "sealer.h"
 #include "xio.h"
 #include <errno.h>
@@ -86,6 +87,10 @@ void writer_work(void *context, void *item)
 /* Drop op's unfinished copy: close it, and remove its temporary if it has a name. */
 static void op_discard(struct fileop *op)
 {
+	if (op->dest->rdest) {
+		rdest_file_drop(op);
+		return;
+	}
 	if (op->keep_fd >= 0) {
 		close(op->keep_fd);
 		op->keep_fd = -1;
@@ -191,6 +196,11 @@ static void op_start(struct reader *reader, struct fileop *op)
 	op->fd = -1;
 	op->keep_fd = -1;
 	op->exists = false;
+	if (dest->rdest) {
+		if (dest_ok(dest) && rdest_file_start(op, task) == 0)
+			op->state = OP_WRITE;
+		return;
+	}
 	op->dirfd = dest_parent(&reader->worker, dest, task->rel, task->rel_len, &op->dir_len,
 				op->name);
 	if (op->dirfd < 0)
@@ -292,6 +302,8 @@ static int op_compare(struct fileop *op)
 /* Job for the block in flight: write it, or compare it with a kept file. */
 static int op_block(struct fileop *op)
 {
+	if (op->dest->rdest)
+		return rdest_file_block(op, op->reader->block, op->reader->block_len);
 	return op->state == OP_SKIP ? op_compare(op) : op_write(op);
 }
 
@@ -328,7 +340,7 @@ static int op_write(struct fileop *op)
 }
 
 /* hashio's sink: hand the block to every destination. */
-static int reader_sink(void *arg, const void *data, size_t len, uint64_t offset)
+int reader_sink(void *arg, const void *data, size_t len, uint64_t offset)
 {
 	struct reader *reader = arg;
 	struct copy *copy = reader->worker.copy;
@@ -362,6 +374,8 @@ static int op_finish(struct fileop *op)
 	struct task *task = reader->task;
 	struct timespec times[2] = { task->st.st_atim, task->st.st_mtim };
 
+	if (op->dest->rdest)
+		return 0; /* the remote side does all of this itself */
 	op->where = "setting metadata";
 	if (reader->sparse && ftruncate(op->fd, task->st.st_size) != 0)
 		return -1;
@@ -370,7 +384,8 @@ static int op_finish(struct fileop *op)
 		if (fchown(op->fd, task->st.st_uid, task->st.st_gid) != 0)
 			return -1;
 		op->where = "preserving xattrs";
-		if (dest_copy_xattrs(task->srcfd, op->fd) != 0)
+		if (task->srcfd >= 0 ? dest_copy_xattrs(task->srcfd, op->fd) != 0
+				     : dest_set_xattrs(task->xattrs, task->xattrs_len, op->fd) != 0)
 			return -1;
 	}
 	op->where = "setting metadata";
@@ -392,6 +407,8 @@ static int op_verify(struct fileop *op)
 	struct hashio_result *want = reader->result, got;
 	struct hashio_config config;
 
+	if (op->dest->rdest)
+		return 0; /* the remote side reads its own copy back */
 	op->where = "verifying";
 	if (!op->verify) {
 		memset(&config, 0, sizeof(config));
@@ -429,6 +446,8 @@ static int op_install(struct fileop *op)
 	struct task *task = reader->task;
 	struct stat st;
 
+	if (op->dest->rdest)
+		return rdest_file_end(op, reader->result->hex);
 	if (fstat(op->fd, &st) != 0)
 		return -1;
 	op->existing_ino = (uint64_t)st.st_ino;
@@ -445,55 +464,49 @@ static int op_install(struct fileop *op)
 	return 0;
 }
 
-/* Report a source failure for the task. */
-static void source_failed(struct copy *copy, struct task *task, int err, const char *what)
-{
-	source_error(copy, task->rel, err, what);
-}
-
-/* Copy one regular file to every destination. */
-void reader_copy(struct reader *reader, struct task *task)
+int reader_file_begin(struct reader *reader, struct task *task)
 {
 	struct copy *copy = reader->worker.copy;
-	struct link_entry *first = NULL, *mine = NULL;
-	struct hashio_result result;
-	bool any = false, ok = false;
+	struct link_entry *first = NULL;
+	bool any = false;
 
 	reader->task = task;
 	reader->abandoned = false;
+	reader->mine = NULL;
 	reader->serial = task->st.st_size <= INLINE_MAX;
 	if (copy->opt.hard_links && task->st.st_nlink > 1) {
-		first = link_claim(copy, task, &mine);
+		first = link_claim(copy, task, &reader->mine);
 		if (first) {
 			link_copy(reader, first);
-			return;
+			return 0;
 		}
-		if (!mine) {
+		if (!reader->mine) {
 			stop_run(copy, STOP_INTERNAL, task->rel, ENOMEM);
-			return;
+			return 0;
 		}
 	}
 	for (size_t i = 0; i < copy->ndests; i++) {
 		op_start(reader, &reader->ops[i]);
 		any |= reader->ops[i].state != OP_IDLE;
 	}
-	if (!any)
-		goto out;
+	if (!any) {
+		reader_file_end(reader, NULL);
+		return 0;
+	}
 	reader->sparse = task->st.st_blocks * 512 < task->st.st_size;
-	memset(&result, 0, sizeof(result));
-	if (hashio_fd(reader->engine, task->srcfd, &task->st, task->head, task->head_len,
-			   reader_sink, reader, &result) != 0) {
-		if (!reader->abandoned && !stopping(copy))
-			source_failed(copy, task, result.error ? result.error : EIO, NULL);
+	return 1;
+}
+
+void reader_file_end(struct reader *reader, struct hashio_result *result)
+{
+	struct copy *copy = reader->worker.copy;
+	struct task *task = reader->task;
+	struct link_entry *mine = reader->mine;
+	bool ok = false;
+
+	if (!result || stopping(copy))
 		goto abort;
-	}
-	if (result.changed) {
-		source_failed(copy, task, 0, "changed while being copied");
-		goto abort;
-	}
-	if (stopping(copy))
-		goto abort;
-	reader->result = &result;
+	reader->result = result;
 	fanout(reader, op_finish, OP_WRITE);
 	collect_errors(reader);
 	if (copy->opt.verify) {
@@ -524,8 +537,9 @@ void reader_copy(struct reader *reader, struct task *task)
 		atomic_fetch_add(&op->dest->files, 1);
 		atomic_fetch_add(&op->dest->bytes, (uint64_t)task->st.st_size);
 		progress_add(copy->progress, i, 1, 0);
-		seal_add(copy, op->dest, op->existing_ino, (uint64_t)task->st.st_size, task->rel,
-			 task->rel_len, &task->st.st_mtim, result.hex);
+		if (!op->dest->rdest)
+			seal_add(copy, op->dest, op->existing_ino, (uint64_t)task->st.st_size,
+				 task->rel, task->rel_len, &task->st.st_mtim, result->hex);
 		op->state = OP_IDLE;
 	}
 	ok = true;
@@ -537,7 +551,32 @@ abort:
 		op->state = OP_IDLE;
 	}
 out:
-	reader->result = NULL; /* it pointed at this frame's result */
+	reader->result = NULL; /* it pointed at the caller's result */
+	reader->mine = NULL;
 	if (mine)
-		link_finish(copy, mine, ok, &result);
+		link_finish(copy, mine, ok, result);
+}
+
+/* Copy one regular file to every destination. */
+void reader_copy(struct reader *reader, struct task *task)
+{
+	struct copy *copy = reader->worker.copy;
+	struct hashio_result result;
+
+	if (reader_file_begin(reader, task) <= 0)
+		return;
+	memset(&result, 0, sizeof(result));
+	if (hashio_fd(reader->engine, task->srcfd, &task->st, task->head, task->head_len,
+		      reader_sink, reader, &result) != 0) {
+		if (!reader->abandoned && !stopping(copy))
+			source_error(copy, task->rel, result.error ? result.error : EIO, NULL);
+		reader_file_end(reader, NULL);
+		return;
+	}
+	if (result.changed) {
+		source_error(copy, task->rel, 0, "changed while being copied");
+		reader_file_end(reader, NULL);
+		return;
+	}
+	reader_file_end(reader, &result);
 }

@@ -11,6 +11,19 @@
 /** Copy task's file (its source open as task->srcfd) to every destination. */
 void reader_copy(struct reader *reader, struct task *task);
 
+/**
+ * The parts of reader_copy, for a file whose bytes come from elsewhere (a
+ * peer's stream, receive.c). reader_file_begin starts task's file in every
+ * destination: 1 when its bytes are wanted, 0 when it is done already (a
+ * hard link, or no destination takes it). Each block then goes to
+ * reader_sink (hashio's sink; non-zero: the file is being dropped), and
+ * reader_file_end finishes it with the source's digests, or drops it
+ * everywhere (result NULL).
+ */
+int reader_file_begin(struct reader *reader, struct task *task);
+int reader_sink(void *arg, const void *data, size_t len, uint64_t offset);
+void reader_file_end(struct reader *reader, struct hashio_result *result);
+
 /** A writer thread's task (a destination's pool): one job of one fileop. */
 void writer_work(void *context, void *item);
 

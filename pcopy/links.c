@@ -9,6 +9,7 @@
 #include "beneath.h"
 #include "destdir.h"
 #include "journal.h"
+#include "rdest.h"
 #include "sealer.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -131,6 +132,13 @@ void link_copy(struct reader *reader, struct link_entry *first)
 
 		if (!dest_ok(dest))
 			continue;
+		if (dest->rdest) {
+			what = "sending";
+			if (rdest_link(op, task) != 0)
+				goto fail;
+			atomic_fetch_add(&dest->files, 1);
+			continue;
+		}
 		if (beneath_last_name(task->rel, task->rel_len, &dir_len, op->name) != 0 ||
 		    beneath_last_name(first->rel, first->rel_len, &first_dir_len, first_name) != 0)
 			goto fail;

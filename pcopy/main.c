@@ -7,6 +7,10 @@
 #include "input.h"
 #include "pool.h"
 #include "progress.h"
+#include "rdest.h"
+#include "receive.h"
+#include "remote.h"
+#include "server.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -22,7 +26,8 @@ static const char usage_text[] =
 	"       pcopy --rollback DEST...\n"
 	"Copy the contents of SRC (or the paths read on standard input) into every\n"
 	"DEST at once, reading each file once, and seal each destination with a\n"
-	"manifest that pverify -C DEST < DEST/.ptools-seal checks.\n"
+	"manifest that pverify -C DEST < DEST/.ptools-seal checks. SRC or any DEST\n"
+	"may be on another host, written [USER@]HOST:PATH (reached over ssh).\n"
 	"\n"
 	"  -a, --algo=LIST      digests in the seal (default sha256), e.g. sha256,xxh128\n"
 	"  -t, --to=DEST        a destination (repeatable; records are read from stdin)\n"
@@ -49,6 +54,9 @@ static const char usage_text[] =
 	"      --resume         finish the run interrupted in each DEST: keep what it\n"
 	"                       copied (compared with the source) and copy the rest\n"
 	"      --rollback       finish the undo left by an interrupted run in each DEST\n"
+	"  -e, --rsh=CMD        the remote shell (default $PTOOLS_RSH, else ssh), e.g.\n"
+	"                       -e 'ssh -p 2222 -i key'\n"
+	"      --remote-pcopy=PATH  the pcopy to run on the other host (default pcopy)\n"
 	"  -h, --help           show this help and exit\n"
 	"  -V, --version        show the version and exit\n"
 	"\n"
@@ -66,6 +74,8 @@ enum {
 	OPT_ROLLBACK,
 	OPT_RESUME,
 	OPT_DELETE,
+	OPT_REMOTE_PCOPY,
+	OPT_SERVER,
 };
 
 static const struct option long_options[] = {
@@ -89,6 +99,9 @@ static const struct option long_options[] = {
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "rollback", no_argument, NULL, OPT_ROLLBACK },
 	{ "resume", no_argument, NULL, OPT_RESUME },
+	{ "rsh", required_argument, NULL, 'e' },
+	{ "remote-pcopy", required_argument, NULL, OPT_REMOTE_PCOPY },
+	{ "server", no_argument, NULL, OPT_SERVER },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -167,7 +180,9 @@ int main(int argc, char **argv)
 	const char **to = NULL;
 	const char *from = NULL, *algo_list = "sha256";
 	size_t nto = 0;
-	bool rollback = false, nul = false;
+	bool rollback = false, nul = false, server = false, any_remote = false;
+	const char *pull_from = NULL;
+	struct remote *pulling = NULL;
 	int progress = -1, c, status;
 	struct copy *copy;
 
@@ -182,7 +197,7 @@ int main(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	opterr = 0; /* one message of our own, not getopt's and ours */
-	while ((c = getopt_long(argc, argv, ":a:t:0fupHknj:w:hV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":a:t:0fupHknj:w:e:hV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'a': algo_list = optarg; break;
 		case 't': to[nto++] = optarg; break;
@@ -204,10 +219,21 @@ int main(int argc, char **argv)
 		case OPT_NO_PROGRESS: progress = 0; break;
 		case OPT_ROLLBACK: rollback = true; break;
 		case OPT_RESUME: opt.resume = true; break;
+		case 'e': opt.how.rsh = optarg; break;
+		case OPT_REMOTE_PCOPY: opt.how.remote_pcopy = optarg; break;
+		case OPT_SERVER: server = true; break;
 		case 'h': diag_help(usage_text);
 		case 'V': diag_version();
 		default: diag_bad_option(c, argv);
 		}
+	}
+	if (server) {
+		if (optind < argc || nto > 0)
+			diag_usage_error("--server takes no operands (it is started by pcopy itself)");
+		catch_signals();
+		free(to);
+		diag_raise(server_main(&opt));
+		return diag_status();
 	}
 	if (rollback) {
 		if (optind >= argc)
@@ -218,7 +244,8 @@ int main(int argc, char **argv)
 			diag_usage_error("--rollback and --resume exclude each other");
 		status = EXIT_ALL_GOOD;
 		for (int i = optind; i < argc; i++)
-			if (copy_rollback(argv[i]) != 0)
+			if ((remote_operand(argv[i]) ? rdest_rollback(argv[i], &opt.how)
+						     : copy_rollback(argv[i])) != 0)
 				status = EXIT_FAILED;
 		free(to);
 		diag_raise(status);
@@ -236,9 +263,7 @@ int main(int argc, char **argv)
 			diag_usage_error("no algorithm given to -a");
 		opt.nalgos = (size_t)n;
 	}
-	if (opt.seal_name[0] == '\0' || strchr(opt.seal_name, '/') ||
-	    strcmp(opt.seal_name, ".") == 0 || strcmp(opt.seal_name, "..") == 0 ||
-	    strncmp(opt.seal_name, ".pcopy", 6) == 0)
+	if (!copy_seal_name_ok(opt.seal_name))
 		diag_usage_error("invalid seal name '%s'", opt.seal_name);
 	if (nto > 0) {
 		if (optind < argc)
@@ -257,8 +282,23 @@ int main(int argc, char **argv)
 	}
 	if (nto > 64)
 		diag_usage_error("too many destinations (at most 64)");
+	for (size_t i = 0; i < nto; i++)
+		any_remote |= remote_operand(to[i]);
+	if (optind < argc && remote_operand(argv[optind])) {
+		pull_from = argv[optind];
+		if (any_remote)
+			diag_usage_error("a remote SRC and a remote DEST in one run are not supported "
+					 "(copy through a local directory, or run pcopy on one of the hosts)");
+		any_remote = true;
+	}
+	if (any_remote && opt.delete_extra)
+		diag_usage_error("--delete is not supported with a remote SRC or DEST");
+	if (any_remote && opt.dry_run)
+		diag_usage_error("--dry-run is not supported with a remote SRC or DEST");
+	if (any_remote && opt.resume)
+		diag_usage_error("--resume is not supported with a remote SRC or DEST");
 	refuse_source_as_dest(nto > 0 && optind == argc ? from : argv[optind], to, nto);
-	if (optind < argc)
+	if (optind < argc && !pull_from)
 		refuse_seal_name_in_source(argv[optind], opt.seal_name);
 	opt.progress = !opt.dry_run && (progress < 0 ? progress_default() : progress == 1);
 	opt.interrupted = &interrupted;
@@ -271,7 +311,9 @@ int main(int argc, char **argv)
 		free(to);
 		return EXIT_FAILED;
 	}
-	if (optind < argc) {
+	if (pull_from) {
+		pulling = pull_tree(copy, pull_from);
+	} else if (optind < argc) {
 		copy_tree(copy, argv[optind]);
 	} else {
 		struct input *in;
@@ -287,6 +329,7 @@ int main(int argc, char **argv)
 		}
 	}
 	status = copy_finish(copy);
+	pull_end(pulling, status);
 	free(to);
 	if (status > EXIT_USAGE) {
 		diag_finish();

@@ -16,6 +16,7 @@
 #include "dryrun.h"
 #include "input.h"
 #include "preread.h"
+#include "rdest.h"
 #include "reader.h"
 #include "record.h"
 #include "tally.h"
@@ -142,6 +143,27 @@ out:
 	free(target);
 }
 
+void copy_root(struct copy *copy, const struct stat *st)
+{
+	for (size_t i = 0; i < copy->ndests && !copy->opt.dry_run; i++) {
+		struct dest *dest = &copy->dests[i];
+		mode_t mode = dest_kept_mode(copy, st->st_mode);
+		int ok;
+		if (!dest_ok(dest))
+			continue;
+		if (dest->rdest) {
+			rdest_root(dest, st);
+			continue;
+		}
+		if (dest->root_created)
+			ok = journal_dir(dest->journal, "", 0, mode, &st->st_mtim);
+		else
+			ok = journal_old_dir(dest->journal, "", 0, &dest->root_mtime, mode, &st->st_mtim);
+		if (ok != 0)
+			dest_fail(dest, "", 0, errno, "journal");
+	}
+}
+
 /* A walker thread's context: a whole reader, so it can copy small files itself. */
 void *walker_init(void *arg)
 {
@@ -246,21 +268,7 @@ static enum walk_action walk_visit(void *context, const struct walk_entry *entry
 		return WALK_STOP;
 	}
 	if (entry->depth == 0) {
-		/* The root itself gets SRC's mode and mtime at completion. */
-		for (size_t i = 0; i < copy->ndests && !copy->opt.dry_run; i++) {
-			struct dest *dest = &copy->dests[i];
-			mode_t mode = dest_kept_mode(copy, st->st_mode);
-			int ok;
-			if (!dest_ok(dest))
-				continue;
-			if (dest->root_created)
-				ok = journal_dir(dest->journal, "", 0, mode, &st->st_mtim);
-			else
-				ok = journal_old_dir(dest->journal, "", 0, &dest->root_mtime, mode,
-						     &st->st_mtim);
-			if (ok != 0)
-				dest_fail(dest, "", 0, errno, "journal");
-		}
+		copy_root(copy, st);
 		return WALK_CONTINUE;
 	}
 	rel = entry->path + copy->root_len;

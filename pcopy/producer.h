@@ -15,6 +15,9 @@ void *walker_init(void *arg);
 /** Free a walker thread's context (NULL-safe). */
 void walker_fini(void *context);
 
+/** The source root's metadata (st), which each destination root gets at completion. */
+void copy_root(struct copy *copy, const struct stat *st);
+
 /** Whether st is one of the destination roots (one inside the source is not copied). */
 bool is_dest_root(const struct copy *copy, const struct stat *st);
 

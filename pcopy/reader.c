@@ -66,6 +66,7 @@ void reader_fini(void *context)
 	for (size_t i = 0; i < reader->worker.copy->ndests; i++) {
 		hashio_free(reader->ops[i].verify);
 		free(reader->ops[i].compare_buf);
+		dbuf_free(&reader->ops[i].rbuf);
 	}
 	worker_fini(&reader->worker, reader->worker.copy->ndests);
 	free(reader->ops);

@@ -42,6 +42,8 @@ struct fileop {
 	char temp[64];               /* its name; empty for an unnamed (O_TMPFILE) file */
 	char name[NAME_MAX + 1];
 	struct hashio *verify;       /* made on first --verify use */
+	struct dbuf rbuf;            /* a remote destination: the file's frames not yet sent */
+	bool claimed;                /* ... and its connection is held for the rest of them */
 	/* The job handed to a writer thread. */
 	int (*job)(struct fileop *op);
 	int error;                   /* the job's result (errno), 0 when fine */
@@ -61,6 +63,7 @@ struct reader {
 	uint64_t block_offset;
 	bool abandoned;              /* every destination dropped out mid-file */
 	struct hashio_result *result; /* the source's digests, for op_verify */
+	struct link_entry *mine;     /* -H: the entry this file is the first copy of */
 	/* A small file: every destination's jobs run in this thread, in turn
 	 * (a hand-off per job would cost more than the job). */
 	bool serial;

@@ -44,6 +44,18 @@ void stop_run_why(struct copy *copy, enum stop_reason reason, const char *path, 
 	pthread_mutex_unlock(&copy->lock);
 }
 
+void stop_run_said(struct copy *copy, enum stop_reason reason, const char *why, size_t len)
+{
+	int none = STOP_NONE;
+
+	if (!atomic_compare_exchange_strong(&copy->stop, &none, (int)reason))
+		return;
+	pthread_mutex_lock(&copy->lock);
+	if (!copy->stop_why)
+		copy->stop_why = strndup(why, len);
+	pthread_mutex_unlock(&copy->lock);
+}
+
 /* The summary names this many of the files left out. */
 #define LEFT_OUT_NAMED 10
 
@@ -110,6 +122,22 @@ void dest_fail(struct dest *dest, const char *rel, size_t rel_len, int err,
 		dest->why = why.data;
 	else
 		dbuf_free(&why);
+	pthread_mutex_unlock(&dest->lock);
+}
+
+void dest_fail_said(struct dest *dest, const char *why, size_t len)
+{
+	int none = 0;
+	char *copy;
+
+	if (!atomic_compare_exchange_strong(&dest->error, &none, EIO))
+		return;
+	copy = strndup(why, len);
+	pthread_mutex_lock(&dest->lock);
+	if (!dest->why)
+		dest->why = copy;
+	else
+		free(copy);
 	pthread_mutex_unlock(&dest->lock);
 }
 

@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 struct link_entry;
+struct rdest;
 
 /* Why the whole run stops. */
 enum stop_reason {
@@ -47,8 +48,9 @@ enum anon_link {
 
 /** One destination. */
 struct dest {
-	char *path;
+	char *path;                  /* as the user wrote it (host:path when remote) */
 	size_t index;
+	struct rdest *rdest;         /* a destination on another host (rdest.h), or NULL */
 	int rootfd;
 	bool root_created;
 	struct timespec root_mtime;  /* before the run */
@@ -133,6 +135,9 @@ void stop_run_why(struct copy *copy, enum stop_reason reason, const char *path, 
  */
 void source_error(struct copy *copy, const char *path, int err, const char *what);
 
+/** Stop the run for why (len bytes), which was said already (by the other side). */
+void stop_run_said(struct copy *copy, enum stop_reason reason, const char *why, size_t len);
+
 /** stop_run_why without a what. */
 void stop_run(struct copy *copy, enum stop_reason reason, const char *path, int err);
 
@@ -144,6 +149,9 @@ bool dest_ok(struct dest *dest);
  * summary; later ones are consequences and stay quiet).
  */
 void dest_fail(struct dest *dest, const char *rel, size_t rel_len, int err, const char *what);
+
+/** Mark dest failed for why, which was said already (by the remote side). */
+void dest_fail_said(struct dest *dest, const char *why, size_t len);
 
 
 #endif

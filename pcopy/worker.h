@@ -57,6 +57,10 @@ struct task {
 	 * the reader goes on from there. */
 	const void *head;
 	size_t head_len;
+	/* -p with no source descriptor (a peer's file): its extended attributes
+	 * as proto.h encodes them. */
+	const unsigned char *xattrs;
+	size_t xattrs_len;
 	size_t rel_len;
 	char rel[];                  /* path relative to every destination root */
 };

@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * pcopy's protocol messages: encoding, and decoding with every field a
+ * peer sends checked before it is used.
+ */
+#include "prelude.h"
+#include "proto.h"
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/xattr.h>
+
+#ifndef XATTR_NAME_MAX
+#define XATTR_NAME_MAX 255
+#endif
+
+int proto_put_hello(struct dbuf *out)
+{
+	size_t start;
+
+	if (frame_begin(out, PROTO_HELLO, &start) != 0 ||
+	    dbuf_append(out, PROTO_MAGIC, sizeof(PROTO_MAGIC) - 1) != 0 ||
+	    frame_put_u32(out, PROTO_VERSION) != 0)
+		return -1;
+	return frame_end(out, start);
+}
+
+int proto_put_setup(struct dbuf *out, const struct proto_setup *setup)
+{
+	size_t start;
+
+	if (frame_begin(out, PROTO_SETUP, &start) != 0 || frame_put_u8(out, (uint8_t)setup->role) != 0 ||
+	    frame_put_str(out, setup->path) != 0 || frame_put_str(out, setup->host) != 0 ||
+	    frame_put_u32(out, setup->flags) != 0 || frame_put_str(out, setup->algos) != 0 ||
+	    frame_put_str(out, setup->seal_name) != 0 || frame_put_u32(out, setup->readers) != 0)
+		return -1;
+	return frame_end(out, start);
+}
+
+int proto_put_entry(struct dbuf *out, unsigned type, const struct proto_entry *entry)
+{
+	const struct stat *st = &entry->st;
+	size_t start;
+
+	if (frame_begin(out, type, &start) != 0 || frame_put_bytes(out, entry->rel, entry->rel_len) != 0 ||
+	    frame_put_u32(out, (uint32_t)st->st_mode) != 0 || frame_put_u32(out, (uint32_t)st->st_uid) != 0 ||
+	    frame_put_u32(out, (uint32_t)st->st_gid) != 0 || frame_put_u64(out, (uint64_t)st->st_size) != 0 ||
+	    frame_put_u64(out, (uint64_t)st->st_blocks) != 0 ||
+	    frame_put_u64(out, (uint64_t)st->st_atim.tv_sec) != 0 ||
+	    frame_put_u32(out, (uint32_t)st->st_atim.tv_nsec) != 0 ||
+	    frame_put_u64(out, (uint64_t)st->st_mtim.tv_sec) != 0 ||
+	    frame_put_u32(out, (uint32_t)st->st_mtim.tv_nsec) != 0 ||
+	    frame_put_u64(out, (uint64_t)st->st_dev) != 0 || frame_put_u64(out, (uint64_t)st->st_ino) != 0 ||
+	    frame_put_u32(out, (uint32_t)st->st_nlink) != 0 || frame_put_u64(out, (uint64_t)st->st_rdev) != 0 ||
+	    frame_put_bytes(out, entry->target, entry->target ? entry->target_len : 0) != 0 ||
+	    frame_put_bytes(out, entry->xattrs, entry->xattrs ? entry->xattrs_len : 0) != 0)
+		return -1;
+	return frame_end(out, start);
+}
+
+int proto_put_data(struct dbuf *out, const void *data, size_t len)
+{
+	size_t start;
+
+	if (frame_begin(out, PROTO_DATA, &start) != 0 || frame_put_bytes(out, data, len) != 0)
+		return -1;
+	return frame_end(out, start);
+}
+
+int proto_put_end(struct dbuf *out, char hex[][HASH_HEX_MAX + 1], size_t count)
+{
+	size_t start;
+
+	if (frame_begin(out, PROTO_END, &start) != 0 || frame_put_u32(out, (uint32_t)count) != 0)
+		return -1;
+	for (size_t i = 0; i < count; i++)
+		if (frame_put_str(out, hex[i]) != 0)
+			return -1;
+	return frame_end(out, start);
+}
+
+int proto_put_text(struct dbuf *out, unsigned type, const char *text, size_t len)
+{
+	size_t start;
+
+	if (frame_begin(out, type, &start) != 0 || (text && frame_put_bytes(out, text, len) != 0))
+		return -1;
+	return frame_end(out, start);
+}
+
+int proto_put_commit(struct dbuf *out, uint64_t left_out)
+{
+	size_t start;
+
+	if (frame_begin(out, PROTO_COMMIT, &start) != 0 || frame_put_u64(out, left_out) != 0)
+		return -1;
+	return frame_end(out, start);
+}
+
+int proto_put_done(struct dbuf *out, const struct proto_done *done)
+{
+	size_t start;
+
+	if (frame_begin(out, PROTO_DONE, &start) != 0 || frame_put_u8(out, (uint8_t)done->status) != 0 ||
+	    frame_put_u8(out, done->changed) != 0 || frame_put_u64(out, done->files) != 0 ||
+	    frame_put_u64(out, done->bytes) != 0 ||
+	    frame_put_bytes(out, done->why, done->why ? done->why_len : 0) != 0)
+		return -1;
+	return frame_end(out, start);
+}
+
+/* Fail a decode: the reason, and -1. */
+static int bad(const char **why, const char *reason)
+{
+	*why = reason;
+	errno = EPROTO;
+	return -1;
+}
+
+/* The end of a decode: every field there, nothing left over. */
+static int done(const struct frame_cursor *cur, const char **why)
+{
+	return frame_cursor_done(cur) ? 0 : bad(why, "malformed message");
+}
+
+int proto_get_hello(const struct frame *frame, unsigned *version, const char **why)
+{
+	const size_t magic_len = sizeof(PROTO_MAGIC) - 1;
+	struct frame_cursor cur;
+
+	if (frame->type != PROTO_HELLO || frame->len != magic_len + 4 ||
+	    memcmp(frame->payload, PROTO_MAGIC, magic_len) != 0)
+		return bad(why, "not a pcopy greeting");
+	frame_cursor_init(&cur, frame);
+	cur.p += magic_len;
+	cur.left -= magic_len;
+	*version = frame_get_u32(&cur);
+	return done(&cur, why);
+}
+
+/* A string field copied into store, NUL-terminated; its offset in *off. */
+static int get_string(struct frame_cursor *cur, struct dbuf *store, size_t *off)
+{
+	size_t len;
+	const unsigned char *p = frame_get_bytes(cur, &len);
+
+	if (!p || memchr(p, '\0', len))
+		return -1;
+	*off = store->len;
+	if (dbuf_append(store, p, len) != 0 || dbuf_putc(store, '\0') != 0)
+		return -1;
+	return 0;
+}
+
+int proto_get_setup(const struct frame *frame, struct proto_setup *setup, struct dbuf *store,
+		    const char **why)
+{
+	struct frame_cursor cur;
+	size_t path, host, algos, seal;
+
+	frame_cursor_init(&cur, frame);
+	dbuf_clear(store);
+	memset(setup, 0, sizeof(*setup));
+	setup->role = frame_get_u8(&cur);
+	if (get_string(&cur, store, &path) != 0 || get_string(&cur, store, &host) != 0)
+		return bad(why, "malformed setup");
+	setup->flags = frame_get_u32(&cur);
+	if (get_string(&cur, store, &algos) != 0 || get_string(&cur, store, &seal) != 0)
+		return bad(why, "malformed setup");
+	setup->readers = frame_get_u32(&cur);
+	if (done(&cur, why) != 0)
+		return -1;
+	if (setup->role < ROLE_RECEIVE || setup->role > ROLE_ROLLBACK)
+		return bad(why, "unknown role");
+	if ((setup->flags & ~(uint32_t)PROTO_FLAGS_ALL) != 0)
+		return bad(why, "unknown option flags");
+	if (store->data[path] == '\0')
+		return bad(why, "empty path");
+	setup->path = store->data + path;
+	setup->host = store->data + host;
+	setup->algos = store->data + algos;
+	setup->seal_name = store->data + seal;
+	return 0;
+}
+
+bool proto_rel_ok(const char *rel, size_t len)
+{
+	size_t at = 0;
+
+	if (len == 0 || len >= PATH_MAX || memchr(rel, '\0', len))
+		return false;
+	while (at <= len) {
+		const char *slash = memchr(rel + at, '/', len - at);
+		size_t end = slash ? (size_t)(slash - rel) : len, n = end - at;
+		if (n == 0 || n > NAME_MAX || (n == 1 && rel[at] == '.') ||
+		    (n == 2 && rel[at] == '.' && rel[at + 1] == '.'))
+			return false;
+		at = end + 1;
+	}
+	return true;
+}
+
+int proto_get_entry(const struct frame *frame, struct proto_entry *entry, const char **why)
+{
+	struct frame_cursor cur;
+	const unsigned char *p;
+	struct stat *st = &entry->st;
+	uint64_t size, blocks;
+	uint32_t atime_ns, mtime_ns;
+	mode_t mode;
+
+	memset(entry, 0, sizeof(*entry));
+	frame_cursor_init(&cur, frame);
+	p = frame_get_bytes(&cur, &entry->rel_len);
+	entry->rel = (const char *)p;
+	mode = (mode_t)frame_get_u32(&cur);
+	st->st_mode = mode;
+	st->st_uid = (uid_t)frame_get_u32(&cur);
+	st->st_gid = (gid_t)frame_get_u32(&cur);
+	size = frame_get_u64(&cur);
+	blocks = frame_get_u64(&cur);
+	st->st_atim.tv_sec = (time_t)frame_get_u64(&cur);
+	atime_ns = frame_get_u32(&cur);
+	st->st_mtim.tv_sec = (time_t)frame_get_u64(&cur);
+	mtime_ns = frame_get_u32(&cur);
+	st->st_dev = (dev_t)frame_get_u64(&cur);
+	st->st_ino = (ino_t)frame_get_u64(&cur);
+	st->st_nlink = (nlink_t)frame_get_u32(&cur);
+	st->st_rdev = (dev_t)frame_get_u64(&cur);
+	entry->target = (const char *)frame_get_bytes(&cur, &entry->target_len);
+	entry->xattrs = frame_get_bytes(&cur, &entry->xattrs_len);
+	if (done(&cur, why) != 0)
+		return -1;
+	if (size > INT64_MAX || blocks > INT64_MAX / 512 || atime_ns >= 1000000000 ||
+	    mtime_ns >= 1000000000 || (mode & ~(mode_t)(S_IFMT | 07777)) != 0)
+		return bad(why, "malformed metadata");
+	st->st_size = (off_t)size;
+	st->st_blocks = (blkcnt_t)blocks;
+	st->st_atim.tv_nsec = (long)atime_ns;
+	st->st_mtim.tv_nsec = (long)mtime_ns;
+	if (frame->type == PROTO_ROOT) {
+		if (entry->rel_len != 0 || !S_ISDIR(mode))
+			return bad(why, "malformed root");
+	} else if (!proto_rel_ok(entry->rel, entry->rel_len)) {
+		return bad(why, "a path that does not stay beneath the destination");
+	}
+	switch (frame->type) {
+	case PROTO_ROOT:
+	case PROTO_DIR:
+		if (!S_ISDIR(mode))
+			return bad(why, "a directory that is not one");
+		break;
+	case PROTO_FILE:
+	case PROTO_LINK:
+		if (!S_ISREG(mode))
+			return bad(why, "a file that is not regular");
+		break;
+	case PROTO_NODE:
+		if (!S_ISLNK(mode) && !S_ISCHR(mode) && !S_ISBLK(mode) && !S_ISFIFO(mode))
+			return bad(why, "an unknown file type");
+		break;
+	default:
+		return bad(why, "not an entry");
+	}
+	if (S_ISLNK(mode)) {
+		if (entry->target_len == 0 || entry->target_len >= PATH_MAX ||
+		    memchr(entry->target, '\0', entry->target_len))
+			return bad(why, "a malformed symlink target");
+	} else if (entry->target_len != 0) {
+		return bad(why, "a target for what is not a symlink");
+	} else {
+		entry->target = NULL;
+	}
+	if (entry->xattrs_len == 0)
+		entry->xattrs = NULL;
+	return 0;
+}
+
+int proto_get_data(const struct frame *frame, const unsigned char **data, size_t *len,
+		   const char **why)
+{
+	struct frame_cursor cur;
+
+	frame_cursor_init(&cur, frame);
+	*data = frame_get_bytes(&cur, len);
+	return done(&cur, why);
+}
+
+int proto_get_end(const struct frame *frame, const struct hash_algo *const *algos, size_t count,
+		  char hex[][HASH_HEX_MAX + 1], const char **why)
+{
+	struct frame_cursor cur;
+
+	frame_cursor_init(&cur, frame);
+	if (frame_get_u32(&cur) != count)
+		return bad(why, "digests of other algorithms");
+	for (size_t i = 0; i < count; i++) {
+		size_t len;
+		const unsigned char *p = frame_get_bytes(&cur, &len);
+		if (!p || len != algos[i]->digest_len * 2)
+			return bad(why, "a malformed digest");
+		for (size_t j = 0; j < len; j++)
+			if (!((p[j] >= '0' && p[j] <= '9') || (p[j] >= 'a' && p[j] <= 'f')))
+				return bad(why, "a malformed digest");
+		memcpy(hex[i], p, len);
+		hex[i][len] = '\0';
+	}
+	return done(&cur, why);
+}
+
+int proto_get_text(const struct frame *frame, const char **text, size_t *len, const char **why)
+{
+	struct frame_cursor cur;
+
+	frame_cursor_init(&cur, frame);
+	*text = (const char *)frame_get_bytes(&cur, len);
+	return done(&cur, why);
+}
+
+int proto_get_commit(const struct frame *frame, uint64_t *left_out, const char **why)
+{
+	struct frame_cursor cur;
+
+	frame_cursor_init(&cur, frame);
+	*left_out = frame_get_u64(&cur);
+	return done(&cur, why);
+}
+
+int proto_get_done(const struct frame *frame, struct proto_done *result, const char **why)
+{
+	struct frame_cursor cur;
+
+	frame_cursor_init(&cur, frame);
+	memset(result, 0, sizeof(*result));
+	result->status = frame_get_u8(&cur);
+	result->changed = frame_get_u8(&cur) != 0;
+	result->files = frame_get_u64(&cur);
+	result->bytes = frame_get_u64(&cur);
+	result->why = (const char *)frame_get_bytes(&cur, &result->why_len);
+	if (done(&cur, why) != 0)
+		return -1;
+	if (result->status > 255)
+		return bad(why, "malformed status");
+	return 0;
+}
+
+int proto_xattr_next(const unsigned char *xattrs, size_t len, size_t *pos, char *namebuf,
+		     const unsigned char **value, size_t *value_len)
+{
+	struct frame_cursor cur;
+	const unsigned char *name;
+	size_t name_len;
+
+	if (*pos >= len)
+		return 0;
+	cur.p = xattrs + *pos;
+	cur.left = len - *pos;
+	cur.bad = false;
+	name = frame_get_bytes(&cur, &name_len);
+	*value = frame_get_bytes(&cur, value_len);
+	if (cur.bad || name_len == 0 || name_len > XATTR_NAME_MAX || memchr(name, '\0', name_len))
+		return -1;
+	memcpy(namebuf, name, name_len);
+	namebuf[name_len] = '\0';
+	*pos = len - cur.left;
+	return 1;
+}
+
+int proto_xattr_put(struct dbuf *blob, const char *name, const void *value, size_t len)
+{
+	if (frame_put_str(blob, name) != 0 || frame_put_bytes(blob, value, len) != 0)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * pcopy's protocol between a client and `pcopy --server` (docs/PROTOCOL.md):
+ * the message types and the encoding of each payload, on frame.h's framing.
+ * Decoders check every field a hostile peer could get wrong (lengths, path
+ * shapes, file types, digest lengths) and never allocate.
+ */
+#ifndef PCOPY_PROTO_H
+#define PCOPY_PROTO_H
+
+#include "prelude.h"
+#include "dbuf.h"
+#include "frame.h"
+#include "hash.h"
+#include <sys/stat.h>
+
+#define PROTO_MAGIC "ptools-pcopy"
+#define PROTO_VERSION 1
+
+enum proto_type {
+	PROTO_HELLO = 1,   /* both sides, first: magic, version */
+	PROTO_SETUP = 2,   /* client: what the server is to do */
+	PROTO_READY = 3,   /* server: set up; entries may come */
+	PROTO_ROOT = 10,   /* sender: the source root's metadata */
+	PROTO_DIR = 11,    /* a directory */
+	PROTO_NODE = 12,   /* a symlink (with its target) or a special file */
+	PROTO_FILE = 13,   /* a regular file begins; DATA frames follow, then END or ABORT */
+	PROTO_DATA = 14,   /* the next bytes of the file */
+	PROTO_END = 15,    /* the file is whole: the source's digests */
+	PROTO_ABORT = 16,  /* the file is dropped (the source failed) */
+	PROTO_LINK = 17,   /* -H: another name of a file sent before (same dev and ino) */
+	PROTO_COMMIT = 20, /* sender: everything was sent: seal */
+	PROTO_CANCEL = 21, /* sender: roll back (why) */
+	PROTO_MSG = 30,    /* a message line for the user's stderr */
+	PROTO_FAILED = 31, /* receiver: its destination failed (why): send no more */
+	PROTO_DONE = 32,   /* receiver: how the run ended there */
+};
+
+/** What the server is asked to do (SETUP's role). */
+enum proto_role {
+	ROLE_RECEIVE = 1,  /* write what comes into path */
+	ROLE_SEND = 2,     /* send the tree at path */
+	ROLE_ROLLBACK = 3, /* pcopy --rollback path */
+};
+
+/* SETUP's flags: the copy options that travel. */
+enum {
+	PROTO_FORCE = 1 << 0,
+	PROTO_UPDATE = 1 << 1,
+	PROTO_FSYNC = 1 << 2,
+	PROTO_VERIFY = 1 << 3,
+	PROTO_PRESERVE = 1 << 4,
+	PROTO_HARD_LINKS = 1 << 5,
+	PROTO_KEEP_GOING = 1 << 6,
+	PROTO_FLAGS_ALL = (1 << 7) - 1,
+};
+
+struct proto_setup {
+	unsigned role;
+	const char *path;            /* the remote operand's path (NUL-free, copied) */
+	const char *host;            /* the host as the user wrote it, for messages */
+	uint32_t flags;
+	const char *algos;           /* "sha256,xxh128" */
+	const char *seal_name;
+	unsigned readers;
+};
+
+/** One entry: ROOT, DIR, NODE, FILE or LINK. */
+struct proto_entry {
+	const char *rel;             /* not NUL-terminated in a decoded frame */
+	size_t rel_len;
+	struct stat st;
+	const char *target;          /* NODE: a symlink's target; NULL otherwise */
+	size_t target_len;
+	const unsigned char *xattrs; /* -p: name and value pairs (proto_xattr_next) */
+	size_t xattrs_len;
+};
+
+struct proto_done {
+	unsigned status;             /* the receiver's exit status */
+	bool changed;                /* a rollback there undid something */
+	uint64_t files, bytes;
+	const char *why;
+	size_t why_len;
+};
+
+/* Encoders: append one whole frame to out. 0 or -1 (errno). */
+int proto_put_hello(struct dbuf *out);
+int proto_put_setup(struct dbuf *out, const struct proto_setup *setup);
+int proto_put_entry(struct dbuf *out, unsigned type, const struct proto_entry *entry);
+/** DATA with len bytes (at most FRAME_PAYLOAD_MAX - 4). */
+int proto_put_data(struct dbuf *out, const void *data, size_t len);
+int proto_put_end(struct dbuf *out, char hex[][HASH_HEX_MAX + 1], size_t count);
+/** A frame whose payload is one text field (MSG, FAILED, CANCEL) or none (READY, ABORT). */
+int proto_put_text(struct dbuf *out, unsigned type, const char *text, size_t len);
+int proto_put_commit(struct dbuf *out, uint64_t left_out);
+int proto_put_done(struct dbuf *out, const struct proto_done *done);
+
+/*
+ * Decoders: 0, or -1 when the frame is malformed (with a reason for the
+ * message in *why). Decoded pointers point into the frame.
+ */
+int proto_get_hello(const struct frame *frame, unsigned *version, const char **why);
+/** SETUP: strings are copied into store (NUL-terminated there). */
+int proto_get_setup(const struct frame *frame, struct proto_setup *setup, struct dbuf *store,
+		    const char **why);
+int proto_get_entry(const struct frame *frame, struct proto_entry *entry, const char **why);
+int proto_get_data(const struct frame *frame, const unsigned char **data, size_t *len,
+		   const char **why);
+/** END: count digests of the lengths algos give, each lower-case hex, into hex. */
+int proto_get_end(const struct frame *frame, const struct hash_algo *const *algos, size_t count,
+		  char hex[][HASH_HEX_MAX + 1], const char **why);
+int proto_get_text(const struct frame *frame, const char **text, size_t *len, const char **why);
+int proto_get_commit(const struct frame *frame, uint64_t *left_out, const char **why);
+int proto_get_done(const struct frame *frame, struct proto_done *done, const char **why);
+
+/**
+ * Whether rel (len bytes) may name an entry beneath a destination root:
+ * relative, no empty, "." or ".." component, no NUL, shorter than PATH_MAX.
+ */
+bool proto_rel_ok(const char *rel, size_t len);
+
+/**
+ * The next extended attribute of an entry's xattrs (*pos from 0): 1 with
+ * name (NUL-terminated in namebuf, XATTR_NAME_MAX + 1 bytes) and value; 0 at
+ * the end; -1 when malformed.
+ */
+int proto_xattr_next(const unsigned char *xattrs, size_t len, size_t *pos, char *namebuf,
+		     const unsigned char **value, size_t *value_len);
+
+/** Append one attribute to an xattrs blob. 0 or -1. */
+int proto_xattr_put(struct dbuf *blob, const char *name, const void *value, size_t len);
+
+#endif

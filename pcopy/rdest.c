@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * A destination on another host. Every step the engine takes for a local
+ * destination becomes a frame to the pcopy there, which takes the step
+ * itself, beneath its own root, with its own journal, temporaries, --verify
+ * and seal: nothing a local destination promises depends on this side.
+ *
+ * Frames go out with no round trip per file: a small file's frames are
+ * gathered in its fileop and queued whole when it ends; a large file holds
+ * the connection from its first full buffer to its end, so a file's frames
+ * always arrive together. A thread per destination listens to what comes
+ * back (messages, printed as they come; the destination's failure; the
+ * outcome).
+ */
+#include "prelude.h"
+#include "rdest.h"
+#include "destdir.h"
+#include "diag.h"
+#include "proto.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A large file's frames are queued once this much has gathered. */
+#define RDEST_FILE_CHUNK ((size_t)1 << 20)
+
+struct rdest {
+	struct remote *remote;
+	bool started;                /* we started the remote side (not the server's own peer) */
+	pthread_t listener;
+	bool listening;
+	pthread_mutex_t lock;        /* guards the rest */
+	pthread_cond_t cond;
+	bool done, lost;
+	struct proto_done result;
+	char *why;
+};
+
+/* dest_each_xattr's fn: add the attribute to a blob. */
+static int put_xattr(void *arg, const char *name, const void *value, size_t len)
+{
+	return proto_xattr_put(arg, name, value, len);
+}
+
+/* An entry frame for rel (st) appended to out, with xattr_fd's xattrs (-p; or -1). 0 or -1. */
+static int put_entry(struct dbuf *out, unsigned type, const char *rel, size_t len,
+		     const struct stat *st, const char *target, int xattr_fd)
+{
+	struct proto_entry entry;
+	struct dbuf xattrs;
+	int ret = 0;
+
+	memset(&entry, 0, sizeof(entry));
+	dbuf_init(&xattrs);
+	entry.rel = rel;
+	entry.rel_len = len;
+	entry.st = *st;
+	entry.target = target;
+	entry.target_len = target ? strlen(target) : 0;
+	if (xattr_fd >= 0)
+		ret = dest_each_xattr(xattr_fd, put_xattr, &xattrs);
+	entry.xattrs = (const unsigned char *)xattrs.data;
+	entry.xattrs_len = xattrs.len;
+	if (ret == 0)
+		ret = proto_put_entry(out, type, &entry);
+	dbuf_free(&xattrs);
+	return ret;
+}
+
+/* Send one entry's frame now (claiming the connection for it). */
+static void send_entry(struct dest *dest, unsigned type, const char *rel, size_t len,
+		       const struct stat *st, const char *target, int xattr_fd)
+{
+	struct dbuf out;
+
+	if (!dest_ok(dest))
+		return;
+	dbuf_init(&out);
+	if (put_entry(&out, type, rel, len, st, target, xattr_fd) != 0)
+		dest_fail(dest, rel, len, errno, NULL);
+	else if (remote_send(dest->rdest->remote, &out, true) != 0)
+		dest_fail(dest, rel, len, errno, "sending");
+	dbuf_free(&out);
+}
+
+/* The listener: what the remote side says, until it is done or gone. */
+static void *listen_remote(void *arg)
+{
+	struct dest *dest = arg;
+	struct rdest *rd = dest->rdest;
+	struct frame frame;
+	const char *text, *why;
+	size_t len;
+
+	for (;;) {
+		int ret = remote_read(rd->remote, &frame);
+		if (ret <= 0)
+			break;
+		if (frame.type == PROTO_FAILED && proto_get_text(&frame, &text, &len, &why) == 0) {
+			dest_fail_said(dest, text, len);
+			continue;
+		}
+		if (frame.type == PROTO_DONE && proto_get_done(&frame, &rd->result, &why) == 0) {
+			pthread_mutex_lock(&rd->lock);
+			rd->why = strndup(rd->result.why ? rd->result.why : "", rd->result.why_len);
+			rd->done = true;
+			pthread_cond_broadcast(&rd->cond);
+			pthread_mutex_unlock(&rd->lock);
+			return NULL;
+		}
+		diag_file_errorf(dest->path, "a malformed message from the remote side");
+		break;
+	}
+	dest_fail_said(dest, "the connection was lost", strlen("the connection was lost"));
+	pthread_mutex_lock(&rd->lock);
+	rd->lost = true;
+	pthread_cond_broadcast(&rd->cond);
+	pthread_mutex_unlock(&rd->lock);
+	return NULL;
+}
+
+/* "sha256,xxh128": the run's algorithms as -a takes them. */
+static int algo_list(const struct copy *copy, struct dbuf *out)
+{
+	for (size_t i = 0; i < copy->opt.nalgos; i++)
+		if ((i > 0 && dbuf_putc(out, ',') != 0) || dbuf_puts(out, copy->opt.algos[i]->name) != 0)
+			return -1;
+	return 0;
+}
+
+/* Ask the remote side to receive into its path; wait until it is ready. 0 or -1 (said). */
+static int ask_receive(struct copy *copy, struct dest *dest)
+{
+	struct remote *remote = dest->rdest->remote;
+	const struct copy_options *opt = &copy->opt;
+	struct proto_setup setup;
+	struct proto_done result;
+	struct dbuf algos, out;
+	struct frame frame;
+	const char *why;
+	int ret;
+
+	dbuf_init(&algos);
+	dbuf_init(&out);
+	memset(&setup, 0, sizeof(setup));
+	setup.role = ROLE_RECEIVE;
+	setup.path = remote->path;
+	setup.host = remote->host;
+	setup.flags = (opt->force ? PROTO_FORCE : 0) | (opt->update ? PROTO_UPDATE : 0) |
+		      (opt->fsync ? PROTO_FSYNC : 0) | (opt->verify ? PROTO_VERIFY : 0) |
+		      (opt->preserve ? PROTO_PRESERVE : 0) | (opt->hard_links ? PROTO_HARD_LINKS : 0) |
+		      (opt->keep_going ? PROTO_KEEP_GOING : 0);
+	setup.seal_name = opt->seal_name;
+	setup.readers = opt->readers;
+	ret = algo_list(copy, &algos);
+	setup.algos = algos.data ? algos.data : "";
+	if (ret == 0)
+		ret = proto_put_setup(&out, &setup);
+	if (ret == 0)
+		ret = remote_send(remote, &out, false);
+	dbuf_free(&algos);
+	dbuf_free(&out);
+	if (ret != 0) {
+		diag_file_error(dest->path, errno);
+		return -1;
+	}
+	ret = remote_read(remote, &frame);
+	if (ret == 1 && frame.type == PROTO_READY)
+		return 0;
+	if (ret == 1 && frame.type == PROTO_DONE && proto_get_done(&frame, &result, &why) == 0)
+		return -1; /* the remote side said why */
+	if (ret == 0)
+		diag_file_errorf(dest->path, "the remote side ended before it was ready");
+	else
+		diag_file_errorf(dest->path, "a malformed message from the remote side");
+	return -1;
+}
+
+void rdest_setup(struct copy *copy, struct dest *dest, struct remote *peer)
+{
+	struct rdest *rd = calloc(1, sizeof(*rd));
+	static const char unreachable[] = "could not be reached";
+
+	dest->rdest = rd;
+	if (!rd) {
+		dest_fail(dest, "", 0, ENOMEM, NULL);
+		return;
+	}
+	pthread_mutex_init(&rd->lock, NULL);
+	pthread_cond_init(&rd->cond, NULL);
+	rd->remote = peer;
+	if (!peer) {
+		rd->remote = remote_start(dest->path, &copy->opt.how);
+		rd->started = rd->remote != NULL;
+		if (!rd->remote || ask_receive(copy, dest) != 0) {
+			dest_fail_said(dest, unreachable, sizeof(unreachable) - 1);
+			return;
+		}
+	}
+	if (pthread_create(&rd->listener, NULL, listen_remote, dest) != 0) {
+		dest_fail(dest, "", 0, errno, "starting a thread");
+		return;
+	}
+	rd->listening = true;
+}
+
+void rdest_root(struct dest *dest, const struct stat *st)
+{
+	send_entry(dest, PROTO_ROOT, "", 0, st, NULL, -1);
+}
+
+void rdest_dir(struct copy *copy, struct dest *dest, const char *rel, size_t len,
+	       const struct stat *st, int srcfd)
+{
+	send_entry(dest, PROTO_DIR, rel, len, st, NULL, copy->opt.preserve ? srcfd : -1);
+}
+
+void rdest_node(struct dest *dest, const char *rel, size_t len, const struct stat *st,
+		const char *target)
+{
+	send_entry(dest, PROTO_NODE, rel, len, st, target, -1);
+}
+
+int rdest_file_start(struct fileop *op, struct task *task)
+{
+	struct copy *copy = op->reader->worker.copy;
+
+	dbuf_clear(&op->rbuf);
+	op->claimed = false;
+	if (put_entry(&op->rbuf, PROTO_FILE, task->rel, task->rel_len, &task->st, NULL,
+		      copy->opt.preserve ? task->srcfd : -1) != 0) {
+		dest_fail(op->dest, task->rel, task->rel_len, errno, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Queue op's gathered frames, holding the connection until the file ends. */
+static int file_flush(struct fileop *op)
+{
+	struct remote *remote = op->dest->rdest->remote;
+	int ret;
+
+	if (!op->claimed) {
+		remote_claim(remote, op);
+		op->claimed = true;
+	}
+	ret = remote_put(remote, op->rbuf.data, op->rbuf.len);
+	dbuf_clear(&op->rbuf);
+	if (ret != 0)
+		op->where = "sending";
+	return ret;
+}
+
+int rdest_file_block(struct fileop *op, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	while (len > 0) {
+		size_t n = len < RDEST_FILE_CHUNK ? len : RDEST_FILE_CHUNK;
+		if (proto_put_data(&op->rbuf, p, n) != 0)
+			return -1;
+		p += n;
+		len -= n;
+		if (op->rbuf.len >= RDEST_FILE_CHUNK && file_flush(op) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int rdest_file_end(struct fileop *op, char hex[][HASH_HEX_MAX + 1])
+{
+	struct remote *remote = op->dest->rdest->remote;
+	int ret;
+
+	if (proto_put_end(&op->rbuf, hex, op->reader->worker.copy->opt.nalgos) != 0)
+		return -1;
+	ret = file_flush(op);
+	op->claimed = false;
+	remote_release(remote);
+	return ret;
+}
+
+void rdest_file_drop(struct fileop *op)
+{
+	struct remote *remote = op->dest->rdest->remote;
+
+	dbuf_clear(&op->rbuf);
+	if (!op->claimed)
+		return; /* nothing of it was sent */
+	if (proto_put_text(&op->rbuf, PROTO_ABORT, NULL, 0) == 0)
+		file_flush(op);
+	dbuf_clear(&op->rbuf);
+	op->claimed = false;
+	remote_release(remote);
+}
+
+int rdest_link(struct fileop *op, struct task *task)
+{
+	struct dbuf out;
+	int ret;
+
+	dbuf_init(&out);
+	ret = put_entry(&out, PROTO_LINK, task->rel, task->rel_len, &task->st, NULL, -1);
+	if (ret == 0)
+		ret = remote_send(op->dest->rdest->remote, &out, true);
+	dbuf_free(&out);
+	return ret;
+}
+
+int rdest_finish(struct copy *copy, struct dest *dest, bool all_back, const char *why)
+{
+	struct rdest *rd = dest->rdest;
+	struct dbuf out;
+	bool interrupted = copy->opt.interrupted && atomic_load(copy->opt.interrupted);
+	int status = EXIT_FAILED;
+
+	if (!rd)
+		return EXIT_FAILED;
+	if (rd->listening) {
+		dbuf_init(&out);
+		if (!all_back && dest_ok(dest))
+			proto_put_commit(&out, atomic_load(&copy->left_out));
+		else
+			proto_put_text(&out, PROTO_CANCEL, why ? why : "", why ? strlen(why) : 0);
+		remote_claim(rd->remote, &out);
+		if (remote_put(rd->remote, out.data, out.len) == 0)
+			remote_flush(rd->remote);
+		remote_release(rd->remote);
+		dbuf_free(&out);
+		pthread_mutex_lock(&rd->lock);
+		while (!rd->done && !rd->lost)
+			pthread_cond_wait(&rd->cond, &rd->lock);
+		pthread_mutex_unlock(&rd->lock);
+		pthread_join(rd->listener, NULL);
+		if (rd->done)
+			status = (int)rd->result.status;
+		else if (!interrupted)
+			diag_file_errorf(dest->path, "failed: the connection was lost before the remote "
+					 "side finished (it rolls back by itself; if it was killed, "
+					 "pcopy --rollback %s finishes the undo)", dest->path);
+		if (status != 0)
+			dest_fail_said(dest, rd->why ? rd->why : "failed", rd->why ? strlen(rd->why) : 6);
+	}
+	if (rd->started)
+		remote_close(rd->remote);
+	pthread_mutex_destroy(&rd->lock);
+	pthread_cond_destroy(&rd->cond);
+	free(rd->why);
+	free(rd);
+	dest->rdest = NULL;
+	return status;
+}
+
+int rdest_rollback(const char *operand, const struct remote_how *how)
+{
+	struct remote *remote = remote_start(operand, how);
+	struct proto_setup setup;
+	struct proto_done result;
+	struct frame frame;
+	struct dbuf out;
+	const char *why;
+	int ret;
+
+	if (!remote)
+		return -1;
+	memset(&setup, 0, sizeof(setup));
+	setup.role = ROLE_ROLLBACK;
+	setup.path = remote->path;
+	setup.host = remote->host;
+	setup.algos = "sha256";
+	setup.seal_name = SEAL_DEFAULT_NAME;
+	dbuf_init(&out);
+	ret = proto_put_setup(&out, &setup);
+	if (ret == 0)
+		ret = remote_send(remote, &out, false);
+	dbuf_free(&out);
+	if (ret == 0) {
+		while ((ret = remote_read(remote, &frame)) == 1 && frame.type == PROTO_READY)
+			;
+		if (ret == 1 && frame.type == PROTO_DONE && proto_get_done(&frame, &result, &why) == 0)
+			ret = result.status == 0 ? 0 : -1;
+		else {
+			diag_file_errorf(operand, "%s", ret == 0 ? "the connection was lost"
+							       : "a malformed message from the remote side");
+			ret = -1;
+		}
+	} else {
+		diag_file_error(operand, errno);
+	}
+	remote_close(remote);
+	return ret;
+}

@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * Receiving a tree from a peer: each entry frame becomes the step the
+ * engine takes for a local source entry (copy_root, dest_make_dir,
+ * dest_make_node, reader_file_begin/reader_sink/reader_file_end), so a
+ * remote copy keeps every promise a local one does. The bytes of a file
+ * are hashed here as they arrive and must give the digests the sender read:
+ * what was damaged on the way is never sealed.
+ */
+#include "prelude.h"
+#include "receive.h"
+#include "destdir.h"
+#include "diag.h"
+#include "fileop.h"
+#include "journal.h"
+#include "producer.h"
+#include "proto.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct receiving {
+	struct copy *copy;
+	struct remote *peer;
+	const char *peer_name;
+	struct reader *reader;
+	struct task *task;           /* the file in progress, or NULL */
+	bool wanted;                 /* its bytes go to some destination */
+	uint64_t offset;
+	struct hashset hashes;
+	struct dbuf xattrs;          /* the task's */
+	bool said_failed;
+};
+
+/* A frame the protocol does not allow here: stop, said once. */
+static void malformed(struct receiving *rx, const char *why)
+{
+	if (!stopping(rx->copy))
+		stop_run_why(rx->copy, STOP_SOURCE, rx->peer_name, 0, why);
+}
+
+/* The names a sender may not use at the top: our journal, temporaries and seal. */
+static bool reserved_name(const struct copy *copy, const char *rel, size_t len)
+{
+	size_t seal_len = strlen(copy->opt.seal_name);
+
+	if (memchr(rel, '/', len))
+		return false;
+	return (len == seal_len && memcmp(rel, copy->opt.seal_name, len) == 0) ||
+	       (len >= 6 && memcmp(rel, ".pcopy", 6) == 0);
+}
+
+/* An entry frame decoded and checked. 0 or -1 (stopped). */
+static int get_entry(struct receiving *rx, const struct frame *frame, struct proto_entry *entry)
+{
+	const char *why;
+
+	if (proto_get_entry(frame, entry, &why) != 0) {
+		malformed(rx, why);
+		return -1;
+	}
+	if (entry->rel_len > 0 && reserved_name(rx->copy, entry->rel, entry->rel_len)) {
+		stop_run_why(rx->copy, STOP_USAGE, rx->peer_name, 0,
+			     "the sender named the seal or pcopy's own files (choose another --seal)");
+		return -1;
+	}
+	return 0;
+}
+
+/* Make the task for an entry (rel copied and NUL-terminated). NULL (stopped) on ENOMEM. */
+static struct task *new_task(struct receiving *rx, const struct proto_entry *entry)
+{
+	struct task *task = calloc(1, sizeof(*task) + entry->rel_len + 1);
+
+	if (!task) {
+		stop_run(rx->copy, STOP_INTERNAL, rx->peer_name, ENOMEM);
+		return NULL;
+	}
+	task->copy = rx->copy;
+	task->srcfd = -1;
+	task->st = entry->st;
+	task->rel_len = entry->rel_len;
+	memcpy(task->rel, entry->rel, entry->rel_len);
+	dbuf_clear(&rx->xattrs);
+	if (entry->xattrs && rx->copy->opt.preserve &&
+	    dbuf_append(&rx->xattrs, entry->xattrs, entry->xattrs_len) == 0) {
+		task->xattrs = (const unsigned char *)rx->xattrs.data;
+		task->xattrs_len = rx->xattrs.len;
+	}
+	return task;
+}
+
+/* The file in progress ends: finished with result, or dropped (NULL). */
+static void end_file(struct receiving *rx, struct hashio_result *result)
+{
+	if (rx->wanted)
+		reader_file_end(rx->reader, result);
+	rx->wanted = false;
+	free(rx->task);
+	rx->task = NULL;
+}
+
+static void on_dir(struct receiving *rx, const struct proto_entry *entry, char *rel)
+{
+	struct copy *copy = rx->copy;
+
+	for (size_t i = 0; i < copy->ndests; i++) {
+		struct dest *dest = &copy->dests[i];
+		dest_make_dir(&rx->reader->worker, dest, rel, entry->rel_len, &entry->st, -1);
+		if (entry->xattrs && copy->opt.preserve && dest_ok(dest)) {
+			int fd = dest_dircache_get(&rx->reader->worker, dest, rel, entry->rel_len);
+			if (fd < 0 || dest_set_xattrs(entry->xattrs, entry->xattrs_len, fd) != 0)
+				dest_fail(dest, rel, entry->rel_len, errno, "preserving xattrs");
+		}
+	}
+}
+
+static void on_data(struct receiving *rx, const struct frame *frame)
+{
+	const unsigned char *data;
+	const char *why;
+	size_t len;
+
+	if (proto_get_data(frame, &data, &len, &why) != 0) {
+		malformed(rx, why);
+		return;
+	}
+	if (len > (uint64_t)rx->task->st.st_size - rx->offset) {
+		source_error(rx->copy, rx->task->rel, 0, "grew while being copied");
+		end_file(rx, NULL);
+		return;
+	}
+	if (rx->wanted) {
+		hashset_update(&rx->hashes, data, len);
+		if (reader_sink(rx->reader, data, len, rx->offset) != 0) {
+			reader_file_end(rx->reader, NULL);
+			rx->wanted = false;
+		}
+	}
+	rx->offset += len;
+}
+
+static void on_end(struct receiving *rx, const struct frame *frame)
+{
+	struct copy *copy = rx->copy;
+	char sent[HASH_SET_MAX][HASH_HEX_MAX + 1];
+	struct hashio_result result;
+	const char *why;
+
+	if (proto_get_end(frame, copy->opt.algos, copy->opt.nalgos, sent, &why) != 0) {
+		malformed(rx, why);
+		return;
+	}
+	if (!rx->wanted) {
+		end_file(rx, NULL);
+		return;
+	}
+	memset(&result, 0, sizeof(result));
+	if (rx->offset != (uint64_t)rx->task->st.st_size) {
+		source_error(copy, rx->task->rel, 0, "changed while being copied");
+		end_file(rx, NULL);
+		return;
+	}
+	if (hashset_final_hex(&rx->hashes, result.hex) != 0) {
+		stop_run(copy, STOP_INTERNAL, rx->task->rel, ENOMEM);
+		end_file(rx, NULL);
+		return;
+	}
+	for (size_t i = 0; i < copy->opt.nalgos; i++) {
+		if (strcmp(result.hex[i], sent[i]) != 0) {
+			source_error(copy, rx->task->rel, 0,
+				     "damaged on the way: its digest differs from the source's");
+			end_file(rx, NULL);
+			return;
+		}
+	}
+	result.size = (uint64_t)rx->task->st.st_size;
+	end_file(rx, &result);
+}
+
+static void on_file(struct receiving *rx, const struct proto_entry *entry)
+{
+	rx->task = new_task(rx, entry);
+	if (!rx->task)
+		return;
+	rx->offset = 0;
+	rx->wanted = reader_file_begin(rx->reader, rx->task) > 0;
+	if (rx->wanted && hashset_reset(&rx->hashes) != 0) {
+		stop_run(rx->copy, STOP_INTERNAL, rx->task->rel, ENOMEM);
+		end_file(rx, NULL);
+	}
+}
+
+static void on_link(struct receiving *rx, const struct proto_entry *entry)
+{
+	struct task *task;
+
+	if (!rx->copy->opt.hard_links || entry->st.st_nlink < 2) {
+		malformed(rx, "a hard link without -H");
+		return;
+	}
+	task = new_task(rx, entry);
+	if (!task)
+		return;
+	if (reader_file_begin(rx->reader, task) > 0) {
+		/* Not linked: no file with its inode was sent before. */
+		reader_file_end(rx->reader, NULL);
+		malformed(rx, "a hard link to a file never sent");
+	}
+	free(task);
+}
+
+/* After an entry: tell the sender once when no destination is left. */
+static void check_dests(struct receiving *rx)
+{
+	struct copy *copy = rx->copy;
+	struct dbuf out;
+	const char *why = "every destination failed";
+
+	if (rx->said_failed)
+		return;
+	for (size_t i = 0; i < copy->ndests; i++)
+		if (dest_ok(&copy->dests[i]))
+			return;
+	rx->said_failed = true;
+	if (copy->ndests == 1 && copy->dests[0].why)
+		why = copy->dests[0].why;
+	dbuf_init(&out);
+	if (proto_put_text(&out, PROTO_FAILED, why, strlen(why)) == 0)
+		remote_send_now(rx->peer, out.data, out.len);
+	dbuf_free(&out);
+}
+
+int receive_entries(struct copy *copy, struct remote *peer, const char *peer_name,
+		    uint64_t *left_out)
+{
+	struct receiving rx;
+	struct proto_entry entry;
+	struct frame frame;
+	struct dbuf text;
+	const char *why, *target;
+	size_t len;
+	int ret, committed = 0;
+
+	memset(&rx, 0, sizeof(rx));
+	rx.copy = copy;
+	rx.peer = peer;
+	rx.peer_name = peer_name;
+	dbuf_init(&rx.xattrs);
+	dbuf_init(&text);
+	*left_out = 0;
+	rx.reader = walker_init(copy);
+	if (!rx.reader || hashset_init(&rx.hashes, copy->opt.algos, copy->opt.nalgos) != 0) {
+		stop_run(copy, STOP_INTERNAL, peer_name, ENOMEM);
+		walker_fini(rx.reader);
+		return 0;
+	}
+	rx.reader->worker.inline_small = false;
+	for (;;) {
+		ret = remote_read(peer, &frame);
+		if (ret <= 0) {
+			if (ret == 0 || errno != EPROTO)
+				stop_run_why(copy, STOP_SOURCE, peer_name, 0,
+					     ret == 0 ? "the connection was lost" : strerror(errno));
+			else
+				malformed(&rx, "a malformed message");
+			break;
+		}
+		if (rx.task && frame.type != PROTO_DATA && frame.type != PROTO_END &&
+		    frame.type != PROTO_ABORT) {
+			malformed(&rx, "a file's data cut short");
+			break;
+		}
+		switch (frame.type) {
+		case PROTO_ROOT:
+			if (get_entry(&rx, &frame, &entry) == 0)
+				copy_root(copy, &entry.st);
+			break;
+		case PROTO_DIR:
+		case PROTO_NODE:
+			if (get_entry(&rx, &frame, &entry) != 0)
+				break;
+			dbuf_clear(&text);
+			if (dbuf_append(&text, entry.rel, entry.rel_len) != 0 || dbuf_putc(&text, '\0') != 0) {
+				stop_run(copy, STOP_INTERNAL, peer_name, ENOMEM);
+				break;
+			}
+			if (frame.type == PROTO_DIR) {
+				on_dir(&rx, &entry, text.data);
+				break;
+			}
+			target = NULL;
+			if (entry.target) {
+				size_t at = text.len;
+				if (dbuf_append(&text, entry.target, entry.target_len) != 0 ||
+				    dbuf_putc(&text, '\0') != 0) {
+					stop_run(copy, STOP_INTERNAL, peer_name, ENOMEM);
+					break;
+				}
+				target = text.data + at;
+			}
+			for (size_t i = 0; i < copy->ndests; i++)
+				dest_make_node(&rx.reader->worker, &copy->dests[i], text.data, entry.rel_len,
+					       &entry.st, target);
+			break;
+		case PROTO_FILE:
+			if (get_entry(&rx, &frame, &entry) == 0)
+				on_file(&rx, &entry);
+			break;
+		case PROTO_DATA:
+		case PROTO_END:
+		case PROTO_ABORT:
+			if (!rx.task) {
+				malformed(&rx, "file data outside a file");
+				break;
+			}
+			if (frame.type == PROTO_DATA)
+				on_data(&rx, &frame);
+			else if (frame.type == PROTO_END)
+				on_end(&rx, &frame);
+			else
+				end_file(&rx, NULL);
+			break;
+		case PROTO_LINK:
+			if (get_entry(&rx, &frame, &entry) == 0)
+				on_link(&rx, &entry);
+			break;
+		case PROTO_COMMIT:
+			if (proto_get_commit(&frame, left_out, &why) != 0)
+				malformed(&rx, why);
+			else
+				committed = 1;
+			break;
+		case PROTO_CANCEL:
+			if (proto_get_text(&frame, &target, &len, &why) != 0) {
+				malformed(&rx, why);
+				break;
+			}
+			if (rx.said_failed)
+				goto out; /* as asked: the destinations' failures say the rest */
+			stop_run_said(copy, STOP_SOURCE, len > 0 ? target : "cancelled by the sender",
+				      len > 0 ? len : strlen("cancelled by the sender"));
+			break;
+		default:
+			malformed(&rx, "an unknown message");
+			break;
+		}
+		if (committed || stopping(copy))
+			break;
+		check_dests(&rx);
+	}
+out:
+	if (rx.task)
+		end_file(&rx, NULL);
+	hashset_fini(&rx.hashes);
+	walker_fini(rx.reader);
+	dbuf_free(&rx.xattrs);
+	dbuf_free(&text);
+	return committed;
+}
+
+struct remote *pull_tree(struct copy *copy, const char *operand)
+{
+	const struct copy_options *opt = &copy->opt;
+	struct remote *remote = remote_start(operand, &opt->how);
+	struct proto_setup setup;
+	struct proto_done result;
+	struct dbuf algos, out;
+	struct frame frame;
+	uint64_t left_out;
+	const char *why;
+	int ret;
+
+	if (!remote) {
+		stop_run_said(copy, STOP_SOURCE, "the source could not be reached",
+			      strlen("the source could not be reached"));
+		return NULL;
+	}
+	dbuf_init(&algos);
+	dbuf_init(&out);
+	memset(&setup, 0, sizeof(setup));
+	setup.role = ROLE_SEND;
+	setup.path = remote->path;
+	setup.host = remote->host;
+	setup.flags = (opt->preserve ? PROTO_PRESERVE : 0) | (opt->hard_links ? PROTO_HARD_LINKS : 0) |
+		      (opt->keep_going ? PROTO_KEEP_GOING : 0);
+	setup.seal_name = opt->seal_name;
+	setup.readers = opt->readers;
+	ret = 0;
+	for (size_t i = 0; ret == 0 && i < opt->nalgos; i++)
+		ret = (i > 0 && dbuf_putc(&algos, ',') != 0) || dbuf_puts(&algos, opt->algos[i]->name) != 0;
+	setup.algos = algos.data ? algos.data : "";
+	if (ret == 0)
+		ret = proto_put_setup(&out, &setup);
+	if (ret == 0)
+		ret = remote_send(remote, &out, false);
+	dbuf_free(&algos);
+	dbuf_free(&out);
+	if (ret != 0) {
+		stop_run(copy, STOP_SOURCE, operand, errno);
+		return remote;
+	}
+	ret = remote_read(remote, &frame);
+	if (ret != 1 || frame.type != PROTO_READY) {
+		if (ret == 1 && frame.type == PROTO_DONE && proto_get_done(&frame, &result, &why) == 0)
+			stop_run_said(copy, STOP_SOURCE, "the source could not be read",
+				      strlen("the source could not be read"));
+		else
+			stop_run_why(copy, STOP_SOURCE, operand, 0,
+				     ret == 0 ? "the remote side ended before it was ready"
+					      : "a malformed message from the remote side");
+		return remote;
+	}
+	if (receive_entries(copy, remote, operand, &left_out) == 1 && left_out > 0)
+		atomic_fetch_add(&copy->left_out, left_out);
+	return remote;
+}
+
+void pull_end(struct remote *remote, int status)
+{
+	struct proto_done done;
+	struct dbuf out;
+
+	if (!remote)
+		return;
+	memset(&done, 0, sizeof(done));
+	done.status = status > 255 || status < 0 ? 1 : (unsigned)status;
+	dbuf_init(&out);
+	if (proto_put_done(&out, &done) == 0)
+		remote_send(remote, &out, false);
+	dbuf_free(&out);
+	remote_close(remote);
+}
