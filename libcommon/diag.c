@@ -131,6 +131,15 @@ void diag_input_error(const char *file, uintmax_t line, const char *format, ...)
 	diag_raise(EXIT_USAGE);
 }
 
+void diag_file_note(const char *path, const char *format, ...)
+{
+	va_list args;
+
+	va_start(args, format);
+	emit(path, 0, format, args);
+	va_end(args);
+}
+
 void diag_note(const char *format, ...)
 {
 	va_list args;

@@ -54,6 +54,9 @@ void diag_file_errorf(const char *path, const char *format, ...)
 void diag_input_error(const char *file, uintmax_t line, const char *format, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/** "prog: path: message" without changing the status. */
+void diag_file_note(const char *path, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
 /** "prog: message" without changing the status (notes, summaries). */
 void diag_note(const char *format, ...) __attribute__((format(printf, 1, 2)));
 

@@ -67,7 +67,7 @@ static void dest_done_before(struct dest *dest, const char *note)
 {
 	dest->done_before = true;
 	atomic_store(&dest->error, ECANCELED);
-	diag_note("%s: %s", dest->path, note);
+	diag_file_note(dest->path, "%s", note);
 }
 
 /*
@@ -404,7 +404,7 @@ int copy_finish(struct copy *copy)
 		status = EXIT_FAILED;
 		if (all_back) {
 			if (changed)
-				diag_note("%s: rolled back", dest->path);
+				diag_file_note(dest->path, "rolled back");
 			continue;
 		}
 		pthread_mutex_lock(&dest->lock);
@@ -495,10 +495,10 @@ int copy_rollback(const char *dest)
 		return -1;
 	}
 	if (result.committed)
-		diag_note("%s: the run had completed: finished it (sealed copy kept)", dest);
+		diag_file_note(dest, "the run had completed: finished it (sealed copy kept)");
 	else
-		diag_note("%s: rolled back: %" PRIu64 " file(s) removed, %" PRIu64
-			  " restored, %" PRIu64 " directorie(s) removed%s", dest, result.removed,
+		diag_file_note(dest, "rolled back: %" PRIu64 " file(s) removed, %" PRIu64
+			  " restored, %" PRIu64 " directorie(s) removed%s", result.removed,
 			  result.restored, result.dirs_removed,
 			  result.root_removed ? ", destination removed" : "");
 	if (result.failures > 0) {

@@ -110,7 +110,7 @@ static void copy_entry(struct worker *worker, int at_fd, const char *at_path,
 		return;
 	}
 	if (S_ISSOCK(st->st_mode)) {
-		diag_note("%s: skipping a socket", rel);
+		diag_file_note(rel, "skipping a socket");
 		return;
 	}
 	if (S_ISLNK(st->st_mode)) {
@@ -279,7 +279,7 @@ static enum walk_action walk_visit(void *context, const struct walk_entry *entry
 				  strcmp(entry->name, JOURNAL_NAME) == 0))
 		return WALK_PRUNE; /* a seal or journal of SRC's own is not content */
 	if (S_ISDIR(st->st_mode) && is_dest_root(copy, st)) {
-		diag_note("%s: skipping a destination inside the source", entry->path);
+		diag_file_note(entry->path, "skipping a destination inside the source");
 		return WALK_PRUNE;
 	}
 	copy_entry(worker, entry->at_fd, entry->at_path, st, rel, len);

@@ -36,6 +36,19 @@ struct rdest {
 	char *why;
 };
 
+/*
+ * A write to the remote side failed: the connection is gone. Said once, at
+ * the end (rdest_finish); errno ECANCELED keeps the engine from saying it
+ * per file.
+ */
+static void lost(struct dest *dest)
+{
+	static const char why[] = "the connection was lost";
+
+	dest_fail_said(dest, why, sizeof(why) - 1);
+	errno = ECANCELED;
+}
+
 /* dest_each_xattr's fn: add the attribute to a blob. */
 static int put_xattr(void *arg, const char *name, const void *value, size_t len)
 {
@@ -79,7 +92,7 @@ static void send_entry(struct dest *dest, unsigned type, const char *rel, size_t
 	if (put_entry(&out, type, rel, len, st, target, xattr_fd) != 0)
 		dest_fail(dest, rel, len, errno, NULL);
 	else if (remote_send(dest->rdest->remote, &out, true) != 0)
-		dest_fail(dest, rel, len, errno, "sending");
+		lost(dest);
 	dbuf_free(&out);
 }
 
@@ -111,7 +124,7 @@ static void *listen_remote(void *arg)
 		diag_file_errorf(dest->path, "a malformed message from the remote side");
 		break;
 	}
-	dest_fail_said(dest, "the connection was lost", strlen("the connection was lost"));
+	lost(dest);
 	pthread_mutex_lock(&rd->lock);
 	rd->lost = true;
 	pthread_cond_broadcast(&rd->cond);
@@ -248,7 +261,7 @@ static int file_flush(struct fileop *op)
 	ret = remote_put(remote, op->rbuf.data, op->rbuf.len);
 	dbuf_clear(&op->rbuf);
 	if (ret != 0)
-		op->where = "sending";
+		lost(op->dest);
 	return ret;
 }
 
@@ -302,8 +315,10 @@ int rdest_link(struct fileop *op, struct task *task)
 
 	dbuf_init(&out);
 	ret = put_entry(&out, PROTO_LINK, task->rel, task->rel_len, &task->st, NULL, -1);
-	if (ret == 0)
-		ret = remote_send(op->dest->rdest->remote, &out, true);
+	if (ret == 0 && remote_send(op->dest->rdest->remote, &out, true) != 0) {
+		lost(op->dest);
+		ret = -1;
+	}
 	dbuf_free(&out);
 	return ret;
 }
