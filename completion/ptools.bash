@@ -231,6 +231,18 @@ _ptools_pcopy() {
 		_ptools_files -d
 		return
 		;;
+	-e | --rsh)
+		# A command: the programs on PATH.
+		mapfile -t COMPREPLY < <(compgen -c -- "$cur")
+		if [ -n "$eqprefix" ]; then
+			COMPREPLY=("${COMPREPLY[@]/#/$eqprefix}")
+		fi
+		return
+		;;
+	--remote-pcopy)
+		_ptools_files
+		return
+		;;
 	--seal)
 		# The default name, and the seals already in the current directory.
 		local seals
@@ -248,13 +260,14 @@ _ptools_pcopy() {
 		_ptools_reply --algo= --to= --from= --null --force --update \
 			--preserve --hard-links --dry-run --delete --keep-going \
 			--fsync --verify --seal= --readers= --writers= --progress \
-			--no-progress --resume --rollback --help --version
+			--no-progress --resume --rollback --rsh= --remote-pcopy= \
+			--help --version
 		if [ "${#COMPREPLY[@]}" -eq 1 ] && [[ ${COMPREPLY[0]} == *= ]]; then
 			compopt -o nospace 2>/dev/null
 		fi
 		;;
 	-*)
-		_ptools_reply -a -t -0 -f -u -p -H -n -k -j -w -h -V
+		_ptools_reply -a -t -0 -f -u -p -H -n -k -j -w -e -h -V
 		;;
 	*)
 		# SRC and DEST are directories.

@@ -60,10 +60,10 @@ help_algorithms() {
 		/^  -j/ { on = 0 } on' | tr -s ' \n' '\n\n' | sed '/^$/d'
 }
 
-@test "completion: pcopy --r<TAB> offers --readers=, --resume and --rollback" {
+@test "completion: pcopy --r<TAB> offers --readers=, --remote-pcopy=, --resume, --rollback and --rsh=" {
 	run complete_words pcopy --r
 	assert_success
-	assert_output "$(printf '%s\n' --readers= --resume --rollback)"
+	assert_output "$(printf '%s\n' --readers= --remote-pcopy= --resume --rollback --rsh=)"
 	run complete_words pcopy --res
 	assert_success
 	assert_output --resume
