@@ -260,14 +260,14 @@ _ptools_pcopy() {
 		_ptools_reply --algo= --to= --from= --null --force --update \
 			--preserve --hard-links --dry-run --delete --keep-going \
 			--fsync --verify --seal= --readers= --writers= --progress \
-			--no-progress --resume --rollback --rsh= --remote-pcopy= \
+			--no-progress --resume --rollback --rsh= --remote-pcopy= --compress \
 			--help --version
 		if [ "${#COMPREPLY[@]}" -eq 1 ] && [[ ${COMPREPLY[0]} == *= ]]; then
 			compopt -o nospace 2>/dev/null
 		fi
 		;;
 	-*)
-		_ptools_reply -a -t -0 -f -u -p -H -n -k -j -w -e -h -V
+		_ptools_reply -a -t -0 -f -u -p -H -n -k -j -w -e -z -h -V
 		;;
 	*)
 		# SRC and DEST are directories.

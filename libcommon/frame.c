@@ -131,6 +131,10 @@ static int fill(struct frame_reader *reader, size_t want)
 				n = (ssize_t)room;
 			memcpy(reader->buf + reader->end, reader->mem + reader->mem_pos, (size_t)n);
 			reader->mem_pos += (size_t)n;
+		} else if (reader->read_fn) {
+			n = reader->read_fn(reader->read_arg, reader->buf + reader->end, room);
+			if (n < 0)
+				return -1;
 		} else {
 			n = read(reader->fd, reader->buf + reader->end, room);
 			if (n < 0 && errno == EINTR)

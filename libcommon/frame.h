@@ -13,6 +13,7 @@
 
 #include "prelude.h"
 #include "dbuf.h"
+#include <sys/types.h>
 
 #define FRAME_HEADER 5
 #define FRAME_PAYLOAD_MAX ((size_t)4 << 20)
@@ -36,8 +37,13 @@ int frame_put_str(struct dbuf *out, const char *s);
  */
 int frame_end(struct dbuf *out, size_t start);
 
+/** Where a reader may get its bytes instead of read(2): as read(2) returns. */
+typedef ssize_t frame_read_fn(void *arg, void *buf, size_t len);
+
 struct frame_reader {
 	int fd;                      /* -1: reading from mem */
+	frame_read_fn *read_fn;      /* set: bytes come from read_fn(read_arg), not fd */
+	void *read_arg;
 	const unsigned char *mem;
 	size_t mem_len, mem_pos;
 	unsigned char *buf;

@@ -32,6 +32,7 @@ struct copy_options {
 	bool progress;
 	const char *seal_name;
 	struct remote_how how;   /* how remote destinations (host:path) are reached */
+	bool compress;           /* -z: remote connections compressed (zstd) */
 	bool server;             /* pcopy --server: the client says how the run stopped */
 	struct remote *peer;     /* pcopy --server sending a tree: the one destination */
 	/*

@@ -57,6 +57,7 @@ static const char usage_text[] =
 	"  -e, --rsh=CMD        the remote shell (default $PTOOLS_RSH, else ssh), e.g.\n"
 	"                       -e 'ssh -p 2222 -i key'\n"
 	"      --remote-pcopy=PATH  the pcopy to run on the other host (default pcopy)\n"
+	"  -z, --compress       compress what travels to and from other hosts (zstd)\n"
 	"  -h, --help           show this help and exit\n"
 	"  -V, --version        show the version and exit\n"
 	"\n"
@@ -100,6 +101,7 @@ static const struct option long_options[] = {
 	{ "rollback", no_argument, NULL, OPT_ROLLBACK },
 	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ "rsh", required_argument, NULL, 'e' },
+	{ "compress", no_argument, NULL, 'z' },
 	{ "remote-pcopy", required_argument, NULL, OPT_REMOTE_PCOPY },
 	{ "server", no_argument, NULL, OPT_SERVER },
 	{ "help", no_argument, NULL, 'h' },
@@ -197,7 +199,7 @@ int main(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	opterr = 0; /* one message of our own, not getopt's and ours */
-	while ((c = getopt_long(argc, argv, ":a:t:0fupHknj:w:e:hV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":a:t:0fupHknj:w:e:zhV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'a': algo_list = optarg; break;
 		case 't': to[nto++] = optarg; break;
@@ -220,6 +222,7 @@ int main(int argc, char **argv)
 		case OPT_ROLLBACK: rollback = true; break;
 		case OPT_RESUME: opt.resume = true; break;
 		case 'e': opt.how.rsh = optarg; break;
+		case 'z': opt.compress = true; break;
 		case OPT_REMOTE_PCOPY: opt.how.remote_pcopy = optarg; break;
 		case OPT_SERVER: server = true; break;
 		case 'h': diag_help(usage_text);

@@ -52,7 +52,8 @@ enum {
 	PROTO_PRESERVE = 1 << 4,
 	PROTO_HARD_LINKS = 1 << 5,
 	PROTO_KEEP_GOING = 1 << 6,
-	PROTO_FLAGS_ALL = (1 << 7) - 1,
+	PROTO_COMPRESS = 1 << 7,     /* after SETUP, both directions are one zstd stream each */
+	PROTO_FLAGS_ALL = (1 << 8) - 1,
 };
 
 struct proto_setup {

@@ -162,7 +162,7 @@ static int ask_receive(struct copy *copy, struct dest *dest)
 	setup.flags = (opt->force ? PROTO_FORCE : 0) | (opt->update ? PROTO_UPDATE : 0) |
 		      (opt->fsync ? PROTO_FSYNC : 0) | (opt->verify ? PROTO_VERIFY : 0) |
 		      (opt->preserve ? PROTO_PRESERVE : 0) | (opt->hard_links ? PROTO_HARD_LINKS : 0) |
-		      (opt->keep_going ? PROTO_KEEP_GOING : 0);
+		      (opt->keep_going ? PROTO_KEEP_GOING : 0) | (opt->compress ? PROTO_COMPRESS : 0);
 	setup.seal_name = opt->seal_name;
 	setup.readers = opt->readers;
 	ret = algo_list(copy, &algos);
@@ -171,6 +171,8 @@ static int ask_receive(struct copy *copy, struct dest *dest)
 		ret = proto_put_setup(&out, &setup);
 	if (ret == 0)
 		ret = remote_send(remote, &out, false);
+	if (ret == 0 && opt->compress)
+		ret = remote_compress(remote);
 	dbuf_free(&algos);
 	dbuf_free(&out);
 	if (ret != 0) {

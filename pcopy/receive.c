@@ -383,7 +383,7 @@ struct remote *pull_tree(struct copy *copy, const char *operand)
 	setup.path = remote->path;
 	setup.host = remote->host;
 	setup.flags = (opt->preserve ? PROTO_PRESERVE : 0) | (opt->hard_links ? PROTO_HARD_LINKS : 0) |
-		      (opt->keep_going ? PROTO_KEEP_GOING : 0);
+		      (opt->keep_going ? PROTO_KEEP_GOING : 0) | (opt->compress ? PROTO_COMPRESS : 0);
 	setup.seal_name = opt->seal_name;
 	setup.readers = opt->readers;
 	ret = 0;
@@ -394,6 +394,8 @@ struct remote *pull_tree(struct copy *copy, const char *operand)
 		ret = proto_put_setup(&out, &setup);
 	if (ret == 0)
 		ret = remote_send(remote, &out, false);
+	if (ret == 0 && opt->compress)
+		ret = remote_compress(remote);
 	dbuf_free(&algos);
 	dbuf_free(&out);
 	if (ret != 0) {

@@ -20,9 +20,26 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zstd.h>
 
 /* Queued frames are written once this much has gathered. */
 #define REMOTE_SEND_CHUNK ((size_t)256 << 10)
+
+/*
+ * -z: the largest window (2^n bytes) either side uses or accepts, so a
+ * hostile peer cannot make the decompressor allocate more; and the level.
+ */
+#define REMOTE_ZSTD_WINDOW_LOG 23
+#define REMOTE_ZSTD_LEVEL 3
+
+struct remote_zstd {
+	ZSTD_CCtx *cctx;
+	ZSTD_DCtx *dctx;
+	unsigned char *in;           /* compressed bytes read, not yet decompressed */
+	size_t in_len, in_pos, in_cap;
+	unsigned char *out;          /* compressed bytes to write */
+	size_t out_cap;
+};
 
 bool remote_operand(const char *arg)
 {
@@ -92,10 +109,22 @@ static struct remote *remote_new(int in, int out)
 	return remote;
 }
 
+static void zstd_free(struct remote_zstd *z)
+{
+	if (!z)
+		return;
+	ZSTD_freeCCtx(z->cctx);
+	ZSTD_freeDCtx(z->dctx);
+	free(z->in);
+	free(z->out);
+	free(z);
+}
+
 static void remote_free(struct remote *remote)
 {
 	if (!remote)
 		return;
+	zstd_free(remote->zstd);
 	frame_reader_fini(&remote->reader);
 	pthread_mutex_destroy(&remote->lock);
 	pthread_mutex_destroy(&remote->write_lock);
@@ -321,6 +350,88 @@ void remote_claim(struct remote *remote, const void *owner)
 	pthread_mutex_unlock(&remote->lock);
 }
 
+/* Compress len bytes and write them, flushed so the peer can read them all now. */
+static int write_compressed(struct remote *remote, const void *data, size_t len)
+{
+	struct remote_zstd *z = remote->zstd;
+	ZSTD_inBuffer in = { data, len, 0 };
+	size_t left;
+
+	do {
+		ZSTD_outBuffer out = { z->out, z->out_cap, 0 };
+		left = ZSTD_compressStream2(z->cctx, &out, &in, ZSTD_e_flush);
+		if (ZSTD_isError(left)) {
+			errno = EIO;
+			return -1;
+		}
+		if (out.pos > 0 && xwrite(remote->out, z->out, out.pos) != 0)
+			return -1;
+	} while (left != 0 || in.pos < in.size);
+	return 0;
+}
+
+/* frame_reader's read_fn under -z: decompressed bytes, as read(2) would give them. */
+static ssize_t read_decompressed(void *arg, void *buf, size_t len)
+{
+	struct remote *remote = arg;
+	struct remote_zstd *z = remote->zstd;
+	ZSTD_outBuffer out = { buf, len, 0 };
+
+	for (;;) {
+		ZSTD_inBuffer in;
+		size_t ret;
+
+		if (z->in_pos == z->in_len) {
+			ssize_t n = read(remote->in, z->in, z->in_cap);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return n;
+			z->in_len = (size_t)n;
+			z->in_pos = 0;
+		}
+		in.src = z->in;
+		in.size = z->in_len;
+		in.pos = z->in_pos;
+		ret = ZSTD_decompressStream(z->dctx, &out, &in);
+		z->in_pos = in.pos;
+		if (ZSTD_isError(ret)) {
+			errno = EPROTO;
+			return -1;
+		}
+		if (out.pos > 0)
+			return (ssize_t)out.pos;
+	}
+}
+
+int remote_compress(struct remote *remote)
+{
+	struct remote_zstd *z = calloc(1, sizeof(*z));
+
+	if (!z)
+		return -1;
+	z->cctx = ZSTD_createCCtx();
+	z->dctx = ZSTD_createDCtx();
+	z->in_cap = ZSTD_DStreamInSize();
+	z->out_cap = ZSTD_CStreamOutSize();
+	z->in = malloc(z->in_cap);
+	z->out = malloc(z->out_cap);
+	if (!z->cctx || !z->dctx || !z->in || !z->out ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel, REMOTE_ZSTD_LEVEL)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_windowLog, REMOTE_ZSTD_WINDOW_LOG)) ||
+	    ZSTD_isError(ZSTD_DCtx_setParameter(z->dctx, ZSTD_d_windowLogMax, REMOTE_ZSTD_WINDOW_LOG))) {
+		zstd_free(z);
+		errno = ENOMEM;
+		return -1;
+	}
+	pthread_mutex_lock(&remote->write_lock);
+	remote->zstd = z;
+	pthread_mutex_unlock(&remote->write_lock);
+	remote->reader.read_fn = read_decompressed;
+	remote->reader.read_arg = remote;
+	return 0;
+}
+
 /* Write whole frames to the peer; a failure marks the connection broken. */
 static int send_out(struct remote *remote, const void *data, size_t len)
 {
@@ -328,7 +439,8 @@ static int send_out(struct remote *remote, const void *data, size_t len)
 
 	pthread_mutex_lock(&remote->write_lock);
 	if (!remote->broken) {
-		ret = xwrite(remote->out, data, len);
+		ret = remote->zstd ? write_compressed(remote, data, len)
+				   : xwrite(remote->out, data, len);
 		err = errno;
 		if (ret != 0)
 			remote->broken = true;

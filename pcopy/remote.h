@@ -33,6 +33,7 @@ struct remote {
 	const void *owner;           /* who is sending now (one file's frames stay together) */
 	bool broken;                 /* a write failed: the peer is gone */
 	struct dbuf sendbuf;         /* the owner's frames not yet written */
+	struct remote_zstd *zstd;    /* -z: compression both ways, or NULL */
 };
 
 /**
@@ -79,6 +80,14 @@ int remote_send_now(struct remote *remote, const void *data, size_t len);
  * left for later frames to carry (entries: no write(2) each). 0 or -1.
  */
 int remote_send(struct remote *remote, const struct dbuf *frames, bool queue);
+
+/**
+ * -z: from now on, what is sent is compressed and what is read is
+ * decompressed (zstd), with a window small enough to keep memory bounded
+ * whatever the peer sends. Call at the same point of the exchange on both
+ * sides, with nothing read ahead. 0 or -1.
+ */
+int remote_compress(struct remote *remote);
 
 /** Whether a write to the peer has failed. */
 bool remote_broken(struct remote *remote);

@@ -83,6 +83,7 @@ static int take_options(struct copy_options *opt, const struct proto_setup *setu
 	opt->preserve = setup->flags & PROTO_PRESERVE;
 	opt->hard_links = setup->flags & PROTO_HARD_LINKS;
 	opt->keep_going = setup->flags & PROTO_KEEP_GOING;
+	opt->compress = setup->flags & PROTO_COMPRESS;
 	if (setup->readers >= 1 && setup->readers <= DIAG_COUNT_MAX)
 		opt->readers = setup->readers;
 	n = hash_parse_list(setup->algos, opt->algos, HASH_SET_MAX, &bad, &bad_len);
@@ -175,6 +176,8 @@ int server_main(struct copy_options *opt)
 		send_done(EXIT_USAGE);
 		return EXIT_USAGE;
 	}
+	if ((setup.flags & PROTO_COMPRESS) && remote_compress(client) != 0)
+		return EXIT_FAILED; /* nothing can be said: the client expects zstd now */
 	if (dbuf_printf(&prefix, "%s:", setup.host) == 0)
 		diag_set_sink(send_message, prefix.data);
 	opt->server = true;
