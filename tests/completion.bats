@@ -63,7 +63,7 @@ help_algorithms() {
 @test "completion: pcopy --r<TAB> offers --readers=, --remote-pcopy=, --resume, --rollback and --rsh=" {
 	run complete_words pcopy --r
 	assert_success
-	assert_output "$(printf '%s\n' --readers= --remote-pcopy= --resume --rollback --rsh=)"
+	assert_output "$(printf '%s\n' --readers= --resume --rollback --rsh= --remote-pcopy=)"
 	run complete_words pcopy --res
 	assert_success
 	assert_output --resume
