@@ -358,6 +358,12 @@ int rdest_finish(struct copy *copy, struct dest *dest, bool all_back, const char
 					 "pcopy --rollback %s finishes the undo)", dest->path);
 		if (status != 0)
 			dest_fail_said(dest, rd->why ? rd->why : "failed", rd->why ? strlen(rd->why) : 6);
+	} else {
+		/* Never reached or never ready: the summary line a local one gets. */
+		pthread_mutex_lock(&dest->lock);
+		diag_file_errorf(dest->path, "failed (nothing was changed): %s",
+				 dest->why ? dest->why : "out of memory");
+		pthread_mutex_unlock(&dest->lock);
 	}
 	if (rd->started)
 		remote_close(rd->remote);
