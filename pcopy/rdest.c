@@ -132,41 +132,32 @@ static void *listen_remote(void *arg)
 	return NULL;
 }
 
-/* "sha256,xxh128": the run's algorithms as -a takes them. */
-static int algo_list(const struct copy *copy, struct dbuf *out)
+int rdest_ask(struct remote *remote, const struct copy_options *opt, unsigned role)
 {
-	for (size_t i = 0; i < copy->opt.nalgos; i++)
-		if ((i > 0 && dbuf_putc(out, ',') != 0) || dbuf_puts(out, copy->opt.algos[i]->name) != 0)
-			return -1;
-	return 0;
-}
-
-/* Ask the remote side to receive into its path; wait until it is ready. 0 or -1 (said). */
-static int ask_receive(struct copy *copy, struct dest *dest)
-{
-	struct remote *remote = dest->rdest->remote;
-	const struct copy_options *opt = &copy->opt;
 	struct proto_setup setup;
 	struct proto_done result;
 	struct dbuf algos, out;
 	struct frame frame;
 	const char *why;
-	int ret;
+	int ret = 0;
 
 	dbuf_init(&algos);
 	dbuf_init(&out);
 	memset(&setup, 0, sizeof(setup));
-	setup.role = ROLE_RECEIVE;
+	setup.role = role;
 	setup.path = remote->path;
 	setup.host = remote->host;
 	setup.flags = (opt->force ? PROTO_FORCE : 0) | (opt->update ? PROTO_UPDATE : 0) |
 		      (opt->fsync ? PROTO_FSYNC : 0) | (opt->verify ? PROTO_VERIFY : 0) |
 		      (opt->preserve ? PROTO_PRESERVE : 0) | (opt->hard_links ? PROTO_HARD_LINKS : 0) |
 		      (opt->keep_going ? PROTO_KEEP_GOING : 0) | (opt->compress ? PROTO_COMPRESS : 0);
-	setup.seal_name = opt->seal_name;
+	setup.seal_name = opt->seal_name ? opt->seal_name : SEAL_DEFAULT_NAME;
 	setup.readers = opt->readers;
-	ret = algo_list(copy, &algos);
-	setup.algos = algos.data ? algos.data : "";
+	/* The run's algorithms, as -a takes them. */
+	for (size_t i = 0; ret == 0 && i < opt->nalgos; i++)
+		ret = (i > 0 && dbuf_putc(&algos, ',') != 0) || dbuf_puts(&algos, opt->algos[i]->name) != 0
+			      ? -1 : 0;
+	setup.algos = algos.data ? algos.data : "sha256";
 	if (ret == 0)
 		ret = proto_put_setup(&out, &setup);
 	if (ret == 0)
@@ -176,7 +167,7 @@ static int ask_receive(struct copy *copy, struct dest *dest)
 	dbuf_free(&algos);
 	dbuf_free(&out);
 	if (ret != 0) {
-		diag_file_error(dest->path, errno);
+		diag_file_error(remote->name, errno);
 		return -1;
 	}
 	ret = remote_read(remote, &frame);
@@ -184,10 +175,8 @@ static int ask_receive(struct copy *copy, struct dest *dest)
 		return 0;
 	if (ret == 1 && frame.type == PROTO_DONE && proto_get_done(&frame, &result, &why) == 0)
 		return -1; /* the remote side said why */
-	if (ret == 0)
-		diag_file_errorf(dest->path, "the remote side ended before it was ready");
-	else
-		diag_file_errorf(dest->path, "a malformed message from the remote side");
+	diag_file_errorf(remote->name, "%s", ret == 0 ? "the remote side ended before it was ready"
+						    : "a malformed message from the remote side");
 	return -1;
 }
 
@@ -207,7 +196,7 @@ void rdest_setup(struct copy *copy, struct dest *dest, struct remote *peer)
 	if (!peer) {
 		rd->remote = remote_start(dest->path, &copy->opt.how);
 		rd->started = rd->remote != NULL;
-		if (!rd->remote || ask_receive(copy, dest) != 0) {
+		if (!rd->remote || rdest_ask(rd->remote, &copy->opt, ROLE_RECEIVE) != 0) {
 			dest_fail_said(dest, unreachable, sizeof(unreachable) - 1);
 			return;
 		}
@@ -377,39 +366,26 @@ int rdest_finish(struct copy *copy, struct dest *dest, bool all_back, const char
 
 int rdest_rollback(const char *operand, const struct remote_how *how)
 {
+	struct copy_options opt;
 	struct remote *remote = remote_start(operand, how);
-	struct proto_setup setup;
 	struct proto_done result;
 	struct frame frame;
-	struct dbuf out;
 	const char *why;
 	int ret;
 
 	if (!remote)
 		return -1;
-	memset(&setup, 0, sizeof(setup));
-	setup.role = ROLE_ROLLBACK;
-	setup.path = remote->path;
-	setup.host = remote->host;
-	setup.algos = "sha256";
-	setup.seal_name = SEAL_DEFAULT_NAME;
-	dbuf_init(&out);
-	ret = proto_put_setup(&out, &setup);
-	if (ret == 0)
-		ret = remote_send(remote, &out, false);
-	dbuf_free(&out);
+	memset(&opt, 0, sizeof(opt));
+	ret = rdest_ask(remote, &opt, ROLE_ROLLBACK);
 	if (ret == 0) {
-		while ((ret = remote_read(remote, &frame)) == 1 && frame.type == PROTO_READY)
-			;
-		if (ret == 1 && frame.type == PROTO_DONE && proto_get_done(&frame, &result, &why) == 0)
+		ret = remote_read(remote, &frame);
+		if (ret == 1 && frame.type == PROTO_DONE && proto_get_done(&frame, &result, &why) == 0) {
 			ret = result.status == 0 ? 0 : -1;
-		else {
+		} else {
 			diag_file_errorf(operand, "%s", ret == 0 ? "the connection was lost"
 							       : "a malformed message from the remote side");
 			ret = -1;
 		}
-	} else {
-		diag_file_error(operand, errno);
 	}
 	remote_close(remote);
 	return ret;

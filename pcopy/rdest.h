@@ -51,6 +51,13 @@ int rdest_link(struct fileop *op, struct task *task);
 int rdest_finish(struct copy *copy, struct dest *dest, bool all_back, const char *why);
 
 /**
+ * Ask the remote side (greeted) to take role (proto.h) on its path, with
+ * opt's options, and wait until it is ready: 0; or -1 after its or our
+ * message said why.
+ */
+int rdest_ask(struct remote *remote, const struct copy_options *opt, unsigned role);
+
+/**
  * pcopy --rollback host:DEST: have the pcopy there finish the undo left in
  * DEST. 0, or -1 (said).
  */

@@ -15,6 +15,7 @@
 #include "journal.h"
 #include "producer.h"
 #include "proto.h"
+#include "rdest.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,56 +362,12 @@ out:
 
 struct remote *pull_tree(struct copy *copy, const char *operand)
 {
-	const struct copy_options *opt = &copy->opt;
-	struct remote *remote = remote_start(operand, &opt->how);
-	struct proto_setup setup;
-	struct proto_done result;
-	struct dbuf algos, out;
-	struct frame frame;
+	static const char unreachable[] = "the source could not be reached";
+	struct remote *remote = remote_start(operand, &copy->opt.how);
 	uint64_t left_out;
-	const char *why;
-	int ret;
 
-	if (!remote) {
-		stop_run_said(copy, STOP_SOURCE, "the source could not be reached",
-			      strlen("the source could not be reached"));
-		return NULL;
-	}
-	dbuf_init(&algos);
-	dbuf_init(&out);
-	memset(&setup, 0, sizeof(setup));
-	setup.role = ROLE_SEND;
-	setup.path = remote->path;
-	setup.host = remote->host;
-	setup.flags = (opt->preserve ? PROTO_PRESERVE : 0) | (opt->hard_links ? PROTO_HARD_LINKS : 0) |
-		      (opt->keep_going ? PROTO_KEEP_GOING : 0) | (opt->compress ? PROTO_COMPRESS : 0);
-	setup.seal_name = opt->seal_name;
-	setup.readers = opt->readers;
-	ret = 0;
-	for (size_t i = 0; ret == 0 && i < opt->nalgos; i++)
-		ret = (i > 0 && dbuf_putc(&algos, ',') != 0) || dbuf_puts(&algos, opt->algos[i]->name) != 0;
-	setup.algos = algos.data ? algos.data : "";
-	if (ret == 0)
-		ret = proto_put_setup(&out, &setup);
-	if (ret == 0)
-		ret = remote_send(remote, &out, false);
-	if (ret == 0 && opt->compress)
-		ret = remote_compress(remote);
-	dbuf_free(&algos);
-	dbuf_free(&out);
-	if (ret != 0) {
-		stop_run(copy, STOP_SOURCE, operand, errno);
-		return remote;
-	}
-	ret = remote_read(remote, &frame);
-	if (ret != 1 || frame.type != PROTO_READY) {
-		if (ret == 1 && frame.type == PROTO_DONE && proto_get_done(&frame, &result, &why) == 0)
-			stop_run_said(copy, STOP_SOURCE, "the source could not be read",
-				      strlen("the source could not be read"));
-		else
-			stop_run_why(copy, STOP_SOURCE, operand, 0,
-				     ret == 0 ? "the remote side ended before it was ready"
-					      : "a malformed message from the remote side");
+	if (!remote || rdest_ask(remote, &copy->opt, ROLE_SEND) != 0) {
+		stop_run_said(copy, STOP_SOURCE, unreachable, sizeof(unreachable) - 1);
 		return remote;
 	}
 	if (receive_entries(copy, remote, operand, &left_out) == 1 && left_out > 0)

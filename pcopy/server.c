@@ -185,7 +185,8 @@ int server_main(struct copy_options *opt)
 	if (take_options(opt, &setup) != 0) {
 		status = EXIT_USAGE;
 	} else if (setup.role == ROLE_ROLLBACK) {
-		status = copy_rollback(setup.path) == 0 ? EXIT_ALL_GOOD : EXIT_FAILED;
+		status = send_ready() == 0 && copy_rollback(setup.path) == 0 ? EXIT_ALL_GOOD
+									      : EXIT_FAILED;
 	} else if (setup.role == ROLE_SEND) {
 		status = serve_send(opt, setup.path);
 	} else {
