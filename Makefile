@@ -76,10 +76,14 @@ $(BIN)/$(1): $$($(1)_OBJ) $(LIBA)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
-$(BIN)/unit-tests: $(UNIT_OBJ) $(LIBA)
+# pcopy/proto.c needs nothing of pcopy but its header: its unit tests
+# (tests/unit/test_proto.c) link it alone.
+UNIT_EXTRA_OBJ := $(O)/pcopy/proto.o
+
+$(BIN)/unit-tests: $(UNIT_OBJ) $(UNIT_EXTRA_OBJ) $(LIBA)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo '  LD      $@')
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBA) $(LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJ) $(UNIT_EXTRA_OBJ) $(LIBA) $(LIBS)
 
 # The test suite runs against the binaries in $(BIN); tests/run picks bats and
 # exports PTOOLS_BIN so the .bats files never hard-code where binaries live.

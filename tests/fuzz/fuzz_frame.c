@@ -1,0 +1,457 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * libFuzzer target for pcopy's wire protocol (docs/PROTOCOL.md): the frame
+ * reader (libcommon/frame.c) and every message decoder (pcopy/proto.c),
+ * the code that takes what a remote peer sends.
+ *
+ * The input is read as a stream of frames, once from memory and once from
+ * a SOCK_SEQPACKET socket in packets of uneven sizes, so that each read(2)
+ * is short and frames straddle reads. Both must give exactly the frames the
+ * bytes hold, end the same way, and never read past the input. Every frame
+ * then goes through every decoder (a decoder that checks the type refuses
+ * the others), and what a decoder accepts must keep the protocol's
+ * promises: paths beneath the root, targets without NUL, digests in
+ * lower-case hex of the right length, and a round trip through the
+ * matching encoder that gives the same fields back.
+ */
+/* fuzz-sources: pcopy/proto.c */
+#include "prelude.h"
+#include "../../pcopy/proto.h"
+#include "dbuf.h"
+#include "frame.h"
+#include "hash.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A broken property is a bug: stop here so libFuzzer keeps the input. */
+#define CHECK(cond) ((cond) ? (void)0 : abort())
+
+#ifndef XATTR_NAME_MAX
+#define XATTR_NAME_MAX 255
+#endif
+
+#define ALGO_COUNT 2
+
+static const struct hash_algo *algos[HASH_SET_MAX];
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* proto_rel_ok's rule, written again the slow way. */
+static bool rel_ok_reference(const char *rel, size_t len)
+{
+	size_t start = 0;
+
+	if (len == 0 || len >= PATH_MAX)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && rel[i] == '\0')
+			return false;
+		if (i == len || rel[i] == '/') {
+			size_t n = i - start;
+			if (n == 0 || n > NAME_MAX)
+				return false;
+			if ((n == 1 && rel[start] == '.') ||
+			    (n == 2 && rel[start] == '.' && rel[start + 1] == '.'))
+				return false;
+			start = i + 1;
+		}
+	}
+	return true;
+}
+
+/* The one frame an encoder wrote to out, read back (out must outlive it). */
+static void read_back(const struct dbuf *out, struct frame_reader *reader, struct frame *frame)
+{
+	struct frame again;
+
+	CHECK(out->len >= FRAME_HEADER);
+	CHECK(be32((const unsigned char *)out->data) == out->len - FRAME_HEADER);
+	frame_reader_init_mem(reader, out->data, out->len);
+	CHECK(frame_read(reader, frame) == 1);
+	CHECK(frame_read(reader, &again) == 0);
+}
+
+/* Whether an encoder wrote exactly frame's bytes. */
+static bool same_frame(const struct dbuf *out, const struct frame *frame)
+{
+	return out->len == FRAME_HEADER + frame->len &&
+	       (unsigned char)out->data[4] == frame->type &&
+	       memcmp(out->data + FRAME_HEADER, frame->payload, frame->len) == 0;
+}
+
+static bool same_bytes(const void *a, size_t alen, const void *b, size_t blen)
+{
+	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+/* Walk an entry's xattrs; when the blob is well formed, rebuilding it gives the same bytes. */
+static void check_xattrs(const unsigned char *blob, size_t len)
+{
+	char name[XATTR_NAME_MAX + 1];
+	const unsigned char *value;
+	size_t pos = 0, value_len;
+	struct dbuf rebuilt;
+	int ret;
+
+	dbuf_init(&rebuilt);
+	while ((ret = proto_xattr_next(blob, len, &pos, name, &value, &value_len)) == 1) {
+		size_t name_len = strlen(name);
+		CHECK(name_len >= 1 && name_len <= XATTR_NAME_MAX);
+		CHECK(pos <= len);
+		CHECK(value >= blob && value_len <= len && (size_t)(value - blob) <= len - value_len);
+		CHECK(proto_xattr_put(&rebuilt, name, value, value_len) == 0);
+	}
+	CHECK(ret == 0 || ret == -1);
+	if (ret == 0)
+		CHECK(same_bytes(rebuilt.data, rebuilt.len, blob, len));
+	dbuf_free(&rebuilt);
+}
+
+static bool same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_mode == b->st_mode && a->st_uid == b->st_uid && a->st_gid == b->st_gid &&
+	       a->st_size == b->st_size && a->st_blocks == b->st_blocks &&
+	       a->st_atim.tv_sec == b->st_atim.tv_sec && a->st_atim.tv_nsec == b->st_atim.tv_nsec &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_nlink == b->st_nlink &&
+	       a->st_rdev == b->st_rdev;
+}
+
+static void check_entry(const struct frame *frame)
+{
+	struct proto_entry entry, again;
+	struct frame_reader reader;
+	struct frame copy;
+	struct dbuf out;
+	const char *why = NULL;
+	mode_t mode;
+
+	if (proto_get_entry(frame, &entry, &why) != 0) {
+		CHECK(why != NULL && errno == EPROTO);
+		return;
+	}
+	mode = entry.st.st_mode;
+	CHECK(entry.st.st_atim.tv_nsec >= 0 && entry.st.st_atim.tv_nsec < 1000000000);
+	CHECK(entry.st.st_mtim.tv_nsec >= 0 && entry.st.st_mtim.tv_nsec < 1000000000);
+	CHECK(entry.st.st_size >= 0 && entry.st.st_blocks >= 0);
+	switch (frame->type) {
+	case PROTO_ROOT:
+		CHECK(entry.rel_len == 0 && S_ISDIR(mode));
+		break;
+	case PROTO_DIR:
+		CHECK(S_ISDIR(mode));
+		break;
+	case PROTO_FILE:
+	case PROTO_LINK:
+		CHECK(S_ISREG(mode));
+		break;
+	case PROTO_NODE:
+		CHECK(S_ISLNK(mode) || S_ISCHR(mode) || S_ISBLK(mode) || S_ISFIFO(mode));
+		break;
+	default:
+		abort(); /* an entry of another type was accepted */
+	}
+	if (frame->type != PROTO_ROOT) {
+		CHECK(proto_rel_ok(entry.rel, entry.rel_len));
+		CHECK(entry.rel_len > 0 && entry.rel[0] != '/' && entry.rel[entry.rel_len - 1] != '/');
+	}
+	if (S_ISLNK(mode)) {
+		CHECK(entry.target != NULL && entry.target_len > 0 && entry.target_len < PATH_MAX);
+		CHECK(memchr(entry.target, '\0', entry.target_len) == NULL);
+	} else {
+		CHECK(entry.target == NULL && entry.target_len == 0);
+	}
+	CHECK((entry.xattrs == NULL) == (entry.xattrs_len == 0));
+	if (entry.xattrs)
+		check_xattrs(entry.xattrs, entry.xattrs_len);
+
+	/* Re-encoded, the entry is the same frame, and decodes to the same fields. */
+	dbuf_init(&out);
+	CHECK(proto_put_entry(&out, frame->type, &entry) == 0);
+	CHECK(same_frame(&out, frame));
+	read_back(&out, &reader, &copy);
+	CHECK(proto_get_entry(&copy, &again, &why) == 0);
+	CHECK(same_bytes(again.rel, again.rel_len, entry.rel, entry.rel_len));
+	CHECK(same_stat(&again.st, &entry.st));
+	CHECK((again.target == NULL) == (entry.target == NULL));
+	CHECK(same_bytes(again.target, again.target_len, entry.target, entry.target_len));
+	CHECK(same_bytes(again.xattrs, again.xattrs_len, entry.xattrs, entry.xattrs_len));
+	frame_reader_fini(&reader);
+	dbuf_free(&out);
+}
+
+static void check_setup(const struct frame *frame)
+{
+	struct proto_setup setup, again;
+	struct dbuf store, store2, out;
+	struct frame_reader reader;
+	struct frame copy;
+	const char *why = NULL;
+
+	dbuf_init(&store);
+	dbuf_init(&store2);
+	dbuf_init(&out);
+	if (proto_get_setup(frame, &setup, &store, &why) != 0) {
+		CHECK(why != NULL);
+		goto out;
+	}
+	CHECK(setup.role >= ROLE_RECEIVE && setup.role <= ROLE_ROLLBACK);
+	CHECK((setup.flags & ~(uint32_t)PROTO_FLAGS_ALL) == 0);
+	CHECK(setup.path[0] != '\0');
+	CHECK(proto_put_setup(&out, &setup) == 0);
+	/* Strings without NUL and fixed-width numbers: the encoding is unique. */
+	CHECK(out.len == FRAME_HEADER + frame->len &&
+	      memcmp(out.data + FRAME_HEADER, frame->payload, frame->len) == 0);
+	read_back(&out, &reader, &copy);
+	CHECK(proto_get_setup(&copy, &again, &store2, &why) == 0);
+	CHECK(again.role == setup.role && again.flags == setup.flags &&
+	      again.readers == setup.readers);
+	CHECK(strcmp(again.path, setup.path) == 0 && strcmp(again.host, setup.host) == 0 &&
+	      strcmp(again.algos, setup.algos) == 0 && strcmp(again.seal_name, setup.seal_name) == 0);
+	frame_reader_fini(&reader);
+out:
+	dbuf_free(&store);
+	dbuf_free(&store2);
+	dbuf_free(&out);
+}
+
+static void check_end(const struct frame *frame)
+{
+	char hex[ALGO_COUNT][HASH_HEX_MAX + 1];
+	const char *why = NULL;
+	struct dbuf out;
+
+	if (proto_get_end(frame, algos, ALGO_COUNT, hex, &why) != 0) {
+		CHECK(why != NULL);
+		return;
+	}
+	for (size_t i = 0; i < ALGO_COUNT; i++) {
+		CHECK(strlen(hex[i]) == algos[i]->digest_len * 2);
+		CHECK(strspn(hex[i], "0123456789abcdef") == strlen(hex[i]));
+	}
+	dbuf_init(&out);
+	CHECK(proto_put_end(&out, hex, ALGO_COUNT) == 0);
+	CHECK(out.len == FRAME_HEADER + frame->len &&
+	      memcmp(out.data + FRAME_HEADER, frame->payload, frame->len) == 0);
+	dbuf_free(&out);
+}
+
+static void check_done(const struct frame *frame)
+{
+	struct proto_done result, again;
+	struct frame_reader reader;
+	struct frame copy;
+	const char *why = NULL;
+	struct dbuf out;
+
+	if (proto_get_done(frame, &result, &why) != 0) {
+		CHECK(why != NULL);
+		return;
+	}
+	CHECK(result.status <= 255);
+	/* changed travels as any non-zero byte: compare fields, not bytes. */
+	dbuf_init(&out);
+	CHECK(proto_put_done(&out, &result) == 0);
+	read_back(&out, &reader, &copy);
+	CHECK(proto_get_done(&copy, &again, &why) == 0);
+	CHECK(again.status == result.status && again.changed == result.changed &&
+	      again.files == result.files && again.bytes == result.bytes);
+	CHECK(same_bytes(again.why, again.why_len, result.why, result.why_len));
+	frame_reader_fini(&reader);
+	dbuf_free(&out);
+}
+
+/* Every decoder on one frame. */
+static void check_frame(const struct frame *frame)
+{
+	const unsigned char *bytes;
+	const char *text, *why = NULL;
+	unsigned version;
+	uint64_t left_out;
+	size_t len;
+	struct dbuf out;
+
+	CHECK(frame->len <= FRAME_PAYLOAD_MAX);
+	CHECK(proto_rel_ok((const char *)frame->payload, frame->len) ==
+	      rel_ok_reference((const char *)frame->payload, frame->len));
+
+	if (proto_get_hello(frame, &version, &why) == 0) {
+		CHECK(frame->type == PROTO_HELLO);
+		if (version == PROTO_VERSION) {
+			dbuf_init(&out);
+			CHECK(proto_put_hello(&out) == 0 && same_frame(&out, frame));
+			dbuf_free(&out);
+		}
+	}
+	check_setup(frame);
+	if (frame->type >= PROTO_ROOT && frame->type <= PROTO_LINK)
+		check_entry(frame);
+	else
+		CHECK(proto_get_entry(frame, &(struct proto_entry){ 0 }, &why) != 0);
+	if (proto_get_data(frame, &bytes, &len, &why) == 0) {
+		CHECK(len + 4 == frame->len && bytes == frame->payload + 4);
+		dbuf_init(&out);
+		CHECK(proto_put_data(&out, bytes, len) == 0);
+		CHECK(out.len == FRAME_HEADER + frame->len &&
+		      memcmp(out.data + FRAME_HEADER, frame->payload, frame->len) == 0);
+		dbuf_free(&out);
+	}
+	check_end(frame);
+	if (proto_get_text(frame, &text, &len, &why) == 0) {
+		CHECK(len + 4 == frame->len && (const unsigned char *)text == frame->payload + 4);
+		dbuf_init(&out);
+		CHECK(proto_put_text(&out, frame->type, text, len) == 0 && same_frame(&out, frame));
+		dbuf_free(&out);
+	}
+	if (proto_get_commit(frame, &left_out, &why) == 0) {
+		CHECK(frame->len == 8);
+		dbuf_init(&out);
+		CHECK(proto_put_commit(&out, left_out) == 0);
+		CHECK(memcmp(out.data + FRAME_HEADER, frame->payload, 8) == 0);
+		dbuf_free(&out);
+	}
+	check_done(frame);
+}
+
+/*
+ * What the bytes hold, worked out here from the definition: the frames, and
+ * how the stream ends (0: between frames; -1: inside one or an oversized
+ * length). Each frame read must match; returns the count of whole frames.
+ */
+struct expected {
+	size_t frames;
+	int end;
+};
+
+static struct expected expect(const uint8_t *data, size_t size)
+{
+	struct expected e = { 0, 0 };
+	size_t off = 0;
+
+	for (;;) {
+		uint32_t len;
+		if (off == size)
+			return e;
+		if (size - off < FRAME_HEADER) {
+			e.end = -1;
+			return e;
+		}
+		len = be32(data + off);
+		if (len > FRAME_PAYLOAD_MAX || size - off - FRAME_HEADER < len) {
+			e.end = -1;
+			return e;
+		}
+		off += FRAME_HEADER + len;
+		e.frames++;
+	}
+}
+
+/*
+ * Read every frame with reader and check it against the bytes. When decode,
+ * run the decoders too. Returns the offset reached.
+ */
+static size_t read_all(struct frame_reader *reader, const uint8_t *data, size_t size,
+		       struct expected e, bool decode)
+{
+	struct frame frame;
+	size_t off = 0, frames = 0, pending_len;
+	const unsigned char *pending;
+	int ret;
+
+	while ((ret = frame_read(reader, &frame)) == 1) {
+		CHECK(size - off >= FRAME_HEADER);
+		CHECK(frame.len == be32(data + off) && frame.len <= FRAME_PAYLOAD_MAX);
+		CHECK(frame.type == data[off + 4]);
+		CHECK(size - off - FRAME_HEADER >= frame.len);
+		CHECK(memcmp(frame.payload, data + off + FRAME_HEADER, frame.len) == 0);
+		if (decode)
+			check_frame(&frame);
+		off += FRAME_HEADER + frame.len;
+		frames++;
+	}
+	CHECK(frames == e.frames);
+	CHECK(ret == e.end);
+	if (ret == 0) {
+		CHECK(off == size);
+	} else {
+		CHECK(errno == EPROTO);
+		/* What came instead of a frame: the next bytes of the input. */
+		pending = frame_reader_pending(reader, &pending_len);
+		CHECK(pending_len > 0 && pending_len <= size - off);
+		CHECK(memcmp(pending, data + off, pending_len) == 0);
+	}
+	/* Past the end, the reader stays there. */
+	CHECK(frame_read(reader, &frame) == ret);
+	return off;
+}
+
+/*
+ * The same bytes through a socket, a packet per read(2), packet sizes taken
+ * from the input itself. Skipped when the socket will not hold them all.
+ */
+static void read_in_pieces(const uint8_t *data, size_t size, struct expected e)
+{
+	struct frame_reader reader;
+	int sv[2];
+	size_t off = 0, piece = 0;
+
+	if (size == 0 || size > 16384)
+		return;
+	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+	CHECK(fcntl(sv[0], F_SETFL, O_NONBLOCK) == 0);
+	while (off < size) {
+		/*
+		 * Sizes from the input: short reads at many offsets, in at
+		 * most about 128 packets (a socket queues a few hundred).
+		 */
+		size_t n = (size_t)(data[piece++ % size] % 64) + 1 + size / 128;
+		if (n > size - off)
+			n = size - off;
+		if (send(sv[0], data + off, n, MSG_NOSIGNAL) != (ssize_t)n)
+			break;
+		off += n;
+	}
+	close(sv[0]);
+	if (off == size) {
+		frame_reader_init(&reader, sv[1]);
+		read_all(&reader, data, size, e, false);
+		frame_reader_fini(&reader);
+	}
+	close(sv[1]);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct frame_reader reader;
+	struct expected e = expect(data, size);
+	uint8_t *copy;
+
+	if (!algos[0]) {
+		const char *bad;
+		size_t bad_len;
+		CHECK(hash_parse_list("sha256,xxh128", algos, HASH_SET_MAX, &bad, &bad_len) == ALGO_COUNT);
+	}
+	/* An exact-size heap copy: the sanitizer sees any read past the input. */
+	copy = malloc(size ? size : 1);
+	CHECK(copy != NULL);
+	if (size)
+		memcpy(copy, data, size);
+	frame_reader_init_mem(&reader, copy, size);
+	read_all(&reader, copy, size, e, true);
+	CHECK(reader.mem_pos <= size);
+	frame_reader_fini(&reader);
+	free(copy);
+
+	read_in_pieces(data, size, e);
+	return 0;
+}

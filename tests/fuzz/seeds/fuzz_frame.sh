@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: 0BSD
+# Seeds for fuzz_frame: valid frame streams of pcopy's protocol
+# (docs/PROTOCOL.md) written into the directory $1 — a push, a pull and a
+# rollback as the peers send them, each message alone, and the ways a stream
+# goes wrong (a login banner, a truncated frame, an oversized length). Built
+# here at run time so that no binary file is checked in.
+set -eu
+out=${1:?usage: fuzz_frame.sh DIR}
+mkdir -p "$out"
+exec python3 - "$out" <<'PY'
+import hashlib, os, struct, sys
+
+out = sys.argv[1]
+HELLO, SETUP, READY = 1, 2, 3
+ROOT, DIR, NODE, FILE, DATA, END, ABORT, LINK = 10, 11, 12, 13, 14, 15, 16, 17
+COMMIT, CANCEL, MSG, FAILED, DONE = 20, 21, 30, 31, 32
+S_IFDIR, S_IFREG, S_IFLNK, S_IFIFO, S_IFCHR = 0o040000, 0o100000, 0o120000, 0o010000, 0o020000
+
+def u8(v): return struct.pack('>B', v)
+def u32(v): return struct.pack('>I', v)
+def u64(v): return struct.pack('>Q', v)
+def blob(b): return u32(len(b)) + b
+def frame(t, payload=b''): return u32(len(payload)) + u8(t) + payload
+
+def hello(): return frame(HELLO, b'ptools-pcopy' + u32(1))
+
+def setup(role, path, flags=0):
+    return frame(SETUP, u8(role) + blob(path) + blob(b'host') + u32(flags) +
+                 blob(b'sha256,xxh128') + blob(b'.ptools-seal') + u32(4))
+
+def entry(t, rel, mode, size=0, nlink=1, ino=1, rdev=0, target=b'', xattrs=b''):
+    return frame(t, blob(rel) + u32(mode) + u32(1000) + u32(1000) + u64(size) +
+                 u64((size + 511) // 512) + u64(1700000000) + u32(123456789) +
+                 u64(1700000001) + u32(999999999) + u64(2049) + u64(ino) + u32(nlink) +
+                 u64(rdev) + blob(target) + blob(xattrs))
+
+def xattr(name, value): return blob(name) + blob(value)
+
+def end(data):
+    # xxh128 is only checked for its shape here: 32 lower-case hex digits.
+    return frame(END, u32(2) + blob(hashlib.sha256(data).hexdigest().encode()) +
+                 blob(hashlib.md5(data).hexdigest().encode()))
+
+def text(t, s=b''): return frame(t, blob(s)) if s is not None else frame(t)
+def done(status, why=b''): return frame(DONE, u8(status) + u8(0) + u64(3) + u64(11) + blob(why))
+
+body = b'hello'
+tree = [
+    entry(ROOT, b'', S_IFDIR | 0o755),
+    entry(DIR, b'd', S_IFDIR | 0o750, xattrs=xattr(b'user.note', b'kept') + xattr(b'user.empty', b'')),
+    entry(FILE, b'd/f', S_IFREG | 0o644, size=len(body), nlink=2, ino=7),
+    frame(DATA, blob(body[:2])), frame(DATA, blob(body[2:])), end(body),
+    entry(LINK, b'd/g', S_IFREG | 0o644, size=len(body), nlink=2, ino=7),
+    entry(NODE, b'd/l', S_IFLNK | 0o777, size=1, target=b'f'),
+    entry(NODE, b'd/p', S_IFIFO | 0o600),
+    entry(NODE, b'd/c', S_IFCHR | 0o600, rdev=0x0103),
+    entry(FILE, b'.a..b\n\t\\', S_IFREG | 0o600),
+    end(b''),
+    entry(FILE, b'gone', S_IFREG | 0o600, size=10),
+    frame(DATA, blob(b'01234')), frame(ABORT),
+]
+streams = {
+    'push-client': [hello(), setup(1, b'/srv/dest', 0x7f)] + tree + [frame(COMMIT, u64(0))],
+    'push-server': [hello(), frame(READY), text(MSG, b'host:/srv/dest: a note'), done(0)],
+    'push-cancel': [hello(), setup(1, b'dest')] + tree[:3] + [text(CANCEL, b'interrupted')],
+    'push-failed': [hello(), frame(READY), text(FAILED, b'No space left on device'), done(1, b'failed')],
+    'pull-client': [hello(), setup(2, b'src', 0x70), done(0)],
+    'pull-server': [hello(), frame(READY)] + tree + [frame(COMMIT, u64(2))],
+    'rollback': [hello(), setup(3, b'dest'), frame(READY), done(0)],
+}
+for name, frames in streams.items():
+    with open(os.path.join(out, name), 'wb') as f:
+        f.write(b''.join(frames))
+# Each kind of message alone, for the decoders.
+for i, fr in enumerate(tree + [hello(), setup(1, b'x'), frame(COMMIT, u64(5)), done(2, b'why')]):
+    with open(os.path.join(out, 'frame-%02d' % i), 'wb') as f:
+        f.write(fr)
+# What comes instead of frames.
+bad = {
+    'banner': b'Welcome to host\n',
+    'truncated': hello()[:-3],
+    'oversized': u32(4 * 1024 * 1024 + 1) + u8(DATA),
+    'largest-header': u32(4 * 1024 * 1024) + u8(DATA) + b'x' * 16,
+    'short-header': b'\0\0\0',
+}
+for name, data in bad.items():
+    with open(os.path.join(out, name), 'wb') as f:
+        f.write(data)
+PY

@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * Unit tests of pcopy's protocol messages (pcopy/proto.c, linked into the
+ * unit tests on its own: it needs nothing of pcopy but its header): what the
+ * decoders refuse from a peer.
+ */
+#include "prelude.h"
+#include "unit.h"
+#include "../../pcopy/proto.h"
+#include "dbuf.h"
+#include "frame.h"
+#include "hash.h"
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
+static bool rel_ok(const char *rel)
+{
+	return proto_rel_ok(rel, strlen(rel));
+}
+
+UNIT_TEST(proto_rel_ok_shapes)
+{
+	char name[NAME_MAX + 3];
+
+	EXPECT(!proto_rel_ok("", 0));
+	EXPECT(!rel_ok("/a"));
+	EXPECT(!rel_ok("a//b"));
+	EXPECT(!rel_ok("a/"));
+	EXPECT(!rel_ok("./a"));
+	EXPECT(!rel_ok("a/."));
+	EXPECT(!rel_ok("a/.."));
+	EXPECT(!rel_ok(".."));
+	EXPECT(!rel_ok("../a"));
+	EXPECT(!rel_ok("."));
+	EXPECT(!rel_ok("/"));
+	EXPECT(!proto_rel_ok("a\0b", 3));
+	EXPECT(!proto_rel_ok("a\0", 2));
+
+	EXPECT(rel_ok("a"));
+	EXPECT(rel_ok("a/b"));
+	EXPECT(rel_ok(".a"));
+	EXPECT(rel_ok("..a"));
+	EXPECT(rel_ok("a.."));
+	EXPECT(rel_ok("a..b"));
+	EXPECT(rel_ok("a/..."));
+	EXPECT(rel_ok("new\nline"));
+	EXPECT(rel_ok("tab\there"));
+	EXPECT(rel_ok("back\\slash"));
+
+	/* A component of NAME_MAX bytes is a name; one byte more is not. */
+	memset(name, 'n', NAME_MAX);
+	name[NAME_MAX] = '\0';
+	EXPECT(rel_ok(name));
+	name[NAME_MAX] = 'n';
+	name[NAME_MAX + 1] = '\0';
+	EXPECT(!rel_ok(name));
+	{
+		char deeper[NAME_MAX + 4] = "d/";
+		memset(deeper + 2, 'n', NAME_MAX + 1);
+		deeper[NAME_MAX + 3] = '\0';
+		EXPECT(!rel_ok(deeper));
+		deeper[NAME_MAX + 2] = '\0';
+		EXPECT(rel_ok(deeper));
+	}
+}
+
+UNIT_TEST(proto_rel_ok_path_max)
+{
+	/* Components of 9 bytes: "aaaaaaaaa/..." up to and past PATH_MAX. */
+	static char path[PATH_MAX + 16];
+	size_t len;
+
+	for (len = 0; len < sizeof(path) - 1; len++)
+		path[len] = len % 10 == 9 ? '/' : 'a';
+	path[PATH_MAX - 1] = 'a'; /* not ending in '/' */
+	EXPECT(proto_rel_ok(path, PATH_MAX - 1));
+	path[PATH_MAX] = 'a';
+	EXPECT(!proto_rel_ok(path, PATH_MAX));
+}
+
+/* An entry frame (encoded by proto_put_entry) decoded again; *why on failure. */
+static int entry_round(unsigned type, const char *rel, mode_t mode, const char *target,
+		       long nsec, const char **why)
+{
+	struct proto_entry entry, got;
+	struct frame_reader reader;
+	struct frame frame;
+	struct dbuf out;
+	int ret;
+
+	memset(&entry, 0, sizeof(entry));
+	entry.rel = rel;
+	entry.rel_len = strlen(rel);
+	entry.st.st_mode = mode;
+	entry.st.st_nlink = 1;
+	entry.st.st_mtim.tv_sec = 1700000000;
+	entry.st.st_mtim.tv_nsec = nsec;
+	entry.target = target;
+	entry.target_len = target ? strlen(target) : 0;
+	dbuf_init(&out);
+	PT_ASSERT(proto_put_entry(&out, type, &entry) == 0);
+	frame_reader_init_mem(&reader, out.data, out.len);
+	PT_ASSERT(frame_read(&reader, &frame) == 1);
+	*why = NULL;
+	errno = 0;
+	ret = proto_get_entry(&frame, &got, why);
+	if (ret == 0) {
+		EXPECT(got.st.st_mode == mode && got.st.st_mtim.tv_nsec == nsec);
+		EXPECT(got.rel_len == entry.rel_len && memcmp(got.rel, rel, got.rel_len) == 0);
+	} else {
+		EXPECT(*why != NULL && errno == EPROTO);
+	}
+	frame_reader_fini(&reader);
+	dbuf_free(&out);
+	return ret;
+}
+
+UNIT_TEST(proto_entry_checks)
+{
+	const char *why;
+
+	/* What a sender sends. */
+	EXPECT(entry_round(PROTO_ROOT, "", S_IFDIR | 0755, NULL, 0, &why) == 0);
+	EXPECT(entry_round(PROTO_DIR, "d", S_IFDIR | 0700, NULL, 0, &why) == 0);
+	EXPECT(entry_round(PROTO_FILE, "d/f", S_IFREG | 0644, NULL, 999999999, &why) == 0);
+	EXPECT(entry_round(PROTO_LINK, "d/g", S_IFREG | 0644, NULL, 0, &why) == 0);
+	EXPECT(entry_round(PROTO_NODE, "d/l", S_IFLNK | 0777, "../x", 0, &why) == 0);
+	EXPECT(entry_round(PROTO_NODE, "d/p", S_IFIFO | 0600, NULL, 0, &why) == 0);
+	EXPECT(entry_round(PROTO_NODE, "d/c", S_IFCHR | 0600, NULL, 0, &why) == 0);
+
+	/* A file type that does not go with the frame. */
+	EXPECT(entry_round(PROTO_FILE, "f", S_IFDIR | 0755, NULL, 0, &why) == -1);
+	EXPECT(entry_round(PROTO_LINK, "f", S_IFLNK | 0777, "t", 0, &why) == -1);
+	EXPECT(entry_round(PROTO_DIR, "d", S_IFREG | 0644, NULL, 0, &why) == -1);
+	EXPECT(entry_round(PROTO_ROOT, "", S_IFREG | 0644, NULL, 0, &why) == -1);
+	EXPECT(entry_round(PROTO_NODE, "n", S_IFREG | 0644, NULL, 0, &why) == -1);
+	EXPECT(entry_round(PROTO_NODE, "n", S_IFSOCK | 0644, NULL, 0, &why) == -1);
+	EXPECT(entry_round(PROTO_DATA, "n", S_IFREG | 0644, NULL, 0, &why) == -1);
+	/* Mode bits outside the type and permissions. */
+	EXPECT(entry_round(PROTO_FILE, "f", S_IFREG | 0644 | 0x10000, NULL, 0, &why) == -1);
+
+	/* Symlink targets: needed by a symlink, refused for anything else. */
+	EXPECT(entry_round(PROTO_NODE, "l", S_IFLNK | 0777, "", 0, &why) == -1);
+	EXPECT(entry_round(PROTO_NODE, "l", S_IFLNK | 0777, NULL, 0, &why) == -1);
+	EXPECT(entry_round(PROTO_NODE, "p", S_IFIFO | 0600, "t", 0, &why) == -1);
+	EXPECT(entry_round(PROTO_FILE, "f", S_IFREG | 0644, "t", 0, &why) == -1);
+	EXPECT(entry_round(PROTO_DIR, "d", S_IFDIR | 0755, "t", 0, &why) == -1);
+
+	/* Nanoseconds are below a second. */
+	EXPECT(entry_round(PROTO_FILE, "f", S_IFREG | 0644, NULL, 1000000000, &why) == -1);
+
+	/* The root has no name; everything else a name beneath it. */
+	EXPECT(entry_round(PROTO_ROOT, "r", S_IFDIR | 0755, NULL, 0, &why) == -1);
+	EXPECT(entry_round(PROTO_DIR, "", S_IFDIR | 0755, NULL, 0, &why) == -1);
+	EXPECT(entry_round(PROTO_FILE, "../f", S_IFREG | 0644, NULL, 0, &why) == -1);
+	EXPECT(entry_round(PROTO_FILE, "/etc/passwd", S_IFREG | 0644, NULL, 0, &why) == -1);
+}
+
+UNIT_TEST(proto_entry_target_with_nul)
+{
+	struct proto_entry entry, got;
+	struct frame_reader reader;
+	struct frame frame;
+	struct dbuf out;
+	const char *why;
+
+	memset(&entry, 0, sizeof(entry));
+	entry.rel = "l";
+	entry.rel_len = 1;
+	entry.st.st_mode = S_IFLNK | 0777;
+	entry.target = "a\0b";
+	entry.target_len = 3;
+	dbuf_init(&out);
+	PT_ASSERT(proto_put_entry(&out, PROTO_NODE, &entry) == 0);
+	frame_reader_init_mem(&reader, out.data, out.len);
+	PT_ASSERT(frame_read(&reader, &frame) == 1);
+	EXPECT(proto_get_entry(&frame, &got, &why) == -1);
+	frame_reader_fini(&reader);
+	dbuf_free(&out);
+}
+
+/* An END frame of count digests decoded for sha256,xxh128. */
+static int end_round(char hex[][HASH_HEX_MAX + 1], size_t count)
+{
+	const struct hash_algo *algos[HASH_SET_MAX];
+	char got[2][HASH_HEX_MAX + 1];
+	struct frame_reader reader;
+	struct frame frame;
+	struct dbuf out;
+	const char *bad, *why;
+	size_t bad_len;
+	int ret;
+
+	PT_ASSERT(hash_parse_list("sha256,xxh128", algos, HASH_SET_MAX, &bad, &bad_len) == 2);
+	dbuf_init(&out);
+	PT_ASSERT(proto_put_end(&out, hex, count) == 0);
+	frame_reader_init_mem(&reader, out.data, out.len);
+	PT_ASSERT(frame_read(&reader, &frame) == 1);
+	ret = proto_get_end(&frame, algos, 2, got, &why);
+	if (ret == 0)
+		EXPECT(strcmp(got[0], hex[0]) == 0 && strcmp(got[1], hex[1]) == 0);
+	frame_reader_fini(&reader);
+	dbuf_free(&out);
+	return ret;
+}
+
+UNIT_TEST(proto_end_checks)
+{
+	char hex[3][HASH_HEX_MAX + 1];
+
+	memset(hex, 0, sizeof(hex));
+	memset(hex[0], 'a', 64);
+	memcpy(hex[0], "0123456789abcdef", 16);
+	memset(hex[1], '9', 32);
+	memset(hex[2], '0', 32);
+	EXPECT(end_round(hex, 2) == 0);
+	/* Another count of digests than the run's algorithms. */
+	EXPECT(end_round(hex, 1) == -1);
+	EXPECT(end_round(hex, 3) == -1);
+	EXPECT(end_round(hex, 0) == -1);
+	/* Digests of the wrong length (each algorithm's, in order). */
+	hex[0][63] = '\0';
+	EXPECT(end_round(hex, 2) == -1);
+	hex[0][63] = 'a';
+	hex[1][32] = '9';
+	EXPECT(end_round(hex, 2) == -1);
+	hex[1][32] = '\0';
+	/* Upper-case or other non-hex characters. */
+	hex[0][10] = 'A';
+	EXPECT(end_round(hex, 2) == -1);
+	hex[0][10] = 'g';
+	EXPECT(end_round(hex, 2) == -1);
+	hex[0][10] = 'a';
+	EXPECT(end_round(hex, 2) == 0);
+}
+
+UNIT_TEST(proto_setup_round_trip)
+{
+	struct proto_setup setup = { ROLE_SEND, "/srv/tree", "me@host", PROTO_PRESERVE | PROTO_HARD_LINKS,
+				     "sha256,xxh128", ".ptools-seal", 4 };
+	struct proto_setup got;
+	struct frame_reader reader;
+	struct frame frame;
+	struct dbuf out, store;
+	const char *why;
+
+	dbuf_init(&out);
+	dbuf_init(&store);
+	PT_ASSERT(proto_put_setup(&out, &setup) == 0);
+	frame_reader_init_mem(&reader, out.data, out.len);
+	PT_ASSERT(frame_read(&reader, &frame) == 1);
+	EXPECT(proto_get_setup(&frame, &got, &store, &why) == 0);
+	EXPECT(got.role == ROLE_SEND && got.flags == setup.flags && got.readers == 4);
+	EXPECT(strcmp(got.path, "/srv/tree") == 0 && strcmp(got.host, "me@host") == 0);
+	EXPECT(strcmp(got.algos, "sha256,xxh128") == 0 && strcmp(got.seal_name, ".ptools-seal") == 0);
+	frame_reader_fini(&reader);
+
+	/* An unknown role, unknown flags, an empty path: refused. */
+	setup.role = 4;
+	dbuf_clear(&out);
+	PT_ASSERT(proto_put_setup(&out, &setup) == 0);
+	frame_reader_init_mem(&reader, out.data, out.len);
+	PT_ASSERT(frame_read(&reader, &frame) == 1);
+	EXPECT(proto_get_setup(&frame, &got, &store, &why) == -1);
+	frame_reader_fini(&reader);
+	setup.role = ROLE_RECEIVE;
+	setup.flags = PROTO_FLAGS_ALL + 1;
+	dbuf_clear(&out);
+	PT_ASSERT(proto_put_setup(&out, &setup) == 0);
+	frame_reader_init_mem(&reader, out.data, out.len);
+	PT_ASSERT(frame_read(&reader, &frame) == 1);
+	EXPECT(proto_get_setup(&frame, &got, &store, &why) == -1);
+	frame_reader_fini(&reader);
+	setup.flags = 0;
+	setup.path = "";
+	dbuf_clear(&out);
+	PT_ASSERT(proto_put_setup(&out, &setup) == 0);
+	frame_reader_init_mem(&reader, out.data, out.len);
+	PT_ASSERT(frame_read(&reader, &frame) == 1);
+	EXPECT(proto_get_setup(&frame, &got, &store, &why) == -1);
+	frame_reader_fini(&reader);
+	dbuf_free(&out);
+	dbuf_free(&store);
+}
+
+UNIT_TEST(proto_hello_and_xattrs)
+{
+	struct frame_reader reader;
+	struct frame frame;
+	struct dbuf out, blob;
+	const unsigned char *value;
+	char name[256];
+	const char *why;
+	unsigned version = 0;
+	size_t pos = 0, len;
+
+	dbuf_init(&out);
+	PT_ASSERT(proto_put_hello(&out) == 0);
+	frame_reader_init_mem(&reader, out.data, out.len);
+	PT_ASSERT(frame_read(&reader, &frame) == 1);
+	EXPECT(proto_get_hello(&frame, &version, &why) == 0 && version == PROTO_VERSION);
+	frame.type = PROTO_SETUP;
+	EXPECT(proto_get_hello(&frame, &version, &why) == -1);
+	frame_reader_fini(&reader);
+	dbuf_free(&out);
+
+	dbuf_init(&blob);
+	PT_ASSERT(proto_xattr_put(&blob, "user.a", "1", 1) == 0);
+	PT_ASSERT(proto_xattr_put(&blob, "user.b", "", 0) == 0);
+	EXPECT(proto_xattr_next((unsigned char *)blob.data, blob.len, &pos, name, &value, &len) == 1);
+	EXPECT(strcmp(name, "user.a") == 0 && len == 1 && value[0] == '1');
+	EXPECT(proto_xattr_next((unsigned char *)blob.data, blob.len, &pos, name, &value, &len) == 1);
+	EXPECT(strcmp(name, "user.b") == 0 && len == 0);
+	EXPECT(proto_xattr_next((unsigned char *)blob.data, blob.len, &pos, name, &value, &len) == 0);
+	/* An empty name, and a blob cut short. */
+	dbuf_clear(&blob);
+	PT_ASSERT(proto_xattr_put(&blob, "", "v", 1) == 0);
+	pos = 0;
+	EXPECT(proto_xattr_next((unsigned char *)blob.data, blob.len, &pos, name, &value, &len) == -1);
+	dbuf_clear(&blob);
+	PT_ASSERT(proto_xattr_put(&blob, "user.a", "12", 2) == 0);
+	pos = 0;
+	EXPECT(proto_xattr_next((unsigned char *)blob.data, blob.len - 1, &pos, name, &value, &len) == -1);
+	dbuf_free(&blob);
+}
