@@ -337,11 +337,7 @@ int proto_get_done(const struct frame *frame, struct proto_done *result, const c
 	result->files = frame_get_u64(&cur);
 	result->bytes = frame_get_u64(&cur);
 	result->why = (const char *)frame_get_bytes(&cur, &result->why_len);
-	if (done(&cur, why) != 0)
-		return -1;
-	if (result->status > 255)
-		return bad(why, "malformed status");
-	return 0;
+	return done(&cur, why);
 }
 
 int proto_xattr_next(const unsigned char *xattrs, size_t len, size_t *pos, char *namebuf,

@@ -110,12 +110,14 @@ static void *listen_remote(void *arg)
 		if (ret <= 0)
 			break;
 		if (frame.type == PROTO_FAILED && proto_get_text(&frame, &text, &len, &why) == 0) {
-			dest_fail_said(dest, text, len);
+			char *shown = remote_printable(text, len);
+			dest_fail_said(dest, shown ? shown : "failed", shown ? len : 6);
+			free(shown);
 			continue;
 		}
 		if (frame.type == PROTO_DONE && proto_get_done(&frame, &rd->result, &why) == 0) {
 			pthread_mutex_lock(&rd->lock);
-			rd->why = strndup(rd->result.why ? rd->result.why : "", rd->result.why_len);
+			rd->why = remote_printable(rd->result.why ? rd->result.why : "", rd->result.why_len);
 			rd->done = true;
 			pthread_cond_broadcast(&rd->cond);
 			pthread_mutex_unlock(&rd->lock);
@@ -171,7 +173,7 @@ int rdest_ask(struct remote *remote, const struct copy_options *opt, unsigned ro
 		return -1;
 	}
 	ret = remote_read(remote, &frame);
-	if (ret == 1 && frame.type == PROTO_READY)
+	if (ret == 1 && frame.type == PROTO_READY && frame.len == 0)
 		return 0;
 	if (ret == 1 && frame.type == PROTO_DONE && proto_get_done(&frame, &result, &why) == 0)
 		return -1; /* the remote side said why */

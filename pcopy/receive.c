@@ -127,8 +127,13 @@ static void on_data(struct receiving *rx, const struct frame *frame)
 		return;
 	}
 	if (len > (uint64_t)rx->task->st.st_size - rx->offset) {
-		source_error(rx->copy, rx->task->rel, 0, "grew while being copied");
-		end_file(rx, NULL);
+		/* Dropped here; the rest of its frames, up to END or ABORT, are skipped. */
+		if (rx->wanted) {
+			source_error(rx->copy, rx->task->rel, 0, "grew while being copied");
+			reader_file_end(rx->reader, NULL);
+			rx->wanted = false;
+		}
+		rx->offset = (uint64_t)rx->task->st.st_size;
 		return;
 	}
 	if (rx->wanted) {
@@ -209,6 +214,18 @@ static void on_link(struct receiving *rx, const struct proto_entry *entry)
 		malformed(rx, "a hard link to a file never sent");
 	}
 	free(task);
+}
+
+/* Stop the run for the sender's reason, made printable: its words cannot forge ours. */
+static void stop_run_printable(struct copy *copy, const char *why, size_t len)
+{
+	char *shown = remote_printable(why, len);
+
+	if (shown)
+		stop_run_said(copy, STOP_SOURCE, shown, len);
+	else
+		stop_run(copy, STOP_INTERNAL, "", ENOMEM);
+	free(shown);
 }
 
 /* After an entry: tell the sender once when no destination is left. */
@@ -319,6 +336,8 @@ int receive_entries(struct copy *copy, struct remote *peer, const char *peer_nam
 				on_data(&rx, &frame);
 			else if (frame.type == PROTO_END)
 				on_end(&rx, &frame);
+			else if (frame.len != 0)
+				malformed(&rx, "a malformed message");
 			else
 				end_file(&rx, NULL);
 			break;
@@ -339,8 +358,11 @@ int receive_entries(struct copy *copy, struct remote *peer, const char *peer_nam
 			}
 			if (rx.said_failed)
 				goto out; /* as asked: the destinations' failures say the rest */
-			stop_run_said(copy, STOP_SOURCE, len > 0 ? target : "cancelled by the sender",
-				      len > 0 ? len : strlen("cancelled by the sender"));
+			if (len == 0) {
+				target = "cancelled by the sender";
+				len = strlen(target);
+			}
+			stop_run_printable(copy, target, len);
 			break;
 		default:
 			malformed(&rx, "an unknown message");

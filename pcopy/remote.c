@@ -522,11 +522,9 @@ int remote_read(struct remote *remote, struct frame *frame)
 		}
 		{
 			/* One line, printable: the peer's words cannot forge ours. */
-			char *line = malloc(len + 1);
+			char *line = remote_printable(text, len);
 			if (!line)
 				continue;
-			for (size_t i = 0; i < len; i++)
-				line[i] = (unsigned char)text[i] >= 0x20 && text[i] != 0x7f ? text[i] : '?';
 			line[len] = '\n';
 			{
 				ssize_t ignored = write(STDERR_FILENO, line, len + 1);
@@ -535,6 +533,18 @@ int remote_read(struct remote *remote, struct frame *frame)
 			free(line);
 		}
 	}
+}
+
+char *remote_printable(const char *text, size_t len)
+{
+	char *shown = malloc(len + 2);
+
+	if (!shown)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		shown[i] = (unsigned char)text[i] >= 0x20 && text[i] != 0x7f ? text[i] : '?';
+	shown[len] = '\0';
+	return shown;
 }
 
 int remote_close(struct remote *remote)

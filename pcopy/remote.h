@@ -100,6 +100,13 @@ bool remote_broken(struct remote *remote);
 int remote_read(struct remote *remote, struct frame *frame);
 
 /**
+ * A copy of the peer's text (len bytes) with every control character made
+ * '?', NUL-terminated, with room for one more byte before the NUL; NULL on
+ * ENOMEM. What the peer says cannot forge a line or move the terminal.
+ */
+char *remote_printable(const char *text, size_t len);
+
+/**
  * Close the connection: the peer sees end of input. Waits for the remote
  * shell; returns its exit status (0 for the server side), or -1.
  */
