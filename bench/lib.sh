@@ -76,3 +76,64 @@ else:
 open(doc, "w").write(text)
 PY
 }
+
+# bench_make_mixed DIR MB: a camera-card-like mix: a few large files, some
+# medium ones and many small ones, in nested directories (about MB MiB in
+# all). Used by bench/copy and bench/remote, which share the trees.
+bench_make_mixed() {
+	python3 - "$1" "$2" <<'PY'
+import os, sys
+root, total = sys.argv[1], int(sys.argv[2]) << 20
+os.makedirs(root, exist_ok=True)
+chunk = os.urandom(1 << 20)
+def write(path, size):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        left = size
+        while left > 0:
+            n = min(left, len(chunk))
+            f.write(chunk[:n]); left -= n
+made, i = 0, 0
+# 60% in large files (64 MiB), 30% in medium (1 MiB), 10% in small (8 KiB)
+for share, size, sub in ((0.6, 64 << 20, "clips"), (0.3, 1 << 20, "photos"), (0.1, 8 << 10, "meta")):
+    budget = int(total * share)
+    while budget > 0:
+        s = min(size, budget)
+        write("%s/%s/%03d/f%06d" % (root, sub, i % 50, i), s)
+        budget -= s; i += 1
+PY
+}
+
+# bench_make_small DIR COUNT: COUNT files of 100 to 4,100 random bytes in
+# 700 directories.
+bench_make_small() {
+	python3 - "$1" "$2" <<'PY'
+import os, sys
+root, count = sys.argv[1], int(sys.argv[2])
+for i in range(count):
+    d = "%s/d%03d/e%02d" % (root, i % 100, i % 7)
+    os.makedirs(d, exist_ok=True)
+    with open("%s/f%d" % (d, i), "wb") as f:
+        f.write(os.urandom(100 + (i * 37) % 4000))
+PY
+}
+
+# bench_make_empty DIR COUNT: COUNT empty files, 1,000 a directory (the
+# peak-memory runs).
+bench_make_empty() {
+	python3 - "$1" "$2" <<'PY'
+import os, sys
+root, count = sys.argv[1], int(sys.argv[2])
+for i in range(count):
+    d = "%s/d%04d" % (root, i // 1000)
+    if i % 1000 == 0: os.makedirs(d, exist_ok=True)
+    open("%s/f%d" % (d, i), "wb").close()
+PY
+}
+
+# bench_bytes N: N bytes in a human unit ("409.0 MiB").
+bench_bytes() {
+	python3 -c "import sys; n=float(sys.argv[1]); u=['B','KiB','MiB','GiB','TiB']; i=0
+while n >= 1024 and i < 4: n/=1024; i+=1
+print('%.1f %s' % (n, u[i]))" "$1"
+}
