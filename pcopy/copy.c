@@ -262,6 +262,14 @@ struct copy *copy_new(const struct copy_options *options, const char *const *des
 		pool_config.arg = dest;
 		dest->writers = pool_new(&pool_config); /* NULL: the reader writes it itself */
 	}
+	memcpy(copy->read_algos, options->algos, options->nalgos * sizeof(options->algos[0]));
+	copy->read_nalgos = options->nalgos;
+	for (size_t i = 0; i < ndests; i++) {
+		if (!copy->dests[i].rdest)
+			continue;
+		copy->check_algo = remote_check_algo(copy->read_algos, &copy->read_nalgos);
+		break;
+	}
 	if (options->progress && ndests <= PROGRESS_LANES_MAX) {
 		for (size_t i = 0; i < ndests; i++)
 			names[i] = copy->dests[i].path;

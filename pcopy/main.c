@@ -118,6 +118,7 @@ static void on_signal(int sig)
 
 	/* The first signal wins; a lock-free atomic is async-signal-safe. */
 	atomic_compare_exchange_strong(&interrupted, &none, sig);
+	remote_signal_all(SIGTERM);
 }
 
 /*
@@ -294,6 +295,8 @@ int main(int argc, char **argv)
 					 "(copy through a local directory, or run pcopy on one of the hosts)");
 		any_remote = true;
 	}
+	if (any_remote && opt.nalgos == HASH_SET_MAX)
+		diag_usage_error("too many algorithms for a remote copy (at most %d)", HASH_SET_MAX - 1);
 	if (any_remote && opt.delete_extra)
 		diag_usage_error("--delete is not supported with a remote SRC or DEST");
 	if (any_remote && opt.dry_run)

@@ -67,7 +67,7 @@ int proto_put_data(struct dbuf *out, const void *data, size_t len)
 	return frame_end(out, start);
 }
 
-int proto_put_end(struct dbuf *out, char hex[][HASH_HEX_MAX + 1], size_t count)
+int proto_put_end(struct dbuf *out, char hex[][HASH_HEX_MAX + 1], size_t count, const char *check)
 {
 	size_t start;
 
@@ -76,7 +76,25 @@ int proto_put_end(struct dbuf *out, char hex[][HASH_HEX_MAX + 1], size_t count)
 	for (size_t i = 0; i < count; i++)
 		if (frame_put_str(out, hex[i]) != 0)
 			return -1;
+	if (frame_put_str(out, check) != 0)
+		return -1;
 	return frame_end(out, start);
+}
+
+/* A digest field of len hex digits (digest_len bytes) into hex. 0 or -1. */
+static int get_hex(struct frame_cursor *cur, size_t digest_len, char *hex)
+{
+	size_t len;
+	const unsigned char *p = frame_get_bytes(cur, &len);
+
+	if (!p || len != digest_len * 2)
+		return -1;
+	for (size_t j = 0; j < len; j++)
+		if (!((p[j] >= '0' && p[j] <= '9') || (p[j] >= 'a' && p[j] <= 'f')))
+			return -1;
+	memcpy(hex, p, len);
+	hex[len] = '\0';
+	return 0;
 }
 
 int proto_put_text(struct dbuf *out, unsigned type, const char *text, size_t len)
@@ -287,24 +305,19 @@ int proto_get_data(const struct frame *frame, const unsigned char **data, size_t
 }
 
 int proto_get_end(const struct frame *frame, const struct hash_algo *const *algos, size_t count,
-		  char hex[][HASH_HEX_MAX + 1], const char **why)
+		  char hex[][HASH_HEX_MAX + 1], char *check, const char **why)
 {
+	const struct hash_algo *check_algo = hash_lookup(PROTO_CHECK_ALGO);
 	struct frame_cursor cur;
 
 	frame_cursor_init(&cur, frame);
 	if (frame_get_u32(&cur) != count)
 		return bad(why, "digests of other algorithms");
-	for (size_t i = 0; i < count; i++) {
-		size_t len;
-		const unsigned char *p = frame_get_bytes(&cur, &len);
-		if (!p || len != algos[i]->digest_len * 2)
+	for (size_t i = 0; i < count; i++)
+		if (get_hex(&cur, algos[i]->digest_len, hex[i]) != 0)
 			return bad(why, "a malformed digest");
-		for (size_t j = 0; j < len; j++)
-			if (!((p[j] >= '0' && p[j] <= '9') || (p[j] >= 'a' && p[j] <= 'f')))
-				return bad(why, "a malformed digest");
-		memcpy(hex[i], p, len);
-		hex[i][len] = '\0';
-	}
+	if (!check_algo || get_hex(&cur, check_algo->digest_len, check) != 0)
+		return bad(why, "a malformed digest");
 	return done(&cur, why);
 }
 

@@ -15,6 +15,13 @@
 #include <sys/stat.h>
 
 #define PROTO_MAGIC "ptools-pcopy"
+/*
+ * The digest END carries beside the seal's, which the receiver computes
+ * over the bytes as they arrive: it proves they are the bytes the sender
+ * read, at a fraction of a cryptographic digest's cost (the seal's digests
+ * are the source's, as in a local copy).
+ */
+#define PROTO_CHECK_ALGO "xxh128"
 #define PROTO_VERSION 1
 
 enum proto_type {
@@ -26,7 +33,7 @@ enum proto_type {
 	PROTO_NODE = 12,   /* a symlink (with its target) or a special file */
 	PROTO_FILE = 13,   /* a regular file begins; DATA frames follow, then END or ABORT */
 	PROTO_DATA = 14,   /* the next bytes of the file */
-	PROTO_END = 15,    /* the file is whole: the source's digests */
+	PROTO_END = 15,    /* the file is whole: the source's digests, and the check digest */
 	PROTO_ABORT = 16,  /* the file is dropped (the source failed) */
 	PROTO_LINK = 17,   /* -H: another name of a file sent before (same dev and ino) */
 	PROTO_COMMIT = 20, /* sender: everything was sent: seal */
@@ -91,7 +98,7 @@ int proto_put_setup(struct dbuf *out, const struct proto_setup *setup);
 int proto_put_entry(struct dbuf *out, unsigned type, const struct proto_entry *entry);
 /** DATA with len bytes (at most FRAME_PAYLOAD_MAX - 4). */
 int proto_put_data(struct dbuf *out, const void *data, size_t len);
-int proto_put_end(struct dbuf *out, char hex[][HASH_HEX_MAX + 1], size_t count);
+int proto_put_end(struct dbuf *out, char hex[][HASH_HEX_MAX + 1], size_t count, const char *check);
 /** A frame whose payload is one text field (MSG, FAILED, CANCEL) or none (READY, ABORT). */
 int proto_put_text(struct dbuf *out, unsigned type, const char *text, size_t len);
 int proto_put_commit(struct dbuf *out, uint64_t left_out);
@@ -108,9 +115,12 @@ int proto_get_setup(const struct frame *frame, struct proto_setup *setup, struct
 int proto_get_entry(const struct frame *frame, struct proto_entry *entry, const char **why);
 int proto_get_data(const struct frame *frame, const unsigned char **data, size_t *len,
 		   const char **why);
-/** END: count digests of the lengths algos give, each lower-case hex, into hex. */
+/**
+ * END: count digests of the lengths algos give, each lower-case hex, into
+ * hex; then the PROTO_CHECK_ALGO digest into check (HASH_HEX_MAX + 1 bytes).
+ */
 int proto_get_end(const struct frame *frame, const struct hash_algo *const *algos, size_t count,
-		  char hex[][HASH_HEX_MAX + 1], const char **why);
+		  char hex[][HASH_HEX_MAX + 1], char *check, const char **why);
 int proto_get_text(const struct frame *frame, const char **text, size_t *len, const char **why);
 int proto_get_commit(const struct frame *frame, uint64_t *left_out, const char **why);
 int proto_get_done(const struct frame *frame, struct proto_done *done, const char **why);

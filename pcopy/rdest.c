@@ -134,6 +134,18 @@ static void *listen_remote(void *arg)
 	return NULL;
 }
 
+size_t remote_check_algo(const struct hash_algo **algos, size_t *count)
+{
+	const struct hash_algo *check = hash_lookup(PROTO_CHECK_ALGO);
+
+	for (size_t i = 0; i < *count; i++)
+		if (algos[i] == check)
+			return i;
+	PT_ASSERT(*count < HASH_SET_MAX);
+	algos[*count] = check;
+	return (*count)++;
+}
+
 int rdest_ask(struct remote *remote, const struct copy_options *opt, unsigned role)
 {
 	struct proto_setup setup;
@@ -279,7 +291,9 @@ int rdest_file_end(struct fileop *op, char hex[][HASH_HEX_MAX + 1])
 	struct remote *remote = op->dest->rdest->remote;
 	int ret;
 
-	if (proto_put_end(&op->rbuf, hex, op->reader->worker.copy->opt.nalgos) != 0)
+	struct copy *copy = op->reader->worker.copy;
+
+	if (proto_put_end(&op->rbuf, hex, copy->opt.nalgos, hex[copy->check_algo]) != 0)
 		return -1;
 	ret = file_flush(op);
 	op->claimed = false;

@@ -51,6 +51,13 @@ int rdest_link(struct fileop *op, struct task *task);
 int rdest_finish(struct copy *copy, struct dest *dest, bool all_back, const char *why);
 
 /**
+ * The index of the protocol's check digest in algos (count of them),
+ * appended when it is not there (the caller leaves room: fewer than
+ * HASH_SET_MAX algorithms with a remote operand).
+ */
+size_t remote_check_algo(const struct hash_algo **algos, size_t *count);
+
+/**
  * Ask the remote side (greeted) to take role (proto.h) on its path, with
  * opt's options, and wait until it is ready: 0; or -1 after its or our
  * message said why.

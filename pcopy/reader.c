@@ -30,8 +30,8 @@ void *reader_init(void *arg)
 	reader->worker.dirs = calloc(copy->ndests, sizeof(*reader->worker.dirs));
 	reader->ops = calloc(copy->ndests, sizeof(*reader->ops));
 	memset(&config, 0, sizeof(config));
-	config.algos = copy->opt.algos;
-	config.count = copy->opt.nalgos;
+	config.algos = copy->read_algos;
+	config.count = copy->read_nalgos;
 	/* Readers already run in parallel: no helper threads per file. */
 	config.serial = true;
 	reader->engine = hashio_new(&config);

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,40 @@ struct remote_zstd {
 	unsigned char *out;          /* compressed bytes to write */
 	size_t out_cap;
 };
+
+/*
+ * The remote shells running, for remote_signal_all (a signal handler):
+ * lock-free slots, 0 when free.
+ */
+#define REMOTE_SHELLS_MAX 72
+static atomic_int shells[REMOTE_SHELLS_MAX];
+
+static void shell_add(pid_t pid)
+{
+	for (size_t i = 0; i < REMOTE_SHELLS_MAX; i++) {
+		int none = 0;
+		if (atomic_compare_exchange_strong(&shells[i], &none, (int)pid))
+			return;
+	}
+}
+
+static void shell_remove(pid_t pid)
+{
+	for (size_t i = 0; i < REMOTE_SHELLS_MAX; i++) {
+		int mine = (int)pid;
+		if (atomic_compare_exchange_strong(&shells[i], &mine, 0))
+			return;
+	}
+}
+
+void remote_signal_all(int sig)
+{
+	for (size_t i = 0; i < REMOTE_SHELLS_MAX; i++) {
+		int pid = atomic_load(&shells[i]);
+		if (pid > 0)
+			kill((pid_t)pid, sig);
+	}
+}
 
 bool remote_operand(const char *arg)
 {
@@ -276,6 +311,7 @@ struct remote *remote_start(const char *operand, const struct remote_how *how)
 		child_errno = 0;
 	close(exec_err[0]);
 	remote->pid = pid;
+	shell_add(pid);
 	remote->out = to_peer[1];
 	remote->in = from_peer[0];
 	remote->reader.fd = remote->in;
@@ -285,6 +321,7 @@ struct remote *remote_start(const char *operand, const struct remote_how *how)
 		return remote;
 	close(remote->out);
 	remote->out = -1;
+	shell_remove(pid);
 	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
 		;
 	remote->pid = 0;
@@ -558,6 +595,7 @@ int remote_close(struct remote *remote)
 	if (remote->in >= 0 && remote->pid > 0)
 		close(remote->in);
 	if (remote->pid > 0) {
+		shell_remove(remote->pid);
 		while (waitpid(remote->pid, &wstatus, 0) < 0 && errno == EINTR)
 			;
 		status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;

@@ -49,6 +49,14 @@ bool remote_operand(const char *arg);
  */
 struct remote *remote_start(const char *operand, const struct remote_how *how);
 
+/**
+ * Send sig to every remote shell running (async-signal-safe): on SIGINT or
+ * SIGTERM pcopy ends its connections this way, so that nothing waits on a
+ * peer that does not answer; each remote side then sees the end of its
+ * input and rolls back by itself.
+ */
+void remote_signal_all(int sig);
+
 /** The server's connection: its stdin and stdout, greeted. NULL after saying why. */
 struct remote *remote_serve(void);
 

@@ -86,6 +86,11 @@ struct source_device {
 /** The whole run. */
 struct copy {
 	struct copy_options opt;
+	/* What each read computes: the seal's digests, then, when a destination
+	 * is remote, the check digest of the protocol (proto.h) unless it is one
+	 * of them; check_algo is its index. */
+	const struct hash_algo *read_algos[HASH_SET_MAX];
+	size_t read_nalgos, check_algo;
 	size_t ndests;
 	struct dest *dests;
 	uint64_t run_id;

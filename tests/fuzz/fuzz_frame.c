@@ -227,11 +227,11 @@ out:
 
 static void check_end(const struct frame *frame)
 {
-	char hex[ALGO_COUNT][HASH_HEX_MAX + 1];
+	char hex[ALGO_COUNT][HASH_HEX_MAX + 1], check[HASH_HEX_MAX + 1];
 	const char *why = NULL;
 	struct dbuf out;
 
-	if (proto_get_end(frame, algos, ALGO_COUNT, hex, &why) != 0) {
+	if (proto_get_end(frame, algos, ALGO_COUNT, hex, check, &why) != 0) {
 		CHECK(why != NULL);
 		return;
 	}
@@ -239,8 +239,9 @@ static void check_end(const struct frame *frame)
 		CHECK(strlen(hex[i]) == algos[i]->digest_len * 2);
 		CHECK(strspn(hex[i], "0123456789abcdef") == strlen(hex[i]));
 	}
+	CHECK(strlen(check) == 32 && strspn(check, "0123456789abcdef") == 32);
 	dbuf_init(&out);
-	CHECK(proto_put_end(&out, hex, ALGO_COUNT) == 0);
+	CHECK(proto_put_end(&out, hex, ALGO_COUNT, check) == 0);
 	CHECK(out.len == FRAME_HEADER + frame->len &&
 	      memcmp(out.data + FRAME_HEADER, frame->payload, frame->len) == 0);
 	dbuf_free(&out);

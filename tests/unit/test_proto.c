@@ -180,11 +180,11 @@ UNIT_TEST(proto_entry_target_with_nul)
 	dbuf_free(&out);
 }
 
-/* An END frame of count digests decoded for sha256,xxh128. */
+/* An END frame of count digests (and hex[2] as the check digest) decoded for sha256,xxh128. */
 static int end_round(char hex[][HASH_HEX_MAX + 1], size_t count)
 {
 	const struct hash_algo *algos[HASH_SET_MAX];
-	char got[2][HASH_HEX_MAX + 1];
+	char got[2][HASH_HEX_MAX + 1], check[HASH_HEX_MAX + 1];
 	struct frame_reader reader;
 	struct frame frame;
 	struct dbuf out;
@@ -194,12 +194,13 @@ static int end_round(char hex[][HASH_HEX_MAX + 1], size_t count)
 
 	PT_ASSERT(hash_parse_list("sha256,xxh128", algos, HASH_SET_MAX, &bad, &bad_len) == 2);
 	dbuf_init(&out);
-	PT_ASSERT(proto_put_end(&out, hex, count) == 0);
+	PT_ASSERT(proto_put_end(&out, hex, count, hex[2]) == 0);
 	frame_reader_init_mem(&reader, out.data, out.len);
 	PT_ASSERT(frame_read(&reader, &frame) == 1);
-	ret = proto_get_end(&frame, algos, 2, got, &why);
+	ret = proto_get_end(&frame, algos, 2, got, check, &why);
 	if (ret == 0)
-		EXPECT(strcmp(got[0], hex[0]) == 0 && strcmp(got[1], hex[1]) == 0);
+		EXPECT(strcmp(got[0], hex[0]) == 0 && strcmp(got[1], hex[1]) == 0 &&
+		       strcmp(check, hex[2]) == 0);
 	frame_reader_fini(&reader);
 	dbuf_free(&out);
 	return ret;
@@ -232,6 +233,11 @@ UNIT_TEST(proto_end_checks)
 	hex[0][10] = 'g';
 	EXPECT(end_round(hex, 2) == -1);
 	hex[0][10] = 'a';
+	EXPECT(end_round(hex, 2) == 0);
+	/* A check digest (xxh128) of the wrong length. */
+	hex[2][31] = '\0';
+	EXPECT(end_round(hex, 2) == -1);
+	hex[2][31] = '0';
 	EXPECT(end_round(hex, 2) == 0);
 }
 

@@ -39,8 +39,10 @@ def xattr(name, value): return blob(name) + blob(value)
 
 def end(data):
     # xxh128 is only checked for its shape here: 32 lower-case hex digits.
+    # The check digest (xxh128) after the seal's two: its shape again.
     return frame(END, u32(2) + blob(hashlib.sha256(data).hexdigest().encode()) +
-                 blob(hashlib.md5(data).hexdigest().encode()))
+                 blob(hashlib.md5(data).hexdigest().encode()) +
+                 blob(hashlib.md5(data[::-1]).hexdigest().encode()))
 
 def text(t, s=b''): return frame(t, blob(s)) if s is not None else frame(t)
 def done(status, why=b''): return frame(DONE, u8(status) + u8(0) + u64(3) + u64(11) + blob(why))
