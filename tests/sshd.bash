@@ -25,6 +25,8 @@
 #                    pids), wait until they are gone, and unset the three
 #                    variables. Safe to call when none runs.
 #
+# Both work under set -euo pipefail (as a bench script may run them).
+#
 # DIR's files: ssh_host_ed25519_key(.pub), id_ed25519(.pub), authorized_keys,
 # sshd_config, sshd.pid, sshd.log; DIR itself is the caller's to remove.
 
@@ -61,9 +63,9 @@ _sshd_descendants() {
 _sshd_kill() {
 	local pid=$1 rest i k
 	rest=$(_sshd_descendants "$pid")
-	kill -TERM "$pid" 2>/dev/null
+	kill -TERM "$pid" 2>/dev/null || true
 	for k in $rest; do
-		kill -TERM "$k" 2>/dev/null
+		kill -TERM "$k" 2>/dev/null || true
 	done
 	for ((i = 0; i < 50; i++)); do
 		_sshd_gone "$pid" && break
@@ -74,14 +76,14 @@ _sshd_kill() {
 			_sshd_gone "$k" && break
 			sleep 0.1
 		done
-		_sshd_gone "$k" || kill -KILL "$k" 2>/dev/null
+		_sshd_gone "$k" || kill -KILL "$k" 2>/dev/null || true
 	done
-	wait "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null || true
 	return 0
 }
 
 sshd_start() {
-	local dir=$1 user port try deadline
+	local dir=${1:-} user port try deadline
 	if [ -z "$dir" ] || [ ! -d "$dir" ]; then
 		echo "sshd_start: '$dir' is not a directory" >&2
 		return 1
@@ -175,7 +177,7 @@ sshd_start() {
 			tail -n 5 "$dir/sshd.log" "$dir/ssh-probe.log" >&2
 			return 1
 		fi
-		wait "$SSHD_PID" 2>/dev/null
+		wait "$SSHD_PID" 2>/dev/null || true
 		unset SSHD_PID SSHD_PORT PTOOLS_TEST_SSH
 		grep -q 'Address already in use' "$dir/sshd.log" || break
 	done
