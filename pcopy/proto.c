@@ -205,7 +205,7 @@ bool proto_rel_ok(const char *rel, size_t len)
 {
 	size_t at = 0;
 
-	if (len == 0 || len >= PATH_MAX || memchr(rel, '\0', len))
+	if (len == 0 || len >= PROTO_REL_MAX || memchr(rel, '\0', len))
 		return false;
 	while (at <= len) {
 		const char *slash = memchr(rel + at, '/', len - at);

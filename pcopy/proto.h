@@ -125,9 +125,16 @@ int proto_get_text(const struct frame *frame, const char **text, size_t *len, co
 int proto_get_commit(const struct frame *frame, uint64_t *left_out, const char **why);
 int proto_get_done(const struct frame *frame, struct proto_done *done, const char **why);
 
+/*
+ * The longest relative path an entry may have. Longer than PATH_MAX, as a
+ * local copy allows: the engine opens paths a directory at a time.
+ */
+#define PROTO_REL_MAX ((size_t)1 << 16)
+
 /**
  * Whether rel (len bytes) may name an entry beneath a destination root:
- * relative, no empty, "." or ".." component, no NUL, shorter than PATH_MAX.
+ * relative, no empty, "." or ".." component, no NUL, shorter than
+ * PROTO_REL_MAX.
  */
 bool proto_rel_ok(const char *rel, size_t len);
 

@@ -335,19 +335,19 @@ int rdest_finish(struct copy *copy, struct dest *dest, bool all_back, const char
 	struct rdest *rd = dest->rdest;
 	struct dbuf out;
 	bool interrupted = copy->opt.interrupted && atomic_load(copy->opt.interrupted);
+	bool commit = !all_back && dest_ok(dest), sent = false;
 	int status = EXIT_FAILED;
 
 	if (!rd)
 		return EXIT_FAILED;
 	if (rd->listening) {
 		dbuf_init(&out);
-		if (!all_back && dest_ok(dest))
+		if (commit)
 			proto_put_commit(&out, atomic_load(&copy->left_out));
 		else
 			proto_put_text(&out, PROTO_CANCEL, why ? why : "", why ? strlen(why) : 0);
 		remote_claim(rd->remote, &out);
-		if (remote_put(rd->remote, out.data, out.len) == 0)
-			remote_flush(rd->remote);
+		sent = remote_put(rd->remote, out.data, out.len) == 0 && remote_flush(rd->remote) == 0;
 		remote_release(rd->remote);
 		dbuf_free(&out);
 		pthread_mutex_lock(&rd->lock);
@@ -357,6 +357,12 @@ int rdest_finish(struct copy *copy, struct dest *dest, bool all_back, const char
 		pthread_join(rd->listener, NULL);
 		if (rd->done)
 			status = (int)rd->result.status;
+		else if (commit && sent)
+			diag_file_errorf(dest->path, "failed: the connection was lost after everything was "
+					 "sent, before the remote side said how it ended: it seals the copy "
+					 "if it received all of it, else rolls it back by itself (pverify "
+					 "the seal there; if the remote pcopy was killed, pcopy --rollback "
+					 "%s finishes the undo)", dest->path);
 		else if (!interrupted)
 			diag_file_errorf(dest->path, "failed: the connection was lost before the remote "
 					 "side finished (it rolls back by itself; if it was killed, "

@@ -33,11 +33,11 @@ struct receiving {
 	bool said_failed;
 };
 
-/* A frame the protocol does not allow here: stop, said once. */
+/* A frame the protocol does not allow here: malformed input, exit 2; said once. */
 static void malformed(struct receiving *rx, const char *why)
 {
 	if (!stopping(rx->copy))
-		stop_run_why(rx->copy, STOP_SOURCE, rx->peer_name, 0, why);
+		stop_run_why(rx->copy, STOP_USAGE, rx->peer_name, 0, why);
 }
 
 /* The names a sender may not use at the top: our journal, temporaries and seal. */

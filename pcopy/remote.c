@@ -23,8 +23,9 @@
 #include <unistd.h>
 #include <zstd.h>
 
-/* Queued frames are written once this much has gathered. */
-#define REMOTE_SEND_CHUNK ((size_t)256 << 10)
+/* Queued frames are written once this much has gathered: little, so that the
+ * peer always has work while the frames of the next files are made. */
+#define REMOTE_SEND_CHUNK ((size_t)32 << 10)
 
 /*
  * -z: the largest window (2^n bytes) either side uses or accepts, so a

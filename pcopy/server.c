@@ -117,7 +117,7 @@ static int serve_receive(struct copy_options *opt, const char *path)
 	/* A destination that failed to set up says so in copy_finish. */
 	if (dest_ok(&copy->dests[0])) {
 		if (send_ready() == 0)
-			receive_entries(copy, client, "the client", &left_out);
+			receive_entries(copy, client, path, &left_out);
 		else
 			stop_run_said(copy, STOP_SOURCE, "not ready", strlen("not ready"));
 	}

@@ -92,6 +92,17 @@ finish() {
 
 # started_mid_copy DEST: fail the test, showing ./err, unless the copy
 # start_slow_pcopy started has journaled into DEST (it gives up after 20 s).
+# grow_past_buffers DIR: 64 KiB more in every file of DIR: 25 MiB in all,
+# more than the pipes and the stand-in between client and server hold, so a
+# client killed mid-copy cannot have sent everything (and its COMMIT) yet.
+# (A client that has sent everything leaves the remote side to seal.)
+grow_past_buffers() {
+	/usr/bin/python3 -c 'import os, sys
+for p in sys.argv[1:]:
+    with open(p, "ab") as f:
+        f.write(os.urandom(65536))' "$1"/d*/f*
+}
+
 started_mid_copy() {
 	[ -f "$1/.pcopy-journal" ] || fail "no copy under way into $1; pcopy said: $(cat err)"
 }
@@ -422,6 +433,7 @@ marker_rsh() {
 @test "the connection dropped mid-copy (remote shell killed -9): the remote side rolls DEST back itself, the local DEST is sealed" {
 	build_shim
 	make_many src 400
+	grow_past_buffers src
 	mkdir one
 	printf 'keep\n' > one/keep
 	mkdir one/d1
@@ -449,6 +461,7 @@ marker_rsh() {
 @test "the client killed -9 mid-copy: the remote side sees the end of its input and rolls DEST back itself" {
 	build_shim
 	make_many src 400
+	grow_past_buffers src
 	mkdir one
 	printf 'keep\n' > one/keep
 	touch -d '2010-01-01' one
@@ -667,4 +680,76 @@ marker_rsh() {
 	seal_ok back
 	assert_equal "$(tree_listing src)" "$(tree_listing there)"
 	assert_equal "$(tree_listing src)" "$(tree_listing back)"
+}
+
+# --- A hostile peer -----------------------------------------------------------
+
+# frames OUT STEP...: write to OUT a client's byte stream to pcopy --server:
+# the greeting, SETUP to receive into $T/dest, then each STEP: "dir REL",
+# "file REL DATA" (FILE, DATA, END with DATA's true sha256 and a wrong check
+# digest unless REL ends in .ok), or "commit". Python writes the bytes the way
+# docs/PROTOCOL.md describes them, independently of pcopy's encoder.
+frames() {
+	/usr/bin/python3 - "$@" <<'PY'
+import hashlib, struct, sys, xxhash
+out, steps = sys.argv[1], sys.argv[2:]
+u8 = lambda v: struct.pack('>B', v)
+u32 = lambda v: struct.pack('>I', v)
+u64 = lambda v: struct.pack('>Q', v)
+blob = lambda b: u32(len(b)) + b
+frame = lambda t, p: u32(len(p)) + u8(t) + p
+def entry(t, rel, mode, size):
+    return frame(t, blob(rel) + u32(mode) + u32(0) + u32(0) + u64(size) + u64(size // 512 + 1) +
+                 u64(0) + u32(0) + u64(1262304000) + u32(0) + u64(1) + u64(1) + u32(1) + u64(0) +
+                 blob(b'') + blob(b''))
+import os
+dest = os.getcwd().encode() + b"/dest"
+s = frame(1, b'ptools-pcopy' + u32(1))
+s += frame(2, u8(1) + blob(dest) + blob(b'host') + u32(0) + blob(b'sha256') + blob(b'.ptools-seal') + u32(4))
+i = 0
+while i < len(steps):
+    if steps[i] == 'dir':
+        s += entry(11, steps[i + 1].encode(), 0o40755, 0); i += 2
+    elif steps[i] == 'file':
+        rel, data = steps[i + 1].encode(), steps[i + 2].encode(); i += 3
+        check = xxhash.xxh3_128(data).hexdigest() if rel.endswith(b'.ok') else 'f' * 32
+        s += entry(13, rel, 0o100644, len(data)) + frame(14, blob(data))
+        s += frame(15, u32(1) + blob(hashlib.sha256(data).hexdigest().encode()) + blob(check.encode()))
+    elif steps[i] == 'commit':
+        s += frame(20, u64(0)); i += 1
+open(out, 'wb').write(s)
+PY
+}
+
+# Intent: the server trusts nothing a client sends: a path that climbs out
+# of the destination stops the run there, the destination is rolled back, and
+# nothing is written outside it.
+@test "pcopy --server refuses a client's path that climbs out of the destination, and rolls back" {
+	/usr/bin/python3 -c 'import xxhash' 2>/dev/null || skip "python3-xxhash is not installed"
+	mkdir dest outside
+	frames in.bin file a.ok hello dir ../outside/x file ../outside/f bad commit
+	prun sh -c 'pcopy --server < in.bin > out.bin'
+	assert_equal "$status" 2
+	grep -aq 'a path that does not stay beneath the destination' out.bin
+	assert_equal "$(ls -A outside)" ""
+	assert_equal "$(ls -A dest)" ""
+}
+
+# Intent: the bytes that arrive are checked against the sender's check
+# digest before anything is sealed: a file damaged on the way is never
+# sealed, and (without -k) the destination is rolled back.
+@test "pcopy --server refuses a file whose bytes do not match the sender's check digest, and rolls back" {
+	/usr/bin/python3 -c 'import xxhash' 2>/dev/null || skip "python3-xxhash is not installed"
+	mkdir dest
+	frames in.bin file good.ok hello commit
+	prun sh -c 'pcopy --server < in.bin > out.bin'
+	assert_equal "$status" 0
+	seal_ok dest
+	assert_equal "$(cat dest/good.ok)" hello
+	rm -rf dest && mkdir dest
+	frames in.bin file good.ok hello file damaged bytes commit
+	prun sh -c 'pcopy --server < in.bin > out.bin'
+	assert_equal "$status" 1
+	grep -aq 'damaged on the way' out.bin
+	assert_equal "$(ls -A dest)" ""
 }

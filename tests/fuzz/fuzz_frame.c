@@ -51,7 +51,7 @@ static bool rel_ok_reference(const char *rel, size_t len)
 {
 	size_t start = 0;
 
-	if (len == 0 || len >= PATH_MAX)
+	if (len == 0 || len >= PROTO_REL_MAX)
 		return false;
 	for (size_t i = 0; i <= len; i++) {
 		if (i < len && rel[i] == '\0')

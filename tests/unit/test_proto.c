@@ -67,16 +67,19 @@ UNIT_TEST(proto_rel_ok_shapes)
 
 UNIT_TEST(proto_rel_ok_path_max)
 {
-	/* Components of 9 bytes: "aaaaaaaaa/..." up to and past PATH_MAX. */
-	static char path[PATH_MAX + 16];
+	/* Components of 9 bytes: "aaaaaaaaa/..." past PATH_MAX (a local copy
+	 * takes such paths too) up to PROTO_REL_MAX. */
+	static char path[PROTO_REL_MAX + 16];
 	size_t len;
 
 	for (len = 0; len < sizeof(path) - 1; len++)
 		path[len] = len % 10 == 9 ? '/' : 'a';
-	path[PATH_MAX - 1] = 'a'; /* not ending in '/' */
-	EXPECT(proto_rel_ok(path, PATH_MAX - 1));
-	path[PATH_MAX] = 'a';
-	EXPECT(!proto_rel_ok(path, PATH_MAX));
+	path[PATH_MAX + 1] = 'a'; /* not ending in '/' */
+	EXPECT(proto_rel_ok(path, PATH_MAX + 2));
+	path[PROTO_REL_MAX - 1] = 'a';
+	EXPECT(proto_rel_ok(path, PROTO_REL_MAX - 1));
+	path[PROTO_REL_MAX] = 'a';
+	EXPECT(!proto_rel_ok(path, PROTO_REL_MAX));
 }
 
 /* An entry frame (encoded by proto_put_entry) decoded again; *why on failure. */
