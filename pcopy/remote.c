@@ -87,11 +87,14 @@ bool remote_operand(const char *arg)
 /*
  * Split a remote shell command into words as a shell would, without any
  * expansion: blanks separate, quotes group, a backslash takes the next
- * character. Appends to *argv (count in *argc, room for the rest). 0 or -1.
+ * character. The words go into text, each NUL-terminated, their offsets
+ * into offs (at most max), their number into *count. 0, or -1 with errno
+ * (E2BIG: too many; EINVAL: an unclosed quote).
  */
 static int split_words(const char *cmd, struct dbuf *text, size_t *offs, size_t max, size_t *count)
 {
 	const char *p = cmd;
+	int bad = 0;
 
 	*count = 0;
 	for (;;) {
@@ -99,33 +102,31 @@ static int split_words(const char *cmd, struct dbuf *text, size_t *offs, size_t 
 		while (*p == ' ' || *p == '\t' || *p == '\n')
 			p++;
 		if (*p == '\0')
-			return 0;
+			return bad ? -1 : 0;
 		if (*count == max) {
 			errno = E2BIG;
 			return -1;
 		}
 		offs[(*count)++] = text->len;
 		for (; *p && (quote || (*p != ' ' && *p != '\t' && *p != '\n')); p++) {
-			if (quote == '\'' && *p == '\'') {
+			if (quote == '\'' && *p == '\'')
 				quote = 0;
-			} else if (quote == '\'') {
-				dbuf_putc(text, *p);
-			} else if (*p == '\\' && p[1] && (!quote || p[1] == '"' || p[1] == '\\')) {
-				dbuf_putc(text, *++p);
-			} else if (*p == quote) {
+			else if (quote == '\'')
+				bad |= dbuf_putc(text, *p);
+			else if (*p == '\\' && p[1] && (!quote || p[1] == '"' || p[1] == '\\'))
+				bad |= dbuf_putc(text, *++p);
+			else if (*p == quote)
 				quote = 0;
-			} else if (!quote && (*p == '\'' || *p == '"')) {
+			else if (!quote && (*p == '\'' || *p == '"'))
 				quote = *p;
-			} else {
-				dbuf_putc(text, *p);
-			}
+			else
+				bad |= dbuf_putc(text, *p);
 		}
 		if (quote) {
 			errno = EINVAL;
 			return -1;
 		}
-		if (dbuf_putc(text, '\0') != 0)
-			return -1;
+		bad |= dbuf_putc(text, '\0');
 	}
 }
 
@@ -243,7 +244,7 @@ struct remote *remote_start(const char *operand, const struct remote_how *how)
 {
 	const char *colon = strchr(operand, ':'), *at, *rsh, *prog;
 	char *argv[72];
-	size_t offs[64], nrsh = 0, nprog = 0, argc = 0;
+	size_t offs[64], nrsh = 0, argc = 0;
 	struct dbuf words;
 	struct remote *remote = NULL;
 	int to_peer[2] = { -1, -1 }, from_peer[2] = { -1, -1 }, exec_err[2] = { -1, -1 }, ret, wstatus;
@@ -263,9 +264,8 @@ struct remote *remote_start(const char *operand, const struct remote_how *how)
 		diag_file_errorf(remote->host, "cannot use the remote shell command '%s'", rsh);
 		goto fail;
 	}
-	(void)nprog;
 	for (size_t i = 0; i < nrsh; i++)
-		argv[argc++] = NULL; /* filled in once words stops moving */
+		argv[argc++] = words.data + offs[i];
 	at = strrchr(remote->host, '@');
 	if (at) {
 		argv[argc++] = "-l";
@@ -275,8 +275,6 @@ struct remote *remote_start(const char *operand, const struct remote_how *how)
 	argv[argc++] = (char *)prog;
 	argv[argc++] = "--server";
 	argv[argc] = NULL;
-	for (size_t i = 0; i < nrsh; i++)
-		argv[i] = words.data + offs[i];
 	if (at) {
 		remote->host[at - remote->host] = '\0'; /* the user, briefly */
 		argv[nrsh + 1] = strdup(remote->host);
@@ -334,6 +332,9 @@ struct remote *remote_start(const char *operand, const struct remote_how *how)
 					 remote->host);
 		else if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 255)
 			diag_file_errorf(remote->host, "the remote shell could not connect (exit 255)");
+		else if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 2)
+			diag_file_errorf(remote->host, "the pcopy there refused --server (exit 2): it "
+					 "may be older than remote copies; give --remote-pcopy PATH");
 		else if (WIFEXITED(wstatus))
 			diag_file_errorf(remote->host, "the remote side ended before pcopy answered "
 					 "(exit %d)", WEXITSTATUS(wstatus));
