@@ -335,12 +335,14 @@ int rdest_finish(struct copy *copy, struct dest *dest, bool all_back, const char
 	struct rdest *rd = dest->rdest;
 	struct dbuf out;
 	bool interrupted = copy->opt.interrupted && atomic_load(copy->opt.interrupted);
-	bool commit = !all_back && dest_ok(dest), sent = false;
+	bool commit = !all_back && dest_ok(dest);
 	int status = EXIT_FAILED;
 
 	if (!rd)
 		return EXIT_FAILED;
 	if (rd->listening) {
+		bool sent;
+
 		dbuf_init(&out);
 		if (commit)
 			proto_put_commit(&out, atomic_load(&copy->left_out));

@@ -109,18 +109,17 @@ static int split_words(const char *cmd, struct dbuf *text, size_t *offs, size_t 
 		}
 		offs[(*count)++] = text->len;
 		for (; *p && (quote || (*p != ' ' && *p != '\t' && *p != '\n')); p++) {
-			if (quote == '\'' && *p == '\'')
-				quote = 0;
-			else if (quote == '\'')
-				bad |= dbuf_putc(text, *p);
-			else if (*p == '\\' && p[1] && (!quote || p[1] == '"' || p[1] == '\\'))
+			bool escaped = quote != '\'' && *p == '\\' && p[1] &&
+				       (!quote || p[1] == '"' || p[1] == '\\');
+			if (escaped) {
 				bad |= dbuf_putc(text, *++p);
-			else if (*p == quote)
-				quote = 0;
-			else if (!quote && (*p == '\'' || *p == '"'))
-				quote = *p;
-			else
-				bad |= dbuf_putc(text, *p);
+				continue;
+			}
+			if (quote ? *p == quote : (*p == '\'' || *p == '"')) {
+				quote = quote ? 0 : *p; /* a quote opens or closes */
+				continue;
+			}
+			bad |= dbuf_putc(text, *p);
 		}
 		if (quote) {
 			errno = EINVAL;
@@ -243,7 +242,7 @@ static int greet(struct remote *remote, const char *who)
 struct remote *remote_start(const char *operand, const struct remote_how *how)
 {
 	const char *colon = strchr(operand, ':'), *at, *rsh, *prog;
-	char *argv[72];
+	char *argv[72], *user = NULL;
 	size_t offs[64], nrsh = 0, argc = 0;
 	struct dbuf words;
 	struct remote *remote = NULL;
@@ -276,11 +275,10 @@ struct remote *remote_start(const char *operand, const struct remote_how *how)
 	argv[argc++] = "--server";
 	argv[argc] = NULL;
 	if (at) {
-		remote->host[at - remote->host] = '\0'; /* the user, briefly */
-		argv[nrsh + 1] = strdup(remote->host);
-		remote->host[at - remote->host] = '@';
-		if (!argv[nrsh + 1])
+		user = strndup(remote->host, (size_t)(at - remote->host));
+		if (!user)
 			goto nomem;
+		argv[nrsh + 1] = user;
 	}
 	/* exec_err's write end closes on a successful exec; else it carries errno. */
 	if (pipe2(to_peer, O_CLOEXEC) != 0 || pipe2(from_peer, O_CLOEXEC) != 0 ||
@@ -301,8 +299,8 @@ struct remote *remote_start(const char *operand, const struct remote_how *how)
 			_exit(126);
 		_exit(127);
 	}
-	if (at)
-		free(argv[nrsh + 1]);
+	free(user);
+	user = NULL;
 	close(to_peer[0]);
 	close(from_peer[1]);
 	close(exec_err[1]);
@@ -360,6 +358,7 @@ fail:
 		if (exec_err[i] >= 0)
 			close(exec_err[i]);
 	}
+	free(user);
 	dbuf_free(&words);
 	remote_free(remote);
 	return NULL;
