@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -480,6 +481,28 @@ void sshsig_key_wipe(struct sshsig_key *key)
 		return;
 	OPENSSL_cleanse(key->seed, sizeof(key->seed));
 	key->has_private = false;
+}
+
+void sshsig_fingerprint(const unsigned char pub[SSHSIG_PUB_LEN],
+			char out[SSHSIG_FINGERPRINT_MAX])
+{
+	unsigned char digest[32];
+	unsigned int len = sizeof(digest);
+	struct dbuf blob, text;
+
+	strcpy(out, "SHA256:?");
+	dbuf_init(&blob);
+	dbuf_init(&text);
+	if (sshsig_pubkey_blob(&blob, pub) == 0 &&
+	    EVP_Digest(blob.data, blob.len, digest, &len, EVP_sha256(), NULL) == 1 &&
+	    sshsig_base64_encode(&text, digest, len, 0) == 0) {
+		/* ssh-keygen leaves the padding out. */
+		while (text.len > 0 && text.data[text.len - 1] == '=')
+			text.len--;
+		snprintf(out, SSHSIG_FINGERPRINT_MAX, "SHA256:%.*s", (int)text.len, text.data);
+	}
+	dbuf_free(&blob);
+	dbuf_free(&text);
 }
 
 /*

@@ -115,6 +115,13 @@ void sshsig_key_wipe(struct sshsig_key *key);
 /** Append the key's public blob (string "ssh-ed25519", string pub). 0 or -1 (ENOMEM). */
 int sshsig_pubkey_blob(struct dbuf *buf, const unsigned char pub[SSHSIG_PUB_LEN]);
 
+/** Room for a fingerprint: "SHA256:" and 43 base64 digits, NUL. */
+#define SSHSIG_FINGERPRINT_MAX 64
+
+/** The key's fingerprint as ssh-keygen -l shows it ("SHA256:..."), into out. */
+void sshsig_fingerprint(const unsigned char pub[SSHSIG_PUB_LEN],
+			char out[SSHSIG_FINGERPRINT_MAX]);
+
 /*
  * Signing.
  */
