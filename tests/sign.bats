@@ -285,3 +285,20 @@ keygen_verifies() {
 	run bash -c 'ls -A one'
 	assert_output '.ptools-seal'
 }
+
+@test "kill -9 mid-copy: pcopy --resume --sign finishes with a signature ssh-keygen accepts" {
+	build_shim
+	make_many src 200
+	start_slow_pcopy one --sign alice src one
+	kill -KILL "$pid"
+	status=0
+	wait "$pid" || status=$?
+	assert_equal "$status" 137
+	assert_not_exist one/.ptools-seal.sig
+	prun pcopy --resume --sign alice src one
+	assert_success
+	keygen_verifies one
+	prun pverify --signers allowed -C one < one/.ptools-seal
+	assert_success
+	assert_equal "$(find one -name '.pcopy*')" ""
+}
