@@ -189,6 +189,11 @@ _ptools_pverify() {
 		_ptools_files -d
 		return
 		;;
+	--signers)
+		# an allowed_signers file
+		_ptools_files
+		return
+		;;
 	-a | --algorithm)
 		# shellcheck disable=SC2086
 		_ptools_reply $_ptools_algorithms
@@ -201,7 +206,7 @@ _ptools_pverify() {
 	esac
 	case $cur in
 	--*)
-		_ptools_reply --file= --root= --algorithm= --audit= --sealed \
+		_ptools_reply --file= --root= --algorithm= --audit= --sealed --signers= \
 			--ignore-missing --sizes-only --quiet --status --warn --strict \
 			--zero --verbose --jobs= --progress --no-progress --help --version
 		if [ "${#COMPREPLY[@]}" -eq 1 ] && [[ ${COMPREPLY[0]} == *= ]]; then
@@ -239,7 +244,8 @@ _ptools_pcopy() {
 		fi
 		return
 		;;
-	--remote-pcopy)
+	--remote-pcopy | --sign)
+		# --sign: a key file (private, or .pub with ssh-agent)
 		_ptools_files
 		return
 		;;
@@ -259,7 +265,7 @@ _ptools_pcopy() {
 	--*)
 		_ptools_reply --algo= --to= --from= --null --force --update \
 			--preserve --hard-links --dry-run --delete --keep-going \
-			--fsync --verify --seal= --readers= --writers= --progress \
+			--fsync --verify --seal= --sign= --readers= --writers= --progress \
 			--no-progress --resume --rollback --rsh= --remote-pcopy= --compress \
 			--help --version
 		if [ "${#COMPREPLY[@]}" -eq 1 ] && [[ ${COMPREPLY[0]} == *= ]]; then

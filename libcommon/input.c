@@ -46,6 +46,8 @@ struct input {
 	uintmax_t line;
 	const char *text;   /* the line last returned */
 	size_t text_len;
+	input_tap_fn *tap;  /* sees every byte read, or NULL */
+	void *tap_arg;
 };
 
 struct input *input_open(const char *path, bool nul_separated)
@@ -99,6 +101,17 @@ uintmax_t input_line(const struct input *in)
 	return in->line;
 }
 
+int input_fd(const struct input *in)
+{
+	return in->fd;
+}
+
+void input_set_tap(struct input *in, input_tap_fn *fn, void *arg)
+{
+	in->tap = fn;
+	in->tap_arg = arg;
+}
+
 const char *input_text(const struct input *in, size_t *len)
 {
 	if (len)
@@ -143,6 +156,8 @@ static int fill(struct input *in)
 		in->eof = true;
 		return 0;
 	}
+	if (in->tap)
+		in->tap(in->tap_arg, in->buf + in->end, (size_t)n);
 	in->end += (size_t)n;
 	return 1;
 }

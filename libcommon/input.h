@@ -70,6 +70,18 @@ void input_skip(struct input *in, size_t n);
  * lines found by input_peek); input_next keeps its own rules. */
 void input_set_terminator(struct input *in, char terminator);
 
+/** The file descriptor read (standard input's is 0). */
+int input_fd(const struct input *in);
+
+/** What input_set_tap calls with every byte read from the file, in order. */
+typedef void input_tap_fn(void *arg, const void *data, size_t len);
+
+/**
+ * Call fn(arg, ...) with every chunk read from now on (a digest of exactly
+ * the bytes parsed: pverify --signers). NULL fn: no tap.
+ */
+void input_set_tap(struct input *in, input_tap_fn *fn, void *arg);
+
 /** The raw text of the line last returned (without LF); valid until the next call. */
 const char *input_text(const struct input *in, size_t *len);
 

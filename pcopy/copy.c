@@ -290,6 +290,7 @@ fail:
 		if (dest->rootfd >= 0)
 			close(dest->rootfd);
 		seal_writer_fini(&dest->seal);
+		hash_ctx_free(dest->seal_sha512);
 		free(dest->path);
 	}
 	free(copy->dests);
@@ -448,6 +449,7 @@ int copy_finish(struct copy *copy)
 		if (dest->rootfd >= 0)
 			close(dest->rootfd);
 		seal_writer_fini(&dest->seal);
+		hash_ctx_free(dest->seal_sha512);
 		pthread_mutex_destroy(&dest->lock);
 		free(dest->why);
 		free(dest->path);
@@ -467,6 +469,14 @@ int copy_finish(struct copy *copy)
 		return 128 + sig;
 	diag_raise(status);
 	return status;
+}
+
+bool copy_is_seal_name(const struct copy_options *opt, const char *name)
+{
+	size_t len = strlen(opt->seal_name);
+
+	return strncmp(name, opt->seal_name, len) == 0 &&
+	       (name[len] == '\0' || strcmp(name + len, SSHSIG_SUFFIX) == 0);
 }
 
 bool copy_seal_name_ok(const char *name)

@@ -11,6 +11,7 @@
 #include "input.h"
 #include "remote.h"
 #include "seal.h"
+#include "sshsig.h"
 #include <signal.h>
 #include <stdatomic.h>
 
@@ -31,6 +32,11 @@ struct copy_options {
 	bool delete_extra;       /* --delete: entries the source lacks are removed */
 	bool progress;
 	const char *seal_name;
+	/* --sign: each seal gets SEAL_NAME.sig (sshsig.h) made with this key,
+	 * locally when it holds its private half, else by the ssh-agent on
+	 * agent_socket. NULL: no signature. */
+	const struct sshsig_key *sign_key;
+	const char *agent_socket;
 	struct remote_how how;   /* how remote destinations (host:path) are reached */
 	bool compress;           /* -z: remote connections compressed (zstd) */
 	bool server;             /* pcopy --server: the client says how the run stopped */
@@ -78,6 +84,13 @@ void copy_count_records(struct copy *copy, bool nul_separated);
  * everything. Returns the exit status: 0, 1, or 128+signal.
  */
 int copy_finish(struct copy *copy);
+
+/**
+ * Whether name, at the top of a tree, is the seal's (opt->seal_name) or its
+ * signature's (the seal's name and SSHSIG_SUFFIX): a source's own seal and
+ * signature are not content, and a copy gets its own.
+ */
+bool copy_is_seal_name(const struct copy_options *opt, const char *name);
 
 /** Whether name may be a seal's name (--seal): one component, not pcopy's own. */
 bool copy_seal_name_ok(const char *name);

@@ -47,6 +47,10 @@ static const char usage_text[] =
 	"      --fsync          sync files, directories and the journal before sealing\n"
 	"      --verify         read every copy back (uncached) and compare digests\n"
 	"      --seal=NAME      name of the seal in each destination (default .ptools-seal)\n"
+	"      --sign=KEY       sign each seal (SEAL.sig beside it, as ssh-keygen -Y sign\n"
+	"                       -n " SSHSIG_NAMESPACE " would) with the Ed25519 key in the\n"
+	"                       OpenSSH key file KEY, or through ssh-agent (SSH_AUTH_SOCK)\n"
+	"                       when KEY is a public key or an encrypted private key\n"
 	"  -j, --readers=N      source files read at once from each source device (default 4)\n"
 	"  -w, --writers=N      writer threads per extra destination (default 2)\n"
 	"      --progress       show progress even when stderr is not a terminal\n"
@@ -69,6 +73,7 @@ enum {
 	OPT_FSYNC = 256,
 	OPT_VERIFY,
 	OPT_SEAL,
+	OPT_SIGN,
 	OPT_FROM,
 	OPT_PROGRESS,
 	OPT_NO_PROGRESS,
@@ -94,6 +99,7 @@ static const struct option long_options[] = {
 	{ "fsync", no_argument, NULL, OPT_FSYNC },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "seal", required_argument, NULL, OPT_SEAL },
+	{ "sign", required_argument, NULL, OPT_SIGN },
 	{ "readers", required_argument, NULL, 'j' },
 	{ "writers", required_argument, NULL, 'w' },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
@@ -177,6 +183,39 @@ static void refuse_source_as_dest(const char *src, const char *const *to, size_t
 	}
 }
 
+/*
+ * --sign KEY: read the key before anything is written, and make sure it can
+ * sign: a private key file signs here; a public key, or a private key under
+ * a passphrase (whose public half is in the clear), signs through the
+ * ssh-agent that holds it. Any problem is a usage error.
+ */
+static void setup_signing(const char *path, struct sshsig_key *key, struct copy_options *opt)
+{
+	const char *why, *agent = getenv("SSH_AUTH_SOCK");
+	int has;
+
+	if (sshsig_key_load(path, key, &why) != 0) {
+		if (!why)
+			diag_usage_error("%s: %s", path, strerror(errno));
+		diag_usage_error("%s: %s", path, why);
+	}
+	opt->sign_key = key;
+	if (key->has_private)
+		return;
+	opt->agent_socket = agent;
+	if (!agent || !*agent)
+		diag_usage_error(key->encrypted
+			? "%s: the key is encrypted (pcopy does not ask for passphrases): add it to "
+			  "ssh-agent with ssh-add and run pcopy with SSH_AUTH_SOCK set"
+			: "%s: a public key: its private key must be in ssh-agent, and "
+			  "SSH_AUTH_SOCK is not set", path);
+	has = sshsig_agent_has(agent, key->pub, &why);
+	if (has < 0)
+		diag_usage_error("%s: %s", path, why);
+	if (has == 0)
+		diag_usage_error("%s: ssh-agent does not hold this key (add it with ssh-add)", path);
+}
+
 int main(int argc, char **argv)
 {
 	struct copy_options opt;
@@ -184,7 +223,8 @@ int main(int argc, char **argv)
 	const char *from = NULL, *algo_list = "sha256";
 	size_t nto = 0;
 	bool rollback = false, nul = false, server = false, any_remote = false;
-	const char *pull_from = NULL;
+	const char *pull_from = NULL, *sign_path = NULL;
+	struct sshsig_key sign_key;
 	struct remote *pulling = NULL;
 	int progress = -1, c, status;
 	struct copy *copy;
@@ -216,6 +256,7 @@ int main(int argc, char **argv)
 		case OPT_FSYNC: opt.fsync = true; break;
 		case OPT_VERIFY: opt.verify = true; break;
 		case OPT_SEAL: opt.seal_name = optarg; break;
+		case OPT_SIGN: sign_path = optarg; break;
 		case 'j': opt.readers = diag_parse_count(optarg, "reader"); break;
 		case 'w': opt.writers = diag_parse_count(optarg, "writer"); break;
 		case OPT_PROGRESS: progress = 1; break;
@@ -301,11 +342,15 @@ int main(int argc, char **argv)
 		diag_usage_error("--delete is not supported with a remote SRC or DEST");
 	if (any_remote && opt.dry_run)
 		diag_usage_error("--dry-run is not supported with a remote SRC or DEST");
+	if (any_remote && sign_path)
+		diag_usage_error("--sign is not supported with a remote SRC or DEST yet");
 	if (any_remote && opt.resume)
 		diag_usage_error("--resume is not supported with a remote SRC or DEST");
 	refuse_source_as_dest(nto > 0 && optind == argc ? from : argv[optind], to, nto);
 	if (optind < argc && !pull_from)
 		refuse_seal_name_in_source(argv[optind], opt.seal_name);
+	if (sign_path)
+		setup_signing(sign_path, &sign_key, &opt);
 	opt.progress = !opt.dry_run && (progress < 0 ? progress_default() : progress == 1);
 	opt.interrupted = &interrupted;
 
@@ -336,6 +381,8 @@ int main(int argc, char **argv)
 	}
 	status = copy_finish(copy);
 	pull_end(pulling, status);
+	if (sign_path)
+		sshsig_key_wipe(&sign_key);
 	free(to);
 	if (status > EXIT_USAGE) {
 		diag_finish();

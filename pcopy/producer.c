@@ -275,9 +275,9 @@ static enum walk_action walk_visit(void *context, const struct walk_entry *entry
 	while (*rel == '/')
 		rel++;
 	len = entry->path_len - (size_t)(rel - entry->path);
-	if (entry->depth == 1 && (strcmp(entry->name, copy->opt.seal_name) == 0 ||
+	if (entry->depth == 1 && (copy_is_seal_name(&copy->opt, entry->name) ||
 				  strcmp(entry->name, JOURNAL_NAME) == 0))
-		return WALK_PRUNE; /* a seal or journal of SRC's own is not content */
+		return WALK_PRUNE; /* a seal, signature or journal of SRC's own is not content */
 	if (S_ISDIR(st->st_mode) && is_dest_root(copy, st)) {
 		diag_file_note(entry->path, "skipping a destination inside the source");
 		return WALK_PRUNE;
@@ -477,6 +477,8 @@ void copy_records(struct copy *copy, struct input *in, const char *from)
 			continue; /* the root itself: nothing to copy */
 		if (strcmp(rel, JOURNAL_NAME) == 0)
 			continue; /* a journal of the source's own is not content */
+		if (strcmp(rel, copy->opt.seal_name) != 0 && copy_is_seal_name(&copy->opt, rel))
+			continue; /* the signature of the source's own seal */
 		if (strcmp(rel, copy->opt.seal_name) == 0) {
 			if (seal_file_is_seal(base, rel) == 1)
 				continue; /* the source's own seal: the copy gets a new one */

@@ -67,6 +67,7 @@ struct dest {
 	char seal_tmp[64];
 	struct seal_writer seal;
 	bool seal_exists;            /* a seal was there before (replaced with --force/--update) */
+	struct hash_ctx *seal_sha512; /* --sign: SHA-512 of the seal's bytes as written */
 	atomic_uint_fast64_t files, bytes;
 	uint64_t deleted;            /* --delete: entries set aside */
 };

@@ -33,7 +33,7 @@ static enum walk_action tally_visit(void *context, const struct walk_entry *entr
 		return WALK_STOP;
 	if (entry->error || !entry->st)
 		return WALK_PRUNE;
-	if (entry->depth == 1 && (strcmp(entry->name, copy->opt.seal_name) == 0 ||
+	if (entry->depth == 1 && (copy_is_seal_name(&copy->opt, entry->name) ||
 				  strcmp(entry->name, JOURNAL_NAME) == 0))
 		return WALK_PRUNE;
 	if (S_ISDIR(entry->st->st_mode))

@@ -14,6 +14,7 @@
 #include "reading.h"
 #include "report.h"
 #include "seal.h"
+#include "sshsig.h"
 #include "task.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +46,10 @@ static const char usage_text[] =
 	"      --sealed         the manifest must be a pcopy seal: one without its\n"
 	"                       seal header and seal line fails (the default for a\n"
 	"                       manifest named " SEAL_DEFAULT_NAME ", from -f or stdin)\n"
+	"      --signers=FILE   trust a manifest only when its SSH signature, MANIFEST.sig\n"
+	"                       (pcopy --sign), is good and by a key FILE (ssh-keygen's\n"
+	"                       allowed_signers format) trusts for namespace\n"
+	"                       " SSHSIG_NAMESPACE "; otherwise check nothing in it and fail\n"
 	"      --ignore-missing do not report files that are missing, nor fail for\n"
 	"                       them (sha256sum -c's); fails if no file was there\n"
 	"      --sizes-only     compare size (and mtime when recorded) only, reading\n"
@@ -76,6 +81,7 @@ static const char usage_text[] =
 enum {
 	OPT_AUDIT = 256,
 	OPT_SEALED,
+	OPT_SIGNERS,
 	OPT_IGNORE_MISSING,
 	OPT_PROGRESS,
 	OPT_NO_PROGRESS,
@@ -90,6 +96,7 @@ static const struct option long_options[] = {
 	{"algorithm", required_argument, NULL, 'a'},
 	{"audit", required_argument, NULL, OPT_AUDIT},
 	{"sealed", no_argument, NULL, OPT_SEALED},
+	{"signers", required_argument, NULL, OPT_SIGNERS},
 	{"ignore-missing", no_argument, NULL, OPT_IGNORE_MISSING},
 	{"sizes-only", no_argument, NULL, OPT_SIZES_ONLY},
 	{"quiet", no_argument, NULL, 'q'},
@@ -117,6 +124,7 @@ struct options {
 	bool verbose, quiet, status;
 	bool ignore_missing; /* --ignore-missing: as sha256sum -c's */
 	bool sealed;         /* --sealed, or the manifest is named SEAL_DEFAULT_NAME */
+	const char *signers; /* --signers: allowed_signers file */
 	int progress;        /* -1: when stderr is a terminal */
 	unsigned jobs;
 };
@@ -172,6 +180,9 @@ static void parse_options(int argc, char **argv, struct options *options)
 		case OPT_SEALED:
 			options->sealed = true;
 			break;
+		case OPT_SIGNERS:
+			options->signers = optarg;
+			break;
 		case OPT_IGNORE_MISSING:
 			options->ignore_missing = true;
 			break;
@@ -209,6 +220,8 @@ static void parse_options(int argc, char **argv, struct options *options)
 	if (options->ignore_missing && options->audit_dir)
 		diag_usage_error("--ignore-missing and --audit do not go together (the audit "
 				 "reports what is missing)");
+	if (options->signers && access(options->signers, R_OK) != 0)
+		diag_usage_error("--signers: %s: %s", options->signers, strerror(errno));
 	if (options->jobs == 0)
 		options->jobs = pool_default_threads(8, 16, 256);
 }
@@ -302,6 +315,8 @@ int main(int argc, char **argv)
 	reading.progress = shared.progress;
 	reading.beneath = shared.rootfd != AT_FDCWD;
 	reading.zero = options.zero;
+	reading.signers = options.signers;
+	reading.quiet = options.quiet || options.status;
 	if (shared.progress)
 		reading.counted = reading_count(options.manifests, options.nmanifests, options.zero,
 					       options.forced, shared.progress);

@@ -6,6 +6,7 @@
 #include "manifest.h"
 #include "resolve.h"
 #include "seal.h"
+#include "signed.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +241,7 @@ int reading_file(struct reading *reading, const char *manifest, const struct has
 		 bool sealed, int rootfd)
 {
 	uint64_t before = reading->tasks;
+	struct signed_check check;
 	int rc;
 
 	reading->in = input_open(manifest, false);
@@ -247,8 +249,17 @@ int reading_file(struct reading *reading, const char *manifest, const struct has
 		diag_file_error(manifest, errno);
 		return -1;
 	}
+	if (reading->signers &&
+	    signed_begin(&check, reading->in, manifest, reading->signers, reading->quiet) != 0) {
+		input_close(reading->in);
+		reading->in = NULL;
+		reading->refused++; /* counted among the errors of the summary */
+		return 0;
+	}
 	reading->seal_whole = false;
 	rc = reading_run(reading, forced, sealed || seal_named(manifest));
+	if (reading->signers)
+		signed_end(&check, reading->in, rc == 0 && out_error(reading->sink) != EPIPE);
 	if (reading->audit)
 		audit_ignore_manifest(reading->audit, manifest, rootfd, reading->sealed_content);
 	if (rc == 0 && reading->tasks == before && !reading->seal_whole) {

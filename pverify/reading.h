@@ -25,6 +25,8 @@ struct reading {
 	struct audit *audit;        /* NULL without --audit */
 	bool zero;                  /* -z: lines end with NUL whatever the first shows */
 	bool counted;               /* the totals are in progress already (reading_tally) */
+	const char *signers;        /* --signers: the allowed_signers file, or NULL */
+	bool quiet;                 /* no note of who signed (-q, --status) */
 	/* Filled in by reading_run. */
 	uint64_t tasks;             /* entries numbered */
 	uint64_t malformed;         /* malformed lines skipped */
@@ -44,7 +46,9 @@ int reading_run(struct reading *reading, const struct hash_algo *forced, bool se
  * Open manifest (NULL or "-": standard input), read it (reading_run; sealed,
  * or named as a seal, it must be one), leave it out of an audit's NEW files
  * (rootfd: -C's root or AT_FDCWD) and close it; a manifest without one entry
- * to check fails the run ("no file was checked"). Returns 0 (a read error is
+ * to check fails the run ("no file was checked"). With reading->signers, a
+ * manifest whose signature is missing, wrong or untrusted is not read at
+ * all (signed.h). Returns 0 (a read error is
  * reported and fails the run), or -1 when it could not be opened (reported).
  */
 int reading_file(struct reading *reading, const char *manifest, const struct hash_algo *forced,

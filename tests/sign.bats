@@ -1,0 +1,304 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: 0BSD
+# Signed seals: pcopy --sign writes SEAL.sig beside each seal, an SSHSIG
+# signature that ssh-keygen -Y verify (OpenSSH, independent of ptools)
+# accepts; pverify --signers trusts a seal only with a good signature by an
+# allowed signer; tampering, another key and a missing signature fail with 1,
+# malformed signatures and keys with 2; a rollback leaves no signature.
+
+load test_helper
+bats_require_minimum_version 1.5.0
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return 1
+	command -v ssh-keygen >/dev/null || skip "ssh-keygen (openssh-client) is not installed"
+	unset SSH_AUTH_SOCK
+	AGENT_PID=
+	make_tree src
+	ssh-keygen -q -t ed25519 -N '' -C alice@example.org -f alice
+	ssh-keygen -q -t ed25519 -N '' -C mallory@example.org -f mallory
+	printf 'alice@example.org namespaces="ptools-seal" %s\n' "$(cut -d' ' -f1,2 alice.pub)" > allowed
+}
+
+teardown() {
+	if [ -n "${AGENT_PID:-}" ]; then
+		kill "$AGENT_PID" 2>/dev/null || true
+	fi
+}
+
+# keygen_verifies DEST [PRINCIPAL]: ssh-keygen -Y verify accepts DEST's seal signature.
+keygen_verifies() {
+	run ssh-keygen -Y verify -f allowed -I "${2:-alice@example.org}" -n ptools-seal \
+		-s "$1/.ptools-seal.sig" < "$1/.ptools-seal"
+	assert_success
+	assert_output --partial 'Good "ptools-seal" signature for alice@example.org'
+}
+
+@test "pcopy --sign writes a signature beside each seal that ssh-keygen -Y verify accepts" {
+	prun pcopy --sign alice src one two
+	assert_success
+	keygen_verifies one
+	keygen_verifies two
+	assert_equal "$(head -n1 one/.ptools-seal.sig)" "-----BEGIN SSH SIGNATURE-----"
+	# the signature is not content: the copy's listing is the source's
+	assert_equal "$(tree_listing src)" "$(tree_listing one | grep -v 'ptools-seal.sig')"
+	# base64 at 70 columns, as ssh-keygen writes it
+	run awk 'NR > 1 && !/^-----/ && length($0) > 70' one/.ptools-seal.sig
+	assert_output ''
+}
+
+@test "pverify --signers trusts a signed seal and says who signed it" {
+	prun pcopy --sign alice src one
+	assert_success
+	prun pverify --signers allowed -C one < one/.ptools-seal
+	assert_success
+	assert_output --partial 'good signature by alice@example.org'
+	prun pverify --signers allowed -C one one/.ptools-seal
+	assert_success
+}
+
+@test "pverify --signers fails with 1 on a seal edited after signing, checking nothing" {
+	prun pcopy --sign alice src one
+	assert_success
+	# a consistent edit: a record dropped and the seal's own digest recomputed,
+	# so that only the signature can tell
+	sed -i '/\tsub\/d\t/d; /^#seal/d' one/.ptools-seal
+	printf '#seal\tsha256:%s\n' "$(sha256sum < one/.ptools-seal | cut -c1-64)" >> one/.ptools-seal
+	prun pverify -C one < one/.ptools-seal
+	assert_success
+	prun pverify --signers allowed -C one < one/.ptools-seal
+	assert_failure 1
+	assert_output --partial 'bad signature'
+	refute_output --partial 'ok, 0 failed, 0 missing, 0 errors'
+	run ssh-keygen -Y verify -f allowed -I alice@example.org -n ptools-seal \
+		-s one/.ptools-seal.sig < one/.ptools-seal
+	assert_failure
+}
+
+@test "pverify --signers fails with 1 on a signature by a key allowed_signers does not list" {
+	prun pcopy --sign mallory src one
+	assert_success
+	prun pverify --signers allowed -C one < one/.ptools-seal
+	assert_failure 1
+	assert_output --partial 'does not trust'
+	# and ssh-keygen agrees
+	run ssh-keygen -Y verify -f allowed -I alice@example.org -n ptools-seal \
+		-s one/.ptools-seal.sig < one/.ptools-seal
+	assert_failure
+}
+
+@test "pverify --signers fails with 1 on a missing signature" {
+	prun pcopy src one
+	assert_success
+	prun pverify --signers allowed -C one < one/.ptools-seal
+	assert_failure 1
+	assert_output --partial 'no signature'
+}
+
+@test "pverify --signers refuses a key whose namespaces= leaves ptools-seal out" {
+	prun pcopy --sign alice src one
+	assert_success
+	printf 'alice@example.org namespaces="git,file" %s\n' "$(cut -d' ' -f1,2 alice.pub)" > git-only
+	prun pverify --signers git-only -C one < one/.ptools-seal
+	assert_failure 1
+	assert_output --partial 'namespaces='
+	printf 'alice@example.org cert-authority %s\n' "$(cut -d' ' -f1,2 alice.pub)" > ca
+	prun pverify --signers ca -C one < one/.ptools-seal
+	assert_failure 1
+	assert_output --partial 'cert-authority'
+}
+
+@test "pverify --signers accepts what ssh-keygen -Y sign made in namespace ptools-seal" {
+	prun pcopy src one
+	assert_success
+	ssh-keygen -q -Y sign -f alice -n ptools-seal one/.ptools-seal
+	prun pverify --signers allowed -C one < one/.ptools-seal
+	assert_success
+	# another namespace is not a seal signature
+	rm one/.ptools-seal.sig
+	ssh-keygen -q -Y sign -f alice -n file one/.ptools-seal
+	prun pverify --signers allowed -C one < one/.ptools-seal
+	assert_failure 1
+	assert_output --partial 'another namespace'
+}
+
+@test "pverify --signers reports malformed signatures with 2 and no crash" {
+	prun pcopy --sign alice src one
+	assert_success
+	cp one/.ptools-seal.sig good.sig
+	for bad in 'garbage' \
+		"$(head -n2 good.sig)" \
+		"$(sed '2s/^./*/' good.sig)" \
+		"$(printf -- '-----BEGIN SSH SIGNATURE-----\nU1NIU0lH/////w==\n-----END SSH SIGNATURE-----')" \
+		"$(printf -- '-----BEGIN SSH SIGNATURE-----\nU1NIU0lHAAAAAQ==\n-----END SSH SIGNATURE-----')"; do
+		printf '%s\n' "$bad" > one/.ptools-seal.sig
+		prun pverify --signers allowed -C one < one/.ptools-seal
+		assert_failure
+		assert [ "$status" -le 2 ]
+		refute_output --partial 'good signature'
+	done
+	printf -- '-----BEGIN SSH SIGNATURE-----\nU1NIU0lHAAAAAQ==\n-----END SSH SIGNATURE-----\n' > one/.ptools-seal.sig
+	prun pverify --signers allowed -C one < one/.ptools-seal
+	assert_failure 2
+	assert_output --partial 'malformed SSH signature'
+	head -c 100000 /dev/zero | tr '\0' 'A' > one/.ptools-seal.sig
+	prun pverify --signers allowed -C one < one/.ptools-seal
+	assert_failure 2
+}
+
+@test "pverify --signers reports malformed allowed_signers lines with 2 and still finds the signer" {
+	prun pcopy --sign alice src one
+	assert_success
+	{
+		echo 'bob@example.org bogus-option ssh-ed25519 AAAA'
+		echo '# a comment'
+		echo 'carol@example.org ssh-ed25519 not*base64'
+		cat allowed
+	} > messy
+	prun pverify --signers messy -C one < one/.ptools-seal
+	assert_failure 2
+	assert_output --partial 'messy:1:'
+	assert_output --partial 'messy:3:'
+	assert_output --partial 'good signature by alice@example.org'
+	prun pverify --signers /nonexistent -C one < one/.ptools-seal
+	assert_failure 2
+}
+
+@test "pverify --signers refuses a manifest piped in (exit 2): its signature cannot be found" {
+	prun pcopy --sign alice src one
+	assert_success
+	run bash -c 'cat one/.ptools-seal | pverify --signers allowed -C one'
+	assert_failure 2
+	assert_output --partial 'needs the manifest in a file'
+}
+
+@test "pcopy --sign with an encrypted key and no agent: a clear message, exit 2, nothing written" {
+	ssh-keygen -q -t ed25519 -N 'a passphrase' -C locked -f locked
+	prun pcopy --sign locked src one
+	assert_failure 2
+	assert_output --partial 'encrypted'
+	assert_output --partial 'ssh-agent'
+	assert_not_exist one
+}
+
+@test "pcopy --sign refuses malformed keys and other key types with 2, writing nothing" {
+	echo 'not a key' > junk
+	prun pcopy --sign junk src one
+	assert_failure 2
+	assert_not_exist one
+	ssh-keygen -q -t ecdsa -N '' -f ec
+	prun pcopy --sign ec src one
+	assert_failure 2
+	assert_output --partial 'Ed25519'
+	assert_not_exist one
+	# one byte of the private section changed: refused, never used to sign
+	sed '3s/^\(.\{10\}\)./\1A/' alice > broken
+	chmod 600 broken
+	if ! cmp -s alice broken; then
+		prun pcopy --sign broken src one
+		assert_failure 2
+		assert_not_exist one
+	fi
+	prun pcopy --sign /nonexistent/key src one
+	assert_failure 2
+	assert_not_exist one
+	# a public key alone needs an agent
+	prun pcopy --sign alice.pub src one
+	assert_failure 2
+	assert_output --partial 'SSH_AUTH_SOCK'
+	assert_not_exist one
+}
+
+@test "pcopy --sign signs through ssh-agent given only the public key, and ssh-keygen verifies" {
+	command -v ssh-agent >/dev/null || skip "ssh-agent is not installed"
+	eval "$(ssh-agent -a "$BATS_TEST_TMPDIR/agent.sock")" >/dev/null
+	AGENT_PID=$SSH_AGENT_PID
+	export SSH_AUTH_SOCK
+	ssh-add -q alice 2>/dev/null
+	prun pcopy --sign alice.pub src one
+	assert_success
+	keygen_verifies one
+	prun pverify --signers allowed -C one < one/.ptools-seal
+	assert_success
+	# an encrypted private key file: its public half finds the agent's key
+	ssh-keygen -q -t ed25519 -N 'a passphrase' -C locked -f locked
+	prun pcopy --sign locked src two
+	assert_failure 2
+	assert_output --partial 'does not hold this key'
+	assert_not_exist two
+}
+
+@test "pcopy --sign with a remote destination is a usage error" {
+	prun pcopy --sign alice src somehost:/tmp/x
+	assert_failure 2
+	assert_output --partial 'remote'
+}
+
+@test "pcopy --force re-signs; a re-seal without --sign sets the old signature aside" {
+	prun pcopy --sign alice src one
+	assert_success
+	echo more > src/e
+	prun pcopy --force --sign alice src one
+	assert_success
+	keygen_verifies one
+	grep -q '	e	' one/.ptools-seal
+	echo more2 > src/f
+	prun pcopy --force src one
+	assert_success
+	assert_not_exist one/.ptools-seal.sig
+	run bash -c 'ls -A one | grep -c pcopy'
+	assert_output 0
+	seal_ok one
+}
+
+@test "a source's own seal signature is not copied as content" {
+	prun pcopy --sign alice src one
+	assert_success
+	prun pcopy one two
+	assert_success
+	assert_not_exist two/.ptools-seal.sig
+	prun pcopy --sign alice one three
+	assert_success
+	keygen_verifies three
+}
+
+@test "a failed seal rolls the signature back with everything else" {
+	build_shim
+	head -c 300000 /dev/urandom > src/stuck
+	LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_HOLD=stuck \
+		EIO_SHIM_RELEASE="$BATS_TEST_TMPDIR/release" pcopy -j1 --sign alice src one 2>err &
+	pid=$!
+	for ((i = 0; i < 300; i++)); do
+		[ -f one/.pcopy-journal ] && break
+		sleep 0.1
+	done
+	# the seal's name taken while the copy runs: installing the seal fails
+	# after its signature was put in place
+	echo 'a file of the user' > one/.ptools-seal
+	touch release
+	status=0
+	wait "$pid" || status=$?
+	assert_equal "$status" 1
+	assert_not_exist one/.ptools-seal.sig
+	assert_not_exist one/.pcopy-journal
+	assert_equal "$(cat one/.ptools-seal)" 'a file of the user'
+	run bash -c 'ls -A one'
+	assert_output '.ptools-seal'
+}
+
+@test "kill -9 mid-copy: pcopy --resume --sign finishes with a signature ssh-keygen accepts" {
+	build_shim
+	make_many src 200
+	start_slow_pcopy one --sign alice src one
+	kill -KILL "$pid"
+	status=0
+	wait "$pid" || status=$?
+	assert_equal "$status" 137
+	assert_not_exist one/.ptools-seal.sig
+	prun pcopy --resume --sign alice src one
+	assert_success
+	keygen_verifies one
+	prun pverify --signers allowed -C one < one/.ptools-seal
+	assert_success
+	assert_equal "$(find one -name '.pcopy*')" ""
+}
