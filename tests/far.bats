@@ -162,8 +162,12 @@ records_under() {
 	mount_far src mnt --delay-us=3000
 	find mnt -type f -print0 | xargs -0 -P 8 -n 2 cat > /dev/null
 	latencyfs_stop mnt
-	[ "$(latencyfs_stat mnt.stats peak_in_flight)" -gt 1 ] || fail "peak in flight: $(cat mnt.stats)"
+	# Requests the readers wait for, not only the background releases.
+	[ "$(latencyfs_stat mnt.stats peak_waited)" -gt 1 ] || fail "peak in flight: $(cat mnt.stats)"
+	[ "$(latencyfs_stat mnt.stats peak_in_flight)" -ge "$(latencyfs_stat mnt.stats peak_waited)" ]
 	[ "$(latencyfs_stat mnt.stats peak_serving)" -gt 1 ]
+	# 8 readers, each with a request in the fixture most of the time.
+	[ "$(latencyfs_stat mnt.stats busy_us)" -gt 0 ]
 
 	mount_far src mnt2 --delay-us=3000 --queue-depth=2
 	find mnt2 -type f -print0 | xargs -0 -P 8 -n 2 cat > /dev/null
@@ -186,6 +190,8 @@ records_under() {
 	latencyfs_dump mnt
 	assert_equal "$(latencyfs_stat counts ops)" 0
 	assert_equal "$(latencyfs_stat counts peak_in_flight)" 0
+	assert_equal "$(latencyfs_stat counts peak_waited)" 0
+	assert_equal "$(latencyfs_stat counts busy_us)" 0
 	cat mnt/a > /dev/null
 	latencyfs_stop mnt
 	[ "$(latencyfs_stat counts ops.read)" -ge 1 ]

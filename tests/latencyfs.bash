@@ -28,8 +28,12 @@
 #                    (SIGUSR1), or write it and zero its counters (SIGUSR2,
 #                    with --reset), and wait until the file is there.
 #   latencyfs_stat FILE KEY
-#                    print KEY's value in stats file FILE (ops,
-#                    peak_in_flight, ops.getattr, ...; latencyfs --help).
+#                    print KEY's value in stats file FILE: ops,
+#                    peak_in_flight, peak_waited (the same without the
+#                    background release and releasedir), peak_serving,
+#                    busy_us (all requests' time in the fixture: over a
+#                    run's wall time, the mean in flight), ops.getattr, ...
+#                    (the list is at the top of bench/latencyfs/latencyfs.c).
 #
 # A fixture is found by its mount point: each start records the pid and the
 # stats file for MNT, so several can run at once.

@@ -15,14 +15,18 @@
  *
  * It counts the requests of each kind, the bytes read and written, the peak
  * number of requests in flight (received and not yet answered, queued ones
- * included) and the peak number served at once (at most the queue depth),
+ * included), the same peak without release and releasedir (which the kernel
+ * sends in the background, nobody waiting for them), the peak number served
+ * at once (at most the queue depth), and the time requests spent in it in
+ * all (busy_us: divided by a run's wall time, the mean number in flight),
  * and writes them to the stats file (--stats) when it is unmounted, on
  * SIGUSR1, and on SIGUSR2, which then also sets every counter back to zero
  * (so that one mount can measure several runs). The file is written under a
  * temporary name and renamed, so a reader never sees half of it. Its lines
  * are "NAME VALUE": delay_us, jitter_us, queue_depth, max_threads, ops (all
- * requests), peak_in_flight, peak_serving, read_bytes, written_bytes, then
- * ops.KIND for each kind of request (every kind, zeros too).
+ * requests), peak_in_flight, peak_waited, peak_serving, busy_us, read_bytes,
+ * written_bytes, then ops.KIND for each kind of request (every kind, zeros
+ * too).
  *
  * It is built on libfuse3's high-level API, so a kernel LOOKUP and a
  * GETATTR both arrive as getattr (counted together as ops.getattr). No
@@ -34,6 +38,10 @@
  * is not kept in the page cache from one open to the next. Inode numbers are SRC's (use_ino), so
  * hard links show as such; an open file that is unlinked goes at once
  * (hard_remove), leaving no .fuse_hidden files behind.
+ *
+ * The high-level API hands over whole paths, which are used relative to
+ * SRC: an entry whose path beneath SRC is longer than PATH_MAX cannot be
+ * served (ENAMETOOLONG), so trees for it must stay under that.
  *
  * The process serves requests on up to --threads (default 256) threads, so
  * that the fixture itself never caps what a client keeps in flight below
@@ -111,6 +119,17 @@ static struct settings settings = { .threads = 256 };
 static _Atomic uint64_t op_counts[OP_COUNT];
 static _Atomic uint64_t read_bytes, written_bytes;
 static _Atomic unsigned in_flight, peak_in_flight, serving, peak_serving;
+/*
+ * Requests a caller waits for: all but release and releasedir, which the
+ * kernel sends in the background after a close (so a client that runs one
+ * request at a time can still show two in flight above).
+ */
+static _Atomic unsigned waited, peak_waited;
+/* The sum of every request's time in the filesystem, queueing included. */
+static _Atomic uint64_t busy_ns;
+/* When this thread's request arrived (a thread serves one at a time). */
+static _Thread_local uint64_t request_start_ns;
+static _Thread_local int request_waited;
 /* The device's free slots when queue_depth > 0. */
 static sem_t queue_slots;
 
@@ -148,11 +167,23 @@ static void sleep_us(unsigned us)
 		;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* op_begin KIND: count a request, take a queue slot, wait out its delay. */
 static void op_begin(enum op kind)
 {
+	request_start_ns = now_ns();
+	request_waited = kind != OP_RELEASE && kind != OP_RELEASEDIR;
 	atomic_fetch_add(&op_counts[kind], 1);
 	raise_peak(&peak_in_flight, atomic_fetch_add(&in_flight, 1) + 1);
+	if (request_waited)
+		raise_peak(&peak_waited, atomic_fetch_add(&waited, 1) + 1);
 	if (settings.queue_depth > 0)
 		while (sem_wait(&queue_slots) != 0)
 			;
@@ -166,7 +197,10 @@ static int op_end(int result)
 	atomic_fetch_sub(&serving, 1);
 	if (settings.queue_depth > 0)
 		sem_post(&queue_slots);
+	if (request_waited)
+		atomic_fetch_sub(&waited, 1);
 	atomic_fetch_sub(&in_flight, 1);
+	atomic_fetch_add(&busy_ns, now_ns() - request_start_ns);
 	return result;
 }
 
@@ -642,8 +676,9 @@ static int write_stats(int reset)
 		total += atomic_load(&op_counts[i]);
 	fprintf(f, "delay_us %u\njitter_us %u\nqueue_depth %u\nmax_threads %u\n",
 		settings.delay_us, settings.jitter_us, settings.queue_depth, settings.threads);
-	fprintf(f, "ops %llu\npeak_in_flight %u\npeak_serving %u\n", (unsigned long long)total,
-		atomic_load(&peak_in_flight), atomic_load(&peak_serving));
+	fprintf(f, "ops %llu\npeak_in_flight %u\npeak_waited %u\npeak_serving %u\nbusy_us %llu\n",
+		(unsigned long long)total, atomic_load(&peak_in_flight), atomic_load(&peak_waited),
+		atomic_load(&peak_serving), (unsigned long long)(atomic_load(&busy_ns) / 1000));
 	fprintf(f, "read_bytes %llu\nwritten_bytes %llu\n",
 		(unsigned long long)atomic_load(&read_bytes),
 		(unsigned long long)atomic_load(&written_bytes));
@@ -654,7 +689,9 @@ static int write_stats(int reset)
 			atomic_store(&op_counts[i], 0);
 		atomic_store(&read_bytes, 0);
 		atomic_store(&written_bytes, 0);
+		atomic_store(&busy_ns, 0);
 		atomic_store(&peak_in_flight, atomic_load(&in_flight));
+		atomic_store(&peak_waited, atomic_load(&waited));
 		atomic_store(&peak_serving, atomic_load(&serving));
 	}
 	if (fclose(f) != 0 || rename(tmp, settings.stats) != 0) {
