@@ -10,6 +10,9 @@
 #   make lint       cppcheck and clang-tidy with the checked-in configurations
 #   make bench      the benchmarks in bench/ (writes docs/BENCHMARKS.md)
 #   make demo       sample tree -> hash -> verify -> sealed copy
+#   make fixture    build/bench/latencyfs, the FUSE latency fixture of the
+#                   far-storage tests and benchmarks (needs libfuse3-dev;
+#                   never part of all: the programs stay FUSE-free)
 #   make install    PREFIX=/usr/local DESTDIR= (programs, man pages, bash completion)
 #   make deb        build/deb/ptools_VERSION_ARCH.deb (dpkg-buildpackage, no network)
 #   make test-package  only the package's tests (build it, try it from a scratch root)
@@ -152,6 +155,20 @@ fuzz:
 bench: $(BINS)
 	$(Q)PTOOLS_BIN=$(abspath $(BIN)) bench/run
 
+# The latency fixture (bench/latencyfs/latencyfs.c): a FUSE passthrough
+# that delays each request. Only tests/far.bats and the benchmarks use it,
+# through tests/latencyfs.bash, which skips where this cannot be built.
+LATENCYFS := build/bench/latencyfs
+fixture: $(LATENCYFS)
+
+$(LATENCYFS): bench/latencyfs/latencyfs.c
+	$(Q)$(PKG_CONFIG) --exists fuse3 || \
+		{ echo "make fixture: libfuse3 not found (pkg-config fuse3): install libfuse3-dev" >&2; exit 1; }
+	@mkdir -p $(@D)
+	@$(if $(Q),echo '  CC      $@')
+	$(Q)$(CC) -std=gnu11 $(CFLAGS) $(WARNINGS) -pthread $$($(PKG_CONFIG) --cflags fuse3) \
+		-o $@ $< $$($(PKG_CONFIG) --libs fuse3)
+
 demo: $(BINS)
 	$(Q)PTOOLS_BIN=$(abspath $(BIN)) ./demo.sh
 
@@ -205,7 +222,7 @@ test-package:
 clean:
 	rm -rf build bin
 
-.PHONY: all test check tsan valgrind lint lint-cppcheck lint-tidy fuzz bench demo install \
+.PHONY: all test check tsan valgrind lint lint-cppcheck lint-tidy fuzz bench demo fixture install \
 	uninstall clean check-version deb test-package
 
 -include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(foreach p,$(PROGRAMS),$($(p)_OBJ:.o=.d))
