@@ -329,6 +329,12 @@ int main(int argc, char **argv)
 		diag_usage_error("too many destinations (at most 64)");
 	for (size_t i = 0; i < nto; i++)
 		any_remote |= remote_operand(to[i]);
+	for (int i = optind; i < argc + (int)nto; i++) {
+		const char *op = i < argc ? argv[i] : to[i - argc];
+		if (remote_operand(op) && strchr(op, ':')[1] == '\0')
+			diag_usage_error("%s: no path after ':' (write %s. for the remote home directory)",
+					 op, op);
+	}
 	if (optind < argc && remote_operand(argv[optind])) {
 		pull_from = argv[optind];
 		if (any_remote)

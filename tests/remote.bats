@@ -753,3 +753,15 @@ PY
 	grep -aq 'damaged on the way' out.bin
 	assert_equal "$(ls -A dest)" ""
 }
+
+# Intent: "host:" with nothing after the colon is refused before anything
+# starts, with the spelling that means the remote home directory.
+@test "a remote operand with no path after ':' is a usage error naming host:." {
+	mkdir src
+	prun pcopy -e "$STANDIN" src testhost:
+	assert_equal "$status" 2
+	assert_contains "$output" "testhost:: no path after ':' (write testhost:. for the remote home directory)"
+	prun pcopy -e "$STANDIN" testhost: dest
+	assert_equal "$status" 2
+	assert_not_exists dest
+}
