@@ -21,7 +21,11 @@
 /** Start a frame of type in out; *start marks it for frame_end. 0 or -1 (ENOMEM). */
 int frame_begin(struct dbuf *out, unsigned type, size_t *start);
 
-/** Append a field to the frame being built. 0 or -1 (ENOMEM). */
+/**
+ * Append a field to the frame being built. 0 or -1 (ENOMEM). The fields are
+ * SSH's wire encoding (RFC 4251: uint32, string), which sshsig.c writes with
+ * these too.
+ */
 int frame_put_u8(struct dbuf *out, uint8_t value);
 int frame_put_u32(struct dbuf *out, uint32_t value);
 int frame_put_u64(struct dbuf *out, uint64_t value);

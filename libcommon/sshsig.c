@@ -11,6 +11,7 @@
  */
 #include "prelude.h"
 #include "sshsig.h"
+#include "frame.h"
 #include "xio.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -82,25 +83,6 @@ int sshsig_get_string(struct sshsig_wire *w, const unsigned char **data, size_t 
 	w->data += n;
 	w->len -= n;
 	return 0;
-}
-
-int sshsig_put_u32(struct dbuf *buf, uint32_t value)
-{
-	unsigned char b[4] = {(unsigned char)(value >> 24), (unsigned char)(value >> 16),
-			      (unsigned char)(value >> 8), (unsigned char)value};
-
-	return dbuf_append(buf, b, sizeof(b));
-}
-
-int sshsig_put_string(struct dbuf *buf, const void *data, size_t len)
-{
-	if (len > UINT32_MAX) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (sshsig_put_u32(buf, (uint32_t)len) != 0)
-		return -1;
-	return dbuf_append(buf, data, len);
 }
 
 /* Whether the string field (data, len) is exactly the NUL-terminated s. */
@@ -240,9 +222,9 @@ static int parse_pubkey_blob(const unsigned char *blob, size_t len,
 
 int sshsig_pubkey_blob(struct dbuf *buf, const unsigned char pub[SSHSIG_PUB_LEN])
 {
-	if (sshsig_put_string(buf, KEY_TYPE, strlen(KEY_TYPE)) != 0)
+	if (frame_put_bytes(buf, KEY_TYPE, strlen(KEY_TYPE)) != 0)
 		return -1;
-	return sshsig_put_string(buf, pub, SSHSIG_PUB_LEN);
+	return frame_put_bytes(buf, pub, SSHSIG_PUB_LEN);
 }
 
 static void set_comment(struct sshsig_key *key, const void *text, size_t len)
@@ -514,10 +496,10 @@ static int signed_data(struct dbuf *buf, const char *namespace,
 		       const unsigned char digest[SSHSIG_DIGEST_LEN])
 {
 	if (dbuf_append(buf, SIG_MAGIC, strlen(SIG_MAGIC)) != 0 ||
-	    sshsig_put_string(buf, namespace, strlen(namespace)) != 0 ||
-	    sshsig_put_string(buf, "", 0) != 0 ||
-	    sshsig_put_string(buf, SIG_HASH, strlen(SIG_HASH)) != 0 ||
-	    sshsig_put_string(buf, digest, SSHSIG_DIGEST_LEN) != 0)
+	    frame_put_bytes(buf, namespace, strlen(namespace)) != 0 ||
+	    frame_put_bytes(buf, "", 0) != 0 ||
+	    frame_put_bytes(buf, SIG_HASH, strlen(SIG_HASH)) != 0 ||
+	    frame_put_bytes(buf, digest, SSHSIG_DIGEST_LEN) != 0)
 		return -1;
 	return 0;
 }
@@ -582,7 +564,7 @@ static int agent_call(int fd, const struct dbuf *request, struct dbuf *reply, co
 	int ret;
 
 	dbuf_init(&framed);
-	ret = sshsig_put_string(&framed, request->data, request->len);
+	ret = frame_put_bytes(&framed, request->data, request->len);
 	if (ret == 0)
 		ret = xwrite(fd, framed.data, framed.len);
 	dbuf_free(&framed);
@@ -693,14 +675,14 @@ static int sign_with_agent(const struct sshsig_key *key, const char *agent_socke
 
 		dbuf_init(&keyblob);
 		if (sshsig_pubkey_blob(&keyblob, key->pub) != 0 ||
-		    sshsig_put_string(&request, keyblob.data, keyblob.len) != 0) {
+		    frame_put_bytes(&request, keyblob.data, keyblob.len) != 0) {
 			dbuf_free(&keyblob);
 			goto out;
 		}
 		dbuf_free(&keyblob);
 	}
-	if (sshsig_put_string(&request, data->data, data->len) != 0 ||
-	    sshsig_put_u32(&request, 0) != 0)
+	if (frame_put_bytes(&request, data->data, data->len) != 0 ||
+	    frame_put_u32(&request, 0) != 0)
 		goto out;
 	if (agent_call(fd, &request, &reply, why) != 0)
 		goto out;
@@ -773,19 +755,19 @@ int sshsig_sign(const struct sshsig_key *key, const char *agent_socket, const ch
 		goto out;
 	}
 	*why = "out of memory";
-	if (sshsig_put_string(&sigblob, KEY_TYPE, strlen(KEY_TYPE)) != 0 ||
-	    sshsig_put_string(&sigblob, sig, sizeof(sig)) != 0)
+	if (frame_put_bytes(&sigblob, KEY_TYPE, strlen(KEY_TYPE)) != 0 ||
+	    frame_put_bytes(&sigblob, sig, sizeof(sig)) != 0)
 		goto out;
 	if (dbuf_append(&blob, SIG_MAGIC, strlen(SIG_MAGIC)) != 0 ||
-	    sshsig_put_u32(&blob, SIG_VERSION) != 0)
+	    frame_put_u32(&blob, SIG_VERSION) != 0)
 		goto out;
 	dbuf_clear(&data);
 	if (sshsig_pubkey_blob(&data, key->pub) != 0 ||
-	    sshsig_put_string(&blob, data.data, data.len) != 0 ||
-	    sshsig_put_string(&blob, namespace, strlen(namespace)) != 0 ||
-	    sshsig_put_string(&blob, "", 0) != 0 ||
-	    sshsig_put_string(&blob, SIG_HASH, strlen(SIG_HASH)) != 0 ||
-	    sshsig_put_string(&blob, sigblob.data, sigblob.len) != 0)
+	    frame_put_bytes(&blob, data.data, data.len) != 0 ||
+	    frame_put_bytes(&blob, namespace, strlen(namespace)) != 0 ||
+	    frame_put_bytes(&blob, "", 0) != 0 ||
+	    frame_put_bytes(&blob, SIG_HASH, strlen(SIG_HASH)) != 0 ||
+	    frame_put_bytes(&blob, sigblob.data, sigblob.len) != 0)
 		goto out;
 	if (dbuf_puts(out, SIG_BEGIN "\n") != 0 ||
 	    sshsig_base64_encode(out, blob.data, blob.len, SIG_WRAP) != 0 ||

@@ -66,11 +66,7 @@ int sshsig_get_u32(struct sshsig_wire *w, uint32_t *value);
 int sshsig_get_string(struct sshsig_wire *w, const unsigned char **data, size_t *len,
 		      size_t max);
 
-/** Append a big-endian uint32. 0 or -1 (ENOMEM). */
-int sshsig_put_u32(struct dbuf *buf, uint32_t value);
-
-/** Append a length-prefixed string. 0 or -1 (ENOMEM, or EINVAL past 4 GiB). */
-int sshsig_put_string(struct dbuf *buf, const void *data, size_t len);
+/* Writing it is frame.h's frame_put_u32 and frame_put_bytes: the same encoding. */
 
 /**
  * Decode base64 (RFC 4648, padding required, whitespace and line breaks

@@ -2,6 +2,7 @@
 /** Unit tests for libcommon/sshsig.c: the wire encoding, keys, signatures, allowed_signers. */
 #include "prelude.h"
 #include "unit.h"
+#include "frame.h"
 #include "sshsig.h"
 #include <errno.h>
 #include <openssl/evp.h>
@@ -59,7 +60,7 @@ UNIT_TEST(sshsig_wire_strings_bounded)
 	EXPECT(sshsig_get_string(&w, &data, &len, SIZE_MAX) == -1);
 
 	dbuf_init(&buf);
-	EXPECT(sshsig_put_string(&buf, "abc", 3) == 0);
+	EXPECT(frame_put_bytes(&buf, "abc", 3) == 0);
 	EXPECT(buf.len == 7 && memcmp(buf.data, "\0\0\0\3abc", 7) == 0);
 	dbuf_free(&buf);
 }
