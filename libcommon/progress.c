@@ -72,12 +72,15 @@ static double time_left(uint64_t done, uint64_t expect, double rate)
 /*
  * How much is done: the lesser of the bytes' and the files' share, since
  * many small files cost their time per file, not per byte (a copy whose one
- * big file is done has not nearly finished its thousand small ones).
+ * big file is done has not nearly finished its thousand small ones). The
+ * file under way counts among the files, or one big file would show 0%
+ * until its last byte.
  */
 static double percent(uint64_t bytes, uint64_t expect_bytes, uint64_t files,
 		      uint64_t expect_files)
 {
-	double by_bytes = share(bytes, expect_bytes), by_files = share(files, expect_files);
+	double by_bytes = share(bytes, expect_bytes);
+	double by_files = share(files < expect_files ? files + 1 : files, expect_files);
 
 	return expect_bytes == 0 ? by_files : by_bytes < by_files ? by_bytes : by_files;
 }

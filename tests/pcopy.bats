@@ -853,6 +853,18 @@ kill_resumed_mid_copy() {
 	assert_equal "$(snapshot one)" "$snap"
 }
 
+@test "pcopy --progress of one big file shows its bytes' share while it is copied, not 0% until the end" {
+	build_shim
+	mkdir src
+	head -c $((32 << 20)) /dev/urandom > src/big
+	# 50 ms a write: the copy takes seconds, the bar is drawn every 250 ms.
+	prun slow_writes 50000 pcopy --progress src one
+	assert_success
+	# Some line while it ran: 0 of 1 file done, and a share of 1 to 99%.
+	assert_output --regexp "one 0/1 files, [0-9.]+ MiB of 32\.0 MiB \(([1-9]|[1-9][0-9])%\)"
+	seal_ok one
+}
+
 @test "pcopy --progress shows each destination's files and bytes out of the total, with a percentage" {
 	build_shim
 	make_many src 150
