@@ -107,7 +107,7 @@ tsan:
 		TESTS="$(TSAN_TESTS)" test
 
 # The tests that drive the parallel paths of each program.
-TSAN_TESTS ?= tests/pfind.bats tests/phash.bats tests/pverify.bats tests/pcopy.bats \
+TSAN_TESTS ?= tests/pfind.bats tests/phash.bats tests/pverify.bats tests/pcopy.bats tests/remote.bats \
 	      tests/property.bats
 
 # The C unit tests (pool, output, reorder window, codec) under memcheck first,
