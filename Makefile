@@ -34,9 +34,9 @@ VERSION  := $(shell cat VERSION)
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
-DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcrypto libxxhash zlib libzstd 2>/dev/null)
-DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs libcrypto libxxhash zlib libzstd 2>/dev/null || \
-		 echo -lcrypto -lxxhash -lz -lzstd)
+DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcrypto libxxhash zlib libzstd expat 2>/dev/null)
+DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs libcrypto libxxhash zlib libzstd expat 2>/dev/null || \
+		 echo -lcrypto -lxxhash -lz -lzstd -lexpat)
 ALL_CFLAGS  := -std=gnu11 $(CFLAGS) $(WARNINGS) $(SAN_FLAGS) -pthread -Ilibcommon \
                -DPTOOLS_VERSION='"$(VERSION)"' $(DEPS_CFLAGS) -MD -MP
 ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS) -pthread

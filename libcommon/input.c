@@ -255,6 +255,25 @@ void input_skip(struct input *in, size_t n)
 	in->scanned = 0;
 }
 
+int input_read_chunk(struct input *in, const char **data, size_t *len)
+{
+	int got;
+
+	while (in->end == in->start) {
+		if (in->eof)
+			return 0;
+		in->start = in->end = in->scanned = 0;
+		got = fill(in);
+		if (got < 0)
+			return -1;
+	}
+	*data = in->buf + in->start;
+	*len = in->end - in->start;
+	in->start = in->end;
+	in->scanned = 0;
+	return 1;
+}
+
 void input_set_terminator(struct input *in, char terminator)
 {
 	in->terminator = terminator;

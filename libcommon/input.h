@@ -66,6 +66,14 @@ int input_peek(struct input *in, const char **data, size_t *len);
  * a byte-order mark, say. Line numbers do not change. */
 void input_skip(struct input *in, size_t n);
 
+/**
+ * Read raw bytes instead of lines (an XML manifest): point *data at every
+ * byte read but not handed out yet, reading once more when there is none,
+ * and count them as handed out; *data is valid until the next call. Returns
+ * 1 with *len > 0, 0 at the end of the input, or -1 with errno.
+ */
+int input_read_chunk(struct input *in, const char **data, size_t *len);
+
 /** End lines with terminator from now on ('\n', or '\0' for NUL-terminated
  * lines found by input_peek); input_next keeps its own rules. */
 void input_set_terminator(struct input *in, char terminator);

@@ -303,6 +303,22 @@ static struct task *hold(struct manifest_parser *parser, struct task *task, bool
 	return held;
 }
 
+struct task *manifest_from_mhl1(const struct mhl1_entry *entry)
+{
+	struct task *task;
+
+	task = task_new(entry->path, entry->path_len, entry->ndigests, entry->algos, entry->hex,
+			NULL, 0);
+	if (!task) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	task->has_size = entry->has_size;
+	task->size = entry->size;
+	task->line = entry->line;
+	return task;
+}
+
 struct task *manifest_finish(struct manifest_parser *parser)
 {
 	struct task *held = parser->pending;

@@ -13,6 +13,7 @@
 #include "prelude.h"
 #include "hash.h"
 #include "input.h"
+#include "mhl1.h"
 #include "record.h"
 #include "sumfmt.h"
 #include "task.h"
@@ -63,6 +64,13 @@ int manifest_sniff(struct manifest_parser *parser, struct input *in);
  */
 struct task *manifest_parse(struct manifest_parser *parser, const char *line, size_t len,
 			    uintmax_t line_no, const char **why);
+
+/**
+ * The task of one MHL v1 <hash> (mhl1.h): the same as a native record with
+ * its size and digests would give. Returns it, owned by the caller (free()),
+ * or NULL with errno ENOMEM.
+ */
+struct task *manifest_from_mhl1(const struct mhl1_entry *entry);
 
 /** At the end of the manifest: the entry still held back, or NULL. Owned by the caller. */
 struct task *manifest_finish(struct manifest_parser *parser);

@@ -4,6 +4,7 @@
 #include "reading.h"
 #include "diag.h"
 #include "manifest.h"
+#include "mhl1.h"
 #include "resolve.h"
 #include "seal.h"
 #include "signed.h"
@@ -33,6 +34,95 @@ static void submit(struct reading *reading, struct task *task)
 	batchpipe_commit(&reading->feed, task->has_size ? task->size : BATCHPIPE_SIZE_UNKNOWN);
 }
 
+/* Refuse a path that leaves --root, note it for --audit, and queue the
+ * task. Returns 0, or -1 when the audit ran out of memory (reported). */
+static int take(struct reading *reading, struct task *task)
+{
+	if (reading->beneath) {
+		const char *refusal = resolve_refusal(task->path, task->path_len);
+
+		if (refusal)
+			task_set_error(task, 0, refusal);
+	}
+	if (reading->audit && audit_add_path(reading->audit, task->path, task->path_len) != 0) {
+		diag_file_error(NULL, errno);
+		free(task);
+		return -1;
+	}
+	submit(reading, task);
+	return 0;
+}
+
+/* Each MHL v1 <hash>: a task, or a malformed entry reported. */
+static int take_mhl1(void *arg, const struct mhl1_entry *entry, uintmax_t line, const char *why)
+{
+	struct reading *reading = arg;
+	struct task *task;
+
+	if (out_error(reading->sink) == EPIPE) {
+		errno = EPIPE;
+		return -1;
+	}
+	if (!entry) {
+		diag_input_error(input_name(reading->in), line, "%s", why);
+		reading->malformed++;
+		return 0;
+	}
+	task = manifest_from_mhl1(entry);
+	if (!task) {
+		diag_file_error(entry->path, errno);
+		reading->refused++;
+		return 0;
+	}
+	if (take(reading, task) != 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * An MHL v1 file (mhl1.h), fed to expat as it is read. Malformed XML ends
+ * the reading with one message; a malformed <hash> is reported and skipped,
+ * as a malformed line is. Returns 0, or -1 after a read error.
+ */
+static int read_mhl1(struct reading *reading)
+{
+	struct mhl1_reader *mhl;
+	const char *data, *why;
+	size_t len;
+	int got, rc = 0;
+
+	mhl = mhl1_reader_new(take_mhl1, reading);
+	if (!mhl) {
+		diag_file_error(input_name(reading->in), errno);
+		return -1;
+	}
+	do {
+		got = input_read_chunk(reading->in, &data, &len);
+		if (got < 0) {
+			diag_file_error(input_name(reading->in), errno);
+			rc = -1;
+			break;
+		}
+		if (mhl1_feed(mhl, got ? data : "", got ? len : 0, got == 0, &why) != 0) {
+			if (errno == EPIPE)
+				break; /* our reader went away: nothing more to say */
+			if (errno == 0) {
+				diag_input_error(input_name(reading->in), mhl1_line(mhl),
+						 "MHL v1: %s", why);
+				reading->malformed++;
+			} else {
+				diag_file_error(input_name(reading->in), errno);
+				rc = -1;
+			}
+			break;
+		}
+	} while (got > 0);
+	mhl1_reader_free(mhl);
+	return rc;
+}
+
 int reading_run(struct reading *reading, const struct hash_algo *forced, bool sealed)
 {
 	struct manifest_parser parser;
@@ -46,7 +136,15 @@ int reading_run(struct reading *reading, const struct hash_algo *forced, bool se
 
 	manifest_parser_init(&parser, forced);
 	seal_check_init(&seal);
-	if (manifest_sniff(&parser, reading->in) != 0) {
+	/* An MHL v1 file is told by its content, before any line is read. */
+	if (input_peek(reading->in, &text, &len) != 0) {
+		diag_file_error(input_name(reading->in), errno);
+		rc = -1;
+	} else if (mhl1_detect(text, len)) {
+		rc = read_mhl1(reading);
+		goto done;
+	}
+	if (rc == 0 && manifest_sniff(&parser, reading->in) != 0) {
 		diag_file_error(input_name(reading->in), errno);
 		rc = -1;
 	}
@@ -117,20 +215,12 @@ int reading_run(struct reading *reading, const struct hash_algo *forced, bool se
 			continue;
 		}
 take:
-		if (reading->beneath) {
-			const char *refusal = resolve_refusal(task->path, task->path_len);
-
-			if (refusal)
-				task_set_error(task, 0, refusal);
-		}
-		if (reading->audit && audit_add_path(reading->audit, task->path, task->path_len) != 0) {
-			diag_file_error(NULL, errno);
-			free(task);
+		if (take(reading, task) != 0) {
 			rc = -1;
 			break;
 		}
-		submit(reading, task);
 	}
+done:
 	batchpipe_flush(&reading->feed);
 	reading->sealed_content = seal.header;
 	switch (seal_check_end(&seal, sealed)) {
@@ -151,6 +241,44 @@ take:
 	seal_check_fini(&seal);
 	manifest_parser_fini(&parser);
 	return rc;
+}
+
+struct tally {
+	uint64_t *files, *bytes;
+};
+
+static int count_mhl1(void *arg, const struct mhl1_entry *entry, uintmax_t line, const char *why)
+{
+	struct tally *tally = arg;
+
+	(void)line, (void)why;
+	if (entry) {
+		(*tally->files)++;
+		*tally->bytes += entry->has_size ? entry->size : 0;
+	}
+	return 0;
+}
+
+/* tally for an MHL v1 file: whether it was read to its end. */
+static bool tally_mhl1(struct input *in, uint64_t *files, uint64_t *bytes)
+{
+	struct tally tally = {files, bytes};
+	struct mhl1_reader *mhl = mhl1_reader_new(count_mhl1, &tally);
+	const char *data, *why;
+	size_t len;
+	int got;
+	bool whole = false;
+
+	if (!mhl)
+		return false;
+	do {
+		got = input_read_chunk(in, &data, &len);
+		if (got < 0 || mhl1_feed(mhl, got ? data : "", got ? len : 0, got == 0, &why) != 0)
+			break;
+		whole = got == 0;
+	} while (got > 0);
+	mhl1_reader_free(mhl);
+	return whole;
 }
 
 /*
@@ -182,7 +310,9 @@ static bool tally(const char *manifest, bool zero, const struct hash_algo *force
 	if (!in)
 		return false;
 	manifest_parser_init(&parser, forced);
-	if (manifest_sniff(&parser, in) == 0) {
+	if (input_peek(in, &text, &len) == 0 && mhl1_detect(text, len)) {
+		whole = tally_mhl1(in, files, bytes);
+	} else if (manifest_sniff(&parser, in) == 0) {
 		if (zero && !parser.nul_terminated) {
 			input_set_terminator(in, '\0');
 			parser.nul_terminated = true;
