@@ -243,18 +243,18 @@ done:
 	return rc;
 }
 
-struct tally {
+struct totals {
 	uint64_t *files, *bytes;
 };
 
 static int count_mhl1(void *arg, const struct mhl1_entry *entry, uintmax_t line, const char *why)
 {
-	struct tally *tally = arg;
+	struct totals *totals = arg;
 
 	(void)line, (void)why;
 	if (entry) {
-		(*tally->files)++;
-		*tally->bytes += entry->has_size ? entry->size : 0;
+		(*totals->files)++;
+		*totals->bytes += entry->has_size ? entry->size : 0;
 	}
 	return 0;
 }
@@ -262,8 +262,8 @@ static int count_mhl1(void *arg, const struct mhl1_entry *entry, uintmax_t line,
 /* tally for an MHL v1 file: whether it was read to its end. */
 static bool tally_mhl1(struct input *in, uint64_t *files, uint64_t *bytes)
 {
-	struct tally tally = {files, bytes};
-	struct mhl1_reader *mhl = mhl1_reader_new(count_mhl1, &tally);
+	struct totals totals = {files, bytes};
+	struct mhl1_reader *mhl = mhl1_reader_new(count_mhl1, &totals);
 	const char *data, *why;
 	size_t len;
 	int got;
