@@ -21,32 +21,32 @@ struct mhl1_reader {
 	mhl1_entry_fn *fn;
 	void *arg;
 	XML_Parser xml;
-	enum mhl1_encoding encoding;
-	unsigned char head[4];  /* the first bytes, until the encoding is known */
-	size_t head_len;
-	unsigned char unit[4];  /* a UTF-32 unit split between two feeds */
-	size_t unit_len;
 	char *utf8;             /* SLICE bytes: transcoded UTF-32 */
-	bool first_unit;        /* no UTF-32 character seen yet */
-	bool failed;
 	const char *why;        /* the fatal error, once failed */
-	char message[160];
-	int depth;
-	bool root_seen;
 	uint64_t fed;           /* bytes handed to expat */
 	uint64_t last_event;    /* ...up to the last handler call */
+	size_t head_len;
+	size_t unit_len;
+	enum mhl1_encoding encoding;
+	int depth;
+	unsigned char head[4];  /* the first bytes, until the encoding is known */
+	unsigned char unit[4];  /* a UTF-32 unit split between two feeds */
+	bool first_unit;        /* no UTF-32 character seen yet */
+	bool failed;
+	bool root_seen;
 	/* The <hash> being read. */
 	bool in_hash;
+	bool text_long;
+	bool has_path;
+	enum field field;
 	uintmax_t hash_line;
 	const char *entry_why;  /* the first thing wrong with it, or NULL */
-	enum field field;
 	size_t text_len;
-	bool text_long;
 	char *path;             /* MHL1_PATH_MAX + 1 bytes */
 	size_t path_len;
-	bool has_path;
-	char text[MHL1_TEXT_MAX + 1];
 	struct mhl1_entry entry;
+	char message[160];
+	char text[MHL1_TEXT_MAX + 1];
 	char hex[MHL1_DIGESTS_MAX][HASH_HEX_MAX + 1];
 	char xxh64_le[17];      /* <xxhash64>, to compare with <xxhash64be> */
 };
@@ -88,10 +88,16 @@ static int ascii_at(const unsigned char *p, size_t len, enum mhl1_encoding enc, 
 	if (at + width > len)
 		return -1;
 	switch (enc) {
-	case ENC_UTF16LE: c = p[at]; k = at + 1; break;
-	case ENC_UTF32LE: c = p[at]; k = at + 1; break;
-	case ENC_UTF16BE: c = p[at + 1]; k = at; break;
-	case ENC_UTF32BE: c = p[at + 3]; k = at; break;
+	case ENC_UTF16LE:
+	case ENC_UTF32LE: /* the character first, then zeros */
+		c = p[at];
+		k = at + 1;
+		break;
+	case ENC_UTF16BE:
+	case ENC_UTF32BE: /* zeros, then the character */
+		c = p[at + width - 1];
+		k = at;
+		break;
 	default: return p[at] < 0x80 ? p[at] : -1;
 	}
 	for (size_t j = 0; j < width - 1; j++)
