@@ -51,9 +51,11 @@
  * still cached. The walk ends when the stack is empty and no worker is
  * reading (a reader may still push). Threads start lazily: the calling
  * thread is worker 0, and a push that would leave work waiting with no idle
- * worker starts one more, up to the cap; a one-directory tree or a bare
- * chain starts none. The default cap is one thread per core, raised to four
- * per core once reads are seen to block on I/O (note_blocking).
+ * worker starts one per directory waiting, up to the cap; a one-directory
+ * tree or a bare chain starts none. The default cap is one thread per core,
+ * raised to four per core once reads or stats are seen to block on I/O
+ * (note_blocking, note_stat_blocking). Inside one directory, stats that
+ * block go to the kernel in batches (see "Stats far away" below).
  *
  * Output back-pressure needs nothing here: a visit that blocks in write(2)
  * stops its worker from reading, so nothing grows behind a slow reader.
@@ -100,6 +102,7 @@
 #include "prelude.h"
 #include "walk.h"
 #include "dbuf.h"
+#include "uring.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -124,6 +127,30 @@
 
 /* One directory in this many has its first read timed (read_dents). */
 #define WALK_SAMPLE 4u
+
+/*
+ * Stats far away. A thread stats a directory's entries itself, one fstatat
+ * after another: on a warm cache nothing is faster, but where each stat
+ * waits on a server (a network mount, FUSE) that keeps one request in
+ * flight per thread, whatever -j says. So once stats are seen to block
+ * (note_stat_blocking), the entries are stat'ed in batches of up to
+ * WALK_STAT_BATCH through io_uring's IORING_OP_STATX, whose blocking
+ * statx calls the kernel runs in its own workers: the whole batch is in
+ * flight at once, and a thread still holds at most one batch (memory stays
+ * bounded in a directory of a million entries). The visits are unchanged:
+ * the same entries in the same order, each with the stat or error that
+ * fstatat would have given (stat_entry's rules, applied to the results).
+ * Not on a warm cache (the hand-off to the kernel's workers costs more than
+ * the stat), not for batches under WALK_STAT_BATCH_MIN stats (a hand-off
+ * for one or two gains little), not with -j 1 (one request at a time is
+ * what was asked), not where io_uring is missing, refused or switched off
+ * (PTOOLS_IO_URING=0).
+ */
+#define WALK_STAT_BATCH 64u
+#define WALK_STAT_BATCH_MIN 4u
+
+/* Stats are deemed to block after this many sampled batches blocked. */
+#define WALK_STAT_BLOCKED 2u
 
 /* getdents64 buffer per thread: a few hundred entries per system call. */
 #define WALK_DENTS_SIZE ((size_t)64 << 10)
@@ -214,6 +241,9 @@ struct walker {
 	unsigned io_threads;           /* the cap once reads are seen to block (adaptive) */
 	atomic_bool adaptive;          /* default thread count: may still rise to io_threads */
 	atomic_uint blocked_reads;     /* first reads of a directory that blocked */
+	atomic_uint blocked_stats;     /* sampled stat batches that blocked */
+	atomic_bool stats_block;       /* stat through io_uring batches (WALK_STAT_BATCH) */
+	bool may_batch_stats;          /* io_uring allowed and more than one thread asked for */
 	atomic_uint idle;              /* read without the lock as a hint */
 	bool finished;
 	struct walk_thread *threads;   /* io_threads slots */
@@ -239,6 +269,22 @@ struct walk_worker {
 	size_t chain_cap;
 	struct dbuf *block;            /* with write_block: output of the listing being visited */
 	unsigned first_reads;          /* directories started (read_dents samples them) */
+	unsigned stat_batches;         /* stat batches done one by one (sampled) */
+	struct uring *ring;            /* for stat batches, made when first needed */
+	bool no_ring;                  /* io_uring failed here: stat one by one */
+	/* The entries of a getdents64 buffer being visited, at most WALK_STAT_BATCH: */
+	struct walk_dent *chunk;
+	const char **chunk_names;
+	struct stat *chunk_stats;
+	struct walk_stat_job *jobs;    /* those of them to stat */
+	struct uring_stat *ustats;
+};
+
+/* An entry to stat: its name, where its results go. */
+struct walk_stat_job {
+	const char *name;
+	struct walk_dent *dent;
+	struct stat *st;
 };
 
 /* Frame of the sorting emitter: a directory and its subdirectories to enter. */
@@ -584,6 +630,16 @@ static long blocked_count(void)
 	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nvcsw : 0;
 }
 
+/* Raise the default thread cap to io_threads, once. */
+static void raise_threads(struct walker *wk)
+{
+	if (!atomic_exchange(&wk->adaptive, false))
+		return;
+	pthread_mutex_lock(&wk->lock);
+	wk->max_threads = wk->io_threads;
+	pthread_mutex_unlock(&wk->lock);
+}
+
 /*
  * The default thread count adapts: with the data in memory a walk is bound
  * by the CPU and one thread per core is fastest (more only adds switches),
@@ -599,10 +655,27 @@ static void note_blocking(struct walker *wk, long before)
 	 * memory pressure); a cold one blocks on nearly every directory. */
 	if (blocked_count() == before || atomic_fetch_add(&wk->blocked_reads, 1) + 1 < 8)
 		return;
-	atomic_store(&wk->adaptive, false);
-	pthread_mutex_lock(&wk->lock);
-	wk->max_threads = wk->io_threads;
-	pthread_mutex_unlock(&wk->lock);
+	raise_threads(wk);
+}
+
+/*
+ * A batch of n stats done one by one has been timed (before: blocked_count()
+ * before it). On a warm cache a stat never sleeps; far away every one does
+ * (a round trip each), while on a cold local disk only some do (one inode
+ * block read serves many entries) and there the hand-off to the kernel's
+ * workers costs more than it gains (a cold walk of /usr took 18% longer).
+ * So a batch counts as blocked when at least half of its stats slept, and
+ * WALK_STAT_BLOCKED of them switch the walk to batches through io_uring
+ * (for good: a walk rarely goes from far to near) and raise the default
+ * thread cap as blocked directory reads do.
+ */
+static void note_stat_blocking(struct walker *wk, long before, size_t n)
+{
+	if ((size_t)(blocked_count() - before) * 2 < n ||
+	    atomic_fetch_add(&wk->blocked_stats, 1) + 1 < WALK_STAT_BLOCKED)
+		return;
+	atomic_store(&wk->stats_block, true);
+	raise_threads(wk);
 }
 
 /*
@@ -746,12 +819,16 @@ static void *thread_main(void *arg);
  * chain of single subdirectories a wake-up per level (a futex and, on a VM,
  * an inter-processor interrupt) would cost more than the directory.
  * busy says the caller still has a part of its directory to read.
+ * With nobody idle, it starts a thread for each directory waiting (up to
+ * the cap), not just one: a tree of leaf directories under one parent
+ * flushes once, and one thread per flush would leave a -j 32 walk of
+ * such a tree on two threads.
  */
 static void flush_batch(struct walk_worker *w, bool may_spawn, bool busy)
 {
 	struct walker *wk = w->walker;
-	bool spawn = false, wake;
-	unsigned slot = 0;
+	bool wake;
+	unsigned first = 0, nspawn = 0;
 
 	if (w->nbatch == 0)
 		return;
@@ -793,14 +870,21 @@ static void flush_batch(struct walk_worker *w, bool may_spawn, bool busy)
 		else
 			pthread_cond_broadcast(&wk->work_cond);
 	} else if (wake && may_spawn && wk->started < wk->max_threads && !wk->finished) {
-		slot = wk->started++;
-		spawn = true;
+		/* The caller pops one itself unless busy. */
+		size_t waiting = busy || wk->nstack < 2 ? wk->nstack : wk->nstack - 1;
+
+		first = wk->started;
+		nspawn = wk->max_threads - wk->started;
+		if (waiting < nspawn)
+			nspawn = waiting > 0 ? (unsigned)waiting : 1;
+		wk->started += nspawn;
 	}
 	pthread_mutex_unlock(&wk->lock);
 
 	w->nbatch = 0;
-	if (spawn && pthread_create(&wk->threads[slot].id, NULL, thread_main, wk) == 0)
-		wk->threads[slot].running = true;
+	for (unsigned slot = first; slot < first + nspawn; slot++)
+		if (pthread_create(&wk->threads[slot].id, NULL, thread_main, wk) == 0)
+			wk->threads[slot].running = true;
 	/* A thread that could not start only means fewer helpers: the caller
 	 * (and in sorted mode the emitter) does the work. */
 }
@@ -828,19 +912,89 @@ static int batch_add(struct walk_worker *w, struct walk_node *node)
 	return 0;
 }
 
-/* Stat a directory entry where the flags need it; its type and inode are then the stat's. */
-static void stat_dent(int flags, int dirfd, const char *name, struct walk_dent *dent, struct stat *st)
+/* Take a stat's outcome into its entry: on success its type and inode are the stat's. */
+static void set_dent_stat(struct walk_dent *dent, struct stat *st, int error)
 {
+	dent->error = error;
 	dent->st = NULL;
-	dent->error = 0;
-	if (!needs_stat(flags, dent->type))
-		return;
-	dent->error = stat_entry(flags, dirfd, name, st);
-	if (dent->error)
+	if (error)
 		return;
 	dent->st = st;
 	dent->type = IFTODT(st->st_mode);
 	dent->ino = st->st_ino;
+}
+
+/*
+ * Stat jobs[0..n) through io_uring, all in flight at once, with stat_entry's
+ * rules: under WALK_FOLLOW the target, the link itself when it is broken
+ * (that second stat is rare and done here). Returns 0, or -1 when io_uring
+ * failed: the caller stats them one by one, and this thread never tries
+ * io_uring again.
+ */
+static int stat_jobs_batched(struct walk_worker *w, int dirfd, struct walk_stat_job *jobs, size_t n)
+{
+	int flags = w->walker->flags & WALK_FOLLOW ? 0 : AT_SYMLINK_NOFOLLOW;
+
+	if (!w->ring) {
+		w->ring = uring_new(WALK_STAT_BATCH);
+		if (!w->ring) {
+			w->no_ring = true;
+			return -1;
+		}
+		/* Failing, the kernel's default stays (fewer in flight). */
+		(void)uring_max_workers(w->ring, WALK_STAT_BATCH);
+	}
+	for (size_t i = 0; i < n; i++) {
+		w->ustats[i].dirfd = dirfd;
+		w->ustats[i].name = jobs[i].name;
+		w->ustats[i].flags = flags;
+		w->ustats[i].st = jobs[i].st;
+		w->ustats[i].error = 0;
+	}
+	if (uring_stat_all(w->ring, w->ustats, n) != 0) {
+		uring_free(w->ring);
+		w->ring = NULL;
+		w->no_ring = true;
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int error = w->ustats[i].error;
+
+		if (flags == 0 && (error == ENOENT || error == ELOOP))
+			error = fstatat(dirfd, jobs[i].name, jobs[i].st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
+		set_dent_stat(jobs[i].dent, jobs[i].st, error);
+	}
+	return 0;
+}
+
+/*
+ * Stat jobs[0..n) (at most WALK_STAT_BATCH, each an entry needs_stat chose)
+ * in dirfd: as a batch through io_uring once stats are known to block,
+ * otherwise one by one, timing some of those batches to find out.
+ */
+static void stat_jobs(struct walk_worker *w, int dirfd, struct walk_stat_job *jobs, size_t n)
+{
+	struct walker *wk = w->walker;
+	bool big = n >= WALK_STAT_BATCH_MIN && wk->may_batch_stats && !w->no_ring;
+	bool measure = false;
+	long before = 0;
+
+	if (big && atomic_load_explicit(&wk->stats_block, memory_order_relaxed)) {
+		if (stat_jobs_batched(w, dirfd, jobs, n) == 0)
+			return;
+	} else if (big) {
+		/* Every batch while a thread is young, then one in WALK_SAMPLE:
+		 * getrusage costs little next to a batch of stats. */
+		measure = w->stat_batches < 8 || w->stat_batches % WALK_SAMPLE == 0;
+		w->stat_batches++;
+		if (measure)
+			before = blocked_count();
+	}
+	for (size_t i = 0; i < n; i++)
+		set_dent_stat(jobs[i].dent, jobs[i].st,
+			      stat_entry(wk->flags, dirfd, jobs[i].name, jobs[i].st));
+	if (measure)
+		note_stat_blocking(wk, before, n);
 }
 
 /*
@@ -930,25 +1084,42 @@ static void read_dir(struct walk_worker *w, struct walk_node *node)
 			break;
 		}
 		while (off < (size_t)len && !stopping(wk)) {
-			struct walk_dirent64 *d = (struct walk_dirent64 *)(w->dents + off);
-			const char *name = d->d_name;
-			struct walk_dent dent;
-			struct stat st;
+			size_t n = 0, njobs = 0;
 
-			off += d->d_reclen;
-			if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
-				continue;
-			dent.name_len = strlen(name);
-			dent.type = d->d_type;
-			dent.ino = d->d_ino;
-			stat_dent(wk->flags, fd, name, &dent, &st);
-			if (!visit_entry(w, node, fd, name, &dent,
-					 batch_reserve(w) == 0 ? &w->batch[w->nbatch] : NULL))
-				continue;
-			w->nbatch++;
-			/* Somebody is waiting for work: hand it over now. */
-			if (atomic_load_explicit(&wk->idle, memory_order_relaxed) > 0)
-				flush_batch(w, true, true);
+			/* The buffer's next WALK_STAT_BATCH entries: stat those
+			 * that need it together, then visit them in order. */
+			while (off < (size_t)len && n < WALK_STAT_BATCH) {
+				struct walk_dirent64 *d = (struct walk_dirent64 *)(w->dents + off);
+				const char *name = d->d_name;
+				struct walk_dent *dent = &w->chunk[n];
+
+				off += d->d_reclen;
+				if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+					continue;
+				dent->name_len = strlen(name);
+				dent->type = d->d_type;
+				dent->ino = d->d_ino;
+				dent->st = NULL;
+				dent->error = 0;
+				w->chunk_names[n] = name;
+				if (needs_stat(wk->flags, dent->type)) {
+					w->jobs[njobs].name = name;
+					w->jobs[njobs].dent = dent;
+					w->jobs[njobs].st = &w->chunk_stats[n];
+					njobs++;
+				}
+				n++;
+			}
+			stat_jobs(w, fd, w->jobs, njobs);
+			for (size_t i = 0; i < n && !stopping(wk); i++) {
+				if (!visit_entry(w, node, fd, w->chunk_names[i], &w->chunk[i],
+						 batch_reserve(w) == 0 ? &w->batch[w->nbatch] : NULL))
+					continue;
+				w->nbatch++;
+				/* Somebody is waiting for work: hand it over now. */
+				if (atomic_load_explicit(&wk->idle, memory_order_relaxed) > 0)
+					flush_batch(w, true, true);
+			}
 		}
 		/* A buffer filled to more than half probably has a successor. */
 		flush_batch(w, true, (size_t)len > WALK_DENTS_SIZE / 2);
@@ -972,6 +1143,12 @@ static void worker_fini(struct walk_worker *w)
 	free(w->batch);
 	free(w->chain);
 	free(w->dents);
+	free(w->chunk);
+	free(w->chunk_names);
+	free(w->chunk_stats);
+	free(w->jobs);
+	free(w->ustats);
+	uring_free(w->ring);
 	dbuf_free(&w->path);
 }
 
@@ -982,7 +1159,12 @@ static int worker_init(struct walk_worker *w, struct walker *wk, bool with_conte
 	w->walker = wk;
 	dbuf_init(&w->path);
 	w->dents = malloc(WALK_DENTS_SIZE);
-	if (!w->dents)
+	w->chunk = malloc(WALK_STAT_BATCH * sizeof(*w->chunk));
+	w->chunk_names = malloc(WALK_STAT_BATCH * sizeof(*w->chunk_names));
+	w->chunk_stats = malloc(WALK_STAT_BATCH * sizeof(*w->chunk_stats));
+	w->jobs = malloc(WALK_STAT_BATCH * sizeof(*w->jobs));
+	w->ustats = malloc(WALK_STAT_BATCH * sizeof(*w->ustats));
+	if (!w->dents || !w->chunk || !w->chunk_names || !w->chunk_stats || !w->jobs || !w->ustats)
 		return -1;
 	w->context = wk->config->arg;
 	if (with_context && wk->config->thread_init) {
@@ -1121,12 +1303,19 @@ static struct walk_listing *read_listing(struct walk_worker *w, struct walk_node
 		listing->nstats = nstat;
 	}
 	nstat = 0;
-	for (size_t i = 0; i < listing->n; i++) {
+	for (size_t i = 0, njobs = 0; i < listing->n; i++) {
 		struct walk_dent *dent = &listing->ents[i];
 
-		if (needs_stat(wk->flags, dent->type))
-			stat_dent(wk->flags, fd, listing->names.data + dent->name_off, dent,
-				  &listing->stats[nstat++]);
+		if (needs_stat(wk->flags, dent->type)) {
+			w->jobs[njobs].name = listing->names.data + dent->name_off;
+			w->jobs[njobs].dent = dent;
+			w->jobs[njobs].st = &listing->stats[nstat++];
+			njobs++;
+		}
+		if (njobs == WALK_STAT_BATCH || (njobs && i + 1 == listing->n)) {
+			stat_jobs(w, fd, w->jobs, njobs);
+			njobs = 0;
+		}
 	}
 	dir_unpin(wk, node);
 	if (listing->n)
@@ -1478,6 +1667,9 @@ int walk(const char *const *roots, size_t nroots, const struct walk_config *conf
 	wk.io_threads = config->threads ? wk.max_threads : walk_io_threads();
 	atomic_init(&wk.adaptive, config->threads == 0);
 	atomic_init(&wk.blocked_reads, 0);
+	atomic_init(&wk.blocked_stats, 0);
+	atomic_init(&wk.stats_block, false);
+	wk.may_batch_stats = config->threads != 1 && uring_allowed();
 	wk.max_fds = fd_budget();
 	atomic_init(&wk.idle, 0);
 	atomic_init(&wk.stop, false);

@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Write a file of len bytes of pattern seed at path. */
@@ -340,4 +342,76 @@ UNIT_TEST(a_file_that_grows_or_shrinks_after_its_fstat_is_marked_changed)
 	remove_files(&f);
 	preread_free(pr);
 	hashio_free(engine);
+}
+
+/* Whether two stats agree on every field fstatat fills. */
+static bool same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_mode == b->st_mode &&
+	       a->st_nlink == b->st_nlink && a->st_uid == b->st_uid && a->st_gid == b->st_gid &&
+	       a->st_rdev == b->st_rdev && a->st_size == b->st_size &&
+	       a->st_blksize == b->st_blksize && a->st_blocks == b->st_blocks &&
+	       a->st_atim.tv_sec == b->st_atim.tv_sec && a->st_atim.tv_nsec == b->st_atim.tv_nsec &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+UNIT_TEST(uring_stats_a_batch_as_fstatat_does)
+{
+	/* Each name with and without following, against fstatat. */
+	static const char *const names[] = {
+		"file", "dir", "link", "broken", "fifo", "missing", "null",
+	};
+	struct uring *ring = uring_new(16);
+	char dir[] = "/tmp/zzstXXXXXX";
+	struct uring_stat stats[2 * countof(names)];
+	struct stat got[2 * countof(names)], want;
+	int dfd;
+	size_t i;
+
+	if (!ring) {
+		EXPECT(no_io_uring(errno));
+		return;
+	}
+	EXPECT(mkdtemp(dir) != NULL);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	EXPECT(dfd >= 0);
+	EXPECT(close(openat(dfd, "file", O_WRONLY | O_CREAT, 0640)) == 0);
+	EXPECT(mkdirat(dfd, "dir", 0750) == 0);
+	EXPECT(symlinkat("file", dfd, "link") == 0);
+	EXPECT(symlinkat("nowhere", dfd, "broken") == 0);
+	EXPECT(mkfifoat(dfd, "fifo", 0600) == 0);
+	EXPECT(symlinkat("/dev/null", dfd, "null") == 0);   /* a device: st_rdev */
+	/* Following a link reads it, which sets its atime (relatime) while
+	 * that is not after its mtime and ctime: put it after both, so that
+	 * no stat below races with an update. */
+	for (i = 0; i < countof(names); i++) {
+		struct timespec times[2] = {{time(NULL) + 3600, 0}, {time(NULL) - 3600, 0}};
+
+		if (strcmp(names[i], "missing") != 0)
+			EXPECT(utimensat(dfd, names[i], times, AT_SYMLINK_NOFOLLOW) == 0);
+	}
+	for (i = 0; i < countof(stats); i++) {
+		stats[i] = (struct uring_stat){
+			.dirfd = dfd, .name = names[i % countof(names)],
+			.flags = i < countof(names) ? 0 : AT_SYMLINK_NOFOLLOW,
+			.st = &got[i], .error = -1,
+		};
+	}
+	EXPECT(uring_stat_all(ring, stats, countof(stats)) == 0);
+	for (i = 0; i < countof(stats); i++) {
+		int error = fstatat(dfd, stats[i].name, &want, stats[i].flags) == 0 ? 0 : errno;
+
+		EXPECT(stats[i].error == error);
+		if (!error && !same_stat(&got[i], &want))
+			unit_fail(stats[i].name, __FILE__, __LINE__);
+	}
+	/* Through the link to a device, the device's numbers. */
+	EXPECT(S_ISCHR(got[6].st_mode) && got[6].st_rdev == makedev(1, 3));
+	EXPECT(stats[3].error == ENOENT && stats[5].error == ENOENT);
+	uring_free(ring);
+	for (i = 0; i < countof(names); i++)
+		unlinkat(dfd, names[i], !strcmp(names[i], "dir") ? AT_REMOVEDIR : 0);
+	close(dfd);
+	rmdir(dir);
 }
