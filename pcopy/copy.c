@@ -267,7 +267,7 @@ struct copy *copy_new(const struct copy_options *options, const char *const *des
 	for (size_t i = 0; i < ndests; i++) {
 		if (!copy->dests[i].rdest)
 			continue;
-		copy->check_algo = remote_check_algo(copy->read_algos, &copy->read_nalgos);
+		copy->check_algo = rdest_check_algo(copy->read_algos, &copy->read_nalgos);
 		break;
 	}
 	if (options->progress && ndests <= PROGRESS_LANES_MAX) {

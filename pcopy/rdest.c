@@ -134,7 +134,7 @@ static void *listen_remote(void *arg)
 	return NULL;
 }
 
-size_t remote_check_algo(const struct hash_algo **algos, size_t *count)
+size_t rdest_check_algo(const struct hash_algo **algos, size_t *count)
 {
 	const struct hash_algo *check = hash_lookup(PROTO_CHECK_ALGO);
 

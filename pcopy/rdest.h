@@ -55,7 +55,7 @@ int rdest_finish(struct copy *copy, struct dest *dest, bool all_back, const char
  * appended when it is not there (the caller leaves room: fewer than
  * HASH_SET_MAX algorithms with a remote operand).
  */
-size_t remote_check_algo(const struct hash_algo **algos, size_t *count);
+size_t rdest_check_algo(const struct hash_algo **algos, size_t *count);
 
 /**
  * Ask the remote side (greeted) to take role (proto.h) on its path, with

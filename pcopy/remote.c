@@ -535,16 +535,6 @@ int remote_send(struct remote *remote, const struct dbuf *frames, bool queue)
 	return ret;
 }
 
-bool remote_broken(struct remote *remote)
-{
-	bool broken;
-
-	pthread_mutex_lock(&remote->write_lock);
-	broken = remote->broken;
-	pthread_mutex_unlock(&remote->write_lock);
-	return broken;
-}
-
 int remote_read(struct remote *remote, struct frame *frame)
 {
 	for (;;) {

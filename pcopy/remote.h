@@ -97,9 +97,6 @@ int remote_send(struct remote *remote, const struct dbuf *frames, bool queue);
  */
 int remote_compress(struct remote *remote);
 
-/** Whether a write to the peer has failed. */
-bool remote_broken(struct remote *remote);
-
 /**
  * Read the next frame (remote_read: 1, 0 at end of input, -1 with errno and
  * a message already said); a MSG frame is printed to stderr (made
