@@ -16,6 +16,7 @@ struct lane {
 	const char *name;
 	atomic_uint_fast64_t files, bytes;
 	atomic_uint_fast64_t expect_files, expect_bytes;
+	atomic_uint_fast64_t blocks, changed; /* compared by blocks (progress_blocks) */
 };
 
 struct progress {
@@ -122,6 +123,10 @@ static void draw(struct progress *progress, bool final)
 				    (uintmax_t)files, progress_human(bytes, done, sizeof(done)),
 				    progress_human((uint64_t)rate, speed, sizeof(speed)));
 		}
+		if (atomic_load(&lane->blocks) > 0)
+			dbuf_printf(&line, ", %ju/%ju blocks changed",
+				    (uintmax_t)atomic_load(&lane->changed),
+				    (uintmax_t)atomic_load(&lane->blocks));
 		left = time_left(bytes, expect, rate);
 		if (atomic_load(&progress->known)) {
 			/* The later of the two estimates, for the same reason as percent(). */
@@ -217,6 +222,14 @@ void progress_add(struct progress *progress, size_t lane, uint64_t files, uint64
 		return;
 	atomic_fetch_add_explicit(&progress->lanes[lane].files, files, memory_order_relaxed);
 	atomic_fetch_add_explicit(&progress->lanes[lane].bytes, bytes, memory_order_relaxed);
+}
+
+void progress_blocks(struct progress *progress, size_t lane, uint64_t blocks, uint64_t changed)
+{
+	if (!progress || lane >= progress->nlanes)
+		return;
+	atomic_fetch_add_explicit(&progress->lanes[lane].blocks, blocks, memory_order_relaxed);
+	atomic_fetch_add_explicit(&progress->lanes[lane].changed, changed, memory_order_relaxed);
 }
 
 void progress_finish(struct progress *progress)

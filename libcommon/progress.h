@@ -37,6 +37,12 @@ void progress_known(struct progress *progress);
 /** Count work done on a lane; thread-safe and cheap (two atomic adds). NULL-safe. */
 void progress_add(struct progress *progress, size_t lane, uint64_t files, uint64_t bytes);
 
+/**
+ * Count blocks compared on a lane, and those of them that changed (a delta
+ * update's): the line then shows them. Thread-safe, NULL-safe.
+ */
+void progress_blocks(struct progress *progress, size_t lane, uint64_t blocks, uint64_t changed);
+
 /** Stop the thread, draw the final line, end it with a newline and free; NULL-safe. */
 void progress_finish(struct progress *progress);
 

@@ -362,6 +362,23 @@ static bool dest_undo(struct dest *dest)
 	       result.failures > 0;
 }
 
+/*
+ * With progress shown (a terminal, or --progress): what delta updates did in
+ * dest, as pdiffcopy reports it.
+ */
+static void say_delta(const struct copy *copy, const struct dest *dest)
+{
+	char human[32];
+	unsigned similar = delta_similar_permille(&dest->delta);
+
+	if (!copy->opt.progress || dest->delta.files == 0 || copy->opt.server)
+		return;
+	diag_file_note(dest->path, "%" PRIu64 " file(s) compared by blocks: %" PRIu64 " of %" PRIu64
+		       " blocks differed (%u.%u%% similar), %s written", dest->delta.files,
+		       dest->delta.differ, dest->delta.blocks, similar / 10, similar % 10,
+		       progress_human(dest->delta.written, human, sizeof(human)));
+}
+
 int copy_finish(struct copy *copy)
 {
 	struct worker *worker;
@@ -406,8 +423,10 @@ int copy_finish(struct copy *copy)
 		if (!all_back && dest_ok(dest) && worker) {
 			if (copy->opt.delete_extra && copy->src_root)
 				mirror_delete(copy, dest);
-			if (dest_ok(dest) && dest_seal(copy, worker, dest) == 0)
+			if (dest_ok(dest) && dest_seal(copy, worker, dest) == 0) {
+				say_delta(copy, dest);
 				continue;
+			}
 		}
 		changed = dest_undo(dest);
 		status = EXIT_FAILED;

@@ -31,6 +31,11 @@ struct copy_options {
 	bool dry_run;            /* -n: say what would be done, do nothing */
 	bool delete_extra;       /* --delete: entries the source lacks are removed */
 	bool progress;
+	/* Delta updates (delta.h): --delta, -W, --inplace, --block-size. */
+	bool delta;
+	bool whole_file;
+	bool inplace;
+	size_t block_size;
 	const char *seal_name;
 	/* --sign: each seal gets SEAL_NAME.sig (sshsig.h) made with this key,
 	 * locally when it holds its private half, else by the ssh-agent on

@@ -3,11 +3,13 @@
 #include "prelude.h"
 #include "dryrun.h"
 #include "beneath.h"
+#include "delta.h"
 #include "destdir.h"
 #include "diag.h"
 #include "record.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,14 +23,27 @@ static const char *const action_word[] = {
 	[DRYRUN_DELETE] = "delete",
 };
 
-void dryrun_say(struct dest *dest, enum dryrun_action action, const char *rel, size_t len)
+/* Say action, with a delta's counts when count is not NULL. */
+static void say(struct dest *dest, enum dryrun_action action, const char *rel, size_t len,
+		const struct delta_count *count)
 {
 	struct dbuf line;
+	int ok;
 
 	dbuf_init(&line);
-	if (dbuf_printf(&line, "%s\t", action_word[action]) == 0 &&
-	    rec_escape(&line, dest->path, strlen(dest->path)) == 0 && dbuf_putc(&line, '\t') == 0 &&
-	    rec_escape(&line, len ? rel : ".", len ? len : 1) == 0 && dbuf_putc(&line, '\n') == 0) {
+	ok = dbuf_printf(&line, "%s\t", count ? "delta" : action_word[action]);
+	if (ok == 0)
+		ok = rec_escape(&line, dest->path, strlen(dest->path));
+	if (ok == 0)
+		ok = dbuf_putc(&line, '\t');
+	if (ok == 0)
+		ok = rec_escape(&line, len ? rel : ".", len ? len : 1);
+	if (ok == 0 && count) {
+		unsigned similar = delta_similar_permille(count);
+		ok = dbuf_printf(&line, "\tblocks:%" PRIu64 "\tdiffer:%" PRIu64 "\tsimilar:%u.%u",
+				 count->blocks, count->differ, similar / 10, similar % 10);
+	}
+	if (ok == 0 && dbuf_putc(&line, '\n') == 0) {
 		pthread_mutex_lock(&dest->lock);
 		fwrite(line.data, 1, line.len, stdout);
 		pthread_mutex_unlock(&dest->lock);
@@ -36,6 +51,37 @@ void dryrun_say(struct dest *dest, enum dryrun_action action, const char *rel, s
 	dbuf_free(&line);
 	if (action == DRYRUN_REFUSE)
 		diag_raise(EXIT_FAILED);
+}
+
+void dryrun_say(struct dest *dest, enum dryrun_action action, const char *rel, size_t len)
+{
+	say(dest, action, rel, len, NULL);
+}
+
+/*
+ * A file that a run would update by blocks: compare it with the old one
+ * (name in dirfd) now, for pdiffcopy's report. Returns 0 when said.
+ */
+static int say_delta(const struct copy *copy, struct dest *dest, int at_fd, const char *at_path,
+		     int dirfd, const char *name, const char *rel, size_t len)
+{
+	struct delta_count count = {0};
+	int srcfd, oldfd, ret = -1;
+
+	srcfd = openat(at_fd, at_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	oldfd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (srcfd >= 0 && oldfd >= 0 &&
+	    delta_compare_files(srcfd, oldfd, copy->opt.block_size, &count) == 0) {
+		say(dest, DRYRUN_REPLACE, rel, len, &count);
+		ret = 0;
+	} else {
+		diag_file_error(rel, errno);
+	}
+	if (srcfd >= 0)
+		close(srcfd);
+	if (oldfd >= 0)
+		close(oldfd);
+	return ret;
 }
 
 /* What the run would make of the entry src (the source's lstat) over old. */
@@ -70,6 +116,7 @@ void dryrun_entry(struct worker *worker, int at_fd, const char *at_path, const s
 	for (size_t i = 0; i < copy->ndests; i++) {
 		struct dest *dest = &copy->dests[i];
 		enum dryrun_action action = DRYRUN_COPY;
+		bool said = false;
 		int dirfd;
 
 		if (!dest_ok(dest))
@@ -79,13 +126,15 @@ void dryrun_entry(struct worker *worker, int at_fd, const char *at_path, const s
 			if (dirfd >= 0) {
 				if (fstatat(dirfd, name, &old, AT_SYMLINK_NOFOLLOW) == 0)
 					action = decide(copy, st, &old);
+				said = action == DRYRUN_REPLACE && delta_eligible(&copy->opt, st, &old) &&
+				       say_delta(copy, dest, at_fd, at_path, dirfd, name, rel, len) == 0;
 				close(dirfd);
 			} else if (errno != ENOENT) {
 				action = DRYRUN_REFUSE; /* a symlink or a file where a directory should be */
 			}
 		}
 		/* An existing directory is used as it is: nothing to say. */
-		if (!(action == DRYRUN_KEEP && S_ISDIR(st->st_mode)))
+		if (!said && !(action == DRYRUN_KEEP && S_ISDIR(st->st_mode)))
 			dryrun_say(dest, action, rel, len);
 	}
 }

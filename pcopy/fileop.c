@@ -19,6 +19,8 @@
 #include "xio.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -99,7 +101,8 @@ static void op_discard(struct fileop *op)
 		return;
 	close(op->fd);
 	op->fd = -1;
-	if (op->temp[0] != '\0')
+	/* A file changed in place is put back by the destination's undo. */
+	if (op->temp[0] != '\0' && !op->inplace)
 		unlinkat(op->dirfd, op->temp, 0);
 }
 
@@ -180,6 +183,7 @@ static int op_keep(struct fileop *op, const struct stat *old)
 	op->keep_fd = fd;
 	op->existing_ino = (uint64_t)st.st_ino;
 	op->state = OP_SKIP;
+	op->old = st;
 	return 0;
 }
 
@@ -196,6 +200,12 @@ static void op_start(struct reader *reader, struct fileop *op)
 	op->fd = -1;
 	op->keep_fd = -1;
 	op->exists = false;
+	op->delta = false;
+	op->inplace = false;
+	op->copying = false;
+	op->cloned = false;
+	op->cur_differs = false;
+	memset(&op->count, 0, sizeof(op->count));
 	if (dest->rdest) {
 		if (dest_ok(dest) && rdest_file_start(op, task) == 0)
 			op->state = OP_WRITE;
@@ -210,8 +220,16 @@ static void op_start(struct reader *reader, struct fileop *op)
 			  errno == EEXIST ? "not replaced without --force" : NULL);
 		return;
 	}
-	if (op->exists && dest_looks_current(copy, ours, &old, &task->st) && op_keep(op, &old) == 0)
+	if (op->exists && (dest_looks_current(copy, ours, &old, &task->st) ||
+			   delta_eligible(&copy->opt, &task->st, &old)) &&
+	    op_keep(op, &old) == 0) {
+		op->delta = delta_eligible(&copy->opt, &task->st, &old);
+		/* A file with other names is not changed under them. */
+		op->inplace = op->delta && copy->opt.inplace && old.st_nlink == 1;
+		if (op->delta)
+			posix_fadvise(op->keep_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 		return;
+	}
 	if (op_create(reader, op, &reader->worker.scratch) == 0)
 		op->state = OP_WRITE;
 }
@@ -251,6 +269,294 @@ static int copy_prefix(int from, int to, uint64_t len)
 	return 0;
 }
 
+/* Whether len bytes are all zero. */
+static bool all_zero(const unsigned char *p, size_t len)
+{
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
+/* Copy [offset, offset + len) of the base into the new version, in the kernel. */
+static int copy_range(int from, int to, uint64_t offset, uint64_t len)
+{
+	loff_t in = (loff_t)offset, out = (loff_t)offset;
+	unsigned char buf[65536];
+
+	while ((uint64_t)in < offset + len) {
+		size_t want = (size_t)(offset + len - (uint64_t)in);
+		ssize_t n = copy_file_range(from, &in, to, &out, want, 0);
+		if (n > 0)
+			continue;
+		if (n == 0)
+			return 0; /* the base shrank: the compare will have found it different */
+		if (errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+			return -1;
+		if (want > sizeof(buf))
+			want = sizeof(buf);
+		n = xpread(from, buf, want, in);
+		if (n <= 0)
+			return n < 0 ? -1 : 0;
+		if (xpwrite(to, buf, (size_t)n, out) != 0)
+			return -1;
+		in += n;
+		out += n;
+	}
+	return 0;
+}
+
+/* The op's path relative to its destination root, into scratch (for the journal). */
+static int op_path(struct fileop *op, struct dbuf *scratch)
+{
+	return dest_sibling_path(scratch, op->reader->task->rel, op->dir_len, op->name);
+}
+
+/*
+ * A delta's first change (at offset): make the new version. In place, the
+ * base itself, opened for writing once its old metadata is in the journal;
+ * else a temporary that is a clone of the base where the filesystem shares
+ * blocks, or receives the equal part [0, offset) from it. Returns 0 or -1.
+ */
+static int delta_start(struct fileop *op, uint64_t offset, bool meta_only)
+{
+	struct reader *reader = op->reader;
+	uint64_t size = (uint64_t)reader->task->st.st_size, from;
+	struct dbuf scratch;
+	struct stat st;
+	int ret;
+
+	dbuf_init(&scratch);
+	if (op->inplace) {
+		op->where = "journal";
+		ret = op_path(op, &scratch);
+		if (ret == 0)
+			ret = journal_inplace(op->dest->journal, scratch.data, scratch.len,
+					      op->existing_ino, &op->old);
+		dbuf_free(&scratch);
+		if (ret != 0)
+			return -1;
+		op->where = NULL;
+		/* Metadata alone needs no write access (a read-only file keeps its bytes). */
+		op->fd = meta_only ? fcntl(op->keep_fd, F_DUPFD_CLOEXEC, 0)
+				   : openat(op->dirfd, op->name,
+					    O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (op->fd < 0)
+			return -1;
+		if (fstat(op->fd, &st) != 0 || (uint64_t)st.st_ino != op->existing_ino) {
+			errno = EAGAIN;
+			op->where = "changed while being compared";
+			return -1;
+		}
+		op->temp[0] = '\0';
+		from = (uint64_t)op->old.st_size;
+	} else {
+		op->exists = true;
+		ret = op_create(reader, op, &scratch);
+		dbuf_free(&scratch);
+		if (ret != 0) {
+			errno = ECANCELED; /* op_create has failed the destination */
+			return -1;
+		}
+		if (ioctl(op->fd, FICLONE, op->keep_fd) == 0) {
+			op->cloned = true;
+		} else {
+			op->where = "copying the equal part";
+			if (copy_prefix(op->keep_fd, op->fd, offset) != 0)
+				return -1;
+			op->where = NULL;
+		}
+		from = (uint64_t)op->old.st_size;
+	}
+	op->copying = true;
+	/* Room for what the file grows by, in one piece where the filesystem
+	 * can (not below: zeros there stay holes). */
+	if (size > from && !reader->sparse)
+		(void)fallocate(op->fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(size - from));
+	return 0;
+}
+
+/* Count the block being compared, once its last byte was seen. */
+static void delta_count_block(struct fileop *op)
+{
+	if (op->count.blocks == 0)
+		return;
+	if (op->cur_differs)
+		op->count.differ++;
+	progress_blocks(op->reader->worker.copy->progress, op->dest->index, 1,
+			op->cur_differs ? 1 : 0);
+	op->cur_differs = false;
+}
+
+/* In place: put the base's bytes [offset, offset + n) (those before its old end) in the journal. */
+static int delta_save_old(struct fileop *op, uint64_t offset, const unsigned char *old, size_t n)
+{
+	uint64_t old_size = (uint64_t)op->old.st_size;
+	struct dbuf scratch;
+	int ret;
+
+	if (offset >= old_size)
+		return 0;
+	if (n > old_size - offset)
+		n = (size_t)(old_size - offset);
+	dbuf_init(&scratch);
+	op->where = "journal";
+	ret = op_path(op, &scratch);
+	if (ret == 0)
+		ret = journal_old_bytes(op->dest->journal, scratch.data, scratch.len,
+					op->existing_ino, offset, old, n);
+	dbuf_free(&scratch);
+	if (ret == 0)
+		op->where = NULL;
+	return ret;
+}
+
+/* Write the changed range data [offset, offset + n) into the new version. */
+static int delta_write(struct fileop *op, const unsigned char *data, size_t n, uint64_t offset)
+{
+	bool zero = all_zero(data, n);
+
+	op->count.written += n;
+	if (zero && !op->cloned && !op->inplace)
+		return 0; /* a hole in a fresh temporary: the final size makes it */
+	if (zero && fallocate(op->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset,
+			      (off_t)n) == 0)
+		return 0;
+	return xpwrite(op->fd, data, n, (off_t)offset);
+}
+
+/*
+ * Job for a delta: the block in flight against the base's bytes (got of
+ * them read into compare_buf): equal ranges are left to the clone, the
+ * base itself or copy_file_range; differing ones are written.
+ */
+static int delta_compare(struct fileop *op, size_t got)
+{
+	struct reader *reader = op->reader;
+	struct copy *copy = reader->worker.copy;
+	const unsigned char *data = reader->block, *old = op->compare_buf;
+	size_t len = reader->block_len, bs = copy->opt.block_size;
+	uint64_t base = reader->block_offset;
+
+	for (size_t at = 0; at < len;) {
+		uint64_t offset = base + at, index = offset / bs;
+		size_t n = bs - (size_t)(offset % bs);
+		bool same;
+		if (n > len - at)
+			n = len - at;
+		if (op->count.blocks == 0 || index != op->cur_block) {
+			delta_count_block(op);
+			op->count.blocks++;
+			op->cur_block = index;
+		}
+		same = at + n <= got && memcmp(data + at, old + at, n) == 0;
+		if (same) {
+			if (op->copying && !op->cloned && !op->inplace &&
+			    copy_range(op->keep_fd, op->fd, offset, n) != 0)
+				return -1;
+		} else {
+			op->cur_differs = true;
+			if (!op->copying && delta_start(op, offset, false) != 0)
+				return -1;
+			if (op->inplace &&
+			    delta_save_old(op, offset, old + at, got > at ? got - at : 0) != 0)
+				return -1;
+			if (delta_write(op, data + at, n, offset) != 0)
+				return -1;
+		}
+		at += n;
+	}
+	/* Nearly everything differs: the rest is copied whole. */
+	if (!op->inplace && op->copying && op->count.blocks >= DELTA_FALLBACK_BLOCKS &&
+	    op->count.differ * 10 > op->count.blocks * 9) {
+		delta_count_block(op);
+		op->delta = false;
+		op->state = OP_WRITE;
+		close(op->keep_fd);
+		op->keep_fd = -1;
+	}
+	return 0;
+}
+
+/* Whether the kept base's metadata differs from what the copy gets. */
+static bool delta_meta_differs(struct fileop *op)
+{
+	struct copy *copy = op->reader->worker.copy;
+	const struct stat *src = &op->reader->task->st, *old = &op->old;
+
+	return old->st_mtim.tv_sec != src->st_mtim.tv_sec ||
+	       old->st_mtim.tv_nsec != src->st_mtim.tv_nsec ||
+	       (old->st_mode & 07777) != (dest_kept_mode(copy, src->st_mode) & 07777) ||
+	       (copy->opt.preserve && (old->st_uid != src->st_uid || old->st_gid != src->st_gid));
+}
+
+/*
+ * Job at a delta's end, once every source byte was compared: a base longer
+ * than the source is cut (its tail journaled first in place), one that is
+ * equal but for its metadata gets the new metadata in place (journaled),
+ * and one that is the same in every way is kept. Those that change go on
+ * to op_finish.
+ */
+static int op_delta_end(struct fileop *op)
+{
+	struct reader *reader = op->reader;
+	uint64_t size = (uint64_t)reader->task->st.st_size, old_size = (uint64_t)op->old.st_size;
+
+	if (!op->delta)
+		return 0;
+	delta_count_block(op);
+	if (!op->copying && old_size == size && !delta_meta_differs(op))
+		return 0; /* kept as it is */
+	if (!op->copying && old_size == size) {
+		/* Only the metadata: changed on the base, undone from the journal. */
+		op->inplace = true;
+		if (delta_start(op, size, true) != 0)
+			return -1;
+	} else if (!op->copying && delta_start(op, size, false) != 0) {
+		return -1;
+	}
+	if (op->inplace && old_size > size) {
+		/* The tail that the truncation removes. */
+		for (uint64_t at = size; at < old_size;) {
+			size_t want = old_size - at < op->compare_cap ? (size_t)(old_size - at)
+								      : op->compare_cap;
+			ssize_t got;
+			if (want == 0)
+				want = old_size - at < 65536 ? (size_t)(old_size - at) : 65536;
+			if (op->compare_cap < want) {
+				unsigned char *grown = realloc(op->compare_buf, want);
+				if (!grown)
+					return -1;
+				op->compare_buf = grown;
+				op->compare_cap = want;
+			}
+			got = xpread(op->keep_fd, op->compare_buf, want, (off_t)at);
+			if (got <= 0) {
+				op->where = "reading the old tail";
+				if (got == 0)
+					errno = EIO;
+				return -1;
+			}
+			if (delta_save_old(op, at, op->compare_buf, (size_t)got) != 0)
+				return -1;
+			at += (uint64_t)got;
+		}
+	}
+	close(op->keep_fd);
+	op->keep_fd = -1;
+	op->state = OP_WRITE;
+	return 0;
+}
+
+int reader_delta_base(struct reader *reader)
+{
+	struct copy *copy = reader->worker.copy;
+	struct fileop *op = &reader->ops[0];
+
+	if (copy->ndests != 1 || op->state != OP_SKIP || !op->delta)
+		return -1;
+	return op->keep_fd;
+}
+
 static int op_write(struct fileop *op);
 
 /*
@@ -278,6 +584,9 @@ static int op_compare(struct fileop *op)
 	got = xpread(op->keep_fd, op->compare_buf, len, (off_t)reader->block_offset);
 	if (got < 0)
 		return -1;
+	op->where = NULL;
+	if (op->delta)
+		return delta_compare(op, (size_t)got);
 	if ((size_t)got == len && memcmp(op->compare_buf, reader->block, len) == 0)
 		return 0;
 	op->where = NULL;
@@ -307,11 +616,6 @@ static int op_block(struct fileop *op)
 	return op->state == OP_SKIP ? op_compare(op) : op_write(op);
 }
 
-/* Whether len bytes are all zero. */
-static bool all_zero(const unsigned char *p, size_t len)
-{
-	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
-}
 
 /* Job: write the block in flight (leaving holes where a sparse source has zeros). */
 static int op_write(struct fileop *op)
@@ -321,7 +625,8 @@ static int op_write(struct fileop *op)
 	size_t len = reader->block_len, at = 0;
 	const size_t granule = 4096;
 
-	if (!reader->sparse)
+	/* Zeros left out of a clone would leave the old bytes there. */
+	if (!reader->sparse || op->cloned)
 		return xpwrite(op->fd, data, len, (off_t)reader->block_offset);
 	while (at < len) {
 		size_t start, n;
@@ -377,7 +682,9 @@ static int op_finish(struct fileop *op)
 	if (op->dest->rdest)
 		return 0; /* the remote side does all of this itself */
 	op->where = "setting metadata";
-	if (reader->sparse && ftruncate(op->fd, task->st.st_size) != 0)
+	if ((reader->sparse || op->copying) &&
+	    (op->inplace ? op->old.st_size != task->st.st_size : true) &&
+	    ftruncate(op->fd, task->st.st_size) != 0)
 		return -1;
 	if (copy->opt.preserve) {
 		op->where = "preserving owner";
@@ -451,7 +758,9 @@ static int op_install(struct fileop *op)
 	if (fstat(op->fd, &st) != 0)
 		return -1;
 	op->existing_ino = (uint64_t)st.st_ino;
-	if (op->temp[0] == '\0') {
+	if (op->inplace) {
+		/* Changed where it is: nothing to link. */
+	} else if (op->temp[0] == '\0') {
 		if (dest_install_anon(op->dest, op->dirfd, task->rel, task->rel_len, op->name, op->fd,
 				 (uint64_t)st.st_ino, &op->where) != 0)
 			return -1;
@@ -507,6 +816,8 @@ void reader_file_end(struct reader *reader, struct hashio_result *result)
 	if (!result || stopping(copy))
 		goto abort;
 	reader->result = result;
+	fanout(reader, op_delta_end, OP_SKIP);
+	collect_errors(reader);
 	fanout(reader, op_finish, OP_WRITE);
 	collect_errors(reader);
 	if (copy->opt.verify) {
@@ -534,6 +845,8 @@ void reader_file_end(struct reader *reader, struct hashio_result *result)
 		}
 		if (mine)
 			mine->dest_ino[i] = op->existing_ino;
+		if (op->count.blocks > 0)
+			dest_add_delta(op->dest, &op->count);
 		atomic_fetch_add(&op->dest->files, 1);
 		atomic_fetch_add(&op->dest->bytes, (uint64_t)task->st.st_size);
 		progress_add(copy->progress, i, 1, 0);

@@ -8,6 +8,7 @@
 #define PCOPY_JOURNAL_H
 
 #include "prelude.h"
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -85,6 +86,22 @@ int journal_backup(struct journal *journal, const char *path, size_t len,
  */
 int journal_aside(struct journal *journal, const char *path, size_t len, const char *aside,
 		  size_t aside_len);
+/** The file beside the journal that holds the old bytes of files updated in place. */
+#define JOURNAL_DATA_NAME ".pcopy-journal-data"
+
+/**
+ * Before the first in-place change of the existing file at path (inode
+ * ino; --inplace, or metadata only): old holds what an undo restores
+ * (size, mode, owner, mtime).
+ */
+int journal_inplace(struct journal *journal, const char *path, size_t len, uint64_t ino,
+		    const struct stat *old);
+/**
+ * Before [offset, offset + n) of that file is overwritten or truncated
+ * away: its old bytes, which an undo writes back.
+ */
+int journal_old_bytes(struct journal *journal, const char *path, size_t len, uint64_t ino,
+		      uint64_t offset, const void *old, size_t n);
 /** The commit point: every file and the seal are in place (synced with sync, as every record). */
 int journal_commit(struct journal *journal);
 

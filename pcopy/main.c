@@ -2,6 +2,7 @@
 /** pcopy: sealed copy of a tree (or of a record stream) to several destinations. */
 #include "prelude.h"
 #include "copy.h"
+#include "delta.h"
 #include "diag.h"
 #include "hash.h"
 #include "input.h"
@@ -35,6 +36,13 @@ static const char usage_text[] =
 	"  -0, --null           input is NUL-separated plain paths (find -print0)\n"
 	"  -f, --force          replace existing files\n"
 	"  -u, --update         replace existing files whose size or mtime differ\n"
+	"      --delta          replace existing files whose content differs; files of\n"
+	"                       1 MiB or more are compared by blocks and only the blocks\n"
+	"                       that differ are written (also with -f and -u)\n"
+	"      --inplace        write the changed blocks into the file itself (the old\n"
+	"                       bytes kept in the journal, so a rollback restores them)\n"
+	"  -W, --whole-file     no delta: rewrite every replaced file whole\n"
+	"      --block-size=N   delta block size (default 64K; 4K to 1M, a power of two)\n"
 	"  -p, --preserve       also owner, group, xattrs and ACLs\n"
 	"  -H, --hard-links     keep hard links within the source as hard links\n"
 	"  -n, --dry-run        say what would be copied, replaced, kept, refused or\n"
@@ -82,6 +90,9 @@ enum {
 	OPT_DELETE,
 	OPT_REMOTE_PCOPY,
 	OPT_SERVER,
+	OPT_DELTA,
+	OPT_INPLACE,
+	OPT_BLOCK_SIZE,
 };
 
 static const struct option long_options[] = {
@@ -91,6 +102,10 @@ static const struct option long_options[] = {
 	{ "null", no_argument, NULL, '0' },
 	{ "force", no_argument, NULL, 'f' },
 	{ "update", no_argument, NULL, 'u' },
+	{ "delta", no_argument, NULL, OPT_DELTA },
+	{ "inplace", no_argument, NULL, OPT_INPLACE },
+	{ "whole-file", no_argument, NULL, 'W' },
+	{ "block-size", required_argument, NULL, OPT_BLOCK_SIZE },
 	{ "preserve", no_argument, NULL, 'p' },
 	{ "hard-links", no_argument, NULL, 'H' },
 	{ "keep-going", no_argument, NULL, 'k' },
@@ -234,13 +249,14 @@ int main(int argc, char **argv)
 	opt.readers = 4;
 	opt.writers = 2;
 	opt.seal_name = SEAL_DEFAULT_NAME;
+	opt.block_size = DELTA_BLOCK_DEFAULT;
 	to = calloc((size_t)argc + 1, sizeof(*to));
 	if (!to) {
 		diag_file_error(NULL, ENOMEM);
 		return EXIT_FAILED;
 	}
 	opterr = 0; /* one message of our own, not getopt's and ours */
-	while ((c = getopt_long(argc, argv, ":a:t:0fupHknj:w:e:zhV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":a:t:0fuWpHknj:w:e:zhV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'a': algo_list = optarg; break;
 		case 't': to[nto++] = optarg; break;
@@ -248,6 +264,14 @@ int main(int argc, char **argv)
 		case '0': nul = true; break;
 		case 'f': opt.force = true; break;
 		case 'u': opt.update = true; break;
+		case OPT_DELTA: opt.delta = true; break;
+		case OPT_INPLACE: opt.inplace = true; break;
+		case 'W': opt.whole_file = true; break;
+		case OPT_BLOCK_SIZE:
+			if (delta_parse_block_size(optarg, &opt.block_size) != 0)
+				diag_usage_error("invalid block size '%s' (a power of two from 4K to 1M)",
+						 optarg);
+			break;
 		case 'p': opt.preserve = true; break;
 		case 'H': opt.hard_links = true; break;
 		case 'k': opt.keep_going = true; break;
@@ -308,6 +332,12 @@ int main(int argc, char **argv)
 			diag_usage_error("no algorithm given to -a");
 		opt.nalgos = (size_t)n;
 	}
+	if (opt.whole_file && (opt.delta || opt.inplace))
+		diag_usage_error("--whole-file excludes --delta and --inplace");
+	/* --delta and --inplace replace what differs, as --force does; with
+	 * --update, what --update finds current is kept. */
+	if ((opt.delta || opt.inplace) && !opt.update)
+		opt.force = true;
 	if (!copy_seal_name_ok(opt.seal_name))
 		diag_usage_error("invalid seal name '%s'", opt.seal_name);
 	if (nto > 0) {

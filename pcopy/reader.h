@@ -12,6 +12,7 @@
 #include "preread.h"
 #include "worker.h"
 #include "batch.h"
+#include "delta.h"
 #include <limits.h>
 #include <pthread.h>
 
@@ -38,6 +39,17 @@ struct fileop {
 	int keep_fd;                 /* OP_SKIP: that file, open to compare */
 	unsigned char *compare_buf;  /* OP_SKIP: its bytes, a block at a time */
 	size_t compare_cap;
+	/* A delta update (delta.h): the kept file is the base the new version
+	 * is built from; from the first difference on, copying is set and fd is
+	 * the new version (a temporary, or with inplace the base itself). */
+	bool delta;
+	bool inplace;                /* --inplace: the base is overwritten (journaled) */
+	bool copying;
+	bool cloned;                 /* the temporary began as a clone of the base */
+	struct stat old;             /* the base as found */
+	uint64_t cur_block;          /* the block being compared, and whether it differs */
+	bool cur_differs;
+	struct delta_count count;
 	size_t dir_len;              /* the parent's length in the task's rel */
 	char temp[64];               /* its name; empty for an unnamed (O_TMPFILE) file */
 	char name[NAME_MAX + 1];

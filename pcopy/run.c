@@ -154,3 +154,13 @@ void worker_fini(struct worker *worker, size_t ndests)
 	dbuf_free(&worker->scratch);
 	dbuf_free(&worker->last_parent);
 }
+
+void dest_add_delta(struct dest *dest, const struct delta_count *count)
+{
+	pthread_mutex_lock(&dest->lock);
+	dest->delta.files++;
+	dest->delta.blocks += count->blocks;
+	dest->delta.differ += count->differ;
+	dest->delta.written += count->written;
+	pthread_mutex_unlock(&dest->lock);
+}

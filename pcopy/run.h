@@ -13,6 +13,7 @@
 #include "prelude.h"
 #include "copy.h"
 #include "dbuf.h"
+#include "delta.h"
 #include "hash.h"
 #include "journal_finish.h"
 #include "pool.h"
@@ -70,6 +71,7 @@ struct dest {
 	struct hash_ctx *seal_sha512; /* --sign: SHA-512 of the seal's bytes as written */
 	atomic_uint_fast64_t files, bytes;
 	uint64_t deleted;            /* --delete: entries set aside */
+	struct delta_count delta;    /* files updated by blocks (guarded by lock) */
 };
 
 /*
@@ -155,6 +157,9 @@ bool dest_ok(struct dest *dest);
  * summary; later ones are consequences and stay quiet).
  */
 void dest_fail(struct dest *dest, const char *rel, size_t rel_len, int err, const char *what);
+
+/** Add a file's delta (delta.h) to dest's tally. */
+void dest_add_delta(struct dest *dest, const struct delta_count *count);
 
 /** Mark dest failed for why, which was said already (by the remote side). */
 void dest_fail_said(struct dest *dest, const char *why, size_t len);

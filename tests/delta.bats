@@ -1,0 +1,229 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: 0BSD
+# pcopy's delta updates on one machine: a file that exists in the
+# destination is compared block by block with the source, and only the
+# blocks that differ are written; atomically (a temporary, renamed) or with
+# --inplace (the old bytes journaled, so a rollback restores them). Every
+# result is byte-identical to the source, and the blocks counted are those
+# changed.
+
+load test_helper
+bats_require_minimum_version 1.5.0
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return 1
+	MOUNTED=
+}
+
+teardown() {
+	if [ -n "${MOUNTED:-}" ]; then
+		umount "$MOUNTED" 2>/dev/null || umount -l "$MOUNTED" 2>/dev/null || true
+	fi
+}
+
+# pseudo FILE MIB [SEED]: MIB MiB of seeded pseudo-random bytes.
+pseudo() {
+	/usr/bin/python3 - "$1" "$2" "${3:-1}" <<'EOF'
+import random, sys
+r = random.Random(int(sys.argv[3]))
+with open(sys.argv[1], "wb") as f:
+    for _ in range(int(sys.argv[2]) * 16):
+        f.write(r.randbytes(65536))
+EOF
+}
+
+# poke FILE OFFSET: overwrite 7 bytes at OFFSET.
+poke() {
+	printf 'CHANGED' | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+# delta_note: the "compared by blocks" note of the last run's stderr.
+delta_note() {
+	grep 'compared by blocks' <<<"$output"
+}
+
+# start_tree MIB: src/big of MIB MiB, copied into dst (sealed).
+start_tree() {
+	mkdir src
+	pseudo src/big "$1"
+	prun pcopy --no-progress src dst
+	assert_success
+	cp dst/big old-big
+}
+
+@test "delta: a block changed at the start, in the middle, at the end: one block each, identical" {
+	start_tree 4
+	poke src/big 0
+	poke src/big $((2 << 20))
+	poke src/big $(((4 << 20) - 7))
+	run -0 pcopy -n --delta src dst
+	assert_output $'delta\tdst\tbig\tblocks:64\tdiffer:3\tsimilar:95.3'
+	cmp old-big dst/big # -n changed nothing
+	prun pcopy -u --progress src dst
+	assert_success
+	assert_regex "$(delta_note)" ': 1 file\(s\) compared by blocks: 3 of 64 blocks differed \(95.3% similar\), 192.0 KiB written$'
+	cmp src/big dst/big
+	seal_ok dst
+}
+
+@test "delta: scattered blocks with --block-size 4K count each changed block" {
+	start_tree 2
+	for off in 4096 40960 409600 1048576 2000000; do poke src/big "$off"; done
+	run -0 pcopy -n --delta --block-size 4K src dst
+	assert_output $'delta\tdst\tbig\tblocks:512\tdiffer:5\tsimilar:99.0'
+	prun pcopy --delta --block-size 4K --progress src dst
+	assert_success
+	assert_regex "$(delta_note)" '5 of 512 blocks differed'
+	cmp src/big dst/big
+}
+
+@test "delta: a grown and a shrunk file end byte-identical" {
+	start_tree 3
+	head -c 100000 /dev/urandom >> src/big
+	prun pcopy --delta --progress src dst
+	assert_success
+	# 3 MiB equal (48 blocks), then 100000 new bytes over 2 blocks
+	assert_regex "$(delta_note)" '2 of 50 blocks differed'
+	cmp src/big dst/big
+	truncate -s $((2 << 20)) src/big
+	prun pcopy --delta --progress src dst
+	assert_success
+	assert_regex "$(delta_note)" '0 of 32 blocks differed'
+	cmp src/big dst/big
+	seal_ok dst
+}
+
+@test "delta: an unchanged file is kept as it is, the same inode, nothing written" {
+	start_tree 2
+	ino=$(stat -c %i dst/big)
+	prun pcopy --delta --progress src dst
+	assert_success
+	assert_regex "$(delta_note)" '0 of 32 blocks differed \(100.0% similar\), 0 B written'
+	assert_equal "$(stat -c %i dst/big)" "$ino"
+	cmp src/big dst/big
+}
+
+@test "delta: only the metadata differs: the file keeps its inode and gets the source's mtime" {
+	start_tree 2
+	ino=$(stat -c %i dst/big)
+	touch -d '2001-02-03 04:05:06' src/big
+	prun pcopy -u --progress src dst
+	assert_success
+	assert_equal "$(stat -c %i dst/big)" "$ino"
+	assert_equal "$(stat -c %Y dst/big)" "$(stat -c %Y src/big)"
+}
+
+@test "delta: atomic by default: a changed file is a new inode, renamed into place" {
+	start_tree 2
+	ino=$(stat -c %i dst/big)
+	poke src/big 70000
+	prun pcopy -u src dst
+	assert_success
+	[ "$(stat -c %i dst/big)" != "$ino" ]
+	cmp src/big dst/big
+}
+
+@test "delta: --inplace keeps the inode and writes only the changed block" {
+	start_tree 2
+	ino=$(stat -c %i dst/big)
+	poke src/big 70000
+	prun pcopy --inplace --progress src dst
+	assert_success
+	assert_equal "$(stat -c %i dst/big)" "$ino"
+	assert_regex "$(delta_note)" '1 of 32 blocks differed.*, 64.0 KiB written'
+	cmp src/big dst/big
+	seal_ok dst
+	assert_file_not_exists dst/.pcopy-journal
+	assert_file_not_exists dst/.pcopy-journal-data
+}
+
+@test "delta: --inplace leaves a file with other names alone (the update is atomic)" {
+	start_tree 2
+	ln dst/big other-name
+	poke src/big 70000
+	prun pcopy --inplace src dst
+	assert_success
+	cmp src/big dst/big
+	cmp old-big other-name
+}
+
+@test "delta: a file that differs nearly everywhere is copied whole from there on, identical" {
+	start_tree 3
+	pseudo src/big 3 99
+	prun pcopy -u --progress src dst
+	assert_success
+	cmp src/big dst/big
+	# the compare stopped once nearly everything differed
+	run -0 delta_note
+	assert_regex "$output" 'compared by blocks: 1[6-9] of 1[6-9] blocks differed'
+}
+
+@test "delta: -W rewrites the whole file (no blocks compared)" {
+	start_tree 2
+	poke src/big 70000
+	run -0 pcopy -n -u -W src dst
+	assert_output $'replace\tdst\tbig'
+	prun pcopy -u -W --progress src dst
+	assert_success
+	refute_output --partial 'compared by blocks'
+	cmp src/big dst/big
+}
+
+@test "delta: a file below 1 MiB is replaced whole" {
+	mkdir src
+	head -c 500000 /dev/urandom > src/small
+	prun pcopy --no-progress src dst
+	assert_success
+	poke src/small 10
+	run -0 pcopy -n --delta src dst
+	assert_output $'replace\tdst\tsmall'
+	prun pcopy --delta --progress src dst
+	assert_success
+	refute_output --partial 'compared by blocks'
+	cmp src/small dst/small
+}
+
+@test "delta: zero blocks of the source become holes in the new copy" {
+	mkdir src
+	pseudo src/big 2
+	prun pcopy --no-progress src dst
+	assert_success
+	# the second MiB turns to zeros
+	dd if=/dev/zero of=src/big bs=1M seek=1 count=1 conv=notrunc status=none
+	prun pcopy -u src dst
+	assert_success
+	cmp src/big dst/big
+	# about 1 MiB of the 2 MiB is allocated
+	[ "$(stat -c %b dst/big)" -lt 3000 ] || fail "no hole: $(stat -c %b dst/big) blocks"
+}
+
+@test "delta: ENOSPC during a delta leaves the old file intact" {
+	mkdir src small
+	if ! mount -t tmpfs -o size=5m tmpfs small 2>/dev/null; then
+		skip "cannot mount a tmpfs here"
+	fi
+	MOUNTED=$PWD/small
+	pseudo src/big 3
+	prun pcopy --no-progress src small/dst
+	assert_success
+	cp small/dst/big old-big
+	# the new version needs a second 3+ MiB file beside the old one
+	head -c $((1 << 20)) /dev/urandom >> src/big
+	poke src/big 10
+	prun pcopy -u -W src small/dst
+	assert_failure 1
+	prun pcopy -u src small/dst
+	assert_failure 1
+	cmp old-big small/dst/big
+	run -0 ls -A small/dst
+	assert_output '.ptools-seal
+big'
+}
+
+@test "delta: usage errors: a bad --block-size, -W with --delta or --inplace" {
+	run -2 pcopy --block-size 3000 src dst
+	assert_output --partial "invalid block size '3000'"
+	run -2 pcopy --block-size 2M src dst
+	run -2 pcopy -W --delta src dst
+	assert_output --partial '--whole-file excludes --delta and --inplace'
+}
