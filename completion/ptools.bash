@@ -260,10 +260,15 @@ _ptools_pcopy() {
 		COMPREPLY=()
 		return
 		;;
+	--block-size)
+		_ptools_reply 4K 16K 64K 256K 1M
+		return
+		;;
 	esac
 	case $cur in
 	--*)
 		_ptools_reply --algo= --to= --from= --null --force --update \
+			--delta --inplace --whole-file --block-size= \
 			--preserve --hard-links --dry-run --delete --keep-going \
 			--fsync --verify --seal= --sign= --readers= --writers= --progress \
 			--no-progress --resume --rollback --rsh= --remote-pcopy= --compress \
@@ -273,7 +278,7 @@ _ptools_pcopy() {
 		fi
 		;;
 	-*)
-		_ptools_reply -a -t -0 -f -u -p -H -n -k -j -w -e -z -h -V
+		_ptools_reply -a -t -0 -f -u -W -p -H -n -k -j -w -e -z -h -V
 		;;
 	*)
 		# SRC and DEST are directories.
