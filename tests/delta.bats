@@ -227,3 +227,84 @@ big'
 	run -2 pcopy -W --delta src dst
 	assert_output --partial '--whole-file excludes --delta and --inplace'
 }
+
+# scatter FILE: change every third 64 KiB block of FILE (16 MiB: 86 blocks).
+scatter() {
+	local off
+	for ((off = 0; off < (16 << 20); off += 3 * 65536)); do
+		poke "$1" "$off"
+	done
+}
+
+@test "delta: --inplace: a write failing midway rolls the file back exactly" {
+	build_shim
+	start_tree 16
+	scatter src/big
+	touch -d '2003-04-05 06:07:08' dst/big
+	before=$(stat -c '%s %a %Y' dst/big)
+	LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX=$PWD/dst \
+		EIO_SHIM_SPARE=.pcopy-journal EIO_SHIM_AFTER=300000 \
+		run -1 pcopy --inplace --no-progress src dst
+	assert_output --partial 'rolled back'
+	cmp old-big dst/big
+	assert_equal "$(stat -c '%s %a %Y' dst/big)" "$before"
+	assert_file_not_exists dst/.pcopy-journal
+	assert_file_not_exists dst/.pcopy-journal-data
+}
+
+@test "delta: --inplace: SIGTERM midway puts every old byte back" {
+	build_shim
+	start_tree 16
+	scatter src/big
+	head -c 100000 /dev/urandom >> src/big
+	LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX=$PWD/dst EIO_SHIM_SPARE=.pcopy-journal \
+		EIO_SHIM_DELAY_US=20000 env --default-signal=INT pcopy --inplace --no-progress src dst 2>err &
+	pid=$!
+	for ((i = 0; i < 200; i++)); do
+		[ -s dst/.pcopy-journal-data ] && break
+		sleep 0.05
+	done
+	kill -TERM "$pid"
+	run -143 wait "$pid"
+	cmp old-big dst/big
+	assert_file_not_exists dst/.pcopy-journal
+}
+
+@test "delta: --inplace killed -9 at random moments: --rollback restores the old file exactly" {
+	build_shim
+	start_tree 16
+	scatter src/big
+	truncate -s $((15 << 20)) src/big # the tail is cut too
+	cp src/big new-big
+	: "${PTOOLS_SEED:=1}"
+	slowly() {
+		LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX=$PWD/dst \
+			EIO_SHIM_SPARE=.pcopy-journal EIO_SHIM_DELAY_US=3000 "$@"
+	}
+	start=$(date +%s%N)
+	slowly pcopy --inplace --no-progress src dst
+	duration=$(($(date +%s%N) - start))
+	cmp new-big dst/big
+	restored=0 completed=0
+	for fraction in $(awk -v seed="$PTOOLS_SEED" 'BEGIN { srand(seed); for (i = 0; i < 8; i++) printf "%.3f\n", 0.05 + 0.9 * rand() }'); do
+		cp old-big dst/big
+		slowly pcopy --inplace --no-progress src dst 2>err &
+		pid=$!
+		sleep "$(awk -v d="$duration" -v f="$fraction" 'BEGIN { printf "%.4f", d * f / 1e9 }')"
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" || true
+		if [ -e dst/.pcopy-journal ]; then
+			run -0 pcopy --rollback dst
+		fi
+		assert_file_not_exists dst/.pcopy-journal
+		assert_file_not_exists dst/.pcopy-journal-data
+		if cmp -s old-big dst/big; then
+			restored=$((restored + 1))
+		else
+			cmp new-big dst/big || fail "seed $PTOOLS_SEED, kill at $fraction: neither old nor new"
+			completed=$((completed + 1))
+		fi
+	done
+	# the moments landed mid-update at least once
+	[ "$restored" -gt 0 ] || fail "no kill landed before the commit ($completed completed)"
+}
