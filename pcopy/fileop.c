@@ -457,8 +457,9 @@ static int delta_compare(struct fileop *op, size_t got)
 			op->cur_differs = true;
 			if (!op->copying && delta_start(op, offset, false) != 0)
 				return -1;
-			if (op->inplace &&
-			    delta_save_old(op, offset, old + at, got > at ? got - at : 0) != 0)
+			/* The old bytes of this range that the base has. */
+			size_t had = got <= at ? 0 : got - at < n ? got - at : n;
+			if (op->inplace && delta_save_old(op, offset, old + at, had) != 0)
 				return -1;
 			if (delta_write(op, data + at, n, offset) != 0)
 				return -1;
