@@ -139,6 +139,34 @@ static void inplace_failure(struct finisher *fin, const struct journal_record *r
 }
 
 /*
+ * Open our own file name in dirfd (inode rec->ino) for writing though its
+ * mode forbids it: the run may have applied a read-only mode (the source's)
+ * before it was cut short, and the I record, undone after its U records,
+ * puts the old mode back. The mode is changed through an O_PATH descriptor
+ * of the checked inode, so a name swapped meanwhile changes nothing else.
+ * Returns the fd, or -1 with errno EACCES.
+ */
+static int open_made_writable(int dirfd, const char *name, const struct journal_record *rec)
+{
+	char proc[40];
+	struct stat st;
+	int pathfd, fd = -1;
+
+	pathfd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pathfd < 0)
+		goto out;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pathfd);
+	if (fstat(pathfd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_ino == rec->ino &&
+	    st.st_uid == geteuid() && chmod(proc, (st.st_mode & 07777) | S_IWUSR) == 0)
+		fd = open(proc, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	close(pathfd);
+out:
+	if (fd < 0)
+		errno = EACCES;
+	return fd;
+}
+
+/*
  * Open the file an I or U record names for writing, only if it is still
  * the regular file of inode rec->ino, never following a link (nor opening
  * a device or FIFO planted there). Returns the fd (*st its status), or -1
@@ -157,6 +185,8 @@ static int open_inplace(struct finisher *fin, const struct journal_record *rec, 
 		return -1;
 	}
 	fd = openat(dirfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES && st->st_uid == geteuid())
+		fd = open_made_writable(dirfd, name, rec);
 	if (fd < 0)
 		return -1;
 	/* The name may have changed hands between the two looks. */

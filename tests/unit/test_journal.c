@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* The file changed in place: big enough that restoring a range takes several chunks. */
@@ -225,6 +227,46 @@ UNIT_TEST(journal_inplace_undo_restores_the_old_file)
 	EXPECT(!root_has(&fx, JOURNAL_NAME));
 	EXPECT(!root_has(&fx, JOURNAL_DATA_NAME));
 	fixture_fini(&fx);
+}
+
+/* The whole undo of a file the run left read-only; true when it was put back exactly. */
+static bool undo_read_only_file(void)
+{
+	static unsigned char new_bytes[400000];
+	struct journal_result result;
+	struct fixture fx;
+	struct stat st;
+	size_t new_size = 0;
+	bool ok;
+
+	ok = fixture_init(&fx, false) && change_in_place(&fx, new_bytes, &new_size) &&
+	     chmod(fx.file, 0444) == 0;
+	if (ok) {
+		fixture_close(&fx);
+		ok = journal_finish(fx.root, NULL, NULL, &result) == 0 && result.failures == 0 &&
+		     file_is(fx.file, fx.old, OLD_SIZE) && stat(fx.file, &st) == 0 &&
+		     (st.st_mode & 07777) == OLD_MODE && !root_has(&fx, JOURNAL_NAME);
+	}
+	fixture_fini(&fx);
+	return ok;
+}
+
+UNIT_TEST(journal_inplace_undo_writes_a_file_left_read_only)
+{
+	int status = -1;
+	pid_t pid = fork();
+
+	EXPECT(pid >= 0);
+	if (pid == 0) {
+		/* As root every file is writable: the case needs an ordinary user. */
+		if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setgid(65534) != 0 ||
+				       setuid(65534) != 0))
+			_exit(2);
+		_exit(undo_read_only_file() ? 0 : 1);
+	}
+	if (pid > 0)
+		EXPECT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		       WEXITSTATUS(status) == 0);
 }
 
 UNIT_TEST(journal_inplace_commit_keeps_the_new_file)
