@@ -679,6 +679,8 @@ struct journal *journal_resume(int rootfd, bool sync, struct journal_owned **own
 	const char *line;
 	size_t len;
 	bool committed, have_header = false;
+	uint64_t data_needed = 0;
+	struct stat st;
 	int fd, got, err;
 
 	*ownedp = NULL;
@@ -722,6 +724,8 @@ struct journal *journal_resume(int rootfd, bool sync, struct journal_owned **own
 		} else if (rec.kind == 'T') {
 			/* A temporary the run never finished: nothing will use it. */
 			undo_record(&fin, &rec);
+		} else if (rec.kind == 'U' && rec.data_offset + rec.length > data_needed) {
+			data_needed = rec.data_offset + rec.length;
 		}
 	}
 	if (got < 0)
@@ -732,6 +736,15 @@ struct journal *journal_resume(int rootfd, bool sync, struct journal_owned **own
 	}
 	if (result.failures > 0) {
 		errno = EIO;
+		goto fail;
+	}
+	/* Old bytes the records name must still be there: appended to a
+	 * data file made afresh, ours would sit at offsets the old records
+	 * name, and an undo would write them back as the old bytes. */
+	if (data_needed > 0 &&
+	    (fstatat(rootfd, JOURNAL_DATA_NAME, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	     !S_ISREG(st.st_mode) || (uint64_t)st.st_size < data_needed)) {
+		errno = ENODATA;
 		goto fail;
 	}
 	/* Records of files changed in place stay for the final undo; the

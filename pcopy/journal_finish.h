@@ -64,7 +64,8 @@ struct journal_owned;
  * completion covers both runs. Returns the journal,
  * or NULL with errno: ENOENT (no journal; or an empty one, which a kill
  * right after its creation leaves, and which is removed), EALREADY (it holds a commit:
- * complete it with journal_finish_at instead), EBADMSG (no header).
+ * complete it with journal_finish_at instead), EBADMSG (no header), ENODATA
+ * (the data file lacks old bytes its records name: roll back instead).
  */
 struct journal *journal_resume(int rootfd, bool sync, struct journal_owned **owned);
 

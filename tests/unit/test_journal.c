@@ -456,6 +456,34 @@ UNIT_TEST(journal_inplace_resume_appends_to_the_same_data_file)
 	fixture_fini(&fx);
 }
 
+UNIT_TEST(journal_inplace_resume_refuses_a_lost_data_file)
+{
+	struct journal_owned *owned = NULL;
+	struct fixture fx;
+	char data[128];
+
+	EXPECT(fixture_init(&fx, false));
+	EXPECT(journal_inplace(fx.journal, "sub/file", 8, (uint64_t)fx.st.st_ino, &fx.st) == 0);
+	EXPECT(journal_old_bytes(fx.journal, "sub/file", 8, (uint64_t)fx.st.st_ino, 0, fx.old,
+				 4096) == 0);
+	EXPECT(journal_close(fx.journal) == 0);
+	fx.journal = NULL;
+	/* Cut short: a fresh data file would put new bytes where the old
+	 * record looks for old ones. */
+	snprintf(data, sizeof(data), "%s/" JOURNAL_DATA_NAME, fx.root);
+	EXPECT(truncate(data, 4095) == 0);
+	errno = 0;
+	EXPECT(journal_resume(fx.rootfd, false, &owned) == NULL);
+	EXPECT(errno == ENODATA);
+	EXPECT(unlink(data) == 0);
+	errno = 0;
+	EXPECT(journal_resume(fx.rootfd, false, &owned) == NULL);
+	EXPECT(errno == ENODATA);
+	EXPECT(owned == NULL);
+	EXPECT(root_has(&fx, JOURNAL_NAME));
+	fixture_fini(&fx);
+}
+
 UNIT_TEST(journal_data_file_goes_with_the_journal)
 {
 	struct journal_header header = { .run_id = 1 };
