@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -453,6 +454,85 @@ UNIT_TEST(journal_inplace_resume_appends_to_the_same_data_file)
 	EXPECT(st.st_mtim.tv_sec == 1500000000 && st.st_mtim.tv_nsec == 123456789);
 	EXPECT(!root_has(&fx, JOURNAL_NAME));
 	EXPECT(!root_has(&fx, JOURNAL_DATA_NAME));
+	fixture_fini(&fx);
+}
+
+/* Several threads saving old bytes of their own files at once, as the readers of a run do. */
+#define SAVERS 4
+#define SAVER_BLOCKS 16
+#define SAVER_BLOCK 4096
+
+struct saver {
+	struct journal *journal;
+	char rel[16];
+	char path[128];
+	uint64_t ino;
+	unsigned char old[SAVER_BLOCKS * SAVER_BLOCK];
+	bool ok;
+};
+
+static void *save_and_overwrite(void *arg)
+{
+	struct saver *saver = arg;
+	unsigned char fresh[SAVER_BLOCK];
+	int fd = open(saver->path, O_WRONLY);
+
+	saver->ok = fd >= 0;
+	memset(fresh, 0xee, sizeof(fresh));
+	/* Backwards, so that the data file's order differs from the file's. */
+	for (size_t i = SAVER_BLOCKS; saver->ok && i-- > 0;) {
+		uint64_t offset = (uint64_t)i * SAVER_BLOCK;
+		saver->ok = journal_old_bytes(saver->journal, saver->rel, strlen(saver->rel),
+					      saver->ino, offset, saver->old + offset,
+					      SAVER_BLOCK) == 0 &&
+			    pwrite(fd, fresh, sizeof(fresh), (off_t)offset) == SAVER_BLOCK;
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+UNIT_TEST(journal_inplace_threads_save_old_bytes_at_once)
+{
+	static struct saver savers[SAVERS];
+	struct journal_result result;
+	pthread_t threads[SAVERS];
+	struct fixture fx;
+	struct stat st;
+	char data[128];
+
+	EXPECT(fixture_init(&fx, false));
+	for (unsigned i = 0; i < SAVERS; i++) {
+		struct saver *saver = &savers[i];
+		int fd;
+		snprintf(saver->rel, sizeof(saver->rel), "sub/f%u", i);
+		snprintf(saver->path, sizeof(saver->path), "%s/%s", fx.root, saver->rel);
+		pattern(saver->old, sizeof(saver->old), i + 1);
+		fd = open(saver->path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		EXPECT(fd >= 0 && write(fd, saver->old, sizeof(saver->old)) ==
+					  (ssize_t)sizeof(saver->old) && fstat(fd, &st) == 0);
+		if (fd >= 0)
+			close(fd);
+		saver->ino = (uint64_t)st.st_ino;
+		saver->journal = fx.journal;
+		EXPECT(journal_inplace(fx.journal, saver->rel, strlen(saver->rel), saver->ino,
+				       &st) == 0);
+	}
+	for (unsigned i = 0; i < SAVERS; i++)
+		EXPECT(pthread_create(&threads[i], NULL, save_and_overwrite, &savers[i]) == 0);
+	for (unsigned i = 0; i < SAVERS; i++) {
+		pthread_join(threads[i], NULL);
+		EXPECT(savers[i].ok);
+	}
+	snprintf(data, sizeof(data), "%s/" JOURNAL_DATA_NAME, fx.root);
+	EXPECT(stat(data, &st) == 0 &&
+	       st.st_size == (off_t)SAVERS * SAVER_BLOCKS * SAVER_BLOCK);
+	fixture_close(&fx);
+
+	EXPECT(journal_finish(fx.root, NULL, NULL, &result) == 0);
+	EXPECT(result.failures == 0 && result.restored == SAVERS);
+	for (unsigned i = 0; i < SAVERS; i++)
+		EXPECT(file_is(savers[i].path, savers[i].old, sizeof(savers[i].old)));
 	fixture_fini(&fx);
 }
 
