@@ -66,7 +66,27 @@
  *   B TAB path TAB backup-name                  existing file linked to backup
  *   X TAB path TAB aside-name                   existing entry (--delete) about to be
  *                                               renamed aside to the root's aside-name
+ *   I TAB path TAB inode TAB size TAB mode(octal) TAB uid TAB gid TAB SEC.NSEC
+ *                                               existing file about to be changed in place:
+ *                                               its old size, mode, owner and mtime
+ *   U TAB path TAB inode TAB offset TAB length TAB data-offset
+ *                                               the length bytes at offset about to be
+ *                                               overwritten or truncated away, saved at
+ *                                               data-offset in the data file
  *   C                                           commit
+ *
+ * In place (--inplace). A file changed in place has no backup to rename
+ * back, so its old bytes themselves are saved: appended to a second file
+ * beside the journal, JOURNAL_DATA_NAME, before the U record that names them
+ * (and, with --fsync, synced before it, as the record is before the change),
+ * so a record never names bytes the data file does not hold. An I record
+ * comes before the file's first U. Undo, backwards, writes each saved range
+ * back, then the I record truncates the file to its old size and restores
+ * its mode, owner and mtime; both act only while the path still holds the
+ * inode they name. The data file is written with pwrite at offsets handed
+ * out under the journal's mutex, so threads saving blocks of different files
+ * do not wait for each other's writes; a range handed out but never written
+ * (a kill) is named by no record. It goes whenever the journal goes.
  */
 #include "prelude.h"
 #include "journal.h"
@@ -87,10 +107,27 @@
 
 struct journal {
 	int fd;
+	int rootfd;           /* a duplicate of the root's fd: the data file is made there */
 	bool sync;
-	pthread_mutex_t lock; /* guards error and the order of appends */
+	pthread_mutex_t lock; /* guards error, the order of appends, data_fd and data_end */
 	int error;
+	int data_fd;          /* the data file (JOURNAL_DATA_NAME), -1 until first needed */
+	uint64_t data_end;    /* where the next old bytes go in it */
 };
+
+bool journal_own_name(const char *name)
+{
+	return strcmp(name, JOURNAL_NAME) == 0 || strcmp(name, JOURNAL_DATA_NAME) == 0;
+}
+
+/* Remember the first failure: every later append fails with it. */
+static void journal_fail(struct journal *journal, int err)
+{
+	pthread_mutex_lock(&journal->lock);
+	if (!journal->error)
+		journal->error = err;
+	pthread_mutex_unlock(&journal->lock);
+}
 
 /* Append one formatted record (LF included) in one write. */
 static int journal_append(struct journal *journal, const struct dbuf *line)
@@ -109,14 +146,40 @@ static int journal_append(struct journal *journal, const struct dbuf *line)
 	pthread_mutex_unlock(&journal->lock);
 	if (ret == 0 && journal->sync && fdatasync(journal->fd) != 0) {
 		int err = errno;
-		pthread_mutex_lock(&journal->lock);
-		if (!journal->error)
-			journal->error = err;
-		pthread_mutex_unlock(&journal->lock);
+		journal_fail(journal, err);
 		errno = err;
 		ret = -1;
 	}
 	return ret;
+}
+
+/* A new journal: no data file yet, nothing owned. */
+static struct journal *journal_new(bool sync)
+{
+	struct journal *journal = calloc(1, sizeof(*journal));
+
+	if (!journal)
+		return NULL;
+	journal->fd = -1;
+	journal->rootfd = -1;
+	journal->data_fd = -1;
+	journal->sync = sync;
+	pthread_mutex_init(&journal->lock, NULL);
+	return journal;
+}
+
+/* Free a journal that failed to open, keeping errno; its fd stays the caller's. */
+static void journal_discard(struct journal *journal)
+{
+	int err = errno;
+
+	if (journal->data_fd >= 0)
+		close(journal->data_fd);
+	if (journal->rootfd >= 0)
+		close(journal->rootfd);
+	pthread_mutex_destroy(&journal->lock);
+	free(journal);
+	errno = err;
 }
 
 static int put_time(struct dbuf *buf, const struct timespec *ts)
@@ -149,31 +212,47 @@ static int record_finish(struct journal *journal, struct dbuf *buf, int ok)
 	return ret;
 }
 
-struct journal *journal_adopt(int fd, bool sync)
+struct journal *journal_adopt(int rootfd, int fd, bool sync)
 {
 	struct journal *journal;
 	struct dbuf line;
-	int ok, err;
+	struct stat st;
+	int ok;
 
-	journal = calloc(1, sizeof(*journal));
+	journal = journal_new(sync);
 	if (!journal)
 		return NULL;
+	journal->rootfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+	if (journal->rootfd < 0)
+		goto fail;
+	/* The earlier run's saved bytes stay where its records say; ours go
+	 * after them. O_NONBLOCK: something planted there that is not a
+	 * regular file must not block the open. */
+	journal->data_fd = openat(rootfd, JOURNAL_DATA_NAME,
+				  O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (journal->data_fd < 0 && errno != ENOENT)
+		goto fail;
+	if (journal->data_fd >= 0) {
+		if (fstat(journal->data_fd, &st) != 0)
+			goto fail;
+		if (!S_ISREG(st.st_mode)) {
+			errno = EINVAL;
+			goto fail;
+		}
+		journal->data_end = (uint64_t)st.st_size;
+	}
 	journal->fd = fd;
-	journal->sync = sync;
-	pthread_mutex_init(&journal->lock, NULL);
 	dbuf_init(&line);
 	ok = dbuf_printf(&line, JOURNAL_PID_PREFIX "%ld\n", (long)getpid());
 	if (ok == 0)
 		ok = journal_append(journal, &line);
 	dbuf_free(&line);
-	if (ok != 0) {
-		err = errno;
-		pthread_mutex_destroy(&journal->lock);
-		free(journal);
-		errno = err;
-		return NULL;
-	}
+	if (ok != 0)
+		goto fail;
 	return journal;
+fail:
+	journal_discard(journal);
+	return NULL;
 }
 
 struct journal *journal_create(int rootfd, const struct journal_header *header, bool sync)
@@ -182,15 +261,19 @@ struct journal *journal_create(int rootfd, const struct journal_header *header, 
 	struct dbuf buf;
 	int ok;
 
-	journal = calloc(1, sizeof(*journal));
+	journal = journal_new(sync);
 	if (!journal)
 		return NULL;
-	journal->sync = sync;
-	pthread_mutex_init(&journal->lock, NULL);
+	journal->rootfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+	if (journal->rootfd < 0)
+		goto fail;
 	journal->fd = openat(rootfd, JOURNAL_NAME,
 			     O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (journal->fd < 0)
 		goto fail;
+	/* No journal was there, so a data file is one a finished run failed
+	 * to remove: no record names it. */
+	unlinkat(rootfd, JOURNAL_DATA_NAME, 0);
 	dbuf_init(&buf);
 	ok = dbuf_printf(&buf, "# pcopy journal v1\n" JOURNAL_PID_PREFIX "%ld\nH\t%016" PRIx64 "\t%d\t",
 			 (long)getpid(), header->run_id, header->root_created ? 1 : 0);
@@ -212,10 +295,7 @@ struct journal *journal_create(int rootfd, const struct journal_header *header, 
 	}
 	return journal;
 fail:
-	pthread_mutex_destroy(&journal->lock);
-	ok = errno;
-	free(journal);
-	errno = ok;
+	journal_discard(journal);
 	return NULL;
 }
 
@@ -227,6 +307,10 @@ int journal_close(struct journal *journal)
 		return 0;
 	if (journal->fd >= 0 && close(journal->fd) != 0)
 		ret = -1;
+	if (journal->data_fd >= 0 && close(journal->data_fd) != 0)
+		ret = -1;
+	if (journal->rootfd >= 0)
+		close(journal->rootfd);
 	pthread_mutex_destroy(&journal->lock);
 	free(journal);
 	return ret;
@@ -312,6 +396,87 @@ int journal_aside(struct journal *journal, const char *path, size_t len, const c
 		ok = dbuf_putc(&buf, '\t');
 	if (ok == 0)
 		ok = rec_escape(&buf, aside, aside_len);
+	return record_finish(journal, &buf, ok);
+}
+
+int journal_inplace(struct journal *journal, const char *path, size_t len, uint64_t ino,
+		    const struct stat *old)
+{
+	struct dbuf buf;
+	int ok = record_start(&buf, 'I', path, len);
+
+	if (ok == 0)
+		ok = dbuf_printf(&buf, "\t%" PRIu64 "\t%" PRIu64 "\t%04o\t%lu\t%lu\t", ino,
+				 (uint64_t)old->st_size, (unsigned)(old->st_mode & 07777),
+				 (unsigned long)old->st_uid, (unsigned long)old->st_gid);
+	if (ok == 0)
+		ok = put_time(&buf, &old->st_mtim);
+	return record_finish(journal, &buf, ok);
+}
+
+/*
+ * Hand out n bytes of the data file at *at (making the file on first use).
+ * Returns 0, or -1 with errno (the journal's error from then on).
+ */
+static int data_reserve(struct journal *journal, size_t n, uint64_t *at)
+{
+	int ret = -1;
+
+	pthread_mutex_lock(&journal->lock);
+	if (journal->error) {
+		errno = journal->error;
+		goto out;
+	}
+	if (journal->data_fd < 0) {
+		journal->data_fd = openat(journal->rootfd, JOURNAL_DATA_NAME,
+					  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+					  0600);
+		/* With --fsync its name must outlive a power cut as its
+		 * bytes do: a record may name them from now on. */
+		if (journal->data_fd < 0 || (journal->sync && fsync(journal->rootfd) != 0)) {
+			journal->error = errno ? errno : EIO;
+			errno = journal->error;
+			goto out;
+		}
+	}
+	if (n > (uint64_t)INT64_MAX - journal->data_end) {
+		errno = EFBIG;
+		goto out; /* this call fails; the file is still sound */
+	}
+	*at = journal->data_end;
+	journal->data_end += n;
+	ret = 0;
+out:
+	pthread_mutex_unlock(&journal->lock);
+	return ret;
+}
+
+int journal_old_bytes(struct journal *journal, const char *path, size_t len, uint64_t ino,
+		      uint64_t offset, const void *old, size_t n)
+{
+	struct dbuf buf;
+	uint64_t at;
+	int ok;
+
+	if (n == 0)
+		return 0;
+	if (offset > (uint64_t)INT64_MAX || n > (uint64_t)INT64_MAX - offset) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (data_reserve(journal, n, &at) != 0)
+		return -1;
+	if (xpwrite(journal->data_fd, old, n, (off_t)at) != 0 ||
+	    (journal->sync && fdatasync(journal->data_fd) != 0)) {
+		int err = errno ? errno : EIO;
+		journal_fail(journal, err);
+		errno = err;
+		return -1;
+	}
+	ok = record_start(&buf, 'U', path, len);
+	if (ok == 0)
+		ok = dbuf_printf(&buf, "\t%" PRIu64 "\t%" PRIu64 "\t%zu\t%" PRIu64, ino, offset, n,
+				 at);
 	return record_finish(journal, &buf, ok);
 }
 

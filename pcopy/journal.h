@@ -15,11 +15,20 @@
 /** The journal's name in a destination root. */
 #define JOURNAL_NAME ".pcopy-journal"
 
+/**
+ * The name, beside the journal, of the file that holds the old bytes
+ * --inplace overwrote (made on first use; removed with the journal).
+ */
+#define JOURNAL_DATA_NAME ".pcopy-journal-data"
+
 /** The comment line naming the process that writes the journal (a decimal pid follows). */
 #define JOURNAL_PID_PREFIX "# pid "
 
 /** A journal open for appending (one per destination, shared by threads). */
 struct journal;
+
+/** Whether name, an entry of a destination root, is the journal's own (the journal, its data). */
+bool journal_own_name(const char *name);
 
 /** What the header of a journal says about the destination root. */
 struct journal_header {
@@ -32,19 +41,23 @@ struct journal_header {
 /**
  * Create the journal in the root directory rootfd (O_EXCL|O_NOFOLLOW) and
  * write its header. With sync, every record is fdatasync'd before the call
- * that appends it returns (and the header before this returns). Returns NULL
- * with errno; EEXIST means an unfinished run left its journal (run
- * pcopy --rollback first).
+ * that appends it returns (and the header before this returns). The journal
+ * keeps a duplicate of rootfd (for its data file), which shares the root's
+ * lock until journal_close. A data file that a finished run failed to remove
+ * is removed (no journal names it). Returns NULL with errno; EEXIST means an
+ * unfinished run left its journal (run pcopy --rollback first).
  */
 struct journal *journal_create(int rootfd, const struct journal_header *header, bool sync);
 
 /**
- * Take over fd, an existing journal open for appending (--resume: see
- * journal_resume in journal_finish.h), and append this process's pid line.
- * On success the journal owns fd; on failure the caller still does. Returns
- * NULL with errno.
+ * Take over fd, an existing journal in the root directory rootfd open for
+ * appending (--resume: see journal_resume in journal_finish.h), and append
+ * this process's pid line. Old bytes go on being appended to the data file
+ * the earlier run left, if any. The journal keeps a duplicate of rootfd, as
+ * journal_create does. On success the journal owns fd; on failure the caller
+ * still does. Returns NULL with errno.
  */
-struct journal *journal_adopt(int fd, bool sync);
+struct journal *journal_adopt(int rootfd, int fd, bool sync);
 
 /**
  * Close the journal (it stays on disk; see journal_finish.h).
@@ -86,19 +99,19 @@ int journal_backup(struct journal *journal, const char *path, size_t len,
  */
 int journal_aside(struct journal *journal, const char *path, size_t len, const char *aside,
 		  size_t aside_len);
-/** The file beside the journal that holds the old bytes of files updated in place. */
-#define JOURNAL_DATA_NAME ".pcopy-journal-data"
-
 /**
- * Before the first in-place change of the existing file at path (inode
- * ino; --inplace, or metadata only): old holds what an undo restores
- * (size, mode, owner, mtime).
+ * Before the first in-place change (--inplace) of the existing regular file
+ * path, inode ino: old holds what an undo restores (st_size, st_mode, st_uid,
+ * st_gid, st_mtim). Completion leaves the file as it is.
  */
 int journal_inplace(struct journal *journal, const char *path, size_t len, uint64_t ino,
 		    const struct stat *old);
 /**
- * Before [offset, offset + n) of that file is overwritten or truncated
- * away: its old bytes, which an undo writes back.
+ * Before the n bytes at offset of the file path (inode ino, recorded with
+ * journal_inplace first) are overwritten or truncated away: old holds them.
+ * They are appended to the data file (created on first use, O_EXCL, 0600;
+ * fdatasync'd with sync) before the record that names them is appended, so a
+ * record never names bytes that are not there. An undo writes them back.
  */
 int journal_old_bytes(struct journal *journal, const char *path, size_t len, uint64_t ino,
 		      uint64_t offset, const void *old, size_t n);

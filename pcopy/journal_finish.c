@@ -35,7 +35,18 @@ struct finisher {
 	struct timespec root_mtime;
 	bool root_old_mtime;
 	struct timespec root_old;
+	/* Undoing --inplace: the data file, opened at the first U record. */
+	int data_fd;          /* -1: not open (yet, or data_err says why not) */
+	int data_err;
+	uint64_t data_size;
+	char *copy_buf;       /* FINISH_COPY_CHUNK bytes, with data_fd */
+	/* The path of the last file changed in place that could not be put
+	 * back: reported once, not once for each of its records. */
+	struct dbuf failed_path;
 };
+
+/* The most bytes copied back from the data file at a time. */
+#define FINISH_COPY_CHUNK ((size_t)1 << 16)
 
 static void note_failure(struct finisher *fin, const char *path, int err)
 {
@@ -78,6 +89,227 @@ static void drop_parent(struct finisher *fin)
 	dbuf_clear(&fin->dir_path);
 }
 
+/* Set up a finisher over rootfd; finisher_fini frees it. */
+static void finisher_init(struct finisher *fin, int rootfd, journal_report_fn *report, void *arg,
+			  struct journal_result *result)
+{
+	memset(fin, 0, sizeof(*fin));
+	fin->rootfd = rootfd;
+	fin->report = report;
+	fin->arg = arg;
+	fin->result = result;
+	fin->dirfd = -1;
+	fin->data_fd = -1;
+	dbuf_init(&fin->dir_path);
+	dbuf_init(&fin->failed_path);
+}
+
+static void finisher_fini(struct finisher *fin)
+{
+	drop_parent(fin);
+	dbuf_free(&fin->dir_path);
+	dbuf_free(&fin->failed_path);
+	if (fin->data_fd >= 0)
+		close(fin->data_fd);
+	fin->data_fd = -1;
+	free(fin->copy_buf);
+	fin->copy_buf = NULL;
+}
+
+/* Remove the data file beside the journal (the journal is gone, or never named it). */
+static void remove_data(struct finisher *fin)
+{
+	if (unlinkat(fin->rootfd, JOURNAL_DATA_NAME, 0) != 0 && errno != ENOENT)
+		note_failure(fin, JOURNAL_DATA_NAME, errno);
+}
+
+/*
+ * A file changed in place could not be put back (or only in part): report
+ * it, once however many of its records fail in a row.
+ */
+static void inplace_failure(struct finisher *fin, const struct journal_record *rec, int err)
+{
+	if (fin->failed_path.len == rec->path.len &&
+	    memcmp(fin->failed_path.data, rec->path.data, rec->path.len) == 0)
+		return;
+	dbuf_clear(&fin->failed_path);
+	if (dbuf_append(&fin->failed_path, rec->path.data, rec->path.len) != 0)
+		dbuf_clear(&fin->failed_path); /* the next failure is reported again */
+	note_failure(fin, rec->path.data, err);
+}
+
+/*
+ * Open our own file name in dirfd (inode rec->ino) for writing though its
+ * mode forbids it: the run may have applied a read-only mode (the source's)
+ * before it was cut short, and the I record, undone after its U records,
+ * puts the old mode back. The mode is changed through an O_PATH descriptor
+ * of the checked inode, so a name swapped meanwhile changes nothing else.
+ * Returns the fd, or -1 with errno EACCES.
+ */
+static int open_made_writable(int dirfd, const char *name, const struct journal_record *rec)
+{
+	char proc[40];
+	struct stat st;
+	int pathfd, fd = -1;
+
+	pathfd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pathfd < 0)
+		goto out;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pathfd);
+	if (fstat(pathfd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_ino == rec->ino &&
+	    st.st_uid == geteuid() && chmod(proc, (st.st_mode & 07777) | S_IWUSR) == 0)
+		fd = open(proc, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	close(pathfd);
+out:
+	if (fd < 0)
+		errno = EACCES;
+	return fd;
+}
+
+/*
+ * Open the file an I or U record names for writing, only if it is still
+ * the regular file of inode rec->ino, never following a link (nor opening
+ * a device or FIFO planted there). Returns the fd (*st its status), or -1
+ * with errno: ESTALE when another file is there now.
+ */
+static int open_inplace(struct finisher *fin, const struct journal_record *rec, struct stat *st)
+{
+	char name[NAME_MAX + 1];
+	int dirfd, fd;
+
+	dirfd = open_parent(fin, &rec->path, name);
+	if (dirfd < 0 || fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) != 0)
+		return -1;
+	if (!S_ISREG(st->st_mode) || (uint64_t)st->st_ino != rec->ino) {
+		errno = ESTALE;
+		return -1;
+	}
+	fd = openat(dirfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES && st->st_uid == geteuid())
+		fd = open_made_writable(dirfd, name, rec);
+	if (fd < 0)
+		return -1;
+	/* The name may have changed hands between the two looks. */
+	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode) || (uint64_t)st->st_ino != rec->ino) {
+		close(fd);
+		errno = ESTALE;
+		return -1;
+	}
+	return fd;
+}
+
+/* Open the data file for reading, once. Returns 0 or -1 with errno (ENODATA: it is gone). */
+static int open_data(struct finisher *fin)
+{
+	struct stat st;
+	int fd;
+
+	if (fin->data_fd >= 0)
+		return 0;
+	if (fin->data_err) {
+		errno = fin->data_err;
+		return -1;
+	}
+	fd = openat(fin->rootfd, JOURNAL_DATA_NAME, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = ENODATA;
+		goto fail;
+	}
+	fin->copy_buf = malloc(FINISH_COPY_CHUNK);
+	if (!fin->copy_buf) {
+		close(fd);
+		goto fail;
+	}
+	fin->data_fd = fd;
+	fin->data_size = (uint64_t)st.st_size;
+	return 0;
+fail:
+	fin->data_err = errno == ENOENT ? ENODATA : errno;
+	if (fin->data_err == ENOMEM)
+		fin->data_err = 0; /* worth another try at the next record */
+	errno = fin->data_err ? fin->data_err : ENOMEM;
+	return -1;
+}
+
+/*
+ * Write the saved bytes of a U record back into fd, FINISH_COPY_CHUNK at a
+ * time. Returns 0, or -1 with errno (ENODATA: the data file does not hold
+ * them: cut short by a crash or by someone).
+ */
+static int restore_bytes(struct finisher *fin, int fd, const struct journal_record *rec)
+{
+	uint64_t done = 0;
+
+	if (open_data(fin) != 0)
+		return -1;
+	/* The parser bounds data_offset + length by INT64_MAX. */
+	if (rec->data_offset + rec->length > fin->data_size) {
+		errno = ENODATA;
+		return -1;
+	}
+	while (done < rec->length) {
+		size_t chunk = rec->length - done < FINISH_COPY_CHUNK ? (size_t)(rec->length - done)
+								     : FINISH_COPY_CHUNK;
+		ssize_t got = xpread(fin->data_fd, fin->copy_buf, chunk,
+				     (off_t)(rec->data_offset + done));
+		if (got < 0)
+			return -1;
+		if (got == 0) {
+			errno = ENODATA; /* shrank since we looked */
+			return -1;
+		}
+		if (xpwrite(fd, fin->copy_buf, (size_t)got, (off_t)(rec->offset + done)) != 0)
+			return -1;
+		done += (uint64_t)got;
+	}
+	return 0;
+}
+
+/* Put back the old size, owner, mode and mtime an I record holds. Returns 0 or -1 (errno). */
+static int restore_metadata(int fd, const struct stat *st, const struct journal_record *rec)
+{
+	struct timespec times[2] = { { 0, UTIME_OMIT }, rec->old_mtime };
+	int err = 0;
+
+	if (ftruncate(fd, (off_t)rec->size) != 0)
+		err = errno;
+	/* Owner before mode: chown clears the set-id bits the mode may hold.
+	 * An owner left as it was needs no call (and no privilege). */
+	if ((st->st_uid != rec->uid || st->st_gid != rec->gid) &&
+	    fchown(fd, rec->uid, rec->gid) != 0 && !err)
+		err = errno;
+	if (fchmod(fd, (mode_t)rec->number) != 0 && !err)
+		err = errno;
+	/* Last: truncating changed the mtime. */
+	if (futimens(fd, times) != 0 && !err)
+		err = errno;
+	errno = err;
+	return err ? -1 : 0;
+}
+
+/* Undo an I or U record: the file changed in place gets its old bytes or metadata back. */
+static void undo_inplace(struct finisher *fin, const struct journal_record *rec)
+{
+	struct stat st;
+	int fd, ok;
+
+	fd = open_inplace(fin, rec, &st);
+	if (fd < 0) {
+		inplace_failure(fin, rec, errno);
+		return;
+	}
+	ok = rec->kind == 'U' ? restore_bytes(fin, fd, rec) : restore_metadata(fd, &st, rec);
+	if (ok != 0)
+		inplace_failure(fin, rec, errno);
+	else if (rec->kind == 'I')
+		fin->result->restored++;
+	if (close(fd) != 0 && ok == 0)
+		inplace_failure(fin, rec, errno);
+}
+
 /* Undo one record of an uncommitted journal. */
 static void undo_record(struct finisher *fin, struct journal_record *rec)
 {
@@ -86,6 +318,11 @@ static void undo_record(struct finisher *fin, struct journal_record *rec)
 	struct stat st;
 	int dirfd;
 
+	if (rec->kind == 'I' || rec->kind == 'U') {
+		if (rec->path.len > 0)
+			undo_inplace(fin, rec);
+		return;
+	}
 	if (rec->path.len == 0) {
 		/* The root: handled after the journal is gone. */
 		if (rec->kind == 'M') {
@@ -281,17 +518,19 @@ int journal_finish_at(int rootfd, const char *dest, journal_report_fn *report, v
 	int fd = -1, got, saved, ret = -1;
 
 	memset(result, 0, sizeof(*result));
-	memset(&fin, 0, sizeof(fin));
 	memset(&rev, 0, sizeof(rev));
 	journal_record_init(&rec);
-	fin.report = report;
-	fin.arg = arg;
-	fin.result = result;
-	fin.dirfd = -1;
-	fin.rootfd = rootfd;
+	finisher_init(&fin, rootfd, report, arg, result);
 	fd = openat(fin.rootfd, JOURNAL_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		/* A data file without a journal is one a finished run failed
+		 * to remove: nothing names it. */
+		if (errno == ENOENT) {
+			unlinkat(fin.rootfd, JOURNAL_DATA_NAME, 0);
+			errno = ENOENT;
+		}
 		goto out;
+	}
 	if (journal_is_committed(fd, &result->committed) != 0 || journal_reader_open(&rev, fd) != 0)
 		goto out;
 	/* Killed between making the journal and writing its header: nothing
@@ -315,6 +554,8 @@ int journal_finish_at(int rootfd, const char *dest, journal_report_fn *report, v
 	if (!have_header && empty) {
 		if (unlinkat(fin.rootfd, JOURNAL_NAME, 0) != 0)
 			note_failure(&fin, JOURNAL_NAME, errno);
+		else
+			remove_data(&fin);
 		ret = 0;
 		goto out;
 	}
@@ -325,7 +566,13 @@ int journal_finish_at(int rootfd, const char *dest, journal_report_fn *report, v
 	drop_parent(&fin);
 	if (unlinkat(fin.rootfd, JOURNAL_NAME, 0) != 0) {
 		note_failure(&fin, JOURNAL_NAME, errno);
-	} else if (result->committed) {
+		goto done;
+	}
+	/* After the journal: a kill in between leaves a data file that no
+	 * journal names, which the next run or rollback removes; the other
+	 * order would leave a journal naming bytes that are gone. */
+	remove_data(&fin);
+	if (result->committed) {
 		if (fin.root_meta) {
 			struct timespec times[2] = { { 0, UTIME_OMIT }, fin.root_mtime };
 			if (fchmod(fin.rootfd, fin.root_mode) != 0 ||
@@ -344,11 +591,11 @@ int journal_finish_at(int rootfd, const char *dest, journal_report_fn *report, v
 		if (times[1].tv_nsec != UTIME_OMIT && futimens(fin.rootfd, times) != 0)
 			note_failure(&fin, ".", errno);
 	}
+done:
 	ret = 0;
 out:
 	saved = errno;
-	drop_parent(&fin);
-	dbuf_free(&fin.dir_path);
+	finisher_fini(&fin);
 	journal_record_fini(&rec);
 	journal_reader_close(&rev);
 	if (fd >= 0)
@@ -432,16 +679,15 @@ struct journal *journal_resume(int rootfd, bool sync, struct journal_owned **own
 	const char *line;
 	size_t len;
 	bool committed, have_header = false;
+	uint64_t data_needed = 0;
+	struct stat st;
 	int fd, got, err;
 
 	*ownedp = NULL;
 	memset(&rev, 0, sizeof(rev));
 	journal_record_init(&rec);
-	memset(&fin, 0, sizeof(fin));
 	memset(&result, 0, sizeof(result));
-	fin.rootfd = rootfd;
-	fin.dirfd = -1;
-	fin.result = &result;
+	finisher_init(&fin, rootfd, NULL, NULL, &result);
 	fd = openat(rootfd, JOURNAL_NAME, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
@@ -463,6 +709,7 @@ struct journal *journal_resume(int rootfd, bool sync, struct journal_owned **own
 	if (journal_reader_whole(&rev) == 0) {
 		if (unlinkat(rootfd, JOURNAL_NAME, 0) != 0)
 			goto fail;
+		unlinkat(rootfd, JOURNAL_DATA_NAME, 0); /* named by no record */
 		errno = ENOENT;
 		goto fail;
 	}
@@ -477,6 +724,8 @@ struct journal *journal_resume(int rootfd, bool sync, struct journal_owned **own
 		} else if (rec.kind == 'T') {
 			/* A temporary the run never finished: nothing will use it. */
 			undo_record(&fin, &rec);
+		} else if (rec.kind == 'U' && rec.data_offset + rec.length > data_needed) {
+			data_needed = rec.data_offset + rec.length;
 		}
 	}
 	if (got < 0)
@@ -489,19 +738,28 @@ struct journal *journal_resume(int rootfd, bool sync, struct journal_owned **own
 		errno = EIO;
 		goto fail;
 	}
-	journal = journal_adopt(fd, sync);
+	/* Old bytes the records name must still be there: appended to a
+	 * data file made afresh, ours would sit at offsets the old records
+	 * name, and an undo would write them back as the old bytes. */
+	if (data_needed > 0 &&
+	    (fstatat(rootfd, JOURNAL_DATA_NAME, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	     !S_ISREG(st.st_mode) || (uint64_t)st.st_size < data_needed)) {
+		errno = ENODATA;
+		goto fail;
+	}
+	/* Records of files changed in place stay for the final undo; the
+	 * journal goes on appending old bytes to the same data file. */
+	journal = journal_adopt(rootfd, fd, sync);
 	if (!journal)
 		goto fail;
-	drop_parent(&fin);
-	dbuf_free(&fin.dir_path);
+	finisher_fini(&fin);
 	journal_record_fini(&rec);
 	journal_reader_close(&rev);
 	*ownedp = owned;
 	return journal;
 fail:
 	err = errno;
-	drop_parent(&fin);
-	dbuf_free(&fin.dir_path);
+	finisher_fini(&fin);
 	journal_record_fini(&rec);
 	journal_reader_close(&rev);
 	journal_owned_free(owned);

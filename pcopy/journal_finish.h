@@ -17,7 +17,7 @@ struct journal_result {
 	bool committed;             /* the journal held a commit: it was completed, not undone */
 	bool root_removed;          /* the run had made the root and it is gone again */
 	uint64_t removed;           /* files, links and temporaries removed */
-	uint64_t restored;          /* backups put back */
+	uint64_t restored;          /* backups put back, files changed in place put back */
 	uint64_t dirs_removed;
 	uint64_t failures;          /* things left behind (each reported) */
 };
@@ -27,14 +27,19 @@ struct journal_result {
  * Finish whatever the journal in the destination dest describes: an
  * uncommitted journal is undone (every record in reverse: files this run put
  * in place and its temporaries removed, replaced files restored from their
- * backups, directories it made removed, pre-existing directories' mtimes
- * restored); a committed one is completed (backups removed, directory modes
- * and mtimes applied). Then the journal is removed, and the root is removed
+ * backups, files changed in place given back their old bytes, size, mode,
+ * owner and mtime (only while the path holds the same inode), directories
+ * it made removed, pre-existing directories' mtimes restored); a committed
+ * one is completed (backups removed, directory modes and mtimes applied).
+ * Then the journal and its data file are removed, and the root is removed
  * (if the run made it) or its mtime restored. An empty journal (a kill right
  * after it was made, before its header) is only removed: nothing came after
- * it. report (may be NULL) hears of each thing left behind. Returns 0
- * (result filled in; failures may still be non-zero), or -1 with errno when
- * there is no journal or it cannot be read.
+ * it. report (may be NULL) hears of each thing left behind (a file changed in
+ * place once, however many of its records fail: ESTALE when another file is
+ * at its path now, ENODATA when the data file lacks its old bytes). Returns
+ * 0 (result filled in; failures may still be non-zero), or -1 with errno
+ * when there is no journal (a data file left without one is removed) or it
+ * cannot be read.
  */
 int journal_finish(const char *dest, journal_report_fn *report, void *arg,
 		   struct journal_result *result);
@@ -55,10 +60,12 @@ struct journal_owned;
  * the caller holds the lock): the temporaries it names are removed, the
  * inodes it put in place are collected into *owned (the caller frees it
  * with journal_owned_free), and later records are appended after the old
- * ones, so that one undo or completion covers both runs. Returns the journal,
+ * ones (old bytes after the old ones in the data file), so that one undo or
+ * completion covers both runs. Returns the journal,
  * or NULL with errno: ENOENT (no journal; or an empty one, which a kill
  * right after its creation leaves, and which is removed), EALREADY (it holds a commit:
- * complete it with journal_finish_at instead), EBADMSG (no header).
+ * complete it with journal_finish_at instead), EBADMSG (no header), ENODATA
+ * (the data file lacks old bytes its records name: roll back instead).
  */
 struct journal *journal_resume(int rootfd, bool sync, struct journal_owned **owned);
 

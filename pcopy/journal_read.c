@@ -150,6 +150,52 @@ static bool parse_number(const char *s, size_t len, int base, uint64_t *value)
 	return errno == 0 && *end == '\0';
 }
 
+/* A decimal number no larger than max. */
+static bool parse_at_most(const char *s, size_t len, uint64_t max, uint64_t *value)
+{
+	return parse_number(s, len, 10, value) && *value <= max;
+}
+
+/* The fields of an I record after its path: inode, size, mode, uid, gid, mtime. */
+static bool parse_inplace(struct journal_record *rec, const char *p, const char *end)
+{
+	const char *field;
+	size_t flen;
+	uint64_t uid, gid;
+
+	if (!next_field(&p, end, &field, &flen) ||
+	    !parse_at_most(field, flen, UINT64_MAX, &rec->ino) ||
+	    !next_field(&p, end, &field, &flen) ||
+	    !parse_at_most(field, flen, INT64_MAX, &rec->size) ||
+	    !next_field(&p, end, &field, &flen) || !parse_number(field, flen, 8, &rec->number) ||
+	    rec->number > 07777 ||
+	    !next_field(&p, end, &field, &flen) || !parse_at_most(field, flen, UINT32_MAX, &uid) ||
+	    !next_field(&p, end, &field, &flen) || !parse_at_most(field, flen, UINT32_MAX, &gid) ||
+	    !next_field(&p, end, &field, &flen) || !parse_time(field, flen, &rec->old_mtime))
+		return false;
+	rec->uid = (uid_t)uid;
+	rec->gid = (gid_t)gid;
+	return p > end;
+}
+
+/* The fields of a U record after its path: inode, offset, length, data offset. */
+static bool parse_old_bytes(struct journal_record *rec, const char *p, const char *end)
+{
+	const char *field;
+	size_t flen;
+
+	if (!next_field(&p, end, &field, &flen) ||
+	    !parse_at_most(field, flen, UINT64_MAX, &rec->ino) ||
+	    !next_field(&p, end, &field, &flen) ||
+	    !parse_at_most(field, flen, INT64_MAX, &rec->offset) ||
+	    !next_field(&p, end, &field, &flen) ||
+	    !parse_at_most(field, flen, INT64_MAX - rec->offset, &rec->length) ||
+	    !next_field(&p, end, &field, &flen) ||
+	    !parse_at_most(field, flen, INT64_MAX - rec->length, &rec->data_offset))
+		return false;
+	return p > end;
+}
+
 bool journal_parse_record(struct journal_record *rec, const char *line, size_t len)
 {
 	const char *p, *end = line + len, *field, *why;
@@ -202,6 +248,10 @@ bool journal_parse_record(struct journal_record *rec, const char *line, size_t l
 	case 'X':
 		return next_field(&p, end, &field, &flen) &&
 		       rec_unescape(&rec->other, field, flen, &why) == 0;
+	case 'I':
+		return parse_inplace(rec, p, end);
+	case 'U':
+		return parse_old_bytes(rec, p, end);
 	default:
 		return false;
 	}

@@ -51,9 +51,16 @@ void journal_reader_close(struct journal_reader *rev);
 struct journal_record {
 	char kind;
 	struct dbuf path, other;
-	uint64_t number;           /* R: inode; D, M: mode; H: root created (0/1) */
+	uint64_t number;           /* R: inode; D, M, I: mode; H: root created (0/1) */
 	struct timespec mtime;     /* D, M: the mtime to apply at completion; H: the root's */
-	struct timespec old_mtime; /* M: the mtime to restore on undo */
+	struct timespec old_mtime; /* M, I: the mtime to restore on undo */
+	uint64_t ino;              /* I, U: the inode of the file changed in place */
+	uint64_t size;             /* I: its size to restore (at most INT64_MAX) */
+	uid_t uid;                 /* I: its owner to restore */
+	gid_t gid;
+	/* U: the length bytes at offset were saved at data_offset in the data
+	 * file; offset + length and data_offset + length are at most INT64_MAX. */
+	uint64_t offset, length, data_offset;
 };
 
 /** Prepare a record for parsing into. */

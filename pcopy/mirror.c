@@ -35,7 +35,7 @@ struct mirror {
  */
 static bool own_name(const struct copy *copy, const char *name, size_t depth)
 {
-	if (depth == 1 && (strcmp(name, JOURNAL_NAME) == 0 || copy_is_seal_name(&copy->opt, name)))
+	if (depth == 1 && (journal_own_name(name) || copy_is_seal_name(&copy->opt, name)))
 		return true;
 	return strncmp(name, ".pcopy.", 7) == 0;
 }

@@ -276,7 +276,7 @@ static enum walk_action walk_visit(void *context, const struct walk_entry *entry
 		rel++;
 	len = entry->path_len - (size_t)(rel - entry->path);
 	if (entry->depth == 1 && (copy_is_seal_name(&copy->opt, entry->name) ||
-				  strcmp(entry->name, JOURNAL_NAME) == 0))
+				  journal_own_name(entry->name)))
 		return WALK_PRUNE; /* a seal, signature or journal of SRC's own is not content */
 	if (S_ISDIR(st->st_mode) && is_dest_root(copy, st)) {
 		diag_file_note(entry->path, "skipping a destination inside the source");
@@ -475,7 +475,7 @@ void copy_records(struct copy *copy, struct input *in, const char *from)
 		}
 		if (*rel == '\0' || strcmp(rel, ".") == 0)
 			continue; /* the root itself: nothing to copy */
-		if (strcmp(rel, JOURNAL_NAME) == 0)
+		if (journal_own_name(rel))
 			continue; /* a journal of the source's own is not content */
 		if (strcmp(rel, copy->opt.seal_name) != 0 && copy_is_seal_name(&copy->opt, rel))
 			continue; /* the signature of the source's own seal */

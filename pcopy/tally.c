@@ -34,7 +34,7 @@ static enum walk_action tally_visit(void *context, const struct walk_entry *entr
 	if (entry->error || !entry->st)
 		return WALK_PRUNE;
 	if (entry->depth == 1 && (copy_is_seal_name(&copy->opt, entry->name) ||
-				  strcmp(entry->name, JOURNAL_NAME) == 0))
+				  journal_own_name(entry->name)))
 		return WALK_PRUNE;
 	if (S_ISDIR(entry->st->st_mode))
 		return entry->depth > 0 && is_dest_root(copy, entry->st) ? WALK_PRUNE

@@ -5,7 +5,9 @@
  * give back exactly the complete lines of the file, last first (a trailing
  * partial line dropped), and the record parser must take any line without a
  * crash. The input is repeated past the reader's 64 KiB chunk so that lines
- * straddle chunk boundaries at every offset.
+ * straddle chunk boundaries at every offset. A record of a file changed in
+ * place (I, U) that parses must stay within the bounds undo relies on: its
+ * ranges fit in an off_t, its mode in 07777.
  *
  * The reader and parser are pcopy/journal_read.c's, linked as they are
  * (nothing here touches a directory).
@@ -61,7 +63,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(memcmp(file + end - 1 - len, line, len) == 0);
 		CHECK(memchr(line, '\n', len) == NULL);
 		end -= len + 1;
-		(void)journal_parse_record(&rec, line, len);
+		if (!journal_parse_record(&rec, line, len))
+			continue;
+		if (rec.kind == 'U') {
+			CHECK(rec.offset <= INT64_MAX && rec.length <= INT64_MAX - rec.offset);
+			CHECK(rec.data_offset <= INT64_MAX - rec.length);
+		} else if (rec.kind == 'I') {
+			CHECK(rec.size <= INT64_MAX && rec.number <= 07777);
+		}
 	}
 	CHECK(got == 0);
 	CHECK(end == 0);
