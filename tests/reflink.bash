@@ -5,7 +5,8 @@
 # a tmpfs (no reflinks; copy_file_range copies bytes).
 #
 #   reflink_fs_start DIR [xfs|btrfs]
-#                    make a sparse 300 MiB image file beside DIR (DIR.img),
+#                    make a sparse image file beside DIR (DIR.img) of
+#                    REFLINK_SIZE (truncate's units; default 300M, XFS's least),
 #                    format it with reflinks (mkfs.xfs -m reflink=1, else
 #                    mkfs.btrfs; only the kind named, if one is), attach it to
 #                    a loop device and mount it on DIR (made if missing).
@@ -57,7 +58,7 @@ reflink_fs_start() {
 	REFLINK_MNT=$dir REFLINK_IMG=$dir.img REFLINK_DEV="" REFLINK_FS=""
 	for kind in $kinds; do
 		rm -f "$REFLINK_IMG"
-		truncate -s 300M "$REFLINK_IMG" || return 1
+		truncate -s "${REFLINK_SIZE:-300M}" "$REFLINK_IMG" || return 1
 		out=$(_reflink_mkfs "$kind" "$REFLINK_IMG") || { why+=" mkfs.$kind failed: $out;"; continue; }
 		REFLINK_DEV=$(losetup -f --show "$REFLINK_IMG" 2>&1) || {
 			why+=" no loop device ($REFLINK_DEV);"
