@@ -8,6 +8,8 @@
 # changed.
 
 load test_helper
+load write_count
+load reflink
 bats_require_minimum_version 1.5.0
 
 setup() {
@@ -19,6 +21,8 @@ teardown() {
 	if [ -n "${MOUNTED:-}" ]; then
 		umount "$MOUNTED" 2>/dev/null || umount -l "$MOUNTED" 2>/dev/null || true
 	fi
+	reflink_fs_stop
+	tmpfs_stop
 }
 
 # pseudo FILE MIB [SEED]: MIB MiB of seeded pseudo-random bytes.
@@ -317,4 +321,62 @@ scatter() {
 	done
 	# the moments landed mid-update at least once
 	[ "$restored" -gt 0 ] || fail "no kill landed before the commit ($completed completed)"
+}
+
+@test "delta: bytes written (write counter): --inplace writes the changed blocks and no more" {
+	build_count_shim "$BATS_TEST_TMPDIR/count.so" || skip "cannot build the write counter"
+	start_tree 4
+	poke src/big 100
+	poke src/big $((3 << 20))
+	count_writes "$BATS_TEST_TMPDIR/count.so" "$PWD/dst" count \
+		pcopy --inplace --no-progress src dst
+	cmp src/big dst/big
+	# two 64 KiB blocks into the file, and their old bytes into the journal's
+	# data file, plus the journal's and the seal's text
+	written=$(count_total count written)
+	[ "$written" -ge $((4 * 65536)) ] && [ "$written" -lt $((4 * 65536 + 8192)) ] ||
+		fail "wrote $written bytes for two changed blocks"
+	assert_equal "$(count_total count copied)" 0
+}
+
+@test "delta: on a filesystem without reflinks the equal ranges come from copy_file_range" {
+	build_count_shim "$BATS_TEST_TMPDIR/count.so" || skip "cannot build the write counter"
+	tmpfs_start "$PWD/t" 64m
+	mkdir t/src
+	pseudo t/src/big 4
+	prun pcopy --no-progress t/src t/dst
+	assert_success
+	poke t/src/big 100
+	count_writes "$BATS_TEST_TMPDIR/count.so" "$PWD/t/dst" count \
+		pcopy -u --no-progress t/src t/dst
+	cmp t/src/big t/dst/big
+	# one block written by hand, the other 63 copied in the kernel
+	written=$(count_total count written) copied=$(count_total count copied)
+	[ "$written" -lt $((65536 + 8192)) ] || fail "wrote $written bytes for one changed block"
+	assert_equal "$copied" $((63 * 65536))
+	seal_ok t/dst
+}
+
+@test "delta: on a reflink filesystem the new version is a clone: only changed blocks take space" {
+	build_count_shim "$BATS_TEST_TMPDIR/count.so" || skip "cannot build the write counter"
+	REFLINK_SIZE=400M reflink_fs_start "$PWD/r"
+	mkdir r/src
+	pseudo r/src/big 64
+	prun pcopy --no-progress r/src r/dst
+	assert_success
+	poke r/src/big 100
+	poke r/src/big $((40 << 20))
+	sync
+	used=$(df --output=used -B1 r | tail -1)
+	count_writes "$BATS_TEST_TMPDIR/count.so" "$PWD/r/dst" count \
+		pcopy -u --no-progress r/src r/dst
+	cmp r/src/big r/dst/big
+	assert_equal "$(count_total count copied)" 0
+	written=$(count_total count written)
+	[ "$written" -lt $((2 * 65536 + 8192)) ] || fail "wrote $written bytes for two changed blocks"
+	sync
+	grown=$(($(df --output=used -B1 r | tail -1) - used))
+	# a whole copy would take 64 MiB more; a clone takes the changed blocks
+	[ "$grown" -lt $((8 << 20)) ] || fail "$REFLINK_FS: $grown bytes more in use"
+	seal_ok r/dst
 }
