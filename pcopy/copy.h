@@ -31,6 +31,11 @@ struct copy_options {
 	bool dry_run;            /* -n: say what would be done, do nothing */
 	bool delete_extra;       /* --delete: entries the source lacks are removed */
 	bool progress;
+	/* STUB (rdelta branch): the coordinator's delta options; take theirs at the merge. */
+	bool delta;              /* --delta */
+	bool whole_file;         /* -W */
+	bool inplace;            /* --inplace */
+	size_t block_size;       /* --block-size; 0: the default */
 	const char *seal_name;
 	/* --sign: each seal gets SEAL_NAME.sig (sshsig.h) made with this key,
 	 * locally when it holds its private half, else by the ssh-agent on

@@ -557,6 +557,17 @@ out:
 		link_finish(copy, mine, ok, result);
 }
 
+/* STUB (rdelta branch): the coordinator's engine replaces this: only a kept file (OP_SKIP). */
+int reader_delta_base(struct reader *reader)
+{
+	struct copy *copy = reader->worker.copy;
+	struct fileop *op = &reader->ops[0];
+
+	if (copy->ndests != 1 || op->dest->rdest || op->state != OP_SKIP)
+		return -1;
+	return op->keep_fd;
+}
+
 /* Copy one regular file to every destination. */
 void reader_copy(struct reader *reader, struct task *task)
 {

@@ -24,6 +24,13 @@ int reader_file_begin(struct reader *reader, struct task *task);
 int reader_sink(void *arg, const void *data, size_t len, uint64_t offset);
 void reader_file_end(struct reader *reader, struct hashio_result *result);
 
+/*
+ * STUB (rdelta branch): the coordinator's engine call; take theirs at the merge.
+ * After reader_file_begin: the descriptor of the old file the only
+ * destination compares against, or -1 when the file is copied whole.
+ */
+int reader_delta_base(struct reader *reader);
+
 /** A writer thread's task (a destination's pool): one job of one fileop. */
 void writer_work(void *context, void *item);
 

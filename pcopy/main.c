@@ -82,6 +82,7 @@ enum {
 	OPT_DELETE,
 	OPT_REMOTE_PCOPY,
 	OPT_SERVER,
+	OPT_STUB_DELTA, OPT_STUB_INPLACE, OPT_STUB_BLOCK_SIZE, /* STUB (rdelta branch) */
 };
 
 static const struct option long_options[] = {
@@ -110,6 +111,11 @@ static const struct option long_options[] = {
 	{ "compress", no_argument, NULL, 'z' },
 	{ "remote-pcopy", required_argument, NULL, OPT_REMOTE_PCOPY },
 	{ "server", no_argument, NULL, OPT_SERVER },
+	/* STUB (rdelta branch): the coordinator's delta options; take theirs at the merge. */
+	{ "delta", no_argument, NULL, OPT_STUB_DELTA },
+	{ "whole-file", no_argument, NULL, 'W' },
+	{ "inplace", no_argument, NULL, OPT_STUB_INPLACE },
+	{ "block-size", required_argument, NULL, OPT_STUB_BLOCK_SIZE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -240,7 +246,7 @@ int main(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	opterr = 0; /* one message of our own, not getopt's and ours */
-	while ((c = getopt_long(argc, argv, ":a:t:0fupHknj:w:e:zhV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":a:t:0fupHknj:w:e:zWhV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'a': algo_list = optarg; break;
 		case 't': to[nto++] = optarg; break;
@@ -267,6 +273,12 @@ int main(int argc, char **argv)
 		case 'z': opt.compress = true; break;
 		case OPT_REMOTE_PCOPY: opt.how.remote_pcopy = optarg; break;
 		case OPT_SERVER: server = true; break;
+		case OPT_STUB_DELTA: opt.delta = true; break;         /* STUB (rdelta branch) */
+		case 'W': opt.whole_file = true; break;               /* STUB (rdelta branch) */
+		case OPT_STUB_INPLACE: opt.inplace = true; break;     /* STUB (rdelta branch) */
+		case OPT_STUB_BLOCK_SIZE:                             /* STUB (rdelta branch) */
+			opt.block_size = (size_t)strtoul(optarg, NULL, 10) << (strchr(optarg, 'K') ? 10 : 0);
+			break;
 		case 'h': diag_help(usage_text);
 		case 'V': diag_version();
 		default: diag_bad_option(c, argv);
