@@ -350,6 +350,21 @@ int rdest_file_start(struct fileop *op, struct task *task)
 	return 0;
 }
 
+/*
+ * Progress: a remote lane counts the file's bytes that went out; the bytes
+ * the receiver had already (SAME) come off its expected total instead.
+ */
+static void count_sent(struct fileop *op, uint64_t sent, uint64_t same)
+{
+	struct copy *copy = op->reader->worker.copy;
+	size_t lane = (size_t)(op - op->reader->ops);
+
+	if (sent > 0)
+		progress_add(copy->progress, lane, 0, sent);
+	if (same > 0)
+		progress_expect(copy->progress, lane, 0, (uint64_t)0 - same);
+}
+
 /* Send the SAME run held back, if any. 0 or -1. */
 static int put_same(struct fileop *op)
 {
@@ -359,6 +374,7 @@ static int put_same(struct fileop *op)
 		return 0;
 	if (proto_put_same(&op->rbuf, rd->same_at, rd->same_len) != 0)
 		return -1;
+	count_sent(op, 0, rd->same_len);
 	rd->same_len = 0;
 	return 0;
 }
@@ -382,6 +398,7 @@ static int delta_block(struct fileop *op, const unsigned char *data, size_t len)
 	}
 	if (put_same(op) != 0 || proto_put_data(&op->rbuf, data, len) != 0)
 		return -1;
+	count_sent(op, len, 0);
 	return op->rbuf.len >= RDEST_FILE_CHUNK ? file_flush(op) : 0;
 }
 
@@ -454,6 +471,7 @@ int rdest_file_block(struct fileop *op, const void *data, size_t len)
 		size_t n = len < RDEST_FILE_CHUNK ? len : RDEST_FILE_CHUNK;
 		if (proto_put_data(&op->rbuf, p, n) != 0)
 			return -1;
+		count_sent(op, n, 0);
 		p += n;
 		len -= n;
 		if (op->rbuf.len >= RDEST_FILE_CHUNK && file_flush(op) != 0)
