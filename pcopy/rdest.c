@@ -461,7 +461,8 @@ int rdest_file_block(struct fileop *op, const void *data, size_t len)
 	struct rdest *rd = op->dest->rdest;
 	const unsigned char *p = data;
 
-	if (rd->asking == op) {
+	/* asking is the claim holder's: an op without the claim never is it. */
+	if (op->claimed && rd->asking == op) {
 		if (rd->mode == DELTA_ASKED && take_answer(op) != 0)
 			return -1;
 		if (rd->mode == DELTA_BLOCKS)
@@ -480,12 +481,15 @@ int rdest_file_block(struct fileop *op, const void *data, size_t len)
 	return 0;
 }
 
-/* The file that asked is over: its answer taken, its hashes no longer wanted. */
+/*
+ * The file that asked is over: its answer taken (waited for when sent: the
+ * FILE went out), its hashes no longer wanted.
+ */
 static void delta_over(struct fileop *op, bool sent)
 {
 	struct rdest *rd = op->dest->rdest;
 
-	if (rd->asking != op)
+	if (!op->claimed || rd->asking != op)
 		return;
 	rdelta_done(rd->delta, sent);
 	rd->asking = NULL;
@@ -497,7 +501,7 @@ int rdest_file_end(struct fileop *op, char hex[][HASH_HEX_MAX + 1])
 	struct copy *copy = op->reader->worker.copy;
 	int ret;
 
-	if (rd->asking == op && rd->mode == DELTA_BLOCKS) {
+	if (op->claimed && rd->asking == op && rd->mode == DELTA_BLOCKS) {
 		size_t part = rd->part_len;
 		rd->part_len = 0;
 		if ((part > 0 && delta_block(op, rd->part, part) != 0) || put_same(op) != 0)
@@ -519,7 +523,8 @@ void rdest_file_drop(struct fileop *op)
 	if (proto_put_text(&op->rbuf, PROTO_ABORT, NULL, 0) == 0)
 		file_flush(op);
 	dbuf_clear(&op->rbuf);
-	delta_over(op, !op->dest->rdest->remote->broken);
+	/* A broken connection's peer is gone: its end of input comes, and with it "gone". */
+	delta_over(op, true);
 	file_release(op);
 }
 

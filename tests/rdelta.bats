@@ -300,3 +300,74 @@ check_result() {
 	check_result
 	assert_sent_below down $MiB
 }
+
+# --- A hostile peer ------------------------------------------------------------
+
+# client_stream OUT STEP...: a client's bytes to pcopy --server receiving
+# into ./dest with -u: the greeting, SETUP, then "file REL SIZE" (a FILE
+# entry), "same OFFSET LENGTH", "data BYTES". Written from docs/PROTOCOL.md.
+client_stream() {
+	/usr/bin/python3 - "$@" <<'PY'
+import os, struct, sys
+out, steps = sys.argv[1], sys.argv[2:]
+u8 = lambda v: struct.pack('>B', v)
+u32 = lambda v: struct.pack('>I', v)
+u64 = lambda v: struct.pack('>Q', v)
+blob = lambda b: u32(len(b)) + b
+frame = lambda t, p: u32(len(p)) + u8(t) + p
+def entry(t, rel, mode, size):
+    return frame(t, blob(rel) + u32(mode) + u32(0) + u32(0) + u64(size) + u64(size // 512 + 1) +
+                 u64(0) + u32(0) + u64(1262304000) + u32(0) + u64(1) + u64(1) + u32(1) + u64(0) +
+                 blob(b'') + blob(b''))
+dest = os.getcwd().encode() + b"/dest"
+s = frame(1, b'ptools-pcopy' + u32(1))
+s += frame(2, u8(1) + blob(dest) + blob(b'host') + u32(2) + blob(b'sha256') +
+           blob(b'.ptools-seal') + u32(4) + u32(0) + blob(os.urandom(16)))
+i = 0
+while i < len(steps):
+    if steps[i] == 'file':
+        s += entry(13, steps[i + 1].encode(), 0o100644, int(steps[i + 2])); i += 3
+    elif steps[i] == 'same':
+        s += frame(18, u64(int(steps[i + 1])) + u64(int(steps[i + 2]))); i += 3
+    elif steps[i] == 'data':
+        s += frame(14, blob(steps[i + 1].encode())); i += 2
+open(out, 'wb').write(s)
+PY
+}
+
+# Intent: SAME is only taken inside a delta the receiver asked for: a client
+# that sends one for a file the server answered WHOLE (no old file there)
+# stops the run as malformed input, and nothing is left in the destination.
+@test "rdelta: pcopy --server refuses SAME for a file it did not take by delta" {
+	mkdir dest
+	client_stream in.bin file big $((2 * MiB)) same 0 65536
+	prun sh -c 'pcopy --server < in.bin > out.bin'
+	assert_equal "$status" 2
+	grep -aq 'same bytes in a file not sent by delta' out.bin
+	assert_equal "$(ls -A dest)" ""
+	# The server's answer to the FILE came first: WHOLE (type 41, empty).
+	/usr/bin/python3 -c 'import sys
+d = open(sys.argv[1], "rb").read()
+at = 0
+types = []
+while at + 5 <= len(d):
+    n = int.from_bytes(d[at:at + 4], "big")
+    types.append(d[at + 4])
+    at += 5 + n
+assert 41 in types, types' out.bin
+}
+
+# Intent: SAME out of place (not where the file's bytes have got to) is
+# refused even inside a delta: the old file is there, the server answers
+# BASE, and a SAME that skips ahead stops the run; the old file is intact.
+@test "rdelta: pcopy --server refuses a SAME range out of place" {
+	mkdir dest
+	head -c $((2 * MiB)) /dev/urandom > dest/big
+	touch -d @1262304000 dest/big
+	cp dest/big before
+	client_stream in.bin file big $((2 * MiB)) data abcd same 65536 65536
+	prun sh -c 'pcopy --server < in.bin > out.bin'
+	assert_equal "$status" 2
+	grep -aq 'same bytes out of place' out.bin
+	cmp before dest/big
+}
