@@ -329,7 +329,7 @@ int rdest_file_start(struct fileop *op, struct task *task)
 	if (!rd->delta || !rdelta_eligible(&copy->opt, (uint64_t)task->st.st_size))
 		return 0;
 	/*
-	 * The receiver answers (PROTO.md 4.7): FILE goes out now, holding the
+	 * The receiver answers (PROTOCOL.md 4.7): FILE goes out now, holding the
 	 * connection, and the answer is awaited at the first block, after the
 	 * first read: the round trip overlaps it.
 	 */
