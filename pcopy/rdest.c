@@ -44,6 +44,7 @@ struct rdest {
 	unsigned char *part;         /* a block being gathered (block bytes) */
 	size_t part_len, part_cap;
 	uint64_t same_at, same_len;  /* the SAME run not sent yet */
+	struct dbuf data;            /* or the run of differing blocks not sent yet */
 };
 
 enum { DELTA_ASKED, DELTA_WHOLE, DELTA_BLOCKS };
@@ -238,6 +239,7 @@ void rdest_setup(struct copy *copy, struct dest *dest, struct remote *peer)
 	}
 	pthread_mutex_init(&rd->lock, NULL);
 	pthread_cond_init(&rd->cond, NULL);
+	dbuf_init(&rd->data);
 	rd->remote = peer;
 	if (!peer) {
 		rd->remote = remote_start(dest->path, &copy->opt.how);
@@ -341,6 +343,7 @@ int rdest_file_start(struct fileop *op, struct task *task)
 	rd->index = 0;
 	rd->part_len = 0;
 	rd->same_len = 0;
+	dbuf_clear(&rd->data);
 	if (file_push(op) != 0) {
 		rdelta_done(rd->delta, false);
 		rd->asking = NULL;
@@ -379,27 +382,56 @@ static int put_same(struct fileop *op)
 	return 0;
 }
 
-/* One block of a delta (len bytes; only the last may be short): "same", or its bytes. 0 or -1. */
+/* Send the run of differing blocks held back, if any, as one DATA. 0 or -1. */
+static int put_data(struct fileop *op)
+{
+	struct rdest *rd = op->dest->rdest;
+
+	if (rd->data.len == 0)
+		return 0;
+	if (proto_put_data(&op->rbuf, rd->data.data, rd->data.len) != 0)
+		return -1;
+	count_sent(op, rd->data.len, 0);
+	dbuf_clear(&rd->data);
+	return op->rbuf.len >= RDEST_FILE_CHUNK ? file_flush(op) : 0;
+}
+
+/* rdelta_same's ready: before waiting for a hash, everything of the file so far goes out. */
+static int delta_push(void *arg)
+{
+	struct fileop *op = arg;
+
+	return put_data(op) == 0 ? file_push(op) : -1;
+}
+
+/*
+ * One block of a delta (len bytes; only the last may be short): added to
+ * the SAME run or to the DATA run held back, each sent when the other kind
+ * of block comes, when it is long enough, or before a wait.
+ */
 static int delta_block(struct fileop *op, const unsigned char *data, size_t len)
 {
 	struct rdest *rd = op->dest->rdest;
 	uint64_t index = rd->index++;
-	int same = rdelta_same(rd->delta, index, data, len, file_push, op);
+	int same = rdelta_same(rd->delta, index, data, len, delta_push, op);
 
 	if (same < 0) {
 		lost(op->dest);
 		return -1;
 	}
 	if (same) {
+		if (put_data(op) != 0)
+			return -1;
 		if (rd->same_len == 0)
 			rd->same_at = index * rd->block;
 		rd->same_len += len;
 		return rd->same_len >= (uint64_t)RDELTA_RUN_MAX * rd->block ? put_same(op) : 0;
 	}
-	if (put_same(op) != 0 || proto_put_data(&op->rbuf, data, len) != 0)
+	/* DATA stays within 1 MiB, as a whole file's (a block is at most that). */
+	if (put_same(op) != 0 || (rd->data.len + len > RDEST_FILE_CHUNK && put_data(op) != 0) ||
+	    dbuf_append(&rd->data, data, len) != 0)
 		return -1;
-	count_sent(op, len, 0);
-	return op->rbuf.len >= RDEST_FILE_CHUNK ? file_flush(op) : 0;
+	return 0;
 }
 
 /* The file's next len bytes, by delta: cut into blocks. 0 or -1. */
@@ -504,7 +536,8 @@ int rdest_file_end(struct fileop *op, char hex[][HASH_HEX_MAX + 1])
 	if (op->claimed && rd->asking == op && rd->mode == DELTA_BLOCKS) {
 		size_t part = rd->part_len;
 		rd->part_len = 0;
-		if ((part > 0 && delta_block(op, rd->part, part) != 0) || put_same(op) != 0)
+		if ((part > 0 && delta_block(op, rd->part, part) != 0) || put_same(op) != 0 ||
+		    put_data(op) != 0)
 			return -1; /* dropped: rdest_file_drop */
 	}
 	if (proto_put_end(&op->rbuf, hex, copy->opt.nalgos, hex[copy->check_algo]) != 0)
@@ -598,6 +631,7 @@ int rdest_finish(struct copy *copy, struct dest *dest, bool all_back, const char
 	free(rd->why);
 	rdelta_peer_free(rd->delta);
 	free(rd->part);
+	dbuf_free(&rd->data);
 	free(rd);
 	dest->rdest = NULL;
 	return status;
