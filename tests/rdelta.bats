@@ -371,3 +371,64 @@ assert 41 in types, types' out.bin
 	grep -aq 'same bytes out of place' out.bin
 	cmp before dest/big
 }
+
+# fake_receiver PATH MODE: a stand-in for pcopy --server that greets, says
+# READY, answers the first FILE with BASE and then misbehaves: MODE
+# "order" sends hashes from block 5 first, "window" more hashes than the
+# window allows (4096 + 1024 for a 64 MiB file of 4 KiB blocks, all at once).
+fake_receiver() {
+	cat > "$1" <<'PY'
+#!/usr/bin/python3
+import os, struct, sys
+mode = os.environ["FAKE_MODE"]
+def read_exact(n):
+    b = b""
+    while len(b) < n:
+        c = os.read(0, n - len(b))
+        if not c:
+            sys.exit(0)
+        b += c
+    return b
+def read_frame():
+    h = read_exact(5)
+    return h[4], read_exact(struct.unpack(">I", h[:4])[0])
+def send(t, p=b""):
+    os.write(1, struct.pack(">IB", len(p), t) + p)
+send(1, b"ptools-pcopy" + struct.pack(">I", 1))
+read_frame()  # HELLO
+read_frame()  # SETUP
+send(3)
+while True:
+    t, p = read_frame()
+    if t == 13:
+        break
+B = 4096
+send(40, struct.pack(">QI", 64 << 20, B))
+h = bytes(16)
+if mode == "order":
+    send(42, struct.pack(">QI", 5, 16) + h)
+else:
+    for first in range(0, 5120, 1024):
+        send(42, struct.pack(">QI", first, 1024 * 16) + h * 1024)
+while True:
+    read_frame()
+PY
+	chmod +x "$1"
+}
+
+# Intent: the sender checks what the receiver sends back too: hashes out of
+# order, or more than the window allows, end the connection with a message
+# (no hang, no unbounded memory), and the run fails.
+@test "rdelta: the sending side refuses block hashes out of order or past the window" {
+	mkdir new
+	head -c $((64 * MiB)) /dev/zero > new/big
+	fake_receiver fake order
+	FAKE_MODE=order prun timeout -k 5 60 pcopy -u --block-size 4K -e "$STANDIN" \
+		--remote-pcopy "$T/fake" new testhost:dest
+	assert_failure 1
+	assert_output --partial "block hashes out of order"
+	FAKE_MODE=window prun timeout -k 5 60 pcopy -u --block-size 4K -e "$STANDIN" \
+		--remote-pcopy "$T/fake" new testhost:dest
+	assert_failure 1
+	assert_output --partial "more block hashes ahead than the window allows"
+}
