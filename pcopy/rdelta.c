@@ -26,6 +26,10 @@
 #define XXH_STATIC_LINKING_ONLY /* XXH3_generateSecret */
 #include <xxhash.h>
 
+/* The receiver reads its old file this much at a time (a whole number of blocks). */
+#define RDELTA_READ ((size_t)1 << 20)
+
+_Static_assert(RDELTA_READ >= PROTO_BLOCK_MAX, "a read holds a block");
 _Static_assert(RDELTA_WINDOW >= PROTO_HASHES_MAX + RDELTA_RUN_MAX - 1,
 	       "the hash the sender waits for must always be allowed");
 _Static_assert(sizeof(((struct remote *)0)->delta_key) == PROTO_KEY_LEN, "key length");
@@ -280,9 +284,31 @@ struct rdelta_recv {
 	pthread_cond_t cond;
 	uint64_t allowed;            /* hashes below this block may go */
 	bool stop;
-	unsigned char *buf;          /* one block */
+	unsigned char *buf;          /* RDELTA_READ bytes */
 	unsigned char hashes[PROTO_HASHES_MAX][PROTO_HASH_LEN];
 };
+
+/* The hashes of blocks [first, first + n) into rd->hashes, read RDELTA_READ bytes at a time. */
+static void hash_blocks(struct rdelta_recv *rd, uint64_t first, size_t n)
+{
+	size_t per_read = RDELTA_READ / rd->block, i = 0;
+
+	while (i < n) {
+		uint64_t at = (first + i) * rd->block;
+		size_t blocks = n - i < per_read ? n - i : per_read;
+		size_t want = at >= rd->base ? 0 : rd->base - at < blocks * rd->block
+							  ? (size_t)(rd->base - at) : blocks * rd->block;
+		ssize_t got = xpread(rd->fd, rd->buf, want, (off_t)at);
+
+		for (size_t j = 0; j < blocks; j++, i++) {
+			size_t len = block_len(rd->base, rd->block, first + i);
+			if (got >= 0 && j * rd->block + len <= (size_t)got)
+				block_hash(rd->secret, rd->buf + j * rd->block, len, rd->hashes[i]);
+			else /* unreadable here: a hash no block has (but by a 2^-128 chance) */
+				memset(rd->hashes[i], 0, PROTO_HASH_LEN);
+		}
+	}
+}
 
 /* Send one frame built by put (BASE or HASHES). 0 or -1. */
 static int send_frame(struct remote *peer, struct dbuf *out)
@@ -308,15 +334,7 @@ static void *hash_base(void *arg)
 							       : PROTO_HASHES_MAX;
 		bool stop;
 
-		for (size_t i = 0; i < n; i++) {
-			uint64_t index = next + i;
-			size_t len = block_len(rd->base, rd->block, index);
-			ssize_t got = xpread(rd->fd, rd->buf, len, (off_t)(index * rd->block));
-			if (got == (ssize_t)len)
-				block_hash(rd->secret, rd->buf, len, rd->hashes[i]);
-			else /* unreadable here: a hash no block has (but by a 2^-128 chance) */
-				memset(rd->hashes[i], 0, PROTO_HASH_LEN);
-		}
+		hash_blocks(rd, next, n);
 		pthread_mutex_lock(&rd->lock);
 		while (!rd->stop && next + n > rd->allowed)
 			pthread_cond_wait(&rd->cond, &rd->lock);
@@ -340,7 +358,7 @@ struct rdelta_recv *rdelta_recv_start(struct remote *peer, int base_fd, uint64_t
 
 	if (!rd)
 		return NULL;
-	rd->buf = malloc(block);
+	rd->buf = malloc(RDELTA_READ);
 	if (!rd->buf) {
 		free(rd);
 		errno = ENOMEM;

@@ -425,7 +425,10 @@ static int delta_block(struct fileop *op, const unsigned char *data, size_t len)
 		if (rd->same_len == 0)
 			rd->same_at = index * rd->block;
 		rd->same_len += len;
-		return rd->same_len >= (uint64_t)RDELTA_RUN_MAX * rd->block ? put_same(op) : 0;
+		if (rd->same_len < (uint64_t)RDELTA_RUN_MAX * rd->block)
+			return 0;
+		/* Out at once: the receiver's progress through the file opens its window. */
+		return put_same(op) == 0 ? file_push(op) : -1;
 	}
 	/* DATA stays within 1 MiB, as a whole file's (a block is at most that). */
 	if (put_same(op) != 0 || (rd->data.len + len > RDEST_FILE_CHUNK && put_data(op) != 0) ||
