@@ -663,7 +663,9 @@ int reader_sink(void *arg, const void *data, size_t len, uint64_t offset)
 		if (reader->ops[i].state == OP_IDLE)
 			continue;
 		any = true;
-		progress_add(copy->progress, i, 0, len); /* big files move the bar as they go */
+		/* Big files move the bar as they go; a remote lane counts what it sends (rdest.c). */
+		if (!reader->ops[i].dest->rdest)
+			progress_add(copy->progress, i, 0, len);
 	}
 	if (!any) {
 		reader->abandoned = true;

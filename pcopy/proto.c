@@ -32,7 +32,9 @@ int proto_put_setup(struct dbuf *out, const struct proto_setup *setup)
 	if (frame_begin(out, PROTO_SETUP, &start) != 0 || frame_put_u8(out, (uint8_t)setup->role) != 0 ||
 	    frame_put_str(out, setup->path) != 0 || frame_put_str(out, setup->host) != 0 ||
 	    frame_put_u32(out, setup->flags) != 0 || frame_put_str(out, setup->algos) != 0 ||
-	    frame_put_str(out, setup->seal_name) != 0 || frame_put_u32(out, setup->readers) != 0)
+	    frame_put_str(out, setup->seal_name) != 0 || frame_put_u32(out, setup->readers) != 0 ||
+	    frame_put_u32(out, setup->block_size) != 0 ||
+	    frame_put_bytes(out, setup->key, sizeof(setup->key)) != 0)
 		return -1;
 	return frame_end(out, start);
 }
@@ -170,6 +172,24 @@ static int get_string(struct frame_cursor *cur, struct dbuf *store, size_t *off)
 	return 0;
 }
 
+/* Whether block is a block size a delta may use. */
+static bool block_ok(uint64_t block)
+{
+	return block >= PROTO_BLOCK_MIN && block <= PROTO_BLOCK_MAX && (block & (block - 1)) == 0;
+}
+
+/* SETUP's key: a bytes field of exactly PROTO_KEY_LEN bytes. 0 or -1. */
+static int get_key(struct frame_cursor *cur, unsigned char *key)
+{
+	size_t len;
+	const unsigned char *p = frame_get_bytes(cur, &len);
+
+	if (!p || len != PROTO_KEY_LEN)
+		return -1;
+	memcpy(key, p, len);
+	return 0;
+}
+
 int proto_get_setup(const struct frame *frame, struct proto_setup *setup, struct dbuf *store,
 		    const char **why)
 {
@@ -186,8 +206,13 @@ int proto_get_setup(const struct frame *frame, struct proto_setup *setup, struct
 	if (get_string(&cur, store, &algos) != 0 || get_string(&cur, store, &seal) != 0)
 		return bad(why, "malformed setup");
 	setup->readers = frame_get_u32(&cur);
+	setup->block_size = frame_get_u32(&cur);
+	if (get_key(&cur, setup->key) != 0)
+		return bad(why, "malformed setup");
 	if (done(&cur, why) != 0)
 		return -1;
+	if (setup->block_size != 0 && !block_ok(setup->block_size))
+		return bad(why, "a block size that is not a power of two from 4 KiB to 1 MiB");
 	if (setup->role < ROLE_RECEIVE || setup->role > ROLE_ROLLBACK)
 		return bad(why, "unknown role");
 	if ((setup->flags & ~(uint32_t)PROTO_FLAGS_ALL) != 0)
@@ -379,5 +404,82 @@ int proto_xattr_put(struct dbuf *blob, const char *name, const void *value, size
 {
 	if (frame_put_str(blob, name) != 0 || frame_put_bytes(blob, value, len) != 0)
 		return -1;
+	return 0;
+}
+
+int proto_put_base(struct dbuf *out, uint64_t base, uint32_t block)
+{
+	size_t start;
+
+	if (frame_begin(out, PROTO_BASE, &start) != 0 || frame_put_u64(out, base) != 0 ||
+	    frame_put_u32(out, block) != 0)
+		return -1;
+	return frame_end(out, start);
+}
+
+int proto_put_hashes(struct dbuf *out, uint64_t first, const void *hashes, size_t count)
+{
+	size_t start;
+
+	if (frame_begin(out, PROTO_HASHES, &start) != 0 || frame_put_u64(out, first) != 0 ||
+	    frame_put_bytes(out, hashes, count * PROTO_HASH_LEN) != 0)
+		return -1;
+	return frame_end(out, start);
+}
+
+int proto_put_same(struct dbuf *out, uint64_t offset, uint64_t length)
+{
+	size_t start;
+
+	if (frame_begin(out, PROTO_SAME, &start) != 0 || frame_put_u64(out, offset) != 0 ||
+	    frame_put_u64(out, length) != 0)
+		return -1;
+	return frame_end(out, start);
+}
+
+int proto_get_base(const struct frame *frame, uint64_t *base, uint32_t *block, const char **why)
+{
+	struct frame_cursor cur;
+
+	frame_cursor_init(&cur, frame);
+	*base = frame_get_u64(&cur);
+	*block = frame_get_u32(&cur);
+	if (done(&cur, why) != 0)
+		return -1;
+	if (*base > INT64_MAX || !block_ok(*block))
+		return bad(why, "a malformed delta base");
+	return 0;
+}
+
+int proto_get_hashes(const struct frame *frame, uint64_t *first, const unsigned char **hashes,
+		     size_t *count, const char **why)
+{
+	struct frame_cursor cur;
+	size_t len;
+
+	frame_cursor_init(&cur, frame);
+	*first = frame_get_u64(&cur);
+	*hashes = frame_get_bytes(&cur, &len);
+	*count = 0;
+	if (done(&cur, why) != 0)
+		return -1;
+	if (len == 0 || len % PROTO_HASH_LEN != 0 || len / PROTO_HASH_LEN > PROTO_HASHES_MAX ||
+	    *first > INT64_MAX)
+		return bad(why, "malformed block hashes");
+	*count = len / PROTO_HASH_LEN;
+	return 0;
+}
+
+int proto_get_same(const struct frame *frame, uint64_t *offset, uint64_t *length, const char **why)
+{
+	struct frame_cursor cur;
+
+	frame_cursor_init(&cur, frame);
+	*offset = frame_get_u64(&cur);
+	*length = frame_get_u64(&cur);
+	if (done(&cur, why) != 0)
+		return -1;
+	if (*length == 0 || *offset > INT64_MAX || *length > INT64_MAX - *offset)
+		return bad(why, "a malformed same range");
 	return 0;
 }

@@ -36,11 +36,15 @@ enum proto_type {
 	PROTO_END = 15,    /* the file is whole: the source's digests, and the check digest */
 	PROTO_ABORT = 16,  /* the file is dropped (the source failed) */
 	PROTO_LINK = 17,   /* -H: another name of a file sent before (same dev and ino) */
+	PROTO_SAME = 18,   /* delta: the next bytes are the receiver's old file's, at the same offset */
 	PROTO_COMMIT = 20, /* sender: everything was sent: seal */
 	PROTO_CANCEL = 21, /* sender: roll back (why) */
 	PROTO_MSG = 30,    /* a message line for the user's stderr */
 	PROTO_FAILED = 31, /* receiver: its destination failed (why): send no more */
 	PROTO_DONE = 32,   /* receiver: how the run ended there */
+	PROTO_BASE = 40,   /* receiver: this FILE is updated by delta: old size, block size */
+	PROTO_WHOLE = 41,  /* receiver: send this FILE whole */
+	PROTO_HASHES = 42, /* receiver: keyed hashes of the old file's next blocks */
 };
 
 /** What the server is asked to do (SETUP's role). */
@@ -60,8 +64,18 @@ enum {
 	PROTO_HARD_LINKS = 1 << 5,
 	PROTO_KEEP_GOING = 1 << 6,
 	PROTO_COMPRESS = 1 << 7,     /* after SETUP, both directions are one zstd stream each */
-	PROTO_FLAGS_ALL = (1 << 8) - 1,
+	PROTO_DELTA = 1 << 8,        /* --delta */
+	PROTO_WHOLE_FILE = 1 << 9,   /* -W */
+	PROTO_INPLACE = 1 << 10,     /* --inplace */
+	PROTO_FLAGS_ALL = (1 << 11) - 1,
 };
+
+/* Remote delta (PROTOCOL.md 4.7): SETUP's key, a block hash, HASHES' batch, block sizes. */
+#define PROTO_KEY_LEN 16
+#define PROTO_HASH_LEN 16
+#define PROTO_HASHES_MAX 1024
+#define PROTO_BLOCK_MIN ((uint32_t)4 << 10)
+#define PROTO_BLOCK_MAX ((uint32_t)1 << 20)
 
 struct proto_setup {
 	unsigned role;
@@ -71,6 +85,8 @@ struct proto_setup {
 	const char *algos;           /* "sha256,xxh128" */
 	const char *seal_name;
 	unsigned readers;
+	uint32_t block_size;         /* --block-size; 0: the default */
+	unsigned char key[PROTO_KEY_LEN]; /* the run's block-hash key */
 };
 
 /** One entry: ROOT, DIR, NODE, FILE or LINK. */
@@ -103,6 +119,11 @@ int proto_put_end(struct dbuf *out, char hex[][HASH_HEX_MAX + 1], size_t count, 
 int proto_put_text(struct dbuf *out, unsigned type, const char *text, size_t len);
 int proto_put_commit(struct dbuf *out, uint64_t left_out);
 int proto_put_done(struct dbuf *out, const struct proto_done *done);
+/* Remote delta: BASE (old size, block size), HASHES (count hashes of
+ * PROTO_HASH_LEN bytes from block first), SAME (offset, length). */
+int proto_put_base(struct dbuf *out, uint64_t base, uint32_t block);
+int proto_put_hashes(struct dbuf *out, uint64_t first, const void *hashes, size_t count);
+int proto_put_same(struct dbuf *out, uint64_t offset, uint64_t length);
 
 /*
  * Decoders: 0, or -1 when the frame is malformed (with a reason for the
@@ -124,6 +145,13 @@ int proto_get_end(const struct frame *frame, const struct hash_algo *const *algo
 int proto_get_text(const struct frame *frame, const char **text, size_t *len, const char **why);
 int proto_get_commit(const struct frame *frame, uint64_t *left_out, const char **why);
 int proto_get_done(const struct frame *frame, struct proto_done *done, const char **why);
+/** BASE: base at most 2^63-1, block a power of two from PROTO_BLOCK_MIN to PROTO_BLOCK_MAX. */
+int proto_get_base(const struct frame *frame, uint64_t *base, uint32_t *block, const char **why);
+/** HASHES: 1 to PROTO_HASHES_MAX whole hashes; *hashes points into the frame. */
+int proto_get_hashes(const struct frame *frame, uint64_t *first, const unsigned char **hashes,
+		     size_t *count, const char **why);
+/** SAME: a length of at least 1, offset + length at most 2^63-1. */
+int proto_get_same(const struct frame *frame, uint64_t *offset, uint64_t *length, const char **why);
 
 /*
  * The longest relative path an entry may have. Longer than PATH_MAX, as a

@@ -17,6 +17,7 @@
 #include "destdir.h"
 #include "diag.h"
 #include "proto.h"
+#include "rdelta.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,19 @@ struct rdest {
 	bool done, lost;
 	struct proto_done result;
 	char *why;
+	/* Remote delta (rdelta.h): the file that asked, while it holds the connection. */
+	struct rdelta_peer *delta;   /* the hashes coming back */
+	const struct fileop *asking; /* NULL: none */
+	int mode;                    /* DELTA_ASKED, DELTA_WHOLE or DELTA_BLOCKS */
+	size_t block;
+	uint64_t index;              /* the next block's */
+	unsigned char *part;         /* a block being gathered (block bytes) */
+	size_t part_len, part_cap;
+	uint64_t same_at, same_len;  /* the SAME run not sent yet */
+	struct dbuf data;            /* or the run of differing blocks not sent yet */
 };
+
+enum { DELTA_ASKED, DELTA_WHOLE, DELTA_BLOCKS };
 
 /*
  * A write to the remote side failed: the connection is gone. Said once, at
@@ -109,6 +122,13 @@ static void *listen_remote(void *arg)
 		int ret = remote_read(rd->remote, &frame);
 		if (ret <= 0)
 			break;
+		ret = rd->delta ? rdelta_peer_frame(rd->delta, &frame, &why) : 0;
+		if (ret > 0)
+			continue;
+		if (ret < 0) {
+			diag_file_errorf(dest->path, "a malformed message from the remote side: %s", why);
+			break;
+		}
 		if (frame.type == PROTO_FAILED && proto_get_text(&frame, &text, &len, &why) == 0) {
 			char *shown = remote_printable(text, len);
 			dest_fail_said(dest, shown ? shown : "failed", shown ? len : 6);
@@ -121,12 +141,16 @@ static void *listen_remote(void *arg)
 			rd->done = true;
 			pthread_cond_broadcast(&rd->cond);
 			pthread_mutex_unlock(&rd->lock);
+			if (rd->delta)
+				rdelta_peer_gone(rd->delta);
 			return NULL;
 		}
 		diag_file_errorf(dest->path, "a malformed message from the remote side");
 		break;
 	}
 	lost(dest);
+	if (rd->delta)
+		rdelta_peer_gone(rd->delta);
 	pthread_mutex_lock(&rd->lock);
 	rd->lost = true;
 	pthread_cond_broadcast(&rd->cond);
@@ -164,7 +188,16 @@ int rdest_ask(struct remote *remote, const struct copy_options *opt, unsigned ro
 	setup.flags = (opt->force ? PROTO_FORCE : 0) | (opt->update ? PROTO_UPDATE : 0) |
 		      (opt->fsync ? PROTO_FSYNC : 0) | (opt->verify ? PROTO_VERIFY : 0) |
 		      (opt->preserve ? PROTO_PRESERVE : 0) | (opt->hard_links ? PROTO_HARD_LINKS : 0) |
-		      (opt->keep_going ? PROTO_KEEP_GOING : 0) | (opt->compress ? PROTO_COMPRESS : 0);
+		      (opt->keep_going ? PROTO_KEEP_GOING : 0) | (opt->compress ? PROTO_COMPRESS : 0) |
+		      (opt->delta ? PROTO_DELTA : 0) | (opt->whole_file ? PROTO_WHOLE_FILE : 0) |
+		      (opt->inplace ? PROTO_INPLACE : 0);
+	setup.block_size = (uint32_t)opt->block_size;
+	/* The run's block-hash key, the client's for both directions (rdelta.c). */
+	if (rdelta_new_key(remote->delta_key) != 0) {
+		diag_file_error(remote->name, errno);
+		return -1;
+	}
+	memcpy(setup.key, remote->delta_key, sizeof(setup.key));
 	setup.seal_name = opt->seal_name ? opt->seal_name : SEAL_DEFAULT_NAME;
 	setup.readers = opt->readers;
 	/* The run's algorithms, as -a takes them. */
@@ -206,6 +239,7 @@ void rdest_setup(struct copy *copy, struct dest *dest, struct remote *peer)
 	}
 	pthread_mutex_init(&rd->lock, NULL);
 	pthread_cond_init(&rd->cond, NULL);
+	dbuf_init(&rd->data);
 	rd->remote = peer;
 	if (!peer) {
 		rd->remote = remote_start(dest->path, &copy->opt.how);
@@ -214,6 +248,11 @@ void rdest_setup(struct copy *copy, struct dest *dest, struct remote *peer)
 			dest_fail_said(dest, unreachable, sizeof(unreachable) - 1);
 			return;
 		}
+	}
+	rd->delta = rdelta_peer_new(rd->remote);
+	if (!rd->delta) {
+		dest_fail(dest, "", 0, ENOMEM, NULL);
+		return;
 	}
 	if (pthread_create(&rd->listener, NULL, listen_remote, dest) != 0) {
 		dest_fail(dest, "", 0, errno, "starting a thread");
@@ -239,20 +278,6 @@ void rdest_node(struct dest *dest, const char *rel, size_t len, const struct sta
 	send_entry(dest, PROTO_NODE, rel, len, st, target, -1);
 }
 
-int rdest_file_start(struct fileop *op, struct task *task)
-{
-	struct copy *copy = op->reader->worker.copy;
-
-	dbuf_clear(&op->rbuf);
-	op->claimed = false;
-	if (put_entry(&op->rbuf, PROTO_FILE, task->rel, task->rel_len, &task->st, NULL,
-		      copy->opt.preserve ? task->srcfd : -1) != 0) {
-		dest_fail(op->dest, task->rel, task->rel_len, errno, NULL);
-		return -1;
-	}
-	return 0;
-}
-
 /* Queue op's gathered frames, holding the connection until the file ends. */
 static int file_flush(struct fileop *op)
 {
@@ -270,14 +295,219 @@ static int file_flush(struct fileop *op)
 	return ret;
 }
 
+/* Give the connection up after op's last frame. */
+static void file_release(struct fileop *op)
+{
+	op->claimed = false;
+	remote_release(op->dest->rdest->remote);
+}
+
+/* Write out everything of op's file queued so far (before waiting for an answer). 0 or -1. */
+static int file_push(void *arg)
+{
+	struct fileop *op = arg;
+
+	if (file_flush(op) != 0)
+		return -1;
+	if (remote_flush(op->dest->rdest->remote) != 0) {
+		lost(op->dest);
+		return -1;
+	}
+	return 0;
+}
+
+int rdest_file_start(struct fileop *op, struct task *task)
+{
+	struct copy *copy = op->reader->worker.copy;
+	struct rdest *rd = op->dest->rdest;
+
+	dbuf_clear(&op->rbuf);
+	op->claimed = false;
+	if (put_entry(&op->rbuf, PROTO_FILE, task->rel, task->rel_len, &task->st, NULL,
+		      copy->opt.preserve ? task->srcfd : -1) != 0) {
+		dest_fail(op->dest, task->rel, task->rel_len, errno, NULL);
+		return -1;
+	}
+	if (!rd->delta || !rdelta_eligible(&copy->opt, (uint64_t)task->st.st_size))
+		return 0;
+	/*
+	 * The receiver answers (PROTOCOL.md 4.7): FILE goes out now, holding the
+	 * connection, and the answer is awaited at the first block, after the
+	 * first read: the round trip overlaps it.
+	 */
+	remote_claim(rd->remote, op);
+	op->claimed = true;
+	rdelta_expect(rd->delta, (uint64_t)task->st.st_size);
+	rd->asking = op;
+	rd->mode = DELTA_ASKED;
+	rd->index = 0;
+	rd->part_len = 0;
+	rd->same_len = 0;
+	dbuf_clear(&rd->data);
+	if (file_push(op) != 0) {
+		rdelta_done(rd->delta, false);
+		rd->asking = NULL;
+		file_release(op);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Progress: a remote lane counts the file's bytes that went out; the bytes
+ * the receiver had already (SAME) come off its expected total instead.
+ */
+static void count_sent(struct fileop *op, uint64_t sent, uint64_t same)
+{
+	struct copy *copy = op->reader->worker.copy;
+	size_t lane = (size_t)(op - op->reader->ops);
+
+	if (sent > 0)
+		progress_add(copy->progress, lane, 0, sent);
+	if (same > 0)
+		progress_expect(copy->progress, lane, 0, (uint64_t)0 - same);
+}
+
+/* Send the SAME run held back, if any. 0 or -1. */
+static int put_same(struct fileop *op)
+{
+	struct rdest *rd = op->dest->rdest;
+
+	if (rd->same_len == 0)
+		return 0;
+	if (proto_put_same(&op->rbuf, rd->same_at, rd->same_len) != 0)
+		return -1;
+	count_sent(op, 0, rd->same_len);
+	rd->same_len = 0;
+	return 0;
+}
+
+/* Send the run of differing blocks held back, if any, as one DATA. 0 or -1. */
+static int put_data(struct fileop *op)
+{
+	struct rdest *rd = op->dest->rdest;
+
+	if (rd->data.len == 0)
+		return 0;
+	if (proto_put_data(&op->rbuf, rd->data.data, rd->data.len) != 0)
+		return -1;
+	count_sent(op, rd->data.len, 0);
+	dbuf_clear(&rd->data);
+	return op->rbuf.len >= RDEST_FILE_CHUNK ? file_flush(op) : 0;
+}
+
+/* rdelta_same's ready: before waiting for a hash, everything of the file so far goes out. */
+static int delta_push(void *arg)
+{
+	struct fileop *op = arg;
+
+	return put_data(op) == 0 ? file_push(op) : -1;
+}
+
+/*
+ * One block of a delta (len bytes; only the last may be short): added to
+ * the SAME run or to the DATA run held back, each sent when the other kind
+ * of block comes, when it is long enough, or before a wait.
+ */
+static int delta_block(struct fileop *op, const unsigned char *data, size_t len)
+{
+	struct rdest *rd = op->dest->rdest;
+	uint64_t index = rd->index++;
+	int same = rdelta_same(rd->delta, index, data, len, delta_push, op);
+
+	if (same < 0) {
+		lost(op->dest);
+		return -1;
+	}
+	if (same) {
+		if (put_data(op) != 0)
+			return -1;
+		if (rd->same_len == 0)
+			rd->same_at = index * rd->block;
+		rd->same_len += len;
+		if (rd->same_len < (uint64_t)RDELTA_RUN_MAX * rd->block)
+			return 0;
+		/* Out at once: the receiver's progress through the file opens its window. */
+		return put_same(op) == 0 ? file_push(op) : -1;
+	}
+	/* DATA stays within 1 MiB, as a whole file's (a block is at most that). */
+	if (put_same(op) != 0 || (rd->data.len + len > RDEST_FILE_CHUNK && put_data(op) != 0) ||
+	    dbuf_append(&rd->data, data, len) != 0)
+		return -1;
+	return 0;
+}
+
+/* The file's next len bytes, by delta: cut into blocks. 0 or -1. */
+static int delta_bytes(struct fileop *op, const unsigned char *data, size_t len)
+{
+	struct rdest *rd = op->dest->rdest;
+
+	while (len > 0) {
+		if (rd->part_len == 0 && len >= rd->block) {
+			if (delta_block(op, data, rd->block) != 0)
+				return -1;
+			data += rd->block;
+			len -= rd->block;
+			continue;
+		}
+		{
+			size_t take = rd->block - rd->part_len < len ? rd->block - rd->part_len : len;
+			memcpy(rd->part + rd->part_len, data, take);
+			rd->part_len += take;
+			data += take;
+			len -= take;
+		}
+		if (rd->part_len == rd->block) {
+			rd->part_len = 0;
+			if (delta_block(op, rd->part, rd->block) != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* The receiver's answer to op's FILE, at its first block. 0 or -1. */
+static int take_answer(struct fileop *op)
+{
+	struct rdest *rd = op->dest->rdest;
+	size_t block;
+	int ret = rdelta_answer(rd->delta, &block);
+
+	if (ret < 0) {
+		lost(op->dest);
+		return -1;
+	}
+	rd->mode = ret ? DELTA_BLOCKS : DELTA_WHOLE;
+	if (!ret)
+		return 0;
+	rd->block = block;
+	if (rd->part_cap < block) {
+		unsigned char *grown = realloc(rd->part, block);
+		if (!grown)
+			return -1;
+		rd->part = grown;
+		rd->part_cap = block;
+	}
+	return 0;
+}
+
 int rdest_file_block(struct fileop *op, const void *data, size_t len)
 {
+	struct rdest *rd = op->dest->rdest;
 	const unsigned char *p = data;
 
+	/* asking is the claim holder's: an op without the claim never is it. */
+	if (op->claimed && rd->asking == op) {
+		if (rd->mode == DELTA_ASKED && take_answer(op) != 0)
+			return -1;
+		if (rd->mode == DELTA_BLOCKS)
+			return delta_bytes(op, p, len);
+	}
 	while (len > 0) {
 		size_t n = len < RDEST_FILE_CHUNK ? len : RDEST_FILE_CHUNK;
 		if (proto_put_data(&op->rbuf, p, n) != 0)
 			return -1;
+		count_sent(op, n, 0);
 		p += n;
 		len -= n;
 		if (op->rbuf.len >= RDEST_FILE_CHUNK && file_flush(op) != 0)
@@ -286,33 +516,52 @@ int rdest_file_block(struct fileop *op, const void *data, size_t len)
 	return 0;
 }
 
+/*
+ * The file that asked is over: its answer taken (waited for when sent: the
+ * FILE went out), its hashes no longer wanted.
+ */
+static void delta_over(struct fileop *op, bool sent)
+{
+	struct rdest *rd = op->dest->rdest;
+
+	if (!op->claimed || rd->asking != op)
+		return;
+	rdelta_done(rd->delta, sent);
+	rd->asking = NULL;
+}
+
 int rdest_file_end(struct fileop *op, char hex[][HASH_HEX_MAX + 1])
 {
-	struct remote *remote = op->dest->rdest->remote;
+	struct rdest *rd = op->dest->rdest;
+	struct copy *copy = op->reader->worker.copy;
 	int ret;
 
-	struct copy *copy = op->reader->worker.copy;
-
+	if (op->claimed && rd->asking == op && rd->mode == DELTA_BLOCKS) {
+		size_t part = rd->part_len;
+		rd->part_len = 0;
+		if ((part > 0 && delta_block(op, rd->part, part) != 0) || put_same(op) != 0 ||
+		    put_data(op) != 0)
+			return -1; /* dropped: rdest_file_drop */
+	}
 	if (proto_put_end(&op->rbuf, hex, copy->opt.nalgos, hex[copy->check_algo]) != 0)
 		return -1;
 	ret = file_flush(op);
-	op->claimed = false;
-	remote_release(remote);
+	delta_over(op, ret == 0);
+	file_release(op);
 	return ret;
 }
 
 void rdest_file_drop(struct fileop *op)
 {
-	struct remote *remote = op->dest->rdest->remote;
-
 	dbuf_clear(&op->rbuf);
 	if (!op->claimed)
 		return; /* nothing of it was sent */
 	if (proto_put_text(&op->rbuf, PROTO_ABORT, NULL, 0) == 0)
 		file_flush(op);
 	dbuf_clear(&op->rbuf);
-	op->claimed = false;
-	remote_release(remote);
+	/* A broken connection's peer is gone: its end of input comes, and with it "gone". */
+	delta_over(op, true);
+	file_release(op);
 }
 
 int rdest_link(struct fileop *op, struct task *task)
@@ -383,6 +632,9 @@ int rdest_finish(struct copy *copy, struct dest *dest, bool all_back, const char
 	pthread_mutex_destroy(&rd->lock);
 	pthread_cond_destroy(&rd->cond);
 	free(rd->why);
+	rdelta_peer_free(rd->delta);
+	free(rd->part);
+	dbuf_free(&rd->data);
 	free(rd);
 	dest->rdest = NULL;
 	return status;

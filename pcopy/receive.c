@@ -15,10 +15,18 @@
 #include "journal.h"
 #include "producer.h"
 #include "proto.h"
+#include "rdelta.h"
 #include "rdest.h"
+#include "xio.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* SAME ranges are read from the old file this much at a time. */
+#define RECEIVE_SAME_CHUNK ((size_t)1 << 20)
 
 struct receiving {
 	struct copy *copy;
@@ -31,6 +39,8 @@ struct receiving {
 	struct hashset hashes;
 	struct dbuf xattrs;          /* the task's */
 	bool said_failed;
+	struct rdelta_recv *delta;   /* the file comes by delta: its old file's hashes go back */
+	unsigned char *same_buf;     /* RECEIVE_SAME_CHUNK bytes, made on first use */
 };
 
 /* A frame the protocol does not allow here: malformed input, exit 2; said once. */
@@ -94,6 +104,8 @@ static struct task *new_task(struct receiving *rx, const struct proto_entry *ent
 /* The file in progress ends: finished with result, or dropped (NULL). */
 static void end_file(struct receiving *rx, struct hashio_result *result)
 {
+	rdelta_recv_stop(rx->delta);
+	rx->delta = NULL;
 	if (rx->wanted)
 		reader_file_end(rx->reader, result);
 	rx->wanted = false;
@@ -144,6 +156,103 @@ static void on_data(struct receiving *rx, const struct frame *frame)
 		}
 	}
 	rx->offset += len;
+	if (rx->delta)
+		rdelta_recv_advance(rx->delta, rx->offset);
+}
+
+/* Feed [offset, offset + length) of the old file (fd) to the engine, as DATA's bytes would be. */
+static void feed_base(struct receiving *rx, int fd, uint64_t offset, uint64_t length)
+{
+	if (!rx->same_buf) {
+		rx->same_buf = malloc(RECEIVE_SAME_CHUNK);
+		if (!rx->same_buf) {
+			stop_run(rx->copy, STOP_INTERNAL, rx->task->rel, ENOMEM);
+			reader_file_end(rx->reader, NULL);
+			rx->wanted = false;
+			return;
+		}
+	}
+	while (length > 0 && rx->wanted) {
+		size_t n = length < RECEIVE_SAME_CHUNK ? (size_t)length : RECEIVE_SAME_CHUNK;
+		ssize_t got = xpread(fd, rx->same_buf, n, (off_t)offset);
+		if (got != (ssize_t)n) {
+			/* The old file is the destination's: it failed, not the source. */
+			dest_fail(&rx->copy->dests[0], rx->task->rel, rx->task->rel_len,
+				  got < 0 ? errno : EAGAIN, "reading the old file (it changed?)");
+			reader_file_end(rx->reader, NULL);
+			rx->wanted = false;
+			return;
+		}
+		hashset_update(&rx->hashes, rx->same_buf, n);
+		if (reader_sink(rx->reader, rx->same_buf, n, offset) != 0) {
+			reader_file_end(rx->reader, NULL);
+			rx->wanted = false;
+			return;
+		}
+		offset += n;
+		length -= n;
+	}
+}
+
+/* SAME: the next bytes are the old file's, at the same offset. */
+static void on_same(struct receiving *rx, const struct frame *frame)
+{
+	uint64_t offset, length, base;
+	const char *why;
+	int fd;
+
+	if (proto_get_same(frame, &offset, &length, &why) != 0) {
+		malformed(rx, why);
+		return;
+	}
+	if (!rx->delta) {
+		malformed(rx, "same bytes in a file not sent by delta");
+		return;
+	}
+	base = rdelta_recv_base(rx->delta, &fd);
+	if (offset != rx->offset || offset > base || length > base - offset ||
+	    length > (uint64_t)rx->task->st.st_size - offset) {
+		malformed(rx, "same bytes out of place");
+		return;
+	}
+	if (rx->wanted)
+		feed_base(rx, fd, offset, length);
+	rx->offset += length;
+	rdelta_recv_advance(rx->delta, rx->offset);
+}
+
+/*
+ * A FILE that may come by delta gets an answer (PROTOCOL.md 4.7): BASE,
+ * with the old file's hashes from a thread, when the engine updates the
+ * file from an old one here; else WHOLE.
+ */
+static void answer_delta(struct receiving *rx)
+{
+	struct copy *copy = rx->copy;
+	uint64_t size = (uint64_t)rx->task->st.st_size;
+	size_t block = copy->opt.block_size ? copy->opt.block_size : RDELTA_BLOCK_DEFAULT;
+	struct dbuf out;
+	struct stat st;
+	int base = -1;
+
+	if (!rdelta_eligible(&copy->opt, size))
+		return;
+	if (rx->wanted && copy->ndests == 1 && rdelta_block_ok(block)) {
+		int fd = reader_delta_base(rx->reader);
+		/* Our own descriptor: the engine may close its own once the file differs. */
+		if (fd >= 0)
+			base = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	}
+	if (base >= 0 && fstat(base, &st) == 0 && S_ISREG(st.st_mode))
+		rx->delta = rdelta_recv_start(rx->peer, base, (uint64_t)st.st_size, size, block);
+	if (rx->delta)
+		return;
+	if (base >= 0)
+		close(base);
+	dbuf_init(&out);
+	if (proto_put_text(&out, PROTO_WHOLE, NULL, 0) == 0)
+		remote_send_now(rx->peer, out.data, out.len);
+	dbuf_free(&out);
 }
 
 static void on_end(struct receiving *rx, const struct frame *frame)
@@ -192,7 +301,9 @@ static void on_file(struct receiving *rx, const struct proto_entry *entry)
 	if (rx->wanted && hashset_reset(&rx->hashes) != 0) {
 		stop_run(rx->copy, STOP_INTERNAL, rx->task->rel, ENOMEM);
 		end_file(rx, NULL);
+		return;
 	}
+	answer_delta(rx);
 }
 
 static void on_link(struct receiving *rx, const struct proto_entry *entry)
@@ -284,8 +395,8 @@ int receive_entries(struct copy *copy, struct remote *peer, const char *peer_nam
 				malformed(&rx, "a malformed message");
 			break;
 		}
-		if (rx.task && frame.type != PROTO_DATA && frame.type != PROTO_END &&
-		    frame.type != PROTO_ABORT) {
+		if (rx.task && frame.type != PROTO_DATA && frame.type != PROTO_SAME &&
+		    frame.type != PROTO_END && frame.type != PROTO_ABORT) {
 			malformed(&rx, "a file's data cut short");
 			break;
 		}
@@ -326,6 +437,7 @@ int receive_entries(struct copy *copy, struct remote *peer, const char *peer_nam
 				on_file(&rx, &entry);
 			break;
 		case PROTO_DATA:
+		case PROTO_SAME:
 		case PROTO_END:
 		case PROTO_ABORT:
 			if (!rx.task) {
@@ -334,6 +446,8 @@ int receive_entries(struct copy *copy, struct remote *peer, const char *peer_nam
 			}
 			if (frame.type == PROTO_DATA)
 				on_data(&rx, &frame);
+			else if (frame.type == PROTO_SAME)
+				on_same(&rx, &frame);
 			else if (frame.type == PROTO_END)
 				on_end(&rx, &frame);
 			else if (frame.len != 0)
@@ -377,6 +491,7 @@ out:
 		end_file(&rx, NULL);
 	hashset_fini(&rx.hashes);
 	walker_fini(rx.reader);
+	free(rx.same_buf);
 	dbuf_free(&rx.xattrs);
 	dbuf_free(&text);
 	return committed;

@@ -34,6 +34,7 @@ struct remote {
 	bool broken;                 /* a write failed: the peer is gone */
 	struct dbuf sendbuf;         /* the owner's frames not yet written */
 	struct remote_zstd *zstd;    /* -z: compression both ways, or NULL */
+	unsigned char delta_key[16]; /* the run's block-hash key (SETUP's; rdelta.h) */
 };
 
 /**

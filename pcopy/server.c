@@ -12,6 +12,7 @@
  */
 #include "prelude.h"
 #include "server.h"
+#include "delta.h"
 #include "diag.h"
 #include "proto.h"
 #include "receive.h"
@@ -84,6 +85,10 @@ static int take_options(struct copy_options *opt, const struct proto_setup *setu
 	opt->hard_links = setup->flags & PROTO_HARD_LINKS;
 	opt->keep_going = setup->flags & PROTO_KEEP_GOING;
 	opt->compress = setup->flags & PROTO_COMPRESS;
+	opt->delta = setup->flags & PROTO_DELTA;
+	opt->whole_file = setup->flags & PROTO_WHOLE_FILE;
+	opt->inplace = setup->flags & PROTO_INPLACE;
+	opt->block_size = setup->block_size ? setup->block_size : DELTA_BLOCK_DEFAULT;
 	if (setup->readers >= 1 && setup->readers <= DIAG_COUNT_MAX)
 		opt->readers = setup->readers;
 	n = hash_parse_list(setup->algos, opt->algos, HASH_SET_MAX, &bad, &bad_len);
@@ -176,6 +181,7 @@ int server_main(struct copy_options *opt)
 		send_done(EXIT_USAGE);
 		return EXIT_USAGE;
 	}
+	memcpy(client->delta_key, setup.key, sizeof(client->delta_key));
 	if ((setup.flags & PROTO_COMPRESS) && remote_compress(client) != 0)
 		return EXIT_FAILED; /* nothing can be said: the client expects zstd now */
 	if (dbuf_printf(&prefix, "%s:", setup.host) == 0)

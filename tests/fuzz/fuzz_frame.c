@@ -208,6 +208,9 @@ static void check_setup(const struct frame *frame)
 	CHECK(setup.role >= ROLE_RECEIVE && setup.role <= ROLE_ROLLBACK);
 	CHECK((setup.flags & ~(uint32_t)PROTO_FLAGS_ALL) == 0);
 	CHECK(setup.path[0] != '\0');
+	CHECK(setup.block_size == 0 || (setup.block_size >= PROTO_BLOCK_MIN &&
+					 setup.block_size <= PROTO_BLOCK_MAX &&
+					 (setup.block_size & (setup.block_size - 1)) == 0));
 	CHECK(proto_put_setup(&out, &setup) == 0);
 	/* Strings without NUL and fixed-width numbers: the encoding is unique. */
 	CHECK(out.len == FRAME_HEADER + frame->len &&
@@ -215,7 +218,8 @@ static void check_setup(const struct frame *frame)
 	read_back(&out, &reader, &copy);
 	CHECK(proto_get_setup(&copy, &again, &store2, &why) == 0);
 	CHECK(again.role == setup.role && again.flags == setup.flags &&
-	      again.readers == setup.readers);
+	      again.readers == setup.readers && again.block_size == setup.block_size);
+	CHECK(memcmp(again.key, setup.key, PROTO_KEY_LEN) == 0);
 	CHECK(strcmp(again.path, setup.path) == 0 && strcmp(again.host, setup.host) == 0 &&
 	      strcmp(again.algos, setup.algos) == 0 && strcmp(again.seal_name, setup.seal_name) == 0);
 	frame_reader_fini(&reader);
@@ -272,6 +276,41 @@ static void check_done(const struct frame *frame)
 	dbuf_free(&out);
 }
 
+/* The remote delta's frames: BASE, HASHES, SAME (fixed-width fields: re-encoding gives the bytes). */
+static void check_delta(const struct frame *frame)
+{
+	const unsigned char *hashes;
+	const char *why = NULL;
+	uint64_t a, b;
+	uint32_t block;
+	size_t count;
+	struct dbuf out;
+
+	dbuf_init(&out);
+	if (proto_get_base(frame, &a, &block, &why) == 0) {
+		CHECK(a <= INT64_MAX && block >= PROTO_BLOCK_MIN && block <= PROTO_BLOCK_MAX &&
+		      (block & (block - 1)) == 0);
+		CHECK(proto_put_base(&out, a, block) == 0);
+		CHECK(memcmp(out.data + FRAME_HEADER, frame->payload, frame->len) == 0 &&
+		      out.len == FRAME_HEADER + frame->len);
+		dbuf_clear(&out);
+	}
+	if (proto_get_hashes(frame, &a, &hashes, &count, &why) == 0) {
+		/* The count comes from the bytes there, never from a field. */
+		CHECK(count >= 1 && count <= PROTO_HASHES_MAX && a <= INT64_MAX);
+		CHECK(frame->len == 12 + count * PROTO_HASH_LEN && hashes == frame->payload + 12);
+		CHECK(proto_put_hashes(&out, a, hashes, count) == 0);
+		CHECK(memcmp(out.data + FRAME_HEADER, frame->payload, frame->len) == 0);
+		dbuf_clear(&out);
+	}
+	if (proto_get_same(frame, &a, &b, &why) == 0) {
+		CHECK(b >= 1 && a <= INT64_MAX && b <= INT64_MAX - a && frame->len == 16);
+		CHECK(proto_put_same(&out, a, b) == 0);
+		CHECK(memcmp(out.data + FRAME_HEADER, frame->payload, frame->len) == 0);
+	}
+	dbuf_free(&out);
+}
+
 /* Every decoder on one frame. */
 static void check_frame(const struct frame *frame)
 {
@@ -322,6 +361,7 @@ static void check_frame(const struct frame *frame)
 		dbuf_free(&out);
 	}
 	check_done(frame);
+	check_delta(frame);
 }
 
 /*

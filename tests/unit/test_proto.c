@@ -247,7 +247,7 @@ UNIT_TEST(proto_end_checks)
 UNIT_TEST(proto_setup_round_trip)
 {
 	struct proto_setup setup = { ROLE_SEND, "/srv/tree", "me@host", PROTO_PRESERVE | PROTO_HARD_LINKS,
-				     "sha256,xxh128", ".ptools-seal", 4 };
+				     "sha256,xxh128", ".ptools-seal", 4, 0, { 0 } };
 	struct proto_setup got;
 	struct frame_reader reader;
 	struct frame frame;
@@ -332,4 +332,139 @@ UNIT_TEST(proto_hello_and_xattrs)
 	pos = 0;
 	EXPECT(proto_xattr_next((unsigned char *)blob.data, blob.len - 1, &pos, name, &value, &len) == -1);
 	dbuf_free(&blob);
+}
+
+/* Decode the one frame in out with get (a delta frame's decoder, wrapped). */
+static int delta_round(struct dbuf *out, int (*get)(const struct frame *frame))
+{
+	struct frame_reader reader;
+	struct frame frame;
+	int ret;
+
+	frame_reader_init_mem(&reader, out->data, out->len);
+	PT_ASSERT(frame_read(&reader, &frame) == 1);
+	ret = get(&frame);
+	frame_reader_fini(&reader);
+	dbuf_clear(out);
+	return ret;
+}
+
+static uint64_t got_u64, got_len;
+static uint32_t got_block;
+
+static int get_base(const struct frame *frame)
+{
+	const char *why;
+
+	return proto_get_base(frame, &got_u64, &got_block, &why);
+}
+
+static int get_hashes(const struct frame *frame)
+{
+	const unsigned char *hashes;
+	const char *why;
+	size_t count;
+	int ret = proto_get_hashes(frame, &got_u64, &hashes, &count, &why);
+
+	got_len = count;
+	return ret;
+}
+
+static int get_same(const struct frame *frame)
+{
+	const char *why;
+
+	return proto_get_same(frame, &got_u64, &got_len, &why);
+}
+
+UNIT_TEST(proto_delta_frames)
+{
+	static unsigned char hashes[(PROTO_HASHES_MAX + 1) * PROTO_HASH_LEN];
+	struct dbuf out;
+	size_t start;
+
+	dbuf_init(&out);
+	/* BASE: a size up to 2^63-1, a block size a power of two from 4 KiB to 1 MiB. */
+	PT_ASSERT(proto_put_base(&out, 5 << 20, 65536) == 0);
+	EXPECT(delta_round(&out, get_base) == 0 && got_u64 == 5 << 20 && got_block == 65536);
+	PT_ASSERT(proto_put_base(&out, 1, 4096) == 0);
+	EXPECT(delta_round(&out, get_base) == 0);
+	PT_ASSERT(proto_put_base(&out, 1, 1 << 20) == 0);
+	EXPECT(delta_round(&out, get_base) == 0);
+	PT_ASSERT(proto_put_base(&out, 1, 2048) == 0);
+	EXPECT(delta_round(&out, get_base) == -1);
+	PT_ASSERT(proto_put_base(&out, 1, 2 << 20) == 0);
+	EXPECT(delta_round(&out, get_base) == -1);
+	PT_ASSERT(proto_put_base(&out, 1, 65536 + 4096) == 0);
+	EXPECT(delta_round(&out, get_base) == -1);
+	PT_ASSERT(proto_put_base(&out, (uint64_t)INT64_MAX + 1, 65536) == 0);
+	EXPECT(delta_round(&out, get_base) == -1);
+
+	/* HASHES: 1 to PROTO_HASHES_MAX whole hashes. */
+	PT_ASSERT(proto_put_hashes(&out, 7, hashes, 3) == 0);
+	EXPECT(delta_round(&out, get_hashes) == 0 && got_u64 == 7 && got_len == 3);
+	PT_ASSERT(proto_put_hashes(&out, 0, hashes, PROTO_HASHES_MAX) == 0);
+	EXPECT(delta_round(&out, get_hashes) == 0 && got_len == PROTO_HASHES_MAX);
+	PT_ASSERT(proto_put_hashes(&out, 0, hashes, PROTO_HASHES_MAX + 1) == 0);
+	EXPECT(delta_round(&out, get_hashes) == -1);
+	PT_ASSERT(proto_put_hashes(&out, 0, hashes, 0) == 0);
+	EXPECT(delta_round(&out, get_hashes) == -1);
+	/* A part of a hash; a count field that lies about the bytes. */
+	PT_ASSERT(frame_begin(&out, PROTO_HASHES, &start) == 0 && frame_put_u64(&out, 0) == 0 &&
+		  frame_put_bytes(&out, hashes, PROTO_HASH_LEN + 1) == 0 && frame_end(&out, start) == 0);
+	EXPECT(delta_round(&out, get_hashes) == -1);
+	PT_ASSERT(frame_begin(&out, PROTO_HASHES, &start) == 0 && frame_put_u64(&out, 0) == 0 &&
+		  frame_put_u32(&out, 1000000) == 0 && dbuf_append(&out, hashes, 32) == 0 &&
+		  frame_end(&out, start) == 0);
+	EXPECT(delta_round(&out, get_hashes) == -1);
+
+	/* SAME: not empty, not past 2^63-1. */
+	PT_ASSERT(proto_put_same(&out, 4096, 8192) == 0);
+	EXPECT(delta_round(&out, get_same) == 0 && got_u64 == 4096 && got_len == 8192);
+	PT_ASSERT(proto_put_same(&out, 4096, 0) == 0);
+	EXPECT(delta_round(&out, get_same) == -1);
+	PT_ASSERT(proto_put_same(&out, (uint64_t)INT64_MAX, 1) == 0);
+	EXPECT(delta_round(&out, get_same) == -1);
+	PT_ASSERT(proto_put_same(&out, 1, UINT64_MAX) == 0);
+	EXPECT(delta_round(&out, get_same) == -1);
+	/* A field missing, one too many. */
+	PT_ASSERT(frame_begin(&out, PROTO_SAME, &start) == 0 && frame_put_u64(&out, 0) == 0 &&
+		  frame_end(&out, start) == 0);
+	EXPECT(delta_round(&out, get_same) == -1);
+	PT_ASSERT(frame_begin(&out, PROTO_SAME, &start) == 0 && frame_put_u64(&out, 0) == 0 &&
+		  frame_put_u64(&out, 1) == 0 && frame_put_u8(&out, 0) == 0 &&
+		  frame_end(&out, start) == 0);
+	EXPECT(delta_round(&out, get_same) == -1);
+	dbuf_free(&out);
+}
+
+UNIT_TEST(proto_setup_delta_fields)
+{
+	struct proto_setup setup = { ROLE_RECEIVE, "/d", "h", PROTO_DELTA | PROTO_INPLACE, "sha256", ".s", 4,
+				     65536, { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
+	struct proto_setup got;
+	struct frame_reader reader;
+	struct frame frame;
+	struct dbuf out, store;
+	const char *why;
+
+	dbuf_init(&out);
+	dbuf_init(&store);
+	PT_ASSERT(proto_put_setup(&out, &setup) == 0);
+	frame_reader_init_mem(&reader, out.data, out.len);
+	PT_ASSERT(frame_read(&reader, &frame) == 1);
+	EXPECT(proto_get_setup(&frame, &got, &store, &why) == 0);
+	EXPECT(got.flags == setup.flags && got.block_size == 65536);
+	EXPECT(memcmp(got.key, setup.key, PROTO_KEY_LEN) == 0);
+	frame_reader_fini(&reader);
+	/* A block size the protocol does not allow. */
+	setup.block_size = 3000;
+	dbuf_clear(&out);
+	PT_ASSERT(proto_put_setup(&out, &setup) == 0);
+	frame_reader_init_mem(&reader, out.data, out.len);
+	PT_ASSERT(frame_read(&reader, &frame) == 1);
+	EXPECT(proto_get_setup(&frame, &got, &store, &why) == -1);
+	frame_reader_fini(&reader);
+	dbuf_free(&out);
+	dbuf_free(&store);
 }

@@ -15,6 +15,7 @@ out = sys.argv[1]
 HELLO, SETUP, READY = 1, 2, 3
 ROOT, DIR, NODE, FILE, DATA, END, ABORT, LINK = 10, 11, 12, 13, 14, 15, 16, 17
 COMMIT, CANCEL, MSG, FAILED, DONE = 20, 21, 30, 31, 32
+SAME, BASE, WHOLE, HASHES = 18, 40, 41, 42
 S_IFDIR, S_IFREG, S_IFLNK, S_IFIFO, S_IFCHR = 0o040000, 0o100000, 0o120000, 0o010000, 0o020000
 
 def u8(v): return struct.pack('>B', v)
@@ -27,7 +28,8 @@ def hello(): return frame(HELLO, b'ptools-pcopy' + u32(1))
 
 def setup(role, path, flags=0):
     return frame(SETUP, u8(role) + blob(path) + blob(b'host') + u32(flags) +
-                 blob(b'sha256,xxh128') + blob(b'.ptools-seal') + u32(4))
+                 blob(b'sha256,xxh128') + blob(b'.ptools-seal') + u32(4) + u32(65536) +
+                 blob(bytes(range(16))))
 
 def entry(t, rel, mode, size=0, nlink=1, ino=1, rdev=0, target=b'', xattrs=b''):
     return frame(t, blob(rel) + u32(mode) + u32(1000) + u32(1000) + u64(size) +
@@ -62,6 +64,20 @@ tree = [
     entry(FILE, b'gone', S_IFREG | 0o600, size=10),
     frame(DATA, blob(b'01234')), frame(ABORT),
 ]
+B = 4096
+delta_sender = [
+    entry(ROOT, b'', S_IFDIR | 0o755),
+    entry(FILE, b'big', S_IFREG | 0o644, size=3 * B),
+    frame(SAME, u64(0) + u64(B)), frame(DATA, blob(b'x' * B)), frame(SAME, u64(2 * B) + u64(B)),
+    end(b'x'),
+    entry(FILE, b'other', S_IFREG | 0o644, size=B), frame(DATA, blob(b'y' * B)), end(b'y'),
+]
+delta_receiver = [
+    frame(BASE, u64(3 * B) + u32(B)),
+    frame(HASHES, u64(0) + blob(bytes(range(16)) * 2)),
+    frame(HASHES, u64(2) + blob(bytes(16))),
+    frame(WHOLE),
+]
 streams = {
     'push-client': [hello(), setup(1, b'/srv/dest', 0x7f)] + tree + [frame(COMMIT, u64(0))],
     'push-server': [hello(), frame(READY), text(MSG, b'host:/srv/dest: a note'), done(0)],
@@ -70,12 +86,16 @@ streams = {
     'pull-client': [hello(), setup(2, b'src', 0x70), done(0)],
     'pull-server': [hello(), frame(READY)] + tree + [frame(COMMIT, u64(2))],
     'rollback': [hello(), setup(3, b'dest'), frame(READY), done(0)],
+    # A delta (PROTOCOL.md 4.7): the sender's blocks and SAME runs, the receiver's answers.
+    'delta-sender': [hello(), setup(1, b'dest', 0x102)] + delta_sender + [frame(COMMIT, u64(0))],
+    'delta-receiver': [hello(), frame(READY)] + delta_receiver + [done(0)],
 }
 for name, frames in streams.items():
     with open(os.path.join(out, name), 'wb') as f:
         f.write(b''.join(frames))
 # Each kind of message alone, for the decoders.
-for i, fr in enumerate(tree + [hello(), setup(1, b'x'), frame(COMMIT, u64(5)), done(2, b'why')]):
+for i, fr in enumerate(tree + [hello(), setup(1, b'x'), frame(COMMIT, u64(5)), done(2, b'why')] +
+                       delta_sender[2:5] + delta_receiver):
     with open(os.path.join(out, 'frame-%02d' % i), 'wb') as f:
         f.write(fr)
 # What comes instead of frames.
