@@ -429,3 +429,38 @@ PY
 	assert_failure 1
 	assert_output --partial "more block hashes ahead than the window allows"
 }
+
+# Intent: --inplace over ssh is undone by the remote side itself: the client
+# killed -9 while the server overwrites blocks in place, the server sees the
+# end of its input and puts every old byte back from its journal.
+@test "rdelta: the client killed -9 during an --inplace delta: the remote side restores the old file exactly" {
+	build_shim
+	mkdir new
+	head -c $((16 * MiB)) /dev/urandom > new/big
+	prun pcopy new old
+	assert_success
+	for ((off = 0; off < 16 * MiB; off += 3 * 65536)); do poke new/big "$off"; done
+	cp old/big old-big
+	before=$(stat -c '%i %s %a %Y' old/big)
+	LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX=$T/old EIO_SHIM_SPARE=.pcopy-journal \
+		EIO_SHIM_DELAY_US=20000 STANDIN_PIDFILE=$T/server.pid env --default-signal=INT \
+		pcopy --inplace --no-progress -e "$STANDIN" --remote-pcopy "$RPCOPY" new "testhost:$T/old" \
+		2>err &
+	pid=$!
+	for ((i = 0; i < 400; i++)); do
+		[ -s old/.pcopy-journal-data ] && break
+		sleep 0.05
+	done
+	[ -s old/.pcopy-journal-data ] || fail "no block was changed in place: $(cat err)"
+	server=$(cat server.pid)
+	kill -KILL "$pid"
+	wait "$pid" || true
+	for ((i = 0; i < 600; i++)); do
+		kill -0 "$server" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$server" 2>/dev/null && fail "the remote pcopy still runs 60 s after its client was killed"
+	cmp old-big old/big
+	assert_equal "$(stat -c '%i %s %a %Y' old/big)" "$before"
+	assert_equal "$(find old -name '.pcopy*')" ""
+}
