@@ -12,6 +12,7 @@
  */
 #include "prelude.h"
 #include "delta.h"
+#include "proto.h"
 #include "xio.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -33,7 +34,7 @@ int delta_parse_block_size(const char *arg, size_t *size)
 		n <<= 20;
 		end++;
 	}
-	if (*end != '\0' || n < DELTA_BLOCK_MIN || n > DELTA_BLOCK_MAX || (n & (n - 1)) != 0)
+	if (*end != '\0' || !proto_block_ok(n))
 		goto bad;
 	*size = (size_t)n;
 	return 0;

@@ -15,10 +15,8 @@
 /** Files smaller than this are copied whole: comparing would cost more than it saves. */
 #define DELTA_MIN_SIZE ((uint64_t)1 << 20)
 
-/** The default and the bounds of --block-size. */
+/** The default of --block-size (its bounds are the protocol's, proto.h). */
 #define DELTA_BLOCK_DEFAULT ((size_t)64 << 10)
-#define DELTA_BLOCK_MIN ((size_t)4 << 10)
-#define DELTA_BLOCK_MAX ((size_t)1 << 20)
 
 /*
  * Past this many blocks compared, a file whose blocks differ in more than
@@ -29,7 +27,7 @@
 
 /**
  * Parse a --block-size argument (bytes, or with a K or M suffix): a power
- * of two from DELTA_BLOCK_MIN to DELTA_BLOCK_MAX. Returns 0, or -1 (EINVAL).
+ * of two from PROTO_BLOCK_MIN to PROTO_BLOCK_MAX. Returns 0, or -1 (EINVAL).
  */
 int delta_parse_block_size(const char *arg, size_t *size);
 

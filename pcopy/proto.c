@@ -173,7 +173,7 @@ static int get_string(struct frame_cursor *cur, struct dbuf *store, size_t *off)
 }
 
 /* Whether block is a block size a delta may use. */
-static bool block_ok(uint64_t block)
+bool proto_block_ok(uint64_t block)
 {
 	return block >= PROTO_BLOCK_MIN && block <= PROTO_BLOCK_MAX && (block & (block - 1)) == 0;
 }
@@ -211,7 +211,7 @@ int proto_get_setup(const struct frame *frame, struct proto_setup *setup, struct
 		return bad(why, "malformed setup");
 	if (done(&cur, why) != 0)
 		return -1;
-	if (setup->block_size != 0 && !block_ok(setup->block_size))
+	if (setup->block_size != 0 && !proto_block_ok(setup->block_size))
 		return bad(why, "a block size that is not a power of two from 4 KiB to 1 MiB");
 	if (setup->role < ROLE_RECEIVE || setup->role > ROLE_ROLLBACK)
 		return bad(why, "unknown role");
@@ -446,7 +446,7 @@ int proto_get_base(const struct frame *frame, uint64_t *base, uint32_t *block, c
 	*block = frame_get_u32(&cur);
 	if (done(&cur, why) != 0)
 		return -1;
-	if (*base > INT64_MAX || !block_ok(*block))
+	if (*base > INT64_MAX || !proto_block_ok(*block))
 		return bad(why, "a malformed delta base");
 	return 0;
 }

@@ -145,6 +145,9 @@ int proto_get_end(const struct frame *frame, const struct hash_algo *const *algo
 int proto_get_text(const struct frame *frame, const char **text, size_t *len, const char **why);
 int proto_get_commit(const struct frame *frame, uint64_t *left_out, const char **why);
 int proto_get_done(const struct frame *frame, struct proto_done *done, const char **why);
+/** Whether block is a block size the protocol allows (a power of two, PROTO_BLOCK_MIN to PROTO_BLOCK_MAX). */
+bool proto_block_ok(uint64_t block);
+
 /** BASE: base at most 2^63-1, block a power of two from PROTO_BLOCK_MIN to PROTO_BLOCK_MAX. */
 int proto_get_base(const struct frame *frame, uint64_t *base, uint32_t *block, const char **why);
 /** HASHES: 1 to PROTO_HASHES_MAX whole hashes; *hashes points into the frame. */

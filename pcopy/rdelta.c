@@ -16,6 +16,7 @@
  */
 #include "prelude.h"
 #include "rdelta.h"
+#include "delta.h"
 #include "proto.h"
 #include "xio.h"
 #include <errno.h>
@@ -50,19 +51,9 @@ static void block_hash(const unsigned char *secret, const void *data, size_t len
 	memcpy(out, canon.digest, PROTO_HASH_LEN);
 }
 
-bool rdelta_on(const struct copy_options *opt)
-{
-	return !opt->whole_file && (opt->delta || opt->force || opt->update || opt->inplace);
-}
-
 bool rdelta_eligible(const struct copy_options *opt, uint64_t size)
 {
-	return rdelta_on(opt) && size >= RDELTA_MIN_SIZE;
-}
-
-bool rdelta_block_ok(uint64_t block)
-{
-	return block >= PROTO_BLOCK_MIN && block <= PROTO_BLOCK_MAX && (block & (block - 1)) == 0;
+	return delta_on(opt) && size >= DELTA_MIN_SIZE;
 }
 
 int rdelta_new_key(unsigned char key[RDELTA_KEY_LEN])

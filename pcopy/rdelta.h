@@ -15,12 +15,6 @@
 #include "frame.h"
 #include "remote.h"
 
-/* Files smaller than this are sent whole: the answer's round trip costs
- * more than a delta saves. Both sides apply it to FILE's size. */
-#define RDELTA_MIN_SIZE ((uint64_t)1 << 20)
-#define RDELTA_BLOCK_DEFAULT ((size_t)64 << 10)
-#define RDELTA_BLOCK_MIN ((size_t)4 << 10)
-#define RDELTA_BLOCK_MAX ((size_t)1 << 20)
 #define RDELTA_KEY_LEN 16
 #define RDELTA_HASH_LEN 16
 /* Hashes per HASHES frame, at most. */
@@ -36,14 +30,11 @@
  */
 #define RDELTA_WINDOW 4096
 
-/** Whether this run updates existing files by delta (opt's --delta, -W, -u, -f, --inplace). */
-bool rdelta_on(const struct copy_options *opt);
-
-/** Whether a file of size bytes is offered a delta in a run with opt. */
+/**
+ * Whether a file of size bytes is offered a delta in a run with opt (both
+ * sides apply delta.h's rules to FILE's size).
+ */
 bool rdelta_eligible(const struct copy_options *opt, uint64_t size);
-
-/** Whether block is a block size the protocol allows (a power of two, 4 KiB to 1 MiB). */
-bool rdelta_block_ok(uint64_t block);
 
 /** A new random key for a run (getrandom). 0 or -1 with errno. */
 int rdelta_new_key(unsigned char key[RDELTA_KEY_LEN]);

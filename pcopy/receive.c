@@ -230,14 +230,14 @@ static void answer_delta(struct receiving *rx)
 {
 	struct copy *copy = rx->copy;
 	uint64_t size = (uint64_t)rx->task->st.st_size;
-	size_t block = copy->opt.block_size ? copy->opt.block_size : RDELTA_BLOCK_DEFAULT;
+	size_t block = copy->opt.block_size ? copy->opt.block_size : DELTA_BLOCK_DEFAULT;
 	struct dbuf out;
 	struct stat st;
 	int base = -1;
 
 	if (!rdelta_eligible(&copy->opt, size))
 		return;
-	if (rx->wanted && copy->ndests == 1 && rdelta_block_ok(block)) {
+	if (rx->wanted && copy->ndests == 1 && proto_block_ok(block)) {
 		int fd = reader_delta_base(rx->reader);
 		/* Our own descriptor: the engine may close its own once the file differs. */
 		if (fd >= 0)
