@@ -56,8 +56,6 @@ const char *bagit_path_refusal(const char *path, size_t len)
 		return "absolute path: outside the bag";
 	if (path[0] == '~')
 		return "path starting with ~: outside the bag";
-	if (memchr(path, '\\', len))
-		return "backslash in the path (a Windows separator)";
 	if (len >= 2 && path[1] == ':' &&
 	    ((path[0] >= 'a' && path[0] <= 'z') || (path[0] >= 'A' && path[0] <= 'Z')))
 		return "drive letter: outside the bag";

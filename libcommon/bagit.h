@@ -49,8 +49,8 @@ int bagit_encode_path(struct dbuf *out, const char *path, size_t len);
 /**
  * Why a manifest or fetch.txt path (decoded, len bytes) may not be used, or
  * NULL when it may: empty, absolute, a drive letter, a leading ~, a ".."
- * component, a NUL or a backslash would reach outside the bag or mean
- * something else elsewhere. "." and empty components are accepted (and
+ * component or a NUL would reach outside the bag (a backslash is a
+ * character of a name here, as on every POSIX system). "." and empty components are accepted (and
  * dropped by bagit_normalize).
  */
 const char *bagit_path_refusal(const char *path, size_t len);

@@ -354,9 +354,10 @@ static bool dest_undo(struct dest *dest)
 		close(dest->seal_fd);
 		dest->seal_fd = -1;
 	}
-	bagger_undo(dest);
-	if (!dest->journal)
+	if (!dest->journal) {
+		bagger_undo(dest);
 		return false; /* nothing of this run is there */
+	}
 	journal_close(dest->journal);
 	dest->journal = NULL;
 	if (journal_finish_at(dest->rootfd, dest->path, report_leftover, dest->path, &result) != 0) {
@@ -364,6 +365,7 @@ static bool dest_undo(struct dest *dest)
 				 strerror(errno));
 		return true;
 	}
+	bagger_undo(dest); /* after the payload, so that a bag root it made is empty */
 	if (result.failures > 0)
 		diag_file_errorf(dest->path, "rollback left %" PRIu64 " item(s) behind",
 				 result.failures);
