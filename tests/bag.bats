@@ -152,10 +152,18 @@ hand_bag() {
 	[ ! -e out/bag ]
 }
 
-@test "pcopy --rollback --bag finishes the undo of an interrupted bag run" {
-	make_tree src
-	prun pcopy --bag src bag
+@test "kill -9 during pcopy --bag, then pcopy --rollback --bag, leaves no bag behind" {
+	build_shim
+	make_many src 400
+	start_slow_pcopy bag/data --bag src bag
+	[ -f bag/data/.pcopy-journal ]
+	kill -KILL "$pid"
+	wait "$pid" || true
+	[ ! -e bag/bagit.txt ]
+	prun pcopy --rollback --bag bag
 	assert_success
+	assert_output --partial "rolled back"
+	[ ! -e bag/data ]
 	prun pcopy --rollback --bag bag
 	assert_failure 1
 	assert_output --partial "no journal"
@@ -170,6 +178,8 @@ hand_bag() {
 	prun pverify --bag t1
 	assert_failure 1
 	assert_output --partial "$(printf 'FAILED\tdata/a')"
+	run validate t1
+	refute_output valid
 	# an extra payload file
 	cp -a good t2 && printf 'new\n' > t2/data/extra
 	prun pverify --bag t2
