@@ -390,9 +390,12 @@ static int declaration_tag(void *arg, const char *label, size_t label_len, const
 int bagit_parse_declaration(const char *text, size_t len, struct bagit_declaration *decl,
 			    const char **why)
 {
-	struct declaration_state state = { decl, 0, NULL };
+	struct declaration_state state;
 
 	memset(decl, 0, sizeof(*decl));
+	state.decl = decl;
+	state.seen = 0;
+	state.why = NULL;
 	if (bagit_parse_tags(text, len, false, declaration_tag, &state, why) != 0) {
 		if (state.why)
 			*why = state.why;

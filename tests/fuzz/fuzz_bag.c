@@ -61,6 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	decode = data[0] & 2;
 	data++;
 	size--;
+	memset(&decl, 0, sizeof(decl));
 	(void)bagit_parse_declaration((const char *)data, size, &decl, &why);
 	(void)bagit_parse_tags((const char *)data, size, latin1, on_tag, NULL, &why);
 	fd = memfd_create("fuzz_bag", 0);
@@ -73,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	dbuf_init(&path);
 	while (bagit_lines_next(&lines, &text, &len) == 1) {
-		CHECK(text[len] == '\0' && len <= 2 * BAGIT_LINE_MAX);
+		CHECK(len <= 2 * BAGIT_LINE_MAX && text[len] == '\0');
 		if (bagit_parse_manifest_line(text, len, sha256, decode, hex, &path, &why) == 0) {
 			CHECK(strlen(hex) == 64 && strspn(hex, "0123456789abcdef") == 64);
 			check_path(&path);

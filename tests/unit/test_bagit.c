@@ -109,7 +109,7 @@ static int collect(void *arg, const char *label, size_t label_len, const char *v
 UNIT_TEST(bagit_tags_with_continuations_and_encodings)
 {
 	struct seen seen = { "" };
-	struct bagit_declaration decl;
+	struct bagit_declaration decl = { 0 };
 	const char *why = NULL;
 	static const char info[] = "\xef\xbb\xbf" "A: one\r\nB :two\r\n  more\tlines\rC: \xe9\n";
 
