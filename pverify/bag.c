@@ -4,7 +4,8 @@
  * checked: one task per listed file, carrying the digest of every manifest
  * that lists it, so each file is read once whatever the number of
  * algorithms, and a payload file missing from one of the payload manifests
- * is found. That join holds every listed path until the manifests are read:
+ * is found (with a single payload manifest, each file is queued as its
+ * line is read). The join holds every listed path until the manifests are read:
  * memory in proportion to the bag's file count (a path and its digests
  * each), the one thing here that grows with the bag; lines are read with a
  * stated maximum length and the small tag files with a stated maximum size.
@@ -50,11 +51,13 @@ struct manifest_file {
 struct entry {
 	uint32_t mask;      /* the manifests (of its kind) that list it */
 	bool tag;
+	bool queued;        /* its task went out as its line was read */
 	size_t path_len;
 	char data[];
 };
 
 struct bag {
+	struct reading *reading;
 	const char *dir;
 	int rootfd;
 	bool decode;        /* BagIt 1.0: paths are percent-encoded */
@@ -203,6 +206,7 @@ static struct entry *entry_get(struct bag *bag, const char *path, size_t len, bo
 		return NULL;
 	e->mask = 0;
 	e->tag = tag;
+	e->queued = false;
 	e->path_len = len;
 	memcpy(e->data, path, len);
 	e->data[len] = '\0';
@@ -282,6 +286,17 @@ static int read_manifest(struct bag *bag, const struct manifest_file *file)
 		}
 		e->mask |= 1u << file->slot;
 		memcpy(e->data + e->path_len + 1 + file->offset, hex, file->algo->digest_len * 2 + 1);
+		/* With one payload manifest there is nothing to join: the file
+		 * is checked while the rest is read, as a manifest line is. */
+		if (!file->tag && bag->nkind[0] == 1) {
+			const char *hexes[1] = { e->data + e->path_len + 1 + file->offset };
+			struct task *task = manifest_new_task(e->data, e->path_len, 1, &file->algo, hexes);
+			if (!task || reading_take(bag->reading, task) != 0) {
+				rc = -1;
+				break;
+			}
+			e->queued = true;
+		}
 	}
 	if (got < 0) {
 		bag_error(bag, file->name, lines.lineno + 1, "%s",
@@ -366,6 +381,11 @@ static int submit_entries(struct bag *bag, struct reading *reading)
 		size_t n = 0;
 		struct task *task;
 
+		if (e->queued) {
+			free(e);
+			bag->entries[i] = NULL;
+			continue;
+		}
 		for (size_t f = 0; f < bag->nfiles && rc == 0; f++) {
 			const struct manifest_file *file = &bag->files[f];
 			if (file->tag != e->tag)
@@ -540,6 +560,7 @@ int bag_read(struct reading *reading, const char *dir, int rootfd, struct bag_st
 
 	memset(&bag, 0, sizeof(bag));
 	memset(state, 0, sizeof(*state));
+	bag.reading = reading;
 	bag.dir = dir;
 	bag.rootfd = rootfd;
 	dbuf_init(&text);
