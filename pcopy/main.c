@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@
 static const char usage_text[] =
 	"Usage: pcopy [OPTION]... SRC DEST...\n"
 	"       pcopy [OPTION]... --to DEST [--to DEST]... [--from ROOT] < RECORDS\n"
-	"       pcopy --rollback DEST...\n"
+	"       pcopy --rollback [--bag] DEST...\n"
 	"Copy the contents of SRC (or the paths read on standard input) into every\n"
 	"DEST at once, reading each file once, and seal each destination with a\n"
 	"manifest that pverify -C DEST < DEST/.ptools-seal checks. SRC or any DEST\n"
@@ -182,7 +183,7 @@ static void refuse_seal_name_in_source(const char *src, const char *seal_name)
  * seal and temporaries made among the files being copied: refuse it before
  * anything is made. (A destination inside the source is skipped by the walk.)
  */
-static void refuse_source_as_dest(const char *src, const char *const *to, size_t nto)
+static void refuse_source_as_dest(const char *src, const char *const *to, size_t nto, bool bag)
 {
 	struct stat src_st, st;
 
@@ -191,6 +192,15 @@ static void refuse_source_as_dest(const char *src, const char *const *to, size_t
 	for (size_t i = 0; i < nto; i++) {
 		if (stat(to[i], &st) == 0 && st.st_dev == src_st.st_dev && st.st_ino == src_st.st_ino)
 			diag_usage_error("%s: the destination is the source directory", to[i]);
+		/* --bag: the run's root is DEST/data. */
+		if (bag) {
+			char data[PATH_MAX];
+			if ((size_t)snprintf(data, sizeof(data), "%s/data", to[i]) < sizeof(data) &&
+			    stat(data, &st) == 0 && st.st_dev == src_st.st_dev &&
+			    st.st_ino == src_st.st_ino)
+				diag_usage_error("%s: the bag's payload directory is the source directory",
+						 to[i]);
+		}
 	}
 }
 
@@ -413,7 +423,7 @@ int main(int argc, char **argv)
 		diag_usage_error("--resume is not supported with a remote SRC or DEST");
 	if (opt.bag)
 		check_bag_options(&opt, any_remote);
-	refuse_source_as_dest(nto > 0 && optind == argc ? from : argv[optind], to, nto);
+	refuse_source_as_dest(nto > 0 && optind == argc ? from : argv[optind], to, nto, opt.bag);
 	if (optind < argc && !pull_from)
 		refuse_seal_name_in_source(argv[optind], opt.seal_name);
 	if (sign_path)

@@ -330,6 +330,20 @@ hand_bag() {
 	assert_failure 2
 	prun pcopy --bag --dry-run b c
 	assert_failure 2
+	prun pcopy --bag b/data b
+	assert_failure 2
+	assert_output --partial "the bag's payload directory is the source directory"
+	prun pcopy --bag --resume b c
+	assert_failure 2
+}
+
+@test "pcopy --bag --to makes a bag of the records read on standard input" {
+	make_tree src
+	( cd src && find . -type f ) > list
+	prun pcopy --bag --from src --to bag < list
+	assert_success
+	run validate bag
+	assert_output valid
 }
 
 @test "pcopy --bag --sign signs the tag manifest: ssh-keygen -Y verify and pverify --signers accept it" {
