@@ -185,7 +185,7 @@ _ptools_pverify() {
 		_ptools_files
 		return
 		;;
-	-C | --root | --audit)
+	-C | --root | --audit | --bag)
 		_ptools_files -d
 		return
 		;;
@@ -207,7 +207,7 @@ _ptools_pverify() {
 	case $cur in
 	--*)
 		_ptools_reply --file= --root= --algorithm= --audit= --sealed --signers= \
-			--ignore-missing --sizes-only --quiet --status --warn --strict \
+			--bag --quick --ignore-missing --sizes-only --quiet --status --warn --strict \
 			--zero --verbose --jobs= --progress --no-progress --help --version
 		if [ "${#COMPREPLY[@]}" -eq 1 ] && [[ ${COMPREPLY[0]} == *= ]]; then
 			compopt -o nospace 2>/dev/null
@@ -270,7 +270,7 @@ _ptools_pcopy() {
 		_ptools_reply --algo= --to= --from= --null --force --update \
 			--delta --inplace --whole-file --block-size= \
 			--preserve --hard-links --dry-run --delete --keep-going \
-			--fsync --verify --seal= --sign= --readers= --writers= --progress \
+			--fsync --verify --seal= --sign= --bag --readers= --writers= --progress \
 			--no-progress --resume --rollback --rsh= --remote-pcopy= --compress \
 			--help --version
 		if [ "${#COMPREPLY[@]}" -eq 1 ] && [[ ${COMPREPLY[0]} == *= ]]; then

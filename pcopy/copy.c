@@ -21,6 +21,7 @@
 #include "run.h"
 #include "destdir.h"
 #include "diag.h"
+#include "bagger.h"
 #include "dryrun.h"
 #include "fileop.h"
 #include "journal.h"
@@ -251,6 +252,11 @@ struct copy *copy_new(const struct copy_options *options, const char *const *des
 	}
 	for (size_t i = 0; i < ndests; i++) {
 		struct dest *dest = &copy->dests[i];
+		if (options->bag) {
+			bagger_prepare(copy, dest);
+			if (!dest->bag)
+				continue;
+		}
 		dest_setup(copy, dest);
 		if (i == 0 || !dest_ok(dest) || dest->rdest)
 			continue; /* a remote destination's frames are queued by the reader itself */
@@ -291,6 +297,8 @@ fail:
 			close(dest->rootfd);
 		seal_writer_fini(&dest->seal);
 		hash_ctx_free(dest->seal_sha512);
+		bagger_undo(dest);
+		bagger_free(dest->bag);
 		free(dest->path);
 	}
 	free(copy->dests);
@@ -346,8 +354,10 @@ static bool dest_undo(struct dest *dest)
 		close(dest->seal_fd);
 		dest->seal_fd = -1;
 	}
-	if (!dest->journal)
+	if (!dest->journal) {
+		bagger_undo(dest);
 		return false; /* nothing of this run is there */
+	}
 	journal_close(dest->journal);
 	dest->journal = NULL;
 	if (journal_finish_at(dest->rootfd, dest->path, report_leftover, dest->path, &result) != 0) {
@@ -355,6 +365,7 @@ static bool dest_undo(struct dest *dest)
 				 strerror(errno));
 		return true;
 	}
+	bagger_undo(dest); /* after the payload, so that a bag root it made is empty */
 	if (result.failures > 0)
 		diag_file_errorf(dest->path, "rollback left %" PRIu64 " item(s) behind",
 				 result.failures);
@@ -469,6 +480,7 @@ int copy_finish(struct copy *copy)
 			close(dest->rootfd);
 		seal_writer_fini(&dest->seal);
 		hash_ctx_free(dest->seal_sha512);
+		bagger_free(dest->bag);
 		pthread_mutex_destroy(&dest->lock);
 		free(dest->why);
 		free(dest->path);

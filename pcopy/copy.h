@@ -37,6 +37,7 @@ struct copy_options {
 	bool inplace;
 	size_t block_size;
 	const char *seal_name;
+	bool bag;                /* --bag: each destination becomes a BagIt bag (bagger.h) */
 	/* --sign: each seal gets SEAL_NAME.sig (sshsig.h) made with this key,
 	 * locally when it holds its private half, else by the ssh-agent on
 	 * agent_socket. NULL: no signature. */

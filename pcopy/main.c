@@ -3,6 +3,7 @@
 #include "prelude.h"
 #include "copy.h"
 #include "delta.h"
+#include "bagger.h"
 #include "diag.h"
 #include "hash.h"
 #include "input.h"
@@ -15,7 +16,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,7 +27,7 @@
 static const char usage_text[] =
 	"Usage: pcopy [OPTION]... SRC DEST...\n"
 	"       pcopy [OPTION]... --to DEST [--to DEST]... [--from ROOT] < RECORDS\n"
-	"       pcopy --rollback DEST...\n"
+	"       pcopy --rollback [--bag] DEST...\n"
 	"Copy the contents of SRC (or the paths read on standard input) into every\n"
 	"DEST at once, reading each file once, and seal each destination with a\n"
 	"manifest that pverify -C DEST < DEST/.ptools-seal checks. SRC or any DEST\n"
@@ -55,7 +58,14 @@ static const char usage_text[] =
 	"      --fsync          sync files, directories and the journal before sealing\n"
 	"      --verify         read every copy back (uncached) and compare digests\n"
 	"      --seal=NAME      name of the seal in each destination (default .ptools-seal)\n"
+	"      --bag            make each DEST a BagIt bag (RFC 8493): files under\n"
+	"                       DEST/data, manifest-ALG.txt for each digest of -a that\n"
+	"                       BagIt names (md5, sha1, sha224, sha256, sha384, sha512)\n"
+	"                       in place of the seal, bag-info.txt, tagmanifest-ALG.txt\n"
+	"                       and bagit.txt; with --rollback, DEST is a bag's root\n"
 	"      --sign=KEY       sign each seal (SEAL.sig beside it, as ssh-keygen -Y sign\n"
+	"                       -n " SSHSIG_NAMESPACE " would; with --bag, the sha256 tag\n"
+	"                       manifest, or the first)\n"
 	"                       -n " SSHSIG_NAMESPACE " would) with the Ed25519 key in the\n"
 	"                       OpenSSH key file KEY, or through ssh-agent (SSH_AUTH_SOCK)\n"
 	"                       when KEY is a public key or an encrypted private key\n"
@@ -93,6 +103,7 @@ enum {
 	OPT_DELTA,
 	OPT_INPLACE,
 	OPT_BLOCK_SIZE,
+	OPT_BAG,
 };
 
 static const struct option long_options[] = {
@@ -115,6 +126,7 @@ static const struct option long_options[] = {
 	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "seal", required_argument, NULL, OPT_SEAL },
 	{ "sign", required_argument, NULL, OPT_SIGN },
+	{ "bag", no_argument, NULL, OPT_BAG },
 	{ "readers", required_argument, NULL, 'j' },
 	{ "writers", required_argument, NULL, 'w' },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
@@ -186,7 +198,7 @@ static void refuse_seal_name_in_source(const char *src, const char *seal_name)
  * seal and temporaries made among the files being copied: refuse it before
  * anything is made. (A destination inside the source is skipped by the walk.)
  */
-static void refuse_source_as_dest(const char *src, const char *const *to, size_t nto)
+static void refuse_source_as_dest(const char *src, const char *const *to, size_t nto, bool bag)
 {
 	struct stat src_st, st;
 
@@ -195,6 +207,15 @@ static void refuse_source_as_dest(const char *src, const char *const *to, size_t
 	for (size_t i = 0; i < nto; i++) {
 		if (stat(to[i], &st) == 0 && st.st_dev == src_st.st_dev && st.st_ino == src_st.st_ino)
 			diag_usage_error("%s: the destination is the source directory", to[i]);
+		/* --bag: the run's root is DEST/data. */
+		if (bag) {
+			char data[PATH_MAX];
+			if ((size_t)snprintf(data, sizeof(data), "%s/data", to[i]) < sizeof(data) &&
+			    stat(data, &st) == 0 && st.st_dev == src_st.st_dev &&
+			    st.st_ino == src_st.st_ino)
+				diag_usage_error("%s: the bag's payload directory is the source directory",
+						 to[i]);
+		}
 	}
 }
 
@@ -229,6 +250,52 @@ static void setup_signing(const char *path, struct sshsig_key *key, struct copy_
 		diag_usage_error("%s: %s", path, why);
 	if (has == 0)
 		diag_usage_error("%s: ssh-agent does not hold this key (add it with ssh-add)", path);
+}
+
+/*
+ * --bag: the digests a bag can carry, and the modes a bag does not go
+ * with (a remote destination, --dry-run, --resume, --seal: the bag's tag
+ * files are the seal). Each problem is a usage error.
+ */
+static void check_bag_options(const struct copy_options *opt, bool any_remote)
+{
+	size_t index[HASH_SET_MAX], n = bagger_algos(opt->algos, opt->nalgos, index);
+
+	if (n == 0)
+		diag_usage_error("--bag: none of the digests of -a can go in a bag (BagIt names "
+				 "md5, sha1, sha224, sha256, sha384 and sha512)");
+	for (size_t i = 0, k = 0; i < opt->nalgos; i++) {
+		if (k < n && index[k] == i) {
+			k++;
+			continue;
+		}
+		diag_note("--bag: %s has no BagIt name: left out of the bag's manifests",
+			  opt->algos[i]->name);
+	}
+	if (any_remote)
+		diag_usage_error("--bag is not supported with a remote SRC or DEST");
+	if (opt->dry_run)
+		diag_usage_error("--bag and --dry-run do not go together");
+	if (opt->resume)
+		diag_usage_error("--bag and --resume do not go together (roll back with "
+				 "pcopy --rollback --bag DEST and copy again)");
+	if (strcmp(opt->seal_name, SEAL_DEFAULT_NAME) != 0)
+		diag_usage_error("--bag and --seal do not go together (a bag has no native seal)");
+}
+
+/* --rollback --bag DEST: the run's journal is in DEST/data. */
+static int rollback_bag(const char *dest)
+{
+	char *data;
+	int rc;
+
+	if (asprintf(&data, "%s/data", dest) < 0) {
+		diag_file_error(dest, ENOMEM);
+		return -1;
+	}
+	rc = copy_rollback(data);
+	free(data);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -281,6 +348,7 @@ int main(int argc, char **argv)
 		case OPT_VERIFY: opt.verify = true; break;
 		case OPT_SEAL: opt.seal_name = optarg; break;
 		case OPT_SIGN: sign_path = optarg; break;
+		case OPT_BAG: opt.bag = true; break;
 		case 'j': opt.readers = diag_parse_count(optarg, "reader"); break;
 		case 'w': opt.writers = diag_parse_count(optarg, "writer"); break;
 		case OPT_PROGRESS: progress = 1; break;
@@ -313,8 +381,9 @@ int main(int argc, char **argv)
 			diag_usage_error("--rollback and --resume exclude each other");
 		status = EXIT_ALL_GOOD;
 		for (int i = optind; i < argc; i++)
-			if ((remote_operand(argv[i]) ? rdest_rollback(argv[i], &opt.how)
-						     : copy_rollback(argv[i])) != 0)
+			if ((opt.bag ? rollback_bag(argv[i])
+			     : remote_operand(argv[i]) ? rdest_rollback(argv[i], &opt.how)
+						       : copy_rollback(argv[i])) != 0)
 				status = EXIT_FAILED;
 		free(to);
 		diag_raise(status);
@@ -382,7 +451,9 @@ int main(int argc, char **argv)
 		diag_usage_error("--sign is not supported with a remote SRC or DEST yet");
 	if (any_remote && opt.resume)
 		diag_usage_error("--resume is not supported with a remote SRC or DEST");
-	refuse_source_as_dest(nto > 0 && optind == argc ? from : argv[optind], to, nto);
+	if (opt.bag)
+		check_bag_options(&opt, any_remote);
+	refuse_source_as_dest(nto > 0 && optind == argc ? from : argv[optind], to, nto, opt.bag);
 	if (optind < argc && !pull_from)
 		refuse_seal_name_in_source(argv[optind], opt.seal_name);
 	if (sign_path)

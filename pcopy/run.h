@@ -69,6 +69,7 @@ struct dest {
 	struct seal_writer seal;
 	bool seal_exists;            /* a seal was there before (replaced with --force/--update) */
 	struct hash_ctx *seal_sha512; /* --sign: SHA-512 of the seal's bytes as written */
+	struct bagger *bag;          /* --bag: the bag in progress (bagger.h), else NULL */
 	atomic_uint_fast64_t files, bytes;
 	uint64_t deleted;            /* --delete: entries set aside */
 	struct delta_count delta;    /* files updated by blocks (guarded by lock) */

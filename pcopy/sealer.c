@@ -15,6 +15,7 @@
  */
 #include "prelude.h"
 #include "sealer.h"
+#include "bagger.h"
 #include "destdir.h"
 #include "record.h"
 #include "hashreg.h"
@@ -50,6 +51,8 @@ int seal_open(struct copy *copy, struct dest *dest)
 {
 	struct stat old;
 
+	if (dest->bag)
+		return bagger_open(copy, dest); /* the bag's manifests take the seal's place */
 	if (fstatat(dest->rootfd, copy->opt.seal_name, &old, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (S_ISDIR(old.st_mode) ||
 		    (!copy->opt.force && !copy->opt.update &&
@@ -98,6 +101,10 @@ void seal_add(struct copy *copy, struct dest *dest, uint64_t ino, uint64_t size,
 	struct dbuf line;
 	int ok;
 
+	if (dest->bag) {
+		bagger_add(copy, dest, size, rel, len, hex);
+		return;
+	}
 	dbuf_init(&line);
 	ok = seal_format_record(&line, ino, size, rel, len, mtime, copy->opt.algos,
 				hex, copy->opt.nalgos);
@@ -216,6 +223,8 @@ int seal_close(struct copy *copy, struct worker *worker, struct dest *dest)
 	char sig[NAME_MAX + 1];
 	struct stat st;
 
+	if (dest->bag)
+		return bagger_close(copy, worker, dest);
 	if (seal_writer_end(&dest->seal) != 0 || seal_flush(dest) != 0)
 		goto fail;
 	if (copy->opt.fsync && fsync(dest->seal_fd) != 0)

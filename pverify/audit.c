@@ -47,6 +47,9 @@ struct audit {
 	struct new_file *files;
 	size_t nfiles, files_cap;
 	atomic_uint_fast64_t errors;
+	/* Every regular file walked (listed or not) and its bytes; other
+	 * entries that are neither files nor directories (--bag's Payload-Oxum). */
+	atomic_uint_fast64_t walked_files, walked_bytes, walked_others;
 	int walk_errno;            /* first allocation failure in a walker thread */
 };
 
@@ -340,6 +343,8 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 		atomic_fetch_add(&audit->errors, 1);
 		return WALK_CONTINUE;
 	}
+	if (entry->type != DT_REG && entry->type != DT_DIR && entry->depth > 0)
+		atomic_fetch_add(&audit->walked_others, 1);
 	if (entry->type != DT_REG || entry->depth == 0)
 		return WALK_CONTINUE;
 	if (audit->ignore && entry->st && (uint64_t)entry->st->st_dev == audit->ignore_dev &&
@@ -347,6 +352,9 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 		return WALK_CONTINUE;
 	/* The walker's path is the directory as given, then names: key it
 	 * from the directory's canonical path, as manifest paths are from the base. */
+	atomic_fetch_add(&audit->walked_files, 1);
+	if (entry->st)
+		atomic_fetch_add(&audit->walked_bytes, (uint64_t)entry->st->st_size);
 	given = audit->walk_given_len <= entry->path_len ? audit->walk_given_len : entry->path_len;
 	while (given < entry->path_len && entry->path[given] == '/')
 		given++; /* the rest is relative to the directory */
@@ -534,6 +542,13 @@ out:
 	free(missing);
 	errno = saved;
 	return rc;
+}
+
+void audit_walked(const struct audit *audit, uint64_t *files, uint64_t *bytes, uint64_t *others)
+{
+	*files = atomic_load(&audit->walked_files);
+	*bytes = atomic_load(&audit->walked_bytes);
+	*others = atomic_load(&audit->walked_others);
 }
 
 int audit_run(struct audit *audit, const char *walk_root, unsigned jobs, struct report *report,

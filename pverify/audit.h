@@ -79,6 +79,12 @@ void audit_ignore_manifest(struct audit *audit, const char *manifest, int rootfd
 			   bool sealed_content);
 
 /**
+ * After the walk: the regular files found (listed or not), their bytes, and
+ * the entries that are neither files nor directories (symlinks, devices).
+ */
+void audit_walked(const struct audit *audit, uint64_t *files, uint64_t *bytes, uint64_t *others);
+
+/**
  * Walk walk_root with jobs threads, then pair report's missing entries with
  * the new files (audit_walk, audit_finish). Unreadable entries add to
  * *walk_errors. Returns 0, or -1 with errno.

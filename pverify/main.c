@@ -2,6 +2,7 @@
 /** pverify: check a manifest against the files, in parallel, with phash's engine. */
 #include "prelude.h"
 #include "audit.h"
+#include "bag.h"
 #include "batchpipe.h"
 #include "beneath.h"
 #include "check.h"
@@ -18,6 +19,7 @@
 #include "task.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +29,9 @@
 
 static const char usage_text[] =
 	"Usage: pverify [OPTION]... [MANIFEST]...\n"
-	"Check the files each manifest names against its digests and sizes.\n"
+	"       pverify [OPTION]... --bag DIR\n"
+	"Check the files each manifest names against its digests and sizes, or\n"
+	"validate a BagIt bag.\n"
 	"\n"
 	"A manifest (standard input when none is named, or '-') may hold native\n"
 	"records (every digest attribute is checked, from one read of the file),\n"
@@ -35,6 +39,11 @@ static const char usage_text[] =
 	"lines (SHA256 (name) = hex, rhash --bsd), SFV and hashdeep files.\n"
 	"\n"
 	"  -f, --file=MANIFEST  a manifest to read (repeatable; as an operand)\n"
+	"      --bag            the one operand (or -C's DIR) is a BagIt bag: validate\n"
+	"                       it (RFC 8493); an operand that is a directory holding\n"
+	"                       bagit.txt is taken as a bag without --bag\n"
+	"      --quick          with a bag: Payload-Oxum and the files' presence only,\n"
+	"                       nothing hashed\n"
 	"  -C, --root=DIR       resolve paths beneath DIR; absolute paths, paths\n"
 	"                       climbing out with .. and symlinks leading out are\n"
 	"                       refused and counted as errors\n"
@@ -88,6 +97,8 @@ enum {
 	OPT_SIZES_ONLY,
 	OPT_STATUS,
 	OPT_STRICT,
+	OPT_BAG,
+	OPT_QUICK,
 };
 
 static const struct option long_options[] = {
@@ -96,6 +107,8 @@ static const struct option long_options[] = {
 	{"algorithm", required_argument, NULL, 'a'},
 	{"audit", required_argument, NULL, OPT_AUDIT},
 	{"sealed", no_argument, NULL, OPT_SEALED},
+	{"bag", no_argument, NULL, OPT_BAG},
+	{"quick", no_argument, NULL, OPT_QUICK},
 	{"signers", required_argument, NULL, OPT_SIGNERS},
 	{"ignore-missing", no_argument, NULL, OPT_IGNORE_MISSING},
 	{"sizes-only", no_argument, NULL, OPT_SIZES_ONLY},
@@ -125,6 +138,9 @@ struct options {
 	bool ignore_missing; /* --ignore-missing: as sha256sum -c's */
 	bool sealed;         /* --sealed, or the manifest is named SEAL_DEFAULT_NAME */
 	const char *signers; /* --signers: allowed_signers file */
+	const char *bag;     /* --bag, or an operand holding bagit.txt: the bag's root */
+	bool bag_option;     /* --bag was given */
+	bool quick;          /* --quick */
 	int progress;        /* -1: when stderr is a terminal */
 	unsigned jobs;
 };
@@ -141,6 +157,34 @@ static struct check shared;
  */
 #define BATCH_BYTES ((uint64_t)4 << 20)
 #define UNKNOWN_BYTES (BATCH_BYTES / 16)
+
+/*
+ * A bag: --bag DIR, --bag -C DIR, or one operand that is a directory holding
+ * bagit.txt (a directory is never a manifest). The options that make no
+ * sense for a bag are usage errors.
+ */
+static void check_bag_options(struct options *options)
+{
+	if (!options->bag_option && options->nmanifests == 1 && bag_detect(options->manifests[0]))
+		options->bag = options->manifests[0];
+	if (options->bag_option) {
+		if (options->nmanifests > 1 || (options->nmanifests == 0 && !options->root))
+			diag_usage_error("--bag takes one DIR (an operand, or -C DIR)");
+		if (options->nmanifests == 1 && options->root)
+			diag_usage_error("--bag: give DIR as the operand or as -C, not both");
+		options->bag = options->nmanifests == 1 ? options->manifests[0] : options->root;
+	}
+	if (options->quick && !options->bag)
+		diag_usage_error("--quick goes with a bag (--bag DIR); --sizes-only is for manifests");
+	if (!options->bag)
+		return;
+	if (options->audit_dir || options->ignore_missing || options->sealed || options->forced ||
+	    options->zero)
+		diag_usage_error("a bag is checked whole: --audit, --ignore-missing, --sealed, -a and "
+				 "-z do not apply");
+	options->root = options->bag;
+	options->sizes_only = options->sizes_only || options->quick;
+}
 
 static void parse_options(int argc, char **argv, struct options *options)
 {
@@ -183,6 +227,12 @@ static void parse_options(int argc, char **argv, struct options *options)
 		case OPT_SIGNERS:
 			options->signers = optarg;
 			break;
+		case OPT_BAG:
+			options->bag_option = true;
+			break;
+		case OPT_QUICK:
+			options->quick = true;
+			break;
 		case OPT_IGNORE_MISSING:
 			options->ignore_missing = true;
 			break;
@@ -217,6 +267,7 @@ static void parse_options(int argc, char **argv, struct options *options)
 	}
 	while (optind < argc)
 		options->manifests[options->nmanifests++] = argv[optind++];
+	check_bag_options(options);
 	if (options->ignore_missing && options->audit_dir)
 		diag_usage_error("--ignore-missing and --audit do not go together (the audit "
 				 "reports what is missing)");
@@ -244,6 +295,7 @@ int main(int argc, char **argv)
 	struct batchpipe_config config;
 	struct batchpipe *pipe;
 	struct report_counts counts;
+	struct bag_state bag_state;
 	struct out *sink = NULL;
 	uint64_t walk_errors = 0;
 	const char *last_name = "<stdin>";
@@ -266,15 +318,21 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (options.audit_dir &&
-	    audit_setup(options.root, options.audit_dir, &walk_root, &reading.audit) != 0) {
+	if (options.bag && !bag_has_payload_dir(options.bag)) {
+		free(options.manifests);
+		close(shared.rootfd);
+		return diag_finish();
+	}
+	if ((options.audit_dir || options.bag) &&
+	    audit_setup(options.root, options.bag ? "data" : options.audit_dir, &walk_root,
+			&reading.audit) != 0) {
 		free(options.manifests);
 		return EXIT_USAGE;
 	}
 	sink = out_new(STDOUT_FILENO);
 	reading.sink = sink;
 	shared.report = sink ? report_new(sink, print_level(&options),
-					  options.audit_dir ? REPORT_MISSING_KEEP
+					  options.audit_dir || options.bag ? REPORT_MISSING_KEEP
 					  : options.ignore_missing ? REPORT_MISSING_IGNORE
 					  : REPORT_MISSING_PRINT)
 			     : NULL;
@@ -320,11 +378,21 @@ int main(int argc, char **argv)
 	if (shared.progress)
 		reading.counted = reading_count(options.manifests, options.nmanifests, options.zero,
 					       options.forced, shared.progress);
-	if (options.nmanifests == 0) {
+	if (options.bag) {
+		reading.beneath = true;
+		if (bag_read(&reading, options.bag, shared.rootfd, &bag_state) != 0) {
+			/* Not a bag that can be read: listing its files as NEW would
+			 * say nothing more. */
+			diag_raise(EXIT_FAILED);
+			audit_free(reading.audit);
+			reading.audit = NULL;
+		}
+		last_name = options.bag;
+	} else if (options.nmanifests == 0) {
 		reading_file(&reading, NULL, options.forced, options.sealed, shared.rootfd);
 		last_name = "<stdin>";
 	}
-	for (size_t i = 0; i < options.nmanifests; i++) {
+	for (size_t i = 0; !options.bag && i < options.nmanifests; i++) {
 		/* A manifest that cannot be opened is a usage error, as a
 		 * missing -f file always was; the others are still checked. */
 		if (reading_file(&reading, options.manifests[i], options.forced, options.sealed,
@@ -351,6 +419,16 @@ int main(int argc, char **argv)
 			      &walk_errors) != 0)
 			diag_file_error(walk_root, errno);
 	}
+	if (options.bag && reading.audit) {
+		uint64_t files, bytes, others;
+
+		audit_walked(reading.audit, &files, &bytes, &others);
+		if (others > 0)
+			diag_file_errorf(options.bag, "data/ holds %" PRIu64 " entries that are neither "
+					 "files nor directories (symlinks, devices): not payload a "
+					 "bag can list", others);
+		bag_end(&bag_state, options.bag, files, bytes);
+	}
 
 	counts = report_counts(shared.report);
 	counts.errors += reading.refused + walk_errors;
@@ -360,7 +438,8 @@ int main(int argc, char **argv)
 	/* -q: the summary only when something went wrong; --status: never. */
 	if (!options.status && (!options.quiet || diag_status() != EXIT_ALL_GOOD)) {
 		report_print_assumed(&counts, last_name);
-		report_print_summary(&counts, options.sizes_only, options.audit_dir != NULL,
+		report_print_summary(&counts, options.sizes_only,
+				     options.audit_dir != NULL || options.bag != NULL,
 				     options.ignore_missing);
 	}
 	if (reading.malformed)

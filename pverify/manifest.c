@@ -303,6 +303,16 @@ static struct task *hold(struct manifest_parser *parser, struct task *task, bool
 	return held;
 }
 
+struct task *manifest_new_task(const char *path, size_t path_len, size_t ndigests,
+			       const struct hash_algo *const *algos, const char *const *hex)
+{
+	struct task *task = task_new(path, path_len, ndigests, algos, hex, NULL, 0);
+
+	if (!task)
+		errno = ENOMEM;
+	return task;
+}
+
 struct task *manifest_from_mhl1(const struct mhl1_entry *entry)
 {
 	struct task *task;

@@ -72,6 +72,14 @@ struct task *manifest_parse(struct manifest_parser *parser, const char *line, si
  */
 struct task *manifest_from_mhl1(const struct mhl1_entry *entry);
 
+/**
+ * A task for path with ndigests expected digests (lowercase hex of algos[i]'s
+ * length), nothing else known: --bag's entries. Returns it, owned by the
+ * caller (free()), or NULL with errno ENOMEM.
+ */
+struct task *manifest_new_task(const char *path, size_t path_len, size_t ndigests,
+			       const struct hash_algo *const *algos, const char *const *hex);
+
 /** At the end of the manifest: the entry still held back, or NULL. Owned by the caller. */
 struct task *manifest_finish(struct manifest_parser *parser);
 

@@ -53,6 +53,11 @@ static int take(struct reading *reading, struct task *task)
 	return 0;
 }
 
+int reading_take(struct reading *reading, struct task *task)
+{
+	return take(reading, task);
+}
+
 /* Each MHL v1 <hash>: a task, or a malformed entry reported. */
 static int take_mhl1(void *arg, const struct mhl1_entry *entry, uintmax_t line, const char *why)
 {

@@ -43,6 +43,13 @@ struct reading {
 int reading_run(struct reading *reading, const struct hash_algo *forced, bool sealed);
 
 /**
+ * Queue a task made elsewhere (--bag's entries) as a manifest line's would
+ * be: refused when it leaves the root, noted for the audit. The task is
+ * reading's from now on. Returns 0, or -1 (the audit ran out of memory: reported).
+ */
+int reading_take(struct reading *reading, struct task *task);
+
+/**
  * Open manifest (NULL or "-": standard input), read it (reading_run; sealed,
  * or named as a seal, it must be one), leave it out of an audit's NEW files
  * (rootfd: -C's root or AT_FDCWD) and close it; a manifest without one entry
