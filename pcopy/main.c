@@ -2,8 +2,8 @@
 /** pcopy: sealed copy of a tree (or of a record stream) to several destinations. */
 #include "prelude.h"
 #include "copy.h"
-#include "delta.h"
 #include "bagger.h"
+#include "delta.h"
 #include "diag.h"
 #include "hash.h"
 #include "input.h"
