@@ -38,8 +38,7 @@ void dryrun_say(struct dest *dest, enum dryrun_action action, const char *rel, s
 		diag_raise(EXIT_FAILED);
 }
 
-/* What the run would make of the entry src (the source's lstat) over old. */
-static enum dryrun_action decide(const struct copy *copy, const struct stat *src,
+enum dryrun_action dryrun_decide(const struct copy *copy, const struct stat *src,
 				 const struct stat *old)
 {
 	if (S_ISDIR(src->st_mode))
@@ -78,7 +77,7 @@ void dryrun_entry(struct worker *worker, int at_fd, const char *at_path, const s
 			dirfd = beneath_open_dir(dest->rootfd, rel, dir_len, O_PATH);
 			if (dirfd >= 0) {
 				if (fstatat(dirfd, name, &old, AT_SYMLINK_NOFOLLOW) == 0)
-					action = decide(copy, st, &old);
+					action = dryrun_decide(copy, st, &old);
 				close(dirfd);
 			} else if (errno != ENOENT) {
 				action = DRYRUN_REFUSE; /* a symlink or a file where a directory should be */

@@ -11,6 +11,7 @@
 #include "receive.h"
 #include "remote.h"
 #include "server.h"
+#include "single.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -22,12 +23,16 @@
 
 static const char usage_text[] =
 	"Usage: pcopy [OPTION]... SRC DEST...\n"
+	"       pcopy [OPTION]... FILE DEST...\n"
 	"       pcopy [OPTION]... --to DEST [--to DEST]... [--from ROOT] < RECORDS\n"
 	"       pcopy --rollback DEST...\n"
 	"Copy the contents of SRC (or the paths read on standard input) into every\n"
 	"DEST at once, reading each file once, and seal each destination with a\n"
 	"manifest that pverify -C DEST < DEST/.ptools-seal checks. SRC or any DEST\n"
 	"may be on another host, written [USER@]HOST:PATH (reached over ssh).\n"
+	"A single FILE goes into each DEST that is a directory under its own name,\n"
+	"else becomes DEST; its record (INODE SIZE DEST digests) is printed, and it\n"
+	"is sealed only with --seal.\n"
 	"\n"
 	"  -a, --algo=LIST      digests in the seal (default sha256), e.g. sha256,xxh128\n"
 	"  -t, --to=DEST        a destination (repeatable; records are read from stdin)\n"
@@ -216,13 +221,75 @@ static void setup_signing(const char *path, struct sshsig_key *key, struct copy_
 		diag_usage_error("%s: ssh-agent does not hold this key (add it with ssh-add)", path);
 }
 
+/*
+ * pcopy FILE DEST...: check FILE (followed if a symlink, as cp follows its
+ * operands) and resolve every local DEST before anything is written; a
+ * problem with either is said and ends the run. remote_src: FILE is on
+ * another host (only the DESTs are looked at). Returns the targets (a
+ * remote DEST's left empty: its side resolves it).
+ */
+static struct single_target *single_targets(const char *src, bool remote_src, const char *base,
+					    const char *const *to, size_t nto)
+{
+	struct single_target *targets = calloc(nto, sizeof(*targets));
+	struct stat src_st, st;
+	bool bad = false;
+
+	if (!targets) {
+		diag_file_error(NULL, ENOMEM);
+		exit(EXIT_FAILED);
+	}
+	if (!remote_src && stat(src, &src_st) != 0) {
+		diag_file_error(src, errno);
+		exit(EXIT_FAILED);
+	}
+	for (size_t i = 0; i < nto; i++) {
+		if (remote_operand(to[i]))
+			continue;
+		if (single_resolve(to[i], base, &targets[i]) != 0) {
+			diag_file_error(to[i], errno);
+			bad = true;
+			continue;
+		}
+		if (!remote_src && stat(targets[i].shown, &st) == 0 && st.st_dev == src_st.st_dev &&
+		    st.st_ino == src_st.st_ino)
+			diag_usage_error("%s: the destination is the source file itself", to[i]);
+	}
+	if (bad)
+		exit(EXIT_FAILED);
+	return targets;
+}
+
+/*
+ * Whether SRC is a single file: a regular file (or a symlink to one). A
+ * directory is a tree; a missing SRC is said here; anything else is refused.
+ */
+static bool source_is_file(const char *src)
+{
+	struct stat st;
+
+	if (stat(src, &st) != 0) {
+		diag_file_error(src, errno);
+		exit(EXIT_FAILED);
+	}
+	if (S_ISDIR(st.st_mode))
+		return false;
+	if (!S_ISREG(st.st_mode))
+		diag_usage_error("%s: not a regular file or a directory (pcopy copies a device, "
+				 "fifo or socket only as an entry of a tree)", src);
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	struct copy_options opt;
 	const char **to = NULL;
 	const char *from = NULL, *algo_list = "sha256";
 	size_t nto = 0;
-	bool rollback = false, nul = false, server = false, any_remote = false;
+	bool rollback = false, nul = false, server = false, any_remote = false, seal_given = false;
+	bool single = false;
+	struct single_target *targets = NULL;
+	char *single_base = NULL;
 	const char *pull_from = NULL, *sign_path = NULL;
 	struct sshsig_key sign_key;
 	struct remote *pulling = NULL;
@@ -255,7 +322,7 @@ int main(int argc, char **argv)
 		case 'n': opt.dry_run = true; break;
 		case OPT_FSYNC: opt.fsync = true; break;
 		case OPT_VERIFY: opt.verify = true; break;
-		case OPT_SEAL: opt.seal_name = optarg; break;
+		case OPT_SEAL: opt.seal_name = optarg; seal_given = true; break;
 		case OPT_SIGN: sign_path = optarg; break;
 		case 'j': opt.readers = diag_parse_count(optarg, "reader"); break;
 		case 'w': opt.writers = diag_parse_count(optarg, "writer"); break;
@@ -352,8 +419,29 @@ int main(int argc, char **argv)
 		diag_usage_error("--sign is not supported with a remote SRC or DEST yet");
 	if (any_remote && opt.resume)
 		diag_usage_error("--resume is not supported with a remote SRC or DEST");
-	refuse_source_as_dest(nto > 0 && optind == argc ? from : argv[optind], to, nto);
 	if (optind < argc && !pull_from)
+		single = source_is_file(argv[optind]);
+	if (single) {
+		single_base = single_basename(argv[optind]);
+		if (!single_base) {
+			diag_file_error(NULL, ENOMEM);
+			return EXIT_FAILED;
+		}
+		if (sign_path && !seal_given)
+			diag_usage_error("--sign needs --seal with a single FILE (a single file is "
+					 "sealed only when asked)");
+		if (opt.delete_extra)
+			diag_usage_error("--delete needs SRC DEST (a tree to mirror), not a single FILE");
+		if (opt.resume)
+			diag_usage_error("--resume is not supported with a single FILE (it is copied "
+					 "again whole)");
+		targets = single_targets(argv[optind], false, single_base, to, nto);
+		opt.no_seal = !seal_given;
+		opt.hard_links = false; /* one file: no other names to keep */
+	}
+	if (!single)
+		refuse_source_as_dest(nto > 0 && optind == argc ? from : argv[optind], to, nto);
+	if (optind < argc && !pull_from && !single)
 		refuse_seal_name_in_source(argv[optind], opt.seal_name);
 	if (sign_path)
 		setup_signing(sign_path, &sign_key, &opt);
@@ -362,7 +450,7 @@ int main(int argc, char **argv)
 
 	catch_signals();
 
-	copy = copy_new(&opt, to, nto);
+	copy = single ? single_copy_new(&opt, to, targets, nto) : copy_new(&opt, to, nto);
 	if (!copy) {
 		diag_file_error(NULL, errno);
 		free(to);
@@ -370,6 +458,8 @@ int main(int argc, char **argv)
 	}
 	if (pull_from) {
 		pulling = pull_tree(copy, pull_from);
+	} else if (single) {
+		single_copy(copy, argv[optind], any_remote ? single_base : argv[optind]);
 	} else if (optind < argc) {
 		copy_tree(copy, argv[optind]);
 	} else {
@@ -389,6 +479,10 @@ int main(int argc, char **argv)
 	pull_end(pulling, status);
 	if (sign_path)
 		sshsig_key_wipe(&sign_key);
+	for (size_t i = 0; targets && i < nto; i++)
+		single_target_free(&targets[i]);
+	free(targets);
+	free(single_base);
 	free(to);
 	if (status > EXIT_USAGE) {
 		diag_finish();

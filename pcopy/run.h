@@ -70,6 +70,12 @@ struct dest {
 	struct hash_ctx *seal_sha512; /* --sign: SHA-512 of the seal's bytes as written */
 	atomic_uint_fast64_t files, bytes;
 	uint64_t deleted;            /* --delete: entries set aside */
+	/* pcopy FILE DEST (single.h): the file's name in this root, the new
+	 * file as the user named it, and what its record will say; NULL in a
+	 * tree or records run (and for a remote DEST, which its side names). */
+	char *single_name;
+	char *single_shown;
+	struct single_result *single_result;
 };
 
 /*
