@@ -34,6 +34,7 @@ struct copy_options {
 	bool progress;
 	const char *seal_name;
 	bool no_seal;            /* a single file without --seal: no seal, no signature */
+	const char *single_source; /* pcopy FILE DEST: FILE's name, for a remote DEST's side */
 	struct dbuf *records;    /* a single file's records go here, not to stdout (server) */
 	/* --sign: each seal gets SEAL_NAME.sig (sshsig.h) made with this key,
 	 * locally when it holds its private half, else by the ssh-agent on

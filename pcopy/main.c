@@ -261,6 +261,26 @@ static struct single_target *single_targets(const char *src, bool remote_src, co
 }
 
 /*
+ * A single FILE (remote_src: host:FILE) to the DESTs: its name, the targets
+ * (single_targets), and the options a single file takes: sealed only with
+ * --seal, no -H (one file has no other names to keep).
+ */
+static struct single_target *single_setup(const char *src, bool remote_src, const char *const *to,
+					  size_t nto, bool seal_given, struct copy_options *opt,
+					  char **base)
+{
+	*base = single_basename(remote_src ? strchr(src, ':') + 1 : src);
+	if (!*base) {
+		diag_file_error(NULL, ENOMEM);
+		exit(EXIT_FAILED);
+	}
+	opt->no_seal = !seal_given;
+	opt->hard_links = false;
+	opt->single_source = *base;
+	return single_targets(src, remote_src, *base, to, nto);
+}
+
+/*
  * Whether SRC is a single file: a regular file (or a symlink to one). A
  * directory is a tree; a missing SRC is said here; anything else is refused.
  */
@@ -422,11 +442,6 @@ int main(int argc, char **argv)
 	if (optind < argc && !pull_from)
 		single = source_is_file(argv[optind]);
 	if (single) {
-		single_base = single_basename(argv[optind]);
-		if (!single_base) {
-			diag_file_error(NULL, ENOMEM);
-			return EXIT_FAILED;
-		}
 		if (sign_path && !seal_given)
 			diag_usage_error("--sign needs --seal with a single FILE (a single file is "
 					 "sealed only when asked)");
@@ -435,9 +450,7 @@ int main(int argc, char **argv)
 		if (opt.resume)
 			diag_usage_error("--resume is not supported with a single FILE (it is copied "
 					 "again whole)");
-		targets = single_targets(argv[optind], false, single_base, to, nto);
-		opt.no_seal = !seal_given;
-		opt.hard_links = false; /* one file: no other names to keep */
+		targets = single_setup(argv[optind], false, to, nto, seal_given, &opt, &single_base);
 	}
 	if (!single)
 		refuse_source_as_dest(nto > 0 && optind == argc ? from : argv[optind], to, nto);
@@ -450,14 +463,24 @@ int main(int argc, char **argv)
 
 	catch_signals();
 
+	if (pull_from) {
+		/* Whether host:FILE is a file decides what each DEST means: asked first. */
+		pulling = pull_start(pull_from, &opt, &single);
+		if (!pulling) {
+			free(to);
+			return EXIT_FAILED;
+		}
+		if (single)
+			targets = single_setup(pull_from, true, to, nto, seal_given, &opt, &single_base);
+	}
 	copy = single ? single_copy_new(&opt, to, targets, nto) : copy_new(&opt, to, nto);
 	if (!copy) {
 		diag_file_error(NULL, errno);
 		free(to);
 		return EXIT_FAILED;
 	}
-	if (pull_from) {
-		pulling = pull_tree(copy, pull_from);
+	if (pulling) {
+		pull_receive(copy, pulling, pull_from);
 	} else if (single) {
 		single_copy(copy, argv[optind], any_remote ? single_base : argv[optind]);
 	} else if (optind < argc) {

@@ -41,6 +41,7 @@ enum proto_type {
 	PROTO_MSG = 30,    /* a message line for the user's stderr */
 	PROTO_FAILED = 31, /* receiver: its destination failed (why): send no more */
 	PROTO_DONE = 32,   /* receiver: how the run ended there */
+	PROTO_RECORD = 33, /* receiver of a single file: its record, once committed */
 };
 
 /** What the server is asked to do (SETUP's role). */
@@ -60,7 +61,10 @@ enum {
 	PROTO_HARD_LINKS = 1 << 5,
 	PROTO_KEEP_GOING = 1 << 6,
 	PROTO_COMPRESS = 1 << 7,     /* after SETUP, both directions are one zstd stream each */
-	PROTO_FLAGS_ALL = (1 << 8) - 1,
+	/* A single file (pcopy FILE host:PATH, pcopy host:FILE PATH): SETUP
+	 * carries single_name, READY says whether a single file comes. */
+	PROTO_SINGLE = 1 << 15,
+	PROTO_FLAGS_ALL = ((1 << 8) - 1) | PROTO_SINGLE,
 };
 
 struct proto_setup {
@@ -71,6 +75,9 @@ struct proto_setup {
 	const char *algos;           /* "sha256,xxh128" */
 	const char *seal_name;
 	unsigned readers;
+	/* PROTO_SINGLE: receiving, FILE's name (the new file's name when path
+	 * is an existing directory); sending, empty. NULL without the flag. */
+	const char *single_name;
 };
 
 /** One entry: ROOT, DIR, NODE, FILE or LINK. */
@@ -103,6 +110,8 @@ int proto_put_end(struct dbuf *out, char hex[][HASH_HEX_MAX + 1], size_t count, 
 int proto_put_text(struct dbuf *out, unsigned type, const char *text, size_t len);
 int proto_put_commit(struct dbuf *out, uint64_t left_out);
 int proto_put_done(struct dbuf *out, const struct proto_done *done);
+/** READY: empty (single < 0), or, after a SETUP with PROTO_SINGLE, u8 single (0 or 1). */
+int proto_put_ready(struct dbuf *out, int single);
 
 /*
  * Decoders: 0, or -1 when the frame is malformed (with a reason for the
@@ -124,6 +133,8 @@ int proto_get_end(const struct frame *frame, const struct hash_algo *const *algo
 int proto_get_text(const struct frame *frame, const char **text, size_t *len, const char **why);
 int proto_get_commit(const struct frame *frame, uint64_t *left_out, const char **why);
 int proto_get_done(const struct frame *frame, struct proto_done *done, const char **why);
+/** READY: empty (single NULL), or u8 0 or 1 into *single (asked with PROTO_SINGLE). */
+int proto_get_ready(const struct frame *frame, bool *single, const char **why);
 
 /*
  * The longest relative path an entry may have. Longer than PATH_MAX, as a

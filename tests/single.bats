@@ -234,3 +234,64 @@ kill_single() {
 	assert_equal "$(ls -A d)" ""
 	assert [ ! -s out ]
 }
+
+@test "push: pcopy FILE host:DIR puts it in the directory there, host:NEW names it; records name host:path" {
+	mkdir d
+	prun rpcopy --no-progress file "testhost:$T/nodir/x"
+	assert_failure 1
+	assert_output --partial "testhost:$T/nodir/x: No such file or directory"
+	assert [ ! -e nodir ]
+	prun rpcopy --no-progress file "testhost:$T/d" "testhost:$T/new.bin"
+	assert_success
+	cmp file d/file
+	cmp file new.bin
+	assert_equal "${#lines[@]}" 2
+	record_ok "$(sed "s|testhost:||" <<< "${lines[0]}")" "$T/d/file"
+	record_ok "$(sed "s|testhost:||" <<< "${lines[1]}")" "$T/new.bin"
+	assert_equal "$(cut -f3 <<< "${lines[0]}")" "testhost:$T/d/file"
+	assert_equal "$(ls -A d)" file
+	# -f and --seal travel; without -f an existing file is refused there.
+	prun rpcopy --no-progress file "testhost:$T/d"
+	assert_failure 1
+	prun rpcopy --no-progress -f --seal=S file "testhost:$T/d"
+	assert_success
+	assert_equal "$(ls -A d | tr '\n' ' ')" "S file "
+	seal_ok d S
+}
+
+@test "pull: pcopy host:FILE DIR puts it in the directory, NEW names it; a remote directory is a tree pull as before" {
+	mkdir d
+	prun rpcopy --no-progress "testhost:$T/file" d pulled.bin
+	assert_success
+	cmp file d/file
+	cmp file pulled.bin
+	record_ok "${lines[0]}" d/file
+	record_ok "${lines[1]}" pulled.bin
+	assert_equal "$(ls -A d)" file
+	mkdir -p tree/sub
+	printf 'x\n' > tree/sub/y
+	prun rpcopy --no-progress "testhost:$T/tree" tcopy
+	assert_success
+	assert_output ""
+	assert_equal "$(cat tcopy/sub/y)" x
+	seal_ok tcopy
+	prun rpcopy --no-progress "testhost:$T/missing" d
+	assert_failure 1
+	assert_output --partial "missing: No such file or directory"
+	prun rpcopy --no-progress "testhost:$T/file" nodir/x
+	assert_failure 1
+	assert_output --partial "nodir/x: No such file or directory"
+	assert [ ! -e nodir ]
+}
+
+@test "pcopy --rollback host:DEST of a single file's DEST rolls back its directory there" {
+	build_shim
+	mkdir d
+	printf 'old\n' > d/named
+	touch -d '2010-01-01' d/named d
+	snap=$(snapshot d)
+	kill_single d -f big d/named
+	prun rpcopy --rollback "testhost:$T/d/named"
+	assert_success
+	assert_equal "$(snapshot d)" "$snap"
+}
