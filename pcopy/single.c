@@ -13,6 +13,7 @@
 #include "single.h"
 #include "diag.h"
 #include "dryrun.h"
+#include "journal.h"
 #include "producer.h"
 #include "reader.h"
 #include "record.h"
@@ -232,17 +233,34 @@ fail:
 char *single_rollback_root(const char *operand)
 {
 	struct stat st;
+	bool missing;
+	char *parent;
 	size_t cut;
+	int parentfd;
 
 	if (stat(operand, &st) == 0 ? S_ISDIR(st.st_mode) : errno != ENOENT)
 		return strdup(operand); /* a tree's root, or the rollback says what is wrong */
-	/* A file, or one an interrupted run had not put in place yet. */
+	missing = errno == ENOENT;
 	cut = trimmed_len(operand);
 	while (cut > 0 && operand[cut - 1] != '/')
 		cut--;
 	while (cut > 1 && operand[cut - 1] == '/')
 		cut--;
-	return cut == 0 ? strdup(".") : strndup(operand, cut);
+	parent = cut == 0 ? strdup(".") : strndup(operand, cut);
+	if (!parent || !missing)
+		return parent;
+	/* A file an interrupted run had not put in place yet: its parent, but
+	 * only where a run left its journal (a mistyped tree DEST is not taken
+	 * for its parent). */
+	parentfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (parentfd >= 0 && faccessat(parentfd, JOURNAL_NAME, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		close(parentfd);
+		return parent;
+	}
+	if (parentfd >= 0)
+		close(parentfd);
+	free(parent);
+	return strdup(operand);
 }
 
 void single_say(const struct copy *copy, const struct dest *dest)

@@ -77,8 +77,9 @@ void single_say(const struct copy *copy, const struct dest *dest);
 
 /**
  * pcopy --rollback X: the destination root to finish, X itself when it is
- * a directory, else (a single file's DEST) the directory that holds it; a
- * new string, or NULL (ENOMEM).
+ * a directory, else (a single file's DEST) the directory that holds it;
+ * a missing X, only when that directory holds a journal. A new string, or
+ * NULL (ENOMEM).
  */
 char *single_rollback_root(const char *operand);
 
