@@ -231,7 +231,7 @@ static void setup_signing(const char *path, struct sshsig_key *key, struct copy_
 static struct single_target *single_targets(const char *src, bool remote_src, const char *base,
 					    const char *const *to, size_t nto)
 {
-	struct single_target *targets = calloc(nto, sizeof(*targets));
+	struct single_target *targets = calloc(nto ? nto : 1, sizeof(*targets));
 	struct stat src_st, st;
 	bool bad = false;
 

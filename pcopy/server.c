@@ -129,9 +129,10 @@ static void send_records(const struct dbuf *records)
  * Receive a single file (named name) into path, resolved here as a local
  * DEST is (single.h), its record named host:DEST. Returns the exit status.
  */
-static int serve_receive_single(struct copy_options *opt, const char *host, const char *path,
+static int serve_receive_single(const struct copy_options *opt, const char *host, const char *path,
 				const char *name)
 {
+	struct copy_options single_opt;
 	struct single_target target;
 	struct dbuf records, shown;
 	const char *dests[1] = { path };
@@ -151,8 +152,9 @@ static int serve_receive_single(struct copy_options *opt, const char *host, cons
 	free(target.shown);
 	target.shown = shown.data;
 	dbuf_init(&records);
-	opt->records = &records;
-	copy = single_copy_new(opt, dests, &target, 1);
+	single_opt = *opt;
+	single_opt.records = &records; /* copy_new keeps its own copy of the options */
+	copy = single_copy_new(&single_opt, dests, &target, 1);
 	single_target_free(&target);
 	if (!copy) {
 		diag_file_error(path, errno);
