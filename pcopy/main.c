@@ -232,10 +232,10 @@ static struct single_target *single_targets(const char *src, bool remote_src, co
 					    const char *const *to, size_t nto)
 {
 	struct single_target *targets = calloc(nto ? nto : 1, sizeof(*targets));
-	struct stat src_st, st;
+	struct stat src_st, st, *roots = calloc(nto ? nto : 1, sizeof(*roots));
 	bool bad = false;
 
-	if (!targets) {
+	if (!targets || !roots) {
 		diag_file_error(NULL, ENOMEM);
 		exit(EXIT_FAILED);
 	}
@@ -254,7 +254,16 @@ static struct single_target *single_targets(const char *src, bool remote_src, co
 		if (!remote_src && stat(targets[i].shown, &st) == 0 && st.st_dev == src_st.st_dev &&
 		    st.st_ino == src_st.st_ino)
 			diag_usage_error("%s: the destination is the source file itself", to[i]);
+		/* One run holds a root (its lock and journal): one DEST in each. */
+		if (stat(targets[i].root, &roots[i]) != 0)
+			continue; /* said when it is opened */
+		for (size_t j = 0; j < i; j++)
+			if (targets[j].root && roots[j].st_dev == roots[i].st_dev &&
+			    roots[j].st_ino == roots[i].st_ino)
+				diag_usage_error("%s: in the same directory as %s (one DEST per "
+						 "directory)", to[i], to[j]);
 	}
+	free(roots);
 	if (bad)
 		exit(EXIT_FAILED);
 	return targets;

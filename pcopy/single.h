@@ -48,9 +48,9 @@ struct copy *single_copy_new(const struct copy_options *opt, const char *const *
 			     struct single_target *targets, size_t n);
 
 /**
- * Copy the regular file src (its stat in *st; named rel in messages and, to
- * a remote destination, on the wire) to every destination: one read, as any
- * file of a tree.
+ * Copy the regular file src (named rel in messages and, to a remote
+ * destination, on the wire) to every destination: one read, as any file of
+ * a tree; with -n, say what would be done instead.
  */
 void single_copy(struct copy *copy, const char *src, const char *rel);
 

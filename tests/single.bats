@@ -74,6 +74,10 @@ record_ok() {
 	assert_equal "$(cut -f3 <<< "$output" | tr '\n' ' ')" "d/file e/other $T/abs "
 	record_ok "$(cut -f1-4 <<< "${lines[1]}")" e/other
 	assert_equal "$(cut -f5 <<< "${lines[2]}")" "xxh128:$(xxhsum -H128 < file | cut -d' ' -f1)"
+	prun pcopy --no-progress file d/x e/y d/z
+	assert_failure 2
+	assert_output --partial "pcopy: d/z: in the same directory as d/x (one DEST per directory)"
+	assert [ ! -e d/x ]
 }
 
 @test "an existing file is not replaced without -f or -u; -f and -u replace it" {
@@ -158,16 +162,17 @@ record_ok() {
 }
 
 @test "-n says what a single-file copy would do, and changes nothing" {
-	mkdir d
+	mkdir d e
 	printf 'old\n' > d/file
-	prun pcopy --no-progress -n file d d/new
+	prun pcopy --no-progress -n file d e/new
 	assert_failure 1
 	assert_equal "${lines[0]}" $'refuse\td\tfile'
-	assert_equal "${lines[1]}" $'copy\td\tnew'
+	assert_equal "${lines[1]}" $'copy\te\tnew'
 	prun pcopy --no-progress -n -f file d
 	assert_success
 	assert_output $'replace\td\tfile'
 	assert_equal "$(ls -A d)" file
+	assert_equal "$(ls -A e)" ""
 }
 
 @test "--verify and -p apply to a single file" {
