@@ -287,6 +287,12 @@ kill_single() {
 	assert_failure 1
 	assert_output --partial "nodir/x: No such file or directory"
 	assert [ ! -e nodir ]
+	mkfifo fifo
+	# Refused there with status 2; a pull that never started exits 1 here, as a tree's does.
+	prun rpcopy --no-progress "testhost:$T/fifo" d
+	assert_failure 1
+	assert_output --partial "testhost:$T/fifo: not a regular file or a directory"
+	assert_equal "$(ls -A d)" file
 }
 
 @test "pcopy --rollback host:DEST of a single file's DEST rolls back its directory there" {
