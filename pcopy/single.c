@@ -68,9 +68,11 @@ int single_resolve(const char *dest, const char *base, struct single_target *tar
 {
 	size_t len = trimmed_len(dest), cut;
 	struct stat st;
+	bool found = stat(dest, &st) == 0;
+	int err = 0;
 
 	memset(target, 0, sizeof(*target));
-	if (stat(dest, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (found && S_ISDIR(st.st_mode)) {
 		/* Into the directory, under the file's own name. */
 		target->root = strdup(dest);
 		target->name = strdup(base);
@@ -81,7 +83,7 @@ int single_resolve(const char *dest, const char *base, struct single_target *tar
 	} else {
 		if (dest[strlen(dest) - 1] == '/') {
 			/* DEST/ promises a directory. */
-			errno = errno == ENOENT ? ENOENT : ENOTDIR;
+			errno = found ? ENOTDIR : ENOENT;
 			return -1;
 		}
 		cut = len;
@@ -92,10 +94,13 @@ int single_resolve(const char *dest, const char *base, struct single_target *tar
 			cut--;
 		target->root = cut == 0 ? strdup(".") : strndup(dest, cut);
 		target->shown = strdup(dest);
-		if (target->root && (stat(target->root, &st) != 0 || !S_ISDIR(st.st_mode))) {
-			int err = errno;
+		if (target->root && stat(target->root, &st) != 0)
+			err = errno;
+		else if (target->root && !S_ISDIR(st.st_mode))
+			err = ENOTDIR;
+		if (err != 0) {
 			single_target_free(target);
-			errno = S_ISDIR(st.st_mode) ? err : ENOENT;
+			errno = err;
 			return -1;
 		}
 	}

@@ -139,6 +139,12 @@ record_ok() {
 	prun pcopy --no-progress file nodir/x
 	assert_failure 1
 	assert_output "pcopy: nodir/x: No such file or directory"
+	prun pcopy --no-progress file file/x
+	assert_failure 1
+	assert_output "pcopy: file/x: Not a directory"
+	prun pcopy --no-progress file nodir/
+	assert_failure 1
+	assert_output "pcopy: nodir/: No such file or directory"
 	prun pcopy --no-progress file file
 	assert_failure 2
 	assert_output --partial "pcopy: file: the destination is the source file itself"
