@@ -32,6 +32,7 @@
 #include "rdest.h"
 #include "reader.h"
 #include "sealer.h"
+#include "single.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -121,7 +122,7 @@ static void dest_setup(struct copy *copy, struct dest *dest)
 		/* Looked at, never changed: no lock, journal or seal. */
 		if (dest->rootfd < 0 && errno != ENOENT)
 			dest_fail(dest, "", 0, errno, NULL);
-		else if (dest->rootfd >= 0 && !copy->opt.force && !copy->opt.update &&
+		else if (dest->rootfd >= 0 && !copy->opt.force && !copy->opt.update && !copy->opt.no_seal &&
 			 faccessat(dest->rootfd, copy->opt.seal_name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 			dryrun_say(dest, DRYRUN_REFUSE, copy->opt.seal_name,
 				   strlen(copy->opt.seal_name));
@@ -174,7 +175,7 @@ static void dest_setup(struct copy *copy, struct dest *dest)
 			break; /* nothing to resume: a fresh run */
 		case 0:
 			dest_probe_anon(copy, dest);
-			if (seal_open(copy, dest) != 0)
+			if (!copy->opt.no_seal && seal_open(copy, dest) != 0)
 				dest_fail(dest, copy->opt.seal_name, strlen(copy->opt.seal_name),
 					  errno, "seal");
 			return;
@@ -198,7 +199,7 @@ static void dest_setup(struct copy *copy, struct dest *dest)
 		return;
 	}
 	dest_probe_anon(copy, dest);
-	if (seal_open(copy, dest) != 0) {
+	if (!copy->opt.no_seal && seal_open(copy, dest) != 0) {
 		int err = errno;
 		dest_fail(dest, copy->opt.seal_name, strlen(copy->opt.seal_name),
 			  err == ENOTSUP ? EEXIST : err,
@@ -318,13 +319,14 @@ static int dest_seal(struct copy *copy, struct worker *worker, struct dest *dest
 		dest_fail(dest, "", 0, errno, "syncing");
 		return -1;
 	}
-	if (seal_close(copy, worker, dest) != 0)
+	if (!copy->opt.no_seal && seal_close(copy, worker, dest) != 0)
 		return -1;
 	if (journal_commit(dest->journal) != 0) {
 		dest_fail(dest, JOURNAL_NAME, strlen(JOURNAL_NAME), errno, "journal");
 		return -1;
 	}
-	close(dest->seal_fd);
+	if (dest->seal_fd >= 0)
+		close(dest->seal_fd);
 	dest->seal_fd = -1;
 	journal_close(dest->journal);
 	dest->journal = NULL;
@@ -436,6 +438,8 @@ int copy_finish(struct copy *copy)
 				mirror_delete(copy, dest);
 			if (dest_ok(dest) && dest_seal(copy, worker, dest) == 0) {
 				say_delta(copy, dest);
+				if (dest->single_name)
+					single_say(copy, dest);
 				continue;
 			}
 		}
@@ -484,6 +488,9 @@ int copy_finish(struct copy *copy)
 		pthread_mutex_destroy(&dest->lock);
 		free(dest->why);
 		free(dest->path);
+		free(dest->single_name);
+		free(dest->single_shown);
+		free(dest->single_result);
 		journal_owned_free(dest->owned);
 	}
 	links_free(copy);
@@ -530,10 +537,16 @@ static void report_busy(const char *dest)
 		diag_file_errorf(dest, "in use by pcopy: left as it is");
 }
 
-int copy_rollback(const char *dest)
+int copy_rollback(const char *operand)
 {
 	struct journal_result result;
+	char *dest = single_rollback_root(operand);
+	int ret = -1;
 
+	if (!dest) {
+		diag_file_error(operand, ENOMEM);
+		return -1;
+	}
 	if (journal_finish(dest, report_leftover, (void *)dest, &result) != 0) {
 		if (errno == EBUSY)
 			report_busy(dest);
@@ -541,7 +554,7 @@ int copy_rollback(const char *dest)
 			diag_file_errorf(dest, "no journal (%s): nothing to roll back", JOURNAL_NAME);
 		else
 			diag_file_error(dest, errno);
-		return -1;
+		goto out;
 	}
 	if (result.committed)
 		diag_file_note(dest, "the run had completed: finished it (sealed copy kept)");
@@ -552,7 +565,10 @@ int copy_rollback(const char *dest)
 			  result.root_removed ? ", destination removed" : "");
 	if (result.failures > 0) {
 		diag_file_errorf(dest, "%" PRIu64 " item(s) could not be undone", result.failures);
-		return -1;
+		goto out;
 	}
-	return 0;
+	ret = 0;
+out:
+	free(dest);
+	return ret;
 }

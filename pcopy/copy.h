@@ -8,6 +8,7 @@
 
 #include "prelude.h"
 #include "hash.h"
+#include "dbuf.h"
 #include "input.h"
 #include "remote.h"
 #include "seal.h"
@@ -38,6 +39,9 @@ struct copy_options {
 	size_t block_size;
 	const char *seal_name;
 	bool bag;                /* --bag: each destination becomes a BagIt bag (bagger.h) */
+	bool no_seal;            /* a single file without --seal: no seal, no signature */
+	const char *single_source; /* pcopy FILE DEST: FILE's name, for a remote DEST's side */
+	struct dbuf *records;    /* a single file's records go here, not to stdout (server) */
 	/* --sign: each seal gets SEAL_NAME.sig (sshsig.h) made with this key,
 	 * locally when it holds its private half, else by the ssh-agent on
 	 * agent_socket. NULL: no signature. */
@@ -103,7 +107,8 @@ bool copy_seal_name_ok(const char *name);
 
 /**
  * pcopy --rollback: finish the journal left in dest (undo an unfinished run,
- * or complete a committed one). Returns 0 when dest ends clean, -1 otherwise
+ * or complete a committed one); dest not a directory (a single file's DEST):
+ * the directory that holds it. Returns 0 when it ends clean, -1 otherwise
  * (reported).
  */
 int copy_rollback(const char *dest);

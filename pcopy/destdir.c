@@ -237,6 +237,11 @@ int dest_install(struct worker *worker, struct dest *dest, int dirfd, const char
 {
 	char backup[64];
 
+	if (dest->single_name) {
+		/* A single file's root holds it, its seal and signature as they are named. */
+		rel = name;
+		len = strlen(name);
+	}
 	if (exists) {
 		/* The backup sits next to the file: same filesystem, one rename back. */
 		dest_temp_name(worker->copy, backup, sizeof(backup), ".bak");
@@ -359,6 +364,10 @@ int dest_create_anon(const struct dest *dest, int dirfd, mode_t mode)
 int dest_install_link(struct dest *dest, const char *rel, size_t len, uint64_t ino, int from,
 		 const char *path, int flags, int dirfd, const char *name, const char **what)
 {
+	if (dest->single_name) {
+		rel = name; /* as dest_install */
+		len = strlen(name);
+	}
 	*what = "journal";
 	if (journal_final(dest->journal, rel, len, ino) != 0)
 		return -1;

@@ -84,8 +84,7 @@ static int say_delta(const struct copy *copy, struct dest *dest, int at_fd, cons
 	return ret;
 }
 
-/* What the run would make of the entry src (the source's lstat) over old. */
-static enum dryrun_action decide(const struct copy *copy, const struct stat *src,
+enum dryrun_action dryrun_decide(const struct copy *copy, const struct stat *src,
 				 const struct stat *old)
 {
 	if (S_ISDIR(src->st_mode))
@@ -125,7 +124,7 @@ void dryrun_entry(struct worker *worker, int at_fd, const char *at_path, const s
 			dirfd = beneath_open_dir(dest->rootfd, rel, dir_len, O_PATH);
 			if (dirfd >= 0) {
 				if (fstatat(dirfd, name, &old, AT_SYMLINK_NOFOLLOW) == 0)
-					action = decide(copy, st, &old);
+					action = dryrun_decide(copy, st, &old);
 				said = action == DRYRUN_REPLACE && delta_eligible(&copy->opt, st, &old) &&
 				       say_delta(copy, dest, at_fd, at_path, dirfd, name, rel, len) == 0;
 				close(dirfd);

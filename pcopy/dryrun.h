@@ -26,6 +26,10 @@ enum dryrun_action {
  */
 void dryrun_say(struct dest *dest, enum dryrun_action action, const char *rel, size_t len);
 
+/** What the run would make of the source entry src (its stat) over old, there. */
+enum dryrun_action dryrun_decide(const struct copy *copy, const struct stat *src,
+				 const struct stat *old);
+
 /**
  * Say what the run would do with the source entry rel (at at_path in
  * at_fd; st its lstat, of which a walker's regular file may hold only the

@@ -16,11 +16,13 @@
 #include "links.h"
 #include "rdest.h"
 #include "sealer.h"
+#include "single.h"
 #include "xio.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -211,8 +213,15 @@ static void op_start(struct reader *reader, struct fileop *op)
 			op->state = OP_WRITE;
 		return;
 	}
-	op->dirfd = dest_parent(&reader->worker, dest, task->rel, task->rel_len, &op->dir_len,
-				op->name);
+	if (dest->single_name) {
+		/* A single file (single.h): its own name, in the root. */
+		op->dirfd = dest->rootfd;
+		op->dir_len = 0;
+		snprintf(op->name, sizeof(op->name), "%s", dest->single_name);
+	} else {
+		op->dirfd = dest_parent(&reader->worker, dest, task->rel, task->rel_len,
+					&op->dir_len, op->name);
+	}
 	if (op->dirfd < 0)
 		return;
 	if (dest_check_final(copy, dest, op->dirfd, op->name, &op->exists, &ours, &old) != 0) {
@@ -853,7 +862,9 @@ void reader_file_end(struct reader *reader, struct hashio_result *result)
 		atomic_fetch_add(&op->dest->files, 1);
 		atomic_fetch_add(&op->dest->bytes, (uint64_t)task->st.st_size);
 		progress_add(copy->progress, i, 1, 0);
-		if (!op->dest->rdest)
+		if (op->dest->single_name)
+			single_done(copy, op->dest, op->existing_ino, &task->st, result->hex);
+		else if (!op->dest->rdest)
 			seal_add(copy, op->dest, op->existing_ino, (uint64_t)task->st.st_size,
 				 task->rel, task->rel_len, &task->st.st_mtim, result->hex);
 		op->state = OP_IDLE;

@@ -13,6 +13,7 @@
 #include "receive.h"
 #include "remote.h"
 #include "server.h"
+#include "single.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -26,12 +27,16 @@
 
 static const char usage_text[] =
 	"Usage: pcopy [OPTION]... SRC DEST...\n"
+	"       pcopy [OPTION]... FILE DEST...\n"
 	"       pcopy [OPTION]... --to DEST [--to DEST]... [--from ROOT] < RECORDS\n"
 	"       pcopy --rollback [--bag] DEST...\n"
 	"Copy the contents of SRC (or the paths read on standard input) into every\n"
 	"DEST at once, reading each file once, and seal each destination with a\n"
 	"manifest that pverify -C DEST < DEST/.ptools-seal checks. SRC or any DEST\n"
 	"may be on another host, written [USER@]HOST:PATH (reached over ssh).\n"
+	"A single FILE goes into each DEST that is a directory under its own name,\n"
+	"else becomes DEST; its record (INODE SIZE DEST digests) is printed, and it\n"
+	"is sealed only with --seal.\n"
 	"\n"
 	"  -a, --algo=LIST      digests in the seal (default sha256), e.g. sha256,xxh128\n"
 	"  -t, --to=DEST        a destination (repeatable; records are read from stdin)\n"
@@ -298,13 +303,104 @@ static int rollback_bag(const char *dest)
 	return rc;
 }
 
+/*
+ * pcopy FILE DEST...: check FILE (followed if a symlink, as cp follows its
+ * operands) and resolve every local DEST before anything is written; a
+ * problem with either is said and ends the run. remote_src: FILE is on
+ * another host (only the DESTs are looked at). Returns the targets (a
+ * remote DEST's left empty: its side resolves it).
+ */
+static struct single_target *single_targets(const char *src, bool remote_src, const char *base,
+					    const char *const *to, size_t nto)
+{
+	struct single_target *targets = calloc(nto ? nto : 1, sizeof(*targets));
+	struct stat src_st, st, *roots = calloc(nto ? nto : 1, sizeof(*roots));
+	bool bad = false;
+
+	if (!targets || !roots) {
+		diag_file_error(NULL, ENOMEM);
+		exit(EXIT_FAILED);
+	}
+	if (!remote_src && stat(src, &src_st) != 0) {
+		diag_file_error(src, errno);
+		exit(EXIT_FAILED);
+	}
+	for (size_t i = 0; i < nto; i++) {
+		if (remote_operand(to[i]))
+			continue;
+		if (single_resolve(to[i], base, &targets[i]) != 0) {
+			diag_file_error(to[i], errno);
+			bad = true;
+			continue;
+		}
+		if (!remote_src && stat(targets[i].shown, &st) == 0 && st.st_dev == src_st.st_dev &&
+		    st.st_ino == src_st.st_ino)
+			diag_usage_error("%s: the destination is the source file itself", to[i]);
+		/* One run holds a root (its lock and journal): one DEST in each. */
+		if (stat(targets[i].root, &roots[i]) != 0)
+			continue; /* said when it is opened */
+		for (size_t j = 0; j < i; j++)
+			if (targets[j].root && roots[j].st_dev == roots[i].st_dev &&
+			    roots[j].st_ino == roots[i].st_ino)
+				diag_usage_error("%s: in the same directory as %s (one DEST per "
+						 "directory)", to[i], to[j]);
+	}
+	free(roots);
+	if (bad)
+		exit(EXIT_FAILED);
+	return targets;
+}
+
+/*
+ * A single FILE (remote_src: host:FILE) to the DESTs: its name, the targets
+ * (single_targets), and the options a single file takes: sealed only with
+ * --seal, no -H (one file has no other names to keep).
+ */
+static struct single_target *single_setup(const char *src, bool remote_src, const char *const *to,
+					  size_t nto, bool seal_given, struct copy_options *opt,
+					  char **base)
+{
+	*base = single_basename(remote_src ? strchr(src, ':') + 1 : src);
+	if (!*base) {
+		diag_file_error(NULL, ENOMEM);
+		exit(EXIT_FAILED);
+	}
+	opt->no_seal = !seal_given;
+	opt->hard_links = false;
+	opt->single_source = *base;
+	return single_targets(src, remote_src, *base, to, nto);
+}
+
+/*
+ * Whether SRC is a single file: a regular file (or a symlink to one). A
+ * directory is a tree; a missing SRC is said here; anything else is refused.
+ */
+static bool source_is_file(const char *src)
+{
+	struct stat st;
+
+	if (stat(src, &st) != 0) {
+		diag_file_error(src, errno);
+		exit(EXIT_FAILED);
+	}
+	if (S_ISDIR(st.st_mode))
+		return false;
+	if (!S_ISREG(st.st_mode))
+		diag_usage_error("%s: not a regular file or a directory (pcopy copies a device, "
+				 "fifo or socket only as an entry of a tree)", src);
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	struct copy_options opt;
 	const char **to = NULL;
 	const char *from = NULL, *algo_list = "sha256";
 	size_t nto = 0;
-	bool rollback = false, nul = false, server = false, any_remote = false;
+	bool rollback = false, nul = false, server = false, any_remote = false, seal_given = false;
+	bool single = false;
+	struct single_target *targets = NULL;
+	char *single_base = NULL;
 	const char *pull_from = NULL, *sign_path = NULL;
 	struct sshsig_key sign_key;
 	struct remote *pulling = NULL;
@@ -346,7 +442,7 @@ int main(int argc, char **argv)
 		case 'n': opt.dry_run = true; break;
 		case OPT_FSYNC: opt.fsync = true; break;
 		case OPT_VERIFY: opt.verify = true; break;
-		case OPT_SEAL: opt.seal_name = optarg; break;
+		case OPT_SEAL: opt.seal_name = optarg; seal_given = true; break;
 		case OPT_SIGN: sign_path = optarg; break;
 		case OPT_BAG: opt.bag = true; break;
 		case 'j': opt.readers = diag_parse_count(optarg, "reader"); break;
@@ -453,8 +549,24 @@ int main(int argc, char **argv)
 		diag_usage_error("--resume is not supported with a remote SRC or DEST");
 	if (opt.bag)
 		check_bag_options(&opt, any_remote);
-	refuse_source_as_dest(nto > 0 && optind == argc ? from : argv[optind], to, nto, opt.bag);
 	if (optind < argc && !pull_from)
+		single = source_is_file(argv[optind]);
+	if (single) {
+		if (sign_path && !seal_given)
+			diag_usage_error("--sign needs --seal with a single FILE (a single file is "
+					 "sealed only when asked)");
+		if (opt.delete_extra)
+			diag_usage_error("--delete needs SRC DEST (a tree to mirror), not a single FILE");
+		if (opt.resume)
+			diag_usage_error("--resume is not supported with a single FILE (it is copied "
+					 "again whole)");
+		if (opt.bag)
+			diag_usage_error("--bag needs SRC DEST (a tree to bag), not a single FILE");
+		targets = single_setup(argv[optind], false, to, nto, seal_given, &opt, &single_base);
+	}
+	if (!single)
+		refuse_source_as_dest(nto > 0 && optind == argc ? from : argv[optind], to, nto, opt.bag);
+	if (optind < argc && !pull_from && !single)
 		refuse_seal_name_in_source(argv[optind], opt.seal_name);
 	if (sign_path)
 		setup_signing(sign_path, &sign_key, &opt);
@@ -463,14 +575,26 @@ int main(int argc, char **argv)
 
 	catch_signals();
 
-	copy = copy_new(&opt, to, nto);
+	if (pull_from) {
+		/* Whether host:FILE is a file decides what each DEST means: asked first. */
+		pulling = pull_start(pull_from, &opt, &single);
+		if (!pulling) {
+			free(to);
+			return EXIT_FAILED;
+		}
+		if (single)
+			targets = single_setup(pull_from, true, to, nto, seal_given, &opt, &single_base);
+	}
+	copy = single ? single_copy_new(&opt, to, targets, nto) : copy_new(&opt, to, nto);
 	if (!copy) {
 		diag_file_error(NULL, errno);
 		free(to);
 		return EXIT_FAILED;
 	}
-	if (pull_from) {
-		pulling = pull_tree(copy, pull_from);
+	if (pulling) {
+		pull_receive(copy, pulling, pull_from);
+	} else if (single) {
+		single_copy(copy, argv[optind], any_remote ? single_base : argv[optind]);
 	} else if (optind < argc) {
 		copy_tree(copy, argv[optind]);
 	} else {
@@ -490,6 +614,10 @@ int main(int argc, char **argv)
 	pull_end(pulling, status);
 	if (sign_path)
 		sshsig_key_wipe(&sign_key);
+	for (size_t i = 0; targets && i < nto; i++)
+		single_target_free(&targets[i]);
+	free(targets);
+	free(single_base);
 	free(to);
 	if (status > EXIT_USAGE) {
 		diag_finish();

@@ -36,6 +36,9 @@ int proto_put_setup(struct dbuf *out, const struct proto_setup *setup)
 	    frame_put_u32(out, setup->block_size) != 0 ||
 	    frame_put_bytes(out, setup->key, sizeof(setup->key)) != 0)
 		return -1;
+	if ((setup->flags & PROTO_SINGLE) &&
+	    frame_put_str(out, setup->single_name ? setup->single_name : "") != 0)
+		return -1;
 	return frame_end(out, start);
 }
 
@@ -104,6 +107,16 @@ int proto_put_text(struct dbuf *out, unsigned type, const char *text, size_t len
 	size_t start;
 
 	if (frame_begin(out, type, &start) != 0 || (text && frame_put_bytes(out, text, len) != 0))
+		return -1;
+	return frame_end(out, start);
+}
+
+int proto_put_ready(struct dbuf *out, int single)
+{
+	size_t start;
+
+	if (frame_begin(out, PROTO_READY, &start) != 0 ||
+	    (single >= 0 && frame_put_u8(out, single ? 1 : 0) != 0))
 		return -1;
 	return frame_end(out, start);
 }
@@ -194,7 +207,7 @@ int proto_get_setup(const struct frame *frame, struct proto_setup *setup, struct
 		    const char **why)
 {
 	struct frame_cursor cur;
-	size_t path, host, algos, seal;
+	size_t path, host, algos, seal, single = 0;
 
 	frame_cursor_init(&cur, frame);
 	dbuf_clear(store);
@@ -208,6 +221,8 @@ int proto_get_setup(const struct frame *frame, struct proto_setup *setup, struct
 	setup->readers = frame_get_u32(&cur);
 	setup->block_size = frame_get_u32(&cur);
 	if (get_key(&cur, setup->key) != 0)
+		return bad(why, "malformed setup");
+	if ((setup->flags & PROTO_SINGLE) && get_string(&cur, store, &single) != 0)
 		return bad(why, "malformed setup");
 	if (done(&cur, why) != 0)
 		return -1;
@@ -223,6 +238,15 @@ int proto_get_setup(const struct frame *frame, struct proto_setup *setup, struct
 	setup->host = store->data + host;
 	setup->algos = store->data + algos;
 	setup->seal_name = store->data + seal;
+	if (setup->flags & PROTO_SINGLE) {
+		setup->single_name = store->data + single;
+		/* Receiving, one name for the file; sending, none. */
+		if (setup->role == ROLE_RECEIVE
+			    ? strchr(setup->single_name, '/') ||
+				      !proto_rel_ok(setup->single_name, strlen(setup->single_name))
+			    : setup->single_name[0] != '\0')
+			return bad(why, "malformed single file name");
+	}
 	return 0;
 }
 
@@ -353,6 +377,23 @@ int proto_get_text(const struct frame *frame, const char **text, size_t *len, co
 	frame_cursor_init(&cur, frame);
 	*text = (const char *)frame_get_bytes(&cur, len);
 	return done(&cur, why);
+}
+
+int proto_get_ready(const struct frame *frame, bool *single, const char **why)
+{
+	struct frame_cursor cur;
+	unsigned kind;
+
+	frame_cursor_init(&cur, frame);
+	if (!single)
+		return done(&cur, why);
+	kind = frame_get_u8(&cur);
+	if (done(&cur, why) != 0)
+		return -1;
+	if (kind > 1)
+		return bad(why, "malformed ready");
+	*single = kind == 1;
+	return 0;
 }
 
 int proto_get_commit(const struct frame *frame, uint64_t *left_out, const char **why)

@@ -22,7 +22,7 @@
  * are the source's, as in a local copy).
  */
 #define PROTO_CHECK_ALGO "xxh128"
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2
 
 enum proto_type {
 	PROTO_HELLO = 1,   /* both sides, first: magic, version */
@@ -45,6 +45,7 @@ enum proto_type {
 	PROTO_BASE = 40,   /* receiver: this FILE is updated by delta: old size, block size */
 	PROTO_WHOLE = 41,  /* receiver: send this FILE whole */
 	PROTO_HASHES = 42, /* receiver: keyed hashes of the old file's next blocks */
+	PROTO_RECORD = 33, /* receiver of a single file: its record, once committed */
 };
 
 /** What the server is asked to do (SETUP's role). */
@@ -67,7 +68,10 @@ enum {
 	PROTO_DELTA = 1 << 8,        /* --delta */
 	PROTO_WHOLE_FILE = 1 << 9,   /* -W */
 	PROTO_INPLACE = 1 << 10,     /* --inplace */
-	PROTO_FLAGS_ALL = (1 << 11) - 1,
+	/* A single file (pcopy FILE host:PATH, pcopy host:FILE PATH): SETUP
+	 * carries single_name, READY says whether a single file comes. */
+	PROTO_SINGLE = 1 << 15,
+	PROTO_FLAGS_ALL = ((1 << 11) - 1) | PROTO_SINGLE,
 };
 
 /* Remote delta (PROTOCOL.md 4.7): SETUP's key, a block hash, HASHES' batch, block sizes. */
@@ -87,6 +91,9 @@ struct proto_setup {
 	unsigned readers;
 	uint32_t block_size;         /* --block-size; 0: the default */
 	unsigned char key[PROTO_KEY_LEN]; /* the run's block-hash key */
+	/* PROTO_SINGLE: receiving, FILE's name (the new file's name when path
+	 * is an existing directory); sending, empty. NULL without the flag. */
+	const char *single_name;
 };
 
 /** One entry: ROOT, DIR, NODE, FILE or LINK. */
@@ -124,6 +131,8 @@ int proto_put_done(struct dbuf *out, const struct proto_done *done);
 int proto_put_base(struct dbuf *out, uint64_t base, uint32_t block);
 int proto_put_hashes(struct dbuf *out, uint64_t first, const void *hashes, size_t count);
 int proto_put_same(struct dbuf *out, uint64_t offset, uint64_t length);
+/** READY: empty (single < 0), or, after a SETUP with PROTO_SINGLE, u8 single (0 or 1). */
+int proto_put_ready(struct dbuf *out, int single);
 
 /*
  * Decoders: 0, or -1 when the frame is malformed (with a reason for the
@@ -155,6 +164,8 @@ int proto_get_hashes(const struct frame *frame, uint64_t *first, const unsigned 
 		     size_t *count, const char **why);
 /** SAME: a length of at least 1, offset + length at most 2^63-1. */
 int proto_get_same(const struct frame *frame, uint64_t *offset, uint64_t *length, const char **why);
+/** READY: empty (single NULL), or u8 0 or 1 into *single (asked with PROTO_SINGLE). */
+int proto_get_ready(const struct frame *frame, bool *single, const char **why);
 
 /*
  * The longest relative path an entry may have. Longer than PATH_MAX, as a

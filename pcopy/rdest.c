@@ -18,7 +18,9 @@
 #include "diag.h"
 #include "proto.h"
 #include "rdelta.h"
+#include "record.h"
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,6 +111,29 @@ static void send_entry(struct dest *dest, unsigned type, const char *rel, size_t
 	dbuf_free(&out);
 }
 
+/*
+ * A single file's record from the remote side: printed once it is checked
+ * to be one record (a peer's words never reach stdout unparsed). 0 or -1.
+ */
+static int say_record(const char *text, size_t len)
+{
+	struct rec rec;
+	struct dbuf line;
+	const char *why;
+	int ret = -1;
+
+	rec_init(&rec);
+	dbuf_init(&line);
+	if (rec_parse(&rec, text, len, &why) == REC_ENTRY && !rec.plain &&
+	    rec_format(&rec, &line) == 0) {
+		fwrite(line.data, 1, line.len, stdout);
+		ret = 0;
+	}
+	rec_free(&rec);
+	dbuf_free(&line);
+	return ret;
+}
+
 /* The listener: what the remote side says, until it is done or gone. */
 static void *listen_remote(void *arg)
 {
@@ -135,6 +160,9 @@ static void *listen_remote(void *arg)
 			free(shown);
 			continue;
 		}
+		if (frame.type == PROTO_RECORD && proto_get_text(&frame, &text, &len, &why) == 0 &&
+		    memchr(text, '\n', len) == NULL && say_record(text, len) == 0)
+			continue;
 		if (frame.type == PROTO_DONE && proto_get_done(&frame, &rd->result, &why) == 0) {
 			pthread_mutex_lock(&rd->lock);
 			rd->why = remote_printable(rd->result.why ? rd->result.why : "", rd->result.why_len);
@@ -170,13 +198,14 @@ size_t rdest_check_algo(const struct hash_algo **algos, size_t *count)
 	return (*count)++;
 }
 
-int rdest_ask(struct remote *remote, const struct copy_options *opt, unsigned role)
+int rdest_ask(struct remote *remote, const struct copy_options *opt, unsigned role, bool *single)
 {
 	struct proto_setup setup;
 	struct proto_done result;
 	struct dbuf algos, out;
 	struct frame frame;
 	const char *why;
+	bool is_single = false;
 	int ret = 0;
 
 	dbuf_init(&algos);
@@ -200,6 +229,12 @@ int rdest_ask(struct remote *remote, const struct copy_options *opt, unsigned ro
 	memcpy(setup.key, remote->delta_key, sizeof(setup.key));
 	setup.seal_name = opt->seal_name ? opt->seal_name : SEAL_DEFAULT_NAME;
 	setup.readers = opt->readers;
+	if (role == ROLE_SEND || (role == ROLE_RECEIVE && opt->single_source)) {
+		setup.flags |= PROTO_SINGLE;
+		setup.single_name = role == ROLE_RECEIVE ? opt->single_source : "";
+		if (opt->no_seal)
+			setup.seal_name = ""; /* a single file, sealed only when asked */
+	}
 	/* The run's algorithms, as -a takes them. */
 	for (size_t i = 0; ret == 0 && i < opt->nalgos; i++)
 		ret = (i > 0 && dbuf_putc(&algos, ',') != 0) || dbuf_puts(&algos, opt->algos[i]->name) != 0
@@ -218,8 +253,12 @@ int rdest_ask(struct remote *remote, const struct copy_options *opt, unsigned ro
 		return -1;
 	}
 	ret = remote_read(remote, &frame);
-	if (ret == 1 && frame.type == PROTO_READY && frame.len == 0)
+	if (ret == 1 && frame.type == PROTO_READY &&
+	    proto_get_ready(&frame, (setup.flags & PROTO_SINGLE) ? &is_single : NULL, &why) == 0) {
+		if (single)
+			*single = is_single;
 		return 0;
+	}
 	if (ret == 1 && frame.type == PROTO_DONE && proto_get_done(&frame, &result, &why) == 0)
 		return -1; /* the remote side said why */
 	diag_file_errorf(remote->name, "%s", ret == 0 ? "the remote side ended before it was ready"
@@ -244,7 +283,7 @@ void rdest_setup(struct copy *copy, struct dest *dest, struct remote *peer)
 	if (!peer) {
 		rd->remote = remote_start(dest->path, &copy->opt.how);
 		rd->started = rd->remote != NULL;
-		if (!rd->remote || rdest_ask(rd->remote, &copy->opt, ROLE_RECEIVE) != 0) {
+		if (!rd->remote || rdest_ask(rd->remote, &copy->opt, ROLE_RECEIVE, NULL) != 0) {
 			dest_fail_said(dest, unreachable, sizeof(unreachable) - 1);
 			return;
 		}
@@ -652,7 +691,7 @@ int rdest_rollback(const char *operand, const struct remote_how *how)
 	if (!remote)
 		return -1;
 	memset(&opt, 0, sizeof(opt));
-	ret = rdest_ask(remote, &opt, ROLE_ROLLBACK);
+	ret = rdest_ask(remote, &opt, ROLE_ROLLBACK, NULL);
 	if (ret == 0) {
 		ret = remote_read(remote, &frame);
 		if (ret == 1 && frame.type == PROTO_DONE && proto_get_done(&frame, &result, &why) == 0) {

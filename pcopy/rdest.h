@@ -60,9 +60,12 @@ size_t rdest_check_algo(const struct hash_algo **algos, size_t *count);
 /**
  * Ask the remote side (greeted) to take role (proto.h) on its path, with
  * opt's options, and wait until it is ready: 0; or -1 after its or our
- * message said why.
+ * message said why. Receiving a single file (opt->single_source) or
+ * sending, the remote side is told a single file may be meant (PROTO_SINGLE);
+ * sending, *single says whether its path is one (a regular file), else a
+ * tree; single may be NULL for the other roles.
  */
-int rdest_ask(struct remote *remote, const struct copy_options *opt, unsigned role);
+int rdest_ask(struct remote *remote, const struct copy_options *opt, unsigned role, bool *single);
 
 /**
  * pcopy --rollback host:DEST: have the pcopy there finish the undo left in

@@ -497,19 +497,23 @@ out:
 	return committed;
 }
 
-struct remote *pull_tree(struct copy *copy, const char *operand)
+struct remote *pull_start(const char *operand, const struct copy_options *opt, bool *single)
 {
-	static const char unreachable[] = "the source could not be reached";
-	struct remote *remote = remote_start(operand, &copy->opt.how);
+	struct remote *remote = remote_start(operand, &opt->how);
+
+	if (remote && rdest_ask(remote, opt, ROLE_SEND, single) != 0) {
+		remote_close(remote);
+		remote = NULL;
+	}
+	return remote;
+}
+
+void pull_receive(struct copy *copy, struct remote *remote, const char *operand)
+{
 	uint64_t left_out;
 
-	if (!remote || rdest_ask(remote, &copy->opt, ROLE_SEND) != 0) {
-		stop_run_said(copy, STOP_SOURCE, unreachable, sizeof(unreachable) - 1);
-		return remote;
-	}
 	if (receive_entries(copy, remote, operand, &left_out) == 1 && left_out > 0)
 		atomic_fetch_add(&copy->left_out, left_out);
-	return remote;
 }
 
 void pull_end(struct remote *remote, int status)

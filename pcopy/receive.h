@@ -21,11 +21,14 @@ int receive_entries(struct copy *copy, struct remote *peer, const char *peer_nam
 		    uint64_t *left_out);
 
 /**
- * pcopy host:SRC DEST...: have the pcopy on host send SRC's tree, and write
- * it into every destination. Returns the connection (for pull_end), or NULL
- * (the run is stopped; said).
+ * pcopy host:SRC DEST...: have the pcopy on host send SRC, before anything
+ * is made here: returns the connection, ready, with *single telling whether
+ * SRC is a regular file (a single file comes) or a tree; or NULL (said).
  */
-struct remote *pull_tree(struct copy *copy, const char *operand);
+struct remote *pull_start(const char *operand, const struct copy_options *opt, bool *single);
+
+/** Write what the pull's remote (operand) sends into every destination of copy. */
+void pull_receive(struct copy *copy, struct remote *remote, const char *operand);
 
 /** Tell the sending side how the run ended (status), and close. */
 void pull_end(struct remote *remote, int status);

@@ -206,11 +206,12 @@ static int greet(struct remote *remote, const char *who)
 	dbuf_free(&out);
 	ret = ret == 0 ? frame_read(&remote->reader, &frame) : -1;
 	if (ret == 1 && proto_get_hello(&frame, &version, &why) == 0) {
-		if (version < 1) {
-			diag_file_errorf(who, "protocol version %u is not supported", version);
+		if (version != PROTO_VERSION) {
+			diag_file_errorf(who, "the pcopy there speaks protocol version %u, this one %u: "
+					 "install the same pcopy on both hosts", version, PROTO_VERSION);
 			return -1;
 		}
-		return 0; /* version 1 is the only one yet: both speak it */
+		return 0;
 	}
 	if (ret == 0 || (ret < 0 && errno == EPIPE) || (ret < 0 && err == EPIPE)) {
 		size_t len;

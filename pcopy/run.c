@@ -99,6 +99,11 @@ void dest_fail(struct dest *dest, const char *rel, size_t rel_len, int err,
 
 	if (err == 0)
 		err = EIO;
+	if (dest->single_name) {
+		/* Everything in a single file's root concerns that file: named so. */
+		rel = dest->single_name;
+		rel_len = strlen(rel);
+	}
 	if (!atomic_compare_exchange_strong(&dest->error, &none, err))
 		return;
 	dbuf_init(&why);

@@ -73,6 +73,12 @@ struct dest {
 	atomic_uint_fast64_t files, bytes;
 	uint64_t deleted;            /* --delete: entries set aside */
 	struct delta_count delta;    /* files updated by blocks (guarded by lock) */
+	/* pcopy FILE DEST (single.h): the file's name in this root, the new
+	 * file as the user named it, and what its record will say; NULL in a
+	 * tree or records run (and for a remote DEST, which its side names). */
+	char *single_name;
+	char *single_shown;
+	struct single_result *single_result;
 };
 
 /*

@@ -19,10 +19,12 @@
 #include "remote.h"
 #include "run.h"
 #include "seal.h"
+#include "single.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The client, for diag's sink: set before any thread starts. */
@@ -56,14 +58,15 @@ static void send_done(int status)
 /* Whether READY went out: after it, a sending run ends with the client's DONE, not ours. */
 static bool ready_sent;
 
-static int send_ready(void)
+/* READY; single: -1 (the client did not ask), 0 (a tree) or 1 (a single file). */
+static int send_ready(int single)
 {
 	struct dbuf out;
 	int ret;
 
 	ready_sent = true;
 	dbuf_init(&out);
-	ret = proto_put_text(&out, PROTO_READY, NULL, 0);
+	ret = proto_put_ready(&out, single);
 	if (ret == 0)
 		ret = remote_send_now(client, out.data, out.len);
 	dbuf_free(&out);
@@ -98,12 +101,82 @@ static int take_options(struct copy_options *opt, const struct proto_setup *setu
 		return -1;
 	}
 	opt->nalgos = (size_t)n;
-	if (!copy_seal_name_ok(setup->seal_name)) {
+	opt->single_source = setup->single_name;
+	opt->no_seal = setup->single_name && setup->seal_name[0] == '\0';
+	if (!opt->no_seal && !copy_seal_name_ok(setup->seal_name)) {
 		diag_file_errorf(NULL, "invalid seal name '%s'", setup->seal_name);
 		return -1;
 	}
-	opt->seal_name = setup->seal_name;
+	opt->seal_name = opt->no_seal ? SEAL_DEFAULT_NAME : setup->seal_name;
 	return 0;
+}
+
+/* A single file's records (gathered in records), each to the client as RECORD. */
+static void send_records(const struct dbuf *records)
+{
+	struct dbuf out;
+	size_t at = 0;
+
+	dbuf_init(&out);
+	while (at < records->len) {
+		const char *end = memchr(records->data + at, '\n', records->len - at);
+		size_t len = end ? (size_t)(end - records->data) - at : records->len - at;
+		if (proto_put_text(&out, PROTO_RECORD, records->data + at, len) != 0)
+			break;
+		at += len + 1;
+	}
+	if (out.len > 0)
+		remote_send_now(client, out.data, out.len);
+	dbuf_free(&out);
+}
+
+/*
+ * Receive a single file (named name) into path, resolved here as a local
+ * DEST is (single.h), its record named host:DEST. Returns the exit status.
+ */
+static int serve_receive_single(const struct copy_options *opt, const char *host, const char *path,
+				const char *name)
+{
+	struct copy_options single_opt;
+	struct single_target target;
+	struct dbuf records, shown;
+	const char *dests[1] = { path };
+	struct copy *copy;
+	int status;
+
+	if (single_resolve(path, name, &target) != 0) {
+		diag_file_error(path, errno);
+		return EXIT_FAILED;
+	}
+	dbuf_init(&shown);
+	if (dbuf_printf(&shown, "%s:%s", host, target.shown) != 0) {
+		single_target_free(&target);
+		diag_file_error(path, ENOMEM);
+		return EXIT_FAILED;
+	}
+	free(target.shown);
+	target.shown = shown.data;
+	dbuf_init(&records);
+	single_opt = *opt;
+	single_opt.records = &records; /* copy_new keeps its own copy of the options */
+	copy = single_copy_new(&single_opt, dests, &target, 1);
+	single_target_free(&target);
+	if (!copy) {
+		diag_file_error(path, errno);
+		dbuf_free(&records);
+		return EXIT_FAILED;
+	}
+	if (dest_ok(&copy->dests[0])) {
+		uint64_t left_out;
+		if (send_ready(1) == 0)
+			receive_entries(copy, client, path, &left_out);
+		else
+			stop_run_said(copy, STOP_SOURCE, "not ready", strlen("not ready"));
+	}
+	status = copy_finish(copy);
+	send_records(&records);
+	dbuf_free(&records);
+	return status;
 }
 
 /* Receive into path. Returns the exit status. */
@@ -121,7 +194,7 @@ static int serve_receive(struct copy_options *opt, const char *path)
 	}
 	/* A destination that failed to set up says so in copy_finish. */
 	if (dest_ok(&copy->dests[0])) {
-		if (send_ready() == 0)
+		if (send_ready(-1) == 0)
 			receive_entries(copy, client, path, &left_out);
 		else
 			stop_run_said(copy, STOP_SOURCE, "not ready", strlen("not ready"));
@@ -130,13 +203,41 @@ static int serve_receive(struct copy_options *opt, const char *path)
 	return status;
 }
 
-/* Send the tree at path to the client. Returns the exit status. */
-static int serve_send(struct copy_options *opt, const char *path)
+/*
+ * Send the tree at path to the client; or, when it asked (single_ok) and
+ * path is a regular file (or a symlink to one), that file alone. Returns
+ * the exit status.
+ */
+static int serve_send(struct copy_options *opt, const char *path, bool single_ok)
 {
 	const char *dests[1] = { "<client>" };
 	struct copy *copy;
-	int srcfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+	int srcfd;
+	char *base;
 
+	if (single_ok && stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		if (!S_ISREG(st.st_mode)) {
+			diag_file_errorf(path, "not a regular file or a directory");
+			return EXIT_USAGE;
+		}
+		base = single_basename(path);
+		opt->peer = client;
+		opt->hard_links = false;
+		copy = base ? copy_new(opt, dests, 1) : NULL;
+		if (!copy) {
+			diag_file_error(path, ENOMEM);
+			free(base);
+			return EXIT_FAILED;
+		}
+		if (send_ready(1) != 0)
+			stop_run_said(copy, STOP_SOURCE, "not ready", strlen("not ready"));
+		else
+			single_copy(copy, path, base);
+		free(base);
+		return copy_finish(copy);
+	}
+	srcfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (srcfd < 0) {
 		diag_file_error(path, errno);
 		return EXIT_FAILED;
@@ -154,7 +255,7 @@ static int serve_send(struct copy_options *opt, const char *path)
 		diag_file_error(path, errno);
 		return EXIT_FAILED;
 	}
-	if (send_ready() != 0)
+	if (send_ready(single_ok ? 0 : -1) != 0)
 		stop_run_said(copy, STOP_SOURCE, "not ready", strlen("not ready"));
 	else
 		copy_tree(copy, path);
@@ -191,10 +292,12 @@ int server_main(struct copy_options *opt)
 	if (take_options(opt, &setup) != 0) {
 		status = EXIT_USAGE;
 	} else if (setup.role == ROLE_ROLLBACK) {
-		status = send_ready() == 0 && copy_rollback(setup.path) == 0 ? EXIT_ALL_GOOD
+		status = send_ready(-1) == 0 && copy_rollback(setup.path) == 0 ? EXIT_ALL_GOOD
 									      : EXIT_FAILED;
 	} else if (setup.role == ROLE_SEND) {
-		status = serve_send(opt, setup.path);
+		status = serve_send(opt, setup.path, setup.single_name != NULL);
+	} else if (setup.single_name) {
+		status = serve_receive_single(opt, setup.host, setup.path, setup.single_name);
 	} else {
 		status = serve_receive(opt, setup.path);
 	}

@@ -317,7 +317,7 @@ def entry(t, rel, mode, size):
                  u64(0) + u32(0) + u64(1262304000) + u32(0) + u64(1) + u64(1) + u32(1) + u64(0) +
                  blob(b'') + blob(b''))
 dest = os.getcwd().encode() + b"/dest"
-s = frame(1, b'ptools-pcopy' + u32(1))
+s = frame(1, b'ptools-pcopy' + u32(2))
 s += frame(2, u8(1) + blob(dest) + blob(b'host') + u32(2) + blob(b'sha256') +
            blob(b'.ptools-seal') + u32(4) + u32(0) + blob(os.urandom(16)))
 i = 0
@@ -391,7 +391,7 @@ def read_frame():
     return h[4], read_exact(struct.unpack(">I", h[:4])[0])
 def send(t, p=b""):
     os.write(1, struct.pack(">IB", len(p), t) + p)
-send(1, b"ptools-pcopy" + struct.pack(">I", 1))
+send(1, b"ptools-pcopy" + struct.pack(">I", 2))
 read_frame()  # HELLO
 read_frame()  # SETUP
 send(3)

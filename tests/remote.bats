@@ -704,7 +704,7 @@ def entry(t, rel, mode, size):
                  blob(b'') + blob(b''))
 import os
 dest = os.getcwd().encode() + b"/dest"
-s = frame(1, b'ptools-pcopy' + u32(1))
+s = frame(1, b'ptools-pcopy' + u32(2))
 s += frame(2, u8(1) + blob(dest) + blob(b'host') + u32(0) + blob(b'sha256') + blob(b'.ptools-seal') + u32(4) +
            u32(0) + blob(bytes(16)))
 i = 0

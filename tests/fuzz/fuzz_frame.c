@@ -222,6 +222,11 @@ static void check_setup(const struct frame *frame)
 	CHECK(memcmp(again.key, setup.key, PROTO_KEY_LEN) == 0);
 	CHECK(strcmp(again.path, setup.path) == 0 && strcmp(again.host, setup.host) == 0 &&
 	      strcmp(again.algos, setup.algos) == 0 && strcmp(again.seal_name, setup.seal_name) == 0);
+	CHECK(!(setup.flags & PROTO_SINGLE) == !setup.single_name);
+	CHECK(!setup.single_name || strcmp(again.single_name, setup.single_name) == 0);
+	CHECK(!setup.single_name || setup.role != ROLE_RECEIVE ||
+	      (!strchr(setup.single_name, '/') &&
+	       proto_rel_ok(setup.single_name, strlen(setup.single_name))));
 	frame_reader_fini(&reader);
 out:
 	dbuf_free(&store);
@@ -318,6 +323,7 @@ static void check_frame(const struct frame *frame)
 	const char *text, *why = NULL;
 	unsigned version;
 	uint64_t left_out;
+	bool single = false;
 	size_t len;
 	struct dbuf out;
 
@@ -362,6 +368,15 @@ static void check_frame(const struct frame *frame)
 	}
 	check_done(frame);
 	check_delta(frame);
+	if (proto_get_ready(frame, &single, &why) == 0) {
+		CHECK(frame->len == 1);
+		dbuf_init(&out);
+		CHECK(proto_put_ready(&out, single) == 0);
+		CHECK(memcmp(out.data + FRAME_HEADER, frame->payload, 1) == 0);
+		dbuf_free(&out);
+	}
+	if (proto_get_ready(frame, NULL, &why) == 0)
+		CHECK(frame->len == 0);
 }
 
 /*

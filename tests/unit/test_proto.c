@@ -244,10 +244,71 @@ UNIT_TEST(proto_end_checks)
 	EXPECT(end_round(hex, 2) == 0);
 }
 
+/* One SETUP through the encoder and decoder: the decoder's result. */
+static int setup_round(const struct proto_setup *setup, struct proto_setup *got, struct dbuf *store)
+{
+	struct frame_reader reader;
+	struct frame frame;
+	struct dbuf out;
+	const char *why;
+	int ret;
+
+	dbuf_init(&out);
+	PT_ASSERT(proto_put_setup(&out, setup) == 0);
+	frame_reader_init_mem(&reader, out.data, out.len);
+	PT_ASSERT(frame_read(&reader, &frame) == 1);
+	ret = proto_get_setup(&frame, got, store, &why);
+	frame_reader_fini(&reader);
+	dbuf_free(&out);
+	return ret;
+}
+
+UNIT_TEST(proto_single_file_setup_and_ready)
+{
+	struct proto_setup setup = { ROLE_RECEIVE, "dir/new", "host", PROTO_SINGLE, "sha256", "", 4,
+				     "file.bin" };
+	struct proto_setup got;
+	struct frame_reader reader;
+	struct frame frame;
+	struct dbuf out, store;
+	const char *why;
+	bool single = false;
+
+	dbuf_init(&store);
+	dbuf_init(&out);
+	EXPECT(setup_round(&setup, &got, &store) == 0);
+	EXPECT(got.single_name && strcmp(got.single_name, "file.bin") == 0);
+	EXPECT(got.seal_name[0] == '\0' && got.readers == 4);
+	/* Receiving, the name is one component; sending, there is none. */
+	setup.single_name = "a/b";
+	EXPECT(setup_round(&setup, &got, &store) == -1);
+	setup.single_name = "..";
+	EXPECT(setup_round(&setup, &got, &store) == -1);
+	setup.role = ROLE_SEND;
+	EXPECT(setup_round(&setup, &got, &store) == -1);
+	setup.single_name = "";
+	EXPECT(setup_round(&setup, &got, &store) == 0 && got.single_name[0] == '\0');
+	/* Without the flag: no such field, as before. */
+	setup.flags = 0;
+	EXPECT(setup_round(&setup, &got, &store) == 0 && got.single_name == NULL);
+	/* READY: empty, or one byte 0 or 1 when asked. */
+	PT_ASSERT(proto_put_ready(&out, 1) == 0 && proto_put_ready(&out, -1) == 0);
+	frame_reader_init_mem(&reader, out.data, out.len);
+	PT_ASSERT(frame_read(&reader, &frame) == 1);
+	EXPECT(proto_get_ready(&frame, &single, &why) == 0 && single);
+	EXPECT(proto_get_ready(&frame, NULL, &why) == -1);
+	PT_ASSERT(frame_read(&reader, &frame) == 1);
+	EXPECT(proto_get_ready(&frame, NULL, &why) == 0);
+	EXPECT(proto_get_ready(&frame, &single, &why) == -1);
+	frame_reader_fini(&reader);
+	dbuf_free(&out);
+	dbuf_free(&store);
+}
+
 UNIT_TEST(proto_setup_round_trip)
 {
 	struct proto_setup setup = { ROLE_SEND, "/srv/tree", "me@host", PROTO_PRESERVE | PROTO_HARD_LINKS,
-				     "sha256,xxh128", ".ptools-seal", 4, 0, { 0 } };
+				     "sha256,xxh128", ".ptools-seal", 4, 0, { 0 }, NULL };
 	struct proto_setup got;
 	struct frame_reader reader;
 	struct frame frame;
