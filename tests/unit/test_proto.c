@@ -266,7 +266,7 @@ static int setup_round(const struct proto_setup *setup, struct proto_setup *got,
 UNIT_TEST(proto_single_file_setup_and_ready)
 {
 	struct proto_setup setup = { ROLE_RECEIVE, "dir/new", "host", PROTO_SINGLE, "sha256", "", 4,
-				     "file.bin" };
+				     0, { 0 }, "file.bin" };
 	struct proto_setup got;
 	struct frame_reader reader;
 	struct frame frame;
