@@ -502,7 +502,7 @@ UNIT_TEST(proto_delta_frames)
 UNIT_TEST(proto_setup_delta_fields)
 {
 	struct proto_setup setup = { ROLE_RECEIVE, "/d", "h", PROTO_DELTA | PROTO_INPLACE, "sha256", ".s", 4,
-				     65536, { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
+				     65536, { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 }, NULL };
 	struct proto_setup got;
 	struct frame_reader reader;
 	struct frame frame;
