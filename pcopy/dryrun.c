@@ -58,17 +58,12 @@ void dryrun_say(struct dest *dest, enum dryrun_action action, const char *rel, s
 	say(dest, action, rel, len, NULL);
 }
 
-/*
- * A file that a run would update by blocks: compare it with the old one
- * (name in dirfd) now, for pdiffcopy's report. Returns 0 when said.
- */
-static int say_delta(const struct copy *copy, struct dest *dest, int at_fd, const char *at_path,
-		     int dirfd, const char *name, const char *rel, size_t len)
+int dryrun_say_delta(const struct copy *copy, struct dest *dest, int srcfd, int dirfd,
+		      const char *name, const char *rel, size_t len)
 {
 	struct delta_count count = {0};
-	int srcfd, oldfd, ret = -1;
+	int oldfd, ret = -1;
 
-	srcfd = openat(at_fd, at_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	oldfd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (srcfd >= 0 && oldfd >= 0 &&
 	    delta_compare_files(srcfd, oldfd, copy->opt.block_size, &count) == 0) {
@@ -77,10 +72,20 @@ static int say_delta(const struct copy *copy, struct dest *dest, int at_fd, cons
 	} else {
 		diag_file_error(rel, errno);
 	}
-	if (srcfd >= 0)
-		close(srcfd);
 	if (oldfd >= 0)
 		close(oldfd);
+	return ret;
+}
+
+/* dryrun_say_delta for the source file at_fd/at_path. */
+static int say_delta(const struct copy *copy, struct dest *dest, int at_fd, const char *at_path,
+		     int dirfd, const char *name, const char *rel, size_t len)
+{
+	int srcfd = openat(at_fd, at_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int ret = dryrun_say_delta(copy, dest, srcfd, dirfd, name, rel, len);
+
+	if (srcfd >= 0)
+		close(srcfd);
 	return ret;
 }
 

@@ -26,6 +26,15 @@ enum dryrun_action {
  */
 void dryrun_say(struct dest *dest, enum dryrun_action action, const char *rel, size_t len);
 
+/**
+ * A file that a run would update by blocks (delta.h): compare the source
+ * srcfd with the old file name in dirfd now and say so, with the blocks
+ * that differ and the similarity (pdiffcopy's report). Returns 0 when said,
+ * -1 when either could not be read (reported).
+ */
+int dryrun_say_delta(const struct copy *copy, struct dest *dest, int srcfd, int dirfd,
+		     const char *name, const char *rel, size_t len);
+
 /** What the run would make of the source entry src (its stat) over old, there. */
 enum dryrun_action dryrun_decide(const struct copy *copy, const struct stat *src,
 				 const struct stat *old);

@@ -11,6 +11,7 @@
  */
 #include "prelude.h"
 #include "single.h"
+#include "delta.h"
 #include "diag.h"
 #include "dryrun.h"
 #include "journal.h"
@@ -144,7 +145,7 @@ struct copy *single_copy_new(const struct copy_options *opt, const char *const *
 }
 
 /* -n: what the run would do with the file in dest, said as a tree's entry would be. */
-static void single_dry_run(struct copy *copy, struct dest *dest, const struct stat *st)
+static void single_dry_run(struct copy *copy, struct dest *dest, int srcfd, const struct stat *st)
 {
 	enum dryrun_action action = DRYRUN_COPY;
 	struct stat old;
@@ -154,6 +155,10 @@ static void single_dry_run(struct copy *copy, struct dest *dest, const struct st
 	if (dest->rootfd >= 0 &&
 	    fstatat(dest->rootfd, dest->single_name, &old, AT_SYMLINK_NOFOLLOW) == 0)
 		action = dryrun_decide(copy, st, &old);
+	if (action == DRYRUN_REPLACE && delta_eligible(&copy->opt, st, &old) &&
+	    dryrun_say_delta(copy, dest, srcfd, dest->rootfd, dest->single_name, dest->single_name,
+			     strlen(dest->single_name)) == 0)
+		return;
 	dryrun_say(dest, action, dest->single_name, strlen(dest->single_name));
 }
 
@@ -178,7 +183,7 @@ void single_copy(struct copy *copy, const char *src, const char *rel)
 	}
 	if (copy->opt.dry_run) {
 		for (size_t i = 0; i < copy->ndests; i++)
-			single_dry_run(copy, &copy->dests[i], &st);
+			single_dry_run(copy, &copy->dests[i], fd, &st);
 		close(fd);
 		return;
 	}

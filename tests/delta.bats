@@ -380,3 +380,16 @@ scatter() {
 	[ "$grown" -lt $((8 << 20)) ] || fail "$REFLINK_FS: $grown bytes more in use"
 	seal_ok r/dst
 }
+
+@test "delta: a single file (pcopy FILE DEST): -n reports its blocks, -u writes only them" {
+	mkdir d
+	pseudo big 2
+	run -0 pcopy big d/big
+	poke big 5000
+	run -0 pcopy -n -u big d/big
+	assert_output $'delta\td\tbig\tblocks:32\tdiffer:1\tsimilar:96.8'
+	run -0 pcopy -u --progress big d/big
+	assert_line --partial '1 of 32 blocks differed'
+	assert_line --regexp $'^[0-9]+\t2097152\td/big\tsha256:'"$(sha256sum big | cut -c1-64)"'$'
+	cmp big d/big
+}
