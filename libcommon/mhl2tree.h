@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * An ASC MHL v2 generation's <hashes> and root hash from a stream of
+ * entries (files with their digests, directories) given in a sorted walk's
+ * order: each directory's subtree contiguous, a directory named (as an
+ * entry) by its parent before anything inside it comes. Files are written as
+ * <hash> at once; a directory's <directoryhash> when the stream has left
+ * it; the root's hashes at the end.
+ *
+ * Memory: one frame per directory on the current path, each holding its
+ * own children's digests (mhl2_dirhash) and the names of its subdirectories
+ * not yet finished; never the whole tree.
+ *
+ * The root hash comes before <hashes> in a generation, so a writer runs the
+ * stream twice: once without a writer (mhl2tree_new's w NULL) for the root
+ * hash, then with one.
+ */
+#ifndef PTOOLS_MHL2TREE_H
+#define PTOOLS_MHL2TREE_H
+
+#include "prelude.h"
+#include "mhl2.h"
+
+struct mhl2tree;
+
+/**
+ * A tree over nformats formats (in that order in every entry), writing to w
+ * (or NULL: compute only); hashdate and action go on every file digest
+ * written (action may be NULL). The strings must outlive the tree. Returns
+ * NULL with errno.
+ */
+struct mhl2tree *mhl2tree_new(struct mhl2_writer *w, const enum mhl2_format *formats,
+			      size_t nformats, const char *hashdate, const char *action);
+/** Free; NULL-safe. */
+void mhl2tree_free(struct mhl2tree *tree);
+/**
+ * Add a file: path relative to the root ('/'-separated, no "." or ".."
+ * components, len bytes), its size, mtime (or NULL) and digests, one string
+ * per format (mhl2_digest_len long). Returns 0, or -1 with errno (EINVAL: a
+ * path out of order or malformed, a bad digest).
+ */
+int mhl2tree_add_file(struct mhl2tree *tree, const char *path, size_t len, uint64_t size,
+		      const struct timespec *mtime, const char *const *digests);
+/** Add a directory (it may stay empty: its hashes are then those of nothing). */
+int mhl2tree_add_dir(struct mhl2tree *tree, const char *path, size_t len);
+/**
+ * End the stream: finish every open directory and give the root's content
+ * and structure digests (nformats strings of MHL2_DIGEST_MAX + 1 bytes
+ * each, in the formats' order). Returns 0, or -1 with errno.
+ */
+int mhl2tree_finish(struct mhl2tree *tree, char (*content)[MHL2_DIGEST_MAX + 1],
+		    char (*structure)[MHL2_DIGEST_MAX + 1]);
+#endif
