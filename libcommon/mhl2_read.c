@@ -270,7 +270,12 @@ static void end_digest(struct mhl2_reader *r)
 	size_t len, i;
 	const char *s = trimmed(r, &len);
 
-	if (r->text_long || !mhl2_digest_valid(format, s, len, canonical)) {
+	if (r->field == FIELD_C4 && !r->text_long && len <= MHL2_DIGEST_MAX &&
+	    !mhl2_digest_valid(format, s, len, canonical)) {
+		/* A chain's C4 is compared, never decoded: one that is not a
+		 * C4 id is kept to fail that comparison, not the whole chain. */
+		memcpy(canonical, s, len + 1);
+	} else if (r->text_long || !mhl2_digest_valid(format, s, len, canonical)) {
 		entry_bad(r, "a digest that is not of its format");
 		return;
 	}

@@ -20,6 +20,8 @@ struct mhl2tree {
 	size_t n;
 	const char *hashdate;
 	const char *action;
+	mhl2tree_dir_fn *on_dir;
+	void *on_dir_arg;
 	struct frame *frames;
 	size_t depth, cap;                      /* frames in use (the root's first), allocated */
 	char empty[MHL2_FORMATS][MHL2_DIGEST_MAX + 1]; /* the digest of nothing */
@@ -144,6 +146,8 @@ static int dir_done(struct mhl2tree *t, struct frame *parent, const char *path, 
 	}
 	if (t->w)
 		mhl2_write_dir(t->w, path, len, NULL, digests, t->n, t->hashdate);
+	if (t->on_dir)
+		return t->on_dir(t->on_dir_arg, path, len, content, structure);
 	return 0;
 }
 
@@ -296,6 +300,35 @@ int mhl2tree_add_dir(struct mhl2tree *t, const char *path, size_t len)
 	top = &t->frames[t->depth - 1];
 	if (dbuf_append(&top->subdirs, path + name_at, len - name_at) != 0 ||
 	    dbuf_putc(&top->subdirs, '\0') != 0)
+		return -1;
+	return 0;
+}
+
+void mhl2tree_on_dir(struct mhl2tree *t, mhl2tree_dir_fn *fn, void *arg)
+{
+	t->on_dir = fn;
+	t->on_dir_arg = arg;
+}
+
+int mhl2tree_end_dir(struct mhl2tree *t, const char *path, size_t len)
+{
+	size_t name_at;
+
+	for (size_t d = t->depth; d-- > 1;) {
+		struct frame *f = &t->frames[d];
+
+		if (f->path.len != len || memcmp(f->path.data, path, len) != 0)
+			continue;
+		while (t->depth > d)
+			if (pop(t) != 0)
+				return -1;
+		return 0;
+	}
+	/* Never entered: an empty directory. */
+	if (enter_parent(t, path, len, &name_at) != 0)
+		return -1;
+	if (mhl2tree_add_dir(t, path, len) != 0 ||
+	    empty_subdirs_until(t, &t->frames[t->depth - 1], NULL, 0) != 0)
 		return -1;
 	return 0;
 }

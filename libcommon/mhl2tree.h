@@ -44,6 +44,24 @@ int mhl2tree_add_file(struct mhl2tree *tree, const char *path, size_t len, uint6
 /** Add a directory (it may stay empty: its hashes are then those of nothing). */
 int mhl2tree_add_dir(struct mhl2tree *tree, const char *path, size_t len);
 /**
+ * Called as each directory but the root is finished, with its path and its
+ * digests in the formats' order. Returns 0, or -1 to fail the call that
+ * finished it.
+ */
+typedef int mhl2tree_dir_fn(void *arg, const char *path, size_t len,
+			    char (*content)[MHL2_DIGEST_MAX + 1],
+			    char (*structure)[MHL2_DIGEST_MAX + 1]);
+/** Have fn(arg, ...) called for each finished directory (a verifier's hook). */
+void mhl2tree_on_dir(struct mhl2tree *tree, mhl2tree_dir_fn *fn, void *arg);
+/**
+ * For a reader of a generation, whose <directoryhash> follows the
+ * directory's contents (as both ptools and the reference implementation
+ * write them): finish directory path now if it is open, or, if the stream
+ * never entered it, finish it as an empty directory. Either way the hook is
+ * called for it. Returns 0, or -1 with errno.
+ */
+int mhl2tree_end_dir(struct mhl2tree *tree, const char *path, size_t len);
+/**
  * End the stream: finish every open directory and give the root's content
  * and structure digests (nformats strings of MHL2_DIGEST_MAX + 1 bytes
  * each, in the formats' order). Returns 0, or -1 with errno.

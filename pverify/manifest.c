@@ -319,6 +319,16 @@ struct task *manifest_from_mhl1(const struct mhl1_entry *entry)
 	return task;
 }
 
+struct task *manifest_task(const char *path, size_t len, size_t n,
+			   const struct hash_algo *const *algos, const char *const *hex)
+{
+	struct task *task = task_new(path, len, n, algos, hex, NULL, 0);
+
+	if (!task)
+		errno = ENOMEM;
+	return task;
+}
+
 struct task *manifest_finish(struct manifest_parser *parser)
 {
 	struct task *held = parser->pending;

@@ -72,6 +72,13 @@ struct task *manifest_parse(struct manifest_parser *parser, const char *line, si
  */
 struct task *manifest_from_mhl1(const struct mhl1_entry *entry);
 
+/**
+ * A task for path (len bytes) with n digests (hex[i], lower case, of
+ * algos[i]), for readers of other containers (ASC MHL). Returns it, owned
+ * by the caller (free()), or NULL with errno ENOMEM.
+ */
+struct task *manifest_task(const char *path, size_t len, size_t n,
+			   const struct hash_algo *const *algos, const char *const *hex);
 /** At the end of the manifest: the entry still held back, or NULL. Owned by the caller. */
 struct task *manifest_finish(struct manifest_parser *parser);
 

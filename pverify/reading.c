@@ -400,3 +400,8 @@ int reading_file(struct reading *reading, const char *manifest, const struct has
 	reading->in = NULL;
 	return 0;
 }
+
+int reading_take(struct reading *reading, struct task *task)
+{
+	return take(reading, task);
+}

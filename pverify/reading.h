@@ -64,4 +64,10 @@ int reading_file(struct reading *reading, const char *manifest, const struct has
 bool reading_count(const char *const *manifests, size_t n, bool zero,
 		   const struct hash_algo *forced, struct progress *progress);
 
+/**
+ * Queue a task made elsewhere (an ASC MHL entry, mhlcheck.h) as a manifest
+ * entry is queued: refused when its path leaves --root, noted for --audit.
+ * Takes ownership. Returns 0, or -1 when the audit ran out of memory (reported).
+ */
+int reading_take(struct reading *reading, struct task *task);
 #endif
