@@ -20,6 +20,29 @@ static const char c4_alphabet[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkm
 /* Flush the writer's buffer once it holds this much. */
 #define WRITE_CHUNK ((size_t)64 << 10)
 
+char *mhl2_algorithm_list(const char *list)
+{
+	size_t len = strlen(list);
+	char *out = malloc(len * 3 + 1), *o = out;
+	const char *p = list;
+
+	if (!out)
+		return NULL;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if (n == 2 && strncmp(p, "c4", 2) == 0)
+			o += sprintf(o, "sha512");
+		else
+			o += sprintf(o, "%.*s", (int)n, p);
+		p += n;
+		if (*p == ',')
+			*o++ = *p++;
+	}
+	*o = '\0';
+	return out;
+}
+
 const char *mhl2_format_name(enum mhl2_format format)
 {
 	return format_names[format];
@@ -300,7 +323,9 @@ bool mhl2_ignored(const char *path, size_t len)
 		size_t n = end ? (size_t)(end - c) : len - i;
 
 		if ((n == 6 && memcmp(c, "ascmhl", 6) == 0) ||
-		    (n == 9 && memcmp(c, ".DS_Store", 9) == 0))
+		    (n == 9 && memcmp(c, ".DS_Store", 9) == 0) ||
+		    (n == 12 && memcmp(c, ".ptools-seal", 12) == 0) ||
+		    (n == 16 && memcmp(c, ".ptools-seal.sig", 16) == 0))
 			return true;
 		i += n + 1;
 	}

@@ -37,12 +37,14 @@
 /** The chain file's name inside MHL2_DIR_NAME. */
 #define MHL2_CHAIN_NAME "ascmhl_chain.xml"
 /**
- * The ignore patterns every generation written here records, those of the
- * reference implementation: a path with a component named .DS_Store or
- * ascmhl is neither listed nor reported as new (mhl2_ignored).
+ * The ignore patterns every generation written here records: those of the
+ * reference implementation, and ptools' own seal and its signature (a
+ * folder sealed both ways must not list one seal in the other). A path with
+ * a component of one of these names is neither listed nor reported as new
+ * (mhl2_ignored).
  */
-#define MHL2_IGNORE_PATTERNS {".DS_Store", "ascmhl", "ascmhl/"}
-#define MHL2_NIGNORE 3
+#define MHL2_IGNORE_PATTERNS {".DS_Store", "ascmhl", "ascmhl/", ".ptools-seal", ".ptools-seal.sig"}
+#define MHL2_NIGNORE 5
 /** Whether a relative path (len bytes) falls under MHL2_IGNORE_PATTERNS. */
 bool mhl2_ignored(const char *path, size_t len);
 /** C4 ids are always this long: "c4" and 88 base58 digits. */
@@ -71,6 +73,15 @@ enum mhl2_format {
 	MHL2_XXH32,
 	MHL2_FORMATS,
 };
+
+/** The digests an ASC MHL seal carries when none are asked for (-a). */
+#define MHL2_DEFAULT_ALGORITHMS "xxh64,md5"
+/**
+ * An -a list (comma-separated registry names) with "c4", ASC MHL's name for
+ * the base58 SHA-512 digest, standing for sha512. Returns it malloc'd, or
+ * NULL (ENOMEM).
+ */
+char *mhl2_algorithm_list(const char *list);
 
 /** The element name of a format ("xxh3", "c4"). */
 const char *mhl2_format_name(enum mhl2_format format);

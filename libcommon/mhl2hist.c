@@ -3,6 +3,7 @@
 #include "prelude.h"
 #include "mhl2hist.h"
 #include "xio.h"
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,32 @@ out:
 	mhl2_reader_free(reader);
 	free(buf);
 	return rc;
+}
+
+uint64_t mhl2_next_sequence(int histfd, const struct mhl2_chain *chain)
+{
+	uint64_t last = chain->last;
+	struct dirent *de;
+	int fd = dup(histfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return last + 1;
+	}
+	rewinddir(d); /* the offset is shared with every dup of histfd */
+	while ((de = readdir(d))) {
+		const char *p = de->d_name;
+		uint64_t v = 0;
+
+		for (; *p >= '0' && *p <= '9' && v < UINT64_MAX / 10 - 10; p++)
+			v = v * 10 + (uint64_t)(*p - '0');
+		if (p != de->d_name && *p == '_' && v > last)
+			last = v;
+	}
+	closedir(d);
+	return last + 1;
 }
 
 int mhl2_fd_c4(int fd, char *c4)

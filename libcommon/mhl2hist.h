@@ -31,6 +31,13 @@ int mhl2_chain_add(struct mhl2_chain *chain, uint64_t sequence, const char *path
 /** Free the links; NULL-safe, leaves an empty chain. */
 void mhl2_chain_free(struct mhl2_chain *chain);
 
+/**
+ * The sequence number a new generation in the history open at histfd
+ * takes: one past both the chain's highest and the highest NNNN of any
+ * NNNN_*.mhl file there (one the chain lost must not be overwritten).
+ */
+uint64_t mhl2_next_sequence(int histfd, const struct mhl2_chain *chain);
+
 /** The C4 id of the bytes of the file open at fd (read to its end). Returns 0 or -1 with errno. */
 int mhl2_fd_c4(int fd, char *c4);
 

@@ -32,6 +32,7 @@ struct copy_options {
 	bool delete_extra;       /* --delete: entries the source lacks are removed */
 	bool progress;
 	const char *seal_name;
+	bool mhl;                /* --mhl: an ASC MHL generation beside the seal (mhlseal.h) */
 	/* --sign: each seal gets SEAL_NAME.sig (sshsig.h) made with this key,
 	 * locally when it holds its private half, else by the ssh-agent on
 	 * agent_socket. NULL: no signature. */

@@ -98,35 +98,6 @@ static void check_instead(int argc, char **argv)
 	diag_usage_error("-c: cannot run pverify: %s", strerror(errno));
 }
 
-/*
- * The -a list for --mhl: "c4" is ASC MHL's name for the SHA-512 digest it
- * writes in base58, so it stands for sha512 here. Returns a malloc'd list.
- */
-static char *mhl_algorithm_list(const char *list)
-{
-	size_t len = strlen(list);
-	char *out = malloc(len * 3 + 1), *o = out;
-	const char *p = list;
-
-	if (!out) {
-		diag_file_error(NULL, ENOMEM);
-		exit(EXIT_FAILED);
-	}
-	while (*p) {
-		size_t n = strcspn(p, ",");
-
-		if (n == 2 && strncmp(p, "c4", 2) == 0)
-			o += sprintf(o, "sha512");
-		else
-			o += sprintf(o, "%.*s", (int)n, p);
-		p += n;
-		if (*p == ',')
-			*o++ = *p++;
-	}
-	*o = '\0';
-	return out;
-}
-
 static void parse_options(int argc, char **argv, struct options *opt)
 {
 	enum { OPT_REUSE = 256, OPT_UNORDERED, OPT_NOCACHE, OPT_PROGRESS, OPT_NO_PROGRESS,
@@ -186,7 +157,11 @@ static void parse_options(int argc, char **argv, struct options *opt)
 	if (opt->mhl && !opt->seal)
 		diag_usage_error("--mhl goes with --seal DIR");
 	if (opt->mhl)
-		algos = mhl_algos = mhl_algorithm_list(algos ? algos : "xxh64,md5");
+		algos = mhl_algos = mhl2_algorithm_list(algos ? algos : MHL2_DEFAULT_ALGORITHMS);
+	if (opt->mhl && !algos) {
+		diag_file_error(NULL, ENOMEM);
+		exit(EXIT_FAILED);
+	}
 	if (!algos)
 		algos = "sha256";
 	n = hash_parse_list(algos, opt->algos, HASH_SET_MAX, &bad, &bad_len);

@@ -344,6 +344,7 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 	struct dbuf name, temp, folder;
 	char c4[MHL2_C4_LEN + 1];
 	const char *why = NULL, *what = "history";
+	uint64_t seq;
 	int histfd = -1, fd = -1, chainfd, rc = -1;
 
 	dbuf_init(&name);
@@ -380,8 +381,9 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 		goto fail;
 	}
 	what = "generation";
+	seq = mhl2_next_sequence(histfd, &chain);
 	if (folder_name(sd->dir, &folder) != 0 ||
-	    mhl2_generation_name(&name, chain.last + 1, folder.data, sd->started) != 0 ||
+	    mhl2_generation_name(&name, seq, folder.data, sd->started) != 0 ||
 	    dbuf_printf(&temp, ".%s%s", name.data, TEMP_SUFFIX) != 0)
 		goto fail;
 	(void)unlinkat(histfd, temp.data, 0);
@@ -405,7 +407,7 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 	fd = -1;
 	what = MHL2_CHAIN_NAME;
 	dbuf_clear(&temp);
-	if (mhl2_chain_add(&chain, chain.last + 1, name.data, c4) != 0 ||
+	if (mhl2_chain_add(&chain, seq, name.data, c4) != 0 ||
 	    dbuf_printf(&temp, ".%s%s", MHL2_CHAIN_NAME, TEMP_SUFFIX) != 0)
 		goto fail;
 	(void)unlinkat(histfd, temp.data, 0);

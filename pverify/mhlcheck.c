@@ -572,6 +572,9 @@ static void audit_skip_history(struct mhlcheck *c)
 	}
 	dbuf_free(&rel);
 	closedir(d);
+	/* Files the generations' ignore patterns leave out, at the top. */
+	(void)audit_add_path(c->reading->audit, ".ptools-seal", 12);
+	(void)audit_add_path(c->reading->audit, ".ptools-seal.sig", 16);
 }
 
 int mhlcheck_run(struct reading *reading, const char *dir, int rootfd)

@@ -29,7 +29,7 @@ HASHERS = {
     'xxh64': xxhash.xxh64, 'xxh3': xxhash.xxh3_64, 'xxh128': xxhash.xxh3_128,
     'c4': hashlib.sha512,
 }
-IGNORED = {'ascmhl', '.DS_Store'}
+IGNORED = {'ascmhl', '.DS_Store', '.ptools-seal', '.ptools-seal.sig'}
 
 
 def c4_of_digest(digest):
