@@ -366,3 +366,57 @@ print("<hashlist version=\"2.0\">" + "<a>" * 100 + "</a>" * 100 + "</hashlist>")
 	prun pverify --mhl other manifest
 	assert_failure 2
 }
+
+@test "pcopy --mhl writes each destination an ASC MHL generation an independent reader accepts" {
+	card src
+	prun pcopy --mhl -a xxh64,md5,c4 src d1 d2
+	assert_success
+	for d in d1 d2; do
+		run /usr/bin/python3 "$CHECK" "$d"
+		assert_success
+		assert_output --partial "7 files, 1 generations checked"
+		grep -q '<process>transfer</process>' "$d"/ascmhl/0001_"$d"_*Z.mhl
+		prun pverify "$d"
+		assert_success
+		prun pverify -C "$d" "$d/.ptools-seal"
+		assert_success
+	done
+	prun pcopy --mhl -a sha256 src d3
+	assert_failure 2
+	assert_output --partial "no digest ASC MHL names"
+}
+
+@test "a second pcopy --mhl into the same destination appends generation 0002 and extends the chain" {
+	card src
+	prun pcopy --mhl src dest
+	assert_success
+	cp dest/ascmhl/0001_*.mhl first.mhl
+	printf 'more' > src/Sound/more.wav
+	prun pcopy --mhl -u src dest
+	assert_success
+	cmp first.mhl dest/ascmhl/0001_*.mhl
+	run ls dest/ascmhl
+	assert_line --regexp '^0002_dest_.*Z\.mhl$'
+	run grep -c '<hashlist sequencenr=' dest/ascmhl/ascmhl_chain.xml
+	assert_output 2
+	run /usr/bin/python3 "$CHECK" dest
+	assert_success
+	assert_output --partial "8 files, 2 generations checked"
+	prun pverify --mhl dest
+	assert_success
+}
+
+@test "pcopy --mhl rolls a destination back, its history as it was, when the history cannot be extended" {
+	card src
+	prun pcopy --mhl src dest
+	assert_success
+	printf 'x' > src/Sound/new.wav
+	printf '<ascmhldirectory><hashlist sequencenr="1"><path>a</path></hashlist>' \
+		> dest/ascmhl/ascmhl_chain.xml
+	before=$(snapshot dest)
+	prun pcopy --mhl -u src dest
+	assert_failure 1
+	assert_output --partial "ascmhl_chain.xml"
+	assert_output --partial "rolled back"
+	[ "$(snapshot dest)" = "$before" ]
+}
