@@ -57,7 +57,7 @@ static int items_add(struct items *items, const char *path, size_t len, bool dir
 	size_t total = len + 1, off;
 	struct item *it;
 
-	for (size_t i = 0; !dir && i < items->nformats; i++)
+	for (size_t i = 0; digests && i < items->nformats; i++)
 		total += strlen(digests[i]) + 1;
 	if (items->n == items->cap) {
 		size_t cap = items->cap ? 2 * items->cap : 1024;
@@ -78,7 +78,7 @@ static int items_add(struct items *items, const char *path, size_t len, bool dir
 	it->len = len;
 	it->dir = dir;
 	off = len + 1;
-	for (size_t i = 0; !dir && i < items->nformats; i++) {
+	for (size_t i = 0; digests && i < items->nformats; i++) {
 		size_t n = strlen(digests[i]) + 1;
 
 		memcpy(it->path + off, digests[i], n);

@@ -135,7 +135,6 @@ static void seen_free(struct seen *s)
 struct generation {
 	uint64_t sequence;
 	char *name;
-	const char *chain_c4;     /* what the chain says, or NULL */
 };
 
 /* The state of the whole check. */
@@ -467,6 +466,28 @@ static bool is_generation_name(const char *name)
 	return name[0] != '.' && len > 4 && strcmp(name + len - 4, ".mhl") == 0;
 }
 
+/* Append a generation (name copied). Returns 0 or -1 (ENOMEM). */
+static int gens_push(struct generation **gens, size_t *n, size_t *cap, uint64_t sequence,
+		     const char *name)
+{
+	char *copy;
+
+	if (*n == *cap) {
+		size_t more = *cap ? 2 * *cap : 16;
+		struct generation *v = realloc(*gens, more * sizeof(*v));
+
+		if (!v)
+			return -1;
+		*gens = v;
+		*cap = more;
+	}
+	copy = strdup(name);
+	if (!copy)
+		return -1;
+	(*gens)[(*n)++] = (struct generation){.sequence = sequence, .name = copy};
+	return 0;
+}
+
 /*
  * The generations to read: the chain's, each checked against its C4, then
  * any .mhl file the chain does not list (reported; read only when there is
@@ -497,23 +518,16 @@ static ssize_t list_generations(struct mhlcheck *c, const struct mhl2_chain *cha
 				"generation changed: its C4 differs from the chain's");
 		}
 		close(fd);
-		if (n == cap) {
-			cap = cap ? 2 * cap : 16;
-			gens = realloc(gens, cap * sizeof(*gens));
-			if (!gens)
-				return -1;
-		}
-		gens[n++] = (struct generation){.sequence = chain->links[i].sequence,
-						.name = strdup(chain->links[i].path),
-						.chain_c4 = chain->links[i].c4};
-		if (!gens[n - 1].name)
-			return -1;
+		if (gens_push(&gens, &n, &cap, chain->links[i].sequence, chain->links[i].path) != 0)
+			goto nomem;
 	}
 	fd = dup(c->histfd);
 	d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
 		if (fd >= 0)
 			close(fd);
+		for (size_t i = 0; i < n; i++)
+			free(gens[i].name);
 		free(gens);
 		return -1;
 	}
@@ -531,21 +545,21 @@ static ssize_t list_generations(struct mhlcheck *c, const struct mhl2_chain *cha
 			problem(c, history_rel(c, de->d_name), "generation not in the chain");
 			continue;
 		}
-		if (n == cap) {
-			cap = cap ? 2 * cap : 16;
-			gens = realloc(gens, cap * sizeof(*gens));
-			if (!gens)
-				break;
+		if (gens_push(&gens, &n, &cap, name_sequence(de->d_name), de->d_name) != 0) {
+			closedir(d);
+			goto nomem;
 		}
-		gens[n++] = (struct generation){.sequence = name_sequence(de->d_name),
-						.name = strdup(de->d_name)};
 	}
 	closedir(d);
-	if (!gens && n)
-		return -1;
 	qsort(gens, n, sizeof(*gens), by_sequence);
 	*out = gens;
 	return (ssize_t)n;
+nomem:
+	for (size_t i = 0; i < n; i++)
+		free(gens[i].name);
+	free(gens);
+	errno = ENOMEM;
+	return -1;
 }
 
 /* Leave the history's own files out of the NEW ones. */
