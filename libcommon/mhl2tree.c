@@ -269,7 +269,8 @@ static int enter_parent(struct mhl2tree *t, const char *path, size_t len, size_t
 }
 
 int mhl2tree_add_file(struct mhl2tree *t, const char *path, size_t len, uint64_t size,
-		      const struct timespec *mtime, const char *const *digests)
+		      const struct timespec *mtime, const char *const *digests,
+		      const char *const *actions)
 {
 	struct mhl2_digest d[MHL2_FORMATS];
 	struct frame *top;
@@ -283,7 +284,7 @@ int mhl2tree_add_file(struct mhl2tree *t, const char *path, size_t len, uint64_t
 				     NULL) != 0)
 			return -1;
 		d[i] = (struct mhl2_digest){.format = t->formats[i], .value = digests[i],
-					    .action = t->action};
+					    .action = actions ? actions[i] : t->action};
 	}
 	if (t->w)
 		mhl2_write_file(t->w, path, len, size, mtime, d, t->n, t->hashdate);

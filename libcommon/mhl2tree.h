@@ -36,11 +36,13 @@ void mhl2tree_free(struct mhl2tree *tree);
 /**
  * Add a file: path relative to the root ('/'-separated, no "." or ".."
  * components, len bytes), its size, mtime (or NULL) and digests, one string
- * per format (mhl2_digest_len long). Returns 0, or -1 with errno (EINVAL: a
- * path out of order or malformed, a bad digest).
+ * per format (mhl2_digest_len long), and actions, one per format (NULL:
+ * the tree's action for every digest). Returns 0, or -1 with errno (EINVAL:
+ * a path out of order or malformed, a bad digest).
  */
 int mhl2tree_add_file(struct mhl2tree *tree, const char *path, size_t len, uint64_t size,
-		      const struct timespec *mtime, const char *const *digests);
+		      const struct timespec *mtime, const char *const *digests,
+		      const char *const *actions);
 /** Add a directory (it may stay empty: its hashes are then those of nothing). */
 int mhl2tree_add_dir(struct mhl2tree *tree, const char *path, size_t len);
 /**

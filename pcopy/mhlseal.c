@@ -13,7 +13,10 @@
  * put in place through the journal (dest_install), like every copied file:
  * a rollback removes the generation, puts the previous chain back and
  * removes an ascmhl directory this run made. An existing history is
- * extended (generation N+1); generations are never rewritten.
+ * extended (generation N+1); generations are never rewritten. Each digest
+ * is compared with the newest the history records for its path (mhl2prior.h):
+ * "verified" when the same, "failed" (reported, exit 1; the copy stands)
+ * when not, "original" when the history has none.
  */
 #include "prelude.h"
 #include "mhlseal.h"
@@ -21,6 +24,8 @@
 #include "input.h"
 #include "journal.h"
 #include "mhl2hist.h"
+#include "mhl2prior.h"
+#include "diag.h"
 #include "record.h"
 #include "seal.h"
 #include <dirent.h>
@@ -49,6 +54,10 @@ struct items {
 	enum mhl2_format formats[MHL2_FORMATS];
 	int algo_of[MHL2_FORMATS];
 	size_t nformats;
+	const struct mhl2_prior *prior; /* what the history records, or NULL */
+	const char *dest;               /* for messages */
+	unsigned pass;                  /* the generation is written on the second */
+	uint64_t failed;
 };
 
 static int items_add(struct items *items, const char *path, size_t len, bool dir,
@@ -244,14 +253,31 @@ static int by_path(const void *a, const void *b)
 /* The generation's entries, sorted: each directory's subtree together. */
 static int feed(void *arg, struct mhl2tree *tree)
 {
-	const struct items *items = arg;
+	struct items *items = arg;
+	const char *actions[MHL2_FORMATS];
 
+	items->pass++;
 	for (size_t i = 0; i < items->n; i++) {
 		const struct item *it = &items->v[i];
+		bool failed = false;
 
-		if ((it->dir ? mhl2tree_add_dir(tree, it->path, it->len)
-			     : mhl2tree_add_file(tree, it->path, it->len, it->size,
-						 it->has_mtime ? &it->mtime : NULL, it->digests)) != 0)
+		if (it->dir) {
+			if (mhl2tree_add_dir(tree, it->path, it->len) != 0)
+				return -1;
+			continue;
+		}
+		for (size_t k = 0; k < items->nformats; k++) {
+			actions[k] = mhl2_prior_action(items->prior, it->path, it->len,
+						       items->formats[k], it->digests[k]);
+			failed |= strcmp(actions[k], "failed") == 0;
+		}
+		if (failed && items->pass == 2) {
+			diag_file_errorf(items->dest, "%s: differs from the digest the ASC MHL "
+					 "history records (written with action \"failed\")", it->path);
+			items->failed++;
+		}
+		if (mhl2tree_add_file(tree, it->path, it->len, it->size,
+				      it->has_mtime ? &it->mtime : NULL, it->digests, actions) != 0)
 			return -1;
 	}
 	return 0;
@@ -336,6 +362,7 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 	struct gen_write g;
 	struct dbuf name, rel;
 	const char *what = "history", *why = NULL;
+	struct mhl2_prior *prior = NULL;
 	char *real;
 	uint64_t seq;
 	int histfd = -1, fd, rc = -1;
@@ -377,6 +404,21 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 	} else if (errno != ENOENT) {
 		goto fail;
 	}
+	if (chain.n > 0) {
+		const char *gen_name;
+
+		prior = mhl2_prior_load(histfd, &chain, &why, &gen_name);
+		if (!prior) {
+			what = gen_name ? gen_name : MHL2_DIR_NAME;
+			if (why) {
+				dest_fail(dest, what, strlen(what), EINVAL, why);
+				goto out;
+			}
+			goto fail;
+		}
+		items.prior = prior;
+	}
+	items.dest = dest->path;
 	real = realpath(dest->path, NULL);
 	what = "naming the generation";
 	seq = mhl2_next_sequence(histfd, &chain);
@@ -410,6 +452,9 @@ out:
 	if (histfd >= 0)
 		close(histfd);
 	mhl2_chain_free(&chain);
+	mhl2_prior_free(prior);
+	if (rc == 0 && items.failed > 0)
+		diag_raise(EXIT_FAILED); /* the copy stands; its history says what differs */
 	items_free(&items);
 	dbuf_free(&name);
 	dbuf_free(&rel);

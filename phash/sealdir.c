@@ -14,6 +14,7 @@
 #include "diag.h"
 #include "input.h"
 #include "mhl2hist.h"
+#include "mhl2prior.h"
 #include "record.h"
 #include "seal.h"
 #include "xio.h"
@@ -276,6 +277,9 @@ struct mhlfeed {
 	size_t nformats;
 	int algo_of[MHL2_FORMATS]; /* index in opt->algos of each format */
 	struct mhl2tree *tree;
+	const struct mhl2_prior *prior; /* what the history records, or NULL */
+	unsigned pass;             /* the generation is written on the second */
+	uint64_t failed;           /* files whose digest differs from the history's */
 };
 
 static int mhl_record(void *arg, const struct rec *rec, const char *rel, size_t len, char type)
@@ -287,10 +291,15 @@ static int mhl_record(void *arg, const struct rec *rec, const char *rel, size_t 
 	const char *value;
 	size_t vlen;
 
+	const char *actions[MHL2_FORMATS];
+	bool failed = false;
+
 	if (!mhl2_text_valid(rel, len)) {
-		diag_file_errorf(rel, "path is not valid UTF-8 text XML can hold: "
-				 "not in the generation");
-		diag_raise(EXIT_FAILED);
+		if (f->pass == 2) {
+			diag_file_errorf(rel, "path is not valid UTF-8 text XML can hold: "
+					 "not in the generation");
+			diag_raise(EXIT_FAILED);
+		}
 		return 0;
 	}
 	if (type == 'd')
@@ -306,10 +315,18 @@ static int mhl_record(void *arg, const struct rec *rec, const char *rel, size_t 
 		if (mhl2_digest_from_hex(f->formats[i], hex, digests[i]) != 0)
 			return -1;
 		strings[i] = digests[i];
+		actions[i] = mhl2_prior_action(f->prior, rel, len, f->formats[i], digests[i]);
+		failed |= strcmp(actions[i], "failed") == 0;
+	}
+	if (failed && f->pass == 2) {
+		diag_file_errorf(f->sd->dir, "%.*s: differs from the digest the ASC MHL history "
+				 "records (written with action \"failed\")", (int)len, rel);
+		f->failed++;
 	}
 	value = rec_attr_get(rec, "mtime", NULL);
 	return mhl2tree_add_file(f->tree, rel, len, rec->size,
-				 value && parse_mtime(value, &mtime) ? &mtime : NULL, strings);
+				 value && parse_mtime(value, &mtime) ? &mtime : NULL, strings,
+				 actions);
 }
 
 static int mhl_feed(void *arg, struct mhl2tree *tree)
@@ -317,6 +334,7 @@ static int mhl_feed(void *arg, struct mhl2tree *tree)
 	struct mhlfeed *f = arg;
 
 	f->tree = tree;
+	f->pass++;
 	return each_record(f->sd, mhl_record, f);
 }
 
@@ -344,6 +362,7 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 	struct dbuf name, temp, folder;
 	char c4[MHL2_C4_LEN + 1];
 	const char *why = NULL, *what = "history";
+	struct mhl2_prior *prior = NULL;
 	uint64_t seq;
 	int histfd = -1, fd = -1, chainfd, rc = -1;
 
@@ -379,6 +398,22 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 		rc = -1;
 	} else if (errno != ENOENT) {
 		goto fail;
+	}
+	if (chain.n > 0) {
+		const char *gen_name;
+
+		prior = mhl2_prior_load(histfd, &chain, &why, &gen_name);
+		if (!prior) {
+			what = gen_name ? gen_name : what;
+			if (why) {
+				diag_file_errorf(sd->dir, "%s/%s: %s: no generation added",
+						 MHL2_DIR_NAME, what, why);
+				errno = 0;
+				goto out;
+			}
+			goto fail;
+		}
+		feed.prior = prior;
 	}
 	what = "generation";
 	seq = mhl2_next_sequence(histfd, &chain);
@@ -428,9 +463,15 @@ out:
 	if (histfd >= 0)
 		close(histfd);
 	mhl2_chain_free(&chain);
+	mhl2_prior_free(prior);
 	dbuf_free(&name);
 	dbuf_free(&temp);
 	dbuf_free(&folder);
+	if (rc == 0 && feed.failed > 0) {
+		diag_file_errorf(sd->dir, "generation written; files that differ from the "
+				 "history: %ju", (uintmax_t)feed.failed);
+		rc = -1;
+	}
 	return rc;
 }
 

@@ -262,7 +262,7 @@ static void tree_file(struct mhlcheck *c, const struct mhl2_entry *e)
 			return;
 		}
 	}
-	if (mhl2tree_add_file(c->tree, e->path, e->path_len, e->size, NULL, digests) != 0)
+	if (mhl2tree_add_file(c->tree, e->path, e->path_len, e->size, NULL, digests, NULL) != 0)
 		tree_off(c, errno == EINVAL ? "entries out of order" : strerror(errno));
 }
 

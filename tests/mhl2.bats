@@ -122,8 +122,31 @@ refuse() {
 	run /usr/bin/python3 "$CHECK" card
 	assert_success
 	assert_output --partial "2 generations checked"
+	# Digests the history had are verified; the new file's and format's are original.
+	run grep -c '<xxh64 action="verified"' card/ascmhl/0002_*.mhl
+	assert_output 7
+	run grep -c '<xxh64 action="original"' card/ascmhl/0002_*.mhl
+	assert_output 1
+	run grep -c '<c4 action="original"' card/ascmhl/0002_*.mhl
+	assert_output 8
 	prun pverify card
 	assert_success
+}
+
+@test "phash --seal --mhl records a file that differs from the history as failed, and exits 1" {
+	sealed card
+	printf 'changed' > card/Sidecar.txt
+	prun phash --seal --mhl card
+	assert_failure 1
+	assert_output --partial 'card: Sidecar.txt: differs from the digest the ASC MHL history records'
+	run grep -A2 '>Sidecar.txt</path>' card/ascmhl/0002_*.mhl
+	assert_output --partial '<md5 action="failed"'
+	run grep -c 'action="failed"' card/ascmhl/0002_*.mhl
+	assert_output 2
+	# The failed digest is not trusted: the file still fails against the history.
+	prun pverify card
+	assert_failure 1
+	assert_line "FAILED	Sidecar.txt"
 }
 
 @test "phash --seal writes a native seal that pverify accepts, leaving the seal out of its listing" {
