@@ -443,3 +443,32 @@ print("<hashlist version=\"2.0\">" + "<a>" * 100 + "</a>" * 100 + "</hashlist>")
 	assert_output --partial "rolled back"
 	[ "$(snapshot dest)" = "$before" ]
 }
+
+@test "pcopy --mhl --delete keeps the destination's history and extends it" {
+	card src
+	prun pcopy --mhl src dest
+	assert_success
+	rm src/Sidecar.txt
+	prun pcopy --mhl --delete -u src dest
+	assert_success
+	run ls dest/ascmhl
+	assert_line --regexp '^0001_dest_.*Z\.mhl$'
+	assert_line --regexp '^0002_dest_.*Z\.mhl$'
+	[ ! -e dest/Sidecar.txt ]
+	run /usr/bin/python3 "$CHECK" dest
+	assert_success
+	assert_output --partial "6 files, 2 generations checked"
+}
+
+@test "pcopy --mhl records a copied file that differs from the destination's history as failed, exit 1" {
+	card src
+	prun pcopy --mhl src dest
+	assert_success
+	printf 'retake' > src/Clips/A002/C003.mov
+	prun pcopy --mhl -f src dest
+	assert_failure 1
+	assert_output --partial "Clips/A002/C003.mov: differs from the digest the ASC MHL history records"
+	run grep -c 'action="failed"' dest/ascmhl/0002_*.mhl
+	assert_output 2
+	cmp src/Clips/A002/C003.mov dest/Clips/A002/C003.mov
+}
