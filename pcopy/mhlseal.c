@@ -383,7 +383,8 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 	what = "listing directories";
 	if (list_dirs(copy, dest->rootfd, &rel, &items) != 0)
 		goto fail;
-	qsort(items.v, items.n, sizeof(*items.v), by_path);
+	if (items.n > 1)
+		qsort(items.v, items.n, sizeof(*items.v), by_path);
 	what = MHL2_DIR_NAME;
 	histfd = open_history(dest);
 	if (histfd < 0)

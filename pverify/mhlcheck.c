@@ -551,7 +551,8 @@ static ssize_t list_generations(struct mhlcheck *c, const struct mhl2_chain *cha
 		}
 	}
 	closedir(d);
-	qsort(gens, n, sizeof(*gens), by_sequence);
+	if (n > 1)
+		qsort(gens, n, sizeof(*gens), by_sequence);
 	*out = gens;
 	return (ssize_t)n;
 nomem:
