@@ -293,7 +293,8 @@ static int hash_of_list(struct mhl2_dirhash *dh, struct dbuf *list, char *out)
 	size_t i, n;
 
 	/* Sorted as strings (C4 ids too), as the reference implementation does. */
-	qsort_r(list->data, dh->count, dh->width, compare_digests, &dh->width);
+	if (dh->count > 1)
+		qsort_r(list->data, dh->count, dh->width, compare_digests, &dh->width);
 	for (i = 0; i < dh->count; i++) {
 		char one[MHL2_DIGEST_MAX + 1];
 
