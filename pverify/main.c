@@ -339,7 +339,7 @@ int main(int argc, char **argv)
 	reading.zero = options.zero;
 	reading.signers = options.signers;
 	reading.quiet = options.quiet || options.status;
-	if (shared.progress)
+	if (shared.progress && !options.mhl_dir)
 		reading.counted = reading_count(options.manifests, options.nmanifests, options.zero,
 					       options.forced, shared.progress);
 	if (options.mhl_dir) {

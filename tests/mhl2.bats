@@ -472,3 +472,46 @@ print("<hashlist version=\"2.0\">" + "<a>" * 100 + "</a>" * 100 + "</hashlist>")
 	assert_output 2
 	cmp src/Clips/A002/C003.mov dest/Clips/A002/C003.mov
 }
+
+@test "pverify --mhl reads a generation streaming: 200,000 entries take no more memory than 20,000" {
+	# A generation ten times larger (38 MB here) must not cost memory: each
+	# <hash> becomes a task and is gone (--ignore-missing: no audit, which
+	# would keep every path; no file is there to check).
+	/usr/bin/python3 - <<'PY'
+import hashlib, os
+A = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+def c4(d):
+    n = int.from_bytes(d, 'big'); s = ''
+    while n:
+        n, r = divmod(n, 58); s = A[r] + s
+    return 'c4' + s.rjust(88, '1')
+for tree, n in (('small', 20000), ('large', 200000)):
+    os.makedirs(tree + '/ascmhl')
+    parts = ['<hashlist version="2.0" xmlns="urn:ASC:MHL:v2.0"><hashes>\n']
+    for i in range(n):
+        parts.append('<hash><path size="1">d%03d/a/longer/path/file%07d.mov</path>'
+                     '<md5 action="original">%032x</md5><xxh64>%016x</xxh64></hash>\n' % (i % 500, i, i, i))
+    parts.append('</hashes></hashlist>\n')
+    g = ''.join(parts).encode()
+    name = '0001_%s_2024-01-01_000000Z.mhl' % tree
+    open(tree + '/ascmhl/' + name, 'wb').write(g)
+    open(tree + '/ascmhl/ascmhl_chain.xml', 'w').write(
+        '<ascmhldirectory><hashlist sequencenr="1"><path>%s</path><c4>%s</c4></hashlist></ascmhldirectory>'
+        % (name, c4(hashlib.sha512(g).digest())))
+PY
+	export ASAN_OPTIONS=quarantine_size_mb=0:thread_local_quarantine_size_kb=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}
+	peak() {
+		# Exit 1: nothing was verified, every file being missing.
+		/usr/bin/time -f '%M' -o "peak-$1" pverify --mhl "$1" --ignore-missing -q 2>/dev/null
+		tail -1 "peak-$1"
+	}
+	small=$(peak small)
+	large=$(peak large)
+	echo "peak KiB: 20,000 entries $small; 200,000 entries $large"
+	local slack=4096
+	if ldd "$(command -v pverify)" 2>/dev/null | grep -q libasan; then
+		slack=16384
+	fi
+	assert [ "$small" -gt 0 ]
+	assert [ "$large" -le $((small + slack)) ]
+}
