@@ -515,3 +515,58 @@ PY
 	assert [ "$small" -gt 0 ]
 	assert [ "$large" -le $((small + slack)) ]
 }
+
+# dirhashes DIR: "path content structure" per directory hash of DIR's newest
+# generation (one line per format, in the order written), and "root ..." last.
+dirhashes() {
+	/usr/bin/python3 - "$1" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+NS = '{urn:ASC:MHL:v2.0}'
+r = ET.parse(sorted(glob.glob(sys.argv[1] + '/ascmhl/*.mhl'))[-1]).getroot()
+def show(path, d):
+    for c, s in zip(d.find(NS + 'content'), d.find(NS + 'structure')):
+        print(path, c.tag[len(NS):], c.text, s.text)
+for d in r.iter(NS + 'directoryhash'):
+    show(d.find(NS + 'path').text, d)
+show('root', r.find(NS + 'processinfo').find(NS + 'roothash'))
+PY
+}
+
+@test "phash --seal --mhl gives the directory hashes of the reference implementation's own tests" {
+	# The tree and the values of ascmitc/mhl's tests/test_dirhash.py and
+	# tests/test_create.py (test_create_directory_hashes).
+	mkdir -p root/A
+	printf 'stuff\n' > root/Stuff.txt
+	printf 'A1\n' > root/A/A1.txt
+	prun phash --seal --mhl -a xxh64 root
+	assert_success
+	run dirhashes root
+	assert_line "A xxh64 d3904ee76bba3d2a 3fbe33b2924e26aa"
+	assert_line "root xxh64 ca56d22f064fdf1b 2ccca3899111eabb"
+	mkdir -p root/A/AA root/B root/emptyFolderA root/emptyFolderB \
+		root/emptyFolderC/emptyFolderCA root/emptyFolderC/emptyFolderCB
+	printf 'B1\n' > root/B/B1.txt
+	printf 'A2\n' > root/A/A2.txt
+	printf 'AA1\n' > root/A/AA/AA1.txt
+	prun phash --seal --mhl -a xxh64 root
+	assert_success
+	run dirhashes root
+	assert_line --regexp '^A xxh64 cc195301a14023a9 '
+	assert_line --regexp '^root xxh64 4ccac5e6856ecf04 '
+	assert_line "emptyFolderA xxh64 ef46db3751d8e999 ef46db3751d8e999"
+	assert_line "emptyFolderC xxh64 cf4b060700272aa6 949018e6a4932905"
+	printf '!!' >> root/A/A2.txt
+	prun phash --seal --mhl -a xxh64,md5 root
+	assert_failure 1
+	run dirhashes root
+	assert_line "B md5 d6df246725efff6ceaee31f663a32cf8 a21e164c1df944733e5e3d4e4ed64f90"
+	assert_line "B xxh64 aab0eba57cd1aca9 fac2a2ceb0fa0c0b"
+	assert_line "root xxh64 28ed09733f793dfc 89e4debdb80cc068"
+	mv root/B/B1.txt root/B/B2.txt
+	prun phash --seal --mhl -a xxh64,c4 root
+	assert_failure 1
+	run dirhashes root
+	assert_line "B c4 c43X1ve8nmicwGit4fnhs428pTCV6ZjXQsorxPLNx3396oRuQFaq79iLR2ZsPoWN8yckFzZdkqZ21igH8K7rWAoDMa c42qegPDBxh16Vqi4qFGh1EQv39nEbVmZ9R1LGkaVr1dEBRcD69pH3r5vdGDSwceQLEZc872kQho5Cforb95s2wjH8"
+	assert_line "B xxh64 aab0eba57cd1aca9 7ae620e883160eb3"
+	assert_line "root xxh64 28ed09733f793dfc 0bba67923d19d36b"
+}
