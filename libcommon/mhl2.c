@@ -384,6 +384,14 @@ int mhl2_writer_init(struct mhl2_writer *w, int fd)
 	return w->sha512 ? 0 : -1;
 }
 
+int mhl2_writer_init_plain(struct mhl2_writer *w, int fd)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = fd;
+	dbuf_init(&w->buf);
+	return 0;
+}
+
 void mhl2_writer_fini(struct mhl2_writer *w)
 {
 	if (!w)
@@ -397,7 +405,7 @@ static void writer_flush(struct mhl2_writer *w)
 {
 	if (w->error || w->buf.len == 0)
 		return;
-	if (hash_ctx_update(w->sha512, w->buf.data, w->buf.len) != 0)
+	if (w->sha512 && hash_ctx_update(w->sha512, w->buf.data, w->buf.len) != 0)
 		w->error = EIO;
 	else if (xwrite(w->fd, w->buf.data, w->buf.len) != 0)
 		w->error = errno ? errno : EIO;
@@ -578,6 +586,14 @@ void mhl2_write_dir(struct mhl2_writer *w, const char *path, size_t len,
 		writer_flush(w);
 }
 
+void mhl2_write_raw(struct mhl2_writer *w, const void *data, size_t len)
+{
+	if (!w->error && dbuf_append(&w->buf, data, len) != 0)
+		w->error = ENOMEM;
+	if (w->buf.len >= WRITE_CHUNK)
+		writer_flush(w);
+}
+
 void mhl2_write_tail(struct mhl2_writer *w)
 {
 	put(w, "  </hashes>\n</hashlist>\n");
@@ -588,13 +604,14 @@ int mhl2_writer_finish(struct mhl2_writer *w, char *c4)
 	unsigned char digest[64];
 
 	writer_flush(w);
-	if (!w->error && hash_ctx_final(w->sha512, digest) != 0)
+	if (!w->error && w->sha512 && hash_ctx_final(w->sha512, digest) != 0)
 		w->error = EIO;
 	if (w->error) {
 		errno = w->error;
 		return -1;
 	}
-	mhl2_c4_encode(digest, c4);
+	if (w->sha512 && c4)
+		mhl2_c4_encode(digest, c4);
 	return 0;
 }
 

@@ -157,7 +157,7 @@ int mhl2_dirhash_final(struct mhl2_dirhash *dh, char *content, char *structure);
 struct mhl2_writer {
 	int fd;
 	struct dbuf buf;
-	struct hash_ctx *sha512;
+	struct hash_ctx *sha512;  /* NULL for a plain writer */
 	int error;                /* the first errno, then nothing more is written */
 };
 
@@ -185,8 +185,12 @@ struct mhl2_head {
 
 /** Start writing to fd (not closed by the writer). Returns 0, or -1 with errno. */
 int mhl2_writer_init(struct mhl2_writer *w, int fd);
+/** The same, for a part of a file: nothing is hashed (mhl2_writer_finish's c4 NULL). */
+int mhl2_writer_init_plain(struct mhl2_writer *w, int fd);
 /** Release; NULL-safe. */
 void mhl2_writer_fini(struct mhl2_writer *w);
+/** Append bytes another writer made (a generation's entries), as they are. */
+void mhl2_write_raw(struct mhl2_writer *w, const void *data, size_t len);
 /** The XML declaration, <hashlist>, creatorinfo, processinfo and <hashes>. */
 void mhl2_write_head(struct mhl2_writer *w, const struct mhl2_head *head);
 /** One file's <hash>: path (UTF-8, relative, '/'-separated), size, mtime and digests. */
@@ -201,7 +205,8 @@ void mhl2_write_dir(struct mhl2_writer *w, const char *path, size_t len,
 void mhl2_write_tail(struct mhl2_writer *w);
 /**
  * Write out what is buffered and give the C4 id of every byte written
- * (c4: MHL2_C4_LEN + 1 bytes). Returns 0, or -1 with the first errno.
+ * (c4: MHL2_C4_LEN + 1 bytes; NULL for a plain writer). Returns 0, or -1
+ * with the first errno.
  */
 int mhl2_writer_finish(struct mhl2_writer *w, char *c4);
 

@@ -5,6 +5,8 @@
 #include "xio.h"
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -174,6 +176,26 @@ out:
 	return rc;
 }
 
+/* An unnamed temporary for the generation's body: in dirfd (the history,
+ * on the disk that holds it) when it can be, else in $TMPDIR. */
+static int body_temp(int dirfd)
+{
+	FILE *f;
+	int fd;
+
+	if (dirfd >= 0) {
+		fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			return fd;
+	}
+	f = tmpfile();
+	if (!f)
+		return -1;
+	fd = dup(fileno(f));
+	fclose(f);
+	return fd;
+}
+
 int mhl2_generation_write(int fd, const struct mhl2_generation *gen, char *c4)
 {
 	static const char *const ignore[] = MHL2_IGNORE_PATTERNS;
@@ -181,22 +203,28 @@ int mhl2_generation_write(int fd, const struct mhl2_generation *gen, char *c4)
 	char structure[MHL2_FORMATS][MHL2_DIGEST_MAX + 1];
 	struct mhl2_digest root[MHL2_FORMATS];
 	char date[40], host[256];
-	struct mhl2_writer w;
-	struct mhl2tree *tree;
+	struct mhl2_writer w = {.fd = -1}, body = {.fd = -1};
+	struct mhl2tree *tree = NULL;
 	struct mhl2_head head;
-	int rc = -1;
+	char *buf = NULL;
+	ssize_t n;
+	int bodyfd, rc = -1;
 
 	mhl2_format_date(gen->when, date, sizeof(date));
 	if (gethostname(host, sizeof(host)) != 0)
 		strcpy(host, "localhost");
 	host[sizeof(host) - 1] = '\0';
-	/* Pass one: the root hash. */
-	tree = mhl2tree_new(NULL, gen->formats, gen->nformats, date, "original");
-	if (!tree || gen->feed(gen->arg, tree) != 0 || mhl2tree_finish(tree, content, structure) != 0) {
-		mhl2tree_free(tree);
+	/* The root hash goes before the entries it is made from: the entries
+	 * are written to a temporary first, then copied behind the head. */
+	bodyfd = body_temp(gen->tmpdirfd);
+	if (bodyfd < 0)
 		return -1;
-	}
-	mhl2tree_free(tree);
+	if (mhl2_writer_init_plain(&body, bodyfd) != 0 || mhl2_writer_init(&w, fd) != 0)
+		goto out;
+	tree = mhl2tree_new(&body, gen->formats, gen->nformats, date, "original");
+	if (!tree || gen->feed(gen->arg, tree) != 0 || mhl2tree_finish(tree, content, structure) != 0 ||
+	    mhl2_writer_finish(&body, NULL) != 0)
+		goto out;
 	for (size_t i = 0; i < gen->nformats; i++)
 		root[i] = (struct mhl2_digest){.format = gen->formats[i], .value = content[i],
 					       .structure = structure[i]};
@@ -205,19 +233,24 @@ int mhl2_generation_write(int fd, const struct mhl2_generation *gen, char *c4)
 		.tool_version = gen->tool_version, .process = gen->process, .hashdate = date,
 		.root = root, .nroot = gen->nformats, .ignore = ignore, .nignore = MHL2_NIGNORE,
 	};
-	/* Pass two: the file. */
-	if (mhl2_writer_init(&w, fd) != 0)
-		return -1;
-	tree = mhl2tree_new(&w, gen->formats, gen->nformats, date, "original");
-	if (!tree)
-		goto out;
 	mhl2_write_head(&w, &head);
-	if (gen->feed(gen->arg, tree) != 0 || mhl2tree_finish(tree, content, structure) != 0)
+	buf = malloc(READ_CHUNK);
+	if (!buf || lseek(bodyfd, 0, SEEK_SET) != 0)
 		goto out;
+	while ((n = read(bodyfd, buf, READ_CHUNK)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto out;
+		mhl2_write_raw(&w, buf, (size_t)n);
+	}
 	mhl2_write_tail(&w);
 	rc = mhl2_writer_finish(&w, c4);
 out:
+	free(buf);
 	mhl2tree_free(tree);
 	mhl2_writer_fini(&w);
+	mhl2_writer_fini(&body);
+	close(bodyfd);
 	return rc;
 }

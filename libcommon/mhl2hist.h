@@ -42,8 +42,8 @@ uint64_t mhl2_next_sequence(int histfd, const struct mhl2_chain *chain);
 int mhl2_fd_c4(int fd, char *c4);
 
 /**
- * Feeds a generation's entries to tree, in a sorted walk's order, the same
- * each time it is called. Returns 0, or -1 with errno.
+ * Feeds a generation's entries to tree, in a sorted walk's order. Returns
+ * 0, or -1 with errno.
  */
 typedef int mhl2_feed_fn(void *arg, struct mhl2tree *tree);
 
@@ -57,12 +57,15 @@ struct mhl2_generation {
 	size_t nformats;
 	mhl2_feed_fn *feed;
 	void *arg;
+	int tmpdirfd;             /* where the body's unnamed temporary goes, or -1 ($TMPDIR) */
 };
 
 /**
- * Write a generation to fd: feed runs twice, first for the root hash, then
- * for the entries. c4 gets the C4 of the bytes written. Returns 0, or -1
- * with errno (EINVAL from feed's tree: an entry out of order or malformed).
+ * Write a generation to fd: feed runs once; the entries go to an unnamed
+ * temporary (in tmpdirfd: on disk, as large as the entries' XML) and are
+ * copied behind the head once the root hash they make is known. c4 gets the
+ * C4 of the bytes written. Returns 0, or -1 with errno (EINVAL from feed's
+ * tree: an entry out of order or malformed).
  */
 int mhl2_generation_write(int fd, const struct mhl2_generation *gen, char *c4);
 #endif

@@ -56,7 +56,6 @@ struct items {
 	size_t nformats;
 	const struct mhl2_prior *prior; /* what the history records, or NULL */
 	const char *dest;               /* for messages */
-	unsigned pass;                  /* the generation is written on the second */
 	uint64_t failed;
 };
 
@@ -256,7 +255,6 @@ static int feed(void *arg, struct mhl2tree *tree)
 	struct items *items = arg;
 	const char *actions[MHL2_FORMATS];
 
-	items->pass++;
 	for (size_t i = 0; i < items->n; i++) {
 		const struct item *it = &items->v[i];
 		bool failed = false;
@@ -271,7 +269,7 @@ static int feed(void *arg, struct mhl2tree *tree)
 						       items->formats[k], it->digests[k]);
 			failed |= strcmp(actions[k], "failed") == 0;
 		}
-		if (failed && items->pass == 2) {
+		if (failed) {
 			diag_file_errorf(items->dest, "%s: differs from the digest the ASC MHL "
 					 "history records (written with action \"failed\")", it->path);
 			items->failed++;
@@ -433,6 +431,7 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 	g.gen = (struct mhl2_generation){
 		.process = "transfer", .tool = "pcopy", .tool_version = PTOOLS_VERSION, .when = when,
 		.formats = items.formats, .nformats = items.nformats, .feed = feed, .arg = &items,
+		.tmpdirfd = histfd,
 	};
 	/* A generation is never rewritten: RENAME_NOREPLACE (exists false). */
 	if (install(copy, worker, dest, histfd, name.data, false, write_generation, &g, &what) != 0)

@@ -278,7 +278,6 @@ struct mhlfeed {
 	int algo_of[MHL2_FORMATS]; /* index in opt->algos of each format */
 	struct mhl2tree *tree;
 	const struct mhl2_prior *prior; /* what the history records, or NULL */
-	unsigned pass;             /* the generation is written on the second */
 	uint64_t failed;           /* files whose digest differs from the history's */
 };
 
@@ -295,11 +294,9 @@ static int mhl_record(void *arg, const struct rec *rec, const char *rel, size_t 
 	bool failed = false;
 
 	if (!mhl2_text_valid(rel, len)) {
-		if (f->pass == 2) {
-			diag_file_errorf(rel, "path is not valid UTF-8 text XML can hold: "
-					 "not in the generation");
-			diag_raise(EXIT_FAILED);
-		}
+		diag_file_errorf(rel, "path is not valid UTF-8 text XML can hold: "
+				 "not in the generation");
+		diag_raise(EXIT_FAILED);
 		return 0;
 	}
 	if (type == 'd')
@@ -318,7 +315,7 @@ static int mhl_record(void *arg, const struct rec *rec, const char *rel, size_t 
 		actions[i] = mhl2_prior_action(f->prior, rel, len, f->formats[i], digests[i]);
 		failed |= strcmp(actions[i], "failed") == 0;
 	}
-	if (failed && f->pass == 2) {
+	if (failed) {
 		diag_file_errorf(f->sd->dir, "%.*s: differs from the digest the ASC MHL history "
 				 "records (written with action \"failed\")", (int)len, rel);
 		f->failed++;
@@ -334,7 +331,6 @@ static int mhl_feed(void *arg, struct mhl2tree *tree)
 	struct mhlfeed *f = arg;
 
 	f->tree = tree;
-	f->pass++;
 	return each_record(f->sd, mhl_record, f);
 }
 
@@ -428,7 +424,7 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 	gen = (struct mhl2_generation){
 		.process = "in-place", .tool = "phash", .tool_version = PTOOLS_VERSION,
 		.when = sd->started, .formats = feed.formats, .nformats = feed.nformats,
-		.feed = mhl_feed, .arg = &feed,
+		.feed = mhl_feed, .arg = &feed, .tmpdirfd = histfd,
 	};
 	/* Generations are never rewritten: a name taken stays taken. */
 	if (faccessat(histfd, name.data, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
