@@ -377,7 +377,11 @@ int main(int argc, char **argv)
 		diag_usage_error("--mhl keeps the seal's default name (its generations leave "
 				 "out " SEAL_DEFAULT_NAME ")");
 	if (any_remote && opt.mhl)
-		diag_usage_error("--mhl writes only to local destinations");
+		diag_usage_error("--mhl is not supported with a remote SRC or DEST");
+	/* A resumed run would find the interrupted run's generation in place,
+	 * unlisted by the chain: refused until resuming knows about it. */
+	if (opt.mhl && opt.resume)
+		diag_usage_error("--mhl and --resume do not go together yet");
 	if (any_remote && sign_path)
 		diag_usage_error("--sign is not supported with a remote SRC or DEST yet");
 	if (any_remote && opt.resume)

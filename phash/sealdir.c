@@ -52,7 +52,7 @@ void sealdir_close(struct sealdir *sd)
 {
 	if (sd->records)
 		fclose(sd->records);
-	if (sd->dirfd > 0)
+	if (sd->dirfd >= 0)
 		close(sd->dirfd);
 	sd->records = NULL;
 	sd->dirfd = -1;

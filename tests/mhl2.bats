@@ -407,6 +407,11 @@ print("<hashlist version=\"2.0\">" + "<a>" * 100 + "</a>" * 100 + "</hashlist>")
 	prun pcopy --mhl -a sha256 src d3
 	assert_failure 2
 	assert_output --partial "no digest ASC MHL names"
+	prun pcopy --mhl --seal=other src d3
+	assert_failure 2
+	prun pcopy --mhl --resume src d3
+	assert_failure 2
+	[ ! -e d3 ]
 }
 
 @test "a second pcopy --mhl into the same destination appends generation 0002 and extends the chain" {
