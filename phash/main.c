@@ -197,7 +197,7 @@ int main(int argc, char **argv)
 {
 	struct phash ph;
 	struct batchpipe_config config;
-	struct sealdir seal = {.dirfd = -1};
+	struct sealdir seal = {.dirfd = -1, .records = -1};
 	int out_fd = STDOUT_FILENO;
 
 	diag_init(argv[0]);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: 0BSD */
 /**
  * phash --seal DIR: the in-place seal (godi's seal, ascmhl's create). The
- * walk's records go to an unnamed temporary file outside DIR, in the sorted
+ * walk's records go to an unnamed temporary file (O_TMPFILE in DIR, so on
+ * its disk and in no listing; else in $TMPDIR), in the sorted
  * walk's order; only when every file was read are they turned into the seal
  * inside DIR: the native .ptools-seal (seal.h) or, with --mhl, a new ASC MHL
  * generation and chain in DIR/ascmhl (mhl2hist.h). Each is written under a
@@ -38,23 +39,28 @@ int sealdir_open(struct sealdir *sd, const char *dir, bool mhl)
 	sd->dir = dir;
 	sd->mhl = mhl;
 	sd->started = time(NULL);
+	sd->records = -1;
 	sd->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (sd->dirfd < 0 || fstat(sd->dirfd, &st) != 0)
 		return -1;
+	sd->records = openat(sd->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (sd->records >= 0)
+		return sd->records;
 	tmp = tmpfile();
 	if (!tmp)
 		return -1;
-	sd->records = tmp;
-	return fileno(tmp);
+	sd->records = dup(fileno(tmp));
+	fclose(tmp);
+	return sd->records;
 }
 
 void sealdir_close(struct sealdir *sd)
 {
-	if (sd->records)
-		fclose(sd->records);
+	if (sd->records >= 0)
+		close(sd->records);
 	if (sd->dirfd >= 0)
 		close(sd->dirfd);
-	sd->records = NULL;
+	sd->records = -1;
 	sd->dirfd = -1;
 }
 
@@ -133,9 +139,7 @@ static int each_record(struct sealdir *sd, record_fn *fn, void *arg)
 	const char *why, *type;
 	int rc = 0;
 
-	if (fflush(sd->records) != 0)
-		return -1;
-	snprintf(name, sizeof(name), "/dev/fd/%d", fileno(sd->records));
+	snprintf(name, sizeof(name), "/dev/fd/%d", sd->records);
 	in = input_open(name, false);
 	if (!in)
 		return -1;

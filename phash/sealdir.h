@@ -14,7 +14,7 @@ struct sealdir {
 	int dirfd;
 	bool mhl;            /* --mhl: an ASC MHL generation, not the native seal */
 	time_t started;      /* the generation's date */
-	FILE *records;       /* the walk's records: an unnamed temporary outside DIR */
+	int records;         /* the walk's records: an unnamed temporary (O_TMPFILE) */
 };
 
 /**
