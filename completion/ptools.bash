@@ -163,7 +163,7 @@ _ptools_phash() {
 	--*)
 		_ptools_reply --algorithm= --jobs= --null --recursive --format= \
 			--reuse= --unordered --nocache --progress --no-progress \
-			--check --help --version
+			--seal --mhl --check --help --version
 		if [ "${#COMPREPLY[@]}" -eq 1 ] && [[ ${COMPREPLY[0]} == *= ]]; then
 			compopt -o nospace 2>/dev/null
 		fi
@@ -185,7 +185,7 @@ _ptools_pverify() {
 		_ptools_files
 		return
 		;;
-	-C | --root | --audit | --bag)
+	-C | --root | --audit | --bag | --mhl)
 		_ptools_files -d
 		return
 		;;
@@ -206,7 +206,7 @@ _ptools_pverify() {
 	esac
 	case $cur in
 	--*)
-		_ptools_reply --file= --root= --algorithm= --audit= --sealed --signers= \
+		_ptools_reply --file= --root= --algorithm= --audit= --mhl= --sealed --signers= \
 			--bag --quick --ignore-missing --sizes-only --quiet --status --warn --strict \
 			--zero --verbose --jobs= --progress --no-progress --help --version
 		if [ "${#COMPREPLY[@]}" -eq 1 ] && [[ ${COMPREPLY[0]} == *= ]]; then
@@ -270,7 +270,7 @@ _ptools_pcopy() {
 		_ptools_reply --algo= --to= --from= --null --force --update \
 			--delta --inplace --whole-file --block-size= \
 			--preserve --hard-links --dry-run --delete --keep-going \
-			--fsync --verify --seal= --sign= --bag --readers= --writers= --progress \
+			--fsync --verify --mhl --seal= --sign= --bag --readers= --writers= --progress \
 			--no-progress --resume --rollback --rsh= --remote-pcopy= --compress \
 			--help --version
 		if [ "${#COMPREPLY[@]}" -eq 1 ] && [[ ${COMPREPLY[0]} == *= ]]; then

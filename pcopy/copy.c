@@ -33,6 +33,7 @@
 #include "reader.h"
 #include "sealer.h"
 #include "single.h"
+#include "mhlseal.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -320,6 +321,8 @@ static int dest_seal(struct copy *copy, struct worker *worker, struct dest *dest
 		return -1;
 	}
 	if (!copy->opt.no_seal && seal_close(copy, worker, dest) != 0)
+		return -1;
+	if (copy->opt.mhl && mhlseal_write(copy, worker, dest, time(NULL)) != 0)
 		return -1;
 	if (journal_commit(dest->journal) != 0) {
 		dest_fail(dest, JOURNAL_NAME, strlen(JOURNAL_NAME), errno, "journal");

@@ -42,6 +42,7 @@ struct copy_options {
 	bool no_seal;            /* a single file without --seal: no seal, no signature */
 	const char *single_source; /* pcopy FILE DEST: FILE's name, for a remote DEST's side */
 	struct dbuf *records;    /* a single file's records go here, not to stdout (server) */
+	bool mhl;                /* --mhl: an ASC MHL generation beside the seal (mhlseal.h) */
 	/* --sign: each seal gets SEAL_NAME.sig (sshsig.h) made with this key,
 	 * locally when it holds its private half, else by the ssh-agent on
 	 * agent_socket. NULL: no signature. */

@@ -11,6 +11,7 @@
 #include "destdir.h"
 #include "dryrun.h"
 #include "journal.h"
+#include "mhl2.h"
 #include "walk.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +37,9 @@ struct mirror {
 static bool own_name(const struct copy *copy, const char *name, size_t depth)
 {
 	if (depth == 1 && (journal_own_name(name) || copy_is_seal_name(&copy->opt, name)))
+		return true;
+	/* --mhl extends the destination's history: --delete never takes it. */
+	if (depth == 1 && copy->opt.mhl && strcmp(name, MHL2_DIR_NAME) == 0)
 		return true;
 	return strncmp(name, ".pcopy.", 7) == 0;
 }

@@ -9,6 +9,8 @@
 #include "pool.h"
 #include "progress.h"
 #include "reuse.h"
+#include "mhl2.h"
+#include "sealdir.h"
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -36,6 +38,12 @@ static const char usage_text[] =
 	"      --nocache         drop each file's pages from the cache once hashed\n"
 	"      --progress        report progress on standard error (default on a tty)\n"
 	"      --no-progress     do not\n"
+	"      --seal DIR        hash every file under DIR and, only when all were read,\n"
+	"                        write the seal DIR/.ptools-seal (atomically; a previous\n"
+	"                        seal stays whole until the new one is complete)\n"
+	"      --mhl             with --seal: add an ASC MHL generation to DIR/ascmhl\n"
+	"                        instead (default -a xxh64,md5; formats md5 sha1 xxh32\n"
+	"                        xxh64 xxh3 xxh128, and c4 from sha512 or -a c4)\n"
 	"  -c, --check           check manifests instead, as sha256sum -c does: runs\n"
 	"                        pverify with the other arguments (see pverify --help)\n"
 	"  -h, --help            show this help\n"
@@ -92,7 +100,8 @@ static void check_instead(int argc, char **argv)
 
 static void parse_options(int argc, char **argv, struct options *opt)
 {
-	enum { OPT_REUSE = 256, OPT_UNORDERED, OPT_NOCACHE, OPT_PROGRESS, OPT_NO_PROGRESS };
+	enum { OPT_REUSE = 256, OPT_UNORDERED, OPT_NOCACHE, OPT_PROGRESS, OPT_NO_PROGRESS,
+	       OPT_SEAL, OPT_MHL };
 	static const struct option longopts[] = {
 		{"algorithm", required_argument, NULL, 'a'},
 		{"jobs", required_argument, NULL, 'j'},
@@ -104,11 +113,14 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		{"nocache", no_argument, NULL, OPT_NOCACHE},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
 		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+		{"seal", no_argument, NULL, OPT_SEAL},
+		{"mhl", no_argument, NULL, OPT_MHL},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *algos = "sha256", *bad;
+	const char *algos = NULL, *bad;
+	char *mhl_algos = NULL;
 	size_t bad_len;
 	int c, n;
 
@@ -135,17 +147,42 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		case OPT_NOCACHE: opt->nocache = true; break;
 		case OPT_PROGRESS: opt->progress = true; break;
 		case OPT_NO_PROGRESS: opt->progress = false; break;
+		case OPT_SEAL: opt->seal = true; break;
+		case OPT_MHL: opt->mhl = true; break;
 		case 'h': diag_help(usage_text);
 		case 'V': diag_version();
 		default: diag_bad_option(c, argv);
 		}
 	}
+	if (opt->mhl && !opt->seal)
+		diag_usage_error("--mhl goes with --seal DIR");
+	if (opt->mhl)
+		algos = mhl_algos = mhl2_algorithm_list(algos ? algos : MHL2_DEFAULT_ALGORITHMS);
+	if (opt->mhl && !algos) {
+		diag_file_error(NULL, ENOMEM);
+		exit(EXIT_FAILED);
+	}
+	if (!algos)
+		algos = "sha256";
 	n = hash_parse_list(algos, opt->algos, HASH_SET_MAX, &bad, &bad_len);
 	if (n < 0 && bad)
 		diag_usage_error("unknown algorithm '%.*s'", (int)bad_len, bad);
 	if (n <= 0)
 		diag_usage_error("bad algorithm list '%s'", algos);
 	opt->count = (size_t)n;
+	for (size_t i = 0; opt->mhl && i < opt->count; i++)
+		if (mhl2_format_of_algo(opt->algos[i]) < 0)
+			diag_usage_error("--mhl: ASC MHL has no format for %s (it knows c4, md5, "
+					 "sha1, xxh32, xxh64, xxh3, xxh128)", opt->algos[i]->name);
+	free(mhl_algos);
+	if (opt->seal) {
+		if (argc - optind != 1)
+			diag_usage_error("--seal takes exactly one directory");
+		if (opt->format != FORMAT_NATIVE || opt->unordered || opt->nul)
+			diag_usage_error("--seal writes records in order: no --format, "
+					 "--unordered or -0");
+		opt->recursive = true;
+	}
 	if (opt->format == FORMAT_GNU && opt->count != 1)
 		diag_usage_error("--format gnu takes exactly one algorithm (use --format bsd for several)");
 	if (opt->recursive && optind == argc)
@@ -160,13 +197,23 @@ int main(int argc, char **argv)
 {
 	struct phash ph;
 	struct batchpipe_config config;
+	struct sealdir seal = {.dirfd = -1, .records = -1};
+	int out_fd = STDOUT_FILENO;
 
 	diag_init(argv[0]);
 	check_instead(argc, argv);
 	memset(&ph, 0, sizeof(ph));
 	parse_options(argc, argv, &ph.opt);
 
-	ph.out = out_new(STDOUT_FILENO);
+	if (ph.opt.seal) {
+		out_fd = sealdir_open(&seal, argv[optind], ph.opt.mhl);
+		if (out_fd < 0) {
+			diag_file_error(argv[optind], errno);
+			sealdir_close(&seal);
+			return EXIT_USAGE;
+		}
+	}
+	ph.out = out_new(out_fd);
 	if (!ph.out) {
 		diag_file_error(NULL, errno);
 		return EXIT_FAILED;
@@ -218,6 +265,10 @@ int main(int argc, char **argv)
 	progress_finish(ph.progress);
 	out_report_error(ph.out);
 	batchpipe_free(ph.pipe);
+	if (ph.opt.seal) {
+		(void)sealdir_write(&seal, &ph.opt);
+		sealdir_close(&seal);
+	}
 	reuse_free(ph.reuse);
 	out_free(ph.out);
 	return diag_finish();

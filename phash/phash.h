@@ -35,6 +35,8 @@ struct options {
 	bool progress;
 	enum format format;
 	const char *reuse_path;
+	bool seal;             /* --seal DIR: the records become a seal in DIR */
+	bool mhl;              /* --mhl: that seal is an ASC MHL generation */
 };
 
 /** The run's shared state: read-only once the pipeline starts, but for the thread-safe parts. */

@@ -9,6 +9,7 @@
 #include "diag.h"
 #include "hash.h"
 #include "input.h"
+#include "mhlcheck.h"
 #include "out.h"
 #include "pool.h"
 #include "progress.h"
@@ -59,6 +60,10 @@ static const char usage_text[] =
 	"                       (pcopy --sign), is good and by a key FILE (ssh-keygen's\n"
 	"                       allowed_signers format) trusts for namespace\n"
 	"                       " SSHSIG_NAMESPACE "; otherwise check nothing in it and fail\n"
+	"      --mhl=DIR        verify DIR against its ASC MHL history, DIR/ascmhl (also\n"
+	"                       when DIR is the only operand): every file against the\n"
+	"                       newest digest of each format, the chain, directory\n"
+	"                       hashes, NEW and MISSING files\n"
 	"      --ignore-missing do not report files that are missing, nor fail for\n"
 	"                       them (sha256sum -c's); fails if no file was there\n"
 	"      --sizes-only     compare size (and mtime when recorded) only, reading\n"
@@ -99,6 +104,7 @@ enum {
 	OPT_STRICT,
 	OPT_BAG,
 	OPT_QUICK,
+	OPT_MHL,
 };
 
 static const struct option long_options[] = {
@@ -110,6 +116,7 @@ static const struct option long_options[] = {
 	{"bag", no_argument, NULL, OPT_BAG},
 	{"quick", no_argument, NULL, OPT_QUICK},
 	{"signers", required_argument, NULL, OPT_SIGNERS},
+	{"mhl", required_argument, NULL, OPT_MHL},
 	{"ignore-missing", no_argument, NULL, OPT_IGNORE_MISSING},
 	{"sizes-only", no_argument, NULL, OPT_SIZES_ONLY},
 	{"quiet", no_argument, NULL, 'q'},
@@ -141,6 +148,7 @@ struct options {
 	const char *bag;     /* --bag, or an operand holding bagit.txt: the bag's root */
 	bool bag_option;     /* --bag was given */
 	bool quick;          /* --quick */
+	const char *mhl_dir; /* --mhl, or the one operand holding an ascmhl history */
 	int progress;        /* -1: when stderr is a terminal */
 	unsigned jobs;
 };
@@ -233,6 +241,9 @@ static void parse_options(int argc, char **argv, struct options *options)
 		case OPT_QUICK:
 			options->quick = true;
 			break;
+		case OPT_MHL:
+			options->mhl_dir = optarg;
+			break;
 		case OPT_IGNORE_MISSING:
 			options->ignore_missing = true;
 			break;
@@ -268,6 +279,19 @@ static void parse_options(int argc, char **argv, struct options *options)
 	while (optind < argc)
 		options->manifests[options->nmanifests++] = argv[optind++];
 	check_bag_options(options);
+	if (options->bag && options->mhl_dir)
+		diag_usage_error("--bag and --mhl do not go together");
+	if (!options->bag && !options->mhl_dir && options->nmanifests == 1 && mhlcheck_detect(options->manifests[0])) {
+		options->mhl_dir = options->manifests[0];
+		options->nmanifests = 0;
+	}
+	if (options->mhl_dir) {
+		if (options->nmanifests > 0 || options->root || options->audit_dir)
+			diag_usage_error("--mhl DIR is the whole check: no manifest, -C or --audit");
+		options->root = options->mhl_dir;
+		if (!options->ignore_missing)
+			options->audit_dir = ".";
+	}
 	if (options->ignore_missing && options->audit_dir)
 		diag_usage_error("--ignore-missing and --audit do not go together (the audit "
 				 "reports what is missing)");
@@ -375,7 +399,7 @@ int main(int argc, char **argv)
 	reading.zero = options.zero;
 	reading.signers = options.signers;
 	reading.quiet = options.quiet || options.status;
-	if (shared.progress)
+	if (shared.progress && !options.mhl_dir)
 		reading.counted = reading_count(options.manifests, options.nmanifests, options.zero,
 					       options.forced, shared.progress);
 	if (options.bag) {
@@ -388,6 +412,13 @@ int main(int argc, char **argv)
 			reading.audit = NULL;
 		}
 		last_name = options.bag;
+	} else if (options.mhl_dir) {
+		/* No history to judge by: no NEW files either. */
+		if (mhlcheck_run(&reading, options.mhl_dir, shared.rootfd) != 0) {
+			audit_free(reading.audit);
+			reading.audit = NULL;
+		}
+		last_name = options.mhl_dir;
 	} else if (options.nmanifests == 0) {
 		reading_file(&reading, NULL, options.forced, options.sealed, shared.rootfd);
 		last_name = "<stdin>";

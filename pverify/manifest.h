@@ -74,7 +74,7 @@ struct task *manifest_from_mhl1(const struct mhl1_entry *entry);
 
 /**
  * A task for path with ndigests expected digests (lowercase hex of algos[i]'s
- * length), nothing else known: --bag's entries. Returns it, owned by the
+ * length), nothing else known: the entries of containers (--bag, --mhl). Returns it, owned by the
  * caller (free()), or NULL with errno ENOMEM.
  */
 struct task *manifest_new_task(const char *path, size_t path_len, size_t ndigests,

@@ -43,7 +43,7 @@ struct reading {
 int reading_run(struct reading *reading, const struct hash_algo *forced, bool sealed);
 
 /**
- * Queue a task made elsewhere (--bag's entries) as a manifest line's would
+ * Queue a task made elsewhere (--bag's, --mhl's entries) as a manifest line's would
  * be: refused when it leaves the root, noted for the audit. The task is
  * reading's from now on. Returns 0, or -1 (the audit ran out of memory: reported).
  */
@@ -70,5 +70,4 @@ int reading_file(struct reading *reading, const char *manifest, const struct has
  */
 bool reading_count(const char *const *manifests, size_t n, bool zero,
 		   const struct hash_algo *forced, struct progress *progress);
-
 #endif

@@ -1,0 +1,637 @@
+/* SPDX-License-Identifier: 0BSD */
+/** ASC MHL v2: formats, C4, directory hashes and the streaming writer (mhl2.h). */
+#include "prelude.h"
+#include "mhl2.h"
+#include "xio.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const format_names[MHL2_FORMATS] = {
+	[MHL2_C4] = "c4", [MHL2_MD5] = "md5", [MHL2_SHA1] = "sha1", [MHL2_XXH128] = "xxh128",
+	[MHL2_XXH3] = "xxh3", [MHL2_XXH64] = "xxh64", [MHL2_XXH32] = "xxh32",
+};
+
+/* C4's base58 alphabet: no 0, O, I or l. */
+static const char c4_alphabet[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+/* Flush the writer's buffer once it holds this much. */
+#define WRITE_CHUNK ((size_t)64 << 10)
+
+char *mhl2_algorithm_list(const char *list)
+{
+	size_t len = strlen(list);
+	char *out = malloc(len * 3 + 1), *o = out;
+	const char *p = list;
+
+	if (!out)
+		return NULL;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if (n == 2 && strncmp(p, "c4", 2) == 0)
+			o += sprintf(o, "sha512");
+		else
+			o += sprintf(o, "%.*s", (int)n, p);
+		p += n;
+		if (*p == ',')
+			*o++ = *p++;
+	}
+	*o = '\0';
+	return out;
+}
+
+const char *mhl2_format_name(enum mhl2_format format)
+{
+	return format_names[format];
+}
+
+int mhl2_format_lookup(const char *name, size_t len)
+{
+	for (int i = 0; i < MHL2_FORMATS; i++)
+		if (strlen(format_names[i]) == len && memcmp(format_names[i], name, len) == 0)
+			return i;
+	return -1;
+}
+
+const struct hash_algo *mhl2_format_algo(enum mhl2_format format)
+{
+	return hash_lookup(format == MHL2_C4 ? "sha512" : format_names[format]);
+}
+
+int mhl2_format_of_algo(const struct hash_algo *algo)
+{
+	for (int i = 0; i < MHL2_FORMATS; i++)
+		if (mhl2_format_algo((enum mhl2_format)i) == algo)
+			return i;
+	return -1;
+}
+
+size_t mhl2_digest_len(enum mhl2_format format)
+{
+	if (format == MHL2_C4)
+		return MHL2_C4_LEN;
+	return 2 * mhl2_format_algo(format)->digest_len;
+}
+
+void mhl2_c4_encode(const unsigned char digest[64], char *out)
+{
+	unsigned char n[64];
+	size_t i, k;
+
+	memcpy(n, digest, sizeof(n));
+	/* 88 base58 digits, least significant last: divide the big-endian
+	 * number by 58 once per digit. */
+	for (k = MHL2_C4_LEN; k > 2; k--) {
+		unsigned rem = 0;
+
+		for (i = 0; i < sizeof(n); i++) {
+			unsigned cur = rem << 8 | n[i];
+
+			n[i] = (unsigned char)(cur / 58);
+			rem = cur % 58;
+		}
+		out[k - 1] = c4_alphabet[rem];
+	}
+	out[0] = 'c';
+	out[1] = '4';
+	out[MHL2_C4_LEN] = '\0';
+}
+
+int mhl2_c4_decode(const char *text, size_t len, unsigned char digest[64])
+{
+	const char *at;
+	size_t i, k;
+
+	if (len != MHL2_C4_LEN || text[0] != 'c' || text[1] != '4')
+		return -1;
+	memset(digest, 0, 64);
+	for (k = 2; k < len; k++) {
+		unsigned carry;
+
+		if (text[k] == '\0' || !(at = strchr(c4_alphabet, text[k])))
+			return -1;
+		carry = (unsigned)(at - c4_alphabet);
+		for (i = 64; i-- > 0;) {
+			unsigned cur = digest[i] * 58u + carry;
+
+			digest[i] = (unsigned char)cur;
+			carry = cur >> 8;
+		}
+		if (carry != 0) /* 88 base58 digits can exceed 512 bits */
+			return -1;
+	}
+	return 0;
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int mhl2_digest_from_hex(enum mhl2_format format, const char *hex, char *out)
+{
+	const struct hash_algo *algo = mhl2_format_algo(format);
+	size_t len = strlen(hex), i;
+	unsigned char digest[64];
+
+	if (len != 2 * algo->digest_len) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (format != MHL2_C4) {
+		if (!mhl2_digest_valid(format, hex, len, out)) {
+			errno = EINVAL;
+			return -1;
+		}
+		return 0;
+	}
+	for (i = 0; i < 64; i++) {
+		int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			errno = EINVAL;
+			return -1;
+		}
+		digest[i] = (unsigned char)(hi << 4 | lo);
+	}
+	mhl2_c4_encode(digest, out);
+	return 0;
+}
+
+bool mhl2_digest_valid(enum mhl2_format format, const char *text, size_t len, char *out)
+{
+	unsigned char digest[64];
+	size_t i;
+
+	if (len != mhl2_digest_len(format))
+		return false;
+	if (format == MHL2_C4) {
+		if (mhl2_c4_decode(text, len, digest) != 0)
+			return false;
+		memcpy(out, text, len);
+		out[len] = '\0';
+		return true;
+	}
+	for (i = 0; i < len; i++) {
+		if (hex_value(text[i]) < 0)
+			return false;
+		out[i] = text[i] >= 'A' && text[i] <= 'F' ? (char)(text[i] - 'A' + 'a') : text[i];
+	}
+	out[len] = '\0';
+	return true;
+}
+
+/* A digest string's bytes: hex decoded, or C4's 64. Returns the count, 0 if invalid. */
+static size_t digest_bytes(enum mhl2_format format, const char *text, unsigned char *out)
+{
+	size_t len = strlen(text), i;
+
+	if (len != mhl2_digest_len(format))
+		return 0;
+	if (format == MHL2_C4)
+		return mhl2_c4_decode(text, len, out) == 0 ? 64 : 0;
+	for (i = 0; i < len / 2; i++) {
+		int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return 0;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return len / 2;
+}
+
+/* The digest string of the context's message so far (ctx is reset afterwards). */
+static int ctx_digest_string(struct hash_ctx *ctx, enum mhl2_format format, char *out)
+{
+	const struct hash_algo *algo = mhl2_format_algo(format);
+	unsigned char digest[64];
+
+	if (hash_ctx_final(ctx, digest) != 0)
+		return -1;
+	if (format == MHL2_C4)
+		mhl2_c4_encode(digest, out);
+	else
+		hash_to_hex(digest, algo->digest_len, out);
+	return hash_ctx_reset(ctx);
+}
+
+int mhl2_dirhash_init(struct mhl2_dirhash *dh, enum mhl2_format format)
+{
+	memset(dh, 0, sizeof(*dh));
+	dh->format = format;
+	dh->width = mhl2_digest_len(format);
+	dbuf_init(&dh->content);
+	dbuf_init(&dh->structure);
+	dh->ctx = hash_ctx_new(mhl2_format_algo(format));
+	return dh->ctx ? 0 : -1;
+}
+
+void mhl2_dirhash_fini(struct mhl2_dirhash *dh)
+{
+	if (!dh)
+		return;
+	hash_ctx_free(dh->ctx);
+	dh->ctx = NULL;
+	dbuf_free(&dh->content);
+	dbuf_free(&dh->structure);
+	dh->count = 0;
+}
+
+void mhl2_dirhash_clear(struct mhl2_dirhash *dh)
+{
+	dbuf_clear(&dh->content);
+	dbuf_clear(&dh->structure);
+	dh->count = 0;
+}
+
+int mhl2_dirhash_add(struct mhl2_dirhash *dh, const char *name, size_t len, const char *content,
+		     const char *structure)
+{
+	unsigned char bytes[64];
+	char child[MHL2_DIGEST_MAX + 1];
+	size_t n;
+
+	if (digest_bytes(dh->format, content, bytes) == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* The child's structure digest: its name, then its content digest
+	 * (a file) or its structure digest (a directory), as bytes. */
+	n = digest_bytes(dh->format, structure ? structure : content, bytes);
+	if (n == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (hash_ctx_update(dh->ctx, name, len) != 0 || hash_ctx_update(dh->ctx, bytes, n) != 0 ||
+	    ctx_digest_string(dh->ctx, dh->format, child) != 0)
+		return -1;
+	if (dbuf_append(&dh->content, content, dh->width) != 0 ||
+	    dbuf_append(&dh->structure, child, dh->width) != 0)
+		return -1;
+	dh->count++;
+	return 0;
+}
+
+static int compare_digests(const void *a, const void *b, void *width)
+{
+	return memcmp(a, b, *(const size_t *)width);
+}
+
+/* Sort count strings of width bytes in buf, then digest their bytes. */
+static int hash_of_list(struct mhl2_dirhash *dh, struct dbuf *list, char *out)
+{
+	unsigned char bytes[64];
+	size_t i, n;
+
+	/* Sorted as strings (C4 ids too), as the reference implementation does. */
+	if (dh->count > 1)
+		qsort_r(list->data, dh->count, dh->width, compare_digests, &dh->width);
+	for (i = 0; i < dh->count; i++) {
+		char one[MHL2_DIGEST_MAX + 1];
+
+		memcpy(one, list->data + i * dh->width, dh->width);
+		one[dh->width] = '\0';
+		n = digest_bytes(dh->format, one, bytes);
+		if (hash_ctx_update(dh->ctx, bytes, n) != 0)
+			return -1;
+	}
+	return ctx_digest_string(dh->ctx, dh->format, out);
+}
+
+int mhl2_dirhash_final(struct mhl2_dirhash *dh, char *content, char *structure)
+{
+	if (hash_of_list(dh, &dh->content, content) != 0 ||
+	    hash_of_list(dh, &dh->structure, structure) != 0)
+		return -1;
+	return 0;
+}
+
+bool mhl2_ignored(const char *path, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		const char *c = path + i, *end = memchr(c, '/', len - i);
+		size_t n = end ? (size_t)(end - c) : len - i;
+
+		if ((n == 6 && memcmp(c, "ascmhl", 6) == 0) ||
+		    (n == 9 && memcmp(c, ".DS_Store", 9) == 0) ||
+		    (n == 12 && memcmp(c, ".ptools-seal", 12) == 0) ||
+		    (n == 16 && memcmp(c, ".ptools-seal.sig", 16) == 0))
+			return true;
+		i += n + 1;
+	}
+	return false;
+}
+
+bool mhl2_text_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < len) {
+		uint32_t c = p[i];
+		size_t n, k;
+
+		if (c < 0x80) {
+			if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+				return false;
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0)
+			n = 2, c &= 0x1f;
+		else if ((c & 0xf0) == 0xe0)
+			n = 3, c &= 0x0f;
+		else if ((c & 0xf8) == 0xf0)
+			n = 4, c &= 0x07;
+		else
+			return false;
+		if (i + n > len)
+			return false;
+		for (k = 1; k < n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return false;
+			c = c << 6 | (p[i + k] & 0x3f);
+		}
+		if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
+		    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) || c == 0xfffe || c == 0xffff)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+/*
+ * The writer.
+ */
+
+int mhl2_writer_init(struct mhl2_writer *w, int fd)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = fd;
+	dbuf_init(&w->buf);
+	w->sha512 = hash_ctx_new(hash_lookup("sha512"));
+	return w->sha512 ? 0 : -1;
+}
+
+int mhl2_writer_init_plain(struct mhl2_writer *w, int fd)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = fd;
+	dbuf_init(&w->buf);
+	return 0;
+}
+
+void mhl2_writer_fini(struct mhl2_writer *w)
+{
+	if (!w)
+		return;
+	hash_ctx_free(w->sha512);
+	w->sha512 = NULL;
+	dbuf_free(&w->buf);
+}
+
+static void writer_flush(struct mhl2_writer *w)
+{
+	if (w->error || w->buf.len == 0)
+		return;
+	if (w->sha512 && hash_ctx_update(w->sha512, w->buf.data, w->buf.len) != 0)
+		w->error = EIO;
+	else if (xwrite(w->fd, w->buf.data, w->buf.len) != 0)
+		w->error = errno ? errno : EIO;
+	dbuf_clear(&w->buf);
+}
+
+static void put(struct mhl2_writer *w, const char *s)
+{
+	if (!w->error && dbuf_puts(&w->buf, s) != 0)
+		w->error = ENOMEM;
+}
+
+static void putf(struct mhl2_writer *w, const char *format, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void putf(struct mhl2_writer *w, const char *format, ...)
+{
+	va_list args;
+
+	va_start(args, format);
+	if (!w->error && dbuf_vprintf(&w->buf, format, args) != 0)
+		w->error = ENOMEM;
+	va_end(args);
+}
+
+/* Text or an attribute value, escaped: line ends and tabs as character
+ * references so that no parser's normalisation changes a path. */
+static void put_escaped(struct mhl2_writer *w, const char *s, size_t len)
+{
+	size_t i, start = 0;
+
+	for (i = 0; i < len; i++) {
+		const char *ref;
+
+		switch (s[i]) {
+		case '&': ref = "&amp;"; break;
+		case '<': ref = "&lt;"; break;
+		case '>': ref = "&gt;"; break;
+		case '"': ref = "&quot;"; break;
+		case '\t': ref = "&#9;"; break;
+		case '\n': ref = "&#10;"; break;
+		case '\r': ref = "&#13;"; break;
+		default: continue;
+		}
+		if (!w->error && (dbuf_append(&w->buf, s + start, i - start) != 0 ||
+				  dbuf_puts(&w->buf, ref) != 0))
+			w->error = ENOMEM;
+		start = i + 1;
+	}
+	if (!w->error && dbuf_append(&w->buf, s + start, len - start) != 0)
+		w->error = ENOMEM;
+}
+
+static void put_escaped_str(struct mhl2_writer *w, const char *s)
+{
+	put_escaped(w, s, strlen(s));
+}
+
+void mhl2_format_date(time_t t, char *out, size_t size)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, size, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+}
+
+int mhl2_generation_name(struct dbuf *out, uint64_t sequence, const char *folder, time_t t)
+{
+	char stamp[32];
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H%M%SZ", &tm);
+	dbuf_clear(out);
+	return dbuf_printf(out, "%04ju_%s_%s.mhl", (uintmax_t)sequence, folder, stamp);
+}
+
+/* <format attrs>value</format> for each digest; structure: the structure digests. */
+static void put_digests(struct mhl2_writer *w, const char *indent, const struct mhl2_digest *d,
+			size_t n, const char *hashdate, bool structure)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *name = mhl2_format_name(d[i].format);
+
+		putf(w, "%s<%s", indent, name);
+		if (d[i].action && !structure)
+			putf(w, " action=\"%s\"", d[i].action);
+		if (hashdate) {
+			put(w, " hashdate=\"");
+			put_escaped_str(w, hashdate);
+			put(w, "\"");
+		}
+		putf(w, ">%s</%s>\n", structure ? d[i].structure : d[i].value, name);
+	}
+}
+
+static void put_dir_digests(struct mhl2_writer *w, const char *indent, const char *inner,
+			    const struct mhl2_digest *d, size_t n, const char *hashdate)
+{
+	putf(w, "%s<content>\n", indent);
+	put_digests(w, inner, d, n, hashdate, false);
+	putf(w, "%s</content>\n%s<structure>\n", indent, indent);
+	put_digests(w, inner, d, n, hashdate, true);
+	putf(w, "%s</structure>\n", indent);
+}
+
+void mhl2_write_head(struct mhl2_writer *w, const struct mhl2_head *h)
+{
+	size_t i;
+
+	put(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	       "<hashlist version=\"2.0\" xmlns=\"urn:ASC:MHL:v2.0\">\n"
+	       "  <creatorinfo>\n    <creationdate>");
+	put_escaped_str(w, h->creationdate);
+	put(w, "</creationdate>\n    <hostname>");
+	put_escaped_str(w, h->hostname);
+	put(w, "</hostname>\n    <tool version=\"");
+	put_escaped_str(w, h->tool_version);
+	put(w, "\">");
+	put_escaped_str(w, h->tool);
+	put(w, "</tool>\n  </creatorinfo>\n  <processinfo>\n    <process>");
+	put_escaped_str(w, h->process);
+	put(w, "</process>\n");
+	if (h->nroot > 0) {
+		put(w, "    <roothash>\n");
+		put_dir_digests(w, "      ", "        ", h->root, h->nroot, h->hashdate);
+		put(w, "    </roothash>\n");
+	}
+	put(w, "    <ignore>\n");
+	for (i = 0; i < h->nignore; i++) {
+		put(w, "      <pattern>");
+		put_escaped_str(w, h->ignore[i]);
+		put(w, "</pattern>\n");
+	}
+	put(w, "    </ignore>\n  </processinfo>\n  <hashes>\n");
+	if (w->buf.len >= WRITE_CHUNK)
+		writer_flush(w);
+}
+
+static void put_path(struct mhl2_writer *w, const char *path, size_t len, bool has_size,
+		     uint64_t size, const struct timespec *mtime)
+{
+	char date[40];
+
+	put(w, "      <path");
+	if (has_size)
+		putf(w, " size=\"%ju\"", (uintmax_t)size);
+	if (mtime) {
+		mhl2_format_date(mtime->tv_sec, date, sizeof(date));
+		putf(w, " lastmodificationdate=\"%s\"", date);
+	}
+	put(w, ">");
+	put_escaped(w, path, len);
+	put(w, "</path>\n");
+}
+
+void mhl2_write_file(struct mhl2_writer *w, const char *path, size_t len, uint64_t size,
+		     const struct timespec *mtime, const struct mhl2_digest *digests, size_t n,
+		     const char *hashdate)
+{
+	put(w, "    <hash>\n");
+	put_path(w, path, len, true, size, mtime);
+	put_digests(w, "      ", digests, n, hashdate, false);
+	put(w, "    </hash>\n");
+	if (w->buf.len >= WRITE_CHUNK)
+		writer_flush(w);
+}
+
+void mhl2_write_dir(struct mhl2_writer *w, const char *path, size_t len,
+		    const struct timespec *mtime, const struct mhl2_digest *digests, size_t n,
+		    const char *hashdate)
+{
+	put(w, "    <directoryhash>\n");
+	put_path(w, path, len, false, 0, mtime);
+	put_dir_digests(w, "      ", "        ", digests, n, hashdate);
+	put(w, "    </directoryhash>\n");
+	if (w->buf.len >= WRITE_CHUNK)
+		writer_flush(w);
+}
+
+void mhl2_write_raw(struct mhl2_writer *w, const void *data, size_t len)
+{
+	if (!w->error && dbuf_append(&w->buf, data, len) != 0)
+		w->error = ENOMEM;
+	if (w->buf.len >= WRITE_CHUNK)
+		writer_flush(w);
+}
+
+void mhl2_write_tail(struct mhl2_writer *w)
+{
+	put(w, "  </hashes>\n</hashlist>\n");
+}
+
+int mhl2_writer_finish(struct mhl2_writer *w, char *c4)
+{
+	unsigned char digest[64];
+
+	writer_flush(w);
+	if (!w->error && w->sha512 && hash_ctx_final(w->sha512, digest) != 0)
+		w->error = EIO;
+	if (w->error) {
+		errno = w->error;
+		return -1;
+	}
+	if (w->sha512 && c4)
+		mhl2_c4_encode(digest, c4);
+	return 0;
+}
+
+int mhl2_write_chain(int fd, const struct mhl2_chain_link *links, size_t n)
+{
+	struct mhl2_writer w;
+	char c4[MHL2_C4_LEN + 1];
+	int rc;
+
+	if (mhl2_writer_init(&w, fd) != 0)
+		return -1;
+	put(&w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<ascmhldirectory xmlns=\"urn:ASC:MHL:DIRECTORY:v2.0\">\n");
+	for (size_t i = 0; i < n; i++) {
+		putf(&w, "  <hashlist sequencenr=\"%ju\">\n    <path>", (uintmax_t)links[i].sequence);
+		put_escaped_str(&w, links[i].path);
+		putf(&w, "</path>\n    <c4>%s</c4>\n  </hashlist>\n", links[i].c4);
+	}
+	put(&w, "</ascmhldirectory>\n");
+	rc = mhl2_writer_finish(&w, c4);
+	mhl2_writer_fini(&w);
+	return rc;
+}

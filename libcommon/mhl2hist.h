@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * A folder's ASC MHL history as a whole: its chain read into memory (one
+ * small entry per generation), the C4 of a generation file, and a new
+ * generation written in its two passes (mhl2tree.h) to a file descriptor.
+ * Where the files go and how they are put in place (temporary, rename,
+ * journal) is the caller's.
+ */
+#ifndef PTOOLS_MHL2HIST_H
+#define PTOOLS_MHL2HIST_H
+
+#include "prelude.h"
+#include "mhl2.h"
+#include "mhl2tree.h"
+
+/** A chain in memory: its links, each path and c4 malloc'd. */
+struct mhl2_chain {
+	struct mhl2_chain_link *links;
+	size_t n;
+	uint64_t last;            /* the highest sequence number, 0 when none */
+};
+
+/**
+ * Read the chain file open at fd. Returns 0; or -1 with *why (malformed:
+ * errno 0) or errno (a read error, ENOMEM). The chain is empty on failure.
+ */
+int mhl2_chain_read(int fd, struct mhl2_chain *chain, const char **why);
+/** Append a link (strings copied). Returns 0 or -1 (ENOMEM). */
+int mhl2_chain_add(struct mhl2_chain *chain, uint64_t sequence, const char *path,
+		   const char *c4);
+/** Free the links; NULL-safe, leaves an empty chain. */
+void mhl2_chain_free(struct mhl2_chain *chain);
+
+/**
+ * The sequence number a new generation in the history open at histfd
+ * takes: one past both the chain's highest and the highest NNNN of any
+ * NNNN_*.mhl file there (one the chain lost must not be overwritten).
+ */
+uint64_t mhl2_next_sequence(int histfd, const struct mhl2_chain *chain);
+
+/** The C4 id of the bytes of the file open at fd (read to its end). Returns 0 or -1 with errno. */
+int mhl2_fd_c4(int fd, char *c4);
+
+/**
+ * Feeds a generation's entries to tree, in a sorted walk's order. Returns
+ * 0, or -1 with errno.
+ */
+typedef int mhl2_feed_fn(void *arg, struct mhl2tree *tree);
+
+/** What a new generation says besides its entries. */
+struct mhl2_generation {
+	const char *process;      /* "in-place" or "transfer" */
+	const char *tool;
+	const char *tool_version;
+	time_t when;              /* creationdate and hashdate */
+	const enum mhl2_format *formats;
+	size_t nformats;
+	mhl2_feed_fn *feed;
+	void *arg;
+	int tmpdirfd;             /* where the body's unnamed temporary goes, or -1 ($TMPDIR) */
+};
+
+/**
+ * Write a generation to fd: feed runs once; the entries go to an unnamed
+ * temporary (in tmpdirfd: on disk, as large as the entries' XML) and are
+ * copied behind the head once the root hash they make is known. c4 gets the
+ * C4 of the bytes written. Returns 0, or -1 with errno (EINVAL from feed's
+ * tree: an entry out of order or malformed).
+ */
+int mhl2_generation_write(int fd, const struct mhl2_generation *gen, char *c4);
+#endif

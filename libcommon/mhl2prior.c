@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: 0BSD */
+/** The newest recorded digests of an ASC MHL history, per path and format (mhl2prior.h). */
+#include "prelude.h"
+#include "mhl2prior.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define READ_CHUNK ((size_t)64 << 10)
+
+/* One path: the path, then each recorded digest, in one allocation per string. */
+struct prior_entry {
+	char *path;
+	size_t len;
+	char *digests[MHL2_FORMATS];
+};
+
+/* Open addressing over entries, by path. */
+struct mhl2_prior {
+	struct prior_entry *slots;
+	size_t cap, n;
+	const char *why;          /* a malformed generation's reason */
+};
+
+static uint64_t path_hash(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+	return h;
+}
+
+static size_t slot_of(const struct prior_entry *slots, size_t cap, const char *path, size_t len)
+{
+	size_t i = path_hash(path, len) & (cap - 1);
+
+	while (slots[i].path && !(slots[i].len == len && memcmp(slots[i].path, path, len) == 0))
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+static int grow(struct mhl2_prior *p)
+{
+	size_t cap = p->cap ? 2 * p->cap : 1024;
+	struct prior_entry *slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return -1;
+	for (size_t i = 0; i < p->cap; i++)
+		if (p->slots[i].path)
+			slots[slot_of(slots, cap, p->slots[i].path, p->slots[i].len)] = p->slots[i];
+	free(p->slots);
+	p->slots = slots;
+	p->cap = cap;
+	return 0;
+}
+
+static int on_entry(void *arg, const struct mhl2_entry *e, uintmax_t line, const char *why)
+{
+	struct mhl2_prior *p = arg;
+	struct prior_entry *slot;
+
+	(void)line;
+	if (!e) {
+		p->why = why;
+		errno = 0;
+		return -1;
+	}
+	if (e->kind != MHL2_ENTRY_FILE)
+		return 0;
+	if (2 * (p->n + 1) > p->cap && grow(p) != 0)
+		return -1;
+	slot = &p->slots[slot_of(p->slots, p->cap, e->path, e->path_len)];
+	if (!slot->path) {
+		slot->path = strndup(e->path, e->path_len);
+		if (!slot->path)
+			return -1;
+		slot->len = e->path_len;
+		p->n++;
+	}
+	for (size_t k = 0; k < e->ndigests; k++) {
+		const struct mhl2_digest *d = &e->digests[k];
+
+		/* Newest first: a format already given stays; a failed check's
+		 * digest is what was found, not what was sealed. */
+		if (slot->digests[d->format] || (d->action && strcmp(d->action, "failed") == 0))
+			continue;
+		slot->digests[d->format] = strdup(d->value);
+		if (!slot->digests[d->format])
+			return -1;
+	}
+	return 0;
+}
+
+static int read_one(struct mhl2_prior *p, int fd, const char **why)
+{
+	struct mhl2_reader *reader = mhl2_reader_new(MHL2_DOC_GENERATION, on_entry, p);
+	char *buf = malloc(READ_CHUNK);
+	ssize_t n;
+	int rc = -1;
+
+	if (!reader || !buf)
+		goto out;
+	do {
+		n = read(fd, buf, READ_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto out;
+		if (mhl2_feed(reader, buf, (size_t)n, n == 0, why) != 0) {
+			if (p->why)
+				*why = p->why;
+			goto out;
+		}
+	} while (n > 0);
+	rc = 0;
+out:
+	mhl2_reader_free(reader);
+	free(buf);
+	return rc;
+}
+
+struct mhl2_prior *mhl2_prior_load(int histfd, const struct mhl2_chain *chain, const char **why,
+				   const char **name)
+{
+	struct mhl2_prior *p = calloc(1, sizeof(*p));
+	bool *done = calloc(chain->n + 1, sizeof(*done));
+
+	*why = NULL;
+	*name = NULL;
+	if (!p || !done)
+		goto fail;
+	for (size_t round = 0; round < chain->n; round++) {
+		size_t best = chain->n;
+		int fd;
+
+		/* The newest generation not read yet. */
+		for (size_t i = 0; i < chain->n; i++)
+			if (!done[i] && (best == chain->n ||
+					 chain->links[i].sequence > chain->links[best].sequence))
+				best = i;
+		done[best] = true;
+		fd = openat(histfd, chain->links[best].path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue;
+			*name = chain->links[best].path;
+			goto fail;
+		}
+		if (read_one(p, fd, why) != 0) {
+			*name = chain->links[best].path;
+			close(fd);
+			goto fail;
+		}
+		close(fd);
+	}
+	free(done);
+	return p;
+fail:
+	free(done);
+	mhl2_prior_free(p);
+	return NULL;
+}
+
+const char *mhl2_prior_get(const struct mhl2_prior *p, const char *path, size_t len,
+			   enum mhl2_format format)
+{
+	const struct prior_entry *slot;
+
+	if (!p || p->n == 0)
+		return NULL;
+	slot = &p->slots[slot_of(p->slots, p->cap, path, len)];
+	return slot->path ? slot->digests[format] : NULL;
+}
+
+const char *mhl2_prior_action(const struct mhl2_prior *p, const char *path, size_t len,
+			      enum mhl2_format format, const char *digest)
+{
+	const char *old = mhl2_prior_get(p, path, len, format);
+
+	if (!old)
+		return "original";
+	return strcmp(old, digest) == 0 ? "verified" : "failed";
+}
+
+void mhl2_prior_free(struct mhl2_prior *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->cap; i++) {
+		free(p->slots[i].path);
+		for (int f = 0; f < MHL2_FORMATS; f++)
+			free(p->slots[i].digests[f]);
+	}
+	free(p->slots);
+	free(p);
+}

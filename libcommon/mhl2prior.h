@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * What a folder's ASC MHL history already records, for a new generation to
+ * compare against (action "verified" or "failed"): the newest digest of
+ * each format per path, gathered from every generation the chain lists,
+ * each read streaming. Memory grows with the number of files the history
+ * lists (one path and a digest per format each); none of it when the
+ * history is empty.
+ */
+#ifndef PTOOLS_MHL2PRIOR_H
+#define PTOOLS_MHL2PRIOR_H
+
+#include "prelude.h"
+#include "mhl2.h"
+#include "mhl2hist.h"
+
+struct mhl2_prior;
+
+/**
+ * Read every generation of chain in the history open at histfd, newest
+ * first (a generation the chain lists but that is missing is skipped).
+ * Returns the table; or NULL with *why and *name (the generation, static or
+ * the chain's string) for a malformed generation (errno 0), or errno set.
+ */
+struct mhl2_prior *mhl2_prior_load(int histfd, const struct mhl2_chain *chain, const char **why,
+				   const char **name);
+/** The newest digest string of format recorded for path (len bytes), or NULL. */
+const char *mhl2_prior_get(const struct mhl2_prior *prior, const char *path, size_t len,
+			   enum mhl2_format format);
+/**
+ * The action for a new digest: "original" when the history records none of
+ * its format for path, "verified" when it records the same, "failed" when
+ * another.
+ */
+const char *mhl2_prior_action(const struct mhl2_prior *prior, const char *path, size_t len,
+			      enum mhl2_format format, const char *digest);
+/** Free; NULL-safe. */
+void mhl2_prior_free(struct mhl2_prior *prior);
+#endif

@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * pcopy --mhl: each destination's ASC MHL generation (process "transfer"),
+ * made at seal time from the native seal just put in place, whose records
+ * hold every file's digests. The seal lists files in the order they were
+ * finished; a generation needs each directory's subtree together (for its
+ * directory hashes), so the records are sorted by path first: this holds
+ * one entry per file in memory (phash --seal --mhl, which walks in order,
+ * does not). Directories, empty ones too, come from a listing of the
+ * destination.
+ *
+ * The generation and the new chain are written under temporary names and
+ * put in place through the journal (dest_install), like every copied file:
+ * a rollback removes the generation, puts the previous chain back and
+ * removes an ascmhl directory this run made. An existing history is
+ * extended (generation N+1); generations are never rewritten. Each digest
+ * is compared with the newest the history records for its path (mhl2prior.h):
+ * "verified" when the same, "failed" (reported, exit 1; the copy stands)
+ * when not, "original" when the history has none.
+ */
+#include "prelude.h"
+#include "mhlseal.h"
+#include "destdir.h"
+#include "input.h"
+#include "journal.h"
+#include "mhl2hist.h"
+#include "mhl2prior.h"
+#include "diag.h"
+#include "record.h"
+#include "seal.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* One file or directory of the generation. */
+struct item {
+	char *path;               /* relative, malloc'd with the digests after it */
+	size_t len;
+	bool dir;
+	uint64_t size;
+	struct timespec mtime;
+	bool has_mtime;
+	const char *digests[MHL2_FORMATS];
+};
+
+struct items {
+	struct item *v;
+	size_t n, cap;
+	enum mhl2_format formats[MHL2_FORMATS];
+	int algo_of[MHL2_FORMATS];
+	size_t nformats;
+	const struct mhl2_prior *prior; /* what the history records, or NULL */
+	const char *dest;               /* for messages */
+	uint64_t failed;
+};
+
+static int items_add(struct items *items, const char *path, size_t len, bool dir,
+		     char (*digests)[MHL2_DIGEST_MAX + 1])
+{
+	size_t total = len + 1, off;
+	struct item *it;
+
+	for (size_t i = 0; digests && i < items->nformats; i++)
+		total += strlen(digests[i]) + 1;
+	if (items->n == items->cap) {
+		size_t cap = items->cap ? 2 * items->cap : 1024;
+		struct item *v = realloc(items->v, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		items->v = v;
+		items->cap = cap;
+	}
+	it = &items->v[items->n];
+	memset(it, 0, sizeof(*it));
+	it->path = malloc(total);
+	if (!it->path)
+		return -1;
+	memcpy(it->path, path, len);
+	it->path[len] = '\0';
+	it->len = len;
+	it->dir = dir;
+	off = len + 1;
+	for (size_t i = 0; digests && i < items->nformats; i++) {
+		size_t n = strlen(digests[i]) + 1;
+
+		memcpy(it->path + off, digests[i], n);
+		it->digests[i] = it->path + off;
+		off += n;
+	}
+	items->n++;
+	return 0;
+}
+
+static void items_free(struct items *items)
+{
+	for (size_t i = 0; i < items->n; i++)
+		free(items->v[i].path);
+	free(items->v);
+}
+
+/* Whether a name at the destination's top belongs to pcopy, not to the copy. */
+static bool is_pcopy_own(const struct copy *copy, const char *rel)
+{
+	return copy_is_seal_name(&copy->opt, rel) || strcmp(rel, JOURNAL_NAME) == 0 ||
+	       strncmp(rel, ".pcopy.", 7) == 0;
+}
+
+/* Parse "SEC.NSEC". */
+static bool parse_mtime(const char *s, struct timespec *ts)
+{
+	char *end;
+	long long sec;
+	long nsec = 0;
+	int digits = 0;
+
+	errno = 0;
+	sec = strtoll(s, &end, 10);
+	if (errno || end == s)
+		return false;
+	if (*end == '.')
+		for (end++; *end >= '0' && *end <= '9' && digits < 9; end++, digits++)
+			nsec = nsec * 10 + (*end - '0');
+	for (; digits < 9; digits++)
+		nsec *= 10;
+	if (*end)
+		return false;
+	ts->tv_sec = (time_t)sec;
+	ts->tv_nsec = nsec;
+	return true;
+}
+
+/* Every file of the seal just put in place. */
+static int read_seal(struct copy *copy, struct dest *dest, struct items *items)
+{
+	char digests[MHL2_FORMATS][MHL2_DIGEST_MAX + 1], hex[HASH_HEX_MAX + 1], name[64];
+	struct input *in;
+	struct rec rec;
+	const char *why;
+	int fd, rc = 0;
+
+	fd = openat(dest->rootfd, copy->opt.seal_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	snprintf(name, sizeof(name), "/dev/fd/%d", fd);
+	in = input_open(name, false);
+	if (!in) {
+		close(fd);
+		return -1;
+	}
+	rec_init(&rec);
+	for (;;) {
+		enum input_status status = input_next(in, &rec, &why);
+		const char *value, *path = rec_path(&rec);
+		size_t vlen, len = rec_path_len(&rec);
+		struct item *it;
+
+		if (status == INPUT_EOF)
+			break;
+		if (status == INPUT_COMMENT)
+			continue;
+		if (status != INPUT_RECORD) {
+			errno = status == INPUT_ERROR ? errno : EINVAL;
+			rc = -1;
+			break;
+		}
+		if (mhl2_ignored(path, len) || !mhl2_text_valid(path, len))
+			continue;
+		for (size_t i = 0; rc == 0 && i < items->nformats; i++) {
+			value = rec_attr_get(&rec, copy->opt.algos[items->algo_of[i]]->name, &vlen);
+			if (!value || vlen > HASH_HEX_MAX) {
+				errno = EINVAL;
+				rc = -1;
+				break;
+			}
+			memcpy(hex, value, vlen);
+			hex[vlen] = '\0';
+			if (mhl2_digest_from_hex(items->formats[i], hex, digests[i]) != 0)
+				rc = -1;
+		}
+		if (rc != 0 || items_add(items, path, len, false, digests) != 0) {
+			rc = -1;
+			break;
+		}
+		it = &items->v[items->n - 1];
+		it->size = rec.size;
+		value = rec_attr_get(&rec, "mtime", NULL);
+		it->has_mtime = value && parse_mtime(value, &it->mtime);
+	}
+	rec_free(&rec);
+	input_close(in);
+	close(fd);
+	return rc;
+}
+
+/* Every directory under dirfd (rel its path, len bytes), depth first. */
+static int list_dirs(const struct copy *copy, int dirfd, struct dbuf *rel, struct items *items)
+{
+	struct dirent *de;
+	size_t base = rel->len;
+	int fd = dup(dirfd), rc = 0;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	while (rc == 0 && (de = readdir(d))) {
+		int sub;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+			continue;
+		dbuf_truncate(rel, base);
+		if ((base > 0 && dbuf_putc(rel, '/') != 0) || dbuf_puts(rel, de->d_name) != 0) {
+			rc = -1;
+			break;
+		}
+		if ((base == 0 && is_pcopy_own(copy, rel->data)) || mhl2_ignored(rel->data, rel->len) ||
+		    !mhl2_text_valid(rel->data, rel->len))
+			continue;
+		sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0) {
+			if (errno == ENOTDIR || errno == ELOOP)
+				continue;
+			rc = -1;
+			break;
+		}
+		if (items_add(items, rel->data, rel->len, true, NULL) != 0 ||
+		    list_dirs(copy, sub, rel, items) != 0)
+			rc = -1;
+		close(sub);
+	}
+	dbuf_truncate(rel, base);
+	closedir(d);
+	return rc;
+}
+
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(((const struct item *)a)->path, ((const struct item *)b)->path);
+}
+
+/* The generation's entries, sorted: each directory's subtree together. */
+static int feed(void *arg, struct mhl2tree *tree)
+{
+	struct items *items = arg;
+	const char *actions[MHL2_FORMATS];
+
+	for (size_t i = 0; i < items->n; i++) {
+		const struct item *it = &items->v[i];
+		bool failed = false;
+
+		if (it->dir) {
+			if (mhl2tree_add_dir(tree, it->path, it->len) != 0)
+				return -1;
+			continue;
+		}
+		for (size_t k = 0; k < items->nformats; k++) {
+			actions[k] = mhl2_prior_action(items->prior, it->path, it->len,
+						       items->formats[k], it->digests[k]);
+			failed |= strcmp(actions[k], "failed") == 0;
+		}
+		if (failed) {
+			diag_file_errorf(items->dest, "%s: differs from the digest the ASC MHL "
+					 "history records (written with action \"failed\")", it->path);
+			items->failed++;
+		}
+		if (mhl2tree_add_file(tree, it->path, it->len, it->size,
+				      it->has_mtime ? &it->mtime : NULL, it->digests, actions) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Write a temporary beside name in the history and put it in place, journaled. */
+static int install(struct copy *copy, struct worker *worker, struct dest *dest, int histfd,
+		   const char *name, bool exists, int (*write_fn)(int fd, void *arg), void *arg,
+		   const char **what)
+{
+	char temp[64];
+	struct dbuf rel;
+	struct stat st;
+	int fd = -1, rc = -1;
+
+	dbuf_init(&rel);
+	dest_temp_name(copy, temp, sizeof(temp), ".mhl");
+	*what = "journal";
+	if (dbuf_printf(&rel, "%s/%s", MHL2_DIR_NAME, temp) != 0 ||
+	    journal_temp(dest->journal, rel.data, rel.len) != 0)
+		goto out;
+	*what = name;
+	fd = openat(histfd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || write_fn(fd, arg) != 0 || (copy->opt.fsync && fsync(fd) != 0) ||
+	    fstat(fd, &st) != 0)
+		goto out;
+	dbuf_clear(&rel);
+	if (dbuf_printf(&rel, "%s/%s", MHL2_DIR_NAME, name) != 0)
+		goto out;
+	if (dest_install(worker, dest, histfd, rel.data, rel.len, name, temp, (uint64_t)st.st_ino,
+			 exists, what) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	dbuf_free(&rel);
+	return rc;
+}
+
+struct gen_write {
+	struct mhl2_generation gen;
+	char c4[MHL2_C4_LEN + 1];
+};
+
+static int write_generation(int fd, void *arg)
+{
+	struct gen_write *g = arg;
+
+	return mhl2_generation_write(fd, &g->gen, g->c4);
+}
+
+static int write_chain(int fd, void *arg)
+{
+	const struct mhl2_chain *chain = arg;
+
+	return mhl2_write_chain(fd, chain->links, chain->n);
+}
+
+/* Open (or make, journaled) the destination's ascmhl directory. */
+static int open_history(struct dest *dest)
+{
+	struct stat st;
+
+	if (fstatat(dest->rootfd, MHL2_DIR_NAME, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		struct timespec now;
+
+		if (errno != ENOENT)
+			return -1;
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (journal_dir(dest->journal, MHL2_DIR_NAME, strlen(MHL2_DIR_NAME), 0755, &now) != 0 ||
+		    mkdirat(dest->rootfd, MHL2_DIR_NAME, 0755) != 0)
+			return -1;
+	}
+	return openat(dest->rootfd, MHL2_DIR_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, time_t when)
+{
+	struct items items = {0};
+	struct mhl2_chain chain = {0};
+	struct gen_write g;
+	struct dbuf name, rel;
+	const char *what = "history", *why = NULL;
+	struct mhl2_prior *prior = NULL;
+	char *real;
+	uint64_t seq;
+	int histfd = -1, fd, rc = -1;
+	bool chain_exists = false;
+
+	dbuf_init(&name);
+	dbuf_init(&rel);
+	for (int k = 0; k < MHL2_FORMATS; k++)
+		for (size_t i = 0; i < copy->opt.nalgos; i++)
+			if (mhl2_format_of_algo(copy->opt.algos[i]) == k) {
+				items.algo_of[items.nformats] = (int)i;
+				items.formats[items.nformats++] = (enum mhl2_format)k;
+				break;
+			}
+	what = "reading the seal";
+	if (read_seal(copy, dest, &items) != 0)
+		goto fail;
+	what = "listing directories";
+	if (list_dirs(copy, dest->rootfd, &rel, &items) != 0)
+		goto fail;
+	if (items.n > 1)
+		qsort(items.v, items.n, sizeof(*items.v), by_path);
+	what = MHL2_DIR_NAME;
+	histfd = open_history(dest);
+	if (histfd < 0)
+		goto fail;
+	fd = openat(histfd, MHL2_CHAIN_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		chain_exists = true;
+		if (mhl2_chain_read(fd, &chain, &why) != 0) {
+			close(fd);
+			what = MHL2_DIR_NAME "/" MHL2_CHAIN_NAME;
+			if (why) {
+				dest_fail(dest, what, strlen(what), EINVAL, why);
+				goto out;
+			}
+			goto fail;
+		}
+		close(fd);
+	} else if (errno != ENOENT) {
+		goto fail;
+	}
+	if (chain.n > 0) {
+		const char *gen_name;
+
+		prior = mhl2_prior_load(histfd, &chain, &why, &gen_name);
+		if (!prior) {
+			what = gen_name ? gen_name : MHL2_DIR_NAME;
+			if (why) {
+				dest_fail(dest, what, strlen(what), EINVAL, why);
+				goto out;
+			}
+			goto fail;
+		}
+		items.prior = prior;
+	}
+	items.dest = dest->path;
+	real = realpath(dest->path, NULL);
+	what = "naming the generation";
+	seq = mhl2_next_sequence(histfd, &chain);
+	if (!real || mhl2_generation_name(&name, seq,
+					  strrchr(real, '/')[1] ? strrchr(real, '/') + 1 : "root",
+					  when) != 0) {
+		free(real);
+		goto fail;
+	}
+	free(real);
+	g.gen = (struct mhl2_generation){
+		.process = "transfer", .tool = "pcopy", .tool_version = PTOOLS_VERSION, .when = when,
+		.formats = items.formats, .nformats = items.nformats, .feed = feed, .arg = &items,
+		.tmpdirfd = histfd,
+	};
+	/* A generation is never rewritten: RENAME_NOREPLACE (exists false). */
+	if (install(copy, worker, dest, histfd, name.data, false, write_generation, &g, &what) != 0)
+		goto fail;
+	what = MHL2_CHAIN_NAME;
+	if (mhl2_chain_add(&chain, seq, name.data, g.c4) != 0 ||
+	    install(copy, worker, dest, histfd, MHL2_CHAIN_NAME, chain_exists, write_chain, &chain,
+		    &what) != 0)
+		goto fail;
+	if (copy->opt.fsync && fsync(histfd) != 0)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	dest_fail(dest, MHL2_DIR_NAME, strlen(MHL2_DIR_NAME), errno,
+		  what ? what : "writing the ASC MHL generation");
+out:
+	if (histfd >= 0)
+		close(histfd);
+	mhl2_chain_free(&chain);
+	mhl2_prior_free(prior);
+	if (rc == 0 && items.failed > 0)
+		diag_raise(EXIT_FAILED); /* the copy stands; its history says what differs */
+	items_free(&items);
+	dbuf_free(&name);
+	dbuf_free(&rel);
+	return rc;
+}

@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * phash --seal DIR: the in-place seal (godi's seal, ascmhl's create). The
+ * walk's records go to an unnamed temporary file (O_TMPFILE in DIR, so on
+ * its disk and in no listing; else in $TMPDIR), in the sorted
+ * walk's order; only when every file was read are they turned into the seal
+ * inside DIR: the native .ptools-seal (seal.h) or, with --mhl, a new ASC MHL
+ * generation and chain in DIR/ascmhl (mhl2hist.h). Each is written under a
+ * temporary name and renamed into place after fsync, so a previous seal
+ * stays whole until the new one is complete; the seal's own files are left
+ * out of its listing.
+ */
+#include "prelude.h"
+#include "sealdir.h"
+#include "diag.h"
+#include "input.h"
+#include "mhl2hist.h"
+#include "mhl2prior.h"
+#include "record.h"
+#include "seal.h"
+#include "xio.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The temporary a seal is written under, beside it. */
+#define TEMP_SUFFIX ".tmp"
+
+int sealdir_open(struct sealdir *sd, const char *dir, bool mhl)
+{
+	struct stat st;
+	FILE *tmp;
+
+	memset(sd, 0, sizeof(*sd));
+	sd->dir = dir;
+	sd->mhl = mhl;
+	sd->started = time(NULL);
+	sd->records = -1;
+	sd->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sd->dirfd < 0 || fstat(sd->dirfd, &st) != 0)
+		return -1;
+	sd->records = openat(sd->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (sd->records >= 0)
+		return sd->records;
+	tmp = tmpfile();
+	if (!tmp)
+		return -1;
+	sd->records = dup(fileno(tmp));
+	fclose(tmp);
+	return sd->records;
+}
+
+void sealdir_close(struct sealdir *sd)
+{
+	if (sd->records >= 0)
+		close(sd->records);
+	if (sd->dirfd >= 0)
+		close(sd->dirfd);
+	sd->records = -1;
+	sd->dirfd = -1;
+}
+
+/* Parse "SEC.NSEC" (or "SEC"). */
+static bool parse_mtime(const char *s, struct timespec *ts)
+{
+	char *end;
+	long long sec;
+	long nsec = 0;
+
+	errno = 0;
+	sec = strtoll(s, &end, 10);
+	if (errno || end == s)
+		return false;
+	if (*end == '.') {
+		const char *p = end + 1;
+		int digits = 0;
+
+		for (; *p >= '0' && *p <= '9' && digits < 9; p++, digits++)
+			nsec = nsec * 10 + (*p - '0');
+		for (; digits < 9; digits++)
+			nsec *= 10;
+		end = (char *)p;
+	}
+	if (*end)
+		return false;
+	ts->tv_sec = (time_t)sec;
+	ts->tv_nsec = nsec;
+	return true;
+}
+
+/* The path of rec relative to DIR, or NULL for DIR itself or a path not in it. */
+static const char *relative(const struct sealdir *sd, const struct rec *rec, size_t *len)
+{
+	const char *path = rec_path(rec);
+	size_t plen = rec_path_len(rec), dlen = strlen(sd->dir);
+
+	while (dlen > 1 && sd->dir[dlen - 1] == '/')
+		dlen--;
+	if (plen < dlen || memcmp(path, sd->dir, dlen) != 0)
+		return NULL;
+	path += dlen;
+	plen -= dlen;
+	if (dlen > 0 && sd->dir[dlen - 1] != '/') {
+		if (plen == 0 || *path != '/')
+			return NULL;
+	}
+	while (plen > 0 && *path == '/')
+		path++, plen--;
+	if (plen == 0)
+		return NULL;
+	*len = plen;
+	return path;
+}
+
+/* Whether a path relative to DIR belongs to the seal itself. */
+static bool is_own(const struct sealdir *sd, const char *rel, size_t len)
+{
+	static const char seal[] = SEAL_DEFAULT_NAME;
+	size_t n = sizeof(seal) - 1;
+
+	if (sd->mhl)
+		return mhl2_ignored(rel, len);
+	return len >= n && memcmp(rel, seal, n) == 0 &&
+	       (len == n || memchr(rel + n, '/', len - n) == NULL);
+}
+
+/* Each record of the walk, in order: a callback per file or directory. */
+typedef int record_fn(void *arg, const struct rec *rec, const char *rel, size_t len, char type);
+
+static int each_record(struct sealdir *sd, record_fn *fn, void *arg)
+{
+	char name[64];
+	struct input *in;
+	struct rec rec;
+	const char *why, *type;
+	int rc = 0;
+
+	snprintf(name, sizeof(name), "/dev/fd/%d", sd->records);
+	in = input_open(name, false);
+	if (!in)
+		return -1;
+	rec_init(&rec);
+	for (;;) {
+		enum input_status status = input_next(in, &rec, &why);
+		const char *rel;
+		size_t len;
+
+		if (status == INPUT_EOF)
+			break;
+		if (status != INPUT_RECORD) {
+			if (status == INPUT_COMMENT)
+				continue;
+			errno = status == INPUT_ERROR ? errno : EINVAL;
+			rc = -1;
+			break;
+		}
+		rel = relative(sd, &rec, &len);
+		if (!rel || is_own(sd, rel, len))
+			continue;
+		type = rec_attr_get(&rec, "type", NULL);
+		if (!type || (strcmp(type, "f") != 0 && strcmp(type, "d") != 0))
+			continue; /* links and special files: nothing to hash */
+		if (fn(arg, &rec, rel, len, type[0]) != 0) {
+			rc = -1;
+			break;
+		}
+	}
+	rec_free(&rec);
+	input_close(in);
+	return rc;
+}
+
+/* Write text at fd and fsync it. */
+static int write_all(int fd, struct dbuf *text)
+{
+	if (text->len > 0 && xwrite(fd, text->data, text->len) != 0)
+		return -1;
+	dbuf_clear(text);
+	return 0;
+}
+
+/*
+ * The native seal.
+ */
+
+struct native {
+	struct seal_writer w;
+	const struct options *opt;
+	int fd;
+	struct dbuf line;
+};
+
+static int native_record(void *arg, const struct rec *rec, const char *rel, size_t len, char type)
+{
+	struct native *n = arg;
+	char hex[HASH_SET_MAX][HASH_HEX_MAX + 1];
+	struct timespec mtime = {0};
+	const char *value;
+	size_t vlen;
+
+	if (type != 'f')
+		return 0;
+	value = rec_attr_get(rec, "mtime", NULL);
+	if (value && !parse_mtime(value, &mtime))
+		mtime = (struct timespec){0};
+	for (size_t i = 0; i < n->opt->count; i++) {
+		value = rec_attr_get(rec, n->opt->algos[i]->name, &vlen);
+		if (!value || vlen > HASH_HEX_MAX) {
+			errno = EINVAL;
+			return -1;
+		}
+		memcpy(hex[i], value, vlen);
+		hex[i][vlen] = '\0';
+	}
+	if (seal_format_record(&n->line, rec->ino, rec->size, rel, len, &mtime, n->opt->algos, hex,
+			       n->opt->count) != 0 ||
+	    seal_writer_add(&n->w, n->line.data, n->line.len) != 0)
+		return -1;
+	if (n->w.text.len >= ((size_t)1 << 18))
+		return write_all(n->fd, &n->w.text);
+	return 0;
+}
+
+/* Write name's temporary in dirfd, then rename it into place. */
+static int put_in_place(int dirfd, const char *temp, const char *name, int fd)
+{
+	if (fsync(fd) != 0 || renameat(dirfd, temp, dirfd, name) != 0)
+		return -1;
+	return fsync(dirfd);
+}
+
+static int seal_native(struct sealdir *sd, const struct options *opt)
+{
+	static const char temp[] = SEAL_DEFAULT_NAME TEMP_SUFFIX;
+	struct native n = {.opt = opt, .fd = -1};
+	int rc = -1;
+
+	/* A seal only ever replaces a seal: a file of the user's bearing the
+	 * name is not lost. */
+	if (seal_file_is_seal(sd->dirfd, SEAL_DEFAULT_NAME) == 0) {
+		errno = EEXIST;
+		diag_file_errorf(sd->dir, "%s exists and is not a seal: not replaced",
+				 SEAL_DEFAULT_NAME);
+		return -1;
+	}
+	dbuf_init(&n.line);
+	if (seal_writer_init(&n.w) != 0)
+		goto fail;
+	(void)unlinkat(sd->dirfd, temp, 0);
+	n.fd = openat(sd->dirfd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (n.fd < 0 || each_record(sd, native_record, &n) != 0 || seal_writer_end(&n.w) != 0 ||
+	    write_all(n.fd, &n.w.text) != 0 || put_in_place(sd->dirfd, temp, SEAL_DEFAULT_NAME,
+							     n.fd) != 0)
+		goto fail;
+	rc = 0;
+fail:
+	if (rc != 0) {
+		diag_file_errorf(sd->dir, "seal not written: %s", strerror(errno));
+		if (n.fd >= 0)
+			(void)unlinkat(sd->dirfd, temp, 0);
+	}
+	if (n.fd >= 0)
+		close(n.fd);
+	seal_writer_fini(&n.w);
+	dbuf_free(&n.line);
+	return rc;
+}
+
+/*
+ * The ASC MHL generation.
+ */
+
+struct mhlfeed {
+	struct sealdir *sd;
+	const struct options *opt;
+	enum mhl2_format formats[MHL2_FORMATS];
+	size_t nformats;
+	int algo_of[MHL2_FORMATS]; /* index in opt->algos of each format */
+	struct mhl2tree *tree;
+	const struct mhl2_prior *prior; /* what the history records, or NULL */
+	uint64_t failed;           /* files whose digest differs from the history's */
+};
+
+static int mhl_record(void *arg, const struct rec *rec, const char *rel, size_t len, char type)
+{
+	struct mhlfeed *f = arg;
+	char digests[MHL2_FORMATS][MHL2_DIGEST_MAX + 1], hex[HASH_HEX_MAX + 1];
+	const char *strings[MHL2_FORMATS];
+	struct timespec mtime;
+	const char *value;
+	size_t vlen;
+
+	const char *actions[MHL2_FORMATS];
+	bool failed = false;
+
+	if (!mhl2_text_valid(rel, len)) {
+		diag_file_errorf(rel, "path is not valid UTF-8 text XML can hold: "
+				 "not in the generation");
+		diag_raise(EXIT_FAILED);
+		return 0;
+	}
+	if (type == 'd')
+		return mhl2tree_add_dir(f->tree, rel, len);
+	for (size_t i = 0; i < f->nformats; i++) {
+		value = rec_attr_get(rec, f->opt->algos[f->algo_of[i]]->name, &vlen);
+		if (!value || vlen > HASH_HEX_MAX) {
+			errno = EINVAL;
+			return -1;
+		}
+		memcpy(hex, value, vlen);
+		hex[vlen] = '\0';
+		if (mhl2_digest_from_hex(f->formats[i], hex, digests[i]) != 0)
+			return -1;
+		strings[i] = digests[i];
+		actions[i] = mhl2_prior_action(f->prior, rel, len, f->formats[i], digests[i]);
+		failed |= strcmp(actions[i], "failed") == 0;
+	}
+	if (failed) {
+		diag_file_errorf(f->sd->dir, "%.*s: differs from the digest the ASC MHL history "
+				 "records (written with action \"failed\")", (int)len, rel);
+		f->failed++;
+	}
+	value = rec_attr_get(rec, "mtime", NULL);
+	return mhl2tree_add_file(f->tree, rel, len, rec->size,
+				 value && parse_mtime(value, &mtime) ? &mtime : NULL, strings,
+				 actions);
+}
+
+static int mhl_feed(void *arg, struct mhl2tree *tree)
+{
+	struct mhlfeed *f = arg;
+
+	f->tree = tree;
+	return each_record(f->sd, mhl_record, f);
+}
+
+/* The folder's name, for the generation's file name: DIR's last component. */
+static int folder_name(const char *dir, struct dbuf *out)
+{
+	char *real = realpath(dir, NULL);
+	const char *name;
+	int rc;
+
+	if (!real)
+		return -1;
+	name = strrchr(real, '/');
+	name = name && name[1] ? name + 1 : "root";
+	rc = dbuf_puts(out, name);
+	free(real);
+	return rc;
+}
+
+static int seal_mhl(struct sealdir *sd, const struct options *opt)
+{
+	struct mhlfeed feed = {.sd = sd, .opt = opt};
+	struct mhl2_chain chain = {0};
+	struct mhl2_generation gen;
+	struct dbuf name, temp, folder;
+	char c4[MHL2_C4_LEN + 1];
+	const char *why = NULL, *what = "history";
+	struct mhl2_prior *prior = NULL;
+	uint64_t seq;
+	int histfd = -1, fd = -1, chainfd, rc = -1;
+
+	dbuf_init(&name);
+	dbuf_init(&temp);
+	dbuf_init(&folder);
+	for (int k = 0; k < MHL2_FORMATS; k++)
+		for (size_t i = 0; i < opt->count; i++)
+			if (mhl2_format_of_algo(opt->algos[i]) == k) {
+				feed.algo_of[feed.nformats] = (int)i;
+				feed.formats[feed.nformats++] = (enum mhl2_format)k;
+				break;
+			}
+	if (mkdirat(sd->dirfd, MHL2_DIR_NAME, 0755) != 0 && errno != EEXIST)
+		goto fail;
+	histfd = openat(sd->dirfd, MHL2_DIR_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (histfd < 0)
+		goto fail;
+	what = MHL2_DIR_NAME "/" MHL2_CHAIN_NAME;
+	chainfd = openat(histfd, MHL2_CHAIN_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (chainfd >= 0) {
+		rc = mhl2_chain_read(chainfd, &chain, &why);
+		close(chainfd);
+		if (rc != 0) {
+			if (why)
+				diag_file_errorf(sd->dir, "%s: %s: no generation added", what, why);
+			else
+				diag_file_errorf(sd->dir, "%s: %s", what, strerror(errno));
+			rc = -1;
+			errno = 0;
+			goto out;
+		}
+		rc = -1;
+	} else if (errno != ENOENT) {
+		goto fail;
+	}
+	if (chain.n > 0) {
+		const char *gen_name;
+
+		prior = mhl2_prior_load(histfd, &chain, &why, &gen_name);
+		if (!prior) {
+			what = gen_name ? gen_name : what;
+			if (why) {
+				diag_file_errorf(sd->dir, "%s/%s: %s: no generation added",
+						 MHL2_DIR_NAME, what, why);
+				errno = 0;
+				goto out;
+			}
+			goto fail;
+		}
+		feed.prior = prior;
+	}
+	what = "generation";
+	seq = mhl2_next_sequence(histfd, &chain);
+	if (folder_name(sd->dir, &folder) != 0 ||
+	    mhl2_generation_name(&name, seq, folder.data, sd->started) != 0 ||
+	    dbuf_printf(&temp, ".%s%s", name.data, TEMP_SUFFIX) != 0)
+		goto fail;
+	(void)unlinkat(histfd, temp.data, 0);
+	fd = openat(histfd, temp.data, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		goto fail;
+	gen = (struct mhl2_generation){
+		.process = "in-place", .tool = "phash", .tool_version = PTOOLS_VERSION,
+		.when = sd->started, .formats = feed.formats, .nformats = feed.nformats,
+		.feed = mhl_feed, .arg = &feed, .tmpdirfd = histfd,
+	};
+	/* Generations are never rewritten: a name taken stays taken. */
+	if (faccessat(histfd, name.data, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		errno = EEXIST;
+		goto fail;
+	}
+	if (mhl2_generation_write(fd, &gen, c4) != 0 || fsync(fd) != 0 ||
+	    renameat(histfd, temp.data, histfd, name.data) != 0)
+		goto fail;
+	close(fd);
+	fd = -1;
+	what = MHL2_CHAIN_NAME;
+	dbuf_clear(&temp);
+	if (mhl2_chain_add(&chain, seq, name.data, c4) != 0 ||
+	    dbuf_printf(&temp, ".%s%s", MHL2_CHAIN_NAME, TEMP_SUFFIX) != 0)
+		goto fail;
+	(void)unlinkat(histfd, temp.data, 0);
+	fd = openat(histfd, temp.data, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || mhl2_write_chain(fd, chain.links, chain.n) != 0 ||
+	    put_in_place(histfd, temp.data, MHL2_CHAIN_NAME, fd) != 0)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	diag_file_errorf(sd->dir, "seal not written (%s): %s", what,
+			 errno == EINVAL ? "a walk entry out of order or malformed" : strerror(errno));
+	if (fd >= 0 && temp.len > 0)
+		(void)unlinkat(histfd, temp.data, 0);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (histfd >= 0)
+		close(histfd);
+	mhl2_chain_free(&chain);
+	mhl2_prior_free(prior);
+	dbuf_free(&name);
+	dbuf_free(&temp);
+	dbuf_free(&folder);
+	if (rc == 0 && feed.failed > 0) {
+		diag_file_errorf(sd->dir, "generation written; files that differ from the "
+				 "history: %ju", (uintmax_t)feed.failed);
+		rc = -1;
+	}
+	return rc;
+}
+
+int sealdir_write(struct sealdir *sd, const struct options *opt)
+{
+	if (diag_status() != EXIT_ALL_GOOD) {
+		diag_file_errorf(sd->dir, "seal not written: not every file was read");
+		diag_raise(EXIT_FAILED);
+		return -1;
+	}
+	if ((sd->mhl ? seal_mhl(sd, opt) : seal_native(sd, opt)) != 0) {
+		diag_raise(EXIT_FAILED);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: 0BSD */
+/** phash --seal DIR: the walk's records into a seal written atomically inside DIR (sealdir.c). */
+#ifndef PHASH_SEALDIR_H
+#define PHASH_SEALDIR_H
+
+#include "prelude.h"
+#include "phash.h"
+#include <stdio.h>
+#include <time.h>
+
+/** One in-place seal being made. */
+struct sealdir {
+	const char *dir;     /* DIR as given */
+	int dirfd;
+	bool mhl;            /* --mhl: an ASC MHL generation, not the native seal */
+	time_t started;      /* the generation's date */
+	int records;         /* the walk's records: an unnamed temporary (O_TMPFILE) */
+};
+
+/**
+ * Open DIR and the records' temporary. Returns the temporary's descriptor,
+ * for phash's output, or -1 with errno.
+ */
+int sealdir_open(struct sealdir *sd, const char *dir, bool mhl);
+/**
+ * After the walk: when every file was read (diag_status() still 0), write
+ * the seal. Reports each failure and raises the exit status. Returns 0 or -1.
+ */
+int sealdir_write(struct sealdir *sd, const struct options *opt);
+/** Close what sealdir_open opened. */
+void sealdir_close(struct sealdir *sd);
+#endif

@@ -1,0 +1,577 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: 0BSD
+# ASC MHL v2 histories and in-place seals: what phash --seal (--mhl) and
+# pcopy --mhl write is checked by tests/mhl2_check.py, an independent reader
+# (python3's xml.etree, hashlib, python3-xxhash, its own C4 and directory
+# hashes after the reference implementation's rules); pverify --mhl judges
+# histories, tampered ones and hostile XML.
+
+load test_helper
+bats_require_minimum_version 1.5.0
+
+CHECK="$BATS_TEST_DIRNAME/mhl2_check.py"
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return 1
+	/usr/bin/python3 -c 'import xxhash' 2>/dev/null || skip "python3-xxhash is not installed"
+}
+
+# card DIR: a small camera card: nested clips, an empty directory, awkward names.
+card() {
+	mkdir -p "$1/Clips/A001" "$1/Clips/A002" "$1/Empty" "$1/Sound"
+	printf 'clip one' > "$1/Clips/A001/C001.mov"
+	head -c 200000 /dev/urandom > "$1/Clips/A001/C002.mov"
+	printf 'clip three' > "$1/Clips/A002/C003.mov"
+	printf 'wav' > "$1/Sound/take 1 & <2>.wav"
+	printf 'caf\xc3\xa9' > "$1/Sound/caf\xc3\xa9.txt"
+	printf 'notes\n' > "$1/Sidecar.txt"
+	: > "$1/empty-file"
+}
+
+# sealed DIR [ARGS...]: card DIR sealed in place with an ASC MHL generation.
+sealed() {
+	local dir=$1
+	shift
+	card "$dir"
+	run phash --seal --mhl "$@" "$dir"
+	assert_success
+}
+
+# chain_c4 FILE: the C4 id of FILE, computed here (base58 of SHA-512).
+chain_c4() {
+	/usr/bin/python3 - "$1" <<'PY'
+import hashlib, sys
+a = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+n = int.from_bytes(hashlib.sha512(open(sys.argv[1], 'rb').read()).digest(), 'big')
+s = ''
+while n:
+    n, r = divmod(n, 58)
+    s = a[r] + s
+print('c4' + s.rjust(88, '1'))
+PY
+}
+
+# hostile_history DIR GENERATION: DIR's history made of one generation file
+# (copied from GENERATION), with a chain that lists it under its true C4, so
+# that only the generation's content is to blame.
+hostile_history() {
+	mkdir -p "$1/ascmhl"
+	cp "$2" "$1/ascmhl/0001_x_2024-01-01_000000Z.mhl"
+	cat > "$1/ascmhl/ascmhl_chain.xml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<ascmhldirectory xmlns="urn:ASC:MHL:DIRECTORY:v2.0">
+  <hashlist sequencenr="1">
+    <path>0001_x_2024-01-01_000000Z.mhl</path>
+    <c4>$(chain_c4 "$2")</c4>
+  </hashlist>
+</ascmhldirectory>
+EOF
+}
+
+# refuse GENERATION MESSAGE: pverify exits 2 on a history holding GENERATION, saying MESSAGE.
+refuse() {
+	mkdir -p hostile
+	hostile_history hostile "$1"
+	prun pverify --mhl hostile
+	assert_failure 2
+	assert_output --partial "$2"
+}
+
+@test "phash --seal --mhl writes a generation and chain that an independent reader accepts, every format" {
+	sealed card -a c4,md5,sha1,xxh64,xxh3,xxh128
+	run ls card/ascmhl
+	assert_success
+	assert_line --regexp '^0001_card_[0-9]{4}-[0-9]{2}-[0-9]{2}_[0-9]{6}Z\.mhl$'
+	assert_line ascmhl_chain.xml
+	run /usr/bin/python3 "$CHECK" card
+	assert_success
+	assert_output --partial "7 files, 1 generations checked"
+	run grep -c '<directoryhash>' card/ascmhl/0001_*.mhl
+	assert_output 5
+	grep -q '<process>in-place</process>' card/ascmhl/0001_*.mhl
+	grep -q '<xxh128 action="original" hashdate="' card/ascmhl/0001_*.mhl
+	prun pverify --mhl card
+	assert_success
+	assert_output "pverify: 7 ok, 0 failed, 0 missing, 0 errors, 0 new, 0 moved"
+}
+
+@test "phash --seal --mhl uses xxh64 and md5 by default and refuses formats MHL does not name" {
+	sealed card
+	run /usr/bin/python3 "$CHECK" card
+	assert_success
+	grep -q '<xxh64 action="original"' card/ascmhl/0001_*.mhl
+	grep -q '<md5 action="original"' card/ascmhl/0001_*.mhl
+	run grep -c '<sha1\|<c4' card/ascmhl/0001_*.mhl
+	assert_output 0
+	prun phash --seal --mhl -a sha256 card
+	assert_failure 2
+	assert_output --partial "ASC MHL has no format for sha256"
+}
+
+@test "a second phash --seal --mhl appends generation 0002, extends the chain, leaves 0001 as it was" {
+	sealed card
+	cp card/ascmhl/0001_*.mhl first.mhl
+	printf 'new clip' > card/Clips/A002/C004.mov
+	run phash --seal --mhl -a c4,xxh64 card
+	assert_success
+	cmp first.mhl card/ascmhl/0001_*.mhl
+	run ls card/ascmhl
+	assert_line --regexp '^0002_card_.*Z\.mhl$'
+	run grep -c '<hashlist sequencenr=' card/ascmhl/ascmhl_chain.xml
+	assert_output 2
+	run /usr/bin/python3 "$CHECK" card
+	assert_success
+	assert_output --partial "2 generations checked"
+	# Digests the history had are verified; the new file's and format's are original.
+	run grep -c '<xxh64 action="verified"' card/ascmhl/0002_*.mhl
+	assert_output 7
+	run grep -c '<xxh64 action="original"' card/ascmhl/0002_*.mhl
+	assert_output 1
+	run grep -c '<c4 action="original"' card/ascmhl/0002_*.mhl
+	assert_output 8
+	prun pverify card
+	assert_success
+}
+
+@test "phash --seal --mhl records a file that differs from the history as failed, and exits 1" {
+	sealed card
+	printf 'changed' > card/Sidecar.txt
+	prun phash --seal --mhl card
+	assert_failure 1
+	assert_output --partial 'card: Sidecar.txt: differs from the digest the ASC MHL history records'
+	run grep -A2 '>Sidecar.txt</path>' card/ascmhl/0002_*.mhl
+	assert_output --partial '<md5 action="failed"'
+	run grep -c 'action="failed"' card/ascmhl/0002_*.mhl
+	assert_output 2
+	# The failed digest is not trusted: the file still fails against the history.
+	prun pverify card
+	assert_failure 1
+	assert_line "FAILED	Sidecar.txt"
+}
+
+@test "phash --seal writes a native seal that pverify accepts, leaving the seal out of its listing" {
+	card card
+	run phash --seal -a sha256,xxh64 card
+	assert_success
+	assert_output ""
+	run head -1 card/.ptools-seal
+	assert_output "# ptools seal v1"
+	run grep -vc '^#' card/.ptools-seal
+	assert_output 7
+	prun pverify -C card --sealed card/.ptools-seal
+	assert_success
+	# Sealed again: the old seal is not listed in the new one.
+	run phash --seal -a sha256 card
+	assert_success
+	run grep -c 'ptools-seal' card/.ptools-seal
+	assert_output 0
+	prun pverify -C card --audit . card/.ptools-seal
+	assert_success
+	[ ! -e card/.ptools-seal.tmp ]
+}
+
+@test "phash --seal writes no seal when a file cannot be read, and keeps the previous one" {
+	card card
+	run phash --seal card
+	assert_success
+	cp card/.ptools-seal before
+	chown -R nobody card
+	chmod 000 card/Sidecar.txt
+	prun as_nobody phash --seal card
+	assert_failure 1
+	assert_output --partial "seal not written: not every file was read"
+	cmp before card/.ptools-seal
+	prun as_nobody phash --seal --mhl card
+	assert_failure 1
+	[ ! -e card/ascmhl ]
+}
+
+@test "phash --seal refuses to replace a file that is not a seal, and usage errors exit 2" {
+	card card
+	echo mine > card/.ptools-seal
+	prun phash --seal card
+	assert_failure
+	assert_output --partial "exists and is not a seal"
+	run cat card/.ptools-seal
+	assert_output mine
+	prun phash --mhl card
+	assert_failure 2
+	prun phash --seal card card
+	assert_failure 2
+	prun phash --seal --format gnu card
+	assert_failure 2
+}
+
+@test "pverify --mhl reports a changed byte in a file as FAILED and exits 1" {
+	sealed card -a c4,xxh3
+	printf 'clip onE' > card/Clips/A001/C001.mov
+	prun pverify --mhl card
+	assert_failure 1
+	assert_line "FAILED	Clips/A001/C001.mov"
+}
+
+@test "pverify --mhl reports a new file as NEW and a removed one as MISSING, exit 1" {
+	sealed card
+	printf 'x' > card/Clips/extra.mov
+	prun pverify --mhl card
+	assert_failure 1
+	assert_line "NEW	Clips/extra.mov"
+	rm card/Clips/extra.mov card/Sidecar.txt
+	prun pverify --mhl card
+	assert_failure 1
+	assert_line "MISSING	Sidecar.txt"
+}
+
+@test "pverify --mhl reports a changed byte in a generation: its C4 differs from the chain's, exit 1" {
+	sealed card
+	sed -i 's/<hostname>/<hostname>x/' card/ascmhl/0001_*.mhl
+	prun pverify --mhl card
+	assert_failure 1
+	assert_output --partial "generation changed: its C4 differs from the chain's"
+}
+
+@test "pverify --mhl reports a changed byte in the chain, a removed generation and a removed chain, exit 1" {
+	sealed card
+	cp -a card saved
+	sed -i 's/<c4>c4\(.\)\(.\)/<c4>c4\2\1/' card/ascmhl/ascmhl_chain.xml
+	prun pverify --mhl card
+	assert_failure 1
+	assert_output --partial "its C4 differs from the chain's"
+	rm -rf card && cp -a saved card
+	rm card/ascmhl/0001_*.mhl
+	prun pverify --mhl card
+	assert_failure 1
+	assert_output --partial "generation missing (listed in the chain)"
+	rm -rf card && cp -a saved card
+	rm card/ascmhl/ascmhl_chain.xml
+	prun pverify --mhl card
+	assert_failure 1
+	assert_output --partial "chain missing"
+	rm -rf card && cp -a saved card
+	cp card/ascmhl/0001_*.mhl card/ascmhl/0002_card_2030-01-01_000000Z.mhl
+	prun pverify --mhl card
+	assert_failure 1
+	assert_output --partial "generation not in the chain"
+}
+
+@test "pverify --mhl recomputes directory hashes: one changed in a generation is reported, exit 1" {
+	sealed card -a xxh64
+	gen=$(echo card/ascmhl/0001_*.mhl)
+	/usr/bin/python3 - "$gen" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+i = s.index('<path>Clips/A001</path>')
+j = s.index('<xxh64', i)
+k = s.index('>', j) + 1
+s = s[:k] + ('0' if s[k] != '0' else '1') + s[k + 1:]
+open(p, 'w').write(s)
+PY
+	# The chain made to match, so only the directory hash is wrong.
+	sed -i "s|<c4>.*</c4>|<c4>$(chain_c4 "$gen")</c4>|" card/ascmhl/ascmhl_chain.xml
+	prun pverify --mhl card
+	assert_failure 1
+	assert_output --partial "card/Clips/A001: directory xxh64 hash differs from the files"
+	refute_output --partial "C4 differs"
+}
+
+@test "pverify reads a history written independently, by the reference implementation's rules" {
+	card card
+	/usr/bin/python3 - card <<'PY'
+import hashlib, os, sys, xxhash
+from xml.sax.saxutils import escape
+root = sys.argv[1]
+A = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+def c4(d):
+    n = int.from_bytes(d, 'big'); s = ''
+    while n:
+        n, r = divmod(n, 58); s = A[r] + s
+    return 'c4' + s.rjust(88, '1')
+def c4b(s):
+    n = 0
+    for ch in s[2:]:
+        n = n * 58 + A.index(ch)
+    return n.to_bytes(64, 'big')
+H = {'xxh128': (xxhash.xxh3_128, bytes.fromhex), 'c4': (hashlib.sha512, c4b)}
+def hs(f, data):
+    d = H[f][0](data).digest()
+    return c4(d) if f == 'c4' else d.hex()
+def hol(f, l):
+    h = H[f][0]()
+    for s in sorted(l):
+        h.update(H[f][1](s))
+    return c4(h.digest()) if f == 'c4' else h.hexdigest()
+out = []
+def walk(d, rel):
+    res = {}
+    for f in H:
+        res[f] = ([], [])
+    for name in sorted(os.listdir(d)):
+        p, r = os.path.join(d, name), (rel + '/' + name if rel else name)
+        if os.path.isdir(p):
+            sub = walk(p, r)
+            out.append('<directoryhash><path>%s</path><content>%s</content><structure>%s</structure></directoryhash>' % (escape(r),
+                ''.join('<%s>%s</%s>' % (f, sub[f][0], f) for f in H), ''.join('<%s>%s</%s>' % (f, sub[f][1], f) for f in H)))
+            for f in H:
+                res[f][0].append(sub[f][0]); res[f][1].append(hs(f, name.encode() + H[f][1](sub[f][1])))
+        else:
+            data = open(p, 'rb').read()
+            out.append('<hash><path size="%d">%s</path>%s</hash>' % (len(data), escape(r),
+                ''.join('<%s action="original" hashdate="2024-01-01T00:00:00+00:00">%s</%s>' % (f, hs(f, data), f) for f in H)))
+            for f in H:
+                c = hs(f, data)
+                res[f][0].append(c); res[f][1].append(hs(f, name.encode() + H[f][1](c)))
+    return {f: (hol(f, res[f][0]), hol(f, res[f][1])) for f in H}
+top = walk(root, '')
+gen = ('<?xml version="1.0" encoding="UTF-8"?>\n<hashlist version="2.0" xmlns="urn:ASC:MHL:v2.0">'
+       '<creatorinfo><creationdate>2024-01-01T00:00:00+00:00</creationdate><hostname>h</hostname>'
+       '<tool version="1">test</tool></creatorinfo><processinfo><process>in-place</process><roothash><content>%s</content>'
+       '<structure>%s</structure></roothash><ignore><pattern>ascmhl</pattern></ignore></processinfo><hashes>\n%s\n</hashes></hashlist>\n') % (
+       ''.join('<%s>%s</%s>' % (f, top[f][0], f) for f in H), ''.join('<%s>%s</%s>' % (f, top[f][1], f) for f in H),
+       '\n'.join(out))
+os.mkdir(os.path.join(root, 'ascmhl'))
+name = '0001_card_2024-01-01_000000Z.mhl'
+open(os.path.join(root, 'ascmhl', name), 'w').write(gen)
+open(os.path.join(root, 'ascmhl', 'ascmhl_chain.xml'), 'w').write(
+    '<?xml version="1.0" encoding="UTF-8"?>\n<ascmhldirectory xmlns="urn:ASC:MHL:DIRECTORY:v2.0"><hashlist sequencenr="1">'
+    '<path>%s</path><c4>%s</c4></hashlist></ascmhldirectory>\n' % (name, c4(hashlib.sha512(gen.encode()).digest())))
+PY
+	prun pverify -v card
+	assert_success
+	assert_line "OK	Sound/take 1 & <2>.wav"
+	assert_output --partial "7 ok, 0 failed"
+	run /usr/bin/python3 "$CHECK" card
+	assert_success
+}
+
+@test "pverify --mhl refuses malformed XML in a generation with exit 2" {
+	printf '<?xml version="1.0"?>\n<hashlist version="2.0"><hashes><hash><path>a</path>' > cut.mhl
+	refuse cut.mhl "malformed XML"
+	printf '<hashlist version="1.1"><hashes/></hashlist>' > v1.mhl
+	rm -rf hostile
+	refuse v1.mhl "not an ASC MHL v2 generation"
+}
+
+@test "pverify --mhl refuses a billion-laughs entity, a huge attribute and deep nesting with exit 2" {
+	/usr/bin/python3 - > laughs.mhl <<'PY'
+print('<?xml version="1.0"?>')
+print('<!DOCTYPE hashlist [')
+print(' <!ENTITY lol "lol">')
+for i in range(1, 10):
+    print(' <!ENTITY lol%d "%s">' % (i, ("&lol%s;" % ("" if i == 1 else i - 1)) * 10))
+print(']>')
+print('<hashlist version="2.0"><hashes><hash><path>&lol9;</path><md5>00000000000000000000000000000000</md5></hash></hashes></hashlist>')
+PY
+	refuse laughs.mhl "DOCTYPE refused"
+	/usr/bin/python3 -c '
+print("<hashlist version=\"2.0\"><hashes><hash><path size=\"" + "1" * 2000000 + "\">a</path></hash></hashes></hashlist>")' > attr.mhl
+	rm -rf hostile
+	refuse attr.mhl "longer than 1 MiB"
+	/usr/bin/python3 -c '
+print("<hashlist version=\"2.0\">" + "<a>" * 100 + "</a>" * 100 + "</hashlist>")' > deep.mhl
+	rm -rf hostile
+	refuse deep.mhl "nested too deep"
+}
+
+@test "pverify --mhl refuses a UTF-16 generation whose byte-order mark does not match with exit 2" {
+	printf '\xff\xfe<?xml version="1.0" encoding="UTF-8"?><hashlist version="2.0"></hashlist>' > bom.mhl
+	refuse bom.mhl "byte-order mark"
+}
+
+@test "pverify --mhl: usage errors and a folder without a history exit 2" {
+	card card
+	prun pverify --mhl card
+	assert_failure 2
+	assert_output --partial "no ASC MHL history"
+	sealed other
+	prun pverify --mhl other -C other
+	assert_failure 2
+	prun pverify --mhl other manifest
+	assert_failure 2
+}
+
+@test "pcopy --mhl writes each destination an ASC MHL generation an independent reader accepts" {
+	card src
+	prun pcopy --mhl -a xxh64,md5,c4 src d1 d2
+	assert_success
+	for d in d1 d2; do
+		run /usr/bin/python3 "$CHECK" "$d"
+		assert_success
+		assert_output --partial "7 files, 1 generations checked"
+		grep -q '<process>transfer</process>' "$d"/ascmhl/0001_"$d"_*Z.mhl
+		prun pverify "$d"
+		assert_success
+		prun pverify -C "$d" "$d/.ptools-seal"
+		assert_success
+	done
+	prun pcopy --mhl -a sha256 src d3
+	assert_failure 2
+	assert_output --partial "no digest ASC MHL names"
+	prun pcopy --mhl --seal=other src d3
+	assert_failure 2
+	prun pcopy --mhl --resume src d3
+	assert_failure 2
+	[ ! -e d3 ]
+}
+
+@test "a second pcopy --mhl into the same destination appends generation 0002 and extends the chain" {
+	card src
+	prun pcopy --mhl src dest
+	assert_success
+	cp dest/ascmhl/0001_*.mhl first.mhl
+	printf 'more' > src/Sound/more.wav
+	prun pcopy --mhl -u src dest
+	assert_success
+	cmp first.mhl dest/ascmhl/0001_*.mhl
+	run ls dest/ascmhl
+	assert_line --regexp '^0002_dest_.*Z\.mhl$'
+	run grep -c '<hashlist sequencenr=' dest/ascmhl/ascmhl_chain.xml
+	assert_output 2
+	run /usr/bin/python3 "$CHECK" dest
+	assert_success
+	assert_output --partial "8 files, 2 generations checked"
+	prun pverify --mhl dest
+	assert_success
+}
+
+@test "pcopy --mhl rolls a destination back, its history as it was, when the history cannot be extended" {
+	card src
+	prun pcopy --mhl src dest
+	assert_success
+	printf 'x' > src/Sound/new.wav
+	printf '<ascmhldirectory><hashlist sequencenr="1"><path>a</path></hashlist>' \
+		> dest/ascmhl/ascmhl_chain.xml
+	before=$(snapshot dest)
+	prun pcopy --mhl -u src dest
+	assert_failure 1
+	assert_output --partial "ascmhl_chain.xml"
+	assert_output --partial "rolled back"
+	[ "$(snapshot dest)" = "$before" ]
+}
+
+@test "pcopy --mhl --delete keeps the destination's history and extends it" {
+	card src
+	prun pcopy --mhl src dest
+	assert_success
+	rm src/Sidecar.txt
+	prun pcopy --mhl --delete -u src dest
+	assert_success
+	run ls dest/ascmhl
+	assert_line --regexp '^0001_dest_.*Z\.mhl$'
+	assert_line --regexp '^0002_dest_.*Z\.mhl$'
+	[ ! -e dest/Sidecar.txt ]
+	run /usr/bin/python3 "$CHECK" dest
+	assert_success
+	assert_output --partial "6 files, 2 generations checked"
+}
+
+@test "pcopy --mhl records a copied file that differs from the destination's history as failed, exit 1" {
+	card src
+	prun pcopy --mhl src dest
+	assert_success
+	printf 'retake' > src/Clips/A002/C003.mov
+	prun pcopy --mhl -f src dest
+	assert_failure 1
+	assert_output --partial "Clips/A002/C003.mov: differs from the digest the ASC MHL history records"
+	run grep -c 'action="failed"' dest/ascmhl/0002_*.mhl
+	assert_output 2
+	cmp src/Clips/A002/C003.mov dest/Clips/A002/C003.mov
+}
+
+@test "pverify --mhl reads a generation streaming: 200,000 entries take no more memory than 20,000" {
+	# A generation ten times larger (38 MB here) must not cost memory: each
+	# <hash> becomes a task and is gone (--ignore-missing: no audit, which
+	# would keep every path; no file is there to check).
+	/usr/bin/python3 - <<'PY'
+import hashlib, os
+A = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+def c4(d):
+    n = int.from_bytes(d, 'big'); s = ''
+    while n:
+        n, r = divmod(n, 58); s = A[r] + s
+    return 'c4' + s.rjust(88, '1')
+for tree, n in (('small', 20000), ('large', 200000)):
+    os.makedirs(tree + '/ascmhl')
+    parts = ['<hashlist version="2.0" xmlns="urn:ASC:MHL:v2.0"><hashes>\n']
+    for i in range(n):
+        parts.append('<hash><path size="1">d%03d/a/longer/path/file%07d.mov</path>'
+                     '<md5 action="original">%032x</md5><xxh64>%016x</xxh64></hash>\n' % (i % 500, i, i, i))
+    parts.append('</hashes></hashlist>\n')
+    g = ''.join(parts).encode()
+    name = '0001_%s_2024-01-01_000000Z.mhl' % tree
+    open(tree + '/ascmhl/' + name, 'wb').write(g)
+    open(tree + '/ascmhl/ascmhl_chain.xml', 'w').write(
+        '<ascmhldirectory><hashlist sequencenr="1"><path>%s</path><c4>%s</c4></hashlist></ascmhldirectory>'
+        % (name, c4(hashlib.sha512(g).digest())))
+PY
+	export ASAN_OPTIONS=quarantine_size_mb=0:thread_local_quarantine_size_kb=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}
+	peak() {
+		# Exit 1: nothing was verified, every file being missing.
+		/usr/bin/time -f '%M' -o "peak-$1" pverify --mhl "$1" --ignore-missing -q 2>/dev/null
+		tail -1 "peak-$1"
+	}
+	small=$(peak small)
+	large=$(peak large)
+	echo "peak KiB: 20,000 entries $small; 200,000 entries $large"
+	local slack=4096
+	if ldd "$(command -v pverify)" 2>/dev/null | grep -q libasan; then
+		slack=16384
+	fi
+	assert [ "$small" -gt 0 ]
+	assert [ "$large" -le $((small + slack)) ]
+}
+
+# dirhashes DIR: "path content structure" per directory hash of DIR's newest
+# generation (one line per format, in the order written), and "root ..." last.
+dirhashes() {
+	/usr/bin/python3 - "$1" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+NS = '{urn:ASC:MHL:v2.0}'
+r = ET.parse(sorted(glob.glob(sys.argv[1] + '/ascmhl/*.mhl'))[-1]).getroot()
+def show(path, d):
+    for c, s in zip(d.find(NS + 'content'), d.find(NS + 'structure')):
+        print(path, c.tag[len(NS):], c.text, s.text)
+for d in r.iter(NS + 'directoryhash'):
+    show(d.find(NS + 'path').text, d)
+show('root', r.find(NS + 'processinfo').find(NS + 'roothash'))
+PY
+}
+
+@test "phash --seal --mhl gives the directory hashes of the reference implementation's own tests" {
+	# The tree and the values of ascmitc/mhl's tests/test_dirhash.py and
+	# tests/test_create.py (test_create_directory_hashes).
+	mkdir -p root/A
+	printf 'stuff\n' > root/Stuff.txt
+	printf 'A1\n' > root/A/A1.txt
+	prun phash --seal --mhl -a xxh64 root
+	assert_success
+	run dirhashes root
+	assert_line "A xxh64 d3904ee76bba3d2a 3fbe33b2924e26aa"
+	assert_line "root xxh64 ca56d22f064fdf1b 2ccca3899111eabb"
+	mkdir -p root/A/AA root/B root/emptyFolderA root/emptyFolderB \
+		root/emptyFolderC/emptyFolderCA root/emptyFolderC/emptyFolderCB
+	printf 'B1\n' > root/B/B1.txt
+	printf 'A2\n' > root/A/A2.txt
+	printf 'AA1\n' > root/A/AA/AA1.txt
+	prun phash --seal --mhl -a xxh64 root
+	assert_success
+	run dirhashes root
+	assert_line --regexp '^A xxh64 cc195301a14023a9 '
+	assert_line --regexp '^root xxh64 4ccac5e6856ecf04 '
+	assert_line "emptyFolderA xxh64 ef46db3751d8e999 ef46db3751d8e999"
+	assert_line "emptyFolderC xxh64 cf4b060700272aa6 949018e6a4932905"
+	printf '!!' >> root/A/A2.txt
+	prun phash --seal --mhl -a xxh64,md5 root
+	assert_failure 1
+	run dirhashes root
+	assert_line "B md5 d6df246725efff6ceaee31f663a32cf8 a21e164c1df944733e5e3d4e4ed64f90"
+	assert_line "B xxh64 aab0eba57cd1aca9 fac2a2ceb0fa0c0b"
+	assert_line "root xxh64 28ed09733f793dfc 89e4debdb80cc068"
+	mv root/B/B1.txt root/B/B2.txt
+	prun phash --seal --mhl -a xxh64,c4 root
+	assert_failure 1
+	run dirhashes root
+	assert_line "B c4 c43X1ve8nmicwGit4fnhs428pTCV6ZjXQsorxPLNx3396oRuQFaq79iLR2ZsPoWN8yckFzZdkqZ21igH8K7rWAoDMa c42qegPDBxh16Vqi4qFGh1EQv39nEbVmZ9R1LGkaVr1dEBRcD69pH3r5vdGDSwceQLEZc872kQho5Cforb95s2wjH8"
+	assert_line "B xxh64 aab0eba57cd1aca9 7ae620e883160eb3"
+	assert_line "root xxh64 28ed09733f793dfc 0bba67923d19d36b"
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: 0BSD */
+/** ASC MHL v2 pieces: C4 ids, digest strings, directory hashes, the tree's order. */
+#include "prelude.h"
+#include "unit.h"
+#include "mhl2.h"
+#include "mhl2tree.h"
+#include <string.h>
+
+/* The C4 id of the empty string, as the C4 specification gives it. */
+static const char empty_c4[] =
+	"c459dsjfscH38cYeXXYogktxf4Cd9ibshE3BHUo6a58hBXmRQdZrAkZzsWcbWtDg5oQstpDuni4Hirj75GEmTc1sFT";
+
+UNIT_TEST(mhl2_c4_of_the_empty_string_is_the_specification_s)
+{
+	static const char sha512_empty[] =
+		"cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
+		"47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e";
+	char c4[MHL2_C4_LEN + 1];
+	unsigned char back[64];
+
+	EXPECT(mhl2_digest_from_hex(MHL2_C4, sha512_empty, c4) == 0);
+	EXPECT(strcmp(c4, empty_c4) == 0);
+	EXPECT(mhl2_c4_decode(c4, strlen(c4), back) == 0);
+	EXPECT(back[0] == 0xcf && back[63] == 0x3e);
+	/* Not a C4 id: wrong length, prefix, a letter outside base58, too large. */
+	EXPECT(mhl2_c4_decode(c4, 89, back) != 0);
+	c4[0] = 'C';
+	EXPECT(mhl2_c4_decode(c4, strlen(c4), back) != 0);
+	c4[0] = 'c';
+	c4[10] = '0';
+	EXPECT(mhl2_c4_decode(c4, strlen(c4), back) != 0);
+	memset(c4 + 2, 'z', 88);
+	EXPECT(mhl2_c4_decode(c4, strlen(c4), back) != 0);
+}
+
+UNIT_TEST(mhl2_digest_strings_are_checked_and_lowercased)
+{
+	char out[MHL2_DIGEST_MAX + 1];
+
+	EXPECT(mhl2_digest_valid(MHL2_XXH64, "0123456789ABCDEF", 16, out));
+	EXPECT(strcmp(out, "0123456789abcdef") == 0);
+	EXPECT(!mhl2_digest_valid(MHL2_XXH64, "0123456789abcde", 15, out));
+	EXPECT(!mhl2_digest_valid(MHL2_MD5, "0123456789abcdef", 16, out));
+	EXPECT(!mhl2_digest_valid(MHL2_SHA1, "g123456789abcdef0123456789abcdef01234567", 40, out));
+	EXPECT(mhl2_format_lookup("xxh3", 4) == MHL2_XXH3);
+	EXPECT(mhl2_format_lookup("sha256", 6) < 0);
+	EXPECT(mhl2_format_of_algo(hash_lookup("sha512")) == MHL2_C4);
+	EXPECT(mhl2_format_of_algo(hash_lookup("sha256")) < 0);
+}
+
+UNIT_TEST(mhl2_directory_hash_of_nothing_is_the_digest_of_nothing)
+{
+	char content[MHL2_DIGEST_MAX + 1], structure[MHL2_DIGEST_MAX + 1];
+	struct mhl2_dirhash dh;
+
+	EXPECT(mhl2_dirhash_init(&dh, MHL2_MD5) == 0);
+	EXPECT(mhl2_dirhash_final(&dh, content, structure) == 0);
+	EXPECT(strcmp(content, "d41d8cd98f00b204e9800998ecf8427e") == 0);
+	EXPECT(strcmp(structure, content) == 0);
+	mhl2_dirhash_fini(&dh);
+	EXPECT(mhl2_dirhash_init(&dh, MHL2_C4) == 0);
+	EXPECT(mhl2_dirhash_final(&dh, content, structure) == 0);
+	EXPECT(strcmp(content, empty_c4) == 0);
+	mhl2_dirhash_fini(&dh);
+}
+
+UNIT_TEST(mhl2_directory_hash_ignores_the_children_s_order_but_not_their_names)
+{
+	char c1[MHL2_DIGEST_MAX + 1], s1[MHL2_DIGEST_MAX + 1];
+	char c2[MHL2_DIGEST_MAX + 1], s2[MHL2_DIGEST_MAX + 1];
+	struct mhl2_dirhash dh;
+
+	EXPECT(mhl2_dirhash_init(&dh, MHL2_XXH64) == 0);
+	EXPECT(mhl2_dirhash_add(&dh, "a", 1, "0000000000000001", NULL) == 0);
+	EXPECT(mhl2_dirhash_add(&dh, "b", 1, "0000000000000002", "0000000000000003") == 0);
+	EXPECT(mhl2_dirhash_final(&dh, c1, s1) == 0);
+	mhl2_dirhash_clear(&dh);
+	EXPECT(mhl2_dirhash_add(&dh, "b", 1, "0000000000000002", "0000000000000003") == 0);
+	EXPECT(mhl2_dirhash_add(&dh, "a", 1, "0000000000000001", NULL) == 0);
+	EXPECT(mhl2_dirhash_final(&dh, c2, s2) == 0);
+	EXPECT(strcmp(c1, c2) == 0 && strcmp(s1, s2) == 0);
+	mhl2_dirhash_clear(&dh);
+	EXPECT(mhl2_dirhash_add(&dh, "A", 1, "0000000000000001", NULL) == 0);
+	EXPECT(mhl2_dirhash_add(&dh, "b", 1, "0000000000000002", "0000000000000003") == 0);
+	EXPECT(mhl2_dirhash_final(&dh, c2, s2) == 0);
+	EXPECT(strcmp(c1, c2) == 0 && strcmp(s1, s2) != 0);
+	EXPECT(mhl2_dirhash_add(&dh, "x", 1, "not hex", NULL) != 0);
+	mhl2_dirhash_fini(&dh);
+}
+
+UNIT_TEST(mhl2tree_refuses_malformed_paths_and_hashes_empty_directories)
+{
+	enum mhl2_format formats[] = {MHL2_MD5};
+	char content[1][MHL2_DIGEST_MAX + 1], structure[1][MHL2_DIGEST_MAX + 1];
+	const char *digest[] = {"0123456789abcdef0123456789abcdef"};
+	struct mhl2tree *tree = mhl2tree_new(NULL, formats, 1, NULL, NULL);
+
+	EXPECT(tree != NULL);
+	EXPECT(mhl2tree_add_file(tree, "/a", 2, 1, NULL, digest, NULL) != 0);
+	EXPECT(mhl2tree_add_file(tree, "a/../b", 6, 1, NULL, digest, NULL) != 0);
+	EXPECT(mhl2tree_add_file(tree, "a//b", 4, 1, NULL, digest, NULL) != 0);
+	EXPECT(mhl2tree_add_dir(tree, "e", 1) == 0);
+	EXPECT(mhl2tree_finish(tree, content, structure) == 0);
+	/* The root holds one empty directory: its content hash is md5 of md5(""). */
+	EXPECT(strcmp(content[0], "59adb24ef3cdbe0297f05b395827453f") == 0);
+	mhl2tree_free(tree);
+}
+
+UNIT_TEST(mhl2_ignored_names_any_component)
+{
+	EXPECT(mhl2_ignored("ascmhl", 6));
+	EXPECT(mhl2_ignored("a/ascmhl/x.mhl", 14));
+	EXPECT(mhl2_ignored("b/.DS_Store", 11));
+	EXPECT(mhl2_ignored(".ptools-seal", 12));
+	EXPECT(!mhl2_ignored("ascmhl2", 7));
+	EXPECT(!mhl2_ignored("a/.ptools-seal.txt", 18));
+}
