@@ -577,6 +577,9 @@ int main(int argc, char **argv)
 	 * unlisted by the chain: refused until resuming knows about it. */
 	if (opt.mhl && opt.resume)
 		diag_usage_error("--mhl and --resume do not go together yet");
+	if (opt.mhl && opt.bag)
+		diag_usage_error("--bag and --mhl do not go together (a bag carries its own "
+				 "manifests)");
 	if (any_remote && sign_path)
 		diag_usage_error("--sign is not supported with a remote SRC or DEST yet");
 	if (any_remote && opt.resume)
@@ -594,8 +597,9 @@ int main(int argc, char **argv)
 		if (opt.resume)
 			diag_usage_error("--resume is not supported with a single FILE (it is copied "
 					 "again whole)");
-		if (opt.bag)
-			diag_usage_error("--bag needs SRC DEST (a tree to bag), not a single FILE");
+		if (opt.bag || opt.mhl)
+			diag_usage_error("%s needs SRC DEST (a tree), not a single FILE",
+					 opt.bag ? "--bag" : "--mhl");
 		targets = single_setup(argv[optind], false, to, nto, seal_given, &opt, &single_base);
 	}
 	if (!single)
