@@ -14,13 +14,9 @@ bats_require_minimum_version 1.5.0
 
 setup() {
 	cd "$BATS_TEST_TMPDIR" || return 1
-	MOUNTED=
 }
 
 teardown() {
-	if [ -n "${MOUNTED:-}" ]; then
-		umount "$MOUNTED" 2>/dev/null || umount -l "$MOUNTED" 2>/dev/null || true
-	fi
 	reflink_fs_stop
 	tmpfs_stop
 }
@@ -202,11 +198,8 @@ start_tree() {
 }
 
 @test "delta: ENOSPC during a delta leaves the old file intact" {
-	mkdir src small
-	if ! mount -t tmpfs -o size=5m tmpfs small 2>/dev/null; then
-		skip "cannot mount a tmpfs here"
-	fi
-	MOUNTED=$PWD/small
+	mkdir src
+	tmpfs_start "$PWD/small" 5m
 	pseudo src/big 3
 	prun pcopy --no-progress src small/dst
 	assert_success

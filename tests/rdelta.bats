@@ -304,22 +304,12 @@ check_result() {
 # into ./dest with -u: the greeting, SETUP, then "file REL SIZE" (a FILE
 # entry), "same OFFSET LENGTH", "data BYTES". Written from docs/PROTOCOL.md.
 client_stream() {
-	/usr/bin/python3 - "$@" <<'PY'
-import os, struct, sys
-out, steps = sys.argv[1], sys.argv[2:]
-u8 = lambda v: struct.pack('>B', v)
-u32 = lambda v: struct.pack('>I', v)
-u64 = lambda v: struct.pack('>Q', v)
-blob = lambda b: u32(len(b)) + b
-frame = lambda t, p: u32(len(p)) + u8(t) + p
-def entry(t, rel, mode, size):
-    return frame(t, blob(rel) + u32(mode) + u32(0) + u32(0) + u64(size) + u64(size // 512 + 1) +
-                 u64(0) + u32(0) + u64(1262304000) + u32(0) + u64(1) + u64(1) + u32(1) + u64(0) +
-                 blob(b'') + blob(b''))
-dest = os.getcwd().encode() + b"/dest"
-s = frame(1, b'ptools-pcopy' + u32(2))
-s += frame(2, u8(1) + blob(dest) + blob(b'host') + u32(2) + blob(b'sha256') +
-           blob(b'.ptools-seal') + u32(4) + u32(0) + blob(os.urandom(16)))
+	/usr/bin/python3 - "$BATS_TEST_DIRNAME" "$@" <<'PY'
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from proto_frames import u64, blob, frame, hello, setup_receive, entry
+out, steps = sys.argv[2], sys.argv[3:]
+s = hello() + setup_receive(os.getcwd().encode() + b"/dest", flags=2, key=os.urandom(16))
 i = 0
 while i < len(steps):
     if steps[i] == 'file':
@@ -374,31 +364,25 @@ assert 41 in types, types' out.bin
 # "order" sends hashes from block 5 first, "window" more hashes than the
 # window allows (4096 + 1024 for a 64 MiB file of 4 KiB blocks, all at once).
 fake_receiver() {
-	cat > "$1" <<'PY'
-#!/usr/bin/python3
-import os, struct, sys
+	{
+		printf '#!/usr/bin/python3\nimport sys\nsys.path.insert(0, "%s")\n' "$BATS_TEST_DIRNAME"
+		cat <<'PY'
+import os, struct
+from proto_frames import frame, hello, read_frame
 mode = os.environ["FAKE_MODE"]
-def read_exact(n):
-    b = b""
-    while len(b) < n:
-        c = os.read(0, n - len(b))
-        if not c:
-            sys.exit(0)
-        b += c
-    return b
-def read_frame():
-    h = read_exact(5)
-    return h[4], read_exact(struct.unpack(">I", h[:4])[0])
-def send(t, p=b""):
-    os.write(1, struct.pack(">IB", len(p), t) + p)
-send(1, b"ptools-pcopy" + struct.pack(">I", 2))
-read_frame()  # HELLO
-read_frame()  # SETUP
+def send(kind, payload=b""):
+    os.write(1, frame(kind, payload))
+def next_frame():
+    got = read_frame(0)
+    if got is None:
+        sys.exit(0)
+    return got
+os.write(1, hello())
+next_frame()  # HELLO
+next_frame()  # SETUP
 send(3)
-while True:
-    t, p = read_frame()
-    if t == 13:
-        break
+while next_frame()[0] != 13:
+    pass
 B = 4096
 send(40, struct.pack(">QI", 64 << 20, B))
 h = bytes(16)
@@ -408,8 +392,9 @@ else:
     for first in range(0, 5120, 1024):
         send(42, struct.pack(">QI", first, 1024 * 16) + h * 1024)
 while True:
-    read_frame()
+    next_frame()
 PY
+	} > "$1"
 	chmod +x "$1"
 }
 

@@ -690,23 +690,12 @@ marker_rsh() {
 # digest unless REL ends in .ok), or "commit". Python writes the bytes the way
 # docs/PROTOCOL.md describes them, independently of pcopy's encoder.
 frames() {
-	/usr/bin/python3 - "$@" <<'PY'
-import hashlib, struct, sys, xxhash
-out, steps = sys.argv[1], sys.argv[2:]
-u8 = lambda v: struct.pack('>B', v)
-u32 = lambda v: struct.pack('>I', v)
-u64 = lambda v: struct.pack('>Q', v)
-blob = lambda b: u32(len(b)) + b
-frame = lambda t, p: u32(len(p)) + u8(t) + p
-def entry(t, rel, mode, size):
-    return frame(t, blob(rel) + u32(mode) + u32(0) + u32(0) + u64(size) + u64(size // 512 + 1) +
-                 u64(0) + u32(0) + u64(1262304000) + u32(0) + u64(1) + u64(1) + u32(1) + u64(0) +
-                 blob(b'') + blob(b''))
-import os
-dest = os.getcwd().encode() + b"/dest"
-s = frame(1, b'ptools-pcopy' + u32(2))
-s += frame(2, u8(1) + blob(dest) + blob(b'host') + u32(0) + blob(b'sha256') + blob(b'.ptools-seal') + u32(4) +
-           u32(0) + blob(bytes(16)))
+	/usr/bin/python3 - "$BATS_TEST_DIRNAME" "$@" <<'PY'
+import hashlib, os, sys, xxhash
+sys.path.insert(0, sys.argv[1])
+from proto_frames import u32, u64, blob, frame, hello, setup_receive, entry
+out, steps = sys.argv[2], sys.argv[3:]
+s = hello() + setup_receive(os.getcwd().encode() + b"/dest")
 i = 0
 while i < len(steps):
     if steps[i] == 'dir':
