@@ -452,6 +452,9 @@ int copy_finish(struct copy *copy)
 				 n > 10 ? ", ..." : "");
 		status = EXIT_FAILED;
 	}
+	if (!all_back && atomic_load(&copy->excluded) > 0 && !copy->opt.server)
+		diag_note("%" PRIu64 " excluded entries left out (volatile files, --exclude)",
+			  (uint64_t)atomic_load(&copy->excluded));
 	if (all_back && !copy->opt.server) {
 		if (sig)
 			diag_note("interrupted: every destination rolled back");

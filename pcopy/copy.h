@@ -15,6 +15,8 @@
 #include <signal.h>
 #include <stdatomic.h>
 
+struct exclude;
+
 struct copy_options {
 	const struct hash_algo *algos[HASH_SET_MAX]; /* digests in the seal */
 	size_t nalgos;
@@ -37,6 +39,9 @@ struct copy_options {
 	bool inplace;
 	size_t block_size;
 	const char *seal_name;
+	/* Entries a walk of SRC leaves out (exclude.h); NULL when copying
+	 * records, which are copied as listed. Recorded in each seal. */
+	const struct exclude *exclude;
 	/* --sign: each seal gets SEAL_NAME.sig (sshsig.h) made with this key,
 	 * locally when it holds its private half, else by the ssh-agent on
 	 * agent_socket. NULL: no signature. */

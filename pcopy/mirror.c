@@ -10,8 +10,10 @@
 #include "mirror.h"
 #include "destdir.h"
 #include "dryrun.h"
+#include "exclude.h"
 #include "journal.h"
 #include "walk.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -64,6 +66,11 @@ static enum walk_action mirror_visit(void *context, const struct walk_entry *ent
 	while (*rel == '/')
 		rel++;
 	len = strlen(rel);
+	/* Excluded entries are protected, as rsync protects them: what the
+	 * copy leaves out of SRC it also leaves alone in the destination. */
+	if (mirror->copy->opt.exclude &&
+	    exclude_match(mirror->copy->opt.exclude, entry->name, rel, entry->type == DT_DIR))
+		return WALK_PRUNE;
 	if (fstatat(mirror->srcfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return WALK_CONTINUE; /* the source has it: the copy saw to it */
 	if (errno != ENOENT && errno != ENOTDIR) {
