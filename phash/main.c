@@ -10,6 +10,7 @@
 #include "progress.h"
 #include "reuse.h"
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <limits.h>
@@ -32,6 +33,11 @@ static const char usage_text[] =
 	"  -f, --format=FORMAT   records (default), gnu (as sha256sum), bsd (as --tag)\n"
 	"      --reuse=OLDLIST   keep the digests of files whose inode, size and mtime\n"
 	"                        are unchanged since OLDLIST, without reading them\n"
+	"      --exclude=GLOB    -r: leave out the entries whose name (or, for a GLOB\n"
+	"                        with a '/', path below PATH) matches GLOB (repeatable;\n"
+	"                        as pfind -name and -path)\n"
+	"      --no-default-excludes  -r: also hash the volatile files left out by\n"
+	"                        default (.DS_Store, ._*, Thumbs.db, lost+found, ...)\n"
 	"      --unordered       write records as they finish, not in input order\n"
 	"      --nocache         drop each file's pages from the cache once hashed\n"
 	"      --progress        report progress on standard error (default on a tty)\n"
@@ -92,7 +98,8 @@ static void check_instead(int argc, char **argv)
 
 static void parse_options(int argc, char **argv, struct options *opt)
 {
-	enum { OPT_REUSE = 256, OPT_UNORDERED, OPT_NOCACHE, OPT_PROGRESS, OPT_NO_PROGRESS };
+	enum { OPT_REUSE = 256, OPT_UNORDERED, OPT_NOCACHE, OPT_PROGRESS, OPT_NO_PROGRESS,
+	       OPT_EXCLUDE, OPT_NO_DEFAULT_EXCLUDES };
 	static const struct option longopts[] = {
 		{"algorithm", required_argument, NULL, 'a'},
 		{"jobs", required_argument, NULL, 'j'},
@@ -100,6 +107,8 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		{"recursive", no_argument, NULL, 'r'},
 		{"format", required_argument, NULL, 'f'},
 		{"reuse", required_argument, NULL, OPT_REUSE},
+		{"exclude", required_argument, NULL, OPT_EXCLUDE},
+		{"no-default-excludes", no_argument, NULL, OPT_NO_DEFAULT_EXCLUDES},
 		{"unordered", no_argument, NULL, OPT_UNORDERED},
 		{"nocache", no_argument, NULL, OPT_NOCACHE},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
@@ -110,6 +119,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
 	};
 	const char *algos = "sha256", *bad;
 	size_t bad_len;
+	bool no_default_excludes = false, excludes_given = false;
 	int c, n;
 
 	opt->progress = progress_default();
@@ -131,6 +141,13 @@ static void parse_options(int argc, char **argv, struct options *opt)
 				diag_usage_error("unknown format '%s' (native, gnu or bsd)", optarg);
 			break;
 		case OPT_REUSE: opt->reuse_path = optarg; break;
+		case OPT_EXCLUDE:
+			if (exclude_add(&opt->exclude, optarg) != 0)
+				diag_usage_error(errno == EINVAL ? "invalid --exclude pattern '%s'"
+					: "--exclude '%s': out of memory", optarg);
+			excludes_given = true;
+			break;
+		case OPT_NO_DEFAULT_EXCLUDES: no_default_excludes = excludes_given = true; break;
 		case OPT_UNORDERED: opt->unordered = true; break;
 		case OPT_NOCACHE: opt->nocache = true; break;
 		case OPT_PROGRESS: opt->progress = true; break;
@@ -150,6 +167,11 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		diag_usage_error("--format gnu takes exactly one algorithm (use --format bsd for several)");
 	if (opt->recursive && optind == argc)
 		diag_usage_error("-r needs at least one directory");
+	if (excludes_given && !opt->recursive)
+		diag_usage_error("--exclude and --no-default-excludes need -r (records and paths "
+				 "given are hashed as listed)");
+	if (opt->recursive && !no_default_excludes && exclude_add_defaults(&opt->exclude) != 0)
+		diag_usage_error("out of memory");
 	if (opt->nul && optind < argc && !opt->recursive)
 		diag_usage_error("-0 reads paths from standard input: no PATH arguments");
 	if (!opt->jobs)
@@ -216,6 +238,10 @@ int main(int argc, char **argv)
 	/* An output error is reported once, below. */
 	(void)batchpipe_finish(ph.pipe);
 	progress_finish(ph.progress);
+	if (atomic_load(&ph.excluded) > 0)
+		diag_note("%" PRIu64 " excluded entr%s left out (volatile files, --exclude)",
+			  (uint64_t)atomic_load(&ph.excluded), atomic_load(&ph.excluded) == 1 ? "y" : "ies");
+	exclude_fini(&ph.opt.exclude);
 	out_report_error(ph.out);
 	batchpipe_free(ph.pipe);
 	reuse_free(ph.reuse);

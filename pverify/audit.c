@@ -4,6 +4,7 @@
 #include "audit.h"
 #include "dbuf.h"
 #include "diag.h"
+#include "exclude.h"
 #include "hash.h"
 #include "hashio.h"
 #include "seal.h"
@@ -47,6 +48,8 @@ struct audit {
 	struct new_file *files;
 	size_t nfiles, files_cap;
 	atomic_uint_fast64_t errors;
+	const struct exclude *exclude; /* borrowed; NULL: nothing left out */
+	atomic_uint_fast64_t excluded;
 	int walk_errno;            /* first allocation failure in a walker thread */
 };
 
@@ -221,6 +224,7 @@ struct audit *audit_new(const char *base)
 	}
 	pthread_mutex_init(&audit->lock, NULL);
 	atomic_init(&audit->errors, 0);
+	atomic_init(&audit->excluded, 0);
 	return audit;
 }
 
@@ -247,6 +251,16 @@ void audit_ignore(struct audit *audit, uint64_t dev, uint64_t ino)
 	audit->ignore = true;
 	audit->ignore_dev = dev;
 	audit->ignore_ino = ino;
+}
+
+void audit_exclude(struct audit *audit, const struct exclude *set)
+{
+	audit->exclude = set;
+}
+
+uint64_t audit_excluded(const struct audit *audit)
+{
+	return atomic_load(&audit->excluded);
 }
 
 int audit_add_path(struct audit *audit, const char *path, size_t len)
@@ -340,16 +354,23 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 		atomic_fetch_add(&audit->errors, 1);
 		return WALK_CONTINUE;
 	}
-	if (entry->type != DT_REG || entry->depth == 0)
+	if (entry->depth == 0)
+		return WALK_CONTINUE;
+	given = audit->walk_given_len <= entry->path_len ? audit->walk_given_len : entry->path_len;
+	while (given < entry->path_len && entry->path[given] == '/')
+		given++; /* the rest is relative to the directory */
+	if (audit->exclude &&
+	    exclude_match(audit->exclude, entry->name, entry->path + given, entry->type == DT_DIR)) {
+		atomic_fetch_add(&audit->excluded, 1);
+		return WALK_PRUNE;
+	}
+	if (entry->type != DT_REG)
 		return WALK_CONTINUE;
 	if (audit->ignore && entry->st && (uint64_t)entry->st->st_dev == audit->ignore_dev &&
 	    (uint64_t)entry->st->st_ino == audit->ignore_ino)
 		return WALK_CONTINUE;
 	/* The walker's path is the directory as given, then names: key it
 	 * from the directory's canonical path, as manifest paths are from the base. */
-	given = audit->walk_given_len <= entry->path_len ? audit->walk_given_len : entry->path_len;
-	while (given < entry->path_len && entry->path[given] == '/')
-		given++; /* the rest is relative to the directory */
 	if (path_key(&thread->norm, &thread->scratch, audit->base, audit->walk_canon,
 		     entry->path + given, entry->path_len - given) != 0 ||
 	    (!table_find(&audit->names, thread->norm.data, thread->norm.len, NULL, NULL) &&
