@@ -8,6 +8,7 @@
 #include "hash.h"
 #include "hashio.h"
 #include "seal.h"
+#include "unorm.h"
 #include "walk.h"
 #include <dirent.h>
 #include <errno.h>
@@ -340,6 +341,46 @@ fail:
 	return rc;
 }
 
+/* Whether the file key (a manifest path's key: relative to the base unless absolute) exists. */
+static bool manifest_form_exists(const struct audit *audit, const struct dbuf *key)
+{
+	struct dbuf path;
+	struct stat st;
+	bool exists = false;
+
+	dbuf_init(&path);
+	if ((key->data[0] == '/' || (dbuf_puts(&path, audit->base) == 0 &&
+				     dbuf_putc(&path, '/') == 0)) &&
+	    dbuf_append(&path, key->data, key->len) == 0)
+		exists = fstatat(AT_FDCWD, path.data, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	dbuf_free(&path);
+	return exists;
+}
+
+/*
+ * Whether the manifest names the walked file (key, len bytes) under the
+ * other Unicode normalization of its path, and has no file of its own
+ * under that form: then pverify found the entry as this file (check.c's
+ * second look), which is neither NEW nor MISSING. thread->scratch is used.
+ */
+static bool named_in_other_form(struct walker_thread *thread, const char *key, size_t len)
+{
+	static const enum unorm_form forms[] = { UNORM_NFC, UNORM_NFD };
+	const struct audit *audit = thread->audit;
+	struct dbuf *other = &thread->scratch;
+
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		dbuf_clear(other);
+		if (unorm_normalize(forms[i], key, len, other) != 0)
+			return false; /* not UTF-8: no other form */
+		if ((other->len == len && memcmp(other->data, key, len) == 0) ||
+		    !table_find(&audit->names, other->data, other->len, NULL, NULL))
+			continue;
+		return !manifest_form_exists(audit, other);
+	}
+	return false;
+}
+
 static enum walk_action visit(void *context, const struct walk_entry *entry)
 {
 	struct walker_thread *thread = context;
@@ -374,6 +415,7 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 	if (path_key(&thread->norm, &thread->scratch, audit->base, audit->walk_canon,
 		     entry->path + given, entry->path_len - given) != 0 ||
 	    (!table_find(&audit->names, thread->norm.data, thread->norm.len, NULL, NULL) &&
+	     !named_in_other_form(thread, thread->norm.data, thread->norm.len) &&
 	     add_file(audit, thread->norm.data, thread->norm.len, entry) != 0)) {
 		audit->walk_errno = ENOMEM;
 		return WALK_STOP;

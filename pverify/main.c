@@ -286,6 +286,7 @@ int main(int argc, char **argv)
 
 	shared.rootfd = AT_FDCWD;
 	shared.sizes_only = options.sizes_only;
+	shared.quiet = options.quiet || options.status;
 	if (options.root) {
 		shared.rootfd = open(options.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (shared.rootfd < 0) {
