@@ -291,9 +291,12 @@ int main(int argc, char **argv)
 		case 'k': opt.keep_going = true; break;
 		case OPT_DELETE: opt.delete_extra = true; break;
 		case OPT_EXCLUDE:
-			if (exclude_add(&exclude, optarg) != 0)
-				diag_usage_error(errno == EINVAL ? "invalid --exclude pattern '%s'"
-					: "--exclude '%s': out of memory", optarg);
+			if (exclude_add(&exclude, optarg) != 0) {
+				if (errno == EINVAL)
+					diag_usage_error("invalid --exclude pattern '%s'", optarg);
+				diag_file_error(NULL, errno);
+				exit(EXIT_FAILED);
+			}
 			excludes_given = true;
 			break;
 		case OPT_NO_DEFAULT_EXCLUDES: no_default_excludes = excludes_given = true; break;
@@ -320,7 +323,7 @@ int main(int argc, char **argv)
 	/* The set a tree walk uses; records on stdin are copied as listed. */
 	if (!no_default_excludes && exclude_add_defaults(&exclude) != 0) {
 		diag_file_error(NULL, ENOMEM);
-		return EXIT_FAILED;
+		exit(EXIT_FAILED);
 	}
 	opt.exclude = &exclude;
 	if (server) {

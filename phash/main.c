@@ -142,9 +142,12 @@ static void parse_options(int argc, char **argv, struct options *opt)
 			break;
 		case OPT_REUSE: opt->reuse_path = optarg; break;
 		case OPT_EXCLUDE:
-			if (exclude_add(&opt->exclude, optarg) != 0)
-				diag_usage_error(errno == EINVAL ? "invalid --exclude pattern '%s'"
-					: "--exclude '%s': out of memory", optarg);
+			if (exclude_add(&opt->exclude, optarg) != 0) {
+				if (errno == EINVAL)
+					diag_usage_error("invalid --exclude pattern '%s'", optarg);
+				diag_file_error(NULL, errno);
+				exit(EXIT_FAILED);
+			}
 			excludes_given = true;
 			break;
 		case OPT_NO_DEFAULT_EXCLUDES: no_default_excludes = excludes_given = true; break;
@@ -170,8 +173,10 @@ static void parse_options(int argc, char **argv, struct options *opt)
 	if (excludes_given && !opt->recursive)
 		diag_usage_error("--exclude and --no-default-excludes need -r (records and paths "
 				 "given are hashed as listed)");
-	if (opt->recursive && !no_default_excludes && exclude_add_defaults(&opt->exclude) != 0)
-		diag_usage_error("out of memory");
+	if (opt->recursive && !no_default_excludes && exclude_add_defaults(&opt->exclude) != 0) {
+		diag_file_error(NULL, ENOMEM);
+		exit(EXIT_FAILED);
+	}
 	if (opt->nul && optind < argc && !opt->recursive)
 		diag_usage_error("-0 reads paths from standard input: no PATH arguments");
 	if (!opt->jobs)

@@ -191,9 +191,12 @@ static void parse_options(int argc, char **argv, struct options *options)
 			options->audit_dir = optarg;
 			break;
 		case OPT_EXCLUDE:
-			if (exclude_add(&options->exclude, optarg) != 0)
-				diag_usage_error(errno == EINVAL ? "invalid --exclude pattern '%s'"
-					: "--exclude '%s': out of memory", optarg);
+			if (exclude_add(&options->exclude, optarg) != 0) {
+				if (errno == EINVAL)
+					diag_usage_error("invalid --exclude pattern '%s'", optarg);
+				diag_file_error(NULL, errno);
+				exit(EXIT_FAILED);
+			}
 			options->excludes_given = true;
 			break;
 		case OPT_NO_DEFAULT_EXCLUDES:
@@ -246,8 +249,10 @@ static void parse_options(int argc, char **argv, struct options *options)
 		diag_usage_error("--exclude and --no-default-excludes need --audit (every file a "
 				 "manifest names is checked)");
 	if (options->audit_dir && !options->no_default_excludes &&
-	    exclude_add_defaults(&options->exclude) != 0)
-		diag_usage_error("out of memory");
+	    exclude_add_defaults(&options->exclude) != 0) {
+		diag_file_error(NULL, ENOMEM);
+		exit(EXIT_FAILED);
+	}
 	if (options->signers && access(options->signers, R_OK) != 0)
 		diag_usage_error("--signers: %s: %s", options->signers, strerror(errno));
 	if (options->jobs == 0)
