@@ -2,9 +2,9 @@
 /** Totals for progress: a counting walk beside the copy, or a first pass over records. */
 #include "prelude.h"
 #include "tally.h"
+#include "exclude.h"
 #include "journal.h"
 #include "producer.h"
-#include "exclude.h"
 #include "walk.h"
 #include <errno.h>
 #include <pthread.h>

@@ -10,8 +10,8 @@
 #include "progress.h"
 #include "reuse.h"
 #include <errno.h>
-#include <inttypes.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <limits.h>
 #include <string.h>
@@ -243,9 +243,11 @@ int main(int argc, char **argv)
 	/* An output error is reported once, below. */
 	(void)batchpipe_finish(ph.pipe);
 	progress_finish(ph.progress);
-	if (atomic_load(&ph.excluded) > 0)
-		diag_note("%" PRIu64 " excluded entr%s left out (volatile files, --exclude)",
-			  (uint64_t)atomic_load(&ph.excluded), atomic_load(&ph.excluded) == 1 ? "y" : "ies");
+	if (atomic_load(&ph.excluded) > 0) {
+		uint64_t n = atomic_load(&ph.excluded);
+		diag_note("%" PRIu64 " excluded entr%s left out (volatile files, --exclude)", n,
+			  n == 1 ? "y" : "ies");
+	}
 	exclude_fini(&ph.opt.exclude);
 	out_report_error(ph.out);
 	batchpipe_free(ph.pipe);

@@ -36,9 +36,9 @@ static void check_entry(struct task *task, const struct stat *st)
 }
 
 /*
- * Open path (len bytes: the task's, or its other normalization): to read it (the one safe way, openread.h), or, for
- * a record that claims only existence and type, as an O_PATH handle to
- * fstat. Without --root, relative to the worker's cached directory: a
+ * Open path (len bytes: the task's, or its other normalization): to read
+ * it (the one safe way, openread.h), or, for a record that claims only
+ * existence and type, as an O_PATH handle to fstat. Without --root, relative to the worker's cached directory: a
  * manifest lists a directory's files together, and looking up a long path's
  * directories again for every file is a large part of the open. Under
  * --root, beneath_resolve's checks apply from the root every time. Returns
