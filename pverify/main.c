@@ -386,7 +386,7 @@ int main(int argc, char **argv)
 		if (audit_run(reading.audit, walk_root, options.jobs, shared.report,
 			      &walk_errors) != 0)
 			diag_file_error(walk_root, errno);
-		if (audit_excluded(reading.audit) > 0)
+		if (audit_excluded(reading.audit) > 0 && !options.quiet && !options.status)
 			diag_note("%" PRIu64 " excluded entr%s left out of the audit (volatile files, "
 				  "--exclude)", audit_excluded(reading.audit),
 				  audit_excluded(reading.audit) == 1 ? "y" : "ies");

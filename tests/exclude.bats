@@ -182,6 +182,9 @@ listing() {
 	assert_success
 	assert_output ""
 	assert_contains "$stderr" "pverify: 13 excluded entries left out of the audit"
+	prun --separate-stderr pverify -q -C dst --audit . --exclude '*.tmp' < dst/.ptools-seal
+	assert_success
+	assert_equal "$stderr" ""
 	# Without --exclude the .tmp file is NEW; without the defaults every volatile file is too.
 	prun --separate-stderr pverify -C dst --audit . < dst/.ptools-seal
 	assert_failure 1
