@@ -154,7 +154,8 @@ _ptools_phash() {
 		_ptools_files
 		return
 		;;
-	-j | --jobs)
+	-j | --jobs | --exclude)
+		# --exclude: a glob, the user's to write
 		COMPREPLY=()
 		return
 		;;
@@ -162,8 +163,8 @@ _ptools_phash() {
 	case $cur in
 	--*)
 		_ptools_reply --algorithm= --jobs= --null --recursive --format= \
-			--reuse= --unordered --nocache --progress --no-progress \
-			--seal --mhl --check --help --version
+			--reuse= --exclude= --no-default-excludes --unordered --nocache \
+			--progress --no-progress --seal --mhl --check --help --version
 		if [ "${#COMPREPLY[@]}" -eq 1 ] && [[ ${COMPREPLY[0]} == *= ]]; then
 			compopt -o nospace 2>/dev/null
 		fi
@@ -199,15 +200,17 @@ _ptools_pverify() {
 		_ptools_reply $_ptools_algorithms
 		return
 		;;
-	-j | --jobs)
+	-j | --jobs | --exclude)
+		# --exclude: a glob, the user's to write
 		COMPREPLY=()
 		return
 		;;
 	esac
 	case $cur in
 	--*)
-		_ptools_reply --file= --root= --algorithm= --audit= --mhl= --sealed --signers= \
-			--bag --quick --ignore-missing --sizes-only --quiet --status --warn --strict \
+		_ptools_reply --file= --root= --algorithm= --audit= --mhl= --exclude= \
+			--no-default-excludes --sealed --signers= --bag --quick \
+			--ignore-missing --sizes-only --quiet --status --warn --strict \
 			--zero --verbose --jobs= --progress --no-progress --help --version
 		if [ "${#COMPREPLY[@]}" -eq 1 ] && [[ ${COMPREPLY[0]} == *= ]]; then
 			compopt -o nospace 2>/dev/null
@@ -256,7 +259,7 @@ _ptools_pcopy() {
 		_ptools_reply .ptools-seal "${seals[@]}"
 		return
 		;;
-	-j | --readers | -w | --writers)
+	-j | --readers | -w | --writers | --exclude)
 		COMPREPLY=()
 		return
 		;;
@@ -269,7 +272,8 @@ _ptools_pcopy() {
 	--*)
 		_ptools_reply --algo= --to= --from= --null --force --update \
 			--delta --inplace --whole-file --block-size= \
-			--preserve --hard-links --dry-run --delete --keep-going \
+			--preserve --hard-links --dry-run --delete --exclude= \
+			--no-default-excludes --keep-going \
 			--fsync --verify --mhl --seal= --sign= --bag --readers= --writers= --progress \
 			--no-progress --resume --rollback --rsh= --remote-pcopy= --compress \
 			--help --version

@@ -470,6 +470,11 @@ int copy_finish(struct copy *copy)
 				 n > 10 ? ", ..." : "");
 		status = EXIT_FAILED;
 	}
+	if (!all_back && atomic_load(&copy->excluded) > 0 && !copy->opt.server) {
+		uint64_t n = atomic_load(&copy->excluded);
+		diag_note("%" PRIu64 " excluded entr%s left out (volatile files, --exclude)", n,
+			  n == 1 ? "y" : "ies");
+	}
 	if (all_back && !copy->opt.server) {
 		if (sig)
 			diag_note("interrupted: every destination rolled back");

@@ -16,6 +16,8 @@
 #include <signal.h>
 #include <stdatomic.h>
 
+struct exclude;
+
 struct copy_options {
 	const struct hash_algo *algos[HASH_SET_MAX]; /* digests in the seal */
 	size_t nalgos;
@@ -43,6 +45,9 @@ struct copy_options {
 	const char *single_source; /* pcopy FILE DEST: FILE's name, for a remote DEST's side */
 	struct dbuf *records;    /* a single file's records go here, not to stdout (server) */
 	bool mhl;                /* --mhl: an ASC MHL generation beside the seal (mhlseal.h) */
+	/* Entries a walk of SRC leaves out (exclude.h); NULL when copying
+	 * records, which are copied as listed. Recorded in each seal. */
+	const struct exclude *exclude;
 	/* --sign: each seal gets SEAL_NAME.sig (sshsig.h) made with this key,
 	 * locally when it holds its private half, else by the ssh-agent on
 	 * agent_socket. NULL: no signature. */

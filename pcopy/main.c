@@ -5,6 +5,7 @@
 #include "bagger.h"
 #include "delta.h"
 #include "diag.h"
+#include "exclude.h"
 #include "hash.h"
 #include "input.h"
 #include "mhl2.h"
@@ -58,7 +59,13 @@ static const char usage_text[] =
 	"                       deleted in each DEST (ACTION TAB DEST TAB PATH on\n"
 	"                       stdout); nothing is written\n"
 	"      --delete         remove from each DEST what SRC does not have (set\n"
-	"                       aside until the seal is written; undone by a rollback)\n"
+	"                       aside until the seal is written; undone by a rollback;\n"
+	"                       excluded entries are kept)\n"
+	"      --exclude=GLOB   leave out of the walk of SRC the entries whose name (or,\n"
+	"                       for a GLOB with a '/', path below SRC) matches GLOB\n"
+	"                       (repeatable; as pfind -name and -path)\n"
+	"      --no-default-excludes  also copy the volatile files left out by default\n"
+	"                       (.DS_Store, ._*, Thumbs.db, lost+found, ...)\n"
 	"  -k, --keep-going     leave out source files that cannot be read (listed at\n"
 	"                       the end; exit 1) instead of stopping and rolling back\n"
 	"      --fsync          sync files, directories and the journal before sealing\n"
@@ -115,6 +122,8 @@ enum {
 	OPT_INPLACE,
 	OPT_BLOCK_SIZE,
 	OPT_BAG,
+	OPT_EXCLUDE,
+	OPT_NO_DEFAULT_EXCLUDES,
 };
 
 static const struct option long_options[] = {
@@ -132,6 +141,8 @@ static const struct option long_options[] = {
 	{ "hard-links", no_argument, NULL, 'H' },
 	{ "keep-going", no_argument, NULL, 'k' },
 	{ "delete", no_argument, NULL, OPT_DELETE },
+	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+	{ "no-default-excludes", no_argument, NULL, OPT_NO_DEFAULT_EXCLUDES },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "fsync", no_argument, NULL, OPT_FSYNC },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
@@ -414,8 +425,11 @@ int main(int argc, char **argv)
 	struct remote *pulling = NULL;
 	int progress = -1, c, status;
 	struct copy *copy;
+	struct exclude exclude;
+	bool no_default_excludes = false, excludes_given = false;
 
 	diag_init("pcopy");
+	exclude_init(&exclude);
 	memset(&opt, 0, sizeof(opt));
 	opt.readers = 4;
 	opt.writers = 2;
@@ -447,6 +461,16 @@ int main(int argc, char **argv)
 		case 'H': opt.hard_links = true; break;
 		case 'k': opt.keep_going = true; break;
 		case OPT_DELETE: opt.delete_extra = true; break;
+		case OPT_EXCLUDE:
+			if (exclude_add(&exclude, optarg) != 0) {
+				if (errno == EINVAL)
+					diag_usage_error("invalid --exclude pattern '%s'", optarg);
+				diag_file_error(NULL, errno);
+				exit(EXIT_FAILED);
+			}
+			excludes_given = true;
+			break;
+		case OPT_NO_DEFAULT_EXCLUDES: no_default_excludes = excludes_given = true; break;
 		case 'n': opt.dry_run = true; break;
 		case OPT_FSYNC: opt.fsync = true; break;
 		case OPT_VERIFY: opt.verify = true; break;
@@ -469,6 +493,12 @@ int main(int argc, char **argv)
 		default: diag_bad_option(c, argv);
 		}
 	}
+	/* The set a tree walk uses; records on stdin are copied as listed. */
+	if (!no_default_excludes && exclude_add_defaults(&exclude) != 0) {
+		diag_file_error(NULL, ENOMEM);
+		exit(EXIT_FAILED);
+	}
+	opt.exclude = &exclude;
 	if (server) {
 		if (optind < argc || nto > 0)
 			diag_usage_error("--server takes no operands (it is started by pcopy itself)");
@@ -535,6 +565,10 @@ int main(int argc, char **argv)
 			diag_usage_error("operands given with --to (records come on stdin)");
 		if (opt.delete_extra)
 			diag_usage_error("--delete needs SRC DEST (a tree to mirror), not --to");
+		if (excludes_given)
+			diag_usage_error("--exclude and --no-default-excludes need SRC DEST (records "
+					 "read with --to are copied as listed)");
+		opt.exclude = NULL;
 	} else {
 		if (from)
 			diag_usage_error("--from needs --to");
@@ -561,6 +595,9 @@ int main(int argc, char **argv)
 			diag_usage_error("a remote SRC and a remote DEST in one run are not supported "
 					 "(copy through a local directory, or run pcopy on one of the hosts)");
 		any_remote = true;
+		if (excludes_given)
+			diag_usage_error("--exclude and --no-default-excludes are not supported with a "
+					 "remote SRC (its pcopy leaves out the volatile files by default)");
 	}
 	if (any_remote && opt.nalgos == HASH_SET_MAX)
 		diag_usage_error("too many algorithms for a remote copy (at most %d)", HASH_SET_MAX - 1);
@@ -656,6 +693,7 @@ int main(int argc, char **argv)
 		single_target_free(&targets[i]);
 	free(targets);
 	free(single_base);
+	exclude_fini(&exclude);
 	free(to);
 	if (status > EXIT_USAGE) {
 		diag_finish();

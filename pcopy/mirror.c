@@ -10,9 +10,11 @@
 #include "mirror.h"
 #include "destdir.h"
 #include "dryrun.h"
+#include "exclude.h"
 #include "journal.h"
 #include "mhl2.h"
 #include "walk.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -44,6 +46,52 @@ static bool own_name(const struct copy *copy, const char *name, size_t depth)
 	return strncmp(name, ".pcopy.", 7) == 0;
 }
 
+/* A walk looking for an excluded entry below a directory (holds_excluded). */
+struct probe {
+	const struct exclude *set;
+	size_t root_len;     /* of the destination: paths below it are matched */
+	bool found;
+};
+
+static enum walk_action probe_visit(void *context, const struct walk_entry *entry)
+{
+	struct probe *probe = context;
+	const char *rel = entry->path + probe->root_len;
+
+	if (entry->error) {
+		probe->found = true; /* unknown: keep the directory, as if it held one */
+		return WALK_STOP;
+	}
+	while (*rel == '/')
+		rel++;
+	if (entry->depth > 0 && exclude_match(probe->set, entry->name, rel, entry->type == DT_DIR)) {
+		probe->found = true;
+		return WALK_STOP;
+	}
+	return WALK_CONTINUE;
+}
+
+/*
+ * Whether a directory of the destination that the source lacks holds an
+ * excluded entry somewhere below: then it cannot go as a whole (rsync
+ * keeps it too), and its other entries are set aside one by one. A
+ * directory that cannot be searched counts as holding one.
+ */
+static bool holds_excluded(const struct mirror *mirror, const struct walk_entry *entry)
+{
+	struct walk_config config;
+	struct probe probe = { mirror->copy->opt.exclude, mirror->root_len, false };
+	const char *roots[1] = { entry->path };
+
+	memset(&config, 0, sizeof(config));
+	config.threads = 1;
+	config.visit = probe_visit;
+	config.arg = &probe;
+	if (walk(roots, 1, &config) != 0)
+		return true;
+	return probe.found;
+}
+
 static enum walk_action mirror_visit(void *context, const struct walk_entry *entry)
 {
 	struct mirror *mirror = context;
@@ -68,12 +116,19 @@ static enum walk_action mirror_visit(void *context, const struct walk_entry *ent
 	while (*rel == '/')
 		rel++;
 	len = strlen(rel);
+	/* Excluded entries are protected, as rsync protects them: what the
+	 * copy leaves out of SRC it also leaves alone in the destination. */
+	if (mirror->copy->opt.exclude &&
+	    exclude_match(mirror->copy->opt.exclude, entry->name, rel, entry->type == DT_DIR))
+		return WALK_PRUNE;
 	if (fstatat(mirror->srcfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return WALK_CONTINUE; /* the source has it: the copy saw to it */
 	if (errno != ENOENT && errno != ENOTDIR) {
 		dest_fail(dest, rel, len, errno, "looking for it in the source");
 		return WALK_STOP;
 	}
+	if (entry->type == DT_DIR && mirror->copy->opt.exclude && holds_excluded(mirror, entry))
+		return WALK_CONTINUE;
 	if (mirror->copy->opt.dry_run) {
 		dryrun_say(dest, DRYRUN_DELETE, rel, len);
 		return WALK_PRUNE;

@@ -14,6 +14,7 @@
 #include "destdir.h"
 #include "diag.h"
 #include "dryrun.h"
+#include "exclude.h"
 #include "input.h"
 #include "preread.h"
 #include "rdest.h"
@@ -278,6 +279,11 @@ static enum walk_action walk_visit(void *context, const struct walk_entry *entry
 	if (entry->depth == 1 && (copy_is_seal_name(&copy->opt, entry->name) ||
 				  journal_own_name(entry->name)))
 		return WALK_PRUNE; /* a seal, signature or journal of SRC's own is not content */
+	if (copy->opt.exclude &&
+	    exclude_match(copy->opt.exclude, entry->name, rel, S_ISDIR(st->st_mode))) {
+		atomic_fetch_add(&copy->excluded, 1);
+		return WALK_PRUNE;
+	}
 	if (S_ISDIR(st->st_mode) && is_dest_root(copy, st)) {
 		diag_file_note(entry->path, "skipping a destination inside the source");
 		return WALK_PRUNE;

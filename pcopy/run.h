@@ -110,6 +110,7 @@ struct copy {
 	char *stop_why;
 	/* --keep-going: source files left out, and the first few names (guarded by lock). */
 	atomic_uint_fast64_t left_out;
+	atomic_uint_fast64_t excluded; /* entries the exclude patterns left out of the walk */
 	struct dbuf left_out_names;
 	pthread_mutex_t devices_lock; /* guards devices and ndevices */
 	struct source_device devices[SOURCE_DEVICES_MAX];

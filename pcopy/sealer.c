@@ -17,6 +17,7 @@
 #include "sealer.h"
 #include "bagger.h"
 #include "destdir.h"
+#include "exclude.h"
 #include "record.h"
 #include "hashreg.h"
 #include "seal.h"
@@ -77,6 +78,19 @@ int seal_open(struct copy *copy, struct dest *dest)
 	}
 	if (seal_writer_init(&dest->seal) != 0)
 		return -1;
+	if (copy->opt.exclude) {
+		/* What the walk left out, so that a reader of the seal knows. */
+		struct dbuf line;
+		int rc;
+
+		dbuf_init(&line);
+		rc = exclude_format_comment(copy->opt.exclude, &line);
+		if (rc == 0)
+			rc = seal_writer_add(&dest->seal, line.data, line.len);
+		dbuf_free(&line);
+		if (rc != 0)
+			return -1;
+	}
 	if (copy->opt.sign_key) {
 		hash_ctx_free(dest->seal_sha512);
 		dest->seal_sha512 = hash_ctx_new(hash_lookup("sha512"));

@@ -187,6 +187,9 @@ static int serve_receive(struct copy_options *opt, const char *path)
 	uint64_t left_out;
 	int status;
 
+	/* The client walked its tree: its exclude patterns do not travel, so
+	 * this seal records none. */
+	opt->exclude = NULL;
 	copy = copy_new(opt, dests, 1);
 	if (!copy) {
 		diag_file_error(path, errno);

@@ -2,6 +2,7 @@
 /** Totals for progress: a counting walk beside the copy, or a first pass over records. */
 #include "prelude.h"
 #include "tally.h"
+#include "exclude.h"
 #include "journal.h"
 #include "producer.h"
 #include "walk.h"
@@ -24,6 +25,16 @@ void tally_file(struct copy *copy, uint64_t size)
 		progress_expect(copy->progress, i, 1, size);
 }
 
+/* Where the path below the root starts in entry->path (as walk_visit finds it). */
+static size_t tally_rel(const struct copy *copy, const struct walk_entry *entry)
+{
+	size_t off = copy->root_len;
+
+	while (off < entry->path_len && entry->path[off] == '/')
+		off++;
+	return off;
+}
+
 /* Count what walk_visit (producer.c) would copy: the same entries left out. */
 static enum walk_action tally_visit(void *context, const struct walk_entry *entry)
 {
@@ -35,6 +46,10 @@ static enum walk_action tally_visit(void *context, const struct walk_entry *entr
 		return WALK_PRUNE;
 	if (entry->depth == 1 && (copy_is_seal_name(&copy->opt, entry->name) ||
 				  journal_own_name(entry->name)))
+		return WALK_PRUNE;
+	if (entry->depth > 0 && copy->opt.exclude &&
+	    exclude_match(copy->opt.exclude, entry->name, entry->path + tally_rel(copy, entry),
+			  S_ISDIR(entry->st->st_mode)))
 		return WALK_PRUNE;
 	if (S_ISDIR(entry->st->st_mode))
 		return entry->depth > 0 && is_dest_root(copy, entry->st) ? WALK_PRUNE

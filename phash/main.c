@@ -13,6 +13,7 @@
 #include "sealdir.h"
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <limits.h>
 #include <string.h>
@@ -34,6 +35,11 @@ static const char usage_text[] =
 	"  -f, --format=FORMAT   records (default), gnu (as sha256sum), bsd (as --tag)\n"
 	"      --reuse=OLDLIST   keep the digests of files whose inode, size and mtime\n"
 	"                        are unchanged since OLDLIST, without reading them\n"
+	"      --exclude=GLOB    -r: leave out the entries whose name (or, for a GLOB\n"
+	"                        with a '/', path below PATH) matches GLOB (repeatable;\n"
+	"                        as pfind -name and -path)\n"
+	"      --no-default-excludes  -r: also hash the volatile files left out by\n"
+	"                        default (.DS_Store, ._*, Thumbs.db, lost+found, ...)\n"
 	"      --unordered       write records as they finish, not in input order\n"
 	"      --nocache         drop each file's pages from the cache once hashed\n"
 	"      --progress        report progress on standard error (default on a tty)\n"
@@ -101,7 +107,7 @@ static void check_instead(int argc, char **argv)
 static void parse_options(int argc, char **argv, struct options *opt)
 {
 	enum { OPT_REUSE = 256, OPT_UNORDERED, OPT_NOCACHE, OPT_PROGRESS, OPT_NO_PROGRESS,
-	       OPT_SEAL, OPT_MHL };
+	       OPT_SEAL, OPT_MHL, OPT_EXCLUDE, OPT_NO_DEFAULT_EXCLUDES };
 	static const struct option longopts[] = {
 		{"algorithm", required_argument, NULL, 'a'},
 		{"jobs", required_argument, NULL, 'j'},
@@ -109,6 +115,8 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		{"recursive", no_argument, NULL, 'r'},
 		{"format", required_argument, NULL, 'f'},
 		{"reuse", required_argument, NULL, OPT_REUSE},
+		{"exclude", required_argument, NULL, OPT_EXCLUDE},
+		{"no-default-excludes", no_argument, NULL, OPT_NO_DEFAULT_EXCLUDES},
 		{"unordered", no_argument, NULL, OPT_UNORDERED},
 		{"nocache", no_argument, NULL, OPT_NOCACHE},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
@@ -122,6 +130,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
 	const char *algos = NULL, *bad;
 	char *mhl_algos = NULL;
 	size_t bad_len;
+	bool no_default_excludes = false, excludes_given = false;
 	int c, n;
 
 	opt->progress = progress_default();
@@ -143,6 +152,16 @@ static void parse_options(int argc, char **argv, struct options *opt)
 				diag_usage_error("unknown format '%s' (native, gnu or bsd)", optarg);
 			break;
 		case OPT_REUSE: opt->reuse_path = optarg; break;
+		case OPT_EXCLUDE:
+			if (exclude_add(&opt->exclude, optarg) != 0) {
+				if (errno == EINVAL)
+					diag_usage_error("invalid --exclude pattern '%s'", optarg);
+				diag_file_error(NULL, errno);
+				exit(EXIT_FAILED);
+			}
+			excludes_given = true;
+			break;
+		case OPT_NO_DEFAULT_EXCLUDES: no_default_excludes = excludes_given = true; break;
 		case OPT_UNORDERED: opt->unordered = true; break;
 		case OPT_NOCACHE: opt->nocache = true; break;
 		case OPT_PROGRESS: opt->progress = true; break;
@@ -187,6 +206,13 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		diag_usage_error("--format gnu takes exactly one algorithm (use --format bsd for several)");
 	if (opt->recursive && optind == argc)
 		diag_usage_error("-r needs at least one directory");
+	if (excludes_given && !opt->recursive)
+		diag_usage_error("--exclude and --no-default-excludes need -r (records and paths "
+				 "given are hashed as listed)");
+	if (opt->recursive && !no_default_excludes && exclude_add_defaults(&opt->exclude) != 0) {
+		diag_file_error(NULL, ENOMEM);
+		exit(EXIT_FAILED);
+	}
 	if (opt->nul && optind < argc && !opt->recursive)
 		diag_usage_error("-0 reads paths from standard input: no PATH arguments");
 	if (!opt->jobs)
@@ -263,6 +289,12 @@ int main(int argc, char **argv)
 	/* An output error is reported once, below. */
 	(void)batchpipe_finish(ph.pipe);
 	progress_finish(ph.progress);
+	if (atomic_load(&ph.excluded) > 0) {
+		uint64_t n = atomic_load(&ph.excluded);
+		diag_note("%" PRIu64 " excluded entr%s left out (volatile files, --exclude)", n,
+			  n == 1 ? "y" : "ies");
+	}
+	exclude_fini(&ph.opt.exclude);
 	out_report_error(ph.out);
 	batchpipe_free(ph.pipe);
 	if (ph.opt.seal) {

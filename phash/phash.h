@@ -11,11 +11,13 @@
 #include "prelude.h"
 #include "batchpipe.h"
 #include "dbuf.h"
+#include "exclude.h"
 #include "hash.h"
 #include "out.h"
 #include "progress.h"
 #include "record.h"
 #include "reuse.h"
+#include <stdatomic.h>
 #include <sys/stat.h>
 
 enum format {
@@ -37,6 +39,7 @@ struct options {
 	const char *reuse_path;
 	bool seal;             /* --seal DIR: the records become a seal in DIR */
 	bool mhl;              /* --mhl: that seal is an ASC MHL generation */
+	struct exclude exclude;     /* -r: the entries a walk leaves out */
 };
 
 /** The run's shared state: read-only once the pipeline starts, but for the thread-safe parts. */
@@ -46,6 +49,7 @@ struct phash {
 	struct reuse *reuse;        /* NULL without --reuse */
 	struct progress *progress;  /* NULL without --progress */
 	struct batchpipe *pipe;
+	atomic_uint_fast64_t excluded; /* entries the walks left out (exclude.h) */
 };
 
 /**

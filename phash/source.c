@@ -16,6 +16,7 @@
 struct producer {
 	struct phash *ph;
 	struct batchpipe_feed feed;
+	char **roots;          /* -r: the roots walked, for paths below them */
 };
 
 /* Queue text to pass through unchanged, in its place. */
@@ -131,6 +132,20 @@ static void walk_thread_fini(void *context)
 	free(producer);
 }
 
+/* Whether the exclude patterns leave entry out (then counted). */
+static bool left_out(struct producer *producer, const struct walk_entry *entry)
+{
+	struct phash *ph = producer->ph;
+	const char *rel = entry->path + strlen(producer->roots[entry->root_index]);
+
+	while (*rel == '/')
+		rel++;
+	if (!exclude_match(&ph->opt.exclude, entry->name, rel, entry->type == DT_DIR))
+		return false;
+	atomic_fetch_add(&ph->excluded, 1);
+	return true;
+}
+
 static enum walk_action visit(void *context, const struct walk_entry *entry)
 {
 	struct producer *producer = context;
@@ -138,6 +153,8 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 
 	if (producer && out_error(producer->ph->out))
 		return WALK_STOP;
+	if (producer && entry->depth > 0 && left_out(producer, entry))
+		return WALK_PRUNE;
 	task = producer ? batchpipe_slot(&producer->feed) : NULL;
 	if (!task || rec_set_plain(&task->rec, entry->path, entry->path_len) != 0) {
 		diag_file_error(entry->path, ENOMEM);
@@ -207,7 +224,7 @@ void source_arguments(struct phash *ph, char **paths, int count)
 
 void source_walk(struct phash *ph, char **roots, int count)
 {
-	struct producer producer = {.ph = ph};
+	struct producer producer = {.ph = ph, .roots = roots};
 
 	batchpipe_feed_init(&producer.feed, ph->pipe);
 	walk_roots(&producer, roots, count);

@@ -4,9 +4,11 @@
 #include "audit.h"
 #include "dbuf.h"
 #include "diag.h"
+#include "exclude.h"
 #include "hash.h"
 #include "hashio.h"
 #include "seal.h"
+#include "unorm.h"
 #include "walk.h"
 #include <dirent.h>
 #include <errno.h>
@@ -50,6 +52,8 @@ struct audit {
 	/* Every regular file walked (listed or not) and its bytes; other
 	 * entries that are neither files nor directories (--bag's Payload-Oxum). */
 	atomic_uint_fast64_t walked_files, walked_bytes, walked_others;
+	const struct exclude *exclude; /* borrowed; NULL: nothing left out */
+	atomic_uint_fast64_t excluded;
 	int walk_errno;            /* first allocation failure in a walker thread */
 };
 
@@ -224,6 +228,7 @@ struct audit *audit_new(const char *base)
 	}
 	pthread_mutex_init(&audit->lock, NULL);
 	atomic_init(&audit->errors, 0);
+	atomic_init(&audit->excluded, 0);
 	return audit;
 }
 
@@ -250,6 +255,16 @@ void audit_ignore(struct audit *audit, uint64_t dev, uint64_t ino)
 	audit->ignore = true;
 	audit->ignore_dev = dev;
 	audit->ignore_ino = ino;
+}
+
+void audit_exclude(struct audit *audit, const struct exclude *set)
+{
+	audit->exclude = set;
+}
+
+uint64_t audit_excluded(const struct audit *audit)
+{
+	return atomic_load(&audit->excluded);
 }
 
 int audit_add_path(struct audit *audit, const char *path, size_t len)
@@ -329,6 +344,46 @@ fail:
 	return rc;
 }
 
+/* Whether the file key (a manifest path's key: relative to the base unless absolute) exists. */
+static bool manifest_form_exists(const struct audit *audit, const struct dbuf *key)
+{
+	struct dbuf path;
+	struct stat st;
+	bool exists = false;
+
+	dbuf_init(&path);
+	if ((key->data[0] == '/' || (dbuf_puts(&path, audit->base) == 0 &&
+				     dbuf_putc(&path, '/') == 0)) &&
+	    dbuf_append(&path, key->data, key->len) == 0)
+		exists = fstatat(AT_FDCWD, path.data, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	dbuf_free(&path);
+	return exists;
+}
+
+/*
+ * Whether the manifest names the walked file (key, len bytes) under the
+ * other Unicode normalization of its path, and has no file of its own
+ * under that form: then pverify found the entry as this file (check.c's
+ * second look), which is neither NEW nor MISSING. thread->scratch is used.
+ */
+static bool named_in_other_form(struct walker_thread *thread, const char *key, size_t len)
+{
+	static const enum unorm_form forms[] = { UNORM_NFC, UNORM_NFD };
+	const struct audit *audit = thread->audit;
+	struct dbuf *other = &thread->scratch;
+
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		dbuf_clear(other);
+		if (unorm_normalize(forms[i], key, len, other) != 0)
+			return false; /* not UTF-8: no other form */
+		if ((other->len == len && memcmp(other->data, key, len) == 0) ||
+		    !table_find(&audit->names, other->data, other->len, NULL, NULL))
+			continue;
+		return !manifest_form_exists(audit, other);
+	}
+	return false;
+}
+
 static enum walk_action visit(void *context, const struct walk_entry *entry)
 {
 	struct walker_thread *thread = context;
@@ -343,9 +398,19 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 		atomic_fetch_add(&audit->errors, 1);
 		return WALK_CONTINUE;
 	}
-	if (entry->type != DT_REG && entry->type != DT_DIR && entry->depth > 0)
+	if (entry->depth == 0)
+		return WALK_CONTINUE;
+	given = audit->walk_given_len <= entry->path_len ? audit->walk_given_len : entry->path_len;
+	while (given < entry->path_len && entry->path[given] == '/')
+		given++; /* the rest is relative to the directory */
+	if (audit->exclude &&
+	    exclude_match(audit->exclude, entry->name, entry->path + given, entry->type == DT_DIR)) {
+		atomic_fetch_add(&audit->excluded, 1);
+		return WALK_PRUNE;
+	}
+	if (entry->type != DT_REG && entry->type != DT_DIR)
 		atomic_fetch_add(&audit->walked_others, 1);
-	if (entry->type != DT_REG || entry->depth == 0)
+	if (entry->type != DT_REG)
 		return WALK_CONTINUE;
 	if (audit->ignore && entry->st && (uint64_t)entry->st->st_dev == audit->ignore_dev &&
 	    (uint64_t)entry->st->st_ino == audit->ignore_ino)
@@ -355,12 +420,10 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 	atomic_fetch_add(&audit->walked_files, 1);
 	if (entry->st)
 		atomic_fetch_add(&audit->walked_bytes, (uint64_t)entry->st->st_size);
-	given = audit->walk_given_len <= entry->path_len ? audit->walk_given_len : entry->path_len;
-	while (given < entry->path_len && entry->path[given] == '/')
-		given++; /* the rest is relative to the directory */
 	if (path_key(&thread->norm, &thread->scratch, audit->base, audit->walk_canon,
 		     entry->path + given, entry->path_len - given) != 0 ||
 	    (!table_find(&audit->names, thread->norm.data, thread->norm.len, NULL, NULL) &&
+	     !named_in_other_form(thread, thread->norm.data, thread->norm.len) &&
 	     add_file(audit, thread->norm.data, thread->norm.len, entry) != 0)) {
 		audit->walk_errno = ENOMEM;
 		return WALK_STOP;

@@ -12,6 +12,8 @@
 #include "report.h"
 #include "task.h"
 
+struct exclude;
+
 struct audit;
 
 /**
@@ -39,6 +41,16 @@ int audit_add_path(struct audit *audit, const char *path, size_t len);
  * itself, when it lives in the audited tree (pcopy's .ptools-seal does).
  */
 void audit_ignore(struct audit *audit, uint64_t dev, uint64_t ino);
+
+/**
+ * Leave out of the walk the entries set matches (exclude.h; paths relative
+ * to the walked directory), counted for audit_excluded. set is borrowed: it
+ * must outlive the walk. NULL: nothing is left out.
+ */
+void audit_exclude(struct audit *audit, const struct exclude *set);
+
+/** How many entries the walk left out by the exclude set. */
+uint64_t audit_excluded(const struct audit *audit);
 
 /**
  * Walk walk_root (relative to the current directory, or absolute) and

@@ -3,11 +3,13 @@
 #include "prelude.h"
 #include "check.h"
 #include "beneath.h"
+#include "diag.h"
 #include "dircache.h"
 #include "hashio.h"
 #include "longpath.h"
 #include "openread.h"
 #include "record.h"
+#include "unorm.h"
 #include "xio.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -34,16 +36,17 @@ static void check_entry(struct task *task, const struct stat *st)
 }
 
 /*
- * Open the task's path: to read it (the one safe way, openread.h), or, for
- * a record that claims only existence and type, as an O_PATH handle to
- * fstat. Without --root, relative to the worker's cached directory: a
+ * Open path (len bytes: the task's, or its other normalization): to read
+ * it (the one safe way, openread.h), or, for a record that claims only
+ * existence and type, as an O_PATH handle to fstat. Without --root, relative to the worker's cached directory: a
  * manifest lists a directory's files together, and looking up a long path's
  * directories again for every file is a large part of the open. Under
  * --root, beneath_resolve's checks apply from the root every time. Returns
  * the descriptor with its fstat in *st, OPEN_READ_NOT_REGULAR (*st set), or
  * -1 with errno.
  */
-static int open_task(struct batchpipe_worker *worker, const struct task *task, struct stat *st)
+static int open_task(struct batchpipe_worker *worker, const struct task *task, const char *path,
+		     size_t len, struct stat *st)
 {
 	const struct check *shared = batchpipe_arg(worker);
 	const char *name;
@@ -51,18 +54,18 @@ static int open_task(struct batchpipe_worker *worker, const struct task *task, s
 
 	if (!task->look_only) {
 		if (shared->rootfd != AT_FDCWD)
-			return open_read_at(shared->rootfd, task->path,
+			return open_read_at(shared->rootfd, path,
 					    OPEN_READ_BENEATH | OPEN_READ_NO_PRESTAT, st, NULL);
-		dirfd = dircache_at(batchpipe_dircache(worker), task->path, task->path_len, &name);
+		dirfd = dircache_at(batchpipe_dircache(worker), path, len, &name);
 		return open_read_at(dirfd, name, OPEN_READ_NO_PRESTAT, st, NULL);
 	}
 	if (shared->rootfd != AT_FDCWD) {
-		fd = beneath_resolve(shared->rootfd, task->path, O_PATH | O_NOFOLLOW);
+		fd = beneath_resolve(shared->rootfd, path, O_PATH | O_NOFOLLOW);
 	} else {
-		dirfd = dircache_at(batchpipe_dircache(worker), task->path, task->path_len, &name);
+		dirfd = dircache_at(batchpipe_dircache(worker), path, len, &name);
 		fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 && errno == ENAMETOOLONG) {
-			int parent = longpath_parent(AT_FDCWD, task->path, &name);
+			int parent = longpath_parent(AT_FDCWD, path, &name);
 			if (parent == -1)
 				return -1;
 			fd = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -78,6 +81,43 @@ static int open_task(struct batchpipe_worker *worker, const struct task *task, s
 }
 
 /*
+ * A path the disk does not have may be there under its other Unicode
+ * normalization: macOS writes names decomposed (NFD), most systems
+ * precomposed (NFC), and a manifest made on one may be checked on the
+ * other. Tried only after a miss, so a tree without one costs nothing.
+ * Returns what open_task returns for the first form that is there (its
+ * name in *form), else -1 with errno as the first miss left it.
+ */
+static int open_other_form(struct batchpipe_worker *worker, const struct task *task,
+			   struct stat *st, const char **form)
+{
+	static const enum unorm_form forms[] = { UNORM_NFD, UNORM_NFC };
+	static const char *const names[] = { "NFD", "NFC" };
+	int saved = errno, fd = -1;
+	struct dbuf other;
+
+	dbuf_init(&other);
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		dbuf_clear(&other);
+		/* A name that is not UTF-8 has no other form. */
+		if (unorm_normalize(forms[i], task->path, task->path_len, &other) != 0)
+			break;
+		if (other.len == task->path_len && memcmp(other.data, task->path, other.len) == 0)
+			continue;
+		fd = open_task(worker, task, other.data, other.len, st);
+		if (fd >= 0 || fd == OPEN_READ_NOT_REGULAR) {
+			*form = names[i];
+			break;
+		}
+		fd = -1;
+	}
+	dbuf_free(&other);
+	if (fd == -1)
+		errno = saved;
+	return fd;
+}
+
+/*
  * Open the task's file, fstat it (in *st) and decide all that needs no
  * reading: missing, not regular, size, --sizes-only. Returns the descriptor when
  * the file is to be hashed (the pipeline closes it), else -1 with the verdict set.
@@ -85,9 +125,15 @@ static int open_task(struct batchpipe_worker *worker, const struct task *task, s
 static int check_open(struct batchpipe_worker *worker, struct task *task, struct stat *st)
 {
 	const struct check *shared = batchpipe_arg(worker);
+	const char *form = NULL;
 	int fd;
 
-	fd = open_task(worker, task, st);
+	fd = open_task(worker, task, task->path, task->path_len, st);
+	if (fd == -1 && (errno == ENOENT || errno == ENOTDIR)) {
+		fd = open_other_form(worker, task, st, &form);
+		if (form && !shared->quiet)
+			diag_file_note(task->path, "found as its %s form", form);
+	}
 	if (fd == OPEN_READ_NOT_REGULAR) {
 		task_set_error(task, S_ISDIR(st->st_mode) ? EISDIR : 0, "not a regular file");
 		return -1;

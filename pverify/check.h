@@ -20,6 +20,7 @@
 struct check {
 	int rootfd;                 /* AT_FDCWD without --root */
 	bool sizes_only;            /* --sizes-only: no file is read */
+	bool quiet;                 /* -q, --status: no notes */
 	struct report *report;
 	struct progress *progress;  /* NULL when off */
 };

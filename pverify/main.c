@@ -7,6 +7,7 @@
 #include "beneath.h"
 #include "check.h"
 #include "diag.h"
+#include "exclude.h"
 #include "hash.h"
 #include "input.h"
 #include "mhlcheck.h"
@@ -22,6 +23,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,11 @@ static const char usage_text[] =
 	"      --audit=DIR      also walk DIR (beneath -C's root when relative): report\n"
 	"                       NEW files (not in the manifest) and MOVED ones (a\n"
 	"                       missing entry's digest found there)\n"
+	"      --exclude=GLOB   --audit: leave out the entries whose name (or, for a\n"
+	"                       GLOB with a '/', path below DIR) matches GLOB\n"
+	"                       (repeatable; as pfind -name and -path)\n"
+	"      --no-default-excludes  --audit: also report the volatile files left\n"
+	"                       out by default (.DS_Store, ._*, Thumbs.db, ...)\n"
 	"      --sealed         the manifest must be a pcopy seal: one without its\n"
 	"                       seal header and seal line fails (the default for a\n"
 	"                       manifest named " SEAL_DEFAULT_NAME ", from -f or stdin)\n"
@@ -105,6 +112,8 @@ enum {
 	OPT_BAG,
 	OPT_QUICK,
 	OPT_MHL,
+	OPT_EXCLUDE,
+	OPT_NO_DEFAULT_EXCLUDES,
 };
 
 static const struct option long_options[] = {
@@ -112,6 +121,8 @@ static const struct option long_options[] = {
 	{"root", required_argument, NULL, 'C'},
 	{"algorithm", required_argument, NULL, 'a'},
 	{"audit", required_argument, NULL, OPT_AUDIT},
+	{"exclude", required_argument, NULL, OPT_EXCLUDE},
+	{"no-default-excludes", no_argument, NULL, OPT_NO_DEFAULT_EXCLUDES},
 	{"sealed", no_argument, NULL, OPT_SEALED},
 	{"bag", no_argument, NULL, OPT_BAG},
 	{"quick", no_argument, NULL, OPT_QUICK},
@@ -139,6 +150,8 @@ struct options {
 	bool zero;               /* -z: NUL-terminated lines */
 	const char *root;
 	const char *audit_dir;
+	struct exclude exclude;  /* --audit: what the walk leaves out */
+	bool excludes_given, no_default_excludes;
 	const struct hash_algo *forced;
 	bool sizes_only;     /* --sizes-only: no file is read */
 	bool verbose, quiet, status;
@@ -229,6 +242,18 @@ static void parse_options(int argc, char **argv, struct options *options)
 		case OPT_AUDIT:
 			options->audit_dir = optarg;
 			break;
+		case OPT_EXCLUDE:
+			if (exclude_add(&options->exclude, optarg) != 0) {
+				if (errno == EINVAL)
+					diag_usage_error("invalid --exclude pattern '%s'", optarg);
+				diag_file_error(NULL, errno);
+				exit(EXIT_FAILED);
+			}
+			options->excludes_given = true;
+			break;
+		case OPT_NO_DEFAULT_EXCLUDES:
+			options->no_default_excludes = options->excludes_given = true;
+			break;
 		case OPT_SEALED:
 			options->sealed = true;
 			break;
@@ -295,6 +320,14 @@ static void parse_options(int argc, char **argv, struct options *options)
 	if (options->ignore_missing && options->audit_dir)
 		diag_usage_error("--ignore-missing and --audit do not go together (the audit "
 				 "reports what is missing)");
+	if (options->excludes_given && !options->audit_dir)
+		diag_usage_error("--exclude and --no-default-excludes need --audit (every file a "
+				 "manifest names is checked)");
+	if (options->audit_dir && !options->no_default_excludes &&
+	    exclude_add_defaults(&options->exclude) != 0) {
+		diag_file_error(NULL, ENOMEM);
+		exit(EXIT_FAILED);
+	}
 	if (options->signers && access(options->signers, R_OK) != 0)
 		diag_usage_error("--signers: %s: %s", options->signers, strerror(errno));
 	if (options->jobs == 0)
@@ -334,6 +367,7 @@ int main(int argc, char **argv)
 
 	shared.rootfd = AT_FDCWD;
 	shared.sizes_only = options.sizes_only;
+	shared.quiet = options.quiet || options.status;
 	if (options.root) {
 		shared.rootfd = open(options.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (shared.rootfd < 0) {
@@ -353,6 +387,8 @@ int main(int argc, char **argv)
 		free(options.manifests);
 		return EXIT_USAGE;
 	}
+	if (reading.audit)
+		audit_exclude(reading.audit, &options.exclude);
 	sink = out_new(STDOUT_FILENO);
 	reading.sink = sink;
 	shared.report = sink ? report_new(sink, print_level(&options),
@@ -449,6 +485,10 @@ int main(int argc, char **argv)
 		if (audit_run(reading.audit, walk_root, options.jobs, shared.report,
 			      &walk_errors) != 0)
 			diag_file_error(walk_root, errno);
+		if (audit_excluded(reading.audit) > 0 && !options.quiet && !options.status)
+			diag_note("%" PRIu64 " excluded entr%s left out of the audit (volatile files, "
+				  "--exclude)", audit_excluded(reading.audit),
+				  audit_excluded(reading.audit) == 1 ? "y" : "ies");
 	}
 	if (options.bag && reading.audit) {
 		uint64_t files, bytes, others;
@@ -486,6 +526,7 @@ done:
 	report_free(shared.report);
 	out_free(sink);
 	audit_free(reading.audit);
+	exclude_fini(&options.exclude);
 	free(walk_root);
 	free(options.manifests);
 	if (shared.rootfd != AT_FDCWD)

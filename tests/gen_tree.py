@@ -29,6 +29,16 @@ PLAIN = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._"
 LEADING = [b"-", b"--", b"#", b" ", b"\\", b"\t", b"\n", b"~", b"."]
 
 
+# Names pcopy and phash -r leave out by default (libcommon/exclude.c).
+VOLATILE = {b".DS_Store", b".Spotlight-V100", b".Trashes", b".fseventsd", b".TemporaryItems",
+            b"Thumbs.db", b"desktop.ini", b"lost+found"}
+
+
+def is_volatile(name):
+    """Whether a walk leaves name out by default: a copy would lack it."""
+    return name in VOLATILE or name.startswith(b"._")
+
+
 def make_name(rng, taken):
     """A fresh name (bytes) not in taken, never '.', '..' or a pcopy name."""
     while True:
@@ -46,7 +56,7 @@ def make_name(rng, taken):
                 parts.append(bytes([rng.choice([b for b in range(1, 256) if b != 0x2f])]))
         name = b"".join(parts)[:200]
         if name in (b".", b"..") or name.startswith(b".pcopy") or \
-           name.startswith(b".ptools") or name in taken:
+           name.startswith(b".ptools") or name in taken or is_volatile(name):
             continue
         taken.add(name)
         return name

@@ -46,7 +46,8 @@ teardown() {
 	make_mixed_tree src
 	prun pcopy src one
 	assert_success
-	sed -i '2s/\tmtime:/\tmtime:1/' one/.ptools-seal
+	# The first record (line 2 records the exclude patterns).
+	sed -i '0,/\tmtime:/s//\tmtime:1/' one/.ptools-seal
 	prun pverify -C one < one/.ptools-seal
 	assert_failure 1
 	assert_output --partial "seal digest mismatch: the seal was edited"

@@ -855,7 +855,8 @@ sealed_tree_manifest() {
 	prun pverify -C one -f edited -f one/.ptools-seal
 	assert_failure 1
 	refute_output --partial "one/.ptools-seal: no file was checked" 1
-	assert_output --partial "edited:2: seal digest mismatch: the seal was edited"
+	# line 3: the header, the exclude patterns, then the seal line
+	assert_output --partial "edited:3: seal digest mismatch: the seal was edited"
 	printf 'same\n' > f
 	printf '%s\t5\tf\tchanged:1\tsha256:%s\n' "$(stat -c %i f)" "$(sha256sum f | cut -c1-64)" > list
 	prun pverify -f list

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: 0BSD */
+/** The entries a tree walk leaves out (exclude.h). */
+#include "prelude.h"
+#include "exclude.h"
+#include "record.h"
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * What macOS, Windows and fsck leave in a tree on their own, which nobody
+ * means to copy or seal: Finder's folder settings, AppleDouble companions
+ * (resource forks and attributes on a filesystem without them), Spotlight's
+ * index, the Trash, the FSEvents log, temporary items, Explorer's thumbnail
+ * cache and folder settings, and fsck's recovered fragments.
+ */
+static const char *const defaults[] = {
+	".DS_Store", "._*", ".Spotlight-V100", ".Trashes", ".fseventsd", ".TemporaryItems",
+	"Thumbs.db", "desktop.ini", "lost+found", NULL,
+};
+
+const char *const *exclude_defaults(void)
+{
+	return defaults;
+}
+
+void exclude_init(struct exclude *set)
+{
+	memset(set, 0, sizeof(*set));
+}
+
+void exclude_fini(struct exclude *set)
+{
+	if (!set)
+		return;
+	for (size_t i = 0; i < set->n; i++) {
+		free(set->rules[i].glob);
+		free(set->rules[i].given);
+	}
+	free(set->rules);
+	exclude_init(set);
+}
+
+int exclude_add(struct exclude *set, const char *pattern)
+{
+	struct exclude_rule rule;
+	size_t start = 0, end = strlen(pattern);
+
+	memset(&rule, 0, sizeof(rule));
+	if (start < end && pattern[start] == '/') {
+		rule.by_path = true; /* anchored at the root */
+		while (start < end && pattern[start] == '/')
+			start++;
+	}
+	if (end > start && pattern[end - 1] == '/') {
+		rule.dirs_only = true;
+		while (end > start && pattern[end - 1] == '/')
+			end--;
+	}
+	if (end == start) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (memchr(pattern + start, '/', end - start))
+		rule.by_path = true;
+	if (set->n == set->cap) {
+		size_t cap = set->cap ? 2 * set->cap : 16;
+		struct exclude_rule *grown = realloc(set->rules, cap * sizeof(*grown));
+
+		if (!grown)
+			return -1;
+		set->rules = grown;
+		set->cap = cap;
+	}
+	rule.glob = strndup(pattern + start, end - start);
+	rule.given = strdup(pattern);
+	if (!rule.glob || !rule.given) {
+		free(rule.glob);
+		free(rule.given);
+		errno = ENOMEM;
+		return -1;
+	}
+	set->rules[set->n++] = rule;
+	return 0;
+}
+
+int exclude_add_defaults(struct exclude *set)
+{
+	for (size_t i = 0; defaults[i]; i++)
+		if (exclude_add(set, defaults[i]) != 0)
+			return -1;
+	return 0;
+}
+
+bool exclude_match(const struct exclude *set, const char *name, const char *rel, bool is_dir)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		const struct exclude_rule *rule = &set->rules[i];
+
+		if (rule->dirs_only && !is_dir)
+			continue;
+		if (fnmatch(rule->glob, rule->by_path ? rel : name, 0) == 0)
+			return true;
+	}
+	return false;
+}
+
+int exclude_format_comment(const struct exclude *set, struct dbuf *out)
+{
+	if (dbuf_puts(out, EXCLUDE_COMMENT) != 0)
+		return -1;
+	for (size_t i = 0; i < set->n; i++) {
+		const char *given = set->rules[i].given;
+
+		if (dbuf_putc(out, '\t') != 0 || rec_escape(out, given, strlen(given)) != 0)
+			return -1;
+	}
+	return dbuf_putc(out, '\n');
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: 0BSD */
+/** Unit tests of libcommon/exclude: the defaults, names, paths, anchors, directories. */
+#include "prelude.h"
+#include "unit.h"
+#include "exclude.h"
+#include <errno.h>
+#include <string.h>
+
+UNIT_TEST(exclude_defaults_match_volatile_names)
+{
+	struct exclude set;
+
+	exclude_init(&set);
+	EXPECT(exclude_add_defaults(&set) == 0);
+	EXPECT(exclude_match(&set, ".DS_Store", "a/.DS_Store", false));
+	EXPECT(exclude_match(&set, "._photo.jpg", "deep/er/._photo.jpg", false));
+	EXPECT(exclude_match(&set, ".Spotlight-V100", ".Spotlight-V100", true));
+	EXPECT(exclude_match(&set, "lost+found", "lost+found", true));
+	EXPECT(exclude_match(&set, "Thumbs.db", "x/Thumbs.db", false));
+	EXPECT(exclude_match(&set, "desktop.ini", "desktop.ini", false));
+	EXPECT(!exclude_match(&set, "photo.jpg", "photo.jpg", false));
+	EXPECT(!exclude_match(&set, "_x", "_x", false));
+	EXPECT(!exclude_match(&set, ".DS_Store.bak", ".DS_Store.bak", false));
+	exclude_fini(&set);
+	exclude_fini(&set); /* idempotent */
+}
+
+UNIT_TEST(exclude_globs_as_pfind)
+{
+	struct exclude set;
+
+	exclude_init(&set);
+	EXPECT(exclude_match(&set, "a.tmp", "a.tmp", false) == false); /* empty set */
+	EXPECT(exclude_add(&set, "*.tmp") == 0);
+	EXPECT(exclude_add(&set, "cache/*.o") == 0);
+	EXPECT(exclude_add(&set, "/top") == 0);
+	EXPECT(exclude_add(&set, "build/") == 0);
+	/* No '/': the name, at any depth; '*' matches a leading dot (find -name). */
+	EXPECT(exclude_match(&set, "a.tmp", "x/y/a.tmp", false));
+	EXPECT(exclude_match(&set, ".a.tmp", ".a.tmp", false));
+	EXPECT(!exclude_match(&set, "a.tmpx", "a.tmpx", false));
+	/* A '/': the path below the root, where '*' crosses '/' (find -path). */
+	EXPECT(exclude_match(&set, "m.o", "cache/m.o", false));
+	EXPECT(exclude_match(&set, "m.o", "cache/sub/m.o", false));
+	EXPECT(!exclude_match(&set, "m.o", "x/cache/m.o", false));
+	/* A leading '/': anchored at the root. */
+	EXPECT(exclude_match(&set, "top", "top", true));
+	EXPECT(!exclude_match(&set, "top", "x/top", true));
+	/* A trailing '/': directories only. */
+	EXPECT(exclude_match(&set, "build", "src/build", true));
+	EXPECT(!exclude_match(&set, "build", "src/build", false));
+	exclude_fini(&set);
+}
+
+UNIT_TEST(exclude_refuses_empty_patterns_and_records_them)
+{
+	struct exclude set;
+	struct dbuf line;
+
+	exclude_init(&set);
+	dbuf_init(&line);
+	errno = 0;
+	EXPECT(exclude_add(&set, "") == -1 && errno == EINVAL);
+	EXPECT(exclude_add(&set, "//") == -1 && errno == EINVAL);
+	EXPECT(exclude_format_comment(&set, &line) == 0);
+	EXPECT(line.len == strlen("#exclude\n") && memcmp(line.data, "#exclude\n", line.len) == 0);
+	EXPECT(exclude_add(&set, "*.tmp") == 0);
+	EXPECT(exclude_add(&set, "a\tb\\") == 0);
+	dbuf_clear(&line);
+	EXPECT(exclude_format_comment(&set, &line) == 0);
+	EXPECT(line.len == strlen("#exclude\t*.tmp\ta\\tb\\\\\n") &&
+	       memcmp(line.data, "#exclude\t*.tmp\ta\\tb\\\\\n", line.len) == 0);
+	dbuf_free(&line);
+	exclude_fini(&set);
+}
