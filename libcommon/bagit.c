@@ -117,6 +117,28 @@ static bool blank(char c)
 	return c == ' ' || c == '\t';
 }
 
+/*
+ * The PATH that ends a manifest or fetch line, after the blanks from i on:
+ * decoded into path. Returns 0, or -1 with *why (none when there is no path;
+ * errno EINVAL) or "out of memory" (errno ENOMEM).
+ */
+static int take_path(const char *line, size_t len, size_t i, bool decode, struct dbuf *path,
+		     const char *none, const char **why)
+{
+	while (i < len && blank(line[i]))
+		i++;
+	if (i == len) {
+		*why = none;
+		errno = EINVAL;
+		return -1;
+	}
+	if (decode_path(path, line + i, len - i, decode) != 0) {
+		*why = "out of memory";
+		return -1;
+	}
+	return 0;
+}
+
 int bagit_parse_manifest_line(const char *line, size_t len, const struct hash_algo *algo,
 			      bool decode, char hex[HASH_HEX_MAX + 1], struct dbuf *path,
 			      const char **why)
@@ -142,17 +164,7 @@ int bagit_parse_manifest_line(const char *line, size_t len, const struct hash_al
 		hex[k] = "0123456789abcdef"[v];
 	}
 	hex[digits] = '\0';
-	while (i < len && blank(line[i]))
-		i++;
-	if (i == len) {
-		*why = "no path after the checksum";
-		goto bad;
-	}
-	if (decode_path(path, line + i, len - i, decode) != 0) {
-		*why = "out of memory";
-		return -1;
-	}
-	return 0;
+	return take_path(line, len, i, decode, path, "no path after the checksum", why);
 bad:
 	errno = EINVAL;
 	return -1;
@@ -190,17 +202,7 @@ int bagit_parse_fetch_line(const char *line, size_t len, bool decode, uint64_t *
 			*length = *length * 10 + (uint64_t)(line[k] - '0');
 		}
 	}
-	while (i < len && blank(line[i]))
-		i++;
-	if (i == len) {
-		*why = "no path";
-		goto bad;
-	}
-	if (decode_path(path, line + i, len - i, decode) != 0) {
-		*why = "out of memory";
-		return -1;
-	}
-	return 0;
+	return take_path(line, len, i, decode, path, "no path", why);
 bad:
 	errno = EINVAL;
 	return -1;
