@@ -208,13 +208,19 @@ kill_single() {
 	assert [ -e "$dir/.pcopy-journal" ]
 }
 
-@test "after kill -9, pcopy --rollback DEST (a single file's DEST) restores its directory exactly" {
+# killed_over_named: d/named (old, dated 2010) being replaced by a single-file
+# copy killed with -9; snap is d as it was before.
+killed_over_named() {
 	build_shim
 	mkdir d
 	printf 'old\n' > d/named
 	touch -d '2010-01-01' d/named d
 	snap=$(snapshot d)
 	kill_single d -f big d/named
+}
+
+@test "after kill -9, pcopy --rollback DEST (a single file's DEST) restores its directory exactly" {
+	killed_over_named
 	prun pcopy --rollback d/named
 	assert_success
 	assert_equal "$(snapshot d)" "$snap"
@@ -302,12 +308,7 @@ kill_single() {
 }
 
 @test "pcopy --rollback host:DEST of a single file's DEST rolls back its directory there" {
-	build_shim
-	mkdir d
-	printf 'old\n' > d/named
-	touch -d '2010-01-01' d/named d
-	snap=$(snapshot d)
-	kill_single d -f big d/named
+	killed_over_named
 	prun rpcopy --rollback "testhost:$T/d/named"
 	assert_success
 	assert_equal "$(snapshot d)" "$snap"
