@@ -402,8 +402,6 @@ struct mhl1_reader *mhl1_reader_new(mhl1_entry_fn *fn, void *arg)
 	xmlbound_init(&r->xb, &(struct xmlbound_reader){
 		.on_start = on_start, .on_end = on_end, .on_text = on_text, .arg = r,
 		.depth_max = MHL1_DEPTH_MAX, .token_max = MHL1_TOKEN_MAX,
-		.too_deep = "elements nested too deep (more than 32 levels)",
-		.too_long = "a tag, attribute or comment longer than 1 MiB",
 		.doctype = "DOCTYPE refused: an MHL file has no DTD or entities",
 	});
 	r->path = malloc(MHL1_PATH_MAX + 1);

@@ -360,8 +360,6 @@ struct mhl2_reader *mhl2_reader_new(enum mhl2_doc doc, mhl2_entry_fn *fn, void *
 	xmlbound_init(&r->xb, &(struct xmlbound_reader){
 		.on_start = on_start, .on_end = on_end, .on_text = on_text, .arg = r,
 		.depth_max = MHL2_DEPTH_MAX, .token_max = MHL2_TOKEN_MAX,
-		.too_deep = "elements nested too deep (more than 16 levels)",
-		.too_long = "a tag, attribute or comment longer than 1 MiB",
 		.doctype = "DOCTYPE refused: an ASC MHL file has no DTD or entities",
 	});
 	r->path = malloc(MHL2_PATH_MAX + 1);

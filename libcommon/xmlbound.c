@@ -13,6 +13,10 @@ void xmlbound_init(struct xmlbound *b, const struct xmlbound_reader *reader)
 {
 	memset(b, 0, sizeof(*b));
 	b->reader = *reader;
+	snprintf(b->too_deep, sizeof(b->too_deep), "elements nested too deep (more than %d levels)",
+		 reader->depth_max);
+	snprintf(b->too_long, sizeof(b->too_long),
+		 "a tag, attribute or comment longer than %zu MiB", reader->token_max >> 20);
 }
 
 void xmlbound_fail(struct xmlbound *b, const char *why)
@@ -48,7 +52,7 @@ static void XMLCALL on_start(void *arg, const XML_Char *name, const XML_Char **a
 
 	progressed(b);
 	if (++b->depth > b->reader.depth_max) {
-		xmlbound_fail(b, b->reader.too_deep);
+		xmlbound_fail(b, b->too_deep);
 		return;
 	}
 	b->reader.on_start(b->reader.arg, name, attrs);
@@ -161,7 +165,7 @@ static bool parse(struct xmlbound *b, const char *data, size_t len, bool final)
 	}
 	if (b->fed - b->last_event > b->reader.token_max) {
 		b->failed = true;
-		b->why = b->reader.too_long;
+		b->why = b->too_long;
 		return false;
 	}
 	return true;

@@ -24,9 +24,7 @@ struct xmlbound_reader {
 	XML_CharacterDataHandler on_text;
 	void *arg;                        /* the handlers' first argument */
 	int depth_max;                    /* the deepest nesting allowed */
-	size_t token_max;                 /* the most input one token may span */
-	const char *too_deep;             /* static text: the error past depth_max */
-	const char *too_long;             /* static text: the error past token_max */
+	size_t token_max;                 /* the most input one token may span: whole MiB */
 	const char *doctype;              /* static text: the error on a DOCTYPE */
 };
 
@@ -41,7 +39,9 @@ struct xmlbound {
 	bool parsing;            /* inside XML_Parse: a failure stops the parser */
 	bool kept_errno;         /* why is "out of memory" or "stopped": errno tells more */
 	bool bom_hint;           /* a syntax error before the root may be a wrong byte-order mark */
-	char message[200];
+	char message[200];       /* a malformed-XML error */
+	char too_deep[64];       /* the errors past the reader's limits */
+	char too_long[64];
 };
 
 /** Set up b for reader (copied); no parser yet. Cannot fail. */
