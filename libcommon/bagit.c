@@ -2,6 +2,7 @@
 /** BagIt's tag files, manifest lines and path encoding (bagit.h). */
 #include "prelude.h"
 #include "bagit.h"
+#include "record.h"
 #include "xio.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -86,17 +87,6 @@ size_t bagit_normalize(char *path, size_t len)
 	return out;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode %0A, %0D and %25 (any case); any other % stays as it is. */
 static int decode_path(struct dbuf *out, const char *path, size_t len, bool decode)
 {
@@ -104,8 +94,8 @@ static int decode_path(struct dbuf *out, const char *path, size_t len, bool deco
 
 	dbuf_clear(out);
 	for (i = 0; i < len; i++) {
-		int hi = i + 2 < len ? hex_value(path[i + 1]) : -1;
-		int lo = i + 2 < len ? hex_value(path[i + 2]) : -1;
+		int hi = i + 2 < len ? rec_hex_value(path[i + 1]) : -1;
+		int lo = i + 2 < len ? rec_hex_value(path[i + 2]) : -1;
 		int c = hi >= 0 && lo >= 0 ? hi * 16 + lo : -1;
 
 		if (decode && path[i] == '%' && (c == '\n' || c == '\r' || c == '%')) {
@@ -127,6 +117,28 @@ static bool blank(char c)
 	return c == ' ' || c == '\t';
 }
 
+/*
+ * The PATH that ends a manifest or fetch line, after the blanks from i on:
+ * decoded into path. Returns 0, or -1 with *why (none when there is no path;
+ * errno EINVAL) or "out of memory" (errno ENOMEM).
+ */
+static int take_path(const char *line, size_t len, size_t i, bool decode, struct dbuf *path,
+		     const char *none, const char **why)
+{
+	while (i < len && blank(line[i]))
+		i++;
+	if (i == len) {
+		*why = none;
+		errno = EINVAL;
+		return -1;
+	}
+	if (decode_path(path, line + i, len - i, decode) != 0) {
+		*why = "out of memory";
+		return -1;
+	}
+	return 0;
+}
+
 int bagit_parse_manifest_line(const char *line, size_t len, const struct hash_algo *algo,
 			      bool decode, char hex[HASH_HEX_MAX + 1], struct dbuf *path,
 			      const char **why)
@@ -144,7 +156,7 @@ int bagit_parse_manifest_line(const char *line, size_t len, const struct hash_al
 		goto bad;
 	}
 	for (size_t k = 0; k < digits; k++) {
-		int v = hex_value(line[k]);
+		int v = rec_hex_value(line[k]);
 		if (v < 0) {
 			*why = "the checksum is not hexadecimal";
 			goto bad;
@@ -152,17 +164,7 @@ int bagit_parse_manifest_line(const char *line, size_t len, const struct hash_al
 		hex[k] = "0123456789abcdef"[v];
 	}
 	hex[digits] = '\0';
-	while (i < len && blank(line[i]))
-		i++;
-	if (i == len) {
-		*why = "no path after the checksum";
-		goto bad;
-	}
-	if (decode_path(path, line + i, len - i, decode) != 0) {
-		*why = "out of memory";
-		return -1;
-	}
-	return 0;
+	return take_path(line, len, i, decode, path, "no path after the checksum", why);
 bad:
 	errno = EINVAL;
 	return -1;
@@ -200,17 +202,7 @@ int bagit_parse_fetch_line(const char *line, size_t len, bool decode, uint64_t *
 			*length = *length * 10 + (uint64_t)(line[k] - '0');
 		}
 	}
-	while (i < len && blank(line[i]))
-		i++;
-	if (i == len) {
-		*why = "no path";
-		goto bad;
-	}
-	if (decode_path(path, line + i, len - i, decode) != 0) {
-		*why = "out of memory";
-		return -1;
-	}
-	return 0;
+	return take_path(line, len, i, decode, path, "no path", why);
 bad:
 	errno = EINVAL;
 	return -1;

@@ -94,8 +94,7 @@ int rec_escape(struct dbuf *out, const char *bytes, size_t len)
 	return 0;
 }
 
-/* Value of a hex digit (either case), or -1. */
-static int hex_value(char c)
+int rec_hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -130,8 +129,8 @@ int rec_unescape(struct dbuf *out, const char *text, size_t len, const char **wh
 		case 'x':
 			if (i + 3 >= len)
 				goto bad;
-			hi = hex_value(text[i + 2]);
-			lo = hex_value(text[i + 3]);
+			hi = rec_hex_value(text[i + 2]);
+			lo = rec_hex_value(text[i + 3]);
 			/* \x00 would put a NUL into a path: never valid. */
 			if (hi < 0 || lo < 0 || (hi | lo) == 0)
 				goto bad;

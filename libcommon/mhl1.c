@@ -2,8 +2,8 @@
 /** MHL v1 files read with expat, one entry per <hash>, in bounded memory. */
 #include "prelude.h"
 #include "mhl1.h"
+#include "xmlbound.h"
 #include <errno.h>
-#include <expat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,19 +20,14 @@ enum field { FIELD_NONE, FIELD_FILE, FIELD_SIZE, FIELD_MD5, FIELD_SHA1, FIELD_XX
 struct mhl1_reader {
 	mhl1_entry_fn *fn;
 	void *arg;
-	XML_Parser xml;
+	struct xmlbound xb;
 	char *utf8;             /* SLICE bytes: transcoded UTF-32 */
-	const char *why;        /* the fatal error, once failed */
-	uint64_t fed;           /* bytes handed to expat */
-	uint64_t last_event;    /* ...up to the last handler call */
 	size_t head_len;
 	size_t unit_len;
 	enum mhl1_encoding encoding;
-	int depth;
 	unsigned char head[4];  /* the first bytes, until the encoding is known */
 	unsigned char unit[4];  /* a UTF-32 unit split between two feeds */
 	bool first_unit;        /* no UTF-32 character seen yet */
-	bool failed;
 	bool root_seen;
 	/* The <hash> being read. */
 	bool in_hash;
@@ -45,7 +40,6 @@ struct mhl1_reader {
 	char *path;             /* MHL1_PATH_MAX + 1 bytes */
 	size_t path_len;
 	struct mhl1_entry entry;
-	char message[160];
 	char text[MHL1_TEXT_MAX + 1];
 	char hex[MHL1_DIGESTS_MAX][HASH_HEX_MAX + 1];
 	char xxh64_le[17];      /* <xxhash64>, to compare with <xxhash64be> */
@@ -137,26 +131,6 @@ bool mhl1_detect(const char *data, size_t len)
 	return false;
 }
 
-/* Stop the parse for good with why (static text). */
-static void fail(struct mhl1_reader *r, const char *why)
-{
-	if (!r->failed) {
-		r->failed = true;
-		r->why = why;
-	}
-	XML_StopParser(r->xml, XML_FALSE);
-}
-
-/* Every handler notes that expat got this far: what it holds unparsed is
- * then at most one token, which mhl1_feed bounds. */
-static void progressed(struct mhl1_reader *r)
-{
-	XML_Index at = XML_GetCurrentByteIndex(r->xml);
-
-	if (at > 0 && (uint64_t)at > r->last_event)
-		r->last_event = (uint64_t)at;
-}
-
 static enum field field_of(const char *name)
 {
 	static const struct { const char *name; enum field field; } fields[] = {
@@ -176,33 +150,28 @@ static void XMLCALL on_start(void *arg, const XML_Char *name, const XML_Char **a
 	struct mhl1_reader *r = arg;
 	const char *version = NULL;
 
-	progressed(r);
-	if (++r->depth > MHL1_DEPTH_MAX) {
-		fail(r, "elements nested too deep (more than 32 levels)");
-		return;
-	}
-	if (r->depth == 1) {
+	if (r->xb.depth == 1) {
 		if (strcmp(name, "hashlist") != 0) {
-			fail(r, "not an MHL v1 file: the root element is not <hashlist>");
+			xmlbound_fail(&r->xb, "not an MHL v1 file: the root element is not <hashlist>");
 			return;
 		}
 		for (size_t i = 0; attrs[i]; i += 2)
 			if (strcmp(attrs[i], "version") == 0)
 				version = attrs[i + 1];
 		if (!version) {
-			fail(r, "<hashlist> without a version");
+			xmlbound_fail(&r->xb, "<hashlist> without a version");
 			return;
 		}
 		if (strcmp(version, "1.0") != 0 && strcmp(version, "1.1") != 0) {
-			fail(r, "not an MHL v1 file: hashlist version is not 1.0 or 1.1");
+			xmlbound_fail(&r->xb, "not an MHL v1 file: hashlist version is not 1.0 or 1.1");
 			return;
 		}
 		r->root_seen = true;
 		return;
 	}
-	if (r->depth == 2 && strcmp(name, "hash") == 0) {
+	if (r->xb.depth == 2 && strcmp(name, "hash") == 0) {
 		r->in_hash = true;
-		r->hash_line = (uintmax_t)XML_GetCurrentLineNumber(r->xml);
+		r->hash_line = xmlbound_line(&r->xb);
 		r->entry_why = NULL;
 		r->has_path = false;
 		r->path_len = 0;
@@ -211,7 +180,7 @@ static void XMLCALL on_start(void *arg, const XML_Char *name, const XML_Char **a
 		r->xxh64_le[0] = '\0';
 		return;
 	}
-	if (r->depth == 3 && r->in_hash) {
+	if (r->xb.depth == 3 && r->in_hash) {
 		r->field = field_of(name);
 		r->text_len = 0;
 		r->text_long = false;
@@ -225,8 +194,7 @@ static void XMLCALL on_text(void *arg, const XML_Char *s, int len)
 	struct mhl1_reader *r = arg;
 	size_t n = (size_t)len;
 
-	progressed(r);
-	if (r->field == FIELD_NONE || r->depth != 3 || r->text_long)
+	if (r->field == FIELD_NONE || r->xb.depth != 3 || r->text_long)
 		return;
 	if (r->field == FIELD_FILE) {
 		if (n > MHL1_PATH_MAX - r->path_len) {
@@ -406,11 +374,10 @@ static void XMLCALL on_end(void *arg, const XML_Char *name)
 	struct mhl1_reader *r = arg;
 	(void)name;
 
-	progressed(r);
-	if (r->depth == 3 && r->in_hash && r->field != FIELD_NONE) {
+	if (r->xb.depth == 3 && r->in_hash && r->field != FIELD_NONE) {
 		end_field(r);
 		r->field = FIELD_NONE;
-	} else if (r->depth == 2 && r->in_hash) {
+	} else if (r->xb.depth == 2 && r->in_hash) {
 		r->in_hash = false;
 		if (!r->has_path)
 			entry_bad(r, "<hash> without a <file>");
@@ -419,38 +386,9 @@ static void XMLCALL on_end(void *arg, const XML_Char *name)
 		r->entry.path = r->path;
 		r->entry.path_len = r->path_len;
 		r->entry.line = r->hash_line;
-		if (r->fn(r->arg, r->entry_why ? NULL : &r->entry, r->hash_line, r->entry_why) != 0) {
-			fail(r, errno == ENOMEM ? "out of memory" : "stopped");
-			return;
-		}
+		if (r->fn(r->arg, r->entry_why ? NULL : &r->entry, r->hash_line, r->entry_why) != 0)
+			xmlbound_callback_failed(&r->xb);
 	}
-	r->depth--;
-}
-
-static void XMLCALL on_doctype(void *arg, const XML_Char *name, const XML_Char *sysid,
-			       const XML_Char *pubid, int internal) {
-	(void)name, (void)sysid, (void)pubid, (void)internal;
-	fail(arg, "DOCTYPE refused: an MHL file has no DTD or entities");
-}
-
-static void XMLCALL on_entity(void *arg, const XML_Char *name, int param, const XML_Char *value,
-			      int value_len, const XML_Char *base, const XML_Char *sysid,
-			      const XML_Char *pubid, const XML_Char *notation) {
-	(void)name, (void)param, (void)value, (void)value_len, (void)base, (void)sysid;
-	(void)pubid, (void)notation;
-	fail(arg, "entity declaration refused");
-}
-
-static void XMLCALL on_comment(void *arg, const XML_Char *data)
-{
-	(void)data;
-	progressed(arg);
-}
-
-static void XMLCALL on_pi(void *arg, const XML_Char *target, const XML_Char *data)
-{
-	(void)target, (void)data;
-	progressed(arg);
 }
 
 struct mhl1_reader *mhl1_reader_new(mhl1_entry_fn *fn, void *arg)
@@ -461,6 +399,11 @@ struct mhl1_reader *mhl1_reader_new(mhl1_entry_fn *fn, void *arg)
 		return NULL;
 	r->fn = fn;
 	r->arg = arg;
+	xmlbound_init(&r->xb, &(struct xmlbound_reader){
+		.on_start = on_start, .on_end = on_end, .on_text = on_text, .arg = r,
+		.depth_max = MHL1_DEPTH_MAX, .token_max = MHL1_TOKEN_MAX,
+		.doctype = "DOCTYPE refused: an MHL file has no DTD or entities",
+	});
 	r->path = malloc(MHL1_PATH_MAX + 1);
 	r->utf8 = malloc(SLICE);
 	if (!r->path || !r->utf8) {
@@ -475,8 +418,7 @@ void mhl1_reader_free(struct mhl1_reader *r)
 {
 	if (!r)
 		return;
-	if (r->xml)
-		XML_ParserFree(r->xml);
+	xmlbound_destroy(&r->xb);
 	free(r->path);
 	free(r->utf8);
 	free(r);
@@ -484,7 +426,7 @@ void mhl1_reader_free(struct mhl1_reader *r)
 
 uintmax_t mhl1_line(const struct mhl1_reader *r)
 {
-	return r->xml ? (uintmax_t)XML_GetCurrentLineNumber(r->xml) : 1;
+	return xmlbound_line(&r->xb);
 }
 
 /* Make the parser once the encoding is known; expat is told the encoding
@@ -500,52 +442,18 @@ static int start(struct mhl1_reader *r, enum mhl1_encoding enc)
 	default: break;
 	}
 	r->encoding = enc;
-	r->xml = XML_ParserCreate(name);
-	if (!r->xml) {
-		errno = ENOMEM;
-		return -1;
-	}
-	XML_SetUserData(r->xml, r);
-	XML_SetParamEntityParsing(r->xml, XML_PARAM_ENTITY_PARSING_NEVER);
-	XML_SetElementHandler(r->xml, on_start, on_end);
-	XML_SetCharacterDataHandler(r->xml, on_text);
-	XML_SetStartDoctypeDeclHandler(r->xml, on_doctype);
-	XML_SetEntityDeclHandler(r->xml, on_entity);
-	XML_SetCommentHandler(r->xml, on_comment);
-	XML_SetProcessingInstructionHandler(r->xml, on_pi);
-	return 0;
+	r->xb.bom_hint = enc == ENC_UTF16LE || enc == ENC_UTF16BE || enc == ENC_UTF32LE ||
+			 enc == ENC_UTF32BE;
+	return xmlbound_start(&r->xb, name);
 }
 
 /* Hand len bytes to expat; false once the parse has failed. */
 static bool parse(struct mhl1_reader *r, const char *data, size_t len, bool final)
 {
-	enum XML_Error code;
-
-	if (r->failed)
+	if (!xmlbound_feed(&r->xb, data, len, final))
 		return false;
-	if (len > (size_t)INT32_MAX) /* callers feed slices, never this much */
-		len = (size_t)INT32_MAX;
-	r->fed += len;
-	if (XML_Parse(r->xml, data, (int)len, final) == XML_STATUS_ERROR) {
-		if (r->failed)
-			return false;
-		code = XML_GetErrorCode(r->xml);
-		snprintf(r->message, sizeof(r->message), "malformed XML: %s%s", XML_ErrorString(code),
-			 r->depth == 0 && (r->encoding == ENC_UTF16LE || r->encoding == ENC_UTF16BE ||
-					   r->encoding == ENC_UTF32LE || r->encoding == ENC_UTF32BE)
-			 ? " (does the byte-order mark match the encoding?)" : "");
-		r->failed = true;
-		r->why = r->message;
-		return false;
-	}
-	if (r->fed - r->last_event > MHL1_TOKEN_MAX) {
-		r->failed = true;
-		r->why = "a tag, attribute or comment longer than 1 MiB";
-		return false;
-	}
 	if (final && !r->root_seen) {
-		r->failed = true;
-		r->why = "not an MHL v1 file: no <hashlist>";
+		xmlbound_fail(&r->xb, "not an MHL v1 file: no <hashlist>");
 		return false;
 	}
 	return true;
@@ -597,14 +505,12 @@ static bool feed_utf32(struct mhl1_reader *r, const unsigned char *p, size_t len
 		       : (uint32_t)r->unit[3] | (uint32_t)r->unit[2] << 8 |
 			 (uint32_t)r->unit[1] << 16 | (uint32_t)r->unit[0] << 24;
 		if (r->first_unit && !may_start(c)) {
-			r->failed = true;
-			r->why = bom_mismatch;
+			xmlbound_fail(&r->xb, bom_mismatch);
 			return false;
 		}
 		r->first_unit = false;
 		if (c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
-			r->failed = true;
-			r->why = "malformed UTF-32: not a Unicode character";
+			xmlbound_fail(&r->xb, "malformed UTF-32: not a Unicode character");
 			return false;
 		}
 		put_utf8(r->utf8, &n, c);
@@ -615,8 +521,7 @@ static bool feed_utf32(struct mhl1_reader *r, const unsigned char *p, size_t len
 		}
 	}
 	if (final && r->unit_len != 0) {
-		r->failed = true;
-		r->why = "malformed UTF-32: the file ends inside a character";
+		xmlbound_fail(&r->xb, "malformed UTF-32: the file ends inside a character");
 		return false;
 	}
 	return parse(r, r->utf8, n, final);
@@ -625,18 +530,9 @@ static bool feed_utf32(struct mhl1_reader *r, const unsigned char *p, size_t len
 /* Feed bytes whose encoding is known. */
 static bool feed_known(struct mhl1_reader *r, const unsigned char *p, size_t len, bool final)
 {
-	size_t n;
-
 	if (r->encoding == ENC_UTF32LE || r->encoding == ENC_UTF32BE)
 		return feed_utf32(r, p, len, final);
-	do {
-		n = len < SLICE ? len : SLICE;
-		if (!parse(r, (const char *)p, n, final && n == len))
-			return false;
-		p += n;
-		len -= n;
-	} while (len > 0);
-	return true;
+	return parse(r, (const char *)p, len, final);
 }
 
 int mhl1_feed(struct mhl1_reader *r, const void *data, size_t len, bool final, const char **why)
@@ -645,7 +541,7 @@ int mhl1_feed(struct mhl1_reader *r, const void *data, size_t len, bool final, c
 	enum mhl1_encoding enc;
 	size_t take, bom;
 
-	if (!r->failed && r->encoding == ENC_UNKNOWN) {
+	if (!r->xb.failed && r->encoding == ENC_UNKNOWN) {
 		/* The first four bytes tell the encoding. */
 		take = sizeof(r->head) - r->head_len;
 		if (take > len)
@@ -661,28 +557,19 @@ int mhl1_feed(struct mhl1_reader *r, const void *data, size_t len, bool final, c
 		if (bom == 2 && r->head_len == 4 &&
 		    !may_start(enc == ENC_UTF16LE ? (uint32_t)r->head[2] | (uint32_t)r->head[3] << 8
 						  : (uint32_t)r->head[3] | (uint32_t)r->head[2] << 8)) {
-			r->failed = true;
-			r->why = bom_mismatch;
-			*why = r->why;
-			errno = 0;
-			return -1;
+			xmlbound_fail(&r->xb, bom_mismatch);
+			goto failed;
 		}
-		if (start(r, enc) != 0) {
-			*why = "out of memory";
-			r->failed = true;
-			r->why = *why;
-			return -1;
-		}
+		if (start(r, enc) != 0)
+			goto failed;
 		if (!feed_known(r, r->head + bom, r->head_len - bom, final && len == 0))
 			goto failed;
 		if (len == 0)
 			return 0;
 	}
-	if (!r->failed && feed_known(r, p, len, final))
+	if (!r->xb.failed && feed_known(r, p, len, final))
 		return 0;
 failed:
-	*why = r->why;
-	if (strcmp(r->why, "out of memory") != 0 && strcmp(r->why, "stopped") != 0)
-		errno = 0;
+	*why = xmlbound_error(&r->xb);
 	return -1;
 }

@@ -2,6 +2,7 @@
 /** ASC MHL v2: formats, C4, directory hashes and the streaming writer (mhl2.h). */
 #include "prelude.h"
 #include "mhl2.h"
+#include "record.h"
 #include "xio.h"
 #include <errno.h>
 #include <stdarg.h>
@@ -126,17 +127,6 @@ int mhl2_c4_decode(const char *text, size_t len, unsigned char digest[64])
 	return 0;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int mhl2_digest_from_hex(enum mhl2_format format, const char *hex, char *out)
 {
 	const struct hash_algo *algo = mhl2_format_algo(format);
@@ -155,7 +145,7 @@ int mhl2_digest_from_hex(enum mhl2_format format, const char *hex, char *out)
 		return 0;
 	}
 	for (i = 0; i < 64; i++) {
-		int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+		int hi = rec_hex_value(hex[2 * i]), lo = rec_hex_value(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			errno = EINVAL;
@@ -182,7 +172,7 @@ bool mhl2_digest_valid(enum mhl2_format format, const char *text, size_t len, ch
 		return true;
 	}
 	for (i = 0; i < len; i++) {
-		if (hex_value(text[i]) < 0)
+		if (rec_hex_value(text[i]) < 0)
 			return false;
 		out[i] = text[i] >= 'A' && text[i] <= 'F' ? (char)(text[i] - 'A' + 'a') : text[i];
 	}
@@ -200,7 +190,7 @@ static size_t digest_bytes(enum mhl2_format format, const char *text, unsigned c
 	if (format == MHL2_C4)
 		return mhl2_c4_decode(text, len, out) == 0 ? 64 : 0;
 	for (i = 0; i < len / 2; i++) {
-		int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
+		int hi = rec_hex_value(text[2 * i]), lo = rec_hex_value(text[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return 0;

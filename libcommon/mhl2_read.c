@@ -2,14 +2,11 @@
 /** ASC MHL v2 generations and chains read with expat, one entry at a time, in bounded memory. */
 #include "prelude.h"
 #include "mhl2.h"
+#include "xmlbound.h"
 #include <errno.h>
-#include <expat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Input is handed to expat in slices of this many bytes. */
-#define SLICE ((size_t)1 << 16)
 
 /* Where the text being kept goes. */
 enum field { FIELD_NONE, FIELD_PATH, FIELD_DIGEST, FIELD_PROCESS, FIELD_C4 };
@@ -21,14 +18,8 @@ struct mhl2_reader {
 	enum mhl2_doc doc;
 	mhl2_entry_fn *fn;
 	void *arg;
-	XML_Parser xml;
-	const char *why;          /* the fatal error, once failed */
-	uint64_t fed;             /* bytes handed to expat */
-	uint64_t last_event;      /* ...up to the last handler call */
-	int depth;
-	bool failed;
+	struct xmlbound xb;
 	bool root_seen;
-	bool bom;                 /* the input started with a byte-order mark */
 	bool started;
 	/* The entry being read: depth of its element, 0 when none. */
 	int entry_depth;
@@ -43,31 +34,11 @@ struct mhl2_reader {
 	char *path;               /* MHL2_PATH_MAX + 1 bytes */
 	size_t path_len;
 	struct mhl2_entry entry;
-	char message[200];
 	char text[MHL2_TEXT_MAX + 1];
 	char values[MHL2_DIGESTS_MAX][MHL2_DIGEST_MAX + 1];
 	char structures[MHL2_DIGESTS_MAX][MHL2_DIGEST_MAX + 1];
 	char actions[MHL2_DIGESTS_MAX][16];
 };
-
-static void fail(struct mhl2_reader *r, const char *why)
-{
-	if (!r->failed) {
-		r->failed = true;
-		r->why = why;
-	}
-	XML_StopParser(r->xml, XML_FALSE);
-}
-
-/* Every handler notes how far expat got: what it holds unparsed is then at
- * most one token, which parse() bounds. */
-static void progressed(struct mhl2_reader *r)
-{
-	XML_Index at = XML_GetCurrentByteIndex(r->xml);
-
-	if (at > 0 && (uint64_t)at > r->last_event)
-		r->last_event = (uint64_t)at;
-}
 
 static const char *attr(const XML_Char **attrs, const char *name)
 {
@@ -100,7 +71,7 @@ static bool take_decimal(const char *s, uint64_t *value)
 
 static void begin_entry(struct mhl2_reader *r, enum mhl2_kind kind)
 {
-	r->entry_depth = r->depth;
+	r->entry_depth = r->xb.depth;
 	r->entry_why = NULL;
 	r->has_path = false;
 	r->path_len = 0;
@@ -108,7 +79,7 @@ static void begin_entry(struct mhl2_reader *r, enum mhl2_kind kind)
 	r->section = SECTION_NONE;
 	memset(&r->entry, 0, sizeof(r->entry));
 	r->entry.kind = kind;
-	r->entry.line = (uintmax_t)XML_GetCurrentLineNumber(r->xml);
+	r->entry.line = xmlbound_line(&r->xb);
 }
 
 static void begin_text(struct mhl2_reader *r, enum field field)
@@ -126,17 +97,17 @@ static void start_root(struct mhl2_reader *r, const char *name, const XML_Char *
 
 	if (r->doc == MHL2_DOC_CHAIN) {
 		if (strcmp(name, "ascmhldirectory") != 0)
-			fail(r, "not an ASC MHL chain: the root element is not <ascmhldirectory>");
+			xmlbound_fail(&r->xb, "not an ASC MHL chain: the root element is not <ascmhldirectory>");
 		r->root_seen = true;
 		return;
 	}
 	if (strcmp(name, "hashlist") != 0) {
-		fail(r, "not an ASC MHL generation: the root element is not <hashlist>");
+		xmlbound_fail(&r->xb, "not an ASC MHL generation: the root element is not <hashlist>");
 		return;
 	}
 	version = attr(attrs, "version");
 	if (!version || strncmp(version, "2.", 2) != 0) {
-		fail(r, "not an ASC MHL v2 generation: <hashlist> version is not 2.x");
+		xmlbound_fail(&r->xb, "not an ASC MHL v2 generation: <hashlist> version is not 2.x");
 		return;
 	}
 	r->root_seen = true;
@@ -145,14 +116,8 @@ static void start_root(struct mhl2_reader *r, const char *name, const XML_Char *
 static void XMLCALL on_start(void *arg, const XML_Char *name, const XML_Char **attrs)
 {
 	struct mhl2_reader *r = arg;
-	int d;
+	int d = r->xb.depth;
 
-	progressed(r);
-	d = ++r->depth;
-	if (d > MHL2_DEPTH_MAX) {
-		fail(r, "elements nested too deep (more than 16 levels)");
-		return;
-	}
 	if (d == 1) {
 		start_root(r, name, attrs);
 		return;
@@ -221,7 +186,6 @@ static void XMLCALL on_text(void *arg, const XML_Char *s, int len)
 	struct mhl2_reader *r = arg;
 	size_t n = (size_t)len;
 
-	progressed(r);
 	if (r->field == FIELD_NONE || r->text_long)
 		return;
 	if (r->field == FIELD_PATH) {
@@ -338,7 +302,6 @@ static void XMLCALL on_end(void *arg, const XML_Char *name)
 	size_t len;
 
 	(void)name;
-	progressed(r);
 	switch (r->field) {
 	case FIELD_PATH:
 		if (r->text_long)
@@ -366,51 +329,22 @@ static void XMLCALL on_end(void *arg, const XML_Char *name)
 		r->entry.kind = MHL2_ENTRY_PROCESS;
 		r->entry.path = s;
 		r->entry.path_len = len;
-		r->entry.line = (uintmax_t)XML_GetCurrentLineNumber(r->xml);
+		r->entry.line = xmlbound_line(&r->xb);
 		if (r->fn(r->arg, &r->entry, r->entry.line, NULL) != 0)
-			fail(r, errno == ENOMEM ? "out of memory" : "stopped");
+			xmlbound_callback_failed(&r->xb);
 		break;
 	}
 	default:
 		break;
 	}
 	r->field = FIELD_NONE;
-	if (r->entry_depth != 0 && r->depth == r->entry_depth + 1)
+	if (r->entry_depth != 0 && r->xb.depth == r->entry_depth + 1)
 		r->section = SECTION_NONE;
-	if (r->entry_depth != 0 && r->depth == r->entry_depth) {
+	if (r->entry_depth != 0 && r->xb.depth == r->entry_depth) {
 		r->entry_depth = 0;
 		if (emit(r) != 0)
-			fail(r, errno == ENOMEM ? "out of memory" : "stopped");
+			xmlbound_callback_failed(&r->xb);
 	}
-	r->depth--;
-}
-
-static void XMLCALL on_doctype(void *arg, const XML_Char *name, const XML_Char *sysid,
-			       const XML_Char *pubid, int internal)
-{
-	(void)name, (void)sysid, (void)pubid, (void)internal;
-	fail(arg, "DOCTYPE refused: an ASC MHL file has no DTD or entities");
-}
-
-static void XMLCALL on_entity(void *arg, const XML_Char *name, int param, const XML_Char *value,
-			      int value_len, const XML_Char *base, const XML_Char *sysid,
-			      const XML_Char *pubid, const XML_Char *notation)
-{
-	(void)name, (void)param, (void)value, (void)value_len, (void)base, (void)sysid;
-	(void)pubid, (void)notation;
-	fail(arg, "entity declaration refused");
-}
-
-static void XMLCALL on_comment(void *arg, const XML_Char *data)
-{
-	(void)data;
-	progressed(arg);
-}
-
-static void XMLCALL on_pi(void *arg, const XML_Char *target, const XML_Char *data)
-{
-	(void)target, (void)data;
-	progressed(arg);
 }
 
 struct mhl2_reader *mhl2_reader_new(enum mhl2_doc doc, mhl2_entry_fn *fn, void *arg)
@@ -423,21 +357,17 @@ struct mhl2_reader *mhl2_reader_new(enum mhl2_doc doc, mhl2_entry_fn *fn, void *
 	r->fn = fn;
 	r->arg = arg;
 	r->format = -1;
+	xmlbound_init(&r->xb, &(struct xmlbound_reader){
+		.on_start = on_start, .on_end = on_end, .on_text = on_text, .arg = r,
+		.depth_max = MHL2_DEPTH_MAX, .token_max = MHL2_TOKEN_MAX,
+		.doctype = "DOCTYPE refused: an ASC MHL file has no DTD or entities",
+	});
 	r->path = malloc(MHL2_PATH_MAX + 1);
-	r->xml = XML_ParserCreate(NULL);
-	if (!r->path || !r->xml) {
+	if (!r->path || xmlbound_start(&r->xb, NULL) != 0) {
 		mhl2_reader_free(r);
 		errno = ENOMEM;
 		return NULL;
 	}
-	XML_SetUserData(r->xml, r);
-	XML_SetParamEntityParsing(r->xml, XML_PARAM_ENTITY_PARSING_NEVER);
-	XML_SetElementHandler(r->xml, on_start, on_end);
-	XML_SetCharacterDataHandler(r->xml, on_text);
-	XML_SetStartDoctypeDeclHandler(r->xml, on_doctype);
-	XML_SetEntityDeclHandler(r->xml, on_entity);
-	XML_SetCommentHandler(r->xml, on_comment);
-	XML_SetProcessingInstructionHandler(r->xml, on_pi);
 	return r;
 }
 
@@ -445,70 +375,36 @@ void mhl2_reader_free(struct mhl2_reader *r)
 {
 	if (!r)
 		return;
-	if (r->xml)
-		XML_ParserFree(r->xml);
+	xmlbound_destroy(&r->xb);
 	free(r->path);
 	free(r);
 }
 
 uintmax_t mhl2_line(const struct mhl2_reader *r)
 {
-	return (uintmax_t)XML_GetCurrentLineNumber(r->xml);
-}
-
-static bool parse(struct mhl2_reader *r, const char *data, size_t len, bool final)
-{
-	enum XML_Error code;
-
-	r->fed += len;
-	if (XML_Parse(r->xml, data, (int)len, final) == XML_STATUS_ERROR) {
-		if (r->failed)
-			return false;
-		code = XML_GetErrorCode(r->xml);
-		snprintf(r->message, sizeof(r->message), "malformed XML: %s%s",
-			 XML_ErrorString(code),
-			 r->bom && r->depth == 0
-			 ? " (does the byte-order mark match the encoding?)" : "");
-		r->failed = true;
-		r->why = r->message;
-		return false;
-	}
-	if (r->fed - r->last_event > MHL2_TOKEN_MAX) {
-		r->failed = true;
-		r->why = "a tag, attribute or comment longer than 1 MiB";
-		return false;
-	}
-	if (final && !r->root_seen) {
-		r->failed = true;
-		r->why = r->doc == MHL2_DOC_CHAIN ? "not an ASC MHL chain: no <ascmhldirectory>"
-						  : "not an ASC MHL generation: no <hashlist>";
-		return false;
-	}
-	return true;
+	return xmlbound_line(&r->xb);
 }
 
 int mhl2_feed(struct mhl2_reader *r, const void *data, size_t len, bool final, const char **why)
 {
 	const unsigned char *p = data;
-	size_t n;
 
 	if (!r->started && len > 0) {
 		r->started = true;
-		r->bom = (len >= 2 && ((p[0] == 0xff && p[1] == 0xfe) ||
-				       (p[0] == 0xfe && p[1] == 0xff))) ||
-			 (len >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf);
+		r->xb.bom_hint = (len >= 2 && ((p[0] == 0xff && p[1] == 0xfe) ||
+					       (p[0] == 0xfe && p[1] == 0xff))) ||
+				 (len >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf);
 	}
-	do {
-		n = len < SLICE ? len : SLICE;
-		if (r->failed || !parse(r, (const char *)p, n, final && n == len))
-			goto failed;
-		p += n;
-		len -= n;
-	} while (len > 0);
+	if (!xmlbound_feed(&r->xb, data, len, final))
+		goto failed;
+	if (final && !r->root_seen) {
+		xmlbound_fail(&r->xb, r->doc == MHL2_DOC_CHAIN
+				      ? "not an ASC MHL chain: no <ascmhldirectory>"
+				      : "not an ASC MHL generation: no <hashlist>");
+		goto failed;
+	}
 	return 0;
 failed:
-	*why = r->why;
-	if (strcmp(r->why, "out of memory") != 0 && strcmp(r->why, "stopped") != 0)
-		errno = 0;
+	*why = xmlbound_error(&r->xb);
 	return -1;
 }

@@ -198,3 +198,29 @@ void mhl2_prior_free(struct mhl2_prior *p)
 	free(p->slots);
 	free(p);
 }
+
+int mhl2_prior_load_history(int histfd, struct mhl2_chain *chain, bool *chain_found,
+			    struct mhl2_prior **prior, struct mhl2_prior_fault *fault)
+{
+	int fd = openat(histfd, MHL2_CHAIN_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	*fault = (struct mhl2_prior_fault){0};
+	*prior = NULL;
+	if (chain_found)
+		*chain_found = fd >= 0;
+	if (fd >= 0) {
+		int rc = mhl2_chain_read(fd, chain, &fault->why);
+
+		close(fd);
+		if (rc != 0) {
+			fault->chain = true;
+			return -1;
+		}
+	} else if (errno != ENOENT) {
+		return -1;
+	}
+	if (chain->n == 0)
+		return 0;
+	*prior = mhl2_prior_load(histfd, chain, &fault->why, &fault->generation);
+	return *prior ? 0 : -1;
+}

@@ -24,6 +24,27 @@ struct mhl2_prior;
  */
 struct mhl2_prior *mhl2_prior_load(int histfd, const struct mhl2_chain *chain, const char **why,
 				   const char **name);
+
+/** What mhl2_prior_load_history found wrong. */
+struct mhl2_prior_fault {
+	const char *why;          /* a malformed file: what is wrong (errno 0); NULL: see errno */
+	const char *generation;   /* the generation at fault (the chain's string), or NULL */
+	bool chain;               /* the chain file is at fault */
+};
+
+/**
+ * Read the history open at histfd as a new generation needs it: its chain
+ * file into chain (none yet: an empty chain, and *chain_found false, if
+ * chain_found is not NULL), then what the generations it lists record into
+ * *prior (NULL when it lists none). Returns 0; or -1 with *fault: the
+ * chain's reading failed (fault->chain), a generation's (fault->generation),
+ * or, with neither, opening the chain or an allocation (errno). *prior is
+ * NULL on failure; chain holds what was read either way (free it with
+ * mhl2_chain_free).
+ */
+int mhl2_prior_load_history(int histfd, struct mhl2_chain *chain, bool *chain_found,
+			    struct mhl2_prior **prior, struct mhl2_prior_fault *fault);
+
 /** The newest digest string of format recorded for path (len bytes), or NULL. */
 const char *mhl2_prior_get(const struct mhl2_prior *prior, const char *path, size_t len,
 			   enum mhl2_format format);

@@ -142,6 +142,13 @@ int rec_escape(struct dbuf *out, const char *bytes, size_t len);
  */
 int rec_unescape(struct dbuf *out, const char *text, size_t len, const char **why);
 
+/**
+ * The value of a hex digit, either case, or -1 for any other character: the
+ * reading side of \xHH, also used by every other reader of hex (BagIt's
+ * percent-escapes and checksums, MHL's digests).
+ */
+int rec_hex_value(char c);
+
 /** Fast emitters for producers that never build a struct rec (pfind's hot path): */
 /** Append "INODE TAB SIZE TAB escaped-PATH". Returns 0, or -1 (ENOMEM). */
 int rec_emit_head(struct dbuf *out, uint64_t ino, uint64_t size, const char *path, size_t len);

@@ -359,11 +359,12 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 	struct mhl2_chain chain = {0};
 	struct gen_write g;
 	struct dbuf name, rel;
-	const char *what = "history", *why = NULL;
+	const char *what = "history";
 	struct mhl2_prior *prior = NULL;
+	struct mhl2_prior_fault fault;
 	char *real;
 	uint64_t seq;
-	int histfd = -1, fd, rc = -1;
+	int histfd = -1, rc = -1;
 	bool chain_exists = false;
 
 	dbuf_init(&name);
@@ -387,36 +388,16 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 	histfd = open_history(dest);
 	if (histfd < 0)
 		goto fail;
-	fd = openat(histfd, MHL2_CHAIN_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0) {
-		chain_exists = true;
-		if (mhl2_chain_read(fd, &chain, &why) != 0) {
-			close(fd);
-			what = MHL2_DIR_NAME "/" MHL2_CHAIN_NAME;
-			if (why) {
-				dest_fail(dest, what, strlen(what), EINVAL, why);
-				goto out;
-			}
-			goto fail;
+	if (mhl2_prior_load_history(histfd, &chain, &chain_exists, &prior, &fault) != 0) {
+		what = fault.chain ? MHL2_DIR_NAME "/" MHL2_CHAIN_NAME
+		     : fault.generation ? fault.generation : MHL2_DIR_NAME;
+		if (fault.why) {
+			dest_fail(dest, what, strlen(what), EINVAL, fault.why);
+			goto out;
 		}
-		close(fd);
-	} else if (errno != ENOENT) {
 		goto fail;
 	}
-	if (chain.n > 0) {
-		const char *gen_name;
-
-		prior = mhl2_prior_load(histfd, &chain, &why, &gen_name);
-		if (!prior) {
-			what = gen_name ? gen_name : MHL2_DIR_NAME;
-			if (why) {
-				dest_fail(dest, what, strlen(what), EINVAL, why);
-				goto out;
-			}
-			goto fail;
-		}
-		items.prior = prior;
-	}
+	items.prior = prior;
 	items.dest = dest->path;
 	real = realpath(dest->path, NULL);
 	what = "naming the generation";

@@ -361,10 +361,11 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 	struct mhl2_generation gen;
 	struct dbuf name, temp, folder;
 	char c4[MHL2_C4_LEN + 1];
-	const char *why = NULL, *what = "history";
+	const char *what = "history";
 	struct mhl2_prior *prior = NULL;
+	struct mhl2_prior_fault fault;
 	uint64_t seq;
-	int histfd = -1, fd = -1, chainfd, rc = -1;
+	int histfd = -1, fd = -1, rc = -1;
 
 	dbuf_init(&name);
 	dbuf_init(&temp);
@@ -382,39 +383,24 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 	if (histfd < 0)
 		goto fail;
 	what = MHL2_DIR_NAME "/" MHL2_CHAIN_NAME;
-	chainfd = openat(histfd, MHL2_CHAIN_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (chainfd >= 0) {
-		rc = mhl2_chain_read(chainfd, &chain, &why);
-		close(chainfd);
-		if (rc != 0) {
-			if (why)
-				diag_file_errorf(sd->dir, "%s: %s: no generation added", what, why);
-			else
-				diag_file_errorf(sd->dir, "%s: %s", what, strerror(errno));
-			rc = -1;
+	if (mhl2_prior_load_history(histfd, &chain, NULL, &prior, &fault) != 0) {
+		if (fault.why) {
+			diag_file_errorf(sd->dir, "%s/%s: %s: no generation added", MHL2_DIR_NAME,
+					 fault.generation ? fault.generation : MHL2_CHAIN_NAME,
+					 fault.why);
 			errno = 0;
 			goto out;
 		}
-		rc = -1;
-	} else if (errno != ENOENT) {
+		if (fault.chain) {
+			diag_file_errorf(sd->dir, "%s: %s", what, strerror(errno));
+			errno = 0;
+			goto out;
+		}
+		if (fault.generation)
+			what = fault.generation;
 		goto fail;
 	}
-	if (chain.n > 0) {
-		const char *gen_name;
-
-		prior = mhl2_prior_load(histfd, &chain, &why, &gen_name);
-		if (!prior) {
-			what = gen_name ? gen_name : what;
-			if (why) {
-				diag_file_errorf(sd->dir, "%s/%s: %s: no generation added",
-						 MHL2_DIR_NAME, what, why);
-				errno = 0;
-				goto out;
-			}
-			goto fail;
-		}
-		feed.prior = prior;
-	}
+	feed.prior = prior;
 	what = "generation";
 	seq = mhl2_next_sequence(histfd, &chain);
 	if (folder_name(sd->dir, &folder) != 0 ||

@@ -37,6 +37,20 @@ sealed() {
 	assert_success
 }
 
+# second_generation DIR: DIR's history has grown by generation 0002, its
+# 0001 as it was (a copy in first.mhl), and the reference reader accepts both.
+second_generation() {
+	local dir=$1
+	cmp first.mhl "$dir"/ascmhl/0001_*.mhl
+	run ls "$dir/ascmhl"
+	assert_line --regexp "^0002_${dir}_.*Z\.mhl\$"
+	run grep -c '<hashlist sequencenr=' "$dir/ascmhl/ascmhl_chain.xml"
+	assert_output 2
+	run /usr/bin/python3 "$CHECK" "$dir"
+	assert_success
+	assert_output --partial "2 generations checked"
+}
+
 # chain_c4 FILE: the C4 id of FILE, computed here (base58 of SHA-512).
 chain_c4() {
 	/usr/bin/python3 - "$1" <<'PY'
@@ -114,14 +128,7 @@ refuse() {
 	printf 'new clip' > card/Clips/A002/C004.mov
 	run phash --seal --mhl -a c4,xxh64 card
 	assert_success
-	cmp first.mhl card/ascmhl/0001_*.mhl
-	run ls card/ascmhl
-	assert_line --regexp '^0002_card_.*Z\.mhl$'
-	run grep -c '<hashlist sequencenr=' card/ascmhl/ascmhl_chain.xml
-	assert_output 2
-	run /usr/bin/python3 "$CHECK" card
-	assert_success
-	assert_output --partial "2 generations checked"
+	second_generation card
 	# Digests the history had are verified; the new file's and format's are original.
 	run grep -c '<xxh64 action="verified"' card/ascmhl/0002_*.mhl
 	assert_output 7
@@ -422,13 +429,7 @@ print("<hashlist version=\"2.0\">" + "<a>" * 100 + "</a>" * 100 + "</hashlist>")
 	printf 'more' > src/Sound/more.wav
 	prun pcopy --mhl -u src dest
 	assert_success
-	cmp first.mhl dest/ascmhl/0001_*.mhl
-	run ls dest/ascmhl
-	assert_line --regexp '^0002_dest_.*Z\.mhl$'
-	run grep -c '<hashlist sequencenr=' dest/ascmhl/ascmhl_chain.xml
-	assert_output 2
-	run /usr/bin/python3 "$CHECK" dest
-	assert_success
+	second_generation dest
 	assert_output --partial "8 files, 2 generations checked"
 	prun pverify --mhl dest
 	assert_success

@@ -190,31 +190,45 @@ record_ok() {
 	assert_equal "$(stat -c '%a %u %Y' d/v)" "$(stat -c '%a %u %Y' file)"
 }
 
-# kill_single DEST ARG...: pcopy ARG... with slow writes, killed with -9 while
-# its copy is in progress in the directory DEST.
-kill_single() {
+# slow_single DEST ARG...: pcopy ARG... started with slow writes (stdout in
+# out, stderr in err, SIGINT not ignored as it is in a background job);
+# returns once its copy is in progress in the directory DEST, its pid in pid.
+slow_single() {
 	local dir=$1 i
 	shift
 	head -c $((8 << 20)) /dev/urandom > big
 	LD_PRELOAD="$T/eio.so" EIO_SHIM_PREFIX=$T/$dir EIO_SHIM_SPARE=.pcopy-journal \
-		EIO_SHIM_DELAY_US=100000 PTOOLS_NO_TMPFILE=1 pcopy --no-progress "$@" 2>err &
+		EIO_SHIM_DELAY_US=100000 PTOOLS_NO_TMPFILE=1 env --default-signal=INT \
+		pcopy --no-progress "$@" > out 2>err &
 	pid=$!
 	for ((i = 0; i < 400; i++)); do
 		copy_in_progress "$pid" "$T/$dir" && break
 		sleep 0.05
 	done
-	kill -KILL "$pid"
-	wait "$pid" || true
-	assert [ -e "$dir/.pcopy-journal" ]
 }
 
-@test "after kill -9, pcopy --rollback DEST (a single file's DEST) restores its directory exactly" {
+# kill_single DEST ARG...: pcopy ARG... with slow writes, killed with -9 while
+# its copy is in progress in the directory DEST.
+kill_single() {
+	slow_single "$@"
+	kill -KILL "$pid"
+	wait "$pid" || true
+	assert [ -e "$1/.pcopy-journal" ]
+}
+
+# killed_over_named: d/named (old, dated 2010) being replaced by a single-file
+# copy killed with -9; snap is d as it was before.
+killed_over_named() {
 	build_shim
 	mkdir d
 	printf 'old\n' > d/named
 	touch -d '2010-01-01' d/named d
 	snap=$(snapshot d)
 	kill_single d -f big d/named
+}
+
+@test "after kill -9, pcopy --rollback DEST (a single file's DEST) restores its directory exactly" {
+	killed_over_named
 	prun pcopy --rollback d/named
 	assert_success
 	assert_equal "$(snapshot d)" "$snap"
@@ -229,15 +243,7 @@ kill_single() {
 @test "SIGINT during a single-file copy rolls back and exits 130" {
 	build_shim
 	mkdir d
-	head -c $((8 << 20)) /dev/urandom > big
-	LD_PRELOAD="$T/eio.so" EIO_SHIM_PREFIX=$T/d EIO_SHIM_SPARE=.pcopy-journal \
-		EIO_SHIM_DELAY_US=100000 PTOOLS_NO_TMPFILE=1 env --default-signal=INT \
-		pcopy --no-progress big d/x > out 2>err &
-	pid=$!
-	for ((i = 0; i < 400; i++)); do
-		copy_in_progress "$pid" "$T/d" && break
-		sleep 0.05
-	done
+	slow_single d big d/x
 	kill -INT "$pid"
 	status=0
 	wait "$pid" || status=$?
@@ -302,12 +308,7 @@ kill_single() {
 }
 
 @test "pcopy --rollback host:DEST of a single file's DEST rolls back its directory there" {
-	build_shim
-	mkdir d
-	printf 'old\n' > d/named
-	touch -d '2010-01-01' d/named d
-	snap=$(snapshot d)
-	kill_single d -f big d/named
+	killed_over_named
 	prun rpcopy --rollback "testhost:$T/d/named"
 	assert_success
 	assert_equal "$(snapshot d)" "$snap"

@@ -310,47 +310,23 @@ UNIT_TEST(proto_setup_round_trip)
 	struct proto_setup setup = { ROLE_SEND, "/srv/tree", "me@host", PROTO_PRESERVE | PROTO_HARD_LINKS,
 				     "sha256,xxh128", ".ptools-seal", 4, 0, { 0 }, NULL };
 	struct proto_setup got;
-	struct frame_reader reader;
-	struct frame frame;
-	struct dbuf out, store;
-	const char *why;
+	struct dbuf store;
 
-	dbuf_init(&out);
 	dbuf_init(&store);
-	PT_ASSERT(proto_put_setup(&out, &setup) == 0);
-	frame_reader_init_mem(&reader, out.data, out.len);
-	PT_ASSERT(frame_read(&reader, &frame) == 1);
-	EXPECT(proto_get_setup(&frame, &got, &store, &why) == 0);
+	EXPECT(setup_round(&setup, &got, &store) == 0);
 	EXPECT(got.role == ROLE_SEND && got.flags == setup.flags && got.readers == 4);
 	EXPECT(strcmp(got.path, "/srv/tree") == 0 && strcmp(got.host, "me@host") == 0);
 	EXPECT(strcmp(got.algos, "sha256,xxh128") == 0 && strcmp(got.seal_name, ".ptools-seal") == 0);
-	frame_reader_fini(&reader);
 
 	/* An unknown role, unknown flags, an empty path: refused. */
 	setup.role = 4;
-	dbuf_clear(&out);
-	PT_ASSERT(proto_put_setup(&out, &setup) == 0);
-	frame_reader_init_mem(&reader, out.data, out.len);
-	PT_ASSERT(frame_read(&reader, &frame) == 1);
-	EXPECT(proto_get_setup(&frame, &got, &store, &why) == -1);
-	frame_reader_fini(&reader);
+	EXPECT(setup_round(&setup, &got, &store) == -1);
 	setup.role = ROLE_RECEIVE;
 	setup.flags = PROTO_FLAGS_ALL + 1;
-	dbuf_clear(&out);
-	PT_ASSERT(proto_put_setup(&out, &setup) == 0);
-	frame_reader_init_mem(&reader, out.data, out.len);
-	PT_ASSERT(frame_read(&reader, &frame) == 1);
-	EXPECT(proto_get_setup(&frame, &got, &store, &why) == -1);
-	frame_reader_fini(&reader);
+	EXPECT(setup_round(&setup, &got, &store) == -1);
 	setup.flags = 0;
 	setup.path = "";
-	dbuf_clear(&out);
-	PT_ASSERT(proto_put_setup(&out, &setup) == 0);
-	frame_reader_init_mem(&reader, out.data, out.len);
-	PT_ASSERT(frame_read(&reader, &frame) == 1);
-	EXPECT(proto_get_setup(&frame, &got, &store, &why) == -1);
-	frame_reader_fini(&reader);
-	dbuf_free(&out);
+	EXPECT(setup_round(&setup, &got, &store) == -1);
 	dbuf_free(&store);
 }
 
@@ -504,28 +480,14 @@ UNIT_TEST(proto_setup_delta_fields)
 	struct proto_setup setup = { ROLE_RECEIVE, "/d", "h", PROTO_DELTA | PROTO_INPLACE, "sha256", ".s", 4,
 				     65536, { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 }, NULL };
 	struct proto_setup got;
-	struct frame_reader reader;
-	struct frame frame;
-	struct dbuf out, store;
-	const char *why;
+	struct dbuf store;
 
-	dbuf_init(&out);
 	dbuf_init(&store);
-	PT_ASSERT(proto_put_setup(&out, &setup) == 0);
-	frame_reader_init_mem(&reader, out.data, out.len);
-	PT_ASSERT(frame_read(&reader, &frame) == 1);
-	EXPECT(proto_get_setup(&frame, &got, &store, &why) == 0);
+	EXPECT(setup_round(&setup, &got, &store) == 0);
 	EXPECT(got.flags == setup.flags && got.block_size == 65536);
 	EXPECT(memcmp(got.key, setup.key, PROTO_KEY_LEN) == 0);
-	frame_reader_fini(&reader);
 	/* A block size the protocol does not allow. */
 	setup.block_size = 3000;
-	dbuf_clear(&out);
-	PT_ASSERT(proto_put_setup(&out, &setup) == 0);
-	frame_reader_init_mem(&reader, out.data, out.len);
-	PT_ASSERT(frame_read(&reader, &frame) == 1);
-	EXPECT(proto_get_setup(&frame, &got, &store, &why) == -1);
-	frame_reader_fini(&reader);
-	dbuf_free(&out);
+	EXPECT(setup_round(&setup, &got, &store) == -1);
 	dbuf_free(&store);
 }
