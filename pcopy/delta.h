@@ -21,7 +21,8 @@
 /*
  * Past this many blocks compared, a file whose blocks differ in more than
  * nine of ten is copied whole from there on (reading the old file would
- * only slow the copy down). Not with --inplace, which has no second copy.
+ * only slow the copy down), where the new version is not a clone (whose
+ * equal blocks cost nothing) and not the old file itself (--inplace).
  */
 #define DELTA_FALLBACK_BLOCKS 16
 

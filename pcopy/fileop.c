@@ -475,8 +475,12 @@ static int delta_compare(struct fileop *op, size_t got)
 		}
 		at += n;
 	}
-	/* Nearly everything differs: the rest is copied whole. */
-	if (!op->inplace && op->copying && op->count.blocks >= DELTA_FALLBACK_BLOCKS &&
+	/* Nearly everything differs, and the equal blocks would be copied
+	 * anyway (no clone to share them): the rest is copied whole, without
+	 * reading the old file. A clone is never given up: a file whose first
+	 * part changed (a prefix, pdiffcopy's case) keeps the rest shared. */
+	if (!op->inplace && !op->cloned && op->copying &&
+	    op->count.blocks >= DELTA_FALLBACK_BLOCKS &&
 	    op->count.differ * 10 > op->count.blocks * 9) {
 		delta_count_block(op);
 		op->delta = false;

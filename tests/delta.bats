@@ -372,6 +372,13 @@ scatter() {
 	# a whole copy would take 64 MiB more; a clone takes the changed blocks
 	[ "$grown" -lt $((8 << 20)) ] || fail "$REFLINK_FS: $grown bytes more in use"
 	seal_ok r/dst
+	# a changed prefix (every block of it differs) does not give the clone up
+	head -c $((4 << 20)) /dev/urandom | dd of=r/src/big conv=notrunc status=none
+	count_writes "$BATS_TEST_TMPDIR/count.so" "$PWD/r/dst" count \
+		pcopy -u --no-progress r/src r/dst
+	cmp r/src/big r/dst/big
+	written=$(count_total count written)
+	[ "$written" -lt $(((4 << 20) + 8192)) ] || fail "wrote $written bytes for a 4 MiB prefix"
 }
 
 @test "delta: a single file (pcopy FILE DEST): -n reports its blocks, -u writes only them" {
