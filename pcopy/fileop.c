@@ -520,8 +520,9 @@ static int op_delta_end(struct fileop *op)
 	delta_count_block(op);
 	if (!op->copying && old_size == size && !delta_meta_differs(op))
 		return 0; /* kept as it is */
-	if (!op->copying && old_size == size) {
-		/* Only the metadata: changed on the base, undone from the journal. */
+	if (!op->copying && old_size == size && op->old.st_nlink == 1) {
+		/* Only the metadata: changed on the base, undone from the journal
+		 * (a base with other names gets a new copy, as a change would). */
 		op->inplace = true;
 		if (delta_start(op, size, true) != 0)
 			return -1;

@@ -393,3 +393,16 @@ scatter() {
 	assert_line --regexp $'^[0-9]+\t2097152\td/big\tsha256:'"$(sha256sum big | cut -c1-64)"'$'
 	cmp big d/big
 }
+
+@test "delta: a file with other names that differs only in its mtime gets a new copy: the other names keep theirs" {
+	start_tree 2
+	ln dst/big other-name
+	touch -d '2004-05-06 07:08:09' dst/big
+	before=$(stat -c %Y other-name)
+	prun pcopy --delta src dst
+	assert_success
+	cmp src/big dst/big
+	assert_equal "$(stat -c %Y dst/big)" "$(stat -c %Y src/big)"
+	assert_equal "$(stat -c %Y other-name)" "$before"
+	[ "$(stat -c %i dst/big)" != "$(stat -c %i other-name)" ]
+}
