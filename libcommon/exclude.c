@@ -2,6 +2,7 @@
 /** The entries a tree walk leaves out (exclude.h). */
 #include "prelude.h"
 #include "exclude.h"
+#include "diag.h"
 #include "record.h"
 #include <errno.h>
 #include <fnmatch.h>
@@ -40,6 +41,16 @@ void exclude_fini(struct exclude *set)
 	}
 	free(set->rules);
 	exclude_init(set);
+}
+
+void exclude_option(struct exclude *set, const char *pattern)
+{
+	if (exclude_add(set, pattern) == 0)
+		return;
+	if (errno == EINVAL)
+		diag_usage_error("invalid --exclude pattern '%s'", pattern);
+	diag_file_error(NULL, errno);
+	exit(EXIT_FAILED);
 }
 
 int exclude_add(struct exclude *set, const char *pattern)

@@ -53,6 +53,12 @@ void exclude_fini(struct exclude *set);
  */
 int exclude_add(struct exclude *set, const char *pattern);
 
+/**
+ * exclude_add for a --exclude option: an invalid pattern is a usage error
+ * (exit 2), running out of memory ends the program (exit 1), both said.
+ */
+void exclude_option(struct exclude *set, const char *pattern);
+
 /** Add the default volatile names (exclude_defaults()). Returns 0, or -1 (ENOMEM). */
 int exclude_add_defaults(struct exclude *set);
 

@@ -462,12 +462,7 @@ int main(int argc, char **argv)
 		case 'k': opt.keep_going = true; break;
 		case OPT_DELETE: opt.delete_extra = true; break;
 		case OPT_EXCLUDE:
-			if (exclude_add(&exclude, optarg) != 0) {
-				if (errno == EINVAL)
-					diag_usage_error("invalid --exclude pattern '%s'", optarg);
-				diag_file_error(NULL, errno);
-				exit(EXIT_FAILED);
-			}
+			exclude_option(&exclude, optarg);
 			excludes_given = true;
 			break;
 		case OPT_NO_DEFAULT_EXCLUDES: no_default_excludes = excludes_given = true; break;

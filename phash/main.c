@@ -153,12 +153,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
 			break;
 		case OPT_REUSE: opt->reuse_path = optarg; break;
 		case OPT_EXCLUDE:
-			if (exclude_add(&opt->exclude, optarg) != 0) {
-				if (errno == EINVAL)
-					diag_usage_error("invalid --exclude pattern '%s'", optarg);
-				diag_file_error(NULL, errno);
-				exit(EXIT_FAILED);
-			}
+			exclude_option(&opt->exclude, optarg);
 			excludes_given = true;
 			break;
 		case OPT_NO_DEFAULT_EXCLUDES: no_default_excludes = excludes_given = true; break;

@@ -243,12 +243,7 @@ static void parse_options(int argc, char **argv, struct options *options)
 			options->audit_dir = optarg;
 			break;
 		case OPT_EXCLUDE:
-			if (exclude_add(&options->exclude, optarg) != 0) {
-				if (errno == EINVAL)
-					diag_usage_error("invalid --exclude pattern '%s'", optarg);
-				diag_file_error(NULL, errno);
-				exit(EXIT_FAILED);
-			}
+			exclude_option(&options->exclude, optarg);
 			options->excludes_given = true;
 			break;
 		case OPT_NO_DEFAULT_EXCLUDES:
