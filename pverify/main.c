@@ -33,8 +33,9 @@
 static const char usage_text[] =
 	"Usage: pverify [OPTION]... [MANIFEST]...\n"
 	"       pverify [OPTION]... --bag DIR\n"
+	"       pverify [OPTION]... --mhl=DIR\n"
 	"Check the files each manifest names against its digests and sizes, or\n"
-	"validate a BagIt bag.\n"
+	"validate a BagIt bag or an ASC MHL history.\n"
 	"\n"
 	"A manifest (standard input when none is named, or '-') may hold native\n"
 	"records (every digest attribute is checked, from one read of the file),\n"
