@@ -21,6 +21,7 @@ struct file_batch {
 	bool own_dirfd;              /* closed by batch_free */
 	int base;                    /* records: the producer's descriptor dirfd duplicates */
 	dev_t dev;                   /* records: the device of every file */
+	bool handed;                 /* a walker's, handed to the readers (run.h's handed) */
 	size_t n;
 	size_t name_off[PREREAD_FILES], rel_off[PREREAD_FILES], rel_len[PREREAD_FILES];
 	struct dbuf text;            /* the names and relative paths, NUL-terminated */

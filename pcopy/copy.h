@@ -22,6 +22,7 @@ struct copy_options {
 	const struct hash_algo *algos[HASH_SET_MAX]; /* digests in the seal */
 	size_t nalgos;
 	unsigned readers;        /* source files read at once */
+	bool readers_given;      /* -j said how many (else far storage gets READERS_FAR) */
 	unsigned writers;        /* writer threads per destination (with two or more) */
 	bool force;              /* replace existing files */
 	bool update;             /* replace existing files that differ (size or mtime) */

@@ -472,7 +472,10 @@ int main(int argc, char **argv)
 		case OPT_SIGN: sign_path = optarg; break;
 		case OPT_BAG: opt.bag = true; break;
 		case OPT_MHL: opt.mhl = true; break;
-		case 'j': opt.readers = diag_parse_count(optarg, "reader"); break;
+		case 'j':
+			opt.readers = diag_parse_count(optarg, "reader");
+			opt.readers_given = true;
+			break;
 		case 'w': opt.writers = diag_parse_count(optarg, "writer"); break;
 		case OPT_PROGRESS: progress = 1; break;
 		case OPT_NO_PROGRESS: progress = 0; break;

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /*
@@ -47,14 +48,84 @@ struct held_files {
 	size_t ahead;             /* descriptors a batch may hold open (preread_share) */
 };
 
+/*
+ * A batch a walker copies itself costs it this long a file at most (in
+ * nanoseconds) before the source counts as far (a network mount, FUSE, a
+ * disk that seeks): from then on the walker's batches go to the source
+ * device's readers, so that several are open and read at once while the
+ * walk goes on, instead of one walker opening one file after another.
+ */
+#define HELD_FAR_NS_PER_FILE 1000000
+
+/*
+ * Hand the held batch to the readers: a copy of it with its own descriptor,
+ * as long as the batches queued so far hold fewer than an eighth of the
+ * descriptor budget (preread.h); else -1, and the walker copies it itself.
+ */
+static int held_hand_over(struct worker *worker, struct held_files *held)
+{
+	struct copy *copy = worker->copy;
+	struct file_batch *batch;
+	struct stat st;
+
+	if (atomic_fetch_add(&copy->handed, 1) >= preread_budget() / 8) {
+		atomic_fetch_sub(&copy->handed, 1);
+		return -1;
+	}
+	batch = calloc(1, sizeof(*batch));
+	if (!batch) {
+		atomic_fetch_sub(&copy->handed, 1);
+		return -1;
+	}
+	batch->handed = true;
+	dbuf_init(&batch->text);
+	batch->base = -1;
+	batch->own_dirfd = true;
+	batch->dirfd = fcntl(held->batch.dirfd, F_DUPFD_CLOEXEC, 0);
+	if (batch->dirfd < 0 || fstat(batch->dirfd, &st) != 0)
+		goto fail;
+	batch->dev = st.st_dev;
+	for (size_t i = 0; i < held->batch.n; i++) {
+		const char *text = held->batch.text.data;
+		if (batch_push(batch, text + held->batch.name_off[i], text + held->batch.rel_off[i],
+			       held->batch.rel_len[i]) != 0)
+			goto fail;
+	}
+	held->batch.n = 0;
+	dbuf_clear(&held->batch.text);
+	batch_submit(worker, &batch);
+	return 0;
+fail:
+	batch_free(batch);
+	atomic_fetch_sub(&copy->handed, 1);
+	return -1;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* Copy every file the walker holds (batch.dirfd must still be open). */
 static void held_flush(struct worker *worker)
 {
 	struct held_files *held = worker->held;
+	uint64_t start;
+	size_t n;
 
+	if (!held || held->batch.n == 0)
+		return;
+	if (atomic_load(&worker->copy->far) && held_hand_over(worker, held) == 0)
+		return;
+	n = held->batch.n;
+	start = now_ns();
 	/* worker is the first member of the walker's struct reader (walker_init). */
-	if (held && held->batch.n > 0)
-		batch_copy((struct reader *)worker, &held->batch, held->ahead);
+	batch_copy((struct reader *)worker, &held->batch, held->ahead);
+	if (now_ns() - start > (uint64_t)n * HELD_FAR_NS_PER_FILE)
+		atomic_store(&worker->copy->far, true);
 }
 
 /* Hold regular file at_fd/at_path (rel, len) for the next batch. */

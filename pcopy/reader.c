@@ -109,6 +109,15 @@ static struct task *task_new(struct copy *copy, int srcfd, const struct stat *st
 	return task;
 }
 
+unsigned readers_max(const struct copy *copy)
+{
+	size_t per_reader = 2 + copy->ndests * (DEST_DIRCACHE_WAYS + 1);
+	size_t by_fds = preread_budget() / per_reader;
+	unsigned far = by_fds < READERS_FAR ? (unsigned)by_fds : READERS_FAR;
+
+	return copy->opt.readers_given || far < copy->opt.readers ? copy->opt.readers : far;
+}
+
 size_t readers_ahead_budget(unsigned readers)
 {
 	/* preread's budget, less a ring's descriptor for every reader there
@@ -211,6 +220,8 @@ static void reader_work(void *context, void *item)
 	} else {
 		reader_copy(reader, task);
 	}
+	if (task->batch && task->batch->handed)
+		atomic_fetch_sub(&task->copy->handed, 1);
 	if (task->batch)
 		batch_free(task->batch);
 	else
@@ -235,8 +246,8 @@ static struct pool *device_readers(struct copy *copy, dev_t dev)
 		readers = copy->devices[SOURCE_DEVICES_MAX - 1].readers;
 	if (!readers) {
 		memset(&config, 0, sizeof(config));
-		config.threads = copy->opt.readers;
-		config.queue_capacity = (size_t)copy->opt.readers * 4;
+		config.threads = atomic_load(&copy->far) ? readers_max(copy) : copy->opt.readers;
+		config.queue_capacity = (size_t)config.threads * 4;
 		config.init = reader_init;
 		config.work = reader_work;
 		config.fini = reader_fini;

@@ -84,6 +84,23 @@ struct reader {
 	size_t pending;
 };
 
+/*
+ * Readers per source device once the source was found far (run.h's far)
+ * and -j did not say: enough requests in flight to hide a millisecond a
+ * request (a pool starts only the threads it has work for), as far as the
+ * descriptor limit allows (readers_max).
+ */
+#define READERS_FAR 32
+
+/**
+ * The most readers a source device gets in copy's run: -j's count, or
+ * without -j and once the source is far, up to READERS_FAR, as many as a
+ * quarter of RLIMIT_NOFILE holds with each reader's own descriptors (its
+ * ring, the file it reads, and per destination the copy and the directory
+ * cache).
+ */
+unsigned readers_max(const struct copy *copy);
+
 /** A reader's context, for a pool's init (arg: the copy); NULL on ENOMEM. */
 void *reader_init(void *arg);
 

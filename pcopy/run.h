@@ -132,6 +132,11 @@ struct copy {
 	/* Descriptors the readers may still hold open to read a batch ahead
 	 * (records mode, reader.c), all readers of all devices together. */
 	atomic_size_t ahead_left;
+	/* A walker found the source slow to answer (producer.c): the readers
+	 * take the walkers' batches, and a device's readers made from then on
+	 * are READERS_FAR many unless -j said how many. */
+	atomic_bool far;
+	atomic_size_t handed;        /* walkers' batches queued to the readers, each with a descriptor */
 };
 
 /** Whether the run is stopping (a source failure or a signal). */
