@@ -18,6 +18,7 @@
 #include "mhl2prior.h"
 #include "record.h"
 #include "seal.h"
+#include "sealsign.h"
 #include "xio.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -237,6 +238,7 @@ static int seal_native(struct sealdir *sd, const struct options *opt)
 {
 	static const char temp[] = SEAL_DEFAULT_NAME TEMP_SUFFIX;
 	struct native n = {.opt = opt, .fd = -1};
+	const char *why = NULL;
 	int rc = -1;
 
 	/* A seal only ever replaces a seal: a file of the user's bearing the
@@ -251,18 +253,37 @@ static int seal_native(struct sealdir *sd, const struct options *opt)
 	if (seal_writer_init(&n.w) != 0)
 		goto fail;
 	(void)unlinkat(sd->dirfd, temp, 0);
-	n.fd = openat(sd->dirfd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	n.fd = openat(sd->dirfd, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (n.fd < 0 || each_record(sd, native_record, &n) != 0 || seal_writer_end(&n.w) != 0 ||
-	    write_all(n.fd, &n.w.text) != 0 || put_in_place(sd->dirfd, temp, SEAL_DEFAULT_NAME,
-							     n.fd) != 0)
+	    write_all(n.fd, &n.w.text) != 0)
 		goto fail;
-	rc = 0;
+	/* The signature is ready before the seal moves, so the two go into
+	 * place back to back; without --sign an old one goes (it signed the
+	 * seal replaced). */
+	if (opt->sign && sealsign_prepare(opt->sign, sd->dirfd, n.fd, SEAL_DEFAULT_NAME, &why) != 0)
+		goto fail;
+	if (put_in_place(sd->dirfd, temp, SEAL_DEFAULT_NAME, n.fd) != 0)
+		goto fail;
+	if (opt->sign ? sealsign_install(sd->dirfd, SEAL_DEFAULT_NAME) != 0
+		      : sealsign_drop(sd->dirfd, SEAL_DEFAULT_NAME) != 0) {
+		diag_file_errorf(sd->dir, "seal written, but its signature %s: %s",
+				 opt->sign ? "not put in place" : "of the old seal not removed",
+				 strerror(errno));
+		if (opt->sign)
+			sealsign_abandon(sd->dirfd, SEAL_DEFAULT_NAME);
+		rc = -1;
+		goto done;
+	}
+	rc = fsync(sd->dirfd);
 fail:
 	if (rc != 0) {
-		diag_file_errorf(sd->dir, "seal not written: %s", strerror(errno));
+		diag_file_errorf(sd->dir, "seal not written: %s", why ? why : strerror(errno));
 		if (n.fd >= 0)
 			(void)unlinkat(sd->dirfd, temp, 0);
+		if (opt->sign)
+			sealsign_abandon(sd->dirfd, SEAL_DEFAULT_NAME);
 	}
+done:
 	if (n.fd >= 0)
 		close(n.fd);
 	seal_writer_fini(&n.w);

@@ -302,3 +302,47 @@ keygen_verifies() {
 	assert_success
 	assert_equal "$(find one -name '.pcopy*')" ""
 }
+
+@test "phash --seal --sign signs the in-place seal: ssh-keygen -Y verify and pverify --signers accept it" {
+	prun phash --seal src --sign alice
+	assert_success
+	keygen_verifies src
+	prun pverify --signers allowed -C src < src/.ptools-seal
+	assert_success
+	assert_output --partial 'good signature by alice@example.org'
+	# no temporary is left, and the signature is not in the seal's listing
+	run ls -A src
+	refute_output --partial '.tmp'
+	run grep -c 'ptools-seal' src/.ptools-seal
+	assert_output 0
+}
+
+@test "phash --seal --sign: an edit after signing, another key, a missing signature: exit 1" {
+	prun phash --seal src --sign mallory
+	assert_success
+	prun pverify --signers allowed -C src < src/.ptools-seal
+	assert_failure 1
+	prun phash --seal src --sign alice
+	assert_success
+	cp src/.ptools-seal.sig keep.sig
+	printf '# edited\n' >> src/.ptools-seal
+	prun pverify --signers allowed -C src < src/.ptools-seal
+	assert_failure 1
+	# a re-seal without --sign removes the old signature: it signed the seal replaced
+	prun phash --seal src
+	assert_success
+	assert [ ! -e src/.ptools-seal.sig ]
+	prun pverify --signers allowed -C src < src/.ptools-seal
+	assert_failure 1
+}
+
+@test "phash --sign needs --seal, and a key that cannot sign stops it before anything is written" {
+	prun phash -r src --sign alice
+	assert_failure 2
+	assert_output --partial '--sign goes with --seal'
+	ssh-keygen -q -t ed25519 -N 'a passphrase' -C locked -f locked
+	prun phash --seal src --sign locked
+	assert_failure 2
+	assert_output --partial 'phash does not ask for passphrases'
+	assert [ ! -e src/.ptools-seal ]
+}
