@@ -22,6 +22,12 @@ struct signkey {
 /** Load the key at path into sk, or exit with a usage error that says why it cannot sign. */
 void signkey_setup(struct signkey *sk, const char *path);
 
+/**
+ * The SHA-512 of everything in fd (read from its start, with pread: the
+ * offset is left alone), the digest sshsig_sign signs. 0 or -1 with errno.
+ */
+int signkey_digest_fd(int fd, unsigned char digest[SSHSIG_DIGEST_LEN]);
+
 /** Forget the private half. */
 void signkey_wipe(struct signkey *sk);
 

@@ -382,7 +382,7 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 	struct mhl2_generation gen;
 	struct dbuf name, temp, folder;
 	char c4[MHL2_C4_LEN + 1];
-	const char *what = "history";
+	const char *what = "history", *why = NULL;
 	struct mhl2_prior *prior = NULL;
 	struct mhl2_prior_fault fault;
 	uint64_t seq;
@@ -453,17 +453,35 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 	    dbuf_printf(&temp, ".%s%s", MHL2_CHAIN_NAME, TEMP_SUFFIX) != 0)
 		goto fail;
 	(void)unlinkat(histfd, temp.data, 0);
-	fd = openat(histfd, temp.data, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0 || mhl2_write_chain(fd, chain.links, chain.n) != 0 ||
-	    put_in_place(histfd, temp.data, MHL2_CHAIN_NAME, fd) != 0)
+	fd = openat(histfd, temp.data, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || mhl2_write_chain(fd, chain.links, chain.n) != 0)
+		goto fail;
+	/* The chain holds every generation's C4: its signature vouches for
+	 * the whole history. It is ready before the chain moves, so the two
+	 * go into place back to back; without --sign an old one goes. */
+	what = MHL2_CHAIN_NAME SSHSIG_SUFFIX;
+	if (opt->sign && sealsign_prepare(opt->sign, histfd, fd, MHL2_CHAIN_NAME, &why) != 0)
+		goto fail;
+	what = MHL2_CHAIN_NAME;
+	if (put_in_place(histfd, temp.data, MHL2_CHAIN_NAME, fd) != 0)
+		goto fail;
+	what = MHL2_CHAIN_NAME SSHSIG_SUFFIX;
+	if ((opt->sign ? sealsign_install(histfd, MHL2_CHAIN_NAME)
+		       : sealsign_drop(histfd, MHL2_CHAIN_NAME)) != 0 || fsync(histfd) != 0)
 		goto fail;
 	rc = 0;
 	goto out;
 fail:
-	diag_file_errorf(sd->dir, "seal not written (%s): %s", what,
-			 errno == EINVAL ? "a walk entry out of order or malformed" : strerror(errno));
+	if (why)
+		diag_file_errorf(sd->dir, "seal not written (%s): %s", what, why);
+	else
+		diag_file_errorf(sd->dir, "seal not written (%s): %s", what,
+				 errno == EINVAL ? "a walk entry out of order or malformed"
+						 : strerror(errno));
 	if (fd >= 0 && temp.len > 0)
 		(void)unlinkat(histfd, temp.data, 0);
+	if (opt->sign && histfd >= 0)
+		sealsign_abandon(histfd, MHL2_CHAIN_NAME);
 out:
 	if (fd >= 0)
 		close(fd);

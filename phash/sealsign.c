@@ -2,8 +2,6 @@
 #include "prelude.h"
 #include "sealsign.h"
 #include "dbuf.h"
-#include "hash.h"
-#include "hashreg.h"
 #include "xio.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -24,33 +22,6 @@ static int name_with(char *out, size_t size, const char *name, const char *suffi
 	return 0;
 }
 
-/* The SHA-512 of everything in fd, read from its start. */
-static int digest_fd(int fd, unsigned char digest[SSHSIG_DIGEST_LEN])
-{
-	struct hash_ctx *ctx = hash_ctx_new(hash_lookup("sha512"));
-	unsigned char buf[65536];
-	off_t at = 0;
-	ssize_t n;
-	int rc = -1;
-
-	if (!ctx)
-		return -1;
-	while ((n = pread(fd, buf, sizeof(buf), at)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			goto out;
-		}
-		if (hash_ctx_update(ctx, buf, (size_t)n) != 0)
-			goto out;
-		at += n;
-	}
-	rc = hash_ctx_final(ctx, digest);
-out:
-	hash_ctx_free(ctx);
-	return rc;
-}
-
 int sealsign_prepare(const struct signkey *sk, int dirfd, int fd, const char *name,
 		     const char **why)
 {
@@ -62,7 +33,7 @@ int sealsign_prepare(const struct signkey *sk, int dirfd, int fd, const char *na
 	*why = NULL;
 	dbuf_init(&text);
 	if (name_with(temp, sizeof(temp), name, SSHSIG_SUFFIX ".tmp") != 0 ||
-	    digest_fd(fd, digest) != 0 ||
+	    signkey_digest_fd(fd, digest) != 0 ||
 	    sshsig_sign(&sk->key, sk->agent_socket, SSHSIG_NAMESPACE, digest, &text, why) != 0)
 		goto done;
 	*why = NULL;
