@@ -150,7 +150,8 @@ _ptools_phash() {
 		_ptools_reply records gnu bsd
 		return
 		;;
-	--reuse)
+	--reuse | --sign)
+		# --sign: a key file (private, or .pub with ssh-agent)
 		_ptools_files
 		return
 		;;
@@ -164,7 +165,7 @@ _ptools_phash() {
 	--*)
 		_ptools_reply --algorithm= --jobs= --null --recursive --format= \
 			--reuse= --exclude= --no-default-excludes --unordered --nocache \
-			--progress --no-progress --seal --mhl --check --help --version
+			--progress --no-progress --seal --mhl --sign= --check --help --version
 		if [ "${#COMPREPLY[@]}" -eq 1 ] && [[ ${COMPREPLY[0]} == *= ]]; then
 			compopt -o nospace 2>/dev/null
 		fi

@@ -15,6 +15,7 @@
 #include "receive.h"
 #include "remote.h"
 #include "server.h"
+#include "signkey.h"
 #include "single.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -82,7 +83,8 @@ static const char usage_text[] =
 	"                       and bagit.txt; with --rollback, DEST is a bag's root\n"
 	"      --sign=KEY       sign each seal (SEAL.sig beside it, as ssh-keygen -Y sign\n"
 	"                       -n " SSHSIG_NAMESPACE " would; with --bag, the sha256 tag\n"
-	"                       manifest, or the first) with the Ed25519 key in the\n"
+	"                       manifest, or the first; with --mhl, also the chain,\n"
+	"                       ascmhl/ascmhl_chain.xml.sig) with the Ed25519 key in the\n"
 	"                       OpenSSH key file KEY, or through ssh-agent (SSH_AUTH_SOCK)\n"
 	"                       when KEY is a public key or an encrypted private key\n"
 	"  -j, --readers=N      source files read at once from each source device (default 4)\n"
@@ -242,39 +244,6 @@ static void refuse_source_as_dest(const char *src, const char *const *to, size_t
 }
 
 /*
- * --sign KEY: read the key before anything is written, and make sure it can
- * sign: a private key file signs here; a public key, or a private key under
- * a passphrase (whose public half is in the clear), signs through the
- * ssh-agent that holds it. Any problem is a usage error.
- */
-static void setup_signing(const char *path, struct sshsig_key *key, struct copy_options *opt)
-{
-	const char *why, *agent = getenv("SSH_AUTH_SOCK");
-	int has;
-
-	if (sshsig_key_load(path, key, &why) != 0) {
-		if (!why)
-			diag_usage_error("%s: %s", path, strerror(errno));
-		diag_usage_error("%s: %s", path, why);
-	}
-	opt->sign_key = key;
-	if (key->has_private)
-		return;
-	opt->agent_socket = agent;
-	if (!agent || !*agent)
-		diag_usage_error(key->encrypted
-			? "%s: the key is encrypted (pcopy does not ask for passphrases): add it to "
-			  "ssh-agent with ssh-add and run pcopy with SSH_AUTH_SOCK set"
-			: "%s: a public key: its private key must be in ssh-agent, and "
-			  "SSH_AUTH_SOCK is not set", path);
-	has = sshsig_agent_has(agent, key->pub, &why);
-	if (has < 0)
-		diag_usage_error("%s: %s", path, why);
-	if (has == 0)
-		diag_usage_error("%s: ssh-agent does not hold this key (add it with ssh-add)", path);
-}
-
-/*
  * --bag: the digests a bag can carry, and the modes a bag does not go
  * with (a remote destination, --dry-run, --resume, --seal: the bag's tag
  * files are the seal). Each problem is a usage error.
@@ -420,7 +389,7 @@ int main(int argc, char **argv)
 	struct single_target *targets = NULL;
 	char *single_base = NULL;
 	const char *pull_from = NULL, *sign_path = NULL;
-	struct sshsig_key sign_key;
+	struct signkey sign_key;
 	struct remote *pulling = NULL;
 	int progress = -1, c, status;
 	struct copy *copy;
@@ -640,8 +609,11 @@ int main(int argc, char **argv)
 		refuse_source_as_dest(nto > 0 && optind == argc ? from : argv[optind], to, nto, opt.bag);
 	if (optind < argc && !pull_from && !single)
 		refuse_seal_name_in_source(argv[optind], opt.seal_name);
-	if (sign_path)
-		setup_signing(sign_path, &sign_key, &opt);
+	if (sign_path) {
+		signkey_setup(&sign_key, sign_path);
+		opt.sign_key = &sign_key.key;
+		opt.agent_socket = sign_key.agent_socket;
+	}
 	opt.progress = !opt.dry_run && (progress < 0 ? progress_default() : progress == 1);
 	opt.interrupted = &interrupted;
 
@@ -685,7 +657,7 @@ int main(int argc, char **argv)
 	status = copy_finish(copy);
 	pull_end(pulling, status);
 	if (sign_path)
-		sshsig_key_wipe(&sign_key);
+		signkey_wipe(&sign_key);
 	for (size_t i = 0; targets && i < nto; i++)
 		single_target_free(&targets[i]);
 	free(targets);

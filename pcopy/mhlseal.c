@@ -28,6 +28,8 @@
 #include "diag.h"
 #include "record.h"
 #include "seal.h"
+#include "signkey.h"
+#include "xio.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -298,7 +300,7 @@ static int install(struct copy *copy, struct worker *worker, struct dest *dest, 
 	    journal_temp(dest->journal, rel.data, rel.len) != 0)
 		goto out;
 	*what = name;
-	fd = openat(histfd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	fd = openat(histfd, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0 || write_fn(fd, arg) != 0 || (copy->opt.fsync && fsync(fd) != 0) ||
 	    fstat(fd, &st) != 0)
 		goto out;
@@ -328,11 +330,83 @@ static int write_generation(int fd, void *arg)
 	return mhl2_generation_write(fd, &g->gen, g->c4);
 }
 
+struct chain_write {
+	const struct mhl2_chain *chain;
+	bool sign;                                /* --sign: digest what was written */
+	unsigned char digest[SSHSIG_DIGEST_LEN];
+};
+
 static int write_chain(int fd, void *arg)
 {
-	const struct mhl2_chain *chain = arg;
+	struct chain_write *c = arg;
 
-	return mhl2_write_chain(fd, chain->links, chain->n);
+	if (mhl2_write_chain(fd, c->chain->links, c->chain->n) != 0)
+		return -1;
+	return c->sign ? signkey_digest_fd(fd, c->digest) : 0;
+}
+
+struct sig_write {
+	const struct copy *copy;
+	const unsigned char *digest;
+	const char *why;                          /* the signer's reason for a failure */
+};
+
+static int write_sig(int fd, void *arg)
+{
+	struct sig_write *s = arg;
+	struct dbuf text;
+	int rc;
+
+	dbuf_init(&text);
+	rc = sshsig_sign(s->copy->opt.sign_key, s->copy->opt.agent_socket, SSHSIG_NAMESPACE,
+			 s->digest, &text, &s->why);
+	if (rc == 0)
+		rc = xwrite(fd, text.data, text.len);
+	dbuf_free(&text);
+	return rc;
+}
+
+/*
+ * The chain's signature (--sign): the chain holds every generation's C4, so
+ * its signature vouches for the whole history. Put in place after the
+ * chain, journaled like it. Without --sign an old one is set aside into the
+ * root (journaled, where an undo or a completion finds it): it signed the
+ * chain replaced. 0, or -1 with errno, *what and maybe *why.
+ */
+static int sign_chain(struct copy *copy, struct worker *worker, struct dest *dest, int histfd,
+		      const struct chain_write *c, const char **what, const char **why)
+{
+	static const char sig[] = MHL2_CHAIN_NAME SSHSIG_SUFFIX;
+	static const char rel[] = MHL2_DIR_NAME "/" MHL2_CHAIN_NAME SSHSIG_SUFFIX;
+	struct sig_write s = {.copy = copy, .digest = c->digest};
+	char aside[64];
+	struct stat st;
+	bool exists;
+	int rc;
+
+	*what = sig;
+	if (fstatat(histfd, sig, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISREG(st.st_mode)) {
+			errno = S_ISDIR(st.st_mode) ? EISDIR : EEXIST;
+			return -1;
+		}
+		exists = true;
+	} else if (errno == ENOENT) {
+		exists = false;
+	} else {
+		return -1;
+	}
+	if (c->sign) {
+		rc = install(copy, worker, dest, histfd, sig, exists, write_sig, &s, what);
+		*why = s.why;
+		return rc;
+	}
+	if (!exists)
+		return 0;
+	dest_temp_name(copy, aside, sizeof(aside), ".del");
+	if (journal_aside(dest->journal, rel, sizeof(rel) - 1, aside, strlen(aside)) != 0)
+		return -1;
+	return renameat(histfd, sig, dest->rootfd, aside);
 }
 
 /* Open (or make, journaled) the destination's ascmhl directory. */
@@ -358,8 +432,9 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 	struct items items = {0};
 	struct mhl2_chain chain = {0};
 	struct gen_write g;
+	struct chain_write cw = {0};
 	struct dbuf name, rel;
-	const char *what = "history";
+	const char *what = "history", *why = NULL;
 	struct mhl2_prior *prior = NULL;
 	struct mhl2_prior_fault fault;
 	char *real;
@@ -418,10 +493,20 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 	if (install(copy, worker, dest, histfd, name.data, false, write_generation, &g, &what) != 0)
 		goto fail;
 	what = MHL2_CHAIN_NAME;
+	cw.chain = &chain;
+	cw.sign = copy->opt.sign_key != NULL;
 	if (mhl2_chain_add(&chain, seq, name.data, g.c4) != 0 ||
-	    install(copy, worker, dest, histfd, MHL2_CHAIN_NAME, chain_exists, write_chain, &chain,
+	    install(copy, worker, dest, histfd, MHL2_CHAIN_NAME, chain_exists, write_chain, &cw,
 		    &what) != 0)
 		goto fail;
+	if (sign_chain(copy, worker, dest, histfd, &cw, &what, &why) != 0) {
+		if (why) {
+			dest_fail(dest, MHL2_DIR_NAME "/" MHL2_CHAIN_NAME SSHSIG_SUFFIX,
+				  strlen(MHL2_DIR_NAME "/" MHL2_CHAIN_NAME SSHSIG_SUFFIX), errno, why);
+			goto out;
+		}
+		goto fail;
+	}
 	if (copy->opt.fsync && fsync(histfd) != 0)
 		goto fail;
 	rc = 0;

@@ -11,6 +11,7 @@
 #include "reuse.h"
 #include "mhl2.h"
 #include "sealdir.h"
+#include "signkey.h"
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -48,6 +49,10 @@ static const char usage_text[] =
 	"                        write the seal DIR/.ptools-seal (atomically; a previous\n"
 	"                        seal stays whole until the new one is complete)\n"
 	"      --mhl             with --seal: add an ASC MHL generation to DIR/ascmhl\n"
+	"      --sign=KEY        with --seal: sign the seal (DIR/.ptools-seal.sig; with --mhl\n"
+	"                        ascmhl/ascmhl_chain.xml.sig) as ssh-keygen -Y sign -n\n"
+	"                        ptools-seal does; KEY: an Ed25519 private key file, or a\n"
+	"                        public key whose private key is in ssh-agent\n"
 	"                        instead (default -a xxh64,md5; formats md5 sha1 xxh32\n"
 	"                        xxh64 xxh3 xxh128, and c4 from sha512 or -a c4)\n"
 	"  -c, --check           check manifests instead, as sha256sum -c does: runs\n"
@@ -104,10 +109,13 @@ static void check_instead(int argc, char **argv)
 	diag_usage_error("-c: cannot run pverify: %s", strerror(errno));
 }
 
+/* --sign KEY, loaded once options are read; wiped at the end. */
+static struct signkey sign_key;
+
 static void parse_options(int argc, char **argv, struct options *opt)
 {
 	enum { OPT_REUSE = 256, OPT_UNORDERED, OPT_NOCACHE, OPT_PROGRESS, OPT_NO_PROGRESS,
-	       OPT_SEAL, OPT_MHL, OPT_EXCLUDE, OPT_NO_DEFAULT_EXCLUDES };
+	       OPT_SEAL, OPT_MHL, OPT_SIGN, OPT_EXCLUDE, OPT_NO_DEFAULT_EXCLUDES };
 	static const struct option longopts[] = {
 		{"algorithm", required_argument, NULL, 'a'},
 		{"jobs", required_argument, NULL, 'j'},
@@ -123,11 +131,12 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 		{"seal", no_argument, NULL, OPT_SEAL},
 		{"mhl", no_argument, NULL, OPT_MHL},
+		{"sign", required_argument, NULL, OPT_SIGN},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *algos = NULL, *bad;
+	const char *algos = NULL, *bad, *sign_path = NULL;
 	char *mhl_algos = NULL;
 	size_t bad_len;
 	bool no_default_excludes = false, excludes_given = false;
@@ -163,6 +172,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		case OPT_NO_PROGRESS: opt->progress = false; break;
 		case OPT_SEAL: opt->seal = true; break;
 		case OPT_MHL: opt->mhl = true; break;
+		case OPT_SIGN: sign_path = optarg; break;
 		case 'h': diag_help(usage_text);
 		case 'V': diag_version();
 		default: diag_bad_option(c, argv);
@@ -170,6 +180,8 @@ static void parse_options(int argc, char **argv, struct options *opt)
 	}
 	if (opt->mhl && !opt->seal)
 		diag_usage_error("--mhl goes with --seal DIR");
+	if (sign_path && !opt->seal)
+		diag_usage_error("--sign goes with --seal DIR");
 	if (opt->mhl)
 		algos = mhl_algos = mhl2_algorithm_list(algos ? algos : MHL2_DEFAULT_ALGORITHMS);
 	if (opt->mhl && !algos) {
@@ -196,6 +208,11 @@ static void parse_options(int argc, char **argv, struct options *opt)
 			diag_usage_error("--seal writes records in order: no --format, "
 					 "--unordered or -0");
 		opt->recursive = true;
+	}
+	if (sign_path) {
+		/* Read before any file is: a key that cannot sign stops the run. */
+		signkey_setup(&sign_key, sign_path);
+		opt->sign = &sign_key;
 	}
 	if (opt->format == FORMAT_GNU && opt->count != 1)
 		diag_usage_error("--format gnu takes exactly one algorithm (use --format bsd for several)");
@@ -296,6 +313,8 @@ int main(int argc, char **argv)
 		(void)sealdir_write(&seal, &ph.opt);
 		sealdir_close(&seal);
 	}
+	if (ph.opt.sign)
+		signkey_wipe(&sign_key);
 	reuse_free(ph.reuse);
 	out_free(ph.out);
 	return diag_finish();

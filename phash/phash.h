@@ -17,6 +17,7 @@
 #include "progress.h"
 #include "record.h"
 #include "reuse.h"
+#include "signkey.h"
 #include <stdatomic.h>
 #include <sys/stat.h>
 
@@ -39,6 +40,7 @@ struct options {
 	const char *reuse_path;
 	bool seal;             /* --seal DIR: the records become a seal in DIR */
 	bool mhl;              /* --mhl: that seal is an ASC MHL generation */
+	const struct signkey *sign; /* --sign KEY: the seal is signed; NULL: not */
 	struct exclude exclude;     /* -r: the entries a walk leaves out */
 };
 

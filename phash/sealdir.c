@@ -18,6 +18,7 @@
 #include "mhl2prior.h"
 #include "record.h"
 #include "seal.h"
+#include "sealsign.h"
 #include "xio.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -237,6 +238,7 @@ static int seal_native(struct sealdir *sd, const struct options *opt)
 {
 	static const char temp[] = SEAL_DEFAULT_NAME TEMP_SUFFIX;
 	struct native n = {.opt = opt, .fd = -1};
+	const char *why = NULL;
 	int rc = -1;
 
 	/* A seal only ever replaces a seal: a file of the user's bearing the
@@ -251,18 +253,37 @@ static int seal_native(struct sealdir *sd, const struct options *opt)
 	if (seal_writer_init(&n.w) != 0)
 		goto fail;
 	(void)unlinkat(sd->dirfd, temp, 0);
-	n.fd = openat(sd->dirfd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	n.fd = openat(sd->dirfd, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (n.fd < 0 || each_record(sd, native_record, &n) != 0 || seal_writer_end(&n.w) != 0 ||
-	    write_all(n.fd, &n.w.text) != 0 || put_in_place(sd->dirfd, temp, SEAL_DEFAULT_NAME,
-							     n.fd) != 0)
+	    write_all(n.fd, &n.w.text) != 0)
 		goto fail;
-	rc = 0;
+	/* The signature is ready before the seal moves, so the two go into
+	 * place back to back; without --sign an old one goes (it signed the
+	 * seal replaced). */
+	if (opt->sign && sealsign_prepare(opt->sign, sd->dirfd, n.fd, SEAL_DEFAULT_NAME, &why) != 0)
+		goto fail;
+	if (put_in_place(sd->dirfd, temp, SEAL_DEFAULT_NAME, n.fd) != 0)
+		goto fail;
+	if (opt->sign ? sealsign_install(sd->dirfd, SEAL_DEFAULT_NAME) != 0
+		      : sealsign_drop(sd->dirfd, SEAL_DEFAULT_NAME) != 0) {
+		diag_file_errorf(sd->dir, "seal written, but its signature %s: %s",
+				 opt->sign ? "not put in place" : "of the old seal not removed",
+				 strerror(errno));
+		if (opt->sign)
+			sealsign_abandon(sd->dirfd, SEAL_DEFAULT_NAME);
+		rc = -1;
+		goto done;
+	}
+	rc = fsync(sd->dirfd);
 fail:
 	if (rc != 0) {
-		diag_file_errorf(sd->dir, "seal not written: %s", strerror(errno));
+		diag_file_errorf(sd->dir, "seal not written: %s", why ? why : strerror(errno));
 		if (n.fd >= 0)
 			(void)unlinkat(sd->dirfd, temp, 0);
+		if (opt->sign)
+			sealsign_abandon(sd->dirfd, SEAL_DEFAULT_NAME);
 	}
+done:
 	if (n.fd >= 0)
 		close(n.fd);
 	seal_writer_fini(&n.w);
@@ -361,7 +382,7 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 	struct mhl2_generation gen;
 	struct dbuf name, temp, folder;
 	char c4[MHL2_C4_LEN + 1];
-	const char *what = "history";
+	const char *what = "history", *why = NULL;
 	struct mhl2_prior *prior = NULL;
 	struct mhl2_prior_fault fault;
 	uint64_t seq;
@@ -432,17 +453,35 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 	    dbuf_printf(&temp, ".%s%s", MHL2_CHAIN_NAME, TEMP_SUFFIX) != 0)
 		goto fail;
 	(void)unlinkat(histfd, temp.data, 0);
-	fd = openat(histfd, temp.data, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0 || mhl2_write_chain(fd, chain.links, chain.n) != 0 ||
-	    put_in_place(histfd, temp.data, MHL2_CHAIN_NAME, fd) != 0)
+	fd = openat(histfd, temp.data, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || mhl2_write_chain(fd, chain.links, chain.n) != 0)
+		goto fail;
+	/* The chain holds every generation's C4: its signature vouches for
+	 * the whole history. It is ready before the chain moves, so the two
+	 * go into place back to back; without --sign an old one goes. */
+	what = MHL2_CHAIN_NAME SSHSIG_SUFFIX;
+	if (opt->sign && sealsign_prepare(opt->sign, histfd, fd, MHL2_CHAIN_NAME, &why) != 0)
+		goto fail;
+	what = MHL2_CHAIN_NAME;
+	if (put_in_place(histfd, temp.data, MHL2_CHAIN_NAME, fd) != 0)
+		goto fail;
+	what = MHL2_CHAIN_NAME SSHSIG_SUFFIX;
+	if ((opt->sign ? sealsign_install(histfd, MHL2_CHAIN_NAME)
+		       : sealsign_drop(histfd, MHL2_CHAIN_NAME)) != 0 || fsync(histfd) != 0)
 		goto fail;
 	rc = 0;
 	goto out;
 fail:
-	diag_file_errorf(sd->dir, "seal not written (%s): %s", what,
-			 errno == EINVAL ? "a walk entry out of order or malformed" : strerror(errno));
+	if (why)
+		diag_file_errorf(sd->dir, "seal not written (%s): %s", what, why);
+	else
+		diag_file_errorf(sd->dir, "seal not written (%s): %s", what,
+				 errno == EINVAL ? "a walk entry out of order or malformed"
+						 : strerror(errno));
 	if (fd >= 0 && temp.len > 0)
 		(void)unlinkat(histfd, temp.data, 0);
+	if (opt->sign && histfd >= 0)
+		sealsign_abandon(histfd, MHL2_CHAIN_NAME);
 out:
 	if (fd >= 0)
 		close(fd);

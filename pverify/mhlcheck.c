@@ -23,6 +23,8 @@
 #include "manifest.h"
 #include "mhl2hist.h"
 #include "mhl2tree.h"
+#include "signed.h"
+#include "signkey.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -592,6 +594,44 @@ static void audit_skip_history(struct mhlcheck *c)
 	(void)audit_add_path(c->reading->audit, ".ptools-seal.sig", 16);
 }
 
+/*
+ * --signers: the chain must carry a good signature
+ * (ascmhl_chain.xml.sig) by a trusted key before anything in the history is:
+ * the chain holds every generation's C4, so it vouches for the whole
+ * history. digest gets what the signature covers, so that the chain read
+ * after can be held to it. 0 when trusted, -1 (reported, exit 1 or 2) when
+ * not.
+ */
+static int chain_signed(struct mhlcheck *c, unsigned char digest[SSHSIG_DIGEST_LEN])
+{
+	struct signed_check check;
+	struct input *in;
+	char *path = strdup(shown(c, history_rel(c, MHL2_CHAIN_NAME)));
+	int rc = -1;
+
+	if (!path) {
+		diag_file_error(c->dir, errno);
+		return -1;
+	}
+	in = input_open(path, false);
+	if (!in) {
+		diag_file_error(path, errno);
+		free(path);
+		return -1;
+	}
+	if (signed_begin(&check, in, path, c->reading->signers, c->reading->quiet) == 0) {
+		memcpy(digest, check.digest, SSHSIG_DIGEST_LEN);
+		signed_end(&check, in, false);
+		rc = 0;
+	} else {
+		diag_file_errorf(path, "the ASC MHL history is not trusted: nothing in it was "
+				 "checked");
+	}
+	input_close(in);
+	free(path);
+	return rc;
+}
+
 int mhlcheck_run(struct reading *reading, const char *dir, int rootfd)
 {
 	struct mhlcheck c = {.reading = reading, .dir = dir, .histfd = -1};
@@ -600,6 +640,7 @@ int mhlcheck_run(struct reading *reading, const char *dir, int rootfd)
 	struct dbuf gen_name;
 	bool have_chain = false;
 	const char *why;
+	unsigned char signed_digest[SSHSIG_DIGEST_LEN], digest[SSHSIG_DIGEST_LEN];
 	ssize_t n = 0;
 	int fd, rc = -1;
 
@@ -616,13 +657,27 @@ int mhlcheck_run(struct reading *reading, const char *dir, int rootfd)
 	if (fd < 0) {
 		problem(&c, history_rel(&c, MHL2_CHAIN_NAME), errno == ENOENT
 			? "chain missing: no generation can be proven" : strerror(errno));
+		if (reading->signers)
+			goto out; /* nothing to carry a signature: nothing is trusted */
 	} else {
+		if (reading->signers && chain_signed(&c, signed_digest) != 0) {
+			close(fd);
+			goto out;
+		}
 		if (mhl2_chain_read(fd, &chain, &why) != 0) {
 			if (why)
 				diag_input_error(shown(&c, history_rel(&c, MHL2_CHAIN_NAME)), 1,
 						 "ASC MHL chain: %s", why);
 			else
 				diag_file_error(shown(&c, history_rel(&c, MHL2_CHAIN_NAME)), errno);
+			close(fd);
+			goto out;
+		}
+		if (reading->signers && (signkey_digest_fd(fd, digest) != 0 ||
+					 memcmp(digest, signed_digest, sizeof(digest)) != 0)) {
+			diag_file_errorf(shown(&c, history_rel(&c, MHL2_CHAIN_NAME)),
+					 "changed while it was read: what was checked is not what "
+					 "was signed; nothing in the history was checked");
 			close(fd);
 			goto out;
 		}

@@ -302,3 +302,113 @@ keygen_verifies() {
 	assert_success
 	assert_equal "$(find one -name '.pcopy*')" ""
 }
+
+@test "phash --seal --sign signs the in-place seal: ssh-keygen -Y verify and pverify --signers accept it" {
+	prun phash --seal src --sign alice
+	assert_success
+	keygen_verifies src
+	prun pverify --signers allowed -C src < src/.ptools-seal
+	assert_success
+	assert_output --partial 'good signature by alice@example.org'
+	# no temporary is left, and the signature is not in the seal's listing
+	run ls -A src
+	refute_output --partial '.tmp'
+	run grep -c 'ptools-seal' src/.ptools-seal
+	assert_output 0
+}
+
+@test "phash --seal --sign: an edit after signing, another key, a missing signature: exit 1" {
+	prun phash --seal src --sign mallory
+	assert_success
+	prun pverify --signers allowed -C src < src/.ptools-seal
+	assert_failure 1
+	prun phash --seal src --sign alice
+	assert_success
+	cp src/.ptools-seal.sig keep.sig
+	printf '# edited\n' >> src/.ptools-seal
+	prun pverify --signers allowed -C src < src/.ptools-seal
+	assert_failure 1
+	# a re-seal without --sign removes the old signature: it signed the seal replaced
+	prun phash --seal src
+	assert_success
+	assert [ ! -e src/.ptools-seal.sig ]
+	prun pverify --signers allowed -C src < src/.ptools-seal
+	assert_failure 1
+}
+
+@test "phash --sign needs --seal, and a key that cannot sign stops it before anything is written" {
+	prun phash -r src --sign alice
+	assert_failure 2
+	assert_output --partial '--sign goes with --seal'
+	ssh-keygen -q -t ed25519 -N 'a passphrase' -C locked -f locked
+	prun phash --seal src --sign locked
+	assert_failure 2
+	assert_output --partial 'phash does not ask for passphrases'
+	assert [ ! -e src/.ptools-seal ]
+}
+
+# keygen_verifies_chain DIR: ssh-keygen -Y verify accepts DIR's ASC MHL chain signature.
+keygen_verifies_chain() {
+	run ssh-keygen -Y verify -f allowed -I alice@example.org -n ptools-seal \
+		-s "$1/ascmhl/ascmhl_chain.xml.sig" < "$1/ascmhl/ascmhl_chain.xml"
+	assert_success
+	assert_output --partial 'Good "ptools-seal" signature for alice@example.org'
+}
+
+@test "pcopy --mhl --sign signs the ASC MHL chain: ssh-keygen and pverify --mhl --signers accept it" {
+	prun pcopy --mhl --sign alice src dst
+	assert_success
+	keygen_verifies_chain dst
+	prun pverify --mhl dst --signers allowed
+	assert_success
+	assert_output --partial 'good signature by alice@example.org'
+	# a later generation re-signs the new chain
+	prun pcopy --mhl --sign alice --force src dst
+	assert_success
+	run grep -c '<hashlist' dst/ascmhl/ascmhl_chain.xml
+	assert_output 2
+	keygen_verifies_chain dst
+	prun pverify dst --signers allowed
+	assert_success
+}
+
+@test "phash --seal --mhl --sign signs the chain, and each new generation re-signs it" {
+	prun phash --seal --mhl src --sign alice
+	assert_success
+	keygen_verifies_chain src
+	prun phash --seal --mhl src --sign alice
+	assert_success
+	run grep -c '<hashlist' src/ascmhl/ascmhl_chain.xml
+	assert_output 2
+	keygen_verifies_chain src
+	prun pverify --mhl src --signers allowed
+	assert_success
+	assert_output --partial 'good signature by alice@example.org'
+	# a generation added without --sign removes the signature of the chain replaced
+	prun phash --seal --mhl src
+	assert_success
+	assert [ ! -e src/ascmhl/ascmhl_chain.xml.sig ]
+}
+
+@test "pverify --mhl --signers: a chain edited after signing, another key, no signature: exit 1, nothing checked" {
+	prun pcopy --mhl --sign alice src dst
+	assert_success
+	cp dst/ascmhl/ascmhl_chain.xml chain.keep
+	printf '\n' >> dst/ascmhl/ascmhl_chain.xml
+	prun pverify --mhl dst --signers allowed
+	assert_failure 1
+	assert_output --partial 'not trusted'
+	assert_output --partial '0 ok'
+	cp chain.keep dst/ascmhl/ascmhl_chain.xml
+	prun pverify --mhl dst --signers allowed
+	assert_success
+	prun phash --seal --mhl dst --sign mallory
+	assert_success
+	prun pverify --mhl dst --signers allowed
+	assert_failure 1
+	assert_output --partial 'does not trust'
+	rm dst/ascmhl/ascmhl_chain.xml.sig
+	prun pverify dst --signers allowed
+	assert_failure 1
+	assert_output --partial 'no signature'
+}
