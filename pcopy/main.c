@@ -471,6 +471,7 @@ int main(int argc, char **argv)
 		catch_signals();
 		free(to);
 		diag_raise(server_main(&opt));
+		exclude_fini(&exclude);
 		return diag_status();
 	}
 	if (rollback) {
@@ -487,6 +488,7 @@ int main(int argc, char **argv)
 						       : copy_rollback(argv[i])) != 0)
 				status = EXIT_FAILED;
 		free(to);
+		exclude_fini(&exclude);
 		diag_raise(status);
 		return diag_finish();
 	}
@@ -623,6 +625,7 @@ int main(int argc, char **argv)
 		/* Whether host:FILE is a file decides what each DEST means: asked first. */
 		pulling = pull_start(pull_from, &opt, &single);
 		if (!pulling) {
+			exclude_fini(&exclude);
 			free(to);
 			return EXIT_FAILED;
 		}
@@ -632,6 +635,7 @@ int main(int argc, char **argv)
 	copy = single ? single_copy_new(&opt, to, targets, nto) : copy_new(&opt, to, nto);
 	if (!copy) {
 		diag_file_error(NULL, errno);
+		exclude_fini(&exclude);
 		free(to);
 		return EXIT_FAILED;
 	}

@@ -279,13 +279,19 @@ UNIT_TEST(preread_batches_give_each_file_its_bytes_warm_and_cold)
 	/* Cold: the first miss sends the rest of the batch to the ring, and the
 	 * next batch is opened ahead (here with only 3 open at once). */
 	for (i = 0; i < 2; i++) {
-		bool cold = evict(&f);
+		bool went = false;
 
-		before = preread_count(pr);
-		preread_batch(pr, f.n, i == 0 ? PREREAD_FILES : 3, &ops, &f);
-		expect_batch(&f, true);
-		if (cold && have_ring)
-			EXPECT(preread_count(pr) > before);
+		/* Another job on the machine can bring a page back between the
+		 * eviction and the read: a few tries, each evicted anew. */
+		for (int tries = 0; tries < 5 && !went; tries++) {
+			bool cold = evict(&f);
+
+			before = preread_count(pr);
+			preread_batch(pr, f.n, i == 0 ? PREREAD_FILES : 3, &ops, &f);
+			expect_batch(&f, true);
+			went = !cold || !have_ring || preread_count(pr) > before;
+		}
+		EXPECT(went);
 	}
 	/* A warm batch after cold ones: back to one file at a time. */
 	for (i = 0; i < 3; i++) {
