@@ -248,18 +248,22 @@ int main(int argc, char **argv)
 		if (out_fd < 0) {
 			diag_file_error(argv[optind], errno);
 			sealdir_close(&seal);
+			exclude_fini(&ph.opt.exclude);
 			return EXIT_USAGE;
 		}
 	}
 	ph.out = out_new(out_fd);
 	if (!ph.out) {
 		diag_file_error(NULL, errno);
+		exclude_fini(&ph.opt.exclude);
 		return EXIT_FAILED;
 	}
 	if (ph.opt.reuse_path) {
 		ph.reuse = reuse_load(ph.opt.reuse_path, ph.opt.algos, ph.opt.count);
 		if (!ph.reuse) {
 			diag_file_error(ph.opt.reuse_path, errno);
+			out_free(ph.out);
+			exclude_fini(&ph.opt.exclude);
 			return EXIT_USAGE;
 		}
 	}
@@ -288,6 +292,7 @@ int main(int argc, char **argv)
 	ph.pipe = batchpipe_new(&config);
 	if (!ph.pipe) {
 		diag_file_error(NULL, errno);
+		exclude_fini(&ph.opt.exclude);
 		return EXIT_FAILED;
 	}
 

@@ -371,11 +371,13 @@ int main(int argc, char **argv)
 		if (shared.rootfd < 0) {
 			diag_file_error(options.root, errno);
 			free(options.manifests);
+			exclude_fini(&options.exclude);
 			return EXIT_USAGE;
 		}
 	}
 	if (options.bag && !bag_has_payload_dir(options.bag)) {
 		free(options.manifests);
+		exclude_fini(&options.exclude);
 		close(shared.rootfd);
 		return diag_finish();
 	}
@@ -383,6 +385,7 @@ int main(int argc, char **argv)
 	    audit_setup(options.root, options.bag ? "data" : options.audit_dir, &walk_root,
 			&reading.audit) != 0) {
 		free(options.manifests);
+		exclude_fini(&options.exclude);
 		return EXIT_USAGE;
 	}
 	if (reading.audit)
