@@ -243,28 +243,46 @@ static void op_start(struct reader *reader, struct fileop *op)
 		op->state = OP_WRITE;
 }
 
-/*
- * Copy [0, len) of the file in from into the new copy to (the part the
- * compare found equal to the source). Returns 0 or -1 with errno.
- */
-static int copy_prefix(int from, int to, uint64_t len)
+/* Room for len bytes of the kept file in op's compare buffer. 0, or -1 (ENOMEM). */
+static int compare_room(struct fileop *op, size_t len)
 {
-	loff_t in = 0, out = 0;
+	unsigned char *grown;
+
+	if (op->compare_cap >= len)
+		return 0;
+	grown = realloc(op->compare_buf, len);
+	if (!grown)
+		return -1;
+	op->compare_buf = grown;
+	op->compare_cap = len;
+	return 0;
+}
+
+/*
+ * Copy [offset, offset + len) of the file in from into the same range of
+ * to (the part a compare found equal to the source), in the kernel where it
+ * can. A shorter from ends the copy early: the compare will not have
+ * matched there. Returns 0 or -1 with errno.
+ */
+static int copy_range(int from, int to, uint64_t offset, uint64_t len)
+{
+	loff_t in = (loff_t)offset, out = (loff_t)offset;
+	uint64_t end = offset + len;
 	unsigned char buf[65536];
 
-	while ((uint64_t)in < len) {
-		ssize_t n = copy_file_range(from, &in, to, &out, (size_t)(len - (uint64_t)in), 0);
+	while ((uint64_t)in < end) {
+		ssize_t n = copy_file_range(from, &in, to, &out, (size_t)(end - (uint64_t)in), 0);
 		if (n > 0)
 			continue;
 		if (n == 0)
-			break; /* the file shrank: the compare will not have matched */
+			break;
 		if (errno == EINTR)
 			continue;
 		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
 			return -1;
 		/* No copy_file_range here: by hand. */
-		while ((uint64_t)in < len) {
-			size_t want = len - (uint64_t)in < sizeof(buf) ? (size_t)(len - (uint64_t)in)
+		while ((uint64_t)in < end) {
+			size_t want = end - (uint64_t)in < sizeof(buf) ? (size_t)(end - (uint64_t)in)
 								       : sizeof(buf);
 			ssize_t got = xpread(from, buf, want, in);
 			if (got <= 0)
@@ -282,36 +300,6 @@ static int copy_prefix(int from, int to, uint64_t len)
 static bool all_zero(const unsigned char *p, size_t len)
 {
 	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
-}
-
-/* Copy [offset, offset + len) of the base into the new version, in the kernel. */
-static int copy_range(int from, int to, uint64_t offset, uint64_t len)
-{
-	loff_t in = (loff_t)offset, out = (loff_t)offset;
-	unsigned char buf[65536];
-
-	while ((uint64_t)in < offset + len) {
-		size_t want = (size_t)(offset + len - (uint64_t)in);
-		ssize_t n = copy_file_range(from, &in, to, &out, want, 0);
-		if (n > 0)
-			continue;
-		if (n == 0)
-			return 0; /* the base shrank: the compare will have found it different */
-		if (errno == EINTR)
-			continue;
-		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
-			return -1;
-		if (want > sizeof(buf))
-			want = sizeof(buf);
-		n = xpread(from, buf, want, in);
-		if (n <= 0)
-			return n < 0 ? -1 : 0;
-		if (xpwrite(to, buf, (size_t)n, out) != 0)
-			return -1;
-		in += n;
-		out += n;
-	}
-	return 0;
 }
 
 /* The op's path relative to its destination root, into scratch (for the journal). */
@@ -370,7 +358,7 @@ static int delta_start(struct fileop *op, uint64_t offset, bool meta_only)
 			op->cloned = true;
 		} else {
 			op->where = "copying the equal part";
-			if (copy_prefix(op->keep_fd, op->fd, offset) != 0)
+			if (copy_range(op->keep_fd, op->fd, 0, offset) != 0)
 				return -1;
 			op->where = NULL;
 		}
@@ -531,20 +519,13 @@ static int op_delta_end(struct fileop *op)
 	}
 	if (op->inplace && old_size > size) {
 		/* The tail that the truncation removes. */
+		size_t chunk = reader->worker.copy->opt.block_size;
+
+		if (compare_room(op, chunk) != 0)
+			return -1;
 		for (uint64_t at = size; at < old_size;) {
-			size_t want = old_size - at < op->compare_cap ? (size_t)(old_size - at)
-								      : op->compare_cap;
-			ssize_t got;
-			if (want == 0)
-				want = old_size - at < 65536 ? (size_t)(old_size - at) : 65536;
-			if (op->compare_cap < want) {
-				unsigned char *grown = realloc(op->compare_buf, want);
-				if (!grown)
-					return -1;
-				op->compare_buf = grown;
-				op->compare_cap = want;
-			}
-			got = xpread(op->keep_fd, op->compare_buf, want, (off_t)at);
+			size_t want = old_size - at < chunk ? (size_t)(old_size - at) : chunk;
+			ssize_t got = xpread(op->keep_fd, op->compare_buf, want, (off_t)at);
 			if (got <= 0) {
 				op->where = "reading the old tail";
 				if (got == 0)
@@ -588,13 +569,8 @@ static int op_compare(struct fileop *op)
 	ssize_t got;
 	int ret;
 
-	if (op->compare_cap < len) {
-		unsigned char *grown = realloc(op->compare_buf, len);
-		if (!grown)
-			return -1;
-		op->compare_buf = grown;
-		op->compare_cap = len;
-	}
+	if (compare_room(op, len) != 0)
+		return -1;
 	op->where = "comparing with the file there";
 	got = xpread(op->keep_fd, op->compare_buf, len, (off_t)reader->block_offset);
 	if (got < 0)
@@ -615,7 +591,7 @@ static int op_compare(struct fileop *op)
 	}
 	op->state = OP_WRITE;
 	op->where = "copying the equal part";
-	if (copy_prefix(op->keep_fd, op->fd, reader->block_offset) != 0)
+	if (copy_range(op->keep_fd, op->fd, 0, reader->block_offset) != 0)
 		return -1;
 	close(op->keep_fd);
 	op->keep_fd = -1;
