@@ -149,7 +149,16 @@
 #define WALK_STAT_BATCH 64u
 #define WALK_STAT_BATCH_MIN 4u
 
-/* Stats are deemed to block after this many sampled batches blocked. */
+/*
+ * How a thread finds out that stats block: it times the first
+ * WALK_STAT_PROBE stats of a sampled batch, one by one, and then the next
+ * WALK_STAT_PROBE while every one of a probe slept; WALK_STAT_BLOCKED such
+ * probes, in any threads, switch the walk to batches. Probing a few rather
+ * than timing whole batches: a thread alone in one wide directory would
+ * otherwise pay two whole batches of round trips, one at a time, before its
+ * first batch in flight.
+ */
+#define WALK_STAT_PROBE 8u
 #define WALK_STAT_BLOCKED 2u
 
 /* getdents64 buffer per thread: a few hundred entries per system call. */
@@ -241,7 +250,7 @@ struct walker {
 	unsigned io_threads;           /* the cap once reads are seen to block (adaptive) */
 	atomic_bool adaptive;          /* default thread count: may still rise to io_threads */
 	atomic_uint blocked_reads;     /* first reads of a directory that blocked */
-	atomic_uint blocked_stats;     /* sampled stat batches that blocked */
+	atomic_uint blocked_stats;     /* stat probes that blocked */
 	atomic_bool stats_block;       /* stat through io_uring batches (WALK_STAT_BATCH) */
 	bool may_batch_stats;          /* io_uring allowed and more than one thread asked for */
 	atomic_uint idle;              /* read without the lock as a hint */
@@ -269,7 +278,7 @@ struct walk_worker {
 	size_t chain_cap;
 	struct dbuf *block;            /* with write_block: output of the listing being visited */
 	unsigned first_reads;          /* directories started (read_dents samples them) */
-	unsigned stat_batches;         /* stat batches done one by one (sampled) */
+	unsigned stat_batches;         /* stat batches done one by one (some probed) */
 	struct uring *ring;            /* for stat batches, made when first needed */
 	bool no_ring;                  /* io_uring failed here: stat one by one */
 	/* The entries of a getdents64 buffer being visited, at most WALK_STAT_BATCH: */
@@ -659,23 +668,26 @@ static void note_blocking(struct walker *wk, long before)
 }
 
 /*
- * A batch of n stats done one by one has been timed (before: blocked_count()
+ * A probe of n stats done one by one has been timed (before: blocked_count()
  * before it). On a warm cache a stat never sleeps; far away every one does
  * (a round trip each), while on a cold local disk only some do (one inode
  * block read serves many entries) and there the hand-off to the kernel's
  * workers costs more than it gains (a cold walk of /usr took 18% longer).
- * So a batch counts as blocked when at least half of its stats slept, and
+ * So a probe counts as blocked only when every one of its stats slept, and
  * WALK_STAT_BLOCKED of them switch the walk to batches through io_uring
  * (for good: a walk rarely goes from far to near) and raise the default
- * thread cap as blocked directory reads do.
+ * thread cap as blocked directory reads do. Returns whether this probe
+ * blocked.
  */
-static void note_stat_blocking(struct walker *wk, long before, size_t n)
+static bool note_stat_blocking(struct walker *wk, long before, size_t n)
 {
-	if ((size_t)(blocked_count() - before) * 2 < n ||
-	    atomic_fetch_add(&wk->blocked_stats, 1) + 1 < WALK_STAT_BLOCKED)
-		return;
-	atomic_store(&wk->stats_block, true);
-	raise_threads(wk);
+	if ((size_t)(blocked_count() - before) < n)
+		return false;
+	if (atomic_fetch_add(&wk->blocked_stats, 1) + 1 >= WALK_STAT_BLOCKED) {
+		atomic_store(&wk->stats_block, true);
+		raise_threads(wk);
+	}
+	return true;
 }
 
 /*
@@ -967,34 +979,48 @@ static int stat_jobs_batched(struct walk_worker *w, int dirfd, struct walk_stat_
 	return 0;
 }
 
+/* Stat jobs[0..n) one after another, with stat_entry's rules. */
+static void stat_jobs_one_by_one(struct walk_worker *w, int dirfd, struct walk_stat_job *jobs,
+				 size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		set_dent_stat(jobs[i].dent, jobs[i].st,
+			      stat_entry(w->walker->flags, dirfd, jobs[i].name, jobs[i].st));
+}
+
 /*
  * Stat jobs[0..n) (at most WALK_STAT_BATCH, each an entry needs_stat chose)
  * in dirfd: as a batch through io_uring once stats are known to block,
- * otherwise one by one, timing some of those batches to find out.
+ * otherwise one by one, probing some batches' first stats to find out (the
+ * rest of a batch whose probes switched the walk goes as a batch already).
  */
 static void stat_jobs(struct walk_worker *w, int dirfd, struct walk_stat_job *jobs, size_t n)
 {
 	struct walker *wk = w->walker;
 	bool big = n >= WALK_STAT_BATCH_MIN && wk->may_batch_stats && !w->no_ring;
-	bool measure = false;
-	long before = 0;
+	size_t done = 0;
 
-	if (big && atomic_load_explicit(&wk->stats_block, memory_order_relaxed)) {
-		if (stat_jobs_batched(w, dirfd, jobs, n) == 0)
-			return;
-	} else if (big) {
+	if (big && !atomic_load_explicit(&wk->stats_block, memory_order_relaxed)) {
 		/* Every batch while a thread is young, then one in WALK_SAMPLE:
-		 * getrusage costs little next to a batch of stats. */
-		measure = w->stat_batches < 8 || w->stat_batches % WALK_SAMPLE == 0;
+		 * getrusage costs little next to a probe of stats. */
+		bool probe = w->stat_batches < 8 || w->stat_batches % WALK_SAMPLE == 0;
+
 		w->stat_batches++;
-		if (measure)
-			before = blocked_count();
+		while (probe && done < n &&
+		       !atomic_load_explicit(&wk->stats_block, memory_order_relaxed)) {
+			size_t m = n - done < WALK_STAT_PROBE ? n - done : WALK_STAT_PROBE;
+			long before = blocked_count();
+
+			stat_jobs_one_by_one(w, dirfd, jobs + done, m);
+			done += m;
+			probe = note_stat_blocking(wk, before, m);
+		}
 	}
-	for (size_t i = 0; i < n; i++)
-		set_dent_stat(jobs[i].dent, jobs[i].st,
-			      stat_entry(wk->flags, dirfd, jobs[i].name, jobs[i].st));
-	if (measure)
-		note_stat_blocking(wk, before, n);
+	if (big && n - done >= WALK_STAT_BATCH_MIN &&
+	    atomic_load_explicit(&wk->stats_block, memory_order_relaxed) &&
+	    stat_jobs_batched(w, dirfd, jobs + done, n - done) == 0)
+		return;
+	stat_jobs_one_by_one(w, dirfd, jobs + done, n - done);
 }
 
 /*
