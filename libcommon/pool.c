@@ -66,10 +66,12 @@ struct pool *pool_new(const struct pool_config *config)
 	pool->config = *config;
 	if (pool->config.threads == 0)
 		pool->config.threads = 1;
+	if (pool->config.threads_max < pool->config.threads)
+		pool->config.threads_max = pool->config.threads;
 	if (pool->config.queue_capacity == 0)
 		pool->config.queue_capacity = 4 * (size_t)pool->config.threads;
 	pool->ring = calloc(pool->config.queue_capacity, sizeof(*pool->ring));
-	pool->threads = calloc(pool->config.threads, sizeof(*pool->threads));
+	pool->threads = calloc(pool->config.threads_max, sizeof(*pool->threads));
 	if (!pool->ring || !pool->threads)
 		goto fail;
 	if (pthread_mutex_init(&pool->lock, NULL) != 0)
@@ -139,6 +141,16 @@ void pool_finish(struct pool *pool)
 	free(pool->ring);
 	free(pool->threads);
 	free(pool);
+}
+
+void pool_raise(struct pool *pool, unsigned threads)
+{
+	pthread_mutex_lock(&pool->lock);
+	if (threads > pool->config.threads_max)
+		threads = pool->config.threads_max;
+	if (threads > pool->config.threads)
+		pool->config.threads = threads;
+	pthread_mutex_unlock(&pool->lock);
 }
 
 unsigned pool_started(const struct pool *pool)

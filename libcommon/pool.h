@@ -17,6 +17,7 @@ struct pool;
 
 struct pool_config {
 	unsigned threads;        /* maximum workers, >= 1 */
+	unsigned threads_max;    /* what pool_raise may raise threads to (0: threads) */
 	size_t queue_capacity;   /* pool_submit blocks while this many tasks wait */
 	/* Make a worker's context; NULL return is allowed and passed through. */
 	void *(*init)(void *arg);
@@ -42,6 +43,14 @@ int pool_submit(struct pool *pool, void *task);
  * (running fini in each) and free the pool. NULL-safe.
  */
 void pool_finish(struct pool *pool);
+
+/**
+ * Raise the maximum number of workers to threads (at most the config's
+ * threads_max; a lower number changes nothing): for a pool made before its
+ * work was known to block, which then wants more of it in flight. Workers
+ * start as tasks come, as ever.
+ */
+void pool_raise(struct pool *pool, unsigned threads);
 
 /** The number of worker threads started so far. */
 unsigned pool_started(const struct pool *pool);

@@ -124,8 +124,9 @@ static void held_flush(struct worker *worker)
 	start = now_ns();
 	/* worker is the first member of the walker's struct reader (walker_init). */
 	batch_copy((struct reader *)worker, &held->batch, held->ahead);
-	if (now_ns() - start > (uint64_t)n * HELD_FAR_NS_PER_FILE)
-		atomic_store(&worker->copy->far, true);
+	if (now_ns() - start > (uint64_t)n * HELD_FAR_NS_PER_FILE &&
+	    !atomic_exchange(&worker->copy->far, true))
+		readers_go_far(worker->copy);
 }
 
 /* Hold regular file at_fd/at_path (rel, len) for the next batch. */

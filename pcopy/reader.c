@@ -247,6 +247,8 @@ static struct pool *device_readers(struct copy *copy, dev_t dev)
 	if (!readers) {
 		memset(&config, 0, sizeof(config));
 		config.threads = atomic_load(&copy->far) ? readers_max(copy) : copy->opt.readers;
+		/* Room for far storage's readers, should the source be found far later. */
+		config.threads_max = readers_max(copy);
 		config.queue_capacity = (size_t)config.threads * 4;
 		config.init = reader_init;
 		config.work = reader_work;
@@ -294,6 +296,14 @@ void submit_file(struct worker *worker, int srcfd, const struct stat *st,
 		free(task);
 		stop_run(copy, STOP_INTERNAL, rel, err);
 	}
+}
+
+void readers_go_far(struct copy *copy)
+{
+	pthread_mutex_lock(&copy->devices_lock);
+	for (size_t i = 0; i < copy->ndevices; i++)
+		pool_raise(copy->devices[i].readers, readers_max(copy));
+	pthread_mutex_unlock(&copy->devices_lock);
 }
 
 void readers_finish(struct copy *copy)

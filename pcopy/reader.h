@@ -101,6 +101,13 @@ struct reader {
  */
 unsigned readers_max(const struct copy *copy);
 
+/**
+ * The source was just found far (run.h's far): the devices whose readers
+ * were made before get readers_max of them too (a first large file may have
+ * made them with -j's default).
+ */
+void readers_go_far(struct copy *copy);
+
 /** A reader's context, for a pool's init (arg: the copy); NULL on ENOMEM. */
 void *reader_init(void *arg);
 

@@ -40,7 +40,9 @@ static const char usage_text[] =
 	"A manifest (standard input when none is named, or '-') may hold native\n"
 	"records (every digest attribute is checked, from one read of the file),\n"
 	"GNU lines (sha256sum, b2sum ...; -z's NUL-terminated ones too), BSD tagged\n"
-	"lines (SHA256 (name) = hex, rhash --bsd), SFV and hashdeep files.\n"
+	"lines (SHA256 (name) = hex, rhash --bsd), SFV and hashdeep files. One\n"
+	"operand that is a directory is checked against the seal in it: pcopy's\n"
+	"(.ptools-seal, as -C DIR), a bag (bagit.txt) or an ASC MHL history.\n"
 	"\n"
 	"  -f, --file=MANIFEST  a manifest to read (repeatable; as an operand)\n"
 	"      --bag            the one operand (or -C's DIR) is a BagIt bag: validate\n"
@@ -210,6 +212,40 @@ static void check_bag_options(struct options *options)
 	options->sizes_only = options->sizes_only || options->quick;
 }
 
+/*
+ * One operand that is a directory holding a pcopy seal (SEAL_DEFAULT_NAME)
+ * means that seal, checked beneath the directory: `pverify DEST` as
+ * `pverify -C DEST --sealed DEST/.ptools-seal`, as a bag or an ASC MHL
+ * history is found in its folder. A directory is never a manifest: one
+ * with none of those is a usage error.
+ */
+static void take_sealed_dir(struct options *options)
+{
+	static char *seal_path;  /* reachable until exit, as argv's operands are */
+	const char *dir = options->manifests[0];
+	struct stat st;
+	int dirfd;
+
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return;
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return;
+	if (faccessat(dirfd, SEAL_DEFAULT_NAME, F_OK, AT_SYMLINK_NOFOLLOW) != 0) {
+		close(dirfd);
+		diag_usage_error("%s: a directory with no pcopy seal (" SEAL_DEFAULT_NAME
+				 "), bag (bagit.txt) or ASC MHL history (ascmhl/) in it", dir);
+	}
+	close(dirfd);
+	if (asprintf(&seal_path, "%s/%s", dir, SEAL_DEFAULT_NAME) < 0) {
+		diag_file_error(NULL, ENOMEM);
+		exit(EXIT_FAILED);
+	}
+	options->root = dir;
+	options->manifests[0] = seal_path;
+	options->sealed = true;
+}
+
 static void parse_options(int argc, char **argv, struct options *options)
 {
 	int c;
@@ -308,6 +344,8 @@ static void parse_options(int argc, char **argv, struct options *options)
 		options->mhl_dir = options->manifests[0];
 		options->nmanifests = 0;
 	}
+	if (!options->bag && !options->mhl_dir && options->nmanifests == 1 && !options->root)
+		take_sealed_dir(options);
 	if (options->mhl_dir) {
 		if (options->nmanifests > 0 || options->root || options->audit_dir)
 			diag_usage_error("--mhl DIR is the whole check: no manifest, -C or --audit");

@@ -1198,3 +1198,26 @@ check_peer() {
 	assert_success
 	assert_output --partial $'OK\tvia/f'
 }
+
+@test "pverify DEST checks the pcopy seal in DEST, beneath DEST, as -C DEST DEST/.ptools-seal does" {
+	make_tree t
+	prun pcopy t dest
+	assert_success
+	cd /
+	prun pverify "$BATS_TEST_TMPDIR/dest"
+	assert_success
+	assert_output --partial "4 ok, 0 failed, 0 missing, 0 errors"
+	printf 'x' >> "$BATS_TEST_TMPDIR/dest/sub/c"
+	prun pverify "$BATS_TEST_TMPDIR/dest"
+	assert_failure 1
+	assert_output --partial "1 failed"
+	# A seal edited by hand fails as the sealed form does, whatever it lists.
+	sed -i '1,/^[0-9]/{/^[0-9]/s/\t4\t/\t5\t/}' "$BATS_TEST_TMPDIR/dest/.ptools-seal"
+	prun pverify "$BATS_TEST_TMPDIR/dest"
+	assert_failure
+	# A directory without a seal is no manifest: a usage error that says what it lacks.
+	mkdir "$BATS_TEST_TMPDIR/plain"
+	prun pverify "$BATS_TEST_TMPDIR/plain"
+	assert_failure 2
+	assert_output --partial "plain: a directory with no pcopy seal"
+}

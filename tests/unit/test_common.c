@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +141,43 @@ UNIT_TEST(pool_starts_threads_lazily)
 	EXPECT(pool_started(pool) == 1);
 	pool_finish(pool);
 	EXPECT(atomic_load(&tasks_done) == 1);
+}
+
+static sem_t raise_gate;
+
+/* Wait at the gate: the tasks of pool_raise's test stay running until released. */
+static void gated_task(void *context, void *task)
+{
+	(void)context;
+	(void)task;
+	sem_wait(&raise_gate);
+	atomic_fetch_add(&tasks_done, 1);
+}
+
+UNIT_TEST(pool_raise_lets_more_workers_start_up_to_threads_max)
+{
+	struct pool_config config = {
+		.threads = 1, .threads_max = 4, .queue_capacity = 16, .work = gated_task,
+	};
+	struct pool *pool;
+
+	EXPECT(sem_init(&raise_gate, 0, 0) == 0);
+	atomic_store(&tasks_done, 0);
+	pool = pool_new(&config);
+	EXPECT(pool != NULL);
+	for (int i = 0; i < 3; i++)
+		EXPECT(pool_submit(pool, NULL) == 0);
+	EXPECT(pool_started(pool) == 1);
+	pool_raise(pool, 64);   /* clamped to threads_max */
+	for (int i = 0; i < 4; i++)
+		EXPECT(pool_submit(pool, NULL) == 0);
+	EXPECT(pool_started(pool) == 4);
+	pool_raise(pool, 2);    /* lower: no change, nothing breaks */
+	for (int i = 0; i < 7; i++)
+		sem_post(&raise_gate);
+	pool_finish(pool);
+	EXPECT(atomic_load(&tasks_done) == 7);
+	sem_destroy(&raise_gate);
 }
 
 struct writer_arg {
