@@ -107,6 +107,12 @@ static int dest_resume(struct copy *copy, struct dest *dest)
 }
 
 /* Open (or make) one destination root, its journal and its seal. */
+/* Whether dest is written through a peer (host:PATH here, or the client of a sending server). */
+static bool dest_is_remote(const struct copy *copy, const struct dest *dest)
+{
+	return copy->opt.peer || (!copy->opt.server && remote_operand(dest->path));
+}
+
 static void dest_setup(struct copy *copy, struct dest *dest)
 {
 	struct journal_header header;
@@ -114,7 +120,7 @@ static void dest_setup(struct copy *copy, struct dest *dest)
 
 	memset(&header, 0, sizeof(header));
 	dest->rootfd = -1;
-	if (copy->opt.peer || (!copy->opt.server && remote_operand(dest->path))) {
+	if (dest_is_remote(copy, dest)) {
 		rdest_setup(copy, dest, copy->opt.peer);
 		return;
 	}
@@ -257,7 +263,8 @@ struct copy *copy_new(const struct copy_options *options, const char *const *des
 	}
 	for (size_t i = 0; i < ndests; i++) {
 		struct dest *dest = &copy->dests[i];
-		if (options->bag) {
+		/* A remote destination's bag is made by the server there. */
+		if (options->bag && !dest_is_remote(copy, dest)) {
 			bagger_prepare(copy, dest);
 			if (!dest->bag)
 				continue;

@@ -246,10 +246,10 @@ static void refuse_source_as_dest(const char *src, const char *const *to, size_t
 
 /*
  * --bag: the digests a bag can carry, and the modes a bag does not go
- * with (a remote destination, --dry-run, --resume, --seal: the bag's tag
- * files are the seal). Each problem is a usage error.
+ * with (--dry-run, --resume, --seal: the bag's tag files are the seal).
+ * Each problem is a usage error.
  */
-static void check_bag_options(const struct copy_options *opt, bool any_remote)
+static void check_bag_options(const struct copy_options *opt)
 {
 	size_t index[HASH_SET_MAX], n = bagger_algos(opt->algos, opt->nalgos, index);
 
@@ -264,8 +264,6 @@ static void check_bag_options(const struct copy_options *opt, bool any_remote)
 		diag_note("--bag: %s has no BagIt name: left out of the bag's manifests",
 			  opt->algos[i]->name);
 	}
-	if (any_remote)
-		diag_usage_error("--bag is not supported with a remote SRC or DEST");
 	if (opt->dry_run)
 		diag_usage_error("--bag and --dry-run do not go together");
 	if (opt->resume)
@@ -577,8 +575,6 @@ int main(int argc, char **argv)
 	if (opt.mhl && strcmp(opt.seal_name, SEAL_DEFAULT_NAME) != 0)
 		diag_usage_error("--mhl keeps the seal's default name (its generations leave "
 				 "out " SEAL_DEFAULT_NAME ")");
-	if (any_remote && opt.mhl)
-		diag_usage_error("--mhl is not supported with a remote SRC or DEST");
 	/* A resumed run would find the interrupted run's generation in place,
 	 * unlisted by the chain: refused until resuming knows about it. */
 	if (opt.mhl && opt.resume)
@@ -591,7 +587,7 @@ int main(int argc, char **argv)
 	if (any_remote && opt.resume)
 		diag_usage_error("--resume is not supported with a remote SRC or DEST");
 	if (opt.bag)
-		check_bag_options(&opt, any_remote);
+		check_bag_options(&opt);
 	if (optind < argc && !pull_from)
 		single = source_is_file(argv[optind]);
 	if (single) {

@@ -186,6 +186,17 @@ static void copy_entry(struct worker *worker, int at_fd, const char *at_path,
 		diag_file_note(rel, "skipping a socket");
 		return;
 	}
+	/* A bag's payload is files (RFC 8493; bag validators, pverify --bag
+	 * included, refuse anything else in data/): a link or a device copied
+	 * there would make an invalid bag, left out it would be lost unsaid. */
+	if (copy->opt.bag) {
+		source_error(copy, rel, 0, S_ISLNK(st->st_mode)
+			     ? "a symlink cannot go into a bag (its payload holds files only; "
+			       "--keep-going leaves it out)"
+			     : "a special file cannot go into a bag (its payload holds files only; "
+			       "--keep-going leaves it out)");
+		return;
+	}
 	if (S_ISLNK(st->st_mode)) {
 		size_t cap = (size_t)st->st_size + 2;
 		ssize_t n;

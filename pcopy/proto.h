@@ -68,10 +68,12 @@ enum {
 	PROTO_DELTA = 1 << 8,        /* --delta */
 	PROTO_WHOLE_FILE = 1 << 9,   /* -W */
 	PROTO_INPLACE = 1 << 10,     /* --inplace */
+	PROTO_MHL = 1 << 11,         /* --mhl: the destination's seal is an ASC MHL generation */
+	PROTO_BAG = 1 << 12,         /* --bag: the destination is made a BagIt bag */
 	/* A single file (pcopy FILE host:PATH, pcopy host:FILE PATH): SETUP
 	 * carries single_name, READY says whether a single file comes. */
 	PROTO_SINGLE = 1 << 15,
-	PROTO_FLAGS_ALL = ((1 << 11) - 1) | PROTO_SINGLE,
+	PROTO_FLAGS_ALL = ((1 << 13) - 1) | PROTO_SINGLE,
 };
 
 /* Remote delta (PROTOCOL.md 4.7): SETUP's key, a block hash, HASHES' batch, block sizes. */

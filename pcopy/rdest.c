@@ -219,7 +219,8 @@ int rdest_ask(struct remote *remote, const struct copy_options *opt, unsigned ro
 		      (opt->preserve ? PROTO_PRESERVE : 0) | (opt->hard_links ? PROTO_HARD_LINKS : 0) |
 		      (opt->keep_going ? PROTO_KEEP_GOING : 0) | (opt->compress ? PROTO_COMPRESS : 0) |
 		      (opt->delta ? PROTO_DELTA : 0) | (opt->whole_file ? PROTO_WHOLE_FILE : 0) |
-		      (opt->inplace ? PROTO_INPLACE : 0);
+		      (opt->inplace ? PROTO_INPLACE : 0) | (opt->mhl ? PROTO_MHL : 0) |
+		      (opt->bag ? PROTO_BAG : 0);
 	setup.block_size = (uint32_t)opt->block_size;
 	/* The run's block-hash key, the client's for both directions (rdelta.c). */
 	if (rdelta_new_key(remote->delta_key) != 0) {
@@ -270,6 +271,7 @@ void rdest_setup(struct copy *copy, struct dest *dest, struct remote *peer)
 {
 	struct rdest *rd = calloc(1, sizeof(*rd));
 	static const char unreachable[] = "could not be reached";
+	static const char refused[] = "the remote side did not start the copy (its reason is above)";
 
 	dest->rdest = rd;
 	if (!rd) {
@@ -283,8 +285,12 @@ void rdest_setup(struct copy *copy, struct dest *dest, struct remote *peer)
 	if (!peer) {
 		rd->remote = remote_start(dest->path, &copy->opt.how);
 		rd->started = rd->remote != NULL;
-		if (!rd->remote || rdest_ask(rd->remote, &copy->opt, ROLE_RECEIVE, NULL) != 0) {
+		if (!rd->remote) {
 			dest_fail_said(dest, unreachable, sizeof(unreachable) - 1);
+			return;
+		}
+		if (rdest_ask(rd->remote, &copy->opt, ROLE_RECEIVE, NULL) != 0) {
+			dest_fail_said(dest, refused, sizeof(refused) - 1);
 			return;
 		}
 	}

@@ -91,6 +91,8 @@ static int take_options(struct copy_options *opt, const struct proto_setup *setu
 	opt->delta = setup->flags & PROTO_DELTA;
 	opt->whole_file = setup->flags & PROTO_WHOLE_FILE;
 	opt->inplace = setup->flags & PROTO_INPLACE;
+	opt->mhl = setup->flags & PROTO_MHL;
+	opt->bag = setup->flags & PROTO_BAG;
 	opt->block_size = setup->block_size ? setup->block_size : DELTA_BLOCK_DEFAULT;
 	if (setup->readers >= 1 && setup->readers <= DIAG_COUNT_MAX)
 		opt->readers = setup->readers;

@@ -363,3 +363,20 @@ hand_bag() {
 	prun pverify --bag --signers allowed bag
 	assert_failure 1
 }
+
+@test "pcopy --bag refuses a symlink in the source (a bag's payload holds files): the run stops, or -k leaves it out and says so" {
+	mkdir src
+	printf 'a\n' > src/a
+	ln -s a src/link
+	prun pcopy --bag -a sha256 src bag
+	assert_failure 1
+	assert_output --partial "link: a symlink cannot go into a bag"
+	assert_not_exist bag
+	prun pcopy -k --bag -a sha256 src bag
+	assert_failure 1
+	assert_output --partial "left out"
+	run validate bag
+	assert_output valid
+	prun pverify --bag bag
+	assert_success
+}

@@ -755,3 +755,53 @@ PY
 	assert_equal "$status" 2
 	assert_not_exists dest
 }
+
+# Intent: --mhl reaches a remote destination (issue 21): the server writes the
+# ASC MHL generation there, the independent checker and pverify --mhl accept
+# it; pulling, the local destination gets one, and the source's own ascmhl/
+# is not sent as payload.
+@test "pcopy --mhl pushes and pulls: each destination gets its ASC MHL generation and chain" {
+	make_mixed_tree src
+	prun rpcopy --mhl -a xxh64,md5 src "testhost:$T/pushed"
+	assert_success
+	run ls pushed/ascmhl
+	assert_line --regexp '^0001_pushed_.*Z\.mhl$'
+	assert_line ascmhl_chain.xml
+	run /usr/bin/python3 "$BATS_TEST_DIRNAME/mhl2_check.py" pushed
+	assert_success
+	prun pverify --mhl pushed
+	assert_success
+	prun rpcopy --mhl -a xxh64 "testhost:$T/pushed" pulled
+	assert_success
+	run /usr/bin/python3 "$BATS_TEST_DIRNAME/mhl2_check.py" pulled
+	assert_success
+	prun pverify --mhl pulled
+	assert_success
+	# A changed byte at the destination is caught against its history.
+	printf 'x' >> "$(find pushed -type f -size +0 ! -path '*/ascmhl/*' ! -name '.ptools-seal' | head -n 1)"
+	prun pverify --mhl pushed
+	assert_failure 1
+}
+
+# Intent: --bag reaches a remote destination (issue 21): the server makes the
+# bag there; pulling, the local destination is made a bag; both validate.
+@test "pcopy --bag pushes and pulls: each destination is a valid BagIt bag" {
+	make_tree src
+	prun rpcopy --bag -a sha256 src "testhost:$T/pushed"
+	assert_success
+	assert_file_exists pushed/bagit.txt
+	assert_file_exists pushed/manifest-sha256.txt
+	prun pverify --bag pushed
+	assert_success
+	prun rpcopy --bag -a sha256,md5 "testhost:$T/src" pulled
+	assert_success
+	assert_file_exists pulled/manifest-md5.txt
+	prun pverify --bag pulled
+	assert_success
+	diff <(cd src && find . -type f | sort) <(cd pulled/data && find . -type f | sort)
+	# Pushing into an existing bag without --force is refused, saying why once.
+	prun rpcopy --bag -a sha256 src "testhost:$T/pushed"
+	assert_failure
+	assert_output --partial "a bag is there already"
+	refute_output --partial "could not be reached"
+}
