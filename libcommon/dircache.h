@@ -14,6 +14,7 @@
 
 struct dircache {
 	int fd;            /* O_PATH descriptor of the directory named dir, or -1 */
+	int root;          /* where dir was resolved: AT_FDCWD, or a root fd it is beneath */
 	struct dbuf dir;   /* its path, as the caller spelt it */
 };
 
@@ -34,5 +35,35 @@ void dircache_fini(struct dircache *cache);
  * stays owned by the cache: valid until the next call or dircache_fini.
  */
 int dircache_at(struct dircache *cache, const char *path, size_t len, const char **name);
+
+/**
+ * dircache_at for a path that must stay beneath rootfd (pverify -C): the
+ * directory part is opened with beneath_resolve (beneath.h: O_PATH, ".."
+ * and symlinks only while they stay beneath the root) unless it is the one
+ * cached from rootfd. The caller then opens *name beneath the descriptor
+ * that comes back (beneath_resolve, or open_read_at's OPEN_READ_BENEATH),
+ * so the last component cannot leave that directory either. When the path
+ * has no usable directory part (no '/', a trailing '/', a last component
+ * "." or "..", a path of PATH_MAX bytes or more, which beneath_resolve
+ * takes another way) or the directory cannot be resolved beneath the root
+ * (missing, or a symlink leading out), rootfd and path itself come back, so
+ * the caller's open refuses or reports it as it would have. An open of
+ * *name that fails with EXDEV is to be asked again from rootfd with the
+ * whole path: a symlink that climbs out of its directory ("../x") may still
+ * stay beneath the root, and the answer is then the one the whole path
+ * resolved from the root gives. rootfd stays open while the cache holds a
+ * directory from it; the descriptor returned is owned as dircache_at's.
+ *
+ * Why a cached directory is as safe as resolving every path from the root:
+ * the directory was itself resolved beneath the root, by the same rules, and
+ * a path is matched to it only by the spelling that was resolved. What the
+ * rules defend against is a hostile manifest, whose paths (and the symlinks
+ * they meet in the tree) must not lead outside; a directory renamed out of
+ * the root while it is cached needs someone writing to the tree during the
+ * check, which is outside that threat model (beneath_resolve's own
+ * component walk holds directory descriptors the same way).
+ */
+int dircache_at_beneath(struct dircache *cache, int rootfd, const char *path, size_t len,
+			const char **name);
 
 #endif

@@ -36,14 +36,35 @@ static void check_entry(struct task *task, const struct stat *st)
 }
 
 /*
+ * Open path beneath dirfd, a root or a directory resolved beneath it, as
+ * open_task does for a task under --root. Returns what open_task returns.
+ */
+static int open_below(int dirfd, const char *path, bool look_only, struct stat *st)
+{
+	int fd;
+
+	if (!look_only)
+		return open_read_at(dirfd, path, OPEN_READ_BENEATH | OPEN_READ_NO_PRESTAT, st, NULL);
+	fd = beneath_resolve(dirfd, path, O_PATH | O_NOFOLLOW);
+	if (fd >= 0 && fstat(fd, st) != 0) {
+		xclose(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
  * Open path (len bytes: the task's, or its other normalization): to read
  * it (the one safe way, openread.h), or, for a record that claims only
- * existence and type, as an O_PATH handle to fstat. Without --root, relative to the worker's cached directory: a
- * manifest lists a directory's files together, and looking up a long path's
- * directories again for every file is a large part of the open. Under
- * --root, beneath_resolve's checks apply from the root every time. Returns
- * the descriptor with its fstat in *st, OPEN_READ_NOT_REGULAR (*st set), or
- * -1 with errno.
+ * existence and type, as an O_PATH handle to fstat. Relative to the
+ * worker's cached directory: a manifest lists a directory's files together,
+ * and looking up a long path's directories again for every file is a large
+ * part of the open (on far storage, a round trip per directory). Under
+ * --root the directory was resolved beneath the root and the last component
+ * is resolved beneath it (dircache_at_beneath says why that is as safe);
+ * one that leaves it (EXDEV) is asked again from the root, which decides.
+ * Returns the descriptor with its fstat in *st, OPEN_READ_NOT_REGULAR (*st
+ * set), or -1 with errno.
  */
 static int open_task(struct batchpipe_worker *worker, const struct task *task, const char *path,
 		     size_t len, struct stat *st)
@@ -52,26 +73,25 @@ static int open_task(struct batchpipe_worker *worker, const struct task *task, c
 	const char *name;
 	int dirfd, fd;
 
-	if (!task->look_only) {
-		if (shared->rootfd != AT_FDCWD)
-			return open_read_at(shared->rootfd, path,
-					    OPEN_READ_BENEATH | OPEN_READ_NO_PRESTAT, st, NULL);
-		dirfd = dircache_at(batchpipe_dircache(worker), path, len, &name);
-		return open_read_at(dirfd, name, OPEN_READ_NO_PRESTAT, st, NULL);
-	}
 	if (shared->rootfd != AT_FDCWD) {
-		fd = beneath_resolve(shared->rootfd, path, O_PATH | O_NOFOLLOW);
-	} else {
-		dirfd = dircache_at(batchpipe_dircache(worker), path, len, &name);
-		fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 && errno == ENAMETOOLONG) {
-			int parent = longpath_parent(AT_FDCWD, path, &name);
-			if (parent == -1)
-				return -1;
-			fd = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-			if (parent != AT_FDCWD)
-				xclose(parent);
-		}
+		dirfd = dircache_at_beneath(batchpipe_dircache(worker), shared->rootfd, path, len,
+					    &name);
+		fd = open_below(dirfd, name, task->look_only, st);
+		if (fd == -1 && errno == EXDEV && dirfd != shared->rootfd)
+			fd = open_below(shared->rootfd, path, task->look_only, st);
+		return fd;
+	}
+	dirfd = dircache_at(batchpipe_dircache(worker), path, len, &name);
+	if (!task->look_only)
+		return open_read_at(dirfd, name, OPEN_READ_NO_PRESTAT, st, NULL);
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENAMETOOLONG) {
+		int parent = longpath_parent(AT_FDCWD, path, &name);
+		if (parent == -1)
+			return -1;
+		fd = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (parent != AT_FDCWD)
+			xclose(parent);
 	}
 	if (fd >= 0 && fstat(fd, st) != 0) {
 		xclose(fd);

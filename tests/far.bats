@@ -386,6 +386,45 @@ same_pverify() {
 	same_pverify "${JITTER[@]}"
 }
 
+# requests_of KEY CMD...: the count of KEY (ops, ops.getattr) of the fixture
+# at the test's mnt for CMD... alone, run in the current directory; CMD must
+# succeed.
+requests_of() {
+	local key=$1 mnt=$BATS_TEST_TMPDIR/mnt
+	shift
+	latencyfs_dump "$mnt" --reset
+	prun "$@"
+	assert_success
+	latencyfs_dump "$mnt"
+	latencyfs_stat "$mnt.stats" "$key"
+}
+
+@test "pverify -C looks each directory up once per worker, as phash -r does: no more requests to the fixture than phash -r of the same files" {
+	make_many src/top/sm 300 10
+	(cd src && phash -r top) > manifest
+	mount_far src mnt
+	# Each directory may be looked up once more by each of pverify's
+	# workers (-j 4, so the allowance does not grow with the CPUs) than by
+	# phash's walk; looking every path's directories up again for each
+	# file costs three requests more per file here.
+	local dirs slack key phash_n pverify_n
+	dirs=$(find src/top -type d | wc -l)
+	slack=$((dirs * 4))
+	for key in ops.getattr ops; do
+		phash_n=$(cd mnt && requests_of "$key" phash -r top)
+		pverify_n=$(requests_of "$key" pverify -j 4 -C mnt manifest)
+		[ "$pverify_n" -le $((phash_n + slack)) ] ||
+			fail "$key: pverify -C $pverify_n, phash -r $phash_n (+ $slack allowed)"
+	done
+	# The same with the paths spelt "./top/...", as phash -r . writes them.
+	sed 's|\ttop/|\t./top/|' manifest > dotted
+	assert_equal "$(grep -c $'\t\./top/' dotted)" 311
+	pverify_n=$(requests_of ops.getattr pverify -j 4 -C mnt dotted)
+	phash_n=$(cd mnt && requests_of ops.getattr phash -r top)
+	[ "$pverify_n" -le $((phash_n + slack)) ] ||
+		fail "./ paths: pverify -C $pverify_n, phash -r $phash_n (+ $slack allowed)"
+}
+
 # seal_lines SEAL: the seal's records without the destination's inode
 # numbers and the seal line, sorted: what two copies of one tree share.
 seal_lines() {

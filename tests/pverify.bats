@@ -512,6 +512,60 @@ pverify: 3 ok, 1 failed, 0 missing, 0 errors"
 	assert_equal "${stderr##*$'\n'}" "pverify: 1 ok, 0 failed, 0 missing, 5 errors"
 }
 
+# root_with_linked_dirs: root/d/{real,f2}, root/out and root/up symlinks
+# to the directory outside (absolute and relative) holding f, root/e/up a
+# symlink out of its directory that stays in the root (../d/real), and a
+# manifest (list) that names files in d between the others, so a directory
+# a worker holds from one path meets the next.
+root_with_linked_dirs() {
+	mkdir -p root/d root/e outside
+	printf 'real\n' > root/d/real
+	printf 'two\n' > root/d/f2
+	printf 'secret\n' > outside/f
+	ln -s "$PWD/outside" root/out
+	ln -s ../outside root/up
+	ln -s ../d/real root/e/up
+	{
+		printf '%s  d/real\n' "$(sha256sum < root/d/real | cut -c1-64)"
+		printf '%s  out/f\n' "$(sha256sum < outside/f | cut -c1-64)"
+		printf '%s  d/f2\n' "$(sha256sum < root/d/f2 | cut -c1-64)"
+		printf '%s  up/f\n' "$(sha256sum < outside/f | cut -c1-64)"
+		printf '%s  e/up\n' "$(sha256sum < root/d/real | cut -c1-64)"
+		printf '%s  d/real\n' "$(sha256sum < root/d/real | cut -c1-64)"
+	} > list
+}
+
+@test "pverify --root refuses a directory of the manifest that is a symlink out, and follows a file's symlink out of its directory that stays inside" {
+	[ "${PTOOLS_VALGRIND:-0}" = 1 ] && skip "valgrind lacks openat2"
+	root_with_linked_dirs
+	for jobs in 1 4; do
+		prun --separate-stderr pverify -j "$jobs" -C root -f list
+		assert_failure 1
+		assert_line "$(printf 'ERROR\tout/f\tleads out of the root through a symlink')"
+		assert_line "$(printf 'ERROR\tup/f\tleads out of the root through a symlink')"
+		assert_equal "${#lines[@]}" 2
+		assert_equal "${stderr##*$'\n'}" "pverify: 4 ok, 0 failed, 0 missing, 2 errors"
+	done
+	# Records that claim only existence and type are looked at the same way.
+	printf '1\t4096\tout\ttype:d\n1\t0\tout/f\ttype:f\n1\t0\te/up\ttype:l\n' > types
+	prun --separate-stderr pverify -C root types
+	assert_failure 1
+	assert_line "$(printf 'ERROR\tout\ttype differs')"
+	assert_line "$(printf 'ERROR\tout/f\tleads out of the root through a symlink')"
+	assert_equal "${#lines[@]}" 2
+}
+
+@test "pverify --root without openat2 refuses a directory of the manifest that is a symlink, out or not" {
+	root_with_linked_dirs
+	PTOOLS_NO_OPENAT2=1 prun --separate-stderr pverify -C root -f list
+	assert_failure 1
+	assert_line "$(printf 'ERROR\tout/f\tsymlink not followed under --root')"
+	assert_line "$(printf 'ERROR\tup/f\tsymlink not followed under --root')"
+	assert_line "$(printf 'ERROR\te/up\tsymlink not followed under --root')"
+	assert_equal "${#lines[@]}" 3
+	assert_equal "${stderr##*$'\n'}" "pverify: 3 ok, 0 failed, 0 missing, 3 errors"
+}
+
 @test "pverify reports an unreadable file as ERROR with the reason and exits 1" {
 	# The valgrind wrappers live where user nobody cannot reach them.
 	[ "${PTOOLS_VALGRIND:-0}" = 1 ] && skip "as_nobody cannot run the valgrind wrapper"
