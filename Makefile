@@ -80,10 +80,10 @@ endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
 # pcopy/proto.c needs nothing of pcopy but its header: its unit tests
-# (tests/unit/test_proto.c) link it alone. The journal's three files need
+# (tests/unit/test_proto.c) link it alone. The journal's four files need
 # only each other (tests/unit/test_journal.c).
-UNIT_EXTRA_OBJ := $(O)/pcopy/proto.o $(O)/pcopy/journal.o $(O)/pcopy/journal_read.o \
-		  $(O)/pcopy/journal_finish.o
+UNIT_EXTRA_OBJ := $(O)/pcopy/proto.o $(O)/pcopy/journal.o $(O)/pcopy/journal_group.o \
+		  $(O)/pcopy/journal_read.o $(O)/pcopy/journal_finish.o
 
 $(BIN)/unit-tests: $(UNIT_OBJ) $(UNIT_EXTRA_OBJ) $(LIBA)
 	@mkdir -p $(@D)

@@ -739,26 +739,49 @@ static int op_verify(struct fileop *op)
 	return 0;
 }
 
+/*
+ * The inode number of the open file fd. An open file keeps its inode number,
+ * so the kernel's own copy of it serves (AT_STATX_DONT_SYNC): FUSE, NFS and
+ * SMB would otherwise ask the server for every attribute again once their
+ * cache of them has expired, a round trip per file on a far destination.
+ * fstat where statx is missing.
+ */
+static int open_file_ino(int fd, uint64_t *ino)
+{
+	struct statx stx;
+	struct stat st;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_INO, &stx) == 0 &&
+	    (stx.stx_mask & STATX_INO)) {
+		*ino = stx.stx_ino;
+		return 0;
+	}
+	if (fstat(fd, &st) != 0)
+		return -1;
+	*ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
 /* Job: link or rename the finished copy into place. */
 static int op_install(struct fileop *op)
 {
 	struct reader *reader = op->reader;
 	struct task *task = reader->task;
-	struct stat st;
+	uint64_t ino;
 
 	if (op->dest->rdest)
 		return rdest_file_end(op, reader->result->hex);
-	if (fstat(op->fd, &st) != 0)
+	if (open_file_ino(op->fd, &ino) != 0)
 		return -1;
-	op->existing_ino = (uint64_t)st.st_ino;
+	op->existing_ino = ino;
 	if (op->inplace) {
 		/* Changed where it is: nothing to link. */
 	} else if (op->temp[0] == '\0') {
 		if (dest_install_anon(op->dest, op->dirfd, task->rel, task->rel_len, op->name, op->fd,
-				 (uint64_t)st.st_ino, &op->where) != 0)
+				 ino, &op->where) != 0)
 			return -1;
 	} else if (dest_install(&reader->worker, op->dest, op->dirfd, task->rel, task->rel_len,
-			   op->name, op->temp, (uint64_t)st.st_ino, op->exists, &op->where) != 0) {
+			   op->name, op->temp, ino, op->exists, &op->where) != 0) {
 		return -1;
 	}
 	close(op->fd);

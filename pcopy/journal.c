@@ -13,12 +13,16 @@
  * Write-ahead. Every record is appended before the creation it describes,
  * never after: if the process dies between the two, the journal names
  * something that does not exist (undo shrugs at ENOENT), never the reverse.
- * The append is a single write(2) under a mutex, so a kill -9 cannot leave a
- * creation without its record: the page cache outlives the process. Against
- * power loss the record must also be on the disk before the creation is;
- * that costs an fdatasync per record (a round trip to the disk for every
- * file), so it is paid exactly when the user asks for durability (--fsync,
- * which syncs every record before the creation it records). Without --fsync
+ * An append returns only once the write(2) holding its record has returned,
+ * so a kill -9 cannot leave a creation without its record: the page cache
+ * outlives the process. Against power loss the record must also be on the
+ * disk before the creation is; that costs an fdatasync before each append
+ * returns, so it is paid exactly when the user asks for durability (--fsync,
+ * which syncs every record before the creation it records). Records that
+ * threads append at the same moment share one write and one fdatasync (group
+ * commit, journal_group.c): on far storage, where each is a round trip and
+ * writes to one file are served one at a time, a write per record would
+ * queue every thread on the journal. Without --fsync
  * the copied data itself is not promised to survive a power cut either, so
  * the journal is exactly as durable as what it protects. A trailing partial
  * line (a write cut short by a full disk) is ignored: the creation it would
@@ -91,6 +95,7 @@
 #include "prelude.h"
 #include "journal.h"
 #include "dbuf.h"
+#include "journal_group.h"
 #include "journal_read.h"
 #include "record.h"
 #include "xio.h"
@@ -109,8 +114,8 @@ struct journal {
 	int fd;
 	int rootfd;           /* a duplicate of the root's fd: the data file is made there */
 	bool sync;
-	pthread_mutex_t lock; /* guards error, the order of appends, data_fd and data_end */
-	int error;
+	struct journal_group *group; /* appends to fd; its failure is the journal's */
+	pthread_mutex_t lock; /* guards data_fd and data_end */
 	int data_fd;          /* the data file (JOURNAL_DATA_NAME), -1 until first needed */
 	uint64_t data_end;    /* where the next old bytes go in it */
 };
@@ -123,34 +128,23 @@ bool journal_own_name(const char *name)
 /* Remember the first failure: every later append fails with it. */
 static void journal_fail(struct journal *journal, int err)
 {
-	pthread_mutex_lock(&journal->lock);
-	if (!journal->error)
-		journal->error = err;
-	pthread_mutex_unlock(&journal->lock);
+	journal_group_fail(journal->group, err);
 }
 
-/* Append one formatted record (LF included) in one write. */
+/* Append one formatted record (LF included), returning once it is written (and synced). */
 static int journal_append(struct journal *journal, const struct dbuf *line)
 {
-	int ret = 0;
+	return journal_group_append(journal->group, line->data, line->len);
+}
 
-	pthread_mutex_lock(&journal->lock);
-	if (journal->error) {
-		errno = journal->error;
-		ret = -1;
-	} else if (xwrite(journal->fd, line->data, line->len) != 0) {
-		/* A partial record may be in the file now; nothing may follow it. */
-		journal->error = errno ? errno : EIO;
-		ret = -1;
-	}
-	pthread_mutex_unlock(&journal->lock);
-	if (ret == 0 && journal->sync && fdatasync(journal->fd) != 0) {
-		int err = errno;
-		journal_fail(journal, err);
-		errno = err;
-		ret = -1;
-	}
-	return ret;
+/* Start appending to fd, the journal's from now on. */
+static int journal_start(struct journal *journal, int fd)
+{
+	journal->group = journal_group_new(fd, journal->sync);
+	if (!journal->group)
+		return -1;
+	journal->fd = fd;
+	return 0;
 }
 
 /* A new journal: no data file yet, nothing owned. */
@@ -177,6 +171,7 @@ static void journal_discard(struct journal *journal)
 		close(journal->data_fd);
 	if (journal->rootfd >= 0)
 		close(journal->rootfd);
+	journal_group_free(journal->group);
 	pthread_mutex_destroy(&journal->lock);
 	free(journal);
 	errno = err;
@@ -241,7 +236,8 @@ struct journal *journal_adopt(int rootfd, int fd, bool sync)
 		}
 		journal->data_end = (uint64_t)st.st_size;
 	}
-	journal->fd = fd;
+	if (journal_start(journal, fd) != 0)
+		goto fail;
 	dbuf_init(&line);
 	ok = dbuf_printf(&line, JOURNAL_PID_PREFIX "%ld\n", (long)getpid());
 	if (ok == 0)
@@ -259,7 +255,7 @@ struct journal *journal_create(int rootfd, const struct journal_header *header, 
 {
 	struct journal *journal;
 	struct dbuf buf;
-	int ok;
+	int ok, fd;
 
 	journal = journal_new(sync);
 	if (!journal)
@@ -267,10 +263,17 @@ struct journal *journal_create(int rootfd, const struct journal_header *header, 
 	journal->rootfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
 	if (journal->rootfd < 0)
 		goto fail;
-	journal->fd = openat(rootfd, JOURNAL_NAME,
-			     O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (journal->fd < 0)
+	fd = openat(rootfd, JOURNAL_NAME,
+		    O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
 		goto fail;
+	if (journal_start(journal, fd) != 0) {
+		int err = errno;
+		xclose(fd);
+		unlinkat(rootfd, JOURNAL_NAME, 0);
+		errno = err;
+		goto fail;
+	}
 	/* No journal was there, so a data file is one a finished run failed
 	 * to remove: no record names it. */
 	unlinkat(rootfd, JOURNAL_DATA_NAME, 0);
@@ -305,6 +308,7 @@ int journal_close(struct journal *journal)
 
 	if (!journal)
 		return 0;
+	journal_group_free(journal->group);
 	if (journal->fd >= 0 && close(journal->fd) != 0)
 		ret = -1;
 	if (journal->data_fd >= 0 && close(journal->data_fd) != 0)
@@ -318,12 +322,7 @@ int journal_close(struct journal *journal)
 
 int journal_error(struct journal *journal)
 {
-	int err;
-
-	pthread_mutex_lock(&journal->lock);
-	err = journal->error;
-	pthread_mutex_unlock(&journal->lock);
-	return err;
+	return journal_group_error(journal->group);
 }
 
 int journal_dir(struct journal *journal, const char *path, size_t len, mode_t mode,
@@ -420,11 +419,12 @@ int journal_inplace(struct journal *journal, const char *path, size_t len, uint6
  */
 static int data_reserve(struct journal *journal, size_t n, uint64_t *at)
 {
-	int ret = -1;
+	int ret = -1, err;
 
 	pthread_mutex_lock(&journal->lock);
-	if (journal->error) {
-		errno = journal->error;
+	err = journal_group_error(journal->group);
+	if (err) {
+		errno = err;
 		goto out;
 	}
 	if (journal->data_fd < 0) {
@@ -434,8 +434,9 @@ static int data_reserve(struct journal *journal, size_t n, uint64_t *at)
 		/* With --fsync its name must outlive a power cut as its
 		 * bytes do: a record may name them from now on. */
 		if (journal->data_fd < 0 || (journal->sync && fsync(journal->rootfd) != 0)) {
-			journal->error = errno ? errno : EIO;
-			errno = journal->error;
+			err = errno ? errno : EIO;
+			journal_fail(journal, err);
+			errno = err;
 			goto out;
 		}
 	}

@@ -497,3 +497,39 @@ same_pcopy_to() {
 @test "pcopy to a destination on the fixture with jitter leaves the same copy and seal" {
 	same_pcopy_to "${JITTER[@]}"
 }
+
+# Each file copied to a far destination has two journal records written
+# before what they record (its temporary's, its rename's), and its data
+# written: three writes a file, each a round trip, when every record is a
+# write of its own. Records appended while a write is in progress go out
+# together in the next (group commit), so with files copied in parallel the
+# journal takes well under a write (and, with --fsync, an fdatasync) a file.
+# And the inode number its rename record names is the kernel's, not asked of
+# the fixture again (the fixture caches no attributes): the other requests
+# of a file's copy (lookups of names, attributes before a change) come to
+# about six getattr a file, seven with that one.
+@test "pcopy to a far destination gathers its journal's records into shared writes and syncs, asks no attributes back for the inode it wrote, and the copy and seal are right" {
+	local files=200 writes getattrs syncs
+	make_many src "$files" 20
+	mkdir under
+	mount_far under mnt --delay-us=1000
+	prun pcopy "$PWD/src" mnt/copy
+	assert_success
+	latencyfs_dump mnt --reset
+	writes=$(latencyfs_stat mnt.stats ops.write)
+	getattrs=$(latencyfs_stat mnt.stats ops.getattr)
+	prun pcopy --fsync "$PWD/src" mnt/synced
+	assert_success
+	latencyfs_stop mnt
+	syncs=$(latencyfs_stat mnt.stats ops.fsync)
+	[ "$writes" -le $((files * 9 / 4)) ] || fail "$writes writes for $files files"
+	[ "$syncs" -le $((files * 9 / 4)) ] || fail "$syncs fsyncs for $files files with --fsync"
+	[ "$getattrs" -le $((files * 32 / 5)) ] || fail "$getattrs getattrs for $files files"
+	assert_equal "$(tree_listing under/copy)" "$(tree_listing src)"
+	assert_equal "$(tree_listing under/synced)" "$(tree_listing src)"
+	seal_ok under/copy
+	seal_ok under/synced
+	# The journals are gone, and nothing else is left.
+	assert_equal "$(ls -A under | sort)" "$(printf 'copy\nsynced')"
+	assert_equal "$(ls -A under/copy | sort)" "$( (ls -A src; echo .ptools-seal) | sort)"
+}
