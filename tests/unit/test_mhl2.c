@@ -48,6 +48,17 @@ UNIT_TEST(mhl2_digest_strings_are_checked_and_lowercased)
 	EXPECT(mhl2_format_of_algo(hash_lookup("sha256")) < 0);
 }
 
+UNIT_TEST(mhl2_digest_lengths_agree_with_the_registry)
+{
+	for (int f = 0; f < MHL2_FORMATS; f++) {
+		const struct hash_algo *algo = mhl2_format_algo((enum mhl2_format)f);
+
+		EXPECT(algo != NULL);
+		EXPECT(mhl2_digest_len((enum mhl2_format)f) ==
+		       (f == MHL2_C4 ? (size_t)MHL2_C4_LEN : 2 * algo->digest_len));
+	}
+}
+
 UNIT_TEST(mhl2_directory_hash_of_nothing_is_the_digest_of_nothing)
 {
 	char content[MHL2_DIGEST_MAX + 1], structure[MHL2_DIGEST_MAX + 1];
