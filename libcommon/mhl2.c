@@ -134,13 +134,19 @@ int mhl2_c4_decode(const char *text, size_t len, unsigned char digest[64])
 	return 0;
 }
 
+/* Each byte's value as a hex digit plus one, 0 for none: a table, as
+ * every entry's digests are decoded. */
+static const unsigned char hex_values[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+	['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
 /* A hex digit's value, or -1. */
-static int hex_digit(unsigned char c)
+static inline int hex_digit(unsigned char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20; /* 'A'..'F' to 'a'..'f'; nothing else lands there */
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+	return (int)hex_values[c] - 1;
 }
 
 int mhl2_digest_from_hex(enum mhl2_format format, const char *hex, char *out)
@@ -232,6 +238,7 @@ int mhl2_dirhash_init(struct mhl2_dirhash *dh, enum mhl2_format format)
 	dh->width = format_bytes[format];
 	dbuf_init(&dh->content);
 	dbuf_init(&dh->structure);
+	dbuf_init(&dh->scratch);
 	dh->ctx = hash_ctx_new(mhl2_format_algo(format));
 	return dh->ctx ? 0 : -1;
 }
@@ -244,6 +251,7 @@ void mhl2_dirhash_fini(struct mhl2_dirhash *dh)
 	dh->ctx = NULL;
 	dbuf_free(&dh->content);
 	dbuf_free(&dh->structure);
+	dbuf_free(&dh->scratch);
 	dh->count = 0;
 }
 
@@ -277,22 +285,85 @@ int mhl2_dirhash_add(struct mhl2_dirhash *dh, const char *name, size_t len, cons
 	return 0;
 }
 
-static int compare_digests(const void *a, const void *b, void *width)
+/* A digest in a list being sorted: its first 8 bytes as a big-endian
+ * number, and where it is. */
+struct sort_item {
+	uint64_t key;
+	size_t at;
+};
+
+static bool item_before(const struct sort_item *x, const struct sort_item *y,
+			const unsigned char *list, size_t width)
 {
-	return memcmp(a, b, *(const size_t *)width);
+	if (x->key != y->key)
+		return x->key < y->key;
+	return memcmp(list + x->at * width, list + y->at * width, width) < 0;
+}
+
+/* Sort n items (a bottom-up merge sort, tmp as large as items); returns
+ * where the sorted items are, items or tmp. */
+static struct sort_item *sort_items(struct sort_item *items, struct sort_item *tmp, size_t n,
+				    const unsigned char *list, size_t width)
+{
+	for (size_t run = 1; run < n; run *= 2) {
+		struct sort_item *swap;
+
+		for (size_t lo = 0; lo < n; lo += 2 * run) {
+			size_t mid = lo + run < n ? lo + run : n;
+			size_t hi = lo + 2 * run < n ? lo + 2 * run : n;
+			size_t i = lo, j = mid, k = lo;
+
+			while (i < mid && j < hi)
+				tmp[k++] = item_before(&items[j], &items[i], list, width) ? items[j++]
+											  : items[i++];
+			while (i < mid)
+				tmp[k++] = items[i++];
+			while (j < hi)
+				tmp[k++] = items[j++];
+		}
+		swap = items;
+		items = tmp;
+		tmp = swap;
+	}
+	return items;
 }
 
 /* Sort the count digests of list, then digest them, in that order, into out. */
 static int hash_of_list(struct mhl2_dirhash *dh, struct dbuf *list, char *out)
 {
+	const unsigned char *bytes = (const unsigned char *)list->data;
 	unsigned char digest[64];
+	struct sort_item *items, *sorted;
+	size_t n = dh->count, k;
 
 	/* The reference implementation sorts the digest strings. Lower-case
 	 * hex and C4 ids (fixed-length base58, its alphabet in ASCII order)
 	 * sort as the big-endian bytes they spell do, so the bytes are sorted. */
-	if (dh->count > 1)
-		qsort_r(list->data, dh->count, dh->width, compare_digests, &dh->width);
-	if ((dh->count > 0 && hash_ctx_update(dh->ctx, list->data, dh->count * dh->width) != 0) ||
+	if (n > 1) {
+		if (n > SIZE_MAX / (2 * sizeof(*items) + dh->width)) {
+			errno = ENOMEM;
+			return -1;
+		}
+		dbuf_clear(&dh->scratch);
+		if (dbuf_reserve(&dh->scratch, n * (2 * sizeof(*items) + dh->width)) != 0)
+			return -1;
+		/* dbuf storage comes from malloc: aligned for the items. */
+		items = (struct sort_item *)(void *)dh->scratch.data;
+		for (k = 0; k < n; k++) {
+			uint64_t key = 0;
+
+			for (size_t i = 0; i < 8; i++)
+				key = key << 8 | (i < dh->width ? bytes[k * dh->width + i] : 0);
+			items[k] = (struct sort_item){.key = key, .at = k};
+		}
+		sorted = sort_items(items, items + n, n, bytes, dh->width);
+		/* The digests in order, behind the items, for one update. */
+		for (k = 0; k < n; k++)
+			memcpy(dh->scratch.data + 2 * n * sizeof(*items) + k * dh->width,
+			       bytes + sorted[k].at * dh->width, dh->width);
+		bytes = (const unsigned char *)dh->scratch.data + 2 * n * sizeof(*items);
+	}
+	if ((n > 0 && hash_ctx_update(dh->ctx, bytes, n * dh->width) != 0) ||
 	    hash_ctx_final(dh->ctx, digest) != 0)
 		return -1;
 	digest_string(dh->format, digest, out);
@@ -404,9 +475,19 @@ static void writer_flush(struct mhl2_writer *w)
 	dbuf_clear(&w->buf);
 }
 
-static void put_n(struct mhl2_writer *w, const char *s, size_t len)
+/* Append len bytes. An entry is some twenty pieces: while the buffer has
+ * room they are copied here, without a call per piece. */
+static inline void put_n(struct mhl2_writer *w, const char *s, size_t len)
 {
-	if (!w->error && dbuf_append(&w->buf, s, len) != 0)
+	struct dbuf *b = &w->buf;
+
+	if (b->data && b->cap - b->len > len) {
+		memcpy(b->data + b->len, s, len);
+		b->len += len;
+		b->data[b->len] = '\0';
+		return;
+	}
+	if (!w->error && dbuf_append(b, s, len) != 0)
 		w->error = ENOMEM;
 }
 

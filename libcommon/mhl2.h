@@ -126,6 +126,7 @@ struct mhl2_dirhash {
 	size_t width;             /* bytes of one digest (c4: its SHA-512's 64) */
 	struct dbuf content;      /* children's content digests, as bytes, width each */
 	struct dbuf structure;    /* children's structure digests, as bytes, width each */
+	struct dbuf scratch;      /* room for sorting them */
 	size_t count;
 };
 
