@@ -52,6 +52,8 @@ struct audit {
 	/* Every regular file walked (listed or not) and its bytes; other
 	 * entries that are neither files nor directories (--bag's Payload-Oxum). */
 	atomic_uint_fast64_t walked_files, walked_bytes, walked_others;
+	bool count_bytes;          /* stat every file walked, for walked_bytes */
+	struct dbuf add_key, add_scratch; /* audit_add_path's work, reused */
 	const struct exclude *exclude; /* borrowed; NULL: nothing left out */
 	atomic_uint_fast64_t excluded;
 	int walk_errno;            /* first allocation failure in a walker thread */
@@ -226,6 +228,8 @@ struct audit *audit_new(const char *base)
 		free(audit);
 		return NULL;
 	}
+	dbuf_init(&audit->add_key);
+	dbuf_init(&audit->add_scratch);
 	pthread_mutex_init(&audit->lock, NULL);
 	atomic_init(&audit->errors, 0);
 	atomic_init(&audit->excluded, 0);
@@ -239,6 +243,8 @@ void audit_free(struct audit *audit)
 	if (!audit)
 		return;
 	table_free(&audit->names);
+	dbuf_free(&audit->add_key);
+	dbuf_free(&audit->add_scratch);
 	free(audit->base);
 	free(audit->walk_canon);
 	for (i = 0; i < audit->nfiles; i++) {
@@ -267,19 +273,18 @@ uint64_t audit_excluded(const struct audit *audit)
 	return atomic_load(&audit->excluded);
 }
 
+void audit_count_bytes(struct audit *audit)
+{
+	audit->count_bytes = true;
+}
+
 int audit_add_path(struct audit *audit, const char *path, size_t len)
 {
-	struct dbuf key, scratch;
-	int rc;
+	struct dbuf *key = &audit->add_key;
 
-	dbuf_init(&key);
-	dbuf_init(&scratch);
-	rc = path_key(&key, &scratch, audit->base, audit->base, path, len);
-	if (rc == 0)
-		rc = table_add(&audit->names, key.data, key.len, 0);
-	dbuf_free(&key);
-	dbuf_free(&scratch);
-	return rc;
+	if (path_key(key, &audit->add_scratch, audit->base, audit->base, path, len) != 0)
+		return -1;
+	return table_add(&audit->names, key->data, key->len, 0);
 }
 
 struct walker_thread {
@@ -312,7 +317,7 @@ static void walker_fini(void *context)
 }
 
 static int add_file(struct audit *audit, const char *key, size_t key_len,
-		    const struct walk_entry *entry)
+		    const struct walk_entry *entry, const struct stat *st)
 {
 	struct new_file file, *grown;
 	size_t cap;
@@ -320,7 +325,7 @@ static int add_file(struct audit *audit, const char *key, size_t key_len,
 
 	file.key = strndup(key, key_len);
 	file.path = strndup(entry->path, entry->path_len);
-	file.size = entry->st ? (uint64_t)entry->st->st_size : 0;
+	file.size = st ? (uint64_t)st->st_size : 0;
 	file.matched = false;
 	if (!file.key || !file.path)
 		goto fail;
@@ -384,9 +389,18 @@ static bool named_in_other_form(struct walker_thread *thread, const char *key, s
 	return false;
 }
 
+/* Whether st is the file audit_ignore named. */
+static bool is_ignored(const struct audit *audit, const struct stat *st)
+{
+	return audit->ignore && (uint64_t)st->st_dev == audit->ignore_dev &&
+	       (uint64_t)st->st_ino == audit->ignore_ino;
+}
+
 static enum walk_action visit(void *context, const struct walk_entry *entry)
 {
 	struct walker_thread *thread = context;
+	const struct stat *st;
+	struct stat own;
 	struct audit *audit;
 	size_t given;
 
@@ -412,19 +426,36 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 		atomic_fetch_add(&audit->walked_others, 1);
 	if (entry->type != DT_REG)
 		return WALK_CONTINUE;
-	if (audit->ignore && entry->st && (uint64_t)entry->st->st_dev == audit->ignore_dev &&
-	    (uint64_t)entry->st->st_ino == audit->ignore_ino)
+	st = entry->st;
+	if (st && is_ignored(audit, st))
 		return WALK_CONTINUE;
 	/* The walker's path is the directory as given, then names: key it
 	 * from the directory's canonical path, as manifest paths are from the base. */
 	atomic_fetch_add(&audit->walked_files, 1);
-	if (entry->st)
-		atomic_fetch_add(&audit->walked_bytes, (uint64_t)entry->st->st_size);
+	if (st)
+		atomic_fetch_add(&audit->walked_bytes, (uint64_t)st->st_size);
 	if (path_key(&thread->norm, &thread->scratch, audit->base, audit->walk_canon,
-		     entry->path + given, entry->path_len - given) != 0 ||
-	    (!table_find(&audit->names, thread->norm.data, thread->norm.len, NULL, NULL) &&
-	     !named_in_other_form(thread, thread->norm.data, thread->norm.len) &&
-	     add_file(audit, thread->norm.data, thread->norm.len, entry) != 0)) {
+		     entry->path + given, entry->path_len - given) != 0) {
+		audit->walk_errno = ENOMEM;
+		return WALK_STOP;
+	}
+	if (table_find(&audit->names, thread->norm.data, thread->norm.len, NULL, NULL) ||
+	    named_in_other_form(thread, thread->norm.data, thread->norm.len))
+		return WALK_CONTINUE;
+	/* Not named: only now is its stat needed, when the walk had none. */
+	if (!st) {
+		if (fstatat(entry->at_fd, entry->at_path, &own, AT_SYMLINK_NOFOLLOW) != 0) {
+			diag_file_error(entry->path, errno);
+			atomic_fetch_add(&audit->errors, 1);
+			return WALK_CONTINUE;
+		}
+		st = &own;
+		if (is_ignored(audit, st)) {
+			atomic_fetch_sub(&audit->walked_files, 1);
+			return WALK_CONTINUE;
+		}
+	}
+	if (add_file(audit, thread->norm.data, thread->norm.len, entry, st) != 0) {
 		audit->walk_errno = ENOMEM;
 		return WALK_STOP;
 	}
@@ -445,7 +476,8 @@ int audit_walk(struct audit *audit, const char *walk_root, unsigned threads, uin
 	audit->walk_given_len = strlen(walk_root);
 	memset(&config, 0, sizeof(config));
 	config.threads = threads;
-	config.flags = WALK_STAT;
+	/* A file the manifest names needs no stat but for its bytes. */
+	config.flags = audit->count_bytes ? WALK_STAT : 0;
 	config.visit = visit;
 	config.thread_init = walker_init;
 	config.thread_fini = walker_fini;
