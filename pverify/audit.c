@@ -29,11 +29,20 @@ struct new_file {
 	bool matched;
 };
 
-/* An open-addressing table of strings (each owned by the table) with a
- * value; equal keys may repeat. */
+/* One key of a table: where its text is, its length and hash, its value. */
+struct slot {
+	size_t at;      /* offset in the table's text plus one; 0: an empty slot */
+	size_t len;
+	uint64_t hash;
+	size_t value;
+};
+
+/* An open-addressing table of strings (copied into the table) with a
+ * value; equal keys may repeat. The keys lie one after another in one
+ * buffer, so that a manifest's worth of paths is not a malloc each. */
 struct table {
-	char **keys;
-	size_t *values;
+	struct dbuf text;
+	struct slot *slots;
 	size_t cap, count;
 };
 
@@ -73,40 +82,30 @@ static uint64_t hash_bytes(const char *s, size_t len)
 
 static void table_free(struct table *table)
 {
-	size_t i;
-
-	for (i = 0; i < table->cap; i++)
-		free(table->keys[i]);
-	free(table->keys);
-	free(table->values);
+	dbuf_free(&table->text);
+	free(table->slots);
 	memset(table, 0, sizeof(*table));
 }
 
 static int table_grow(struct table *table)
 {
 	size_t cap = table->cap ? 2 * table->cap : 1024, i, j;
-	char **keys = calloc(cap, sizeof(*keys));
-	size_t *values = calloc(cap, sizeof(*values));
+	struct slot *slots = calloc(cap, sizeof(*slots));
 
-	if (!keys || !values) {
-		free(keys);
-		free(values);
+	if (!slots) {
 		errno = ENOMEM;
 		return -1;
 	}
 	for (i = 0; i < table->cap; i++) {
-		if (!table->keys[i])
+		if (!table->slots[i].at)
 			continue;
-		j = hash_bytes(table->keys[i], strlen(table->keys[i])) & (cap - 1);
-		while (keys[j])
+		j = table->slots[i].hash & (cap - 1);
+		while (slots[j].at)
 			j = (j + 1) & (cap - 1);
-		keys[j] = table->keys[i];
-		values[j] = table->values[i];
+		slots[j] = table->slots[i];
 	}
-	free(table->keys);
-	free(table->values);
-	table->keys = keys;
-	table->values = values;
+	free(table->slots);
+	table->slots = slots;
 	table->cap = cap;
 	return 0;
 }
@@ -114,21 +113,18 @@ static int table_grow(struct table *table)
 /* Add a copy of key (len bytes, no NUL inside). */
 static int table_add(struct table *table, const char *key, size_t len, size_t value)
 {
-	size_t j;
-	char *copy;
+	size_t j, at = table->text.len;
+	uint64_t hash;
 
 	if (2 * (table->count + 1) > table->cap && table_grow(table) != 0)
 		return -1;
-	copy = malloc(len + 1);
-	if (!copy)
+	if (dbuf_append(&table->text, key, len) != 0 || dbuf_putc(&table->text, '\0') != 0)
 		return -1;
-	memcpy(copy, key, len);
-	copy[len] = '\0';
-	j = hash_bytes(key, len) & (table->cap - 1);
-	while (table->keys[j])
+	hash = hash_bytes(key, len);
+	j = hash & (table->cap - 1);
+	while (table->slots[j].at)
 		j = (j + 1) & (table->cap - 1);
-	table->keys[j] = copy;
-	table->values[j] = value;
+	table->slots[j] = (struct slot){.at = at + 1, .len = len, .hash = hash, .value = value};
 	table->count++;
 	return 0;
 }
@@ -137,14 +133,19 @@ static int table_add(struct table *table, const char *key, size_t len, size_t va
 static bool table_find(const struct table *table, const char *key, size_t len,
 		       bool (*fn)(void *arg, size_t value), void *arg)
 {
+	uint64_t hash;
 	size_t j;
 
 	if (table->cap == 0)
 		return false;
-	j = hash_bytes(key, len) & (table->cap - 1);
-	for (; table->keys[j]; j = (j + 1) & (table->cap - 1)) {
-		if (strlen(table->keys[j]) == len && memcmp(table->keys[j], key, len) == 0 &&
-		    (!fn || fn(arg, table->values[j])))
+	hash = hash_bytes(key, len);
+	j = hash & (table->cap - 1);
+	for (; table->slots[j].at; j = (j + 1) & (table->cap - 1)) {
+		const struct slot *slot = &table->slots[j];
+
+		if (slot->hash == hash && slot->len == len &&
+		    memcmp(table->text.data + slot->at - 1, key, len) == 0 &&
+		    (!fn || fn(arg, slot->value)))
 			return true;
 	}
 	return false;
