@@ -481,7 +481,7 @@ static inline void put_n(struct mhl2_writer *w, const char *s, size_t len)
 {
 	struct dbuf *b = &w->buf;
 
-	if (b->data && b->cap - b->len > len) {
+	if (!w->error && b->data && b->cap - b->len > len) {
 		memcpy(b->data + b->len, s, len);
 		b->len += len;
 		b->data[b->len] = '\0';
