@@ -300,12 +300,27 @@ static bool item_before(const struct sort_item *x, const struct sort_item *y,
 	return memcmp(list + x->at * width, list + y->at * width, width) < 0;
 }
 
+/* Runs this long are sorted by insertion before they are merged. */
+#define SORT_RUN 16
+
 /* Sort n items (a bottom-up merge sort, tmp as large as items); returns
  * where the sorted items are, items or tmp. */
 static struct sort_item *sort_items(struct sort_item *items, struct sort_item *tmp, size_t n,
 				    const unsigned char *list, size_t width)
 {
-	for (size_t run = 1; run < n; run *= 2) {
+	for (size_t lo = 0; lo < n; lo += SORT_RUN) {
+		size_t hi = lo + SORT_RUN < n ? lo + SORT_RUN : n;
+
+		for (size_t i = lo + 1; i < hi; i++) {
+			struct sort_item one = items[i];
+			size_t j = i;
+
+			for (; j > lo && item_before(&one, &items[j - 1], list, width); j--)
+				items[j] = items[j - 1];
+			items[j] = one;
+		}
+	}
+	for (size_t run = SORT_RUN; run < n; run *= 2) {
 		struct sort_item *swap;
 
 		for (size_t lo = 0; lo < n; lo += 2 * run) {

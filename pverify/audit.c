@@ -68,16 +68,25 @@ struct audit {
 	int walk_errno;            /* first allocation failure in a walker thread */
 };
 
+/* A path's hash, eight bytes at a time (every manifest path is hashed once
+ * and every walked file looked up): each word mixed in by a multiply and a
+ * shift, the tail as a zero-padded word, the result mixed once more so that
+ * its low bits, the table's index, depend on every byte. */
 static uint64_t hash_bytes(const char *s, size_t len)
 {
-	uint64_t h = 1469598103934665603u; /* FNV-1a */
-	size_t i;
+	uint64_t h = 0x9e3779b97f4a7c15u ^ len, word;
 
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211u;
+	for (; len >= 8; s += 8, len -= 8) {
+		memcpy(&word, s, 8);
+		h = (h ^ word) * 0xff51afd7ed558ccdu;
+		h ^= h >> 32;
 	}
-	return h;
+	word = 0;
+	memcpy(&word, s, len);
+	h = (h ^ word) * 0xc4ceb9fe1a85ec53u;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdu;
+	return h ^ h >> 29;
 }
 
 static void table_free(struct table *table)
