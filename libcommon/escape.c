@@ -94,17 +94,6 @@ int rec_escape(struct dbuf *out, const char *bytes, size_t len)
 	return 0;
 }
 
-int rec_hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int rec_unescape(struct dbuf *out, const char *text, size_t len, const char **why)
 {
 	size_t start = 0, i = 0;

@@ -2,6 +2,7 @@
 /** ASC MHL v2: formats, C4, directory hashes and the streaming writer (mhl2.h). */
 #include "prelude.h"
 #include "mhl2.h"
+#include "record.h"
 #include "xio.h"
 #include <errno.h>
 #include <stdarg.h>
@@ -134,21 +135,6 @@ int mhl2_c4_decode(const char *text, size_t len, unsigned char digest[64])
 	return 0;
 }
 
-/* Each byte's value as a hex digit plus one, 0 for none: a table, as
- * every entry's digests are decoded. */
-static const unsigned char hex_values[256] = {
-	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
-	['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
-	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
-	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
-};
-
-/* A hex digit's value, or -1. */
-static inline int hex_digit(unsigned char c)
-{
-	return (int)hex_values[c] - 1;
-}
-
 int mhl2_digest_from_hex(enum mhl2_format format, const char *hex, char *out)
 {
 	size_t len = strlen(hex), i;
@@ -166,8 +152,8 @@ int mhl2_digest_from_hex(enum mhl2_format format, const char *hex, char *out)
 		return 0;
 	}
 	for (i = 0; i < 64; i++) {
-		int hi = hex_digit((unsigned char)hex[2 * i]);
-		int lo = hex_digit((unsigned char)hex[2 * i + 1]);
+		int hi = rec_hex_value(hex[2 * i]);
+		int lo = rec_hex_value(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			errno = EINVAL;
@@ -194,7 +180,7 @@ bool mhl2_digest_valid(enum mhl2_format format, const char *text, size_t len, ch
 		return true;
 	}
 	for (i = 0; i < len; i++) {
-		if (hex_digit((unsigned char)text[i]) < 0)
+		if (rec_hex_value(text[i]) < 0)
 			return false;
 		out[i] = text[i] >= 'A' && text[i] <= 'F' ? (char)(text[i] - 'A' + 'a') : text[i];
 	}
@@ -212,8 +198,8 @@ static int digest_bytes(enum mhl2_format format, const char *text, size_t len,
 	if (format == MHL2_C4)
 		return mhl2_c4_decode(text, len, out);
 	for (size_t i = 0; i < len / 2; i++) {
-		int hi = hex_digit((unsigned char)text[2 * i]);
-		int lo = hex_digit((unsigned char)text[2 * i + 1]);
+		int hi = rec_hex_value(text[2 * i]);
+		int lo = rec_hex_value(text[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;

@@ -145,9 +145,19 @@ int rec_unescape(struct dbuf *out, const char *text, size_t len, const char **wh
 /**
  * The value of a hex digit, either case, or -1 for any other character: the
  * reading side of \xHH, also used by every other reader of hex (BagIt's
- * percent-escapes and checksums, MHL's digests).
+ * percent-escapes and checksums, MHL's digests). Inline: readers call it
+ * for every digit of every digest.
  */
-int rec_hex_value(char c);
+static inline int rec_hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 
 /** Fast emitters for producers that never build a struct rec (pfind's hot path): */
 /** Append "INODE TAB SIZE TAB escaped-PATH". Returns 0, or -1 (ENOMEM). */
