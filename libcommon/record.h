@@ -142,21 +142,20 @@ int rec_escape(struct dbuf *out, const char *bytes, size_t len);
  */
 int rec_unescape(struct dbuf *out, const char *text, size_t len, const char **why);
 
+/** rec_hex_value's table: each byte's value as a hex digit plus one, 0 for none. */
+extern const unsigned char rec_hex_values[256];
+
 /**
  * The value of a hex digit, either case, or -1 for any other character: the
  * reading side of \xHH, also used by every other reader of hex (BagIt's
- * percent-escapes and checksums, MHL's digests). Inline: readers call it
- * for every digit of every digest.
+ * percent-escapes and checksums, MHL's digests). Inline, and a table
+ * rather than comparisons (a digest's digits and letters come in no order
+ * a branch predictor could learn): readers call it for every digit of every
+ * digest.
  */
 static inline int rec_hex_value(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return (int)rec_hex_values[(unsigned char)c] - 1;
 }
 
 /** Fast emitters for producers that never build a struct rec (pfind's hot path): */
