@@ -15,6 +15,14 @@ static const char *const format_names[MHL2_FORMATS] = {
 	[MHL2_XXH3] = "xxh3", [MHL2_XXH64] = "xxh64", [MHL2_XXH32] = "xxh32",
 };
 
+/* Each format's digest in bytes (C4: its SHA-512's), as the registry's
+ * algorithms give them; a table, as the digest lengths are asked for per
+ * entry. */
+static const unsigned char format_bytes[MHL2_FORMATS] = {
+	[MHL2_C4] = 64, [MHL2_MD5] = 16, [MHL2_SHA1] = 20, [MHL2_XXH128] = 16,
+	[MHL2_XXH3] = 8, [MHL2_XXH64] = 8, [MHL2_XXH32] = 4,
+};
+
 /* C4's base58 alphabet: no 0, O, I or l. */
 static const char c4_alphabet[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
@@ -74,7 +82,7 @@ size_t mhl2_digest_len(enum mhl2_format format)
 {
 	if (format == MHL2_C4)
 		return MHL2_C4_LEN;
-	return 2 * mhl2_format_algo(format)->digest_len;
+	return 2 * (size_t)format_bytes[format];
 }
 
 void mhl2_c4_encode(const unsigned char digest[64], char *out)
@@ -129,11 +137,10 @@ int mhl2_c4_decode(const char *text, size_t len, unsigned char digest[64])
 
 int mhl2_digest_from_hex(enum mhl2_format format, const char *hex, char *out)
 {
-	const struct hash_algo *algo = mhl2_format_algo(format);
 	size_t len = strlen(hex), i;
 	unsigned char digest[64];
 
-	if (len != 2 * algo->digest_len) {
+	if (len != 2 * (size_t)format_bytes[format]) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -145,7 +152,8 @@ int mhl2_digest_from_hex(enum mhl2_format format, const char *hex, char *out)
 		return 0;
 	}
 	for (i = 0; i < 64; i++) {
-		int hi = rec_hex_value(hex[2 * i]), lo = rec_hex_value(hex[2 * i + 1]);
+		int hi = rec_hex_value(hex[2 * i]);
+		int lo = rec_hex_value(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			errno = EINVAL;
@@ -180,47 +188,43 @@ bool mhl2_digest_valid(enum mhl2_format format, const char *text, size_t len, ch
 	return true;
 }
 
-/* A digest string's bytes: hex decoded, or C4's 64. Returns the count, 0 if invalid. */
-static size_t digest_bytes(enum mhl2_format format, const char *text, unsigned char *out)
+/* A digest string's bytes (format_bytes[format] of them): hex decoded, or
+ * C4's 64. Returns 0, or -1 when it is not one. */
+static int digest_bytes(enum mhl2_format format, const char *text, size_t len,
+			unsigned char *out)
 {
-	size_t len = strlen(text), i;
-
 	if (len != mhl2_digest_len(format))
-		return 0;
+		return -1;
 	if (format == MHL2_C4)
-		return mhl2_c4_decode(text, len, out) == 0 ? 64 : 0;
-	for (i = 0; i < len / 2; i++) {
-		int hi = rec_hex_value(text[2 * i]), lo = rec_hex_value(text[2 * i + 1]);
+		return mhl2_c4_decode(text, len, out);
+	for (size_t i = 0; i < len / 2; i++) {
+		int hi = rec_hex_value(text[2 * i]);
+		int lo = rec_hex_value(text[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
-			return 0;
+			return -1;
 		out[i] = (unsigned char)(hi << 4 | lo);
 	}
-	return len / 2;
+	return 0;
 }
 
-/* The digest string of the context's message so far (ctx is reset afterwards). */
-static int ctx_digest_string(struct hash_ctx *ctx, enum mhl2_format format, char *out)
+/* A digest's string: lower-case hex, or for C4 the id of the 64 bytes. */
+static void digest_string(enum mhl2_format format, const unsigned char *digest, char *out)
 {
-	const struct hash_algo *algo = mhl2_format_algo(format);
-	unsigned char digest[64];
-
-	if (hash_ctx_final(ctx, digest) != 0)
-		return -1;
 	if (format == MHL2_C4)
 		mhl2_c4_encode(digest, out);
 	else
-		hash_to_hex(digest, algo->digest_len, out);
-	return hash_ctx_reset(ctx);
+		hash_to_hex(digest, format_bytes[format], out);
 }
 
 int mhl2_dirhash_init(struct mhl2_dirhash *dh, enum mhl2_format format)
 {
 	memset(dh, 0, sizeof(*dh));
 	dh->format = format;
-	dh->width = mhl2_digest_len(format);
+	dh->width = format_bytes[format];
 	dbuf_init(&dh->content);
 	dbuf_init(&dh->structure);
+	dbuf_init(&dh->scratch);
 	dh->ctx = hash_ctx_new(mhl2_format_algo(format));
 	return dh->ctx ? 0 : -1;
 }
@@ -233,6 +237,7 @@ void mhl2_dirhash_fini(struct mhl2_dirhash *dh)
 	dh->ctx = NULL;
 	dbuf_free(&dh->content);
 	dbuf_free(&dh->structure);
+	dbuf_free(&dh->scratch);
 	dh->count = 0;
 }
 
@@ -246,55 +251,124 @@ void mhl2_dirhash_clear(struct mhl2_dirhash *dh)
 int mhl2_dirhash_add(struct mhl2_dirhash *dh, const char *name, size_t len, const char *content,
 		     const char *structure)
 {
-	unsigned char bytes[64];
-	char child[MHL2_DIGEST_MAX + 1];
-	size_t n;
+	unsigned char bytes[64], inner[64], child[64];
 
-	if (digest_bytes(dh->format, content, bytes) == 0) {
+	if (digest_bytes(dh->format, content, strlen(content), bytes) != 0 ||
+	    (structure && digest_bytes(dh->format, structure, strlen(structure), inner) != 0)) {
 		errno = EINVAL;
 		return -1;
 	}
 	/* The child's structure digest: its name, then its content digest
 	 * (a file) or its structure digest (a directory), as bytes. */
-	n = digest_bytes(dh->format, structure ? structure : content, bytes);
-	if (n == 0) {
-		errno = EINVAL;
+	if (hash_ctx_update(dh->ctx, name, len) != 0 ||
+	    hash_ctx_update(dh->ctx, structure ? inner : bytes, dh->width) != 0 ||
+	    hash_ctx_final(dh->ctx, child) != 0 || hash_ctx_reset(dh->ctx) != 0)
 		return -1;
-	}
-	if (hash_ctx_update(dh->ctx, name, len) != 0 || hash_ctx_update(dh->ctx, bytes, n) != 0 ||
-	    ctx_digest_string(dh->ctx, dh->format, child) != 0)
-		return -1;
-	if (dbuf_append(&dh->content, content, dh->width) != 0 ||
+	if (dbuf_append(&dh->content, bytes, dh->width) != 0 ||
 	    dbuf_append(&dh->structure, child, dh->width) != 0)
 		return -1;
 	dh->count++;
 	return 0;
 }
 
-static int compare_digests(const void *a, const void *b, void *width)
+/* A digest in a list being sorted: its first 8 bytes as a big-endian
+ * number, and where it is. */
+struct sort_item {
+	uint64_t key;
+	size_t at;
+};
+
+static bool item_before(const struct sort_item *x, const struct sort_item *y,
+			const unsigned char *list, size_t width)
 {
-	return memcmp(a, b, *(const size_t *)width);
+	if (x->key != y->key)
+		return x->key < y->key;
+	return memcmp(list + x->at * width, list + y->at * width, width) < 0;
 }
 
-/* Sort count strings of width bytes in buf, then digest their bytes. */
+/* Runs this long are sorted by insertion before they are merged. */
+#define SORT_RUN 16
+
+/* Sort n items (a bottom-up merge sort, tmp as large as items); returns
+ * where the sorted items are, items or tmp. */
+static struct sort_item *sort_items(struct sort_item *items, struct sort_item *tmp, size_t n,
+				    const unsigned char *list, size_t width)
+{
+	for (size_t lo = 0; lo < n; lo += SORT_RUN) {
+		size_t hi = lo + SORT_RUN < n ? lo + SORT_RUN : n;
+
+		for (size_t i = lo + 1; i < hi; i++) {
+			struct sort_item one = items[i];
+			size_t j = i;
+
+			for (; j > lo && item_before(&one, &items[j - 1], list, width); j--)
+				items[j] = items[j - 1];
+			items[j] = one;
+		}
+	}
+	for (size_t run = SORT_RUN; run < n; run *= 2) {
+		struct sort_item *swap;
+
+		for (size_t lo = 0; lo < n; lo += 2 * run) {
+			size_t mid = lo + run < n ? lo + run : n;
+			size_t hi = lo + 2 * run < n ? lo + 2 * run : n;
+			size_t i = lo, j = mid, k = lo;
+
+			while (i < mid && j < hi)
+				tmp[k++] = item_before(&items[j], &items[i], list, width) ? items[j++]
+											  : items[i++];
+			while (i < mid)
+				tmp[k++] = items[i++];
+			while (j < hi)
+				tmp[k++] = items[j++];
+		}
+		swap = items;
+		items = tmp;
+		tmp = swap;
+	}
+	return items;
+}
+
+/* Sort the count digests of list, then digest them, in that order, into out. */
 static int hash_of_list(struct mhl2_dirhash *dh, struct dbuf *list, char *out)
 {
-	unsigned char bytes[64];
-	size_t i, n;
+	const unsigned char *bytes = (const unsigned char *)list->data;
+	unsigned char digest[64];
+	struct sort_item *items, *sorted;
+	size_t n = dh->count, k;
 
-	/* Sorted as strings (C4 ids too), as the reference implementation does. */
-	if (dh->count > 1)
-		qsort_r(list->data, dh->count, dh->width, compare_digests, &dh->width);
-	for (i = 0; i < dh->count; i++) {
-		char one[MHL2_DIGEST_MAX + 1];
-
-		memcpy(one, list->data + i * dh->width, dh->width);
-		one[dh->width] = '\0';
-		n = digest_bytes(dh->format, one, bytes);
-		if (hash_ctx_update(dh->ctx, bytes, n) != 0)
+	/* The reference implementation sorts the digest strings. Lower-case
+	 * hex and C4 ids (fixed-length base58, its alphabet in ASCII order)
+	 * sort as the big-endian bytes they spell do, so the bytes are sorted. */
+	if (n > 1) {
+		if (n > SIZE_MAX / (2 * sizeof(*items) + dh->width)) {
+			errno = ENOMEM;
 			return -1;
+		}
+		dbuf_clear(&dh->scratch);
+		if (dbuf_reserve(&dh->scratch, n * (2 * sizeof(*items) + dh->width)) != 0)
+			return -1;
+		/* dbuf storage comes from malloc: aligned for the items. */
+		items = (struct sort_item *)(void *)dh->scratch.data;
+		for (k = 0; k < n; k++) {
+			uint64_t key = 0;
+
+			for (size_t i = 0; i < 8; i++)
+				key = key << 8 | (i < dh->width ? bytes[k * dh->width + i] : 0);
+			items[k] = (struct sort_item){.key = key, .at = k};
+		}
+		sorted = sort_items(items, items + n, n, bytes, dh->width);
+		/* The digests in order, behind the items, for one update. */
+		for (k = 0; k < n; k++)
+			memcpy(dh->scratch.data + 2 * n * sizeof(*items) + k * dh->width,
+			       bytes + sorted[k].at * dh->width, dh->width);
+		bytes = (const unsigned char *)dh->scratch.data + 2 * n * sizeof(*items);
 	}
-	return ctx_digest_string(dh->ctx, dh->format, out);
+	if ((n > 0 && hash_ctx_update(dh->ctx, bytes, n * dh->width) != 0) ||
+	    hash_ctx_final(dh->ctx, digest) != 0)
+		return -1;
+	digest_string(dh->format, digest, out);
+	return hash_ctx_reset(dh->ctx);
 }
 
 int mhl2_dirhash_final(struct mhl2_dirhash *dh, char *content, char *structure)
@@ -402,10 +476,26 @@ static void writer_flush(struct mhl2_writer *w)
 	dbuf_clear(&w->buf);
 }
 
-static void put(struct mhl2_writer *w, const char *s)
+/* Append len bytes. An entry is some twenty pieces: while the buffer has
+ * room they are copied here, without a call per piece. */
+static inline void put_n(struct mhl2_writer *w, const char *s, size_t len)
 {
-	if (!w->error && dbuf_puts(&w->buf, s) != 0)
+	struct dbuf *b = &w->buf;
+
+	if (!w->error && b->data && b->cap - b->len > len) {
+		memcpy(b->data + b->len, s, len);
+		b->len += len;
+		b->data[b->len] = '\0';
+		return;
+	}
+	if (!w->error && dbuf_append(b, s, len) != 0)
 		w->error = ENOMEM;
+}
+
+/* Inlined, the length of a literal is known when compiling. */
+static inline void put(struct mhl2_writer *w, const char *s)
+{
+	put_n(w, s, strlen(s));
 }
 
 static void putf(struct mhl2_writer *w, const char *format, ...)
@@ -462,6 +552,44 @@ void mhl2_format_date(time_t t, char *out, size_t size)
 	strftime(out, size, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
 }
 
+/* Two digits of v (0..99) at out. */
+static void two_digits(char *out, int v)
+{
+	out[0] = (char)('0' + v / 10);
+	out[1] = (char)('0' + v % 10);
+}
+
+/*
+ * mhl2_format_date's text for t, from w's cache of the last day met: every
+ * file's <path> has a date, and a tree's mtimes mostly share a few days,
+ * so gmtime_r and strftime run once per day, not per file. A UTC day is
+ * 86400 seconds of POSIX time, so the time of day is plain arithmetic.
+ */
+static const char *entry_date(struct mhl2_writer *w, time_t t)
+{
+	int64_t sec = (int64_t)t, day = sec / 86400, rest = sec % 86400;
+	struct tm tm;
+
+	if (rest < 0) {
+		rest += 86400;
+		day--;
+	}
+	if (!w->date_valid || day != w->date_day) {
+		mhl2_format_date(t, w->date, sizeof(w->date));
+		w->date_day = day;
+		/* A year of other than four digits changes where the time
+		 * goes: those dates are made whole each time. */
+		w->date_valid = gmtime_r(&t, &tm) && tm.tm_year + 1900 >= 1000 &&
+				tm.tm_year + 1900 <= 9999;
+		return w->date;
+	}
+	/* "yyyy-mm-ddTHH:MM:SS+00:00": the time at 11. */
+	two_digits(w->date + 11, (int)(rest / 3600));
+	two_digits(w->date + 14, (int)(rest / 60 % 60));
+	two_digits(w->date + 17, (int)(rest % 60));
+	return w->date;
+}
+
 int mhl2_generation_name(struct dbuf *out, uint64_t sequence, const char *folder, time_t t)
 {
 	char stamp[32];
@@ -479,27 +607,42 @@ static void put_digests(struct mhl2_writer *w, const char *indent, const struct 
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *name = mhl2_format_name(d[i].format);
+		size_t name_len = strlen(name);
 
-		putf(w, "%s<%s", indent, name);
-		if (d[i].action && !structure)
-			putf(w, " action=\"%s\"", d[i].action);
+		put(w, indent);
+		put(w, "<");
+		put_n(w, name, name_len);
+		if (d[i].action && !structure) {
+			put(w, " action=\"");
+			put(w, d[i].action);
+			put(w, "\"");
+		}
 		if (hashdate) {
 			put(w, " hashdate=\"");
 			put_escaped_str(w, hashdate);
 			put(w, "\"");
 		}
-		putf(w, ">%s</%s>\n", structure ? d[i].structure : d[i].value, name);
+		put(w, ">");
+		put(w, structure ? d[i].structure : d[i].value);
+		put(w, "</");
+		put_n(w, name, name_len);
+		put(w, ">\n");
 	}
 }
 
 static void put_dir_digests(struct mhl2_writer *w, const char *indent, const char *inner,
 			    const struct mhl2_digest *d, size_t n, const char *hashdate)
 {
-	putf(w, "%s<content>\n", indent);
+	put(w, indent);
+	put(w, "<content>\n");
 	put_digests(w, inner, d, n, hashdate, false);
-	putf(w, "%s</content>\n%s<structure>\n", indent, indent);
+	put(w, indent);
+	put(w, "</content>\n");
+	put(w, indent);
+	put(w, "<structure>\n");
 	put_digests(w, inner, d, n, hashdate, true);
-	putf(w, "%s</structure>\n", indent);
+	put(w, indent);
+	put(w, "</structure>\n");
 }
 
 void mhl2_write_head(struct mhl2_writer *w, const struct mhl2_head *h)
@@ -538,14 +681,17 @@ void mhl2_write_head(struct mhl2_writer *w, const struct mhl2_head *h)
 static void put_path(struct mhl2_writer *w, const char *path, size_t len, bool has_size,
 		     uint64_t size, const struct timespec *mtime)
 {
-	char date[40];
-
 	put(w, "      <path");
-	if (has_size)
-		putf(w, " size=\"%ju\"", (uintmax_t)size);
+	if (has_size) {
+		put(w, " size=\"");
+		if (!w->error && dbuf_put_u64(&w->buf, size) != 0)
+			w->error = ENOMEM;
+		put(w, "\"");
+	}
 	if (mtime) {
-		mhl2_format_date(mtime->tv_sec, date, sizeof(date));
-		putf(w, " lastmodificationdate=\"%s\"", date);
+		put(w, " lastmodificationdate=\"");
+		put(w, entry_date(w, mtime->tv_sec));
+		put(w, "\"");
 	}
 	put(w, ">");
 	put_escaped(w, path, len);

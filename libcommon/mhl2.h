@@ -123,9 +123,10 @@ bool mhl2_digest_valid(enum mhl2_format format, const char *text, size_t len, ch
 struct mhl2_dirhash {
 	enum mhl2_format format;
 	struct hash_ctx *ctx;     /* the format's algorithm, reused for every digest */
-	size_t width;             /* mhl2_digest_len(format) */
-	struct dbuf content;      /* children's content digests, width bytes each */
-	struct dbuf structure;    /* children's structure digests, width bytes each */
+	size_t width;             /* bytes of one digest (c4: its SHA-512's 64) */
+	struct dbuf content;      /* children's content digests, as bytes, width each */
+	struct dbuf structure;    /* children's structure digests, as bytes, width each */
+	struct dbuf scratch;      /* room for sorting them */
 	size_t count;
 };
 
@@ -145,7 +146,8 @@ int mhl2_dirhash_add(struct mhl2_dirhash *dh, const char *name, size_t len, cons
 		     const char *structure);
 /**
  * The directory's content and structure digest strings (MHL2_DIGEST_MAX + 1
- * bytes each). The children's order does not matter. Returns 0 or -1.
+ * bytes each). The children's order does not matter (they are taken in the
+ * order of their canonical digest strings). Returns 0 or -1.
  */
 int mhl2_dirhash_final(struct mhl2_dirhash *dh, char *content, char *structure);
 
@@ -159,6 +161,11 @@ struct mhl2_writer {
 	struct dbuf buf;
 	struct hash_ctx *sha512;  /* NULL for a plain writer */
 	int error;                /* the first errno, then nothing more is written */
+	/* The last <path> date written, and its day (days since the epoch):
+	 * the next one of the same day only changes its time. */
+	bool date_valid;
+	int64_t date_day;
+	char date[40];
 };
 
 /** One digest in a <hash> or a directory hash. */

@@ -5,8 +5,6 @@
 #include "xio.h"
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -176,81 +174,81 @@ out:
 	return rc;
 }
 
-/* An unnamed temporary for the generation's body: in dirfd (the history,
- * on the disk that holds it) when it can be, else in $TMPDIR. */
-static int body_temp(int dirfd)
+/* The generation's head (into w's buffer, nothing flushed: it is small). */
+static int render_head(struct mhl2_writer *w, const struct mhl2_generation *gen,
+		       const char *date, const char *host, const struct mhl2_digest *root)
 {
-	FILE *f;
-	int fd;
+	static const char *const ignore[] = MHL2_IGNORE_PATTERNS;
+	struct mhl2_head head = {
+		.creationdate = date, .hostname = host, .tool = gen->tool,
+		.tool_version = gen->tool_version, .process = gen->process, .hashdate = date,
+		.root = root, .nroot = gen->nformats, .ignore = ignore, .nignore = MHL2_NIGNORE,
+	};
 
-	if (dirfd >= 0) {
-		fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		if (fd >= 0)
-			return fd;
-	}
-	f = tmpfile();
-	if (!f)
+	mhl2_write_head(w, &head);
+	if (w->error) {
+		errno = w->error;
 		return -1;
-	fd = dup(fileno(f));
-	fclose(f);
-	return fd;
+	}
+	return 0;
 }
 
 int mhl2_generation_write(int fd, const struct mhl2_generation *gen, char *c4)
 {
-	static const char *const ignore[] = MHL2_IGNORE_PATTERNS;
 	char content[MHL2_FORMATS][MHL2_DIGEST_MAX + 1];
 	char structure[MHL2_FORMATS][MHL2_DIGEST_MAX + 1];
 	struct mhl2_digest root[MHL2_FORMATS];
 	char date[40], host[256];
-	struct mhl2_writer w = {.fd = -1}, body = {.fd = -1};
+	struct mhl2_writer head = {.fd = -1}, body = {.fd = -1};
 	struct mhl2tree *tree = NULL;
-	struct mhl2_head head;
-	char *buf = NULL;
-	ssize_t n;
-	int bodyfd, rc = -1;
+	size_t head_len;
+	int rc = -1;
 
 	mhl2_format_date(gen->when, date, sizeof(date));
 	if (gethostname(host, sizeof(host)) != 0)
 		strcpy(host, "localhost");
 	host[sizeof(host) - 1] = '\0';
-	/* The root hash goes before the entries it is made from: the entries
-	 * are written to a temporary first, then copied behind the head. */
-	bodyfd = body_temp(gen->tmpdirfd);
-	if (bodyfd < 0)
-		return -1;
-	if (mhl2_writer_init_plain(&body, bodyfd) != 0 || mhl2_writer_init(&w, fd) != 0)
+	/*
+	 * The root hash goes before the entries it is made from. Every digest
+	 * string of a format has the same length, so the head's length is
+	 * known before the root hash is: the entries are written behind room
+	 * left for it, and the head put in front once they are all written.
+	 * The C4 is of the finished file, read back (from the page cache).
+	 */
+	for (size_t i = 0; i < gen->nformats; i++) {
+		size_t len = mhl2_digest_len(gen->formats[i]);
+
+		memset(content[i], '0', len);
+		content[i][len] = '\0';
+		root[i] = (struct mhl2_digest){.format = gen->formats[i], .value = content[i],
+					       .structure = content[i]};
+	}
+	(void)mhl2_writer_init_plain(&head, -1);
+	if (render_head(&head, gen, date, host, root) != 0)
+		goto out;
+	head_len = head.buf.len;
+	mhl2_writer_fini(&head);
+	if (lseek(fd, (off_t)head_len, SEEK_SET) < 0 || mhl2_writer_init_plain(&body, fd) != 0)
 		goto out;
 	tree = mhl2tree_new(&body, gen->formats, gen->nformats, date, "original");
-	if (!tree || gen->feed(gen->arg, tree) != 0 || mhl2tree_finish(tree, content, structure) != 0 ||
-	    mhl2_writer_finish(&body, NULL) != 0)
+	if (!tree || gen->feed(gen->arg, tree) != 0 || mhl2tree_finish(tree, content, structure) != 0)
+		goto out;
+	mhl2_write_tail(&body);
+	if (mhl2_writer_finish(&body, NULL) != 0)
 		goto out;
 	for (size_t i = 0; i < gen->nformats; i++)
 		root[i] = (struct mhl2_digest){.format = gen->formats[i], .value = content[i],
 					       .structure = structure[i]};
-	head = (struct mhl2_head){
-		.creationdate = date, .hostname = host, .tool = gen->tool,
-		.tool_version = gen->tool_version, .process = gen->process, .hashdate = date,
-		.root = root, .nroot = gen->nformats, .ignore = ignore, .nignore = MHL2_NIGNORE,
-	};
-	mhl2_write_head(&w, &head);
-	buf = malloc(READ_CHUNK);
-	if (!buf || lseek(bodyfd, 0, SEEK_SET) != 0)
+	(void)mhl2_writer_init_plain(&head, -1);
+	if (render_head(&head, gen, date, host, root) != 0)
 		goto out;
-	while ((n = read(bodyfd, buf, READ_CHUNK)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto out;
-		mhl2_write_raw(&w, buf, (size_t)n);
-	}
-	mhl2_write_tail(&w);
-	rc = mhl2_writer_finish(&w, c4);
+	PT_ASSERT(head.buf.len == head_len);
+	if (xpwrite(fd, head.buf.data, head.buf.len, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
+		goto out;
+	rc = mhl2_fd_c4(fd, c4);
 out:
-	free(buf);
 	mhl2tree_free(tree);
-	mhl2_writer_fini(&w);
+	mhl2_writer_fini(&head);
 	mhl2_writer_fini(&body);
-	close(bodyfd);
 	return rc;
 }

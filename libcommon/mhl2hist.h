@@ -57,15 +57,14 @@ struct mhl2_generation {
 	size_t nformats;
 	mhl2_feed_fn *feed;
 	void *arg;
-	int tmpdirfd;             /* where the body's unnamed temporary goes, or -1 ($TMPDIR) */
 };
 
 /**
- * Write a generation to fd: feed runs once; the entries go to an unnamed
- * temporary (in tmpdirfd: on disk, as large as the entries' XML) and are
- * copied behind the head once the root hash they make is known. c4 gets the
- * C4 of the bytes written. Returns 0, or -1 with errno (EINVAL from feed's
- * tree: an entry out of order or malformed).
+ * Write a generation to fd, a new regular file open for reading and
+ * writing: feed runs once, its entries written behind room left for the
+ * head, which is written last (it holds the root hash the entries make).
+ * c4 gets the C4 of the file's bytes. Returns 0, or -1 with errno (EINVAL
+ * from feed's tree: an entry out of order or malformed).
  */
 int mhl2_generation_write(int fd, const struct mhl2_generation *gen, char *c4);
 #endif

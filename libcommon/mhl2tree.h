@@ -11,9 +11,9 @@
  * own children's digests (mhl2_dirhash) and the names of its subdirectories
  * not yet finished; never the whole tree.
  *
- * The root hash comes before <hashes> in a generation, so a writer writes
- * the entries aside first (mhl2hist.h does); a tree without a writer only
- * computes (a verifier's, with mhl2tree_on_dir).
+ * The root hash comes before <hashes> in a generation, so its head is
+ * written after the entries (mhl2hist.h leaves room for it); a tree without
+ * a writer only computes (a verifier's, with mhl2tree_on_dir).
  */
 #ifndef PTOOLS_MHL2TREE_H
 #define PTOOLS_MHL2TREE_H

@@ -142,12 +142,21 @@ int rec_escape(struct dbuf *out, const char *bytes, size_t len);
  */
 int rec_unescape(struct dbuf *out, const char *text, size_t len, const char **why);
 
+/** rec_hex_value's table: each byte's value as a hex digit plus one, 0 for none. */
+extern const unsigned char rec_hex_values[256];
+
 /**
  * The value of a hex digit, either case, or -1 for any other character: the
  * reading side of \xHH, also used by every other reader of hex (BagIt's
- * percent-escapes and checksums, MHL's digests).
+ * percent-escapes and checksums, MHL's digests). Inline, and a table
+ * rather than comparisons (a digest's digits and letters come in no order
+ * a branch predictor could learn): readers call it for every digit of every
+ * digest.
  */
-int rec_hex_value(char c);
+static inline int rec_hex_value(char c)
+{
+	return (int)rec_hex_values[(unsigned char)c] - 1;
+}
 
 /** Fast emitters for producers that never build a struct rec (pfind's hot path): */
 /** Append "INODE TAB SIZE TAB escaped-PATH". Returns 0, or -1 (ENOMEM). */

@@ -487,7 +487,6 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 	g.gen = (struct mhl2_generation){
 		.process = "transfer", .tool = "pcopy", .tool_version = PTOOLS_VERSION, .when = when,
 		.formats = items.formats, .nformats = items.nformats, .feed = feed, .arg = &items,
-		.tmpdirfd = histfd,
 	};
 	/* A generation is never rewritten: RENAME_NOREPLACE (exists false). */
 	if (install(copy, worker, dest, histfd, name.data, false, write_generation, &g, &what) != 0)

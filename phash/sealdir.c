@@ -429,13 +429,13 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 	    dbuf_printf(&temp, ".%s%s", name.data, TEMP_SUFFIX) != 0)
 		goto fail;
 	(void)unlinkat(histfd, temp.data, 0);
-	fd = openat(histfd, temp.data, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	fd = openat(histfd, temp.data, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		goto fail;
 	gen = (struct mhl2_generation){
 		.process = "in-place", .tool = "phash", .tool_version = PTOOLS_VERSION,
 		.when = sd->started, .formats = feed.formats, .nformats = feed.nformats,
-		.feed = mhl_feed, .arg = &feed, .tmpdirfd = histfd,
+		.feed = mhl_feed, .arg = &feed,
 	};
 	/* Generations are never rewritten: a name taken stays taken. */
 	if (faccessat(histfd, name.data, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {

@@ -29,11 +29,20 @@ struct new_file {
 	bool matched;
 };
 
-/* An open-addressing table of strings (each owned by the table) with a
- * value; equal keys may repeat. */
+/* One key of a table: where its text is, its length and hash, its value. */
+struct slot {
+	size_t at;      /* offset in the table's text plus one; 0: an empty slot */
+	size_t len;
+	uint64_t hash;
+	size_t value;
+};
+
+/* An open-addressing table of strings (copied into the table) with a
+ * value; equal keys may repeat. The keys lie one after another in one
+ * buffer, so that a manifest's worth of paths is not a malloc each. */
 struct table {
-	char **keys;
-	size_t *values;
+	struct dbuf text;
+	struct slot *slots;
 	size_t cap, count;
 };
 
@@ -52,59 +61,60 @@ struct audit {
 	/* Every regular file walked (listed or not) and its bytes; other
 	 * entries that are neither files nor directories (--bag's Payload-Oxum). */
 	atomic_uint_fast64_t walked_files, walked_bytes, walked_others;
+	bool count_bytes;          /* stat every file walked, for walked_bytes */
+	struct dbuf add_key, add_scratch; /* audit_add_path's work, reused */
 	const struct exclude *exclude; /* borrowed; NULL: nothing left out */
 	atomic_uint_fast64_t excluded;
 	int walk_errno;            /* first allocation failure in a walker thread */
 };
 
+/* A path's hash, eight bytes at a time (every manifest path is hashed once
+ * and every walked file looked up): each word mixed in by a multiply and a
+ * shift, the tail as a zero-padded word, the result mixed once more so that
+ * its low bits, the table's index, depend on every byte. */
 static uint64_t hash_bytes(const char *s, size_t len)
 {
-	uint64_t h = 1469598103934665603u; /* FNV-1a */
-	size_t i;
+	uint64_t h = 0x9e3779b97f4a7c15u ^ len, word;
 
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211u;
+	for (; len >= 8; s += 8, len -= 8) {
+		memcpy(&word, s, 8);
+		h = (h ^ word) * 0xff51afd7ed558ccdu;
+		h ^= h >> 32;
 	}
-	return h;
+	word = 0;
+	memcpy(&word, s, len);
+	h = (h ^ word) * 0xc4ceb9fe1a85ec53u;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdu;
+	return h ^ h >> 29;
 }
 
 static void table_free(struct table *table)
 {
-	size_t i;
-
-	for (i = 0; i < table->cap; i++)
-		free(table->keys[i]);
-	free(table->keys);
-	free(table->values);
+	dbuf_free(&table->text);
+	free(table->slots);
 	memset(table, 0, sizeof(*table));
 }
 
 static int table_grow(struct table *table)
 {
 	size_t cap = table->cap ? 2 * table->cap : 1024, i, j;
-	char **keys = calloc(cap, sizeof(*keys));
-	size_t *values = calloc(cap, sizeof(*values));
+	struct slot *slots = calloc(cap, sizeof(*slots));
 
-	if (!keys || !values) {
-		free(keys);
-		free(values);
+	if (!slots) {
 		errno = ENOMEM;
 		return -1;
 	}
 	for (i = 0; i < table->cap; i++) {
-		if (!table->keys[i])
+		if (!table->slots[i].at)
 			continue;
-		j = hash_bytes(table->keys[i], strlen(table->keys[i])) & (cap - 1);
-		while (keys[j])
+		j = table->slots[i].hash & (cap - 1);
+		while (slots[j].at)
 			j = (j + 1) & (cap - 1);
-		keys[j] = table->keys[i];
-		values[j] = table->values[i];
+		slots[j] = table->slots[i];
 	}
-	free(table->keys);
-	free(table->values);
-	table->keys = keys;
-	table->values = values;
+	free(table->slots);
+	table->slots = slots;
 	table->cap = cap;
 	return 0;
 }
@@ -112,21 +122,18 @@ static int table_grow(struct table *table)
 /* Add a copy of key (len bytes, no NUL inside). */
 static int table_add(struct table *table, const char *key, size_t len, size_t value)
 {
-	size_t j;
-	char *copy;
+	size_t j, at = table->text.len;
+	uint64_t hash;
 
 	if (2 * (table->count + 1) > table->cap && table_grow(table) != 0)
 		return -1;
-	copy = malloc(len + 1);
-	if (!copy)
+	if (dbuf_append(&table->text, key, len) != 0 || dbuf_putc(&table->text, '\0') != 0)
 		return -1;
-	memcpy(copy, key, len);
-	copy[len] = '\0';
-	j = hash_bytes(key, len) & (table->cap - 1);
-	while (table->keys[j])
+	hash = hash_bytes(key, len);
+	j = hash & (table->cap - 1);
+	while (table->slots[j].at)
 		j = (j + 1) & (table->cap - 1);
-	table->keys[j] = copy;
-	table->values[j] = value;
+	table->slots[j] = (struct slot){.at = at + 1, .len = len, .hash = hash, .value = value};
 	table->count++;
 	return 0;
 }
@@ -135,14 +142,19 @@ static int table_add(struct table *table, const char *key, size_t len, size_t va
 static bool table_find(const struct table *table, const char *key, size_t len,
 		       bool (*fn)(void *arg, size_t value), void *arg)
 {
+	uint64_t hash;
 	size_t j;
 
 	if (table->cap == 0)
 		return false;
-	j = hash_bytes(key, len) & (table->cap - 1);
-	for (; table->keys[j]; j = (j + 1) & (table->cap - 1)) {
-		if (strlen(table->keys[j]) == len && memcmp(table->keys[j], key, len) == 0 &&
-		    (!fn || fn(arg, table->values[j])))
+	hash = hash_bytes(key, len);
+	j = hash & (table->cap - 1);
+	for (; table->slots[j].at; j = (j + 1) & (table->cap - 1)) {
+		const struct slot *slot = &table->slots[j];
+
+		if (slot->hash == hash && slot->len == len &&
+		    memcmp(table->text.data + slot->at - 1, key, len) == 0 &&
+		    (!fn || fn(arg, slot->value)))
 			return true;
 	}
 	return false;
@@ -226,6 +238,8 @@ struct audit *audit_new(const char *base)
 		free(audit);
 		return NULL;
 	}
+	dbuf_init(&audit->add_key);
+	dbuf_init(&audit->add_scratch);
 	pthread_mutex_init(&audit->lock, NULL);
 	atomic_init(&audit->errors, 0);
 	atomic_init(&audit->excluded, 0);
@@ -239,6 +253,8 @@ void audit_free(struct audit *audit)
 	if (!audit)
 		return;
 	table_free(&audit->names);
+	dbuf_free(&audit->add_key);
+	dbuf_free(&audit->add_scratch);
 	free(audit->base);
 	free(audit->walk_canon);
 	for (i = 0; i < audit->nfiles; i++) {
@@ -267,19 +283,18 @@ uint64_t audit_excluded(const struct audit *audit)
 	return atomic_load(&audit->excluded);
 }
 
+void audit_count_bytes(struct audit *audit)
+{
+	audit->count_bytes = true;
+}
+
 int audit_add_path(struct audit *audit, const char *path, size_t len)
 {
-	struct dbuf key, scratch;
-	int rc;
+	struct dbuf *key = &audit->add_key;
 
-	dbuf_init(&key);
-	dbuf_init(&scratch);
-	rc = path_key(&key, &scratch, audit->base, audit->base, path, len);
-	if (rc == 0)
-		rc = table_add(&audit->names, key.data, key.len, 0);
-	dbuf_free(&key);
-	dbuf_free(&scratch);
-	return rc;
+	if (path_key(key, &audit->add_scratch, audit->base, audit->base, path, len) != 0)
+		return -1;
+	return table_add(&audit->names, key->data, key->len, 0);
 }
 
 struct walker_thread {
@@ -312,7 +327,7 @@ static void walker_fini(void *context)
 }
 
 static int add_file(struct audit *audit, const char *key, size_t key_len,
-		    const struct walk_entry *entry)
+		    const struct walk_entry *entry, const struct stat *st)
 {
 	struct new_file file, *grown;
 	size_t cap;
@@ -320,7 +335,7 @@ static int add_file(struct audit *audit, const char *key, size_t key_len,
 
 	file.key = strndup(key, key_len);
 	file.path = strndup(entry->path, entry->path_len);
-	file.size = entry->st ? (uint64_t)entry->st->st_size : 0;
+	file.size = st ? (uint64_t)st->st_size : 0;
 	file.matched = false;
 	if (!file.key || !file.path)
 		goto fail;
@@ -384,9 +399,18 @@ static bool named_in_other_form(struct walker_thread *thread, const char *key, s
 	return false;
 }
 
+/* Whether st is the file audit_ignore named. */
+static bool is_ignored(const struct audit *audit, const struct stat *st)
+{
+	return audit->ignore && (uint64_t)st->st_dev == audit->ignore_dev &&
+	       (uint64_t)st->st_ino == audit->ignore_ino;
+}
+
 static enum walk_action visit(void *context, const struct walk_entry *entry)
 {
 	struct walker_thread *thread = context;
+	const struct stat *st;
+	struct stat own;
 	struct audit *audit;
 	size_t given;
 
@@ -412,19 +436,36 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 		atomic_fetch_add(&audit->walked_others, 1);
 	if (entry->type != DT_REG)
 		return WALK_CONTINUE;
-	if (audit->ignore && entry->st && (uint64_t)entry->st->st_dev == audit->ignore_dev &&
-	    (uint64_t)entry->st->st_ino == audit->ignore_ino)
+	st = entry->st;
+	if (st && is_ignored(audit, st))
 		return WALK_CONTINUE;
 	/* The walker's path is the directory as given, then names: key it
 	 * from the directory's canonical path, as manifest paths are from the base. */
 	atomic_fetch_add(&audit->walked_files, 1);
-	if (entry->st)
-		atomic_fetch_add(&audit->walked_bytes, (uint64_t)entry->st->st_size);
+	if (st)
+		atomic_fetch_add(&audit->walked_bytes, (uint64_t)st->st_size);
 	if (path_key(&thread->norm, &thread->scratch, audit->base, audit->walk_canon,
-		     entry->path + given, entry->path_len - given) != 0 ||
-	    (!table_find(&audit->names, thread->norm.data, thread->norm.len, NULL, NULL) &&
-	     !named_in_other_form(thread, thread->norm.data, thread->norm.len) &&
-	     add_file(audit, thread->norm.data, thread->norm.len, entry) != 0)) {
+		     entry->path + given, entry->path_len - given) != 0) {
+		audit->walk_errno = ENOMEM;
+		return WALK_STOP;
+	}
+	if (table_find(&audit->names, thread->norm.data, thread->norm.len, NULL, NULL) ||
+	    named_in_other_form(thread, thread->norm.data, thread->norm.len))
+		return WALK_CONTINUE;
+	/* Not named: only now is its stat needed, when the walk had none. */
+	if (!st) {
+		if (fstatat(entry->at_fd, entry->at_path, &own, AT_SYMLINK_NOFOLLOW) != 0) {
+			diag_file_error(entry->path, errno);
+			atomic_fetch_add(&audit->errors, 1);
+			return WALK_CONTINUE;
+		}
+		st = &own;
+		if (is_ignored(audit, st)) {
+			atomic_fetch_sub(&audit->walked_files, 1);
+			return WALK_CONTINUE;
+		}
+	}
+	if (add_file(audit, thread->norm.data, thread->norm.len, entry, st) != 0) {
 		audit->walk_errno = ENOMEM;
 		return WALK_STOP;
 	}
@@ -445,7 +486,8 @@ int audit_walk(struct audit *audit, const char *walk_root, unsigned threads, uin
 	audit->walk_given_len = strlen(walk_root);
 	memset(&config, 0, sizeof(config));
 	config.threads = threads;
-	config.flags = WALK_STAT;
+	/* A file the manifest names needs no stat but for its bytes. */
+	config.flags = audit->count_bytes ? WALK_STAT : 0;
 	config.visit = visit;
 	config.thread_init = walker_init;
 	config.thread_fini = walker_fini;

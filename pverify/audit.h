@@ -91,8 +91,16 @@ void audit_ignore_manifest(struct audit *audit, const char *manifest, int rootfd
 			   bool sealed_content);
 
 /**
- * After the walk: the regular files found (listed or not), their bytes, and
- * the entries that are neither files nor directories (symlinks, devices).
+ * Have the walk stat every regular file, for audit_walked's bytes; without
+ * it only the files the manifest does not name are stat'ed, and the bytes
+ * are 0.
+ */
+void audit_count_bytes(struct audit *audit);
+
+/**
+ * After the walk: the regular files found (listed or not), their bytes
+ * (with audit_count_bytes), and the entries that are neither files nor
+ * directories (symlinks, devices).
  */
 void audit_walked(const struct audit *audit, uint64_t *files, uint64_t *bytes, uint64_t *others);
 

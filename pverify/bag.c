@@ -56,6 +56,17 @@ struct entry {
 	char data[];
 };
 
+/* Entries are carved out of blocks of this many bytes (one of its own for
+ * an entry larger than that): a bag lists up to millions of files, and a
+ * malloc each would cost more than reading their lines. */
+#define ENTRY_BLOCK ((size_t)1 << 20)
+
+struct entry_block {
+	struct entry_block *next;
+	size_t used, size;
+	max_align_t data[];
+};
+
 struct bag {
 	struct reading *reading;
 	const char *dir;
@@ -68,6 +79,7 @@ struct bag {
 	size_t count, cap;
 	size_t *index;           /* open addressing: 0 empty, else entry number + 1 */
 	size_t index_cap;
+	struct entry_block *blocks; /* where the entries live, the newest first */
 };
 
 /* Report "DIR/NAME[:LINE]: message" and fail the run. */
@@ -179,6 +191,29 @@ static int index_grow(struct bag *bag)
 	return 0;
 }
 
+/* Room for an entry of size bytes, until the bag is done. NULL: ENOMEM. */
+static struct entry *entry_alloc(struct bag *bag, size_t size)
+{
+	size_t align = _Alignof(struct entry), need = (size + align - 1) / align * align;
+	struct entry_block *block = bag->blocks;
+	void *at;
+
+	if (!block || block->size - block->used < need) {
+		size_t cap = need > ENTRY_BLOCK ? need : ENTRY_BLOCK;
+
+		block = malloc(sizeof(*block) + cap);
+		if (!block)
+			return NULL;
+		block->next = bag->blocks;
+		block->used = 0;
+		block->size = cap;
+		bag->blocks = block;
+	}
+	at = (char *)block->data + block->used;
+	block->used += need;
+	return at;
+}
+
 /* The entry for path, made when new. NULL with errno ENOMEM. */
 static struct entry *entry_get(struct bag *bag, const char *path, size_t len, bool tag)
 {
@@ -201,7 +236,7 @@ static struct entry *entry_get(struct bag *bag, const char *path, size_t len, bo
 		bag->entries = grown;
 		bag->cap = cap;
 	}
-	e = malloc(sizeof(*e) + len + 1 + bag->hex_bytes[tag]);
+	e = entry_alloc(bag, sizeof(*e) + len + 1 + bag->hex_bytes[tag]);
 	if (!e)
 		return NULL;
 	e->mask = 0;
@@ -369,23 +404,20 @@ static int find_manifests(struct bag *bag)
 	return 0;
 }
 
-/* Queue every joined entry as a task, each freed as it goes. Returns 0 or -1 (reported). */
+/* Queue every joined entry not queued yet as a task. Returns 0 or -1 (reported). */
 static int submit_entries(struct bag *bag, struct reading *reading)
 {
 	int rc = 0;
 
-	for (size_t i = 0; i < bag->count; i++) {
+	for (size_t i = 0; i < bag->count && rc == 0; i++) {
 		struct entry *e = bag->entries[i];
 		const struct hash_algo *algos[HASH_SET_MAX];
 		const char *hex[HASH_SET_MAX];
 		size_t n = 0;
 		struct task *task;
 
-		if (e->queued) {
-			free(e);
-			bag->entries[i] = NULL;
+		if (e->queued)
 			continue;
-		}
 		for (size_t f = 0; f < bag->nfiles && rc == 0; f++) {
 			const struct manifest_file *file = &bag->files[f];
 			if (file->tag != e->tag)
@@ -410,8 +442,6 @@ static int submit_entries(struct bag *bag, struct reading *reading)
 				rc = -1;
 			}
 		}
-		free(e);
-		bag->entries[i] = NULL;
 	}
 	return rc;
 }
@@ -596,8 +626,12 @@ int bag_read(struct reading *reading, const char *dir, int rootfd, struct bag_st
 	rc = submit_entries(&bag, reading);
 out:
 	batchpipe_flush(&reading->feed);
-	for (size_t i = 0; i < bag.count; i++)
-		free(bag.entries[i]);
+	while (bag.blocks) {
+		struct entry_block *next = bag.blocks->next;
+
+		free(bag.blocks);
+		bag.blocks = next;
+	}
 	free(bag.entries);
 	free(bag.index);
 	dbuf_free(&text);

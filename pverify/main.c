@@ -428,6 +428,8 @@ int main(int argc, char **argv)
 	}
 	if (reading.audit)
 		audit_exclude(reading.audit, &options.exclude);
+	if (reading.audit && options.bag)
+		audit_count_bytes(reading.audit); /* Payload-Oxum */
 	sink = out_new(STDOUT_FILENO);
 	reading.sink = sink;
 	shared.report = sink ? report_new(sink, print_level(&options),

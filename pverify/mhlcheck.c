@@ -158,6 +158,7 @@ struct mhlcheck {
 	const struct mhl2_entry *expected; /* the <directoryhash> being ended */
 	bool tree_off;            /* the generation cannot be recomputed (noted once) */
 	uint64_t problems;        /* history problems: each fails the run */
+	const struct hash_algo *algo_of[MHL2_FORMATS]; /* each format's, looked up once */
 };
 
 /* "DIR/rel" into check->msg_path, for messages. */
@@ -282,15 +283,15 @@ static int make_task(struct mhlcheck *c, const char *path, size_t len, bool has_
 	for (int f = 0; f < MHL2_FORMATS; f++) {
 		if (!digests[f])
 			continue;
-		algos[n] = mhl2_format_algo((enum mhl2_format)f);
+		algos[n] = c->algo_of[f];
 		if (f == MHL2_C4) {
 			if (mhl2_c4_decode(digests[f], strlen(digests[f]), digest) != 0)
 				continue;
 			hash_to_hex(digest, 64, hex[n]);
+			hexp[n] = hex[n];
 		} else {
-			snprintf(hex[n], sizeof(hex[n]), "%s", digests[f]);
+			hexp[n] = digests[f]; /* canonical: lower-case hex already */
 		}
-		hexp[n] = hex[n];
 		n++;
 	}
 	if (n == 0)
@@ -647,6 +648,8 @@ int mhlcheck_run(struct reading *reading, const char *dir, int rootfd)
 	dbuf_init(&c.msg_path);
 	dbuf_init(&c.hist_path);
 	dbuf_init(&gen_name);
+	for (int f = 0; f < MHL2_FORMATS; f++)
+		c.algo_of[f] = mhl2_format_algo((enum mhl2_format)f);
 	c.histfd = openat(rootfd, MHL2_DIR_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (c.histfd < 0) {
 		diag_file_errorf(shown(&c, MHL2_DIR_NAME), "no ASC MHL history: %s", strerror(errno));

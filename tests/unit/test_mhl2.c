@@ -4,6 +4,10 @@
 #include "unit.h"
 #include "mhl2.h"
 #include "mhl2tree.h"
+#include "hash.h"
+#include "record.h"
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The C4 id of the empty string, as the C4 specification gives it. */
@@ -48,6 +52,19 @@ UNIT_TEST(mhl2_digest_strings_are_checked_and_lowercased)
 	EXPECT(mhl2_format_of_algo(hash_lookup("sha256")) < 0);
 }
 
+UNIT_TEST(mhl2_digest_lengths_agree_with_the_registry)
+{
+	for (int f = 0; f < MHL2_FORMATS; f++) {
+		const struct hash_algo *algo = mhl2_format_algo((enum mhl2_format)f);
+
+		EXPECT(algo != NULL);
+		if (!algo)
+			continue;
+		EXPECT(mhl2_digest_len((enum mhl2_format)f) ==
+		       (f == MHL2_C4 ? (size_t)MHL2_C4_LEN : 2 * algo->digest_len));
+	}
+}
+
 UNIT_TEST(mhl2_directory_hash_of_nothing_is_the_digest_of_nothing)
 {
 	char content[MHL2_DIGEST_MAX + 1], structure[MHL2_DIGEST_MAX + 1];
@@ -86,6 +103,72 @@ UNIT_TEST(mhl2_directory_hash_ignores_the_children_s_order_but_not_their_names)
 	EXPECT(strcmp(c1, c2) == 0 && strcmp(s1, s2) != 0);
 	EXPECT(mhl2_dirhash_add(&dh, "x", 1, "not hex", NULL) != 0);
 	mhl2_dirhash_fini(&dh);
+}
+
+static int by_string(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Many children (more than one sorted run), md5 digests sharing their first
+ * eight bytes in pairs: the same hashes in any order, and those of the
+ * children sorted by hand. */
+UNIT_TEST(mhl2_directory_hash_sorts_many_children_with_equal_prefixes)
+{
+	char c1[MHL2_DIGEST_MAX + 1], s1[MHL2_DIGEST_MAX + 1];
+	char c2[MHL2_DIGEST_MAX + 1], s2[MHL2_DIGEST_MAX + 1];
+	char c3[MHL2_DIGEST_MAX + 1], s3[MHL2_DIGEST_MAX + 1];
+	char digest[MHL2_DIGEST_MAX + 1], name[16];
+	struct mhl2_dirhash dh;
+	const int n = 101;
+
+	EXPECT(mhl2_dirhash_init(&dh, MHL2_MD5) == 0);
+	/* Child i: name "n<i>", digest "ffff...<i/2><i%2>": pairs share a prefix. */
+	for (int pass = 0; pass < 3; pass++) {
+		for (int k = 0; k < n; k++) {
+			/* Forwards, backwards, then the digests' own order (i ascending
+			 * is ascending digests) interleaved from both ends. */
+			int i = pass == 0 ? k : pass == 1 ? n - 1 - k : (k % 2 ? n - 1 - k / 2 : k / 2);
+
+			snprintf(name, sizeof(name), "n%d", i);
+			snprintf(digest, sizeof(digest), "%016x%014x%02x", 0xffffffffu - (unsigned)(i / 2),
+				 0u, (unsigned)(i % 2));
+			EXPECT(mhl2_dirhash_add(&dh, name, strlen(name), digest, NULL) == 0);
+		}
+		EXPECT(mhl2_dirhash_final(&dh, pass == 0 ? c1 : pass == 1 ? c2 : c3,
+					  pass == 0 ? s1 : pass == 1 ? s2 : s3) == 0);
+		mhl2_dirhash_clear(&dh);
+	}
+	EXPECT(strcmp(c1, c2) == 0 && strcmp(s1, s2) == 0);
+	EXPECT(strcmp(c1, c3) == 0 && strcmp(s1, s3) == 0);
+	mhl2_dirhash_fini(&dh);
+	/* The content hash, as the reference implementation makes it: the
+	 * digest strings sorted as strings, their bytes hashed in that order. */
+	{
+		static char strings[101][33];
+		const char *sorted[101];
+		struct hash_ctx *ctx = hash_ctx_new(hash_lookup("md5"));
+		unsigned char bytes[16], md5[16];
+		char hex[33];
+
+		EXPECT(ctx != NULL);
+		for (int i = 0; i < n; i++) {
+			snprintf(strings[i], sizeof(strings[i]), "%016x%014x%02x",
+				 0xffffffffu - (unsigned)(i / 2), 0u, (unsigned)(i % 2));
+			sorted[i] = strings[i];
+		}
+		qsort(sorted, (size_t)n, sizeof(sorted[0]), by_string);
+		for (int i = 0; i < n; i++) {
+			for (int b = 0; b < 16; b++)
+				bytes[b] = (unsigned char)(rec_hex_value(sorted[i][2 * b]) << 4 |
+							   rec_hex_value(sorted[i][2 * b + 1]));
+			EXPECT(hash_ctx_update(ctx, bytes, sizeof(bytes)) == 0);
+		}
+		EXPECT(hash_ctx_final(ctx, md5) == 0);
+		hash_to_hex(md5, sizeof(md5), hex);
+		EXPECT(strcmp(hex, c1) == 0);
+		hash_ctx_free(ctx);
+	}
 }
 
 UNIT_TEST(mhl2tree_refuses_malformed_paths_and_hashes_empty_directories)
