@@ -250,6 +250,7 @@ enum mhl2_kind {
 	MHL2_ENTRY_DIR,       /* a <directoryhash> of a generation */
 	MHL2_ENTRY_ROOT,      /* the <roothash> of a generation (no path) */
 	MHL2_ENTRY_PROCESS,   /* the <process> text (path holds it) */
+	MHL2_ENTRY_IGNORE,    /* one <pattern> of processinfo's <ignore> (path holds it) */
 	MHL2_ENTRY_LINK,      /* a <hashlist> of the chain: sequence, path, c4 (its text
 			       * as written, even when it is not a C4 id, for comparison) */
 };

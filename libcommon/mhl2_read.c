@@ -9,7 +9,7 @@
 #include <string.h>
 
 /* Where the text being kept goes. */
-enum field { FIELD_NONE, FIELD_PATH, FIELD_DIGEST, FIELD_PROCESS, FIELD_C4 };
+enum field { FIELD_NONE, FIELD_PATH, FIELD_DIGEST, FIELD_PROCESS, FIELD_C4, FIELD_PATTERN };
 
 /* Which digests of a directory hash an element gives. */
 enum section { SECTION_NONE, SECTION_CONTENT, SECTION_STRUCTURE };
@@ -21,6 +21,8 @@ struct mhl2_reader {
 	struct xmlbound xb;
 	bool root_seen;
 	bool started;
+	bool in_processinfo;      /* inside <processinfo> */
+	bool in_ignore;           /* inside its <ignore> */
 	/* The entry being read: depth of its element, 0 when none. */
 	int entry_depth;
 	enum section section;
@@ -133,7 +135,13 @@ static void XMLCALL on_start(void *arg, const XML_Char *name, const XML_Char **a
 			}
 			return;
 		}
-		if (d == 3 && strcmp(name, "hash") == 0)
+		if (d == 2 && strcmp(name, "processinfo") == 0)
+			r->in_processinfo = true;
+		else if (d == 3 && r->in_processinfo && strcmp(name, "ignore") == 0)
+			r->in_ignore = true;
+		else if (d == 4 && r->in_ignore && strcmp(name, "pattern") == 0)
+			begin_text(r, FIELD_PATTERN);
+		else if (d == 3 && strcmp(name, "hash") == 0)
 			begin_entry(r, MHL2_ENTRY_FILE);
 		else if (d == 3 && strcmp(name, "directoryhash") == 0)
 			begin_entry(r, MHL2_ENTRY_DIR);
@@ -301,7 +309,6 @@ static void XMLCALL on_end(void *arg, const XML_Char *name)
 	struct mhl2_reader *r = arg;
 	size_t len;
 
-	(void)name;
 	switch (r->field) {
 	case FIELD_PATH:
 		if (r->text_long)
@@ -322,21 +329,31 @@ static void XMLCALL on_end(void *arg, const XML_Char *name)
 		r->action[0] = '\0';
 		end_digest(r);
 		break;
-	case FIELD_PROCESS: {
+	case FIELD_PROCESS:
+	case FIELD_PATTERN: {
 		const char *s = trimmed(r, &len);
+		const char *why = NULL;
 
 		memset(&r->entry, 0, sizeof(r->entry));
-		r->entry.kind = MHL2_ENTRY_PROCESS;
+		r->entry.kind = r->field == FIELD_PROCESS ? MHL2_ENTRY_PROCESS : MHL2_ENTRY_IGNORE;
 		r->entry.path = s;
 		r->entry.path_len = len;
 		r->entry.line = xmlbound_line(&r->xb);
-		if (r->fn(r->arg, &r->entry, r->entry.line, NULL) != 0)
+		if (r->field == FIELD_PATTERN && r->text_long)
+			why = "an ignore pattern longer than 512 bytes";
+		else if (r->field == FIELD_PATTERN && memchr(s, '\0', len))
+			why = "an ignore pattern with a NUL character";
+		if (r->fn(r->arg, why ? NULL : &r->entry, r->entry.line, why) != 0)
 			xmlbound_callback_failed(&r->xb);
 		break;
 	}
 	default:
 		break;
 	}
+	if (r->entry_depth == 0 && r->xb.depth == 3 && strcmp(name, "ignore") == 0)
+		r->in_ignore = false;
+	else if (r->entry_depth == 0 && r->xb.depth == 2 && strcmp(name, "processinfo") == 0)
+		r->in_processinfo = false;
 	r->field = FIELD_NONE;
 	if (r->entry_depth != 0 && r->xb.depth == r->entry_depth + 1)
 		r->section = SECTION_NONE;

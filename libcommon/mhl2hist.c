@@ -182,7 +182,9 @@ static int render_head(struct mhl2_writer *w, const struct mhl2_generation *gen,
 	struct mhl2_head head = {
 		.creationdate = date, .hostname = host, .tool = gen->tool,
 		.tool_version = gen->tool_version, .process = gen->process, .hashdate = date,
-		.root = root, .nroot = gen->nformats, .ignore = ignore, .nignore = MHL2_NIGNORE,
+		.root = root, .nroot = gen->nformats,
+		.ignore = gen->ignore ? gen->ignore : ignore,
+		.nignore = gen->ignore ? gen->nignore : MHL2_NIGNORE,
 	};
 
 	mhl2_write_head(w, &head);

@@ -57,6 +57,8 @@ struct mhl2_generation {
 	size_t nformats;
 	mhl2_feed_fn *feed;
 	void *arg;
+	const char *const *ignore; /* the ignore patterns recorded (mhl2ignore.h); NULL: */
+	size_t nignore;            /* MHL2_IGNORE_PATTERNS */
 };
 
 /**

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #define READ_CHUNK ((size_t)64 << 10)
+/* A generation with more ignore patterns than this is refused rather than held. */
+#define IGNORE_MAX 4096
 
 /* One path: the path, then each recorded digest, in one allocation per string. */
 struct prior_entry {
@@ -22,7 +24,32 @@ struct mhl2_prior {
 	struct prior_entry *slots;
 	size_t cap, n;
 	const char *why;          /* a malformed generation's reason */
+	char **ignore;            /* the newest generation's ignore patterns */
+	size_t nignore;
+	bool collecting;          /* reading the newest generation: keep its patterns */
 };
+
+static int keep_pattern(struct mhl2_prior *p, const struct mhl2_entry *e)
+{
+	char **grown;
+
+	if (!p->collecting || e->path_len == 0)
+		return 0;
+	if (p->nignore == IGNORE_MAX) {
+		p->why = "more than 4096 ignore patterns";
+		errno = 0;
+		return -1;
+	}
+	grown = realloc(p->ignore, (p->nignore + 1) * sizeof(*grown));
+	if (!grown)
+		return -1;
+	p->ignore = grown;
+	p->ignore[p->nignore] = strndup(e->path, e->path_len);
+	if (!p->ignore[p->nignore])
+		return -1;
+	p->nignore++;
+	return 0;
+}
 
 static uint64_t path_hash(const char *s, size_t len)
 {
@@ -69,6 +96,8 @@ static int on_entry(void *arg, const struct mhl2_entry *e, uintmax_t line, const
 		errno = 0;
 		return -1;
 	}
+	if (e->kind == MHL2_ENTRY_IGNORE)
+		return keep_pattern(p, e);
 	if (e->kind != MHL2_ENTRY_FILE)
 		return 0;
 	if (2 * (p->n + 1) > p->cap && grow(p) != 0)
@@ -128,6 +157,7 @@ struct mhl2_prior *mhl2_prior_load(int histfd, const struct mhl2_chain *chain, c
 {
 	struct mhl2_prior *p = calloc(1, sizeof(*p));
 	bool *done = calloc(chain->n + 1, sizeof(*done));
+	bool newest_read = false;
 
 	*why = NULL;
 	*name = NULL;
@@ -150,12 +180,15 @@ struct mhl2_prior *mhl2_prior_load(int histfd, const struct mhl2_chain *chain, c
 			*name = chain->links[best].path;
 			goto fail;
 		}
+		p->collecting = !newest_read;
 		if (read_one(p, fd, why) != 0) {
 			*name = chain->links[best].path;
 			close(fd);
 			goto fail;
 		}
 		close(fd);
+		newest_read = true;
+		p->collecting = false;
 	}
 	free(done);
 	return p;
@@ -186,10 +219,19 @@ const char *mhl2_prior_action(const struct mhl2_prior *p, const char *path, size
 	return strcmp(old, digest) == 0 ? "verified" : "failed";
 }
 
+const char *const *mhl2_prior_ignore(const struct mhl2_prior *p, size_t *n)
+{
+	*n = p ? p->nignore : 0;
+	return p ? (const char *const *)p->ignore : NULL;
+}
+
 void mhl2_prior_free(struct mhl2_prior *p)
 {
 	if (!p)
 		return;
+	for (size_t i = 0; i < p->nignore; i++)
+		free(p->ignore[i]);
+	free(p->ignore);
 	for (size_t i = 0; i < p->cap; i++) {
 		free(p->slots[i].path);
 		for (int f = 0; f < MHL2_FORMATS; f++)

@@ -3,7 +3,9 @@
  * What a folder's ASC MHL history already records, for a new generation to
  * compare against (action "verified" or "failed"): the newest digest of
  * each format per path, gathered from every generation the chain lists,
- * each read streaming. Memory grows with the number of files the history
+ * each read streaming, and the newest generation's ignore patterns, which
+ * a new generation carries forward (as the reference implementation does).
+ * Memory grows with the number of files the history
  * lists (one path and a digest per format each); none of it when the
  * history is empty.
  */
@@ -55,6 +57,12 @@ const char *mhl2_prior_get(const struct mhl2_prior *prior, const char *path, siz
  */
 const char *mhl2_prior_action(const struct mhl2_prior *prior, const char *path, size_t len,
 			      enum mhl2_format format, const char *digest);
+/**
+ * The ignore patterns of the newest generation read (the one of highest
+ * sequence number that is there), in their order; *n 0 and NULL when it has
+ * none or prior is NULL. Owned by prior.
+ */
+const char *const *mhl2_prior_ignore(const struct mhl2_prior *prior, size_t *n);
 /** Free; NULL-safe. */
 void mhl2_prior_free(struct mhl2_prior *prior);
 #endif

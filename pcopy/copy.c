@@ -517,6 +517,7 @@ int copy_finish(struct copy *copy)
 	free(copy->root_ino);
 	free(copy->stop_why);
 	free(copy->src_root);
+	mhlseal_release(copy);
 	dbuf_free(&copy->left_out_names);
 	pthread_mutex_destroy(&copy->devices_lock);
 	free(copy);

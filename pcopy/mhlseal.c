@@ -24,7 +24,9 @@
 #include "input.h"
 #include "journal.h"
 #include "mhl2hist.h"
+#include "mhl2ignore.h"
 #include "mhl2prior.h"
+#include "mhlcarry.h"
 #include "diag.h"
 #include "record.h"
 #include "seal.h"
@@ -57,6 +59,7 @@ struct items {
 	int algo_of[MHL2_FORMATS];
 	size_t nformats;
 	const struct mhl2_prior *prior; /* what the history records, or NULL */
+	const struct mhl2_ignore *ignore; /* what the generation leaves out */
 	const char *dest;               /* for messages */
 	uint64_t failed;
 };
@@ -171,7 +174,7 @@ static int read_seal(struct copy *copy, struct dest *dest, struct items *items)
 			rc = -1;
 			break;
 		}
-		if (mhl2_ignored(path, len) || !mhl2_text_valid(path, len))
+		if (mhl2_ignore_match(items->ignore, path, len, false) || !mhl2_text_valid(path, len))
 			continue;
 		for (size_t i = 0; rc == 0 && i < items->nformats; i++) {
 			value = rec_attr_get(&rec, copy->opt.algos[items->algo_of[i]]->name, &vlen);
@@ -226,7 +229,8 @@ static int list_dirs(const struct copy *copy, int dirfd, struct dbuf *rel, struc
 			rc = -1;
 			break;
 		}
-		if ((base == 0 && is_pcopy_own(copy, rel->data)) || mhl2_ignored(rel->data, rel->len) ||
+		if ((base == 0 && is_pcopy_own(copy, rel->data)) ||
+		    mhl2_ignore_match(items->ignore, rel->data, rel->len, true) ||
 		    !mhl2_text_valid(rel->data, rel->len))
 			continue;
 		sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -427,6 +431,119 @@ static int open_history(struct dest *dest)
 	return openat(dest->rootfd, MHL2_DIR_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
+/* Refuse dest's history for reason (said here, as "DEST/ascmhl: reason"). */
+static void refuse(struct dest *dest, const char *reason)
+{
+	struct dbuf msg;
+
+	dbuf_init(&msg);
+	if (dbuf_printf(&msg, "%s/%s", dest->path, MHL2_DIR_NAME) == 0)
+		diag_file_errorf(msg.data, "%s", reason);
+	dbuf_clear(&msg);
+	if (dbuf_printf(&msg, "%s: %s", MHL2_DIR_NAME, reason) == 0)
+		dest_fail_said(dest, msg.data, msg.len);
+	else
+		dest_fail_said(dest, MHL2_DIR_NAME, strlen(MHL2_DIR_NAME));
+	dbuf_free(&msg);
+}
+
+void mhlseal_prepare(struct copy *copy, const char *src)
+{
+	struct mhlcarry *carry = calloc(1, sizeof(*carry));
+	const char *reason;
+	struct dbuf path;
+
+	if (!carry) {
+		stop_run(copy, STOP_INTERNAL, src, ENOMEM);
+		return;
+	}
+	carry->histfd = -1;
+	copy->mhl_source = carry;
+	dbuf_init(&path);
+	if (mhlcarry_open(carry, src, &path, &reason) != 0) {
+		/* Carried whole or not at all: a history that does not hold
+		 * together would be carried as though it did. */
+		stop_run_why(copy, STOP_SOURCE, path.data ? path.data : src, errno, reason);
+		dbuf_free(&path);
+		return;
+	}
+	dbuf_free(&path);
+	if (carry->histfd < 0)
+		return;
+	for (size_t i = 0; i < copy->ndests; i++) {
+		struct dest *dest = &copy->dests[i];
+
+		if (!dest_ok(dest) || dest->rootfd < 0 || dest->rdest)
+			continue;
+		if (mhlcarry_plan(carry, dest->rootfd, &dest->mhl_carried, &reason) != 0) {
+			if (errno)
+				dest_fail(dest, MHL2_DIR_NAME, strlen(MHL2_DIR_NAME), errno, reason);
+			else
+				refuse(dest, reason);
+		}
+	}
+}
+
+void mhlseal_release(struct copy *copy)
+{
+	if (!copy->mhl_source)
+		return;
+	mhlcarry_close(copy->mhl_source);
+	free(copy->mhl_source);
+	copy->mhl_source = NULL;
+}
+
+bool mhlseal_is_source_history(const struct copy *copy, const char *name)
+{
+	return copy->opt.mhl && strcmp(name, MHL2_DIR_NAME) == 0;
+}
+
+struct carry_write {
+	const struct mhlcarry *carry;
+	size_t index;
+};
+
+static int write_carried(int fd, void *arg)
+{
+	const struct carry_write *c = arg;
+
+	return mhlcarry_copy(c->carry, c->index, fd);
+}
+
+/*
+ * Put SRC's generations the destination lacks into its history, each
+ * checked against SRC's chain as it is copied, and list them in chain.
+ * 0, or -1 with errno and *what.
+ */
+static int carry_generations(struct copy *copy, struct worker *worker, struct dest *dest,
+			     int histfd, struct mhl2_chain *chain, const char **what)
+{
+	const struct mhlcarry *carry = copy->mhl_source;
+
+	if (!carry || carry->histfd < 0)
+		return 0;
+	/* The destination's history is as it was when the run was planned. */
+	if (chain->n != dest->mhl_carried && dest->mhl_carried < carry->chain.n) {
+		*what = "its history changed during the run";
+		errno = EAGAIN;
+		return -1;
+	}
+	for (size_t i = dest->mhl_carried; i < carry->chain.n; i++) {
+		const struct mhl2_chain_link *link = &carry->chain.links[i];
+		struct carry_write c = {.carry = carry, .index = i};
+
+		if (install(copy, worker, dest, histfd, link->path, false, write_carried, &c,
+			    what) != 0) {
+			if (errno == EBADMSG)
+				*what = "a generation of SRC's history changed during the run";
+			return -1;
+		}
+		if (mhl2_chain_add(chain, link->sequence, link->path, link->c4) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, time_t when)
 {
 	struct items items = {0};
@@ -434,9 +551,11 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 	struct gen_write g;
 	struct chain_write cw = {0};
 	struct dbuf name, rel;
-	const char *what = "history", *why = NULL;
+	const char *what = "history", *why = NULL, *gen_name;
 	struct mhl2_prior *prior = NULL;
 	struct mhl2_prior_fault fault;
+	struct mhl2_ignore ignore = {0};
+	size_t carried_before;
 	char *real;
 	uint64_t seq;
 	int histfd = -1, rc = -1;
@@ -451,14 +570,6 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 				items.formats[items.nformats++] = (enum mhl2_format)k;
 				break;
 			}
-	what = "reading the seal";
-	if (read_seal(copy, dest, &items) != 0)
-		goto fail;
-	what = "listing directories";
-	if (list_dirs(copy, dest->rootfd, &rel, &items) != 0)
-		goto fail;
-	if (items.n > 1)
-		qsort(items.v, items.n, sizeof(*items.v), by_path);
 	what = MHL2_DIR_NAME;
 	histfd = open_history(dest);
 	if (histfd < 0)
@@ -472,6 +583,35 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 		}
 		goto fail;
 	}
+	carried_before = chain.n;
+	if (carry_generations(copy, worker, dest, histfd, &chain, &what) != 0)
+		goto fail;
+	if (chain.n > carried_before) {
+		/* The carried generations are what the new one verifies against. */
+		mhl2_prior_free(prior);
+		prior = mhl2_prior_load(histfd, &chain, &why, &gen_name);
+		if (!prior) {
+			what = gen_name ? gen_name : "reading the carried history";
+			if (why) {
+				dest_fail(dest, what, strlen(what), EINVAL, why);
+				goto out;
+			}
+			goto fail;
+		}
+		why = NULL;
+	}
+	what = "ignore patterns";
+	if (mhl2_ignore_build(&ignore, prior, copy->opt.exclude) != 0)
+		goto fail;
+	items.ignore = &ignore;
+	what = "reading the seal";
+	if (read_seal(copy, dest, &items) != 0)
+		goto fail;
+	what = "listing directories";
+	if (list_dirs(copy, dest->rootfd, &rel, &items) != 0)
+		goto fail;
+	if (items.n > 1)
+		qsort(items.v, items.n, sizeof(*items.v), by_path);
 	items.prior = prior;
 	items.dest = dest->path;
 	real = realpath(dest->path, NULL);
@@ -487,6 +627,7 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 	g.gen = (struct mhl2_generation){
 		.process = "transfer", .tool = "pcopy", .tool_version = PTOOLS_VERSION, .when = when,
 		.formats = items.formats, .nformats = items.nformats, .feed = feed, .arg = &items,
+		.ignore = ignore.patterns, .nignore = ignore.n,
 	};
 	/* A generation is never rewritten: RENAME_NOREPLACE (exists false). */
 	if (install(copy, worker, dest, histfd, name.data, false, write_generation, &g, &what) != 0)
@@ -516,6 +657,7 @@ fail:
 out:
 	if (histfd >= 0)
 		close(histfd);
+	mhl2_ignore_fini(&ignore);
 	mhl2_chain_free(&chain);
 	mhl2_prior_free(prior);
 	if (rc == 0 && items.failed > 0)

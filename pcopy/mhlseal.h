@@ -7,10 +7,28 @@
 #include <time.h>
 
 /**
+ * Before a tree is copied (copy_tree): read and check SRC's own ASC MHL
+ * history, if it has one (mhlcarry.h). A history that cannot be carried
+ * stops the run (exit 1, nothing copied); a destination whose history
+ * differs from SRC's is refused (dest failed, the others go on).
+ */
+void mhlseal_prepare(struct copy *copy, const char *src);
+
+/** Release what mhlseal_prepare kept; NULL-safe on copy->mhl_source. */
+void mhlseal_release(struct copy *copy);
+
+/**
+ * Whether name, at the top of SRC, is left out of the copy because --mhl
+ * gives each destination its own history (SRC's is carried, not copied).
+ */
+bool mhlseal_is_source_history(const struct copy *copy, const char *name);
+
+/**
  * After the native seal is in place in dest and before the journal's
- * commit: write a new ASC MHL generation (dated when) and the extended
- * chain into dest/ascmhl, through the journal. Returns 0, or -1 with dest
- * failed (reported as any destination failure is).
+ * commit: carry the generations of SRC's history dest lacks, then write a
+ * new ASC MHL generation (dated when) and the extended chain into
+ * dest/ascmhl, through the journal. Returns 0, or -1 with dest failed
+ * (reported as any destination failure is).
  */
 int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, time_t when);
 #endif

@@ -16,6 +16,7 @@
 #include "dryrun.h"
 #include "exclude.h"
 #include "input.h"
+#include "mhlseal.h"
 #include "preread.h"
 #include "rdest.h"
 #include "reader.h"
@@ -360,8 +361,9 @@ static enum walk_action walk_visit(void *context, const struct walk_entry *entry
 		rel++;
 	len = entry->path_len - (size_t)(rel - entry->path);
 	if (entry->depth == 1 && (copy_is_seal_name(&copy->opt, entry->name) ||
-				  journal_own_name(entry->name)))
-		return WALK_PRUNE; /* a seal, signature or journal of SRC's own is not content */
+				  journal_own_name(entry->name) ||
+				  mhlseal_is_source_history(copy, entry->name)))
+		return WALK_PRUNE; /* a seal, signature, journal or history of SRC's own is not content */
 	if (copy->opt.exclude &&
 	    exclude_match(copy->opt.exclude, entry->name, rel, S_ISDIR(st->st_mode))) {
 		atomic_fetch_add(&copy->excluded, 1);
@@ -392,6 +394,8 @@ void copy_tree(struct copy *copy, const char *src)
 		roots[0] = slashed;
 	}
 	copy->root_len = strlen(roots[0]);
+	if (copy->opt.mhl && !copy->opt.dry_run)
+		mhlseal_prepare(copy, roots[0]);
 	if (copy->opt.delete_extra && !(copy->src_root = strdup(roots[0])))
 		stop_run(copy, STOP_INTERNAL, src, ENOMEM);
 	tally = tally_tree_start(copy, roots[0]);

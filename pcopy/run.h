@@ -25,6 +25,7 @@
 #include <sys/types.h>
 
 struct link_entry;
+struct mhlcarry;
 struct rdest;
 
 /* Why the whole run stops. */
@@ -70,6 +71,7 @@ struct dest {
 	bool seal_exists;            /* a seal was there before (replaced with --force/--update) */
 	struct hash_ctx *seal_sha512; /* --sign: SHA-512 of the seal's bytes as written */
 	struct bagger *bag;          /* --bag: the bag in progress (bagger.h), else NULL */
+	size_t mhl_carried;          /* --mhl: how many of SRC's generations it has (mhlcarry.h) */
 	atomic_uint_fast64_t files, bytes;
 	uint64_t deleted;            /* --delete: entries set aside */
 	struct delta_count delta;    /* files updated by blocks (guarded by lock) */
@@ -121,6 +123,7 @@ struct copy {
 	/* Source root (records mode: the --from root; tree mode: SRC). */
 	size_t root_len;
 	char *src_root;              /* tree mode, --delete: SRC as walked */
+	struct mhlcarry *mhl_source; /* --mhl, tree mode: SRC's ASC MHL history, or NULL */
 	/* Hard links (-H): the first copy of each multiply-linked inode. */
 	pthread_mutex_t link_lock;   /* guards links and nlinks */
 	pthread_cond_t link_done;

@@ -4,6 +4,7 @@
 #include "tally.h"
 #include "exclude.h"
 #include "journal.h"
+#include "mhlseal.h"
 #include "producer.h"
 #include "walk.h"
 #include <errno.h>
@@ -45,7 +46,8 @@ static enum walk_action tally_visit(void *context, const struct walk_entry *entr
 	if (entry->error || !entry->st)
 		return WALK_PRUNE;
 	if (entry->depth == 1 && (copy_is_seal_name(&copy->opt, entry->name) ||
-				  journal_own_name(entry->name)))
+				  journal_own_name(entry->name) ||
+				  mhlseal_is_source_history(copy, entry->name)))
 		return WALK_PRUNE;
 	if (entry->depth > 0 && copy->opt.exclude &&
 	    exclude_match(copy->opt.exclude, entry->name, entry->path + tally_rel(copy, entry),

@@ -311,13 +311,13 @@ int main(int argc, char **argv)
 		diag_note("%" PRIu64 " excluded entr%s left out (volatile files, --exclude)", n,
 			  n == 1 ? "y" : "ies");
 	}
-	exclude_fini(&ph.opt.exclude);
 	out_report_error(ph.out);
 	batchpipe_free(ph.pipe);
 	if (ph.opt.seal) {
-		(void)sealdir_write(&seal, &ph.opt);
+		(void)sealdir_write(&seal, &ph.opt); /* records the exclude patterns */
 		sealdir_close(&seal);
 	}
+	exclude_fini(&ph.opt.exclude);
 	if (ph.opt.sign)
 		signkey_wipe(&sign_key);
 	reuse_free(ph.reuse);

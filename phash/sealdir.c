@@ -15,6 +15,7 @@
 #include "diag.h"
 #include "input.h"
 #include "mhl2hist.h"
+#include "mhl2ignore.h"
 #include "mhl2prior.h"
 #include "record.h"
 #include "seal.h"
@@ -117,14 +118,18 @@ static const char *relative(const struct sealdir *sd, const struct rec *rec, siz
 	return path;
 }
 
-/* Whether a path relative to DIR belongs to the seal itself. */
-static bool is_own(const struct sealdir *sd, const char *rel, size_t len)
+/*
+ * Whether a path relative to DIR is left out of the seal: the seal's own
+ * files, and in a generation what its ignore patterns say.
+ */
+static bool is_own(const struct sealdir *sd, const char *rel, size_t len, bool is_dir)
 {
 	static const char seal[] = SEAL_DEFAULT_NAME;
 	size_t n = sizeof(seal) - 1;
 
 	if (sd->mhl)
-		return mhl2_ignored(rel, len);
+		return sd->ignore ? mhl2_ignore_match(sd->ignore, rel, len, is_dir)
+				  : mhl2_ignored(rel, len);
 	return len >= n && memcmp(rel, seal, n) == 0 &&
 	       (len == n || memchr(rel + n, '/', len - n) == NULL);
 }
@@ -148,7 +153,7 @@ static int each_record(struct sealdir *sd, record_fn *fn, void *arg)
 	for (;;) {
 		enum input_status status = input_next(in, &rec, &why);
 		const char *rel;
-		size_t len;
+		size_t len = 0;
 
 		if (status == INPUT_EOF)
 			break;
@@ -160,11 +165,11 @@ static int each_record(struct sealdir *sd, record_fn *fn, void *arg)
 			break;
 		}
 		rel = relative(sd, &rec, &len);
-		if (!rel || is_own(sd, rel, len))
-			continue;
 		type = rec_attr_get(&rec, "type", NULL);
 		if (!type || (strcmp(type, "f") != 0 && strcmp(type, "d") != 0))
 			continue; /* links and special files: nothing to hash */
+		if (!rel || is_own(sd, rel, len, type[0] == 'd'))
+			continue;
 		if (fn(arg, &rec, rel, len, type[0]) != 0) {
 			rc = -1;
 			break;
@@ -385,6 +390,7 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 	const char *what = "history", *why = NULL;
 	struct mhl2_prior *prior = NULL;
 	struct mhl2_prior_fault fault;
+	struct mhl2_ignore ignore = {0};
 	uint64_t seq;
 	int histfd = -1, fd = -1, rc = -1;
 
@@ -423,6 +429,9 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 	}
 	feed.prior = prior;
 	what = "generation";
+	if (mhl2_ignore_build(&ignore, prior, &opt->exclude) != 0)
+		goto fail;
+	sd->ignore = &ignore;
 	seq = mhl2_next_sequence(histfd, &chain);
 	if (folder_name(sd->dir, &folder) != 0 ||
 	    mhl2_generation_name(&name, seq, folder.data, sd->started) != 0 ||
@@ -436,6 +445,7 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 		.process = "in-place", .tool = "phash", .tool_version = PTOOLS_VERSION,
 		.when = sd->started, .formats = feed.formats, .nformats = feed.nformats,
 		.feed = mhl_feed, .arg = &feed,
+		.ignore = ignore.patterns, .nignore = ignore.n,
 	};
 	/* Generations are never rewritten: a name taken stays taken. */
 	if (faccessat(histfd, name.data, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -487,6 +497,8 @@ out:
 		close(fd);
 	if (histfd >= 0)
 		close(histfd);
+	sd->ignore = NULL;
+	mhl2_ignore_fini(&ignore);
 	mhl2_chain_free(&chain);
 	mhl2_prior_free(prior);
 	dbuf_free(&name);

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <time.h>
 
+struct mhl2_ignore;
+
 /** One in-place seal being made. */
 struct sealdir {
 	const char *dir;     /* DIR as given */
@@ -15,6 +17,7 @@ struct sealdir {
 	bool mhl;            /* --mhl: an ASC MHL generation, not the native seal */
 	time_t started;      /* the generation's date */
 	int records;         /* the walk's records: an unnamed temporary (O_TMPFILE) */
+	const struct mhl2_ignore *ignore; /* --mhl, while writing: what the generation leaves out */
 };
 
 /**
