@@ -585,3 +585,198 @@ PY
 	assert_line "B xxh64 aab0eba57cd1aca9 7ae620e883160eb3"
 	assert_line "root xxh64 28ed09733f793dfc 0bba67923d19d36b"
 }
+
+# ignore_patterns FILE: the processinfo/<ignore> patterns of generation FILE,
+# read with xml.etree, one a line, sorted.
+ignore_patterns() {
+	/usr/bin/python3 - "$1" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+NS = '{urn:ASC:MHL:v2.0}'
+ignore = ET.parse(sys.argv[1]).getroot().find(NS + 'processinfo').find(NS + 'ignore')
+for p in sorted(p.text for p in ignore.findall(NS + 'pattern')):
+    print(p)
+PY
+}
+
+# expected_patterns [PATTERN...]: what a generation must record: the reference
+# implementation's own (.DS_Store, ascmhl, ascmhl/), ptools' seal names, and
+# the patterns given, one a line, sorted.
+expected_patterns() {
+	printf '%s\n' .DS_Store ascmhl ascmhl/ .ptools-seal .ptools-seal.sig "$@" | LC_ALL=C sort -u
+}
+
+DEFAULT_EXCLUDES=(.DS_Store '._*' .Spotlight-V100 .Trashes .fseventsd .TemporaryItems Thumbs.db
+		  desktop.ini lost+found)
+
+@test "pcopy --mhl and phash --seal --mhl record in <ignore> the default excludes and each --exclude" {
+	card src
+	printf 'x' > src/scratch.tmp
+	mkdir src/cache && printf 'x' > src/cache/c
+	prun pcopy --mhl --exclude '*.tmp' --exclude /cache/ src d1
+	assert_success
+	run ignore_patterns d1/ascmhl/0001_*.mhl
+	assert_success
+	[ "$output" = "$(expected_patterns "${DEFAULT_EXCLUDES[@]}" '*.tmp' /cache/)" ]
+	[ ! -e d1/scratch.tmp ] && [ ! -e d1/cache ]
+	run /usr/bin/python3 "$CHECK" d1
+	assert_success
+	prun pcopy --mhl --no-default-excludes --exclude '*.tmp' src d2
+	assert_success
+	run ignore_patterns d2/ascmhl/0001_*.mhl
+	[ "$output" = "$(expected_patterns '*.tmp')" ]
+	refute_line '._*'
+	refute_line 'lost+found'
+	# the same from the in-place seal
+	prun phash --seal --mhl --exclude '*.tmp' src
+	assert_success
+	run ignore_patterns src/ascmhl/0001_*.mhl
+	[ "$output" = "$(expected_patterns "${DEFAULT_EXCLUDES[@]}" '*.tmp')" ]
+	rm -rf src/ascmhl
+	prun phash --seal --mhl --no-default-excludes src
+	assert_success
+	run ignore_patterns src/ascmhl/0001_*.mhl
+	[ "$output" = "$(expected_patterns)" ]
+}
+
+@test "a new generation carries the newest generation's ignore patterns forward and leaves out what they match" {
+	card src
+	prun pcopy --mhl --exclude '*.tmp' src dest
+	assert_success
+	printf 'x' > src/Sound/late.tmp
+	# without --exclude the file is copied, but the history still ignores it
+	prun pcopy --mhl -u src dest
+	assert_success
+	[ -e dest/Sound/late.tmp ]
+	run ignore_patterns dest/ascmhl/0002_*.mhl
+	assert_line '*.tmp'
+	run grep -c 'late.tmp' dest/ascmhl/0002_*.mhl
+	assert_output 0
+	run /usr/bin/python3 "$CHECK" dest
+	assert_success
+	assert_output --partial "7 files, 2 generations checked"
+	# phash --seal --mhl carries them too
+	prun phash --seal --mhl dest
+	assert_success
+	run ignore_patterns dest/ascmhl/0003_*.mhl
+	assert_line '*.tmp'
+	run /usr/bin/python3 "$CHECK" dest
+	assert_success
+}
+
+@test "pcopy --mhl carries SRC's history: its generation byte for byte, then the transfer generation, verified" {
+	sealed src
+	prun pcopy --mhl src dest
+	assert_success
+	run ls dest/ascmhl
+	assert_line --regexp '^0001_src_.*Z\.mhl$'
+	assert_line --regexp '^0002_dest_.*Z\.mhl$'
+	cmp src/ascmhl/0001_*.mhl dest/ascmhl/0001_*.mhl
+	run /usr/bin/python3 "$CHECK" dest
+	assert_success
+	assert_output --partial "7 files, 2 generations checked"
+	# every file verified against the carried history, none original
+	run grep -c 'action="original"' dest/ascmhl/0002_*.mhl
+	assert_output 0
+	run grep -c 'action="verified"' dest/ascmhl/0002_*.mhl
+	assert_output 14
+	grep -q '<process>transfer</process>' dest/ascmhl/0002_*.mhl
+	prun pverify --mhl dest
+	assert_success
+	# SRC's history is its own, not payload: no file of it in the seal
+	run grep -c 'ascmhl' dest/.ptools-seal
+	assert_output 0
+}
+
+@test "pcopy --mhl --force into a copy of SRC's history with its own generation appends 0003, rewriting nothing" {
+	sealed src
+	prun pcopy --mhl src dest
+	assert_success
+	cp dest/ascmhl/0001_*.mhl g1.keep
+	cp dest/ascmhl/0002_*.mhl g2.keep
+	prun pcopy --mhl --force src dest
+	assert_success
+	run ls dest/ascmhl
+	assert_line --regexp '^0003_dest_.*Z\.mhl$'
+	cmp g1.keep dest/ascmhl/0001_*.mhl
+	cmp g2.keep dest/ascmhl/0002_*.mhl
+	run grep -c '<hashlist sequencenr=' dest/ascmhl/ascmhl_chain.xml
+	assert_output 3
+	run /usr/bin/python3 "$CHECK" dest
+	assert_success
+	assert_output --partial "7 files, 3 generations checked"
+	# SRC grows a generation of its own: its 0002 is not dest's 0002, so
+	# the histories differ and dest is refused
+	prun phash --seal --mhl src
+	assert_success
+	before=$(snapshot dest)
+	prun pcopy --mhl --force src dest
+	assert_failure 1
+	assert_output --partial "dest/ascmhl: its history differs from SRC's"
+	[ "$(snapshot dest)" = "$before" ]
+}
+
+@test "pcopy --mhl carries the generations SRC has beyond those a destination already holds" {
+	sealed src
+	cp -a src early
+	prun phash --seal --mhl src
+	assert_success
+	prun pcopy --mhl --force src early
+	assert_success
+	run ls early/ascmhl
+	assert_line --regexp '^0001_src_.*Z\.mhl$'
+	assert_line --regexp '^0002_src_.*Z\.mhl$'
+	assert_line --regexp '^0003_early_.*Z\.mhl$'
+	cmp src/ascmhl/0002_*.mhl early/ascmhl/0002_*.mhl
+	run /usr/bin/python3 "$CHECK" early
+	assert_success
+	assert_output --partial "3 generations checked"
+}
+
+@test "pcopy --mhl refuses a destination whose history differs from SRC's, nothing written there, exit 1" {
+	sealed src
+	card other
+	prun phash --seal --mhl other
+	assert_success
+	before=$(snapshot other)
+	prun pcopy --mhl src other fresh
+	assert_failure 1
+	assert_output --partial "pcopy: other/ascmhl: its history differs from SRC's"
+	[ "$(snapshot other)" = "$before" ]
+	# the other destination got the carried history
+	run /usr/bin/python3 "$CHECK" fresh
+	assert_success
+	assert_output --partial "2 generations checked"
+}
+
+@test "pcopy --mhl refuses a SRC whose history does not match its chain, copying nothing, exit 1" {
+	sealed src
+	printf ' ' >> src/ascmhl/0001_*.mhl
+	prun pcopy --mhl src dest
+	assert_failure 1
+	assert_output --partial "src/ascmhl/0001_src_"
+	assert_output --partial "its C4 differs from the one the chain records"
+	[ ! -e dest ]
+	# a generation the chain lists but that is gone, and a chain that is gone
+	sealed src2
+	rm src2/ascmhl/0001_*.mhl
+	prun pcopy --mhl src2 dest
+	assert_failure 1
+	assert_output --partial "listed by the chain but missing"
+	[ ! -e dest ]
+	sealed src3
+	rm src3/ascmhl/ascmhl_chain.xml
+	prun pcopy --mhl src3 dest
+	assert_failure 1
+	assert_output --partial "src3/ascmhl/ascmhl_chain.xml: missing"
+	[ ! -e dest ]
+}
+
+@test "pcopy without --mhl copies SRC's ascmhl folder as any other" {
+	sealed src
+	prun pcopy src dest
+	assert_success
+	diff -r src/ascmhl dest/ascmhl
+	prun pverify --mhl dest
+	assert_success
+}

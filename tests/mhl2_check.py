@@ -12,8 +12,13 @@ the newest generation against the file, every <directoryhash> and the
 strings as bytes; structure: the same over each child's digest of its
 UTF-8 name and its content (file) or structure (directory) digest bytes),
 and each chain entry's C4 (base58 of SHA-512, "c4" and 88 digits) against
-its generation file. Prints what is wrong; exit 0 when nothing is.
+its generation file. What the newest generation's processinfo/<ignore>
+patterns match (gitignore's rules: a pattern without '/' matches a name at
+any depth, one with a '/' the path from the folder, a trailing '/' only
+directories) is left out of the directory hashes. Prints what is wrong;
+exit 0 when nothing is.
 """
+import fnmatch
 import hashlib
 import os
 import sys
@@ -30,6 +35,23 @@ HASHERS = {
     'c4': hashlib.sha512,
 }
 IGNORED = {'ascmhl', '.DS_Store', '.ptools-seal', '.ptools-seal.sig'}
+PATTERNS = []
+
+
+def ignored(rel, name, is_dir):
+    if name in IGNORED:
+        return True
+    for p in PATTERNS:
+        dirs_only = p.endswith('/')
+        body = p.strip('/')
+        if not body or (dirs_only and not is_dir):
+            continue
+        if '/' in p.rstrip('/'):
+            if fnmatch.fnmatchcase(rel, body):
+                return True
+        elif fnmatch.fnmatchcase(name, body):
+            return True
+    return False
 
 
 def c4_of_digest(digest):
@@ -72,17 +94,18 @@ def hash_of_list(fmt, strings):
     return c4_of_digest(h.digest()) if fmt == 'c4' else h.hexdigest()
 
 
-def dir_hashes(fmt, path, files):
+def dir_hashes(fmt, path, files, rel=''):
     """(content, structure) of directory path, recursively, from files' digests."""
     contents, structures = [], []
     for name in sorted(os.listdir(path)):
-        if name in IGNORED:
-            continue
         child = os.path.join(path, name)
+        child_rel = rel + '/' + name if rel else name
+        if ignored(child_rel, name, os.path.isdir(child) and not os.path.islink(child)):
+            continue
         if os.path.islink(child):
             continue
         if os.path.isdir(child):
-            c, s = dir_hashes(fmt, child, files)
+            c, s = dir_hashes(fmt, child, files, child_rel)
             contents.append(c)
             structures.append(digest_string(fmt, name.encode() + string_bytes(fmt, s)))
         elif os.path.isfile(child):
@@ -115,6 +138,9 @@ def main():
     newest = os.path.join(history, links[-1].find(CNS + 'path').text)
     root = ET.parse(newest).getroot()
     assert root.tag == NS + 'hashlist' and root.get('version') == '2.0'
+    ignore = root.find(NS + 'processinfo').find(NS + 'ignore')
+    if ignore is not None:
+        PATTERNS.extend(p.text for p in ignore.findall(NS + 'pattern') if p.text)
     info = root.find(NS + 'creatorinfo')
     for what in ('creationdate', 'hostname', 'tool'):
         if info.find(NS + what) is None:
@@ -125,6 +151,10 @@ def main():
         p = h.find(NS + 'path')
         path = os.path.join(folder, p.text)
         nfiles += 1
+        parts = p.text.split('/')
+        if any(ignored('/'.join(parts[:i + 1]), parts[i], i < len(parts) - 1)
+               for i in range(len(parts))):
+            problems.append('lists %s, which its ignore patterns leave out' % p.text)
         if int(p.get('size')) != os.path.getsize(path):
             problems.append('size of ' + p.text)
         for el in h:
@@ -144,7 +174,7 @@ def main():
             fmt = el.tag[len(NS):]
             formats.add(fmt)
             structure = d.find(NS + 'structure').find(NS + fmt).text
-            want = dir_hashes(fmt, os.path.join(folder, rel), files)
+            want = dir_hashes(fmt, os.path.join(folder, rel), files, rel)
             if (el.text, structure) != want:
                 problems.append('directory hash %s of %s: %s %s, recomputed %s %s' %
                                 (fmt, rel, el.text, structure, want[0], want[1]))

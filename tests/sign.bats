@@ -372,6 +372,26 @@ keygen_verifies_chain() {
 	assert_success
 }
 
+@test "pcopy --mhl --sign from a SRC with its own signed history signs the destination's chain" {
+	prun phash --seal --mhl src --sign alice
+	assert_success
+	cp src/ascmhl/ascmhl_chain.xml.sig src-chain.sig
+	prun pcopy --mhl --sign alice src dst
+	assert_success
+	run grep -c '<hashlist' dst/ascmhl/ascmhl_chain.xml
+	assert_output 2
+	cmp src/ascmhl/0001_*.mhl dst/ascmhl/0001_*.mhl
+	# the signature is over dst's chain (carried generation and transfer), not SRC's
+	keygen_verifies_chain dst
+	! cmp -s src-chain.sig dst/ascmhl/ascmhl_chain.xml.sig
+	prun pverify --mhl dst --signers allowed
+	assert_success
+	# without --sign, SRC's signature is not carried: it signed another chain
+	prun pcopy --mhl src unsigned
+	assert_success
+	assert [ ! -e unsigned/ascmhl/ascmhl_chain.xml.sig ]
+}
+
 @test "phash --seal --mhl --sign signs the chain, and each new generation re-signs it" {
 	prun phash --seal --mhl src --sign alice
 	assert_success
