@@ -218,3 +218,23 @@ listing() {
 	assert_failure 2
 	[ ! -e dst ]
 }
+
+@test "pcopy --exclude with a remote DEST leaves the entries out of the local walk; with a remote SRC it is refused" {
+	make_volatile_tree src
+	printf 'x' > src/a/scratch.tmp
+	standin=$BATS_TEST_DIRNAME/rsh-standin
+	prun timeout -k 5 120 pcopy -e "$standin" --remote-pcopy "$(command -v pcopy)" \
+		--exclude '*.tmp' src "testhost:$BATS_TEST_TMPDIR/dst" 3>&-
+	assert_success
+	assert_output --partial "excluded entries left out"
+	[ ! -e dst/a/scratch.tmp ]
+	assert_equal "$(listing dst)" "$(find_without_volatile src | grep -v 'scratch\.tmp')"
+	prun pverify -C dst dst/.ptools-seal
+	assert_success
+	# the remote side's pcopy walks a remote SRC: the patterns cannot reach it
+	prun timeout -k 5 120 pcopy -e "$standin" --remote-pcopy "$(command -v pcopy)" \
+		--exclude '*.tmp' "testhost:$BATS_TEST_TMPDIR/src" back 3>&-
+	assert_failure 2
+	assert_output --partial "not supported with a remote SRC"
+	[ ! -e back ]
+}
