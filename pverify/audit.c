@@ -64,6 +64,7 @@ struct audit {
 	bool count_bytes;          /* stat every file walked, for walked_bytes */
 	struct dbuf add_key, add_scratch; /* audit_add_path's work, reused */
 	const struct exclude *exclude; /* borrowed; NULL: nothing left out */
+	struct exclude history;    /* an ASC MHL history's ignore patterns (audit_exclude_pattern) */
 	atomic_uint_fast64_t excluded;
 	int walk_errno;            /* first allocation failure in a walker thread */
 };
@@ -255,6 +256,7 @@ void audit_free(struct audit *audit)
 	table_free(&audit->names);
 	dbuf_free(&audit->add_key);
 	dbuf_free(&audit->add_scratch);
+	exclude_fini(&audit->history);
 	free(audit->base);
 	free(audit->walk_canon);
 	for (i = 0; i < audit->nfiles; i++) {
@@ -276,6 +278,11 @@ void audit_ignore(struct audit *audit, uint64_t dev, uint64_t ino)
 void audit_exclude(struct audit *audit, const struct exclude *set)
 {
 	audit->exclude = set;
+}
+
+int audit_exclude_pattern(struct audit *audit, const char *pattern)
+{
+	return exclude_add(&audit->history, pattern);
 }
 
 uint64_t audit_excluded(const struct audit *audit)
@@ -427,8 +434,10 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 	given = audit->walk_given_len <= entry->path_len ? audit->walk_given_len : entry->path_len;
 	while (given < entry->path_len && entry->path[given] == '/')
 		given++; /* the rest is relative to the directory */
-	if (audit->exclude &&
-	    exclude_match(audit->exclude, entry->name, entry->path + given, entry->type == DT_DIR)) {
+	if ((audit->exclude && exclude_match(audit->exclude, entry->name, entry->path + given,
+					     entry->type == DT_DIR)) ||
+	    (audit->history.n > 0 && exclude_match(&audit->history, entry->name, entry->path + given,
+						   entry->type == DT_DIR))) {
 		atomic_fetch_add(&audit->excluded, 1);
 		return WALK_PRUNE;
 	}

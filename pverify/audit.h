@@ -49,6 +49,14 @@ void audit_ignore(struct audit *audit, uint64_t dev, uint64_t ino);
  */
 void audit_exclude(struct audit *audit, const struct exclude *set);
 
+/**
+ * Also leave out what pattern matches (exclude.h's rules): an ASC MHL
+ * history's ignore patterns, which its generations do not list. The audit
+ * keeps a copy. Returns 0, or -1 with errno (EINVAL: a pattern that matches
+ * nothing; ENOMEM).
+ */
+int audit_exclude_pattern(struct audit *audit, const char *pattern);
+
 /** How many entries the walk left out by the exclude set. */
 uint64_t audit_excluded(const struct audit *audit);
 

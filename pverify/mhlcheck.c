@@ -157,6 +157,7 @@ struct mhlcheck {
 	char root_structure[MHL2_FORMATS][MHL2_DIGEST_MAX + 1];
 	const struct mhl2_entry *expected; /* the <directoryhash> being ended */
 	bool tree_off;            /* the generation cannot be recomputed (noted once) */
+	bool newest;              /* reading the newest generation */
 	uint64_t problems;        /* history problems: each fails the run */
 	const struct hash_algo *algo_of[MHL2_FORMATS]; /* each format's, looked up once */
 };
@@ -355,6 +356,13 @@ static int on_entry(void *arg, const struct mhl2_entry *e, uintmax_t line, const
 		return 0;
 	}
 	switch (e->kind) {
+	case MHL2_ENTRY_IGNORE:
+		/* The newest generation's patterns hold for the folder now: what
+		 * they match is not listed, so not NEW either. */
+		if (c->newest && c->reading->audit && !mhl2_ignored(e->path, e->path_len) &&
+		    audit_exclude_pattern(c->reading->audit, e->path) != 0 && errno != EINVAL)
+			return -1;
+		break;
 	case MHL2_ENTRY_ROOT:
 		if (c->tree_off || c->tree)
 			break;
@@ -398,6 +406,7 @@ static int read_generation(struct mhlcheck *c, int fd, bool newest)
 	int rc = -1;
 
 	c->tree_off = !newest;
+	c->newest = newest;
 	if (!reader || !buf) {
 		diag_file_error(shown(c, c->gen_name), ENOMEM);
 		goto out;

@@ -655,6 +655,10 @@ DEFAULT_EXCLUDES=(.DS_Store '._*' .Spotlight-V100 .Trashes .fseventsd .Temporary
 	run /usr/bin/python3 "$CHECK" dest
 	assert_success
 	assert_output --partial "7 files, 2 generations checked"
+	# pverify --mhl holds the newest generation's patterns too: not NEW
+	prun pverify --mhl dest
+	assert_success
+	refute_output --partial "late.tmp"
 	# phash --seal --mhl carries them too
 	prun phash --seal --mhl dest
 	assert_success
