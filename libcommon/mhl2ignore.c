@@ -10,18 +10,13 @@
 /* The reference implementation's patterns for a history that has none. */
 static const char *const reference_defaults[] = {".DS_Store", "ascmhl", "ascmhl/"};
 
-static bool listed(const struct mhl2_ignore *ig, const char *pattern)
+/* Append pattern to list (n entries) unless it is there already. */
+static void add(const char **list, size_t *n, const char *pattern)
 {
-	for (size_t i = 0; i < ig->n; i++)
-		if (strcmp(ig->patterns[i], pattern) == 0)
-			return true;
-	return false;
-}
-
-static void add(struct mhl2_ignore *ig, const char *pattern)
-{
-	if (!listed(ig, pattern))
-		ig->patterns[ig->n++] = pattern;
+	for (size_t i = 0; i < *n; i++)
+		if (list[i] && strcmp(list[i], pattern) == 0)
+			return;
+	list[(*n)++] = pattern;
 }
 
 static bool applied_has(const struct exclude *applied, const char *pattern)
@@ -36,17 +31,21 @@ int mhl2_ignore_build(struct mhl2_ignore *ig, const struct mhl2_prior *prior,
 		      const struct exclude *applied)
 {
 	static const char *const own[] = MHL2_IGNORE_PATTERNS;
-	size_t ncarried, cap;
+	size_t ncarried, cap, n = 0;
+	const char **list;
 	const char *const *carried = mhl2_prior_ignore(prior, &ncarried);
 
 	memset(ig, 0, sizeof(*ig));
 	exclude_init(&ig->carried);
+	if (!carried)
+		ncarried = 0;
 	cap = ncarried + MHL2_NIGNORE + (applied ? applied->n : 0) + 3;
-	ig->patterns = calloc(cap, sizeof(*ig->patterns));
-	if (!ig->patterns)
+	list = calloc(cap, sizeof(*list));
+	if (!list)
 		return -1;
+	ig->patterns = list;
 	for (size_t i = 0; i < ncarried; i++) {
-		add(ig, carried[i]);
+		add(list, &n, carried[i]);
 		if (applied_has(applied, carried[i]) || mhl2_ignored(carried[i], strlen(carried[i])))
 			continue;
 		/* One this module cannot read as a pattern (only slashes) matches nothing. */
@@ -57,11 +56,12 @@ int mhl2_ignore_build(struct mhl2_ignore *ig, const struct mhl2_prior *prior,
 	}
 	if (ncarried == 0)
 		for (size_t i = 0; i < sizeof(reference_defaults) / sizeof(*reference_defaults); i++)
-			add(ig, reference_defaults[i]);
+			add(list, &n, reference_defaults[i]);
 	for (size_t i = 0; i < MHL2_NIGNORE; i++)
-		add(ig, own[i]);
+		add(list, &n, own[i]);
 	for (size_t i = 0; applied && i < applied->n; i++)
-		add(ig, applied->rules[i].given);
+		add(list, &n, applied->rules[i].given);
+	ig->n = n;
 	return 0;
 }
 

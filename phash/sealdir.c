@@ -128,8 +128,7 @@ static bool is_own(const struct sealdir *sd, const char *rel, size_t len, bool i
 	size_t n = sizeof(seal) - 1;
 
 	if (sd->mhl)
-		return sd->ignore ? mhl2_ignore_match(sd->ignore, rel, len, is_dir)
-				  : mhl2_ignored(rel, len);
+		return mhl2_ignore_match(&sd->ignore, rel, len, is_dir);
 	return len >= n && memcmp(rel, seal, n) == 0 &&
 	       (len == n || memchr(rel + n, '/', len - n) == NULL);
 }
@@ -390,7 +389,6 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 	const char *what = "history", *why = NULL;
 	struct mhl2_prior *prior = NULL;
 	struct mhl2_prior_fault fault;
-	struct mhl2_ignore ignore = {0};
 	uint64_t seq;
 	int histfd = -1, fd = -1, rc = -1;
 
@@ -429,9 +427,8 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 	}
 	feed.prior = prior;
 	what = "generation";
-	if (mhl2_ignore_build(&ignore, prior, &opt->exclude) != 0)
+	if (mhl2_ignore_build(&sd->ignore, prior, &opt->exclude) != 0)
 		goto fail;
-	sd->ignore = &ignore;
 	seq = mhl2_next_sequence(histfd, &chain);
 	if (folder_name(sd->dir, &folder) != 0 ||
 	    mhl2_generation_name(&name, seq, folder.data, sd->started) != 0 ||
@@ -445,7 +442,7 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 		.process = "in-place", .tool = "phash", .tool_version = PTOOLS_VERSION,
 		.when = sd->started, .formats = feed.formats, .nformats = feed.nformats,
 		.feed = mhl_feed, .arg = &feed,
-		.ignore = ignore.patterns, .nignore = ignore.n,
+		.ignore = sd->ignore.patterns, .nignore = sd->ignore.n,
 	};
 	/* Generations are never rewritten: a name taken stays taken. */
 	if (faccessat(histfd, name.data, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -497,8 +494,7 @@ out:
 		close(fd);
 	if (histfd >= 0)
 		close(histfd);
-	sd->ignore = NULL;
-	mhl2_ignore_fini(&ignore);
+	mhl2_ignore_fini(&sd->ignore);
 	mhl2_chain_free(&chain);
 	mhl2_prior_free(prior);
 	dbuf_free(&name);

@@ -4,11 +4,10 @@
 #define PHASH_SEALDIR_H
 
 #include "prelude.h"
+#include "mhl2ignore.h"
 #include "phash.h"
 #include <stdio.h>
 #include <time.h>
-
-struct mhl2_ignore;
 
 /** One in-place seal being made. */
 struct sealdir {
@@ -17,7 +16,7 @@ struct sealdir {
 	bool mhl;            /* --mhl: an ASC MHL generation, not the native seal */
 	time_t started;      /* the generation's date */
 	int records;         /* the walk's records: an unnamed temporary (O_TMPFILE) */
-	const struct mhl2_ignore *ignore; /* --mhl, while writing: what the generation leaves out */
+	struct mhl2_ignore ignore; /* --mhl, while writing: what the generation leaves out */
 };
 
 /**
