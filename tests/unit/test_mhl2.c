@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: 0BSD */
-/** ASC MHL v2 pieces: C4 ids, digest strings, directory hashes, the tree's order. */
+/** ASC MHL v2 pieces: C4 ids, digest strings, directory hashes, the tree's order, ignore patterns. */
 #include "prelude.h"
 #include "unit.h"
 #include "mhl2.h"
 #include "mhl2tree.h"
+#include "mhl2ignore.h"
+#include "exclude.h"
 #include "hash.h"
 #include "record.h"
 #include <stdio.h>
@@ -197,4 +199,69 @@ UNIT_TEST(mhl2_ignored_names_any_component)
 	EXPECT(mhl2_ignored(".ptools-seal", 12));
 	EXPECT(!mhl2_ignored("ascmhl2", 7));
 	EXPECT(!mhl2_ignored("a/.ptools-seal.txt", 18));
+}
+
+struct patterns_seen {
+	char text[4][32];
+	size_t n;
+	size_t malformed;
+};
+
+static int on_pattern(void *arg, const struct mhl2_entry *e, uintmax_t line, const char *why)
+{
+	struct patterns_seen *seen = arg;
+
+	(void)line;
+	(void)why;
+	if (!e) {
+		seen->malformed++;
+		return 0;
+	}
+	if (e->kind == MHL2_ENTRY_IGNORE && seen->n < 4 && e->path_len < 32)
+		memcpy(seen->text[seen->n++], e->path, e->path_len + 1);
+	return 0;
+}
+
+UNIT_TEST(mhl2_reader_gives_processinfo_s_ignore_patterns_and_no_others)
+{
+	static const char doc[] =
+		"<hashlist version=\"2.0\"><processinfo><process>in-place</process>"
+		"<ignore><pattern>.DS_Store</pattern><pattern> cache/ </pattern><pattern/>"
+		"</ignore></processinfo><hashes><ignore><pattern>not one</pattern></ignore>"
+		"</hashes></hashlist>";
+	struct patterns_seen seen = {0};
+	struct mhl2_reader *r = mhl2_reader_new(MHL2_DOC_GENERATION, on_pattern, &seen);
+	const char *why = NULL;
+
+	EXPECT(r != NULL);
+	EXPECT(mhl2_feed(r, doc, sizeof(doc) - 1, true, &why) == 0);
+	mhl2_reader_free(r);
+	/* The empty one is given (empty) and left to the caller. */
+	EXPECT(seen.n == 3 && seen.malformed == 0);
+	EXPECT(strcmp(seen.text[0], ".DS_Store") == 0);
+	EXPECT(strcmp(seen.text[1], "cache/") == 0);
+	EXPECT(strcmp(seen.text[2], "") == 0);
+}
+
+UNIT_TEST(mhl2_ignore_lists_the_reference_s_ptools_and_the_run_s_patterns_once)
+{
+	static const char *const want[] = {".DS_Store", "ascmhl", "ascmhl/", ".ptools-seal",
+					   ".ptools-seal.sig", "*.tmp"};
+	struct exclude set;
+	struct mhl2_ignore ig;
+
+	exclude_init(&set);
+	EXPECT(exclude_add(&set, ".DS_Store") == 0 && exclude_add(&set, "*.tmp") == 0);
+	EXPECT(mhl2_ignore_build(&ig, NULL, &set) == 0);
+	EXPECT(ig.n == 6);
+	for (size_t i = 0; i < 6 && i < ig.n; i++)
+		EXPECT(strcmp(ig.patterns[i], want[i]) == 0);
+	/* Nothing carried: only the seal's own names are matched here (the
+	 * run's patterns were applied by its walk). */
+	EXPECT(ig.carried.n == 0);
+	EXPECT(mhl2_ignore_match(&ig, "a/ascmhl", 8, true));
+	EXPECT(!mhl2_ignore_match(&ig, "a/x.tmp", 7, false));
+	mhl2_ignore_fini(&ig);
+	mhl2_ignore_fini(&ig);
+	exclude_fini(&set);
 }
