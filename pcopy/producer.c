@@ -16,6 +16,7 @@
 #include "dryrun.h"
 #include "exclude.h"
 #include "input.h"
+#include "mhl2.h"
 #include "mhlseal.h"
 #include "preread.h"
 #include "rdest.h"
@@ -513,6 +514,9 @@ void copy_records(struct copy *copy, struct input *in, const char *from)
 		stop_run(copy, worker ? STOP_SOURCE : STOP_INTERNAL, from_dir, errno);
 		goto out;
 	}
+	/* --from names the source's root: its history is carried as a tree's is. */
+	if (from && copy->opt.mhl && !copy->opt.dry_run)
+		mhlseal_prepare(copy, from);
 	/* Absolute records match --from as written or as resolved (a relative --from). */
 	real = from ? realpath(from, NULL) : NULL;
 	if (real) {
@@ -570,6 +574,9 @@ void copy_records(struct copy *copy, struct input *in, const char *from)
 			continue; /* the root itself: nothing to copy */
 		if (journal_own_name(rel))
 			continue; /* a journal of the source's own is not content */
+		if (copy->opt.mhl && strncmp(rel, MHL2_DIR_NAME, sizeof(MHL2_DIR_NAME) - 1) == 0 &&
+		    (rel[sizeof(MHL2_DIR_NAME) - 1] == '\0' || rel[sizeof(MHL2_DIR_NAME) - 1] == '/'))
+			continue; /* --mhl writes each destination's history itself */
 		if (strcmp(rel, copy->opt.seal_name) != 0 && copy_is_seal_name(&copy->opt, rel))
 			continue; /* the signature of the source's own seal */
 		if (strcmp(rel, copy->opt.seal_name) == 0) {

@@ -784,3 +784,24 @@ DEFAULT_EXCLUDES=(.DS_Store '._*' .Spotlight-V100 .Trashes .fseventsd .Temporary
 	prun pverify --mhl dest
 	assert_success
 }
+
+@test "pcopy --mhl --to carries the history of the --from root; records inside ascmhl/ are never payload" {
+	sealed src
+	(cd src && find . -type f) > list
+	prun bash -c 'pcopy --mhl --from src --to dest < list'
+	assert_success
+	cmp src/ascmhl/0001_*.mhl dest/ascmhl/0001_*.mhl
+	run /usr/bin/python3 "$CHECK" dest
+	assert_success
+	assert_output --partial "2 generations checked"
+	# without --from there is no source root: its history is left out, and
+	# the destination's own (0001) is not overwritten by the listed one
+	prun bash -c 'cd src && pcopy --mhl --to ../plain < ../list'
+	assert_success
+	run ls plain/ascmhl
+	assert_line --regexp '^0001_plain_.*Z\.mhl$'
+	refute_line --regexp '^0001_src_'
+	run /usr/bin/python3 "$CHECK" plain
+	assert_success
+	assert_output --partial "1 generations checked"
+}
