@@ -37,6 +37,20 @@ static bool has_generations(int histfd)
 	return found;
 }
 
+/*
+ * Whether a chain's path names a generation file, which alone is carried
+ * into a destination's history (never its chain, signature or a hidden
+ * name of pcopy's): digits, then "_" and the rest or nothing, then ".mhl"
+ * (the reference implementation's NNNN[_name].mhl).
+ */
+static bool generation_name_ok(const char *name)
+{
+	size_t n = strlen(name), digits = strspn(name, "0123456789");
+
+	return digits > 0 && (name[digits] == '_' || name[digits] == '.') && n > 4 &&
+	       strcmp(name + n - 4, ".mhl") == 0;
+}
+
 /* The C4 of generation link's file in histfd. 0, or -1 with errno. */
 static int generation_c4(int histfd, const struct mhl2_chain_link *link, char *c4)
 {
@@ -99,6 +113,12 @@ int mhlcarry_open(struct mhlcarry *carry, const char *src, struct dbuf *path,
 
 		dbuf_clear(path);
 		dbuf_printf(path, "%s/%s/%s", src, MHL2_DIR_NAME, link->path);
+		if (!generation_name_ok(link->path)) {
+			*reason = "the chain lists a file that is not a generation (NNNN_*.mhl): "
+				  "the history cannot be carried";
+			errno = EINVAL;
+			return -1;
+		}
 		if (generation_c4(carry->histfd, link, c4) != 0) {
 			if (errno == ENOENT)
 				*reason = "listed by the chain but missing: the history cannot be "
