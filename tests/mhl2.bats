@@ -774,6 +774,19 @@ DEFAULT_EXCLUDES=(.DS_Store '._*' .Spotlight-V100 .Trashes .fseventsd .Temporary
 	assert_failure 1
 	assert_output --partial "src3/ascmhl/ascmhl_chain.xml: missing"
 	[ ! -e dest ]
+	# a chain that lists, under its true C4, a file that is no generation
+	card src4
+	mkdir src4/ascmhl
+	printf 'not a generation' > src4/ascmhl/ascmhl_chain.xml.sig
+	cat > src4/ascmhl/ascmhl_chain.xml <<EOF
+<ascmhldirectory xmlns="urn:ASC:MHL:DIRECTORY:v2.0"><hashlist sequencenr="1">
+<path>ascmhl_chain.xml.sig</path><c4>$(chain_c4 src4/ascmhl/ascmhl_chain.xml.sig)</c4>
+</hashlist></ascmhldirectory>
+EOF
+	prun pcopy --mhl src4 dest
+	assert_failure 1
+	assert_output --partial "not a generation"
+	[ ! -e dest ]
 }
 
 @test "pcopy without --mhl copies SRC's ascmhl folder as any other" {
