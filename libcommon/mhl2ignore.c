@@ -9,6 +9,7 @@
 
 /* The reference implementation's patterns for a history that has none. */
 static const char *const reference_defaults[] = {".DS_Store", "ascmhl", "ascmhl/"};
+#define REFERENCE_DEFAULTS (sizeof(reference_defaults) / sizeof(*reference_defaults))
 
 /* Append pattern to list (n entries) unless it is there already. */
 static void add(const char **list, size_t *n, const char *pattern)
@@ -46,7 +47,8 @@ int mhl2_ignore_build(struct mhl2_ignore *ig, const struct mhl2_prior *prior,
 	ig->patterns = list;
 	for (size_t i = 0; i < ncarried; i++) {
 		add(list, &n, carried[i]);
-		if (applied_has(applied, carried[i]) || mhl2_ignored(carried[i], strlen(carried[i])))
+		if (applied_has(applied, carried[i]) ||
+		    mhl2_ignored(carried[i], strlen(carried[i])))
 			continue;
 		/* One this module cannot read as a pattern (only slashes) matches nothing. */
 		if (exclude_add(&ig->carried, carried[i]) != 0 && errno != EINVAL) {
@@ -54,9 +56,8 @@ int mhl2_ignore_build(struct mhl2_ignore *ig, const struct mhl2_prior *prior,
 			return -1;
 		}
 	}
-	if (ncarried == 0)
-		for (size_t i = 0; i < sizeof(reference_defaults) / sizeof(*reference_defaults); i++)
-			add(list, &n, reference_defaults[i]);
+	for (size_t i = 0; ncarried == 0 && i < REFERENCE_DEFAULTS; i++)
+		add(list, &n, reference_defaults[i]);
 	for (size_t i = 0; i < MHL2_NIGNORE; i++)
 		add(list, &n, own[i]);
 	for (size_t i = 0; applied && i < applied->n; i++)

@@ -76,7 +76,8 @@ int mhlcarry_open(struct mhlcarry *carry, const char *src, struct dbuf *path,
 	rootfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return 0; /* the walk reports it */
-	carry->histfd = openat(rootfd, MHL2_DIR_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	carry->histfd = openat(rootfd, MHL2_DIR_NAME,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	close(rootfd);
 	if (carry->histfd < 0) {
 		err = errno;

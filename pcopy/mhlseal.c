@@ -174,7 +174,8 @@ static int read_seal(struct copy *copy, struct dest *dest, struct items *items)
 			rc = -1;
 			break;
 		}
-		if (mhl2_ignore_match(items->ignore, path, len, false) || !mhl2_text_valid(path, len))
+		if (mhl2_ignore_match(items->ignore, path, len, false) ||
+		    !mhl2_text_valid(path, len))
 			continue;
 		for (size_t i = 0; rc == 0 && i < items->nformats; i++) {
 			value = rec_attr_get(&rec, copy->opt.algos[items->algo_of[i]]->name, &vlen);
@@ -477,7 +478,8 @@ void mhlseal_prepare(struct copy *copy, const char *src)
 			continue;
 		if (mhlcarry_plan(carry, dest->rootfd, &dest->mhl_carried, &reason) != 0) {
 			if (errno)
-				dest_fail(dest, MHL2_DIR_NAME, strlen(MHL2_DIR_NAME), errno, reason);
+				dest_fail(dest, MHL2_DIR_NAME, strlen(MHL2_DIR_NAME), errno,
+					  reason);
 			else
 				refuse(dest, reason);
 		}

@@ -59,6 +59,9 @@ struct held_files {
  */
 #define HELD_FAR_NS_PER_FILE 1000000
 
+/* The length of the history directory's name, for matching a record's first component. */
+#define HISTORY_LEN (sizeof(MHL2_DIR_NAME) - 1)
+
 /*
  * Hand the held batch to the readers: a copy of it with its own descriptor,
  * as long as the batches queued so far hold fewer than an eighth of the
@@ -364,7 +367,7 @@ static enum walk_action walk_visit(void *context, const struct walk_entry *entry
 	if (entry->depth == 1 && (copy_is_seal_name(&copy->opt, entry->name) ||
 				  journal_own_name(entry->name) ||
 				  mhlseal_is_source_history(copy, entry->name)))
-		return WALK_PRUNE; /* a seal, signature, journal or history of SRC's own is not content */
+		return WALK_PRUNE; /* SRC's own seal, signature, journal or history: not content */
 	if (copy->opt.exclude &&
 	    exclude_match(copy->opt.exclude, entry->name, rel, S_ISDIR(st->st_mode))) {
 		atomic_fetch_add(&copy->excluded, 1);
@@ -574,8 +577,8 @@ void copy_records(struct copy *copy, struct input *in, const char *from)
 			continue; /* the root itself: nothing to copy */
 		if (journal_own_name(rel))
 			continue; /* a journal of the source's own is not content */
-		if (copy->opt.mhl && strncmp(rel, MHL2_DIR_NAME, sizeof(MHL2_DIR_NAME) - 1) == 0 &&
-		    (rel[sizeof(MHL2_DIR_NAME) - 1] == '\0' || rel[sizeof(MHL2_DIR_NAME) - 1] == '/'))
+		if (copy->opt.mhl && strncmp(rel, MHL2_DIR_NAME, HISTORY_LEN) == 0 &&
+		    (rel[HISTORY_LEN] == '\0' || rel[HISTORY_LEN] == '/'))
 			continue; /* --mhl writes each destination's history itself */
 		if (strcmp(rel, copy->opt.seal_name) != 0 && copy_is_seal_name(&copy->opt, rel))
 			continue; /* the signature of the source's own seal */

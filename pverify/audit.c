@@ -64,7 +64,7 @@ struct audit {
 	bool count_bytes;          /* stat every file walked, for walked_bytes */
 	struct dbuf add_key, add_scratch; /* audit_add_path's work, reused */
 	const struct exclude *exclude; /* borrowed; NULL: nothing left out */
-	struct exclude history;    /* an ASC MHL history's ignore patterns (audit_exclude_pattern) */
+	struct exclude history;    /* a history's ignore patterns (audit_exclude_pattern) */
 	atomic_uint_fast64_t excluded;
 	int walk_errno;            /* first allocation failure in a walker thread */
 };
@@ -436,8 +436,8 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 		given++; /* the rest is relative to the directory */
 	if ((audit->exclude && exclude_match(audit->exclude, entry->name, entry->path + given,
 					     entry->type == DT_DIR)) ||
-	    (audit->history.n > 0 && exclude_match(&audit->history, entry->name, entry->path + given,
-						   entry->type == DT_DIR))) {
+	    (audit->history.n > 0 && exclude_match(&audit->history, entry->name,
+						   entry->path + given, entry->type == DT_DIR))) {
 		atomic_fetch_add(&audit->excluded, 1);
 		return WALK_PRUNE;
 	}

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: 0BSD */
-/** ASC MHL v2 pieces: C4 ids, digest strings, directory hashes, the tree's order, ignore patterns. */
+/** ASC MHL v2 pieces: C4 ids, digest strings, directory hashes, tree order, ignore patterns. */
 #include "prelude.h"
 #include "unit.h"
 #include "mhl2.h"
