@@ -256,6 +256,11 @@ static int seal_native(struct sealdir *sd, const struct options *opt)
 	dbuf_init(&n.line);
 	if (seal_writer_init(&n.w) != 0)
 		goto fail;
+	/* What the walk left out, as pcopy's seal records it (exclude.h). */
+	if (exclude_format_comment(&opt->exclude, &n.line) != 0 ||
+	    seal_writer_add(&n.w, n.line.data, n.line.len) != 0)
+		goto fail;
+	dbuf_clear(&n.line);
 	(void)unlinkat(sd->dirfd, temp, 0);
 	n.fd = openat(sd->dirfd, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (n.fd < 0 || each_record(sd, native_record, &n) != 0 || seal_writer_end(&n.w) != 0 ||

@@ -238,3 +238,21 @@ listing() {
 	assert_output --partial "not supported with a remote SRC"
 	[ ! -e back ]
 }
+
+@test "phash --seal records the patterns in the native seal's comment, sealed over it" {
+	make_volatile_tree src
+	printf 't' > src/a/t.tmp
+	prun phash --seal --exclude '*.tmp' src
+	assert_success
+	want=$(printf '#exclude\t*.tmp\t.DS_Store\t._*\t.Spotlight-V100\t.Trashes')
+	want+=$(printf '\t.fseventsd\t.TemporaryItems\tThumbs.db\tdesktop.ini\tlost+found')
+	assert_equal "$(sed -n 2p src/.ptools-seal)" "$want"
+	run grep -c 't\.tmp' src/.ptools-seal
+	assert_output 0
+	assert_equal "$(tail -n1 src/.ptools-seal | cut -f2)" \
+		"sha256:$(head -n -1 src/.ptools-seal | sha256sum | cut -c1-64)"
+	seal_ok src
+	prun phash --seal --no-default-excludes src
+	assert_success
+	assert_equal "$(sed -n 2p src/.ptools-seal)" "#exclude"
+}
