@@ -432,6 +432,10 @@ static int open_history(struct dest *dest)
 	return openat(dest->rootfd, MHL2_DIR_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
+/* Why a source's history and a remote copy do not go together. */
+#define REMOTE_REFUSED "ASC MHL history cannot be carried through a remote copy yet (copy " \
+	"without --mhl: the history goes as files, and phash --seal --mhl there extends it)"
+
 /* Refuse dest's history for reason (said here, as "DEST/ascmhl: reason"). */
 static void refuse(struct dest *dest, const char *reason)
 {
@@ -468,13 +472,33 @@ void mhlseal_prepare(struct copy *copy, const char *src)
 		dbuf_free(&path);
 		return;
 	}
+	if (carry->histfd >= 0 && carry->chain.n > 0 && copy->opt.peer) {
+		/* Sending to a client (pcopy host:SRC DEST --mhl): the history
+		 * would not reach it; said here, where SRC is. */
+		dbuf_clear(&path);
+		dbuf_printf(&path, "%s/%s", src, MHL2_DIR_NAME);
+		stop_run_why(copy, STOP_SOURCE, path.data ? path.data : src, EINVAL,
+			     REMOTE_REFUSED);
+		dbuf_free(&path);
+		return;
+	}
 	dbuf_free(&path);
 	if (carry->histfd < 0)
 		return;
 	for (size_t i = 0; i < copy->ndests; i++) {
 		struct dest *dest = &copy->dests[i];
 
-		if (!dest_ok(dest) || dest->rootfd < 0 || dest->rdest)
+		if (!dest_ok(dest))
+			continue;
+		/* A remote destination's generation is written by the pcopy
+		 * there, which has no way to SRC's history yet: refused rather
+		 * than given a history that has lost the card's generations. */
+		if (dest->rdest) {
+			if (carry->chain.n > 0)
+				refuse(dest, "SRC's " REMOTE_REFUSED);
+			continue;
+		}
+		if (dest->rootfd < 0)
 			continue;
 		if (mhlcarry_plan(carry, dest->rootfd, &dest->mhl_carried, &reason) != 0) {
 			if (errno)

@@ -758,8 +758,9 @@ PY
 
 # Intent: --mhl reaches a remote destination (issue 21): the server writes the
 # ASC MHL generation there, the independent checker and pverify --mhl accept
-# it; pulling, the local destination gets one, and the source's own ascmhl/
-# is not sent as payload.
+# it; pulling, the local destination gets one. A source's own history cannot
+# be carried through a remote copy yet: refused either way, never sent as
+# payload over the destination's nor silently dropped.
 @test "pcopy --mhl pushes and pulls: each destination gets its ASC MHL generation and chain" {
 	make_mixed_tree src
 	prun rpcopy --mhl -a xxh64,md5 src "testhost:$T/pushed"
@@ -771,7 +772,15 @@ PY
 	assert_success
 	prun pverify --mhl pushed
 	assert_success
-	prun rpcopy --mhl -a xxh64 "testhost:$T/pushed" pulled
+	prun rpcopy --mhl -a xxh64 "testhost:$T/pushed" refused
+	assert_failure 1
+	assert_output --partial "pushed/ascmhl: ASC MHL history cannot be carried through a remote copy"
+	assert_not_exists refused
+	prun rpcopy --mhl pushed "testhost:$T/refused"
+	assert_failure 1
+	assert_output --partial "refused/ascmhl: SRC's ASC MHL history cannot be carried"
+	assert_not_exists refused
+	prun rpcopy --mhl -a xxh64 "testhost:$T/src" pulled
 	assert_success
 	run /usr/bin/python3 "$BATS_TEST_DIRNAME/mhl2_check.py" pulled
 	assert_success
