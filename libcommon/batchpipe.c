@@ -13,12 +13,18 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 /* Files done before their typical size is trusted (BATCHPIPE_FLUSH_IDLE). */
 #define SIZE_SAMPLE 16
 /* Engines a worker keeps: one per distinct set of algorithms it met
  * (nearly always just one). */
 #define ENGINE_CACHE 4
+/* Far storage: the first this many opens of a batch are timed; once
+ * BATCHPIPE_FAR_OPENS of them slept the workers rise (raise_when_far), and
+ * from then on a batch holds at most BATCHPIPE_FAR_ITEMS items. */
+#define BATCHPIPE_FAR_ITEMS 4
+#define BATCHPIPE_FAR_OPENS 8
 /* --unordered output is handed to the sink in chunks of this size. */
 #define UNORDERED_CHUNK ((size_t)64 << 10)
 
@@ -50,7 +56,10 @@ struct batchpipe_worker {
 struct batchpipe {
 	struct batchpipe_config config;
 	size_t stride;                 /* item_size, aligned */
-	size_t open_ahead;             /* files of a batch opened before reading (preread_share) */
+	atomic_size_t open_ahead;      /* files of a batch opened before reading (preread_share) */
+	unsigned jobs_far;             /* config's jobs_far within the descriptor budget */
+	atomic_uint opens_timed, opens_slept; /* raise_when_far's count */
+	atomic_bool raised;            /* the workers may be jobs_far many now */
 	unsigned cores;
 	struct pool *pool;
 	struct reorder *reorder;       /* NULL when unordered */
@@ -209,16 +218,54 @@ struct batch_work {
 	struct batchpipe_worker *worker;
 	struct batchpipe_batch *batch;
 	uint64_t bytes;                /* of the files finished */
+	bool measure;                  /* time the first opens (raise_when_far) */
 };
+
+/* Voluntary context switches of the calling thread so far (it slept in the kernel). */
+static long slept_count(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nvcsw : 0;
+}
+
+/*
+ * One of the first opens of a batch was timed, and slept or not. On a warm
+ * cache an open never sleeps; on far storage each one waits for a round
+ * trip, and there more workers mean more requests in flight (a worker opens
+ * its files one after another). Once BATCHPIPE_FAR_OPENS timed opens slept,
+ * at least half of those timed, the workers rise to jobs_far, once, each
+ * with its share of the descriptor budget, and later batches are small
+ * (should_flush), so that the files reach all of them.
+ */
+static void raise_when_far(struct batchpipe *pipe, bool slept)
+{
+	unsigned timed = atomic_fetch_add(&pipe->opens_timed, 1) + 1;
+	unsigned n = slept ? atomic_fetch_add(&pipe->opens_slept, 1) + 1
+			   : atomic_load(&pipe->opens_slept);
+
+	if (n < BATCHPIPE_FAR_OPENS || 2 * n < timed || atomic_exchange(&pipe->raised, true))
+		return;
+	atomic_store(&pipe->open_ahead, preread_share(pipe->jobs_far));
+	pool_raise(pipe->pool, pipe->jobs_far);
+}
 
 static int open_item(void *ctx, size_t i, struct stat *st)
 {
 	struct batch_work *work = ctx;
 	struct batchpipe *pipe = work->worker->pipe;
 
+	long before;
+	int fd;
+
 	if (!pipe->config.open)
 		return -1;
-	return pipe->config.open(work->worker, item_at(pipe, work->batch, i), st);
+	if (!work->measure || i >= BATCHPIPE_FAR_ITEMS)
+		return pipe->config.open(work->worker, item_at(pipe, work->batch, i), st);
+	before = slept_count();
+	fd = pipe->config.open(work->worker, item_at(pipe, work->batch, i), st);
+	raise_when_far(pipe, slept_count() != before);
+	return fd;
 }
 
 static void finish_item(void *ctx, size_t i, int fd, const struct stat *st, const void *head,
@@ -251,10 +298,15 @@ static void emit(struct batchpipe_worker *worker, uint64_t seq)
 static void process_batch(struct batchpipe_worker *worker, struct batchpipe_batch *batch)
 {
 	static const struct preread_ops ops = {.open = open_item, .finish = finish_item};
-	struct batch_work work = {.worker = worker, .batch = batch};
 	struct batchpipe *pipe = worker->pipe;
+	struct batch_work work = {
+		.worker = worker, .batch = batch,
+		.measure = pipe->jobs_far > pipe->config.jobs &&
+			   !atomic_load_explicit(&pipe->raised, memory_order_relaxed),
+	};
 
-	preread_batch(worker->pre, batch->count, pipe->open_ahead, &ops, &work);
+	preread_batch(worker->pre, batch->count,
+		      atomic_load_explicit(&pipe->open_ahead, memory_order_relaxed), &ops, &work);
 	if (pipe->config.batch_end)
 		pipe->config.batch_end(worker, &worker->output);
 	emit(worker, batch->seq);
@@ -351,6 +403,12 @@ static bool should_flush(struct batchpipe *pipe, const struct batchpipe_batch *b
 
 	if (batch->bytes >= config->batch_bytes)
 		return true;
+	/* Far storage: each worker opens its files one after another, so they
+	 * go out in small batches to as many workers as there are, not in full
+	 * ones to a few (small, but not single files: a batch's reads still go
+	 * out together). */
+	if (atomic_load_explicit(&pipe->raised, memory_order_relaxed))
+		return batch->count >= BATCHPIPE_FAR_ITEMS;
 	if (config->flush == BATCHPIPE_FLUSH_FIRST)
 		return batch->count >= BATCHPIPE_ITEMS || atomic_load(&pipe->submitted) < config->jobs;
 	limit = batch_limit(pipe);
@@ -434,7 +492,15 @@ struct batchpipe *batchpipe_new(const struct batchpipe_config *config)
 		return NULL;
 	pipe->config = *config;
 	pipe->stride = (config->item_size + align - 1) / align * align;
-	pipe->open_ahead = preread_share(config->jobs);
+	atomic_init(&pipe->open_ahead, preread_share(config->jobs));
+	/* The raised workers' descriptors stay within half the budget, beside
+	 * those of the workers before them still finishing a batch. */
+	pipe->jobs_far = config->jobs_far;
+	if (pipe->jobs_far > preread_budget() / (2 * (PREREAD_FILES + 1)))
+		pipe->jobs_far = (unsigned)(preread_budget() / (2 * (PREREAD_FILES + 1)));
+	atomic_init(&pipe->opens_timed, 0);
+	atomic_init(&pipe->opens_slept, 0);
+	atomic_init(&pipe->raised, false);
 	pipe->cores = pool_default_threads(1, 1, 1024);
 	atomic_init(&pipe->in_flight, 0);
 	atomic_init(&pipe->submitted, 0);
@@ -454,6 +520,7 @@ struct batchpipe *batchpipe_new(const struct batchpipe_config *config)
 		goto fail;
 	pool_config = (struct pool_config){
 		.threads = config->jobs,
+		.threads_max = pipe->jobs_far,
 		.queue_capacity = config->queue_capacity ? config->queue_capacity
 							 : 2 * (size_t)config->jobs,
 		.init = pool_init,

@@ -60,9 +60,20 @@ enum batchpipe_flush {
 
 struct batchpipe_worker;
 
+/*
+ * The programs' jobs_far without -j: on far storage each worker keeps one
+ * request in flight, and on a filesystem that waits a millisecond a request
+ * 32 and 128 workers ran as fast as each other and about twice as fast as
+ * 16 (docs/BENCHMARKS.md, far storage).
+ */
+#define BATCHPIPE_JOBS_FAR 64
+
 struct batchpipe_config {
 	unsigned jobs;              /* worker threads at most; 0: none, every batch is done
 				       by the fallback worker in the thread that flushes it */
+	unsigned jobs_far;          /* worker threads at most once opens are seen to sleep
+				       (far or cold storage), as far as the descriptor
+				       budget allows; <= jobs: never more than jobs */
 	size_t queue_capacity;      /* batches queued at most; 0: 2 * jobs */
 	struct out *out;            /* where output goes (not owned) */
 	size_t window;              /* ordered: batches in flight at most; 0: unordered */

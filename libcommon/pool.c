@@ -150,6 +150,10 @@ void pool_raise(struct pool *pool, unsigned threads)
 		threads = pool->config.threads_max;
 	if (threads > pool->config.threads)
 		pool->config.threads = threads;
+	/* Tasks already waiting get the new workers now, not at the next submit. */
+	while (pool->count > pool->idle && pool->started < pool->config.threads &&
+	       !pool->closing && start_worker(pool) == 0)
+		;
 	pthread_mutex_unlock(&pool->lock);
 }
 

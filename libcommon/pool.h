@@ -47,8 +47,8 @@ void pool_finish(struct pool *pool);
 /**
  * Raise the maximum number of workers to threads (at most the config's
  * threads_max; a lower number changes nothing): for a pool made before its
- * work was known to block, which then wants more of it in flight. Workers
- * start as tasks come, as ever.
+ * work was known to block, which then wants more of it in flight. Tasks
+ * already waiting get new workers at once; later ones start them as ever.
  */
 void pool_raise(struct pool *pool, unsigned threads);
 

@@ -30,7 +30,8 @@ static const char usage_text[] =
 	"  -a, --algorithm=LIST  comma-separated algorithms (default sha256): md5 sha1\n"
 	"                        sha224 sha256 sha384 sha512 sha512-256 sha3-256\n"
 	"                        sha3-512 blake2b blake2s xxh32 xxh64 xxh3 xxh128 crc32\n"
-	"  -j, --jobs=N          files hashed at once (default 8 per core, at least 16)\n"
+	"  -j, --jobs=N          files hashed at once (default 8 per core, at least 16,\n"
+	"                        and up to 64 once opens are seen to wait: far storage)\n"
 	"  -0, --null            input paths are separated by NUL (find -print0)\n"
 	"  -r, --recursive       walk each PATH as a directory tree\n"
 	"  -f, --format=FORMAT   records (default), gnu (as sha256sum), bsd (as --tag)\n"
@@ -147,7 +148,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
 	while ((c = getopt_long(argc, argv, ":a:j:0rf:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': algos = optarg; break;
-		case 'j': opt->jobs = diag_parse_count(optarg, "job"); break;
+		case 'j': opt->jobs = diag_parse_count(optarg, "job"); opt->jobs_given = true; break;
 		case '0': opt->nul = true; break;
 		case 'r': opt->recursive = true; break;
 		case 'f':
@@ -272,6 +273,7 @@ int main(int argc, char **argv)
 
 	config = (struct batchpipe_config){
 		.jobs = ph.opt.jobs,
+		.jobs_far = ph.opt.jobs_given ? 0 : BATCHPIPE_JOBS_FAR,
 		.out = ph.out,
 		/* The window counts batches: it bounds memory (a few kilobytes of
 		 * output each) while a huge file holds back the small files

@@ -31,6 +31,7 @@ struct options {
 	const struct hash_algo *algos[HASH_SET_MAX];
 	size_t count;
 	unsigned jobs;
+	bool jobs_given;   /* -j: exactly that many workers, far storage or not */
 	bool nul;
 	bool recursive;
 	bool unordered;

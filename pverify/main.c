@@ -90,8 +90,8 @@ static const char usage_text[] =
 	"  -z, --zero           manifest lines end with NUL (sha256sum -z), even when\n"
 	"                       the first one does not show it\n"
 	"  -v, --verbose        also print an OK line for every good file\n"
-	"  -j, --jobs=N         N worker threads (default: 8 per CPU, at least 16,\n"
-	"                       as phash: enough to hide storage latency)\n"
+	"  -j, --jobs=N         N worker threads (default: 8 per CPU, at least 16, and\n"
+	"                       up to 64 once opens are seen to wait, as phash)\n"
 	"      --progress       show progress on stderr (default: when it is a terminal)\n"
 	"      --no-progress    never show progress\n"
 	"  -h, --help           show this help and exit\n"
@@ -169,6 +169,7 @@ struct options {
 	const char *mhl_dir; /* --mhl, or the one operand holding an ascmhl history */
 	int progress;        /* -1: when stderr is a terminal */
 	unsigned jobs;
+	bool jobs_given;     /* -j: exactly that many workers, far storage or not */
 };
 
 /* What every worker shares (main.c's one piece of global state). */
@@ -320,6 +321,7 @@ static void parse_options(int argc, char **argv, struct options *options)
 			break;
 		case 'j':
 			options->jobs = diag_parse_count(optarg, "job");
+			options->jobs_given = true;
 			break;
 		case OPT_PROGRESS:
 			options->progress = 1;
@@ -444,6 +446,7 @@ int main(int argc, char **argv)
 
 	config = (struct batchpipe_config){
 		.jobs = options.jobs,
+		.jobs_far = options.jobs_given ? 0 : BATCHPIPE_JOBS_FAR,
 		.queue_capacity = 2 * (size_t)options.jobs + 64,
 		.out = sink,
 		.window = 1024,

@@ -5,6 +5,9 @@
 #include "batchpipe.h"
 #include "hash.h"
 #include "out.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,4 +201,88 @@ UNIT_TEST(batchpipe_engine_cache_returns_one_engine_per_algorithm_set)
 		EXPECT(check->same && check->different && check->back);
 	batchpipe_free(pipe);
 	out_free(out);
+}
+
+/* --- raising the workers when opens sleep (far storage) ------------------ */
+
+static bool opens_sleep;
+static atomic_int opens_now, opens_most;
+
+/* An open that waits a millisecond, as one on far storage waits for its
+ * round trip, when opens_sleep is set; it counts the opens at once. */
+static int far_open(struct batchpipe_worker *worker, void *item, struct stat *st)
+{
+	int now = atomic_fetch_add(&opens_now, 1) + 1;
+	int most = atomic_load(&opens_most);
+
+	(void)worker;
+	(void)item;
+	(void)st;
+	while (now > most && !atomic_compare_exchange_weak(&opens_most, &most, now))
+		;
+	if (opens_sleep)
+		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+	else
+		for (volatile int spin = 0; spin < 20000; spin++)
+			;
+	atomic_fetch_sub(&opens_now, 1);
+	errno = ENOENT;
+	return -1;
+}
+
+static uint64_t far_finish(struct batchpipe_worker *worker, void *item, int fd,
+			   const struct stat *st, const void *head, size_t head_len,
+			   struct dbuf *out)
+{
+	(void)worker;
+	(void)item;
+	(void)fd;
+	(void)st;
+	(void)head;
+	(void)head_len;
+	(void)out;
+	return 0;
+}
+
+/* The most opens at once of 600 items through 2 workers that may rise to 8. */
+static int most_opens_at_once(bool sleep)
+{
+	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	struct out *out = fd >= 0 ? out_new(fd) : NULL;
+	struct batchpipe_config config = {
+		.jobs = 2, .jobs_far = 8, .out = out, .flush = BATCHPIPE_FLUSH_FIRST,
+		.batch_bytes = 64 << 10, .item_size = sizeof(unsigned),
+		.open = far_open, .finish = far_finish,
+	};
+	struct batchpipe *pipe = out ? batchpipe_new(&config) : NULL;
+	struct batchpipe_feed feed;
+
+	opens_sleep = sleep;
+	atomic_store(&opens_now, 0);
+	atomic_store(&opens_most, 0);
+	EXPECT(pipe != NULL);
+	if (pipe) {
+		batchpipe_feed_init(&feed, pipe);
+		for (unsigned i = 0; i < 600; i++) {
+			unsigned *item = batchpipe_slot(&feed);
+
+			if (!item)
+				break;
+			*item = i;
+			batchpipe_commit(&feed, 100);
+		}
+		batchpipe_flush(&feed);
+		batchpipe_finish(pipe);
+		batchpipe_free(pipe);
+	}
+	out_free(out);
+	if (fd >= 0)
+		close(fd);
+	return atomic_load(&opens_most);
+}
+
+UNIT_TEST(batchpipe_raises_its_workers_to_jobs_far_only_when_opens_sleep)
+{
+	EXPECT(most_opens_at_once(false) <= 2);
+	EXPECT(most_opens_at_once(true) > 2);
 }
