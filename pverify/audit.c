@@ -46,8 +46,13 @@ struct table {
 	size_t cap, count;
 };
 
+/* Size cells (audit_add_listed) in blocks that never move, so that a worker
+ * may write one while the reading thread adds more. */
+enum { CELLS_PER_BLOCK = 4096 };
+
 struct audit {
-	struct table names;        /* manifest paths' keys; read-only during the walk */
+	struct table names;        /* manifest paths' keys (value: cell index + 1, or 0); */
+				   /* read-only during the walk */
 	char *base;                /* the directory manifest paths are relative to, canonical */
 	char *walk_canon;          /* the walked directory, canonical */
 	size_t walk_given_len;     /* the length of the walked directory as the walker names it */
@@ -61,7 +66,9 @@ struct audit {
 	/* Every regular file walked (listed or not) and its bytes; other
 	 * entries that are neither files nor directories (--bag's Payload-Oxum). */
 	atomic_uint_fast64_t walked_files, walked_bytes, walked_others;
-	bool count_bytes;          /* stat every file walked, for walked_bytes */
+	bool count_bytes;          /* count every file's bytes, for walked_bytes */
+	uint64_t **cell_blocks;    /* the size cells: size + 1, or 0 */
+	size_t ncells, blocks_cap;
 	struct dbuf add_key, add_scratch; /* audit_add_path's work, reused */
 	const struct exclude *exclude; /* borrowed; NULL: nothing left out */
 	atomic_uint_fast64_t excluded;
@@ -262,6 +269,9 @@ void audit_free(struct audit *audit)
 		free(audit->files[i].path);
 	}
 	free(audit->files);
+	for (i = 0; i * CELLS_PER_BLOCK < audit->ncells; i++)
+		free(audit->cell_blocks[i]);
+	free(audit->cell_blocks);
 	pthread_mutex_destroy(&audit->lock);
 	free(audit);
 }
@@ -288,13 +298,73 @@ void audit_count_bytes(struct audit *audit)
 	audit->count_bytes = true;
 }
 
-int audit_add_path(struct audit *audit, const char *path, size_t len)
+/* Whether path (len bytes) has a ".." component. */
+static bool climbs(const char *path, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++)
+		if (path[i] == '.' && path[i + 1] == '.' && (i == 0 || path[i - 1] == '/') &&
+		    (i + 2 == len || path[i + 2] == '/'))
+			return true;
+	return false;
+}
+
+static uint64_t *cell_at(const struct audit *audit, size_t index)
+{
+	return &audit->cell_blocks[index / CELLS_PER_BLOCK][index % CELLS_PER_BLOCK];
+}
+
+/* A new size cell, 0; its index in *index. Returns it, or NULL (ENOMEM). */
+static uint64_t *new_cell(struct audit *audit, size_t *index)
+{
+	size_t block = audit->ncells / CELLS_PER_BLOCK;
+
+	if (audit->ncells % CELLS_PER_BLOCK == 0) {
+		if (block == audit->blocks_cap) {
+			size_t cap = audit->blocks_cap ? 2 * audit->blocks_cap : 16;
+			uint64_t **grown = realloc(audit->cell_blocks, cap * sizeof(*grown));
+
+			if (!grown) {
+				errno = ENOMEM;
+				return NULL;
+			}
+			audit->cell_blocks = grown;
+			audit->blocks_cap = cap;
+		}
+		audit->cell_blocks[block] = calloc(CELLS_PER_BLOCK, sizeof(uint64_t));
+		if (!audit->cell_blocks[block]) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	*index = audit->ncells++;
+	return cell_at(audit, *index);
+}
+
+int audit_add_listed(struct audit *audit, const char *path, size_t len, uint64_t **size_cell)
 {
 	struct dbuf *key = &audit->add_key;
+	uint64_t *cell = NULL;
+	size_t index = 0;
 
+	if (size_cell)
+		*size_cell = NULL;
 	if (path_key(key, &audit->add_scratch, audit->base, audit->base, path, len) != 0)
 		return -1;
-	return table_add(&audit->names, key->data, key->len, 0);
+	if (audit->count_bytes && !climbs(path, len)) {
+		cell = new_cell(audit, &index);
+		if (!cell)
+			return -1;
+	}
+	if (table_add(&audit->names, key->data, key->len, cell ? index + 1 : 0) != 0)
+		return -1;
+	if (size_cell)
+		*size_cell = cell;
+	return 0;
+}
+
+int audit_add_path(struct audit *audit, const char *path, size_t len)
+{
+	return audit_add_listed(audit, path, len, NULL);
 }
 
 struct walker_thread {
@@ -399,6 +469,26 @@ static bool named_in_other_form(struct walker_thread *thread, const char *key, s
 	return false;
 }
 
+struct learned {
+	const struct audit *audit;
+	uint64_t size;
+};
+
+/* table_find's test: the key's cell holds a size its check learned. */
+static bool take_learned(void *arg, size_t value)
+{
+	struct learned *learned = arg;
+	uint64_t cell;
+
+	if (value == 0)
+		return false;
+	cell = *cell_at(learned->audit, value - 1);
+	if (cell == 0)
+		return false;
+	learned->size = cell - 1;
+	return true;
+}
+
 /* Whether st is the file audit_ignore named. */
 static bool is_ignored(const struct audit *audit, const struct stat *st)
 {
@@ -409,14 +499,18 @@ static bool is_ignored(const struct audit *audit, const struct stat *st)
 static enum walk_action visit(void *context, const struct walk_entry *entry)
 {
 	struct walker_thread *thread = context;
+	const struct dbuf *listed = NULL;
 	const struct stat *st;
 	struct stat own;
 	struct audit *audit;
+	struct learned learned;
 	size_t given;
 
 	if (!thread)
 		return WALK_STOP;
 	audit = thread->audit;
+	learned.audit = audit;
+	learned.size = 0;
 	if (entry->error) {
 		diag_file_error(entry->path, entry->error);
 		atomic_fetch_add(&audit->errors, 1);
@@ -442,17 +536,26 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 	/* The walker's path is the directory as given, then names: key it
 	 * from the directory's canonical path, as manifest paths are from the base. */
 	atomic_fetch_add(&audit->walked_files, 1);
-	if (st)
+	if (st && audit->count_bytes)
 		atomic_fetch_add(&audit->walked_bytes, (uint64_t)st->st_size);
 	if (path_key(&thread->norm, &thread->scratch, audit->base, audit->walk_canon,
 		     entry->path + given, entry->path_len - given) != 0) {
 		audit->walk_errno = ENOMEM;
 		return WALK_STOP;
 	}
-	if (table_find(&audit->names, thread->norm.data, thread->norm.len, NULL, NULL) ||
-	    named_in_other_form(thread, thread->norm.data, thread->norm.len))
+	if (table_find(&audit->names, thread->norm.data, thread->norm.len, NULL, NULL))
+		listed = &thread->norm;
+	else if (named_in_other_form(thread, thread->norm.data, thread->norm.len))
+		listed = &thread->scratch; /* the form the manifest names */
+	if (listed && !audit->count_bytes)
 		return WALK_CONTINUE;
-	/* Not named: only now is its stat needed, when the walk had none. */
+	/* A named file's bytes are what its check learned, if it did. */
+	if (listed && !st && table_find(&audit->names, listed->data, listed->len, take_learned,
+					&learned)) {
+		atomic_fetch_add(&audit->walked_bytes, learned.size);
+		return WALK_CONTINUE;
+	}
+	/* Only now is its stat needed, when the walk had none. */
 	if (!st) {
 		if (fstatat(entry->at_fd, entry->at_path, &own, AT_SYMLINK_NOFOLLOW) != 0) {
 			diag_file_error(entry->path, errno);
@@ -464,7 +567,11 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 			atomic_fetch_sub(&audit->walked_files, 1);
 			return WALK_CONTINUE;
 		}
+		if (audit->count_bytes)
+			atomic_fetch_add(&audit->walked_bytes, (uint64_t)st->st_size);
 	}
+	if (listed)
+		return WALK_CONTINUE;
 	if (add_file(audit, thread->norm.data, thread->norm.len, entry, st) != 0) {
 		audit->walk_errno = ENOMEM;
 		return WALK_STOP;
@@ -486,8 +593,10 @@ int audit_walk(struct audit *audit, const char *walk_root, unsigned threads, uin
 	audit->walk_given_len = strlen(walk_root);
 	memset(&config, 0, sizeof(config));
 	config.threads = threads;
-	/* A file the manifest names needs no stat but for its bytes. */
-	config.flags = audit->count_bytes ? WALK_STAT : 0;
+	/* A file the manifest names needs no stat: its bytes are what its
+	 * check learned. But for the file audit_ignore names, which is known
+	 * only by its device and inode. */
+	config.flags = audit->count_bytes && audit->ignore ? WALK_STAT : 0;
 	config.visit = visit;
 	config.thread_init = walker_init;
 	config.thread_fini = walker_fini;
