@@ -55,6 +55,7 @@ struct audit {
 				   /* read-only during the walk */
 	char *base;                /* the directory manifest paths are relative to, canonical */
 	char *walk_canon;          /* the walked directory, canonical */
+	struct dbuf walk_key;      /* its key (path_key) */
 	size_t walk_given_len;     /* the length of the walked directory as the walker names it */
 	bool ignore;               /* leave out the file ignore_dev/ignore_ino */
 	uint64_t ignore_dev, ignore_ino;
@@ -234,6 +235,44 @@ static int path_key(struct dbuf *out, struct dbuf *scratch, const char *base, co
 	return 0;
 }
 
+/*
+ * Whether path (len bytes) is relative with no empty, "." or ".." component:
+ * then its key beneath a canonical directory whose key is prefix is prefix,
+ * "/" and path, and path_key's work can be skipped (prefix_key). Every
+ * walked path is such, and so are most manifest paths.
+ */
+static bool plain_relative(const char *path, size_t len)
+{
+	size_t i = 0, start;
+
+	if (len == 0 || path[0] == '/')
+		return false;
+	while (i <= len) {
+		start = i;
+		while (i < len && path[i] != '/')
+			i++;
+		if (i == start || (i - start == 1 && path[start] == '.') ||
+		    (i - start == 2 && path[start] == '.' && path[start + 1] == '.'))
+			return false;
+		i++;
+	}
+	return true;
+}
+
+/* path_key's result for a plain_relative path beneath a directory whose key is
+ * prefix ("." or "" for the base itself). Returns 0, or -1 (ENOMEM). */
+static int prefix_key(struct dbuf *out, const char *prefix, size_t prefix_len, const char *path,
+		      size_t len)
+{
+	dbuf_clear(out);
+	if (prefix_len == 1 && prefix[0] == '.')
+		prefix_len = 0;
+	if (prefix_len > 0 && (dbuf_append(out, prefix, prefix_len) != 0 ||
+			       (prefix[prefix_len - 1] != '/' && dbuf_putc(out, '/') != 0)))
+		return -1;
+	return dbuf_append(out, path, len);
+}
+
 struct audit *audit_new(const char *base)
 {
 	struct audit *audit = calloc(1, sizeof(*audit));
@@ -247,6 +286,7 @@ struct audit *audit_new(const char *base)
 	}
 	dbuf_init(&audit->add_key);
 	dbuf_init(&audit->add_scratch);
+	dbuf_init(&audit->walk_key);
 	pthread_mutex_init(&audit->lock, NULL);
 	atomic_init(&audit->errors, 0);
 	atomic_init(&audit->excluded, 0);
@@ -262,6 +302,7 @@ void audit_free(struct audit *audit)
 	table_free(&audit->names);
 	dbuf_free(&audit->add_key);
 	dbuf_free(&audit->add_scratch);
+	dbuf_free(&audit->walk_key);
 	free(audit->base);
 	free(audit->walk_canon);
 	for (i = 0; i < audit->nfiles; i++) {
@@ -348,7 +389,8 @@ int audit_add_listed(struct audit *audit, const char *path, size_t len, uint64_t
 
 	if (size_cell)
 		*size_cell = NULL;
-	if (path_key(key, &audit->add_scratch, audit->base, audit->base, path, len) != 0)
+	if ((plain_relative(path, len) ? prefix_key(key, "", 0, path, len)
+	     : path_key(key, &audit->add_scratch, audit->base, audit->base, path, len)) != 0)
 		return -1;
 	if (audit->count_bytes && !climbs(path, len)) {
 		cell = new_cell(audit, &index);
@@ -538,8 +580,11 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 	atomic_fetch_add(&audit->walked_files, 1);
 	if (st && audit->count_bytes)
 		atomic_fetch_add(&audit->walked_bytes, (uint64_t)st->st_size);
-	if (path_key(&thread->norm, &thread->scratch, audit->base, audit->walk_canon,
-		     entry->path + given, entry->path_len - given) != 0) {
+	if ((plain_relative(entry->path + given, entry->path_len - given)
+	     ? prefix_key(&thread->norm, audit->walk_key.data, audit->walk_key.len,
+			  entry->path + given, entry->path_len - given)
+	     : path_key(&thread->norm, &thread->scratch, audit->base, audit->walk_canon,
+			entry->path + given, entry->path_len - given)) != 0) {
 		audit->walk_errno = ENOMEM;
 		return WALK_STOP;
 	}
@@ -591,6 +636,9 @@ int audit_walk(struct audit *audit, const char *walk_root, unsigned threads, uin
 	if (!audit->walk_canon)
 		return -1;
 	audit->walk_given_len = strlen(walk_root);
+	if (path_key(&audit->walk_key, &audit->add_scratch, audit->base, audit->walk_canon, "",
+		     0) != 0)
+		return -1;
 	memset(&config, 0, sizeof(config));
 	config.threads = threads;
 	/* A file the manifest names needs no stat: its bytes are what its
