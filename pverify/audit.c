@@ -29,12 +29,23 @@ struct new_file {
 	bool matched;
 };
 
-/* One key of a table: where its text is, its length and hash, its value. */
-struct slot {
-	size_t at;      /* offset in the table's text plus one; 0: an empty slot */
+/* One key of a table, in the order added: where its text is, its length
+ * and hash, its value. */
+struct key_ref {
+	size_t at;      /* offset in the table's text */
 	size_t len;
 	uint64_t hash;
 	size_t value;
+};
+
+/* A slot of the index: the high half of its key's hash, to pass over most
+ * other keys without reading them, and the key's ref plus one (0: empty).
+ * Eight bytes, so that the index of a million keys stays in cache longer;
+ * the refs and the text, read in the order the keys were added, which is
+ * about the order they are looked up in, are mostly read in sequence. */
+struct slot {
+	uint32_t tag;
+	uint32_t ref;
 };
 
 /* An open-addressing table of strings (copied into the table) with a
@@ -42,8 +53,10 @@ struct slot {
  * buffer, so that a manifest's worth of paths is not a malloc each. */
 struct table {
 	struct dbuf text;
+	struct key_ref *refs;
+	size_t count, refs_cap;
 	struct slot *slots;
-	size_t cap, count;
+	size_t cap;
 };
 
 /* Size cells (audit_add_listed) in blocks that never move, so that a worker
@@ -100,27 +113,31 @@ static uint64_t hash_bytes(const char *s, size_t len)
 static void table_free(struct table *table)
 {
 	dbuf_free(&table->text);
+	free(table->refs);
 	free(table->slots);
 	memset(table, 0, sizeof(*table));
 }
 
+static void slot_put(struct slot *slots, size_t cap, uint64_t hash, size_t ref)
+{
+	size_t j = hash & (cap - 1);
+
+	while (slots[j].ref)
+		j = (j + 1) & (cap - 1);
+	slots[j] = (struct slot){.tag = (uint32_t)(hash >> 32), .ref = (uint32_t)(ref + 1)};
+}
+
 static int table_grow(struct table *table)
 {
-	size_t cap = table->cap ? 2 * table->cap : 1024, i, j;
+	size_t cap = table->cap ? 2 * table->cap : 1024, i;
 	struct slot *slots = calloc(cap, sizeof(*slots));
 
 	if (!slots) {
 		errno = ENOMEM;
 		return -1;
 	}
-	for (i = 0; i < table->cap; i++) {
-		if (!table->slots[i].at)
-			continue;
-		j = table->slots[i].hash & (cap - 1);
-		while (slots[j].at)
-			j = (j + 1) & (cap - 1);
-		slots[j] = table->slots[i];
-	}
+	for (i = 0; i < table->count; i++)
+		slot_put(slots, cap, table->refs[i].hash, i);
 	free(table->slots);
 	table->slots = slots;
 	table->cap = cap;
@@ -130,18 +147,32 @@ static int table_grow(struct table *table)
 /* Add a copy of key (len bytes, no NUL inside). */
 static int table_add(struct table *table, const char *key, size_t len, size_t value)
 {
-	size_t j, at = table->text.len;
+	size_t at = table->text.len;
 	uint64_t hash;
 
+	if (table->count >= UINT32_MAX - 1) {
+		errno = ENOMEM; /* a slot's ref is 32 bits */
+		return -1;
+	}
 	if (2 * (table->count + 1) > table->cap && table_grow(table) != 0)
 		return -1;
+	if (table->count == table->refs_cap) {
+		size_t cap = table->refs_cap ? 2 * table->refs_cap : 1024;
+		struct key_ref *grown = realloc(table->refs, cap * sizeof(*grown));
+
+		if (!grown) {
+			errno = ENOMEM;
+			return -1;
+		}
+		table->refs = grown;
+		table->refs_cap = cap;
+	}
 	if (dbuf_append(&table->text, key, len) != 0 || dbuf_putc(&table->text, '\0') != 0)
 		return -1;
 	hash = hash_bytes(key, len);
-	j = hash & (table->cap - 1);
-	while (table->slots[j].at)
-		j = (j + 1) & (table->cap - 1);
-	table->slots[j] = (struct slot){.at = at + 1, .len = len, .hash = hash, .value = value};
+	table->refs[table->count] = (struct key_ref){.at = at, .len = len, .hash = hash,
+						     .value = value};
+	slot_put(table->slots, table->cap, hash, table->count);
 	table->count++;
 	return 0;
 }
@@ -151,18 +182,22 @@ static bool table_find(const struct table *table, const char *key, size_t len,
 		       bool (*fn)(void *arg, size_t value), void *arg)
 {
 	uint64_t hash;
+	uint32_t tag;
 	size_t j;
 
 	if (table->cap == 0)
 		return false;
 	hash = hash_bytes(key, len);
+	tag = (uint32_t)(hash >> 32);
 	j = hash & (table->cap - 1);
-	for (; table->slots[j].at; j = (j + 1) & (table->cap - 1)) {
-		const struct slot *slot = &table->slots[j];
+	for (; table->slots[j].ref; j = (j + 1) & (table->cap - 1)) {
+		const struct key_ref *ref;
 
-		if (slot->hash == hash && slot->len == len &&
-		    memcmp(table->text.data + slot->at - 1, key, len) == 0 &&
-		    (!fn || fn(arg, slot->value)))
+		if (table->slots[j].tag != tag)
+			continue;
+		ref = &table->refs[table->slots[j].ref - 1];
+		if (ref->len == len && memcmp(table->text.data + ref->at, key, len) == 0 &&
+		    (!fn || fn(arg, ref->value)))
 			return true;
 	}
 	return false;
