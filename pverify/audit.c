@@ -64,8 +64,9 @@ struct table {
 enum { CELLS_PER_BLOCK = 4096 };
 
 struct audit {
-	struct table names;        /* manifest paths' keys (value: cell index + 1, or 0); */
-				   /* read-only during the walk */
+	/* The manifest paths' keys, each valued its size cell's index + 1 (0:
+	 * none); read-only during the walk. */
+	struct table names;
 	char *base;                /* the directory manifest paths are relative to, canonical */
 	char *walk_canon;          /* the walked directory, canonical */
 	struct dbuf walk_key;      /* its key (path_key) */
