@@ -29,12 +29,23 @@ struct new_file {
 	bool matched;
 };
 
-/* One key of a table: where its text is, its length and hash, its value. */
-struct slot {
-	size_t at;      /* offset in the table's text plus one; 0: an empty slot */
+/* One key of a table, in the order added: where its text is, its length
+ * and hash, its value. */
+struct key_ref {
+	size_t at;      /* offset in the table's text */
 	size_t len;
 	uint64_t hash;
 	size_t value;
+};
+
+/* A slot of the index: the high half of its key's hash, to pass over most
+ * other keys without reading them, and the key's ref plus one (0: empty).
+ * Eight bytes, so that the index of a million keys stays in cache longer;
+ * the refs and the text, read in the order the keys were added, which is
+ * about the order they are looked up in, are mostly read in sequence. */
+struct slot {
+	uint32_t tag;
+	uint32_t ref;
 };
 
 /* An open-addressing table of strings (copied into the table) with a
@@ -42,14 +53,23 @@ struct slot {
  * buffer, so that a manifest's worth of paths is not a malloc each. */
 struct table {
 	struct dbuf text;
+	struct key_ref *refs;
+	size_t count, refs_cap;
 	struct slot *slots;
-	size_t cap, count;
+	size_t cap;
 };
 
+/* Size cells (audit_add_listed) in blocks that never move, so that a worker
+ * may write one while the reading thread adds more. */
+enum { CELLS_PER_BLOCK = 4096 };
+
 struct audit {
-	struct table names;        /* manifest paths' keys; read-only during the walk */
+	/* The manifest paths' keys, each valued its size cell's index + 1 (0:
+	 * none); read-only during the walk. */
+	struct table names;
 	char *base;                /* the directory manifest paths are relative to, canonical */
 	char *walk_canon;          /* the walked directory, canonical */
+	struct dbuf walk_key;      /* its key (path_key) */
 	size_t walk_given_len;     /* the length of the walked directory as the walker names it */
 	bool ignore;               /* leave out the file ignore_dev/ignore_ino */
 	uint64_t ignore_dev, ignore_ino;
@@ -61,7 +81,9 @@ struct audit {
 	/* Every regular file walked (listed or not) and its bytes; other
 	 * entries that are neither files nor directories (--bag's Payload-Oxum). */
 	atomic_uint_fast64_t walked_files, walked_bytes, walked_others;
-	bool count_bytes;          /* stat every file walked, for walked_bytes */
+	bool count_bytes;          /* count every file's bytes, for walked_bytes */
+	uint64_t **cell_blocks;    /* the size cells: size + 1, or 0 */
+	size_t ncells, blocks_cap;
 	struct dbuf add_key, add_scratch; /* audit_add_path's work, reused */
 	const struct exclude *exclude; /* borrowed; NULL: nothing left out */
 	struct exclude history;    /* a history's ignore patterns (audit_exclude_pattern) */
@@ -93,27 +115,31 @@ static uint64_t hash_bytes(const char *s, size_t len)
 static void table_free(struct table *table)
 {
 	dbuf_free(&table->text);
+	free(table->refs);
 	free(table->slots);
 	memset(table, 0, sizeof(*table));
 }
 
+static void slot_put(struct slot *slots, size_t cap, uint64_t hash, size_t ref)
+{
+	size_t j = hash & (cap - 1);
+
+	while (slots[j].ref)
+		j = (j + 1) & (cap - 1);
+	slots[j] = (struct slot){.tag = (uint32_t)(hash >> 32), .ref = (uint32_t)(ref + 1)};
+}
+
 static int table_grow(struct table *table)
 {
-	size_t cap = table->cap ? 2 * table->cap : 1024, i, j;
+	size_t cap = table->cap ? 2 * table->cap : 1024, i;
 	struct slot *slots = calloc(cap, sizeof(*slots));
 
 	if (!slots) {
 		errno = ENOMEM;
 		return -1;
 	}
-	for (i = 0; i < table->cap; i++) {
-		if (!table->slots[i].at)
-			continue;
-		j = table->slots[i].hash & (cap - 1);
-		while (slots[j].at)
-			j = (j + 1) & (cap - 1);
-		slots[j] = table->slots[i];
-	}
+	for (i = 0; i < table->count; i++)
+		slot_put(slots, cap, table->refs[i].hash, i);
 	free(table->slots);
 	table->slots = slots;
 	table->cap = cap;
@@ -123,18 +149,32 @@ static int table_grow(struct table *table)
 /* Add a copy of key (len bytes, no NUL inside). */
 static int table_add(struct table *table, const char *key, size_t len, size_t value)
 {
-	size_t j, at = table->text.len;
+	size_t at = table->text.len;
 	uint64_t hash;
 
+	if (table->count >= UINT32_MAX - 1) {
+		errno = ENOMEM; /* a slot's ref is 32 bits */
+		return -1;
+	}
 	if (2 * (table->count + 1) > table->cap && table_grow(table) != 0)
 		return -1;
+	if (table->count == table->refs_cap) {
+		size_t cap = table->refs_cap ? 2 * table->refs_cap : 1024;
+		struct key_ref *grown = realloc(table->refs, cap * sizeof(*grown));
+
+		if (!grown) {
+			errno = ENOMEM;
+			return -1;
+		}
+		table->refs = grown;
+		table->refs_cap = cap;
+	}
 	if (dbuf_append(&table->text, key, len) != 0 || dbuf_putc(&table->text, '\0') != 0)
 		return -1;
 	hash = hash_bytes(key, len);
-	j = hash & (table->cap - 1);
-	while (table->slots[j].at)
-		j = (j + 1) & (table->cap - 1);
-	table->slots[j] = (struct slot){.at = at + 1, .len = len, .hash = hash, .value = value};
+	table->refs[table->count] = (struct key_ref){.at = at, .len = len, .hash = hash,
+						     .value = value};
+	slot_put(table->slots, table->cap, hash, table->count);
 	table->count++;
 	return 0;
 }
@@ -144,18 +184,22 @@ static bool table_find(const struct table *table, const char *key, size_t len,
 		       bool (*fn)(void *arg, size_t value), void *arg)
 {
 	uint64_t hash;
+	uint32_t tag;
 	size_t j;
 
 	if (table->cap == 0)
 		return false;
 	hash = hash_bytes(key, len);
+	tag = (uint32_t)(hash >> 32);
 	j = hash & (table->cap - 1);
-	for (; table->slots[j].at; j = (j + 1) & (table->cap - 1)) {
-		const struct slot *slot = &table->slots[j];
+	for (; table->slots[j].ref; j = (j + 1) & (table->cap - 1)) {
+		const struct key_ref *ref;
 
-		if (slot->hash == hash && slot->len == len &&
-		    memcmp(table->text.data + slot->at - 1, key, len) == 0 &&
-		    (!fn || fn(arg, slot->value)))
+		if (table->slots[j].tag != tag)
+			continue;
+		ref = &table->refs[table->slots[j].ref - 1];
+		if (ref->len == len && memcmp(table->text.data + ref->at, key, len) == 0 &&
+		    (!fn || fn(arg, ref->value)))
 			return true;
 	}
 	return false;
@@ -228,6 +272,44 @@ static int path_key(struct dbuf *out, struct dbuf *scratch, const char *base, co
 	return 0;
 }
 
+/*
+ * Whether path (len bytes) is relative with no empty, "." or ".." component:
+ * then its key beneath a canonical directory whose key is prefix is prefix,
+ * "/" and path, and path_key's work can be skipped (prefix_key). Every
+ * walked path is such, and so are most manifest paths.
+ */
+static bool plain_relative(const char *path, size_t len)
+{
+	size_t i = 0, start;
+
+	if (len == 0 || path[0] == '/')
+		return false;
+	while (i <= len) {
+		start = i;
+		while (i < len && path[i] != '/')
+			i++;
+		if (i == start || (i - start == 1 && path[start] == '.') ||
+		    (i - start == 2 && path[start] == '.' && path[start + 1] == '.'))
+			return false;
+		i++;
+	}
+	return true;
+}
+
+/* path_key's result for a plain_relative path beneath a directory whose key is
+ * prefix ("." or "" for the base itself). Returns 0, or -1 (ENOMEM). */
+static int prefix_key(struct dbuf *out, const char *prefix, size_t prefix_len, const char *path,
+		      size_t len)
+{
+	dbuf_clear(out);
+	if (prefix_len == 1 && prefix[0] == '.')
+		prefix_len = 0;
+	if (prefix_len > 0 && (dbuf_append(out, prefix, prefix_len) != 0 ||
+			       (prefix[prefix_len - 1] != '/' && dbuf_putc(out, '/') != 0)))
+		return -1;
+	return dbuf_append(out, path, len);
+}
+
 struct audit *audit_new(const char *base)
 {
 	struct audit *audit = calloc(1, sizeof(*audit));
@@ -241,6 +323,7 @@ struct audit *audit_new(const char *base)
 	}
 	dbuf_init(&audit->add_key);
 	dbuf_init(&audit->add_scratch);
+	dbuf_init(&audit->walk_key);
 	pthread_mutex_init(&audit->lock, NULL);
 	atomic_init(&audit->errors, 0);
 	atomic_init(&audit->excluded, 0);
@@ -257,6 +340,7 @@ void audit_free(struct audit *audit)
 	dbuf_free(&audit->add_key);
 	dbuf_free(&audit->add_scratch);
 	exclude_fini(&audit->history);
+	dbuf_free(&audit->walk_key);
 	free(audit->base);
 	free(audit->walk_canon);
 	for (i = 0; i < audit->nfiles; i++) {
@@ -264,6 +348,9 @@ void audit_free(struct audit *audit)
 		free(audit->files[i].path);
 	}
 	free(audit->files);
+	for (i = 0; i * CELLS_PER_BLOCK < audit->ncells; i++)
+		free(audit->cell_blocks[i]);
+	free(audit->cell_blocks);
 	pthread_mutex_destroy(&audit->lock);
 	free(audit);
 }
@@ -295,13 +382,74 @@ void audit_count_bytes(struct audit *audit)
 	audit->count_bytes = true;
 }
 
-int audit_add_path(struct audit *audit, const char *path, size_t len)
+/* Whether path (len bytes) has a ".." component. */
+static bool climbs(const char *path, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++)
+		if (path[i] == '.' && path[i + 1] == '.' && (i == 0 || path[i - 1] == '/') &&
+		    (i + 2 == len || path[i + 2] == '/'))
+			return true;
+	return false;
+}
+
+static uint64_t *cell_at(const struct audit *audit, size_t index)
+{
+	return &audit->cell_blocks[index / CELLS_PER_BLOCK][index % CELLS_PER_BLOCK];
+}
+
+/* A new size cell, 0; its index in *index. Returns it, or NULL (ENOMEM). */
+static uint64_t *new_cell(struct audit *audit, size_t *index)
+{
+	size_t block = audit->ncells / CELLS_PER_BLOCK;
+
+	if (audit->ncells % CELLS_PER_BLOCK == 0) {
+		if (block == audit->blocks_cap) {
+			size_t cap = audit->blocks_cap ? 2 * audit->blocks_cap : 16;
+			uint64_t **grown = realloc(audit->cell_blocks, cap * sizeof(*grown));
+
+			if (!grown) {
+				errno = ENOMEM;
+				return NULL;
+			}
+			audit->cell_blocks = grown;
+			audit->blocks_cap = cap;
+		}
+		audit->cell_blocks[block] = calloc(CELLS_PER_BLOCK, sizeof(uint64_t));
+		if (!audit->cell_blocks[block]) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	*index = audit->ncells++;
+	return cell_at(audit, *index);
+}
+
+int audit_add_listed(struct audit *audit, const char *path, size_t len, uint64_t **size_cell)
 {
 	struct dbuf *key = &audit->add_key;
+	uint64_t *cell = NULL;
+	size_t index = 0;
 
-	if (path_key(key, &audit->add_scratch, audit->base, audit->base, path, len) != 0)
+	if (size_cell)
+		*size_cell = NULL;
+	if ((plain_relative(path, len) ? prefix_key(key, "", 0, path, len)
+	     : path_key(key, &audit->add_scratch, audit->base, audit->base, path, len)) != 0)
 		return -1;
-	return table_add(&audit->names, key->data, key->len, 0);
+	if (audit->count_bytes && !climbs(path, len)) {
+		cell = new_cell(audit, &index);
+		if (!cell)
+			return -1;
+	}
+	if (table_add(&audit->names, key->data, key->len, cell ? index + 1 : 0) != 0)
+		return -1;
+	if (size_cell)
+		*size_cell = cell;
+	return 0;
+}
+
+int audit_add_path(struct audit *audit, const char *path, size_t len)
+{
+	return audit_add_listed(audit, path, len, NULL);
 }
 
 struct walker_thread {
@@ -406,6 +554,26 @@ static bool named_in_other_form(struct walker_thread *thread, const char *key, s
 	return false;
 }
 
+struct learned {
+	const struct audit *audit;
+	uint64_t size;
+};
+
+/* table_find's test: the key's cell holds a size its check learned. */
+static bool take_learned(void *arg, size_t value)
+{
+	struct learned *learned = arg;
+	uint64_t cell;
+
+	if (value == 0)
+		return false;
+	cell = *cell_at(learned->audit, value - 1);
+	if (cell == 0)
+		return false;
+	learned->size = cell - 1;
+	return true;
+}
+
 /* Whether st is the file audit_ignore named. */
 static bool is_ignored(const struct audit *audit, const struct stat *st)
 {
@@ -416,14 +584,18 @@ static bool is_ignored(const struct audit *audit, const struct stat *st)
 static enum walk_action visit(void *context, const struct walk_entry *entry)
 {
 	struct walker_thread *thread = context;
+	const struct dbuf *listed = NULL;
 	const struct stat *st;
 	struct stat own;
 	struct audit *audit;
+	struct learned learned;
 	size_t given;
 
 	if (!thread)
 		return WALK_STOP;
 	audit = thread->audit;
+	learned.audit = audit;
+	learned.size = 0;
 	if (entry->error) {
 		diag_file_error(entry->path, entry->error);
 		atomic_fetch_add(&audit->errors, 1);
@@ -451,17 +623,29 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 	/* The walker's path is the directory as given, then names: key it
 	 * from the directory's canonical path, as manifest paths are from the base. */
 	atomic_fetch_add(&audit->walked_files, 1);
-	if (st)
+	if (st && audit->count_bytes)
 		atomic_fetch_add(&audit->walked_bytes, (uint64_t)st->st_size);
-	if (path_key(&thread->norm, &thread->scratch, audit->base, audit->walk_canon,
-		     entry->path + given, entry->path_len - given) != 0) {
+	if ((plain_relative(entry->path + given, entry->path_len - given)
+	     ? prefix_key(&thread->norm, audit->walk_key.data, audit->walk_key.len,
+			  entry->path + given, entry->path_len - given)
+	     : path_key(&thread->norm, &thread->scratch, audit->base, audit->walk_canon,
+			entry->path + given, entry->path_len - given)) != 0) {
 		audit->walk_errno = ENOMEM;
 		return WALK_STOP;
 	}
-	if (table_find(&audit->names, thread->norm.data, thread->norm.len, NULL, NULL) ||
-	    named_in_other_form(thread, thread->norm.data, thread->norm.len))
+	if (table_find(&audit->names, thread->norm.data, thread->norm.len, NULL, NULL))
+		listed = &thread->norm;
+	else if (named_in_other_form(thread, thread->norm.data, thread->norm.len))
+		listed = &thread->scratch; /* the form the manifest names */
+	if (listed && !audit->count_bytes)
 		return WALK_CONTINUE;
-	/* Not named: only now is its stat needed, when the walk had none. */
+	/* A named file's bytes are what its check learned, if it did. */
+	if (listed && !st && table_find(&audit->names, listed->data, listed->len, take_learned,
+					&learned)) {
+		atomic_fetch_add(&audit->walked_bytes, learned.size);
+		return WALK_CONTINUE;
+	}
+	/* Only now is its stat needed, when the walk had none. */
 	if (!st) {
 		if (fstatat(entry->at_fd, entry->at_path, &own, AT_SYMLINK_NOFOLLOW) != 0) {
 			diag_file_error(entry->path, errno);
@@ -473,7 +657,11 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 			atomic_fetch_sub(&audit->walked_files, 1);
 			return WALK_CONTINUE;
 		}
+		if (audit->count_bytes)
+			atomic_fetch_add(&audit->walked_bytes, (uint64_t)st->st_size);
 	}
+	if (listed)
+		return WALK_CONTINUE;
 	if (add_file(audit, thread->norm.data, thread->norm.len, entry, st) != 0) {
 		audit->walk_errno = ENOMEM;
 		return WALK_STOP;
@@ -493,10 +681,15 @@ int audit_walk(struct audit *audit, const char *walk_root, unsigned threads, uin
 	if (!audit->walk_canon)
 		return -1;
 	audit->walk_given_len = strlen(walk_root);
+	if (path_key(&audit->walk_key, &audit->add_scratch, audit->base, audit->walk_canon, "",
+		     0) != 0)
+		return -1;
 	memset(&config, 0, sizeof(config));
 	config.threads = threads;
-	/* A file the manifest names needs no stat but for its bytes. */
-	config.flags = audit->count_bytes ? WALK_STAT : 0;
+	/* A file the manifest names needs no stat: its bytes are what its
+	 * check learned. But for the file audit_ignore names, which is known
+	 * only by its device and inode. */
+	config.flags = audit->count_bytes && audit->ignore ? WALK_STAT : 0;
 	config.visit = visit;
 	config.thread_init = walker_init;
 	config.thread_fini = walker_fini;

@@ -37,6 +37,17 @@ void audit_free(struct audit *audit);
 int audit_add_path(struct audit *audit, const char *path, size_t len);
 
 /**
+ * audit_add_path, and with audit_count_bytes *size_cell (else NULL) is where
+ * the check of that path records the size of the regular file it opened, as
+ * size + 1 (0: not learned), so that the walk need not stat it again. The
+ * cell stays put until audit_free; it is written by one worker and read by
+ * the walk after the workers are joined. A path with a ".." component gets
+ * no cell (NULL): the kernel takes ".." back after following symlinks, the
+ * comparison lexically, so its file may not be the one the walk keys so.
+ */
+int audit_add_listed(struct audit *audit, const char *path, size_t len, uint64_t **size_cell);
+
+/**
  * Leave this file (by device and inode) out of the NEW files: the manifest
  * itself, when it lives in the audited tree (pcopy's .ptools-seal does).
  */
@@ -99,9 +110,11 @@ void audit_ignore_manifest(struct audit *audit, const char *manifest, int rootfd
 			   bool sealed_content);
 
 /**
- * Have the walk stat every regular file, for audit_walked's bytes; without
- * it only the files the manifest does not name are stat'ed, and the bytes
- * are 0.
+ * Count every regular file's bytes, for audit_walked: a file the manifest
+ * names by the size its check learned (audit_add_listed's cell), any other,
+ * or one whose check learned nothing (unreadable, refused), by a stat in the
+ * walk. Without it only the files the manifest does not name are stat'ed,
+ * and the bytes are 0. Call it before the first path is added.
  */
 void audit_count_bytes(struct audit *audit);
 

@@ -77,7 +77,10 @@ struct bag {
 	size_t nfiles, nkind[2], hex_bytes[2];
 	struct entry **entries;  /* in the order first listed */
 	size_t count, cap;
-	size_t *index;           /* open addressing: 0 empty, else entry number + 1 */
+	/* Open addressing: 0 empty, else the high half of the path's hash
+	 * (to pass over other paths without reading their entries) above the
+	 * entry number + 1. */
+	uint64_t *index;
 	size_t index_cap;
 	struct entry_block *blocks; /* where the entries live, the newest first */
 };
@@ -174,16 +177,17 @@ static uint64_t hash_path(const char *s, size_t len)
 static int index_grow(struct bag *bag)
 {
 	size_t cap = bag->index_cap ? 2 * bag->index_cap : 4096;
-	size_t *index = calloc(cap, sizeof(*index));
+	uint64_t *index = calloc(cap, sizeof(*index));
 
 	if (!index)
 		return -1;
 	for (size_t i = 0; i < bag->count; i++) {
 		const struct entry *e = bag->entries[i];
-		size_t j = hash_path(e->data, e->path_len) & (cap - 1);
+		uint64_t h = hash_path(e->data, e->path_len);
+		size_t j = h & (cap - 1);
 		while (index[j])
 			j = (j + 1) & (cap - 1);
-		index[j] = i + 1;
+		index[j] = (h & ~(uint64_t)UINT32_MAX) | (i + 1);
 	}
 	free(bag->index);
 	bag->index = index;
@@ -217,14 +221,20 @@ static struct entry *entry_alloc(struct bag *bag, size_t size)
 /* The entry for path, made when new. NULL with errno ENOMEM. */
 static struct entry *entry_get(struct bag *bag, const char *path, size_t len, bool tag)
 {
+	uint64_t h = hash_path(path, len), high = h & ~(uint64_t)UINT32_MAX;
 	struct entry *e;
 	size_t j;
 
+	if (bag->count >= UINT32_MAX - 1) {
+		errno = ENOMEM; /* an entry number is 32 bits in the index */
+		return NULL;
+	}
 	if (2 * (bag->count + 1) > bag->index_cap && index_grow(bag) != 0)
 		return NULL;
-	for (j = hash_path(path, len) & (bag->index_cap - 1); bag->index[j];
-	     j = (j + 1) & (bag->index_cap - 1)) {
-		e = bag->entries[bag->index[j] - 1];
+	for (j = h & (bag->index_cap - 1); bag->index[j]; j = (j + 1) & (bag->index_cap - 1)) {
+		if ((bag->index[j] & ~(uint64_t)UINT32_MAX) != high)
+			continue;
+		e = bag->entries[(bag->index[j] & UINT32_MAX) - 1];
 		if (e->path_len == len && memcmp(e->data, path, len) == 0)
 			return e;
 	}
@@ -246,7 +256,7 @@ static struct entry *entry_get(struct bag *bag, const char *path, size_t len, bo
 	memcpy(e->data, path, len);
 	e->data[len] = '\0';
 	bag->entries[bag->count++] = e;
-	bag->index[j] = bag->count;
+	bag->index[j] = high | bag->count;
 	return e;
 }
 

@@ -169,6 +169,9 @@ static int check_open(struct batchpipe_worker *worker, struct task *task, struct
 			task_set_error(task, errno, NULL);
 		return -1;
 	}
+	/* For the audit's byte count: what was opened, whatever the verdict. */
+	if (task->size_cell && S_ISREG(st->st_mode))
+		*task->size_cell = (uint64_t)st->st_size + 1;
 	if (task->look_only) {
 		check_entry(task, st);
 		goto done;

@@ -44,7 +44,8 @@ static int take(struct reading *reading, struct task *task)
 		if (refusal)
 			task_set_error(task, 0, refusal);
 	}
-	if (reading->audit && audit_add_path(reading->audit, task->path, task->path_len) != 0) {
+	if (reading->audit && audit_add_listed(reading->audit, task->path, task->path_len,
+					       &task->size_cell) != 0) {
 		diag_file_error(NULL, errno);
 		free(task);
 		return -1;

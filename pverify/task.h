@@ -47,6 +47,9 @@ struct task {
 	/* The manifest's own verdict, inside the block, or NULL: a record with
 	 * an error attribute is ERROR before it is checked (reason points here). */
 	const char *note;
+	/* Where the worker records the size of the regular file it opened
+	 * (size + 1), for the audit's byte count (audit_add_listed); or NULL. */
+	uint64_t *size_cell;
 	char storage[];
 };
 

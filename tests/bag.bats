@@ -212,6 +212,42 @@ hand_bag() {
 	assert_success
 }
 
+@test "pverify --bag counts Payload-Oxum from every payload file as it is: grown, unreadable, found as its NFD form" {
+	# Bytes: a 4, sub/b 4, caf\u00e9 2; the checks learn the sizes of the
+	# files they open, the others are stat'ed: the count is the same.
+	hand_bag good
+	printf 'zz' > "good/data/$(printf 'caf\xc3\xa9')"
+	( cd good && sha256sum "data/$(printf 'caf\xc3\xa9')" >> manifest-sha256.txt )
+	printf 'Payload-Oxum: 10.3\n' > good/bag-info.txt
+	prun pverify --bag good
+	assert_success
+	# a listed file grown by 3 bytes: FAILED, and data/ holds 13 bytes
+	cp -a good grown && printf 'abc' >> grown/data/sub/b
+	prun pverify --bag grown
+	assert_failure 1
+	assert_output --partial "$(printf 'FAILED\tdata/sub/b')"
+	assert_output --partial "Payload-Oxum 10.3, but data/ holds 13.3"
+	# the NFC name on disk as NFD, grown: found, and its bytes counted
+	cp -a good nfd && mv "nfd/data/$(printf 'caf\xc3\xa9')" "nfd/data/$(printf 'cafe\xcc\x81')"
+	printf 'y' >> "nfd/data/$(printf 'cafe\xcc\x81')"
+	prun pverify --bag nfd
+	assert_failure 1
+	assert_output --partial "found as its NFD form"
+	assert_output --partial "Payload-Oxum 10.3, but data/ holds 11.3"
+	# a listed file nobody may read: an error, but its bytes are still
+	# there (in /tmp: pverify resolves the bag's path from /, and nobody
+	# may not pass through the test directory's parents)
+	local dir
+	dir=$(mktemp -d /tmp/bag-oxum.XXXXXX)
+	chmod 755 "$dir"
+	cp -a good "$dir/locked" && chmod -R a+rX "$dir/locked" && chmod 000 "$dir/locked/data/sub/b"
+	prun as_nobody pverify --bag "$dir/locked"
+	rm -rf "$dir"
+	assert_failure 1
+	assert_output --partial "$(printf 'ERROR\tdata/sub/b')"
+	refute_output --partial "Payload-Oxum"
+}
+
 @test "pverify --bag refuses a payload file missing from one of the payload manifests" {
 	make_tree src
 	prun pcopy --bag -a sha256,md5 src bag
