@@ -409,6 +409,13 @@ static bool should_flush(struct batchpipe *pipe, const struct batchpipe_batch *b
 	 * out together). */
 	if (atomic_load_explicit(&pipe->raised, memory_order_relaxed))
 		return batch->count >= BATCHPIPE_FAR_ITEMS;
+	/* Until the first opens have told near from far, batches are small
+	 * too: a manifest is read in moments, and had its files all gone out
+	 * in full batches before the first open returned, the raised workers
+	 * would find nothing left to share. */
+	if (pipe->jobs_far > config->jobs && batch->count >= BATCHPIPE_FAR_ITEMS &&
+	    atomic_load_explicit(&pipe->opens_timed, memory_order_relaxed) < 2 * BATCHPIPE_FAR_OPENS)
+		return true;
 	if (config->flush == BATCHPIPE_FLUSH_FIRST)
 		return batch->count >= BATCHPIPE_ITEMS || atomic_load(&pipe->submitted) < config->jobs;
 	limit = batch_limit(pipe);
