@@ -240,6 +240,7 @@ struct copy *copy_new(const struct copy_options *options, const char *const *des
 	/* Room for a ring in every reader there could be, far storage's too. */
 	atomic_init(&copy->ahead_left, readers_ahead_budget(readers_max(copy)));
 	atomic_init(&copy->far, false);
+	atomic_init(&copy->far_known, false);
 	atomic_init(&copy->handed, 0);
 	pthread_mutex_init(&copy->lock, NULL);
 	dbuf_init(&copy->left_out_names);

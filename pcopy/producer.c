@@ -59,6 +59,13 @@ struct held_files {
  */
 #define HELD_FAR_NS_PER_FILE 1000000
 
+/*
+ * Files a walker holds for one batch once the source is far, and until its
+ * first batch has told near from far: a reader copies a batch's files one
+ * after another, so on far storage small batches reach more readers at once.
+ */
+#define HELD_FAR_FILES 4
+
 /* The length of the history directory's name, for matching a record's first component. */
 #define HISTORY_LEN (sizeof(MHL2_DIR_NAME) - 1)
 
@@ -132,6 +139,7 @@ static void held_flush(struct worker *worker)
 	if (now_ns() - start > (uint64_t)n * HELD_FAR_NS_PER_FILE &&
 	    !atomic_exchange(&worker->copy->far, true))
 		readers_go_far(worker->copy);
+	atomic_store(&worker->copy->far_known, true);
 }
 
 /* Hold regular file at_fd/at_path (rel, len) for the next batch. */
@@ -147,7 +155,9 @@ static void hold_file(struct worker *worker, int at_fd, const char *at_path, con
 		stop_run(worker->copy, STOP_INTERNAL, rel, errno);
 		return;
 	}
-	if (held->batch.n == PREREAD_FILES)
+	if (held->batch.n == PREREAD_FILES ||
+	    (held->batch.n >= HELD_FAR_FILES &&
+	     (atomic_load(&worker->copy->far) || !atomic_load(&worker->copy->far_known))))
 		held_flush(worker);
 }
 

@@ -139,6 +139,7 @@ struct copy {
 	 * take the walkers' batches, and a device's readers made from then on
 	 * are READERS_FAR many unless -j said how many. */
 	atomic_bool far;
+	atomic_bool far_known;       /* a walker's batch has told near from far */
 	atomic_size_t handed;        /* walkers' batches queued to the readers, each with a descriptor */
 };
 
