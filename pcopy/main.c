@@ -90,7 +90,7 @@ static const char usage_text[] =
 	"                       OpenSSH key file KEY, or through ssh-agent (SSH_AUTH_SOCK)\n"
 	"                       when KEY is a public key or an encrypted private key\n"
 	"  -j, --readers=N      source files read at once per source device (default 4;\n"
-	"                       up to 32 once the source is found slow to answer)\n"
+	"                       up to 64 once the source is found slow to answer)\n"
 	"  -w, --writers=N      writer threads per extra destination (default 2)\n"
 	"      --progress       show progress even when stderr is not a terminal\n"
 	"      --no-progress    never show progress\n"

@@ -90,7 +90,7 @@ struct reader {
  * request (a pool starts only the threads it has work for), as far as the
  * descriptor limit allows (readers_max).
  */
-#define READERS_FAR 32
+#define READERS_FAR 64
 
 /**
  * The most readers a source device gets in copy's run: -j's count, or
