@@ -145,6 +145,11 @@ uint64_t mhl2_next_sequence(int histfd, const struct mhl2_chain *chain)
 
 int mhl2_fd_c4(int fd, char *c4)
 {
+	return mhl2_fd_c4_copy(fd, -1, c4);
+}
+
+int mhl2_fd_c4_copy(int fd, int out_fd, char *c4)
+{
 	struct hash_ctx *ctx = hash_ctx_new(hash_lookup("sha512"));
 	unsigned char digest[64];
 	char *buf = malloc(READ_CHUNK);
@@ -161,7 +166,8 @@ int mhl2_fd_c4(int fd, char *c4)
 			goto out;
 		if (n == 0)
 			break;
-		if (hash_ctx_update(ctx, buf, (size_t)n) != 0)
+		if (hash_ctx_update(ctx, buf, (size_t)n) != 0 ||
+		    (out_fd >= 0 && xwrite(out_fd, buf, (size_t)n) != 0))
 			goto out;
 	}
 	if (hash_ctx_final(ctx, digest) != 0)

@@ -41,6 +41,9 @@ uint64_t mhl2_next_sequence(int histfd, const struct mhl2_chain *chain);
 /** The C4 id of the bytes of the file open at fd (read to its end). Returns 0 or -1 with errno. */
 int mhl2_fd_c4(int fd, char *c4);
 
+/** mhl2_fd_c4, writing each byte read to out_fd as well (a generation carried). */
+int mhl2_fd_c4_copy(int fd, int out_fd, char *c4);
+
 /**
  * Feeds a generation's entries to tree, in a sorted walk's order. Returns
  * 0, or -1 with errno.

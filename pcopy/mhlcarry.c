@@ -2,17 +2,12 @@
 /** A SRC's ASC MHL history, checked and carried into each destination (mhlcarry.h). */
 #include "prelude.h"
 #include "mhlcarry.h"
-#include "hash.h"
-#include "hashreg.h"
-#include "xio.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define COPY_CHUNK ((size_t)64 << 10)
 
 /* Whether the history directory open at histfd holds a generation file. */
 static bool has_generations(int histfd)
@@ -197,40 +192,19 @@ out:
 int mhlcarry_copy(const struct mhlcarry *carry, size_t i, int fd)
 {
 	const struct mhl2_chain_link *link = &carry->chain.links[i];
-	struct hash_ctx *ctx = hash_ctx_new(hash_lookup("sha512"));
-	unsigned char digest[64];
 	char c4[MHL2_C4_LEN + 1];
-	char *buf = malloc(COPY_CHUNK);
 	int in = openat(carry->histfd, link->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	ssize_t n;
 	int rc = -1;
 
-	if (!ctx || !buf || in < 0)
-		goto out;
-	for (;;) {
-		n = read(in, buf, COPY_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto out;
-		if (n == 0)
-			break;
-		if (hash_ctx_update(ctx, buf, (size_t)n) != 0 || xwrite(fd, buf, (size_t)n) != 0)
-			goto out;
+	if (in < 0)
+		return -1;
+	if (mhl2_fd_c4_copy(in, fd, c4) == 0) {
+		if (strcmp(c4, link->c4) == 0)
+			rc = 0;
+		else
+			errno = EBADMSG;
 	}
-	if (hash_ctx_final(ctx, digest) != 0)
-		goto out;
-	mhl2_c4_encode(digest, c4);
-	if (strcmp(c4, link->c4) != 0) {
-		errno = EBADMSG;
-		goto out;
-	}
-	rc = 0;
-out:
-	if (in >= 0)
-		close(in);
-	hash_ctx_free(ctx);
-	free(buf);
+	close(in);
 	return rc;
 }
 
