@@ -128,8 +128,10 @@ start_slow_pcopy() {
 	# the caller asks for the signals as they are (KEEP_SIGNALS=1).
 	local reset=(env --default-signal=INT)
 	[ "${KEEP_SIGNALS:-0}" = 1 ] && reset=()
+	# One reader (-j 1): writes this slow make pcopy take the storage for
+	# far and copy with many readers at once, done before the test looks.
 	LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX=$PWD EIO_SHIM_SPARE=.pcopy-journal \
-		EIO_SHIM_DELAY_US=5000 "${reset[@]}" pcopy "$@" 2>err &
+		EIO_SHIM_DELAY_US=5000 "${reset[@]}" pcopy -j 1 "$@" 2>err &
 	pid=$!
 	for ((i = 0; i < 400; i++)); do
 		[ -f "$dest/.pcopy-journal" ] &&
