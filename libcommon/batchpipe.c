@@ -247,14 +247,14 @@ static void raise_when_far(struct batchpipe *pipe, bool slept)
 	if (n < BATCHPIPE_FAR_OPENS || 2 * n < timed || atomic_exchange(&pipe->raised, true))
 		return;
 	atomic_store(&pipe->open_ahead, preread_share(pipe->jobs_far));
-	pool_raise(pipe->pool, pipe->jobs_far);
+	if (pipe->pool)
+		pool_raise(pipe->pool, pipe->jobs_far);
 }
 
 static int open_item(void *ctx, size_t i, struct stat *st)
 {
 	struct batch_work *work = ctx;
 	struct batchpipe *pipe = work->worker->pipe;
-
 	long before;
 	int fd;
 
