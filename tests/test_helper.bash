@@ -117,7 +117,7 @@ make_awkward_tree() {
 
 # start_slow_pcopy DEST ARG...: start pcopy ARG... in the background
 # (stderr to ./err, its pid in $pid) with every write under the current
-# directory slowed 5 ms by the shim build_shim made; return once DEST's
+# directory slowed 20 ms by the shim build_shim made; return once DEST's
 # journal records more than AFTER files (default 10), so that a signal or a
 # kill sent now lands mid-copy.
 start_slow_pcopy() {
@@ -128,10 +128,12 @@ start_slow_pcopy() {
 	# the caller asks for the signals as they are (KEEP_SIGNALS=1).
 	local reset=(env --default-signal=INT)
 	[ "${KEEP_SIGNALS:-0}" = 1 ] && reset=()
-	# One reader (-j 1): writes this slow make pcopy take the storage for
-	# far and copy with many readers at once, done before the test looks.
+	# One reader (-j 1), 20 ms a write: writes this slow make pcopy take the
+	# storage for far and copy with many readers at once, and each walker
+	# copies a directory's files itself; slower, the copy is still running
+	# when the test looks, on a loaded machine too.
 	LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX=$PWD EIO_SHIM_SPARE=.pcopy-journal \
-		EIO_SHIM_DELAY_US=5000 "${reset[@]}" pcopy -j 1 "$@" 2>err &
+		EIO_SHIM_DELAY_US=20000 "${reset[@]}" pcopy -j 1 "$@" 2>err &
 	pid=$!
 	for ((i = 0; i < 400; i++)); do
 		[ -f "$dest/.pcopy-journal" ] &&
