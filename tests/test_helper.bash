@@ -124,9 +124,10 @@ start_slow_pcopy() {
 	local dest=$1 after=${AFTER:-10} i
 	shift
 	# A non-interactive shell starts background jobs with SIGINT ignored,
-	# which pcopy keeps ignored: give it the default disposition, unless
-	# the caller asks for the signals as they are (KEEP_SIGNALS=1).
-	local reset=(env --default-signal=INT)
+	# and nohup (a suite started under it) SIGHUP, which pcopy keeps
+	# ignored: give both the default disposition, unless the caller asks
+	# for the signals as they are (KEEP_SIGNALS=1).
+	local reset=(env --default-signal=INT,HUP)
 	[ "${KEEP_SIGNALS:-0}" = 1 ] && reset=()
 	# One reader (-j 1), 20 ms a write: writes this slow make pcopy take the
 	# storage for far and copy with many readers at once, and each walker
