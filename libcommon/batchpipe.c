@@ -4,6 +4,7 @@
 #include "batchpipe.h"
 #include "pool.h"
 #include "reorder.h"
+#include "sleeps.h"
 #include "xio.h"
 #include <errno.h>
 #include <pthread.h>
@@ -13,7 +14,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 /* Files done before their typical size is trusted (BATCHPIPE_FLUSH_IDLE). */
 #define SIZE_SAMPLE 16
@@ -221,14 +221,6 @@ struct batch_work {
 	bool measure;                  /* time the first opens (raise_when_far) */
 };
 
-/* Voluntary context switches of the calling thread so far (it slept in the kernel). */
-static long slept_count(void)
-{
-	struct rusage ru;
-
-	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nvcsw : 0;
-}
-
 /*
  * One of the first opens of a batch was timed, and slept or not. On a warm
  * cache an open never sleeps; on far storage each one waits for a round
@@ -262,9 +254,9 @@ static int open_item(void *ctx, size_t i, struct stat *st)
 		return -1;
 	if (!work->measure || i >= BATCHPIPE_FAR_ITEMS)
 		return pipe->config.open(work->worker, item_at(pipe, work->batch, i), st);
-	before = slept_count();
+	before = thread_sleeps();
 	fd = pipe->config.open(work->worker, item_at(pipe, work->batch, i), st);
-	raise_when_far(pipe, slept_count() != before);
+	raise_when_far(pipe, thread_sleeps() != before);
 	return fd;
 }
 

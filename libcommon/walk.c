@@ -102,6 +102,7 @@
 #include "prelude.h"
 #include "walk.h"
 #include "dbuf.h"
+#include "sleeps.h"
 #include "uring.h"
 #include <dirent.h>
 #include <errno.h>
@@ -631,14 +632,6 @@ unsigned walk_io_threads(void)
 	return n < 8 ? 8 : n > 64 ? 64 : n;
 }
 
-/* Voluntary context switches of the calling thread so far (it blocked in the kernel). */
-static long blocked_count(void)
-{
-	struct rusage ru;
-
-	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nvcsw : 0;
-}
-
 /* Raise the default thread cap to io_threads, once. */
 static void raise_threads(struct walker *wk)
 {
@@ -662,13 +655,13 @@ static void note_blocking(struct walker *wk, long before)
 {
 	/* A few blocked reads happen on a warm tree too (a page evicted under
 	 * memory pressure); a cold one blocks on nearly every directory. */
-	if (blocked_count() == before || atomic_fetch_add(&wk->blocked_reads, 1) + 1 < 8)
+	if (thread_sleeps() == before || atomic_fetch_add(&wk->blocked_reads, 1) + 1 < 8)
 		return;
 	raise_threads(wk);
 }
 
 /*
- * A probe of n stats done one by one has been timed (before: blocked_count()
+ * A probe of n stats done one by one has been timed (before: thread_sleeps()
  * before it). On a warm cache a stat never sleeps; far away every one does
  * (a round trip each), while on a cold local disk only some do (one inode
  * block read serves many entries) and there the hand-off to the kernel's
@@ -681,7 +674,7 @@ static void note_blocking(struct walker *wk, long before)
  */
 static bool note_stat_blocking(struct walker *wk, long before, size_t n)
 {
-	if ((size_t)(blocked_count() - before) < n)
+	if ((size_t)(thread_sleeps() - before) < n)
 		return false;
 	if (atomic_fetch_add(&wk->blocked_stats, 1) + 1 >= WALK_STAT_BLOCKED) {
 		atomic_store(&wk->stats_block, true);
@@ -702,7 +695,7 @@ static ssize_t read_dents(struct walk_worker *w, int fd, bool *first)
 	struct walker *wk = w->walker;
 	bool measure = *first && w->first_reads++ % WALK_SAMPLE == 0 &&
 		       atomic_load_explicit(&wk->adaptive, memory_order_relaxed);
-	long before = measure ? blocked_count() : 0;
+	long before = measure ? thread_sleeps() : 0;
 	ssize_t len = getdents64(fd, w->dents, WALK_DENTS_SIZE);
 
 	if (measure)
@@ -1009,7 +1002,7 @@ static void stat_jobs(struct walk_worker *w, int dirfd, struct walk_stat_job *jo
 		while (probe && done < n &&
 		       !atomic_load_explicit(&wk->stats_block, memory_order_relaxed)) {
 			size_t m = n - done < WALK_STAT_PROBE ? n - done : WALK_STAT_PROBE;
-			long before = blocked_count();
+			long before = thread_sleeps();
 
 			stat_jobs_one_by_one(w, dirfd, jobs + done, m);
 			done += m;

@@ -22,6 +22,7 @@
 #include "rdest.h"
 #include "reader.h"
 #include "record.h"
+#include "sleeps.h"
 #include "tally.h"
 #include "walk.h"
 #include <dirent.h>
@@ -55,7 +56,10 @@ struct held_files {
  * nanoseconds) before the source counts as far (a network mount, FUSE, a
  * disk that seeks): from then on the walker's batches go to the source
  * device's readers, so that several are open and read at once while the
- * walk goes on, instead of one walker opening one file after another.
+ * walk goes on, instead of one walker opening one file after another. The
+ * walker must also have slept in the kernel once a file or more (sleeps.h):
+ * on a busy machine every batch is slow, but a preempted walker did not
+ * wait for its storage, and more readers would only crowd the CPUs.
  */
 #define HELD_FAR_NS_PER_FILE 1000000
 
@@ -126,6 +130,7 @@ static void held_flush(struct worker *worker)
 {
 	struct held_files *held = worker->held;
 	uint64_t start;
+	long sleeps;
 	size_t n;
 
 	if (!held || held->batch.n == 0)
@@ -133,12 +138,14 @@ static void held_flush(struct worker *worker)
 	if (atomic_load(&worker->copy->far) && held_hand_over(worker, held) == 0)
 		return;
 	n = held->batch.n;
+	sleeps = thread_sleeps();
 	start = now_ns();
 	/* worker is the first member of the walker's struct reader (walker_init). */
 	batch_copy((struct reader *)worker, &held->batch, held->ahead);
 	/* Far storage is worth its hand-overs only with room for more readers
 	 * than -j's default (a low descriptor limit leaves none). */
 	if (now_ns() - start > (uint64_t)n * HELD_FAR_NS_PER_FILE &&
+	    (size_t)(thread_sleeps() - sleeps) >= n &&
 	    readers_max(worker->copy) > worker->copy->opt.readers &&
 	    !atomic_exchange(&worker->copy->far, true))
 		readers_go_far(worker->copy);

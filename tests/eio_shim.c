@@ -5,6 +5,8 @@
  * 0) have gone to such files, except files whose path contains
  * EIO_SHIM_SPARE (e.g. the journal). With EIO_SHIM_DELAY_US, every such write
  * first sleeps that long instead (a slow destination, to kill a copy midway).
+ * With EIO_SHIM_SPIN_US, every such write first spins on the CPU that long
+ * instead, never sleeping: slow as on a busy machine, not as far storage.
  * With EIO_SHIM_CORRUPT=1, such writes succeed but store their first byte
  * inverted (a silently corrupting disk, for --verify).
  * With EIO_SHIM_HOLD=NAME, a pread(2) of a file named NAME (anywhere) waits
@@ -32,6 +34,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 static atomic_long written;
@@ -67,6 +70,18 @@ static int targeted(int fd)
 	return 1;
 }
 
+/* Spin on the CPU for us microseconds of the thread's own CPU time. */
+static void spin_for(unsigned long us)
+{
+	struct timespec start, now;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+	do
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+	while ((unsigned long)((now.tv_sec - start.tv_sec) * 1000000L +
+			       (now.tv_nsec - start.tv_nsec) / 1000) < us);
+}
+
 /*
  * Decide for a write of len bytes: 0 to let it through, 1 to corrupt it, -1
  * to fail it with EIO.
@@ -74,7 +89,7 @@ static int targeted(int fd)
 static int intercept(int fd, size_t len)
 {
 	const char *after = getenv("EIO_SHIM_AFTER"), *delay = getenv("EIO_SHIM_DELAY_US");
-	const char *corrupt = getenv("EIO_SHIM_CORRUPT");
+	const char *corrupt = getenv("EIO_SHIM_CORRUPT"), *spin = getenv("EIO_SHIM_SPIN_US");
 
 	if (!targeted(fd))
 		return 0;
@@ -82,6 +97,10 @@ static int intercept(int fd, size_t len)
 		return len > 0 ? 1 : 0;
 	if (delay && *delay) {
 		usleep((useconds_t)strtoul(delay, NULL, 10));
+		return 0;
+	}
+	if (spin && *spin) {
+		spin_for(strtoul(spin, NULL, 10));
 		return 0;
 	}
 	if (atomic_fetch_add(&written, (long)len) + (long)len <= (after ? atol(after) : 0))

@@ -453,6 +453,41 @@ teardown() {
 	seal_ok out-large
 }
 
+@test "a copy slow because the CPU is busy keeps its readers; one that waits on its storage raises them" {
+	# A walker's batch that took over 1 ms a file marks the source far and
+	# raises the readers to 64, but only if the walker slept in the kernel
+	# (waited for its storage). On a loaded machine (a CI runner) batches are
+	# slow from preemption alone: those must not raise anything. The shim
+	# makes each write slow, spinning on the CPU or sleeping.
+	build_shim
+	local i
+	mkdir -p src/a src/b
+	for ((i = 0; i < 150; i++)); do
+		printf '%s' "$i" > "src/a/f$i"
+		printf '%s' "$i" > "src/b/f$i"
+	done
+	# threads KIND: the most threads pcopy ran, its writes slowed 3 ms by KIND.
+	threads() {
+		local pid most=0 n
+		env LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX="$PWD/out-$1" \
+			EIO_SHIM_SPARE=.pcopy-journal "EIO_SHIM_$1_US=3000" pcopy src "out-$1" 2>/dev/null &
+		pid=$!
+		while n=$(awk '/^Threads:/ {print $2}' "/proc/$pid/status" 2>/dev/null) && [ -n "$n" ]; do
+			[ "$n" -gt "$most" ] && most=$n
+			sleep 0.01
+		done
+		wait "$pid" || return 1
+		echo "$most"
+	}
+	spin=$(threads SPIN)
+	delay=$(threads DELAY)
+	echo "threads with spinning writes: $spin; with sleeping writes: $delay"
+	assert [ "$spin" -lt 16 ]
+	assert [ "$delay" -gt 32 ]
+	seal_ok out-SPIN
+	seal_ok out-DELAY
+}
+
 @test "SIGTERM rolls back every destination and exits 143" {
 	build_shim
 	make_many src 400
