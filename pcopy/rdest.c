@@ -360,7 +360,7 @@ void rdest_history(struct copy *copy, struct dest *dest, const struct mhlcarry *
 		goto out;
 	}
 	h.name = "";
-	if (dest_ok(dest) && history_piece(&h, NULL, 0) != 0)
+	if (dest_ok(dest) && history_piece(&h, "", 0) != 0)
 		lost(dest);
 out:
 	dbuf_free(&h.out);
