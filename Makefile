@@ -80,9 +80,10 @@ endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
 # pcopy/proto.c needs nothing of pcopy but its header: its unit tests
-# (tests/unit/test_proto.c) link it alone. The journal's four files need
-# only each other (tests/unit/test_journal.c).
-UNIT_EXTRA_OBJ := $(O)/pcopy/proto.o $(O)/pcopy/journal.o $(O)/pcopy/journal_group.o \
+# (tests/unit/test_proto.c) link it alone; mhlcarry.c needs only proto.c
+# (tests/unit/test_mhlcarry.c). The journal's four files need only each
+# other (tests/unit/test_journal.c).
+UNIT_EXTRA_OBJ := $(O)/pcopy/proto.o $(O)/pcopy/mhlcarry.o $(O)/pcopy/journal.o $(O)/pcopy/journal_group.o \
 		  $(O)/pcopy/journal_read.o $(O)/pcopy/journal_finish.o
 
 $(BIN)/unit-tests: $(UNIT_OBJ) $(UNIT_EXTRA_OBJ) $(LIBA)

@@ -27,6 +27,7 @@
 #include "mhl2ignore.h"
 #include "mhl2prior.h"
 #include "mhlcarry.h"
+#include "rdest.h"
 #include "diag.h"
 #include "record.h"
 #include "seal.h"
@@ -432,10 +433,6 @@ static int open_history(struct dest *dest)
 	return openat(dest->rootfd, MHL2_DIR_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
-/* Why a source's history and a remote copy do not go together. */
-#define REMOTE_REFUSED "ASC MHL history cannot be carried through a remote copy yet (copy " \
-	"without --mhl: the history goes as files, and phash --seal --mhl there extends it)"
-
 /* Refuse dest's history for reason (said here, as "DEST/ascmhl: reason"). */
 static void refuse(struct dest *dest, const char *reason)
 {
@@ -450,6 +447,37 @@ static void refuse(struct dest *dest, const char *reason)
 	else
 		dest_fail_said(dest, MHL2_DIR_NAME, strlen(MHL2_DIR_NAME));
 	dbuf_free(&msg);
+}
+
+/*
+ * Each destination against SRC's history (carry, src naming SRC): a
+ * remote one is sent it, its side checks it against its own; a local
+ * one's own history must agree with it, else it is refused.
+ */
+static void plan_dests(struct copy *copy, const struct mhlcarry *carry, const char *src)
+{
+	const char *reason;
+
+	for (size_t i = 0; i < copy->ndests; i++) {
+		struct dest *dest = &copy->dests[i];
+
+		if (!dest_ok(dest))
+			continue;
+		if (dest->rdest) {
+			if (carry->chain.n > 0)
+				rdest_history(copy, dest, carry, src);
+			continue;
+		}
+		if (dest->rootfd < 0)
+			continue;
+		if (mhlcarry_plan(carry, dest->rootfd, &dest->mhl_carried, &reason) != 0) {
+			if (errno)
+				dest_fail(dest, MHL2_DIR_NAME, strlen(MHL2_DIR_NAME), errno,
+					  reason);
+			else
+				refuse(dest, reason);
+		}
+	}
 }
 
 void mhlseal_prepare(struct copy *copy, const char *src)
@@ -472,42 +500,16 @@ void mhlseal_prepare(struct copy *copy, const char *src)
 		dbuf_free(&path);
 		return;
 	}
-	if (carry->histfd >= 0 && carry->chain.n > 0 && copy->opt.peer) {
-		/* Sending to a client (pcopy host:SRC DEST --mhl): the history
-		 * would not reach it; said here, where SRC is. */
-		dbuf_clear(&path);
-		dbuf_printf(&path, "%s/%s", src, MHL2_DIR_NAME);
-		stop_run_why(copy, STOP_SOURCE, path.data ? path.data : src, EINVAL,
-			     REMOTE_REFUSED);
-		dbuf_free(&path);
-		return;
-	}
 	dbuf_free(&path);
-	if (carry->histfd < 0)
-		return;
-	for (size_t i = 0; i < copy->ndests; i++) {
-		struct dest *dest = &copy->dests[i];
+	if (carry->histfd >= 0)
+		plan_dests(copy, carry, src);
+}
 
-		if (!dest_ok(dest))
-			continue;
-		/* A remote destination's generation is written by the pcopy
-		 * there, which has no way to SRC's history yet: refused rather
-		 * than given a history that has lost the card's generations. */
-		if (dest->rdest) {
-			if (carry->chain.n > 0)
-				refuse(dest, "SRC's " REMOTE_REFUSED);
-			continue;
-		}
-		if (dest->rootfd < 0)
-			continue;
-		if (mhlcarry_plan(carry, dest->rootfd, &dest->mhl_carried, &reason) != 0) {
-			if (errno)
-				dest_fail(dest, MHL2_DIR_NAME, strlen(MHL2_DIR_NAME), errno,
-					  reason);
-			else
-				refuse(dest, reason);
-		}
-	}
+void mhlseal_adopt(struct copy *copy, struct mhlcarry *carry, const char *src)
+{
+	mhlseal_release(copy);
+	copy->mhl_source = carry;
+	plan_dests(copy, carry, src);
 }
 
 void mhlseal_release(struct copy *copy)
@@ -546,7 +548,7 @@ static int carry_generations(struct copy *copy, struct worker *worker, struct de
 {
 	const struct mhlcarry *carry = copy->mhl_source;
 
-	if (!carry || carry->histfd < 0)
+	if (!carry || carry->chain.n == 0)
 		return 0;
 	/* The destination's history is as it was when the run was planned. */
 	if (chain->n != dest->mhl_carried && dest->mhl_carried < carry->chain.n) {

@@ -6,13 +6,24 @@
 #include "worker.h"
 #include <time.h>
 
+struct mhlcarry;
+
 /**
  * Before a tree is copied (copy_tree): read and check SRC's own ASC MHL
  * history, if it has one (mhlcarry.h). A history that cannot be carried
  * stops the run (exit 1, nothing copied); a destination whose history
- * differs from SRC's is refused (dest failed, the others go on).
+ * differs from SRC's is refused (dest failed, the others go on); a remote
+ * destination is sent the history (rdest_history), checked and carried
+ * there.
  */
 void mhlseal_prepare(struct copy *copy, const char *src);
+
+/**
+ * A history the sender sent (receive.c), checked (mhlcarry_receive_end):
+ * the run carries it as mhlseal_prepare's, each destination planned against
+ * it. src names the sender's SRC in messages. Takes carry (malloc'd) over.
+ */
+void mhlseal_adopt(struct copy *copy, struct mhlcarry *carry, const char *src);
 
 /** Release what mhlseal_prepare kept; NULL-safe on copy->mhl_source. */
 void mhlseal_release(struct copy *copy);

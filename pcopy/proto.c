@@ -121,6 +121,17 @@ int proto_put_ready(struct dbuf *out, int single)
 	return frame_end(out, start);
 }
 
+int proto_put_history(struct dbuf *out, const char *name, size_t name_len, const void *data,
+		      size_t len)
+{
+	size_t start;
+
+	if (frame_begin(out, PROTO_HISTORY, &start) != 0 || frame_put_bytes(out, name, name_len) != 0 ||
+	    frame_put_bytes(out, data, len) != 0)
+		return -1;
+	return frame_end(out, start);
+}
+
 int proto_put_commit(struct dbuf *out, uint64_t left_out)
 {
 	size_t start;
@@ -247,6 +258,37 @@ int proto_get_setup(const struct frame *frame, struct proto_setup *setup, struct
 			    : setup->single_name[0] != '\0')
 			return bad(why, "malformed single file name");
 	}
+	return 0;
+}
+
+bool proto_generation_name_ok(const char *name, size_t len)
+{
+	size_t digits = 0;
+
+	while (digits < len && name[digits] >= '0' && name[digits] <= '9')
+		digits++;
+	return digits > 0 && digits < len && (name[digits] == '_' || name[digits] == '.') &&
+	       len > 4 && len <= NAME_MAX && memcmp(name + len - 4, ".mhl", 4) == 0 &&
+	       !memchr(name, '/', len) && !memchr(name, '\0', len);
+}
+
+int proto_get_history(const struct frame *frame, const char **name, size_t *name_len,
+		      const unsigned char **data, size_t *len, const char **why)
+{
+	static const char chain[] = PROTO_HISTORY_CHAIN;
+	struct frame_cursor cur;
+
+	if (frame->type != PROTO_HISTORY)
+		return bad(why, "not a history");
+	frame_cursor_init(&cur, frame);
+	*name = (const char *)frame_get_bytes(&cur, name_len);
+	*data = frame_get_bytes(&cur, len);
+	if (!*name || !*data || done(&cur, why) != 0)
+		return bad(why, "malformed history");
+	if (*name_len == 0 ? *len != 0
+			   : !(*name_len == sizeof(chain) - 1 && memcmp(*name, chain, *name_len) == 0) &&
+				     !proto_generation_name_ok(*name, *name_len))
+		return bad(why, "a history file that is neither the chain nor a generation");
 	return 0;
 }
 

@@ -37,6 +37,7 @@ enum proto_type {
 	PROTO_ABORT = 16,  /* the file is dropped (the source failed) */
 	PROTO_LINK = 17,   /* -H: another name of a file sent before (same dev and ino) */
 	PROTO_SAME = 18,   /* delta: the next bytes are the receiver's old file's, at the same offset */
+	PROTO_HISTORY = 19, /* sender, --mhl, before any entry: a piece of SRC's ASC MHL history */
 	PROTO_COMMIT = 20, /* sender: everything was sent: seal */
 	PROTO_CANCEL = 21, /* sender: roll back (why) */
 	PROTO_MSG = 30,    /* a message line for the user's stderr */
@@ -82,6 +83,16 @@ enum {
 #define PROTO_HASHES_MAX 1024
 #define PROTO_BLOCK_MIN ((uint32_t)4 << 10)
 #define PROTO_BLOCK_MAX ((uint32_t)1 << 20)
+
+/*
+ * SRC's ASC MHL history (PROTOCOL.md 4.9): at most this many bytes and
+ * files (the chain and its generations) in all, so that what the receiver
+ * keeps of it stays bounded whatever the sender says.
+ */
+#define PROTO_HISTORY_MAX ((uint64_t)1 << 30)
+#define PROTO_HISTORY_FILES_MAX 10000
+/* The history's chain file: the first file a history sends. */
+#define PROTO_HISTORY_CHAIN "ascmhl_chain.xml"
 
 struct proto_setup {
 	unsigned role;
@@ -135,6 +146,12 @@ int proto_put_hashes(struct dbuf *out, uint64_t first, const void *hashes, size_
 int proto_put_same(struct dbuf *out, uint64_t offset, uint64_t length);
 /** READY: empty (single < 0), or, after a SETUP with PROTO_SINGLE, u8 single (0 or 1). */
 int proto_put_ready(struct dbuf *out, int single);
+/**
+ * HISTORY: the next len bytes of the history file name (name_len bytes);
+ * an empty name (and no data) ends the history.
+ */
+int proto_put_history(struct dbuf *out, const char *name, size_t name_len, const void *data,
+		      size_t len);
 
 /*
  * Decoders: 0, or -1 when the frame is malformed (with a reason for the
@@ -168,6 +185,21 @@ int proto_get_hashes(const struct frame *frame, uint64_t *first, const unsigned 
 int proto_get_same(const struct frame *frame, uint64_t *offset, uint64_t *length, const char **why);
 /** READY: empty (single NULL), or u8 0 or 1 into *single (asked with PROTO_SINGLE). */
 int proto_get_ready(const struct frame *frame, bool *single, const char **why);
+/**
+ * HISTORY: name empty (the end; data empty too), PROTO_HISTORY_CHAIN, or a
+ * generation's name (proto_generation_name_ok); *name and *data point into
+ * the frame.
+ */
+int proto_get_history(const struct frame *frame, const char **name, size_t *name_len,
+		      const unsigned char **data, size_t *len, const char **why);
+
+/**
+ * Whether name (len bytes) is an ASC MHL generation's file name, the only
+ * files besides the chain a history carries: one component of at most
+ * NAME_MAX bytes, digits, then '_' or '.', ending in ".mhl" (the reference
+ * implementation's NNNN_name.mhl), no NUL and no '/'.
+ */
+bool proto_generation_name_ok(const char *name, size_t len);
 
 /*
  * The longest relative path an entry may have. Longer than PATH_MAX, as a

@@ -16,6 +16,7 @@
 #include "rdest.h"
 #include "destdir.h"
 #include "diag.h"
+#include "mhlcarry.h"
 #include "proto.h"
 #include "rdelta.h"
 #include "record.h"
@@ -304,6 +305,66 @@ void rdest_setup(struct copy *copy, struct dest *dest, struct remote *peer)
 		return;
 	}
 	rd->listening = true;
+}
+
+/* rdest_history's: the file in progress, and what became of the connection. */
+struct history_out {
+	struct dest *dest;
+	const char *name;
+	struct dbuf out;
+	bool sent;                   /* a piece of this file went out */
+	bool lost;
+};
+
+/* One piece of the file in progress (mhlcarry_read's fn) as a HISTORY frame. 0 or -1. */
+static int history_piece(void *arg, const void *data, size_t len)
+{
+	struct history_out *h = arg;
+
+	dbuf_clear(&h->out);
+	if (proto_put_history(&h->out, h->name, strlen(h->name), data, len) != 0)
+		return -1;
+	h->sent = true;
+	if (remote_send(h->dest->rdest->remote, &h->out, true) != 0) {
+		h->lost = true;
+		return -1;
+	}
+	return 0;
+}
+
+void rdest_history(struct copy *copy, struct dest *dest, const struct mhlcarry *carry,
+		   const char *src)
+{
+	struct history_out h = {.dest = dest};
+	struct dbuf path;
+
+	dbuf_init(&h.out);
+	dbuf_init(&path);
+	for (size_t i = 0; i <= carry->chain.n && dest_ok(dest); i++) {
+		h.name = i == 0 ? MHL2_CHAIN_NAME : carry->chain.links[i - 1].path;
+		h.sent = false;
+		/* An empty file still goes out, as one empty piece. */
+		if (mhlcarry_read(carry, i == 0 ? MHLCARRY_CHAIN : i - 1, history_piece, &h) == 0 &&
+		    (h.sent || history_piece(&h, "", 0) == 0))
+			continue;
+		if (h.lost) {
+			lost(dest);
+		} else {
+			int err = errno;
+
+			dbuf_printf(&path, "%s/%s/%s", src, MHL2_DIR_NAME, h.name);
+			stop_run_why(copy, STOP_SOURCE, path.data ? path.data : src, err,
+				     err == EBADMSG ? "changed during the run: the history cannot be "
+						      "carried" : NULL);
+		}
+		goto out;
+	}
+	h.name = "";
+	if (dest_ok(dest) && history_piece(&h, "", 0) != 0)
+		lost(dest);
+out:
+	dbuf_free(&h.out);
+	dbuf_free(&path);
 }
 
 void rdest_root(struct dest *dest, const struct stat *st)

@@ -20,6 +20,19 @@
  */
 void rdest_setup(struct copy *copy, struct dest *dest, struct remote *peer);
 
+struct mhlcarry;
+
+/**
+ * --mhl: send SRC's ASC MHL history (carry, checked; src names SRC in
+ * messages) before any entry: its chain file, then each generation it
+ * lists, each checked against the chain's C4 again as it is read, then the
+ * history's end (PROTOCOL.md 4.9). The remote side checks it and carries
+ * it. A generation that changed or cannot be read stops the run; a lost
+ * connection fails dest.
+ */
+void rdest_history(struct copy *copy, struct dest *dest, const struct mhlcarry *carry,
+		   const char *src);
+
 /** The source root's metadata (the root gets it at completion). */
 void rdest_root(struct dest *dest, const struct stat *st);
 

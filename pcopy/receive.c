@@ -13,6 +13,8 @@
 #include "diag.h"
 #include "fileop.h"
 #include "journal.h"
+#include "mhlcarry.h"
+#include "mhlseal.h"
 #include "producer.h"
 #include "proto.h"
 #include "rdelta.h"
@@ -41,6 +43,9 @@ struct receiving {
 	bool said_failed;
 	struct rdelta_recv *delta;   /* the file comes by delta: its old file's hashes go back */
 	unsigned char *same_buf;     /* RECEIVE_SAME_CHUNK bytes, made on first use */
+	struct mhlcarry *history;    /* --mhl: SRC's ASC MHL history arriving, or NULL */
+	bool history_over;           /* its end came: no other history */
+	bool entries;                /* an entry came: a history would be out of place */
 };
 
 /* A frame the protocol does not allow here: malformed input, exit 2; said once. */
@@ -325,6 +330,62 @@ static void on_link(struct receiving *rx, const struct proto_entry *entry)
 	free(task);
 }
 
+/*
+ * HISTORY (PROTOCOL.md 4.9): SRC's ASC MHL history, before any entry,
+ * gathered; at its end checked here as SRC's own would be (mhlcarry.h), and
+ * carried by the run as a local SRC's is (mhlseal_adopt).
+ */
+static void on_history(struct receiving *rx, const struct frame *frame)
+{
+	const unsigned char *data;
+	const char *name, *why, *reason;
+	size_t name_len, len;
+	struct dbuf path;
+
+	if (!rx->copy->opt.mhl) {
+		malformed(rx, "an ASC MHL history without --mhl");
+		return;
+	}
+	if (rx->entries || rx->history_over) {
+		malformed(rx, "an ASC MHL history out of place");
+		return;
+	}
+	if (proto_get_history(frame, &name, &name_len, &data, &len, &why) != 0) {
+		malformed(rx, why);
+		return;
+	}
+	if (!rx->history) {
+		rx->history = calloc(1, sizeof(*rx->history));
+		if (!rx->history) {
+			stop_run(rx->copy, STOP_INTERNAL, rx->peer_name, ENOMEM);
+			return;
+		}
+		rx->history->histfd = -1;
+	}
+	if (name_len > 0) {
+		if (mhlcarry_receive(rx->history, name, name_len, data, len, &why) == 0)
+			return;
+		if (errno == EPROTO)
+			malformed(rx, why);
+		else
+			stop_run(rx->copy, STOP_INTERNAL, rx->peer_name, errno);
+		return;
+	}
+	rx->history_over = true;
+	dbuf_init(&path);
+	if (mhlcarry_receive_end(rx->history, rx->peer_name, &path, &reason) == 0) {
+		mhlseal_adopt(rx->copy, rx->history, rx->peer_name);
+		rx->history = NULL;
+	} else if (errno == EPROTO) {
+		malformed(rx, reason);
+	} else {
+		/* As a local SRC's would: carried whole or not at all. */
+		stop_run_why(rx->copy, STOP_SOURCE, path.data ? path.data : rx->peer_name, errno,
+			     reason);
+	}
+	dbuf_free(&path);
+}
+
 /* Stop the run for the sender's reason, made printable: its words cannot forge ours. */
 static void stop_run_printable(struct copy *copy, const char *why, size_t len)
 {
@@ -400,6 +461,13 @@ int receive_entries(struct copy *copy, struct remote *peer, const char *peer_nam
 			malformed(&rx, "a file's data cut short");
 			break;
 		}
+		if (rx.history && !rx.history_over && frame.type != PROTO_HISTORY &&
+		    frame.type != PROTO_CANCEL) {
+			malformed(&rx, "an ASC MHL history cut short");
+			break;
+		}
+		if (frame.type >= PROTO_ROOT && frame.type <= PROTO_LINK)
+			rx.entries = true;
 		switch (frame.type) {
 		case PROTO_ROOT:
 			if (get_entry(&rx, &frame, &entry) == 0)
@@ -459,6 +527,9 @@ int receive_entries(struct copy *copy, struct remote *peer, const char *peer_nam
 			if (get_entry(&rx, &frame, &entry) == 0)
 				on_link(&rx, &entry);
 			break;
+		case PROTO_HISTORY:
+			on_history(&rx, &frame);
+			break;
 		case PROTO_COMMIT:
 			if (proto_get_commit(&frame, left_out, &why) != 0)
 				malformed(&rx, why);
@@ -489,6 +560,10 @@ int receive_entries(struct copy *copy, struct remote *peer, const char *peer_nam
 out:
 	if (rx.task)
 		end_file(&rx, NULL);
+	if (rx.history) {
+		mhlcarry_close(rx.history);
+		free(rx.history);
+	}
 	hashset_fini(&rx.hashes);
 	walker_fini(rx.reader);
 	free(rx.same_buf);

@@ -123,7 +123,7 @@ struct copy {
 	/* Source root (records mode: the --from root; tree mode: SRC). */
 	size_t root_len;
 	char *src_root;              /* tree mode, --delete: SRC as walked */
-	struct mhlcarry *mhl_source; /* --mhl, tree mode: SRC's ASC MHL history, or NULL */
+	struct mhlcarry *mhl_source; /* --mhl: SRC's ASC MHL history (or the sender's), or NULL */
 	/* Hard links (-H): the first copy of each multiply-linked inode. */
 	pthread_mutex_t link_lock;   /* guards links and nlinks */
 	pthread_cond_t link_done;

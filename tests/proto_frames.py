@@ -32,10 +32,15 @@ def hello():
     return frame(1, b'ptools-pcopy' + u32(VERSION))
 
 
-def setup_receive(dest, flags=0, key=bytes(16)):
-    """SETUP asking the server to receive into dest (sha256 seal, 4 readers)."""
-    return frame(2, u8(1) + blob(dest) + blob(b'host') + u32(flags) + blob(b'sha256') +
+def setup_receive(dest, flags=0, key=bytes(16), algos=b'sha256'):
+    """SETUP asking the server to receive into dest (a sha256 seal, 4 readers)."""
+    return frame(2, u8(1) + blob(dest) + blob(b'host') + u32(flags) + blob(algos) +
                  blob(b'.ptools-seal') + u32(4) + u32(0) + blob(key))
+
+
+def history(name, data):
+    """HISTORY (19): the next bytes of the history file name; b'', b'' ends it."""
+    return frame(19, blob(name) + blob(data))
 
 
 def entry(kind, rel, mode, size):

@@ -758,9 +758,8 @@ PY
 
 # Intent: --mhl reaches a remote destination (issue 21): the server writes the
 # ASC MHL generation there, the independent checker and pverify --mhl accept
-# it; pulling, the local destination gets one. A source's own history cannot
-# be carried through a remote copy yet: refused either way, never sent as
-# payload over the destination's nor silently dropped.
+# it; pulling, the local destination gets one. (A source's own history is
+# carried too: the tests after this one.)
 @test "pcopy --mhl pushes and pulls: each destination gets its ASC MHL generation and chain" {
 	make_mixed_tree src
 	prun rpcopy --mhl -a xxh64,md5 src "testhost:$T/pushed"
@@ -772,14 +771,6 @@ PY
 	assert_success
 	prun pverify --mhl pushed
 	assert_success
-	prun rpcopy --mhl -a xxh64 "testhost:$T/pushed" refused
-	assert_failure 1
-	assert_output --partial "pushed/ascmhl: ASC MHL history cannot be carried through a remote copy"
-	assert_not_exists refused
-	prun rpcopy --mhl pushed "testhost:$T/refused"
-	assert_failure 1
-	assert_output --partial "refused/ascmhl: SRC's ASC MHL history cannot be carried"
-	assert_not_exists refused
 	prun rpcopy --mhl -a xxh64 "testhost:$T/src" pulled
 	assert_success
 	run /usr/bin/python3 "$BATS_TEST_DIRNAME/mhl2_check.py" pulled
@@ -790,6 +781,217 @@ PY
 	printf 'x' >> "$(find pushed -type f -size +0 ! -path '*/ascmhl/*' ! -name '.ptools-seal' | head -n 1)"
 	prun pverify --mhl pushed
 	assert_failure 1
+}
+
+# mhl_card DIR: a small tree with an ASC MHL history of two generations
+# (phash --seal --mhl twice), the second after a change.
+mhl_card() {
+	mkdir -p "$1/Clips/A001" "$1/Empty"
+	printf 'clip one' > "$1/Clips/A001/C001.mov"
+	head -c 300000 /dev/urandom > "$1/Clips/A001/C002.mov"
+	printf 'notes\n' > "$1/Sidecar.txt"
+	prun phash --seal --mhl "$1"
+	assert_success
+	printf 'clip two' > "$1/Clips/A001/C003.mov"
+	prun phash --seal --mhl "$1"
+	assert_success
+}
+
+# carried_ok SRC DEST: DEST's history is SRC's two generations, byte for
+# byte, and a transfer generation of DEST's own after them, which the
+# independent checker and pverify --mhl accept; SRC's history is no payload.
+carried_ok() {
+	local gen
+	run ls "$2/ascmhl"
+	assert_line --regexp "^0001_$1_.*Z\.mhl\$"
+	assert_line --regexp "^0002_$1_.*Z\.mhl\$"
+	assert_line --regexp "^0003_$2_.*Z\.mhl\$"
+	for gen in "$1"/ascmhl/000[12]_*.mhl; do
+		cmp "$gen" "$2/ascmhl/${gen##*/}"
+	done
+	grep -q '<process>transfer</process>' "$2"/ascmhl/0003_*.mhl
+	# every file verified against the carried history, none new to it
+	run grep -c 'action="original"' "$2"/ascmhl/0003_*.mhl
+	assert_output 0
+	run /usr/bin/python3 "$BATS_TEST_DIRNAME/mhl2_check.py" "$2"
+	assert_success
+	assert_output --partial "3 generations checked"
+	prun pverify --mhl "$2"
+	assert_success
+	run grep -c ascmhl "$2/.ptools-seal"
+	assert_output 0
+}
+
+# Intent: a source's own ASC MHL history goes through a remote copy both
+# ways (issue 21) as through a local one: pushing, the server is sent it
+# and carries it; pulling, the server sends it and the client carries it.
+# Either way the destination holds the source's generation files
+# byte-identical, then a transfer generation, and verifies. A destination
+# that holds the history already gets only a new generation.
+@test "pcopy --mhl carries a source's ASC MHL history through a push and a pull" {
+	/usr/bin/python3 -c 'import xxhash' 2>/dev/null || skip "python3-xxhash is not installed"
+	mhl_card card
+	prun rpcopy --mhl card "testhost:$T/pushed"
+	assert_success
+	carried_ok card pushed
+	prun rpcopy --mhl "testhost:$T/card" pulled
+	assert_success
+	carried_ok card pulled
+	# compressed, the same
+	prun rpcopy -z --mhl card "testhost:$T/zipped"
+	assert_success
+	carried_ok card zipped
+	# again into the pushed copy: its history holds SRC's, only 0004 is new
+	cp pushed/ascmhl/0003_*.mhl g3.keep
+	prun rpcopy --mhl --force card "testhost:$T/pushed"
+	assert_success
+	run ls pushed/ascmhl
+	assert_line --regexp '^0004_pushed_.*Z\.mhl$'
+	cmp g3.keep pushed/ascmhl/0003_*.mhl
+	run /usr/bin/python3 "$BATS_TEST_DIRNAME/mhl2_check.py" pushed
+	assert_success
+	assert_output --partial "4 generations checked"
+}
+
+# Intent: a destination whose own history differs from the source's is
+# refused with nothing written there, remote (pushing) or local (pulling),
+# while the run's other destination gets the carried history, exit 1: the
+# same outcome as a local copy's.
+@test "pcopy --mhl refuses a destination whose history differs from the remote copy's source, nothing written there" {
+	/usr/bin/python3 -c 'import xxhash' 2>/dev/null || skip "python3-xxhash is not installed"
+	mhl_card card
+	mkdir other
+	printf 'its own\n' > other/own.txt
+	prun phash --seal --mhl other
+	assert_success
+	cp -a other other2
+	before=$(snapshot other)
+	prun rpcopy --mhl card "testhost:$T/other" fresh
+	assert_failure 1
+	assert_output --partial "testhost:$T/other/ascmhl: its history differs from SRC's"
+	[ "$(snapshot other)" = "$before" ]
+	carried_ok card fresh
+	before=$(snapshot other2)
+	prun rpcopy --mhl "testhost:$T/card" other2 fresh2
+	assert_failure 1
+	assert_output --partial "other2/ascmhl: its history differs from SRC's"
+	[ "$(snapshot other2)" = "$before" ]
+	carried_ok card fresh2
+}
+
+# Intent: a source history that does not match its chain stops a remote
+# copy before anything is copied, pushing or pulling, exit 1, as a local
+# copy's does: carried whole or not at all.
+@test "pcopy --mhl stops a remote copy whose source history does not match its chain, exit 1" {
+	/usr/bin/python3 -c 'import xxhash' 2>/dev/null || skip "python3-xxhash is not installed"
+	mhl_card card
+	cp card/ascmhl/0001_*.mhl g1.keep
+	printf ' ' >> card/ascmhl/0001_*.mhl
+	prun rpcopy --mhl card "testhost:$T/pushed"
+	assert_failure 1
+	assert_output --partial "card/ascmhl/0001_card_"
+	assert_output --partial "its C4 differs from the one the chain records"
+	assert_not_exists pushed
+	prun rpcopy --mhl "testhost:$T/card" pulled
+	assert_failure 1
+	assert_output --partial "testhost:$T/card/ascmhl/0001_card_"
+	assert_output --partial "its C4 differs from the one the chain records"
+	assert_not_exists pulled
+	# a generation the chain lists, gone
+	cp g1.keep card/ascmhl/0001_*.mhl
+	rm card/ascmhl/0002_*.mhl
+	prun rpcopy --mhl "testhost:$T/card" pulled
+	assert_failure 1
+	assert_output --partial "listed by the chain but missing"
+	assert_not_exists pulled
+}
+
+# history_frames OUT FLAGS STEP...: a client's frames for pcopy --server,
+# receiving into ./dest with md5 digests and SETUP flags FLAGS: "hist NAME
+# FILE" (a HISTORY frame of FILE's bytes), "end" (the history's end), "file
+# REL DATA" (a file), "commit".
+history_frames() {
+	/usr/bin/python3 - "$BATS_TEST_DIRNAME" "$@" <<'PY'
+import hashlib, os, sys, xxhash
+sys.path.insert(0, sys.argv[1])
+from proto_frames import u32, u64, blob, frame, hello, setup_receive, entry, history
+out, flags, steps = sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+s = hello() + setup_receive(os.getcwd().encode() + b"/dest", flags, algos=b'md5')
+i = 0
+while i < len(steps):
+    if steps[i] == 'hist':
+        s += history(steps[i + 1].encode(), open(steps[i + 2], 'rb').read()); i += 3
+    elif steps[i] == 'end':
+        s += history(b'', b''); i += 1
+    elif steps[i] == 'file':
+        rel, data = steps[i + 1].encode(), steps[i + 2].encode(); i += 3
+        s += entry(13, rel, 0o100644, len(data)) + frame(14, blob(data))
+        s += frame(15, u32(1) + blob(hashlib.md5(data).hexdigest().encode()) +
+                   blob(xxhash.xxh3_128(data).hexdigest().encode()))
+    elif steps[i] == 'commit':
+        s += frame(20, u64(0)); i += 1
+open(out, 'wb').write(s)
+PY
+}
+
+# Intent: the receiving side checks a history it is sent itself, trusting
+# nothing of the sender: a generation whose bytes are not those its chain
+# records stops the run (exit 1, rolled back), where the same frames with
+# the right bytes are carried.
+@test "pcopy --server checks a sent ASC MHL history against its chain itself, and rolls back on a mismatch" {
+	/usr/bin/python3 -c 'import xxhash' 2>/dev/null || skip "python3-xxhash is not installed"
+	mhl_card card
+	chain=card/ascmhl/ascmhl_chain.xml
+	g1=$(cd card/ascmhl && ls 0001_*.mhl) g2=$(cd card/ascmhl && ls 0002_*.mhl)
+	mkdir dest
+	history_frames in.bin 2048 hist ascmhl_chain.xml "$chain" hist "$g1" "card/ascmhl/$g1" \
+		hist "$g2" "card/ascmhl/$g2" end file a.ok hello commit
+	prun sh -c 'pcopy --server < in.bin > out.bin'
+	assert_equal "$status" 0
+	cmp "card/ascmhl/$g2" "dest/ascmhl/$g2"
+	rm -rf dest && mkdir dest
+	cp "card/ascmhl/$g2" tampered.mhl
+	printf ' ' >> tampered.mhl
+	history_frames in.bin 2048 hist ascmhl_chain.xml "$chain" hist "$g1" "card/ascmhl/$g1" \
+		hist "$g2" tampered.mhl end file a.ok hello commit
+	prun sh -c 'pcopy --server < in.bin > out.bin'
+	assert_equal "$status" 1
+	grep -aq 'its C4 differs from the one the chain records' out.bin
+	assert_equal "$(ls -A dest)" ""
+}
+
+# Intent: every HISTORY frame is checked before it is used: a name that is
+# neither the chain nor a generation (a path that climbs out, a name with a
+# '/'), a history without --mhl, after an entry, cut short by an entry,
+# not beginning with its chain, or with a generation its chain does not
+# list is malformed input: exit 2, nothing written.
+@test "pcopy --server refuses malformed ASC MHL history frames with exit 2, nothing written" {
+	/usr/bin/python3 -c 'import xxhash' 2>/dev/null || skip "python3-xxhash is not installed"
+	mhl_card card
+	chain=card/ascmhl/ascmhl_chain.xml
+	g1=$(cd card/ascmhl && ls 0001_*.mhl) g2=$(cd card/ascmhl && ls 0002_*.mhl)
+	mkdir dest outside
+	refused() {
+		local why=$1
+		shift
+		history_frames in.bin "$@"
+		prun sh -c 'pcopy --server < in.bin > out.bin'
+		assert_equal "$status" 2
+		grep -aq "$why" out.bin
+		assert_equal "$(ls -A dest)" ""
+		assert_equal "$(ls -A outside)" ""
+	}
+	refused 'neither the chain nor a generation' 2048 hist ascmhl_chain.xml "$chain" \
+		hist "../outside/$g1" "card/ascmhl/$g1" end file a.ok hello commit
+	refused 'neither the chain nor a generation' 2048 hist ascmhl_chain.xml "$chain" \
+		hist "0001_x/$g1" "card/ascmhl/$g1" end file a.ok hello commit
+	refused 'history without --mhl' 0 hist ascmhl_chain.xml "$chain" end file a.ok hello commit
+	refused 'history out of place' 2048 file a.ok hello hist ascmhl_chain.xml "$chain" end commit
+	refused 'history cut short' 2048 hist ascmhl_chain.xml "$chain" file a.ok hello commit
+	refused 'does not begin with its chain' 2048 hist "$g1" "card/ascmhl/$g1" end commit
+	refused 'a generation its chain does not list' 2048 hist ascmhl_chain.xml "$chain" \
+		hist "$g1" "card/ascmhl/$g1" hist "$g2" "card/ascmhl/$g2" hist 0009_x.mhl "$chain" \
+		end file a.ok hello commit
 }
 
 # Intent: --bag reaches a remote destination (issue 21): the server makes the

@@ -12,10 +12,14 @@
  * the others), and what a decoder accepts must keep the protocol's
  * promises: paths beneath the root, targets without NUL, digests in
  * lower-case hex of the right length, and a round trip through the
- * matching encoder that gives the same fields back.
+ * matching encoder that gives the same fields back. The HISTORY frames of
+ * an input also go, in order, to the receiver of a source's ASC MHL history
+ * (pcopy/mhlcarry.c), which must refuse or take them without a fault and
+ * check what it took at the history's end.
  */
-/* fuzz-sources: pcopy/proto.c */
+/* fuzz-sources: pcopy/proto.c pcopy/mhlcarry.c */
 #include "prelude.h"
+#include "../../pcopy/mhlcarry.h"
 #include "../../pcopy/proto.h"
 #include "dbuf.h"
 #include "frame.h"
@@ -316,6 +320,56 @@ static void check_delta(const struct frame *frame)
 	dbuf_free(&out);
 }
 
+/* The history an input's HISTORY frames send, gathered as a receiver does. */
+static struct mhlcarry carry = {.histfd = -1};
+static bool carry_refused;
+
+static void carry_reset(void)
+{
+	mhlcarry_close(&carry);
+	carry_refused = false;
+}
+
+static void check_history(const struct frame *frame)
+{
+	static const char chain[] = PROTO_HISTORY_CHAIN;
+	const unsigned char *data;
+	const char *name, *why = NULL;
+	size_t name_len, len;
+	struct dbuf out, path;
+
+	if (proto_get_history(frame, &name, &name_len, &data, &len, &why) != 0) {
+		CHECK(why != NULL && errno == EPROTO);
+		return;
+	}
+	/* A name beneath ascmhl/: the chain or one generation, never a path. */
+	CHECK(frame->type == PROTO_HISTORY);
+	CHECK(name_len <= NAME_MAX && !memchr(name, '/', name_len) && !memchr(name, '\0', name_len));
+	CHECK(name_len == 0 ? len == 0
+			    : (name_len == sizeof(chain) - 1 && memcmp(name, chain, name_len) == 0) ||
+				      (proto_generation_name_ok(name, name_len) && name[0] >= '0' &&
+				       name[0] <= '9' && memcmp(name + name_len - 4, ".mhl", 4) == 0));
+	dbuf_init(&out);
+	CHECK(proto_put_history(&out, name, name_len, data, len) == 0 && same_frame(&out, frame));
+	dbuf_free(&out);
+	if (carry_refused)
+		return;
+	if (name_len > 0) {
+		if (mhlcarry_receive(&carry, name, name_len, data, len, &why) != 0)
+			carry_refused = true;
+		return;
+	}
+	dbuf_init(&path);
+	if (mhlcarry_receive_end(&carry, "fuzz", &path, &why) == 0) {
+		/* Whole and checked: every generation the chain lists is there. */
+		for (size_t i = 0; i < carry.chain.n; i++)
+			CHECK(proto_generation_name_ok(carry.chain.links[i].path,
+						       strlen(carry.chain.links[i].path)));
+	}
+	dbuf_free(&path);
+	carry_reset();
+}
+
 /* Every decoder on one frame. */
 static void check_frame(const struct frame *frame)
 {
@@ -368,6 +422,7 @@ static void check_frame(const struct frame *frame)
 	}
 	check_done(frame);
 	check_delta(frame);
+	check_history(frame);
 	if (proto_get_ready(frame, &single, &why) == 0) {
 		CHECK(frame->len == 1);
 		dbuf_init(&out);
@@ -504,6 +559,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(copy, data, size);
 	frame_reader_init_mem(&reader, copy, size);
 	read_all(&reader, copy, size, e, true);
+	carry_reset();
 	CHECK(reader.mem_pos <= size);
 	frame_reader_fini(&reader);
 	free(copy);

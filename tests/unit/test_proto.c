@@ -491,3 +491,78 @@ UNIT_TEST(proto_setup_delta_fields)
 	EXPECT(setup_round(&setup, &got, &store) == -1);
 	dbuf_free(&store);
 }
+
+/* HISTORY's decode of the one frame in out: 0 or -1; name and data into the globals. */
+static const char *got_name;
+static size_t got_name_len, got_data_len;
+
+static int get_history(const struct frame *frame)
+{
+	const unsigned char *data;
+	const char *why;
+	int ret = proto_get_history(frame, &got_name, &got_name_len, &data, &got_data_len, &why);
+
+	EXPECT(ret == 0 || (why != NULL && errno == EPROTO));
+	return ret;
+}
+
+/* A HISTORY named name with len bytes of data, decoded. */
+static int history_round(struct dbuf *out, const char *name, size_t len)
+{
+	static const char data[] = "<hashlist/>";
+
+	PT_ASSERT(len < sizeof(data));
+	PT_ASSERT(proto_put_history(out, name, strlen(name), data, len) == 0);
+	return delta_round(out, get_history);
+}
+
+UNIT_TEST(proto_history_frames)
+{
+	char name[NAME_MAX + 2];
+	struct dbuf out;
+	size_t start;
+
+	dbuf_init(&out);
+	/* The chain, generations as the reference implementation names them, the end. */
+	EXPECT(history_round(&out, "ascmhl_chain.xml", 5) == 0 && got_name_len == 16 &&
+	       got_data_len == 5);
+	EXPECT(history_round(&out, "0001_card_2024-01-01_000000Z.mhl", 0) == 0);
+	EXPECT(history_round(&out, "12.mhl", 3) == 0);
+	EXPECT(history_round(&out, "", 0) == 0 && got_name_len == 0);
+	/* Data after the end; a name that is neither the chain nor a generation. */
+	EXPECT(history_round(&out, "", 1) == -1);
+	EXPECT(history_round(&out, "../0001_x.mhl", 1) == -1);
+	EXPECT(history_round(&out, "0001_x/../../etc.mhl", 1) == -1);
+	EXPECT(history_round(&out, "ascmhl/0001_x.mhl", 1) == -1);
+	EXPECT(history_round(&out, "0001_x.mhl/", 1) == -1);
+	EXPECT(history_round(&out, "ascmhl_chain.xml.sig", 1) == -1);
+	EXPECT(history_round(&out, "x0001.mhl", 1) == -1);
+	EXPECT(history_round(&out, "0001x.mhl", 1) == -1);
+	EXPECT(history_round(&out, "0001_x.xml", 1) == -1);
+	EXPECT(history_round(&out, "0001", 1) == -1);
+	EXPECT(history_round(&out, ".mhl", 1) == -1);
+	EXPECT(history_round(&out, "..", 1) == -1);
+	/* A NUL in the name; NAME_MAX bytes and one more. */
+	PT_ASSERT(proto_put_history(&out, "0001_\0.mhl", 10, "", 0) == 0);
+	EXPECT(delta_round(&out, get_history) == -1);
+	memset(name, 'a', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	memcpy(name, "1_", 2);
+	memcpy(name + NAME_MAX - 4, ".mhl", 5);
+	EXPECT(strlen(name) == NAME_MAX && history_round(&out, name, 1) == 0);
+	name[NAME_MAX - 4] = 'a';
+	memcpy(name + NAME_MAX - 3, ".mhl", 5);
+	EXPECT(strlen(name) == NAME_MAX + 1 && history_round(&out, name, 1) == -1);
+	/* Another frame type; a field missing; one too many. */
+	PT_ASSERT(proto_put_text(&out, PROTO_MSG, "ascmhl_chain.xml", 16) == 0);
+	EXPECT(delta_round(&out, get_history) == -1);
+	PT_ASSERT(frame_begin(&out, PROTO_HISTORY, &start) == 0 &&
+		  frame_put_bytes(&out, "ascmhl_chain.xml", 16) == 0 && frame_end(&out, start) == 0);
+	EXPECT(delta_round(&out, get_history) == -1);
+	PT_ASSERT(frame_begin(&out, PROTO_HISTORY, &start) == 0 &&
+		  frame_put_bytes(&out, "ascmhl_chain.xml", 16) == 0 &&
+		  frame_put_bytes(&out, "x", 1) == 0 && frame_put_u8(&out, 0) == 0 &&
+		  frame_end(&out, start) == 0);
+	EXPECT(delta_round(&out, get_history) == -1);
+	dbuf_free(&out);
+}

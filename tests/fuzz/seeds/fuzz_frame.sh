@@ -16,6 +16,7 @@ HELLO, SETUP, READY = 1, 2, 3
 ROOT, DIR, NODE, FILE, DATA, END, ABORT, LINK = 10, 11, 12, 13, 14, 15, 16, 17
 COMMIT, CANCEL, MSG, FAILED, DONE = 20, 21, 30, 31, 32
 SAME, BASE, WHOLE, HASHES = 18, 40, 41, 42
+HISTORY = 19
 S_IFDIR, S_IFREG, S_IFLNK, S_IFIFO, S_IFCHR = 0o040000, 0o100000, 0o120000, 0o010000, 0o020000
 
 def u8(v): return struct.pack('>B', v)
@@ -78,6 +79,27 @@ delta_receiver = [
     frame(HASHES, u64(2) + blob(bytes(16))),
     frame(WHOLE),
 ]
+# A source's ASC MHL history (PROTOCOL.md 4.9): its chain, listing two
+# generations under their true C4, then the generations, one in two pieces.
+def c4(data):
+    digits = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+    n, s = int.from_bytes(hashlib.sha512(data).digest(), 'big'), ''
+    while n:
+        n, r = divmod(n, 58)
+        s = digits[r] + s
+    return ('c4' + s.rjust(88, '1')).encode()
+
+gens = [(b'0001_card_2024-01-01_000000Z.mhl', b'<hashlist version="2.0"/>'),
+        (b'0002_card_2024-01-02_000000Z.mhl', b'<hashlist version="2.0"></hashlist>')]
+chain = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
+         b'<ascmhldirectory xmlns="urn:ASC:MHL:DIRECTORY:v2.0">\n' +
+         b''.join(b'<hashlist sequencenr="%d"><path>%s</path><c4>%s</c4></hashlist>\n'
+                  % (i + 1, name, c4(data)) for i, (name, data) in enumerate(gens)) +
+         b'</ascmhldirectory>\n')
+def history(name, data): return frame(HISTORY, blob(name) + blob(data))
+mhl_history = ([history(b'ascmhl_chain.xml', chain[:40]), history(b'ascmhl_chain.xml', chain[40:]),
+                history(gens[0][0], gens[0][1][:10]), history(gens[0][0], gens[0][1][10:]),
+                history(gens[1][0], gens[1][1]), history(b'', b'')])
 streams = {
     'push-client': [hello(), setup(1, b'/srv/dest', 0x7f)] + tree + [frame(COMMIT, u64(0))],
     'push-server': [hello(), frame(READY), text(MSG, b'host:/srv/dest: a note'), done(0)],
@@ -89,13 +111,15 @@ streams = {
     # A delta (PROTOCOL.md 4.7): the sender's blocks and SAME runs, the receiver's answers.
     'delta-sender': [hello(), setup(1, b'dest', 0x102)] + delta_sender + [frame(COMMIT, u64(0))],
     'delta-receiver': [hello(), frame(READY)] + delta_receiver + [done(0)],
+    'history-push': [hello(), setup(1, b'dest', 0x800)] + mhl_history + tree + [frame(COMMIT, u64(0))],
+    'history-pull': [hello(), frame(READY)] + mhl_history + tree + [frame(COMMIT, u64(0))],
 }
 for name, frames in streams.items():
     with open(os.path.join(out, name), 'wb') as f:
         f.write(b''.join(frames))
 # Each kind of message alone, for the decoders.
 for i, fr in enumerate(tree + [hello(), setup(1, b'x'), frame(COMMIT, u64(5)), done(2, b'why')] +
-                       delta_sender[2:5] + delta_receiver):
+                       delta_sender[2:5] + delta_receiver + mhl_history):
     with open(os.path.join(out, 'frame-%02d' % i), 'wb') as f:
         f.write(fr)
 # What comes instead of frames.
