@@ -162,6 +162,17 @@
 #define WALK_STAT_PROBE 8u
 #define WALK_STAT_BLOCKED 2u
 
+/*
+ * The default thread cap once stats are seen to block (far storage), above
+ * walk_io_threads' cap for a cold disk, which more threads would only queue
+ * on. Far away each stat waits on a round trip, not on a device, and a
+ * filesystem may serve one lookup at a time per directory (FUSE does,
+ * unless it asks for parallel directory operations): there the requests in
+ * flight are the directories being read at once, one per thread, whatever
+ * the batches through io_uring hold.
+ */
+#define WALK_FAR_THREADS 64u
+
 /* getdents64 buffer per thread: a few hundred entries per system call. */
 #define WALK_DENTS_SIZE ((size_t)64 << 10)
 
@@ -249,14 +260,15 @@ struct walker {
 	size_t nstack, stack_cap;
 	unsigned max_threads, started, active;
 	unsigned io_threads;           /* the cap once reads are seen to block (adaptive) */
-	atomic_bool adaptive;          /* default thread count: may still rise to io_threads */
+	unsigned far_threads;          /* the cap once stats are seen to block (adaptive) */
+	atomic_bool adaptive;          /* default thread count: may still rise to far_threads */
 	atomic_uint blocked_reads;     /* first reads of a directory that blocked */
 	atomic_uint blocked_stats;     /* stat probes that blocked */
 	atomic_bool stats_block;       /* stat through io_uring batches (WALK_STAT_BATCH) */
 	bool may_batch_stats;          /* io_uring allowed and more than one thread asked for */
 	atomic_uint idle;              /* read without the lock as a hint */
 	bool finished;
-	struct walk_thread *threads;   /* io_threads slots */
+	struct walk_thread *threads;   /* far_threads slots */
 	atomic_bool stop;
 	struct walk_list lru;          /* head: most recently unpinned */
 	size_t open_fds, max_fds;
@@ -632,13 +644,16 @@ unsigned walk_io_threads(void)
 	return n < 8 ? 8 : n > 64 ? 64 : n;
 }
 
-/* Raise the default thread cap to io_threads, once. */
-static void raise_threads(struct walker *wk)
+/* Raise the default thread cap to cap (io_threads or far_threads); far_threads ends the rises. */
+static void raise_threads(struct walker *wk, unsigned cap)
 {
-	if (!atomic_exchange(&wk->adaptive, false))
+	if (!atomic_load(&wk->adaptive))
 		return;
 	pthread_mutex_lock(&wk->lock);
-	wk->max_threads = wk->io_threads;
+	if (wk->max_threads < cap)
+		wk->max_threads = cap;
+	if (cap >= wk->far_threads)
+		atomic_store(&wk->adaptive, false);
 	pthread_mutex_unlock(&wk->lock);
 }
 
@@ -657,7 +672,7 @@ static void note_blocking(struct walker *wk, long before)
 	 * memory pressure); a cold one blocks on nearly every directory. */
 	if (thread_sleeps() == before || atomic_fetch_add(&wk->blocked_reads, 1) + 1 < 8)
 		return;
-	raise_threads(wk);
+	raise_threads(wk, wk->io_threads);
 }
 
 /*
@@ -669,8 +684,7 @@ static void note_blocking(struct walker *wk, long before)
  * So a probe counts as blocked only when every one of its stats slept, and
  * WALK_STAT_BLOCKED of them switch the walk to batches through io_uring
  * (for good: a walk rarely goes from far to near) and raise the default
- * thread cap as blocked directory reads do. Returns whether this probe
- * blocked.
+ * thread cap to WALK_FAR_THREADS. Returns whether this probe blocked.
  */
 static bool note_stat_blocking(struct walker *wk, long before, size_t n)
 {
@@ -678,7 +692,7 @@ static bool note_stat_blocking(struct walker *wk, long before, size_t n)
 		return false;
 	if (atomic_fetch_add(&wk->blocked_stats, 1) + 1 >= WALK_STAT_BLOCKED) {
 		atomic_store(&wk->stats_block, true);
-		raise_threads(wk);
+		raise_threads(wk, wk->far_threads);
 	}
 	return true;
 }
@@ -1684,6 +1698,13 @@ int walk(const char *const *roots, size_t nroots, const struct walk_config *conf
 	if (wk.max_threads > 256)
 		wk.max_threads = 256;
 	wk.io_threads = config->threads ? wk.max_threads : walk_io_threads();
+	wk.far_threads = config->threads ? wk.max_threads : WALK_FAR_THREADS;
+	/* Each cap at least the one before it: on a machine of more than 64
+	 * cores the default (one thread a core) is above both. */
+	if (wk.io_threads < wk.max_threads)
+		wk.io_threads = wk.max_threads;
+	if (wk.far_threads < wk.io_threads)
+		wk.far_threads = wk.io_threads;
 	atomic_init(&wk.adaptive, config->threads == 0);
 	atomic_init(&wk.blocked_reads, 0);
 	atomic_init(&wk.blocked_stats, 0);
@@ -1698,11 +1719,12 @@ int walk(const char *const *roots, size_t nroots, const struct walk_config *conf
 	if (!sorted || config->write_block) {
 		wk.max_threads--;
 		wk.io_threads--;
+		wk.far_threads--;
 	}
-	wk.threads = calloc(wk.io_threads + 1, sizeof(*wk.threads));
+	wk.threads = calloc(wk.far_threads + 1, sizeof(*wk.threads));
 	/* Each thread pins at most two descriptors; keep the cache above that. */
-	if (wk.max_fds < 2 * (size_t)wk.io_threads + 4)
-		wk.max_fds = 2 * (size_t)wk.io_threads + 4;
+	if (wk.max_fds < 2 * (size_t)wk.far_threads + 4)
+		wk.max_fds = 2 * (size_t)wk.far_threads + 4;
 	if (!wk.threads)
 		return -1;
 	/* Critical sections are a few pointer moves; on a VM a sleeping futex
