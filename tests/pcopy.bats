@@ -422,20 +422,8 @@ teardown() {
 	# quarantine cut to 1 MB. This test measures pcopy, not the quarantine:
 	# turn it off here (every other test keeps use-after-free detection).
 	export ASAN_OPTIONS=quarantine_size_mb=0:thread_local_quarantine_size_kb=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}
-	# peak TREE: the last VmHWM (peak resident KiB) read while pcopy runs.
-	peak() {
-		local pid hwm=0 line
-		pcopy "$1" "out-$1" 2>/dev/null &
-		pid=$!
-		while line=$(grep VmHWM "/proc/$pid/status" 2>/dev/null); do
-			hwm=$(awk '{print $2}' <<< "$line")
-			sleep 0.02
-		done
-		wait "$pid" || return 1
-		echo "$hwm"
-	}
-	small=$(peak small)
-	large=$(peak large)
+	small=$(status_peak VmHWM pcopy small out-small)
+	large=$(status_peak VmHWM pcopy large out-large)
 	echo "peak KiB copying 2,000 files: $small; 20,000 files: $large"
 	# 4 MB of slack: a leak of 250 bytes a file would add 4.5 MB. Under
 	# AddressSanitizer (make check) its allocator's per-thread caches, even
@@ -468,16 +456,8 @@ teardown() {
 	done
 	# threads KIND: the most threads pcopy ran, its writes slowed 3 ms by KIND.
 	threads() {
-		local pid most=0 n
-		env LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX="$PWD/out-$1" \
-			EIO_SHIM_SPARE=.pcopy-journal "EIO_SHIM_$1_US=3000" pcopy src "out-$1" 2>/dev/null &
-		pid=$!
-		while n=$(awk '/^Threads:/ {print $2}' "/proc/$pid/status" 2>/dev/null) && [ -n "$n" ]; do
-			[ "$n" -gt "$most" ] && most=$n
-			sleep 0.01
-		done
-		wait "$pid" || return 1
-		echo "$most"
+		status_peak Threads env LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX="$PWD/out-$1" \
+			EIO_SHIM_SPARE=.pcopy-journal "EIO_SHIM_$1_US=3000" pcopy src "out-$1"
 	}
 	spin=$(threads SPIN)
 	delay=$(threads DELAY)

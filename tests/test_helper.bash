@@ -81,6 +81,23 @@ slow_writes() {
 		EIO_SHIM_DELAY_US=$us "$@"
 }
 
+# status_peak KEY CMD...: run CMD in the background (stderr discarded) and
+# print the largest value of KEY (VmHWM, Threads, ...) its /proc/PID/status
+# showed, read every 20 ms until it exits; return CMD's exit status.
+status_peak() {
+	local key=$1 pid most=0 n
+	shift
+	"$@" 2>/dev/null &
+	pid=$!
+	while n=$(awk -v k="$key:" '$1 == k {print $2}' "/proc/$pid/status" 2>/dev/null) &&
+		[ -n "$n" ]; do
+		[ "$n" -gt "$most" ] && most=$n
+		sleep 0.02
+	done
+	echo "$most"
+	wait "$pid"
+}
+
 # make_awkward_tree DIR [--no-long]: a tree whose names hold every byte
 # 0x01-0xff except '/', a newline, a tab, a CR, a backslash, invalid UTF-8, a
 # 255-byte name and (unless --no-long) a path longer than PATH_MAX. Every file
