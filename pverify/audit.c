@@ -30,12 +30,14 @@ struct new_file {
 };
 
 /* One key of a table, in the order added: where its text is, its length
- * and hash, its value. */
+ * and its value. Sixteen bytes: a table holds a manifest's every path, and
+ * its memory is touched once per path on the reading thread's way. The
+ * hash is not kept; growing the index (rare once audit_expect sized it)
+ * computes it again from the text. */
 struct key_ref {
 	size_t at;      /* offset in the table's text */
-	size_t len;
-	uint64_t hash;
-	size_t value;
+	uint32_t len;
+	uint32_t value;
 };
 
 /* A slot of the index: the high half of its key's hash, to pass over most
@@ -129,54 +131,111 @@ static void slot_put(struct slot *slots, size_t cap, uint64_t hash, size_t ref)
 	slots[j] = (struct slot){.tag = (uint32_t)(hash >> 32), .ref = (uint32_t)(ref + 1)};
 }
 
-static int table_grow(struct table *table)
+/* Make room for at least keys keys in all (the index at most half full). */
+static int table_grow(struct table *table, size_t keys)
 {
 	size_t cap = table->cap ? 2 * table->cap : 1024, i;
-	struct slot *slots = calloc(cap, sizeof(*slots));
+	struct slot *slots;
 
+	while (cap / 2 < keys)
+		cap *= 2;
+	slots = calloc(cap, sizeof(*slots));
 	if (!slots) {
 		errno = ENOMEM;
 		return -1;
 	}
-	for (i = 0; i < table->count; i++)
-		slot_put(slots, cap, table->refs[i].hash, i);
+	for (i = 0; i < table->count; i++) {
+		const struct key_ref *ref = &table->refs[i];
+
+		slot_put(slots, cap, hash_bytes(table->text.data + ref->at, ref->len), i);
+	}
 	free(table->slots);
 	table->slots = slots;
 	table->cap = cap;
 	return 0;
 }
 
-/* Add a copy of key (len bytes, no NUL inside). */
-static int table_add(struct table *table, const char *key, size_t len, size_t value)
+/* Room for refs at least cap refs. Returns 0, or -1 (ENOMEM). */
+static int table_reserve_refs(struct table *table, size_t cap)
 {
-	size_t at = table->text.len;
-	uint64_t hash;
+	struct key_ref *grown;
 
-	if (table->count >= UINT32_MAX - 1) {
-		errno = ENOMEM; /* a slot's ref is 32 bits */
+	if (cap <= table->refs_cap)
+		return 0;
+	grown = realloc(table->refs, cap * sizeof(*grown));
+	if (!grown) {
+		errno = ENOMEM;
 		return -1;
 	}
-	if (2 * (table->count + 1) > table->cap && table_grow(table) != 0)
-		return -1;
-	if (table->count == table->refs_cap) {
-		size_t cap = table->refs_cap ? 2 * table->refs_cap : 1024;
-		struct key_ref *grown = realloc(table->refs, cap * sizeof(*grown));
+	table->refs = grown;
+	table->refs_cap = cap;
+	return 0;
+}
 
-		if (!grown) {
-			errno = ENOMEM;
-			return -1;
-		}
-		table->refs = grown;
-		table->refs_cap = cap;
+/*
+ * Size the table for keys keys of text_bytes bytes in all (their NULs
+ * included), so that adding them neither moves the refs and text nor
+ * rebuilds the index (each rebuild touches every key again). Only a hint:
+ * more keys still fit.
+ */
+static int table_expect(struct table *table, size_t keys, size_t text_bytes)
+{
+	if (keys > UINT32_MAX / 2)
+		keys = UINT32_MAX / 2;
+	if (2 * keys > table->cap && table_grow(table, keys) != 0)
+		return -1;
+	if (table_reserve_refs(table, keys) != 0)
+		return -1;
+	return dbuf_reserve(&table->text, text_bytes);
+}
+
+/*
+ * Add a copy of key (len bytes, no NUL inside) with value. With unique,
+ * when the key is there already nothing is added and *added is false
+ * (else always true). Returns 0, or -1 (ENOMEM).
+ */
+static int table_put(struct table *table, const char *key, size_t len, size_t value,
+		     bool unique, bool *added)
+{
+	size_t at = table->text.len, j;
+	uint64_t hash;
+	uint32_t tag;
+
+	*added = false;
+	if (table->count >= UINT32_MAX - 1 || len > UINT32_MAX || value > UINT32_MAX) {
+		errno = ENOMEM; /* a slot's ref, a key's length and value are 32 bits */
+		return -1;
+	}
+	if (2 * (table->count + 1) > table->cap && table_grow(table, table->count + 1) != 0)
+		return -1;
+	if (table->count == table->refs_cap &&
+	    table_reserve_refs(table, table->refs_cap ? 2 * table->refs_cap : 1024) != 0)
+		return -1;
+	hash = hash_bytes(key, len);
+	tag = (uint32_t)(hash >> 32);
+	for (j = hash & (table->cap - 1); table->slots[j].ref; j = (j + 1) & (table->cap - 1)) {
+		const struct key_ref *ref = &table->refs[table->slots[j].ref - 1];
+
+		if (unique && table->slots[j].tag == tag && ref->len == len &&
+		    memcmp(table->text.data + ref->at, key, len) == 0)
+			return 0;
 	}
 	if (dbuf_append(&table->text, key, len) != 0 || dbuf_putc(&table->text, '\0') != 0)
 		return -1;
-	hash = hash_bytes(key, len);
-	table->refs[table->count] = (struct key_ref){.at = at, .len = len, .hash = hash,
-						     .value = value};
-	slot_put(table->slots, table->cap, hash, table->count);
+	table->refs[table->count] = (struct key_ref){.at = at, .len = (uint32_t)len,
+						     .value = (uint32_t)value};
+	table->slots[j] = (struct slot){.tag = tag, .ref = (uint32_t)(table->count + 1)};
 	table->count++;
+	*added = true;
 	return 0;
+}
+
+/* Add a copy of key (len bytes, no NUL inside); equal keys may repeat. */
+static int table_add(struct table *table, const char *key, size_t len, size_t value)
+{
+	bool added;
+
+	return table_put(table, key, len, value, false, &added);
 }
 
 /* Visit every slot holding key; stop when fn returns true. Returns whether it did. */
@@ -424,7 +483,10 @@ static uint64_t *new_cell(struct audit *audit, size_t *index)
 	return cell_at(audit, *index);
 }
 
-int audit_add_listed(struct audit *audit, const char *path, size_t len, uint64_t **size_cell)
+/* audit_add_listed's and audit_add_once's work: with unique, a path whose
+ * key is there already is not added again (*added false). */
+static int add_listed(struct audit *audit, const char *path, size_t len, uint64_t **size_cell,
+		      bool unique, bool *added)
 {
 	struct dbuf *key = &audit->add_key;
 	uint64_t *cell = NULL;
@@ -435,16 +497,36 @@ int audit_add_listed(struct audit *audit, const char *path, size_t len, uint64_t
 	if ((plain_relative(path, len) ? prefix_key(key, "", 0, path, len)
 	     : path_key(key, &audit->add_scratch, audit->base, audit->base, path, len)) != 0)
 		return -1;
+	/* A path listed twice keeps its cell unused: a rare waste of 8 bytes. */
 	if (audit->count_bytes && !climbs(path, len)) {
 		cell = new_cell(audit, &index);
 		if (!cell)
 			return -1;
 	}
-	if (table_add(&audit->names, key->data, key->len, cell ? index + 1 : 0) != 0)
+	if (table_put(&audit->names, key->data, key->len, cell ? index + 1 : 0, unique,
+		      added) != 0)
 		return -1;
-	if (size_cell)
+	if (size_cell && *added)
 		*size_cell = cell;
 	return 0;
+}
+
+int audit_add_listed(struct audit *audit, const char *path, size_t len, uint64_t **size_cell)
+{
+	bool added;
+
+	return add_listed(audit, path, len, size_cell, false, &added);
+}
+
+int audit_add_once(struct audit *audit, const char *path, size_t len, uint64_t **size_cell,
+		   bool *added)
+{
+	return add_listed(audit, path, len, size_cell, true, added);
+}
+
+int audit_expect(struct audit *audit, size_t paths, size_t text_bytes)
+{
+	return table_expect(&audit->names, paths, text_bytes);
 }
 
 int audit_add_path(struct audit *audit, const char *path, size_t len)
