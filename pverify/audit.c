@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,13 +51,21 @@ struct slot {
 	uint32_t ref;
 };
 
-/* An open-addressing table of strings (copied into the table) with a
+/*
+ * An open-addressing table of strings (copied into the table) with a
  * value; equal keys may repeat. The keys lie one after another in one
- * buffer, so that a manifest's worth of paths is not a malloc each. */
+ * buffer, so that a manifest's worth of paths is not a malloc each.
+ *
+ * Keys added with table_add go into the index only when it is next needed
+ * (table_index), many at a time: each lands on a random slot of an index
+ * far larger than the cache, so one at a time the reading thread would
+ * wait for memory at every key, while a run of them is fetched together.
+ */
 struct table {
 	struct dbuf text;
 	struct key_ref *refs;
 	size_t count, refs_cap;
+	size_t indexed;         /* refs[0, indexed) are in the index */
 	struct slot *slots;
 	size_t cap;
 };
@@ -131,6 +140,29 @@ static void slot_put(struct slot *slots, size_t cap, uint64_t hash, size_t ref)
 	slots[j] = (struct slot){.tag = (uint32_t)(hash >> 32), .ref = (uint32_t)(ref + 1)};
 }
 
+/* An index this large or larger is asked for huge pages. */
+#define HUGE_INDEX ((size_t)2 << 20)
+
+/*
+ * A zeroed index of cap slots. Each lookup lands on a random slot: in an
+ * index of a million paths (8 MiB) nearly every one would also miss the
+ * TLB with 4 KiB pages, so a large index asks for 2 MiB pages (where the
+ * kernel gives them only on request; a refusal changes nothing).
+ */
+static struct slot *index_alloc(size_t cap)
+{
+	size_t bytes = cap * sizeof(struct slot);
+	void *at;
+
+	if (bytes < HUGE_INDEX)
+		return calloc(cap, sizeof(struct slot));
+	if (posix_memalign(&at, HUGE_INDEX, bytes) != 0)
+		return NULL;
+	(void)madvise(at, bytes, MADV_HUGEPAGE);
+	memset(at, 0, bytes);
+	return at;
+}
+
 /* Make room for at least keys keys in all (the index at most half full). */
 static int table_grow(struct table *table, size_t keys)
 {
@@ -139,12 +171,12 @@ static int table_grow(struct table *table, size_t keys)
 
 	while (cap / 2 < keys)
 		cap *= 2;
-	slots = calloc(cap, sizeof(*slots));
+	slots = index_alloc(cap);
 	if (!slots) {
 		errno = ENOMEM;
 		return -1;
 	}
-	for (i = 0; i < table->count; i++) {
+	for (i = 0; i < table->indexed; i++) {
 		const struct key_ref *ref = &table->refs[i];
 
 		slot_put(slots, cap, hash_bytes(table->text.data + ref->at, ref->len), i);
@@ -189,56 +221,94 @@ static int table_expect(struct table *table, size_t keys, size_t text_bytes)
 	return dbuf_reserve(&table->text, text_bytes);
 }
 
-/*
- * Add a copy of key (len bytes, no NUL inside) with value. With unique,
- * when the key is there already nothing is added and *added is false
- * (else always true). Returns 0, or -1 (ENOMEM).
- */
-static int table_put(struct table *table, const char *key, size_t len, size_t value,
-		     bool unique, bool *added)
-{
-	size_t at = table->text.len, j;
-	uint64_t hash;
-	uint32_t tag;
+/* Keys hashed, and their slots fetched, ahead of their insertion. */
+#define INDEX_AHEAD 32
 
-	*added = false;
+/* Put the keys added since the last call into the index. Returns 0, or -1 (ENOMEM). */
+static int table_index(struct table *table)
+{
+	uint64_t hashes[INDEX_AHEAD];
+	size_t i, k, n;
+
+	if (table->indexed == table->count)
+		return 0;
+	if (2 * table->count > table->cap && table_grow(table, table->count) != 0)
+		return -1;
+	for (i = table->indexed; i < table->count; i += n) {
+		n = table->count - i < INDEX_AHEAD ? table->count - i : INDEX_AHEAD;
+		for (k = 0; k < n; k++) {
+			const struct key_ref *ref = &table->refs[i + k];
+
+			hashes[k] = hash_bytes(table->text.data + ref->at, ref->len);
+			__builtin_prefetch(&table->slots[hashes[k] & (table->cap - 1)], 1);
+		}
+		for (k = 0; k < n; k++)
+			slot_put(table->slots, table->cap, hashes[k], i + k);
+	}
+	table->indexed = table->count;
+	return 0;
+}
+
+/* Append key (len bytes) and its value to the refs and text; not indexed. */
+static int table_append(struct table *table, const char *key, size_t len, size_t value)
+{
+	size_t at = table->text.len;
+
 	if (table->count >= UINT32_MAX - 1 || len > UINT32_MAX || value > UINT32_MAX) {
 		errno = ENOMEM; /* a slot's ref, a key's length and value are 32 bits */
 		return -1;
 	}
-	if (2 * (table->count + 1) > table->cap && table_grow(table, table->count + 1) != 0)
-		return -1;
 	if (table->count == table->refs_cap &&
 	    table_reserve_refs(table, table->refs_cap ? 2 * table->refs_cap : 1024) != 0)
 		return -1;
-	hash = hash_bytes(key, len);
-	tag = (uint32_t)(hash >> 32);
+	if (dbuf_append(&table->text, key, len) != 0 || dbuf_putc(&table->text, '\0') != 0)
+		return -1;
+	table->refs[table->count++] = (struct key_ref){.at = at, .len = (uint32_t)len,
+						       .value = (uint32_t)value};
+	return 0;
+}
+
+/* Add a copy of key (len bytes, no NUL inside) with value; equal keys may
+ * repeat. It is indexed later (table_index). Returns 0, or -1 (ENOMEM). */
+static int table_add(struct table *table, const char *key, size_t len, size_t value)
+{
+	return table_append(table, key, len, value);
+}
+
+/*
+ * Add a copy of key (len bytes, no NUL inside) with value unless the key is
+ * there already: then *added is false. Indexed at once. Returns 0, or -1
+ * (ENOMEM).
+ */
+static int table_put(struct table *table, const char *key, size_t len, size_t value,
+		     bool *added)
+{
+	uint64_t hash = hash_bytes(key, len);
+	uint32_t tag = (uint32_t)(hash >> 32);
+	size_t j;
+
+	*added = false;
+	if (table_index(table) != 0)
+		return -1;
+	if (2 * (table->count + 1) > table->cap && table_grow(table, table->count + 1) != 0)
+		return -1;
 	for (j = hash & (table->cap - 1); table->slots[j].ref; j = (j + 1) & (table->cap - 1)) {
 		const struct key_ref *ref = &table->refs[table->slots[j].ref - 1];
 
-		if (unique && table->slots[j].tag == tag && ref->len == len &&
+		if (table->slots[j].tag == tag && ref->len == len &&
 		    memcmp(table->text.data + ref->at, key, len) == 0)
 			return 0;
 	}
-	if (dbuf_append(&table->text, key, len) != 0 || dbuf_putc(&table->text, '\0') != 0)
+	if (table_append(table, key, len, value) != 0)
 		return -1;
-	table->refs[table->count] = (struct key_ref){.at = at, .len = (uint32_t)len,
-						     .value = (uint32_t)value};
-	table->slots[j] = (struct slot){.tag = tag, .ref = (uint32_t)(table->count + 1)};
-	table->count++;
+	table->slots[j] = (struct slot){.tag = tag, .ref = (uint32_t)table->count};
+	table->indexed = table->count;
 	*added = true;
 	return 0;
 }
 
-/* Add a copy of key (len bytes, no NUL inside); equal keys may repeat. */
-static int table_add(struct table *table, const char *key, size_t len, size_t value)
-{
-	bool added;
-
-	return table_put(table, key, len, value, false, &added);
-}
-
-/* Visit every slot holding key; stop when fn returns true. Returns whether it did. */
+/* Visit every slot holding key; stop when fn returns true. Returns whether
+ * it did. Every key must be indexed (table_index). */
 static bool table_find(const struct table *table, const char *key, size_t len,
 		       bool (*fn)(void *arg, size_t value), void *arg)
 {
@@ -246,6 +316,7 @@ static bool table_find(const struct table *table, const char *key, size_t len,
 	uint32_t tag;
 	size_t j;
 
+	PT_ASSERT(table->indexed == table->count);
 	if (table->cap == 0)
 		return false;
 	hash = hash_bytes(key, len);
@@ -503,8 +574,9 @@ static int add_listed(struct audit *audit, const char *path, size_t len, uint64_
 		if (!cell)
 			return -1;
 	}
-	if (table_put(&audit->names, key->data, key->len, cell ? index + 1 : 0, unique,
-		      added) != 0)
+	*added = true;
+	if ((unique ? table_put(&audit->names, key->data, key->len, cell ? index + 1 : 0, added)
+		    : table_add(&audit->names, key->data, key->len, cell ? index + 1 : 0)) != 0)
 		return -1;
 	if (size_cell && *added)
 		*size_cell = cell;
@@ -522,6 +594,15 @@ int audit_add_once(struct audit *audit, const char *path, size_t len, uint64_t *
 		   bool *added)
 {
 	return add_listed(audit, path, len, size_cell, true, added);
+}
+
+void audit_prefetch(const struct audit *audit, const char *path, size_t len)
+{
+	const struct table *table = &audit->names;
+
+	/* A plain relative path is its own key (add_listed's prefix_key). */
+	if (table->cap > 0 && table->indexed == table->count && plain_relative(path, len))
+		__builtin_prefetch(&table->slots[hash_bytes(path, len) & (table->cap - 1)], 1);
 }
 
 int audit_expect(struct audit *audit, size_t paths, size_t text_bytes)
@@ -638,8 +719,31 @@ static bool named_in_other_form(struct walker_thread *thread, const char *key, s
 
 struct learned {
 	const struct audit *audit;
+	bool listed;     /* some key matched */
+	bool want_size;  /* look on for a key whose cell holds a size */
+	bool found;      /* ...and one did */
 	uint64_t size;
 };
+
+/* table_find's test for a walked file: it is listed, and (with want_size)
+ * the first of its keys whose check learned a size gives it, in one look. */
+static bool note_listed(void *arg, size_t value)
+{
+	struct learned *learned = arg;
+	uint64_t cell;
+
+	learned->listed = true;
+	if (!learned->want_size)
+		return true;
+	if (value == 0)
+		return false;
+	cell = *cell_at(learned->audit, value - 1);
+	if (cell == 0)
+		return false;
+	learned->found = true;
+	learned->size = cell - 1;
+	return true;
+}
 
 /* table_find's test: the key's cell holds a size its check learned. */
 static bool take_learned(void *arg, size_t value)
@@ -652,6 +756,7 @@ static bool take_learned(void *arg, size_t value)
 	cell = *cell_at(learned->audit, value - 1);
 	if (cell == 0)
 		return false;
+	learned->found = true;
 	learned->size = cell - 1;
 	return true;
 }
@@ -676,8 +781,7 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 	if (!thread)
 		return WALK_STOP;
 	audit = thread->audit;
-	learned.audit = audit;
-	learned.size = 0;
+	learned = (struct learned){.audit = audit, .want_size = audit->count_bytes && !entry->st};
 	if (entry->error) {
 		diag_file_error(entry->path, entry->error);
 		atomic_fetch_add(&audit->errors, 1);
@@ -715,15 +819,17 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 		audit->walk_errno = ENOMEM;
 		return WALK_STOP;
 	}
-	if (table_find(&audit->names, thread->norm.data, thread->norm.len, NULL, NULL))
+	(void)table_find(&audit->names, thread->norm.data, thread->norm.len, note_listed, &learned);
+	if (learned.listed)
 		listed = &thread->norm;
 	else if (named_in_other_form(thread, thread->norm.data, thread->norm.len))
 		listed = &thread->scratch; /* the form the manifest names */
 	if (listed && !audit->count_bytes)
 		return WALK_CONTINUE;
 	/* A named file's bytes are what its check learned, if it did. */
-	if (listed && !st && table_find(&audit->names, listed->data, listed->len, take_learned,
-					&learned)) {
+	if (listed == &thread->scratch && !st)
+		(void)table_find(&audit->names, listed->data, listed->len, take_learned, &learned);
+	if (listed && !st && learned.found) {
 		atomic_fetch_add(&audit->walked_bytes, learned.size);
 		return WALK_CONTINUE;
 	}
@@ -765,6 +871,9 @@ int audit_walk(struct audit *audit, const char *walk_root, unsigned threads, uin
 	audit->walk_given_len = strlen(walk_root);
 	if (path_key(&audit->walk_key, &audit->add_scratch, audit->base, audit->walk_canon, "",
 		     0) != 0)
+		return -1;
+	/* The walkers only read the table: every path goes into its index now. */
+	if (table_index(&audit->names) != 0)
 		return -1;
 	memset(&config, 0, sizeof(config));
 	config.threads = threads;
@@ -868,6 +977,8 @@ int audit_finish(struct audit *audit, struct report *report, struct task **missi
 		else
 			any_unsized = true;
 	}
+	if (table_index(&digests) != 0)
+		goto out;
 	if (nsizes > 1)
 		qsort(sizes, nsizes, sizeof(*sizes), by_size);
 	if (audit->nfiles > 1)

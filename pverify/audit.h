@@ -56,6 +56,12 @@ int audit_add_once(struct audit *audit, const char *path, size_t len, uint64_t *
 		   bool *added);
 
 /**
+ * A hint: path is about to be added with audit_add_once; its place in the
+ * table is fetched from memory meanwhile. Nothing else changes.
+ */
+void audit_prefetch(const struct audit *audit, const char *path, size_t len);
+
+/**
  * A hint, before the paths are added: about paths paths, text_bytes bytes
  * in all, will be, as a manifest's size tells. The table is made that large
  * at once rather than grown (and rebuilt) as they come; more still fit.

@@ -283,6 +283,23 @@ static void expect_paths(struct bag *bag, int fd, const struct manifest_file *fi
 				   (size_t)st.st_size);
 }
 
+/* Queue task (NULL: none) of a line of file, unless its path was listed
+ * before. Returns 0, or -1 (ENOMEM). */
+static int take_once(struct bag *bag, const struct manifest_file *file, struct task *task)
+{
+	bool queued;
+
+	if (!task)
+		return 0;
+	if (reading_take_once(bag->reading, task, &queued) != 0)
+		return -1;
+	if (!queued) {
+		bag_error(bag, file->name, task->line, "%s: listed twice", task->path);
+		free(task);
+	}
+	return 0;
+}
+
 /* Read one manifest into the join. Returns 0, or -1 on a read error or ENOMEM (reported). */
 static int read_manifest(struct bag *bag, const struct manifest_file *file)
 {
@@ -290,6 +307,7 @@ static int read_manifest(struct bag *bag, const struct manifest_file *file)
 	struct dbuf path;
 	char hex[HASH_HEX_MAX + 1];
 	const char *text, *why, *refusal;
+	struct task *held = NULL;  /* the last line's task, not taken yet */
 	size_t len, plen;
 	int fd, got, rc = 0;
 
@@ -336,18 +354,22 @@ static int read_manifest(struct bag *bag, const struct manifest_file *file)
 		/* With one payload manifest there is nothing to join: the file
 		 * is checked while the rest is read, as a manifest line is, and
 		 * the audit, which keeps every listed path anyway, tells a path
-		 * listed twice. */
+		 * listed twice. Each task is held back one line, its place in
+		 * the audit's table fetched from memory while the next is read. */
 		if (!file->tag && bag->nkind[0] == 1 && bag->reading->audit) {
 			const char *hexes[1] = { hex };
 			struct task *task = manifest_new_task(path.data, plen, 1, &file->algo, hexes);
-			bool queued;
 
-			if (!task || reading_take_once(bag->reading, task, &queued) != 0) {
+			if (!task) {
 				rc = -1;
 				break;
 			}
-			if (!queued)
-				bag_error(bag, file->name, lines.lineno, "%s: listed twice", path.data);
+			task->line = lines.lineno;
+			audit_prefetch(bag->reading->audit, task->path, task->path_len);
+			rc = take_once(bag, file, held);
+			held = task;
+			if (rc != 0)
+				break;
 			continue;
 		}
 		e = entry_get(bag, path.data, plen, file->tag);
@@ -382,6 +404,10 @@ static int read_manifest(struct bag *bag, const struct manifest_file *file)
 			  errno == EOVERFLOW ? "line too long" : strerror(errno));
 		rc = errno == ENOMEM ? -1 : 0;
 	}
+	if (rc == 0)
+		rc = take_once(bag, file, held);
+	else
+		free(held);
 	if (rc != 0)
 		diag_file_error(NULL, ENOMEM);
 	bagit_lines_fini(&lines);

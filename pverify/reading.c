@@ -35,9 +35,9 @@ static void submit(struct reading *reading, struct task *task)
 }
 
 /* Refuse a path that leaves --root, note it for --audit (with once, unless
- * it was noted before: then the task is freed, not queued, and *queued is
- * false), and queue the task. Returns 0, or -1 when the audit ran out of
- * memory (reported). */
+ * it was noted before: then the task is not queued, *queued is false and
+ * the task still the caller's), and queue the task. Returns 0, or -1 when
+ * the audit ran out of memory (reported; the task freed). */
 static int take(struct reading *reading, struct task *task, bool once, bool *queued)
 {
 	*queued = false;
@@ -55,10 +55,8 @@ static int take(struct reading *reading, struct task *task, bool once, bool *que
 		free(task);
 		return -1;
 	}
-	if (once && !*queued) {
-		free(task);
+	if (once && !*queued)
 		return 0;
-	}
 	submit(reading, task);
 	*queued = true;
 	return 0;

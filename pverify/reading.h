@@ -51,9 +51,10 @@ int reading_take(struct reading *reading, struct task *task);
 
 /**
  * reading_take, for a task whose path may have been taken before (as the
- * audit compares paths): then the task is freed, not queued, and *queued
- * is false. It needs the audit (EINVAL without one: nothing done, the task
- * still the caller's). Returns 0, or -1 (reported, but for EINVAL).
+ * audit compares paths): then it is not queued, *queued is false and the
+ * task stays the caller's. It needs the audit (EINVAL without one: nothing
+ * done, the task still the caller's). Returns 0, or -1 (reported and the
+ * task freed, but for EINVAL).
  */
 int reading_take_once(struct reading *reading, struct task *task, bool *queued);
 
