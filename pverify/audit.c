@@ -235,7 +235,9 @@ static int table_index(struct table *table)
 	if (2 * table->count > table->cap && table_grow(table, table->count) != 0)
 		return -1;
 	for (i = table->indexed; i < table->count; i += n) {
-		n = table->count - i < INDEX_AHEAD ? table->count - i : INDEX_AHEAD;
+		n = table->count - i;
+		if (n > INDEX_AHEAD)
+			n = INDEX_AHEAD;
 		for (k = 0; k < n; k++) {
 			const struct key_ref *ref = &table->refs[i + k];
 
