@@ -147,26 +147,27 @@ static void slot_put(struct slot *slots, size_t cap, uint64_t hash, size_t ref)
  * A zeroed index of cap slots. Each lookup lands on a random slot: in an
  * index of a million paths (8 MiB) nearly every one would also miss the
  * TLB with 4 KiB pages, so a large index asks for 2 MiB pages (where the
- * kernel gives them only on request; a refusal changes nothing).
+ * kernel gives them only on request; a refusal changes nothing). calloc
+ * leaves a large block's pages untouched until used.
  */
 static struct slot *index_alloc(size_t cap)
 {
-	size_t bytes = cap * sizeof(struct slot);
-	void *at;
+	size_t bytes = cap * sizeof(struct slot), skip;
+	struct slot *slots = calloc(cap, sizeof(struct slot));
 
-	if (bytes < HUGE_INDEX)
-		return calloc(cap, sizeof(struct slot));
-	if (posix_memalign(&at, HUGE_INDEX, bytes) != 0)
-		return NULL;
-	(void)madvise(at, bytes, MADV_HUGEPAGE);
-	memset(at, 0, bytes);
-	return at;
+	if (!slots || bytes < 2 * HUGE_INDEX)
+		return slots;
+	/* The whole 2 MiB extents inside the block. */
+	skip = (HUGE_INDEX - (uintptr_t)slots % HUGE_INDEX) % HUGE_INDEX;
+	(void)madvise((char *)slots + skip, (bytes - skip) & ~(HUGE_INDEX - 1), MADV_HUGEPAGE);
+	return slots;
 }
 
-/* Make room for at least keys keys in all (the index at most half full). */
+/* Make room for at least keys keys in all (the index at most half full).
+ * The index starts empty: table_index puts every key back. */
 static int table_grow(struct table *table, size_t keys)
 {
-	size_t cap = table->cap ? 2 * table->cap : 1024, i;
+	size_t cap = table->cap ? 2 * table->cap : 1024;
 	struct slot *slots;
 
 	while (cap / 2 < keys)
@@ -176,14 +177,10 @@ static int table_grow(struct table *table, size_t keys)
 		errno = ENOMEM;
 		return -1;
 	}
-	for (i = 0; i < table->indexed; i++) {
-		const struct key_ref *ref = &table->refs[i];
-
-		slot_put(slots, cap, hash_bytes(table->text.data + ref->at, ref->len), i);
-	}
 	free(table->slots);
 	table->slots = slots;
 	table->cap = cap;
+	table->indexed = 0;
 	return 0;
 }
 
@@ -204,6 +201,14 @@ static int table_reserve_refs(struct table *table, size_t cap)
 	return 0;
 }
 
+/* A hint is followed up to this many keys and bytes of text: a hint comes
+ * from a file's size, which may be mostly something else (long paths,
+ * white space), and the index is all touched as keys land in it. */
+#define EXPECT_KEYS_MAX ((size_t)1 << 20)
+#define EXPECT_TEXT_MAX ((size_t)64 << 20)
+
+static int table_index(struct table *table);
+
 /*
  * Size the table for keys keys of text_bytes bytes in all (their NULs
  * included), so that adding them neither moves the refs and text nor
@@ -212,9 +217,11 @@ static int table_reserve_refs(struct table *table, size_t cap)
  */
 static int table_expect(struct table *table, size_t keys, size_t text_bytes)
 {
-	if (keys > UINT32_MAX / 2)
-		keys = UINT32_MAX / 2;
-	if (2 * keys > table->cap && table_grow(table, keys) != 0)
+	if (keys > EXPECT_KEYS_MAX)
+		keys = EXPECT_KEYS_MAX;
+	if (text_bytes > EXPECT_TEXT_MAX)
+		text_bytes = EXPECT_TEXT_MAX;
+	if (2 * keys > table->cap && (table_grow(table, keys) != 0 || table_index(table) != 0))
 		return -1;
 	if (table_reserve_refs(table, keys) != 0)
 		return -1;
@@ -233,7 +240,7 @@ static int table_index(struct table *table)
 	if (table->indexed == table->count)
 		return 0;
 	if (2 * table->count > table->cap && table_grow(table, table->count) != 0)
-		return -1;
+		return -1; /* every key to put back, from the first */
 	for (i = table->indexed; i < table->count; i += n) {
 		n = table->count - i;
 		if (n > INDEX_AHEAD)
@@ -290,9 +297,9 @@ static int table_put(struct table *table, const char *key, size_t len, size_t va
 	size_t j;
 
 	*added = false;
-	if (table_index(table) != 0)
-		return -1;
 	if (2 * (table->count + 1) > table->cap && table_grow(table, table->count + 1) != 0)
+		return -1;
+	if (table_index(table) != 0)
 		return -1;
 	for (j = hash & (table->cap - 1); table->slots[j].ref; j = (j + 1) & (table->cap - 1)) {
 		const struct key_ref *ref = &table->refs[table->slots[j].ref - 1];
