@@ -58,6 +58,7 @@ struct batchpipe {
 	size_t stride;                 /* item_size, aligned */
 	atomic_size_t open_ahead;      /* files of a batch opened before reading (preread_share) */
 	unsigned jobs_far;             /* config's jobs_far within the descriptor budget */
+	size_t dir_ways;               /* directories each worker's dircache keeps open */
 	atomic_uint opens_timed, opens_slept; /* raise_when_far's count */
 	atomic_bool raised;            /* the workers may be jobs_far many now */
 	unsigned cores;
@@ -88,6 +89,7 @@ static struct batchpipe_worker *worker_new(struct batchpipe *pipe, bool serial)
 	worker->pipe = pipe;
 	worker->serial = serial;
 	dircache_init(&worker->dirs);
+	dircache_keep(&worker->dirs, pipe->dir_ways);
 	worker->pre = preread_new();
 	dbuf_init(&worker->output);
 	outbuf_init(&worker->unordered, config->out, UNORDERED_CHUNK);
@@ -497,6 +499,10 @@ struct batchpipe *batchpipe_new(const struct batchpipe_config *config)
 	pipe->jobs_far = config->jobs_far;
 	if (pipe->jobs_far > preread_budget() / (2 * (PREREAD_FILES + 1)))
 		pipe->jobs_far = (unsigned)(preread_budget() / (2 * (PREREAD_FILES + 1)));
+	/* Kept directories take at most another such budget, over every worker
+	 * there may be (and the fallback worker). */
+	pipe->dir_ways = preread_budget() /
+			 ((config->jobs > pipe->jobs_far ? config->jobs : pipe->jobs_far) + 1);
 	atomic_init(&pipe->opens_timed, 0);
 	atomic_init(&pipe->opens_slept, 0);
 	atomic_init(&pipe->raised, false);

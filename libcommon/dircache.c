@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: 0BSD */
-/** The last directory opened, kept for the next path in it. */
+/** The last few directories opened, kept for the next paths in them. */
 #include "prelude.h"
 #include "dircache.h"
 #include "beneath.h"
@@ -11,26 +11,36 @@
 
 void dircache_init(struct dircache *cache)
 {
-	cache->fd = -1;
-	cache->root = AT_FDCWD;
-	dbuf_init(&cache->dir);
+	for (size_t i = 0; i < DIRCACHE_WAYS; i++) {
+		cache->ways[i].fd = -1;
+		cache->ways[i].root = AT_FDCWD;
+		dbuf_init(&cache->ways[i].dir);
+	}
+	cache->nways = 1;
 }
 
-/* Forget the cached directory (its path storage is kept for reuse). */
-static void forget(struct dircache *cache)
+void dircache_keep(struct dircache *cache, size_t ways)
 {
-	if (cache->fd >= 0)
-		xclose(cache->fd);
-	cache->fd = -1;
-	dbuf_clear(&cache->dir);
+	cache->nways = ways < 1 ? 1 : ways > DIRCACHE_WAYS ? DIRCACHE_WAYS : ways;
+}
+
+/* Forget a cached directory (its path storage is kept for reuse). */
+static void forget(struct dircache_way *way)
+{
+	if (way->fd >= 0)
+		xclose(way->fd);
+	way->fd = -1;
+	dbuf_clear(&way->dir);
 }
 
 void dircache_fini(struct dircache *cache)
 {
 	if (!cache)
 		return;
-	forget(cache);
-	dbuf_free(&cache->dir);
+	for (size_t i = 0; i < DIRCACHE_WAYS; i++) {
+		forget(&cache->ways[i]);
+		dbuf_free(&cache->ways[i].dir);
+	}
 }
 
 /*
@@ -47,34 +57,57 @@ static const char *last_slash(const char *path, size_t len)
 	return slash;
 }
 
-/* Whether the cache holds the directory path[0, dir_len) resolved from root. */
-static bool holds(const struct dircache *cache, int root, const char *path, size_t dir_len)
+/* Make way i the first, the ones before it each moved down one. */
+static void to_front(struct dircache *cache, size_t i)
 {
-	return cache->fd >= 0 && cache->root == root && cache->dir.len == dir_len &&
-	       memcmp(cache->dir.data, path, dir_len) == 0;
+	struct dircache_way way = cache->ways[i];
+
+	memmove(&cache->ways[1], &cache->ways[0], i * sizeof(cache->ways[0]));
+	cache->ways[0] = way;
+}
+
+/* Whether the cache holds the directory path[0, dir_len) resolved from
+ * root: then it is made the first, and its descriptor comes back; else -1. */
+static int holds(struct dircache *cache, int root, const char *path, size_t dir_len)
+{
+	for (size_t i = 0; i < cache->nways; i++) {
+		const struct dircache_way *way = &cache->ways[i];
+
+		if (way->fd >= 0 && way->root == root && way->dir.len == dir_len &&
+		    memcmp(way->dir.data, path, dir_len) == 0) {
+			if (i > 0)
+				to_front(cache, i);
+			return cache->ways[0].fd;
+		}
+	}
+	return -1;
 }
 
 /*
- * Make path[0, dir_len), resolved from root, the cached directory. Returns
- * its descriptor, or -1 (the cache left empty) when it cannot be opened.
+ * Make path[0, dir_len), resolved from root, the first cached directory,
+ * in the place of the least recently used. Returns its descriptor, or -1
+ * (that place left empty) when it cannot be opened.
  */
 static int remember(struct dircache *cache, int root, const char *path, size_t dir_len)
 {
+	struct dircache_way *way;
 	int fd;
 
-	forget(cache);
-	if (dbuf_append(&cache->dir, path, dir_len) != 0)
+	to_front(cache, cache->nways - 1);
+	way = &cache->ways[0];
+	forget(way);
+	if (dbuf_append(&way->dir, path, dir_len) != 0)
 		return -1;
 	if (root == AT_FDCWD)
-		fd = open(cache->dir.data, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		fd = open(way->dir.data, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	else
-		fd = beneath_resolve(root, cache->dir.data, O_PATH | O_DIRECTORY);
+		fd = beneath_resolve(root, way->dir.data, O_PATH | O_DIRECTORY);
 	if (fd < 0) {
-		dbuf_clear(&cache->dir);
+		dbuf_clear(&way->dir);
 		return -1;
 	}
-	cache->fd = fd;
-	cache->root = root;
+	way->fd = fd;
+	way->root = root;
 	return fd;
 }
 
@@ -82,15 +115,17 @@ int dircache_at(struct dircache *cache, const char *path, size_t len, const char
 {
 	const char *slash = last_slash(path, len);
 	size_t dir_len;
+	int fd;
 
 	*name = path;
 	if (!slash)
 		return AT_FDCWD;
 	dir_len = (size_t)(slash - path);
-	if (!holds(cache, AT_FDCWD, path, dir_len) && remember(cache, AT_FDCWD, path, dir_len) < 0)
+	fd = holds(cache, AT_FDCWD, path, dir_len);
+	if (fd < 0 && (fd = remember(cache, AT_FDCWD, path, dir_len)) < 0)
 		return AT_FDCWD;
 	*name = slash + 1;
-	return cache->fd;
+	return fd;
 }
 
 int dircache_at_beneath(struct dircache *cache, int rootfd, const char *path, size_t len,
@@ -98,6 +133,7 @@ int dircache_at_beneath(struct dircache *cache, int rootfd, const char *path, si
 {
 	const char *slash = last_slash(path, len);
 	size_t dir_len, name_len;
+	int fd;
 
 	*name = path;
 	/* beneath_resolve follows symlinks beneath the root only for paths
@@ -110,8 +146,9 @@ int dircache_at_beneath(struct dircache *cache, int rootfd, const char *path, si
 	/* "." or ".." would resolve against the directory, not within it. */
 	if (slash[1] == '.' && (name_len == 1 || (name_len == 2 && slash[2] == '.')))
 		return rootfd;
-	if (!holds(cache, rootfd, path, dir_len) && remember(cache, rootfd, path, dir_len) < 0)
+	fd = holds(cache, rootfd, path, dir_len);
+	if (fd < 0 && (fd = remember(cache, rootfd, path, dir_len)) < 0)
 		return rootfd;
 	*name = slash + 1;
-	return cache->fd;
+	return fd;
 }

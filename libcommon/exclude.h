@@ -32,6 +32,7 @@ struct exclude_rule {
 	char *glob;      /* the fnmatch pattern, leading and trailing '/' dropped */
 	bool by_path;    /* matched against the relative path, not the name */
 	bool dirs_only;  /* the pattern ended in '/' */
+	bool literal;    /* glob has no wildcard or escape: it matches itself only */
 	char *given;     /* the pattern as given, for the record of what was used */
 };
 

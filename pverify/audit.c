@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,12 +31,14 @@ struct new_file {
 };
 
 /* One key of a table, in the order added: where its text is, its length
- * and hash, its value. */
+ * and its value. Sixteen bytes: a table holds a manifest's every path, and
+ * its memory is touched once per path on the reading thread's way. The
+ * hash is not kept; growing the index (rare once audit_expect sized it)
+ * computes it again from the text. */
 struct key_ref {
 	size_t at;      /* offset in the table's text */
-	size_t len;
-	uint64_t hash;
-	size_t value;
+	uint32_t len;
+	uint32_t value;
 };
 
 /* A slot of the index: the high half of its key's hash, to pass over most
@@ -48,13 +51,21 @@ struct slot {
 	uint32_t ref;
 };
 
-/* An open-addressing table of strings (copied into the table) with a
+/*
+ * An open-addressing table of strings (copied into the table) with a
  * value; equal keys may repeat. The keys lie one after another in one
- * buffer, so that a manifest's worth of paths is not a malloc each. */
+ * buffer, so that a manifest's worth of paths is not a malloc each.
+ *
+ * Keys added with table_add go into the index only when it is next needed
+ * (table_index), many at a time: each lands on a random slot of an index
+ * far larger than the cache, so one at a time the reading thread would
+ * wait for memory at every key, while a run of them is fetched together.
+ */
 struct table {
 	struct dbuf text;
 	struct key_ref *refs;
 	size_t count, refs_cap;
+	size_t indexed;         /* refs[0, indexed) are in the index */
 	struct slot *slots;
 	size_t cap;
 };
@@ -129,57 +140,184 @@ static void slot_put(struct slot *slots, size_t cap, uint64_t hash, size_t ref)
 	slots[j] = (struct slot){.tag = (uint32_t)(hash >> 32), .ref = (uint32_t)(ref + 1)};
 }
 
-static int table_grow(struct table *table)
-{
-	size_t cap = table->cap ? 2 * table->cap : 1024, i;
-	struct slot *slots = calloc(cap, sizeof(*slots));
+/* An index this large or larger is asked for huge pages. */
+#define HUGE_INDEX ((size_t)2 << 20)
 
+/*
+ * A zeroed index of cap slots. Each lookup lands on a random slot: in an
+ * index of a million paths (8 MiB) nearly every one would also miss the
+ * TLB with 4 KiB pages, so a large index asks for 2 MiB pages (where the
+ * kernel gives them only on request; a refusal changes nothing). calloc
+ * leaves a large block's pages untouched until used.
+ */
+static struct slot *index_alloc(size_t cap)
+{
+	size_t bytes = cap * sizeof(struct slot), skip;
+	struct slot *slots = calloc(cap, sizeof(struct slot));
+
+	if (!slots || bytes < 2 * HUGE_INDEX)
+		return slots;
+	/* The whole 2 MiB extents inside the block. */
+	skip = (HUGE_INDEX - (uintptr_t)slots % HUGE_INDEX) % HUGE_INDEX;
+	(void)madvise((char *)slots + skip, (bytes - skip) & ~(HUGE_INDEX - 1), MADV_HUGEPAGE);
+	return slots;
+}
+
+/* Make room for at least keys keys in all (the index at most half full).
+ * The index starts empty: table_index puts every key back. */
+static int table_grow(struct table *table, size_t keys)
+{
+	size_t cap = table->cap ? 2 * table->cap : 1024;
+	struct slot *slots;
+
+	while (cap / 2 < keys)
+		cap *= 2;
+	slots = index_alloc(cap);
 	if (!slots) {
 		errno = ENOMEM;
 		return -1;
 	}
-	for (i = 0; i < table->count; i++)
-		slot_put(slots, cap, table->refs[i].hash, i);
 	free(table->slots);
 	table->slots = slots;
 	table->cap = cap;
+	table->indexed = 0;
 	return 0;
 }
 
-/* Add a copy of key (len bytes, no NUL inside). */
-static int table_add(struct table *table, const char *key, size_t len, size_t value)
+/* Room for refs at least cap refs. Returns 0, or -1 (ENOMEM). */
+static int table_reserve_refs(struct table *table, size_t cap)
+{
+	struct key_ref *grown;
+
+	if (cap <= table->refs_cap)
+		return 0;
+	grown = realloc(table->refs, cap * sizeof(*grown));
+	if (!grown) {
+		errno = ENOMEM;
+		return -1;
+	}
+	table->refs = grown;
+	table->refs_cap = cap;
+	return 0;
+}
+
+/* A hint is followed up to this many keys and bytes of text: a hint comes
+ * from a file's size, which may be mostly something else (long paths,
+ * white space), and the index is all touched as keys land in it. */
+#define EXPECT_KEYS_MAX ((size_t)1 << 20)
+#define EXPECT_TEXT_MAX ((size_t)64 << 20)
+
+static int table_index(struct table *table);
+
+/*
+ * Size the table for keys keys of text_bytes bytes in all (their NULs
+ * included), so that adding them neither moves the refs and text nor
+ * rebuilds the index (each rebuild touches every key again). Only a hint:
+ * more keys still fit.
+ */
+static int table_expect(struct table *table, size_t keys, size_t text_bytes)
+{
+	if (keys > EXPECT_KEYS_MAX)
+		keys = EXPECT_KEYS_MAX;
+	if (text_bytes > EXPECT_TEXT_MAX)
+		text_bytes = EXPECT_TEXT_MAX;
+	if (2 * keys > table->cap && (table_grow(table, keys) != 0 || table_index(table) != 0))
+		return -1;
+	if (table_reserve_refs(table, keys) != 0)
+		return -1;
+	return dbuf_reserve(&table->text, text_bytes);
+}
+
+/* Keys hashed, and their slots fetched, ahead of their insertion. */
+#define INDEX_AHEAD 32
+
+/* Put the keys added since the last call into the index. Returns 0, or -1 (ENOMEM). */
+static int table_index(struct table *table)
+{
+	uint64_t hashes[INDEX_AHEAD];
+	size_t i, k, n;
+
+	if (table->indexed == table->count)
+		return 0;
+	if (2 * table->count > table->cap && table_grow(table, table->count) != 0)
+		return -1; /* every key to put back, from the first */
+	for (i = table->indexed; i < table->count; i += n) {
+		n = table->count - i;
+		if (n > INDEX_AHEAD)
+			n = INDEX_AHEAD;
+		for (k = 0; k < n; k++) {
+			const struct key_ref *ref = &table->refs[i + k];
+
+			hashes[k] = hash_bytes(table->text.data + ref->at, ref->len);
+			__builtin_prefetch(&table->slots[hashes[k] & (table->cap - 1)], 1);
+		}
+		for (k = 0; k < n; k++)
+			slot_put(table->slots, table->cap, hashes[k], i + k);
+	}
+	table->indexed = table->count;
+	return 0;
+}
+
+/* Append key (len bytes) and its value to the refs and text; not indexed. */
+static int table_append(struct table *table, const char *key, size_t len, size_t value)
 {
 	size_t at = table->text.len;
-	uint64_t hash;
 
-	if (table->count >= UINT32_MAX - 1) {
-		errno = ENOMEM; /* a slot's ref is 32 bits */
+	if (table->count >= UINT32_MAX - 1 || len > UINT32_MAX || value > UINT32_MAX) {
+		errno = ENOMEM; /* a slot's ref, a key's length and value are 32 bits */
 		return -1;
 	}
-	if (2 * (table->count + 1) > table->cap && table_grow(table) != 0)
+	if (table->count == table->refs_cap &&
+	    table_reserve_refs(table, table->refs_cap ? 2 * table->refs_cap : 1024) != 0)
 		return -1;
-	if (table->count == table->refs_cap) {
-		size_t cap = table->refs_cap ? 2 * table->refs_cap : 1024;
-		struct key_ref *grown = realloc(table->refs, cap * sizeof(*grown));
-
-		if (!grown) {
-			errno = ENOMEM;
-			return -1;
-		}
-		table->refs = grown;
-		table->refs_cap = cap;
-	}
 	if (dbuf_append(&table->text, key, len) != 0 || dbuf_putc(&table->text, '\0') != 0)
 		return -1;
-	hash = hash_bytes(key, len);
-	table->refs[table->count] = (struct key_ref){.at = at, .len = len, .hash = hash,
-						     .value = value};
-	slot_put(table->slots, table->cap, hash, table->count);
-	table->count++;
+	table->refs[table->count++] = (struct key_ref){.at = at, .len = (uint32_t)len,
+						       .value = (uint32_t)value};
 	return 0;
 }
 
-/* Visit every slot holding key; stop when fn returns true. Returns whether it did. */
+/* Add a copy of key (len bytes, no NUL inside) with value; equal keys may
+ * repeat. It is indexed later (table_index). Returns 0, or -1 (ENOMEM). */
+static int table_add(struct table *table, const char *key, size_t len, size_t value)
+{
+	return table_append(table, key, len, value);
+}
+
+/*
+ * Add a copy of key (len bytes, no NUL inside) with value unless the key is
+ * there already: then *added is false. Indexed at once. Returns 0, or -1
+ * (ENOMEM).
+ */
+static int table_put(struct table *table, const char *key, size_t len, size_t value,
+		     bool *added)
+{
+	uint64_t hash = hash_bytes(key, len);
+	uint32_t tag = (uint32_t)(hash >> 32);
+	size_t j;
+
+	*added = false;
+	if (2 * (table->count + 1) > table->cap && table_grow(table, table->count + 1) != 0)
+		return -1;
+	if (table_index(table) != 0)
+		return -1;
+	for (j = hash & (table->cap - 1); table->slots[j].ref; j = (j + 1) & (table->cap - 1)) {
+		const struct key_ref *ref = &table->refs[table->slots[j].ref - 1];
+
+		if (table->slots[j].tag == tag && ref->len == len &&
+		    memcmp(table->text.data + ref->at, key, len) == 0)
+			return 0;
+	}
+	if (table_append(table, key, len, value) != 0)
+		return -1;
+	table->slots[j] = (struct slot){.tag = tag, .ref = (uint32_t)table->count};
+	table->indexed = table->count;
+	*added = true;
+	return 0;
+}
+
+/* Visit every slot holding key; stop when fn returns true. Returns whether
+ * it did. Every key must be indexed (table_index). */
 static bool table_find(const struct table *table, const char *key, size_t len,
 		       bool (*fn)(void *arg, size_t value), void *arg)
 {
@@ -187,6 +325,7 @@ static bool table_find(const struct table *table, const char *key, size_t len,
 	uint32_t tag;
 	size_t j;
 
+	PT_ASSERT(table->indexed == table->count);
 	if (table->cap == 0)
 		return false;
 	hash = hash_bytes(key, len);
@@ -424,7 +563,10 @@ static uint64_t *new_cell(struct audit *audit, size_t *index)
 	return cell_at(audit, *index);
 }
 
-int audit_add_listed(struct audit *audit, const char *path, size_t len, uint64_t **size_cell)
+/* audit_add_listed's and audit_add_once's work: with unique, a path whose
+ * key is there already is not added again (*added false). */
+static int add_listed(struct audit *audit, const char *path, size_t len, uint64_t **size_cell,
+		      bool unique, bool *added)
 {
 	struct dbuf *key = &audit->add_key;
 	uint64_t *cell = NULL;
@@ -435,16 +577,46 @@ int audit_add_listed(struct audit *audit, const char *path, size_t len, uint64_t
 	if ((plain_relative(path, len) ? prefix_key(key, "", 0, path, len)
 	     : path_key(key, &audit->add_scratch, audit->base, audit->base, path, len)) != 0)
 		return -1;
+	/* A path listed twice keeps its cell unused: a rare waste of 8 bytes. */
 	if (audit->count_bytes && !climbs(path, len)) {
 		cell = new_cell(audit, &index);
 		if (!cell)
 			return -1;
 	}
-	if (table_add(&audit->names, key->data, key->len, cell ? index + 1 : 0) != 0)
+	*added = true;
+	if ((unique ? table_put(&audit->names, key->data, key->len, cell ? index + 1 : 0, added)
+		    : table_add(&audit->names, key->data, key->len, cell ? index + 1 : 0)) != 0)
 		return -1;
-	if (size_cell)
+	if (size_cell && *added)
 		*size_cell = cell;
 	return 0;
+}
+
+int audit_add_listed(struct audit *audit, const char *path, size_t len, uint64_t **size_cell)
+{
+	bool added;
+
+	return add_listed(audit, path, len, size_cell, false, &added);
+}
+
+int audit_add_once(struct audit *audit, const char *path, size_t len, uint64_t **size_cell,
+		   bool *added)
+{
+	return add_listed(audit, path, len, size_cell, true, added);
+}
+
+void audit_prefetch(const struct audit *audit, const char *path, size_t len)
+{
+	const struct table *table = &audit->names;
+
+	/* A plain relative path is its own key (add_listed's prefix_key). */
+	if (table->cap > 0 && table->indexed == table->count && plain_relative(path, len))
+		__builtin_prefetch(&table->slots[hash_bytes(path, len) & (table->cap - 1)], 1);
+}
+
+int audit_expect(struct audit *audit, size_t paths, size_t text_bytes)
+{
+	return table_expect(&audit->names, paths, text_bytes);
 }
 
 int audit_add_path(struct audit *audit, const char *path, size_t len)
@@ -556,8 +728,31 @@ static bool named_in_other_form(struct walker_thread *thread, const char *key, s
 
 struct learned {
 	const struct audit *audit;
+	bool listed;     /* some key matched */
+	bool want_size;  /* look on for a key whose cell holds a size */
+	bool found;      /* ...and one did */
 	uint64_t size;
 };
+
+/* table_find's test for a walked file: it is listed, and (with want_size)
+ * the first of its keys whose check learned a size gives it, in one look. */
+static bool note_listed(void *arg, size_t value)
+{
+	struct learned *learned = arg;
+	uint64_t cell;
+
+	learned->listed = true;
+	if (!learned->want_size)
+		return true;
+	if (value == 0)
+		return false;
+	cell = *cell_at(learned->audit, value - 1);
+	if (cell == 0)
+		return false;
+	learned->found = true;
+	learned->size = cell - 1;
+	return true;
+}
 
 /* table_find's test: the key's cell holds a size its check learned. */
 static bool take_learned(void *arg, size_t value)
@@ -570,6 +765,7 @@ static bool take_learned(void *arg, size_t value)
 	cell = *cell_at(learned->audit, value - 1);
 	if (cell == 0)
 		return false;
+	learned->found = true;
 	learned->size = cell - 1;
 	return true;
 }
@@ -594,8 +790,7 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 	if (!thread)
 		return WALK_STOP;
 	audit = thread->audit;
-	learned.audit = audit;
-	learned.size = 0;
+	learned = (struct learned){.audit = audit, .want_size = audit->count_bytes && !entry->st};
 	if (entry->error) {
 		diag_file_error(entry->path, entry->error);
 		atomic_fetch_add(&audit->errors, 1);
@@ -633,15 +828,17 @@ static enum walk_action visit(void *context, const struct walk_entry *entry)
 		audit->walk_errno = ENOMEM;
 		return WALK_STOP;
 	}
-	if (table_find(&audit->names, thread->norm.data, thread->norm.len, NULL, NULL))
+	(void)table_find(&audit->names, thread->norm.data, thread->norm.len, note_listed, &learned);
+	if (learned.listed)
 		listed = &thread->norm;
 	else if (named_in_other_form(thread, thread->norm.data, thread->norm.len))
 		listed = &thread->scratch; /* the form the manifest names */
 	if (listed && !audit->count_bytes)
 		return WALK_CONTINUE;
 	/* A named file's bytes are what its check learned, if it did. */
-	if (listed && !st && table_find(&audit->names, listed->data, listed->len, take_learned,
-					&learned)) {
+	if (listed == &thread->scratch && !st)
+		(void)table_find(&audit->names, listed->data, listed->len, take_learned, &learned);
+	if (listed && !st && learned.found) {
 		atomic_fetch_add(&audit->walked_bytes, learned.size);
 		return WALK_CONTINUE;
 	}
@@ -683,6 +880,9 @@ int audit_walk(struct audit *audit, const char *walk_root, unsigned threads, uin
 	audit->walk_given_len = strlen(walk_root);
 	if (path_key(&audit->walk_key, &audit->add_scratch, audit->base, audit->walk_canon, "",
 		     0) != 0)
+		return -1;
+	/* The walkers only read the table: every path goes into its index now. */
+	if (table_index(&audit->names) != 0)
 		return -1;
 	memset(&config, 0, sizeof(config));
 	config.threads = threads;
@@ -786,6 +986,8 @@ int audit_finish(struct audit *audit, struct report *report, struct task **missi
 		else
 			any_unsized = true;
 	}
+	if (table_index(&digests) != 0)
+		goto out;
 	if (nsizes > 1)
 		qsort(sizes, nsizes, sizeof(*sizes), by_size);
 	if (audit->nfiles > 1)

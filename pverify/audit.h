@@ -48,6 +48,29 @@ int audit_add_path(struct audit *audit, const char *path, size_t len);
 int audit_add_listed(struct audit *audit, const char *path, size_t len, uint64_t **size_cell);
 
 /**
+ * audit_add_listed, unless a path with the same key was added before: then
+ * nothing is added, *size_cell is NULL and *added false (a manifest that
+ * lists a path twice). Returns 0, or -1 (ENOMEM).
+ */
+int audit_add_once(struct audit *audit, const char *path, size_t len, uint64_t **size_cell,
+		   bool *added);
+
+/**
+ * A hint: path is about to be added with audit_add_once; its place in the
+ * table is fetched from memory meanwhile. Nothing else changes.
+ */
+void audit_prefetch(const struct audit *audit, const char *path, size_t len);
+
+/**
+ * A hint, before the paths are added: about paths paths, text_bytes bytes
+ * in all, will be, as a manifest's size tells. The table is made that large
+ * at once rather than grown (and rebuilt) as they come; more still fit.
+ * Memory reserved and never used is not touched. Returns 0, or -1 (ENOMEM;
+ * nothing lost, the hint is dropped).
+ */
+int audit_expect(struct audit *audit, size_t paths, size_t text_bytes);
+
+/**
  * Leave this file (by device and inode) out of the NEW files: the manifest
  * itself, when it lives in the audited tree (pcopy's .ptools-seal does).
  */

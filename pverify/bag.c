@@ -267,6 +267,39 @@ static bool under_data(const char *path, size_t len)
 	return len > n + 1 && memcmp(path, BAGIT_PAYLOAD_DIR "/", n + 1) == 0;
 }
 
+/*
+ * Size the audit's table of listed paths from the first payload manifest's
+ * size: each line is a digest, two spaces and a path (taken at 8 bytes or
+ * more), so this is about as many paths as it lists, and their text fits
+ * in its size. A hint only: nothing is lost when it is wrong.
+ */
+static void expect_paths(struct bag *bag, int fd, const struct manifest_file *file)
+{
+	struct stat st;
+
+	if (bag->reading->audit && fstat(fd, &st) == 0 && st.st_size > 0)
+		(void)audit_expect(bag->reading->audit,
+				   (size_t)st.st_size / (file->algo->digest_len * 2 + 2 + 8) + 1,
+				   (size_t)st.st_size);
+}
+
+/* Queue task (NULL: none) of a line of file, unless its path was listed
+ * before. Returns 0, or -1 (ENOMEM). */
+static int take_once(struct bag *bag, const struct manifest_file *file, struct task *task)
+{
+	bool queued;
+
+	if (!task)
+		return 0;
+	if (reading_take_once(bag->reading, task, &queued) != 0)
+		return -1;
+	if (!queued) {
+		bag_error(bag, file->name, task->line, "%s: listed twice", task->path);
+		free(task);
+	}
+	return 0;
+}
+
 /* Read one manifest into the join. Returns 0, or -1 on a read error or ENOMEM (reported). */
 static int read_manifest(struct bag *bag, const struct manifest_file *file)
 {
@@ -274,6 +307,7 @@ static int read_manifest(struct bag *bag, const struct manifest_file *file)
 	struct dbuf path;
 	char hex[HASH_HEX_MAX + 1];
 	const char *text, *why, *refusal;
+	struct task *held = NULL;  /* the last line's task, not taken yet */
 	size_t len, plen;
 	int fd, got, rc = 0;
 
@@ -285,6 +319,8 @@ static int read_manifest(struct bag *bag, const struct manifest_file *file)
 			close(fd);
 		return errno == ENOMEM ? -1 : 0;
 	}
+	if (!file->tag && file->slot == 0)
+		expect_paths(bag, fd, file);
 	while ((got = bagit_lines_next(&lines, &text, &len)) == 1) {
 		struct entry *e;
 		if (len == 0)
@@ -315,6 +351,27 @@ static int read_manifest(struct bag *bag, const struct manifest_file *file)
 				  "%s: a tag manifest lists a payload file", path.data);
 			continue;
 		}
+		/* With one payload manifest there is nothing to join: the file
+		 * is checked while the rest is read, as a manifest line is, and
+		 * the audit, which keeps every listed path anyway, tells a path
+		 * listed twice. Each task is held back one line, its place in
+		 * the audit's table fetched from memory while the next is read. */
+		if (!file->tag && bag->nkind[0] == 1 && bag->reading->audit) {
+			const char *hexes[1] = { hex };
+			struct task *task = manifest_new_task(path.data, plen, 1, &file->algo, hexes);
+
+			if (!task) {
+				rc = -1;
+				break;
+			}
+			task->line = lines.lineno;
+			audit_prefetch(bag->reading->audit, task->path, task->path_len);
+			rc = take_once(bag, file, held);
+			held = task;
+			if (rc != 0)
+				break;
+			continue;
+		}
 		e = entry_get(bag, path.data, plen, file->tag);
 		if (!e) {
 			rc = -1;
@@ -331,8 +388,7 @@ static int read_manifest(struct bag *bag, const struct manifest_file *file)
 		}
 		e->mask |= 1u << file->slot;
 		memcpy(e->data + e->path_len + 1 + file->offset, hex, file->algo->digest_len * 2 + 1);
-		/* With one payload manifest there is nothing to join: the file
-		 * is checked while the rest is read, as a manifest line is. */
+		/* One payload manifest and no audit: queued at once all the same. */
 		if (!file->tag && bag->nkind[0] == 1) {
 			const char *hexes[1] = { e->data + e->path_len + 1 + file->offset };
 			struct task *task = manifest_new_task(e->data, e->path_len, 1, &file->algo, hexes);
@@ -348,6 +404,10 @@ static int read_manifest(struct bag *bag, const struct manifest_file *file)
 			  errno == EOVERFLOW ? "line too long" : strerror(errno));
 		rc = errno == ENOMEM ? -1 : 0;
 	}
+	if (rc == 0)
+		rc = take_once(bag, file, held);
+	else
+		free(held);
 	if (rc != 0)
 		diag_file_error(NULL, ENOMEM);
 	bagit_lines_fini(&lines);

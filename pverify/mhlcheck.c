@@ -2,10 +2,11 @@
 /**
  * pverify --mhl DIR: a folder against its ASC MHL history (mhl2.h).
  *
- * The chain first: each generation it lists must be there with the C4 the
- * chain records; a generation file the chain does not list, or a missing
- * chain, is reported too. Then the generations, newest first, each read
- * streaming: every <hash> becomes a task for the batch pipeline (the same
+ * The chain first: each generation it lists must be there, with the C4 the
+ * chain records (hashed from the same reads that parse the generation, so
+ * each is read once, and what is checked is what was parsed); a generation
+ * file the chain does not list, or a missing chain, is reported too. Then
+ * the generations, newest first, each read streaming: every <hash> becomes a task for the batch pipeline (the same
  * engine and workers as any manifest), with the digests of the formats no
  * newer generation gave for that path, so each file is checked against the
  * newest digest of each format. With one generation nothing is kept per
@@ -137,6 +138,7 @@ static void seen_free(struct seen *s)
 struct generation {
 	uint64_t sequence;
 	char *name;
+	const char *c4;           /* the chain's C4 of it (the chain's), or NULL */
 };
 
 /* The state of the whole check. */
@@ -396,19 +398,59 @@ static int on_entry(void *arg, const struct mhl2_entry *e, uintmax_t line, const
 	return 0;
 }
 
-/* Read one generation open at fd. Returns 0, or -1 (reported). */
-static int read_generation(struct mhlcheck *c, int fd, bool newest)
+/* Hash the rest of fd into c4 (a generation whose parse stopped early).
+ * Returns 0, or -1 with errno. */
+static int hash_rest(int fd, struct hash_ctx *c4, char *buf)
+{
+	ssize_t n;
+
+	while ((n = read(fd, buf, READ_CHUNK)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || hash_ctx_update(c4, buf, (size_t)n) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Compare the generation's C4, hashed as it was read, with the chain's. */
+static void check_c4(struct mhlcheck *c, const char *name, struct hash_ctx *ctx,
+		     const char *expected)
+{
+	unsigned char digest[64];
+	char c4[MHL2_C4_LEN + 1];
+
+	if (hash_ctx_final(ctx, digest) != 0) {
+		problem(c, history_rel(c, name), strerror(errno));
+		return;
+	}
+	mhl2_c4_encode(digest, c4);
+	if (strcmp(c4, expected) != 0)
+		problem(c, history_rel(c, name), "generation changed: its C4 differs from the chain's");
+}
+
+/*
+ * Read one generation open at fd (name: its file name in the history) and,
+ * when the chain gave one, hold it to its C4 (c4). Returns 0, or -1
+ * (reported).
+ */
+static int read_generation(struct mhlcheck *c, int fd, const char *name, bool newest,
+			   const char *c4)
 {
 	struct mhl2_reader *reader = mhl2_reader_new(MHL2_DOC_GENERATION, on_entry, c);
+	struct hash_ctx *ctx = c4 ? hash_ctx_new(mhl2_format_algo(MHL2_C4)) : NULL;
 	char *buf = malloc(READ_CHUNK);
+	bool parsing = true;
 	const char *why;
 	ssize_t n;
 	int rc = -1;
 
 	c->tree_off = !newest;
 	c->newest = newest;
-	if (!reader || !buf) {
+	if (!reader || !buf || (c4 && !ctx)) {
 		diag_file_error(shown(c, c->gen_name), ENOMEM);
+		if (c4)
+			problem(c, history_rel(c, name), strerror(ENOMEM));
 		goto out;
 	}
 	do {
@@ -417,7 +459,14 @@ static int read_generation(struct mhlcheck *c, int fd, bool newest)
 			continue;
 		if (n < 0) {
 			diag_file_error(shown(c, c->gen_name), errno);
+			if (c4)
+				problem(c, history_rel(c, name), strerror(errno));
 			goto out;
+		}
+		if (ctx && hash_ctx_update(ctx, buf, (size_t)n) != 0) {
+			problem(c, history_rel(c, name), strerror(errno));
+			hash_ctx_free(ctx);
+			ctx = NULL;
 		}
 		if (mhl2_feed(reader, buf, (size_t)n, n == 0, &why) != 0) {
 			if (errno == 0) {
@@ -427,9 +476,19 @@ static int read_generation(struct mhlcheck *c, int fd, bool newest)
 			} else {
 				diag_file_error(shown(c, c->gen_name), errno);
 			}
-			goto out;
+			parsing = false;
+			break;
 		}
 	} while (n > 0);
+	if (ctx && n > 0 && hash_rest(fd, ctx, buf) != 0) {
+		problem(c, history_rel(c, name), strerror(errno));
+		hash_ctx_free(ctx);
+		ctx = NULL;
+	}
+	if (ctx)
+		check_c4(c, name, ctx, c4);
+	if (!parsing)
+		goto out;
 	if (c->tree) {
 		char content[MHL2_FORMATS][MHL2_DIGEST_MAX + 1];
 		char structure[MHL2_FORMATS][MHL2_DIGEST_MAX + 1];
@@ -450,6 +509,7 @@ out:
 	mhl2tree_free(c->tree);
 	c->tree = NULL;
 	mhl2_reader_free(reader);
+	hash_ctx_free(ctx);
 	free(buf);
 	return rc;
 }
@@ -496,7 +556,7 @@ static int gens_push(struct generation **gens, size_t *n, size_t *cap, uint64_t 
 	copy = strdup(name);
 	if (!copy)
 		return -1;
-	(*gens)[(*n)++] = (struct generation){.sequence = sequence, .name = copy};
+	(*gens)[(*n)++] = (struct generation){.sequence = sequence, .name = copy, .c4 = NULL};
 	return 0;
 }
 
@@ -515,23 +575,16 @@ static ssize_t list_generations(struct mhlcheck *c, const struct mhl2_chain *cha
 	int fd;
 
 	for (size_t i = 0; i < chain->n; i++) {
-		char c4[MHL2_C4_LEN + 1];
-
 		fd = openat(c->histfd, chain->links[i].path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
 			problem(c, history_rel(c, chain->links[i].path), errno == ENOENT
 				? "generation missing (listed in the chain)" : strerror(errno));
 			continue;
 		}
-		if (mhl2_fd_c4(fd, c4) != 0) {
-			problem(c, history_rel(c, chain->links[i].path), strerror(errno));
-		} else if (strcmp(c4, chain->links[i].c4) != 0) {
-			problem(c, history_rel(c, chain->links[i].path),
-				"generation changed: its C4 differs from the chain's");
-		}
 		close(fd);
 		if (gens_push(&gens, &n, &cap, chain->links[i].sequence, chain->links[i].path) != 0)
 			goto nomem;
+		gens[n - 1].c4 = chain->links[i].c4;
 	}
 	fd = dup(c->histfd);
 	d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -573,6 +626,20 @@ nomem:
 	free(gens);
 	errno = ENOMEM;
 	return -1;
+}
+
+/*
+ * Size the audit's table of listed paths from the newest generation's
+ * size: a <hash> entry takes a few hundred bytes of XML, so this is about
+ * as many paths as it lists, with room for their text. A hint only.
+ */
+static void expect_paths(struct mhlcheck *c, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && st.st_size > 0)
+		(void)audit_expect(c->reading->audit, (size_t)st.st_size / 256 + 1,
+				   (size_t)st.st_size / 4);
 }
 
 /* Leave the history's own files out of the NEW ones. */
@@ -718,7 +785,9 @@ int mhlcheck_run(struct reading *reading, const char *dir, int rootfd)
 		fd = openat(c.histfd, gens[i].name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			continue; /* reported with the chain */
-		(void)read_generation(&c, fd, i == 0);
+		if (i == 0 && reading->audit)
+			expect_paths(&c, fd);
+		(void)read_generation(&c, fd, gens[i].name, i == 0, gens[i].c4);
 		close(fd);
 	}
 	for (size_t k = 0; k < c.seen.n; k++) {

@@ -34,29 +34,48 @@ static void submit(struct reading *reading, struct task *task)
 	batchpipe_commit(&reading->feed, task->has_size ? task->size : BATCHPIPE_SIZE_UNKNOWN);
 }
 
-/* Refuse a path that leaves --root, note it for --audit, and queue the
- * task. Returns 0, or -1 when the audit ran out of memory (reported). */
-static int take(struct reading *reading, struct task *task)
+/* Refuse a path that leaves --root, note it for --audit (with once, unless
+ * it was noted before: then the task is not queued, *queued is false and
+ * the task still the caller's), and queue the task. Returns 0, or -1 when
+ * the audit ran out of memory (reported; the task freed). */
+static int take(struct reading *reading, struct task *task, bool once, bool *queued)
 {
+	*queued = false;
 	if (reading->beneath) {
 		const char *refusal = resolve_refusal(task->path, task->path_len);
 
 		if (refusal)
 			task_set_error(task, 0, refusal);
 	}
-	if (reading->audit && audit_add_listed(reading->audit, task->path, task->path_len,
-					       &task->size_cell) != 0) {
+	if (reading->audit && (once ? audit_add_once(reading->audit, task->path, task->path_len,
+						     &task->size_cell, queued)
+				    : audit_add_listed(reading->audit, task->path, task->path_len,
+						       &task->size_cell)) != 0) {
 		diag_file_error(NULL, errno);
 		free(task);
 		return -1;
 	}
+	if (once && !*queued)
+		return 0;
 	submit(reading, task);
+	*queued = true;
 	return 0;
 }
 
 int reading_take(struct reading *reading, struct task *task)
 {
-	return take(reading, task);
+	bool queued;
+
+	return take(reading, task, false, &queued);
+}
+
+int reading_take_once(struct reading *reading, struct task *task, bool *queued)
+{
+	if (!reading->audit) {
+		errno = EINVAL;
+		return -1;
+	}
+	return take(reading, task, true, queued);
 }
 
 /* Each MHL v1 <hash>: a task, or a malformed entry reported. */
@@ -80,7 +99,7 @@ static int take_mhl1(void *arg, const struct mhl1_entry *entry, uintmax_t line, 
 		reading->refused++;
 		return 0;
 	}
-	if (take(reading, task) != 0) {
+	if (reading_take(reading, task) != 0) {
 		errno = ENOMEM;
 		return -1;
 	}
@@ -221,7 +240,7 @@ int reading_run(struct reading *reading, const struct hash_algo *forced, bool se
 			continue;
 		}
 take:
-		if (take(reading, task) != 0) {
+		if (reading_take(reading, task) != 0) {
 			rc = -1;
 			break;
 		}

@@ -50,6 +50,15 @@ int reading_run(struct reading *reading, const struct hash_algo *forced, bool se
 int reading_take(struct reading *reading, struct task *task);
 
 /**
+ * reading_take, for a task whose path may have been taken before (as the
+ * audit compares paths): then it is not queued, *queued is false and the
+ * task stays the caller's. It needs the audit (EINVAL without one: nothing
+ * done, the task still the caller's). Returns 0, or -1 (reported and the
+ * task freed, but for EINVAL).
+ */
+int reading_take_once(struct reading *reading, struct task *task, bool *queued);
+
+/**
  * Open manifest (NULL or "-": standard input), read it (reading_run; sealed,
  * or named as a seal, it must be one), leave it out of an audit's NEW files
  * (rootfd: -C's root or AT_FDCWD) and close it; a manifest without one entry

@@ -237,6 +237,26 @@ refuse() {
 	assert_output --partial "generation changed: its C4 differs from the chain's"
 }
 
+@test "pverify --mhl holds a generation whose XML breaks early to its C4 over the whole file, exit 2" {
+	sealed card
+	# The C4 is hashed from the reads that parse the generation: a parse that
+	# stops at a broken tag near the top must still hash the rest, here past
+	# the first read (64 KiB of padding), and find the C4 the chain records.
+	gen=$(echo card/ascmhl/0001_*.mhl)
+	sed -i 's/<hostname>/<hostname<>/' "$gen"
+	head -c 200000 /dev/zero | tr '\0' ' ' >> "$gen"
+	sed -i "s|<c4>.*</c4>|<c4>$(chain_c4 "$gen")</c4>|" card/ascmhl/ascmhl_chain.xml
+	prun pverify --mhl card
+	assert_failure 2
+	assert_output --partial "ASC MHL: malformed XML"
+	refute_output --partial "C4 differs"
+	# one more byte, at the end, far past where the parse stopped, is seen
+	echo >> "$gen"
+	prun pverify --mhl card
+	assert_failure 2
+	assert_output --partial "generation changed: its C4 differs from the chain's"
+}
+
 @test "pverify --mhl reports a changed byte in the chain, a removed generation and a removed chain, exit 1" {
 	sealed card
 	cp -a card saved

@@ -126,3 +126,43 @@ UNIT_TEST(dircache_keeps_directories_of_one_root_apart_from_another)
 	close(rootfd);
 	remove_tree(root);
 }
+
+UNIT_TEST(dircache_keeps_interleaved_directories_open)
+{
+	char root[] = "/tmp/unit-dircache-XXXXXX";
+	static const char *const dirs[] = { "a/b/x", "b/x", "a/x" };
+	struct dircache cache;
+	const char *name;
+	int rootfd, fds[3], fd;
+
+	EXPECT(make_tree(root) == 0);
+	rootfd = open(root, O_PATH | O_DIRECTORY);
+	dircache_init(&cache);
+	dircache_keep(&cache, DIRCACHE_WAYS);
+	/* A list written by parallel workers alternates directories line by
+	 * line: each stays open, under the descriptor it was first given. */
+	for (size_t i = 0; i < 3; i++)
+		fds[i] = dircache_at_beneath(&cache, rootfd, dirs[i], strlen(dirs[i]), &name);
+	EXPECT(fds[0] != fds[1] && fds[1] != fds[2] && fds[0] != fds[2]);
+	for (int round = 0; round < 3; round++)
+		for (size_t i = 0; i < 3; i++) {
+			fd = dircache_at_beneath(&cache, rootfd, dirs[2 - i], strlen(dirs[2 - i]), &name);
+			EXPECT(fd == fds[2 - i] && strcmp(name, "x") == 0);
+		}
+	/* More directories than it keeps: the least recently used goes, and
+	 * every answer is still the right directory. */
+	fd = dircache_at(&cache, "/tmp/x", 6, &name); /* a fourth, from the current directory */
+	EXPECT(fd >= 0 && strcmp(name, "x") == 0);
+	for (int round = 0; round < 2; round++)
+		for (size_t i = 0; i < 3; i++) {
+			fd = dircache_at_beneath(&cache, rootfd, dirs[i], strlen(dirs[i]), &name);
+			EXPECT(is_dir(fd, root, i == 0 ? "a/b" : i == 1 ? "b" : "a"));
+			fd = dircache_at_beneath(&cache, rootfd, "a/b/../../in/b/y", 16, &name);
+			EXPECT(fd == rootfd || is_dir(fd, root, "a/b"));
+			fd = dircache_at_beneath(&cache, rootfd, "./b/y", 5, &name);
+			EXPECT(is_dir(fd, root, "b"));
+		}
+	dircache_fini(&cache);
+	close(rootfd);
+	remove_tree(root);
+}

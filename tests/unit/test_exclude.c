@@ -52,6 +52,29 @@ UNIT_TEST(exclude_globs_as_pfind)
 	exclude_fini(&set);
 }
 
+UNIT_TEST(exclude_plain_names_compare_whole_and_globs_still_match)
+{
+	struct exclude set;
+
+	exclude_init(&set);
+	EXPECT(exclude_add(&set, "lost+found") == 0); /* plain: compared */
+	EXPECT(exclude_add(&set, "a/b.txt") == 0);    /* plain path */
+	EXPECT(exclude_add(&set, "\\*star") == 0);    /* an escape: fnmatch's */
+	EXPECT(exclude_add(&set, "x[1]") == 0);       /* a bracket: fnmatch's */
+	EXPECT(exclude_match(&set, "lost+found", "d/lost+found", true));
+	EXPECT(!exclude_match(&set, "lost+foun", "lost+foun", true));
+	EXPECT(!exclude_match(&set, "lost+found2", "lost+found2", true));
+	EXPECT(exclude_match(&set, "b.txt", "a/b.txt", false));
+	EXPECT(!exclude_match(&set, "b.txt", "x/a/b.txt", false));
+	EXPECT(!exclude_match(&set, "c", "a/b.txt/c", false));
+	EXPECT(exclude_match(&set, "*star", "*star", false));
+	EXPECT(!exclude_match(&set, "xstar", "xstar", false));
+	EXPECT(!exclude_match(&set, "\\*star", "\\*star", false));
+	EXPECT(exclude_match(&set, "x1", "x1", false));
+	EXPECT(!exclude_match(&set, "x[1]", "x[1]", false));
+	exclude_fini(&set);
+}
+
 UNIT_TEST(exclude_refuses_empty_patterns_and_records_them)
 {
 	struct exclude set;
