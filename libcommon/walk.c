@@ -1005,9 +1005,13 @@ static void stat_jobs(struct walk_worker *w, int dirfd, struct walk_stat_job *jo
 {
 	struct walker *wk = w->walker;
 	bool big = n >= WALK_STAT_BATCH_MIN && wk->may_batch_stats && !w->no_ring;
+	/* Without io_uring (refused by a container's seccomp filter, switched
+	 * off) blocking stats still raise the default thread cap: probe then too. */
+	bool probe_worth = big || (n >= WALK_STAT_BATCH_MIN &&
+				   atomic_load_explicit(&wk->adaptive, memory_order_relaxed));
 	size_t done = 0;
 
-	if (big && !atomic_load_explicit(&wk->stats_block, memory_order_relaxed)) {
+	if (probe_worth && !atomic_load_explicit(&wk->stats_block, memory_order_relaxed)) {
 		/* Every batch while a thread is young, then one in WALK_SAMPLE:
 		 * getrusage costs little next to a probe of stats. */
 		bool probe = w->stat_batches < 8 || w->stat_batches % WALK_SAMPLE == 0;

@@ -315,6 +315,33 @@ PY
 	[ "$(wc -l <<< "$near")" -gt 400 ]
 }
 
+@test "pfind without io_uring still raises its default threads where stats block: many directories in flight" {
+	# Where io_uring is refused (a container's seccomp filter) or switched
+	# off, blocking stats cannot go as batches, but they must still raise
+	# the default thread cap to far storage's, one directory a thread:
+	# before, such a walk stayed at the cold-disk cap (4 a core).
+	local cold i
+	cold=$((4 * $(nproc)))
+	[ "$cold" -lt 8 ] && cold=8
+	[ "$cold" -lt 48 ] || skip "on $(nproc) cores the cold-disk cap is near far storage's already"
+	for i in $(seq 1 120); do
+		mkdir -p "src/d$i"
+		touch "src/d$i/a" "src/d$i/b" "src/d$i/c" "src/d$i/d" "src/d$i/e" "src/d$i/f"
+	done
+	mount_far src mnt --delay-us=2000
+	# The first walk looks every name up (the FUSE stack serialises first
+	# lookups per directory); the second one's lookups are revalidations.
+	PTOOLS_IO_URING=0 prun pfind "$PWD/mnt"
+	assert_success
+	latencyfs_dump mnt --reset
+	PTOOLS_IO_URING=0 prun pfind "$PWD/mnt"
+	assert_success
+	latencyfs_dump mnt
+	[ "$(latencyfs_stat mnt.stats peak_waited)" -gt $((cold + 1)) ] ||
+		fail "peak in flight $(latencyfs_stat mnt.stats peak_waited), cold-disk cap $cold: $(cat mnt.stats)"
+	assert_equal "$(wc -l <<< "$output")" 841
+}
+
 # same_phash OPT...: phash -r's digests are the same on the fixture as on the
 # directory under it.
 same_phash() {
