@@ -125,7 +125,11 @@ kill_round() {
 	[ -z "$collide" ] || assert_equal "$(cat full1/d3/f3)" "file 3"
 
 	k=0
-	for fraction in $(kill_moments "$PTOOLS_SEED" "$kills"); do
+	# Up to three times the kills asked for, until one has landed mid-copy:
+	# a run of a few hundred milliseconds (--fsync with group commit) can
+	# see every planned moment miss it on a loaded machine.
+	for fraction in $(kill_moments "$PTOOLS_SEED" $((3 * kills))); do
+		[ "$k" -ge "$kills" ] && [ "$mid" -gt 0 ] && break
 		k=$((k + 1))
 		rm -rf one two
 		make_pre one $collide
@@ -211,7 +215,9 @@ resume_round() {
 	calibrate "" "$@"
 
 	k=0
-	for fraction in $(kill_moments $((PTOOLS_SEED + 7)) "$kills"); do
+	# As kill_round: more moments until one has left an unfinished run.
+	for fraction in $(kill_moments $((PTOOLS_SEED + 7)) $((3 * kills))); do
+		[ "$k" -ge "$kills" ] && [ "$resumed" -gt 0 ] && break
 		k=$((k + 1))
 		rm -rf one two
 		make_pre one
@@ -243,7 +249,7 @@ resume_round() {
 			return 1
 		fi
 	done
-	echo "# resume: $resumed of $kills kills left an unfinished run that --resume finished" >&3
+	echo "# resume: $resumed of $k kills left an unfinished run that --resume finished" >&3
 	if [ "$resumed" -eq 0 ]; then
 		echo "seed $PTOOLS_SEED: no kill landed mid-copy (run took ${duration}ns)" >&2
 		return 1
