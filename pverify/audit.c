@@ -734,26 +734,6 @@ struct learned {
 	uint64_t size;
 };
 
-/* table_find's test for a walked file: it is listed, and (with want_size)
- * the first of its keys whose check learned a size gives it, in one look. */
-static bool note_listed(void *arg, size_t value)
-{
-	struct learned *learned = arg;
-	uint64_t cell;
-
-	learned->listed = true;
-	if (!learned->want_size)
-		return true;
-	if (value == 0)
-		return false;
-	cell = *cell_at(learned->audit, value - 1);
-	if (cell == 0)
-		return false;
-	learned->found = true;
-	learned->size = cell - 1;
-	return true;
-}
-
 /* table_find's test: the key's cell holds a size its check learned. */
 static bool take_learned(void *arg, size_t value)
 {
@@ -768,6 +748,16 @@ static bool take_learned(void *arg, size_t value)
 	learned->found = true;
 	learned->size = cell - 1;
 	return true;
+}
+
+/* table_find's test for a walked file: it is listed, and (with want_size)
+ * the first of its keys whose check learned a size gives it, in one look. */
+static bool note_listed(void *arg, size_t value)
+{
+	struct learned *learned = arg;
+
+	learned->listed = true;
+	return !learned->want_size || take_learned(arg, value);
 }
 
 /* Whether st is the file audit_ignore named. */
