@@ -5,6 +5,7 @@
 #include "record.h"
 #include "xio.h"
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +27,10 @@ static const unsigned char format_bytes[MHL2_FORMATS] = {
 /* C4's base58 alphabet: no 0, O, I or l. */
 static const char c4_alphabet[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
-/* Flush the writer's buffer once it holds this much. */
+/* Flush the writer's buffer once it holds this much; an asynchronous
+ * writer hands over larger chunks, so that the threads meet less often. */
 #define WRITE_CHUNK ((size_t)64 << 10)
+#define ASYNC_CHUNK ((size_t)1 << 20)
 
 char *mhl2_algorithm_list(const char *list)
 {
@@ -443,6 +446,7 @@ int mhl2_writer_init(struct mhl2_writer *w, int fd)
 {
 	memset(w, 0, sizeof(*w));
 	w->fd = fd;
+	w->chunk = WRITE_CHUNK;
 	dbuf_init(&w->buf);
 	w->sha512 = hash_ctx_new(hash_lookup("sha512"));
 	return w->sha512 ? 0 : -1;
@@ -452,14 +456,132 @@ int mhl2_writer_init_plain(struct mhl2_writer *w, int fd)
 {
 	memset(w, 0, sizeof(*w));
 	w->fd = fd;
+	w->chunk = WRITE_CHUNK;
 	dbuf_init(&w->buf);
 	return 0;
+}
+
+/* Hash and write len bytes; 0, or an errno. */
+static int write_out(int fd, struct hash_ctx *sha512, const char *data, size_t len)
+{
+	if (sha512 && hash_ctx_update(sha512, data, len) != 0)
+		return EIO;
+	if (xwrite(fd, data, len) != 0)
+		return errno ? errno : EIO;
+	return 0;
+}
+
+/*
+ * The second thread of an asynchronous writer. One chunk is handed over at
+ * a time: the writer waits until the thread has taken the last one (full
+ * false), then swaps its buffer with the thread's empty one.
+ */
+struct mhl2_flusher {
+	pthread_t thread;
+	pthread_mutex_t lock;     /* guards everything below */
+	pthread_cond_t changed;
+	struct dbuf buf;          /* the chunk being hashed and written */
+	bool full;                /* buf holds a chunk not yet written */
+	bool done;                /* no more chunks come: the thread ends */
+	int error;                /* the first errno of a write */
+	int fd;
+	struct hash_ctx *sha512;
+};
+
+static void *flusher_main(void *arg)
+{
+	struct mhl2_flusher *f = arg;
+	int error;
+
+	pthread_mutex_lock(&f->lock);
+	for (;;) {
+		while (!f->full && !f->done)
+			pthread_cond_wait(&f->changed, &f->lock);
+		if (!f->full)
+			break;
+		pthread_mutex_unlock(&f->lock);
+		/* Only this thread touches buf while full is set. */
+		error = f->error ? 0 : write_out(f->fd, f->sha512, f->buf.data, f->buf.len);
+		pthread_mutex_lock(&f->lock);
+		if (error && !f->error)
+			f->error = error;
+		dbuf_clear(&f->buf);
+		f->full = false;
+		pthread_cond_broadcast(&f->changed);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+int mhl2_writer_init_async(struct mhl2_writer *w, int fd)
+{
+	struct mhl2_flusher *f;
+	int error;
+
+	if (mhl2_writer_init(w, fd) != 0)
+		return -1;
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		mhl2_writer_fini(w);
+		return -1;
+	}
+	f->fd = fd;
+	f->sha512 = w->sha512;
+	dbuf_init(&f->buf);
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->changed, NULL);
+	error = pthread_create(&f->thread, NULL, flusher_main, f);
+	if (error) {
+		pthread_cond_destroy(&f->changed);
+		pthread_mutex_destroy(&f->lock);
+		free(f);
+		mhl2_writer_fini(w);
+		errno = error;
+		return -1;
+	}
+	w->flusher = f;
+	w->chunk = ASYNC_CHUNK;
+	return 0;
+}
+
+/* Wait until the thread has written what it was handed; its error becomes w's. */
+static void flusher_wait(struct mhl2_writer *w)
+{
+	struct mhl2_flusher *f = w->flusher;
+
+	pthread_mutex_lock(&f->lock);
+	while (f->full)
+		pthread_cond_wait(&f->changed, &f->lock);
+	if (f->error && !w->error)
+		w->error = f->error;
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* End the thread, once it has written what it was handed. */
+static void flusher_stop(struct mhl2_writer *w)
+{
+	struct mhl2_flusher *f = w->flusher;
+
+	if (!f)
+		return;
+	flusher_wait(w);
+	pthread_mutex_lock(&f->lock);
+	f->done = true;
+	pthread_cond_broadcast(&f->changed);
+	pthread_mutex_unlock(&f->lock);
+	pthread_join(f->thread, NULL);
+	pthread_cond_destroy(&f->changed);
+	pthread_mutex_destroy(&f->lock);
+	dbuf_free(&f->buf);
+	free(f);
+	w->flusher = NULL;
 }
 
 void mhl2_writer_fini(struct mhl2_writer *w)
 {
 	if (!w)
 		return;
+	flusher_stop(w);
 	hash_ctx_free(w->sha512);
 	w->sha512 = NULL;
 	dbuf_free(&w->buf);
@@ -467,13 +589,26 @@ void mhl2_writer_fini(struct mhl2_writer *w)
 
 static void writer_flush(struct mhl2_writer *w)
 {
+	struct mhl2_flusher *f = w->flusher;
+	struct dbuf swap;
+
 	if (w->error || w->buf.len == 0)
 		return;
-	if (w->sha512 && hash_ctx_update(w->sha512, w->buf.data, w->buf.len) != 0)
-		w->error = EIO;
-	else if (xwrite(w->fd, w->buf.data, w->buf.len) != 0)
-		w->error = errno ? errno : EIO;
-	dbuf_clear(&w->buf);
+	if (!f) {
+		w->error = write_out(w->fd, w->sha512, w->buf.data, w->buf.len);
+		dbuf_clear(&w->buf);
+		return;
+	}
+	flusher_wait(w);
+	if (w->error)
+		return;
+	pthread_mutex_lock(&f->lock);
+	swap = f->buf;
+	f->buf = w->buf;
+	w->buf = swap;
+	f->full = true;
+	pthread_cond_broadcast(&f->changed);
+	pthread_mutex_unlock(&f->lock);
 }
 
 /* Append len bytes. An entry is some twenty pieces: while the buffer has
@@ -674,7 +809,7 @@ void mhl2_write_head(struct mhl2_writer *w, const struct mhl2_head *h)
 		put(w, "</pattern>\n");
 	}
 	put(w, "    </ignore>\n  </processinfo>\n  <hashes>\n");
-	if (w->buf.len >= WRITE_CHUNK)
+	if (w->buf.len >= w->chunk)
 		writer_flush(w);
 }
 
@@ -706,7 +841,7 @@ void mhl2_write_file(struct mhl2_writer *w, const char *path, size_t len, uint64
 	put_path(w, path, len, true, size, mtime);
 	put_digests(w, "      ", digests, n, hashdate, false);
 	put(w, "    </hash>\n");
-	if (w->buf.len >= WRITE_CHUNK)
+	if (w->buf.len >= w->chunk)
 		writer_flush(w);
 }
 
@@ -718,7 +853,7 @@ void mhl2_write_dir(struct mhl2_writer *w, const char *path, size_t len,
 	put_path(w, path, len, false, 0, mtime);
 	put_dir_digests(w, "      ", "        ", digests, n, hashdate);
 	put(w, "    </directoryhash>\n");
-	if (w->buf.len >= WRITE_CHUNK)
+	if (w->buf.len >= w->chunk)
 		writer_flush(w);
 }
 
@@ -726,7 +861,7 @@ void mhl2_write_raw(struct mhl2_writer *w, const void *data, size_t len)
 {
 	if (!w->error && dbuf_append(&w->buf, data, len) != 0)
 		w->error = ENOMEM;
-	if (w->buf.len >= WRITE_CHUNK)
+	if (w->buf.len >= w->chunk)
 		writer_flush(w);
 }
 
@@ -740,6 +875,7 @@ int mhl2_writer_finish(struct mhl2_writer *w, char *c4)
 	unsigned char digest[64];
 
 	writer_flush(w);
+	flusher_stop(w);
 	if (!w->error && w->sha512 && hash_ctx_final(w->sha512, digest) != 0)
 		w->error = EIO;
 	if (w->error) {

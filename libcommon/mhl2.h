@@ -155,11 +155,15 @@ int mhl2_dirhash_final(struct mhl2_dirhash *dh, char *content, char *structure);
  * Writing.
  */
 
+struct mhl2_flusher;
+
 /** A file being written: its bytes buffered, counted and hashed (SHA-512, for C4). */
 struct mhl2_writer {
 	int fd;
 	struct dbuf buf;
+	size_t chunk;             /* what the buffer holds before it is written out */
 	struct hash_ctx *sha512;  /* NULL for a plain writer */
+	struct mhl2_flusher *flusher; /* mhl2_writer_init_async's thread, or NULL */
 	int error;                /* the first errno, then nothing more is written */
 	/* The last <path> date written, and its day (days since the epoch):
 	 * the next one of the same day only changes its time. */
@@ -192,6 +196,14 @@ struct mhl2_head {
 
 /** Start writing to fd (not closed by the writer). Returns 0, or -1 with errno. */
 int mhl2_writer_init(struct mhl2_writer *w, int fd);
+/**
+ * As mhl2_writer_init, but the bytes are hashed and written by a second
+ * thread, a large chunk at a time, while the caller formats the next ones:
+ * for a generation whose entries come from memory, where formatting, SHA-512
+ * and the writes would otherwise take turns on one core. The thread ends in
+ * mhl2_writer_finish or mhl2_writer_fini. Returns 0, or -1 with errno.
+ */
+int mhl2_writer_init_async(struct mhl2_writer *w, int fd);
 /** The same, for a part of a file: nothing is hashed (mhl2_writer_finish's c4 NULL). */
 int mhl2_writer_init_plain(struct mhl2_writer *w, int fd);
 /** Release; NULL-safe. */

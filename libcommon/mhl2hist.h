@@ -62,12 +62,19 @@ struct mhl2_generation {
 	void *arg;
 	const char *const *ignore; /* the ignore patterns recorded (mhl2ignore.h); NULL: */
 	size_t nignore;            /* MHL2_IGNORE_PATTERNS */
+	/* feed can run twice over the same entries: first into a tree that
+	 * only hashes (actions unused, nothing to report), then into the one
+	 * that writes. The head then goes first and the file is hashed for its
+	 * C4 by a second thread as it is written, instead of read back. */
+	bool replayable;
 };
 
 /**
  * Write a generation to fd, a new regular file open for reading and
  * writing: feed runs once, its entries written behind room left for the
- * head, which is written last (it holds the root hash the entries make).
+ * head, which is written last (it holds the root hash the entries make);
+ * or, when gen->replayable, twice (the directory hashes of the first run
+ * kept, one per directory, for the second), the head first.
  * c4 gets the C4 of the file's bytes. Returns 0, or -1 with errno (EINVAL
  * from feed's tree: an entry out of order or malformed).
  */

@@ -22,6 +22,8 @@ struct mhl2tree {
 	const char *action;
 	mhl2tree_dir_fn *on_dir;
 	void *on_dir_arg;
+	mhl2tree_replay_fn *replay;             /* digests given, not computed */
+	void *replay_arg;
 	struct frame *frames;
 	size_t depth, cap;                      /* frames in use (the root's first), allocated */
 	char empty[MHL2_FORMATS][MHL2_DIGEST_MAX + 1]; /* the digest of nothing */
@@ -141,7 +143,8 @@ static int dir_done(struct mhl2tree *t, struct frame *parent, const char *path, 
 	for (size_t i = 0; i < t->n; i++) {
 		digests[i] = (struct mhl2_digest){.format = t->formats[i], .value = content[i],
 						  .structure = structure[i]};
-		if (mhl2_dirhash_add(&parent->dh[i], name, name_len, content[i], structure[i]) != 0)
+		if (!t->replay &&
+		    mhl2_dirhash_add(&parent->dh[i], name, name_len, content[i], structure[i]) != 0)
 			return -1;
 	}
 	if (t->w)
@@ -208,9 +211,14 @@ static int pop(struct mhl2tree *t)
 
 	if (empty_subdirs_until(t, f, NULL, 0) != 0)
 		return -1;
-	for (size_t i = 0; i < t->n; i++)
-		if (mhl2_dirhash_final(&f->dh[i], content[i], structure[i]) != 0)
+	if (t->replay) {
+		if (t->replay(t->replay_arg, f->path.data, f->path.len, content, structure) != 0)
 			return -1;
+	} else {
+		for (size_t i = 0; i < t->n; i++)
+			if (mhl2_dirhash_final(&f->dh[i], content[i], structure[i]) != 0)
+				return -1;
+	}
 	t->depth--;
 	return dir_done(t, &t->frames[t->depth - 1], f->path.data, f->path.len, content,
 			structure);
@@ -280,8 +288,8 @@ int mhl2tree_add_file(struct mhl2tree *t, const char *path, size_t len, uint64_t
 		return -1;
 	top = &t->frames[t->depth - 1];
 	for (size_t i = 0; i < t->n; i++) {
-		if (mhl2_dirhash_add(&top->dh[i], path + name_at, len - name_at, digests[i],
-				     NULL) != 0)
+		if (!t->replay && mhl2_dirhash_add(&top->dh[i], path + name_at, len - name_at,
+						   digests[i], NULL) != 0)
 			return -1;
 		d[i] = (struct mhl2_digest){.format = t->formats[i], .value = digests[i],
 					    .action = actions ? actions[i] : t->action};
@@ -303,6 +311,12 @@ int mhl2tree_add_dir(struct mhl2tree *t, const char *path, size_t len)
 	    dbuf_putc(&top->subdirs, '\0') != 0)
 		return -1;
 	return 0;
+}
+
+void mhl2tree_replay(struct mhl2tree *t, mhl2tree_replay_fn *fn, void *arg)
+{
+	t->replay = fn;
+	t->replay_arg = arg;
 }
 
 void mhl2tree_on_dir(struct mhl2tree *t, mhl2tree_dir_fn *fn, void *arg)
@@ -342,6 +356,8 @@ int mhl2tree_finish(struct mhl2tree *t, char (*content)[MHL2_DIGEST_MAX + 1],
 			return -1;
 	if (empty_subdirs_until(t, &t->frames[0], NULL, 0) != 0)
 		return -1;
+	if (t->replay)
+		return t->replay(t->replay_arg, "", 0, content, structure);
 	for (size_t i = 0; i < t->n; i++)
 		if (mhl2_dirhash_final(&t->frames[0].dh[i], content[i], structure[i]) != 0)
 			return -1;

@@ -56,6 +56,20 @@ typedef int mhl2tree_dir_fn(void *arg, const char *path, size_t len,
 /** Have fn(arg, ...) called for each finished directory (a verifier's hook). */
 void mhl2tree_on_dir(struct mhl2tree *tree, mhl2tree_dir_fn *fn, void *arg);
 /**
+ * Gives a finished directory's digests (path "" for the root) instead of
+ * the tree computing them. Returns 0, or -1 with errno.
+ */
+typedef int mhl2tree_replay_fn(void *arg, const char *path, size_t len,
+			       char (*content)[MHL2_DIGEST_MAX + 1],
+			       char (*structure)[MHL2_DIGEST_MAX + 1]);
+/**
+ * Take every directory's digests from fn(arg, ...), as an earlier tree over
+ * the same entries gave them to its mhl2tree_on_dir hook (and its root from
+ * mhl2tree_finish): the entries are then only written, nothing hashed.
+ * Set before the first entry.
+ */
+void mhl2tree_replay(struct mhl2tree *tree, mhl2tree_replay_fn *fn, void *arg);
+/**
  * For a reader of a generation, whose <directoryhash> follows the
  * directory's contents (as both ptools and the reference implementation
  * write them): finish directory path now if it is open, or, if the stream

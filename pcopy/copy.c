@@ -232,6 +232,7 @@ struct copy *copy_new(const struct copy_options *options, const char *const *des
 	if (!copy)
 		return NULL;
 	copy->opt = *options;
+	mhlseal_setup(copy);
 	copy->ndests = ndests;
 	copy->run_id = new_run_id();
 	/* Reading the umask means setting it; no other thread runs yet. */
@@ -310,6 +311,7 @@ fail:
 			close(dest->rootfd);
 		seal_writer_fini(&dest->seal);
 		hash_ctx_free(dest->seal_sha512);
+		mhlseal_forget(dest);
 		bagger_undo(dest);
 		bagger_free(dest->bag);
 		free(dest->path);
@@ -503,6 +505,7 @@ int copy_finish(struct copy *copy)
 			close(dest->rootfd);
 		seal_writer_fini(&dest->seal);
 		hash_ctx_free(dest->seal_sha512);
+		mhlseal_forget(dest);
 		bagger_free(dest->bag);
 		pthread_mutex_destroy(&dest->lock);
 		free(dest->why);

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: 0BSD */
 /**
  * pcopy --mhl: each destination's ASC MHL generation (process "transfer"),
- * made at seal time from the native seal just put in place, whose records
- * hold every file's digests. The seal lists files in the order they were
+ * made at seal time from the files the native seal lists. Each file is kept
+ * (mhlseal_keep, mhlfiles.h) as its record goes into the seal, with its
+ * digests already in the generation's form, so that nothing is read back or
+ * parsed once the copy is done. The seal lists files in the order they were
  * finished; a generation needs each directory's subtree together (for its
- * directory hashes), so the records are sorted by path first: this holds
- * one entry per file in memory (phash --seal --mhl, which walks in order,
- * does not). Directories, empty ones too, come from a listing of the
- * destination.
+ * directory hashes), so they are sorted by path at seal time: this holds one
+ * entry per file in memory (phash --seal --mhl, which walks in order, does
+ * not). Directories, empty ones too, come from a listing of the destination,
+ * made by a second thread while the files are sorted.
  *
  * The generation and the new chain are written under temporary names and
  * put in place through the journal (dest_install), like every copied file:
@@ -21,93 +23,80 @@
 #include "prelude.h"
 #include "mhlseal.h"
 #include "destdir.h"
-#include "input.h"
 #include "journal.h"
 #include "mhl2hist.h"
 #include "mhl2ignore.h"
 #include "mhl2prior.h"
+#include "mhlfiles.h"
 #include "mhlcarry.h"
 #include "rdest.h"
 #include "diag.h"
-#include "record.h"
 #include "seal.h"
 #include "signkey.h"
 #include "xio.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* One file or directory of the generation. */
-struct item {
-	char *path;               /* relative, malloc'd with the digests after it */
-	size_t len;
-	bool dir;
-	uint64_t size;
-	struct timespec mtime;
-	bool has_mtime;
-	const char *digests[MHL2_FORMATS];
-};
-
+/* What a generation is made from. */
 struct items {
-	struct item *v;
-	size_t n, cap;
+	struct mhlfiles *files;         /* the files the seal lists (mhlseal_keep) */
+	struct mhlfiles *dirs;          /* the destination's directories (list_dirs) */
 	enum mhl2_format formats[MHL2_FORMATS];
-	int algo_of[MHL2_FORMATS];
 	size_t nformats;
 	const struct mhl2_prior *prior; /* what the history records, or NULL */
 	const struct mhl2_ignore *ignore; /* what the generation leaves out */
 	const char *dest;               /* for messages */
 	uint64_t failed;
+	unsigned passes;                /* how many times feed has run */
 };
 
-static int items_add(struct items *items, const char *path, size_t len, bool dir,
-		     char (*digests)[MHL2_DIGEST_MAX + 1])
+void mhlseal_setup(struct copy *copy)
 {
-	size_t total = len + 1, off;
-	struct item *it;
+	size_t n = 0;
 
-	for (size_t i = 0; digests && i < items->nformats; i++)
-		total += strlen(digests[i]) + 1;
-	if (items->n == items->cap) {
-		size_t cap = items->cap ? 2 * items->cap : 1024;
-		struct item *v = realloc(items->v, cap * sizeof(*v));
+	for (int k = 0; k < MHL2_FORMATS; k++)
+		for (size_t i = 0; i < copy->opt.nalgos; i++)
+			if (mhl2_format_of_algo(copy->opt.algos[i]) == k) {
+				copy->mhl_algo_of[n] = (int)i;
+				copy->mhl_formats[n++] = (enum mhl2_format)k;
+				break;
+			}
+	copy->mhl_nformats = n;
+}
 
-		if (!v)
+int mhlseal_entry_make(const struct copy *copy, char hex[][HASH_HEX_MAX + 1],
+		       struct mhlseal_entry *entry)
+{
+	for (size_t i = 0; i < copy->mhl_nformats; i++)
+		if (mhl2_digest_from_hex(copy->mhl_formats[i], hex[copy->mhl_algo_of[i]],
+					 entry->digests[i]) != 0)
 			return -1;
-		items->v = v;
-		items->cap = cap;
-	}
-	it = &items->v[items->n];
-	memset(it, 0, sizeof(*it));
-	it->path = malloc(total);
-	if (!it->path)
-		return -1;
-	memcpy(it->path, path, len);
-	it->path[len] = '\0';
-	it->len = len;
-	it->dir = dir;
-	off = len + 1;
-	for (size_t i = 0; digests && i < items->nformats; i++) {
-		size_t n = strlen(digests[i]) + 1;
-
-		memcpy(it->path + off, digests[i], n);
-		it->digests[i] = it->path + off;
-		off += n;
-	}
-	items->n++;
 	return 0;
 }
 
-static void items_free(struct items *items)
+int mhlseal_keep(const struct copy *copy, struct dest *dest, const char *rel, size_t len,
+		 uint64_t size, const struct timespec *mtime, const struct mhlseal_entry *entry)
 {
-	for (size_t i = 0; i < items->n; i++)
-		free(items->v[i].path);
-	free(items->v);
+	if (!dest->mhl_files) {
+		dest->mhl_files = mhlfiles_new(copy->mhl_formats, copy->mhl_nformats);
+		if (!dest->mhl_files)
+			return -1;
+	}
+	return mhlfiles_add(dest->mhl_files, rel, len, size, mtime,
+			    (const char (*)[MHL2_DIGEST_MAX + 1])entry->digests);
+}
+
+void mhlseal_forget(struct dest *dest)
+{
+	mhlfiles_free(dest->mhl_files);
+	dest->mhl_files = NULL;
 }
 
 /* Whether a name at the destination's top belongs to pcopy, not to the copy. */
@@ -115,94 +104,6 @@ static bool is_pcopy_own(const struct copy *copy, const char *rel)
 {
 	return copy_is_seal_name(&copy->opt, rel) || strcmp(rel, JOURNAL_NAME) == 0 ||
 	       strncmp(rel, ".pcopy.", 7) == 0;
-}
-
-/* Parse "SEC.NSEC". */
-static bool parse_mtime(const char *s, struct timespec *ts)
-{
-	char *end;
-	long long sec;
-	long nsec = 0;
-	int digits = 0;
-
-	errno = 0;
-	sec = strtoll(s, &end, 10);
-	if (errno || end == s)
-		return false;
-	if (*end == '.')
-		for (end++; *end >= '0' && *end <= '9' && digits < 9; end++, digits++)
-			nsec = nsec * 10 + (*end - '0');
-	for (; digits < 9; digits++)
-		nsec *= 10;
-	if (*end)
-		return false;
-	ts->tv_sec = (time_t)sec;
-	ts->tv_nsec = nsec;
-	return true;
-}
-
-/* Every file of the seal just put in place. */
-static int read_seal(struct copy *copy, struct dest *dest, struct items *items)
-{
-	char digests[MHL2_FORMATS][MHL2_DIGEST_MAX + 1], hex[HASH_HEX_MAX + 1], name[64];
-	struct input *in;
-	struct rec rec;
-	const char *why;
-	int fd, rc = 0;
-
-	fd = openat(dest->rootfd, copy->opt.seal_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	snprintf(name, sizeof(name), "/dev/fd/%d", fd);
-	in = input_open(name, false);
-	if (!in) {
-		close(fd);
-		return -1;
-	}
-	rec_init(&rec);
-	for (;;) {
-		enum input_status status = input_next(in, &rec, &why);
-		const char *value, *path = rec_path(&rec);
-		size_t vlen, len = rec_path_len(&rec);
-		struct item *it;
-
-		if (status == INPUT_EOF)
-			break;
-		if (status == INPUT_COMMENT)
-			continue;
-		if (status != INPUT_RECORD) {
-			errno = status == INPUT_ERROR ? errno : EINVAL;
-			rc = -1;
-			break;
-		}
-		if (mhl2_ignore_match(items->ignore, path, len, false) ||
-		    !mhl2_text_valid(path, len))
-			continue;
-		for (size_t i = 0; rc == 0 && i < items->nformats; i++) {
-			value = rec_attr_get(&rec, copy->opt.algos[items->algo_of[i]]->name, &vlen);
-			if (!value || vlen > HASH_HEX_MAX) {
-				errno = EINVAL;
-				rc = -1;
-				break;
-			}
-			memcpy(hex, value, vlen);
-			hex[vlen] = '\0';
-			if (mhl2_digest_from_hex(items->formats[i], hex, digests[i]) != 0)
-				rc = -1;
-		}
-		if (rc != 0 || items_add(items, path, len, false, digests) != 0) {
-			rc = -1;
-			break;
-		}
-		it = &items->v[items->n - 1];
-		it->size = rec.size;
-		value = rec_attr_get(&rec, "mtime", NULL);
-		it->has_mtime = value && parse_mtime(value, &it->mtime);
-	}
-	rec_free(&rec);
-	input_close(in);
-	close(fd);
-	return rc;
 }
 
 /* Every directory under dirfd (rel its path, len bytes), depth first. */
@@ -242,7 +143,7 @@ static int list_dirs(const struct copy *copy, int dirfd, struct dbuf *rel, struc
 			rc = -1;
 			break;
 		}
-		if (items_add(items, rel->data, rel->len, true, NULL) != 0 ||
+		if (mhlfiles_add_dir(items->dirs, rel->data, rel->len) != 0 ||
 		    list_dirs(copy, sub, rel, items) != 0)
 			rc = -1;
 		close(sub);
@@ -252,38 +153,112 @@ static int list_dirs(const struct copy *copy, int dirfd, struct dbuf *rel, struc
 	return rc;
 }
 
-static int by_path(const void *a, const void *b)
+/* Whether the generation lists a file the seal lists. */
+static bool keep_file(void *arg, const char *path, size_t len, bool dir)
 {
-	return strcmp(((const struct item *)a)->path, ((const struct item *)b)->path);
+	const struct items *items = arg;
+
+	return !mhl2_ignore_match(items->ignore, path, len, dir) && mhl2_text_valid(path, len);
 }
 
-/* The generation's entries, sorted: each directory's subtree together. */
+/* The destination's directories, listed and sorted (a thread's work). */
+struct dir_listing {
+	const struct copy *copy;
+	int rootfd;
+	struct items *items;
+	int error;                      /* 0, or the errno that stopped it */
+};
+
+static void *list_all_dirs(void *arg)
+{
+	struct dir_listing *l = arg;
+	struct dbuf rel;
+
+	dbuf_init(&rel);
+	l->error = 0;
+	if (list_dirs(l->copy, l->rootfd, &rel, l->items) != 0 ||
+	    mhlfiles_sort(l->items->dirs, NULL, NULL) != 0)
+		l->error = errno ? errno : EIO;
+	dbuf_free(&rel);
+	return NULL;
+}
+
+/*
+ * The generation's entries in order: the files the seal lists sorted while
+ * the destination's directories are listed beside them (the copy has
+ * finished; the other core is free). 0, or -1 with errno and *what.
+ */
+static int gather(const struct copy *copy, const struct dest *dest, struct items *items,
+		  const char **what)
+{
+	struct dir_listing l = {.copy = copy, .rootfd = dest->rootfd, .items = items};
+	pthread_t thread;
+	bool threaded = pthread_create(&thread, NULL, list_all_dirs, &l) == 0;
+	int err = 0;
+
+	if (!threaded)
+		list_all_dirs(&l);
+	if (items->files && mhlfiles_sort(items->files, keep_file, items) != 0) {
+		err = errno;
+		*what = "sorting the files";
+	}
+	if (threaded)
+		pthread_join(thread, NULL);
+	if (l.error) {
+		err = l.error;
+		*what = "listing directories";
+	}
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+/* One file of the generation, with its actions against the history (in
+ * the pass that writes: the first only hashes). */
+static int feed_file(struct items *items, struct mhl2tree *tree, const struct mhlfile *f,
+		     bool writing)
+{
+	const char *actions[MHL2_FORMATS];
+	bool failed = false;
+
+	if (!writing)
+		return mhl2tree_add_file(tree, f->path, f->len, f->size, &f->mtime, f->digests,
+					 NULL);
+	for (size_t k = 0; k < items->nformats; k++) {
+		actions[k] = mhl2_prior_action(items->prior, f->path, f->len, items->formats[k],
+					       f->digests[k]);
+		failed |= strcmp(actions[k], "failed") == 0;
+	}
+	if (failed) {
+		diag_file_errorf(items->dest, "%s: differs from the digest the ASC MHL "
+				 "history records (written with action \"failed\")", f->path);
+		items->failed++;
+	}
+	return mhl2tree_add_file(tree, f->path, f->len, f->size, &f->mtime, f->digests, actions);
+}
+
+/* The generation's entries, files and directories merged in path order:
+ * each directory's subtree together. */
 static int feed(void *arg, struct mhl2tree *tree)
 {
 	struct items *items = arg;
-	const char *actions[MHL2_FORMATS];
+	size_t nfiles = items->files ? mhlfiles_count(items->files) : 0;
+	size_t ndirs = mhlfiles_count(items->dirs), i = 0, j = 0;
+	struct mhlfile f;
+	bool writing = items->passes++ > 0; /* the generation is replayable */
 
-	for (size_t i = 0; i < items->n; i++) {
-		const struct item *it = &items->v[i];
-		bool failed = false;
-
-		if (it->dir) {
-			if (mhl2tree_add_dir(tree, it->path, it->len) != 0)
+	while (i < nfiles || j < ndirs) {
+		if (j < ndirs && (i == nfiles || strcmp(mhlfiles_path(items->dirs, j),
+						       mhlfiles_path(items->files, i)) < 0)) {
+			mhlfiles_get(items->dirs, j++, &f);
+			if (mhl2tree_add_dir(tree, f.path, f.len) != 0)
 				return -1;
 			continue;
 		}
-		for (size_t k = 0; k < items->nformats; k++) {
-			actions[k] = mhl2_prior_action(items->prior, it->path, it->len,
-						       items->formats[k], it->digests[k]);
-			failed |= strcmp(actions[k], "failed") == 0;
-		}
-		if (failed) {
-			diag_file_errorf(items->dest, "%s: differs from the digest the ASC MHL "
-					 "history records (written with action \"failed\")", it->path);
-			items->failed++;
-		}
-		if (mhl2tree_add_file(tree, it->path, it->len, it->size,
-				      it->has_mtime ? &it->mtime : NULL, it->digests, actions) != 0)
+		mhlfiles_get(items->files, i++, &f);
+		if (feed_file(items, tree, &f, writing) != 0)
 			return -1;
 	}
 	return 0;
@@ -578,7 +553,7 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 	struct mhl2_chain chain = {0};
 	struct gen_write g;
 	struct chain_write cw = {0};
-	struct dbuf name, rel;
+	struct dbuf name;
 	const char *what = "history", *why = NULL, *gen_name;
 	struct mhl2_prior *prior = NULL;
 	struct mhl2_prior_fault fault;
@@ -590,14 +565,8 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 	bool chain_exists = false;
 
 	dbuf_init(&name);
-	dbuf_init(&rel);
-	for (int k = 0; k < MHL2_FORMATS; k++)
-		for (size_t i = 0; i < copy->opt.nalgos; i++)
-			if (mhl2_format_of_algo(copy->opt.algos[i]) == k) {
-				items.algo_of[items.nformats] = (int)i;
-				items.formats[items.nformats++] = (enum mhl2_format)k;
-				break;
-			}
+	items.nformats = copy->mhl_nformats;
+	memcpy(items.formats, copy->mhl_formats, sizeof(items.formats));
 	what = MHL2_DIR_NAME;
 	histfd = open_history(dest);
 	if (histfd < 0)
@@ -632,14 +601,11 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 	if (mhl2_ignore_build(&ignore, prior, copy->opt.exclude) != 0)
 		goto fail;
 	items.ignore = &ignore;
-	what = "reading the seal";
-	if (read_seal(copy, dest, &items) != 0)
-		goto fail;
+	items.files = dest->mhl_files;
 	what = "listing directories";
-	if (list_dirs(copy, dest->rootfd, &rel, &items) != 0)
+	items.dirs = mhlfiles_new(items.formats, items.nformats);
+	if (!items.dirs || gather(copy, dest, &items, &what) != 0)
 		goto fail;
-	if (items.n > 1)
-		qsort(items.v, items.n, sizeof(*items.v), by_path);
 	items.prior = prior;
 	items.dest = dest->path;
 	real = realpath(dest->path, NULL);
@@ -655,7 +621,7 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 	g.gen = (struct mhl2_generation){
 		.process = "transfer", .tool = "pcopy", .tool_version = PTOOLS_VERSION, .when = when,
 		.formats = items.formats, .nformats = items.nformats, .feed = feed, .arg = &items,
-		.ignore = ignore.patterns, .nignore = ignore.n,
+		.ignore = ignore.patterns, .nignore = ignore.n, .replayable = true,
 	};
 	/* A generation is never rewritten: RENAME_NOREPLACE (exists false). */
 	if (install(copy, worker, dest, histfd, name.data, false, write_generation, &g, &what) != 0)
@@ -690,8 +656,8 @@ out:
 	mhl2_prior_free(prior);
 	if (rc == 0 && items.failed > 0)
 		diag_raise(EXIT_FAILED); /* the copy stands; its history says what differs */
-	items_free(&items);
+	mhlfiles_free(items.dirs);
+	mhlseal_forget(dest);
 	dbuf_free(&name);
-	dbuf_free(&rel);
 	return rc;
 }

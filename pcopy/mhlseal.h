@@ -4,6 +4,8 @@
 #define PCOPY_MHLSEAL_H
 #include "prelude.h"
 #include "worker.h"
+#include "hash.h"
+#include "mhl2.h"
 #include <time.h>
 
 struct mhlcarry;
@@ -33,6 +35,34 @@ void mhlseal_release(struct copy *copy);
  * gives each destination its own history (SRC's is carried, not copied).
  */
 bool mhlseal_is_source_history(const struct copy *copy, const char *name);
+
+/** Find the generation's formats among -a's algorithms (copy->mhl_formats), once. */
+void mhlseal_setup(struct copy *copy);
+
+/** A finished file's digests as the generation writes them (mhlseal_entry_make). */
+struct mhlseal_entry {
+	char digests[MHL2_FORMATS][MHL2_DIGEST_MAX + 1];
+};
+
+/**
+ * The generation's digest strings of a file whose registry digests (one hex
+ * string per algorithm of -a) are hex: made before the destination's lock is
+ * taken, as a C4 costs a base58 encoding. Returns 0, or -1 (EINVAL).
+ */
+int mhlseal_entry_make(const struct copy *copy, char hex[][HASH_HEX_MAX + 1],
+		       struct mhlseal_entry *entry);
+
+/**
+ * Keep a file the seal lists (rel, len bytes; its size, mtime and entry) for
+ * dest's generation, called with dest->lock held as the file's record goes
+ * into the seal: the generation is then made from what the copy gathered,
+ * not by reading the seal back. Returns 0, or -1 with errno (ENOMEM).
+ */
+int mhlseal_keep(const struct copy *copy, struct dest *dest, const char *rel, size_t len,
+		 uint64_t size, const struct timespec *mtime, const struct mhlseal_entry *entry);
+
+/** Release what mhlseal_keep gathered for dest; safe when nothing was. */
+void mhlseal_forget(struct dest *dest);
 
 /**
  * After the native seal is in place in dest and before the journal's

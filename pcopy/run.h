@@ -16,6 +16,7 @@
 #include "delta.h"
 #include "hash.h"
 #include "journal_finish.h"
+#include "mhl2.h"
 #include "pool.h"
 #include "progress.h"
 #include "seal.h"
@@ -72,6 +73,7 @@ struct dest {
 	struct hash_ctx *seal_sha512; /* --sign: SHA-512 of the seal's bytes as written */
 	struct bagger *bag;          /* --bag: the bag in progress (bagger.h), else NULL */
 	size_t mhl_carried;          /* --mhl: how many of SRC's generations it has (mhlcarry.h) */
+	struct mhlfiles *mhl_files;  /* --mhl: the files the seal lists so far (guarded by lock) */
 	atomic_uint_fast64_t files, bytes;
 	uint64_t deleted;            /* --delete: entries set aside */
 	struct delta_count delta;    /* files updated by blocks (guarded by lock) */
@@ -124,6 +126,11 @@ struct copy {
 	size_t root_len;
 	char *src_root;              /* tree mode, --delete: SRC as walked */
 	struct mhlcarry *mhl_source; /* --mhl: SRC's ASC MHL history (or the sender's), or NULL */
+	/* --mhl: the generation's formats, in its order, and the index in
+	 * opt.algos of each one's algorithm (mhlseal_setup). */
+	enum mhl2_format mhl_formats[MHL2_FORMATS];
+	int mhl_algo_of[MHL2_FORMATS];
+	size_t mhl_nformats;
 	/* Hard links (-H): the first copy of each multiply-linked inode. */
 	pthread_mutex_t link_lock;   /* guards links and nlinks */
 	pthread_cond_t link_done;

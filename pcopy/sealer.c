@@ -20,6 +20,7 @@
 #include "exclude.h"
 #include "record.h"
 #include "hashreg.h"
+#include "mhlseal.h"
 #include "seal.h"
 #include "sshsig.h"
 #include "xio.h"
@@ -112,6 +113,7 @@ void seal_add(struct copy *copy, struct dest *dest, uint64_t ino, uint64_t size,
 	      const char *rel, size_t len, const struct timespec *mtime,
 	      char hex[][HASH_HEX_MAX + 1])
 {
+	struct mhlseal_entry entry;
 	struct dbuf line;
 	int ok;
 
@@ -127,10 +129,16 @@ void seal_add(struct copy *copy, struct dest *dest, uint64_t ino, uint64_t size,
 		dbuf_free(&line);
 		return;
 	}
+	if (copy->opt.mhl && mhlseal_entry_make(copy, hex, &entry) != 0) {
+		dest_fail(dest, rel, len, errno, "ASC MHL");
+		dbuf_free(&line);
+		return;
+	}
 	pthread_mutex_lock(&dest->lock);
 	/* Written out now and then, so memory does not grow with the files. */
 	if (seal_writer_add(&dest->seal, line.data, line.len) != 0 ||
-	    (dest->seal.text.len >= ((size_t)1 << 18) && seal_flush(dest) != 0))
+	    (dest->seal.text.len >= ((size_t)1 << 18) && seal_flush(dest) != 0) ||
+	    (copy->opt.mhl && mhlseal_keep(copy, dest, rel, len, size, mtime, &entry) != 0))
 		ok = -1;
 	pthread_mutex_unlock(&dest->lock);
 	if (ok != 0)

@@ -4,6 +4,7 @@
 #include "unit.h"
 #include "mhl2.h"
 #include "mhl2tree.h"
+#include "mhl2hist.h"
 #include "mhl2ignore.h"
 #include "exclude.h"
 #include "hash.h"
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The C4 id of the empty string, as the C4 specification gives it. */
 static const char empty_c4[] =
@@ -189,6 +191,89 @@ UNIT_TEST(mhl2tree_refuses_malformed_paths_and_hashes_empty_directories)
 	/* The root holds one empty directory: its content hash is md5 of md5(""). */
 	EXPECT(strcmp(content[0], "59adb24ef3cdbe0297f05b395827453f") == 0);
 	mhl2tree_free(tree);
+}
+
+/* A tree in a sorted walk's order: files in nested directories, empty
+ * directories, names that sort around '/', enough entries to span several
+ * of an asynchronous writer's chunks. */
+static int feed_tree(void *arg, struct mhl2tree *tree)
+{
+	const char *digests[2] = {"0123456789abcdef0123456789abcdef", "0123456789abcdef"};
+	struct timespec mtime = {.tv_sec = 1700000000, .tv_nsec = 5};
+	char path[64];
+
+	(void)arg;
+	if (mhl2tree_add_dir(tree, "a", 1) != 0 || mhl2tree_add_file(tree, "a!", 2, 3, &mtime,
+								      digests, NULL) != 0)
+		return -1;
+	for (int d = 0; d < 40; d++) {
+		int n = snprintf(path, sizeof(path), "a/d%02d", d);
+
+		if (mhl2tree_add_dir(tree, path, (size_t)n) != 0)
+			return -1;
+		for (int f = 0; d % 7 != 3 && f < 500; f++) {
+			char digest[33];
+
+			n = snprintf(path, sizeof(path), "a/d%02d/f%03d", d, f);
+			snprintf(digest, sizeof(digest), "%08x%024d", (unsigned)(d * 1000 + f), 0);
+			digests[0] = digest;
+			mtime.tv_sec += 3600;
+			if (mhl2tree_add_file(tree, path, (size_t)n, (uint64_t)f, &mtime, digests,
+					      NULL) != 0)
+				return -1;
+		}
+	}
+	return mhl2tree_add_dir(tree, "z", 1);
+}
+
+/* A generation of feed_tree into a temporary; its bytes into out. */
+static int write_generation(bool replayable, struct dbuf *out, char *c4)
+{
+	enum mhl2_format formats[] = {MHL2_MD5, MHL2_XXH64};
+	struct mhl2_generation gen = {
+		.process = "transfer", .tool = "unit", .tool_version = "1", .when = 1700000000,
+		.formats = formats, .nformats = 2, .feed = feed_tree, .replayable = replayable,
+	};
+	char name[] = "/tmp/ptools-unit-mhl2-XXXXXX", buf[65536];
+	int fd = mkstemp(name), rc = -1;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	unlink(name);
+	if (mhl2_generation_write(fd, &gen, c4) != 0 || lseek(fd, 0, SEEK_SET) != 0)
+		goto out;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (dbuf_append(out, buf, (size_t)n) != 0)
+			goto out;
+	rc = n == 0 ? 0 : -1;
+out:
+	close(fd);
+	return rc;
+}
+
+UNIT_TEST(mhl2_generation_written_twice_over_is_the_one_pass_generation_byte_for_byte)
+{
+	char c4_once[MHL2_C4_LEN + 1], c4_twice[MHL2_C4_LEN + 1], c4_bytes[MHL2_C4_LEN + 1];
+	struct dbuf once, twice;
+	unsigned char digest[64];
+	struct hash_ctx *sha512 = hash_ctx_new(hash_lookup("sha512"));
+
+	dbuf_init(&once);
+	dbuf_init(&twice);
+	EXPECT(write_generation(false, &once, c4_once) == 0);
+	EXPECT(write_generation(true, &twice, c4_twice) == 0);
+	EXPECT(once.len > ((size_t)4 << 20));
+	EXPECT(once.len == twice.len && memcmp(once.data, twice.data, once.len) == 0);
+	EXPECT(strcmp(c4_once, c4_twice) == 0);
+	/* The C4 hashed as the bytes were written is that of the file. */
+	EXPECT(sha512 && hash_ctx_update(sha512, twice.data, twice.len) == 0 &&
+	       hash_ctx_final(sha512, digest) == 0);
+	mhl2_c4_encode(digest, c4_bytes);
+	EXPECT(strcmp(c4_bytes, c4_twice) == 0);
+	hash_ctx_free(sha512);
+	dbuf_free(&once);
+	dbuf_free(&twice);
 }
 
 UNIT_TEST(mhl2_ignored_names_any_component)
