@@ -143,10 +143,12 @@ static void held_flush(struct worker *worker)
 	/* worker is the first member of the walker's struct reader (walker_init). */
 	batch_copy((struct reader *)worker, &held->batch, held->ahead);
 	/* Far storage is worth its hand-overs only with room for more readers
-	 * than -j's default (a low descriptor limit leaves none). */
+	 * than -j's default (a low descriptor limit leaves none), or with the
+	 * readers an explicit -j asked for. */
 	if (now_ns() - start > (uint64_t)n * HELD_FAR_NS_PER_FILE &&
 	    (size_t)(thread_sleeps() - sleeps) >= n &&
-	    readers_max(worker->copy) > worker->copy->opt.readers &&
+	    (worker->copy->opt.readers_given ||
+	     readers_max(worker->copy) > worker->copy->opt.readers) &&
 	    !atomic_exchange(&worker->copy->far, true))
 		readers_go_far(worker->copy);
 	atomic_store(&worker->copy->far_known, true);

@@ -4,7 +4,9 @@
  * the directory EIO_SHIM_PREFIX fail with EIO once EIO_SHIM_AFTER bytes (default
  * 0) have gone to such files, except files whose path contains
  * EIO_SHIM_SPARE (e.g. the journal). With EIO_SHIM_DELAY_US, every such write
- * first sleeps that long instead (a slow destination, to kill a copy midway).
+ * first sleeps that long instead (a slow destination, to kill a copy midway),
+ * and with EIO_SHIM_PEAK=FILE the most such writes asleep at once is written
+ * to FILE at exit (how many files the copy kept in flight).
  * With EIO_SHIM_SPIN_US, every such write first spins on the CPU that long
  * instead, never sleeping: slow as on a busy machine, not as far storage.
  * With EIO_SHIM_CORRUPT=1, such writes succeed but store their first byte
@@ -38,6 +40,7 @@
 #include <unistd.h>
 
 static atomic_long written;
+static atomic_long asleep, asleep_peak;
 
 /* The path fd was opened by (PATH_MAX bytes), from /proc; 0, or -1 if unknown. */
 static int fd_path(int fd, char *path)
@@ -96,7 +99,12 @@ static int intercept(int fd, size_t len)
 	if (corrupt && *corrupt == '1')
 		return len > 0 ? 1 : 0;
 	if (delay && *delay) {
+		long now = atomic_fetch_add(&asleep, 1) + 1, peak = atomic_load(&asleep_peak);
+
+		while (now > peak && !atomic_compare_exchange_weak(&asleep_peak, &peak, now))
+			;
 		usleep((useconds_t)strtoul(delay, NULL, 10));
+		atomic_fetch_sub(&asleep, 1);
 		return 0;
 	}
 	if (spin && *spin) {
@@ -107,6 +115,18 @@ static int intercept(int fd, size_t len)
 		return 0;
 	errno = EIO;
 	return -1;
+}
+
+/* At exit: the most delayed writes asleep at once, to EIO_SHIM_PEAK. */
+__attribute__((destructor)) static void write_peak(void)
+{
+	const char *file = getenv("EIO_SHIM_PEAK");
+	FILE *f;
+
+	if (!file || !*file || !(f = fopen(file, "w")))
+		return;
+	fprintf(f, "%ld\n", atomic_load(&asleep_peak));
+	fclose(f);
 }
 
 /* Write a copy of buf with its first byte inverted, through write or pwrite. */
