@@ -277,13 +277,13 @@ struct mhl2_entry {
 	uint64_t sequence;        /* MHL2_ENTRY_LINK */
 	size_t ndigests;
 	struct mhl2_digest digests[MHL2_DIGESTS_MAX]; /* canonical strings */
-	uintmax_t line;           /* where the element starts */
+	uintmax_t line;           /* where its problem was found; 0 for a good entry */
 };
 
 /**
- * Called per entry, with entry set, or with entry NULL and why saying what
- * is wrong with the element that starts at line. Returns 0 to go on, -1 to
- * stop (mhl2_feed then returns -1, errno kept).
+ * Called per entry, with entry set, or with entry NULL, why saying what is
+ * wrong with the element and line where that was found. Returns 0 to go on,
+ * -1 to stop (mhl2_feed then returns -1, errno kept).
  */
 typedef int mhl2_entry_fn(void *arg, const struct mhl2_entry *entry, uintmax_t line,
 			  const char *why);

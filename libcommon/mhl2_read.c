@@ -50,10 +50,16 @@ static const char *attr(const XML_Char **attrs, const char *name)
 	return NULL;
 }
 
+/* The first problem of the entry, and the line it was found on. Lines are
+ * counted only here: expat finds a line number by scanning every byte since
+ * the last one it was asked for, a second pass over the whole generation if
+ * every entry asked. */
 static void entry_bad(struct mhl2_reader *r, const char *why)
 {
-	if (!r->entry_why)
+	if (!r->entry_why) {
 		r->entry_why = why;
+		r->entry.line = xmlbound_line(&r->xb);
+	}
 }
 
 static bool take_decimal(const char *s, uint64_t *value)
@@ -81,7 +87,6 @@ static void begin_entry(struct mhl2_reader *r, enum mhl2_kind kind)
 	r->section = SECTION_NONE;
 	memset(&r->entry, 0, sizeof(r->entry));
 	r->entry.kind = kind;
-	r->entry.line = xmlbound_line(&r->xb);
 }
 
 static void begin_text(struct mhl2_reader *r, enum field field)
@@ -338,11 +343,12 @@ static void XMLCALL on_end(void *arg, const XML_Char *name)
 		r->entry.kind = r->field == FIELD_PROCESS ? MHL2_ENTRY_PROCESS : MHL2_ENTRY_IGNORE;
 		r->entry.path = s;
 		r->entry.path_len = len;
-		r->entry.line = xmlbound_line(&r->xb);
 		if (r->field == FIELD_PATTERN && r->text_long)
 			why = "an ignore pattern longer than 512 bytes";
 		else if (r->field == FIELD_PATTERN && memchr(s, '\0', len))
 			why = "an ignore pattern with a NUL character";
+		if (why)
+			r->entry.line = xmlbound_line(&r->xb);
 		if (r->fn(r->arg, why ? NULL : &r->entry, r->entry.line, why) != 0)
 			xmlbound_callback_failed(&r->xb);
 		break;
