@@ -448,12 +448,7 @@ teardown() {
 	# slow from preemption alone: those must not raise anything. The shim
 	# makes each write slow, spinning on the CPU or sleeping.
 	build_shim
-	local i
-	mkdir -p src/a src/b
-	for ((i = 0; i < 150; i++)); do
-		printf '%s' "$i" > "src/a/f$i"
-		printf '%s' "$i" > "src/b/f$i"
-	done
+	make_many src 300 2 # two directories of 150 files
 	# threads KIND: the most threads pcopy ran, its writes slowed 3 ms by KIND.
 	threads() {
 		status_peak Threads env LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX="$PWD/out-$1" \
@@ -478,12 +473,7 @@ teardown() {
 	# then never marked far: the walkers copied their batches themselves,
 	# one file after another (2 in flight for -j128 on 5 ms storage).
 	build_shim
-	local i
-	mkdir -p src/a src/b
-	for ((i = 0; i < 150; i++)); do
-		printf '%s' "$i" > "src/a/f$i"
-		printf '%s' "$i" > "src/b/f$i"
-	done
+	make_many src 300 2 # two directories of 150 files
 	run env LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_PREFIX="$PWD/out" \
 		EIO_SHIM_SPARE=.pcopy-journal EIO_SHIM_DELAY_US=3000 EIO_SHIM_PEAK="$PWD/peak" \
 		pcopy -j 16 src out
