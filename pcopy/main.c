@@ -584,8 +584,6 @@ int main(int argc, char **argv)
 	if (opt.mhl && opt.bag)
 		diag_usage_error("--bag and --mhl do not go together (a bag carries its own "
 				 "manifests)");
-	if (any_remote && sign_path)
-		diag_usage_error("--sign is not supported with a remote SRC or DEST yet");
 	if (any_remote && opt.resume)
 		diag_usage_error("--resume is not supported with a remote SRC or DEST");
 	if (opt.bag)
@@ -627,6 +625,11 @@ int main(int argc, char **argv)
 			exclude_fini(&exclude);
 			free(to);
 			return EXIT_FAILED;
+		}
+		if (single && sign_path && !seal_given) {
+			pull_end(pulling, EXIT_USAGE);
+			diag_usage_error("--sign needs --seal with a single FILE (a single file is "
+					 "sealed only when asked)");
 		}
 		if (single)
 			targets = single_setup(pull_from, true, to, nto, seal_given, &opt, &single_base);
