@@ -597,6 +597,8 @@ int proto_get_sign(const struct frame *frame, unsigned *what, const unsigned cha
 	struct frame_cursor cur;
 	size_t len;
 
+	if (frame->type != PROTO_SIGN_ASK)
+		return bad(why, "not a signing request");
 	frame_cursor_init(&cur, frame);
 	*what = frame_get_u8(&cur);
 	*digest = frame_get_bytes(&cur, &len);
@@ -612,6 +614,8 @@ int proto_get_signature(const struct frame *frame, const char **armored, size_t 
 {
 	struct frame_cursor cur;
 
+	if (frame->type != PROTO_SIGNATURE)
+		return bad(why, "not a signature");
 	frame_cursor_init(&cur, frame);
 	*armored = (const char *)frame_get_bytes(&cur, len);
 	*reason = (const char *)frame_get_bytes(&cur, reason_len);

@@ -209,11 +209,11 @@ int proto_get_hashes(const struct frame *frame, uint64_t *first, const unsigned 
 int proto_get_same(const struct frame *frame, uint64_t *offset, uint64_t *length, const char **why);
 /** READY: empty (single NULL), or u8 0 or 1 into *single (asked with PROTO_SINGLE). */
 int proto_get_ready(const struct frame *frame, bool *single, const char **why);
-/** SIGN: what a known kind, digest exactly SSHSIG_DIGEST_LEN bytes (*digest points into the frame). */
+/** SIGN (its type checked): what a known kind, digest exactly SSHSIG_DIGEST_LEN bytes (*digest points into the frame). */
 int proto_get_sign(const struct frame *frame, unsigned *what, const unsigned char **digest,
 		   const char **why);
 /**
- * SIGNATURE: exactly one of a signature (1 to PROTO_SIGNATURE_MAX bytes,
+ * SIGNATURE (its type checked): exactly one of a signature (1 to PROTO_SIGNATURE_MAX bytes,
  * not checked further here) and a reason (1 to PROTO_SIGN_WHY_MAX bytes);
  * both point into the frame. The signature's text is the caller's to verify.
  */
