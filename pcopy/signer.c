@@ -23,7 +23,11 @@ bool copy_signs(const struct copy_options *opt)
 	return opt->sign_key != NULL || opt->sign_peer != NULL;
 }
 
-/* The client's reason for not signing, made printable, for *why. */
+/*
+ * The client's reason for not signing, made printable, for *why: kept in a
+ * buffer of the calling thread's own (so safe by construction), valid until
+ * its next call.
+ */
 static const char *client_reason(const char *text, size_t len)
 {
 	static _Thread_local char said[PROTO_SIGN_WHY_MAX + 64];

@@ -506,6 +506,18 @@ keygen_verifies_file() {
 	keygen_verifies_file one/S
 }
 
+@test "pcopy --sign with a remote operand and a key that cannot sign: exit 2 before any remote shell starts" {
+	ssh-keygen -q -t ed25519 -N 'a passphrase' -C locked -f locked
+	STANDIN_ARGVFILE=$BATS_TEST_TMPDIR/argv prun rpcopy --sign locked src "testhost:$BATS_TEST_TMPDIR/there"
+	assert_failure 2
+	assert_output --partial 'ssh-agent'
+	STANDIN_ARGVFILE=$BATS_TEST_TMPDIR/argv prun rpcopy --sign locked "testhost:$BATS_TEST_TMPDIR/src" here
+	assert_failure 2
+	assert_not_exist argv
+	assert_not_exist there
+	assert_not_exist here
+}
+
 @test "pcopy --sign to a remote DEST signs through ssh-agent, also over a real sshd on 127.0.0.1" {
 	command -v ssh-agent >/dev/null || skip "ssh-agent is not installed"
 	eval "$(ssh-agent -a "$BATS_TEST_TMPDIR/agent.sock")" >/dev/null
