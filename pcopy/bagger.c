@@ -22,6 +22,8 @@
 #include "bagit.h"
 #include "destdir.h"
 #include "journal.h"
+#include "proto.h"
+#include "signer.h"
 #include "sshsig.h"
 #include "xio.h"
 #include <dirent.h>
@@ -322,8 +324,7 @@ static int sign_tag_manifest(struct copy *copy, struct bagger *bag, const struct
 	if (!ctx || hash_ctx_update(ctx, text->data ? text->data : "", text->len) != 0 ||
 	    hash_ctx_final(ctx, digest) != 0)
 		goto out;
-	if (sshsig_sign(copy->opt.sign_key, copy->opt.agent_socket, SSHSIG_NAMESPACE, digest,
-			&armored, why) != 0)
+	if (copy_sign(copy, PROTO_SIGN_TAG_MANIFEST, digest, &armored, why) != 0)
 		goto out;
 	*why = NULL;
 	snprintf(sig, sizeof(sig), "%s%s", name, SSHSIG_SUFFIX);
@@ -384,7 +385,7 @@ int bagger_close(struct copy *copy, struct worker *worker, struct dest *dest)
 		if (strcmp(bag->algos[j]->name, "sha256") == 0)
 			signed_one = j;
 	}
-	if (copy->opt.sign_key) {
+	if (copy_signs(&copy->opt)) {
 		what = "signing the tag manifest";
 		tag_name(name, "tagmanifest", bag->algos[signed_one]);
 		if (sign_tag_manifest(copy, bag, &tagtext[signed_one], name, &why) != 0)

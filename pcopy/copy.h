@@ -54,6 +54,9 @@ struct copy_options {
 	 * agent_socket. NULL: no signature. */
 	const struct sshsig_key *sign_key;
 	const char *agent_socket;
+	/* pcopy --server asked by the client to sign (PROTO_SIGN): each seal's
+	 * digest goes to this client, which signs it (signer.h). */
+	struct remote *sign_peer;
 	struct remote_how how;   /* how remote destinations (host:path) are reached */
 	bool compress;           /* -z: remote connections compressed (zstd) */
 	bool server;             /* pcopy --server: the client says how the run stopped */

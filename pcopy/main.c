@@ -378,6 +378,10 @@ static bool source_is_file(const char *src)
 	return true;
 }
 
+/* A single file, local or pulled, is sealed (and so signed) only when asked. */
+static const char sign_needs_seal[] = "--sign needs --seal with a single FILE (a single file is "
+				      "sealed only when asked)";
+
 int main(int argc, char **argv)
 {
 	struct copy_options opt;
@@ -584,8 +588,6 @@ int main(int argc, char **argv)
 	if (opt.mhl && opt.bag)
 		diag_usage_error("--bag and --mhl do not go together (a bag carries its own "
 				 "manifests)");
-	if (any_remote && sign_path)
-		diag_usage_error("--sign is not supported with a remote SRC or DEST yet");
 	if (any_remote && opt.resume)
 		diag_usage_error("--resume is not supported with a remote SRC or DEST");
 	if (opt.bag)
@@ -594,8 +596,7 @@ int main(int argc, char **argv)
 		single = source_is_file(argv[optind]);
 	if (single) {
 		if (sign_path && !seal_given)
-			diag_usage_error("--sign needs --seal with a single FILE (a single file is "
-					 "sealed only when asked)");
+			diag_usage_error("%s", sign_needs_seal);
 		if (opt.delete_extra)
 			diag_usage_error("--delete needs SRC DEST (a tree to mirror), not a single FILE");
 		if (opt.resume)
@@ -627,6 +628,10 @@ int main(int argc, char **argv)
 			exclude_fini(&exclude);
 			free(to);
 			return EXIT_FAILED;
+		}
+		if (single && sign_path && !seal_given) {
+			pull_end(pulling, EXIT_USAGE);
+			diag_usage_error("%s", sign_needs_seal);
 		}
 		if (single)
 			targets = single_setup(pull_from, true, to, nto, seal_given, &opt, &single_base);

@@ -31,7 +31,9 @@
 #include "mhlcarry.h"
 #include "rdest.h"
 #include "diag.h"
+#include "proto.h"
 #include "seal.h"
+#include "signer.h"
 #include "signkey.h"
 #include "xio.h"
 #include <dirent.h>
@@ -339,8 +341,7 @@ static int write_sig(int fd, void *arg)
 	int rc;
 
 	dbuf_init(&text);
-	rc = sshsig_sign(s->copy->opt.sign_key, s->copy->opt.agent_socket, SSHSIG_NAMESPACE,
-			 s->digest, &text, &s->why);
+	rc = copy_sign(s->copy, PROTO_SIGN_CHAIN, s->digest, &text, &s->why);
 	if (rc == 0)
 		rc = xwrite(fd, text.data, text.len);
 	dbuf_free(&text);
@@ -628,7 +629,7 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 		goto fail;
 	what = MHL2_CHAIN_NAME;
 	cw.chain = &chain;
-	cw.sign = copy->opt.sign_key != NULL;
+	cw.sign = copy_signs(&copy->opt);
 	if (mhl2_chain_add(&chain, seq, name.data, g.c4) != 0 ||
 	    install(copy, worker, dest, histfd, MHL2_CHAIN_NAME, chain_exists, write_chain, &cw,
 		    &what) != 0)

@@ -243,6 +243,8 @@ int proto_get_setup(const struct frame *frame, struct proto_setup *setup, struct
 		return bad(why, "unknown role");
 	if ((setup->flags & ~(uint32_t)PROTO_FLAGS_ALL) != 0)
 		return bad(why, "unknown option flags");
+	if ((setup->flags & PROTO_SIGN) && setup->role != ROLE_RECEIVE)
+		return bad(why, "signing asked of a side that writes no seal");
 	if (store->data[path] == '\0')
 		return bad(why, "empty path");
 	setup->path = store->data + path;
@@ -564,5 +566,63 @@ int proto_get_same(const struct frame *frame, uint64_t *offset, uint64_t *length
 		return -1;
 	if (*length == 0 || *offset > INT64_MAX || *length > INT64_MAX - *offset)
 		return bad(why, "a malformed same range");
+	return 0;
+}
+
+int proto_put_sign(struct dbuf *out, unsigned what, const unsigned char digest[SSHSIG_DIGEST_LEN])
+{
+	size_t start;
+
+	if (frame_begin(out, PROTO_SIGN_ASK, &start) != 0 || frame_put_u8(out, (uint8_t)what) != 0 ||
+	    frame_put_bytes(out, digest, SSHSIG_DIGEST_LEN) != 0)
+		return -1;
+	return frame_end(out, start);
+}
+
+int proto_put_signature(struct dbuf *out, const char *armored, size_t len, const char *why,
+			size_t why_len)
+{
+	size_t start;
+
+	if (frame_begin(out, PROTO_SIGNATURE, &start) != 0 ||
+	    frame_put_bytes(out, armored, armored ? len : 0) != 0 ||
+	    frame_put_bytes(out, why, why ? why_len : 0) != 0)
+		return -1;
+	return frame_end(out, start);
+}
+
+int proto_get_sign(const struct frame *frame, unsigned *what, const unsigned char **digest,
+		   const char **why)
+{
+	struct frame_cursor cur;
+	size_t len;
+
+	if (frame->type != PROTO_SIGN_ASK)
+		return bad(why, "not a signing request");
+	frame_cursor_init(&cur, frame);
+	*what = frame_get_u8(&cur);
+	*digest = frame_get_bytes(&cur, &len);
+	if (done(&cur, why) != 0)
+		return -1;
+	if (*what > PROTO_SIGN_TAG_MANIFEST || len != SSHSIG_DIGEST_LEN)
+		return bad(why, "a malformed signing request");
+	return 0;
+}
+
+int proto_get_signature(const struct frame *frame, const char **armored, size_t *len,
+			const char **reason, size_t *reason_len, const char **why)
+{
+	struct frame_cursor cur;
+
+	if (frame->type != PROTO_SIGNATURE)
+		return bad(why, "not a signature");
+	frame_cursor_init(&cur, frame);
+	*armored = (const char *)frame_get_bytes(&cur, len);
+	*reason = (const char *)frame_get_bytes(&cur, reason_len);
+	if (done(&cur, why) != 0)
+		return -1;
+	if ((*len == 0) == (*reason_len == 0) || *len > PROTO_SIGNATURE_MAX ||
+	    *reason_len > PROTO_SIGN_WHY_MAX)
+		return bad(why, "a malformed signature");
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include "dbuf.h"
 #include "frame.h"
 #include "hash.h"
+#include "sshsig.h"
 #include <sys/stat.h>
 
 #define PROTO_MAGIC "ptools-pcopy"
@@ -46,6 +47,8 @@ enum proto_type {
 	PROTO_BASE = 40,   /* receiver: this FILE is updated by delta: old size, block size */
 	PROTO_WHOLE = 41,  /* receiver: send this FILE whole */
 	PROTO_HASHES = 42, /* receiver: keyed hashes of the old file's next blocks */
+	PROTO_SIGN_ASK = 43,  /* receiver, after COMMIT with PROTO_SIGN: sign this digest (SIGN) */
+	PROTO_SIGNATURE = 44, /* sender: SIGN's answer, a signature or why there is none */
 	PROTO_RECORD = 33, /* receiver of a single file: its record, once committed */
 };
 
@@ -71,11 +74,23 @@ enum {
 	PROTO_INPLACE = 1 << 10,     /* --inplace */
 	PROTO_MHL = 1 << 11,         /* --mhl: the destination's seal is an ASC MHL generation */
 	PROTO_BAG = 1 << 12,         /* --bag: the destination is made a BagIt bag */
+	PROTO_SIGN = 1 << 13,        /* --sign: the receiver's seals are signed through the client */
 	/* A single file (pcopy FILE host:PATH, pcopy host:FILE PATH): SETUP
 	 * carries single_name, READY says whether a single file comes. */
 	PROTO_SINGLE = 1 << 15,
-	PROTO_FLAGS_ALL = ((1 << 13) - 1) | PROTO_SINGLE,
+	PROTO_FLAGS_ALL = ((1 << 14) - 1) | PROTO_SINGLE,
 };
+
+/* What a SIGN asks to be signed (PROTOCOL.md 4.10): for messages, and to bound how many come. */
+enum proto_sign_what {
+	PROTO_SIGN_SEAL = 0,         /* the native seal */
+	PROTO_SIGN_CHAIN = 1,        /* the ASC MHL chain */
+	PROTO_SIGN_TAG_MANIFEST = 2, /* a bag's tag manifest */
+};
+
+/* The longest signature SIGNATURE may carry, and the longest reason for none. */
+#define PROTO_SIGNATURE_MAX ((size_t)16 << 10)
+#define PROTO_SIGN_WHY_MAX ((size_t)1 << 10)
 
 /* Remote delta (PROTOCOL.md 4.7): SETUP's key, a block hash, HASHES' batch, block sizes. */
 #define PROTO_KEY_LEN 16
@@ -153,6 +168,15 @@ int proto_put_ready(struct dbuf *out, int single);
 int proto_put_history(struct dbuf *out, const char *name, size_t name_len, const void *data,
 		      size_t len);
 
+/** SIGN: what (enum proto_sign_what), and the SHA-512 of the message to sign. */
+int proto_put_sign(struct dbuf *out, unsigned what, const unsigned char digest[SSHSIG_DIGEST_LEN]);
+/**
+ * SIGNATURE: the armored signature (len bytes), or, when the sender could
+ * not sign, an empty one and why (why_len bytes).
+ */
+int proto_put_signature(struct dbuf *out, const char *armored, size_t len, const char *why,
+			size_t why_len);
+
 /*
  * Decoders: 0, or -1 when the frame is malformed (with a reason for the
  * message in *why). Decoded pointers point into the frame.
@@ -185,6 +209,16 @@ int proto_get_hashes(const struct frame *frame, uint64_t *first, const unsigned 
 int proto_get_same(const struct frame *frame, uint64_t *offset, uint64_t *length, const char **why);
 /** READY: empty (single NULL), or u8 0 or 1 into *single (asked with PROTO_SINGLE). */
 int proto_get_ready(const struct frame *frame, bool *single, const char **why);
+/** SIGN (its type checked): what a known kind, digest exactly SSHSIG_DIGEST_LEN bytes (*digest points into the frame). */
+int proto_get_sign(const struct frame *frame, unsigned *what, const unsigned char **digest,
+		   const char **why);
+/**
+ * SIGNATURE (its type checked): exactly one of a signature (1 to PROTO_SIGNATURE_MAX bytes,
+ * not checked further here) and a reason (1 to PROTO_SIGN_WHY_MAX bytes);
+ * both point into the frame. The signature's text is the caller's to verify.
+ */
+int proto_get_signature(const struct frame *frame, const char **armored, size_t *len,
+			const char **reason, size_t *reason_len, const char **why);
 /**
  * HISTORY: name empty (the end; data empty too), PROTO_HISTORY_CHAIN, or a
  * generation's name (proto_generation_name_ok); *name and *data point into

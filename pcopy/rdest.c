@@ -20,6 +20,7 @@
 #include "proto.h"
 #include "rdelta.h"
 #include "record.h"
+#include "signer.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,12 +31,14 @@
 
 struct rdest {
 	struct remote *remote;
+	struct copy *copy;
 	bool started;                /* we started the remote side (not the server's own peer) */
 	pthread_t listener;
 	bool listening;
 	pthread_mutex_t lock;        /* guards the rest */
 	pthread_cond_t cond;
 	bool done, lost;
+	bool committed;              /* COMMIT is going out: SIGN may come */
 	struct proto_done result;
 	char *why;
 	/* Remote delta (rdelta.h): the file that asked, while it holds the connection. */
@@ -48,6 +51,7 @@ struct rdest {
 	size_t part_len, part_cap;
 	uint64_t same_at, same_len;  /* the SAME run not sent yet */
 	struct dbuf data;            /* or the run of differing blocks not sent yet */
+	unsigned signed_kinds;       /* the listener's: a bit per proto_sign_what answered */
 };
 
 enum { DELTA_ASKED, DELTA_WHOLE, DELTA_BLOCKS };
@@ -135,6 +139,62 @@ static int say_record(const char *text, size_t len)
 	return ret;
 }
 
+/* The seals (a bit per proto_sign_what) a run with opt writes in each destination. */
+static unsigned sign_kinds(const struct copy_options *opt)
+{
+	if (opt->no_seal)
+		return 0;
+	if (opt->bag)
+		return 1u << PROTO_SIGN_TAG_MANIFEST;
+	return 1u << PROTO_SIGN_SEAL | (opt->mhl ? 1u << PROTO_SIGN_CHAIN : 0);
+}
+
+/*
+ * SIGN (PROTOCOL.md 4.10): the remote side seals and asks for its seal's
+ * signature; the key never leaves this side. Answered only with --sign,
+ * only after COMMIT went out (before it the remote side has nothing to
+ * seal), and once for each seal the run writes there: so a peer gets no
+ * more signatures than a local run would make. A key that cannot sign
+ * (the agent refused) is answered with the reason. Returns 0, or -1 with
+ * *why when the request is malformed or out of place.
+ */
+static int answer_sign(struct dest *dest, const struct frame *frame, const char **why)
+{
+	struct rdest *rd = dest->rdest;
+	const struct copy_options *opt = &rd->copy->opt;
+	const unsigned char *digest;
+	const char *reason = NULL;
+	struct dbuf armored, out;
+	unsigned what;
+	bool committed;
+	int ret, signed_ok;
+
+	if (proto_get_sign(frame, &what, &digest, why) != 0)
+		return -1;
+	pthread_mutex_lock(&rd->lock);
+	committed = rd->committed;
+	pthread_mutex_unlock(&rd->lock);
+	if (!opt->sign_key || !committed || (rd->signed_kinds & 1u << what) ||
+	    !(sign_kinds(opt) & 1u << what)) {
+		*why = "a signing request out of place";
+		return -1;
+	}
+	rd->signed_kinds |= 1u << what;
+	dbuf_init(&armored);
+	dbuf_init(&out);
+	signed_ok = copy_sign(rd->copy, what, digest, &armored, &reason) == 0;
+	if (!signed_ok && !reason)
+		reason = strerror(errno);
+	ret = signed_ok ? proto_put_signature(&out, armored.data, armored.len, NULL, 0)
+			: proto_put_signature(&out, NULL, 0, reason, strlen(reason));
+	/* A failed write: the remote side is gone, and its end of input comes next. */
+	if (ret == 0)
+		remote_send_now(rd->remote, out.data, out.len);
+	dbuf_free(&armored);
+	dbuf_free(&out);
+	return 0;
+}
+
 /* The listener: what the remote side says, until it is done or gone. */
 static void *listen_remote(void *arg)
 {
@@ -160,6 +220,12 @@ static void *listen_remote(void *arg)
 			dest_fail_said(dest, shown ? shown : "failed", shown ? len : 6);
 			free(shown);
 			continue;
+		}
+		if (frame.type == PROTO_SIGN_ASK) {
+			if (answer_sign(dest, &frame, &why) == 0)
+				continue;
+			diag_file_errorf(dest->path, "a malformed message from the remote side: %s", why);
+			break;
 		}
 		if (frame.type == PROTO_RECORD && proto_get_text(&frame, &text, &len, &why) == 0 &&
 		    memchr(text, '\n', len) == NULL && say_record(text, len) == 0)
@@ -222,6 +288,9 @@ int rdest_ask(struct remote *remote, const struct copy_options *opt, unsigned ro
 		      (opt->delta ? PROTO_DELTA : 0) | (opt->whole_file ? PROTO_WHOLE_FILE : 0) |
 		      (opt->inplace ? PROTO_INPLACE : 0) | (opt->mhl ? PROTO_MHL : 0) |
 		      (opt->bag ? PROTO_BAG : 0);
+	/* Pushing with --sign: the remote side's seals are signed here (PROTOCOL.md 4.10). */
+	if (role == ROLE_RECEIVE && opt->sign_key)
+		setup.flags |= PROTO_SIGN;
 	setup.block_size = (uint32_t)opt->block_size;
 	/* The run's block-hash key, the client's for both directions (rdelta.c). */
 	if (rdelta_new_key(remote->delta_key) != 0) {
@@ -282,6 +351,7 @@ void rdest_setup(struct copy *copy, struct dest *dest, struct remote *peer)
 	pthread_mutex_init(&rd->lock, NULL);
 	pthread_cond_init(&rd->cond, NULL);
 	dbuf_init(&rd->data);
+	rd->copy = copy;
 	rd->remote = peer;
 	if (!peer) {
 		rd->remote = remote_start(dest->path, &copy->opt.how);
@@ -699,6 +769,9 @@ int rdest_finish(struct copy *copy, struct dest *dest, bool all_back, const char
 		bool sent;
 
 		dbuf_init(&out);
+		pthread_mutex_lock(&rd->lock);
+		rd->committed = commit;
+		pthread_mutex_unlock(&rd->lock);
 		if (commit)
 			proto_put_commit(&out, atomic_load(&copy->left_out));
 		else

@@ -21,7 +21,9 @@
 #include "record.h"
 #include "hashreg.h"
 #include "mhlseal.h"
+#include "proto.h"
 #include "seal.h"
+#include "signer.h"
 #include "sshsig.h"
 #include "xio.h"
 #include <errno.h>
@@ -92,7 +94,7 @@ int seal_open(struct copy *copy, struct dest *dest)
 		if (rc != 0)
 			return -1;
 	}
-	if (copy->opt.sign_key) {
+	if (copy_signs(&copy->opt)) {
 		hash_ctx_free(dest->seal_sha512);
 		dest->seal_sha512 = hash_ctx_new(hash_lookup("sha512"));
 		if (!dest->seal_sha512)
@@ -177,8 +179,7 @@ static int sig_write(struct copy *copy, struct worker *worker, struct dest *dest
 	*what = "signing the seal";
 	if (hash_ctx_final(dest->seal_sha512, digest) != 0)
 		goto out;
-	if (sshsig_sign(copy->opt.sign_key, copy->opt.agent_socket, SSHSIG_NAMESPACE, digest,
-			&text, why) != 0)
+	if (copy_sign(copy, PROTO_SIGN_SEAL, digest, &text, why) != 0)
 		goto out;
 	*why = NULL;
 	if (fstatat(dest->rootfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {

@@ -93,6 +93,8 @@ static int take_options(struct copy_options *opt, const struct proto_setup *setu
 	opt->inplace = setup->flags & PROTO_INPLACE;
 	opt->mhl = setup->flags & PROTO_MHL;
 	opt->bag = setup->flags & PROTO_BAG;
+	/* Receiving only (proto_get_setup): the client holds the key and signs. */
+	opt->sign_peer = (setup->flags & PROTO_SIGN) ? client : NULL;
 	opt->block_size = setup->block_size ? setup->block_size : DELTA_BLOCK_DEFAULT;
 	if (setup->readers >= 1 && setup->readers <= DIAG_COUNT_MAX)
 		opt->readers = setup->readers;

@@ -12,7 +12,8 @@
  * the others), and what a decoder accepts must keep the protocol's
  * promises: paths beneath the root, targets without NUL, digests in
  * lower-case hex of the right length, and a round trip through the
- * matching encoder that gives the same fields back. The HISTORY frames of
+ * matching encoder that gives the same fields back (SIGN and SIGNATURE
+ * included). The HISTORY frames of
  * an input also go, in order, to the receiver of a source's ASC MHL history
  * (pcopy/mhlcarry.c), which must refuse or take them without a fault and
  * check what it took at the history's end.
@@ -320,6 +321,36 @@ static void check_delta(const struct frame *frame)
 	dbuf_free(&out);
 }
 
+/*
+ * Signing (PROTOCOL.md 4.10): SIGN, a known kind and a digest of exactly 64
+ * bytes; SIGNATURE, exactly one of a signature and a reason, each within
+ * its bound. Both re-encode to the bytes they came from.
+ */
+static void check_sign(const struct frame *frame)
+{
+	const unsigned char *digest;
+	const char *armored, *reason, *why = NULL;
+	size_t len, reason_len;
+	unsigned what;
+	struct dbuf out;
+
+	dbuf_init(&out);
+	if (proto_get_sign(frame, &what, &digest, &why) == 0) {
+		CHECK(frame->type == PROTO_SIGN_ASK && what <= PROTO_SIGN_TAG_MANIFEST && frame->len == 1 + 4 + SSHSIG_DIGEST_LEN &&
+		      digest == frame->payload + 5);
+		CHECK(proto_put_sign(&out, what, digest) == 0);
+		CHECK(memcmp(out.data + FRAME_HEADER, frame->payload, frame->len) == 0);
+		dbuf_clear(&out);
+	}
+	if (proto_get_signature(frame, &armored, &len, &reason, &reason_len, &why) == 0) {
+		CHECK(frame->type == PROTO_SIGNATURE && (len == 0) != (reason_len == 0) && len <= PROTO_SIGNATURE_MAX &&
+		      reason_len <= PROTO_SIGN_WHY_MAX && frame->len == 8 + len + reason_len);
+		CHECK(proto_put_signature(&out, armored, len, reason, reason_len) == 0);
+		CHECK(memcmp(out.data + FRAME_HEADER, frame->payload, frame->len) == 0);
+	}
+	dbuf_free(&out);
+}
+
 /* The history an input's HISTORY frames send, gathered as a receiver does. */
 static struct mhlcarry carry = {.histfd = -1};
 static bool carry_refused;
@@ -422,6 +453,7 @@ static void check_frame(const struct frame *frame)
 	}
 	check_done(frame);
 	check_delta(frame);
+	check_sign(frame);
 	check_history(frame);
 	if (proto_get_ready(frame, &single, &why) == 0) {
 		CHECK(frame->len == 1);

@@ -566,3 +566,111 @@ UNIT_TEST(proto_history_frames)
 	EXPECT(delta_round(&out, get_history) == -1);
 	dbuf_free(&out);
 }
+
+/*
+ * SIGN's and SIGNATURE's decodes of the one frame in out: 0 or -1; the
+ * fields into the globals (the first bytes copied: the frame goes away).
+ */
+static unsigned got_what;
+static unsigned char got_digest[SSHSIG_DIGEST_LEN];
+static char got_text[16];
+static size_t got_sig_len, got_reason_len;
+
+static int get_sign(const struct frame *frame)
+{
+	const unsigned char *digest;
+	const char *why;
+	int ret = proto_get_sign(frame, &got_what, &digest, &why);
+
+	EXPECT(ret == 0 || (why != NULL && errno == EPROTO));
+	if (ret == 0)
+		memcpy(got_digest, digest, sizeof(got_digest));
+	return ret;
+}
+
+static int get_signature(const struct frame *frame)
+{
+	const char *armored, *reason, *why;
+	int ret = proto_get_signature(frame, &armored, &got_sig_len, &reason, &got_reason_len, &why);
+
+	EXPECT(ret == 0 || (why != NULL && errno == EPROTO));
+	if (ret == 0) {
+		const char *text = got_sig_len ? armored : reason;
+		size_t len = got_sig_len ? got_sig_len : got_reason_len;
+		memset(got_text, 0, sizeof(got_text));
+		memcpy(got_text, text, len < sizeof(got_text) ? len : sizeof(got_text));
+	}
+	return ret;
+}
+
+UNIT_TEST(proto_sign_frames)
+{
+	static char big[PROTO_SIGNATURE_MAX + 1];
+	unsigned char digest[SSHSIG_DIGEST_LEN + 1];
+	struct dbuf out;
+	size_t start;
+
+	dbuf_init(&out);
+	for (size_t i = 0; i < sizeof(digest); i++)
+		digest[i] = (unsigned char)i;
+	/* SIGN: each kind of seal, the 64-byte digest back as sent. */
+	for (unsigned what = PROTO_SIGN_SEAL; what <= PROTO_SIGN_TAG_MANIFEST; what++) {
+		PT_ASSERT(proto_put_sign(&out, what, digest) == 0);
+		EXPECT(delta_round(&out, get_sign) == 0 && got_what == what &&
+		       memcmp(got_digest, digest, SSHSIG_DIGEST_LEN) == 0);
+	}
+	/* An unknown kind; a digest one byte short or long; another type. */
+	PT_ASSERT(proto_put_sign(&out, PROTO_SIGN_TAG_MANIFEST + 1, digest) == 0);
+	EXPECT(delta_round(&out, get_sign) == -1);
+	PT_ASSERT(frame_begin(&out, PROTO_SIGN_ASK, &start) == 0 && frame_put_u8(&out, 0) == 0 &&
+		  frame_put_bytes(&out, digest, SSHSIG_DIGEST_LEN - 1) == 0 && frame_end(&out, start) == 0);
+	EXPECT(delta_round(&out, get_sign) == -1);
+	PT_ASSERT(frame_begin(&out, PROTO_SIGN_ASK, &start) == 0 && frame_put_u8(&out, 0) == 0 &&
+		  frame_put_bytes(&out, digest, SSHSIG_DIGEST_LEN + 1) == 0 && frame_end(&out, start) == 0);
+	EXPECT(delta_round(&out, get_sign) == -1);
+	PT_ASSERT(proto_put_signature(&out, "x", 1, NULL, 0) == 0);
+	EXPECT(delta_round(&out, get_sign) == -1);
+
+	/* SIGNATURE: a signature, or a reason. */
+	PT_ASSERT(proto_put_signature(&out, "-----BEGIN SSH SIGNATURE-----\n", 30, NULL, 0) == 0);
+	EXPECT(delta_round(&out, get_signature) == 0 && got_sig_len == 30 && got_reason_len == 0 &&
+	       memcmp(got_text, "-----BEGIN", 10) == 0);
+	PT_ASSERT(proto_put_signature(&out, NULL, 0, "agent refused", 13) == 0);
+	EXPECT(delta_round(&out, get_signature) == 0 && got_sig_len == 0 && got_reason_len == 13 &&
+	       memcmp(got_text, "agent refused", 13) == 0);
+	/* Both, neither, over the bounds, a field missing, another type. */
+	PT_ASSERT(proto_put_signature(&out, "sig", 3, "why", 3) == 0);
+	EXPECT(delta_round(&out, get_signature) == -1);
+	PT_ASSERT(proto_put_signature(&out, NULL, 0, NULL, 0) == 0);
+	EXPECT(delta_round(&out, get_signature) == -1);
+	memset(big, 'A', sizeof(big));
+	PT_ASSERT(proto_put_signature(&out, big, PROTO_SIGNATURE_MAX, NULL, 0) == 0);
+	EXPECT(delta_round(&out, get_signature) == 0);
+	PT_ASSERT(proto_put_signature(&out, big, PROTO_SIGNATURE_MAX + 1, NULL, 0) == 0);
+	EXPECT(delta_round(&out, get_signature) == -1);
+	PT_ASSERT(proto_put_signature(&out, NULL, 0, big, PROTO_SIGN_WHY_MAX + 1) == 0);
+	EXPECT(delta_round(&out, get_signature) == -1);
+	PT_ASSERT(frame_begin(&out, PROTO_SIGNATURE, &start) == 0 &&
+		  frame_put_bytes(&out, "sig", 3) == 0 && frame_end(&out, start) == 0);
+	EXPECT(delta_round(&out, get_signature) == -1);
+	PT_ASSERT(proto_put_sign(&out, 0, digest) == 0);
+	EXPECT(delta_round(&out, get_signature) == -1);
+	dbuf_free(&out);
+}
+
+UNIT_TEST(proto_setup_sign_flag)
+{
+	struct proto_setup setup = { ROLE_RECEIVE, "dest", "host", PROTO_SIGN | PROTO_MHL, "sha256",
+				     ".ptools-seal", 4, 0, { 0 }, NULL };
+	struct proto_setup got;
+	struct dbuf store;
+
+	dbuf_init(&store);
+	EXPECT(setup_round(&setup, &got, &store) == 0 && got.flags == (PROTO_SIGN | PROTO_MHL));
+	/* Only a receiving side writes seals to sign. */
+	setup.role = ROLE_SEND;
+	EXPECT(setup_round(&setup, &got, &store) == -1);
+	setup.role = ROLE_ROLLBACK;
+	EXPECT(setup_round(&setup, &got, &store) == -1);
+	dbuf_free(&store);
+}

@@ -17,6 +17,7 @@ ROOT, DIR, NODE, FILE, DATA, END, ABORT, LINK = 10, 11, 12, 13, 14, 15, 16, 17
 COMMIT, CANCEL, MSG, FAILED, DONE = 20, 21, 30, 31, 32
 SAME, BASE, WHOLE, HASHES = 18, 40, 41, 42
 HISTORY = 19
+SIGN, SIGNATURE = 43, 44
 S_IFDIR, S_IFREG, S_IFLNK, S_IFIFO, S_IFCHR = 0o040000, 0o100000, 0o120000, 0o010000, 0o020000
 
 def u8(v): return struct.pack('>B', v)
@@ -100,6 +101,13 @@ def history(name, data): return frame(HISTORY, blob(name) + blob(data))
 mhl_history = ([history(b'ascmhl_chain.xml', chain[:40]), history(b'ascmhl_chain.xml', chain[40:]),
                 history(gens[0][0], gens[0][1][:10]), history(gens[0][0], gens[0][1][10:]),
                 history(gens[1][0], gens[1][1]), history(b'', b'')])
+# Signing a pushed copy's seals through the client (PROTOCOL.md 4.10): the
+# server asks after COMMIT, the client answers with a signature or a reason.
+armored = (b'-----BEGIN SSH SIGNATURE-----\nU1NIU0lHAAAAAQ==\n-----END SSH SIGNATURE-----\n')
+signing = [frame(SIGN, u8(0) + blob(hashlib.sha512(b'seal').digest())),
+           frame(SIGN, u8(1) + blob(hashlib.sha512(b'chain').digest())),
+           frame(SIGNATURE, blob(armored) + blob(b'')),
+           frame(SIGNATURE, blob(b'') + blob(b'agent refused operation'))]
 streams = {
     'push-client': [hello(), setup(1, b'/srv/dest', 0x7f)] + tree + [frame(COMMIT, u64(0))],
     'push-server': [hello(), frame(READY), text(MSG, b'host:/srv/dest: a note'), done(0)],
@@ -113,13 +121,15 @@ streams = {
     'delta-receiver': [hello(), frame(READY)] + delta_receiver + [done(0)],
     'history-push': [hello(), setup(1, b'dest', 0x800)] + mhl_history + tree + [frame(COMMIT, u64(0))],
     'history-pull': [hello(), frame(READY)] + mhl_history + tree + [frame(COMMIT, u64(0))],
+    'sign-push': [hello(), setup(1, b'dest', 0x2000)] + tree + [frame(COMMIT, u64(0))] + signing[2:3],
+    'sign-server': [hello(), frame(READY)] + signing[:2] + [done(0)],
 }
 for name, frames in streams.items():
     with open(os.path.join(out, name), 'wb') as f:
         f.write(b''.join(frames))
 # Each kind of message alone, for the decoders.
 for i, fr in enumerate(tree + [hello(), setup(1, b'x'), frame(COMMIT, u64(5)), done(2, b'why')] +
-                       delta_sender[2:5] + delta_receiver + mhl_history):
+                       delta_sender[2:5] + delta_receiver + mhl_history + signing):
     with open(os.path.join(out, 'frame-%02d' % i), 'wb') as f:
         f.write(fr)
 # What comes instead of frames.
