@@ -43,6 +43,16 @@ keygen_verifies() {
 	assert_output --partial 'Good "ptools-seal" signature for alice@example.org'
 }
 
+# agent_holding KEY: start an ssh-agent (stopped by teardown) holding the
+# private key file KEY, SSH_AUTH_SOCK exported; skip without ssh-agent.
+agent_holding() {
+	command -v ssh-agent >/dev/null || skip "ssh-agent is not installed"
+	eval "$(ssh-agent -a "$BATS_TEST_TMPDIR/agent.sock")" >/dev/null
+	AGENT_PID=$SSH_AGENT_PID
+	export SSH_AUTH_SOCK
+	ssh-add -q "$1" 2>/dev/null
+}
+
 @test "pcopy --sign writes a signature beside each seal that ssh-keygen -Y verify accepts" {
 	prun pcopy --sign alice src one two
 	assert_success
@@ -219,11 +229,7 @@ keygen_verifies() {
 }
 
 @test "pcopy --sign signs through ssh-agent given only the public key, and ssh-keygen verifies" {
-	command -v ssh-agent >/dev/null || skip "ssh-agent is not installed"
-	eval "$(ssh-agent -a "$BATS_TEST_TMPDIR/agent.sock")" >/dev/null
-	AGENT_PID=$SSH_AGENT_PID
-	export SSH_AUTH_SOCK
-	ssh-add -q alice 2>/dev/null
+	agent_holding alice
 	prun pcopy --sign alice.pub src one
 	assert_success
 	keygen_verifies one
@@ -519,11 +525,7 @@ keygen_verifies_file() {
 }
 
 @test "pcopy --sign to a remote DEST signs through ssh-agent, also over a real sshd on 127.0.0.1" {
-	command -v ssh-agent >/dev/null || skip "ssh-agent is not installed"
-	eval "$(ssh-agent -a "$BATS_TEST_TMPDIR/agent.sock")" >/dev/null
-	AGENT_PID=$SSH_AGENT_PID
-	export SSH_AUTH_SOCK
-	ssh-add -q alice 2>/dev/null
+	agent_holding alice
 	prun rpcopy --sign alice.pub src "testhost:$BATS_TEST_TMPDIR/there"
 	assert_success
 	keygen_verifies there
