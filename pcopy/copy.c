@@ -408,6 +408,15 @@ static void say_delta(const struct copy *copy, const struct dest *dest)
 		       progress_human(dest->delta.written, human, sizeof(human)));
 }
 
+void copy_say_excluded(struct copy *copy)
+{
+	uint64_t n = atomic_load(&copy->excluded);
+
+	if (n > 0)
+		diag_note("%" PRIu64 " excluded entr%s left out (volatile files, --exclude)", n,
+			  n == 1 ? "y" : "ies");
+}
+
 int copy_finish(struct copy *copy)
 {
 	struct worker *worker;
@@ -483,11 +492,8 @@ int copy_finish(struct copy *copy)
 				 n > 10 ? ", ..." : "");
 		status = EXIT_FAILED;
 	}
-	if (!all_back && atomic_load(&copy->excluded) > 0 && !copy->opt.server) {
-		uint64_t n = atomic_load(&copy->excluded);
-		diag_note("%" PRIu64 " excluded entr%s left out (volatile files, --exclude)", n,
-			  n == 1 ? "y" : "ies");
-	}
+	if (!all_back && !copy->opt.server)
+		copy_say_excluded(copy);
 	if (all_back && !copy->opt.server) {
 		if (sig)
 			diag_note("interrupted: every destination rolled back");

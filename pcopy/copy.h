@@ -46,6 +46,9 @@ struct copy_options {
 	const char *single_source; /* pcopy FILE DEST: FILE's name, for a remote DEST's side */
 	struct dbuf *records;    /* a single file's records go here, not to stdout (server) */
 	bool mhl;                /* --mhl: an ASC MHL generation beside the seal (mhlseal.h) */
+	/* A pull with --exclude or --no-default-excludes: the remote SRC's
+	 * side walks with exclude, in place of its own defaults. */
+	bool exclude_travels;
 	/* Entries a walk of SRC leaves out (exclude.h); NULL when copying
 	 * records, which are copied as listed. Recorded in each seal. */
 	const struct exclude *exclude;

@@ -11,6 +11,7 @@
 #include "mhl2.h"
 #include "pool.h"
 #include "progress.h"
+#include "proto.h"
 #include "rdest.h"
 #include "receive.h"
 #include "remote.h"
@@ -379,6 +380,22 @@ static bool source_is_file(const char *src)
 }
 
 /* A single file, local or pulled, is sealed (and so signed) only when asked. */
+/*
+ * A pull with --exclude or --no-default-excludes: the remote side walks SRC
+ * with this set, defaults included, which SETUP carries within its bounds.
+ */
+static void pull_excludes(struct copy_options *opt, const struct exclude *set)
+{
+	if (set->n > PROTO_EXCLUDE_MAX)
+		diag_usage_error("too many --exclude patterns for a remote SRC (at most %d, the "
+				 "default ones included)", PROTO_EXCLUDE_MAX);
+	for (size_t i = 0; i < set->n; i++)
+		if (strlen(set->rules[i].given) > PROTO_EXCLUDE_LEN_MAX)
+			diag_usage_error("an --exclude pattern too long for a remote SRC (at most %zu "
+					 "bytes)", PROTO_EXCLUDE_LEN_MAX);
+	opt->exclude_travels = true;
+}
+
 static const char sign_needs_seal[] = "--sign needs --seal with a single FILE (a single file is "
 				      "sealed only when asked)";
 
@@ -569,8 +586,7 @@ int main(int argc, char **argv)
 					 "(copy through a local directory, or run pcopy on one of the hosts)");
 		any_remote = true;
 		if (excludes_given)
-			diag_usage_error("--exclude and --no-default-excludes are not supported with a "
-					 "remote SRC (its pcopy leaves out the volatile files by default)");
+			pull_excludes(&opt, &exclude);
 	}
 	if (any_remote && opt.nalgos == HASH_SET_MAX)
 		diag_usage_error("too many algorithms for a remote copy (at most %d)", HASH_SET_MAX - 1);

@@ -25,6 +25,26 @@ int proto_put_hello(struct dbuf *out)
 	return frame_end(out, start);
 }
 
+const char *proto_setup_next_exclude(const char *pattern)
+{
+	return pattern + strlen(pattern) + 1;
+}
+
+/* SETUP's exclude set: u32 count, then each pattern as bytes. 0 or -1. */
+static int put_excludes(struct dbuf *out, const struct proto_setup *setup)
+{
+	const char *pattern = setup->excludes;
+
+	if (frame_put_u32(out, setup->nexcludes) != 0)
+		return -1;
+	for (uint32_t i = 0; i < setup->nexcludes; i++) {
+		if (frame_put_str(out, pattern) != 0)
+			return -1;
+		pattern = proto_setup_next_exclude(pattern);
+	}
+	return 0;
+}
+
 int proto_put_setup(struct dbuf *out, const struct proto_setup *setup)
 {
 	size_t start;
@@ -38,6 +58,8 @@ int proto_put_setup(struct dbuf *out, const struct proto_setup *setup)
 		return -1;
 	if ((setup->flags & PROTO_SINGLE) &&
 	    frame_put_str(out, setup->single_name ? setup->single_name : "") != 0)
+		return -1;
+	if ((setup->flags & PROTO_EXCLUDE) && put_excludes(out, setup) != 0)
 		return -1;
 	return frame_end(out, start);
 }
@@ -214,11 +236,35 @@ static int get_key(struct frame_cursor *cur, unsigned char *key)
 	return 0;
 }
 
+/*
+ * SETUP's exclude set into store, the patterns one after another from
+ * *first; their count in *count. 0 or -1 (malformed: too many, an empty or
+ * too long pattern, a NUL in one).
+ */
+static int get_excludes(struct frame_cursor *cur, struct dbuf *store, size_t *first,
+			uint32_t *count)
+{
+	size_t len;
+
+	*count = frame_get_u32(cur);
+	*first = store->len;
+	if (*count > PROTO_EXCLUDE_MAX)
+		return -1;
+	for (uint32_t i = 0; i < *count; i++) {
+		const unsigned char *p = frame_get_bytes(cur, &len);
+		if (!p || len == 0 || len > PROTO_EXCLUDE_LEN_MAX || memchr(p, '\0', len))
+			return -1;
+		if (dbuf_append(store, p, len) != 0 || dbuf_putc(store, '\0') != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int proto_get_setup(const struct frame *frame, struct proto_setup *setup, struct dbuf *store,
 		    const char **why)
 {
 	struct frame_cursor cur;
-	size_t path, host, algos, seal, single = 0;
+	size_t path, host, algos, seal, single = 0, excludes = 0;
 
 	frame_cursor_init(&cur, frame);
 	dbuf_clear(store);
@@ -235,6 +281,9 @@ int proto_get_setup(const struct frame *frame, struct proto_setup *setup, struct
 		return bad(why, "malformed setup");
 	if ((setup->flags & PROTO_SINGLE) && get_string(&cur, store, &single) != 0)
 		return bad(why, "malformed setup");
+	if ((setup->flags & PROTO_EXCLUDE) &&
+	    get_excludes(&cur, store, &excludes, &setup->nexcludes) != 0)
+		return bad(why, "malformed setup");
 	if (done(&cur, why) != 0)
 		return -1;
 	if (setup->block_size != 0 && !proto_block_ok(setup->block_size))
@@ -245,12 +294,16 @@ int proto_get_setup(const struct frame *frame, struct proto_setup *setup, struct
 		return bad(why, "unknown option flags");
 	if ((setup->flags & PROTO_SIGN) && setup->role != ROLE_RECEIVE)
 		return bad(why, "signing asked of a side that writes no seal");
+	if ((setup->flags & PROTO_EXCLUDE) && setup->role != ROLE_SEND)
+		return bad(why, "exclude patterns sent to a side that walks no tree");
 	if (store->data[path] == '\0')
 		return bad(why, "empty path");
 	setup->path = store->data + path;
 	setup->host = store->data + host;
 	setup->algos = store->data + algos;
 	setup->seal_name = store->data + seal;
+	if (setup->flags & PROTO_EXCLUDE)
+		setup->excludes = store->data + excludes;
 	if (setup->flags & PROTO_SINGLE) {
 		setup->single_name = store->data + single;
 		/* Receiving, one name for the file; sending, none. */

@@ -75,10 +75,13 @@ enum {
 	PROTO_MHL = 1 << 11,         /* --mhl: the destination's seal is an ASC MHL generation */
 	PROTO_BAG = 1 << 12,         /* --bag: the destination is made a BagIt bag */
 	PROTO_SIGN = 1 << 13,        /* --sign: the receiver's seals are signed through the client */
+	/* SEND only: the sender walks with the client's exclude set (SETUP's
+	 * excludes), in place of its own default one. */
+	PROTO_EXCLUDE = 1 << 14,
 	/* A single file (pcopy FILE host:PATH, pcopy host:FILE PATH): SETUP
 	 * carries single_name, READY says whether a single file comes. */
 	PROTO_SINGLE = 1 << 15,
-	PROTO_FLAGS_ALL = ((1 << 14) - 1) | PROTO_SINGLE,
+	PROTO_FLAGS_ALL = ((1 << 15) - 1) | PROTO_SINGLE,
 };
 
 /* What a SIGN asks to be signed (PROTOCOL.md 4.10): for messages, and to bound how many come. */
@@ -109,6 +112,13 @@ enum proto_sign_what {
 /* The history's chain file: the first file a history sends. */
 #define PROTO_HISTORY_CHAIN "ascmhl_chain.xml"
 
+/*
+ * The client's exclude set (PROTOCOL.md 4.1, PROTO_EXCLUDE): at most this
+ * many patterns (--exclude and the defaults), each 1 to this many bytes.
+ */
+#define PROTO_EXCLUDE_MAX 1024
+#define PROTO_EXCLUDE_LEN_MAX ((size_t)4096)
+
 struct proto_setup {
 	unsigned role;
 	const char *path;            /* the remote operand's path (NUL-free, copied) */
@@ -122,6 +132,10 @@ struct proto_setup {
 	/* PROTO_SINGLE: receiving, FILE's name (the new file's name when path
 	 * is an existing directory); sending, empty. NULL without the flag. */
 	const char *single_name;
+	/* PROTO_EXCLUDE: the patterns of the exclude set, nexcludes of them,
+	 * each NUL-terminated, one after another (proto_setup_next_exclude). */
+	const char *excludes;
+	uint32_t nexcludes;
 };
 
 /** One entry: ROOT, DIR, NODE, FILE or LINK. */
@@ -182,9 +196,15 @@ int proto_put_signature(struct dbuf *out, const char *armored, size_t len, const
  * message in *why). Decoded pointers point into the frame.
  */
 int proto_get_hello(const struct frame *frame, unsigned *version, const char **why);
-/** SETUP: strings are copied into store (NUL-terminated there). */
+/**
+ * SETUP: strings are copied into store (NUL-terminated there). With
+ * PROTO_EXCLUDE (ROLE_SEND only): 0 to PROTO_EXCLUDE_MAX patterns, each 1 to
+ * PROTO_EXCLUDE_LEN_MAX bytes without NUL.
+ */
 int proto_get_setup(const struct frame *frame, struct proto_setup *setup, struct dbuf *store,
 		    const char **why);
+/** The pattern after pattern in a SETUP's excludes (the caller counts nexcludes). */
+const char *proto_setup_next_exclude(const char *pattern);
 int proto_get_entry(const struct frame *frame, struct proto_entry *entry, const char **why);
 int proto_get_data(const struct frame *frame, const unsigned char **data, size_t *len,
 		   const char **why);

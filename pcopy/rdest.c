@@ -16,6 +16,7 @@
 #include "rdest.h"
 #include "destdir.h"
 #include "diag.h"
+#include "exclude.h"
 #include "mhlcarry.h"
 #include "proto.h"
 #include "rdelta.h"
@@ -265,17 +266,33 @@ size_t rdest_check_algo(const struct hash_algo **algos, size_t *count)
 	return (*count)++;
 }
 
+/*
+ * A pull's exclude set into setup (PROTO_EXCLUDE), its patterns as given
+ * gathered in patterns. 0 or -1 (ENOMEM).
+ */
+static int ask_exclude(struct proto_setup *setup, const struct exclude *set, struct dbuf *patterns)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (dbuf_append(patterns, set->rules[i].given, strlen(set->rules[i].given) + 1) != 0)
+			return -1;
+	setup->flags |= PROTO_EXCLUDE;
+	setup->excludes = patterns->data;
+	setup->nexcludes = (uint32_t)set->n;
+	return 0;
+}
+
 int rdest_ask(struct remote *remote, const struct copy_options *opt, unsigned role, bool *single)
 {
 	struct proto_setup setup;
 	struct proto_done result;
-	struct dbuf algos, out;
+	struct dbuf algos, patterns, out;
 	struct frame frame;
 	const char *why;
 	bool is_single = false;
 	int ret = 0;
 
 	dbuf_init(&algos);
+	dbuf_init(&patterns);
 	dbuf_init(&out);
 	memset(&setup, 0, sizeof(setup));
 	setup.role = role;
@@ -311,6 +328,9 @@ int rdest_ask(struct remote *remote, const struct copy_options *opt, unsigned ro
 		ret = (i > 0 && dbuf_putc(&algos, ',') != 0) || dbuf_puts(&algos, opt->algos[i]->name) != 0
 			      ? -1 : 0;
 	setup.algos = algos.data ? algos.data : "sha256";
+	/* main bounds the set (PROTO_EXCLUDE_MAX, PROTO_EXCLUDE_LEN_MAX). */
+	if (ret == 0 && role == ROLE_SEND && opt->exclude_travels && opt->exclude)
+		ret = ask_exclude(&setup, opt->exclude, &patterns);
 	if (ret == 0)
 		ret = proto_put_setup(&out, &setup);
 	if (ret == 0)
@@ -318,6 +338,7 @@ int rdest_ask(struct remote *remote, const struct copy_options *opt, unsigned ro
 	if (ret == 0 && opt->compress)
 		ret = remote_compress(remote);
 	dbuf_free(&algos);
+	dbuf_free(&patterns);
 	dbuf_free(&out);
 	if (ret != 0) {
 		diag_file_error(remote->name, errno);
@@ -772,6 +793,9 @@ int rdest_finish(struct copy *copy, struct dest *dest, bool all_back, const char
 		pthread_mutex_lock(&rd->lock);
 		rd->committed = commit;
 		pthread_mutex_unlock(&rd->lock);
+		/* A sending server's note would come after the client's DONE: said now. */
+		if (commit && copy->opt.server)
+			copy_say_excluded(copy);
 		if (commit)
 			proto_put_commit(&out, atomic_load(&copy->left_out));
 		else

@@ -188,5 +188,12 @@ void dest_add_delta(struct dest *dest, const struct delta_count *count);
 /** Mark dest failed for why, which was said already (by the remote side). */
 void dest_fail_said(struct dest *dest, const char *why, size_t len);
 
+/**
+ * Say how many entries the walk's exclude set left out, if any: at the end
+ * of a local run, and by a sending server before COMMIT (rdest_finish), so
+ * that the client prints it as its own.
+ */
+void copy_say_excluded(struct copy *copy);
+
 
 #endif

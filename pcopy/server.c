@@ -14,6 +14,7 @@
 #include "server.h"
 #include "delta.h"
 #include "diag.h"
+#include "exclude.h"
 #include "proto.h"
 #include "receive.h"
 #include "remote.h"
@@ -73,6 +74,27 @@ static int send_ready(int single)
 	return ret;
 }
 
+/* The client's exclude set (PROTO_EXCLUDE), which a sending run walks with. */
+static struct exclude client_exclude;
+
+/* The client's exclude patterns into client_exclude. 0, or -1 after saying why. */
+static int take_excludes(const struct proto_setup *setup)
+{
+	const char *pattern = setup->excludes;
+
+	for (uint32_t i = 0; i < setup->nexcludes; i++) {
+		if (exclude_add(&client_exclude, pattern) != 0) {
+			if (errno == EINVAL)
+				diag_file_errorf(NULL, "invalid --exclude pattern '%s'", pattern);
+			else
+				diag_file_error(NULL, errno);
+			return -1;
+		}
+		pattern = proto_setup_next_exclude(pattern);
+	}
+	return 0;
+}
+
 /* The client's options into opt. 0, or -1 after saying why. */
 static int take_options(struct copy_options *opt, const struct proto_setup *setup)
 {
@@ -112,6 +134,14 @@ static int take_options(struct copy_options *opt, const struct proto_setup *setu
 		return -1;
 	}
 	opt->seal_name = opt->no_seal ? SEAL_DEFAULT_NAME : setup->seal_name;
+	/* Sending only (proto_get_setup): the client's set, its defaults
+	 * included, replaces this side's, so that what its seal records is
+	 * what this walk left out. */
+	if (setup->flags & PROTO_EXCLUDE) {
+		if (take_excludes(setup) != 0)
+			return -1;
+		opt->exclude = &client_exclude;
+	}
 	return 0;
 }
 
@@ -312,5 +342,6 @@ int server_main(struct copy_options *opt)
 		send_done(status);
 	dbuf_free(&store);
 	dbuf_free(&prefix);
+	exclude_fini(&client_exclude);
 	return status;
 }

@@ -219,24 +219,109 @@ listing() {
 	[ ! -e dst ]
 }
 
-@test "pcopy --exclude with a remote DEST leaves the entries out of the local walk; with a remote SRC it is refused" {
+@test "pcopy --exclude with a remote DEST leaves the entries out of the local walk" {
 	make_volatile_tree src
 	printf 'x' > src/a/scratch.tmp
-	standin=$BATS_TEST_DIRNAME/rsh-standin
-	prun timeout -k 5 120 pcopy -e "$standin" --remote-pcopy "$(command -v pcopy)" \
-		--exclude '*.tmp' src "testhost:$BATS_TEST_TMPDIR/dst" 3>&-
+	prun rpcopy --exclude '*.tmp' src "testhost:$BATS_TEST_TMPDIR/dst"
 	assert_success
 	assert_output --partial "excluded entries left out"
 	[ ! -e dst/a/scratch.tmp ]
 	assert_equal "$(listing dst)" "$(find_without_volatile src | grep -v 'scratch\.tmp')"
 	prun pverify -C dst dst/.ptools-seal
 	assert_success
-	# the remote side's pcopy walks a remote SRC: the patterns cannot reach it
-	prun timeout -k 5 120 pcopy -e "$standin" --remote-pcopy "$(command -v pcopy)" \
-		--exclude '*.tmp' "testhost:$BATS_TEST_TMPDIR/src" back 3>&-
+}
+
+# rpcopy ARG...: pcopy ARG... with the stand-in as its remote shell and the
+# pcopy under test as the remote one (tests/remote.bats has the same).
+rpcopy() {
+	timeout -k 5 120 pcopy -e "$BATS_TEST_DIRNAME/rsh-standin" --remote-pcopy "$(command -v pcopy)" \
+		"$@" 3>&-
+}
+
+# A volatile tree with what the pull tests exclude besides: *.tmp files, a
+# cache directory, and a file named by its path.
+make_pull_tree() {
+	make_volatile_tree "$1"
+	mkdir -p "$1/cache/deep" "$1/a/cache"
+	printf 't' > "$1/a/scratch.tmp"
+	printf 't' > "$1/a/b/more.tmp"
+	printf 'c' > "$1/cache/deep/blob"
+	printf 'c' > "$1/a/cache/blob"
+	printf 'n' > "$1/a/b/clip.tmp.keep"
+}
+
+@test "pcopy --exclude pulling from a remote SRC leaves out what a local copy does, says how many, and records the patterns" {
+	make_pull_tree src
+	# The local copy is the reference: the same entries, note and seal comment.
+	prun --separate-stderr pcopy --exclude '*.tmp' --exclude /cache/ --exclude a/b/clip.mov src local
+	assert_success
+	prun --separate-stderr rpcopy --exclude '*.tmp' --exclude /cache/ --exclude a/b/clip.mov \
+		"testhost:$BATS_TEST_TMPDIR/src" pulled
+	assert_success
+	# 12 volatile entries, two .tmp files, the top cache directory, clip.mov
+	assert_equal "$stderr" "pcopy: 16 excluded entries left out (volatile files, --exclude)"
+	assert_equal "$(listing pulled)" "$(listing local)"
+	[ ! -e pulled/a/scratch.tmp ] && [ ! -e pulled/cache ] && [ ! -e pulled/a/b/clip.mov ]
+	[ -f pulled/a/cache/blob ] && [ -f pulled/a/b/clip.tmp.keep ]
+	want=$(printf '#exclude\t*.tmp\t/cache/\ta/b/clip.mov\t.DS_Store\t._*\t.Spotlight-V100')
+	want+=$(printf '\t.Trashes\t.fseventsd\t.TemporaryItems\tThumbs.db\tdesktop.ini\tlost+found')
+	assert_equal "$(grep '^#exclude' pulled/.ptools-seal)" "$want"
+	assert_equal "$(grep '^#exclude' local/.ptools-seal)" "$want"
+	seal_ok pulled
+}
+
+@test "a pull with --no-default-excludes copies the volatile files; a default pull leaves them out and says so" {
+	make_volatile_tree src
+	prun --separate-stderr rpcopy --no-default-excludes "testhost:$BATS_TEST_TMPDIR/src" all
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(listing all)" "$(listing src)"
+	[ -f all/.DS_Store ] && [ -f all/a/b/.DS_Store ] && [ -f all/._keep.txt ]
+	assert_equal "$(grep '^#exclude' all/.ptools-seal)" "#exclude"
+	seal_ok all
+	prun --separate-stderr rpcopy --no-default-excludes --exclude '*.mov' \
+		"testhost:$BATS_TEST_TMPDIR/src" some
+	assert_success
+	assert_equal "$stderr" "pcopy: 1 excluded entry left out (volatile files, --exclude)"
+	[ -f some/.DS_Store ] && [ ! -e some/a/b/clip.mov ] && [ -f some/a/._photo.jpg ]
+	prun --separate-stderr rpcopy "testhost:$BATS_TEST_TMPDIR/src" plain
+	assert_success
+	assert_equal "$stderr" "pcopy: 12 excluded entries left out (volatile files, --exclude)"
+	assert_equal "$(listing plain)" "$(find_without_volatile src)"
+	[ ! -e plain/.DS_Store ]
+}
+
+@test "a pull with --bag and --exclude leaves the entries out of the bag's payload and manifests" {
+	make_pull_tree src
+	prun rpcopy --bag --exclude '*.tmp' "testhost:$BATS_TEST_TMPDIR/src" bag
+	assert_success
+	[ ! -e bag/data/a/scratch.tmp ] && [ ! -e bag/data/.DS_Store ] && [ -f bag/data/keep.txt ]
+	run grep -c '\.tmp$' bag/manifest-sha256.txt
+	assert_output 0
+	assert_equal "$(cd bag/data && find . -type f | sed 's|^\./|data/|' | sort)" \
+		"$(cut -d' ' -f3- bag/manifest-sha256.txt | sort)"
+	prun pverify --bag bag
+	assert_success
+}
+
+@test "a pull's --exclude patterns are bounded: too many or too long is a usage error" {
+	mkdir src
+	args=()
+	for i in $(seq 1 1016); do args+=(--exclude "p$i"); done
+	# 1016 and the 9 default ones: one over the protocol's 1024
+	prun rpcopy "${args[@]}" "testhost:$BATS_TEST_TMPDIR/src" out
 	assert_failure 2
-	assert_output --partial "not supported with a remote SRC"
-	[ ! -e back ]
+	assert_output --partial "too many --exclude patterns for a remote SRC"
+	prun rpcopy --no-default-excludes "${args[@]}" "testhost:$BATS_TEST_TMPDIR/src" out
+	assert_success
+	long=$(printf 'x%.0s' $(seq 1 4097))
+	prun rpcopy --exclude "$long" "testhost:$BATS_TEST_TMPDIR/src" out2
+	assert_failure 2
+	assert_output --partial "too long for a remote SRC"
+	[ ! -e out2 ]
+	# the same patterns with a local SRC are not bounded
+	prun pcopy "${args[@]}" --exclude "$long" src out3
+	assert_success
 }
 
 @test "phash --seal records the patterns in the native seal's comment, sealed over it" {

@@ -659,6 +659,23 @@ DEFAULT_EXCLUDES=(.DS_Store '._*' .Spotlight-V100 .Trashes .fseventsd .Temporary
 	[ "$output" = "$(expected_patterns)" ]
 }
 
+@test "a pull with --mhl and --exclude records the patterns in <ignore> and leaves out what they match" {
+	card src
+	printf 'x' > src/scratch.tmp
+	printf 'x' > src/Clips/.DS_Store
+	mkdir src/cache && printf 'x' > src/cache/c
+	prun timeout -k 5 120 pcopy -e "$BATS_TEST_DIRNAME/rsh-standin" \
+		--remote-pcopy "$(command -v pcopy)" --mhl --exclude '*.tmp' --exclude /cache/ \
+		"testhost:$BATS_TEST_TMPDIR/src" pulled 3>&-
+	assert_success
+	run ignore_patterns pulled/ascmhl/0001_*.mhl
+	assert_success
+	[ "$output" = "$(expected_patterns "${DEFAULT_EXCLUDES[@]}" '*.tmp' /cache/)" ]
+	[ ! -e pulled/scratch.tmp ] && [ ! -e pulled/cache ] && [ ! -e pulled/Clips/.DS_Store ]
+	run /usr/bin/python3 "$CHECK" pulled
+	assert_success
+}
+
 @test "a new generation carries the newest generation's ignore patterns forward and leaves out what they match" {
 	card src
 	prun pcopy --mhl --exclude '*.tmp' src dest

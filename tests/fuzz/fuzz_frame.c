@@ -195,6 +195,22 @@ static void check_entry(const struct frame *frame)
 	dbuf_free(&out);
 }
 
+/* A decoded SETUP's exclude set is within its bounds and survives re-encoding. */
+static void check_setup_excludes(const struct proto_setup *setup, const struct proto_setup *again)
+{
+	const char *pattern = setup->excludes, *other = again->excludes;
+
+	CHECK(!(setup->flags & PROTO_EXCLUDE) == !setup->excludes);
+	CHECK(!setup->excludes || setup->role == ROLE_SEND);
+	CHECK(setup->nexcludes <= PROTO_EXCLUDE_MAX && again->nexcludes == setup->nexcludes);
+	for (uint32_t i = 0; i < setup->nexcludes; i++) {
+		size_t len = strlen(pattern);
+		CHECK(len >= 1 && len <= PROTO_EXCLUDE_LEN_MAX && strcmp(pattern, other) == 0);
+		pattern = proto_setup_next_exclude(pattern);
+		other = proto_setup_next_exclude(other);
+	}
+}
+
 static void check_setup(const struct frame *frame)
 {
 	struct proto_setup setup, again;
@@ -232,6 +248,7 @@ static void check_setup(const struct frame *frame)
 	CHECK(!setup.single_name || setup.role != ROLE_RECEIVE ||
 	      (!strchr(setup.single_name, '/') &&
 	       proto_rel_ok(setup.single_name, strlen(setup.single_name))));
+	check_setup_excludes(&setup, &again);
 	frame_reader_fini(&reader);
 out:
 	dbuf_free(&store);

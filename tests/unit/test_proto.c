@@ -12,6 +12,7 @@
 #include "hash.h"
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool rel_ok(const char *rel)
@@ -266,7 +267,7 @@ static int setup_round(const struct proto_setup *setup, struct proto_setup *got,
 UNIT_TEST(proto_single_file_setup_and_ready)
 {
 	struct proto_setup setup = { ROLE_RECEIVE, "dir/new", "host", PROTO_SINGLE, "sha256", "", 4,
-				     0, { 0 }, "file.bin" };
+				     0, { 0 }, "file.bin", NULL, 0 };
 	struct proto_setup got;
 	struct frame_reader reader;
 	struct frame frame;
@@ -308,7 +309,7 @@ UNIT_TEST(proto_single_file_setup_and_ready)
 UNIT_TEST(proto_setup_round_trip)
 {
 	struct proto_setup setup = { ROLE_SEND, "/srv/tree", "me@host", PROTO_PRESERVE | PROTO_HARD_LINKS,
-				     "sha256,xxh128", ".ptools-seal", 4, 0, { 0 }, NULL };
+				     "sha256,xxh128", ".ptools-seal", 4, 0, { 0 }, NULL, NULL, 0 };
 	struct proto_setup got;
 	struct dbuf store;
 
@@ -478,7 +479,7 @@ UNIT_TEST(proto_delta_frames)
 UNIT_TEST(proto_setup_delta_fields)
 {
 	struct proto_setup setup = { ROLE_RECEIVE, "/d", "h", PROTO_DELTA | PROTO_INPLACE, "sha256", ".s", 4,
-				     65536, { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 }, NULL };
+				     65536, { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 }, NULL, NULL, 0 };
 	struct proto_setup got;
 	struct dbuf store;
 
@@ -661,7 +662,7 @@ UNIT_TEST(proto_sign_frames)
 UNIT_TEST(proto_setup_sign_flag)
 {
 	struct proto_setup setup = { ROLE_RECEIVE, "dest", "host", PROTO_SIGN | PROTO_MHL, "sha256",
-				     ".ptools-seal", 4, 0, { 0 }, NULL };
+				     ".ptools-seal", 4, 0, { 0 }, NULL, NULL, 0 };
 	struct proto_setup got;
 	struct dbuf store;
 
@@ -673,4 +674,117 @@ UNIT_TEST(proto_setup_sign_flag)
 	setup.role = ROLE_ROLLBACK;
 	EXPECT(setup_round(&setup, &got, &store) == -1);
 	dbuf_free(&store);
+}
+
+/*
+ * A SETUP(role) with PROTO_EXCLUDE built by hand: count as said, then the
+ * n patterns given (lens[i] bytes each, NUL allowed). The decoder's result.
+ */
+static int exclude_setup_round(unsigned role, uint32_t count, const char *const *patterns,
+			       const size_t *lens, size_t n, struct proto_setup *got,
+			       struct dbuf *store)
+{
+	static const unsigned char key[PROTO_KEY_LEN];
+	struct frame_reader reader;
+	struct frame frame;
+	struct dbuf out;
+	const char *why;
+	size_t start;
+	int ret;
+
+	dbuf_init(&out);
+	PT_ASSERT(frame_begin(&out, PROTO_SETUP, &start) == 0);
+	PT_ASSERT(frame_put_u8(&out, (uint8_t)role) == 0 && frame_put_str(&out, "src") == 0 &&
+		  frame_put_str(&out, "host") == 0 &&
+		  frame_put_u32(&out, PROTO_EXCLUDE | PROTO_SINGLE) == 0 &&
+		  frame_put_str(&out, "sha256") == 0 && frame_put_str(&out, ".ptools-seal") == 0 &&
+		  frame_put_u32(&out, 4) == 0 && frame_put_u32(&out, 0) == 0 &&
+		  frame_put_bytes(&out, key, sizeof(key)) == 0 && frame_put_str(&out, "") == 0 &&
+		  frame_put_u32(&out, count) == 0);
+	for (size_t i = 0; i < n; i++)
+		PT_ASSERT(frame_put_bytes(&out, patterns[i], lens[i]) == 0);
+	PT_ASSERT(frame_end(&out, start) == 0);
+	frame_reader_init_mem(&reader, out.data, out.len);
+	PT_ASSERT(frame_read(&reader, &frame) == 1);
+	ret = proto_get_setup(&frame, got, store, &why);
+	frame_reader_fini(&reader);
+	dbuf_free(&out);
+	return ret;
+}
+
+UNIT_TEST(proto_setup_exclude_round_trip)
+{
+	static const char patterns[] = "*.tmp\0/cache/\0a/b c\0.DS_Store";
+	struct proto_setup setup = { ROLE_SEND, "src", "host", PROTO_EXCLUDE | PROTO_SINGLE, "sha256",
+				     ".ptools-seal", 4, 0, { 0 }, "", patterns, 4 };
+	static const char *const want[] = { "*.tmp", "/cache/", "a/b c", ".DS_Store" };
+	struct proto_setup got;
+	struct dbuf store;
+	const char *pattern;
+
+	dbuf_init(&store);
+	EXPECT(setup_round(&setup, &got, &store) == 0);
+	EXPECT(got.flags == setup.flags && got.nexcludes == 4 && got.single_name[0] == '\0');
+	pattern = got.excludes;
+	for (size_t i = 0; i < 4; i++) {
+		EXPECT(strcmp(pattern, want[i]) == 0);
+		pattern = proto_setup_next_exclude(pattern);
+	}
+	/* An empty set: --no-default-excludes alone. */
+	setup.nexcludes = 0;
+	EXPECT(setup_round(&setup, &got, &store) == 0 && got.nexcludes == 0 && got.excludes);
+	/* Without the flag: no such field, as before. */
+	setup.flags = PROTO_SINGLE;
+	setup.nexcludes = 4;
+	EXPECT(setup_round(&setup, &got, &store) == 0 && got.nexcludes == 0 && !got.excludes);
+	dbuf_free(&store);
+}
+
+UNIT_TEST(proto_setup_exclude_refused)
+{
+	static const char *const one[] = { "*.tmp" };
+	static const size_t one_len[] = { 5 };
+	static const char *const bad_nul[] = { "a\0b" };
+	static const size_t nul_len[] = { 3 };
+	static const char *const empty[] = { "" };
+	static const size_t empty_len[] = { 0 };
+	const char **many = calloc(PROTO_EXCLUDE_MAX + 1, sizeof(*many));
+	size_t *many_len = calloc(PROTO_EXCLUDE_MAX + 1, sizeof(*many_len));
+	char *long_pattern = malloc(PROTO_EXCLUDE_LEN_MAX + 1);
+	size_t long_len = PROTO_EXCLUDE_LEN_MAX + 1;
+	struct proto_setup got;
+	struct dbuf store;
+
+	PT_ASSERT(many && many_len && long_pattern);
+	memset(long_pattern, 'x', PROTO_EXCLUDE_LEN_MAX + 1);
+	for (size_t i = 0; i <= PROTO_EXCLUDE_MAX; i++) {
+		many[i] = "p";
+		many_len[i] = 1;
+	}
+	dbuf_init(&store);
+	EXPECT(exclude_setup_round(ROLE_SEND, 1, one, one_len, 1, &got, &store) == 0);
+	/* Only a sending side walks a tree. */
+	EXPECT(exclude_setup_round(ROLE_RECEIVE, 1, one, one_len, 1, &got, &store) == -1);
+	EXPECT(exclude_setup_round(ROLE_ROLLBACK, 1, one, one_len, 1, &got, &store) == -1);
+	/* At most PROTO_EXCLUDE_MAX patterns. */
+	EXPECT(exclude_setup_round(ROLE_SEND, PROTO_EXCLUDE_MAX, many, many_len, PROTO_EXCLUDE_MAX,
+				   &got, &store) == 0 && got.nexcludes == PROTO_EXCLUDE_MAX);
+	EXPECT(exclude_setup_round(ROLE_SEND, PROTO_EXCLUDE_MAX + 1, many, many_len,
+				   PROTO_EXCLUDE_MAX + 1, &got, &store) == -1);
+	EXPECT(exclude_setup_round(ROLE_SEND, UINT32_MAX, one, one_len, 1, &got, &store) == -1);
+	/* Each 1 to PROTO_EXCLUDE_LEN_MAX bytes, without NUL. */
+	EXPECT(exclude_setup_round(ROLE_SEND, 1, (const char *const *)&long_pattern, &long_len, 1,
+				   &got, &store) == -1);
+	long_len = PROTO_EXCLUDE_LEN_MAX;
+	EXPECT(exclude_setup_round(ROLE_SEND, 1, (const char *const *)&long_pattern, &long_len, 1,
+				   &got, &store) == 0 && strlen(got.excludes) == PROTO_EXCLUDE_LEN_MAX);
+	EXPECT(exclude_setup_round(ROLE_SEND, 1, bad_nul, nul_len, 1, &got, &store) == -1);
+	EXPECT(exclude_setup_round(ROLE_SEND, 1, empty, empty_len, 1, &got, &store) == -1);
+	/* The count and the patterns must agree. */
+	EXPECT(exclude_setup_round(ROLE_SEND, 2, one, one_len, 1, &got, &store) == -1);
+	EXPECT(exclude_setup_round(ROLE_SEND, 0, one, one_len, 1, &got, &store) == -1);
+	dbuf_free(&store);
+	free(long_pattern);
+	free(many_len);
+	free(many);
 }

@@ -108,6 +108,8 @@ signing = [frame(SIGN, u8(0) + blob(hashlib.sha512(b'seal').digest())),
            frame(SIGN, u8(1) + blob(hashlib.sha512(b'chain').digest())),
            frame(SIGNATURE, blob(armored) + blob(b'')),
            frame(SIGNATURE, blob(b'') + blob(b'agent refused operation'))]
+exclude_setup = frame(SETUP, setup(2, b'src', 0xc000)[5:] + blob(b'') + u32(3) +
+                      blob(b'*.tmp') + blob(b'/cache/') + blob(b'.DS_Store'))
 streams = {
     'push-client': [hello(), setup(1, b'/srv/dest', 0x7f)] + tree + [frame(COMMIT, u64(0))],
     'push-server': [hello(), frame(READY), text(MSG, b'host:/srv/dest: a note'), done(0)],
@@ -123,13 +125,15 @@ streams = {
     'history-pull': [hello(), frame(READY)] + mhl_history + tree + [frame(COMMIT, u64(0))],
     'sign-push': [hello(), setup(1, b'dest', 0x2000)] + tree + [frame(COMMIT, u64(0))] + signing[2:3],
     'sign-server': [hello(), frame(READY)] + signing[:2] + [done(0)],
+    # A pull with --exclude (bit 14, after single_name of bit 15): the set the server walks with.
+    'exclude-pull': [hello(), exclude_setup, done(0)],
 }
 for name, frames in streams.items():
     with open(os.path.join(out, name), 'wb') as f:
         f.write(b''.join(frames))
 # Each kind of message alone, for the decoders.
 for i, fr in enumerate(tree + [hello(), setup(1, b'x'), frame(COMMIT, u64(5)), done(2, b'why')] +
-                       delta_sender[2:5] + delta_receiver + mhl_history + signing):
+                       delta_sender[2:5] + delta_receiver + mhl_history + signing + [exclude_setup]):
     with open(os.path.join(out, 'frame-%02d' % i), 'wb') as f:
         f.write(fr)
 # What comes instead of frames.
