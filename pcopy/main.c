@@ -379,7 +379,6 @@ static bool source_is_file(const char *src)
 	return true;
 }
 
-/* A single file, local or pulled, is sealed (and so signed) only when asked. */
 /*
  * A pull with --exclude or --no-default-excludes: the remote side walks SRC
  * with this set, defaults included, which SETUP carries within its bounds.
@@ -396,6 +395,7 @@ static void pull_excludes(struct copy_options *opt, const struct exclude *set)
 	opt->exclude_travels = true;
 }
 
+/* A single file, local or pulled, is sealed (and so signed) only when asked. */
 static const char sign_needs_seal[] = "--sign needs --seal with a single FILE (a single file is "
 				      "sealed only when asked)";
 
