@@ -245,23 +245,30 @@ UNIT_TEST(proto_end_checks)
 	EXPECT(end_round(hex, 2) == 0);
 }
 
-/* One SETUP through the encoder and decoder: the decoder's result. */
-static int setup_round(const struct proto_setup *setup, struct proto_setup *got, struct dbuf *store)
+/* The SETUP frame encoded in out through the decoder (out is freed): its result. */
+static int decode_setup(struct dbuf *out, struct proto_setup *got, struct dbuf *store)
 {
 	struct frame_reader reader;
 	struct frame frame;
-	struct dbuf out;
 	const char *why;
 	int ret;
 
-	dbuf_init(&out);
-	PT_ASSERT(proto_put_setup(&out, setup) == 0);
-	frame_reader_init_mem(&reader, out.data, out.len);
+	frame_reader_init_mem(&reader, out->data, out->len);
 	PT_ASSERT(frame_read(&reader, &frame) == 1);
 	ret = proto_get_setup(&frame, got, store, &why);
 	frame_reader_fini(&reader);
-	dbuf_free(&out);
+	dbuf_free(out);
 	return ret;
+}
+
+/* One SETUP through the encoder and decoder: the decoder's result. */
+static int setup_round(const struct proto_setup *setup, struct proto_setup *got, struct dbuf *store)
+{
+	struct dbuf out;
+
+	dbuf_init(&out);
+	PT_ASSERT(proto_put_setup(&out, setup) == 0);
+	return decode_setup(&out, got, store);
 }
 
 UNIT_TEST(proto_single_file_setup_and_ready)
@@ -685,12 +692,8 @@ static int exclude_setup_round(unsigned role, uint32_t count, const char *const 
 			       struct dbuf *store)
 {
 	static const unsigned char key[PROTO_KEY_LEN];
-	struct frame_reader reader;
-	struct frame frame;
 	struct dbuf out;
-	const char *why;
 	size_t start;
-	int ret;
 
 	dbuf_init(&out);
 	PT_ASSERT(frame_begin(&out, PROTO_SETUP, &start) == 0);
@@ -704,12 +707,7 @@ static int exclude_setup_round(unsigned role, uint32_t count, const char *const 
 	for (size_t i = 0; i < n; i++)
 		PT_ASSERT(frame_put_bytes(&out, patterns[i], lens[i]) == 0);
 	PT_ASSERT(frame_end(&out, start) == 0);
-	frame_reader_init_mem(&reader, out.data, out.len);
-	PT_ASSERT(frame_read(&reader, &frame) == 1);
-	ret = proto_get_setup(&frame, got, store, &why);
-	frame_reader_fini(&reader);
-	dbuf_free(&out);
-	return ret;
+	return decode_setup(&out, got, store);
 }
 
 UNIT_TEST(proto_setup_exclude_round_trip)
