@@ -12,6 +12,7 @@ struct frame {
 	struct mhl2_dirhash dh[MHL2_FORMATS];   /* one per format of the tree */
 	struct dbuf subdirs;                    /* its subdirectories' names, NUL after each */
 	size_t cursor;                          /* the first of them not started yet */
+	struct dbuf done;                       /* the name of its last finished subdirectory */
 };
 
 struct mhl2tree {
@@ -29,10 +30,24 @@ struct mhl2tree {
 	char empty[MHL2_FORMATS][MHL2_DIGEST_MAX + 1]; /* the digest of nothing */
 };
 
+int mhl2_path_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned x = mhl2_path_rank((unsigned char)a[i]), y = mhl2_path_rank((unsigned char)b[i]);
+
+		if (x != y)
+			return x < y ? -1 : 1;
+	}
+	return alen < blen ? -1 : alen > blen;
+}
+
 static int frame_init(struct mhl2tree *t, struct frame *f)
 {
 	dbuf_init(&f->path);
 	dbuf_init(&f->subdirs);
+	dbuf_init(&f->done);
 	f->cursor = 0;
 	for (size_t i = 0; i < t->n; i++)
 		if (mhl2_dirhash_init(&f->dh[i], t->formats[i]) != 0)
@@ -44,6 +59,7 @@ static void frame_fini(struct mhl2tree *t, struct frame *f)
 {
 	dbuf_free(&f->path);
 	dbuf_free(&f->subdirs);
+	dbuf_free(&f->done);
 	for (size_t i = 0; i < t->n; i++)
 		mhl2_dirhash_fini(&f->dh[i]);
 }
@@ -72,6 +88,7 @@ static int push(struct mhl2tree *t, const char *path, size_t len)
 	f = &t->frames[t->depth++];
 	dbuf_clear(&f->path);
 	dbuf_clear(&f->subdirs);
+	dbuf_clear(&f->done);
 	f->cursor = 0;
 	for (size_t i = 0; i < t->n; i++)
 		mhl2_dirhash_clear(&f->dh[i]);
@@ -140,6 +157,9 @@ static int dir_done(struct mhl2tree *t, struct frame *parent, const char *path, 
 	const char *name = slash ? slash + 1 : path;
 	size_t name_len = len - (size_t)(name - path);
 
+	dbuf_clear(&parent->done);
+	if (dbuf_append(&parent->done, name, name_len) != 0)
+		return -1;
 	for (size_t i = 0; i < t->n; i++) {
 		digests[i] = (struct mhl2_digest){.format = t->formats[i], .value = content[i],
 						  .structure = structure[i]};
@@ -270,6 +290,15 @@ static int enter_parent(struct mhl2tree *t, const char *path, size_t len, size_t
 			return 0;
 		while (end < plen && path[end] != '/')
 			end++;
+		/* Every order a tree takes (a sorted walk's, ascmhl's post-order)
+		 * enters a directory's subdirectories in increasing name order;
+		 * one entered again after it was finished would be hashed twice,
+		 * each time with part of its contents. */
+		if (top->done.len > 0 &&
+		    mhl2_path_cmp(path + start, end - start, top->done.data, top->done.len) <= 0) {
+			errno = EINVAL;
+			return -1;
+		}
 		if (empty_subdirs_until(t, top, path + start, end - start) != 0 ||
 		    push(t, path, end) != 0)
 			return -1;

@@ -24,6 +24,20 @@
 struct mhl2tree;
 
 /**
+ * The order of a sorted walk that puts each directory's subtree right
+ * after it (pcopy sorts its entries so): paths compared byte by byte with
+ * '/' before every other byte, and a path before every path under it. Plain
+ * strcmp is not that order: "a-b" and "a.c" fall between "a" and "a/x".
+ * Returns <0, 0 or >0 as strcmp does.
+ */
+int mhl2_path_cmp(const char *a, size_t alen, const char *b, size_t blen);
+/** A byte's rank in that order: 1 for '/', more for every other byte but NUL. */
+static inline unsigned mhl2_path_rank(unsigned char c)
+{
+	return c == '/' ? 1u : c < '/' ? c + 1u : c;
+}
+
+/**
  * A tree over nformats formats (in that order in every entry), writing to w
  * (or NULL: compute only); hashdate and action go on every file digest
  * written (action may be NULL). The strings must outlive the tree. Returns

@@ -9,6 +9,7 @@
  */
 #include "prelude.h"
 #include "mhlfiles.h"
+#include "mhl2tree.h"
 #include <errno.h>
 #include <stdalign.h>
 #include <stdlib.h>
@@ -179,13 +180,14 @@ static const struct entry *entry_next(const struct mhlfiles *files, const struct
 	return next < b->data + b->used ? (const struct entry *)(const void *)next : NULL;
 }
 
-/* A path's bytes from..from+8 as a big-endian number, zeros past its end. */
+/* A path's bytes from..from+8, ranked as mhl2_path_cmp orders them, as a
+ * big-endian number, zeros past its end. */
 static uint64_t key_at(const char *path, size_t len, size_t from)
 {
 	uint64_t key = 0;
 
 	for (size_t i = from; i < from + 8; i++)
-		key = key << 8 | (i < len ? (unsigned char)path[i] : 0);
+		key = key << 8 | (i < len ? mhl2_path_rank((unsigned char)path[i]) : 0);
 	return key;
 }
 
@@ -201,7 +203,8 @@ static int by_path(const void *a, const void *b)
 	 * and so does the other, at the same place. */
 	if (x->entry->len < 16 || y->entry->len < 16)
 		return 0;
-	return strcmp(entry_path(x->entry) + 16, entry_path(y->entry) + 16);
+	return mhl2_path_cmp(entry_path(x->entry) + 16, x->entry->len - 16,
+			     entry_path(y->entry) + 16, y->entry->len - 16);
 }
 
 int mhlfiles_sort(struct mhlfiles *files, mhlfiles_keep_fn *keep, void *arg)

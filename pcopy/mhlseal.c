@@ -241,8 +241,8 @@ static int feed_file(struct items *items, struct mhl2tree *tree, const struct mh
 	return mhl2tree_add_file(tree, f->path, f->len, f->size, &f->mtime, f->digests, actions);
 }
 
-/* The generation's entries, files and directories merged in path order:
- * each directory's subtree together. */
+/* The generation's entries, files and directories merged in the tree's
+ * path order (mhl2_path_cmp): each directory's subtree right after it. */
 static int feed(void *arg, struct mhl2tree *tree)
 {
 	struct items *items = arg;
@@ -252,8 +252,10 @@ static int feed(void *arg, struct mhl2tree *tree)
 	bool writing = items->passes++ > 0; /* the generation is replayable */
 
 	while (i < nfiles || j < ndirs) {
-		if (j < ndirs && (i == nfiles || strcmp(mhlfiles_path(items->dirs, j),
-						       mhlfiles_path(items->files, i)) < 0)) {
+		const char *dir = j < ndirs ? mhlfiles_path(items->dirs, j) : NULL;
+		const char *file = i < nfiles ? mhlfiles_path(items->files, i) : NULL;
+
+		if (dir && (!file || mhl2_path_cmp(dir, strlen(dir), file, strlen(file)) < 0)) {
 			mhlfiles_get(items->dirs, j++, &f);
 			if (mhl2tree_add_dir(tree, f.path, f.len) != 0)
 				return -1;

@@ -9,6 +9,7 @@
 #include "exclude.h"
 #include "hash.h"
 #include "record.h"
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,6 +191,50 @@ UNIT_TEST(mhl2tree_refuses_malformed_paths_and_hashes_empty_directories)
 	EXPECT(mhl2tree_finish(tree, content, structure) == 0);
 	/* The root holds one empty directory: its content hash is md5 of md5(""). */
 	EXPECT(strcmp(content[0], "59adb24ef3cdbe0297f05b395827453f") == 0);
+	mhl2tree_free(tree);
+}
+
+UNIT_TEST(mhl2_path_order_puts_each_subtree_right_after_its_directory)
+{
+	/* In this order, as a sorted walk gives them; strcmp would put
+	 * "a b", "a-b" and "a.c" between "a" and "a/x". */
+	static const char *const order[] = {"a", "a/x", "a/x/y", "a/z", "a b", "a-b", "a.c", "a0",
+					    "b"};
+
+	for (size_t i = 0; i < countof(order); i++)
+		for (size_t j = 0; j < countof(order); j++) {
+			int c = mhl2_path_cmp(order[i], strlen(order[i]), order[j], strlen(order[j]));
+
+			EXPECT(i < j ? c < 0 : i > j ? c > 0 : c == 0);
+		}
+}
+
+UNIT_TEST(mhl2tree_refuses_a_directory_entered_again_after_it_was_finished)
+{
+	enum mhl2_format formats[] = {MHL2_MD5};
+	char content[1][MHL2_DIGEST_MAX + 1], structure[1][MHL2_DIGEST_MAX + 1];
+	const char *digest[] = {"0123456789abcdef0123456789abcdef"};
+	struct mhl2tree *tree = mhl2tree_new(NULL, formats, 1, NULL, NULL);
+
+	/* strcmp's order: "a" is finished when "a-b" comes, and would be
+	 * hashed a second time, with only its file, when "a/x" comes. */
+	EXPECT(tree != NULL);
+	EXPECT(mhl2tree_add_dir(tree, "a", 1) == 0);
+	EXPECT(mhl2tree_add_dir(tree, "a-b", 3) == 0);
+	EXPECT(mhl2tree_add_file(tree, "a-b/y", 5, 1, NULL, digest, NULL) == 0);
+	errno = 0;
+	EXPECT(mhl2tree_add_file(tree, "a/x", 3, 1, NULL, digest, NULL) != 0);
+	EXPECT(errno == EINVAL);
+	mhl2tree_free(tree);
+
+	/* The same entries in the tree's order are taken. */
+	tree = mhl2tree_new(NULL, formats, 1, NULL, NULL);
+	EXPECT(tree != NULL);
+	EXPECT(mhl2tree_add_dir(tree, "a", 1) == 0);
+	EXPECT(mhl2tree_add_file(tree, "a/x", 3, 1, NULL, digest, NULL) == 0);
+	EXPECT(mhl2tree_add_dir(tree, "a-b", 3) == 0);
+	EXPECT(mhl2tree_add_file(tree, "a-b/y", 5, 1, NULL, digest, NULL) == 0);
+	EXPECT(mhl2tree_finish(tree, content, structure) == 0);
 	mhl2tree_free(tree);
 }
 
