@@ -82,7 +82,11 @@ static int dest_resume(struct copy *copy, struct dest *dest)
 {
 	struct journal_result result;
 
-	dest->journal = journal_resume(dest->rootfd, copy->opt.fsync, &dest->owned);
+	/* With --mhl the history is written again whole: what the interrupted
+	 * run put in ascmhl goes first (it would read as a history the source
+	 * lacks). */
+	dest->journal = journal_resume(dest->rootfd, copy->opt.fsync,
+				       copy->opt.mhl ? MHL2_DIR_NAME : NULL, &dest->owned);
 	if (dest->journal)
 		return 0;
 	if (errno == EALREADY) {

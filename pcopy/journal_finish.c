@@ -668,7 +668,17 @@ void journal_owned_free(struct journal_owned *owned)
 	free(owned);
 }
 
-struct journal *journal_resume(int rootfd, bool sync, struct journal_owned **ownedp)
+/* Whether a record's path is dir or lies under it. */
+static bool is_under(const struct dbuf *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return path->len >= n && memcmp(path->data, dir, n) == 0 &&
+	       (path->len == n || path->data[n] == '/');
+}
+
+struct journal *journal_resume(int rootfd, bool sync, const char *redo_dir,
+			       struct journal_owned **ownedp)
 {
 	struct journal_result result;
 	struct journal_owned *owned = NULL;
@@ -718,12 +728,16 @@ struct journal *journal_resume(int rootfd, bool sync, struct journal_owned **own
 			continue;
 		if (rec.kind == 'H') {
 			have_header = true;
+		} else if (rec.kind == 'T' ||
+			   (redo_dir && rec.path.len > 0 && is_under(&rec.path, redo_dir))) {
+			/* A temporary the run never finished: nothing will use it.
+			 * What the run made in redo_dir goes too, newest first as
+			 * an undo goes: a replaced file is removed before what it
+			 * replaced is put back. */
+			undo_record(&fin, &rec);
 		} else if (rec.kind == 'R') {
 			if (owned_add(owned, rec.number) != 0)
 				goto fail;
-		} else if (rec.kind == 'T') {
-			/* A temporary the run never finished: nothing will use it. */
-			undo_record(&fin, &rec);
 		} else if (rec.kind == 'U' && rec.data_offset + rec.length > data_needed) {
 			data_needed = rec.data_offset + rec.length;
 		}

@@ -61,13 +61,19 @@ struct journal_owned;
  * inodes it put in place are collected into *owned (the caller frees it
  * with journal_owned_free), and later records are appended after the old
  * ones (old bytes after the old ones in the data file), so that one undo or
- * completion covers both runs. Returns the journal,
+ * completion covers both runs. redo_dir (NULL: none) names a directory,
+ * relative to the root, whose contents the resumed run makes afresh (pcopy
+ * --mhl's history): every record under it, or of it, is undone now, as
+ * --rollback would undo it, so the interrupted run's half-written history is
+ * gone before the new run reads it. Undoing is idempotent, so a later undo
+ * of the whole journal passes over those records harmlessly. Returns the journal,
  * or NULL with errno: ENOENT (no journal; or an empty one, which a kill
  * right after its creation leaves, and which is removed), EALREADY (it holds a commit:
  * complete it with journal_finish_at instead), EBADMSG (no header), ENODATA
  * (the data file lacks old bytes its records name: roll back instead).
  */
-struct journal *journal_resume(int rootfd, bool sync, struct journal_owned **owned);
+struct journal *journal_resume(int rootfd, bool sync, const char *redo_dir,
+			       struct journal_owned **owned);
 
 /** Whether inode ino was put in place by the interrupted run. owned may be NULL. */
 bool journal_owns(const struct journal_owned *owned, uint64_t ino);

@@ -597,10 +597,6 @@ int main(int argc, char **argv)
 	if (opt.mhl && strcmp(opt.seal_name, SEAL_DEFAULT_NAME) != 0)
 		diag_usage_error("--mhl keeps the seal's default name (its generations leave "
 				 "out " SEAL_DEFAULT_NAME ")");
-	/* A resumed run would find the interrupted run's generation in place,
-	 * unlisted by the chain: refused until resuming knows about it. */
-	if (opt.mhl && opt.resume)
-		diag_usage_error("--mhl and --resume do not go together yet");
 	if (opt.mhl && opt.bag)
 		diag_usage_error("--bag and --mhl do not go together (a bag carries its own "
 				 "manifests)");

@@ -22,6 +22,9 @@
  * readdir that listed it and the stat (a tree being changed, /proc). With
  * EIO_SHIM_VANISH_LATE=NAME it is removed just after that stat succeeds:
  * gone before a readlink(2), or before the directory is opened.
+ * With EIO_SHIM_KILL_RENAME=SUFFIX, a renameat(2) or renameat2(2) to a name ending in SUFFIX
+ * kills the process (SIGKILL) just before it renames, or, with
+ * EIO_SHIM_KILL_AFTER=1, just after: a crash at a chosen step of sealing.
  * Built by tests/test_helper.bash's build_shim with cc -shared -fPIC.
  */
 #define _GNU_SOURCE 1
@@ -29,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -293,4 +297,55 @@ int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
 	if (!real)
 		real = (stat_at_fn *)dlsym(RTLD_NEXT, "fstatat64");
 	return stat_at(real, dirfd, path, st, flags);
+}
+
+/* Whether name ends in the value of EIO_SHIM_KILL_RENAME. */
+static int kill_target(const char *name)
+{
+	const char *suffix = getenv("EIO_SHIM_KILL_RENAME");
+	size_t n, len = strlen(name);
+
+	if (!suffix || !*suffix)
+		return 0;
+	n = strlen(suffix);
+	return len >= n && strcmp(name + len - n, suffix) == 0;
+}
+
+/* Before a rename to new: kill now, or tell the caller to after it. */
+static int kill_before(const char *new)
+{
+	const char *after = getenv("EIO_SHIM_KILL_AFTER");
+
+	if (!kill_target(new))
+		return 0;
+	if (!(after && *after == '1'))
+		raise(SIGKILL);
+	return 1;
+}
+
+int renameat2(int olddirfd, const char *old, int newdirfd, const char *new, unsigned flags)
+{
+	static int (*real)(int, const char *, int, const char *, unsigned);
+	int kill_after = kill_before(new), ret;
+
+	if (!real)
+		real = (int (*)(int, const char *, int, const char *, unsigned))dlsym(RTLD_NEXT,
+										  "renameat2");
+	ret = real(olddirfd, old, newdirfd, new, flags);
+	if (kill_after && ret == 0)
+		raise(SIGKILL);
+	return ret;
+}
+
+int renameat(int olddirfd, const char *old, int newdirfd, const char *new)
+{
+	static int (*real)(int, const char *, int, const char *);
+	int kill_after = kill_before(new), ret;
+
+	if (!real)
+		real = (int (*)(int, const char *, int, const char *))dlsym(RTLD_NEXT, "renameat");
+	ret = real(olddirfd, old, newdirfd, new);
+	if (kill_after && ret == 0)
+		raise(SIGKILL);
+	return ret;
 }

@@ -445,9 +445,91 @@ print("<hashlist version=\"2.0\">" + "<a>" * 100 + "</a>" * 100 + "</hashlist>")
 	assert_output --partial "no digest ASC MHL names"
 	prun pcopy --mhl --seal=other src d3
 	assert_failure 2
-	prun pcopy --mhl --resume src d3
-	assert_failure 2
 	[ ! -e d3 ]
+}
+
+@test "pcopy --mhl hashes a directory whose siblings extend its name (a, 'a b', a-b, a.c) as an independent reader does" {
+	# strcmp sorts "a b", "a-b" and "a.c" between "a" and "a/x": a copy
+	# that fed its entries in that order hashed "a" twice, once empty.
+	mkdir -p src/a/sub "src/a b" src/a-b src/a.c
+	printf 1 > src/a/x
+	printf 2 > src/a/sub/y
+	printf 3 > "src/a b/z"
+	printf 4 > src/a-b/w
+	printf 5 > src/a.c/v
+	prun pcopy --mhl src d1 d2
+	assert_success
+	for d in d1 d2; do
+		run /usr/bin/python3 "$CHECK" "$d"
+		assert_success
+		assert_output --partial "5 files, 1 generations checked"
+		run grep -c '<path>a</path>' "$d"/ascmhl/0001_*.mhl
+		assert_output 1
+	done
+	# The second generation, with "a" up to date but for a new file.
+	cp d1/ascmhl/0001_*.mhl first.mhl
+	printf 6 > src/a/new
+	prun pcopy --mhl -u src d1
+	assert_success
+	second_generation d1
+	run grep -c '<path>a</path>' d1/ascmhl/0002_*.mhl
+	assert_output 1
+	prun pverify --mhl d1
+	assert_success
+	refute_output --partial "not checked"
+}
+
+# kill_sealing DEST... -- STEP: pcopy --mhl of src into each DEST, killed by the
+# shim (build_shim) at STEP of writing a history: SUFFIX:0 just before the
+# rename to a name ending in SUFFIX, SUFFIX:1 just after it.
+kill_sealing() {
+	local step=${*: -1}
+	run -137 env LD_PRELOAD="$BATS_TEST_TMPDIR/eio.so" EIO_SHIM_KILL_RENAME="${step%:*}" \
+		EIO_SHIM_KILL_AFTER="${step#*:}" pcopy --no-progress "${@:1:$#-2}" src d1 d2
+}
+
+@test "pcopy --mhl killed at each step of writing its history, then --resume: one generation and a chain, as an uninterrupted copy writes them" {
+	build_shim
+	card src
+	for step in .mhl:0 .mhl:1 ascmhl_chain.xml:0 ascmhl_chain.xml:1; do
+		rm -rf d1 d2
+		kill_sealing --mhl -- "$step"
+		[ -e d1/.pcopy-journal ]
+		prun pcopy --no-progress --mhl --resume src d1 d2
+		assert_success
+		for d in d1 d2; do
+			run ls -A "$d/ascmhl"
+			assert_output --regexp "^0001_${d}_[0-9_-]*Z\.mhl"$'\n'"ascmhl_chain\.xml\$"
+			run /usr/bin/python3 "$CHECK" "$d"
+			assert_success
+			assert_output --partial "7 files, 1 generations checked"
+			prun pverify "$d"
+			assert_success
+			[ -z "$(find "$d" -name '.pcopy*')" ]
+		done
+	done
+}
+
+@test "pcopy --mhl -u killed once its new chain is in place, then --resume: generation 0002 beside 0001 as it was, the chain extended once" {
+	build_shim
+	card src
+	prun pcopy --mhl src d1 d2
+	assert_success
+	cp d1/ascmhl/0001_*.mhl first.mhl
+	cp d1/ascmhl/ascmhl_chain.xml first-chain.xml
+	printf 'more' > src/Sound/more.wav
+	kill_sealing --mhl -u -- ascmhl_chain.xml:1
+	# The kill left d1's new chain in place, the old one set aside.
+	! cmp -s first-chain.xml d1/ascmhl/ascmhl_chain.xml
+	prun pcopy --no-progress --mhl -u --resume src d1 d2
+	assert_success
+	second_generation d1
+	assert_output --partial "8 files, 2 generations checked"
+	run ls -A d1/ascmhl
+	assert_equal "${#lines[@]}" 3
+	prun pverify --mhl d1
+	assert_success
+	[ -z "$(find d1 d2 -name '.pcopy*')" ]
 }
 
 @test "a second pcopy --mhl into the same destination appends generation 0002 and extends the chain" {

@@ -428,7 +428,7 @@ UNIT_TEST(journal_inplace_resume_appends_to_the_same_data_file)
 	/* Killed here; the next run resumes and goes on with the same file. */
 	EXPECT(journal_close(fx.journal) == 0);
 	fx.journal = NULL;
-	resumed = journal_resume(fx.rootfd, false, &owned);
+	resumed = journal_resume(fx.rootfd, false, NULL, &owned);
 	EXPECT(resumed != NULL);
 	if (resumed) {
 		struct stat now;
@@ -553,11 +553,11 @@ UNIT_TEST(journal_inplace_resume_refuses_a_lost_data_file)
 	snprintf(data, sizeof(data), "%s/" JOURNAL_DATA_NAME, fx.root);
 	EXPECT(truncate(data, 4095) == 0);
 	errno = 0;
-	EXPECT(journal_resume(fx.rootfd, false, &owned) == NULL);
+	EXPECT(journal_resume(fx.rootfd, false, NULL, &owned) == NULL);
 	EXPECT(errno == ENODATA);
 	EXPECT(unlink(data) == 0);
 	errno = 0;
-	EXPECT(journal_resume(fx.rootfd, false, &owned) == NULL);
+	EXPECT(journal_resume(fx.rootfd, false, NULL, &owned) == NULL);
 	EXPECT(errno == ENODATA);
 	EXPECT(owned == NULL);
 	EXPECT(root_has(&fx, JOURNAL_NAME));
