@@ -187,7 +187,13 @@ bool xmlbound_feed(struct xmlbound *b, const char *data, size_t len, bool final)
 
 const char *xmlbound_error(const struct xmlbound *b)
 {
-	if (!b->kept_errno)
-		errno = 0;
-	return b->why;
+	/* The reason may be one of b's own buffers; callers report it after
+	 * freeing the reader, so it is kept here instead. */
+	static _Thread_local char kept[sizeof(b->message)];
+	int saved = b->kept_errno ? errno : 0;
+
+	if (b->why)
+		snprintf(kept, sizeof(kept), "%s", b->why);
+	errno = saved;
+	return b->why ? kept : NULL;
 }

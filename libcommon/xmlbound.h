@@ -78,6 +78,8 @@ bool xmlbound_feed(struct xmlbound *b, const char *data, size_t len, bool final)
 /**
  * The fatal error, for a reader's feed function to return: sets errno to 0
  * unless the failure was the callback's or an allocation's, whose errno stays.
+ * The string outlives the reader (callers report it after freeing it),
+ * until the next call in the same thread.
  */
 const char *xmlbound_error(const struct xmlbound *b);
 
