@@ -388,6 +388,23 @@ PY
 	refuse v1.mhl "not an ASC MHL v2 generation"
 }
 
+@test "a chain with bytes after its root element: pverify, phash --seal --mhl and pcopy --mhl name expat's reason" {
+	# The reason lived in the freed reader, read after it was freed (make
+	# check's ASan caught it); a plain build printed it by luck.
+	sealed card
+	echo junk >> card/ascmhl/ascmhl_chain.xml
+	prun pverify --mhl card
+	assert_failure 2
+	assert_output --partial "ascmhl_chain.xml:1: ASC MHL chain: malformed XML: junk after document element"
+	prun phash --seal --mhl card
+	assert_failure 1
+	assert_output --partial "ascmhl_chain.xml: malformed XML: junk after document element: no generation added"
+	prun pcopy --mhl card dest
+	assert_failure 1
+	assert_output --partial "ascmhl_chain.xml: malformed XML: junk after document element"
+	[ ! -e dest ]
+}
+
 @test "pverify --mhl refuses a billion-laughs entity, a huge attribute and deep nesting with exit 2" {
 	/usr/bin/python3 - > laughs.mhl <<'PY'
 print('<?xml version="1.0"?>')
