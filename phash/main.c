@@ -236,7 +236,7 @@ int main(int argc, char **argv)
 {
 	struct phash ph;
 	struct batchpipe_config config;
-	struct sealdir seal = {.dirfd = -1, .records = -1};
+	struct sealdir seal = {.dirfd = -1, .records = -1, .pipe = -1};
 	int out_fd = STDOUT_FILENO;
 
 	diag_init(argv[0]);
@@ -245,7 +245,7 @@ int main(int argc, char **argv)
 	parse_options(argc, argv, &ph.opt);
 
 	if (ph.opt.seal) {
-		out_fd = sealdir_open(&seal, argv[optind], ph.opt.mhl);
+		out_fd = sealdir_open(&seal, argv[optind], &ph.opt);
 		if (out_fd < 0) {
 			diag_file_error(argv[optind], errno);
 			sealdir_close(&seal);

@@ -23,6 +23,7 @@
 #include "xio.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,32 +33,55 @@
 /* The temporary a seal is written under, beside it. */
 #define TEMP_SUFFIX ".tmp"
 
-int sealdir_open(struct sealdir *sd, const char *dir, bool mhl)
+/* The records' unnamed temporary. Returns 0 or -1. */
+static int open_records(struct sealdir *sd)
 {
-	struct stat st;
 	FILE *tmp;
 
-	memset(sd, 0, sizeof(*sd));
-	sd->dir = dir;
-	sd->mhl = mhl;
-	sd->started = time(NULL);
-	sd->records = -1;
-	sd->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (sd->dirfd < 0 || fstat(sd->dirfd, &st) != 0)
-		return -1;
 	sd->records = openat(sd->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (sd->records >= 0)
-		return sd->records;
+		return 0;
 	tmp = tmpfile();
 	if (!tmp)
 		return -1;
 	sd->records = dup(fileno(tmp));
 	fclose(tmp);
-	return sd->records;
+	return sd->records >= 0 ? 0 : -1;
+}
+
+static int ahead_start(struct sealdir *sd, const struct options *opt);
+static void ahead_join(struct ahead *a);
+static void ahead_free(struct ahead *a);
+
+int sealdir_open(struct sealdir *sd, const char *dir, const struct options *opt)
+{
+	struct stat st;
+
+	memset(sd, 0, sizeof(*sd));
+	sd->dir = dir;
+	sd->mhl = opt->mhl;
+	sd->started = time(NULL);
+	sd->records = -1;
+	sd->pipe = -1;
+	sd->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sd->dirfd < 0 || fstat(sd->dirfd, &st) != 0 || open_records(sd) != 0)
+		return -1;
+	if (sd->mhl)
+		sd->pipe = ahead_start(sd, opt);
+	return sd->pipe >= 0 ? sd->pipe : sd->records;
 }
 
 void sealdir_close(struct sealdir *sd)
 {
+	if (sd->pipe >= 0)
+		close(sd->pipe);
+	sd->pipe = -1;
+	if (sd->ahead) {
+		ahead_join(sd->ahead);
+		ahead_free(sd->ahead);
+		sd->ahead = NULL;
+	}
+	mhl2_ignore_fini(&sd->ignore); /* built before the walk, if seal_mhl never ran */
 	if (sd->records >= 0)
 		close(sd->records);
 	if (sd->dirfd >= 0)
@@ -136,12 +160,26 @@ static bool is_own(const struct sealdir *sd, const char *rel, size_t len, bool i
 /* Each record of the walk, in order: a callback per file or directory. */
 typedef int record_fn(void *arg, const struct rec *rec, const char *rel, size_t len, char type);
 
+/* fn for rec, if it is a file or directory of the seal. */
+static int one_record(struct sealdir *sd, const struct rec *rec, record_fn *fn, void *arg)
+{
+	const char *rel, *type = rec_attr_get(rec, "type", NULL);
+	size_t len = 0;
+
+	if (!type || (strcmp(type, "f") != 0 && strcmp(type, "d") != 0))
+		return 0; /* links and special files: nothing to hash */
+	rel = relative(sd, rec, &len);
+	if (!rel || is_own(sd, rel, len, type[0] == 'd'))
+		return 0;
+	return fn(arg, rec, rel, len, type[0]);
+}
+
 static int each_record(struct sealdir *sd, record_fn *fn, void *arg)
 {
 	char name[64];
 	struct input *in;
 	struct rec rec;
-	const char *why, *type;
+	const char *why;
 	int rc = 0;
 
 	snprintf(name, sizeof(name), "/dev/fd/%d", sd->records);
@@ -151,8 +189,6 @@ static int each_record(struct sealdir *sd, record_fn *fn, void *arg)
 	rec_init(&rec);
 	for (;;) {
 		enum input_status status = input_next(in, &rec, &why);
-		const char *rel;
-		size_t len = 0;
 
 		if (status == INPUT_EOF)
 			break;
@@ -163,13 +199,7 @@ static int each_record(struct sealdir *sd, record_fn *fn, void *arg)
 			rc = -1;
 			break;
 		}
-		rel = relative(sd, &rec, &len);
-		type = rec_attr_get(&rec, "type", NULL);
-		if (!type || (strcmp(type, "f") != 0 && strcmp(type, "d") != 0))
-			continue; /* links and special files: nothing to hash */
-		if (!rel || is_own(sd, rel, len, type[0] == 'd'))
-			continue;
-		if (fn(arg, &rec, rel, len, type[0]) != 0) {
+		if (one_record(sd, &rec, fn, arg) != 0) {
 			rc = -1;
 			break;
 		}
@@ -315,14 +345,53 @@ struct mhlfeed {
 	uint64_t failed;           /* files whose digest differs from the history's */
 };
 
+/* A file record's digests as the generation writes them, in f's formats. */
+static int entry_digests(const struct mhlfeed *f, const struct rec *rec,
+			 char (*digests)[MHL2_DIGEST_MAX + 1], const char **strings)
+{
+	char hex[HASH_HEX_MAX + 1];
+	const char *value;
+	size_t vlen;
+
+	for (size_t i = 0; i < f->nformats; i++) {
+		value = rec_attr_get(rec, f->opt->algos[f->algo_of[i]]->name, &vlen);
+		if (!value || vlen > HASH_HEX_MAX) {
+			errno = EINVAL;
+			return -1;
+		}
+		memcpy(hex, value, vlen);
+		hex[vlen] = '\0';
+		if (mhl2_digest_from_hex(f->formats[i], hex, digests[i]) != 0)
+			return -1;
+		strings[i] = digests[i];
+	}
+	return 0;
+}
+
+/* The first pass, made while the walk runs (struct ahead): the directory
+ * hashes only. What the second pass reports, this one passes over. */
+static int ahead_record(void *arg, const struct rec *rec, const char *rel, size_t len, char type)
+{
+	struct mhlfeed *f = arg;
+	char digests[MHL2_FORMATS][MHL2_DIGEST_MAX + 1];
+	const char *strings[MHL2_FORMATS];
+
+	if (!mhl2_text_valid(rel, len))
+		return 0;
+	if (type == 'd')
+		return mhl2tree_add_dir(f->tree, rel, len);
+	if (entry_digests(f, rec, digests, strings) != 0)
+		return -1;
+	return mhl2tree_add_file(f->tree, rel, len, rec->size, NULL, strings, NULL);
+}
+
 static int mhl_record(void *arg, const struct rec *rec, const char *rel, size_t len, char type)
 {
 	struct mhlfeed *f = arg;
-	char digests[MHL2_FORMATS][MHL2_DIGEST_MAX + 1], hex[HASH_HEX_MAX + 1];
+	char digests[MHL2_FORMATS][MHL2_DIGEST_MAX + 1];
 	const char *strings[MHL2_FORMATS];
 	struct timespec mtime;
 	const char *value;
-	size_t vlen;
 
 	const char *actions[MHL2_FORMATS];
 	bool failed = false;
@@ -335,17 +404,9 @@ static int mhl_record(void *arg, const struct rec *rec, const char *rel, size_t 
 	}
 	if (type == 'd')
 		return mhl2tree_add_dir(f->tree, rel, len);
+	if (entry_digests(f, rec, digests, strings) != 0)
+		return -1;
 	for (size_t i = 0; i < f->nformats; i++) {
-		value = rec_attr_get(rec, f->opt->algos[f->algo_of[i]]->name, &vlen);
-		if (!value || vlen > HASH_HEX_MAX) {
-			errno = EINVAL;
-			return -1;
-		}
-		memcpy(hex, value, vlen);
-		hex[vlen] = '\0';
-		if (mhl2_digest_from_hex(f->formats[i], hex, digests[i]) != 0)
-			return -1;
-		strings[i] = digests[i];
 		actions[i] = mhl2_prior_action(f->prior, rel, len, f->formats[i], digests[i]);
 		failed |= strcmp(actions[i], "failed") == 0;
 	}
@@ -368,6 +429,198 @@ static int mhl_feed(void *arg, struct mhl2tree *tree)
 	return each_record(f->sd, mhl_record, f);
 }
 
+/* The generation's formats: those of -a that ASC MHL names, in its order. */
+static void mhlfeed_init(struct mhlfeed *f, struct sealdir *sd, const struct options *opt)
+{
+	memset(f, 0, sizeof(*f));
+	f->sd = sd;
+	f->opt = opt;
+	for (int k = 0; k < MHL2_FORMATS; k++)
+		for (size_t i = 0; i < opt->count; i++)
+			if (mhl2_format_of_algo(opt->algos[i]) == k) {
+				f->algo_of[f->nformats] = (int)i;
+				f->formats[f->nformats++] = (enum mhl2_format)k;
+				break;
+			}
+}
+
+/*
+ * --mhl: the generation's directory hashes are made while the walk runs.
+ * phash writes its records into a pipe; this thread copies them into the
+ * records' temporary and gives each to a tree that only hashes, so that
+ * after the walk only the second pass is left (head first, the entries
+ * streamed through a writer thread that makes the C4), not three (hashes,
+ * entries, the C4 read back) one after another on one core. The history is
+ * read before the walk for its ignore patterns, and kept for the seal.
+ * What goes wrong here but the copy only turns the first pass off: the
+ * generation is then made after the walk, as without it.
+ */
+struct ahead {
+	struct sealdir *sd;
+	int rd;                     /* the pipe's end this thread reads */
+	pthread_t thread;
+	struct mhlfeed feed;
+	bool started;               /* the thread runs (until ahead_join) */
+	struct mhl2_dirlog *log;    /* NULL once the first pass failed */
+	struct dbuf line;           /* the part of a line read so far */
+	struct rec rec;
+	int copy_error;             /* errno of a failed copy: no seal */
+	bool history;               /* chain, prior and sd->ignore were read */
+	struct mhl2_chain chain;
+	struct mhl2_prior *prior;
+};
+
+#define AHEAD_CHUNK ((size_t)1 << 16)
+
+/* One whole line of records (LF left out) through the first pass. */
+static void ahead_line(struct ahead *a, const char *line, size_t len)
+{
+	const char *why;
+	int kind = rec_parse(&a->rec, line, len, &why);
+
+	if (kind == REC_ENTRY && one_record(a->sd, &a->rec, ahead_record, &a->feed) == 0)
+		return;
+	if (kind == REC_COMMENT || kind == REC_BLANK)
+		return;
+	mhl2_dirlog_free(a->log);
+	a->log = NULL;
+}
+
+static void ahead_bytes(struct ahead *a, const char *data, size_t len)
+{
+	while (a->log && len > 0) {
+		const char *lf = memchr(data, '\n', len);
+		size_t n = lf ? (size_t)(lf - data) : len;
+
+		if (!lf || a->line.len > 0) {
+			if (dbuf_append(&a->line, data, n) != 0) {
+				mhl2_dirlog_free(a->log);
+				a->log = NULL;
+				return;
+			}
+			if (lf) {
+				ahead_line(a, a->line.data, a->line.len);
+				dbuf_clear(&a->line);
+			}
+		} else {
+			ahead_line(a, data, n);
+		}
+		data += lf ? n + 1 : n;
+		len -= lf ? n + 1 : n;
+	}
+}
+
+static void *ahead_main(void *arg)
+{
+	struct ahead *a = arg;
+	static char buf[AHEAD_CHUNK]; /* one such thread */
+	ssize_t n;
+
+	for (;;) {
+		n = read(a->rd, buf, AHEAD_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n < 0)
+				a->copy_error = errno;
+			break;
+		}
+		/* After a failed copy the rest is still read, so phash ends;
+		 * the seal is then not written. */
+		if (!a->copy_error && xwrite(a->sd->records, buf, (size_t)n) != 0)
+			a->copy_error = errno ? errno : EIO;
+		ahead_bytes(a, buf, (size_t)n);
+	}
+	if (a->log && (a->line.len > 0 || mhl2_dirlog_finish(a->log) != 0)) {
+		mhl2_dirlog_free(a->log);
+		a->log = NULL;
+	}
+	close(a->rd);
+	a->rd = -1;
+	return NULL;
+}
+
+/* Read the history DIR has, if any, as seal_mhl would. Returns 0 or -1. */
+static int ahead_history(struct ahead *a, const struct options *opt)
+{
+	struct mhl2_prior_fault fault;
+	int histfd = openat(a->sd->dirfd, MHL2_DIR_NAME,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int rc = 0;
+
+	if (histfd < 0 && errno != ENOENT)
+		return -1;
+	if (histfd >= 0) {
+		rc = mhl2_prior_load_history(histfd, &a->chain, NULL, &a->prior, &fault);
+		close(histfd);
+	}
+	if (rc != 0 || mhl2_ignore_build(&a->sd->ignore, a->prior, &opt->exclude) != 0)
+		return -1;
+	a->history = true;
+	return 0;
+}
+
+/* Start the first pass; returns the pipe's end for phash's records, or -1
+ * (nothing started: the records go to their temporary directly). */
+static int ahead_start(struct sealdir *sd, const struct options *opt)
+{
+	struct ahead *a = calloc(1, sizeof(*a));
+	int fds[2] = {-1, -1};
+
+	if (!a)
+		return -1;
+	a->sd = sd;
+	a->rd = -1;
+	dbuf_init(&a->line);
+	rec_init(&a->rec);
+	mhlfeed_init(&a->feed, sd, opt);
+	if (a->feed.nformats == 0 || ahead_history(a, opt) != 0 ||
+	    !(a->log = mhl2_dirlog_new(a->feed.formats, a->feed.nformats)) ||
+	    pipe2(fds, O_CLOEXEC) != 0)
+		goto fail;
+	a->feed.tree = mhl2_dirlog_tree(a->log);
+	a->rd = fds[0];
+	/* Larger than the default 64 KiB, so the writers seldom wait. */
+	(void)fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
+	if (pthread_create(&a->thread, NULL, ahead_main, a) != 0)
+		goto fail;
+	a->started = true;
+	sd->ahead = a;
+	return fds[1];
+fail:
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	a->rd = -1;
+	sd->ahead = a; /* freed by sealdir_close; a->history may still serve */
+	mhl2_dirlog_free(a->log);
+	a->log = NULL;
+	return -1;
+}
+
+/* After the walk: wait for the first pass. */
+static void ahead_join(struct ahead *a)
+{
+	if (a->started)
+		pthread_join(a->thread, NULL);
+	a->started = false;
+}
+
+static void ahead_free(struct ahead *a)
+{
+	if (!a)
+		return;
+	mhl2_dirlog_free(a->log);
+	dbuf_free(&a->line);
+	rec_free(&a->rec);
+	mhl2_chain_free(&a->chain);
+	mhl2_prior_free(a->prior);
+	if (a->rd >= 0)
+		close(a->rd);
+	free(a);
+}
+
 /* The folder's name, for the generation's file name: DIR's last component. */
 static int folder_name(const char *dir, struct dbuf *out)
 {
@@ -386,7 +639,7 @@ static int folder_name(const char *dir, struct dbuf *out)
 
 static int seal_mhl(struct sealdir *sd, const struct options *opt)
 {
-	struct mhlfeed feed = {.sd = sd, .opt = opt};
+	struct mhlfeed feed;
 	struct mhl2_chain chain = {0};
 	struct mhl2_generation gen;
 	struct dbuf name, temp, folder;
@@ -400,20 +653,20 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 	dbuf_init(&name);
 	dbuf_init(&temp);
 	dbuf_init(&folder);
-	for (int k = 0; k < MHL2_FORMATS; k++)
-		for (size_t i = 0; i < opt->count; i++)
-			if (mhl2_format_of_algo(opt->algos[i]) == k) {
-				feed.algo_of[feed.nformats] = (int)i;
-				feed.formats[feed.nformats++] = (enum mhl2_format)k;
-				break;
-			}
+	mhlfeed_init(&feed, sd, opt);
 	if (mkdirat(sd->dirfd, MHL2_DIR_NAME, 0755) != 0 && errno != EEXIST)
 		goto fail;
 	histfd = openat(sd->dirfd, MHL2_DIR_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (histfd < 0)
 		goto fail;
 	what = MHL2_DIR_NAME "/" MHL2_CHAIN_NAME;
-	if (mhl2_prior_load_history(histfd, &chain, NULL, &prior, &fault) != 0) {
+	if (sd->ahead && sd->ahead->history) {
+		/* Read before the walk, and the ignore patterns built then. */
+		chain = sd->ahead->chain;
+		sd->ahead->chain = (struct mhl2_chain){0};
+		prior = sd->ahead->prior;
+		sd->ahead->prior = NULL;
+	} else if (mhl2_prior_load_history(histfd, &chain, NULL, &prior, &fault) != 0) {
 		if (fault.why) {
 			diag_file_errorf(sd->dir, "%s/%s: %s: no generation added", MHL2_DIR_NAME,
 					 fault.generation ? fault.generation : MHL2_CHAIN_NAME,
@@ -432,7 +685,8 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 	}
 	feed.prior = prior;
 	what = "generation";
-	if (mhl2_ignore_build(&sd->ignore, prior, &opt->exclude) != 0)
+	if (!(sd->ahead && sd->ahead->history) &&
+	    mhl2_ignore_build(&sd->ignore, prior, &opt->exclude) != 0)
 		goto fail;
 	seq = mhl2_next_sequence(histfd, &chain);
 	if (folder_name(sd->dir, &folder) != 0 ||
@@ -448,6 +702,7 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 		.when = sd->started, .formats = feed.formats, .nformats = feed.nformats,
 		.feed = mhl_feed, .arg = &feed,
 		.ignore = sd->ignore.patterns, .nignore = sd->ignore.n,
+		.ahead = sd->ahead ? sd->ahead->log : NULL,
 	};
 	/* Generations are never rewritten: a name taken stays taken. */
 	if (faccessat(histfd, name.data, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -515,6 +770,19 @@ out:
 
 int sealdir_write(struct sealdir *sd, const struct options *opt)
 {
+	/* The records are all written: the first pass reads to their end. */
+	if (sd->pipe >= 0)
+		close(sd->pipe);
+	sd->pipe = -1;
+	if (sd->ahead) {
+		ahead_join(sd->ahead);
+		if (sd->ahead->copy_error) {
+			diag_file_errorf(sd->dir, "seal not written: the walk's records: %s",
+					 strerror(sd->ahead->copy_error));
+			diag_raise(EXIT_FAILED);
+			return -1;
+		}
+	}
 	if (diag_status() != EXIT_ALL_GOOD) {
 		diag_file_errorf(sd->dir, "seal not written: not every file was read");
 		diag_raise(EXIT_FAILED);

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <time.h>
 
+struct ahead;
+
 /** One in-place seal being made. */
 struct sealdir {
 	const char *dir;     /* DIR as given */
@@ -16,14 +18,17 @@ struct sealdir {
 	bool mhl;            /* --mhl: an ASC MHL generation, not the native seal */
 	time_t started;      /* the generation's date */
 	int records;         /* the walk's records: an unnamed temporary (O_TMPFILE) */
+	int pipe;            /* --mhl: where phash writes them, for struct ahead; or -1 */
+	struct ahead *ahead; /* --mhl: the first pass, run during the walk (sealdir.c) */
 	struct mhl2_ignore ignore; /* --mhl, while writing: what the generation leaves out */
 };
 
 /**
- * Open DIR and the records' temporary. Returns the temporary's descriptor,
- * for phash's output, or -1 with errno.
+ * Open DIR and the records' temporary (with --mhl, start the generation's
+ * first pass over them). Returns the descriptor phash writes its records
+ * to, or -1 with errno.
  */
-int sealdir_open(struct sealdir *sd, const char *dir, bool mhl);
+int sealdir_open(struct sealdir *sd, const char *dir, const struct options *opt);
 /**
  * After the walk: when every file was read (diag_status() still 0), write
  * the seal. Reports each failure and raises the exit status. Returns 0 or -1.
