@@ -525,6 +525,16 @@ kill_sealing() {
 			[ -z "$(find "$d" -name '.pcopy*')" ]
 		done
 	done
+	# A resumed run killed in turn is still undone whole.
+	rm -rf d1 d2
+	mkdir d1 d2
+	printf 'mine\n' > d1/keep
+	kill_sealing --mhl -- ascmhl_chain.xml:1
+	kill_sealing --mhl --resume -- ascmhl_chain.xml:1
+	prun pcopy --rollback d1 d2
+	assert_success
+	run ls -A d1 d2
+	assert_output $'d1:\nkeep\n\nd2:'
 }
 
 @test "pcopy --mhl -u killed once its new chain is in place, then --resume: generation 0002 beside 0001 as it was, the chain extended once" {
