@@ -247,10 +247,14 @@ int main(int argc, char **argv)
 	if (ph.opt.seal) {
 		out_fd = sealdir_open(&seal, argv[optind], &ph.opt);
 		if (out_fd < 0) {
-			diag_file_error(argv[optind], errno);
+			/* errno 0: DIR's history is at fault, and was reported. */
+			int status = errno ? EXIT_USAGE : EXIT_FAILED;
+
+			if (errno)
+				diag_file_error(argv[optind], errno);
 			sealdir_close(&seal);
 			exclude_fini(&ph.opt.exclude);
-			return EXIT_USAGE;
+			return status;
 		}
 	}
 	ph.out = out_new(out_fd);

@@ -52,6 +52,7 @@ static int open_records(struct sealdir *sd)
 static int ahead_start(struct sealdir *sd, const struct options *opt);
 static void ahead_join(struct ahead *a);
 static void ahead_free(struct ahead *a);
+static bool ahead_broken(const struct ahead *a);
 
 int sealdir_open(struct sealdir *sd, const char *dir, const struct options *opt)
 {
@@ -68,6 +69,10 @@ int sealdir_open(struct sealdir *sd, const char *dir, const struct options *opt)
 		return -1;
 	if (sd->mhl)
 		sd->pipe = ahead_start(sd, opt);
+	if (ahead_broken(sd->ahead)) {
+		errno = 0; /* reported: no file is worth reading */
+		return -1;
+	}
 	return sd->pipe >= 0 ? sd->pipe : sd->records;
 }
 
@@ -466,6 +471,7 @@ struct ahead {
 	struct rec rec;
 	int copy_error;             /* errno of a failed copy: no seal */
 	bool history;               /* chain, prior and sd->ignore were read */
+	bool broken;                /* the history is at fault, and was reported */
 	struct mhl2_chain chain;
 	struct mhl2_prior *prior;
 };
@@ -540,21 +546,43 @@ static void *ahead_main(void *arg)
 	return NULL;
 }
 
-/* Read the history DIR has, if any, as seal_mhl would. Returns 0 or -1. */
+/*
+ * Report what mhl2_prior_load_history found wrong when the history itself
+ * is at fault (malformed, or its chain unreadable), as the end of the run.
+ * Returns whether it was.
+ */
+static bool history_fault(const struct sealdir *sd, const struct mhl2_prior_fault *fault)
+{
+	if (fault->why)
+		diag_file_errorf(sd->dir, "%s/%s: %s: no generation added", MHL2_DIR_NAME,
+				 fault->generation ? fault->generation : MHL2_CHAIN_NAME,
+				 fault->why);
+	else if (fault->chain)
+		diag_file_errorf(sd->dir, "%s/%s: %s", MHL2_DIR_NAME, MHL2_CHAIN_NAME,
+				 strerror(errno));
+	return fault->why || fault->chain;
+}
+
+/* Read the history DIR has, if any, as seal_mhl would. Returns 0 or -1;
+ * a history at fault is reported (a->broken), before any file is read. */
 static int ahead_history(struct ahead *a, const struct options *opt)
 {
 	struct mhl2_prior_fault fault;
 	int histfd = openat(a->sd->dirfd, MHL2_DIR_NAME,
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int rc = 0;
 
 	if (histfd < 0 && errno != ENOENT)
 		return -1;
 	if (histfd >= 0) {
-		rc = mhl2_prior_load_history(histfd, &a->chain, NULL, &a->prior, &fault);
+		int rc = mhl2_prior_load_history(histfd, &a->chain, NULL, &a->prior, &fault);
+
+		if (rc != 0)
+			a->broken = history_fault(a->sd, &fault);
 		close(histfd);
+		if (rc != 0)
+			return -1;
 	}
-	if (rc != 0 || mhl2_ignore_build(&a->sd->ignore, a->prior, &opt->exclude) != 0)
+	if (mhl2_ignore_build(&a->sd->ignore, a->prior, &opt->exclude) != 0)
 		return -1;
 	a->history = true;
 	return 0;
@@ -605,6 +633,11 @@ static void ahead_join(struct ahead *a)
 	if (a->started)
 		pthread_join(a->thread, NULL);
 	a->started = false;
+}
+
+static bool ahead_broken(const struct ahead *a)
+{
+	return a && a->broken;
 }
 
 static void ahead_free(struct ahead *a)
@@ -667,15 +700,7 @@ static int seal_mhl(struct sealdir *sd, const struct options *opt)
 		prior = sd->ahead->prior;
 		sd->ahead->prior = NULL;
 	} else if (mhl2_prior_load_history(histfd, &chain, NULL, &prior, &fault) != 0) {
-		if (fault.why) {
-			diag_file_errorf(sd->dir, "%s/%s: %s: no generation added", MHL2_DIR_NAME,
-					 fault.generation ? fault.generation : MHL2_CHAIN_NAME,
-					 fault.why);
-			errno = 0;
-			goto out;
-		}
-		if (fault.chain) {
-			diag_file_errorf(sd->dir, "%s: %s", what, strerror(errno));
+		if (history_fault(sd, &fault)) {
 			errno = 0;
 			goto out;
 		}

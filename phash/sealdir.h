@@ -25,8 +25,9 @@ struct sealdir {
 
 /**
  * Open DIR and the records' temporary (with --mhl, start the generation's
- * first pass over them). Returns the descriptor phash writes its records
- * to, or -1 with errno.
+ * first pass over them, and read DIR's history). Returns the descriptor
+ * phash writes its records to, or -1 with errno; errno 0 when the history
+ * is at fault, which is reported (nothing is worth hashing then).
  */
 int sealdir_open(struct sealdir *sd, const char *dir, const struct options *opt);
 /**

@@ -396,9 +396,16 @@ PY
 	prun pverify --mhl card
 	assert_failure 2
 	assert_output --partial "ascmhl_chain.xml:1: ASC MHL chain: malformed XML: junk after document element"
-	prun phash --seal --mhl card
+	# phash reads the history before any file: it stops there, before
+	# hashing a tree whose seal could not be written (no file is read,
+	# so the unreadable one is never reported).
+	chown -R nobody card
+	chmod 000 card/Sidecar.txt
+	prun as_nobody phash --seal --mhl card
 	assert_failure 1
 	assert_output --partial "ascmhl_chain.xml: malformed XML: junk after document element: no generation added"
+	refute_output --partial "Sidecar.txt"
+	chmod 644 card/Sidecar.txt
 	prun pcopy --mhl card dest
 	assert_failure 1
 	assert_output --partial "ascmhl_chain.xml: malformed XML: junk after document element"
