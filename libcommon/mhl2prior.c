@@ -2,6 +2,7 @@
 /** The newest recorded digests of an ASC MHL history, per path and format (mhl2prior.h). */
 #include "prelude.h"
 #include "mhl2prior.h"
+#include "hash.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -124,20 +125,23 @@ static int on_entry(void *arg, const struct mhl2_entry *e, uintmax_t line, const
 	return 0;
 }
 
-static int read_one(struct mhl2_prior *p, int fd, const char **why)
+/* Read one generation, which must have the C4 the chain gives it (c4). */
+static int read_one(struct mhl2_prior *p, int fd, const char *c4, const char **why)
 {
 	struct mhl2_reader *reader = mhl2_reader_new(MHL2_DOC_GENERATION, on_entry, p);
-	char *buf = malloc(READ_CHUNK);
+	struct hash_ctx *sha512 = hash_ctx_new(hash_lookup("sha512"));
+	char *buf = malloc(READ_CHUNK), got[MHL2_C4_LEN + 1];
+	unsigned char digest[64];
 	ssize_t n;
 	int rc = -1;
 
-	if (!reader || !buf)
+	if (!reader || !sha512 || !buf)
 		goto out;
 	do {
 		n = read(fd, buf, READ_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (n < 0 || hash_ctx_update(sha512, buf, n > 0 ? (size_t)n : 0) != 0)
 			goto out;
 		if (mhl2_feed(reader, buf, (size_t)n, n == 0, why) != 0) {
 			if (p->why)
@@ -145,9 +149,19 @@ static int read_one(struct mhl2_prior *p, int fd, const char **why)
 			goto out;
 		}
 	} while (n > 0);
+	if (hash_ctx_final(sha512, digest) != 0)
+		goto out;
+	mhl2_c4_encode(digest, got);
+	/* A history extended over a changed generation would vouch for it. */
+	if (strcmp(got, c4) != 0) {
+		*why = "generation changed: its C4 differs from the chain's";
+		errno = 0;
+		goto out;
+	}
 	rc = 0;
 out:
 	mhl2_reader_free(reader);
+	hash_ctx_free(sha512);
 	free(buf);
 	return rc;
 }
@@ -175,13 +189,15 @@ struct mhl2_prior *mhl2_prior_load(int histfd, const struct mhl2_chain *chain, c
 		done[best] = true;
 		fd = openat(histfd, chain->links[best].path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
-			if (errno == ENOENT)
-				continue;
 			*name = chain->links[best].path;
+			if (errno == ENOENT) {
+				*why = "listed by the chain but missing";
+				errno = 0;
+			}
 			goto fail;
 		}
 		p->collecting = !newest_read;
-		if (read_one(p, fd, why) != 0) {
+		if (read_one(p, fd, chain->links[best].c4, why) != 0) {
 			*name = chain->links[best].path;
 			close(fd);
 			goto fail;

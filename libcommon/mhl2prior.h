@@ -20,9 +20,11 @@ struct mhl2_prior;
 
 /**
  * Read every generation of chain in the history open at histfd, newest
- * first (a generation the chain lists but that is missing is skipped).
- * Returns the table; or NULL with *why and *name (the generation, static or
- * the chain's string) for a malformed generation (errno 0), or errno set.
+ * first, each checked against the C4 the chain gives it. Returns the
+ * table; or NULL with *why and *name (the generation, static or the
+ * chain's string) for a generation malformed, changed (another C4) or
+ * missing (errno 0), or errno set. A history that does not hold together
+ * is not extended: the new generation would vouch for it.
  */
 struct mhl2_prior *mhl2_prior_load(int histfd, const struct mhl2_chain *chain, const char **why,
 				   const char **name);

@@ -550,6 +550,15 @@ static int carry_generations(struct copy *copy, struct worker *worker, struct de
 	return 0;
 }
 
+/* dest failed for its history's file name (the chain when NULL): why. */
+static void fail_in_history(struct dest *dest, const char *name, const char *why)
+{
+	char rel[PATH_MAX];
+
+	snprintf(rel, sizeof(rel), "%s/%s", MHL2_DIR_NAME, name ? name : MHL2_CHAIN_NAME);
+	dest_fail(dest, rel, strlen(rel), EINVAL, why);
+}
+
 int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, time_t when)
 {
 	struct items items = {0};
@@ -578,7 +587,7 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 		what = fault.chain ? MHL2_DIR_NAME "/" MHL2_CHAIN_NAME
 		     : fault.generation ? fault.generation : MHL2_DIR_NAME;
 		if (fault.why) {
-			dest_fail(dest, what, strlen(what), EINVAL, fault.why);
+			fail_in_history(dest, fault.chain ? NULL : fault.generation, fault.why);
 			goto out;
 		}
 		goto fail;
@@ -593,7 +602,7 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 		if (!prior) {
 			what = gen_name ? gen_name : "reading the carried history";
 			if (why) {
-				dest_fail(dest, what, strlen(what), EINVAL, why);
+				fail_in_history(dest, gen_name, why);
 				goto out;
 			}
 			goto fail;

@@ -140,6 +140,34 @@ refuse() {
 	assert_success
 }
 
+@test "phash --seal --mhl and pcopy --mhl -u do not extend a history whose generation changed or went missing" {
+	# A new generation after a changed one would vouch for it.
+	sealed card
+	sed -i '0,/original/s//verified/' card/ascmhl/0001_*.mhl
+	cp -a card before
+	prun phash --seal --mhl card
+	assert_failure 1
+	assert_output --regexp "card: ascmhl/0001_card_.*Z\.mhl: generation changed: its C4 differs from the chain's: no generation added"
+	diff -r before card
+	rm card/ascmhl/0001_*.mhl
+	prun phash --seal --mhl card
+	assert_failure 1
+	assert_output --partial "listed by the chain but missing: no generation added"
+	[ "$(ls card/ascmhl)" = ascmhl_chain.xml ]
+	# pcopy -u into a destination whose history was changed: rolled back.
+	card src
+	prun pcopy --mhl src dest
+	assert_success
+	sed -i '0,/original/s//verified/' dest/ascmhl/0001_*.mhl
+	cp -a dest dest-before
+	printf 'more' > src/Sound/more.wav
+	prun pcopy --mhl -u src dest
+	assert_failure 1
+	assert_output --regexp "dest/ascmhl/0001_dest_.*Z\.mhl: generation changed: its C4 differs from the chain's"
+	assert_output --partial "rolled back"
+	diff -r dest-before dest
+}
+
 @test "phash --seal --mhl records a file that differs from the history as failed, and exits 1" {
 	sealed card
 	printf 'changed' > card/Sidecar.txt
