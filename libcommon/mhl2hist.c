@@ -204,18 +204,16 @@ static int render_head(struct mhl2_writer *w, const struct mhl2_generation *gen,
 /* Each directory's digests from a first run of feed, in the order its tree
  * finished them: per directory its path's length (a size_t), the path, then
  * its content and structure digest strings, n of each. */
-struct mhl2_dirlog {
-	struct mhl2tree *tree;  /* the first run's, until mhl2_dirlog_finish */
+struct dir_log {
 	struct dbuf data;
 	size_t n, at;
 	char root[2][MHL2_FORMATS][MHL2_DIGEST_MAX + 1];
-	bool finished;
 };
 
 static int log_dir(void *arg, const char *path, size_t len, char (*content)[MHL2_DIGEST_MAX + 1],
 		   char (*structure)[MHL2_DIGEST_MAX + 1])
 {
-	struct mhl2_dirlog *log = arg;
+	struct dir_log *log = arg;
 	size_t digests = log->n * (MHL2_DIGEST_MAX + 1);
 
 	if (dbuf_append(&log->data, &len, sizeof(len)) != 0 ||
@@ -226,53 +224,12 @@ static int log_dir(void *arg, const char *path, size_t len, char (*content)[MHL2
 	return 0;
 }
 
-struct mhl2_dirlog *mhl2_dirlog_new(const enum mhl2_format *formats, size_t nformats)
-{
-	struct mhl2_dirlog *log = calloc(1, sizeof(*log));
-
-	if (!log)
-		return NULL;
-	log->n = nformats;
-	dbuf_init(&log->data);
-	log->tree = mhl2tree_new(NULL, formats, nformats, NULL, NULL);
-	if (!log->tree) {
-		mhl2_dirlog_free(log);
-		return NULL;
-	}
-	mhl2tree_on_dir(log->tree, log_dir, log);
-	return log;
-}
-
-struct mhl2tree *mhl2_dirlog_tree(struct mhl2_dirlog *log)
-{
-	return log->tree;
-}
-
-int mhl2_dirlog_finish(struct mhl2_dirlog *log)
-{
-	int rc = mhl2tree_finish(log->tree, log->root[0], log->root[1]);
-
-	mhl2tree_free(log->tree);
-	log->tree = NULL;
-	log->finished = rc == 0;
-	return rc;
-}
-
-void mhl2_dirlog_free(struct mhl2_dirlog *log)
-{
-	if (!log)
-		return;
-	mhl2tree_free(log->tree);
-	dbuf_free(&log->data);
-	free(log);
-}
-
 /* The second run's directories come in the first's order; the log also
  * holds the empty ones, whose digests the tree knows, which are passed. */
 static int replay_dir(void *arg, const char *path, size_t len,
 		      char (*content)[MHL2_DIGEST_MAX + 1], char (*structure)[MHL2_DIGEST_MAX + 1])
 {
-	struct mhl2_dirlog *log = arg;
+	struct dir_log *log = arg;
 	size_t digests = log->n * (MHL2_DIGEST_MAX + 1), n;
 	const char *at;
 
@@ -296,45 +253,42 @@ static int replay_dir(void *arg, const char *path, size_t len,
 	return -1;
 }
 
-/* The directory hashes first (gen->ahead's, or a first run of feed), then
- * head and entries in one stream, hashed for the C4 as they are written. */
+/* gen->replayable: hash first, then write head and entries in one stream. */
 static int write_replayed(int fd, const struct mhl2_generation *gen, const char *date,
 			  const char *host, char *c4)
 {
 	struct mhl2_digest root[MHL2_FORMATS];
 	struct mhl2_writer w = {.fd = -1};
-	struct mhl2tree *tree = NULL;
-	struct mhl2_dirlog *log = gen->ahead, *own = NULL;
+	struct mhl2tree *tree;
+	struct dir_log log = {.n = gen->nformats};
 	int rc = -1;
 
-	if (!log) {
-		log = own = mhl2_dirlog_new(gen->formats, gen->nformats);
-		if (!log || gen->feed(gen->arg, mhl2_dirlog_tree(log)) != 0 ||
-		    mhl2_dirlog_finish(log) != 0)
-			goto out;
-	}
-	if (!log->finished || log->n != gen->nformats) {
-		errno = EINVAL;
+	dbuf_init(&log.data);
+	tree = mhl2tree_new(NULL, gen->formats, gen->nformats, date, "original");
+	if (!tree)
 		goto out;
-	}
-	log->at = 0;
+	mhl2tree_on_dir(tree, log_dir, &log);
+	if (gen->feed(gen->arg, tree) != 0 || mhl2tree_finish(tree, log.root[0], log.root[1]) != 0)
+		goto out;
+	mhl2tree_free(tree);
+	tree = NULL;
 	for (size_t i = 0; i < gen->nformats; i++)
-		root[i] = (struct mhl2_digest){.format = gen->formats[i], .value = log->root[0][i],
-					       .structure = log->root[1][i]};
+		root[i] = (struct mhl2_digest){.format = gen->formats[i], .value = log.root[0][i],
+					       .structure = log.root[1][i]};
 	if (mhl2_writer_init_async(&w, fd) != 0 || render_head(&w, gen, date, host, root) != 0)
 		goto out;
 	tree = mhl2tree_new(&w, gen->formats, gen->nformats, date, "original");
 	if (!tree)
 		goto out;
-	mhl2tree_replay(tree, replay_dir, log);
-	if (gen->feed(gen->arg, tree) != 0 || mhl2tree_finish(tree, log->root[0], log->root[1]) != 0)
+	mhl2tree_replay(tree, replay_dir, &log);
+	if (gen->feed(gen->arg, tree) != 0 || mhl2tree_finish(tree, log.root[0], log.root[1]) != 0)
 		goto out;
 	mhl2_write_tail(&w);
 	rc = mhl2_writer_finish(&w, c4);
 out:
 	mhl2tree_free(tree);
 	mhl2_writer_fini(&w);
-	mhl2_dirlog_free(own);
+	dbuf_free(&log.data);
 	return rc;
 }
 
@@ -353,7 +307,7 @@ int mhl2_generation_write(int fd, const struct mhl2_generation *gen, char *c4)
 	if (gethostname(host, sizeof(host)) != 0)
 		strcpy(host, "localhost");
 	host[sizeof(host) - 1] = '\0';
-	if (gen->replayable || gen->ahead)
+	if (gen->replayable)
 		return write_replayed(fd, gen, date, host, c4);
 	/*
 	 * The root hash goes before the entries it is made from. Every digest

@@ -50,20 +50,6 @@ int mhl2_fd_c4_copy(int fd, int out_fd, char *c4);
  */
 typedef int mhl2_feed_fn(void *arg, struct mhl2tree *tree);
 
-/**
- * A generation's directory hashes made ahead: a first pass over its
- * entries while they are being produced (phash --seal feeds each record as
- * it is written), so that mhl2_generation_write runs feed only once, head
- * first. Returns NULL with errno.
- */
-struct mhl2_dirlog *mhl2_dirlog_new(const enum mhl2_format *formats, size_t nformats);
-/** The tree to give the entries to, in the order feed will give them again. */
-struct mhl2tree *mhl2_dirlog_tree(struct mhl2_dirlog *log);
-/** After the last entry: the root's hashes. Returns 0, or -1 with errno. */
-int mhl2_dirlog_finish(struct mhl2_dirlog *log);
-/** Free; NULL-safe. */
-void mhl2_dirlog_free(struct mhl2_dirlog *log);
-
 /** What a new generation says besides its entries. */
 struct mhl2_generation {
 	const char *process;      /* "in-place" or "transfer" */
@@ -81,11 +67,6 @@ struct mhl2_generation {
 	 * that writes. The head then goes first and the file is hashed for its
 	 * C4 by a second thread as it is written, instead of read back. */
 	bool replayable;
-	/* Or the directory hashes were made ahead over the entries feed gives
-	 * (mhl2_dirlog, finished, the same formats): feed runs once, into the
-	 * tree that writes, the head first and the C4 made as it is written.
-	 * NULL: none. */
-	struct mhl2_dirlog *ahead;
 };
 
 /**

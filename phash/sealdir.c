@@ -49,10 +49,10 @@ static int open_records(struct sealdir *sd)
 	return sd->records >= 0 ? 0 : -1;
 }
 
-static int ahead_start(struct sealdir *sd, const struct options *opt);
-static void ahead_join(struct ahead *a);
-static void ahead_free(struct ahead *a);
-static bool ahead_broken(const struct ahead *a);
+static struct mhlrun *run_open(struct sealdir *sd, const struct options *opt);
+static int run_start(struct mhlrun *r);
+static void run_join(struct mhlrun *r);
+static void run_free(struct sealdir *sd, struct mhlrun *r);
 
 int sealdir_open(struct sealdir *sd, const char *dir, const struct options *opt)
 {
@@ -67,11 +67,11 @@ int sealdir_open(struct sealdir *sd, const char *dir, const struct options *opt)
 	sd->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (sd->dirfd < 0 || fstat(sd->dirfd, &st) != 0 || open_records(sd) != 0)
 		return -1;
-	if (sd->mhl)
-		sd->pipe = ahead_start(sd, opt);
-	if (ahead_broken(sd->ahead)) {
-		errno = 0; /* reported: no file is worth reading */
-		return -1;
+	if (sd->mhl) {
+		sd->run = run_open(sd, opt);
+		if (!sd->run)
+			return -1; /* reported (errno 0: no file is worth reading) */
+		sd->pipe = run_start(sd->run);
 	}
 	return sd->pipe >= 0 ? sd->pipe : sd->records;
 }
@@ -81,12 +81,12 @@ void sealdir_close(struct sealdir *sd)
 	if (sd->pipe >= 0)
 		close(sd->pipe);
 	sd->pipe = -1;
-	if (sd->ahead) {
-		ahead_join(sd->ahead);
-		ahead_free(sd->ahead);
-		sd->ahead = NULL;
+	if (sd->run) {
+		run_join(sd->run);
+		run_free(sd, sd->run);
+		sd->run = NULL;
 	}
-	mhl2_ignore_fini(&sd->ignore); /* built before the walk, if seal_mhl never ran */
+	mhl2_ignore_fini(&sd->ignore);
 	if (sd->records >= 0)
 		close(sd->records);
 	if (sd->dirfd >= 0)
@@ -336,7 +336,15 @@ done:
 }
 
 /*
- * The ASC MHL generation.
+ * The ASC MHL generation. Its history is read before the walk (sealdir_open):
+ * one that does not hold together stops phash before any file is read, and
+ * the generation can then be written while the walk runs. phash writes its
+ * records into a pipe, and a thread turns them into the generation's
+ * entries and directory hashes as they come (mhl2_generation_write's one
+ * pass, behind room for the head); after the last file only the head, the
+ * C4 and the chain are left. Where that thread cannot start, the records go
+ * to their temporary and the generation is written after the walk from it.
+ * Either way it is put in place only when every file was read.
  */
 
 struct mhlfeed {
@@ -348,6 +356,7 @@ struct mhlfeed {
 	struct mhl2tree *tree;
 	const struct mhl2_prior *prior; /* what the history records, or NULL */
 	uint64_t failed;           /* files whose digest differs from the history's */
+	uint64_t unnamed;          /* paths XML cannot hold, left out */
 };
 
 /* A file record's digests as the generation writes them, in f's formats. */
@@ -373,38 +382,21 @@ static int entry_digests(const struct mhlfeed *f, const struct rec *rec,
 	return 0;
 }
 
-/* The first pass, made while the walk runs (struct ahead): the directory
- * hashes only. What the second pass reports, this one passes over. */
-static int ahead_record(void *arg, const struct rec *rec, const char *rel, size_t len, char type)
-{
-	struct mhlfeed *f = arg;
-	char digests[MHL2_FORMATS][MHL2_DIGEST_MAX + 1];
-	const char *strings[MHL2_FORMATS];
-
-	if (!mhl2_text_valid(rel, len))
-		return 0;
-	if (type == 'd')
-		return mhl2tree_add_dir(f->tree, rel, len);
-	if (entry_digests(f, rec, digests, strings) != 0)
-		return -1;
-	return mhl2tree_add_file(f->tree, rel, len, rec->size, NULL, strings, NULL);
-}
-
 static int mhl_record(void *arg, const struct rec *rec, const char *rel, size_t len, char type)
 {
 	struct mhlfeed *f = arg;
 	char digests[MHL2_FORMATS][MHL2_DIGEST_MAX + 1];
-	const char *strings[MHL2_FORMATS];
+	const char *strings[MHL2_FORMATS], *actions[MHL2_FORMATS], *value;
 	struct timespec mtime;
-	const char *value;
-
-	const char *actions[MHL2_FORMATS];
 	bool failed = false;
 
 	if (!mhl2_text_valid(rel, len)) {
-		diag_file_errorf(rel, "path is not valid UTF-8 text XML can hold: "
-				 "not in the generation");
-		diag_raise(EXIT_FAILED);
+		/* A note now (the walk may still be running: the status
+		 * says whether every file was read); the status is raised
+		 * once the generation is written. */
+		diag_file_note(rel, "path is not valid UTF-8 text XML can hold: "
+			       "not in the generation");
+		f->unnamed++;
 		return 0;
 	}
 	if (type == 'd')
@@ -416,22 +408,14 @@ static int mhl_record(void *arg, const struct rec *rec, const char *rel, size_t 
 		failed |= strcmp(actions[i], "failed") == 0;
 	}
 	if (failed) {
-		diag_file_errorf(f->sd->dir, "%.*s: differs from the digest the ASC MHL history "
-				 "records (written with action \"failed\")", (int)len, rel);
+		diag_file_note(f->sd->dir, "%.*s: differs from the digest the ASC MHL history "
+			       "records (written with action \"failed\")", (int)len, rel);
 		f->failed++;
 	}
 	value = rec_attr_get(rec, "mtime", NULL);
 	return mhl2tree_add_file(f->tree, rel, len, rec->size,
 				 value && parse_mtime(value, &mtime) ? &mtime : NULL, strings,
 				 actions);
-}
-
-static int mhl_feed(void *arg, struct mhl2tree *tree)
-{
-	struct mhlfeed *f = arg;
-
-	f->tree = tree;
-	return each_record(f->sd, mhl_record, f);
 }
 
 /* The generation's formats: those of -a that ASC MHL names, in its order. */
@@ -449,107 +433,38 @@ static void mhlfeed_init(struct mhlfeed *f, struct sealdir *sd, const struct opt
 			}
 }
 
-/*
- * --mhl: the generation's directory hashes are made while the walk runs.
- * phash writes its records into a pipe; this thread copies them into the
- * records' temporary and gives each to a tree that only hashes, so that
- * after the walk only the second pass is left (head first, the entries
- * streamed through a writer thread that makes the C4), not three (hashes,
- * entries, the C4 read back) one after another on one core. The history is
- * read before the walk for its ignore patterns, and kept for the seal.
- * What goes wrong here but the copy only turns the first pass off: the
- * generation is then made after the walk, as without it.
- */
-struct ahead {
-	struct sealdir *sd;
-	int rd;                     /* the pipe's end this thread reads */
-	pthread_t thread;
+/* One generation being made, from sealdir_open to sealdir_write. */
+struct mhlrun {
 	struct mhlfeed feed;
-	bool started;               /* the thread runs (until ahead_join) */
-	struct mhl2_dirlog *log;    /* NULL once the first pass failed */
-	struct dbuf line;           /* the part of a line read so far */
-	struct rec rec;
-	int copy_error;             /* errno of a failed copy: no seal */
-	bool history;               /* chain, prior and sd->ignore were read */
-	bool broken;                /* the history is at fault, and was reported */
 	struct mhl2_chain chain;
 	struct mhl2_prior *prior;
+	struct mhl2_generation gen;
+	struct dbuf name, temp;    /* the generation's name, and its temporary's */
+	char c4[MHL2_C4_LEN + 1];
+	uint64_t seq;
+	int histfd, fd;            /* DIR/ascmhl; the temporary */
+	bool made_dir;             /* DIR/ascmhl was made by this run */
+	/* The thread that writes the generation from the pipe, when it runs. */
+	bool threaded, threaded_done; /* started; joined */
+	pthread_t thread;
+	int rd;                    /* the pipe's end it reads */
+	struct dbuf line;          /* the part of a line read so far */
+	struct rec rec;
+	int rc, err;               /* mhl2_generation_write's result and errno */
 };
 
-#define AHEAD_CHUNK ((size_t)1 << 16)
-
-/* One whole line of records (LF left out) through the first pass. */
-static void ahead_line(struct ahead *a, const char *line, size_t len)
+/* Say why the seal was not written. */
+static void run_failed(struct sealdir *sd, const char *what, const char *why, int err)
 {
-	const char *why;
-	int kind = rec_parse(&a->rec, line, len, &why);
-
-	if (kind == REC_ENTRY && one_record(a->sd, &a->rec, ahead_record, &a->feed) == 0)
-		return;
-	if (kind == REC_COMMENT || kind == REC_BLANK)
-		return;
-	mhl2_dirlog_free(a->log);
-	a->log = NULL;
-}
-
-static void ahead_bytes(struct ahead *a, const char *data, size_t len)
-{
-	while (a->log && len > 0) {
-		const char *lf = memchr(data, '\n', len);
-		size_t n = lf ? (size_t)(lf - data) : len;
-
-		if (!lf || a->line.len > 0) {
-			if (dbuf_append(&a->line, data, n) != 0) {
-				mhl2_dirlog_free(a->log);
-				a->log = NULL;
-				return;
-			}
-			if (lf) {
-				ahead_line(a, a->line.data, a->line.len);
-				dbuf_clear(&a->line);
-			}
-		} else {
-			ahead_line(a, data, n);
-		}
-		data += lf ? n + 1 : n;
-		len -= lf ? n + 1 : n;
-	}
-}
-
-static void *ahead_main(void *arg)
-{
-	struct ahead *a = arg;
-	static char buf[AHEAD_CHUNK]; /* one such thread */
-	ssize_t n;
-
-	for (;;) {
-		n = read(a->rd, buf, AHEAD_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n < 0)
-				a->copy_error = errno;
-			break;
-		}
-		/* After a failed copy the rest is still read, so phash ends;
-		 * the seal is then not written. */
-		if (!a->copy_error && xwrite(a->sd->records, buf, (size_t)n) != 0)
-			a->copy_error = errno ? errno : EIO;
-		ahead_bytes(a, buf, (size_t)n);
-	}
-	if (a->log && (a->line.len > 0 || mhl2_dirlog_finish(a->log) != 0)) {
-		mhl2_dirlog_free(a->log);
-		a->log = NULL;
-	}
-	close(a->rd);
-	a->rd = -1;
-	return NULL;
+	if (!why)
+		why = err == EINVAL ? "a walk entry out of order or malformed" : strerror(err);
+	diag_file_errorf(sd->dir, "seal not written (%s): %s", what, why);
 }
 
 /*
  * Report what mhl2_prior_load_history found wrong when the history itself
- * is at fault (malformed, or its chain unreadable), as the end of the run.
- * Returns whether it was.
+ * is at fault (malformed, changed, its chain unreadable). Returns whether
+ * it was.
  */
 static bool history_fault(const struct sealdir *sd, const struct mhl2_prior_fault *fault)
 {
@@ -561,97 +476,6 @@ static bool history_fault(const struct sealdir *sd, const struct mhl2_prior_faul
 		diag_file_errorf(sd->dir, "%s/%s: %s", MHL2_DIR_NAME, MHL2_CHAIN_NAME,
 				 strerror(errno));
 	return fault->why || fault->chain;
-}
-
-/* Read the history DIR has, if any, as seal_mhl would. Returns 0 or -1;
- * a history at fault is reported (a->broken), before any file is read. */
-static int ahead_history(struct ahead *a, const struct options *opt)
-{
-	struct mhl2_prior_fault fault;
-	int histfd = openat(a->sd->dirfd, MHL2_DIR_NAME,
-			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-	if (histfd < 0 && errno != ENOENT)
-		return -1;
-	if (histfd >= 0) {
-		int rc = mhl2_prior_load_history(histfd, &a->chain, NULL, &a->prior, &fault);
-
-		if (rc != 0)
-			a->broken = history_fault(a->sd, &fault);
-		close(histfd);
-		if (rc != 0)
-			return -1;
-	}
-	if (mhl2_ignore_build(&a->sd->ignore, a->prior, &opt->exclude) != 0)
-		return -1;
-	a->history = true;
-	return 0;
-}
-
-/* Start the first pass; returns the pipe's end for phash's records, or -1
- * (nothing started: the records go to their temporary directly). */
-static int ahead_start(struct sealdir *sd, const struct options *opt)
-{
-	struct ahead *a = calloc(1, sizeof(*a));
-	int fds[2] = {-1, -1};
-
-	if (!a)
-		return -1;
-	a->sd = sd;
-	a->rd = -1;
-	dbuf_init(&a->line);
-	rec_init(&a->rec);
-	mhlfeed_init(&a->feed, sd, opt);
-	if (a->feed.nformats == 0 || ahead_history(a, opt) != 0 ||
-	    !(a->log = mhl2_dirlog_new(a->feed.formats, a->feed.nformats)) ||
-	    pipe2(fds, O_CLOEXEC) != 0)
-		goto fail;
-	a->feed.tree = mhl2_dirlog_tree(a->log);
-	a->rd = fds[0];
-	/* Larger than the default 64 KiB, so the writers seldom wait. */
-	(void)fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
-	if (pthread_create(&a->thread, NULL, ahead_main, a) != 0)
-		goto fail;
-	a->started = true;
-	sd->ahead = a;
-	return fds[1];
-fail:
-	if (fds[0] >= 0)
-		close(fds[0]);
-	if (fds[1] >= 0)
-		close(fds[1]);
-	a->rd = -1;
-	sd->ahead = a; /* freed by sealdir_close; a->history may still serve */
-	mhl2_dirlog_free(a->log);
-	a->log = NULL;
-	return -1;
-}
-
-/* After the walk: wait for the first pass. */
-static void ahead_join(struct ahead *a)
-{
-	if (a->started)
-		pthread_join(a->thread, NULL);
-	a->started = false;
-}
-
-static bool ahead_broken(const struct ahead *a)
-{
-	return a && a->broken;
-}
-
-static void ahead_free(struct ahead *a)
-{
-	if (!a)
-		return;
-	mhl2_dirlog_free(a->log);
-	dbuf_free(&a->line);
-	rec_free(&a->rec);
-	mhl2_chain_free(&a->chain);
-	mhl2_prior_free(a->prior);
-	if (a->rd >= 0)
-		close(a->rd);
-	free(a);
 }
 
 /* The folder's name, for the generation's file name: DIR's last component. */
@@ -670,150 +494,280 @@ static int folder_name(const char *dir, struct dbuf *out)
 	return rc;
 }
 
-static int seal_mhl(struct sealdir *sd, const struct options *opt)
+static void run_free(struct sealdir *sd, struct mhlrun *r)
 {
-	struct mhlfeed feed;
-	struct mhl2_chain chain = {0};
-	struct mhl2_generation gen;
-	struct dbuf name, temp, folder;
-	char c4[MHL2_C4_LEN + 1];
-	const char *what = "history", *why = NULL;
-	struct mhl2_prior *prior = NULL;
-	struct mhl2_prior_fault fault;
-	uint64_t seq;
-	int histfd = -1, fd = -1, rc = -1;
+	if (r->fd >= 0) {
+		close(r->fd);
+		(void)unlinkat(r->histfd, r->temp.data, 0);
+	}
+	if (r->histfd >= 0)
+		close(r->histfd);
+	/* Nothing of this run's is left: a directory it made goes too. */
+	if (r->made_dir)
+		(void)unlinkat(sd->dirfd, MHL2_DIR_NAME, AT_REMOVEDIR);
+	if (r->rd >= 0)
+		close(r->rd);
+	mhl2_chain_free(&r->chain);
+	mhl2_prior_free(r->prior);
+	dbuf_free(&r->name);
+	dbuf_free(&r->temp);
+	dbuf_free(&r->line);
+	rec_free(&r->rec);
+	free(r);
+}
 
-	dbuf_init(&name);
-	dbuf_init(&temp);
+static int mhl_feed(void *arg, struct mhl2tree *tree)
+{
+	struct mhlfeed *f = arg;
+
+	f->tree = tree;
+	return each_record(f->sd, mhl_record, f);
+}
+
+/*
+ * Before the walk: read the history, name the generation and open its
+ * temporary. Returns the run, or NULL: the history is at fault (reported,
+ * errno 0) or the seal cannot be written (reported, errno 0; or ENOMEM).
+ */
+static struct mhlrun *run_open(struct sealdir *sd, const struct options *opt)
+{
+	struct mhlrun *r = calloc(1, sizeof(*r));
+	struct mhl2_prior_fault fault;
+	struct dbuf folder;
+	const char *what = "history";
+
+	if (!r)
+		return NULL;
+	r->histfd = r->fd = r->rd = -1;
+	dbuf_init(&r->name);
+	dbuf_init(&r->temp);
+	dbuf_init(&r->line);
 	dbuf_init(&folder);
-	mhlfeed_init(&feed, sd, opt);
-	if (mkdirat(sd->dirfd, MHL2_DIR_NAME, 0755) != 0 && errno != EEXIST)
+	rec_init(&r->rec);
+	mhlfeed_init(&r->feed, sd, opt);
+	if (mkdirat(sd->dirfd, MHL2_DIR_NAME, 0755) == 0)
+		r->made_dir = true;
+	else if (errno != EEXIST)
 		goto fail;
-	histfd = openat(sd->dirfd, MHL2_DIR_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (histfd < 0)
+	r->histfd = openat(sd->dirfd, MHL2_DIR_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (r->histfd < 0)
 		goto fail;
 	what = MHL2_DIR_NAME "/" MHL2_CHAIN_NAME;
-	if (sd->ahead && sd->ahead->history) {
-		/* Read before the walk, and the ignore patterns built then. */
-		chain = sd->ahead->chain;
-		sd->ahead->chain = (struct mhl2_chain){0};
-		prior = sd->ahead->prior;
-		sd->ahead->prior = NULL;
-	} else if (mhl2_prior_load_history(histfd, &chain, NULL, &prior, &fault) != 0) {
-		if (history_fault(sd, &fault)) {
-			errno = 0;
-			goto out;
-		}
+	if (mhl2_prior_load_history(r->histfd, &r->chain, NULL, &r->prior, &fault) != 0) {
+		if (history_fault(sd, &fault))
+			goto reported;
 		if (fault.generation)
 			what = fault.generation;
 		goto fail;
 	}
-	feed.prior = prior;
+	r->feed.prior = r->prior;
 	what = "generation";
-	if (!(sd->ahead && sd->ahead->history) &&
-	    mhl2_ignore_build(&sd->ignore, prior, &opt->exclude) != 0)
+	if (mhl2_ignore_build(&sd->ignore, r->prior, &opt->exclude) != 0)
 		goto fail;
-	seq = mhl2_next_sequence(histfd, &chain);
+	r->seq = mhl2_next_sequence(r->histfd, &r->chain);
 	if (folder_name(sd->dir, &folder) != 0 ||
-	    mhl2_generation_name(&name, seq, folder.data, sd->started) != 0 ||
-	    dbuf_printf(&temp, ".%s%s", name.data, TEMP_SUFFIX) != 0)
+	    mhl2_generation_name(&r->name, r->seq, folder.data, sd->started) != 0 ||
+	    dbuf_printf(&r->temp, ".%s%s", r->name.data, TEMP_SUFFIX) != 0)
 		goto fail;
-	(void)unlinkat(histfd, temp.data, 0);
-	fd = openat(histfd, temp.data, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		goto fail;
-	gen = (struct mhl2_generation){
-		.process = "in-place", .tool = "phash", .tool_version = PTOOLS_VERSION,
-		.when = sd->started, .formats = feed.formats, .nformats = feed.nformats,
-		.feed = mhl_feed, .arg = &feed,
-		.ignore = sd->ignore.patterns, .nignore = sd->ignore.n,
-		.ahead = sd->ahead ? sd->ahead->log : NULL,
-	};
 	/* Generations are never rewritten: a name taken stays taken. */
-	if (faccessat(histfd, name.data, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+	if (faccessat(r->histfd, r->name.data, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 		errno = EEXIST;
 		goto fail;
 	}
-	if (mhl2_generation_write(fd, &gen, c4) != 0 || fsync(fd) != 0 ||
-	    renameat(histfd, temp.data, histfd, name.data) != 0)
+	(void)unlinkat(r->histfd, r->temp.data, 0);
+	r->fd = openat(r->histfd, r->temp.data, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		       0644);
+	if (r->fd < 0)
 		goto fail;
-	close(fd);
-	fd = -1;
+	r->gen = (struct mhl2_generation){
+		.process = "in-place", .tool = "phash", .tool_version = PTOOLS_VERSION,
+		.when = sd->started, .formats = r->feed.formats, .nformats = r->feed.nformats,
+		.feed = mhl_feed, .arg = &r->feed,
+		.ignore = sd->ignore.patterns, .nignore = sd->ignore.n,
+	};
+	dbuf_free(&folder);
+	return r;
+fail:
+	run_failed(sd, what, NULL, errno);
+reported:
+	dbuf_free(&folder);
+	run_free(sd, r);
+	errno = 0;
+	return NULL;
+}
+
+#define PIPE_CHUNK ((size_t)1 << 16)
+
+/* The thread's feed: the records from the pipe, as they come. */
+static int pipe_feed(void *arg, struct mhl2tree *tree)
+{
+	struct mhlrun *r = arg;
+	static char buf[PIPE_CHUNK]; /* one such thread */
+	const char *why;
+	ssize_t n;
+
+	r->feed.tree = tree;
+	while ((n = read(r->rd, buf, sizeof(buf))) != 0) {
+		const char *data = buf, *lf;
+		size_t len;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		for (len = (size_t)n; len > 0;) {
+			const char *line = data;
+			size_t line_len;
+			int kind;
+
+			lf = memchr(data, '\n', len);
+			if (!lf) {
+				if (dbuf_append(&r->line, data, len) != 0)
+					return -1;
+				break;
+			}
+			line_len = (size_t)(lf - data);
+			len -= line_len + 1;
+			data = lf + 1;
+			if (r->line.len > 0) {
+				if (dbuf_append(&r->line, line, line_len) != 0)
+					return -1;
+				line = r->line.data;
+				line_len = r->line.len;
+			}
+			kind = rec_parse(&r->rec, line, line_len, &why);
+			dbuf_clear(&r->line);
+			if (kind < 0 ||
+			    (kind == REC_ENTRY && one_record(r->feed.sd, &r->rec, mhl_record, &r->feed) != 0))
+				return -1;
+		}
+	}
+	if (r->line.len > 0) {
+		errno = EINVAL; /* phash ends every record with a newline */
+		return -1;
+	}
+	return 0;
+}
+
+static void *run_main(void *arg)
+{
+	struct mhlrun *r = arg;
+	char buf[4096];
+
+	r->rc = mhl2_generation_write(r->fd, &r->gen, r->c4);
+	r->err = errno;
+	/* Whatever went wrong, phash's records are read to their end. */
+	while (read(r->rd, buf, sizeof(buf)) > 0 || errno == EINTR)
+		;
+	return NULL;
+}
+
+/* Start writing the generation from what phash writes to the returned
+ * descriptor; -1: the records go to their temporary instead. */
+static int run_start(struct mhlrun *r)
+{
+	int fds[2];
+
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return -1;
+	/* Larger than the default 64 KiB, so the writers seldom wait. */
+	(void)fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
+	r->rd = fds[0];
+	r->gen.feed = pipe_feed;
+	r->gen.arg = r;
+	if (pthread_create(&r->thread, NULL, run_main, r) != 0) {
+		close(fds[0]);
+		close(fds[1]);
+		r->rd = -1;
+		r->gen.feed = mhl_feed;
+		r->gen.arg = &r->feed;
+		return -1;
+	}
+	r->threaded = true;
+	return fds[1];
+}
+
+static void run_join(struct mhlrun *r)
+{
+	if (r->threaded)
+		pthread_join(r->thread, NULL);
+	r->threaded = false;
+	r->threaded_done = true;
+}
+
+/* After the walk, every file read: the generation (written now, or by the
+ * thread), then the chain, each put in place. Returns 0 or -1 (reported). */
+static int run_finish(struct sealdir *sd, const struct options *opt, struct mhlrun *r)
+{
+	const char *what = "generation", *why = NULL;
+	int fd;
+
+	if (r->threaded_done ? r->rc != 0 : mhl2_generation_write(r->fd, &r->gen, r->c4) != 0) {
+		run_failed(sd, what, NULL, r->threaded_done ? r->err : errno);
+		return -1;
+	}
+	if (fsync(r->fd) != 0 || renameat(r->histfd, r->temp.data, r->histfd, r->name.data) != 0)
+		goto fail;
+	close(r->fd);
+	r->fd = -1;
+	r->made_dir = false;
 	what = MHL2_CHAIN_NAME;
-	dbuf_clear(&temp);
-	if (mhl2_chain_add(&chain, seq, name.data, c4) != 0 ||
-	    dbuf_printf(&temp, ".%s%s", MHL2_CHAIN_NAME, TEMP_SUFFIX) != 0)
+	dbuf_clear(&r->temp);
+	if (mhl2_chain_add(&r->chain, r->seq, r->name.data, r->c4) != 0 ||
+	    dbuf_printf(&r->temp, ".%s%s", MHL2_CHAIN_NAME, TEMP_SUFFIX) != 0)
 		goto fail;
-	(void)unlinkat(histfd, temp.data, 0);
-	fd = openat(histfd, temp.data, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0 || mhl2_write_chain(fd, chain.links, chain.n) != 0)
+	(void)unlinkat(r->histfd, r->temp.data, 0);
+	fd = openat(r->histfd, r->temp.data, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		goto fail;
+	r->fd = fd;
+	if (mhl2_write_chain(fd, r->chain.links, r->chain.n) != 0)
 		goto fail;
 	/* The chain holds every generation's C4: its signature vouches for
 	 * the whole history. It is ready before the chain moves, so the two
 	 * go into place back to back; without --sign an old one goes. */
 	what = MHL2_CHAIN_NAME SSHSIG_SUFFIX;
-	if (opt->sign && sealsign_prepare(opt->sign, histfd, fd, MHL2_CHAIN_NAME, &why) != 0)
+	if (opt->sign && sealsign_prepare(opt->sign, r->histfd, fd, MHL2_CHAIN_NAME, &why) != 0)
 		goto fail;
 	what = MHL2_CHAIN_NAME;
-	if (put_in_place(histfd, temp.data, MHL2_CHAIN_NAME, fd) != 0)
+	if (put_in_place(r->histfd, r->temp.data, MHL2_CHAIN_NAME, fd) != 0)
 		goto fail;
+	close(r->fd);
+	r->fd = -1;
 	what = MHL2_CHAIN_NAME SSHSIG_SUFFIX;
-	if ((opt->sign ? sealsign_install(histfd, MHL2_CHAIN_NAME)
-		       : sealsign_drop(histfd, MHL2_CHAIN_NAME)) != 0 || fsync(histfd) != 0)
+	if ((opt->sign ? sealsign_install(r->histfd, MHL2_CHAIN_NAME)
+		       : sealsign_drop(r->histfd, MHL2_CHAIN_NAME)) != 0 || fsync(r->histfd) != 0)
 		goto fail;
-	rc = 0;
-	goto out;
-fail:
-	if (why)
-		diag_file_errorf(sd->dir, "seal not written (%s): %s", what, why);
-	else
-		diag_file_errorf(sd->dir, "seal not written (%s): %s", what,
-				 errno == EINVAL ? "a walk entry out of order or malformed"
-						 : strerror(errno));
-	if (fd >= 0 && temp.len > 0)
-		(void)unlinkat(histfd, temp.data, 0);
-	if (opt->sign && histfd >= 0)
-		sealsign_abandon(histfd, MHL2_CHAIN_NAME);
-out:
-	if (fd >= 0)
-		close(fd);
-	if (histfd >= 0)
-		close(histfd);
-	mhl2_ignore_fini(&sd->ignore);
-	mhl2_chain_free(&chain);
-	mhl2_prior_free(prior);
-	dbuf_free(&name);
-	dbuf_free(&temp);
-	dbuf_free(&folder);
-	if (rc == 0 && feed.failed > 0) {
+	if (r->feed.unnamed > 0)
+		diag_raise(EXIT_FAILED);
+	if (r->feed.failed > 0) {
 		diag_file_errorf(sd->dir, "generation written; files that differ from the "
-				 "history: %ju", (uintmax_t)feed.failed);
-		rc = -1;
+				 "history: %ju", (uintmax_t)r->feed.failed);
+		return -1;
 	}
-	return rc;
+	return 0;
+fail:
+	run_failed(sd, what, why, errno);
+	if (opt->sign)
+		sealsign_abandon(r->histfd, MHL2_CHAIN_NAME);
+	return -1;
 }
-
 int sealdir_write(struct sealdir *sd, const struct options *opt)
 {
-	/* The records are all written: the first pass reads to their end. */
+	/* The records are all written: the generation's thread reads to
+	 * their end. */
 	if (sd->pipe >= 0)
 		close(sd->pipe);
 	sd->pipe = -1;
-	if (sd->ahead) {
-		ahead_join(sd->ahead);
-		if (sd->ahead->copy_error) {
-			diag_file_errorf(sd->dir, "seal not written: the walk's records: %s",
-					 strerror(sd->ahead->copy_error));
-			diag_raise(EXIT_FAILED);
-			return -1;
-		}
-	}
+	if (sd->run)
+		run_join(sd->run);
 	if (diag_status() != EXIT_ALL_GOOD) {
 		diag_file_errorf(sd->dir, "seal not written: not every file was read");
 		diag_raise(EXIT_FAILED);
 		return -1;
 	}
-	if ((sd->mhl ? seal_mhl(sd, opt) : seal_native(sd, opt)) != 0) {
+	if ((sd->mhl ? run_finish(sd, opt, sd->run) : seal_native(sd, opt)) != 0) {
 		diag_raise(EXIT_FAILED);
 		return -1;
 	}

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <time.h>
 
-struct ahead;
+struct mhlrun;
 
 /** One in-place seal being made. */
 struct sealdir {
@@ -18,16 +18,17 @@ struct sealdir {
 	bool mhl;            /* --mhl: an ASC MHL generation, not the native seal */
 	time_t started;      /* the generation's date */
 	int records;         /* the walk's records: an unnamed temporary (O_TMPFILE) */
-	int pipe;            /* --mhl: where phash writes them, for struct ahead; or -1 */
-	struct ahead *ahead; /* --mhl: the first pass, run during the walk (sealdir.c) */
+	int pipe;            /* --mhl: where phash writes them, for the run's thread; or -1 */
+	struct mhlrun *run;  /* --mhl: the generation being made (sealdir.c) */
 	struct mhl2_ignore ignore; /* --mhl, while writing: what the generation leaves out */
 };
 
 /**
- * Open DIR and the records' temporary (with --mhl, start the generation's
- * first pass over them, and read DIR's history). Returns the descriptor
- * phash writes its records to, or -1 with errno; errno 0 when the history
- * is at fault, which is reported (nothing is worth hashing then).
+ * Open DIR and the records' temporary; with --mhl, read DIR's history and
+ * start the generation, written from the records as they come. Returns the
+ * descriptor phash writes its records to, or -1 with errno; errno 0 when
+ * the seal cannot be written (the history at fault, say), which is
+ * reported: nothing is worth hashing then.
  */
 int sealdir_open(struct sealdir *sd, const char *dir, const struct options *opt);
 /**

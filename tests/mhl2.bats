@@ -109,6 +109,26 @@ refuse() {
 	assert_output "pverify: 7 ok, 0 failed, 0 missing, 0 errors, 0 new, 0 moved"
 }
 
+@test "phash --seal --mhl over records that fill its pipe many times: the generation an independent reader accepts, the root hash pcopy gives" {
+	# The generation is made from phash's records as they come through a
+	# pipe, read in chunks: records cut between two reads must come out
+	# whole. 2,000 files with long names are some 400 KB of records.
+	local name=a-name-long-enough-to-make-records-of-two-hundred-bytes-or-so
+	make_many tree 2000 7
+	for f in tree/d3/f*; do mv "$f" "$f-$name"; done
+	run phash --seal --mhl tree
+	assert_success
+	run /usr/bin/python3 "$CHECK" tree
+	assert_success
+	assert_output --partial "2000 files, 1 generations checked"
+	prun pcopy --mhl tree copy
+	assert_success
+	# The copy carries the tree's generation (0001) and adds its own.
+	run diff <(sed -n '/<roothash>/,/<\/roothash>/p' tree/ascmhl/0001_*.mhl | sed 's/ hashdate="[^"]*"//') \
+		<(sed -n '/<roothash>/,/<\/roothash>/p' copy/ascmhl/0002_*.mhl | sed 's/ hashdate="[^"]*"//')
+	assert_success
+}
+
 @test "phash --seal --mhl uses xxh64 and md5 by default and refuses formats MHL does not name" {
 	sealed card
 	run /usr/bin/python3 "$CHECK" card
