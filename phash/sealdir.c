@@ -690,8 +690,9 @@ static int run_start(struct mhlrun *r)
 
 static void run_join(struct mhlrun *r)
 {
-	if (r->threaded)
-		pthread_join(r->thread, NULL);
+	if (!r->threaded)
+		return;
+	pthread_join(r->thread, NULL);
 	r->threaded = false;
 	r->threaded_done = true;
 }
@@ -767,7 +768,9 @@ int sealdir_write(struct sealdir *sd, const struct options *opt)
 		diag_raise(EXIT_FAILED);
 		return -1;
 	}
-	if ((sd->mhl ? run_finish(sd, opt, sd->run) : seal_native(sd, opt)) != 0) {
+	/* With --mhl, sealdir_open made the run or phash stopped. */
+	if ((sd->mhl ? !sd->run || run_finish(sd, opt, sd->run) != 0
+		     : seal_native(sd, opt) != 0)) {
 		diag_raise(EXIT_FAILED);
 		return -1;
 	}

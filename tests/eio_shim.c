@@ -25,6 +25,8 @@
  * With EIO_SHIM_KILL_RENAME=SUFFIX, a renameat(2) or renameat2(2) to a name ending in SUFFIX
  * kills the process (SIGKILL) just before it renames, or, with
  * EIO_SHIM_KILL_AFTER=1, just after: a crash at a chosen step of sealing.
+ * With EIO_SHIM_NO_PIPE=1, pipe(2) and pipe2(2) fail with EMFILE (out of
+ * descriptors: what a program must get by without).
  * Built by tests/test_helper.bash's build_shim with cc -shared -fPIC.
  */
 #define _GNU_SOURCE 1
@@ -348,4 +350,29 @@ int renameat(int olddirfd, const char *old, int newdirfd, const char *new)
 	if (kill_after && ret == 0)
 		raise(SIGKILL);
 	return ret;
+}
+
+static int no_pipe(void)
+{
+	const char *no = getenv("EIO_SHIM_NO_PIPE");
+
+	return no && *no == '1';
+}
+
+int pipe2(int fds[2], int flags)
+{
+	static int (*real)(int *, int);
+
+	if (no_pipe()) {
+		errno = EMFILE;
+		return -1;
+	}
+	if (!real)
+		real = (int (*)(int *, int))dlsym(RTLD_NEXT, "pipe2");
+	return real(fds, flags);
+}
+
+int pipe(int fds[2])
+{
+	return pipe2(fds, 0);
 }
