@@ -2,10 +2,12 @@
 /**
  * phash --seal DIR: the in-place seal (godi's seal, ascmhl's create). The
  * walk's records go to an unnamed temporary file (O_TMPFILE in DIR, so on
- * its disk and in no listing; else in $TMPDIR), in the sorted
- * walk's order; only when every file was read are they turned into the seal
- * inside DIR: the native .ptools-seal (seal.h) or, with --mhl, a new ASC MHL
- * generation and chain in DIR/ascmhl (mhl2hist.h). Each is written under a
+ * its disk and in no listing; else in $TMPDIR), in the sorted walk's order,
+ * and only when every file was read are they turned into the native
+ * .ptools-seal (seal.h). With --mhl they go through a pipe to a thread that
+ * writes the new ASC MHL generation as they come (mhl2hist.h; "The ASC MHL
+ * generation" below), and the generation and chain are put in
+ * DIR/ascmhl only when every file was read. Each is written under a
  * temporary name and renamed into place after fsync, so a previous seal
  * stays whole until the new one is complete; the seal's own files are left
  * out of its listing.
