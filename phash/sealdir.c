@@ -181,7 +181,8 @@ static int one_record(struct sealdir *sd, const struct rec *rec, record_fn *fn, 
 	return fn(arg, rec, rel, len, type[0]);
 }
 
-static int each_record(struct sealdir *sd, record_fn *fn, void *arg)
+/* The records read from fd (the temporary, or the pipe as they come). */
+static int each_record(struct sealdir *sd, int fd, record_fn *fn, void *arg)
 {
 	char name[64];
 	struct input *in;
@@ -189,7 +190,7 @@ static int each_record(struct sealdir *sd, record_fn *fn, void *arg)
 	const char *why;
 	int rc = 0;
 
-	snprintf(name, sizeof(name), "/dev/fd/%d", sd->records);
+	snprintf(name, sizeof(name), "/dev/fd/%d", fd);
 	in = input_open(name, false);
 	if (!in)
 		return -1;
@@ -300,7 +301,7 @@ static int seal_native(struct sealdir *sd, const struct options *opt)
 	dbuf_clear(&n.line);
 	(void)unlinkat(sd->dirfd, temp, 0);
 	n.fd = openat(sd->dirfd, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (n.fd < 0 || each_record(sd, native_record, &n) != 0 || seal_writer_end(&n.w) != 0 ||
+	if (n.fd < 0 || each_record(sd, sd->records, native_record, &n) != 0 || seal_writer_end(&n.w) != 0 ||
 	    write_all(n.fd, &n.w.text) != 0)
 		goto fail;
 	/* The signature is ready before the seal moves, so the two go into
@@ -359,6 +360,7 @@ struct mhlfeed {
 	const struct mhl2_prior *prior; /* what the history records, or NULL */
 	uint64_t failed;           /* files whose digest differs from the history's */
 	uint64_t unnamed;          /* paths XML cannot hold, left out */
+	int records;               /* where the records are read: the temporary, or the pipe */
 };
 
 /* A file record's digests as the generation writes them, in f's formats. */
@@ -426,6 +428,7 @@ static void mhlfeed_init(struct mhlfeed *f, struct sealdir *sd, const struct opt
 	memset(f, 0, sizeof(*f));
 	f->sd = sd;
 	f->opt = opt;
+	f->records = sd->records;
 	for (int k = 0; k < MHL2_FORMATS; k++)
 		for (size_t i = 0; i < opt->count; i++)
 			if (mhl2_format_of_algo(opt->algos[i]) == k) {
@@ -450,8 +453,6 @@ struct mhlrun {
 	bool threaded, threaded_done; /* started; joined */
 	pthread_t thread;
 	int rd;                    /* the pipe's end it reads */
-	struct dbuf line;          /* the part of a line read so far */
-	struct rec rec;
 	int rc, err;               /* mhl2_generation_write's result and errno */
 };
 
@@ -513,8 +514,6 @@ static void run_free(struct sealdir *sd, struct mhlrun *r)
 	mhl2_prior_free(r->prior);
 	dbuf_free(&r->name);
 	dbuf_free(&r->temp);
-	dbuf_free(&r->line);
-	rec_free(&r->rec);
 	free(r);
 }
 
@@ -523,7 +522,7 @@ static int mhl_feed(void *arg, struct mhl2tree *tree)
 	struct mhlfeed *f = arg;
 
 	f->tree = tree;
-	return each_record(f->sd, mhl_record, f);
+	return each_record(f->sd, f->records, mhl_record, f);
 }
 
 /*
@@ -543,9 +542,7 @@ static struct mhlrun *run_open(struct sealdir *sd, const struct options *opt)
 	r->histfd = r->fd = r->rd = -1;
 	dbuf_init(&r->name);
 	dbuf_init(&r->temp);
-	dbuf_init(&r->line);
 	dbuf_init(&folder);
-	rec_init(&r->rec);
 	mhlfeed_init(&r->feed, sd, opt);
 	if (mkdirat(sd->dirfd, MHL2_DIR_NAME, 0755) == 0)
 		r->made_dir = true;
@@ -598,60 +595,6 @@ reported:
 	return NULL;
 }
 
-#define PIPE_CHUNK ((size_t)1 << 16)
-
-/* The thread's feed: the records from the pipe, as they come. */
-static int pipe_feed(void *arg, struct mhl2tree *tree)
-{
-	struct mhlrun *r = arg;
-	static char buf[PIPE_CHUNK]; /* one such thread */
-	const char *why;
-	ssize_t n;
-
-	r->feed.tree = tree;
-	while ((n = read(r->rd, buf, sizeof(buf))) != 0) {
-		const char *data = buf, *lf;
-		size_t len;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		for (len = (size_t)n; len > 0;) {
-			const char *line = data;
-			size_t line_len;
-			int kind;
-
-			lf = memchr(data, '\n', len);
-			if (!lf) {
-				if (dbuf_append(&r->line, data, len) != 0)
-					return -1;
-				break;
-			}
-			line_len = (size_t)(lf - data);
-			len -= line_len + 1;
-			data = lf + 1;
-			if (r->line.len > 0) {
-				if (dbuf_append(&r->line, line, line_len) != 0)
-					return -1;
-				line = r->line.data;
-				line_len = r->line.len;
-			}
-			kind = rec_parse(&r->rec, line, line_len, &why);
-			dbuf_clear(&r->line);
-			if (kind < 0 ||
-			    (kind == REC_ENTRY && one_record(r->feed.sd, &r->rec, mhl_record, &r->feed) != 0))
-				return -1;
-		}
-	}
-	if (r->line.len > 0) {
-		errno = EINVAL; /* phash ends every record with a newline */
-		return -1;
-	}
-	return 0;
-}
-
 static void *run_main(void *arg)
 {
 	struct mhlrun *r = arg;
@@ -660,8 +603,12 @@ static void *run_main(void *arg)
 	r->rc = mhl2_generation_write(r->fd, &r->gen, r->c4);
 	r->err = errno;
 	/* Whatever went wrong, phash's records are read to their end. */
-	while (read(r->rd, buf, sizeof(buf)) > 0 || errno == EINTR)
-		;
+	for (;;) {
+		ssize_t n = read(r->rd, buf, sizeof(buf));
+
+		if (n == 0 || (n < 0 && errno != EINTR))
+			break;
+	}
 	return NULL;
 }
 
@@ -675,15 +622,12 @@ static int run_start(struct mhlrun *r)
 		return -1;
 	/* Larger than the default 64 KiB, so the writers seldom wait. */
 	(void)fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
-	r->rd = fds[0];
-	r->gen.feed = pipe_feed;
-	r->gen.arg = r;
+	r->rd = r->feed.records = fds[0];
 	if (pthread_create(&r->thread, NULL, run_main, r) != 0) {
 		close(fds[0]);
 		close(fds[1]);
 		r->rd = -1;
-		r->gen.feed = mhl_feed;
-		r->gen.arg = &r->feed;
+		r->feed.records = r->feed.sd->records;
 		return -1;
 	}
 	r->threaded = true;
