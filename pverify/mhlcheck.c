@@ -22,6 +22,7 @@
 #include "mhlcheck.h"
 #include "diag.h"
 #include "manifest.h"
+#include "mhl2ahead.h"
 #include "mhl2hist.h"
 #include "mhl2tree.h"
 #include "signed.h"
@@ -35,7 +36,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define READ_CHUNK ((size_t)64 << 10)
 
 /* With several generations, the newest digest of each format per path,
  * gathered from every generation before any task is made (so each file is
@@ -398,21 +398,6 @@ static int on_entry(void *arg, const struct mhl2_entry *e, uintmax_t line, const
 	return 0;
 }
 
-/* Hash the rest of fd into c4 (a generation whose parse stopped early).
- * Returns 0, or -1 with errno. */
-static int hash_rest(int fd, struct hash_ctx *c4, char *buf)
-{
-	ssize_t n;
-
-	while ((n = read(fd, buf, READ_CHUNK)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || hash_ctx_update(c4, buf, (size_t)n) != 0)
-			return -1;
-	}
-	return 0;
-}
-
 /* Compare the generation's C4, hashed as it was read, with the chain's. */
 static void check_c4(struct mhlcheck *c, const char *name, struct hash_ctx *ctx,
 		     const char *expected)
@@ -431,59 +416,48 @@ static void check_c4(struct mhlcheck *c, const char *name, struct hash_ctx *ctx,
 
 /*
  * Read one generation open at fd (name: its file name in the history) and,
- * when the chain gave one, hold it to its C4 (c4). Returns 0, or -1
- * (reported).
+ * when the chain gave one, hold it to its C4 (c4). The parse runs ahead on
+ * a thread of its own (mhl2ahead.h); the C4 is hashed here, from the bytes
+ * it parsed. Returns 0, or -1 (reported).
  */
 static int read_generation(struct mhlcheck *c, int fd, const char *name, bool newest,
 			   const char *c4)
 {
-	struct mhl2_reader *reader = mhl2_reader_new(MHL2_DOC_GENERATION, on_entry, c);
+	struct mhl2ahead *ahead = mhl2ahead_start(fd, MHL2_DOC_GENERATION, c4 != NULL);
 	struct hash_ctx *ctx = c4 ? hash_ctx_new(mhl2_format_algo(MHL2_C4)) : NULL;
-	char *buf = malloc(READ_CHUNK);
+	struct mhl2ahead_chunk chunk;
 	bool parsing = true;
-	const char *why;
-	ssize_t n;
-	int rc = -1;
+	int rc = -1, more;
 
 	c->tree_off = !newest;
 	c->newest = newest;
-	if (!reader || !buf || (c4 && !ctx)) {
+	if (!ahead || (c4 && !ctx)) {
 		diag_file_error(shown(c, c->gen_name), ENOMEM);
 		if (c4)
 			problem(c, history_rel(c, name), strerror(ENOMEM));
 		goto out;
 	}
-	do {
-		n = read(fd, buf, READ_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			diag_file_error(shown(c, c->gen_name), errno);
+	while ((more = mhl2ahead_next(ahead, on_entry, c, &chunk)) > 0) {
+		if (chunk.read_failed) {
+			diag_file_error(shown(c, c->gen_name), chunk.error);
 			if (c4)
-				problem(c, history_rel(c, name), strerror(errno));
+				problem(c, history_rel(c, name), strerror(chunk.error));
 			goto out;
 		}
-		if (ctx && hash_ctx_update(ctx, buf, (size_t)n) != 0) {
+		if (ctx && hash_ctx_update(ctx, chunk.bytes, chunk.len) != 0) {
 			problem(c, history_rel(c, name), strerror(errno));
 			hash_ctx_free(ctx);
 			ctx = NULL;
 		}
-		if (mhl2_feed(reader, buf, (size_t)n, n == 0, &why) != 0) {
-			if (errno == 0) {
-				diag_input_error(shown(c, c->gen_name), mhl2_line(reader), "ASC MHL: %s",
-						 why);
-				c->reading->malformed++;
-			} else {
-				diag_file_error(shown(c, c->gen_name), errno);
-			}
-			parsing = false;
-			break;
+		if (!chunk.stopped)
+			continue;
+		if (chunk.error == 0) {
+			diag_input_error(shown(c, c->gen_name), chunk.line, "ASC MHL: %s", chunk.why);
+			c->reading->malformed++;
+		} else {
+			diag_file_error(shown(c, c->gen_name), chunk.error);
 		}
-	} while (n > 0);
-	if (ctx && n > 0 && hash_rest(fd, ctx, buf) != 0) {
-		problem(c, history_rel(c, name), strerror(errno));
-		hash_ctx_free(ctx);
-		ctx = NULL;
+		parsing = false;
 	}
 	if (ctx)
 		check_c4(c, name, ctx, c4);
@@ -508,9 +482,8 @@ static int read_generation(struct mhlcheck *c, int fd, const char *name, bool ne
 out:
 	mhl2tree_free(c->tree);
 	c->tree = NULL;
-	mhl2_reader_free(reader);
+	mhl2ahead_free(ahead);
 	hash_ctx_free(ctx);
-	free(buf);
 	return rc;
 }
 

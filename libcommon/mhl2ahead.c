@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * An ASC MHL file parsed ahead on a thread (mhl2ahead.h). Each chunk of the
+ * file travels in a slot with the entries parsed from it, packed into the
+ * slot's buffer (a header, then the strings, NUL-terminated), and is
+ * unpacked by the caller into an mhl2_entry whose strings point into that
+ * buffer: no allocation per entry on either side.
+ */
+#include "prelude.h"
+#include "mhl2ahead.h"
+#include "dbuf.h"
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define AHEAD_CHUNK ((size_t)64 << 10)
+/* Chunks in flight: one being parsed, the rest waiting to be taken. */
+#define AHEAD_SLOTS 4
+/* A malformed element's report, in place of an entry. */
+#define PACKED_MALFORMED 0xffu
+
+/* An entry's fixed part in a slot's buffer (copied out, so unaligned). */
+struct packed {
+	uint32_t kind;            /* enum mhl2_kind, or PACKED_MALFORMED */
+	uint32_t ndigests;
+	uint64_t path_len;
+	uint64_t size;
+	uint64_t sequence;
+	uintmax_t line;
+	bool has_size;
+	bool has_path;
+};
+
+/* A digest's fixed part; then value, structure and action, each present
+ * only where its flag says so. */
+struct packed_digest {
+	uint32_t format;
+	bool has_value, has_structure, has_action;
+};
+
+struct slot {
+	char *buf;                /* AHEAD_CHUNK bytes */
+	size_t len;
+	struct dbuf entries;
+	bool stopped, read_failed;
+	int error;
+	uintmax_t line;
+	char why[256];
+};
+
+struct mhl2ahead {
+	int fd;
+	bool whole;
+	struct mhl2_reader *reader;
+	struct slot slots[AHEAD_SLOTS];
+	struct slot *filling;     /* the slot the reader's entries go to */
+	int pack_error;           /* packing an entry ran out of memory */
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	/* Under lock: */
+	size_t head;              /* the oldest filled slot */
+	size_t filled;            /* filled slots, the one the caller holds among them */
+	bool held;                /* the caller holds slots[head] */
+	bool done;                /* the thread has filled its last slot */
+	bool quit;                /* the caller has gone */
+	bool parse_off;           /* the caller's callback failed: parse no more */
+	/* The caller's: */
+	bool caller_stopped;      /* entries are no longer passed on */
+};
+
+static int pack_string(struct dbuf *b, const char *s)
+{
+	return dbuf_append(b, s, strlen(s) + 1);
+}
+
+/* The reader's callback, on the thread: the entry packed into the slot. */
+static int pack_entry(void *arg, const struct mhl2_entry *e, uintmax_t line, const char *why)
+{
+	struct mhl2ahead *a = arg;
+	struct dbuf *b = &a->filling->entries;
+	struct packed p = {.line = line};
+
+	if (!e) {
+		p.kind = PACKED_MALFORMED;
+		if (dbuf_append(b, &p, sizeof(p)) != 0 || pack_string(b, why ? why : "malformed"))
+			goto nomem;
+		return 0;
+	}
+	p = (struct packed){.kind = (uint32_t)e->kind, .ndigests = (uint32_t)e->ndigests,
+			    .path_len = e->path_len, .size = e->size, .sequence = e->sequence,
+			    .line = e->line, .has_size = e->has_size, .has_path = e->path != NULL};
+	if (dbuf_append(b, &p, sizeof(p)) != 0 ||
+	    (e->path && dbuf_append(b, e->path, e->path_len + 1) != 0))
+		goto nomem;
+	for (size_t k = 0; k < e->ndigests; k++) {
+		const struct mhl2_digest *d = &e->digests[k];
+		struct packed_digest pd = {.format = (uint32_t)d->format, .has_value = d->value != NULL,
+					   .has_structure = d->structure != NULL,
+					   .has_action = d->action != NULL};
+
+		if (dbuf_append(b, &pd, sizeof(pd)) != 0 ||
+		    (d->value && pack_string(b, d->value) != 0) ||
+		    (d->structure && pack_string(b, d->structure) != 0) ||
+		    (d->action && pack_string(b, d->action) != 0))
+			goto nomem;
+	}
+	return 0;
+nomem:
+	a->pack_error = errno ? errno : ENOMEM;
+	return -1;
+}
+
+/* Wait for a free slot; NULL when the caller has gone. */
+static struct slot *slot_free(struct mhl2ahead *a, bool *parse_off)
+{
+	struct slot *s = NULL;
+
+	pthread_mutex_lock(&a->lock);
+	while (!a->quit && a->filled == AHEAD_SLOTS)
+		pthread_cond_wait(&a->changed, &a->lock);
+	if (!a->quit)
+		s = &a->slots[(a->head + a->filled) % AHEAD_SLOTS];
+	*parse_off = a->parse_off;
+	pthread_mutex_unlock(&a->lock);
+	return s;
+}
+
+static void slot_push(struct mhl2ahead *a, bool last)
+{
+	pthread_mutex_lock(&a->lock);
+	a->filled++;
+	a->done = last;
+	pthread_cond_broadcast(&a->changed);
+	pthread_mutex_unlock(&a->lock);
+}
+
+static void *ahead_main(void *arg)
+{
+	struct mhl2ahead *a = arg;
+	bool parsing = true, parse_off, last;
+	struct slot *s;
+	const char *why;
+	ssize_t n;
+
+	do {
+		s = slot_free(a, &parse_off);
+		if (!s)
+			return NULL;
+		if (parse_off)
+			parsing = false;
+		dbuf_clear(&s->entries);
+		s->stopped = s->read_failed = false;
+		s->error = 0;
+		do
+			n = read(a->fd, s->buf, AHEAD_CHUNK);
+		while (n < 0 && errno == EINTR);
+		if (n < 0) {
+			s->len = 0;
+			s->read_failed = true;
+			s->error = errno;
+			slot_push(a, true);
+			return NULL;
+		}
+		s->len = (size_t)n;
+		if (parsing) {
+			a->filling = s;
+			a->pack_error = 0;
+			if (mhl2_feed(a->reader, s->buf, s->len, n == 0, &why) != 0) {
+				s->stopped = true;
+				s->error = a->pack_error ? a->pack_error : errno;
+				if (!s->error) {
+					s->line = mhl2_line(a->reader);
+					snprintf(s->why, sizeof(s->why), "%s", why ? why : "malformed");
+				}
+				parsing = false;
+			}
+		}
+		last = n == 0 || (!parsing && !a->whole);
+		slot_push(a, last);
+	} while (!last);
+	return NULL;
+}
+
+struct mhl2ahead *mhl2ahead_start(int fd, enum mhl2_doc doc, bool whole)
+{
+	struct mhl2ahead *a = calloc(1, sizeof(*a));
+	int error;
+
+	if (!a)
+		return NULL;
+	a->fd = fd;
+	a->whole = whole;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->changed, NULL);
+	for (size_t i = 0; i < AHEAD_SLOTS; i++)
+		dbuf_init(&a->slots[i].entries);
+	a->reader = mhl2_reader_new(doc, pack_entry, a);
+	if (!a->reader)
+		goto fail;
+	for (size_t i = 0; i < AHEAD_SLOTS; i++) {
+		a->slots[i].buf = malloc(AHEAD_CHUNK);
+		if (!a->slots[i].buf)
+			goto fail;
+	}
+	error = pthread_create(&a->thread, NULL, ahead_main, a);
+	if (error) {
+		errno = error;
+		goto fail;
+	}
+	a->started = true;
+	return a;
+fail:
+	error = errno;
+	mhl2ahead_free(a);
+	errno = error;
+	return NULL;
+}
+
+/* Copy the next n bytes of the packed entries at *at out; false past the end. */
+static bool unpack(const struct dbuf *b, size_t *at, void *out, size_t n)
+{
+	if (b->len - *at < n)
+		return false;
+	memcpy(out, b->data + *at, n);
+	*at += n;
+	return true;
+}
+
+/* The string at *at, stepped over. */
+static const char *unpack_string(const struct dbuf *b, size_t *at)
+{
+	const char *s = b->data + *at;
+
+	*at += strlen(s) + 1;
+	return s;
+}
+
+/* Pass the slot's entries on to fn; false when fn failed (errno set). */
+static bool replay(const struct dbuf *b, mhl2_entry_fn *fn, void *arg)
+{
+	struct packed p;
+	size_t at = 0;
+
+	while (unpack(b, &at, &p, sizeof(p))) {
+		struct mhl2_entry e = {0};
+		int rc;
+
+		if (p.kind == PACKED_MALFORMED) {
+			const char *why = unpack_string(b, &at);
+
+			rc = fn(arg, NULL, p.line, why);
+		} else {
+			e.kind = (enum mhl2_kind)p.kind;
+			e.path_len = (size_t)p.path_len;
+			e.size = p.size;
+			e.sequence = p.sequence;
+			e.line = p.line;
+			e.has_size = p.has_size;
+			e.ndigests = p.ndigests;
+			if (p.has_path) {
+				e.path = b->data + at;
+				at += e.path_len + 1;
+			}
+			for (size_t k = 0; k < e.ndigests; k++) {
+				struct packed_digest pd;
+				struct mhl2_digest *d = &e.digests[k];
+
+				(void)unpack(b, &at, &pd, sizeof(pd));
+				d->format = (enum mhl2_format)pd.format;
+				d->value = pd.has_value ? unpack_string(b, &at) : NULL;
+				d->structure = pd.has_structure ? unpack_string(b, &at) : NULL;
+				d->action = pd.has_action ? unpack_string(b, &at) : NULL;
+			}
+			rc = fn(arg, &e, p.line, NULL);
+		}
+		if (rc != 0)
+			return false;
+	}
+	return true;
+}
+
+int mhl2ahead_next(struct mhl2ahead *a, mhl2_entry_fn *fn, void *arg,
+		   struct mhl2ahead_chunk *chunk)
+{
+	struct slot *s;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->held) {
+		a->held = false;
+		a->head = (a->head + 1) % AHEAD_SLOTS;
+		a->filled--;
+		pthread_cond_broadcast(&a->changed);
+	}
+	while (a->filled == 0 && !a->done)
+		pthread_cond_wait(&a->changed, &a->lock);
+	if (a->filled == 0) {
+		pthread_mutex_unlock(&a->lock);
+		return 0;
+	}
+	a->held = true;
+	s = &a->slots[a->head];
+	pthread_mutex_unlock(&a->lock);
+
+	*chunk = (struct mhl2ahead_chunk){.bytes = s->buf, .len = s->len,
+					  .read_failed = s->read_failed};
+	if (s->read_failed)
+		chunk->error = s->error;
+	if (a->caller_stopped)
+		return 1;
+	if (!replay(&s->entries, fn, arg)) {
+		chunk->stopped = true;
+		chunk->error = errno ? errno : EIO;
+		a->caller_stopped = true;
+		pthread_mutex_lock(&a->lock);
+		a->parse_off = true;
+		pthread_mutex_unlock(&a->lock);
+		return 1;
+	}
+	if (s->stopped) {
+		chunk->stopped = true;
+		chunk->error = s->error;
+		chunk->why = s->why;
+		chunk->line = s->line;
+		a->caller_stopped = true;
+	}
+	return 1;
+}
+
+void mhl2ahead_free(struct mhl2ahead *a)
+{
+	if (!a)
+		return;
+	if (a->started) {
+		pthread_mutex_lock(&a->lock);
+		a->quit = true;
+		pthread_cond_broadcast(&a->changed);
+		pthread_mutex_unlock(&a->lock);
+		pthread_join(a->thread, NULL);
+	}
+	mhl2_reader_free(a->reader);
+	for (size_t i = 0; i < AHEAD_SLOTS; i++) {
+		free(a->slots[i].buf);
+		dbuf_free(&a->slots[i].entries);
+	}
+	pthread_cond_destroy(&a->changed);
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+}

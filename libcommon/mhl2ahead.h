@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * An ASC MHL file read and parsed ahead, on a thread of its own: the thread
+ * reads the file in chunks and feeds each to an mhl2 reader (mhl2.h); the
+ * caller takes the chunks back in order, each with the entries parsed from
+ * it, so that it can hash the very bytes that were parsed (a generation's
+ * C4) while it acts on the entries. The parse, expat's share of the work,
+ * then runs beside what the caller does with each entry instead of before
+ * it. A few chunks are in flight at most: memory is bounded whatever the
+ * file holds.
+ */
+#ifndef PTOOLS_MHL2AHEAD_H
+#define PTOOLS_MHL2AHEAD_H
+
+#include "prelude.h"
+#include "mhl2.h"
+
+struct mhl2ahead;
+
+/** One chunk of the file, taken back by mhl2ahead_next. */
+struct mhl2ahead_chunk {
+	const char *bytes;        /* the file's next bytes, valid until the next call */
+	size_t len;
+	/* Set on the chunk where the parse stopped (later chunks carry bytes only): */
+	bool stopped;
+	int error;                /* errno of a read error or a failed callback; 0: malformed */
+	const char *why;          /* malformed: what is wrong (valid until the next call) */
+	uintmax_t line;           /* malformed: the line the parser had reached */
+	bool read_failed;         /* the read failed (error says why); the last chunk */
+};
+
+/**
+ * Start reading fd (not closed) as a doc. whole: go on reading the bytes
+ * after a parse that stopped, to the end, for a digest of the whole file.
+ * Returns NULL with errno.
+ */
+struct mhl2ahead *mhl2ahead_start(int fd, enum mhl2_doc doc, bool whole);
+
+/**
+ * The next chunk into *chunk, after calling fn(arg, ...) for each entry
+ * parsed from it, as mhl2_feed would have; fn returning -1 stops the parse
+ * there (the chunk is stopped, with fn's errno). Returns 1 with a chunk, 0
+ * at the end of the file (or after a read error or a stopped parse, without
+ * whole).
+ */
+int mhl2ahead_next(struct mhl2ahead *ahead, mhl2_entry_fn *fn, void *arg,
+		   struct mhl2ahead_chunk *chunk);
+
+/** Stop the thread (where it is) and free everything; NULL-safe. */
+void mhl2ahead_free(struct mhl2ahead *ahead);
+#endif

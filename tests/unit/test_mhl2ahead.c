@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * The parse ahead (mhl2ahead.h) gives what a reader fed in place gives: the
+ * same entries and problems in the same order, every byte of the file in
+ * order, the same stop where the file is malformed, and a stop where the
+ * caller's callback fails.
+ */
+#include "prelude.h"
+#include "unit.h"
+#include "dbuf.h"
+#include "mhl2.h"
+#include "mhl2ahead.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A generation of n files (about 250 bytes each), with bad as the text of
+ * file number at (a malformed entry, or a break in the XML). */
+static void make_generation(struct dbuf *doc, size_t n, size_t at, const char *bad)
+{
+	dbuf_clear(doc);
+	dbuf_printf(doc, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		    "<hashlist version=\"2.0\" xmlns=\"urn:ASC:MHL:v2.0\">\n"
+		    "<processinfo><process>in-place</process><roothash><content>"
+		    "<md5>0123456789abcdef0123456789abcdef</md5></content><structure>"
+		    "<md5>0123456789abcdef0123456789abcdef</md5></structure></roothash>"
+		    "<ignore><pattern>.DS_Store</pattern></ignore></processinfo>\n<hashes>\n");
+	for (size_t i = 0; i < n; i++) {
+		if (bad && i == at) {
+			dbuf_printf(doc, "%s\n", bad);
+			continue;
+		}
+		dbuf_printf(doc, "<hash><path size=\"%zu\">d%03zu/f &amp; %zu</path>"
+			    "<md5 action=\"original\">%032zx</md5>"
+			    "<xxh64 action=\"verified\" hashdate=\"2026-12-04T00:00:00+00:00\">%016zx</xxh64>"
+			    "</hash>\n", i * 7, i % 100, i, i, i * 3);
+		if (i % 50 == 49)
+			dbuf_printf(doc, "<directoryhash><path>d%03zu</path><content>"
+				    "<md5>%032zx</md5></content><structure><md5>%032zx</md5>"
+				    "</structure></directoryhash>\n", i % 100, i, i + 1);
+	}
+	dbuf_printf(doc, "</hashes>\n</hashlist>\n");
+}
+
+/* Each entry as a line of text; fail_at: the callback fails (EMLINK) on that entry (1-based). */
+struct log {
+	struct dbuf text;
+	size_t entries, fail_at;
+};
+
+static int log_entry(void *arg, const struct mhl2_entry *e, uintmax_t line, const char *why)
+{
+	struct log *log = arg;
+
+	if (++log->entries == log->fail_at) {
+		errno = EMLINK;
+		return -1;
+	}
+	if (!e)
+		return dbuf_printf(&log->text, "malformed %ju %s\n", line, why);
+	dbuf_printf(&log->text, "%d %s %d %ju %ju %ju", (int)e->kind, e->path ? e->path : "(none)",
+		    e->has_size, (uintmax_t)e->size, (uintmax_t)e->sequence, e->line);
+	for (size_t k = 0; k < e->ndigests; k++)
+		dbuf_printf(&log->text, " %d:%s:%s:%s", (int)e->digests[k].format,
+			    e->digests[k].value ? e->digests[k].value : "-",
+			    e->digests[k].structure ? e->digests[k].structure : "-",
+			    e->digests[k].action ? e->digests[k].action : "-");
+	return dbuf_printf(&log->text, "\n");
+}
+
+/* The file of doc's text, open for reading from its start. */
+static int file_of(const struct dbuf *doc)
+{
+	char path[] = "/tmp/ptools-unit-ahead-XXXXXX";
+	int fd = mkstemp(path);
+
+	EXPECT(fd >= 0);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	EXPECT(write(fd, doc->data, doc->len) == (ssize_t)doc->len);
+	EXPECT(lseek(fd, 0, SEEK_SET) == 0);
+	return fd;
+}
+
+/* What the parse in place gives: the log, whether it stopped, the line and why. */
+struct outcome {
+	struct log log;
+	bool stopped;
+	int error;
+	uintmax_t line;
+	char why[256];
+	struct dbuf bytes;        /* what the chunks held, in order */
+};
+
+static void outcome_init(struct outcome *o, size_t fail_at)
+{
+	memset(o, 0, sizeof(*o));
+	dbuf_init(&o->log.text);
+	dbuf_init(&o->bytes);
+	o->log.fail_at = fail_at;
+}
+
+static void outcome_fini(struct outcome *o)
+{
+	dbuf_free(&o->log.text);
+	dbuf_free(&o->bytes);
+}
+
+static void parse_in_place(const struct dbuf *doc, struct outcome *o)
+{
+	struct mhl2_reader *r = mhl2_reader_new(MHL2_DOC_GENERATION, log_entry, &o->log);
+	const char *why = NULL;
+	size_t step = 4096;
+
+	EXPECT(r != NULL);
+	for (size_t at = 0; r && at <= doc->len && !o->stopped; at += step) {
+		size_t n = doc->len - at < step ? doc->len - at : step;
+
+		errno = 0;
+		if (mhl2_feed(r, doc->data + at, n, n < step, &why) != 0) {
+			o->stopped = true;
+			o->error = errno;
+			o->line = mhl2_line(r);
+			snprintf(o->why, sizeof(o->why), "%s", o->error ? "" : why);
+		}
+		if (n < step)
+			break;
+	}
+	mhl2_reader_free(r);
+}
+
+static void parse_ahead(const struct dbuf *doc, bool whole, struct outcome *o)
+{
+	int fd = file_of(doc);
+	struct mhl2ahead *a = fd >= 0 ? mhl2ahead_start(fd, MHL2_DOC_GENERATION, whole) : NULL;
+	struct mhl2ahead_chunk chunk;
+	int more;
+
+	EXPECT(a != NULL);
+	while (a && (more = mhl2ahead_next(a, log_entry, &o->log, &chunk)) > 0) {
+		EXPECT(!chunk.read_failed);
+		dbuf_append(&o->bytes, chunk.bytes, chunk.len);
+		if (chunk.stopped) {
+			EXPECT(!o->stopped); /* once */
+			o->stopped = true;
+			o->error = chunk.error;
+			o->line = chunk.line;
+			snprintf(o->why, sizeof(o->why), "%s", chunk.error ? "" : chunk.why);
+		}
+	}
+	mhl2ahead_free(a);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void expect_same(const struct dbuf *doc, size_t fail_at, bool whole, bool whole_read)
+{
+	struct outcome in_place, ahead;
+
+	outcome_init(&in_place, fail_at);
+	outcome_init(&ahead, fail_at);
+	parse_in_place(doc, &in_place);
+	parse_ahead(doc, whole, &ahead);
+	EXPECT(in_place.log.text.len > 0);
+	EXPECT(ahead.log.text.len == in_place.log.text.len &&
+	       memcmp(ahead.log.text.data, in_place.log.text.data, in_place.log.text.len) == 0);
+	EXPECT(ahead.stopped == in_place.stopped && ahead.error == in_place.error);
+	EXPECT(strcmp(ahead.why, in_place.why) == 0);
+	if (!in_place.error)
+		EXPECT(ahead.line == in_place.line);
+	/* Every byte, in order, for a digest of the whole file; or, past a
+	 * stop without whole, the bytes up to it only. */
+	if (whole_read)
+		EXPECT(ahead.bytes.len == doc->len &&
+		       memcmp(ahead.bytes.data, doc->data, doc->len) == 0);
+	else
+		EXPECT(ahead.bytes.len < doc->len &&
+		       memcmp(ahead.bytes.data, doc->data, ahead.bytes.len) == 0);
+	outcome_fini(&in_place);
+	outcome_fini(&ahead);
+}
+
+UNIT_TEST(mhl2ahead_gives_the_entries_and_bytes_a_reader_in_place_gives)
+{
+	struct dbuf doc;
+
+	dbuf_init(&doc);
+	/* About 1.5 MB: many more chunks than are in flight at once. */
+	make_generation(&doc, 6000, 0, NULL);
+	EXPECT(doc.len > (size_t)1 << 20);
+	expect_same(&doc, 0, true, true);
+	expect_same(&doc, 0, false, true);
+	/* A malformed entry is reported in its place and the parse goes on. */
+	make_generation(&doc, 6000, 3000, "<hash><path size=\"x\">bad size</path><md5>00</md5></hash>");
+	expect_same(&doc, 0, true, true);
+	dbuf_free(&doc);
+}
+
+UNIT_TEST(mhl2ahead_stops_where_the_xml_breaks_and_reads_on_only_for_whole)
+{
+	struct dbuf doc;
+
+	dbuf_init(&doc);
+	make_generation(&doc, 6000, 400, "<hash><path>broken</hash>");
+	expect_same(&doc, 0, true, true);
+	expect_same(&doc, 0, false, false);
+	dbuf_free(&doc);
+}
+
+UNIT_TEST(mhl2ahead_stops_the_parse_where_the_callback_fails)
+{
+	struct dbuf doc;
+
+	dbuf_init(&doc);
+	make_generation(&doc, 6000, 0, NULL);
+	/* The entries before the failure, then the callback's errno, no more. */
+	expect_same(&doc, 1000, true, true);
+	expect_same(&doc, 1000, false, false);
+	dbuf_free(&doc);
+}
+
+UNIT_TEST(mhl2ahead_can_be_freed_before_the_end)
+{
+	struct dbuf doc;
+	struct log log = {0};
+	struct mhl2ahead_chunk chunk;
+	int fd;
+	struct mhl2ahead *a;
+
+	dbuf_init(&doc);
+	dbuf_init(&log.text);
+	make_generation(&doc, 6000, 0, NULL);
+	fd = file_of(&doc);
+	a = mhl2ahead_start(fd, MHL2_DOC_GENERATION, true);
+	EXPECT(a != NULL);
+	EXPECT(a && mhl2ahead_next(a, log_entry, &log, &chunk) == 1);
+	mhl2ahead_free(a); /* the thread waiting for a free slot must end */
+	close(fd);
+	dbuf_free(&log.text);
+	dbuf_free(&doc);
+}
