@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: 0BSD */
 /**
- * An ASC MHL file parsed ahead on a thread (mhl2ahead.h). Each chunk of the
- * file travels in a slot with the entries parsed from it, packed into the
- * slot's buffer (a header, then the strings, NUL-terminated), and is
+ * An ASC MHL file read and parsed ahead on threads (mhl2ahead.h). Each chunk
+ * of the file travels in a slot, read (and hashed) by one thread, parsed by
+ * another, taken by the caller, in turn; the entries parsed from it are
+ * packed into the slot's second buffer (a header, then the strings, NUL-terminated), and is
  * unpacked by the caller into an mhl2_entry whose strings point into that
  * buffer: no allocation per entry on either side.
  */
@@ -17,7 +18,7 @@
 #include <unistd.h>
 
 #define AHEAD_CHUNK ((size_t)64 << 10)
-/* Chunks in flight: one being parsed, the rest waiting to be taken. */
+/* Chunks in flight: being read, parsed or taken, or waiting for the next step. */
 #define AHEAD_SLOTS 4
 /* A malformed element's report, in place of an entry. */
 #define PACKED_MALFORMED 0xffu
@@ -53,22 +54,25 @@ struct slot {
 
 struct mhl2ahead {
 	int fd;
-	bool whole;
+	struct hash_ctx *digest;  /* the reading thread's, or NULL */
+	int digest_error;         /* errno of a failed update or read, for the digest */
 	struct mhl2_reader *reader;
 	struct slot slots[AHEAD_SLOTS];
 	struct slot *filling;     /* the slot the reader's entries go to */
 	int pack_error;           /* packing an entry ran out of memory */
-	pthread_t thread;
-	bool started;
+	pthread_t reading, parsing;
+	bool reading_started, parsing_started;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
-	/* Under lock: */
-	size_t head;              /* the oldest filled slot */
-	size_t filled;            /* filled slots, the one the caller holds among them */
-	bool held;                /* the caller holds slots[head] */
-	bool done;                /* the thread has filled its last slot */
-	bool quit;                /* the caller has gone */
+	/* Under lock. Slots are filled in turn: these count those that have
+	 * been read, parsed and given back by the caller since the start. */
+	uint64_t read, parsed, taken;
+	bool held;                /* the caller holds the slot after taken */
+	bool read_done;           /* the last slot has been read */
+	bool parse_done;          /* ...and parsed */
+	bool parse_stopped;       /* the parse stopped: without a digest, read no more */
 	bool parse_off;           /* the caller's callback failed: parse no more */
+	bool quit;                /* the caller has gone */
 	/* The caller's: */
 	bool caller_stopped;      /* entries are no longer passed on */
 };
@@ -115,62 +119,88 @@ nomem:
 	return -1;
 }
 
-/* Wait for a free slot; NULL when the caller has gone. */
-static struct slot *slot_free(struct mhl2ahead *a, bool *parse_off)
-{
-	struct slot *s = NULL;
-
-	pthread_mutex_lock(&a->lock);
-	while (!a->quit && a->filled == AHEAD_SLOTS)
-		pthread_cond_wait(&a->changed, &a->lock);
-	if (!a->quit)
-		s = &a->slots[(a->head + a->filled) % AHEAD_SLOTS];
-	*parse_off = a->parse_off;
-	pthread_mutex_unlock(&a->lock);
-	return s;
-}
-
-static void slot_push(struct mhl2ahead *a, bool last)
+/* Note a step under the lock and wake whoever waits on it. */
+static void step(struct mhl2ahead *a, uint64_t *count, bool *flag)
 {
 	pthread_mutex_lock(&a->lock);
-	a->filled++;
-	a->done = last;
+	if (count)
+		(*count)++;
+	if (flag)
+		*flag = true;
 	pthread_cond_broadcast(&a->changed);
 	pthread_mutex_unlock(&a->lock);
 }
 
-static void *ahead_main(void *arg)
+/* The reading thread: each chunk into the next free slot, and the digest. */
+static void *reading_main(void *arg)
 {
 	struct mhl2ahead *a = arg;
-	bool parsing = true, parse_off, last;
 	struct slot *s;
-	const char *why;
+	bool stop;
 	ssize_t n;
 
-	do {
-		s = slot_free(a, &parse_off);
-		if (!s)
+	for (;;) {
+		pthread_mutex_lock(&a->lock);
+		while (!a->quit && a->read - a->taken == AHEAD_SLOTS)
+			pthread_cond_wait(&a->changed, &a->lock);
+		stop = a->quit || (a->parse_stopped && !a->digest);
+		if (stop && !a->quit) {
+			a->read_done = true;
+			pthread_cond_broadcast(&a->changed);
+		}
+		pthread_mutex_unlock(&a->lock);
+		if (stop)
 			return NULL;
-		if (parse_off)
-			parsing = false;
+		s = &a->slots[a->read % AHEAD_SLOTS];
 		dbuf_clear(&s->entries);
 		s->stopped = s->read_failed = false;
 		s->error = 0;
 		do
 			n = read(a->fd, s->buf, AHEAD_CHUNK);
 		while (n < 0 && errno == EINTR);
+		s->len = n > 0 ? (size_t)n : 0;
 		if (n < 0) {
-			s->len = 0;
 			s->read_failed = true;
-			s->error = errno;
-			slot_push(a, true);
+			s->error = a->digest_error = errno;
+		} else if (n > 0 && a->digest && !a->digest_error &&
+			   hash_ctx_update(a->digest, s->buf, s->len) != 0) {
+			a->digest_error = errno ? errno : EIO;
+		}
+		pthread_mutex_lock(&a->lock);
+		a->read++;
+		a->read_done = n <= 0;
+		pthread_cond_broadcast(&a->changed);
+		pthread_mutex_unlock(&a->lock);
+		if (n <= 0)
+			return NULL;
+	}
+}
+
+/* The parsing thread: each slot read, through the reader, its entries packed. */
+static void *parsing_main(void *arg)
+{
+	struct mhl2ahead *a = arg;
+	bool parsing = true, end;
+	struct slot *s;
+	const char *why;
+
+	for (;;) {
+		pthread_mutex_lock(&a->lock);
+		while (!a->quit && a->parsed == a->read && !a->read_done)
+			pthread_cond_wait(&a->changed, &a->lock);
+		end = a->quit || a->parsed == a->read;
+		if (a->parse_off)
+			parsing = false;
+		pthread_mutex_unlock(&a->lock);
+		if (end) {
+			step(a, NULL, &a->parse_done);
 			return NULL;
 		}
-		s->len = (size_t)n;
-		if (parsing) {
+		s = &a->slots[a->parsed % AHEAD_SLOTS];
+		if (parsing && !s->read_failed) {
 			a->filling = s;
 			a->pack_error = 0;
-			if (mhl2_feed(a->reader, s->buf, s->len, n == 0, &why) != 0) {
+			if (mhl2_feed(a->reader, s->buf, s->len, s->len == 0, &why) != 0) {
 				s->stopped = true;
 				s->error = a->pack_error ? a->pack_error : errno;
 				if (!s->error) {
@@ -178,15 +208,14 @@ static void *ahead_main(void *arg)
 					snprintf(s->why, sizeof(s->why), "%s", why ? why : "malformed");
 				}
 				parsing = false;
+				step(a, NULL, &a->parse_stopped);
 			}
 		}
-		last = n == 0 || (!parsing && !a->whole);
-		slot_push(a, last);
-	} while (!last);
-	return NULL;
+		step(a, &a->parsed, NULL);
+	}
 }
 
-struct mhl2ahead *mhl2ahead_start(int fd, enum mhl2_doc doc, bool whole)
+struct mhl2ahead *mhl2ahead_start(int fd, enum mhl2_doc doc, struct hash_ctx *digest)
 {
 	struct mhl2ahead *a = calloc(1, sizeof(*a));
 	int error;
@@ -194,7 +223,7 @@ struct mhl2ahead *mhl2ahead_start(int fd, enum mhl2_doc doc, bool whole)
 	if (!a)
 		return NULL;
 	a->fd = fd;
-	a->whole = whole;
+	a->digest = digest;
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->changed, NULL);
 	for (size_t i = 0; i < AHEAD_SLOTS; i++)
@@ -207,13 +236,17 @@ struct mhl2ahead *mhl2ahead_start(int fd, enum mhl2_doc doc, bool whole)
 		if (!a->slots[i].buf)
 			goto fail;
 	}
-	error = pthread_create(&a->thread, NULL, ahead_main, a);
-	if (error) {
-		errno = error;
-		goto fail;
-	}
-	a->started = true;
+	error = pthread_create(&a->reading, NULL, reading_main, a);
+	if (error)
+		goto fail_thread;
+	a->reading_started = true;
+	error = pthread_create(&a->parsing, NULL, parsing_main, a);
+	if (error)
+		goto fail_thread;
+	a->parsing_started = true;
 	return a;
+fail_thread:
+	errno = error;
 fail:
 	error = errno;
 	mhl2ahead_free(a);
@@ -292,18 +325,17 @@ int mhl2ahead_next(struct mhl2ahead *a, mhl2_entry_fn *fn, void *arg,
 	pthread_mutex_lock(&a->lock);
 	if (a->held) {
 		a->held = false;
-		a->head = (a->head + 1) % AHEAD_SLOTS;
-		a->filled--;
+		a->taken++;
 		pthread_cond_broadcast(&a->changed);
 	}
-	while (a->filled == 0 && !a->done)
+	while (a->taken == a->parsed && !a->parse_done)
 		pthread_cond_wait(&a->changed, &a->lock);
-	if (a->filled == 0) {
+	if (a->taken == a->parsed) {
 		pthread_mutex_unlock(&a->lock);
 		return 0;
 	}
 	a->held = true;
-	s = &a->slots[a->head];
+	s = &a->slots[a->taken % AHEAD_SLOTS];
 	pthread_mutex_unlock(&a->lock);
 
 	*chunk = (struct mhl2ahead_chunk){.bytes = s->buf, .len = s->len,
@@ -317,7 +349,7 @@ int mhl2ahead_next(struct mhl2ahead *a, mhl2_entry_fn *fn, void *arg,
 		chunk->error = errno ? errno : EIO;
 		a->caller_stopped = true;
 		pthread_mutex_lock(&a->lock);
-		a->parse_off = true;
+		a->parse_off = a->parse_stopped = true;
 		pthread_mutex_unlock(&a->lock);
 		return 1;
 	}
@@ -331,17 +363,27 @@ int mhl2ahead_next(struct mhl2ahead *a, mhl2_entry_fn *fn, void *arg,
 	return 1;
 }
 
+int mhl2ahead_digest_status(const struct mhl2ahead *a)
+{
+	if (a->digest_error) {
+		errno = a->digest_error;
+		return -1;
+	}
+	return 0;
+}
+
 void mhl2ahead_free(struct mhl2ahead *a)
 {
 	if (!a)
 		return;
-	if (a->started) {
-		pthread_mutex_lock(&a->lock);
-		a->quit = true;
-		pthread_cond_broadcast(&a->changed);
-		pthread_mutex_unlock(&a->lock);
-		pthread_join(a->thread, NULL);
-	}
+	pthread_mutex_lock(&a->lock);
+	a->quit = true;
+	pthread_cond_broadcast(&a->changed);
+	pthread_mutex_unlock(&a->lock);
+	if (a->reading_started)
+		pthread_join(a->reading, NULL);
+	if (a->parsing_started)
+		pthread_join(a->parsing, NULL);
 	mhl2_reader_free(a->reader);
 	for (size_t i = 0; i < AHEAD_SLOTS; i++) {
 		free(a->slots[i].buf);

@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: 0BSD */
 /**
- * An ASC MHL file read and parsed ahead, on a thread of its own: the thread
- * reads the file in chunks and feeds each to an mhl2 reader (mhl2.h); the
- * caller takes the chunks back in order, each with the entries parsed from
- * it, so that it can hash the very bytes that were parsed (a generation's
- * C4) while it acts on the entries. The parse, expat's share of the work,
- * then runs beside what the caller does with each entry instead of before
- * it. A few chunks are in flight at most: memory is bounded whatever the
- * file holds.
+ * An ASC MHL file read and parsed ahead, on threads of its own: one reads
+ * the file in chunks and hashes them (a generation's C4), one feeds each
+ * chunk to an mhl2 reader (mhl2.h), and the caller takes the chunks back in
+ * order, each with the entries parsed from it. Each chunk's one buffer
+ * passes through all three, so what is hashed is what was parsed. The
+ * parse, expat's share of the work, and the hash then run beside what the
+ * caller does with each entry instead of before it. A few chunks are in
+ * flight at most: memory is bounded whatever the file holds.
  */
 #ifndef PTOOLS_MHL2AHEAD_H
 #define PTOOLS_MHL2AHEAD_H
 
 #include "prelude.h"
+#include "hash.h"
 #include "mhl2.h"
 
 struct mhl2ahead;
@@ -30,22 +31,29 @@ struct mhl2ahead_chunk {
 };
 
 /**
- * Start reading fd (not closed) as a doc. whole: go on reading the bytes
- * after a parse that stopped, to the end, for a digest of the whole file.
- * Returns NULL with errno.
+ * Start reading fd (not closed) as a doc. With digest, every byte of the
+ * file is hashed into it, read on after a parse that stopped; it is the
+ * reading thread's until mhl2ahead_next has returned 0. Returns NULL with
+ * errno.
  */
-struct mhl2ahead *mhl2ahead_start(int fd, enum mhl2_doc doc, bool whole);
+struct mhl2ahead *mhl2ahead_start(int fd, enum mhl2_doc doc, struct hash_ctx *digest);
 
 /**
  * The next chunk into *chunk, after calling fn(arg, ...) for each entry
  * parsed from it, as mhl2_feed would have; fn returning -1 stops the parse
  * there (the chunk is stopped, with fn's errno). Returns 1 with a chunk, 0
  * at the end of the file (or after a read error or a stopped parse, without
- * whole).
+ * a digest).
  */
 int mhl2ahead_next(struct mhl2ahead *ahead, mhl2_entry_fn *fn, void *arg,
 		   struct mhl2ahead_chunk *chunk);
 
-/** Stop the thread (where it is) and free everything; NULL-safe. */
+/**
+ * After mhl2ahead_next has returned 0: whether the digest was given every
+ * byte (0), or -1 with errno (its update failed, or the read did).
+ */
+int mhl2ahead_digest_status(const struct mhl2ahead *ahead);
+
+/** Stop the threads (where they are) and free everything; NULL-safe. */
 void mhl2ahead_free(struct mhl2ahead *ahead);
 #endif

@@ -416,38 +416,34 @@ static void check_c4(struct mhlcheck *c, const char *name, struct hash_ctx *ctx,
 
 /*
  * Read one generation open at fd (name: its file name in the history) and,
- * when the chain gave one, hold it to its C4 (c4). The parse runs ahead on
- * a thread of its own (mhl2ahead.h); the C4 is hashed here, from the bytes
- * it parsed. Returns 0, or -1 (reported).
+ * when the chain gave one, hold it to its C4 (c4). The file is read,
+ * hashed for its C4 and parsed ahead on threads of their own (mhl2ahead.h),
+ * each chunk hashed from the buffer that is parsed. Returns 0, or -1
+ * (reported).
  */
 static int read_generation(struct mhlcheck *c, int fd, const char *name, bool newest,
 			   const char *c4)
 {
-	struct mhl2ahead *ahead = mhl2ahead_start(fd, MHL2_DOC_GENERATION, c4 != NULL);
 	struct hash_ctx *ctx = c4 ? hash_ctx_new(mhl2_format_algo(MHL2_C4)) : NULL;
+	struct mhl2ahead *ahead = !c4 || ctx ? mhl2ahead_start(fd, MHL2_DOC_GENERATION, ctx) : NULL;
 	struct mhl2ahead_chunk chunk;
 	bool parsing = true;
-	int rc = -1, more;
+	int rc = -1;
 
 	c->tree_off = !newest;
 	c->newest = newest;
-	if (!ahead || (c4 && !ctx)) {
+	if (!ahead) {
 		diag_file_error(shown(c, c->gen_name), ENOMEM);
 		if (c4)
 			problem(c, history_rel(c, name), strerror(ENOMEM));
 		goto out;
 	}
-	while ((more = mhl2ahead_next(ahead, on_entry, c, &chunk)) > 0) {
+	while (mhl2ahead_next(ahead, on_entry, c, &chunk) > 0) {
 		if (chunk.read_failed) {
 			diag_file_error(shown(c, c->gen_name), chunk.error);
 			if (c4)
 				problem(c, history_rel(c, name), strerror(chunk.error));
 			goto out;
-		}
-		if (ctx && hash_ctx_update(ctx, chunk.bytes, chunk.len) != 0) {
-			problem(c, history_rel(c, name), strerror(errno));
-			hash_ctx_free(ctx);
-			ctx = NULL;
 		}
 		if (!chunk.stopped)
 			continue;
@@ -459,8 +455,12 @@ static int read_generation(struct mhlcheck *c, int fd, const char *name, bool ne
 		}
 		parsing = false;
 	}
-	if (ctx)
-		check_c4(c, name, ctx, c4);
+	if (ctx) {
+		if (mhl2ahead_digest_status(ahead) != 0)
+			problem(c, history_rel(c, name), strerror(errno));
+		else
+			check_c4(c, name, ctx, c4);
+	}
 	if (!parsing)
 		goto out;
 	if (c->tree) {

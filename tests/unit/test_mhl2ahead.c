@@ -2,12 +2,13 @@
 /**
  * The parse ahead (mhl2ahead.h) gives what a reader fed in place gives: the
  * same entries and problems in the same order, every byte of the file in
- * order, the same stop where the file is malformed, and a stop where the
+ * order (and into the digest), the same stop where the file is malformed, and a stop where the
  * caller's callback fails.
  */
 #include "prelude.h"
 #include "unit.h"
 #include "dbuf.h"
+#include "hash.h"
 #include "mhl2.h"
 #include "mhl2ahead.h"
 #include <errno.h>
@@ -135,9 +136,10 @@ static void parse_in_place(const struct dbuf *doc, struct outcome *o)
 static void parse_ahead(const struct dbuf *doc, bool whole, struct outcome *o)
 {
 	int fd = file_of(doc);
-	struct mhl2ahead *a = fd >= 0 ? mhl2ahead_start(fd, MHL2_DOC_GENERATION, whole) : NULL;
+	struct hash_ctx *digest = whole ? hash_ctx_new(hash_lookup("sha512")) : NULL;
+	struct mhl2ahead *a = fd >= 0 ? mhl2ahead_start(fd, MHL2_DOC_GENERATION, digest) : NULL;
 	struct mhl2ahead_chunk chunk;
-	int more;
+	int more = -1;
 
 	EXPECT(a != NULL);
 	while (a && (more = mhl2ahead_next(a, log_entry, &o->log, &chunk)) > 0) {
@@ -151,7 +153,22 @@ static void parse_ahead(const struct dbuf *doc, bool whole, struct outcome *o)
 			snprintf(o->why, sizeof(o->why), "%s", chunk.error ? "" : chunk.why);
 		}
 	}
+	EXPECT(more == 0);
+	/* The digest, hashed on the reading thread, is of every byte. */
+	if (a && digest) {
+		unsigned char got[64], want[64];
+
+		EXPECT(mhl2ahead_digest_status(a) == 0);
+		EXPECT(hash_ctx_final(digest, got) == 0);
+		struct hash_ctx *whole_doc = hash_ctx_new(hash_lookup("sha512"));
+
+		EXPECT(whole_doc && hash_ctx_update(whole_doc, doc->data, doc->len) == 0 &&
+		       hash_ctx_final(whole_doc, want) == 0);
+		hash_ctx_free(whole_doc);
+		EXPECT(memcmp(got, want, sizeof(got)) == 0);
+	}
 	mhl2ahead_free(a);
+	hash_ctx_free(digest);
 	if (fd >= 0)
 		close(fd);
 }
@@ -234,7 +251,7 @@ UNIT_TEST(mhl2ahead_can_be_freed_before_the_end)
 	dbuf_init(&log.text);
 	make_generation(&doc, 6000, 0, NULL);
 	fd = file_of(&doc);
-	a = mhl2ahead_start(fd, MHL2_DOC_GENERATION, true);
+	a = mhl2ahead_start(fd, MHL2_DOC_GENERATION, NULL);
 	EXPECT(a != NULL);
 	EXPECT(a && mhl2ahead_next(a, log_entry, &log, &chunk) == 1);
 	mhl2ahead_free(a); /* the thread waiting for a free slot must end */
