@@ -131,11 +131,52 @@ static void step(struct mhl2ahead *a, uint64_t *count, bool *flag)
 	pthread_mutex_unlock(&a->lock);
 }
 
+/* Read the next chunk into s and hash it; returns read's result. */
+static ssize_t read_slot(struct mhl2ahead *a, struct slot *s)
+{
+	ssize_t n;
+
+	dbuf_clear(&s->entries);
+	s->stopped = s->read_failed = false;
+	s->error = 0;
+	do
+		n = read(a->fd, s->buf, AHEAD_CHUNK);
+	while (n < 0 && errno == EINTR);
+	s->len = n > 0 ? (size_t)n : 0;
+	if (n < 0) {
+		s->read_failed = true;
+		s->error = a->digest_error = errno;
+	} else if (n > 0 && a->digest && !a->digest_error &&
+		   hash_ctx_update(a->digest, s->buf, s->len) != 0) {
+		a->digest_error = errno ? errno : EIO;
+	}
+	return n;
+}
+
+/* Parse the chunk read into s, packing its entries; false when the parse stopped there. */
+static bool parse_slot(struct mhl2ahead *a, struct slot *s)
+{
+	const char *why;
+
+	if (s->read_failed)
+		return true;
+	a->filling = s;
+	a->pack_error = 0;
+	if (mhl2_feed(a->reader, s->buf, s->len, s->len == 0, &why) == 0)
+		return true;
+	s->stopped = true;
+	s->error = a->pack_error ? a->pack_error : errno;
+	if (!s->error) {
+		s->line = mhl2_line(a->reader);
+		snprintf(s->why, sizeof(s->why), "%s", why ? why : "malformed");
+	}
+	return false;
+}
+
 /* The reading thread: each chunk into the next free slot, and the digest. */
 static void *reading_main(void *arg)
 {
 	struct mhl2ahead *a = arg;
-	struct slot *s;
 	bool stop;
 	ssize_t n;
 
@@ -151,21 +192,7 @@ static void *reading_main(void *arg)
 		pthread_mutex_unlock(&a->lock);
 		if (stop)
 			return NULL;
-		s = &a->slots[a->read % AHEAD_SLOTS];
-		dbuf_clear(&s->entries);
-		s->stopped = s->read_failed = false;
-		s->error = 0;
-		do
-			n = read(a->fd, s->buf, AHEAD_CHUNK);
-		while (n < 0 && errno == EINTR);
-		s->len = n > 0 ? (size_t)n : 0;
-		if (n < 0) {
-			s->read_failed = true;
-			s->error = a->digest_error = errno;
-		} else if (n > 0 && a->digest && !a->digest_error &&
-			   hash_ctx_update(a->digest, s->buf, s->len) != 0) {
-			a->digest_error = errno ? errno : EIO;
-		}
+		n = read_slot(a, &a->slots[a->read % AHEAD_SLOTS]);
 		pthread_mutex_lock(&a->lock);
 		a->read++;
 		a->read_done = n <= 0;
@@ -181,8 +208,6 @@ static void *parsing_main(void *arg)
 {
 	struct mhl2ahead *a = arg;
 	bool parsing = true, end;
-	struct slot *s;
-	const char *why;
 
 	for (;;) {
 		pthread_mutex_lock(&a->lock);
@@ -196,26 +221,16 @@ static void *parsing_main(void *arg)
 			step(a, NULL, &a->parse_done);
 			return NULL;
 		}
-		s = &a->slots[a->parsed % AHEAD_SLOTS];
-		if (parsing && !s->read_failed) {
-			a->filling = s;
-			a->pack_error = 0;
-			if (mhl2_feed(a->reader, s->buf, s->len, s->len == 0, &why) != 0) {
-				s->stopped = true;
-				s->error = a->pack_error ? a->pack_error : errno;
-				if (!s->error) {
-					s->line = mhl2_line(a->reader);
-					snprintf(s->why, sizeof(s->why), "%s", why ? why : "malformed");
-				}
-				parsing = false;
-				step(a, NULL, &a->parse_stopped);
-			}
+		if (parsing && !parse_slot(a, &a->slots[a->parsed % AHEAD_SLOTS])) {
+			parsing = false;
+			step(a, NULL, &a->parse_stopped);
 		}
 		step(a, &a->parsed, NULL);
 	}
 }
 
-struct mhl2ahead *mhl2ahead_start(int fd, enum mhl2_doc doc, struct hash_ctx *digest)
+struct mhl2ahead *mhl2ahead_start(int fd, enum mhl2_doc doc, struct hash_ctx *digest,
+				   bool threaded)
 {
 	struct mhl2ahead *a = calloc(1, sizeof(*a));
 	int error;
@@ -236,17 +251,18 @@ struct mhl2ahead *mhl2ahead_start(int fd, enum mhl2_doc doc, struct hash_ctx *di
 		if (!a->slots[i].buf)
 			goto fail;
 	}
-	error = pthread_create(&a->reading, NULL, reading_main, a);
-	if (error)
-		goto fail_thread;
-	a->reading_started = true;
-	error = pthread_create(&a->parsing, NULL, parsing_main, a);
-	if (error)
-		goto fail_thread;
-	a->parsing_started = true;
+	if (threaded && pthread_create(&a->parsing, NULL, parsing_main, a) == 0) {
+		a->parsing_started = true;
+		if (pthread_create(&a->reading, NULL, reading_main, a) == 0) {
+			a->reading_started = true;
+		} else {
+			/* Read nothing yet: the parsing thread ends, and this runs inline. */
+			step(a, NULL, &a->quit);
+			pthread_join(a->parsing, NULL);
+			a->parsing_started = a->quit = a->parse_done = false;
+		}
+	}
 	return a;
-fail_thread:
-	errno = error;
 fail:
 	error = errno;
 	mhl2ahead_free(a);
@@ -317,10 +333,23 @@ static bool replay(const struct dbuf *b, mhl2_entry_fn *fn, void *arg)
 	return true;
 }
 
-int mhl2ahead_next(struct mhl2ahead *a, mhl2_entry_fn *fn, void *arg,
-		   struct mhl2ahead_chunk *chunk)
+/* Without threads: the next chunk read and parsed here, into the one slot; NULL at the end. */
+static struct slot *next_inline(struct mhl2ahead *a)
 {
-	struct slot *s;
+	struct slot *s = &a->slots[0];
+
+	if (a->read_done || (a->parse_stopped && !a->digest))
+		return NULL;
+	a->read_done = read_slot(a, s) <= 0;
+	if (!a->parse_stopped && !parse_slot(a, s))
+		a->parse_stopped = true;
+	return s;
+}
+
+/* With threads: the next chunk parsed, once the caller has given back the last. */
+static struct slot *next_threaded(struct mhl2ahead *a)
+{
+	struct slot *s = NULL;
 
 	pthread_mutex_lock(&a->lock);
 	if (a->held) {
@@ -330,14 +359,21 @@ int mhl2ahead_next(struct mhl2ahead *a, mhl2_entry_fn *fn, void *arg,
 	}
 	while (a->taken == a->parsed && !a->parse_done)
 		pthread_cond_wait(&a->changed, &a->lock);
-	if (a->taken == a->parsed) {
-		pthread_mutex_unlock(&a->lock);
-		return 0;
+	if (a->taken < a->parsed) {
+		a->held = true;
+		s = &a->slots[a->taken % AHEAD_SLOTS];
 	}
-	a->held = true;
-	s = &a->slots[a->taken % AHEAD_SLOTS];
 	pthread_mutex_unlock(&a->lock);
+	return s;
+}
 
+int mhl2ahead_next(struct mhl2ahead *a, mhl2_entry_fn *fn, void *arg,
+		   struct mhl2ahead_chunk *chunk)
+{
+	struct slot *s = a->parsing_started ? next_threaded(a) : next_inline(a);
+
+	if (!s)
+		return 0;
 	*chunk = (struct mhl2ahead_chunk){.bytes = s->buf, .len = s->len,
 					  .read_failed = s->read_failed};
 	if (s->read_failed)

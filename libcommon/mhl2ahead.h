@@ -33,10 +33,14 @@ struct mhl2ahead_chunk {
 /**
  * Start reading fd (not closed) as a doc. With digest, every byte of the
  * file is hashed into it, read on after a parse that stopped; it is the
- * reading thread's until mhl2ahead_next has returned 0. Returns NULL with
- * errno.
+ * reading thread's until mhl2ahead_next has returned 0. threaded: on
+ * threads of its own, as above; else (or where no thread can be started)
+ * each chunk is read, hashed and parsed inside mhl2ahead_next, the same
+ * chunks with the same entries, where spare cores are too few for the
+ * threads to pay for their hand-offs. Returns NULL with errno.
  */
-struct mhl2ahead *mhl2ahead_start(int fd, enum mhl2_doc doc, struct hash_ctx *digest);
+struct mhl2ahead *mhl2ahead_start(int fd, enum mhl2_doc doc, struct hash_ctx *digest,
+				  bool threaded);
 
 /**
  * The next chunk into *chunk, after calling fn(arg, ...) for each entry

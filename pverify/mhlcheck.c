@@ -162,6 +162,7 @@ struct mhlcheck {
 	bool newest;              /* reading the newest generation */
 	uint64_t problems;        /* history problems: each fails the run */
 	const struct hash_algo *algo_of[MHL2_FORMATS]; /* each format's, looked up once */
+	bool ahead_threads;       /* parse on threads of their own (mhl2ahead.h) */
 };
 
 /* "DIR/rel" into check->msg_path, for messages. */
@@ -425,7 +426,8 @@ static int read_generation(struct mhlcheck *c, int fd, const char *name, bool ne
 			   const char *c4)
 {
 	struct hash_ctx *ctx = c4 ? hash_ctx_new(mhl2_format_algo(MHL2_C4)) : NULL;
-	struct mhl2ahead *ahead = !c4 || ctx ? mhl2ahead_start(fd, MHL2_DOC_GENERATION, ctx) : NULL;
+	struct mhl2ahead *ahead = !c4 || ctx ? mhl2ahead_start(fd, MHL2_DOC_GENERATION, ctx, c->ahead_threads)
+							  : NULL;
 	struct mhl2ahead_chunk chunk;
 	bool parsing = true;
 	int rc = -1;
@@ -699,6 +701,10 @@ int mhlcheck_run(struct reading *reading, const char *dir, int rootfd)
 	dbuf_init(&gen_name);
 	for (int f = 0; f < MHL2_FORMATS; f++)
 		c.algo_of[f] = mhl2_format_algo((enum mhl2_format)f);
+	/* With two cores the workers keep both busy: threads for the parse
+	 * would only add hand-offs. With more, the parse runs beside the
+	 * checks instead of holding them back. */
+	c.ahead_threads = sysconf(_SC_NPROCESSORS_ONLN) > 2;
 	c.histfd = openat(rootfd, MHL2_DIR_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (c.histfd < 0) {
 		diag_file_errorf(shown(&c, MHL2_DIR_NAME), "no ASC MHL history: %s", strerror(errno));

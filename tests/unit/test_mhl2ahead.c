@@ -133,11 +133,11 @@ static void parse_in_place(const struct dbuf *doc, struct outcome *o)
 	mhl2_reader_free(r);
 }
 
-static void parse_ahead(const struct dbuf *doc, bool whole, struct outcome *o)
+static void parse_ahead(const struct dbuf *doc, bool whole, bool threaded, struct outcome *o)
 {
 	int fd = file_of(doc);
 	struct hash_ctx *digest = whole ? hash_ctx_new(hash_lookup("sha512")) : NULL;
-	struct mhl2ahead *a = fd >= 0 ? mhl2ahead_start(fd, MHL2_DOC_GENERATION, digest) : NULL;
+	struct mhl2ahead *a = fd >= 0 ? mhl2ahead_start(fd, MHL2_DOC_GENERATION, digest, threaded) : NULL;
 	struct mhl2ahead_chunk chunk;
 	int more = -1;
 
@@ -173,31 +173,34 @@ static void parse_ahead(const struct dbuf *doc, bool whole, struct outcome *o)
 		close(fd);
 }
 
+/* Parsed ahead, on threads and inline, doc gives what it gives in place. */
 static void expect_same(const struct dbuf *doc, size_t fail_at, bool whole, bool whole_read)
 {
 	struct outcome in_place, ahead;
 
 	outcome_init(&in_place, fail_at);
-	outcome_init(&ahead, fail_at);
 	parse_in_place(doc, &in_place);
-	parse_ahead(doc, whole, &ahead);
 	EXPECT(in_place.log.text.len > 0);
-	EXPECT(ahead.log.text.len == in_place.log.text.len &&
-	       memcmp(ahead.log.text.data, in_place.log.text.data, in_place.log.text.len) == 0);
-	EXPECT(ahead.stopped == in_place.stopped && ahead.error == in_place.error);
-	EXPECT(strcmp(ahead.why, in_place.why) == 0);
-	if (!in_place.error)
-		EXPECT(ahead.line == in_place.line);
-	/* Every byte, in order, for a digest of the whole file; or, past a
-	 * stop without whole, the bytes up to it only. */
-	if (whole_read)
-		EXPECT(ahead.bytes.len == doc->len &&
-		       memcmp(ahead.bytes.data, doc->data, doc->len) == 0);
-	else
-		EXPECT(ahead.bytes.len < doc->len &&
-		       memcmp(ahead.bytes.data, doc->data, ahead.bytes.len) == 0);
+	for (int threaded = 0; threaded < 2; threaded++) {
+		outcome_init(&ahead, fail_at);
+		parse_ahead(doc, whole, threaded, &ahead);
+		EXPECT(ahead.log.text.len == in_place.log.text.len &&
+		       memcmp(ahead.log.text.data, in_place.log.text.data, in_place.log.text.len) == 0);
+		EXPECT(ahead.stopped == in_place.stopped && ahead.error == in_place.error);
+		EXPECT(strcmp(ahead.why, in_place.why) == 0);
+		if (!in_place.error)
+			EXPECT(ahead.line == in_place.line);
+		/* Every byte, in order, for a digest of the whole file; or, past a
+		 * stop without whole, the bytes up to it only. */
+		if (whole_read)
+			EXPECT(ahead.bytes.len == doc->len &&
+			       memcmp(ahead.bytes.data, doc->data, doc->len) == 0);
+		else
+			EXPECT(ahead.bytes.len < doc->len &&
+			       memcmp(ahead.bytes.data, doc->data, ahead.bytes.len) == 0);
+		outcome_fini(&ahead);
+	}
 	outcome_fini(&in_place);
-	outcome_fini(&ahead);
 }
 
 UNIT_TEST(mhl2ahead_gives_the_entries_and_bytes_a_reader_in_place_gives)
@@ -251,10 +254,13 @@ UNIT_TEST(mhl2ahead_can_be_freed_before_the_end)
 	dbuf_init(&log.text);
 	make_generation(&doc, 6000, 0, NULL);
 	fd = file_of(&doc);
-	a = mhl2ahead_start(fd, MHL2_DOC_GENERATION, NULL);
-	EXPECT(a != NULL);
-	EXPECT(a && mhl2ahead_next(a, log_entry, &log, &chunk) == 1);
-	mhl2ahead_free(a); /* the thread waiting for a free slot must end */
+	for (int threaded = 0; threaded < 2; threaded++) {
+		EXPECT(lseek(fd, 0, SEEK_SET) == 0);
+		a = mhl2ahead_start(fd, MHL2_DOC_GENERATION, NULL, threaded);
+		EXPECT(a != NULL);
+		EXPECT(a && mhl2ahead_next(a, log_entry, &log, &chunk) == 1);
+		mhl2ahead_free(a); /* threads waiting for a free slot must end */
+	}
 	close(fd);
 	dbuf_free(&log.text);
 	dbuf_free(&doc);
