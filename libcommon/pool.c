@@ -11,6 +11,7 @@
 #include "pool.h"
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -165,6 +166,17 @@ unsigned pool_started(const struct pool *pool)
 	n = pool->started;
 	pthread_mutex_unlock((pthread_mutex_t *)&pool->lock);
 	return n;
+}
+
+unsigned pool_cpus(void)
+{
+	cpu_set_t set;
+	long online;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	online = sysconf(_SC_NPROCESSORS_ONLN);
+	return online > 0 ? (unsigned)online : 1;
 }
 
 unsigned pool_default_threads(unsigned factor, unsigned min, unsigned max)

@@ -58,4 +58,7 @@ unsigned pool_started(const struct pool *pool);
 /** A default worker count: online CPUs times factor, clamped to [min, max]. */
 unsigned pool_default_threads(unsigned factor, unsigned min, unsigned max);
 
+/** The CPUs this process may run on (its affinity, as nproc counts them; else those online). */
+unsigned pool_cpus(void);
+
 #endif

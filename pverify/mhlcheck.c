@@ -25,6 +25,7 @@
 #include "mhl2ahead.h"
 #include "mhl2hist.h"
 #include "mhl2tree.h"
+#include "pool.h"
 #include "signed.h"
 #include "signkey.h"
 #include <dirent.h>
@@ -704,7 +705,7 @@ int mhlcheck_run(struct reading *reading, const char *dir, int rootfd)
 	/* With two cores the workers keep both busy: threads for the parse
 	 * would only add hand-offs. With more, the parse runs beside the
 	 * checks instead of holding them back. */
-	c.ahead_threads = sysconf(_SC_NPROCESSORS_ONLN) > 2;
+	c.ahead_threads = pool_cpus() > 2;
 	c.histfd = openat(rootfd, MHL2_DIR_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (c.histfd < 0) {
 		diag_file_errorf(shown(&c, MHL2_DIR_NAME), "no ASC MHL history: %s", strerror(errno));
