@@ -6,7 +6,9 @@
  * chain records (hashed from the same reads that parse the generation, so
  * each is read once, and what is checked is what was parsed); a generation
  * file the chain does not list, or a missing chain, is reported too. Then
- * the generations, newest first, each read streaming: every <hash> becomes a task for the batch pipeline (the same
+ * the generations, newest first, each read streaming (read, hashed and
+ * parsed ahead on threads of their own where there are cores to spare,
+ * mhl2ahead.h): every <hash> becomes a task for the batch pipeline (the same
  * engine and workers as any manifest), with the digests of the formats no
  * newer generation gave for that path, so each file is checked against the
  * newest digest of each format. With one generation nothing is kept per
