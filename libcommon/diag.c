@@ -105,9 +105,14 @@ static void emitf(const char *path, const char *format, ...)
 	va_end(args);
 }
 
+const char *diag_strerror(int errnum)
+{
+	return errnum == ENOTREGULAR ? "not a regular file" : strerror(errnum);
+}
+
 void diag_file_error(const char *path, int errnum)
 {
-	emitf(path, "%s", strerror(errnum));
+	emitf(path, "%s", diag_strerror(errnum));
 	diag_raise(EXIT_FAILED);
 }
 

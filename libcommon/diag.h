@@ -12,6 +12,7 @@
 #define PTOOLS_DIAG_H
 
 #include "prelude.h"
+#include <errno.h>
 #include <stdarg.h>
 
 enum {
@@ -45,6 +46,17 @@ int diag_status(void);
 
 /** "prog: path: strerror(errnum)" and raise the status to EXIT_FAILED. path may be NULL. */
 void diag_file_error(const char *path, int errnum);
+
+/*
+ * The errno for an entry that is there but is neither a regular file nor a
+ * directory (a FIFO, a device, a socket, a symlink) where only a regular
+ * file will do (open_regular_at): one no open of a file on a local or
+ * network filesystem gives, so that diag_strerror can name it.
+ */
+#define ENOTREGULAR EMEDIUMTYPE
+
+/** strerror(errnum), but "not a regular file" for ENOTREGULAR. */
+const char *diag_strerror(int errnum);
 
 /** "prog: path: message" (printf format) and raise the status to EXIT_FAILED. */
 void diag_file_errorf(const char *path, const char *format, ...)

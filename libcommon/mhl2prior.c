@@ -2,6 +2,7 @@
 /** The newest recorded digests of an ASC MHL history, per path and format (mhl2prior.h). */
 #include "prelude.h"
 #include "mhl2prior.h"
+#include "openread.h"
 #include "hash.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -187,11 +188,12 @@ struct mhl2_prior *mhl2_prior_load(int histfd, const struct mhl2_chain *chain, c
 					 chain->links[i].sequence > chain->links[best].sequence))
 				best = i;
 		done[best] = true;
-		fd = openat(histfd, chain->links[best].path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = open_regular_at(histfd, chain->links[best].path);
 		if (fd < 0) {
 			*name = chain->links[best].path;
-			if (errno == ENOENT) {
-				*why = "listed by the chain but missing";
+			if (errno == ENOENT || errno == ENOTREGULAR) {
+				*why = errno == ENOENT ? "listed by the chain but missing"
+						       : "not a regular file";
 				errno = 0;
 			}
 			goto fail;
@@ -260,7 +262,7 @@ void mhl2_prior_free(struct mhl2_prior *p)
 int mhl2_prior_load_history(int histfd, struct mhl2_chain *chain, bool *chain_found,
 			    struct mhl2_prior **prior, struct mhl2_prior_fault *fault)
 {
-	int fd = openat(histfd, MHL2_CHAIN_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open_regular_at(histfd, MHL2_CHAIN_NAME);
 
 	*fault = (struct mhl2_prior_fault){0};
 	*prior = NULL;
@@ -274,6 +276,10 @@ int mhl2_prior_load_history(int histfd, struct mhl2_chain *chain, bool *chain_fo
 			fault->chain = true;
 			return -1;
 		}
+	} else if (errno == ENOTREGULAR) {
+		fault->chain = true;
+		fault->why = "not a regular file";
+		return -1;
 	} else if (errno != ENOENT) {
 		return -1;
 	}

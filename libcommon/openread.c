@@ -116,3 +116,15 @@ int open_read_at(int dirfd, const char *path, int flags, struct stat *st, bool *
 	}
 	return fd;
 }
+
+int open_regular_at(int dirfd, const char *name)
+{
+	struct stat st;
+	int fd = open_read_at(dirfd, name, OPEN_READ_NOFOLLOW | OPEN_READ_NO_PRESTAT, &st, NULL);
+
+	if (fd == OPEN_READ_NOT_REGULAR) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : ENOTREGULAR;
+		return -1;
+	}
+	return fd;
+}

@@ -11,6 +11,7 @@
 #define PTOOLS_OPENREAD_H
 
 #include "prelude.h"
+#include "diag.h"
 #include <sys/stat.h>
 
 /** Flags of open_read_at. */
@@ -41,5 +42,14 @@ enum open_read_flags {
  * stat: EACCES, say).
  */
 int open_read_at(int dirfd, const char *path, int flags, struct stat *st, bool *have_stat);
+
+/**
+ * A file of a format the tools read themselves (an ASC MHL chain or
+ * generation, a bag's tag file) opened as open_read_at opens content, its
+ * last component not followed: an open that cannot hang on a FIFO, and
+ * nothing but a regular file. Returns the descriptor, or -1 with errno
+ * (EISDIR, ENOTREGULAR (diag.h), or the open's).
+ */
+int open_regular_at(int dirfd, const char *name);
 
 #endif

@@ -2,6 +2,7 @@
 /** A SRC's ASC MHL history, checked and carried into each destination (mhlcarry.h). */
 #include "prelude.h"
 #include "mhlcarry.h"
+#include "openread.h"
 #include "hash.h"
 #include "proto.h"
 #include "xio.h"
@@ -64,7 +65,7 @@ static bool generation_name_ok(const char *name)
 /* The C4 of generation link's file in histfd. 0, or -1 with errno. */
 static int generation_c4(int histfd, const struct mhl2_chain_link *link, char *c4)
 {
-	int fd = openat(histfd, link->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open_regular_at(histfd, link->path);
 	int rc;
 
 	if (fd < 0)
@@ -97,7 +98,7 @@ int mhlcarry_open(struct mhlcarry *carry, const char *src, struct dbuf *path,
 		errno = err;
 		return -1;
 	}
-	fd = openat(carry->histfd, MHL2_CHAIN_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = open_regular_at(carry->histfd, MHL2_CHAIN_NAME);
 	if (fd < 0) {
 		err = errno;
 		if (err == ENOENT && !has_generations(carry->histfd)) {
@@ -134,6 +135,8 @@ int mhlcarry_open(struct mhlcarry *carry, const char *src, struct dbuf *path,
 			if (errno == ENOENT)
 				*reason = "listed by the chain but missing: the history cannot be "
 					  "carried";
+			else if (errno == ENOTREGULAR)
+				*reason = "not a regular file: the history cannot be carried";
 			return -1;
 		}
 		if (strcmp(c4, link->c4) != 0) {
@@ -161,7 +164,7 @@ int mhlcarry_plan(const struct mhlcarry *carry, int rootfd, size_t *from, const 
 		*why = "opening the history";
 		return -1;
 	}
-	fd = openat(histfd, MHL2_CHAIN_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = open_regular_at(histfd, MHL2_CHAIN_NAME);
 	if (fd < 0) {
 		if (errno != ENOENT) {
 			*why = "opening the chain";

@@ -19,7 +19,7 @@ bool stopping(struct copy *copy)
 
 /*
  * Stop the run because of a source (or internal) failure, said by what or
- * else by strerror(err); the first reason wins.
+ * else by diag_strerror(err); the first reason wins.
  */
 void stop_run_why(struct copy *copy, enum stop_reason reason, const char *path, int err,
 		  const char *what)
@@ -27,7 +27,7 @@ void stop_run_why(struct copy *copy, enum stop_reason reason, const char *path, 
 	int none = STOP_NONE;
 
 	if (!what)
-		what = strerror(err);
+		what = diag_strerror(err);
 	diag_file_errorf(path, "%s", what);
 	if (!atomic_compare_exchange_strong(&copy->stop, &none, (int)reason))
 		return;
@@ -66,7 +66,7 @@ void source_error(struct copy *copy, const char *path, int err, const char *what
 		return;
 	}
 	if (!what)
-		what = strerror(err);
+		what = diag_strerror(err);
 	diag_file_errorf(path, "%s: left out", what);
 	if (atomic_fetch_add(&copy->left_out, 1) >= LEFT_OUT_NAMED)
 		return;
@@ -113,7 +113,7 @@ void dest_fail(struct dest *dest, const char *rel, size_t rel_len, int err,
 		return;
 	}
 	if (what)
-		diag_file_errorf(why.data, "%s: %s", what, strerror(err));
+		diag_file_errorf(why.data, "%s: %s", what, diag_strerror(err));
 	else
 		diag_file_error(why.data, err);
 	dbuf_clear(&why);
@@ -121,7 +121,7 @@ void dest_fail(struct dest *dest, const char *rel, size_t rel_len, int err,
 		rec_escape(&why, rel, rel_len);
 	else
 		dbuf_puts(&why, ".");
-	dbuf_printf(&why, ": %s%s%s", what ? what : "", what ? ": " : "", strerror(err));
+	dbuf_printf(&why, ": %s%s%s", what ? what : "", what ? ": " : "", diag_strerror(err));
 	pthread_mutex_lock(&dest->lock);
 	if (!dest->why)
 		dest->why = why.data;

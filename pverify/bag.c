@@ -20,6 +20,7 @@
  */
 #include "prelude.h"
 #include "bag.h"
+#include "openread.h"
 #include "bagit.h"
 #include "diag.h"
 #include "manifest.h"
@@ -138,7 +139,7 @@ bool bag_has_payload_dir(const char *dir)
 /* Read the small tag file name whole into text (at most BAGIT_TAG_FILE_MAX). -1 errno: EFBIG too big. */
 static int read_small(int rootfd, const char *name, struct dbuf *text)
 {
-	int fd = openat(rootfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open_regular_at(rootfd, name);
 	ssize_t got;
 
 	dbuf_clear(text);
@@ -312,9 +313,9 @@ static int read_manifest(struct bag *bag, const struct manifest_file *file)
 	int fd, got, rc = 0;
 
 	dbuf_init(&path);
-	fd = openat(bag->rootfd, file->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = open_regular_at(bag->rootfd, file->name);
 	if (fd < 0 || bagit_lines_init(&lines, fd, bag->latin1) != 0) {
-		bag_error(bag, file->name, 0, "%s", strerror(errno));
+		bag_error(bag, file->name, 0, "%s", diag_strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return errno == ENOMEM ? -1 : 0;
@@ -527,10 +528,10 @@ static void read_fetch(struct bag *bag, struct bag_state *state)
 	size_t len, plen;
 	int fd, got;
 
-	fd = openat(bag->rootfd, BAGIT_FETCH, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = open_regular_at(bag->rootfd, BAGIT_FETCH);
 	if (fd < 0) {
 		if (errno != ENOENT)
-			bag_error(bag, BAGIT_FETCH, 0, "%s", strerror(errno));
+			bag_error(bag, BAGIT_FETCH, 0, "%s", diag_strerror(errno));
 		return;
 	}
 	dbuf_init(&path);
@@ -608,7 +609,7 @@ static void read_info(struct bag *bag, struct bag_state *state)
 	dbuf_init(&text);
 	if (read_small(bag->rootfd, BAGIT_INFO, &text) != 0) {
 		if (errno != ENOENT)
-			bag_error(bag, BAGIT_INFO, 0, "%s", errno == EFBIG ? "too large" : strerror(errno));
+			bag_error(bag, BAGIT_INFO, 0, "%s", errno == EFBIG ? "too large" : diag_strerror(errno));
 	} else if (bagit_parse_tags(text.data ? text.data : "", text.len, bag->latin1, info_tag,
 				    &info, &why) != 0) {
 		bag_error(bag, BAGIT_INFO, 0, "%s", why);
@@ -667,7 +668,7 @@ int bag_read(struct reading *reading, const char *dir, int rootfd, struct bag_st
 	if (read_small(rootfd, BAGIT_DECLARATION, &text) != 0) {
 		bag_error(&bag, BAGIT_DECLARATION, 0, "%s",
 			  errno == ENOENT ? "missing: not a bag"
-			  : errno == EFBIG ? "too large" : strerror(errno));
+			  : errno == EFBIG ? "too large" : diag_strerror(errno));
 		goto out;
 	}
 	if (text.len >= 2 && ((unsigned char)text.data[0] == 0xff || (unsigned char)text.data[0] == 0xfe)) {

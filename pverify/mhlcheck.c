@@ -27,6 +27,7 @@
 #include "mhl2ahead.h"
 #include "mhl2hist.h"
 #include "mhl2tree.h"
+#include "openread.h"
 #include "pool.h"
 #include "signed.h"
 #include "signkey.h"
@@ -553,10 +554,10 @@ static ssize_t list_generations(struct mhlcheck *c, const struct mhl2_chain *cha
 	int fd;
 
 	for (size_t i = 0; i < chain->n; i++) {
-		fd = openat(c->histfd, chain->links[i].path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = open_regular_at(c->histfd, chain->links[i].path);
 		if (fd < 0) {
 			problem(c, history_rel(c, chain->links[i].path), errno == ENOENT
-				? "generation missing (listed in the chain)" : strerror(errno));
+				? "generation missing (listed in the chain)" : diag_strerror(errno));
 			continue;
 		}
 		close(fd);
@@ -714,10 +715,10 @@ int mhlcheck_run(struct reading *reading, const char *dir, int rootfd)
 		diag_raise(EXIT_USAGE);
 		goto out;
 	}
-	fd = openat(c.histfd, MHL2_CHAIN_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = open_regular_at(c.histfd, MHL2_CHAIN_NAME);
 	if (fd < 0) {
 		problem(&c, history_rel(&c, MHL2_CHAIN_NAME), errno == ENOENT
-			? "chain missing: no generation can be proven" : strerror(errno));
+			? "chain missing: no generation can be proven" : diag_strerror(errno));
 		if (reading->signers)
 			goto out; /* nothing to carry a signature: nothing is trusted */
 	} else {
@@ -764,9 +765,11 @@ int mhlcheck_run(struct reading *reading, const char *dir, int rootfd)
 		if (dbuf_printf(&gen_name, "%s/%s", MHL2_DIR_NAME, gens[i].name) != 0)
 			goto out;
 		c.gen_name = gen_name.data;
-		fd = openat(c.histfd, gens[i].name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			continue; /* reported with the chain */
+		fd = open_regular_at(c.histfd, gens[i].name);
+		if (fd < 0) {
+			problem(&c, history_rel(&c, gens[i].name), diag_strerror(errno));
+			continue;
+		}
 		if (i == 0 && reading->audit)
 			expect_paths(&c, fd);
 		(void)read_generation(&c, fd, gens[i].name, i == 0, gens[i].c4);

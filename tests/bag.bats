@@ -416,3 +416,18 @@ hand_bag() {
 	prun pverify --bag bag
 	assert_success
 }
+
+@test "pverify --bag refuses a FIFO in place of a tag file at once, never waiting on it" {
+	mkdir -p src/sub
+	printf 'one' > src/a.txt
+	printf 'two' > src/sub/b.txt
+	run pcopy --bag -a sha256 src bag
+	assert_success
+	for tag in bagit.txt manifest-sha256.txt tagmanifest-sha256.txt bag-info.txt fetch.txt; do
+		rm -rf b && cp -a bag b
+		rm -f "b/$tag" && mkfifo "b/$tag"
+		run timeout -k 5 20 pverify --bag b
+		assert_equal "$status" 1
+		assert_output --partial "b/$tag: not a regular file"
+	done
+}

@@ -1032,3 +1032,35 @@ EOF
 	assert_success
 	assert_output --partial "1 generations checked"
 }
+
+# fifo_in FILE: FILE replaced by a FIFO no one writes to.
+fifo_in() {
+	rm -f "$1"
+	mkfifo "$1"
+}
+
+@test "a FIFO in place of a generation or the chain is refused at once, never waited on" {
+	sealed card
+	cp -a card bare
+	fifo_in card/ascmhl/ascmhl_chain.xml
+	run -1 timeout -k 5 20 pverify card
+	assert_output --partial "card/ascmhl/ascmhl_chain.xml: not a regular file"
+	run -1 timeout -k 5 20 phash --seal --mhl card
+	assert_output --partial "ascmhl/ascmhl_chain.xml: not a regular file"
+	run -1 timeout -k 5 20 pcopy --mhl card copy
+	assert_output --partial "card/ascmhl/ascmhl_chain.xml: not a regular file"
+	assert [ ! -e copy ]
+	# The destination's own history, as pcopy reads it to extend it.
+	mkdir -p dest/ascmhl
+	fifo_in dest/ascmhl/ascmhl_chain.xml
+	run -1 timeout -k 5 20 pcopy --mhl bare dest
+	assert_output --partial "opening the chain: not a regular file"
+	rm -rf card copy && cp -a bare card
+	fifo_in "$(echo card/ascmhl/0001_*.mhl)"
+	run -1 timeout -k 5 20 pverify card
+	assert_output --regexp "card/ascmhl/0001_card_[^:]*\.mhl: not a regular file"
+	run -1 timeout -k 5 20 phash --seal --mhl card
+	assert_output --partial ": not a regular file: no generation added"
+	run -1 timeout -k 5 20 pcopy --mhl card copy
+	assert_output --partial ": not a regular file: the history cannot be carried"
+}
