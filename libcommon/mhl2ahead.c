@@ -319,7 +319,10 @@ static bool replay(const struct dbuf *b, mhl2_entry_fn *fn, void *arg)
 				struct packed_digest pd;
 				struct mhl2_digest *d = &e.digests[k];
 
-				(void)unpack(b, &at, &pd, sizeof(pd));
+				if (!unpack(b, &at, &pd, sizeof(pd))) {
+					errno = EIO; /* cannot be: packed whole above */
+					return false;
+				}
 				d->format = (enum mhl2_format)pd.format;
 				d->value = pd.has_value ? unpack_string(b, &at) : NULL;
 				d->structure = pd.has_structure ? unpack_string(b, &at) : NULL;

@@ -164,9 +164,9 @@ struct mhlcheck {
 	const struct mhl2_entry *expected; /* the <directoryhash> being ended */
 	bool tree_off;            /* the generation cannot be recomputed (noted once) */
 	bool newest;              /* reading the newest generation */
+	bool ahead_threads;       /* parse on threads of their own (mhl2ahead.h) */
 	uint64_t problems;        /* history problems: each fails the run */
 	const struct hash_algo *algo_of[MHL2_FORMATS]; /* each format's, looked up once */
-	bool ahead_threads;       /* parse on threads of their own (mhl2ahead.h) */
 };
 
 /* "DIR/rel" into check->msg_path, for messages. */
