@@ -2,10 +2,13 @@
 /**
  * An ASC MHL file read and parsed ahead on threads (mhl2ahead.h). Each chunk
  * of the file travels in a slot, read (and hashed) by one thread, parsed by
- * another, taken by the caller, in turn; the entries parsed from it are
- * packed into the slot's second buffer (a header, then the strings, NUL-terminated), and is
- * unpacked by the caller into an mhl2_entry whose strings point into that
- * buffer: no allocation per entry on either side.
+ * another, taken by the caller, in turn. The entries parsed from it are
+ * packed into the slot's second buffer (a header, then the strings,
+ * NUL-terminated) and unpacked by the caller into an mhl2_entry whose
+ * strings point into that buffer: no allocation per entry on either side.
+ * The smallest element that makes an entry or a report is a few bytes of
+ * XML and packs into under a hundred, so a slot's entries stay within a
+ * small multiple of its chunk whatever the file holds.
  */
 #include "prelude.h"
 #include "mhl2ahead.h"
@@ -91,7 +94,7 @@ static int pack_entry(void *arg, const struct mhl2_entry *e, uintmax_t line, con
 
 	if (!e) {
 		p.kind = PACKED_MALFORMED;
-		if (dbuf_append(b, &p, sizeof(p)) != 0 || pack_string(b, why ? why : "malformed"))
+		if (dbuf_append(b, &p, sizeof(p)) != 0 || pack_string(b, why ? why : "malformed") != 0)
 			goto nomem;
 		return 0;
 	}
