@@ -40,7 +40,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 /* With several generations, the newest digest of each format per path,
  * gathered from every generation before any task is made (so each file is
  * read once): the entries in the order first met, and an open-addressing
@@ -430,14 +429,15 @@ static int read_generation(struct mhlcheck *c, int fd, const char *name, bool ne
 			   const char *c4)
 {
 	struct hash_ctx *ctx = c4 ? hash_ctx_new(mhl2_format_algo(MHL2_C4)) : NULL;
-	struct mhl2ahead *ahead = !c4 || ctx ? mhl2ahead_start(fd, MHL2_DOC_GENERATION, ctx, c->ahead_threads)
-							  : NULL;
+	struct mhl2ahead *ahead = NULL;
 	struct mhl2ahead_chunk chunk;
 	bool parsing = true;
 	int rc = -1;
 
 	c->tree_off = !newest;
 	c->newest = newest;
+	if (!c4 || ctx)
+		ahead = mhl2ahead_start(fd, MHL2_DOC_GENERATION, ctx, c->ahead_threads);
 	if (!ahead) {
 		diag_file_error(shown(c, c->gen_name), ENOMEM);
 		if (c4)
