@@ -44,7 +44,7 @@ void diag_raise(int status);
 /** The worst status raised so far (thread-safe). */
 int diag_status(void);
 
-/** "prog: path: strerror(errnum)" and raise the status to EXIT_FAILED. path may be NULL. */
+/** "prog: path: diag_strerror(errnum)" and raise the status to EXIT_FAILED. path may be NULL. */
 void diag_file_error(const char *path, int errnum);
 
 /*
