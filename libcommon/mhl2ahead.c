@@ -73,8 +73,9 @@ struct mhl2ahead {
 	bool held;                /* the caller holds the slot after taken */
 	bool read_done;           /* the last slot has been read */
 	bool parse_done;          /* ...and parsed */
-	bool parse_stopped;       /* the parse stopped: without a digest, read no more */
-	bool parse_off;           /* the caller's callback failed: parse no more */
+	/* The parse stopped, or the caller's callback failed: parse no more,
+	 * and without a digest read no more. */
+	bool parse_stopped;
 	bool quit;                /* the caller has gone */
 	/* The caller's: */
 	bool caller_stopped;      /* entries are no longer passed on */
@@ -196,11 +197,7 @@ static void *reading_main(void *arg)
 		if (stop)
 			return NULL;
 		n = read_slot(a, &a->slots[a->read % AHEAD_SLOTS]);
-		pthread_mutex_lock(&a->lock);
-		a->read++;
-		a->read_done = n <= 0;
-		pthread_cond_broadcast(&a->changed);
-		pthread_mutex_unlock(&a->lock);
+		step(a, &a->read, n <= 0 ? &a->read_done : NULL);
 		if (n <= 0)
 			return NULL;
 	}
@@ -217,7 +214,7 @@ static void *parsing_main(void *arg)
 		while (!a->quit && a->parsed == a->read && !a->read_done)
 			pthread_cond_wait(&a->changed, &a->lock);
 		end = a->quit || a->parsed == a->read;
-		if (a->parse_off)
+		if (a->parse_stopped)
 			parsing = false;
 		pthread_mutex_unlock(&a->lock);
 		if (end) {
@@ -390,9 +387,7 @@ int mhl2ahead_next(struct mhl2ahead *a, mhl2_entry_fn *fn, void *arg,
 		chunk->stopped = true;
 		chunk->error = errno ? errno : EIO;
 		a->caller_stopped = true;
-		pthread_mutex_lock(&a->lock);
-		a->parse_off = a->parse_stopped = true;
-		pthread_mutex_unlock(&a->lock);
+		step(a, NULL, &a->parse_stopped);
 		return 1;
 	}
 	if (s->stopped) {
