@@ -9,22 +9,46 @@
  * The smallest element that makes an entry or a report is a few bytes of
  * XML and packs into under a hundred, so a slot's entries stay within a
  * small multiple of its chunk whatever the file holds.
+ *
+ * Pieces. With two parsers or more, the reading thread ends a chunk where
+ * xmlsplit finds a point in the body past the piece size: a chunk that
+ * starts and ends at such points is a piece, parsed alone on a reader of
+ * its own inside a made-up <hashlist><hashes>; every other chunk goes, in
+ * order, to the one main reader, which steps over the pieces. A piece that
+ * parses alone is balanced content, so the main reader's state after it
+ * is what it was before: the entries are those of one parse. Lines are
+ * counted per chunk, and each report's line is moved by the lines the
+ * reader did not see when the caller takes it. Where a piece does not
+ * parse alone, or the main reader fails after stepping over one, the
+ * caller parses the file in place from the last point known to be right
+ * (reread from the file) to the end, passing over the entries it already
+ * gave: what it reports is what one parse reports. Every chunk the main
+ * reader is given ends at a point or at a multiple of the read size, as one
+ * parse fed read by read would be cut (expat's reason for an error can
+ * depend on where its input was cut).
  */
 #include "prelude.h"
 #include "mhl2ahead.h"
 #include "dbuf.h"
+#include "xmlsplit.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#define AHEAD_CHUNK ((size_t)64 << 10)
-/* Chunks in flight: being read, parsed or taken, or waiting for the next step. */
-#define AHEAD_SLOTS 4
+/* Reads are this large, and start at its multiples. */
+#define AHEAD_READ ((size_t)64 << 10)
+#define PIECE_DEFAULT ((size_t)128 << 10)
+#define PARSERS_MAX 8
 /* A malformed element's report, in place of an entry. */
 #define PACKED_MALFORMED 0xffu
+
+/* What a piece is parsed inside. */
+static const char wrap_head[] = "<hashlist version=\"2.0\"><hashes>";
+static const char wrap_tail[] = "</hashes></hashlist>";
 
 /* An entry's fixed part in a slot's buffer (copied out, so unaligned). */
 struct packed {
@@ -46,8 +70,14 @@ struct packed_digest {
 };
 
 struct slot {
-	char *buf;                /* AHEAD_CHUNK bytes */
+	char *buf;                /* cap bytes */
 	size_t len;
+	uint64_t offset;          /* of buf[0] in the file */
+	bool piece;               /* parsed alone (else by the main reader) */
+	bool last;                /* the file ends here, or the read failed */
+	bool parsed;
+	uint64_t lines;           /* line breaks in buf, CR LF as one */
+	bool cr_last, lf_first;   /* buf ends with CR, starts with LF */
 	struct dbuf entries;
 	bool stopped, read_failed;
 	int error;
@@ -55,30 +85,55 @@ struct slot {
 	char why[256];
 };
 
+/* Where a reader packs its entries. */
+struct packer {
+	struct slot *slot;
+	int error;                /* packing an entry ran out of memory */
+};
+
 struct mhl2ahead {
 	int fd;
+	enum mhl2_doc doc;
 	struct hash_ctx *digest;  /* the reading thread's, or NULL */
 	int digest_error;         /* errno of a failed update or read, for the digest */
-	struct mhl2_reader *reader;
-	struct slot slots[AHEAD_SLOTS];
-	struct slot *filling;     /* the slot the reader's entries go to */
-	int pack_error;           /* packing an entry ran out of memory */
-	pthread_t reading, parsing;
-	bool reading_started, parsing_started;
+	struct mhl2_reader *reader; /* the main reader */
+	struct packer packer;     /* ...and where it packs */
+	bool reader_failed;
+	size_t piece, cap;        /* a piece's size; a slot's buffer */
+	bool splitting;           /* pieces are cut */
+	struct xmlsplit split;
+	/* The reading thread's: */
+	uint64_t next_offset;     /* of the next chunk */
+	size_t carry;             /* bytes past the last chunk's end, in its buffer */
+	bool carry_at_point;      /* the last chunk ended at a point */
+	struct slot *slots;
+	size_t nslots;
+	pthread_t reading, parsing[PARSERS_MAX];
+	unsigned nparsing;        /* parsing threads started */
+	bool reading_started;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
 	/* Under lock. Slots are filled in turn: these count those that have
-	 * been read, parsed and given back by the caller since the start. */
-	uint64_t read, parsed, taken;
+	 * been read, claimed by a parser, parsed (all before too) and given
+	 * back by the caller since the start. */
+	uint64_t read, claimed, parsed, taken;
 	bool held;                /* the caller holds the slot after taken */
 	bool read_done;           /* the last slot has been read */
-	bool parse_done;          /* ...and parsed */
-	/* The parse stopped, or the caller's callback failed: parse no more,
-	 * and without a digest read no more. */
-	bool parse_stopped;
+	/* The parse stopped in this slot, or the caller's callback failed
+	 * there (UINT64_MAX: not yet): parse none after it, and without a
+	 * digest read no more. */
+	uint64_t stop_after;
 	bool quit;                /* the caller has gone */
 	/* The caller's: */
 	bool caller_stopped;      /* entries are no longer passed on */
+	bool prev_cr;             /* the last chunk taken ended with CR */
+	uint64_t lines;           /* line breaks before the next chunk taken */
+	uint64_t piece_lines;     /* ...of them in pieces */
+	uint64_t pieces;          /* pieces taken */
+	uint64_t restart;         /* where a reparse would start: after the last piece */
+	uint64_t restart_lines;   /* line breaks before it */
+	uint64_t since_restart;   /* entries and reports passed on since */
+	char why[256];            /* a reparse's reason */
 };
 
 static int pack_string(struct dbuf *b, const char *s)
@@ -86,11 +141,11 @@ static int pack_string(struct dbuf *b, const char *s)
 	return dbuf_append(b, s, strlen(s) + 1);
 }
 
-/* The reader's callback, on the thread: the entry packed into the slot. */
+/* A reader's callback, on a parsing thread: the entry packed into the slot. */
 static int pack_entry(void *arg, const struct mhl2_entry *e, uintmax_t line, const char *why)
 {
-	struct mhl2ahead *a = arg;
-	struct dbuf *b = &a->filling->entries;
+	struct packer *pk = arg;
+	struct dbuf *b = &pk->slot->entries;
 	struct packed p = {.line = line};
 
 	if (!e) {
@@ -119,7 +174,7 @@ static int pack_entry(void *arg, const struct mhl2_entry *e, uintmax_t line, con
 	}
 	return 0;
 nomem:
-	a->pack_error = errno ? errno : ENOMEM;
+	pk->error = errno ? errno : ENOMEM;
 	return -1;
 }
 
@@ -135,60 +190,198 @@ static void step(struct mhl2ahead *a, uint64_t *count, bool *flag)
 	pthread_mutex_unlock(&a->lock);
 }
 
-/* Read the next chunk into s and hash it; returns read's result. */
-static ssize_t read_slot(struct mhl2ahead *a, struct slot *s)
+/* The caller stops the parse at the slot it holds. */
+static void stop_here(struct mhl2ahead *a)
 {
-	ssize_t n;
-
-	dbuf_clear(&s->entries);
-	s->stopped = s->read_failed = false;
-	s->error = 0;
-	do
-		n = read(a->fd, s->buf, AHEAD_CHUNK);
-	while (n < 0 && errno == EINTR);
-	s->len = n > 0 ? (size_t)n : 0;
-	if (n < 0) {
-		s->read_failed = true;
-		s->error = a->digest_error = errno;
-	} else if (n > 0 && a->digest && !a->digest_error &&
-		   hash_ctx_update(a->digest, s->buf, s->len) != 0) {
-		a->digest_error = errno ? errno : EIO;
-	}
-	return n;
+	pthread_mutex_lock(&a->lock);
+	if (a->taken < a->stop_after)
+		a->stop_after = a->taken;
+	pthread_cond_broadcast(&a->changed);
+	pthread_mutex_unlock(&a->lock);
 }
 
-/* Parse the chunk read into s, packing its entries; false when the parse stopped there. */
-static bool parse_slot(struct mhl2ahead *a, struct slot *s)
+/* Read up to n bytes at the end of s, hashing them; returns read's result. */
+static ssize_t read_more(struct mhl2ahead *a, struct slot *s, size_t n)
 {
-	const char *why;
+	ssize_t got;
 
-	if (s->read_failed)
-		return true;
-	a->filling = s;
-	a->pack_error = 0;
-	if (mhl2_feed(a->reader, s->buf, s->len, s->len == 0, &why) == 0)
-		return true;
+	do
+		got = read(a->fd, s->buf + s->len, n);
+	while (got < 0 && errno == EINTR);
+	if (got < 0) {
+		s->read_failed = s->last = true;
+		s->error = a->digest_error = errno;
+		return got;
+	}
+	if (got > 0 && a->digest && !a->digest_error &&
+	    hash_ctx_update(a->digest, s->buf + s->len, (size_t)got) != 0)
+		a->digest_error = errno ? errno : EIO;
+	s->len += (size_t)got;
+	if (got == 0)
+		s->last = true;
+	return got;
+}
+
+/*
+ * Fill s with the file's next chunk (prev: the chunk before, whose buffer
+ * holds the bytes past its end): up to a point past the piece size, where
+ * the file ends, or where the next read would not fit.
+ */
+static void fill_slot(struct mhl2ahead *a, struct slot *s, const struct slot *prev)
+{
+	bool starts_at_point = a->carry_at_point, ends_at_point = false;
+	size_t scanned = 0;
+
+	dbuf_clear(&s->entries);
+	s->len = 0;
+	s->stopped = s->read_failed = s->last = s->parsed = false;
+	s->cr_last = s->lf_first = false;
+	s->lines = 0;
+	s->error = 0;
+	s->offset = a->next_offset;
+	if (a->carry > 0) {
+		memcpy(s->buf, prev->buf + prev->len, a->carry);
+		s->len = a->carry;
+		a->carry = 0;
+	}
+	for (;;) {
+		size_t want = AHEAD_READ - (size_t)((s->offset + s->len) % AHEAD_READ);
+
+		if (a->splitting && scanned < s->len) {
+			size_t from = scanned < a->piece ? a->piece - scanned : 0;
+			size_t at = xmlsplit_scan(&a->split, s->buf + scanned, s->len - scanned, from);
+
+			scanned += at;
+			if (scanned < s->len) {
+				a->carry = s->len - scanned;
+				s->len = scanned;
+				ends_at_point = true;
+				break;
+			}
+		}
+		if (want > a->cap - s->len || read_more(a, s, want) <= 0)
+			break;
+	}
+	s->piece = a->splitting && starts_at_point && ends_at_point;
+	a->carry_at_point = ends_at_point;
+	a->next_offset = s->offset + s->len;
+}
+
+/* How many bytes of the 8 in w are c (eight at a time: a chunk is all read). */
+static unsigned count_byte(uint64_t w, unsigned char c)
+{
+	const uint64_t low7 = 0x7f7f7f7f7f7f7f7fu;
+	uint64_t x = w ^ (0x0101010101010101u * c);
+
+	/* A byte's top bit set where it was 0, and only there. */
+	return (unsigned)__builtin_popcountll(~(((x & low7) + low7) | x | low7));
+}
+
+/* Count the line breaks in s as expat does: CR, LF and CR LF each one. */
+static void count_lines(struct slot *s)
+{
+	const char *p = s->buf, *end = s->buf + s->len;
+	uint64_t n = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= s->len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + i, 8);
+		n += count_byte(w, '\n');
+	}
+	for (; i < s->len; i++)
+		n += p[i] == '\n';
+	for (const char *cr = memchr(p, '\r', s->len); cr;
+	     cr = memchr(cr + 1, '\r', (size_t)(end - cr - 1)))
+		if (cr + 1 == end || cr[1] != '\n')
+			n++;
+	s->lines = n;
+	s->cr_last = s->len > 0 && end[-1] == '\r';
+	s->lf_first = s->len > 0 && s->buf[0] == '\n';
+}
+
+/* Note where the parse of s stopped: the reader's reason, or errno. */
+static void stopped_at(struct slot *s, int error, const char *why, uintmax_t line)
+{
 	s->stopped = true;
-	s->error = a->pack_error ? a->pack_error : errno;
-	if (!s->error) {
-		s->line = mhl2_line(a->reader);
+	s->error = error;
+	if (!error) {
+		s->line = line;
 		snprintf(s->why, sizeof(s->why), "%s", why ? why : "malformed");
 	}
-	return false;
+}
+
+/* s, a piece, on a reader of its own inside the made-up elements. */
+static void parse_piece(struct mhl2ahead *a, struct slot *s)
+{
+	struct packer pk = {.slot = s};
+	struct mhl2_reader *r = mhl2_reader_new(a->doc, pack_entry, &pk);
+	const char *why = NULL;
+
+	if (!r) {
+		stopped_at(s, errno ? errno : ENOMEM, NULL, 0);
+		return;
+	}
+	errno = 0;
+	if (mhl2_feed(r, wrap_head, sizeof(wrap_head) - 1, false, &why) != 0 ||
+	    mhl2_feed(r, s->buf, s->len, false, &why) != 0 ||
+	    mhl2_feed(r, wrap_tail, sizeof(wrap_tail) - 1, true, &why) != 0)
+		stopped_at(s, pk.error ? pk.error : errno, why, mhl2_line(r));
+	mhl2_reader_free(r);
+}
+
+/* s on the main reader, cut where reads end, the last chunk then an empty final feed. */
+static void parse_in_order(struct mhl2ahead *a, struct slot *s)
+{
+	const char *why = NULL;
+	size_t at = 0;
+
+	if (a->reader_failed)
+		return;
+	a->packer = (struct packer){.slot = s};
+	errno = 0;
+	while (at < s->len) {
+		size_t n = AHEAD_READ - (size_t)((s->offset + at) % AHEAD_READ);
+
+		if (n > s->len - at)
+			n = s->len - at;
+		if (mhl2_feed(a->reader, s->buf + at, n, false, &why) != 0)
+			goto failed;
+		at += n;
+	}
+	if (!s->last || mhl2_feed(a->reader, s->buf, 0, true, &why) == 0)
+		return;
+failed:
+	a->reader_failed = true;
+	stopped_at(s, a->packer.error ? a->packer.error : errno, why, mhl2_line(a->reader));
+}
+
+static void parse_slot(struct mhl2ahead *a, struct slot *s)
+{
+	if (a->splitting)
+		count_lines(s); /* only pieces move lines */
+	if (s->read_failed)
+		return;
+	if (s->piece)
+		parse_piece(a, s);
+	else
+		parse_in_order(a, s);
 }
 
 /* The reading thread: each chunk into the next free slot, and the digest. */
 static void *reading_main(void *arg)
 {
 	struct mhl2ahead *a = arg;
+	const struct slot *prev = NULL;
+	struct slot *s;
 	bool stop;
-	ssize_t n;
 
 	for (;;) {
 		pthread_mutex_lock(&a->lock);
-		while (!a->quit && a->read - a->taken == AHEAD_SLOTS)
+		while (!a->quit && a->read - a->taken == a->nslots)
 			pthread_cond_wait(&a->changed, &a->lock);
-		stop = a->quit || (a->parse_stopped && !a->digest);
+		stop = a->quit || (a->stop_after != UINT64_MAX && !a->digest);
 		if (stop && !a->quit) {
 			a->read_done = true;
 			pthread_cond_broadcast(&a->changed);
@@ -196,71 +389,108 @@ static void *reading_main(void *arg)
 		pthread_mutex_unlock(&a->lock);
 		if (stop)
 			return NULL;
-		n = read_slot(a, &a->slots[a->read % AHEAD_SLOTS]);
-		step(a, &a->read, n <= 0 ? &a->read_done : NULL);
-		if (n <= 0)
+		s = &a->slots[a->read % a->nslots];
+		fill_slot(a, s, prev);
+		prev = s;
+		step(a, &a->read, s->last ? &a->read_done : NULL);
+		if (s->last)
 			return NULL;
 	}
 }
 
-/* The parsing thread: each slot read, through the reader, its entries packed. */
+/* A parsing thread: the next slot read, a piece alone, any other once
+ * the slots before it are parsed (the main reader takes them in order). */
 static void *parsing_main(void *arg)
 {
 	struct mhl2ahead *a = arg;
-	bool parsing = true, end;
+	struct slot *s;
+	uint64_t i;
+	bool skip;
 
 	for (;;) {
 		pthread_mutex_lock(&a->lock);
-		while (!a->quit && a->parsed == a->read && !a->read_done)
+		while (!a->quit && a->claimed == a->read && !a->read_done)
 			pthread_cond_wait(&a->changed, &a->lock);
-		end = a->quit || a->parsed == a->read;
-		if (a->parse_stopped)
-			parsing = false;
-		pthread_mutex_unlock(&a->lock);
-		if (end) {
-			step(a, NULL, &a->parse_done);
+		if (a->quit || a->claimed == a->read) {
+			pthread_mutex_unlock(&a->lock);
 			return NULL;
 		}
-		if (parsing && !parse_slot(a, &a->slots[a->parsed % AHEAD_SLOTS])) {
-			parsing = false;
-			step(a, NULL, &a->parse_stopped);
-		}
-		step(a, &a->parsed, NULL);
+		i = a->claimed++;
+		s = &a->slots[i % a->nslots];
+		while (!s->piece && !a->quit && a->parsed < i)
+			pthread_cond_wait(&a->changed, &a->lock);
+		skip = a->quit || i > a->stop_after;
+		pthread_mutex_unlock(&a->lock);
+		if (!skip)
+			parse_slot(a, s);
+		pthread_mutex_lock(&a->lock);
+		s->parsed = true;
+		if (s->stopped && i < a->stop_after)
+			a->stop_after = i;
+		while (a->parsed < a->read && a->slots[a->parsed % a->nslots].parsed)
+			a->parsed++;
+		pthread_cond_broadcast(&a->changed);
+		pthread_mutex_unlock(&a->lock);
 	}
 }
 
 struct mhl2ahead *mhl2ahead_start(int fd, enum mhl2_doc doc, struct hash_ctx *digest,
-				   bool threaded)
+				   unsigned parsers, size_t piece)
 {
 	struct mhl2ahead *a = calloc(1, sizeof(*a));
+	struct stat st;
 	int error;
 
 	if (!a)
 		return NULL;
 	a->fd = fd;
+	a->doc = doc;
 	a->digest = digest;
+	a->stop_after = UINT64_MAX;
+	if (parsers > PARSERS_MAX)
+		parsers = PARSERS_MAX;
+	/* A piece that does not parse alone is reread: a regular file only. */
+	a->splitting = parsers >= 2 && doc == MHL2_DOC_GENERATION && fstat(fd, &st) == 0 &&
+		       S_ISREG(st.st_mode);
+	a->piece = piece ? piece : PIECE_DEFAULT;
+	a->cap = a->splitting ? a->piece + 2 * AHEAD_READ : AHEAD_READ;
+	a->nslots = parsers > 1 ? 2 * (size_t)parsers + 2 : parsers == 1 ? 4 : 1;
+	xmlsplit_init(&a->split, "hashlist", "hashes");
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->changed, NULL);
-	for (size_t i = 0; i < AHEAD_SLOTS; i++)
+	a->slots = calloc(a->nslots, sizeof(*a->slots));
+	if (!a->slots)
+		goto fail;
+	for (size_t i = 0; i < a->nslots; i++)
 		dbuf_init(&a->slots[i].entries);
-	a->reader = mhl2_reader_new(doc, pack_entry, a);
+	a->reader = mhl2_reader_new(doc, pack_entry, &a->packer);
 	if (!a->reader)
 		goto fail;
-	for (size_t i = 0; i < AHEAD_SLOTS; i++) {
-		a->slots[i].buf = malloc(AHEAD_CHUNK);
+	for (size_t i = 0; i < a->nslots; i++) {
+		a->slots[i].buf = malloc(a->cap);
 		if (!a->slots[i].buf)
 			goto fail;
 	}
-	if (threaded && pthread_create(&a->parsing, NULL, parsing_main, a) == 0) {
-		a->parsing_started = true;
-		if (pthread_create(&a->reading, NULL, reading_main, a) == 0) {
-			a->reading_started = true;
-		} else {
-			/* Read nothing yet: the parsing thread ends, and this runs inline. */
-			step(a, NULL, &a->quit);
-			pthread_join(a->parsing, NULL);
-			a->parsing_started = a->quit = a->parse_done = false;
-		}
+	for (unsigned i = 0; i < parsers; i++) {
+		if (pthread_create(&a->parsing[i], NULL, parsing_main, a) != 0)
+			break;
+		a->nparsing++;
+	}
+	if (a->nparsing < 2)
+		a->splitting = false; /* nothing to parse pieces beside the main reader */
+	if (!a->splitting)
+		a->cap = AHEAD_READ;
+	if (a->nparsing > 0 && pthread_create(&a->reading, NULL, reading_main, a) == 0) {
+		a->reading_started = true;
+	} else if (a->nparsing > 0) {
+		/* Read nothing yet: the parsing threads end, and this runs inline. */
+		step(a, NULL, &a->quit);
+		for (unsigned i = 0; i < a->nparsing; i++)
+			pthread_join(a->parsing[i], NULL);
+		a->nparsing = 0;
+		a->quit = false;
+		a->splitting = false;
+		a->cap = AHEAD_READ;
 	}
 	return a;
 fail:
@@ -289,8 +519,16 @@ static const char *unpack_string(const struct dbuf *b, size_t *at)
 	return s;
 }
 
-/* Pass the slot's entries on to fn; false when fn failed (errno set). */
-static bool replay(const struct dbuf *b, mhl2_entry_fn *fn, void *arg)
+/* A report's line moved by the lines its reader did not see (0: no line). */
+static uintmax_t moved(uintmax_t line, uint64_t by)
+{
+	return line ? line + by : 0;
+}
+
+/* Pass the slot's entries on to fn, their lines moved by lines, counting
+ * them in *count; false when fn failed (errno set). */
+static bool replay(const struct dbuf *b, mhl2_entry_fn *fn, void *arg, uint64_t lines,
+		   uint64_t *count)
 {
 	struct packed p;
 	size_t at = 0;
@@ -299,6 +537,7 @@ static bool replay(const struct dbuf *b, mhl2_entry_fn *fn, void *arg)
 		struct mhl2_entry e = {0};
 		int rc;
 
+		p.line = moved(p.line, lines);
 		if (p.kind == PACKED_MALFORMED) {
 			const char *why = unpack_string(b, &at);
 
@@ -332,6 +571,7 @@ static bool replay(const struct dbuf *b, mhl2_entry_fn *fn, void *arg)
 		}
 		if (rc != 0)
 			return false;
+		(*count)++;
 	}
 	return true;
 }
@@ -341,11 +581,15 @@ static struct slot *next_inline(struct mhl2ahead *a)
 {
 	struct slot *s = &a->slots[0];
 
-	if (a->read_done || (a->parse_stopped && !a->digest))
+	if (a->read_done || (a->stop_after != UINT64_MAX && !a->digest))
 		return NULL;
-	a->read_done = read_slot(a, s) <= 0;
-	if (!a->parse_stopped && !parse_slot(a, s))
-		a->parse_stopped = true;
+	fill_slot(a, s, NULL);
+	a->read_done = s->last;
+	if (a->stop_after == UINT64_MAX) {
+		parse_slot(a, s);
+		if (s->stopped)
+			a->stop_after = 0;
+	}
 	return s;
 }
 
@@ -360,20 +604,94 @@ static struct slot *next_threaded(struct mhl2ahead *a)
 		a->taken++;
 		pthread_cond_broadcast(&a->changed);
 	}
-	while (a->taken == a->parsed && !a->parse_done)
+	while (a->taken == a->parsed && !(a->read_done && a->taken == a->read))
 		pthread_cond_wait(&a->changed, &a->lock);
 	if (a->taken < a->parsed) {
 		a->held = true;
-		s = &a->slots[a->taken % AHEAD_SLOTS];
+		s = &a->slots[a->taken % a->nslots];
 	}
 	pthread_mutex_unlock(&a->lock);
 	return s;
 }
 
+/* What a reparse passes on: fn's, after the entries already given. */
+struct reparse {
+	mhl2_entry_fn *fn;
+	void *arg;
+	uint64_t skip;            /* entries and reports given already */
+	uint64_t lines;           /* line breaks before where it started */
+	int error;                /* fn's errno, when it failed */
+};
+
+static int reparse_entry(void *arg, const struct mhl2_entry *e, uintmax_t line, const char *why)
+{
+	struct reparse *rp = arg;
+	struct mhl2_entry moved_entry;
+	int rc;
+
+	if (rp->skip > 0) {
+		rp->skip--;
+		return 0;
+	}
+	if (e) {
+		moved_entry = *e;
+		moved_entry.line = moved(e->line, rp->lines);
+		e = &moved_entry;
+	}
+	rc = rp->fn(rp->arg, e, moved(line, rp->lines), why);
+	if (rc != 0)
+		rp->error = errno ? errno : EIO;
+	return rc;
+}
+
+/*
+ * The parse in place from offset (a point in the body, after lines line
+ * breaks) to the end, the file reread there, its first skip entries and
+ * reports passed over; where it stops goes into chunk.
+ */
+static void reparse(struct mhl2ahead *a, uint64_t offset, uint64_t lines, uint64_t skip,
+		    mhl2_entry_fn *fn, void *arg, struct mhl2ahead_chunk *chunk)
+{
+	struct reparse rp = {.fn = fn, .arg = arg, .skip = skip, .lines = lines};
+	struct mhl2_reader *r = mhl2_reader_new(a->doc, reparse_entry, &rp);
+	char *buf = malloc(AHEAD_READ);
+	const char *why = NULL;
+	ssize_t n = -1;
+	bool ok = false;
+
+	errno = 0;
+	if (!r || !buf)
+		goto out;
+	if (mhl2_feed(r, wrap_head, sizeof(wrap_head) - 1, false, &why) != 0)
+		goto out;
+	do {
+		do
+			n = pread(a->fd, buf, AHEAD_READ - (size_t)(offset % AHEAD_READ), (off_t)offset);
+		while (n < 0 && errno == EINTR);
+		if (n < 0 || mhl2_feed(r, buf, (size_t)n, n == 0, &why) != 0)
+			goto out;
+		offset += (uint64_t)n;
+	} while (n > 0);
+	ok = true;
+out:
+	if (!ok) {
+		chunk->stopped = true;
+		chunk->error = rp.error ? rp.error : !r || !buf ? ENOMEM : errno;
+		if (!chunk->error) {
+			snprintf(a->why, sizeof(a->why), "%s", why ? why : "malformed");
+			chunk->why = a->why;
+			chunk->line = moved(mhl2_line(r), lines);
+		}
+	}
+	mhl2_reader_free(r);
+	free(buf);
+}
+
 int mhl2ahead_next(struct mhl2ahead *a, mhl2_entry_fn *fn, void *arg,
 		   struct mhl2ahead_chunk *chunk)
 {
-	struct slot *s = a->parsing_started ? next_threaded(a) : next_inline(a);
+	struct slot *s = a->nparsing > 0 ? next_threaded(a) : next_inline(a);
+	uint64_t lines, count = 0;
 
 	if (!s)
 		return 0;
@@ -381,14 +699,27 @@ int mhl2ahead_next(struct mhl2ahead *a, mhl2_entry_fn *fn, void *arg,
 					  .read_failed = s->read_failed};
 	if (s->read_failed)
 		chunk->error = s->error;
+	/* Lines, as expat counts them: a CR LF across two chunks is one. */
+	lines = s->lines - (a->prev_cr && s->lf_first ? 1 : 0);
+	a->prev_cr = s->cr_last;
 	if (a->caller_stopped)
-		return 1;
-	if (!replay(&s->entries, fn, arg)) {
+		goto out;
+	if (s->stopped && !s->error && (s->piece || a->pieces)) {
+		/* Not what one parse would say, or not where: parse in place. */
+		if (s->piece)
+			reparse(a, s->offset, a->lines, 0, fn, arg, chunk);
+		else
+			reparse(a, a->restart, a->restart_lines, a->since_restart, fn, arg, chunk);
+		a->caller_stopped = true;
+		stop_here(a);
+		goto out;
+	}
+	if (!replay(&s->entries, fn, arg, s->piece ? a->lines : a->piece_lines, &count)) {
 		chunk->stopped = true;
 		chunk->error = errno ? errno : EIO;
 		a->caller_stopped = true;
-		step(a, NULL, &a->parse_stopped);
-		return 1;
+		stop_here(a);
+		goto out;
 	}
 	if (s->stopped) {
 		chunk->stopped = true;
@@ -396,8 +727,25 @@ int mhl2ahead_next(struct mhl2ahead *a, mhl2_entry_fn *fn, void *arg,
 		chunk->why = s->why;
 		chunk->line = s->line;
 		a->caller_stopped = true;
+		stop_here(a);
 	}
+	if (s->piece) {
+		a->pieces++;
+		a->piece_lines += lines;
+		a->restart = s->offset + s->len;
+		a->restart_lines = a->lines + lines;
+		a->since_restart = 0;
+	} else {
+		a->since_restart += count;
+	}
+out:
+	a->lines += lines;
 	return 1;
+}
+
+uint64_t mhl2ahead_pieces(const struct mhl2ahead *a)
+{
+	return a->pieces;
 }
 
 int mhl2ahead_digest_status(const struct mhl2ahead *a)
@@ -419,13 +767,14 @@ void mhl2ahead_free(struct mhl2ahead *a)
 	pthread_mutex_unlock(&a->lock);
 	if (a->reading_started)
 		pthread_join(a->reading, NULL);
-	if (a->parsing_started)
-		pthread_join(a->parsing, NULL);
+	for (unsigned i = 0; i < a->nparsing; i++)
+		pthread_join(a->parsing[i], NULL);
 	mhl2_reader_free(a->reader);
-	for (size_t i = 0; i < AHEAD_SLOTS; i++) {
+	for (size_t i = 0; a->slots && i < a->nslots; i++) {
 		free(a->slots[i].buf);
 		dbuf_free(&a->slots[i].entries);
 	}
+	free(a->slots);
 	pthread_cond_destroy(&a->changed);
 	pthread_mutex_destroy(&a->lock);
 	free(a);

@@ -163,7 +163,7 @@ struct mhlcheck {
 	const struct mhl2_entry *expected; /* the <directoryhash> being ended */
 	bool tree_off;            /* the generation cannot be recomputed (noted once) */
 	bool newest;              /* reading the newest generation */
-	bool ahead_threads;       /* parse on threads of their own (mhl2ahead.h) */
+	unsigned ahead_parsers;   /* threads parsing a generation (mhl2ahead.h) */
 	uint64_t problems;        /* history problems: each fails the run */
 	const struct hash_algo *algo_of[MHL2_FORMATS]; /* each format's, looked up once */
 };
@@ -437,7 +437,7 @@ static int read_generation(struct mhlcheck *c, int fd, const char *name, bool ne
 	c->tree_off = !newest;
 	c->newest = newest;
 	if (!c4 || ctx)
-		ahead = mhl2ahead_start(fd, MHL2_DOC_GENERATION, ctx, c->ahead_threads);
+		ahead = mhl2ahead_start(fd, MHL2_DOC_GENERATION, ctx, c->ahead_parsers, 0);
 	if (!ahead) {
 		diag_file_error(shown(c, c->gen_name), ENOMEM);
 		if (c4)
@@ -707,8 +707,11 @@ int mhlcheck_run(struct reading *reading, const char *dir, int rootfd)
 		c.algo_of[f] = mhl2_format_algo((enum mhl2_format)f);
 	/* With two cores the workers keep both busy: threads for the parse
 	 * would only add hand-offs. With more, the parse runs beside the
-	 * checks instead of holding them back. */
-	c.ahead_threads = pool_cpus() > 2;
+	 * checks instead of holding them back; with many, one parser would be
+	 * what everything waits for, so the body is parsed in pieces by
+	 * several, about one for every three cores (not tuned). */
+	c.ahead_parsers = pool_cpus() <= 2 ? 0 : pool_cpus() / 3 < 1 ? 1
+			: pool_cpus() / 3 > 6 ? 6 : pool_cpus() / 3;
 	c.histfd = openat(rootfd, MHL2_DIR_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (c.histfd < 0) {
 		diag_file_errorf(shown(&c, MHL2_DIR_NAME), "no ASC MHL history: %s", strerror(errno));

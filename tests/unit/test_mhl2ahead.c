@@ -94,6 +94,7 @@ struct outcome {
 	uintmax_t line;
 	char why[256];
 	struct dbuf bytes;        /* what the chunks held, in order */
+	uint64_t pieces;          /* chunks parsed alone */
 };
 
 static void outcome_init(struct outcome *o, size_t fail_at)
@@ -133,11 +134,19 @@ static void parse_in_place(const struct dbuf *doc, struct outcome *o)
 	mhl2_reader_free(r);
 }
 
-static void parse_ahead(const struct dbuf *doc, bool whole, bool threaded, struct outcome *o)
+/* How the parse ahead runs: inline, one parser, pieces (default and small). */
+static const struct how {
+	unsigned parsers;
+	size_t piece;
+} hows[] = {{0, 0}, {1, 0}, {3, 0}, {3, 300}, {2, 5000}};
+
+static void parse_ahead(const struct dbuf *doc, bool whole, const struct how *how,
+			struct outcome *o)
 {
 	int fd = file_of(doc);
 	struct hash_ctx *digest = whole ? hash_ctx_new(hash_lookup("sha512")) : NULL;
-	struct mhl2ahead *a = fd >= 0 ? mhl2ahead_start(fd, MHL2_DOC_GENERATION, digest, threaded) : NULL;
+	struct mhl2ahead *a = fd >= 0 ? mhl2ahead_start(fd, MHL2_DOC_GENERATION, digest,
+							how->parsers, how->piece) : NULL;
 	struct mhl2ahead_chunk chunk;
 	int more = -1;
 
@@ -154,6 +163,8 @@ static void parse_ahead(const struct dbuf *doc, bool whole, bool threaded, struc
 		}
 	}
 	EXPECT(more == 0);
+	if (a)
+		o->pieces = mhl2ahead_pieces(a);
 	/* The digest, hashed on the reading thread, is of every byte. */
 	if (a && digest) {
 		unsigned char got[64], want[64];
@@ -173,17 +184,22 @@ static void parse_ahead(const struct dbuf *doc, bool whole, bool threaded, struc
 		close(fd);
 }
 
-/* Parsed ahead, on threads and inline, doc gives what it gives in place. */
-static void expect_same(const struct dbuf *doc, size_t fail_at, bool whole, bool whole_read)
+/* Parsed ahead, every way, doc gives what it gives in place; returns the
+ * most chunks parsed alone in any one way. */
+static uint64_t expect_same(const struct dbuf *doc, size_t fail_at, bool whole, bool whole_read)
 {
 	struct outcome in_place, ahead;
+	uint64_t pieces = 0;
 
 	outcome_init(&in_place, fail_at);
 	parse_in_place(doc, &in_place);
 	EXPECT(in_place.log.text.len > 0);
-	for (int threaded = 0; threaded < 2; threaded++) {
+	for (size_t h = 0; h < sizeof(hows) / sizeof(hows[0]); h++) {
 		outcome_init(&ahead, fail_at);
-		parse_ahead(doc, whole, threaded, &ahead);
+		parse_ahead(doc, whole, &hows[h], &ahead);
+		if (hows[h].parsers < 2)
+			EXPECT(ahead.pieces == 0);
+		pieces = ahead.pieces > pieces ? ahead.pieces : pieces;
 		EXPECT(ahead.log.text.len == in_place.log.text.len &&
 		       memcmp(ahead.log.text.data, in_place.log.text.data, in_place.log.text.len) == 0);
 		EXPECT(ahead.stopped == in_place.stopped && ahead.error == in_place.error);
@@ -195,12 +211,13 @@ static void expect_same(const struct dbuf *doc, size_t fail_at, bool whole, bool
 		if (whole_read)
 			EXPECT(ahead.bytes.len == doc->len &&
 			       memcmp(ahead.bytes.data, doc->data, doc->len) == 0);
-		else
-			EXPECT(ahead.bytes.len < doc->len &&
+		else /* (pieces in flight may hold the whole file) */
+			EXPECT((ahead.bytes.len < doc->len || hows[h].parsers > 1) &&
 			       memcmp(ahead.bytes.data, doc->data, ahead.bytes.len) == 0);
 		outcome_fini(&ahead);
 	}
 	outcome_fini(&in_place);
+	return pieces;
 }
 
 UNIT_TEST(mhl2ahead_gives_the_entries_and_bytes_a_reader_in_place_gives)
@@ -211,7 +228,7 @@ UNIT_TEST(mhl2ahead_gives_the_entries_and_bytes_a_reader_in_place_gives)
 	/* About 1.5 MB: many more chunks than are in flight at once. */
 	make_generation(&doc, 6000, 0, NULL);
 	EXPECT(doc.len > (size_t)1 << 20);
-	expect_same(&doc, 0, true, true);
+	EXPECT(expect_same(&doc, 0, true, true) > 1000);
 	expect_same(&doc, 0, false, true);
 	/* A malformed entry is reported in its place and the parse goes on. */
 	make_generation(&doc, 6000, 3000, "<hash><path size=\"x\">bad size</path><md5>00</md5></hash>");
@@ -254,14 +271,109 @@ UNIT_TEST(mhl2ahead_can_be_freed_before_the_end)
 	dbuf_init(&log.text);
 	make_generation(&doc, 6000, 0, NULL);
 	fd = file_of(&doc);
-	for (int threaded = 0; threaded < 2; threaded++) {
+	for (size_t h = 0; h < sizeof(hows) / sizeof(hows[0]); h++) {
 		EXPECT(lseek(fd, 0, SEEK_SET) == 0);
-		a = mhl2ahead_start(fd, MHL2_DOC_GENERATION, NULL, threaded);
+		a = mhl2ahead_start(fd, MHL2_DOC_GENERATION, NULL, hows[h].parsers, hows[h].piece);
 		EXPECT(a != NULL);
 		EXPECT(a && mhl2ahead_next(a, log_entry, &log, &chunk) == 1);
 		mhl2ahead_free(a); /* threads waiting for a free slot must end */
 	}
 	close(fd);
 	dbuf_free(&log.text);
+	dbuf_free(&doc);
+}
+
+/* doc with each "\n" made eol. */
+static void line_ends(struct dbuf *doc, const char *eol)
+{
+	struct dbuf out;
+
+	dbuf_init(&out);
+	for (size_t i = 0; i < doc->len; i++)
+		if (doc->data[i] == '\n')
+			dbuf_puts(&out, eol);
+		else
+			dbuf_putc(&out, doc->data[i]);
+	dbuf_clear(doc);
+	dbuf_append(doc, out.data, out.len);
+	dbuf_free(&out);
+}
+
+UNIT_TEST(mhl2ahead_pieces_report_the_lines_one_parse_reports)
+{
+	static const char *const eols[] = {"\n", "\r\n", "\r", "\n\r"};
+	struct dbuf doc;
+
+	dbuf_init(&doc);
+	/* Problems far into the body, in pieces parsed alone, whatever ends
+	 * the lines: lines counted as expat counts them. */
+	for (size_t e = 0; e < sizeof(eols) / sizeof(eols[0]); e++) {
+		make_generation(&doc, 3000, 2500, "<hash><path size=\"x\">bad\nsize</path><md5>00</md5></hash>");
+		line_ends(&doc, eols[e]);
+		EXPECT(expect_same(&doc, 0, true, true) > 100);
+		make_generation(&doc, 3000, 2500, "<hash><path>broken\n</hash>");
+		line_ends(&doc, eols[e]);
+		expect_same(&doc, 0, true, true);
+	}
+	dbuf_free(&doc);
+}
+
+UNIT_TEST(mhl2ahead_pieces_stop_where_one_parse_stops_wherever_the_file_is_cut)
+{
+	struct dbuf doc, cut;
+
+	dbuf_init(&doc);
+	dbuf_init(&cut);
+	make_generation(&doc, 300, 200, "<hash><path size=\"x\">bad size</path><md5>00</md5></hash>");
+	/* Cut anywhere past the head: in a tag, a piece, the tail. */
+	for (size_t at = 600; at < doc.len; at += 997) {
+		dbuf_clear(&cut);
+		dbuf_append(&cut, doc.data, at);
+		expect_same(&cut, 0, true, true);
+		/* ...and after the entries already given, the callback fails. */
+		expect_same(&cut, 150, true, true);
+	}
+	dbuf_free(&cut);
+	dbuf_free(&doc);
+}
+
+UNIT_TEST(mhl2ahead_pieces_are_not_cut_inside_markup)
+{
+	struct dbuf doc;
+
+	dbuf_init(&doc);
+	/* Comments, CDATA, processing instructions and attribute values that
+	 * hold what looks like markup, between and inside the entries; an
+	 * element of another name around some; a second <hashes>. */
+	dbuf_printf(&doc, "<?xml version='1.0' encoding='utf-8'?>\n<!-- <hashes> -->"
+		    "<hashlist version=\"2.0\"><hashes>\n");
+	for (size_t i = 0; i < 2000; i++) {
+		switch (i % 7) {
+		case 0:
+			dbuf_printf(&doc, "<!-- <hash><path>no%zu</path></hash> </hashes> -->\n", i);
+			break;
+		case 1:
+			dbuf_printf(&doc, "<?pi </hashes><hash> ?>\n");
+			break;
+		case 2:
+			dbuf_printf(&doc, "<hash><path><![CDATA[c<%zu>]]></path><md5>%032zx</md5></hash>\n", i, i);
+			break;
+		case 3:
+			dbuf_printf(&doc, "<other a=\"/>&lt;/hashes>\" b='>'><hash><path>in%zu</path>"
+				    "<md5>%032zx</md5></hash></other>\n", i, i);
+			break;
+		case 4:
+			dbuf_printf(&doc, "<hash x='/'><path>p%zu</path><md5>%032zx</md5><empty/></hash>\n", i, i);
+			break;
+		case 5:
+			dbuf_printf(&doc, "</hashes><hashes><hash><path>again%zu</path><md5>%032zx</md5></hash>\n", i, i);
+			break;
+		default:
+			dbuf_printf(&doc, "<hash><path size=\"x\">bad%zu</path><md5>%032zx</md5></hash>\n", i, i);
+			break;
+		}
+	}
+	dbuf_printf(&doc, "</hashes></hashlist>\n");
+	EXPECT(expect_same(&doc, 0, true, true) > 100);
 	dbuf_free(&doc);
 }
