@@ -5,7 +5,9 @@
  * first byte's low bit) as a chain (as fuzz_mhl2 reads them, whose seeds
  * these are), fed in place as mhl2ahead reads them (64 KiB at a time, then
  * an empty final feed: expat's reason for an error can depend on where its
- * input was cut) and parsed ahead on threads and inline, must give the same
+ * input was cut) and parsed ahead inline, on one thread and in pieces (of a
+ * size the first byte's other bits choose, small enough that any input is
+ * cut into several) on two and three, must give the same
  * entries (every field, in order), the same problems, the same stop with
  * the same reason and line, and every byte of the input, in order, back in
  * the chunks and in the digest; never a crash, a leak or a hang.
@@ -66,11 +68,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct outcome in_place = {0};
 	struct mhl2_reader *r;
 	const char *why = NULL;
+	size_t piece;
 	int fd;
 
 	if (size == 0)
 		return 0;
 	doc = data[0] & 1 ? MHL2_DOC_CHAIN : MHL2_DOC_GENERATION;
+	piece = 8 + (size_t)(data[0] >> 1) * 8;
 	data++;
 	size--;
 	dbuf_init(&in_place.log);
@@ -94,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fd = memfd_create("fuzz_mhl2ahead", 0);
 	CHECK(fd >= 0);
 	CHECK(write(fd, data, size) == (ssize_t)size);
-	for (int threaded = 0; threaded < 2; threaded++) {
+	for (unsigned parsers = 0; parsers < 4; parsers++) {
 		struct outcome o = {0};
 		struct mhl2ahead_chunk chunk;
 		struct mhl2ahead *a;
@@ -104,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(lseek(fd, 0, SEEK_SET) == 0);
 		ctx = hash_ctx_new(sha512);
 		CHECK(ctx != NULL);
-		a = mhl2ahead_start(fd, doc, ctx, threaded);
+		a = mhl2ahead_start(fd, doc, ctx, parsers, parsers == 2 ? piece / 2 + 1 : piece);
 		CHECK(a != NULL);
 		while (mhl2ahead_next(a, log_entry, &o.log, &chunk) > 0) {
 			CHECK(!chunk.read_failed);

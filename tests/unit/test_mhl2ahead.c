@@ -377,3 +377,23 @@ UNIT_TEST(mhl2ahead_pieces_are_not_cut_inside_markup)
 	EXPECT(expect_same(&doc, 0, true, true) > 100);
 	dbuf_free(&doc);
 }
+
+UNIT_TEST(mhl2ahead_a_break_far_past_the_last_piece_is_reported_as_one_parse_reports)
+{
+	static const char end[] = "</hashes>\n</hashlist>\n";
+	struct dbuf doc;
+
+	dbuf_init(&doc);
+	/* After <hashes>, entries in another element (no points there): the
+	 * main reader's chunks after the last piece give entries before the
+	 * break, which the reparse from that piece's end must not give again. */
+	make_generation(&doc, 3000, 0, NULL);
+	EXPECT(doc.len > sizeof(end) && strcmp(doc.data + doc.len - (sizeof(end) - 1), end) == 0);
+	dbuf_truncate(&doc, doc.len - (sizeof(end) - 1));
+	dbuf_puts(&doc, "</hashes>\n<other>\n");
+	for (size_t i = 0; i < 2000; i++)
+		dbuf_printf(&doc, "<hash><path>o%zu</path><md5>%032zx</md5></hash>\n", i, i);
+	dbuf_puts(&doc, "<hash><path>broken</hash>\n</other></hashlist>\n");
+	EXPECT(expect_same(&doc, 0, true, true) > 100);
+	dbuf_free(&doc);
+}
