@@ -92,47 +92,47 @@ struct packer {
 };
 
 struct mhl2ahead {
-	int fd;
-	enum mhl2_doc doc;
 	struct hash_ctx *digest;  /* the reading thread's, or NULL */
-	int digest_error;         /* errno of a failed update or read, for the digest */
 	struct mhl2_reader *reader; /* the main reader */
 	struct packer packer;     /* ...and where it packs */
-	bool reader_failed;
 	size_t piece, cap;        /* a piece's size; a slot's buffer */
-	bool splitting;           /* pieces are cut */
 	struct xmlsplit split;
-	/* The reading thread's: */
-	uint64_t next_offset;     /* of the next chunk */
-	size_t carry;             /* bytes past the last chunk's end, in its buffer */
-	bool carry_at_point;      /* the last chunk ended at a point */
 	struct slot *slots;
 	size_t nslots;
 	pthread_t reading, parsing[PARSERS_MAX];
-	unsigned nparsing;        /* parsing threads started */
-	bool reading_started;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
+	/* The reading thread's: */
+	uint64_t next_offset;     /* of the next chunk */
+	size_t carry;             /* bytes past the last chunk's end, in its buffer */
 	/* Under lock. Slots are filled in turn: these count those that have
 	 * been read, claimed by a parser, parsed (all before too) and given
 	 * back by the caller since the start. */
 	uint64_t read, claimed, parsed, taken;
-	bool held;                /* the caller holds the slot after taken */
-	bool read_done;           /* the last slot has been read */
 	/* The parse stopped in this slot, or the caller's callback failed
 	 * there (UINT64_MAX: not yet): parse none after it, and without a
 	 * digest read no more. */
 	uint64_t stop_after;
-	bool quit;                /* the caller has gone */
 	/* The caller's: */
-	bool caller_stopped;      /* entries are no longer passed on */
-	bool prev_cr;             /* the last chunk taken ended with CR */
 	uint64_t lines;           /* line breaks before the next chunk taken */
 	uint64_t piece_lines;     /* ...of them in pieces */
 	uint64_t pieces;          /* pieces taken */
 	uint64_t restart;         /* where a reparse would start: after the last piece */
 	uint64_t restart_lines;   /* line breaks before it */
 	uint64_t since_restart;   /* entries and reports passed on since */
+	int fd;
+	enum mhl2_doc doc;
+	int digest_error;         /* errno of a failed update or read, for the digest */
+	unsigned nparsing;        /* parsing threads started */
+	bool reader_failed;
+	bool splitting;           /* pieces are cut */
+	bool carry_at_point;      /* the last chunk ended at a point (reading thread's) */
+	bool reading_started;
+	bool held;                /* the caller holds the slot after taken (under lock) */
+	bool read_done;           /* the last slot has been read (under lock) */
+	bool quit;                /* the caller has gone (under lock) */
+	bool caller_stopped;      /* entries are no longer passed on (caller's) */
+	bool prev_cr;             /* the last chunk taken ended with CR (caller's) */
 	char why[256];            /* a reparse's reason */
 };
 
@@ -239,7 +239,7 @@ static void fill_slot(struct mhl2ahead *a, struct slot *s, const struct slot *pr
 	s->lines = 0;
 	s->error = 0;
 	s->offset = a->next_offset;
-	if (a->carry > 0) {
+	if (a->carry > 0 && prev) {
 		memcpy(s->buf, prev->buf + prev->len, a->carry);
 		s->len = a->carry;
 		a->carry = 0;
