@@ -25,7 +25,10 @@
  * gave: what it reports is what one parse reports. Every chunk the main
  * reader is given ends at a point or at a multiple of the read size, as one
  * parse fed read by read would be cut (expat's reason for an error can
- * depend on where its input was cut).
+ * depend on where its input was cut). One difference is left: a token over
+ * MHL2_TOKEN_MAX that starts right where a reparse starts is refused with
+ * the same reason, but the line given (where the parse had got to) may be
+ * that of the slice before or after.
  */
 #include "prelude.h"
 #include "mhl2ahead.h"
