@@ -49,8 +49,11 @@
 /* A malformed element's report, in place of an entry. */
 #define PACKED_MALFORMED 0xffu
 
-/* What a piece is parsed inside. */
-static const char wrap_head[] = "<hashlist version=\"2.0\"><hashes>";
+/* What a piece is parsed inside; a reparse of a file that starts with
+ * UTF-8's byte-order mark starts with it too (a reader's errors mention
+ * the mark when the file has one). */
+static const char wrap_bom[] = "\xef\xbb\xbf<hashlist version=\"2.0\"><hashes>";
+static const char *const wrap_head = wrap_bom + 3;
 static const char wrap_tail[] = "</hashes></hashlist>";
 
 /* An entry's fixed part in a slot's buffer (copied out, so unaligned). */
@@ -136,6 +139,7 @@ struct mhl2ahead {
 	bool quit;                /* the caller has gone (under lock) */
 	bool caller_stopped;      /* entries are no longer passed on (caller's) */
 	bool prev_cr;             /* the last chunk taken ended with CR (caller's) */
+	bool bom;                 /* the file starts with UTF-8's byte-order mark */
 	char why[256];            /* a reparse's reason */
 };
 
@@ -265,6 +269,8 @@ static void fill_slot(struct mhl2ahead *a, struct slot *s, const struct slot *pr
 		if (want > a->cap - s->len || read_more(a, s, want) <= 0)
 			break;
 	}
+	if (s->offset == 0)
+		a->bom = s->len >= 3 && memcmp(s->buf, wrap_bom, 3) == 0;
 	s->piece = a->splitting && starts_at_point && ends_at_point;
 	a->carry_at_point = ends_at_point;
 	a->next_offset = s->offset + s->len;
@@ -327,7 +333,7 @@ static void parse_piece(struct mhl2ahead *a, struct slot *s)
 		return;
 	}
 	errno = 0;
-	if (mhl2_feed(r, wrap_head, sizeof(wrap_head) - 1, false, &why) != 0 ||
+	if (mhl2_feed(r, wrap_head, strlen(wrap_head), false, &why) != 0 ||
 	    mhl2_feed(r, s->buf, s->len, false, &why) != 0 ||
 	    mhl2_feed(r, wrap_tail, sizeof(wrap_tail) - 1, true, &why) != 0)
 		stopped_at(s, pk.error ? pk.error : errno, why, mhl2_line(r));
@@ -665,7 +671,8 @@ static void reparse(struct mhl2ahead *a, uint64_t offset, uint64_t lines, uint64
 	errno = 0;
 	if (!r || !buf)
 		goto out;
-	if (mhl2_feed(r, wrap_head, sizeof(wrap_head) - 1, false, &why) != 0)
+	if ((a->bom ? mhl2_feed(r, wrap_bom, strlen(wrap_bom), false, &why)
+		    : mhl2_feed(r, wrap_head, strlen(wrap_head), false, &why)) != 0)
 		goto out;
 	do {
 		do

@@ -397,3 +397,25 @@ UNIT_TEST(mhl2ahead_a_break_far_past_the_last_piece_is_reported_as_one_parse_rep
 	EXPECT(expect_same(&doc, 0, true, true) > 100);
 	dbuf_free(&doc);
 }
+
+UNIT_TEST(mhl2ahead_a_reparse_of_a_file_with_a_byte_order_mark_says_so_as_one_parse_does)
+{
+	struct dbuf doc, bom;
+	struct outcome in_place;
+
+	dbuf_init(&doc);
+	dbuf_init(&bom);
+	/* Junk after the root: the main reader fails in the tail, after the
+	 * pieces, and the reparse's reason must mention the mark too. */
+	make_generation(&doc, 3000, 0, NULL);
+	dbuf_puts(&bom, "\xef\xbb\xbf");
+	dbuf_append(&bom, doc.data, doc.len);
+	dbuf_puts(&bom, "junk\n");
+	outcome_init(&in_place, 0);
+	parse_in_place(&bom, &in_place);
+	EXPECT(in_place.stopped && strstr(in_place.why, "byte-order mark") != NULL);
+	outcome_fini(&in_place);
+	EXPECT(expect_same(&bom, 0, true, true) > 100);
+	dbuf_free(&bom);
+	dbuf_free(&doc);
+}
