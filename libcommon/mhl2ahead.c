@@ -130,7 +130,6 @@ struct mhl2ahead {
 	enum mhl2_doc doc;
 	int digest_error;         /* errno of a failed update or read, for the digest */
 	unsigned nparsing;        /* parsing threads started */
-	bool reader_failed;
 	bool splitting;           /* pieces are cut */
 	bool carry_at_point;      /* the last chunk ended at a point (reading thread's) */
 	bool reading_started;
@@ -340,14 +339,14 @@ static void parse_piece(struct mhl2ahead *a, struct slot *s)
 	mhl2_reader_free(r);
 }
 
-/* s on the main reader, cut where reads end, the last chunk then an empty final feed. */
+/* s on the main reader, cut where reads end, the last chunk then an empty
+ * final feed. Never after the main reader failed: s waited for every slot
+ * before it, and a slot after a stop is not parsed (stop_after). */
 static void parse_in_order(struct mhl2ahead *a, struct slot *s)
 {
 	const char *why = NULL;
 	size_t at = 0;
 
-	if (a->reader_failed)
-		return;
 	a->packer = (struct packer){.slot = s};
 	errno = 0;
 	while (at < s->len) {
@@ -362,7 +361,6 @@ static void parse_in_order(struct mhl2ahead *a, struct slot *s)
 	if (!s->last || mhl2_feed(a->reader, s->buf, 0, true, &why) == 0)
 		return;
 failed:
-	a->reader_failed = true;
 	stopped_at(s, a->packer.error ? a->packer.error : errno, why, mhl2_line(a->reader));
 }
 
