@@ -78,8 +78,9 @@ give_up:
 	s->gave_up = true;
 }
 
-/* One byte of markup (any state but TEXT). */
-static void markup_byte(struct xmlsplit *s, char c)
+/* One byte of markup (any state but TEXT and ATTRS); false where it ends a
+ * tag's name and is left for the rest of the tag (the scan's ATTRS). */
+static bool markup_byte(struct xmlsplit *s, char c)
 {
 	switch (s->state) {
 	case LT:
@@ -101,32 +102,19 @@ static void markup_byte(struct xmlsplit *s, char c)
 			s->state = PI;
 		} else {
 			s->state = NAME;
-			markup_byte(s, c);
+			return markup_byte(s, c);
 		}
-		return;
+		return true;
 	case NAME:
 		if (is_space(c) || c == '/' || c == '>') {
 			s->state = ATTRS;
-			markup_byte(s, c);
-		} else if (s->name_len < sizeof(s->name)) {
+			return false;
+		}
+		if (s->name_len < sizeof(s->name))
 			s->name[s->name_len++] = c;
-		} else {
+		else
 			s->name_len = sizeof(s->name) + 1;
-		}
-		return;
-	case ATTRS:
-		if (s->quote) {
-			if (c == s->quote)
-				s->quote = 0;
-		} else if (c == '>') {
-			tag_end(s);
-		} else if (c == '"' || c == '\'') {
-			s->quote = c;
-			s->last_slash = false;
-		} else if (!is_space(c)) {
-			s->last_slash = c == '/';
-		}
-		return;
+		return true;
 	case BANG:
 		if (!s->expect)
 			s->expect = c == '-' ? "-" : c == '[' ? "CDATA[" : NULL;
@@ -138,7 +126,7 @@ static void markup_byte(struct xmlsplit *s, char c)
 			s->gave_up = true; /* a DOCTYPE or worse */
 		else if (!*s->expect)
 			s->state = s->expect[-1] == '-' ? COMMENT : CDATA;
-		return;
+		return true;
 	case COMMENT:
 	case CDATA:
 		if (c == (s->state == COMMENT ? '-' : ']'))
@@ -147,7 +135,7 @@ static void markup_byte(struct xmlsplit *s, char c)
 			s->state = TEXT;
 		else
 			s->matched = 0;
-		return;
+		return true;
 	case PI:
 		if (c == '>' && s->matched) {
 			if (s->in_decl) {
@@ -155,16 +143,16 @@ static void markup_byte(struct xmlsplit *s, char c)
 				decl_end(s);
 			}
 			s->state = TEXT;
-			return;
+			return true;
 		}
 		s->matched = c == '?';
 		if (s->in_decl && s->decl_len == sizeof(s->decl) - 1)
 			s->gave_up = true;
 		else if (s->in_decl)
 			s->decl[s->decl_len++] = c;
-		return;
+		return true;
 	default:
-		return;
+		return true;
 	}
 }
 
@@ -251,7 +239,8 @@ size_t xmlsplit_scan(struct xmlsplit *s, const char *p, size_t len, size_t from)
 			markup_byte(s, p[i++]);
 			continue;
 		default:
-			markup_byte(s, p[i++]);
+			if (markup_byte(s, p[i]))
+				i++;
 			continue;
 		}
 	}

@@ -5,12 +5,12 @@
  * their quoted attributes, comments, CDATA sections, processing
  * instructions) and the nesting, and finds each '<' in the content of the
  * element named body directly inside the root named root: where the next
- * piece of markup starts. Between two such
- * points lies content that, if it is well-formed there, leaves the parse in
- * the state it found it; it can be parsed on its own parser inside a
- * made-up <root><body> with the same events. Whether the cut was right is
- * the parse's to find (a piece that is not well-formed alone is reparsed in
- * place): the scan only has to be right about well-formed input.
+ * piece of markup starts. Between two such points lies content that, if it
+ * is well-formed there, leaves the parse in the state it found it; it can
+ * be parsed on its own parser inside a made-up <root><body> with the same
+ * events. Whether the cut was right is the parse's to find (a piece that
+ * is not well-formed alone is reparsed in place): the scan only has to be
+ * right about well-formed input.
  *
  * The scan gives up (finds no more points) on what could make the same
  * bytes mean something else elsewhere: a DOCTYPE (entities), any '<!'
