@@ -201,94 +201,31 @@ static int render_head(struct mhl2_writer *w, const struct mhl2_generation *gen,
 	return 0;
 }
 
-/* Each directory's digests from a first run of feed, in the order its tree
- * finished them: per directory its path's length (a size_t), the path, then
- * its content and structure digest strings, n of each. */
-struct dir_log {
-	struct dbuf data;
-	size_t n, at;
-	char root[2][MHL2_FORMATS][MHL2_DIGEST_MAX + 1];
-};
-
-static int log_dir(void *arg, const char *path, size_t len, char (*content)[MHL2_DIGEST_MAX + 1],
-		   char (*structure)[MHL2_DIGEST_MAX + 1])
+/* gen->list: hash first, then write head and entries in one stream. */
+static int write_listed(int fd, const struct mhl2_generation *gen, const char *date,
+			const char *host, char *c4)
 {
-	struct dir_log *log = arg;
-	size_t digests = log->n * (MHL2_DIGEST_MAX + 1);
-
-	if (dbuf_append(&log->data, &len, sizeof(len)) != 0 ||
-	    dbuf_append(&log->data, path, len) != 0 ||
-	    dbuf_append(&log->data, content, digests) != 0 ||
-	    dbuf_append(&log->data, structure, digests) != 0)
-		return -1;
-	return 0;
-}
-
-/* The second run's directories come in the first's order; the log also
- * holds the empty ones, whose digests the tree knows, which are passed. */
-static int replay_dir(void *arg, const char *path, size_t len,
-		      char (*content)[MHL2_DIGEST_MAX + 1], char (*structure)[MHL2_DIGEST_MAX + 1])
-{
-	struct dir_log *log = arg;
-	size_t digests = log->n * (MHL2_DIGEST_MAX + 1), n;
-	const char *at;
-
-	if (len == 0) {
-		memcpy(content, log->root[0], digests);
-		memcpy(structure, log->root[1], digests);
-		return 0;
-	}
-	while (log->at < log->data.len) {
-		at = log->data.data + log->at;
-		memcpy(&n, at, sizeof(n));
-		at += sizeof(n);
-		log->at += sizeof(n) + n + 2 * digests;
-		if (n == len && memcmp(at, path, len) == 0) {
-			memcpy(content, at + n, digests);
-			memcpy(structure, at + n + digests, digests);
-			return 0;
-		}
-	}
-	errno = EINVAL; /* feed gave other entries the second time */
-	return -1;
-}
-
-/* gen->replayable: hash first, then write head and entries in one stream. */
-static int write_replayed(int fd, const struct mhl2_generation *gen, const char *date,
-			  const char *host, char *c4)
-{
+	char content[MHL2_FORMATS][MHL2_DIGEST_MAX + 1];
+	char structure[MHL2_FORMATS][MHL2_DIGEST_MAX + 1];
 	struct mhl2_digest root[MHL2_FORMATS];
 	struct mhl2_writer w = {.fd = -1};
-	struct mhl2tree *tree;
-	struct dir_log log = {.n = gen->nformats};
+	struct mhl2list_run *run;
 	int rc = -1;
 
-	dbuf_init(&log.data);
-	tree = mhl2tree_new(NULL, gen->formats, gen->nformats, date, "original");
-	if (!tree)
-		goto out;
-	mhl2tree_on_dir(tree, log_dir, &log);
-	if (gen->feed(gen->arg, tree) != 0 || mhl2tree_finish(tree, log.root[0], log.root[1]) != 0)
-		goto out;
-	mhl2tree_free(tree);
-	tree = NULL;
+	run = mhl2list_hash(gen->list, gen->formats, gen->nformats, date, content, structure);
+	if (!run)
+		return -1;
 	for (size_t i = 0; i < gen->nformats; i++)
-		root[i] = (struct mhl2_digest){.format = gen->formats[i], .value = log.root[0][i],
-					       .structure = log.root[1][i]};
-	if (mhl2_writer_init_async(&w, fd) != 0 || render_head(&w, gen, date, host, root) != 0)
-		goto out;
-	tree = mhl2tree_new(&w, gen->formats, gen->nformats, date, "original");
-	if (!tree)
-		goto out;
-	mhl2tree_replay(tree, replay_dir, &log);
-	if (gen->feed(gen->arg, tree) != 0 || mhl2tree_finish(tree, log.root[0], log.root[1]) != 0)
+		root[i] = (struct mhl2_digest){.format = gen->formats[i], .value = content[i],
+					       .structure = structure[i]};
+	if (mhl2_writer_init_async(&w, fd) != 0 || render_head(&w, gen, date, host, root) != 0 ||
+	    mhl2list_write(run, &w) != 0)
 		goto out;
 	mhl2_write_tail(&w);
 	rc = mhl2_writer_finish(&w, c4);
 out:
-	mhl2tree_free(tree);
+	mhl2list_free(run);
 	mhl2_writer_fini(&w);
-	dbuf_free(&log.data);
 	return rc;
 }
 
@@ -307,8 +244,8 @@ int mhl2_generation_write(int fd, const struct mhl2_generation *gen, char *c4)
 	if (gethostname(host, sizeof(host)) != 0)
 		strcpy(host, "localhost");
 	host[sizeof(host) - 1] = '\0';
-	if (gen->replayable)
-		return write_replayed(fd, gen, date, host, c4);
+	if (gen->list)
+		return write_listed(fd, gen, date, host, c4);
 	/*
 	 * The root hash goes before the entries it is made from. Every digest
 	 * string of a format has the same length, so the head's length is

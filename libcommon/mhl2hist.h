@@ -11,6 +11,7 @@
 
 #include "prelude.h"
 #include "mhl2.h"
+#include "mhl2list.h"
 #include "mhl2tree.h"
 
 /** A chain in memory: its links, each path and c4 malloc'd. */
@@ -60,21 +61,20 @@ struct mhl2_generation {
 	size_t nformats;
 	mhl2_feed_fn *feed;
 	void *arg;
+	/* Or the entries by index (mhl2list.h), for feed and arg: hashed
+	 * first, by several threads, then written after the head, and the file
+	 * hashed for its C4 by a second thread as it is written, instead of
+	 * read back. */
+	const struct mhl2_list *list;
 	const char *const *ignore; /* the ignore patterns recorded (mhl2ignore.h); NULL: */
 	size_t nignore;            /* MHL2_IGNORE_PATTERNS */
-	/* feed can run twice over the same entries: first into a tree that
-	 * only hashes (actions unused, nothing to report), then into the one
-	 * that writes. The head then goes first and the file is hashed for its
-	 * C4 by a second thread as it is written, instead of read back. */
-	bool replayable;
 };
 
 /**
  * Write a generation to fd, a new regular file open for reading and
  * writing: feed runs once, its entries written behind room left for the
  * head, which is written last (it holds the root hash the entries make);
- * or, when gen->replayable, twice (the directory hashes of the first run
- * kept, one per directory, for the second), the head first.
+ * or, from gen->list, in two passes (mhl2list.h), the head first.
  * c4 gets the C4 of the file's bytes. Returns 0, or -1 with errno (EINVAL
  * from feed's tree: an entry out of order or malformed).
  */

@@ -267,8 +267,11 @@ static int enter_parent(struct mhl2tree *t, const char *path, size_t len, size_t
 	const char *slash;
 	size_t plen;
 
-	if (!path_valid(path, len)) {
-		errno = EINVAL;
+	if (!path_valid(path, len) ||
+	    (t->frames[0].path.len > 0 &&
+	     (len <= t->frames[0].path.len ||
+	      !is_ancestor(t->frames[0].path.data, t->frames[0].path.len, path, len)))) {
+		errno = EINVAL; /* malformed, or outside the tree's base */
 		return -1;
 	}
 	slash = memrchr(path, '/', len);
@@ -339,6 +342,46 @@ int mhl2tree_add_dir(struct mhl2tree *t, const char *path, size_t len)
 	if (dbuf_append(&top->subdirs, path + name_at, len - name_at) != 0 ||
 	    dbuf_putc(&top->subdirs, '\0') != 0)
 		return -1;
+	return 0;
+}
+
+int mhl2tree_set_base(struct mhl2tree *t, const char *base, size_t blen)
+{
+	struct frame *root = &t->frames[0];
+
+	if (t->depth != 1 || root->subdirs.len > 0 || (blen > 0 && !path_valid(base, blen))) {
+		errno = EINVAL;
+		return -1;
+	}
+	dbuf_clear(&root->path);
+	return dbuf_append(&root->path, base, blen);
+}
+
+int mhl2tree_add_done(struct mhl2tree *t, const char *path, size_t len,
+		      char (*content)[MHL2_DIGEST_MAX + 1], char (*structure)[MHL2_DIGEST_MAX + 1])
+{
+	struct frame *top;
+	size_t name_at;
+
+	if (enter_parent(t, path, len, &name_at) != 0)
+		return -1;
+	top = &t->frames[t->depth - 1];
+	/* Its first entry would have finished whatever its parent named
+	 * before it and never entered, and nothing named after it came yet. */
+	if (empty_subdirs_until(t, top, NULL, 0) != 0)
+		return -1;
+	if (top->done.len > 0 &&
+	    mhl2_path_cmp(path + name_at, len - name_at, top->done.data, top->done.len) <= 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	dbuf_clear(&top->done);
+	if (dbuf_append(&top->done, path + name_at, len - name_at) != 0)
+		return -1;
+	for (size_t i = 0; i < t->n && !t->replay; i++)
+		if (mhl2_dirhash_add(&top->dh[i], path + name_at, len - name_at, content[i],
+				     structure[i]) != 0)
+			return -1;
 	return 0;
 }
 

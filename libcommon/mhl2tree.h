@@ -84,6 +84,24 @@ typedef int mhl2tree_replay_fn(void *arg, const char *path, size_t len,
  */
 void mhl2tree_replay(struct mhl2tree *tree, mhl2tree_replay_fn *fn, void *arg);
 /**
+ * Make the tree stand for a part of the stream: the entries of whole
+ * subtrees of directories whose parent is base (blen bytes; "" the root),
+ * and nothing else. base itself is never finished: no entry, no hook; its
+ * digests from mhl2tree_finish are of that part alone. Set before the first
+ * entry. Returns 0, or -1 with errno (EINVAL: base malformed).
+ */
+int mhl2tree_set_base(struct mhl2tree *tree, const char *base, size_t blen);
+/**
+ * Add directory path, whose subtree another tree (based at its parent)
+ * hashed, and wrote where this one writes: its digests go into its parent
+ * as if this tree had finished it, nothing is written for it, no hook is
+ * called, and the directories this tree still holds open or named that come
+ * before it in the stream are finished first, as its first entry would
+ * finish them. Returns 0, or -1 with errno (EINVAL: out of order).
+ */
+int mhl2tree_add_done(struct mhl2tree *tree, const char *path, size_t len,
+		      char (*content)[MHL2_DIGEST_MAX + 1], char (*structure)[MHL2_DIGEST_MAX + 1]);
+/**
  * For a reader of a generation, whose <directoryhash> follows the
  * directory's contents (as both ptools and the reference implementation
  * write them): finish directory path now if it is open, or, if the stream

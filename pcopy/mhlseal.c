@@ -29,6 +29,7 @@
 #include "mhl2prior.h"
 #include "mhlfiles.h"
 #include "mhlcarry.h"
+#include "pool.h"
 #include "rdest.h"
 #include "diag.h"
 #include "proto.h"
@@ -56,7 +57,8 @@ struct items {
 	const struct mhl2_ignore *ignore; /* what the generation leaves out */
 	const char *dest;               /* for messages */
 	uint64_t failed;
-	unsigned passes;                /* how many times feed has run */
+	size_t *order;                  /* the generation's entries: index << 1 | is a directory */
+	size_t count;
 };
 
 void mhlseal_setup(struct copy *copy)
@@ -217,55 +219,71 @@ static int gather(const struct copy *copy, const struct dest *dest, struct items
 	return 0;
 }
 
-/* One file of the generation, with its actions against the history (in
- * the pass that writes: the first only hashes). */
-static int feed_file(struct items *items, struct mhl2tree *tree, const struct mhlfile *f,
-		     bool writing)
+/* Files and directories merged in the tree's path order (mhl2_path_cmp):
+ * each directory's subtree right after it. 0, or -1 with errno. */
+static int merge(struct items *items)
 {
-	const char *actions[MHL2_FORMATS];
-	bool failed = false;
-
-	if (!writing)
-		return mhl2tree_add_file(tree, f->path, f->len, f->size, &f->mtime, f->digests,
-					 NULL);
-	for (size_t k = 0; k < items->nformats; k++) {
-		actions[k] = mhl2_prior_action(items->prior, f->path, f->len, items->formats[k],
-					       f->digests[k]);
-		failed |= strcmp(actions[k], "failed") == 0;
-	}
-	if (failed) {
-		diag_file_errorf(items->dest, "%s: differs from the digest the ASC MHL "
-				 "history records (written with action \"failed\")", f->path);
-		items->failed++;
-	}
-	return mhl2tree_add_file(tree, f->path, f->len, f->size, &f->mtime, f->digests, actions);
-}
-
-/* The generation's entries, files and directories merged in the tree's
- * path order (mhl2_path_cmp): each directory's subtree right after it. */
-static int feed(void *arg, struct mhl2tree *tree)
-{
-	struct items *items = arg;
 	size_t nfiles = items->files ? mhlfiles_count(items->files) : 0;
 	size_t ndirs = mhlfiles_count(items->dirs), i = 0, j = 0;
-	struct mhlfile f;
-	bool writing = items->passes++ > 0; /* the generation is replayable */
 
+	items->order = malloc((nfiles + ndirs + 1) * sizeof(*items->order));
+	if (!items->order)
+		return -1;
+	items->count = 0;
 	while (i < nfiles || j < ndirs) {
 		const char *dir = j < ndirs ? mhlfiles_path(items->dirs, j) : NULL;
 		const char *file = i < nfiles ? mhlfiles_path(items->files, i) : NULL;
 
-		if (dir && (!file || mhl2_path_cmp(dir, strlen(dir), file, strlen(file)) < 0)) {
-			mhlfiles_get(items->dirs, j++, &f);
-			if (mhl2tree_add_dir(tree, f.path, f.len) != 0)
-				return -1;
-			continue;
-		}
-		mhlfiles_get(items->files, i++, &f);
-		if (feed_file(items, tree, &f, writing) != 0)
-			return -1;
+		if (dir && (!file || mhl2_path_cmp(dir, strlen(dir), file, strlen(file)) < 0))
+			items->order[items->count++] = j++ << 1 | 1;
+		else
+			items->order[items->count++] = i++ << 1;
 	}
 	return 0;
+}
+
+/* Entry i of the generation (mhl2list.h), with its actions against the
+ * history in the pass that writes; a file that differs noted for report. */
+static int get_item(void *arg, size_t i, bool writing, struct mhl2_item *item, struct dbuf *notes)
+{
+	const struct items *items = arg;
+	size_t at = items->order[i] >> 1;
+	bool failed = false;
+	struct mhlfile f;
+
+	mhlfiles_get(items->order[i] & 1 ? items->dirs : items->files, at, &f);
+	item->path = f.path;
+	item->len = f.len;
+	item->dir = f.dir;
+	if (f.dir)
+		return 0;
+	item->size = f.size;
+	item->mtime = f.mtime;
+	item->has_mtime = true;
+	for (size_t k = 0; k < items->nformats; k++)
+		item->digests[k] = f.digests[k];
+	if (!writing)
+		return 0;
+	for (size_t k = 0; k < items->nformats; k++) {
+		item->actions[k] = mhl2_prior_action(items->prior, f.path, f.len,
+						     items->formats[k], f.digests[k]);
+		failed |= strcmp(item->actions[k], "failed") == 0;
+	}
+	if (failed && dbuf_append(notes, f.path, f.len + 1) != 0)
+		return -1;
+	return 0;
+}
+
+/* The files noted by get_item, in order: each path, NUL after each. */
+static void report_items(void *arg, const char *notes, size_t len)
+{
+	struct items *items = arg;
+
+	for (size_t at = 0; at < len; at += strlen(notes + at) + 1) {
+		diag_file_errorf(items->dest, "%s: differs from the digest the ASC MHL "
+				 "history records (written with action \"failed\")", notes + at);
+		items->failed++;
+	}
 }
 
 /* Write a temporary beside name in the history and put it in place, journaled. */
@@ -562,6 +580,7 @@ static void fail_in_history(struct dest *dest, const char *name, const char *why
 int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, time_t when)
 {
 	struct items items = {0};
+	struct mhl2_list list;
 	struct mhl2_chain chain = {0};
 	struct gen_write g;
 	struct chain_write cw = {0};
@@ -630,10 +649,18 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 		goto fail;
 	}
 	free(real);
+	what = "ordering the entries";
+	if (merge(&items) != 0)
+		goto fail;
+	/* The copy is done: every core is free for the generation. */
+	list = (struct mhl2_list){
+		.count = items.count, .get = get_item, .report = report_items, .arg = &items,
+		.threads = pool_cpus() > 1 ? pool_cpus() - 1 : 0,
+	};
 	g.gen = (struct mhl2_generation){
 		.process = "transfer", .tool = "pcopy", .tool_version = PTOOLS_VERSION, .when = when,
-		.formats = items.formats, .nformats = items.nformats, .feed = feed, .arg = &items,
-		.ignore = ignore.patterns, .nignore = ignore.n, .replayable = true,
+		.formats = items.formats, .nformats = items.nformats, .list = &list,
+		.ignore = ignore.patterns, .nignore = ignore.n,
 	};
 	/* A generation is never rewritten: RENAME_NOREPLACE (exists false). */
 	if (install(copy, worker, dest, histfd, name.data, false, write_generation, &g, &what) != 0)
@@ -669,6 +696,7 @@ out:
 	if (rc == 0 && items.failed > 0)
 		diag_raise(EXIT_FAILED); /* the copy stands; its history says what differs */
 	mhlfiles_free(items.dirs);
+	free(items.order);
 	mhlseal_forget(dest);
 	dbuf_free(&name);
 	return rc;
