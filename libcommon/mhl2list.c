@@ -224,8 +224,9 @@ static int feed_share(struct mhl2list_run *r, struct share *s, struct mhl2tree *
 	return 0;
 }
 
-/* One share's pass: its directories' digests, or its bytes. 0, or an errno. */
-static int do_share(struct mhl2list_run *r, struct share *s)
+/* One share's pass: its directories' digests, or its bytes (into out, or
+ * held for the caller's thread with out NULL). 0, or an errno. */
+static int do_share(struct mhl2list_run *r, struct share *s, struct mhl2_writer *out)
 {
 	char content[MHL2_FORMATS][MHL2_DIGEST_MAX + 1];
 	char structure[MHL2_FORMATS][MHL2_DIGEST_MAX + 1];
@@ -235,7 +236,8 @@ static int do_share(struct mhl2list_run *r, struct share *s)
 
 	(void)mhl2_writer_init_plain(&w, -1);
 	w.chunk = SIZE_MAX; /* held in memory until the caller's thread takes it */
-	t = mhl2tree_new(r->writing ? &w : NULL, r->formats, r->n, r->hashdate, "original");
+	t = mhl2tree_new(!r->writing ? NULL : out ? out : &w, r->formats, r->n, r->hashdate,
+			 "original");
 	if (!t || mhl2tree_set_base(t, s->parent.data, s->parent.len) != 0)
 		goto out;
 	if (r->writing)
@@ -244,8 +246,8 @@ static int do_share(struct mhl2list_run *r, struct share *s)
 		mhl2tree_on_dir(t, log_dir, &s->log);
 	if (feed_share(r, s, t) != 0 || mhl2tree_finish(t, content, structure) != 0)
 		goto out;
-	if (w.error) {
-		errno = w.error;
+	if (w.error || (out && out->error)) {
+		errno = w.error ? w.error : out->error;
 		goto out;
 	}
 	s->out = w.buf;
@@ -273,7 +275,7 @@ static void *share_thread(void *arg)
 			break;
 		s = &r->shares[r->next++];
 		pthread_mutex_unlock(&r->lock);
-		err = do_share(r, s);
+		err = do_share(r, s, NULL);
 		pthread_mutex_lock(&r->lock);
 		s->error = err;
 		s->done = true;
@@ -334,7 +336,7 @@ static int await(struct mhl2list_run *r, struct share *s)
 		}
 		o = &r->shares[r->next++];
 		pthread_mutex_unlock(&r->lock);
-		err = do_share(r, o);
+		err = do_share(r, o, NULL);
 		pthread_mutex_lock(&r->lock);
 		o->error = err;
 		o->done = true;
@@ -391,6 +393,17 @@ static int walk(struct mhl2list_run *r, struct mhl2tree *t, struct mhl2_writer *
 			if (get(r, i, r->writing, &e, &notes) != 0 || add_item(t, &e) != 0)
 				goto out;
 			i++;
+			continue;
+		}
+		if (w && r->nthreads == 0) {
+			/* No thread writes ahead: straight into w, in order. */
+			report(r, &notes);
+			if (add_tops(r, sh, t) != 0 || (errno = do_share(r, sh, w)) != 0)
+				goto out;
+			report(r, &sh->notes);
+			dbuf_free(&sh->log.data);
+			i = sh->to;
+			s++;
 			continue;
 		}
 		if (await(r, sh) != 0 || add_tops(r, sh, t) != 0)

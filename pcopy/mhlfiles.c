@@ -9,6 +9,7 @@
  */
 #include "prelude.h"
 #include "mhlfiles.h"
+#include "psort.h"
 #include "mhl2tree.h"
 #include <errno.h>
 #include <stdalign.h>
@@ -207,7 +208,7 @@ static int by_path(const void *a, const void *b)
 			     entry_path(y->entry) + 16, y->entry->len - 16);
 }
 
-int mhlfiles_sort(struct mhlfiles *files, mhlfiles_keep_fn *keep, void *arg)
+int mhlfiles_sort(struct mhlfiles *files, mhlfiles_keep_fn *keep, void *arg, unsigned threads)
 {
 	size_t n = 0;
 
@@ -236,7 +237,7 @@ int mhlfiles_sort(struct mhlfiles *files, mhlfiles_keep_fn *keep, void *arg)
 		}
 	}
 	if (n > 1)
-		qsort(files->index, n, sizeof(*files->index), by_path);
+		psort(files->index, n, sizeof(*files->index), by_path, threads);
 	files->nindex = n;
 	return 0;
 }

@@ -51,10 +51,11 @@ typedef bool mhlfiles_keep_fn(void *arg, const char *path, size_t len, bool dir)
 /**
  * Index the entries keep (NULL: all) accepts, in the order of
  * mhl2_path_cmp on their paths (each directory's subtree right after it).
- * Entries added later are not indexed until the next call.
+ * Entries added later are not indexed until the next call. threads: how
+ * many threads besides the caller's may sort (psort.h).
  * Returns 0, or -1 with errno (ENOMEM).
  */
-int mhlfiles_sort(struct mhlfiles *files, mhlfiles_keep_fn *keep, void *arg);
+int mhlfiles_sort(struct mhlfiles *files, mhlfiles_keep_fn *keep, void *arg, unsigned threads);
 
 /** How many entries the last mhlfiles_sort indexed. */
 size_t mhlfiles_count(const struct mhlfiles *files);

@@ -8,8 +8,9 @@
  * finished; a generation needs each directory's subtree together (for its
  * directory hashes), so they are sorted by path at seal time: this holds one
  * entry per file in memory (phash --seal --mhl, which walks in order, does
- * not). Directories, empty ones too, come from a listing of the destination,
- * made by a second thread while the files are sorted.
+ * not). Directories, empty ones too, come from a walk of the destination,
+ * made while the files are sorted; the generation is then hashed and
+ * written by as many threads as there are cores (mhl2list.h).
  *
  * The generation and the new chain are written under temporary names and
  * put in place through the journal (dest_install), like every copied file:
@@ -36,6 +37,7 @@
 #include "seal.h"
 #include "signer.h"
 #include "signkey.h"
+#include "walk.h"
 #include "xio.h"
 #include <dirent.h>
 #include <errno.h>
@@ -110,53 +112,6 @@ static bool is_pcopy_own(const struct copy *copy, const char *rel)
 	       strncmp(rel, ".pcopy.", 7) == 0;
 }
 
-/* Every directory under dirfd (rel its path, len bytes), depth first. */
-static int list_dirs(const struct copy *copy, int dirfd, struct dbuf *rel, struct items *items)
-{
-	struct dirent *de;
-	size_t base = rel->len;
-	int fd = dup(dirfd), rc = 0;
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	rewinddir(d);
-	while (rc == 0 && (de = readdir(d))) {
-		int sub;
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
-			continue;
-		dbuf_truncate(rel, base);
-		if ((base > 0 && dbuf_putc(rel, '/') != 0) || dbuf_puts(rel, de->d_name) != 0) {
-			rc = -1;
-			break;
-		}
-		if ((base == 0 && is_pcopy_own(copy, rel->data)) ||
-		    mhl2_ignore_match(items->ignore, rel->data, rel->len, true) ||
-		    !mhl2_text_valid(rel->data, rel->len))
-			continue;
-		sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0) {
-			if (errno == ENOTDIR || errno == ELOOP)
-				continue;
-			rc = -1;
-			break;
-		}
-		if (mhlfiles_add_dir(items->dirs, rel->data, rel->len) != 0 ||
-		    list_dirs(copy, sub, rel, items) != 0)
-			rc = -1;
-		close(sub);
-	}
-	dbuf_truncate(rel, base);
-	closedir(d);
-	return rc;
-}
-
 /* Whether the generation lists a file the seal lists. */
 static bool keep_file(void *arg, const char *path, size_t len, bool dir)
 {
@@ -165,49 +120,92 @@ static bool keep_file(void *arg, const char *path, size_t len, bool dir)
 	return !mhl2_ignore_match(items->ignore, path, len, dir) && mhl2_text_valid(path, len);
 }
 
-/* The destination's directories, listed and sorted (a thread's work). */
+/* The destination's directories, found by a walk of its own threads and
+ * sorted (the work of a thread beside the files' sort). */
 struct dir_listing {
 	const struct copy *copy;
-	int rootfd;
+	const struct dest *dest;
 	struct items *items;
+	unsigned threads;               /* for the sort */
+	size_t skip;                    /* a path's bytes before its relative part */
+	pthread_mutex_t lock;           /* items->dirs, error */
 	int error;                      /* 0, or the errno that stopped it */
 };
+
+static enum walk_action visit_dir(void *arg, const struct walk_entry *e)
+{
+	struct dir_listing *l = arg;
+	const char *rel = e->path + l->skip;
+	size_t len = e->path_len - l->skip;
+	int error = e->error;
+
+	if (error == 0 && e->depth == 0)
+		return WALK_CONTINUE;
+	if (error == 0 && e->type != DT_DIR)
+		return WALK_PRUNE;
+	if (error == 0 && ((e->depth == 1 && is_pcopy_own(l->copy, rel)) ||
+			   mhl2_ignore_match(l->items->ignore, rel, len, true) ||
+			   !mhl2_text_valid(rel, len)))
+		return WALK_PRUNE;
+	pthread_mutex_lock(&l->lock);
+	if (error == 0 && mhlfiles_add_dir(l->items->dirs, rel, len) != 0)
+		error = errno;
+	if (error && !l->error)
+		l->error = error;
+	pthread_mutex_unlock(&l->lock);
+	return error ? WALK_STOP : WALK_CONTINUE;
+}
 
 static void *list_all_dirs(void *arg)
 {
 	struct dir_listing *l = arg;
-	struct dbuf rel;
+	struct walk_config config = {.visit = visit_dir, .arg = l};
+	struct dbuf root;
+	const char *roots[1];
 
-	dbuf_init(&rel);
-	l->error = 0;
-	if (list_dirs(l->copy, l->rootfd, &rel, l->items) != 0 ||
-	    mhlfiles_sort(l->items->dirs, NULL, NULL) != 0)
+	dbuf_init(&root);
+	/* "/." after the path: a destination named through a symlink is
+	 * walked as the directory it was opened as. */
+	if (dbuf_puts(&root, l->dest->path) != 0 ||
+	    dbuf_puts(&root, root.data[root.len - 1] == '/' ? "." : "/.") != 0) {
+		l->error = errno;
+	} else {
+		roots[0] = root.data;
+		l->skip = root.len + 1;
+		if (walk(roots, 1, &config) != 0 && !l->error)
+			l->error = errno;
+	}
+	if (!l->error && mhlfiles_sort(l->items->dirs, NULL, NULL, l->threads) != 0)
 		l->error = errno ? errno : EIO;
-	dbuf_free(&rel);
+	dbuf_free(&root);
 	return NULL;
 }
 
 /*
  * The generation's entries in order: the files the seal lists sorted while
- * the destination's directories are listed beside them (the copy has
- * finished; the other core is free). 0, or -1 with errno and *what.
+ * the destination's directories are listed beside them, each on every core
+ * (the copy has finished). 0, or -1 with errno and *what.
  */
 static int gather(const struct copy *copy, const struct dest *dest, struct items *items,
 		  const char **what)
 {
-	struct dir_listing l = {.copy = copy, .rootfd = dest->rootfd, .items = items};
+	unsigned threads = pool_cpus() > 1 ? pool_cpus() - 1 : 0;
+	struct dir_listing l = {.copy = copy, .dest = dest, .items = items, .threads = threads};
 	pthread_t thread;
-	bool threaded = pthread_create(&thread, NULL, list_all_dirs, &l) == 0;
+	bool threaded;
 	int err = 0;
 
+	pthread_mutex_init(&l.lock, NULL);
+	threaded = pthread_create(&thread, NULL, list_all_dirs, &l) == 0;
 	if (!threaded)
 		list_all_dirs(&l);
-	if (items->files && mhlfiles_sort(items->files, keep_file, items) != 0) {
+	if (items->files && mhlfiles_sort(items->files, keep_file, items, threads) != 0) {
 		err = errno;
 		*what = "sorting the files";
 	}
 	if (threaded)
 		pthread_join(thread, NULL);
+	pthread_mutex_destroy(&l.lock);
 	if (l.error) {
 		err = l.error;
 		*what = "listing directories";
