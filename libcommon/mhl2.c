@@ -472,19 +472,19 @@ static int write_out(int fd, struct hash_ctx *sha512, const char *data, size_t l
 }
 
 /*
- * The second thread of an asynchronous writer. One chunk is handed over at
- * a time: the writer waits until the thread has taken the last one (full
- * false), then swaps its buffer with the thread's empty one.
+ * The second thread of an asynchronous writer, which hashes what the writer
+ * has written. One chunk is handed over at a time: the writer waits until
+ * the thread has taken the last one (full false), then swaps its buffer
+ * with the thread's empty one.
  */
 struct mhl2_flusher {
 	pthread_t thread;
 	pthread_mutex_t lock;     /* guards everything below */
 	pthread_cond_t changed;
-	struct dbuf buf;          /* the chunk being hashed and written */
-	bool full;                /* buf holds a chunk not yet written */
+	struct dbuf buf;          /* the chunk being hashed */
+	bool full;                /* buf holds a chunk not yet hashed */
 	bool done;                /* no more chunks come: the thread ends */
-	int error;                /* the first errno of a write */
-	int fd;
+	int error;                /* EIO when hashing failed */
 	struct hash_ctx *sha512;
 };
 
@@ -501,7 +501,7 @@ static void *flusher_main(void *arg)
 			break;
 		pthread_mutex_unlock(&f->lock);
 		/* Only this thread touches buf while full is set. */
-		error = f->error ? 0 : write_out(f->fd, f->sha512, f->buf.data, f->buf.len);
+		error = f->error || hash_ctx_update(f->sha512, f->buf.data, f->buf.len) == 0 ? 0 : EIO;
 		pthread_mutex_lock(&f->lock);
 		if (error && !f->error)
 			f->error = error;
@@ -525,7 +525,6 @@ int mhl2_writer_init_async(struct mhl2_writer *w, int fd)
 		mhl2_writer_fini(w);
 		return -1;
 	}
-	f->fd = fd;
 	f->sha512 = w->sha512;
 	dbuf_init(&f->buf);
 	pthread_mutex_init(&f->lock, NULL);
@@ -597,6 +596,10 @@ static void writer_flush(struct mhl2_writer *w)
 	if (!f) {
 		w->error = write_out(w->fd, w->sha512, w->buf.data, w->buf.len);
 		dbuf_clear(&w->buf);
+		return;
+	}
+	if (xwrite(w->fd, w->buf.data, w->buf.len) != 0) {
+		w->error = errno ? errno : EIO;
 		return;
 	}
 	flusher_wait(w);

@@ -197,10 +197,11 @@ struct mhl2_head {
 /** Start writing to fd (not closed by the writer). Returns 0, or -1 with errno. */
 int mhl2_writer_init(struct mhl2_writer *w, int fd);
 /**
- * As mhl2_writer_init, but the bytes are hashed and written by a second
- * thread, a large chunk at a time, while the caller formats the next ones:
- * for a generation whose entries come from memory, where formatting, SHA-512
- * and the writes would otherwise take turns on one core. The thread ends in
+ * As mhl2_writer_init, but the bytes are hashed by a second thread, a large
+ * chunk at a time, while the caller writes that chunk and formats the next
+ * ones: for a generation whose entries come from memory, where formatting,
+ * SHA-512 and the writes would otherwise take turns on one core (SHA-512,
+ * the one that cannot be divided, is then all the thread does). It ends in
  * mhl2_writer_finish or mhl2_writer_fini. Returns 0, or -1 with errno.
  */
 int mhl2_writer_init_async(struct mhl2_writer *w, int fd);
