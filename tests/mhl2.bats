@@ -685,6 +685,47 @@ kill_sealing() {
 	cmp src/Clips/A002/C003.mov dest/Clips/A002/C003.mov
 }
 
+@test "pcopy --mhl writes one generation on one CPU and on several: shares of subtrees put in their places" {
+	# Enough entries for the generation to be divided into shares of whole
+	# subtrees (libcommon/mhl2list.h), hashed and written by several
+	# threads when there are CPUs for them; files and empty directories
+	# between the subtrees stay the main thread's.
+	/usr/bin/python3 - <<'PY'
+import os
+for d in range(12):
+    for e in range(3):
+        os.makedirs('src/d%02d/e%d' % (d, e))
+        for f in range(20):
+            with open('src/d%02d/e%d/f%02d' % (d, e, f), 'w') as out:
+                out.write('%d %d %d\n' % (d, e, f))
+    with open('src/d%02d.txt' % d, 'w') as out:
+        out.write('between %d\n' % d)
+    os.makedirs('src/d%02d-empty' % d)
+os.makedirs('src/d05/e1/deeper/still')
+PY
+	[ "$(nproc)" -ge 2 ] || skip "one CPU: the generation is never divided"
+	prun taskset -c 0 pcopy --mhl -a md5,xxh64 src one
+	assert_success
+	prun pcopy --mhl -a md5,xxh64 src all
+	assert_success
+	/usr/bin/python3 "$CHECK" all
+	/usr/bin/python3 "$CHECK" one
+	# The same bytes but for the dates (the runs' seconds).
+	local dates='s/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}[^<"]*/DATE/g'
+	diff <(sed -E "$dates" one/ascmhl/0001_*.mhl) <(sed -E "$dates" all/ascmhl/0001_*.mhl)
+	# Files that differ from the history: reported in the generation's order.
+	printf 'retake' > src/d07/e2/f03
+	printf 'retake' > src/d02/e0/f19
+	printf 'retake' > src/d02.txt
+	prun pcopy --mhl -f -a md5,xxh64 src all
+	assert_failure 1
+	run grep -o '[^ ]*: differs from the digest' <<< "$output"
+	assert_output "$(printf '%s\n' 'd02/e0/f19: differs from the digest' \
+		'd02.txt: differs from the digest' 'd07/e2/f03: differs from the digest')"
+	run grep -c 'action="failed"' all/ascmhl/0002_*.mhl
+	assert_output 6
+}
+
 @test "pverify --mhl reads a generation streaming: 200,000 entries take no more memory than 20,000" {
 	# A generation ten times larger (38 MB here) must not cost memory: each
 	# <hash> becomes a task and is gone (--ignore-missing: no audit, which
