@@ -32,6 +32,7 @@
  */
 #include "prelude.h"
 #include "mhl2ahead.h"
+#include "pool.h"
 #include "dbuf.h"
 #include "xmlsplit.h"
 #include <errno.h>
@@ -786,4 +787,18 @@ void mhl2ahead_free(struct mhl2ahead *a)
 	pthread_cond_destroy(&a->changed);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
+}
+
+unsigned mhl2ahead_parsers(bool alone)
+{
+	unsigned cpus = pool_cpus();
+
+	/* Alone, pieces pay from two CPUs on and four parsers are the most
+	 * that help (16 CPUs: 0.32x the inline parse with 4, 0.40x with 8);
+	 * beside checks about one parser for five CPUs, from two to four (at
+	 * 16 CPUs the thread taking the entries in order is what more would
+	 * wait for). */
+	if (alone)
+		return cpus < 2 ? 0 : cpus < 8 ? 2 : 4;
+	return cpus <= 2 ? 0 : cpus / 5 < 2 ? 2 : cpus / 5 > 4 ? 4 : cpus / 5;
 }

@@ -71,6 +71,13 @@ int mhl2ahead_digest_status(const struct mhl2ahead *ahead);
 /** How many chunks taken so far were pieces, parsed alone. */
 uint64_t mhl2ahead_pieces(const struct mhl2ahead *ahead);
 
+/**
+ * How many parsers to start on this machine's CPUs (pool_cpus): alone,
+ * when nothing else runs meanwhile (a history read before a copy or after
+ * it); else beside work that keeps the cores busy (pverify's checks), where
+ * threads pay only from three CPUs on. Measured in docs/BENCHMARKS.md.
+ */
+unsigned mhl2ahead_parsers(bool alone);
 /** Stop the threads (where they are) and free everything; NULL-safe. */
 void mhl2ahead_free(struct mhl2ahead *ahead);
 #endif

@@ -2,15 +2,16 @@
 /** The newest recorded digests of an ASC MHL history, per path and format (mhl2prior.h). */
 #include "prelude.h"
 #include "mhl2prior.h"
+#include "mhl2ahead.h"
 #include "openread.h"
 #include "hash.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define READ_CHUNK ((size_t)64 << 10)
 /* A generation with more ignore patterns than this is refused rather than held. */
 #define IGNORE_MAX 4096
 
@@ -126,31 +127,40 @@ static int on_entry(void *arg, const struct mhl2_entry *e, uintmax_t line, const
 	return 0;
 }
 
-/* Read one generation, which must have the C4 the chain gives it (c4). */
+/* Why the last load in this thread failed, kept past the reader that said so. */
+static _Thread_local char reason[256];
+
+/* Read one generation, which must have the C4 the chain gives it (c4):
+ * read, hashed and parsed ahead on threads of their own, the cores being
+ * free while a history is read (mhl2ahead.h). */
 static int read_one(struct mhl2_prior *p, int fd, const char *c4, const char **why)
 {
-	struct mhl2_reader *reader = mhl2_reader_new(MHL2_DOC_GENERATION, on_entry, p);
 	struct hash_ctx *sha512 = hash_ctx_new(hash_lookup("sha512"));
-	char *buf = malloc(READ_CHUNK), got[MHL2_C4_LEN + 1];
+	struct mhl2ahead *ahead = NULL;
+	struct mhl2ahead_chunk chunk;
+	char got[MHL2_C4_LEN + 1];
 	unsigned char digest[64];
-	ssize_t n;
 	int rc = -1;
 
-	if (!reader || !sha512 || !buf)
+	if (sha512)
+		ahead = mhl2ahead_start(fd, MHL2_DOC_GENERATION, sha512, mhl2ahead_parsers(true), 0);
+	if (!ahead)
 		goto out;
-	do {
-		n = read(fd, buf, READ_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || hash_ctx_update(sha512, buf, n > 0 ? (size_t)n : 0) != 0)
-			goto out;
-		if (mhl2_feed(reader, buf, (size_t)n, n == 0, why) != 0) {
-			if (p->why)
-				*why = p->why;
+	while (mhl2ahead_next(ahead, on_entry, p, &chunk) > 0) {
+		if (chunk.read_failed) {
+			errno = chunk.error;
 			goto out;
 		}
-	} while (n > 0);
-	if (hash_ctx_final(sha512, digest) != 0)
+		if (chunk.stopped) {
+			if (chunk.error == 0) {
+				snprintf(reason, sizeof(reason), "%s", p->why ? p->why : chunk.why);
+				*why = reason;
+			}
+			errno = chunk.error;
+			goto out;
+		}
+	}
+	if (mhl2ahead_digest_status(ahead) != 0 || hash_ctx_final(sha512, digest) != 0)
 		goto out;
 	mhl2_c4_encode(digest, got);
 	/* A history extended over a changed generation would vouch for it. */
@@ -161,9 +171,8 @@ static int read_one(struct mhl2_prior *p, int fd, const char *c4, const char **w
 	}
 	rc = 0;
 out:
-	mhl2_reader_free(reader);
+	mhl2ahead_free(ahead);
 	hash_ctx_free(sha512);
-	free(buf);
 	return rc;
 }
 

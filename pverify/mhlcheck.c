@@ -706,12 +706,8 @@ int mhlcheck_run(struct reading *reading, const char *dir, int rootfd)
 	for (int f = 0; f < MHL2_FORMATS; f++)
 		c.algo_of[f] = mhl2_format_algo((enum mhl2_format)f);
 	/* With two cores the workers keep both busy: threads for the parse
-	 * would only add hand-offs. With more, the body is parsed in pieces
-	 * (two parsers at least) beside the checks, about one parser for five
-	 * cores, four at most: past three the thread that takes the entries
-	 * in order is what they wait for (docs/BENCHMARKS.md, 16 cores). */
-	c.ahead_parsers = pool_cpus() <= 2 ? 0 : pool_cpus() / 5 < 2 ? 2
-			: pool_cpus() / 5 > 4 ? 4 : pool_cpus() / 5;
+	 * would only add hand-offs; with more, it runs beside the checks. */
+	c.ahead_parsers = mhl2ahead_parsers(false);
 	c.histfd = openat(rootfd, MHL2_DIR_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (c.histfd < 0) {
 		diag_file_errorf(shown(&c, MHL2_DIR_NAME), "no ASC MHL history: %s", strerror(errno));

@@ -5,9 +5,11 @@
 #include "mhl2.h"
 #include "mhl2hist.h"
 #include "mhl2list.h"
+#include "mhl2prior.h"
 #include "mhl2tree.h"
 #include "hash.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,5 +356,72 @@ UNIT_TEST(mhl2list_directory_entered_again_is_refused_in_a_share_and_after_one)
 	es.e[at + 501] = moved;
 	EXPECT(strcmp(es.e[at + 500].path, "a/d06/f499") == 0);
 	expect_refused(&es);
+	free(es.e);
+}
+
+/* Write bytes as file name in directory dirfd. */
+static void put_file(int dirfd, const char *name, const char *bytes, size_t len)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	EXPECT(fd >= 0 && write(fd, bytes, len) == (ssize_t)len);
+	if (fd >= 0)
+		close(fd);
+}
+
+UNIT_TEST(mhl2_prior_load_reads_a_large_generation_ahead_and_says_what_is_wrong_with_one)
+{
+	char c4[MHL2_C4_LEN + 1], dir[] = "/tmp/ptools-unit-prior-XXXXXX";
+	struct entries es = {0};
+	struct mhl2_list list = {.get = get, .report = report, .arg = &es};
+	struct mhl2_chain chain = {0};
+	struct mhl2_prior *prior;
+	struct dbuf bytes;
+	const char *why, *name, *digest;
+	char *hit;
+	int dirfd;
+
+	classic(&es);
+	list.count = es.n;
+	dbuf_init(&bytes);
+	dbuf_init(&es.reported);
+	EXPECT(mkdtemp(dir) != NULL);
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+	EXPECT(dirfd >= 0);
+	/* Several MB: read in pieces wherever two CPUs give two parsers. */
+	EXPECT(write_generation(&es, &list, &bytes, c4) == 0 && bytes.len > ((size_t)4 << 20));
+	put_file(dirfd, "0001_x.mhl", bytes.data, bytes.len);
+	EXPECT(mhl2_chain_add(&chain, 1, "0001_x.mhl", c4) == 0);
+	prior = mhl2_prior_load(dirfd, &chain, &why, &name);
+	EXPECT(prior != NULL);
+	digest = mhl2_prior_get(prior, "a/d39/f499", 10, MHL2_MD5);
+	EXPECT(digest && strcmp(digest, es.e[index_of(&es, "a/d39/f499")].digests[0]) == 0);
+	EXPECT(mhl2_prior_get(prior, "a/d39/f500", 10, MHL2_MD5) == NULL);
+	mhl2_prior_free(prior);
+	/* Malformed three quarters in: the parse's reason, whatever freed its reader. */
+	hit = strstr(bytes.data + bytes.len / 4 * 3, "</hash>");
+	EXPECT(hit != NULL);
+	if (hit) {
+		hit[3] = 'X';
+		put_file(dirfd, "0001_x.mhl", bytes.data, bytes.len);
+		errno = 0;
+		why = NULL;
+		EXPECT(mhl2_prior_load(dirfd, &chain, &why, &name) == NULL);
+		EXPECT(errno == 0 && why && strstr(why, "C4") == NULL && strcmp(name, "0001_x.mhl") == 0);
+		/* Well formed, but not the bytes the chain vouches for. */
+		hit[3] = 'a';
+		hit = strstr(strstr(hit, "<md5 "), ">") + 1; /* a digest's first hex digit */
+		*hit = *hit == '1' ? '2' : '1';
+		put_file(dirfd, "0001_x.mhl", bytes.data, bytes.len);
+		why = NULL;
+		EXPECT(mhl2_prior_load(dirfd, &chain, &why, &name) == NULL);
+		EXPECT(why && strstr(why, "C4") != NULL);
+	}
+	unlinkat(dirfd, "0001_x.mhl", 0);
+	close(dirfd);
+	rmdir(dir);
+	mhl2_chain_free(&chain);
+	dbuf_free(&bytes);
+	dbuf_free(&es.reported);
 	free(es.e);
 }
