@@ -159,7 +159,9 @@ static enum walk_action visit_dir(void *arg, const struct walk_entry *e)
 static void *list_all_dirs(void *arg)
 {
 	struct dir_listing *l = arg;
-	struct walk_config config = {.visit = visit_dir, .arg = l};
+	/* As many threads as CPUs this process may run on (the walker's
+	 * default counts those online, more under taskset). */
+	struct walk_config config = {.visit = visit_dir, .arg = l, .threads = l->threads + 1};
 	struct dbuf root;
 	const char *roots[1];
 
