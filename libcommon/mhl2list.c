@@ -132,16 +132,17 @@ static size_t parent_len(const char *path, size_t len)
 	return slash ? (size_t)(slash - path) : 0;
 }
 
-static int add_share(struct mhl2list_run *r, size_t from, size_t to, const char *parent,
-		     size_t plen, size_t cap)
+/* Share *n, made: its entries [from, to) under parent (plen bytes). */
+static int add_share(struct mhl2list_run *r, size_t *n, size_t from, size_t to,
+		     const char *parent, size_t plen, size_t cap)
 {
 	struct share *s;
 
-	if (r->nshares == cap) {
+	if (*n == cap) {
 		errno = ENOMEM;
 		return -1;
 	}
-	s = &r->shares[r->nshares];
+	s = &r->shares[*n];
 	memset(s, 0, sizeof(*s));
 	dbuf_init(&s->parent);
 	dbuf_init(&s->out);
@@ -149,7 +150,7 @@ static int add_share(struct mhl2list_run *r, size_t from, size_t to, const char 
 	dirlog_init(&s->log, r->n);
 	s->from = from;
 	s->to = to;
-	r->nshares++;
+	(*n)++;
 	return dbuf_append(&s->parent, parent, plen);
 }
 
@@ -161,10 +162,10 @@ static int add_share(struct mhl2list_run *r, size_t from, size_t to, const char 
  * same parent, and the two together still fit. Everything else is the
  * caller's thread's.
  */
-static int plan(struct mhl2list_run *r, size_t size)
+static int plan(struct mhl2list_run *r, size_t size, size_t *count)
 {
 	const struct mhl2_list *l = r->list;
-	size_t cap = l->count / 2 + 1, i = 0;
+	size_t cap = l->count / 2 + 1, i = 0, n = 0;
 	struct mhl2_item e, f;
 	struct dbuf scratch;
 	int rc = -1;
@@ -193,8 +194,8 @@ static int plan(struct mhl2list_run *r, size_t size)
 			continue;
 		}
 		plen = parent_len(e.path, e.len);
-		if (r->nshares > 0) {
-			struct share *last = &r->shares[r->nshares - 1];
+		if (n > 0) {
+			struct share *last = &r->shares[n - 1];
 
 			if (last->to == i && last->parent.len == plen &&
 			    memcmp(last->parent.data, e.path, plen) == 0 &&
@@ -204,12 +205,13 @@ static int plan(struct mhl2list_run *r, size_t size)
 				continue;
 			}
 		}
-		if (add_share(r, i, j, e.path, plen, cap) != 0)
+		if (add_share(r, &n, i, j, e.path, plen, cap) != 0)
 			goto out;
 		i = j;
 	}
 	rc = 0;
 out:
+	*count = n; /* those made, freed with the run */
 	dbuf_free(&scratch);
 	return rc;
 }
@@ -288,24 +290,26 @@ static void *share_thread(void *arg)
 /* Start the pass's threads: the list's, less one in the second pass when
  * the writer has a thread of its own (it hashes and writes what the others
  * make, and is the one they would all wait for). */
-static void start(struct mhl2list_run *r, bool writing, bool writer_thread)
+static void start(struct mhl2list_run *r, const struct mhl2_list *list, bool writing,
+		  bool writer_thread)
 {
-	unsigned want = r->list->threads < THREADS_MAX ? r->list->threads : THREADS_MAX;
+	size_t want = list->threads;
 
-	if (writer_thread && want > 0)
-		want--;
 	r->writing = writing;
 	r->next = 0;
 	r->taken = 0;
 	r->stop = false;
+	r->nthreads = 0;
 	for (size_t s = 0; s < r->nshares; s++)
 		r->shares[s].done = false;
-	if (want > r->nshares)
-		want = (unsigned)r->nshares;
-	r->window = 2 * ((size_t)want + 1);
-	for (r->nthreads = 0; r->nthreads < want; r->nthreads++)
-		if (pthread_create(&r->threads[r->nthreads], NULL, share_thread, r) != 0)
-			break; /* the caller's thread takes what no thread took */
+	if (writer_thread && want > 0)
+		want--;
+	want = want < r->nshares ? want : r->nshares;
+	want = want < THREADS_MAX ? want : THREADS_MAX;
+	r->window = 2 * (want + 1);
+	while (r->nthreads < want &&
+	       pthread_create(&r->threads[r->nthreads], NULL, share_thread, r) == 0)
+		r->nthreads++; /* the caller's thread takes what no thread took */
 }
 
 static void stop(struct mhl2list_run *r)
@@ -474,9 +478,9 @@ struct mhl2list_run *mhl2list_hash(const struct mhl2_list *list, const enum mhl2
 		size = list->count / (4 * ((size_t)list->threads + 1));
 		size = size < SHARE_MIN ? SHARE_MIN : size > SHARE_MAX ? SHARE_MAX : size;
 	}
-	if (list->threads > 0 && list->count > size && plan(r, size) != 0)
+	if (list->threads > 0 && list->count > size && plan(r, size, &r->nshares) != 0)
 		goto out;
-	start(r, false, false);
+	start(r, list, false, false);
 	t = mhl2tree_new(NULL, r->formats, r->n, hashdate, "original");
 	if (!t)
 		goto out;
@@ -505,7 +509,7 @@ int mhl2list_write(struct mhl2list_run *r, struct mhl2_writer *w)
 	struct mhl2tree *t;
 	int rc = -1, err;
 
-	start(r, true, w->flusher != NULL);
+	start(r, r->list, true, w->flusher != NULL);
 	t = mhl2tree_new(w, r->formats, r->n, r->hashdate, "original");
 	if (!t)
 		goto out;
