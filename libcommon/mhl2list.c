@@ -261,27 +261,38 @@ out:
 	return rc == 0 ? 0 : errno ? errno : EIO;
 }
 
+/* Whether a share can be taken now (r->lock held). */
+static bool can_take(const struct mhl2list_run *r)
+{
+	return !r->stop && r->next < r->nshares &&
+	       (!r->writing || r->next < r->taken + r->window);
+}
+
+/* Take the next share and do it (r->lock held, released meanwhile). */
+static void take(struct mhl2list_run *r)
+{
+	struct share *s = &r->shares[r->next++];
+	int err;
+
+	pthread_mutex_unlock(&r->lock);
+	err = do_share(r, s, NULL);
+	pthread_mutex_lock(&r->lock);
+	s->error = err;
+	s->done = true;
+	pthread_cond_broadcast(&r->changed);
+}
+
 static void *share_thread(void *arg)
 {
 	struct mhl2list_run *r = arg;
 
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
-		struct share *s;
-		int err;
-
-		while (!r->stop && r->next < r->nshares && r->writing &&
-		       r->next >= r->taken + r->window)
-			pthread_cond_wait(&r->changed, &r->lock);
-		if (r->stop || r->next >= r->nshares)
+		while (!can_take(r) && !r->stop && r->next < r->nshares)
+			pthread_cond_wait(&r->changed, &r->lock); /* the window is full */
+		if (!can_take(r))
 			break;
-		s = &r->shares[r->next++];
-		pthread_mutex_unlock(&r->lock);
-		err = do_share(r, s, NULL);
-		pthread_mutex_lock(&r->lock);
-		s->error = err;
-		s->done = true;
-		pthread_cond_broadcast(&r->changed);
+		take(r);
 	}
 	pthread_mutex_unlock(&r->lock);
 	return NULL;
@@ -330,21 +341,10 @@ static int await(struct mhl2list_run *r, struct share *s)
 {
 	pthread_mutex_lock(&r->lock);
 	while (!s->done) {
-		struct share *o;
-		int err;
-
-		if (r->stop || r->next >= r->nshares ||
-		    (r->writing && r->next >= r->taken + r->window)) {
+		if (can_take(r))
+			take(r);
+		else
 			pthread_cond_wait(&r->changed, &r->lock);
-			continue;
-		}
-		o = &r->shares[r->next++];
-		pthread_mutex_unlock(&r->lock);
-		err = do_share(r, o, NULL);
-		pthread_mutex_lock(&r->lock);
-		o->error = err;
-		o->done = true;
-		pthread_cond_broadcast(&r->changed);
 	}
 	pthread_mutex_unlock(&r->lock);
 	if (s->error) {
