@@ -198,7 +198,7 @@ static int plan(struct mhl2list_run *r, size_t size, size_t *count)
 			struct share *last = &r->shares[n - 1];
 
 			if (last->to == i && last->parent.len == plen &&
-			    memcmp(last->parent.data, e.path, plen) == 0 &&
+			    (plen == 0 || memcmp(last->parent.data, e.path, plen) == 0) &&
 			    j - last->from <= size) {
 				last->to = j;
 				i = j;
