@@ -3,6 +3,7 @@
 #include "prelude.h"
 #include "mhl2prior.h"
 #include "mhl2ahead.h"
+#include "arena.h"
 #include "openread.h"
 #include "hash.h"
 #include <errno.h>
@@ -22,50 +23,17 @@ struct prior_entry {
 	char *digests[MHL2_FORMATS];
 };
 
-/* Strings kept one after another in large blocks, all freed together: a
- * history of 200,000 files holds 600,000 of them. */
-#define BLOCK_SIZE ((size_t)1 << 20)
-
-struct block {
-	struct block *next;
-	size_t used, cap;
-	char data[];
-};
-
 /* Open addressing over entries, by path. */
 struct mhl2_prior {
 	struct prior_entry *slots;
 	size_t cap, n;
-	struct block *blocks;     /* the strings, the newest block first */
+	struct arena strings;     /* the paths and digests: a history of 200,000
+				   * files holds 600,000 of them */
 	const char *why;          /* a malformed generation's reason */
 	char **ignore;            /* the newest generation's ignore patterns */
 	size_t nignore;
 	bool collecting;          /* reading the newest generation: keep its patterns */
 };
-
-/* A copy of s (len bytes, NUL added) in p's blocks, or NULL (ENOMEM). */
-static char *keep_string(struct mhl2_prior *p, const char *s, size_t len)
-{
-	struct block *b = p->blocks;
-	char *at;
-
-	if (!b || b->cap - b->used < len + 1) {
-		size_t cap = len + 1 > BLOCK_SIZE ? len + 1 : BLOCK_SIZE;
-
-		b = malloc(sizeof(*b) + cap);
-		if (!b)
-			return NULL;
-		b->next = p->blocks;
-		b->used = 0;
-		b->cap = cap;
-		p->blocks = b;
-	}
-	at = b->data + b->used;
-	memcpy(at, s, len);
-	at[len] = '\0';
-	b->used += len + 1;
-	return at;
-}
 
 static int keep_pattern(struct mhl2_prior *p, const struct mhl2_entry *e)
 {
@@ -142,7 +110,7 @@ static int on_entry(void *arg, const struct mhl2_entry *e, uintmax_t line, const
 		return -1;
 	slot = &p->slots[slot_of(p->slots, p->cap, e->path, e->path_len)];
 	if (!slot->path) {
-		slot->path = keep_string(p, e->path, e->path_len);
+		slot->path = arena_strndup(&p->strings, e->path, e->path_len);
 		if (!slot->path)
 			return -1;
 		slot->len = e->path_len;
@@ -155,7 +123,7 @@ static int on_entry(void *arg, const struct mhl2_entry *e, uintmax_t line, const
 		 * digest is what was found, not what was sealed. */
 		if (slot->digests[d->format] || (d->action && strcmp(d->action, "failed") == 0))
 			continue;
-		slot->digests[d->format] = keep_string(p, d->value, strlen(d->value));
+		slot->digests[d->format] = arena_strndup(&p->strings, d->value, strlen(d->value));
 		if (!slot->digests[d->format])
 			return -1;
 	}
@@ -294,12 +262,7 @@ void mhl2_prior_free(struct mhl2_prior *p)
 	for (size_t i = 0; i < p->nignore; i++)
 		free(p->ignore[i]);
 	free(p->ignore);
-	while (p->blocks) {
-		struct block *next = p->blocks->next;
-
-		free(p->blocks);
-		p->blocks = next;
-	}
+	arena_free(&p->strings);
 	free(p->slots);
 	free(p);
 }

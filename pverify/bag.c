@@ -20,6 +20,7 @@
  */
 #include "prelude.h"
 #include "bag.h"
+#include "arena.h"
 #include "openread.h"
 #include "bagit.h"
 #include "diag.h"
@@ -57,17 +58,6 @@ struct entry {
 	char data[];
 };
 
-/* Entries are carved out of blocks of this many bytes (one of its own for
- * an entry larger than that): a bag lists up to millions of files, and a
- * malloc each would cost more than reading their lines. */
-#define ENTRY_BLOCK ((size_t)1 << 20)
-
-struct entry_block {
-	struct entry_block *next;
-	size_t used, size;
-	max_align_t data[];
-};
-
 struct bag {
 	struct reading *reading;
 	const char *dir;
@@ -83,7 +73,9 @@ struct bag {
 	 * entry number + 1. */
 	uint64_t *index;
 	size_t index_cap;
-	struct entry_block *blocks; /* where the entries live, the newest first */
+	struct arena entries_mem;  /* where the entries live: a bag lists up to
+				    * millions of files, and a malloc each would
+				    * cost more than reading their lines */
 };
 
 /* Report "DIR/NAME[:LINE]: message" and fail the run. */
@@ -199,24 +191,7 @@ static int index_grow(struct bag *bag)
 /* Room for an entry of size bytes, until the bag is done. NULL: ENOMEM. */
 static struct entry *entry_alloc(struct bag *bag, size_t size)
 {
-	size_t align = _Alignof(struct entry), need = (size + align - 1) / align * align;
-	struct entry_block *block = bag->blocks;
-	void *at;
-
-	if (!block || block->size - block->used < need) {
-		size_t cap = need > ENTRY_BLOCK ? need : ENTRY_BLOCK;
-
-		block = malloc(sizeof(*block) + cap);
-		if (!block)
-			return NULL;
-		block->next = bag->blocks;
-		block->used = 0;
-		block->size = cap;
-		bag->blocks = block;
-	}
-	at = (char *)block->data + block->used;
-	block->used += need;
-	return at;
+	return arena_alloc(&bag->entries_mem, size, _Alignof(struct entry));
 }
 
 /* The entry for path, made when new. NULL with errno ENOMEM. */
@@ -697,12 +672,7 @@ int bag_read(struct reading *reading, const char *dir, int rootfd, struct bag_st
 	rc = submit_entries(&bag, reading);
 out:
 	batchpipe_flush(&reading->feed);
-	while (bag.blocks) {
-		struct entry_block *next = bag.blocks->next;
-
-		free(bag.blocks);
-		bag.blocks = next;
-	}
+	arena_free(&bag.entries_mem);
 	free(bag.entries);
 	free(bag.index);
 	dbuf_free(&text);

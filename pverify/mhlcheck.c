@@ -28,7 +28,6 @@
 #include "mhl2hist.h"
 #include "mhl2tree.h"
 #include "openread.h"
-#include "pool.h"
 #include "signed.h"
 #include "signkey.h"
 #include <dirent.h>
