@@ -179,14 +179,15 @@ unsigned pool_cpus(void)
 	return online > 0 ? (unsigned)online : 1;
 }
 
+unsigned pool_spare_cpus(void)
+{
+	return pool_cpus() - 1;
+}
+
 unsigned pool_default_threads(unsigned factor, unsigned min, unsigned max)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned long n;
+	unsigned long n = (unsigned long)pool_cpus() * factor;
 
-	if (cpus < 1)
-		cpus = 1;
-	n = (unsigned long)cpus * factor;
 	if (n < min)
 		n = min;
 	if (n > max)

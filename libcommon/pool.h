@@ -55,10 +55,20 @@ void pool_raise(struct pool *pool, unsigned threads);
 /** The number of worker threads started so far. */
 unsigned pool_started(const struct pool *pool);
 
-/** A default worker count: online CPUs times factor, clamped to [min, max]. */
-unsigned pool_default_threads(unsigned factor, unsigned min, unsigned max);
-
 /** The CPUs this process may run on (its affinity, as nproc counts them; else those online). */
 unsigned pool_cpus(void);
+
+/**
+ * The CPUs beside the calling thread's (pool_cpus() - 1): how many threads
+ * to start beside it when it works too and has the machine to itself.
+ */
+unsigned pool_spare_cpus(void);
+
+/**
+ * A default worker count: pool_cpus() times factor, clamped to [min, max].
+ * The CPUs this process may run on, not those online, so that a run under
+ * taskset or a cpuset starts as many threads as it has CPUs to run them.
+ */
+unsigned pool_default_threads(unsigned factor, unsigned min, unsigned max);
 
 #endif

@@ -102,6 +102,7 @@
 #include "prelude.h"
 #include "walk.h"
 #include "dbuf.h"
+#include "pool.h"
 #include "sleeps.h"
 #include "uring.h"
 #include <dirent.h>
@@ -623,25 +624,15 @@ static bool stopping(const struct walker *wk)
 	return atomic_load_explicit(&wk->stop, memory_order_relaxed);
 }
 
-/* Online processors, within [2, 64]. */
-static unsigned online_cpus(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n < 2 ? 2 : n > 64 ? 64 : (unsigned)n;
-}
-
 unsigned walk_default_threads(void)
 {
-	return online_cpus();
+	return pool_default_threads(1, 2, 64);
 }
 
 /* The thread cap once directory reads block on I/O: more reads in flight than cores. */
 unsigned walk_io_threads(void)
 {
-	unsigned n = 4 * online_cpus();
-
-	return n < 8 ? 8 : n > 64 ? 64 : n;
+	return pool_default_threads(4, 8, 64);
 }
 
 /* Raise the default thread cap to cap (io_threads or far_threads); far_threads ends the rises. */

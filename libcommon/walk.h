@@ -124,7 +124,10 @@ struct walk_config {
  */
 int walk(const char *const *roots, size_t nroots, const struct walk_config *config);
 
-/** The default number of worker threads: enough reads in flight even on two cores. */
+/**
+ * The default number of worker threads: one per CPU this process may run on
+ * (pool_cpus), and at least two, for enough reads in flight even on one.
+ */
 unsigned walk_default_threads(void);
 
 /**

@@ -159,8 +159,8 @@ static enum walk_action visit_dir(void *arg, const struct walk_entry *e)
 static void *list_all_dirs(void *arg)
 {
 	struct dir_listing *l = arg;
-	/* As many threads as CPUs this process may run on (the walker's
-	 * default counts those online, more under taskset). */
+	/* One thread per CPU, with no rise for I/O: the destination was
+	 * just written and its directories are in the cache. */
 	struct walk_config config = {.visit = visit_dir, .arg = l, .threads = l->threads + 1};
 	struct dbuf root;
 	const char *roots[1];
@@ -191,7 +191,7 @@ static void *list_all_dirs(void *arg)
 static int gather(const struct copy *copy, const struct dest *dest, struct items *items,
 		  const char **what)
 {
-	unsigned threads = pool_cpus() > 1 ? pool_cpus() - 1 : 0;
+	unsigned threads = pool_spare_cpus();
 	struct dir_listing l = {.copy = copy, .dest = dest, .items = items, .threads = threads};
 	pthread_t thread;
 	bool threaded;
@@ -655,7 +655,7 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 	/* The copy is done: every core is free for the generation. */
 	list = (struct mhl2_list){
 		.count = items.count, .get = get_item, .report = report_items, .arg = &items,
-		.threads = pool_cpus() > 1 ? pool_cpus() - 1 : 0,
+		.threads = pool_spare_cpus(),
 	};
 	g.gen = (struct mhl2_generation){
 		.process = "transfer", .tool = "pcopy", .tool_version = PTOOLS_VERSION, .when = when,

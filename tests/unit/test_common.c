@@ -7,9 +7,11 @@
 #include "out.h"
 #include "pool.h"
 #include "record.h"
+#include "walk.h"
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -178,6 +180,38 @@ UNIT_TEST(pool_raise_lets_more_workers_start_up_to_threads_max)
 	pool_finish(pool);
 	EXPECT(atomic_load(&tasks_done) == 7);
 	sem_destroy(&raise_gate);
+}
+
+/*
+ * The default thread counts follow the CPUs this process may run on: under
+ * taskset -c 0 on a machine of several cores, one CPU's worth, not one per
+ * core online.
+ */
+UNIT_TEST(default_threads_follow_the_cpu_affinity)
+{
+	cpu_set_t saved, one;
+	int cpu = -1;
+
+	EXPECT(sched_getaffinity(0, sizeof(saved), &saved) == 0);
+	for (int i = 0; i < CPU_SETSIZE && cpu < 0; i++)
+		if (CPU_ISSET(i, &saved))
+			cpu = i;
+	EXPECT(cpu >= 0);
+	EXPECT(pool_cpus() == (unsigned)CPU_COUNT(&saved));
+	EXPECT(pool_default_threads(1, 1, 1024) == pool_cpus());
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	EXPECT(sched_setaffinity(0, sizeof(one), &one) == 0);
+	EXPECT(pool_cpus() == 1);
+	EXPECT(pool_spare_cpus() == 0);
+	EXPECT(pool_default_threads(1, 1, 64) == 1);
+	EXPECT(pool_default_threads(8, 16, 256) == 16);
+	EXPECT(pool_default_threads(3, 1, 2) == 2);
+	EXPECT(walk_default_threads() == 2);
+	EXPECT(walk_io_threads() == 8);
+	EXPECT(sched_setaffinity(0, sizeof(saved), &saved) == 0);
+	if (CPU_COUNT(&saved) >= 3)
+		EXPECT(walk_io_threads() == (CPU_COUNT(&saved) >= 16 ? 64 : 4 * (unsigned)CPU_COUNT(&saved)));
 }
 
 struct writer_arg {
