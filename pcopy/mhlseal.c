@@ -429,6 +429,84 @@ static int open_history(struct dest *dest)
 	return openat(dest->rootfd, MHL2_DIR_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
+/*
+ * SRC's history read into the table a new generation compares with
+ * (mhl2prior.h), on a thread of its own while the files are copied, for
+ * the destinations whose history will be SRC's once its generations are
+ * carried: each would otherwise read the same generations again from its
+ * own copies after the copy, one destination after another. Their bytes
+ * are the same: SRC's were checked against the chain's C4 as they were
+ * read here, each destination's copy as it was carried.
+ */
+struct mhlseal_ahead {
+	pthread_t thread;
+	const struct mhlcarry *carry;
+	struct mhl2_prior *prior;       /* NULL: not read (each destination reads its own) */
+	bool joined;
+};
+
+static void *read_ahead(void *arg)
+{
+	struct mhlseal_ahead *a = arg;
+	const char *why, *name;
+
+	/* A failure is left for each destination's own reading to report. */
+	a->prior = mhl2_prior_load(a->carry->histfd, &a->carry->chain, &why, &name);
+	return NULL;
+}
+
+/* Start reading SRC's history ahead when a local destination will carry it. */
+static void start_ahead(struct copy *copy, const struct mhlcarry *carry)
+{
+	struct mhlseal_ahead *a;
+	bool wanted = false;
+
+	if (copy->opt.dry_run || carry->histfd < 0 || carry->chain.n == 0)
+		return;
+	for (size_t i = 0; i < copy->ndests && !wanted; i++)
+		wanted = dest_ok(&copy->dests[i]) && !copy->dests[i].rdest &&
+			 copy->dests[i].rootfd >= 0 &&
+			 copy->dests[i].mhl_carried < carry->chain.n;
+	if (!wanted)
+		return;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return; /* each destination reads its own */
+	a->carry = carry;
+	if (pthread_create(&a->thread, NULL, read_ahead, a) != 0) {
+		free(a);
+		return;
+	}
+	copy->mhl_ahead = a;
+}
+
+/* Wait for the table read ahead; NULL when there is none. */
+static const struct mhl2_prior *ahead_prior(struct copy *copy)
+{
+	struct mhlseal_ahead *a = copy->mhl_ahead;
+
+	if (!a)
+		return NULL;
+	if (!a->joined) {
+		pthread_join(a->thread, NULL);
+		a->joined = true;
+	}
+	return a->prior;
+}
+
+/* Whether two chains list the same generations (sequence, file, C4) in the same order. */
+static bool same_chain(const struct mhl2_chain *a, const struct mhl2_chain *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->links[i].sequence != b->links[i].sequence ||
+		    strcmp(a->links[i].path, b->links[i].path) != 0 ||
+		    strcmp(a->links[i].c4, b->links[i].c4) != 0)
+			return false;
+	return true;
+}
+
 /* Refuse dest's history for reason (said here, as "DEST/ascmhl: reason"). */
 static void refuse(struct dest *dest, const char *reason)
 {
@@ -497,8 +575,10 @@ void mhlseal_prepare(struct copy *copy, const char *src)
 		return;
 	}
 	dbuf_free(&path);
-	if (carry->histfd >= 0)
+	if (carry->histfd >= 0) {
 		plan_dests(copy, carry, src);
+		start_ahead(copy, carry);
+	}
 }
 
 void mhlseal_adopt(struct copy *copy, struct mhlcarry *carry, const char *src)
@@ -510,6 +590,12 @@ void mhlseal_adopt(struct copy *copy, struct mhlcarry *carry, const char *src)
 
 void mhlseal_release(struct copy *copy)
 {
+	if (copy->mhl_ahead) {
+		ahead_prior(copy);
+		mhl2_prior_free(copy->mhl_ahead->prior);
+		free(copy->mhl_ahead);
+		copy->mhl_ahead = NULL;
+	}
 	if (!copy->mhl_source)
 		return;
 	mhlcarry_close(copy->mhl_source);
@@ -586,7 +672,8 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 	struct chain_write cw = {0};
 	struct dbuf name;
 	const char *what = "history", *why = NULL, *gen_name;
-	struct mhl2_prior *prior = NULL;
+	struct mhl2_prior *prior = NULL;      /* this destination's own reading */
+	const struct mhl2_prior *compare = NULL; /* what the generation compares with */
 	struct mhl2_prior_fault fault;
 	struct mhl2_ignore ignore = {0};
 	size_t carried_before;
@@ -615,8 +702,13 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 	if (carry_generations(copy, worker, dest, histfd, &chain, &what) != 0)
 		goto fail;
 	if (chain.n > carried_before) {
-		/* The carried generations are what the new one verifies against. */
+		/* The carried generations are what the new one verifies against:
+		 * SRC's whole history, read already when this one is the same. */
 		mhl2_prior_free(prior);
+		prior = NULL;
+		compare = same_chain(&chain, &copy->mhl_source->chain) ? ahead_prior(copy) : NULL;
+	}
+	if (chain.n > carried_before && !compare) {
 		prior = mhl2_prior_load(histfd, &chain, &why, &gen_name);
 		if (!prior) {
 			what = gen_name ? gen_name : "reading the carried history";
@@ -628,8 +720,10 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 		}
 		why = NULL;
 	}
+	if (!compare)
+		compare = prior;
 	what = "ignore patterns";
-	if (mhl2_ignore_build(&ignore, prior, copy->opt.exclude) != 0)
+	if (mhl2_ignore_build(&ignore, compare, copy->opt.exclude) != 0)
 		goto fail;
 	items.ignore = &ignore;
 	items.files = dest->mhl_files;
@@ -637,7 +731,7 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 	items.dirs = mhlfiles_new(items.formats, items.nformats);
 	if (!items.dirs || gather(copy, dest, &items, &what) != 0)
 		goto fail;
-	items.prior = prior;
+	items.prior = compare;
 	items.dest = dest->path;
 	real = realpath(dest->path, NULL);
 	what = "naming the generation";

@@ -126,6 +126,7 @@ struct copy {
 	size_t root_len;
 	char *src_root;              /* tree mode, --delete: SRC as walked */
 	struct mhlcarry *mhl_source; /* --mhl: SRC's ASC MHL history (or the sender's), or NULL */
+	struct mhlseal_ahead *mhl_ahead; /* its table, read beside the copy (mhlseal.c), or NULL */
 	/* --mhl: the generation's formats, in its order, and the index in
 	 * opt.algos of each one's algorithm (mhlseal_setup). */
 	enum mhl2_format mhl_formats[MHL2_FORMATS];

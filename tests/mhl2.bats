@@ -992,6 +992,34 @@ DEFAULT_EXCLUDES=(.DS_Store '._*' .Spotlight-V100 .Trashes .fseventsd .Temporary
 	assert_output --partial "3 generations checked"
 }
 
+@test "pcopy --mhl to two destinations compares each file with SRC's whole history, read once for both" {
+	sealed src
+	cp -a src early
+	printf 'new' > src/Sound/added.txt
+	prun phash --seal --mhl -a xxh64 src
+	assert_success
+	printf 'changed since' > src/Sidecar.txt
+	# fresh carries 0001 and 0002, early only 0002: both end with SRC's history
+	prun pcopy --mhl --force src fresh early
+	assert_failure 1
+	assert_output --partial "Sidecar.txt: differs from the digest the ASC MHL history records"
+	for d in fresh early; do
+		cmp src/ascmhl/0001_*.mhl $d/ascmhl/0001_*.mhl
+		cmp src/ascmhl/0002_*.mhl $d/ascmhl/0002_*.mhl
+		gen=$(ls $d/ascmhl/0003_${d}_*Z.mhl)
+		# md5 is known from 0001 only, xxh64 from 0002: the newest of each
+		run grep -c 'action="verified"' "$gen"
+		assert_output 13
+		run grep -c 'action="failed"' "$gen"
+		assert_output 2
+		run grep -B2 'action="failed"' "$gen"
+		assert_output --partial '>Sidecar.txt</path>'
+		run grep -A2 '>Sound/added.txt</path>' "$gen"
+		assert_output --regexp '<md5 action="original"'
+		assert_output --regexp '<xxh64 action="verified"'
+	done
+}
+
 @test "pcopy --mhl refuses a destination whose history differs from SRC's, nothing written there, exit 1" {
 	sealed src
 	card other
