@@ -1,23 +1,21 @@
 /* SPDX-License-Identifier: 0BSD */
 /**
  * The entries of a generation (mhlfiles.h). Each entry is laid out once, head,
- * path and digest strings together, at the end of the current block: a few
- * large allocations instead of one per entry, and the bytes of one entry on
- * the same cache lines. The sort moves only a small index of references, each
- * with the path's first 16 bytes as two big-endian numbers, so that most
- * comparisons never touch the entries at all.
+ * path and digest strings together, in an arena (arena.h): a few large
+ * allocations instead of one per entry, and the bytes of one entry on the
+ * same cache lines. The sort moves only an index of references, each made
+ * as its entry is added with the path's first 16 bytes as two big-endian
+ * numbers, so that most comparisons never touch the entries at all.
  */
 #include "prelude.h"
 #include "mhlfiles.h"
+#include "arena.h"
 #include "psort.h"
 #include "mhl2tree.h"
 #include <errno.h>
 #include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Entries are added into blocks this large (a longer entry gets its own). */
-#define BLOCK_SIZE ((size_t)1 << 20)
 
 /* An entry's fixed part; its path and digest strings follow. */
 struct entry {
@@ -26,12 +24,6 @@ struct entry {
 	uint32_t nsec;
 	uint32_t len;
 	bool dir;
-};
-
-struct block {
-	struct block *next;
-	size_t used, cap;
-	alignas(max_align_t) char data[];
 };
 
 /* An entry in the index: the path's first 16 bytes, for comparing. */
@@ -45,10 +37,10 @@ struct mhlfiles {
 	size_t digest_len[MHL2_FORMATS];
 	size_t nformats;
 	size_t digests_size;      /* every digest string of a file, with its NUL */
-	struct block *first, *last;
-	size_t count;             /* entries added */
-	struct ref *index;
-	size_t nindex;
+	struct arena entries;
+	struct ref *index;        /* every entry added, in order; sorted by mhlfiles_sort */
+	size_t n, cap;
+	size_t nindex;            /* how many the last sort kept */
 };
 
 struct mhlfiles *mhlfiles_new(const enum mhl2_format *formats, size_t nformats)
@@ -73,64 +65,56 @@ struct mhlfiles *mhlfiles_new(const enum mhl2_format *formats, size_t nformats)
 
 void mhlfiles_free(struct mhlfiles *files)
 {
-	struct block *b, *next;
-
 	if (!files)
 		return;
-	for (b = files->first; b; b = next) {
-		next = b->next;
-		free(b);
-	}
+	arena_free(&files->entries);
 	free(files->index);
 	free(files);
 }
 
-/* Room for size bytes (a multiple of the entry's alignment), or NULL. */
-static void *room(struct mhlfiles *files, size_t size)
+/* A path's bytes from..from+8, ranked as mhl2_path_cmp orders them, as a
+ * big-endian number, zeros past its end. */
+static uint64_t key_at(const char *path, size_t len, size_t from)
 {
-	struct block *b = files->last;
-	void *at;
+	uint64_t key = 0;
 
-	if (!b || b->cap - b->used < size) {
-		size_t cap = size > BLOCK_SIZE ? size : BLOCK_SIZE;
-
-		b = malloc(sizeof(*b) + cap);
-		if (!b)
-			return NULL;
-		b->next = NULL;
-		b->used = 0;
-		b->cap = cap;
-		if (files->last)
-			files->last->next = b;
-		else
-			files->first = b;
-		files->last = b;
-	}
-	at = b->data + b->used;
-	b->used += size;
-	return at;
+	for (size_t i = from; i < from + 8; i++)
+		key = key << 8 | (i < len ? mhl2_path_rank((unsigned char)path[i]) : 0);
+	return key;
 }
 
 /* Add an entry with room for digests bytes after its path; returns it, or NULL. */
 static struct entry *add(struct mhlfiles *files, const char *path, size_t len, size_t digests)
 {
-	size_t size;
 	struct entry *e;
 
-	if (len > UINT32_MAX || digests > SIZE_MAX / 2 - sizeof(*e) - len - alignof(struct entry)) {
+	if (len > UINT32_MAX || digests > SIZE_MAX / 2 - sizeof(*e) - len) {
 		errno = ENAMETOOLONG;
 		return NULL;
 	}
-	size = sizeof(*e) + len + 1 + digests;
-	size = (size + alignof(struct entry) - 1) / alignof(struct entry) * alignof(struct entry);
-	e = room(files, size);
+	if (files->n == files->cap) {
+		size_t cap = files->cap ? files->cap * 2 : 1024;
+		struct ref *index;
+
+		if (cap > SIZE_MAX / sizeof(*index)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		index = realloc(files->index, cap * sizeof(*index));
+		if (!index)
+			return NULL;
+		files->index = index;
+		files->cap = cap;
+	}
+	e = arena_alloc(&files->entries, sizeof(*e) + len + 1 + digests, alignof(struct entry));
 	if (!e)
 		return NULL;
 	memset(e, 0, sizeof(*e));
 	e->len = (uint32_t)len;
 	memcpy((char *)(e + 1), path, len);
 	((char *)(e + 1))[len] = '\0';
-	files->count++;
+	files->index[files->n++] = (struct ref){
+		.key = {key_at(path, len, 0), key_at(path, len, 8)}, .entry = e};
 	return e;
 }
 
@@ -169,29 +153,6 @@ static const char *entry_path(const struct entry *e)
 	return (const char *)(e + 1);
 }
 
-/* The entry after e in its block, or NULL at the block's end. */
-static const struct entry *entry_next(const struct mhlfiles *files, const struct block *b,
-				      const struct entry *e)
-{
-	size_t size = sizeof(*e) + e->len + 1 + (e->dir ? 0 : files->digests_size);
-	const char *next;
-
-	size = (size + alignof(struct entry) - 1) / alignof(struct entry) * alignof(struct entry);
-	next = (const char *)e + size;
-	return next < b->data + b->used ? (const struct entry *)(const void *)next : NULL;
-}
-
-/* A path's bytes from..from+8, ranked as mhl2_path_cmp orders them, as a
- * big-endian number, zeros past its end. */
-static uint64_t key_at(const char *path, size_t len, size_t from)
-{
-	uint64_t key = 0;
-
-	for (size_t i = from; i < from + 8; i++)
-		key = key << 8 | (i < len ? mhl2_path_rank((unsigned char)path[i]) : 0);
-	return key;
-}
-
 static int by_path(const void *a, const void *b)
 {
 	const struct ref *x = a, *y = b;
@@ -212,33 +173,15 @@ int mhlfiles_sort(struct mhlfiles *files, mhlfiles_keep_fn *keep, void *arg, uns
 {
 	size_t n = 0;
 
-	free(files->index);
-	files->nindex = 0;
-	files->index = NULL;
-	if (files->count == 0)
-		return 0;
-	if (files->count > SIZE_MAX / sizeof(*files->index)) {
-		errno = ENOMEM;
-		return -1;
-	}
-	files->index = malloc(files->count * sizeof(*files->index));
-	if (!files->index)
-		return -1;
-	for (const struct block *b = files->first; b; b = b->next) {
-		const struct entry *e = b->used ? (const struct entry *)(const void *)b->data : NULL;
+	for (size_t i = 0; i < files->n; i++) {
+		const struct entry *e = files->index[i].entry;
 
-		for (; e; e = entry_next(files, b, e)) {
-			const char *path = entry_path(e);
-
-			if (keep && !keep(arg, path, e->len, e->dir))
-				continue;
-			files->index[n++] = (struct ref){
-				.key = {key_at(path, e->len, 0), key_at(path, e->len, 8)}, .entry = e};
-		}
+		if (!keep || keep(arg, entry_path(e), e->len, e->dir))
+			files->index[n++] = files->index[i];
 	}
 	if (n > 1)
 		psort(files->index, n, sizeof(*files->index), by_path, threads);
-	files->nindex = n;
+	files->n = files->nindex = n;
 	return 0;
 }
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: 0BSD */
 /**
  * pcopy --mhl: the entries of a generation (files with their digest strings,
- * directories), kept one after another in large blocks as they are added and
- * sorted by path at the end through a small index (mhlfiles.c).
+ * directories), kept in large blocks as they are added and sorted by path
+ * at the end through a small index (mhlfiles.c).
  *
  * Memory: one entry per file or directory, as compact as its path and
  * digests; no allocation per entry.
@@ -50,9 +50,10 @@ typedef bool mhlfiles_keep_fn(void *arg, const char *path, size_t len, bool dir)
 
 /**
  * Index the entries keep (NULL: all) accepts, in the order of
- * mhl2_path_cmp on their paths (each directory's subtree right after it).
- * Entries added later are not indexed until the next call. threads: how
- * many threads besides the caller's may sort (psort.h).
+ * mhl2_path_cmp on their paths (each directory's subtree right after it);
+ * those it refuses are gone from the list. Entries added later are not
+ * indexed until the next call. threads: how many threads besides the
+ * caller's may sort (psort.h).
  * Returns 0, or -1 with errno (ENOMEM).
  */
 int mhlfiles_sort(struct mhlfiles *files, mhlfiles_keep_fn *keep, void *arg, unsigned threads);
