@@ -440,8 +440,11 @@ static int open_history(struct dest *dest)
  */
 struct mhlseal_ahead {
 	pthread_t thread;
+	struct copy *copy;
 	const struct mhlcarry *carry;
-	struct mhl2_prior *prior;       /* NULL: not read (each destination reads its own) */
+	char *src;                      /* SRC as named, for messages */
+	struct mhl2_prior *prior;       /* NULL: not read */
+	char *fault;                    /* "SRC/ascmhl/NAME: why": SRC's history is at fault */
 	bool joined;
 };
 
@@ -449,14 +452,32 @@ static void *read_ahead(void *arg)
 {
 	struct mhlseal_ahead *a = arg;
 	const char *why, *name;
+	struct dbuf path, msg;
 
-	/* A failure is left for each destination's own reading to report. */
 	a->prior = mhl2_prior_load(a->carry->histfd, &a->carry->chain, &why, &name);
+	if (a->prior || !why)
+		return NULL; /* read; or not for want of memory: each destination reads its own */
+	/* A generation whose C4 holds but whose content does not (malformed,
+	 * or gone since it was checked): the history cannot be carried, and
+	 * the run stops now rather than after the copy. */
+	dbuf_init(&path);
+	dbuf_init(&msg);
+	if (dbuf_printf(&path, "%s/%s/%s", a->src, MHL2_DIR_NAME, name) == 0 &&
+	    dbuf_printf(&msg, "%s: the history cannot be carried", why) == 0) {
+		stop_run_why(a->copy, STOP_SOURCE, path.data, 0, msg.data);
+		dbuf_clear(&path);
+		if (dbuf_printf(&path, "%s/%s: %s", MHL2_DIR_NAME, name, msg.data) == 0) {
+			a->fault = path.data;
+			dbuf_init(&path);
+		}
+	}
+	dbuf_free(&path);
+	dbuf_free(&msg);
 	return NULL;
 }
 
 /* Start reading SRC's history ahead when a local destination will carry it. */
-static void start_ahead(struct copy *copy, const struct mhlcarry *carry)
+static void start_ahead(struct copy *copy, const struct mhlcarry *carry, const char *src)
 {
 	struct mhlseal_ahead *a;
 	bool wanted = false;
@@ -472,25 +493,33 @@ static void start_ahead(struct copy *copy, const struct mhlcarry *carry)
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return; /* each destination reads its own */
+	a->copy = copy;
 	a->carry = carry;
-	if (pthread_create(&a->thread, NULL, read_ahead, a) != 0) {
+	a->src = strdup(src);
+	if (!a->src || pthread_create(&a->thread, NULL, read_ahead, a) != 0) {
+		free(a->src);
 		free(a);
 		return;
 	}
 	copy->mhl_ahead = a;
 }
 
-/* Wait for the table read ahead; NULL when there is none. */
-static const struct mhl2_prior *ahead_prior(struct copy *copy)
+/*
+ * Wait for the table read ahead; NULL when there is none, with *fault what
+ * is wrong with SRC's history when that is why (said already), else NULL.
+ */
+static const struct mhl2_prior *ahead_prior(struct copy *copy, const char **fault)
 {
 	struct mhlseal_ahead *a = copy->mhl_ahead;
 
+	*fault = NULL;
 	if (!a)
 		return NULL;
 	if (!a->joined) {
 		pthread_join(a->thread, NULL);
 		a->joined = true;
 	}
+	*fault = a->fault;
 	return a->prior;
 }
 
@@ -507,19 +536,22 @@ static bool same_chain(const struct mhl2_chain *a, const struct mhl2_chain *b)
 	return true;
 }
 
-/* Refuse dest's history for reason (said here, as "DEST/ascmhl: reason"). */
-static void refuse(struct dest *dest, const char *reason)
+/*
+ * Fail dest for what is wrong with rel, a file of its history: said here as
+ * "DEST/rel: reason", with no errno's text after it (the reason says it).
+ */
+static void fail_history(struct dest *dest, const char *rel, const char *reason)
 {
 	struct dbuf msg;
 
 	dbuf_init(&msg);
-	if (dbuf_printf(&msg, "%s/%s", dest->path, MHL2_DIR_NAME) == 0)
+	if (dbuf_printf(&msg, "%s/%s", dest->path, rel) == 0)
 		diag_file_errorf(msg.data, "%s", reason);
 	dbuf_clear(&msg);
-	if (dbuf_printf(&msg, "%s: %s", MHL2_DIR_NAME, reason) == 0)
+	if (dbuf_printf(&msg, "%s: %s", rel, reason) == 0)
 		dest_fail_said(dest, msg.data, msg.len);
 	else
-		dest_fail_said(dest, MHL2_DIR_NAME, strlen(MHL2_DIR_NAME));
+		dest_fail_said(dest, rel, strlen(rel));
 	dbuf_free(&msg);
 }
 
@@ -549,7 +581,7 @@ static void plan_dests(struct copy *copy, const struct mhlcarry *carry, const ch
 				dest_fail(dest, MHL2_DIR_NAME, strlen(MHL2_DIR_NAME), errno,
 					  reason);
 			else
-				refuse(dest, reason);
+				fail_history(dest, MHL2_DIR_NAME, reason);
 		}
 	}
 }
@@ -577,7 +609,7 @@ void mhlseal_prepare(struct copy *copy, const char *src)
 	dbuf_free(&path);
 	if (carry->histfd >= 0) {
 		plan_dests(copy, carry, src);
-		start_ahead(copy, carry);
+		start_ahead(copy, carry, src);
 	}
 }
 
@@ -591,8 +623,12 @@ void mhlseal_adopt(struct copy *copy, struct mhlcarry *carry, const char *src)
 void mhlseal_release(struct copy *copy)
 {
 	if (copy->mhl_ahead) {
-		ahead_prior(copy);
+		const char *fault;
+
+		ahead_prior(copy, &fault);
 		mhl2_prior_free(copy->mhl_ahead->prior);
+		free(copy->mhl_ahead->fault);
+		free(copy->mhl_ahead->src);
 		free(copy->mhl_ahead);
 		copy->mhl_ahead = NULL;
 	}
@@ -660,7 +696,7 @@ static void fail_in_history(struct dest *dest, const char *name, const char *why
 	char rel[PATH_MAX];
 
 	snprintf(rel, sizeof(rel), "%s/%s", MHL2_DIR_NAME, name ? name : MHL2_CHAIN_NAME);
-	dest_fail(dest, rel, strlen(rel), EINVAL, why);
+	fail_history(dest, rel, why);
 }
 
 int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, time_t when)
@@ -706,7 +742,13 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 		 * SRC's whole history, read already when this one is the same. */
 		mhl2_prior_free(prior);
 		prior = NULL;
-		compare = same_chain(&chain, &copy->mhl_source->chain) ? ahead_prior(copy) : NULL;
+		if (same_chain(&chain, &copy->mhl_source->chain)) {
+			compare = ahead_prior(copy, &why);
+			if (why) {
+				dest_fail_said(dest, why, strlen(why));
+				goto out;
+			}
+		}
 	}
 	if (chain.n > carried_before && !compare) {
 		prior = mhl2_prior_load(histfd, &chain, &why, &gen_name);

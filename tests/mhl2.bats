@@ -1072,6 +1072,20 @@ EOF
 	[ ! -e dest ]
 }
 
+@test "pcopy --mhl stops on a SRC whose generation matches its C4 but not the format, naming SRC's file, exit 1" {
+	card src
+	printf '<hashlist version="2.0" xmlns="urn:ASC:MHL:v2.0"><hashes><hash></hashes></hashlist>' > broken.mhl
+	hostile_history src broken.mhl
+	mkdir early
+	before=$(snapshot early)
+	prun pcopy --mhl src fresh early
+	assert_failure 1
+	assert_output --partial "src/ascmhl/0001_x_2024-01-01_000000Z.mhl: malformed XML: mismatched tag: the history cannot be carried"
+	refute_output --partial "Invalid argument"
+	[ ! -e fresh ]
+	[ "$(snapshot early)" = "$before" ]
+}
+
 @test "pcopy without --mhl copies SRC's ascmhl folder as any other" {
 	sealed src
 	prun pcopy src dest
