@@ -433,6 +433,7 @@ int copy_finish(struct copy *copy)
 		pool_finish(copy->dests[i].writers);
 	progress_finish(copy->progress);
 	copy->progress = NULL;
+	mhlseal_wait(copy);
 	/* From here on a second signal must not cut a rollback short. */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);

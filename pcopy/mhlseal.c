@@ -444,7 +444,6 @@ struct mhlseal_ahead {
 	const struct mhlcarry *carry;
 	char *src;                      /* SRC as named, for messages */
 	struct mhl2_prior *prior;       /* NULL: not read */
-	char *fault;                    /* "SRC/ascmhl/NAME: why": SRC's history is at fault */
 	bool joined;
 };
 
@@ -456,21 +455,17 @@ static void *read_ahead(void *arg)
 
 	a->prior = mhl2_prior_load(a->carry->histfd, &a->carry->chain, &why, &name);
 	if (a->prior || !why)
-		return NULL; /* read; or not for want of memory: each destination reads its own */
+		return NULL; /* read; or not (memory, a read error): each destination reads its own */
 	/* A generation whose C4 holds but whose content does not (malformed,
 	 * or gone since it was checked): the history cannot be carried, and
-	 * the run stops now rather than after the copy. */
+	 * the run stops, while the copy runs or as it ends (mhlseal_wait). */
 	dbuf_init(&path);
 	dbuf_init(&msg);
 	if (dbuf_printf(&path, "%s/%s/%s", a->src, MHL2_DIR_NAME, name) == 0 &&
-	    dbuf_printf(&msg, "%s: the history cannot be carried", why) == 0) {
+	    dbuf_printf(&msg, "%s: the history cannot be carried", why) == 0)
 		stop_run_why(a->copy, STOP_SOURCE, path.data, 0, msg.data);
-		dbuf_clear(&path);
-		if (dbuf_printf(&path, "%s/%s: %s", MHL2_DIR_NAME, name, msg.data) == 0) {
-			a->fault = path.data;
-			dbuf_init(&path);
-		}
-	}
+	else
+		stop_run(a->copy, STOP_SOURCE, a->src, errno);
 	dbuf_free(&path);
 	dbuf_free(&msg);
 	return NULL;
@@ -504,23 +499,23 @@ static void start_ahead(struct copy *copy, const struct mhlcarry *carry, const c
 	copy->mhl_ahead = a;
 }
 
-/*
- * Wait for the table read ahead; NULL when there is none, with *fault what
- * is wrong with SRC's history when that is why (said already), else NULL.
- */
-static const struct mhl2_prior *ahead_prior(struct copy *copy, const char **fault)
+/* Wait for the table read ahead; NULL when there is none or it was not read. */
+static const struct mhl2_prior *ahead_prior(struct copy *copy)
 {
 	struct mhlseal_ahead *a = copy->mhl_ahead;
 
-	*fault = NULL;
 	if (!a)
 		return NULL;
 	if (!a->joined) {
 		pthread_join(a->thread, NULL);
 		a->joined = true;
 	}
-	*fault = a->fault;
 	return a->prior;
+}
+
+void mhlseal_wait(struct copy *copy)
+{
+	ahead_prior(copy);
 }
 
 /* Whether two chains list the same generations (sequence, file, C4) in the same order. */
@@ -623,11 +618,8 @@ void mhlseal_adopt(struct copy *copy, struct mhlcarry *carry, const char *src)
 void mhlseal_release(struct copy *copy)
 {
 	if (copy->mhl_ahead) {
-		const char *fault;
-
-		ahead_prior(copy, &fault);
+		mhlseal_wait(copy);
 		mhl2_prior_free(copy->mhl_ahead->prior);
-		free(copy->mhl_ahead->fault);
 		free(copy->mhl_ahead->src);
 		free(copy->mhl_ahead);
 		copy->mhl_ahead = NULL;
@@ -742,13 +734,7 @@ int mhlseal_write(struct copy *copy, struct worker *worker, struct dest *dest, t
 		 * SRC's whole history, read already when this one is the same. */
 		mhl2_prior_free(prior);
 		prior = NULL;
-		if (same_chain(&chain, &copy->mhl_source->chain)) {
-			compare = ahead_prior(copy, &why);
-			if (why) {
-				dest_fail_said(dest, why, strlen(why));
-				goto out;
-			}
-		}
+		compare = same_chain(&chain, &copy->mhl_source->chain) ? ahead_prior(copy) : NULL;
 	}
 	if (chain.n > carried_before && !compare) {
 		prior = mhl2_prior_load(histfd, &chain, &why, &gen_name);

@@ -27,6 +27,14 @@ void mhlseal_prepare(struct copy *copy, const char *src);
  */
 void mhlseal_adopt(struct copy *copy, struct mhlcarry *carry, const char *src);
 
+/**
+ * Wait for SRC's history, read beside the copy for the destinations that
+ * carry it, to be read: one that does not parse stops the run (stop_run_why).
+ * Call once the copy is done, before its outcome is decided; a no-op when
+ * nothing is being read.
+ */
+void mhlseal_wait(struct copy *copy);
+
 /** Release what mhlseal_prepare kept; NULL-safe on copy->mhl_source. */
 void mhlseal_release(struct copy *copy);
 

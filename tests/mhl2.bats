@@ -1081,6 +1081,7 @@ EOF
 	prun pcopy --mhl src fresh early
 	assert_failure 1
 	assert_output --partial "src/ascmhl/0001_x_2024-01-01_000000Z.mhl: malformed XML: mismatched tag: the history cannot be carried"
+	assert_output --partial "every destination rolled back"
 	refute_output --partial "Invalid argument"
 	[ ! -e fresh ]
 	[ "$(snapshot early)" = "$before" ]
