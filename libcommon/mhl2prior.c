@@ -18,15 +18,23 @@
 
 /* One path: the path, then each recorded digest (strings in the table's blocks). */
 struct prior_entry {
-	char *path;
-	size_t len;
+	const char *path;
+	uint32_t len;
 	char *digests[MHL2_FORMATS];
 };
 
-/* Open addressing over entries, by path. */
+/*
+ * The entries one after another, found through open addressing over
+ * slots of 64 bits each: the path's hash in the high half, the entry's
+ * index + 1 in the low (0: empty). A probe compares the hashes in the slot
+ * array alone and reads an entry only when they match; the table doubles
+ * without reading a path.
+ */
 struct mhl2_prior {
-	struct prior_entry *slots;
-	size_t cap, n;
+	struct prior_entry *entries;
+	size_t n, room;           /* entries used, allocated */
+	uint64_t *slots;
+	size_t cap;               /* slots, a power of two, at least twice n */
 	struct arena strings;     /* the paths and digests: a history of 200,000
 				   * files holds 600,000 of them */
 	const char *why;          /* a malformed generation's reason */
@@ -57,37 +65,69 @@ static int keep_pattern(struct mhl2_prior *p, const struct mhl2_entry *e)
 	return 0;
 }
 
-static uint64_t path_hash(const char *s, size_t len)
+static uint32_t path_hash(const char *s, size_t len)
 {
 	uint64_t h = 1469598103934665603u;
 
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ (unsigned char)s[i]) * 1099511628211u;
-	return h;
+	return (uint32_t)(h ^ h >> 32);
 }
 
-static size_t slot_of(const struct prior_entry *slots, size_t cap, const char *path, size_t len)
+/* The slot of path (hash h): its entry's, or the empty one where it would go. */
+static size_t slot_of(const struct mhl2_prior *p, uint32_t h, const char *path, size_t len)
 {
-	size_t i = path_hash(path, len) & (cap - 1);
+	size_t i = h & (p->cap - 1);
 
-	while (slots[i].path && !(slots[i].len == len && memcmp(slots[i].path, path, len) == 0))
-		i = (i + 1) & (cap - 1);
+	for (; p->slots[i]; i = (i + 1) & (p->cap - 1)) {
+		const struct prior_entry *e;
+
+		if ((uint32_t)(p->slots[i] >> 32) != h)
+			continue;
+		e = &p->entries[(uint32_t)p->slots[i] - 1];
+		if (e->len == len && memcmp(e->path, path, len) == 0)
+			break;
+	}
 	return i;
 }
 
-static int grow(struct mhl2_prior *p)
+/* Room for one more entry: the entries and the slots grown as needed. 0 or -1. */
+static int make_room(struct mhl2_prior *p)
 {
-	size_t cap = p->cap ? 2 * p->cap : 1024;
-	struct prior_entry *slots = calloc(cap, sizeof(*slots));
+	if (p->n == p->room) {
+		size_t room = p->room ? 2 * p->room : 1024;
+		struct prior_entry *entries;
 
-	if (!slots)
-		return -1;
-	for (size_t i = 0; i < p->cap; i++)
-		if (p->slots[i].path)
-			slots[slot_of(slots, cap, p->slots[i].path, p->slots[i].len)] = p->slots[i];
-	free(p->slots);
-	p->slots = slots;
-	p->cap = cap;
+		if (room >= UINT32_MAX || room > SIZE_MAX / sizeof(*entries)) {
+			errno = ENOMEM;
+			return -1;
+		}
+		entries = realloc(p->entries, room * sizeof(*entries));
+		if (!entries)
+			return -1;
+		p->entries = entries;
+		p->room = room;
+	}
+	if (2 * (p->n + 1) > p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 2048;
+		uint64_t *slots = calloc(cap, sizeof(*slots));
+
+		if (!slots)
+			return -1;
+		for (size_t i = 0; i < p->cap; i++) {
+			size_t at;
+
+			if (!p->slots[i])
+				continue;
+			at = (uint32_t)(p->slots[i] >> 32) & (cap - 1);
+			while (slots[at])
+				at = (at + 1) & (cap - 1);
+			slots[at] = p->slots[i];
+		}
+		free(p->slots);
+		p->slots = slots;
+		p->cap = cap;
+	}
 	return 0;
 }
 
@@ -95,6 +135,8 @@ static int on_entry(void *arg, const struct mhl2_entry *e, uintmax_t line, const
 {
 	struct mhl2_prior *p = arg;
 	struct prior_entry *slot;
+	uint32_t h;
+	size_t at;
 
 	(void)line;
 	if (!e) {
@@ -106,14 +148,23 @@ static int on_entry(void *arg, const struct mhl2_entry *e, uintmax_t line, const
 		return keep_pattern(p, e);
 	if (e->kind != MHL2_ENTRY_FILE)
 		return 0;
-	if (2 * (p->n + 1) > p->cap && grow(p) != 0)
+	if (e->path_len > UINT32_MAX) {
+		errno = ENAMETOOLONG;
 		return -1;
-	slot = &p->slots[slot_of(p->slots, p->cap, e->path, e->path_len)];
-	if (!slot->path) {
+	}
+	if (make_room(p) != 0)
+		return -1;
+	h = path_hash(e->path, e->path_len);
+	at = slot_of(p, h, e->path, e->path_len);
+	if (p->slots[at]) {
+		slot = &p->entries[(uint32_t)p->slots[at] - 1];
+	} else {
+		slot = &p->entries[p->n];
+		*slot = (struct prior_entry){.len = (uint32_t)e->path_len};
 		slot->path = arena_strndup(&p->strings, e->path, e->path_len);
 		if (!slot->path)
 			return -1;
-		slot->len = e->path_len;
+		p->slots[at] = (uint64_t)h << 32 | (uint64_t)(p->n + 1);
 		p->n++;
 	}
 	for (size_t k = 0; k < e->ndigests; k++) {
@@ -228,25 +279,39 @@ fail:
 	return NULL;
 }
 
-const char *mhl2_prior_get(const struct mhl2_prior *p, const char *path, size_t len,
-			   enum mhl2_format format)
+/* The entry of path, or NULL. */
+static const struct prior_entry *find(const struct mhl2_prior *p, const char *path, size_t len)
 {
-	const struct prior_entry *slot;
+	size_t at;
 
 	if (!p || p->n == 0)
 		return NULL;
-	slot = &p->slots[slot_of(p->slots, p->cap, path, len)];
-	return slot->path ? slot->digests[format] : NULL;
+	at = slot_of(p, path_hash(path, len), path, len);
+	return p->slots[at] ? &p->entries[(uint32_t)p->slots[at] - 1] : NULL;
 }
 
-const char *mhl2_prior_action(const struct mhl2_prior *p, const char *path, size_t len,
-			      enum mhl2_format format, const char *digest)
+const char *mhl2_prior_get(const struct mhl2_prior *p, const char *path, size_t len,
+			   enum mhl2_format format)
 {
-	const char *old = mhl2_prior_get(p, path, len, format);
+	const struct prior_entry *e = find(p, path, len);
 
-	if (!old)
-		return "original";
-	return strcmp(old, digest) == 0 ? "verified" : "failed";
+	return e ? e->digests[format] : NULL;
+}
+
+bool mhl2_prior_actions(const struct mhl2_prior *p, const char *path, size_t len,
+			const enum mhl2_format *formats, const char *const *digests, size_t n,
+			const char **actions)
+{
+	const struct prior_entry *e = find(p, path, len);
+	bool failed = false;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *old = e ? e->digests[formats[i]] : NULL;
+
+		actions[i] = !old ? "original" : strcmp(old, digests[i]) == 0 ? "verified" : "failed";
+		failed |= actions[i][0] == 'f';
+	}
+	return failed;
 }
 
 const char *const *mhl2_prior_ignore(const struct mhl2_prior *p, size_t *n)
@@ -263,6 +328,7 @@ void mhl2_prior_free(struct mhl2_prior *p)
 		free(p->ignore[i]);
 	free(p->ignore);
 	arena_free(&p->strings);
+	free(p->entries);
 	free(p->slots);
 	free(p);
 }

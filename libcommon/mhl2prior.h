@@ -53,12 +53,15 @@ int mhl2_prior_load_history(int histfd, struct mhl2_chain *chain, bool *chain_fo
 const char *mhl2_prior_get(const struct mhl2_prior *prior, const char *path, size_t len,
 			   enum mhl2_format format);
 /**
- * The action for a new digest: "original" when the history records none of
+ * The action for each of n new digests of path (len bytes), digests[i] of
+ * formats[i], into actions[i]: "original" when the history records none of
  * its format for path, "verified" when it records the same, "failed" when
- * another.
+ * another. Returns whether any is "failed". prior may be NULL (all
+ * "original").
  */
-const char *mhl2_prior_action(const struct mhl2_prior *prior, const char *path, size_t len,
-			      enum mhl2_format format, const char *digest);
+bool mhl2_prior_actions(const struct mhl2_prior *prior, const char *path, size_t len,
+			const enum mhl2_format *formats, const char *const *digests, size_t n,
+			const char **actions);
 /**
  * The ignore patterns of the newest generation read (the one of highest
  * sequence number that is there), in their order; *n 0 and NULL when it has

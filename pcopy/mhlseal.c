@@ -264,11 +264,8 @@ static int get_item(void *arg, size_t i, bool writing, struct mhl2_item *item, s
 		item->digests[k] = f.digests[k];
 	if (!writing)
 		return 0;
-	for (size_t k = 0; k < items->nformats; k++) {
-		item->actions[k] = mhl2_prior_action(items->prior, f.path, f.len,
-						     items->formats[k], f.digests[k]);
-		failed |= strcmp(item->actions[k], "failed") == 0;
-	}
+	failed = mhl2_prior_actions(items->prior, f.path, f.len, items->formats, f.digests,
+				    items->nformats, item->actions);
 	if (failed && dbuf_append(notes, f.path, f.len + 1) != 0)
 		return -1;
 	return 0;

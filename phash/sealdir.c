@@ -407,10 +407,7 @@ static int mhl_record(void *arg, const struct rec *rec, const char *rel, size_t 
 		return mhl2tree_add_dir(f->tree, rel, len);
 	if (entry_digests(f, rec, digests, strings) != 0)
 		return -1;
-	for (size_t i = 0; i < f->nformats; i++) {
-		actions[i] = mhl2_prior_action(f->prior, rel, len, f->formats[i], digests[i]);
-		failed |= strcmp(actions[i], "failed") == 0;
-	}
+	failed = mhl2_prior_actions(f->prior, rel, len, f->formats, strings, f->nformats, actions);
 	if (failed) {
 		diag_file_note(f->sd->dir, "%.*s: differs from the digest the ASC MHL history "
 			       "records (written with action \"failed\")", (int)len, rel);

@@ -397,6 +397,35 @@ UNIT_TEST(mhl2_prior_load_reads_a_large_generation_ahead_and_says_what_is_wrong_
 	digest = mhl2_prior_get(prior, "a/d39/f499", 10, MHL2_MD5);
 	EXPECT(digest && strcmp(digest, es.e[index_of(&es, "a/d39/f499")].digests[0]) == 0);
 	EXPECT(mhl2_prior_get(prior, "a/d39/f500", 10, MHL2_MD5) == NULL);
+	/* Every file found again, with one lookup for all its formats. */
+	for (size_t i = 0, files = 0; i < es.n; i++) {
+		const enum mhl2_format three[] = {MHL2_XXH64, MHL2_MD5, MHL2_SHA1};
+		const char *digests[3] = {es.e[i].digests[1], es.e[i].digests[0], "ab"};
+		const char *actions[3];
+		char other[MHL2_DIGEST_MAX + 1];
+
+		/* (A digest written "failed" is not what the history records.) */
+		if (es.e[i].dir || es.e[i].differs)
+			continue;
+		EXPECT(!mhl2_prior_actions(prior, es.e[i].path, es.e[i].len, three, digests, 3,
+					   actions));
+		EXPECT(strcmp(actions[0], "verified") == 0 && strcmp(actions[1], "verified") == 0 &&
+		       strcmp(actions[2], "original") == 0);
+		if (files++ % 97 != 0)
+			continue;
+		memcpy(other, es.e[i].digests[0], sizeof(other));
+		other[0] = other[0] == '0' ? '1' : '0';
+		digests[1] = other;
+		EXPECT(mhl2_prior_actions(prior, es.e[i].path, es.e[i].len, three, digests, 3,
+					  actions));
+		EXPECT(strcmp(actions[0], "verified") == 0 && strcmp(actions[1], "failed") == 0);
+		/* A path only one byte longer is another path. */
+		EXPECT(!mhl2_prior_actions(prior, es.e[i].path, es.e[i].len - 1, three, digests, 2,
+					   actions) &&
+		       strcmp(actions[0], "original") == 0 && strcmp(actions[1], "original") == 0);
+	}
+	EXPECT(!mhl2_prior_actions(NULL, "a", 1, formats, (const char *[]){"x", "y"}, 2,
+				   (const char *[2]){0}));
 	mhl2_prior_free(prior);
 	/* Malformed three quarters in: the parse's reason, whatever freed its reader. */
 	hit = strstr(bytes.data + bytes.len / 4 * 3, "</hash>");
