@@ -4,6 +4,7 @@
 #include "exclude.h"
 #include "diag.h"
 #include "record.h"
+#include "grow.h"
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdlib.h>
@@ -75,15 +76,8 @@ int exclude_add(struct exclude *set, const char *pattern)
 	}
 	if (memchr(pattern + start, '/', end - start))
 		rule.by_path = true;
-	if (set->n == set->cap) {
-		size_t cap = set->cap ? 2 * set->cap : 16;
-		struct exclude_rule *grown = realloc(set->rules, cap * sizeof(*grown));
-
-		if (!grown)
-			return -1;
-		set->rules = grown;
-		set->cap = cap;
-	}
+	if (GROW(set->rules, &set->cap, set->n + 1, 16) != 0)
+		return -1;
 	rule.glob = strndup(pattern + start, end - start);
 	rule.given = strdup(pattern);
 	if (!rule.glob || !rule.given) {

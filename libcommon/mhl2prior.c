@@ -6,6 +6,7 @@
 #include "arena.h"
 #include "openread.h"
 #include "hash.h"
+#include "grow.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -94,20 +95,12 @@ static size_t slot_of(const struct mhl2_prior *p, uint32_t h, const char *path, 
 /* Room for one more entry: the entries and the slots grown as needed. 0 or -1. */
 static int make_room(struct mhl2_prior *p)
 {
-	if (p->n == p->room) {
-		size_t room = p->room ? 2 * p->room : 1024;
-		struct prior_entry *entries;
-
-		if (room >= UINT32_MAX || room > SIZE_MAX / sizeof(*entries)) {
-			errno = ENOMEM;
-			return -1;
-		}
-		entries = realloc(p->entries, room * sizeof(*entries));
-		if (!entries)
-			return -1;
-		p->entries = entries;
-		p->room = room;
+	if (p->n >= UINT32_MAX - 1) {    /* a slot holds index + 1 in 32 bits */
+		errno = ENOMEM;
+		return -1;
 	}
+	if (GROW(p->entries, &p->room, p->n + 1, 1024) != 0)
+		return -1;
 	if (2 * (p->n + 1) > p->cap) {
 		size_t cap = p->cap ? 2 * p->cap : 2048;
 		uint64_t *slots = calloc(cap, sizeof(*slots));

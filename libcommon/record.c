@@ -2,6 +2,7 @@
 /** The record codec: parsing, querying and emitting format v1 lines (docs/FORMAT.md). */
 #include "prelude.h"
 #include "record.h"
+#include "grow.h"
 #include "hashreg.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -154,22 +155,7 @@ bool rec_key_valid(const char *key, size_t len)
 /* Make room for one more entry in attrs[]. Returns 0 or -1 (ENOMEM). */
 static int attrs_grow(struct rec *rec)
 {
-	struct rec_attr *attrs;
-	size_t cap;
-
-	if (rec->nattrs < rec->attrs_cap)
-		return 0;
-	cap = rec->attrs_cap ? rec->attrs_cap * 2 : 8;
-	if (cap > SIZE_MAX / sizeof(*attrs)) {
-		errno = ENOMEM;
-		return -1;
-	}
-	attrs = realloc(rec->attrs, cap * sizeof(*attrs));
-	if (!attrs)
-		return -1;
-	rec->attrs = attrs;
-	rec->attrs_cap = cap;
-	return 0;
+	return GROW(rec->attrs, &rec->attrs_cap, rec->nattrs + 1, 8);
 }
 
 /* Bytes of attr_text still referenced by attrs[]. */

@@ -9,6 +9,7 @@
 #include "prelude.h"
 #include "unorm.h"
 #include "unorm_data.h"
+#include "grow.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,15 +33,8 @@ struct code_points {
 
 static int push(struct code_points *cps, uint32_t cp)
 {
-	if (cps->n == cps->cap) {
-		size_t cap = cps->cap ? 2 * cps->cap : 64;
-		uint32_t *grown = realloc(cps->v, cap * sizeof(*grown));
-
-		if (!grown)
-			return -1;
-		cps->v = grown;
-		cps->cap = cap;
-	}
+	if (GROW(cps->v, &cps->cap, cps->n + 1, 64) != 0)
+		return -1;
 	cps->v[cps->n++] = cp;
 	return 0;
 }

@@ -105,6 +105,7 @@
 #include "pool.h"
 #include "sleeps.h"
 #include "uring.h"
+#include "grow.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -521,17 +522,9 @@ static int dir_pin(struct walk_worker *w, struct walk_node *node)
 			base_fd = n->fd;
 			break;
 		}
-		if (depth == w->chain_cap) {
-			size_t cap = w->chain_cap ? 2 * w->chain_cap : 64;
-			struct walk_node **chain = realloc(w->chain, cap * sizeof(*chain));
-
-			if (!chain) {
-				pthread_mutex_unlock(&wk->lock);
-				errno = ENOMEM;
-				return -1;
-			}
-			w->chain = chain;
-			w->chain_cap = cap;
+		if (GROW(w->chain, &w->chain_cap, depth + 1, 64) != 0) {
+			pthread_mutex_unlock(&wk->lock);
+			return -1;
 		}
 		w->chain[depth++] = n;
 	}
@@ -843,27 +836,17 @@ static void flush_batch(struct walk_worker *w, bool may_spawn, bool busy)
 	if (w->nbatch == 0)
 		return;
 	pthread_mutex_lock(&wk->lock);
-	if (wk->nstack + w->nbatch > wk->stack_cap) {
-		size_t cap = wk->stack_cap ? wk->stack_cap : 256;
-		struct walk_node **stack;
-
-		while (cap < wk->nstack + w->nbatch)
-			cap *= 2;
-		stack = realloc(wk->stack, cap * sizeof(*stack));
-		if (!stack) {
-			pthread_mutex_unlock(&wk->lock);
-			/* Keep going with what the stack holds; these directories are lost. */
-			for (size_t i = 0; i < w->nbatch; i++) {
-				/* (A sorted walk's emitter still holds them and reads them itself.) */
-				if (!(wk->flags & WALK_SORT))
-					fail_dir(w, w->batch[i], ENOMEM);
-				node_release(wk, w->batch[i]);
-			}
-			w->nbatch = 0;
-			return;
+	if (GROW(wk->stack, &wk->stack_cap, wk->nstack + w->nbatch, 256) != 0) {
+		pthread_mutex_unlock(&wk->lock);
+		/* Keep going with what the stack holds; these directories are lost. */
+		for (size_t i = 0; i < w->nbatch; i++) {
+			/* (A sorted walk's emitter still holds them and reads them itself.) */
+			if (!(wk->flags & WALK_SORT))
+				fail_dir(w, w->batch[i], ENOMEM);
+			node_release(wk, w->batch[i]);
 		}
-		wk->stack = stack;
-		wk->stack_cap = cap;
+		w->nbatch = 0;
+		return;
 	}
 	/* Reverse, so that the first found is popped first (roughly name order
 	 * within a directory, which keeps sibling reads close on disk). */
@@ -902,16 +885,7 @@ static void flush_batch(struct walk_worker *w, bool may_spawn, bool busy)
 /* Make room for one more batched subdirectory. Returns 0 or -1 (ENOMEM). */
 static int batch_reserve(struct walk_worker *w)
 {
-	if (w->nbatch == w->batch_cap) {
-		size_t cap = w->batch_cap ? 2 * w->batch_cap : 64;
-		struct walk_node **batch = realloc(w->batch, cap * sizeof(*batch));
-
-		if (!batch)
-			return -1;
-		w->batch = batch;
-		w->batch_cap = cap;
-	}
-	return 0;
+	return GROW(w->batch, &w->batch_cap, w->nbatch + 1, 64);
 }
 
 static int batch_add(struct walk_worker *w, struct walk_node *node)
@@ -1298,15 +1272,8 @@ static struct walk_listing *read_listing(struct walk_worker *w, struct walk_node
 			off += d->d_reclen;
 			if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
 				continue;
-			if (listing->n == listing->cap) {
-				size_t cap = listing->cap ? 2 * listing->cap : 64;
-				struct walk_dent *ents = realloc(listing->ents, cap * sizeof(*ents));
-
-				if (!ents)
-					goto nomem;
-				listing->ents = ents;
-				listing->cap = cap;
-			}
+			if (GROW(listing->ents, &listing->cap, listing->n + 1, 64) != 0)
+				goto nomem;
 			name_len = strlen(name);
 			dent = &listing->ents[listing->n];
 			dent->name_off = listing->names.len;
@@ -1595,18 +1562,11 @@ static void emit_tree(struct walk_worker *w, struct walk_node *root)
 		struct walk_frame *top;
 
 		if (next) {
-			if (nframes == cap) {
-				size_t new_cap = cap ? 2 * cap : 32;
-				struct walk_frame *grown = realloc(frames, new_cap * sizeof(*grown));
-
-				if (!grown) {
-					fail_dir(w, next, ENOMEM);
-					node_release(wk, next);
-					next = NULL;
-					continue;
-				}
-				frames = grown;
-				cap = new_cap;
+			if (GROW(frames, &cap, nframes + 1, 32) != 0) {
+				fail_dir(w, next, ENOMEM);
+				node_release(wk, next);
+				next = NULL;
+				continue;
 			}
 			top = &frames[nframes++];
 			memset(top, 0, sizeof(*top));

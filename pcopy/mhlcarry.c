@@ -6,6 +6,7 @@
 #include "hash.h"
 #include "proto.h"
 #include "xio.h"
+#include "grow.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -290,15 +291,8 @@ static int add_part(struct mhlcarry_received *r, const char *name, size_t len)
 {
 	struct part *part;
 
-	if (r->nparts == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 16;
-		struct part *parts = realloc(r->parts, cap * sizeof(*parts));
-
-		if (!parts)
-			return -1;
-		r->parts = parts;
-		r->cap = cap;
-	}
+	if (GROW(r->parts, &r->cap, r->nparts + 1, 16) != 0)
+		return -1;
 	part = &r->parts[r->nparts];
 	part->name = strndup(name, len);
 	if (!part->name)

@@ -12,6 +12,7 @@
 #include "arena.h"
 #include "psort.h"
 #include "mhl2tree.h"
+#include "grow.h"
 #include <errno.h>
 #include <stdalign.h>
 #include <stdlib.h>
@@ -92,20 +93,8 @@ static struct entry *add(struct mhlfiles *files, const char *path, size_t len, s
 		errno = ENAMETOOLONG;
 		return NULL;
 	}
-	if (files->n == files->cap) {
-		size_t cap = files->cap ? files->cap * 2 : 1024;
-		struct ref *index;
-
-		if (cap > SIZE_MAX / sizeof(*index)) {
-			errno = ENOMEM;
-			return NULL;
-		}
-		index = realloc(files->index, cap * sizeof(*index));
-		if (!index)
-			return NULL;
-		files->index = index;
-		files->cap = cap;
-	}
+	if (GROW(files->index, &files->cap, files->n + 1, 1024) != 0)
+		return NULL;
 	e = arena_alloc(&files->entries, sizeof(*e) + len + 1 + digests, alignof(struct entry));
 	if (!e)
 		return NULL;

@@ -10,6 +10,7 @@
 #include "seal.h"
 #include "unorm.h"
 #include "walk.h"
+#include "grow.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -542,17 +543,8 @@ static uint64_t *new_cell(struct audit *audit, size_t *index)
 	size_t block = audit->ncells / CELLS_PER_BLOCK;
 
 	if (audit->ncells % CELLS_PER_BLOCK == 0) {
-		if (block == audit->blocks_cap) {
-			size_t cap = audit->blocks_cap ? 2 * audit->blocks_cap : 16;
-			uint64_t **grown = realloc(audit->cell_blocks, cap * sizeof(*grown));
-
-			if (!grown) {
-				errno = ENOMEM;
-				return NULL;
-			}
-			audit->cell_blocks = grown;
-			audit->blocks_cap = cap;
-		}
+		if (GROW(audit->cell_blocks, &audit->blocks_cap, block + 1, 16) != 0)
+			return NULL;
 		audit->cell_blocks[block] = calloc(CELLS_PER_BLOCK, sizeof(uint64_t));
 		if (!audit->cell_blocks[block]) {
 			errno = ENOMEM;
@@ -656,8 +648,7 @@ static void walker_fini(void *context)
 static int add_file(struct audit *audit, const char *key, size_t key_len,
 		    const struct walk_entry *entry, const struct stat *st)
 {
-	struct new_file file, *grown;
-	size_t cap;
+	struct new_file file;
 	int rc = -1;
 
 	file.key = strndup(key, key_len);
@@ -667,15 +658,9 @@ static int add_file(struct audit *audit, const char *key, size_t key_len,
 	if (!file.key || !file.path)
 		goto fail;
 	pthread_mutex_lock(&audit->lock);
-	if (audit->nfiles == audit->files_cap) {
-		cap = audit->files_cap ? 2 * audit->files_cap : 64;
-		grown = realloc(audit->files, cap * sizeof(*grown));
-		if (!grown) {
-			pthread_mutex_unlock(&audit->lock);
-			goto fail;
-		}
-		audit->files = grown;
-		audit->files_cap = cap;
+	if (GROW(audit->files, &audit->files_cap, audit->nfiles + 1, 64) != 0) {
+		pthread_mutex_unlock(&audit->lock);
+		goto fail;
 	}
 	audit->files[audit->nfiles++] = file;
 	pthread_mutex_unlock(&audit->lock);

@@ -27,6 +27,7 @@
 #include "manifest.h"
 #include "signed.h"
 #include "xio.h"
+#include "grow.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -214,14 +215,8 @@ static struct entry *entry_get(struct bag *bag, const char *path, size_t len, bo
 		if (e->path_len == len && memcmp(e->data, path, len) == 0)
 			return e;
 	}
-	if (bag->count == bag->cap) {
-		size_t cap = bag->cap ? 2 * bag->cap : 1024;
-		struct entry **grown = realloc(bag->entries, cap * sizeof(*grown));
-		if (!grown)
-			return NULL;
-		bag->entries = grown;
-		bag->cap = cap;
-	}
+	if (GROW(bag->entries, &bag->cap, bag->count + 1, 1024) != 0)
+		return NULL;
 	e = entry_alloc(bag, sizeof(*e) + len + 1 + bag->hex_bytes[tag]);
 	if (!e)
 		return NULL;

@@ -30,6 +30,7 @@
 #include "openread.h"
 #include "signed.h"
 #include "signkey.h"
+#include "grow.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -109,15 +110,8 @@ static struct held *seen_get(struct seen *s, const char *path, size_t len)
 	i = seen_slot(s, s->index, s->cap, path, len);
 	if (s->index[i])
 		return &s->held[s->index[i] - 1];
-	if (s->n == s->held_cap) {
-		size_t cap = s->held_cap ? 2 * s->held_cap : 1024;
-		struct held *more = realloc(s->held, cap * sizeof(*more));
-
-		if (!more)
-			return NULL;
-		s->held = more;
-		s->held_cap = cap;
-	}
+	if (GROW(s->held, &s->held_cap, s->n + 1, 1024) != 0)
+		return NULL;
 	s->held[s->n] = (struct held){.path = strndup(path, len), .len = len};
 	if (!s->held[s->n].path)
 		return NULL;
@@ -522,15 +516,8 @@ static int gens_push(struct generation **gens, size_t *n, size_t *cap, uint64_t 
 {
 	char *copy;
 
-	if (*n == *cap) {
-		size_t more = *cap ? 2 * *cap : 16;
-		struct generation *v = realloc(*gens, more * sizeof(*v));
-
-		if (!v)
-			return -1;
-		*gens = v;
-		*cap = more;
-	}
+	if (GROW(*gens, cap, *n + 1, 16) != 0)
+		return -1;
 	copy = strdup(name);
 	if (!copy)
 		return -1;

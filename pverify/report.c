@@ -5,6 +5,7 @@
 #include "diag.h"
 #include "record.h"
 #include "hash.h"
+#include "grow.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -101,17 +102,8 @@ void report_batch_free(struct report_batch *batch)
 /* Hold a MISSING task back for the audit. Returns 0, or -1 (ENOMEM). */
 static int keep(struct report_batch *batch, struct task *task)
 {
-	struct task **grown;
-	size_t cap;
-
-	if (batch->nkept == batch->kept_cap) {
-		cap = batch->kept_cap ? 2 * batch->kept_cap : 16;
-		grown = realloc(batch->kept, cap * sizeof(*grown));
-		if (!grown)
-			return -1;
-		batch->kept = grown;
-		batch->kept_cap = cap;
-	}
+	if (GROW(batch->kept, &batch->kept_cap, batch->nkept + 1, 16) != 0)
+		return -1;
 	batch->kept[batch->nkept++] = task;
 	return 0;
 }
@@ -164,20 +156,11 @@ void report_add(struct report *report, struct report_batch *batch, struct task *
  * Returns 0, or -1 (ENOMEM) with the tasks left in batch. */
 static int keep_all(struct report *report, struct report_batch *batch)
 {
-	size_t need = report->nmissing + batch->nkept, cap;
-	struct task **grown;
+	size_t need = report->nmissing + batch->nkept;
 
-	if (need > report->missing_cap) {
-		cap = report->missing_cap ? report->missing_cap : 64;
-		while (cap < need)
-			cap *= 2;
-		grown = realloc(report->missing, cap * sizeof(*grown));
-		if (!grown)
-			return -1;
-		report->missing = grown;
-		report->missing_cap = cap;
-	}
-	memcpy(report->missing + report->nmissing, batch->kept, batch->nkept * sizeof(*grown));
+	if (GROW(report->missing, &report->missing_cap, need, 64) != 0)
+		return -1;
+	memcpy(report->missing + report->nmissing, batch->kept, batch->nkept * sizeof(*batch->kept));
 	report->nmissing = need;
 	batch->nkept = 0;
 	return 0;
