@@ -2,6 +2,7 @@
 /** Room for one more element in a doubling array (grow.h). */
 #include "prelude.h"
 #include "grow.h"
+#include "hugepage.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,16 @@ int grow(void *array, size_t *cap, size_t need, size_t size, size_t first)
 	/* The caller's T * is read and written as the bytes of a void *: one
 	   representation for every object pointer, as POSIX has it. */
 	memcpy(&old, array, sizeof(old));
-	grown = realloc(old, want * size);
+	if (want * size < 2 * HUGEPAGE_SIZE) {
+		grown = realloc(old, want * size);
+	} else {
+		/* Moved, not realloc'd: the copy lands in huge pages. */
+		grown = hugepage_alloc(want * size);
+		if (grown && old)
+			memcpy(grown, old, *cap * size);
+		if (grown)
+			free(old);
+	}
 	if (!grown) {
 		errno = ENOMEM;
 		return -1;

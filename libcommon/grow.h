@@ -14,8 +14,8 @@
  * Room for need elements in the array *array points to (a T **), which has
  * room for *cap elements of size bytes: when need is more than *cap, the
  * array is reallocated to *cap doubled (first when it is 0) as many times as
- * it takes, and *cap set. Returns 0, or -1 with errno ENOMEM and the array
- * and *cap as they were.
+ * it takes (a large one into huge pages, hugepage.h), and *cap set. Returns
+ * 0, or -1 with errno ENOMEM and the array and *cap as they were.
  */
 int grow(void *array, size_t *cap, size_t need, size_t size, size_t first);
 

@@ -2,6 +2,7 @@
 /** qsort on several threads (psort.h). */
 #include "prelude.h"
 #include "psort.h"
+#include "hugepage.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +73,7 @@ void psort(void *base, size_t n, size_t size, int (*cmp)(const void *, const voi
 
 	while (runs < RUNS_MAX && runs <= threads && n / (2 * runs) >= RUN_MIN)
 		runs *= 2;
-	tmp = runs > 1 && n <= SIZE_MAX / size ? malloc(n * size) : NULL;
+	tmp = runs > 1 && n <= SIZE_MAX / size ? hugepage_alloc(n * size) : NULL;
 	if (!tmp) {
 		qsort(base, n, size, cmp);
 		return;

@@ -33,6 +33,7 @@
 #include "pool.h"
 #include "rdest.h"
 #include "diag.h"
+#include "hugepage.h"
 #include "proto.h"
 #include "seal.h"
 #include "signer.h"
@@ -226,7 +227,7 @@ static int merge(struct items *items)
 	size_t nfiles = items->files ? mhlfiles_count(items->files) : 0;
 	size_t ndirs = mhlfiles_count(items->dirs), i = 0, j = 0;
 
-	items->order = malloc((nfiles + ndirs + 1) * sizeof(*items->order));
+	items->order = hugepage_alloc((nfiles + ndirs + 1) * sizeof(*items->order));
 	if (!items->order)
 		return -1;
 	items->count = 0;

@@ -7,6 +7,7 @@
 #include "exclude.h"
 #include "hash.h"
 #include "hashio.h"
+#include "hugepage.h"
 #include "seal.h"
 #include "unorm.h"
 #include "walk.h"
@@ -19,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -141,26 +141,18 @@ static void slot_put(struct slot *slots, size_t cap, uint64_t hash, size_t ref)
 	slots[j] = (struct slot){.tag = (uint32_t)(hash >> 32), .ref = (uint32_t)(ref + 1)};
 }
 
-/* An index this large or larger is asked for huge pages. */
-#define HUGE_INDEX ((size_t)2 << 20)
-
 /*
  * A zeroed index of cap slots. Each lookup lands on a random slot: in an
  * index of a million paths (8 MiB) nearly every one would also miss the
- * TLB with 4 KiB pages, so a large index asks for 2 MiB pages (where the
- * kernel gives them only on request; a refusal changes nothing). calloc
- * leaves a large block's pages untouched until used.
+ * TLB with 4 KiB pages, so a large index asks for huge pages (hugepage.h).
+ * calloc leaves a large block's pages untouched until used.
  */
 static struct slot *index_alloc(size_t cap)
 {
-	size_t bytes = cap * sizeof(struct slot), skip;
 	struct slot *slots = calloc(cap, sizeof(struct slot));
 
-	if (!slots || bytes < 2 * HUGE_INDEX)
-		return slots;
-	/* The whole 2 MiB extents inside the block. */
-	skip = (HUGE_INDEX - (uintptr_t)slots % HUGE_INDEX) % HUGE_INDEX;
-	(void)madvise((char *)slots + skip, (bytes - skip) & ~(HUGE_INDEX - 1), MADV_HUGEPAGE);
+	if (slots && cap * sizeof(struct slot) >= 2 * HUGEPAGE_SIZE)
+		hugepage_advise(slots, cap * sizeof(struct slot));
 	return slots;
 }
 

@@ -56,3 +56,24 @@ UNIT_TEST(grow_refuses_a_size_that_overflows_and_leaves_the_array)
 	}
 	free(v);
 }
+
+UNIT_TEST(grow_moves_a_large_array_whole)
+{
+	uint64_t *v = NULL;
+	size_t cap = 0, n;
+
+	/* Past twice a huge page (8 MiB here): the array is moved, not
+	   realloc'd, and every element must come along. */
+	for (n = 0; n < ((size_t)1 << 20); n++) {
+		if (GROW(v, &cap, n + 1, 16) != 0)
+			break;
+		v[n] = n * 0x9E3779B97F4A7C15u;
+	}
+	EXPECT(n == (size_t)1 << 20 && cap == (size_t)1 << 20);
+	for (size_t i = 0; i < n; i++)
+		if (v[i] != i * 0x9E3779B97F4A7C15u) {
+			EXPECT(v[i] == i * 0x9E3779B97F4A7C15u);
+			break;
+		}
+	free(v);
+}

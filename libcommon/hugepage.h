@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: 0BSD */
+/**
+ * Huge pages for large tables and blocks, where the kernel gives them only
+ * on request (transparent huge pages in "madvise" mode, as here and on many
+ * distributions). Two things make them worth asking for: a first touch of a
+ * 4 KiB page costs a fault, microseconds in a virtual machine (64 MiB of
+ * fresh memory took 0.19 s of faults on a 2-core VM, 0.02 s in 2 MiB pages),
+ * and lookups spread across a large table miss the TLB at nearly every step
+ * with small pages. A request is a hint: where it is refused nothing changes.
+ */
+#ifndef PTOOLS_HUGEPAGE_H
+#define PTOOLS_HUGEPAGE_H
+
+#include "prelude.h"
+
+/** The size of a huge page (x86-64 and arm64 with 4 KiB base pages). */
+#define HUGEPAGE_SIZE ((size_t)2 << 20)
+
+/** Ask for huge pages on the whole HUGEPAGE_SIZE extents inside [p, p + bytes). */
+void hugepage_advise(void *p, size_t bytes);
+
+/**
+ * bytes of memory to free with free(): from malloc when less than twice
+ * HUGEPAGE_SIZE, else aligned to a huge page and asked for huge pages.
+ * Returns NULL with errno ENOMEM.
+ */
+void *hugepage_alloc(size_t bytes);
+
+#endif
