@@ -2,6 +2,7 @@
 /** A growable byte buffer. */
 #include "prelude.h"
 #include "dbuf.h"
+#include "grow.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +32,7 @@ void dbuf_clear(struct dbuf *buf)
 
 int dbuf_reserve(struct dbuf *buf, size_t extra)
 {
-	size_t need, cap;
-	char *data;
+	size_t need;
 
 	/* One more byte than asked for keeps room for the terminating NUL. */
 	if (extra > SIZE_MAX - buf->len - 1) {
@@ -42,15 +42,7 @@ int dbuf_reserve(struct dbuf *buf, size_t extra)
 	need = buf->len + extra + 1;
 	if (need <= buf->cap)
 		return 0;
-	cap = buf->cap ? buf->cap : 64;
-	while (cap < need)
-		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-	data = realloc(buf->data, cap);
-	if (!data)
-		return -1;
-	buf->data = data;
-	buf->cap = cap;
-	return 0;
+	return GROW(buf->data, &buf->cap, need, 64);
 }
 
 int dbuf_append(struct dbuf *buf, const void *data, size_t len)

@@ -180,18 +180,7 @@ static int table_grow(struct table *table, size_t keys)
 /* Room for refs at least cap refs. Returns 0, or -1 (ENOMEM). */
 static int table_reserve_refs(struct table *table, size_t cap)
 {
-	struct key_ref *grown;
-
-	if (cap <= table->refs_cap)
-		return 0;
-	grown = realloc(table->refs, cap * sizeof(*grown));
-	if (!grown) {
-		errno = ENOMEM;
-		return -1;
-	}
-	table->refs = grown;
-	table->refs_cap = cap;
-	return 0;
+	return GROW(table->refs, &table->refs_cap, cap, 1024);
 }
 
 /* A hint is followed up to this many keys and bytes of text: a hint comes
