@@ -3,10 +3,10 @@
  * Huge pages for large tables and blocks, where the kernel gives them only
  * on request (transparent huge pages in "madvise" mode, as here and on many
  * distributions). Two things make them worth asking for: a first touch of a
- * 4 KiB page costs a fault, microseconds in a virtual machine (64 MiB of
- * fresh memory took 0.19 s of faults on a 2-core VM, 0.02 s in 2 MiB pages),
- * and lookups spread across a large table miss the TLB at nearly every step
- * with small pages. A request is a hint: where it is refused nothing changes.
+ * 4 KiB page costs a fault, many microseconds in a virtual machine (see
+ * docs/BENCHMARKS.md, 2026-12-05), and lookups spread across a large table
+ * miss the TLB at nearly every step with small pages. A request is a hint:
+ * where it is refused, or no huge page is free, small pages serve as before.
  */
 #ifndef PTOOLS_HUGEPAGE_H
 #define PTOOLS_HUGEPAGE_H
