@@ -27,10 +27,10 @@ static int floor_only(int fd, bool parse, struct hash_ctx *c4)
 {
 	static char buf[256 << 10];
 	XML_Parser xml = parse ? XML_ParserCreate("UTF-8") : NULL;
-	ssize_t n;
+	ssize_t n = 0;
 	int ok = 1;
 
-	while ((n = read(fd, buf, sizeof(buf))) > 0 && ok)
+	while (ok && (n = read(fd, buf, sizeof(buf))) > 0)
 		ok = xml ? XML_Parse(xml, buf, (int)n, 0) == XML_STATUS_OK
 			 : hash_ctx_update(c4, buf, (size_t)n) == 0;
 	if (xml) {

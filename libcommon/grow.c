@@ -28,7 +28,7 @@ int grow(void *array, size_t *cap, size_t need, size_t size, size_t first)
 	/* The caller's T * is read and written as the bytes of a void *: one
 	   representation for every object pointer, as POSIX has it. */
 	memcpy(&old, array, sizeof(old));
-	if (want * size < 2 * HUGEPAGE_SIZE) {
+	if (want * size < HUGEPAGE_MIN) {
 		grown = realloc(old, want * size);
 	} else {
 		/* Moved, not realloc'd: the copy lands in huge pages. */

@@ -22,7 +22,7 @@ void *hugepage_alloc(size_t bytes)
 {
 	void *p;
 
-	if (bytes < 2 * HUGEPAGE_SIZE) {
+	if (bytes < HUGEPAGE_MIN) {
 		p = malloc(bytes);
 		if (!p)
 			errno = ENOMEM;

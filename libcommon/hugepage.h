@@ -16,12 +16,18 @@
 /** The size of a huge page (x86-64 and arm64 with 4 KiB base pages). */
 #define HUGEPAGE_SIZE ((size_t)2 << 20)
 
+/**
+ * The smallest block worth asking huge pages for: below it, a huge page
+ * would mostly hold what the block does not use.
+ */
+#define HUGEPAGE_MIN (2 * HUGEPAGE_SIZE)
+
 /** Ask for huge pages on the whole HUGEPAGE_SIZE extents inside [p, p + bytes). */
 void hugepage_advise(void *p, size_t bytes);
 
 /**
- * bytes of memory to free with free(): from malloc when less than twice
- * HUGEPAGE_SIZE, else aligned to a huge page and asked for huge pages.
+ * bytes of memory to free with free(): from malloc when less than
+ * HUGEPAGE_MIN, else aligned to a huge page and asked for huge pages.
  * Returns NULL with errno ENOMEM.
  */
 void *hugepage_alloc(size_t bytes);

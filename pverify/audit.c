@@ -5,13 +5,13 @@
 #include "dbuf.h"
 #include "diag.h"
 #include "exclude.h"
+#include "grow.h"
 #include "hash.h"
 #include "hashio.h"
 #include "hugepage.h"
 #include "seal.h"
 #include "unorm.h"
 #include "walk.h"
-#include "grow.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -151,7 +151,7 @@ static struct slot *index_alloc(size_t cap)
 {
 	struct slot *slots = calloc(cap, sizeof(struct slot));
 
-	if (slots && cap * sizeof(struct slot) >= 2 * HUGEPAGE_SIZE)
+	if (slots && cap * sizeof(struct slot) >= HUGEPAGE_MIN)
 		hugepage_advise(slots, cap * sizeof(struct slot));
 	return slots;
 }
