@@ -10,6 +10,7 @@
 #include "exclude.h"
 #include "hash.h"
 #include "input.h"
+#include "mhl2.h"
 #include "mhlcheck.h"
 #include "out.h"
 #include "pool.h"
@@ -21,7 +22,6 @@
 #include "task.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -42,7 +42,9 @@ static const char usage_text[] =
 	"GNU lines (sha256sum, b2sum ...; -z's NUL-terminated ones too), BSD tagged\n"
 	"lines (SHA256 (name) = hex, rhash --bsd), SFV and hashdeep files. One\n"
 	"operand that is a directory is checked against the seal in it: pcopy's\n"
-	"(.ptools-seal, as -C DIR), a bag (bagit.txt) or an ASC MHL history.\n"
+	"(.ptools-seal, as -C DIR), a bag (bagit.txt) or an ASC MHL history; one\n"
+	"holding several is checked as the first of bag, history, seal (a note\n"
+	"names a seal left aside).\n"
 	"\n"
 	"  -f, --file=MANIFEST  a manifest to read (repeatable; as an operand)\n"
 	"      --bag            the one operand (or -C's DIR) is a BagIt bag: validate\n"
@@ -247,6 +249,44 @@ static void take_sealed_dir(struct options *options)
 	options->sealed = true;
 }
 
+/*
+ * A folder holding more than one kind of seal is checked against one of
+ * them: a bag, else an ASC MHL history, else pcopy's seal. They can tell
+ * different stories (a history copied in as plain files, say, beside the
+ * seal of a later copy), so say which was left aside and how to check it.
+ * pcopy --mhl writes its seal, then the generation and the chain: a seal
+ * newer than the chain was written by a run the history does not record.
+ */
+static void note_unchecked_seal(const char *dir, const struct options *options)
+{
+	struct stat seal, chain, history;
+	bool has_seal, newer_seal, has_history;
+	int dirfd;
+
+	if (options->quiet || options->status)
+		return;
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return;
+	has_seal = fstatat(dirfd, SEAL_DEFAULT_NAME, &seal, AT_SYMLINK_NOFOLLOW) == 0;
+	has_history = fstatat(dirfd, MHL2_DIR_NAME, &history, AT_SYMLINK_NOFOLLOW) == 0 &&
+		      S_ISDIR(history.st_mode);
+	newer_seal = has_seal &&
+		     (fstatat(dirfd, MHL2_DIR_NAME "/" MHL2_CHAIN_NAME, &chain, AT_SYMLINK_NOFOLLOW) != 0 ||
+		      seal.st_mtim.tv_sec > chain.st_mtim.tv_sec ||
+		      (seal.st_mtim.tv_sec == chain.st_mtim.tv_sec &&
+		       seal.st_mtim.tv_nsec > chain.st_mtim.tv_nsec));
+	close(dirfd);
+	if (options->bag && has_history)
+		diag_file_note(dir, "checked as a bag; its ASC MHL history is not ('pverify "
+			       "--mhl=%s' checks it)", dir);
+	if (options->bag ? has_seal : newer_seal)
+		diag_file_note(dir, "checked %s; its pcopy seal%s is not ('pverify -C %s %s/"
+			       SEAL_DEFAULT_NAME "' checks it)",
+			       options->bag ? "as a bag" : "against its ASC MHL history",
+			       options->bag ? "" : ", newer than the history,", dir, dir);
+}
+
 static void parse_options(int argc, char **argv, struct options *options)
 {
 	int c;
@@ -345,6 +385,9 @@ static void parse_options(int argc, char **argv, struct options *options)
 	if (!options->bag && !options->mhl_dir && options->nmanifests == 1 && mhlcheck_detect(options->manifests[0])) {
 		options->mhl_dir = options->manifests[0];
 		options->nmanifests = 0;
+		note_unchecked_seal(options->mhl_dir, options);
+	} else if (options->bag && !options->bag_option) {
+		note_unchecked_seal(options->bag, options);
 	}
 	if (!options->bag && !options->mhl_dir && options->nmanifests == 1 && !options->root)
 		take_sealed_dir(options);

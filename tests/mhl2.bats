@@ -1096,6 +1096,31 @@ EOF
 	assert_success
 }
 
+@test "pverify DIR checks a history copied in as files, and names the newer pcopy seal it left aside" {
+	sealed src
+	prun pcopy src dest
+	assert_success
+	printf 'more' > src/Sound/more.wav
+	prun pcopy -u src dest
+	assert_success
+	# The history does not list the file the update added; the seal does.
+	run --separate-stderr pverify dest
+	assert_failure 1
+	assert_output --partial $'NEW\tSound/more.wav'
+	assert_equal "${stderr_lines[0]}" "pverify: dest: checked against its ASC MHL history; its pcopy seal, newer than the history, is not ('pverify -C dest dest/.ptools-seal' checks it)"
+	run --separate-stderr pverify -q dest
+	assert_failure 1
+	refute_regex "$stderr" 'pcopy seal'
+	prun pverify -C dest dest/.ptools-seal
+	assert_success
+	# pcopy --mhl writes its seal and then the history: nothing to say.
+	prun pcopy --mhl src dest2
+	assert_success
+	run --separate-stderr pverify dest2
+	assert_success
+	refute_regex "$stderr" 'pcopy seal'
+}
+
 @test "pcopy --mhl --to carries the history of the --from root; records inside ascmhl/ are never payload" {
 	sealed src
 	(cd src && find . -type f) > list
