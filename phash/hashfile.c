@@ -158,6 +158,15 @@ static int format_sums(struct task *task, const struct options *opt,
 	return 0;
 }
 
+/* A path the user named (an argument, a plain path, a -0 item) is followed
+ * to what it points at, as sha256sum, rhash and hashdeep follow theirs and
+ * pverify follows a manifest's; a walked entry or a record is the entry
+ * itself, a symlink passed through. */
+static bool follows(const struct task *task)
+{
+	return task->named;
+}
+
 /* The reuse check: the old digests when the file is unchanged since OLDLIST. */
 static bool try_reuse(struct phash *ph, struct task *task, struct hashio_result *res)
 {
@@ -166,7 +175,8 @@ static bool try_reuse(struct phash *ph, struct task *task, struct hashio_result 
 	struct stat st;
 	size_t i;
 
-	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+	if (fstatat(AT_FDCWD, path, &st, follows(task) ? 0 : AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !S_ISREG(st.st_mode))
 		return false;
 	old = reuse_find(ph->reuse, path, rec_path_len(&task->rec), &st);
 	if (!old)
@@ -183,7 +193,8 @@ static bool try_reuse(struct phash *ph, struct task *task, struct hashio_result 
 
 static int open_flags(const struct task *task)
 {
-	return OPEN_READ_NOFOLLOW | (task->known_regular ? OPEN_READ_NO_PRESTAT : 0);
+	return (follows(task) ? 0 : OPEN_READ_NOFOLLOW) |
+	       (task->known_regular ? OPEN_READ_NO_PRESTAT : 0);
 }
 
 /*
@@ -236,6 +247,13 @@ static uint64_t process(struct batchpipe_worker *worker, struct task *task, int 
 	if (ret != 0 && res.not_regular && task->named && S_ISDIR(res.mode)) {
 		res.not_regular = false;
 		res.error = EISDIR;
+	}
+	/* The checksum formats have no line for a FIFO or a device the user
+	 * named (never opened: it could block, or a tape rewind): an error,
+	 * not a silent gap in the list. A record says what it is instead. */
+	if (ret != 0 && res.not_regular && task->named && opt->format != FORMAT_NATIVE) {
+		res.not_regular = false;
+		res.error = ENOTREGULAR;
 	}
 
 	if (ret == 0) {

@@ -3,6 +3,7 @@
 # phash: digests against the reference tools, formats, reuse, order, and
 # how it treats what is not a readable regular file.
 load test_helper
+bats_require_minimum_version 1.5.0
 
 ALL_ALGOS=md5,sha1,sha224,sha256,sha384,sha512,sha512-256,sha3-256,sha3-512,blake2b,blake2s,xxh32,xxh64,xxh3,xxh128
 
@@ -258,20 +259,64 @@ setup() {
 	assert_equal "$status" 124
 }
 
-@test "phash passes symlinks, directory records and typed records through unchanged" {
+@test "phash passes walked and recorded symlinks, directory records and typed records through unchanged" {
 	mkdir d
 	printf x > f
 	ln -s f link
 	ln -s d dirlink
 	printf '5\t0\tf\ttype:p\n' > in
 	pfind d > dir-record
-	prun sh -c 'phash link dirlink < /dev/null; phash < in; phash < dir-record'
+	pfind . -name '*link' > link-records
+	prun sh -c 'phash -r . | grep -P "\t\\./(dir)?link\t"; phash < link-records; phash < in; phash < dir-record'
 	assert_success
 	assert_equal "$(attr type "${lines[0]}")" l
 	assert_equal "$(attr type "${lines[1]}")" l
 	refute_output --partial sha256
-	assert_line --index 2 "$(cat in)"
-	assert_line --index 3 "$(cat dir-record)"
+	assert_line --index 2 "$(sed -n 1p link-records)"
+	assert_line --index 3 "$(sed -n 2p link-records)"
+	assert_line --index 4 "$(cat in)"
+	assert_line --index 5 "$(cat dir-record)"
+}
+
+@test "phash follows a symlink the user names, as sha256sum does: a file hashed, a directory or dangling link an error" {
+	mkdir d
+	printf x > f
+	ln -s f link
+	ln -s d dirlink
+	ln -s missing dangling
+	want=$(sha256sum f | cut -d' ' -f1)
+	# As an argument, a plain path and a -0 item: the file it points at.
+	for input in "phash link" "echo link | phash" "printf 'link\0' | phash -0"; do
+		prun sh -c "$input"
+		assert_success
+		assert_equal "$(attr sha256 "$output")" "$want"
+		assert_equal "$(cut -f1-3 <<< "$output")" "$(stat -L -c '%i	%s	link' link)"
+	done
+	prun phash -f gnu link
+	assert_success
+	assert_output "$(sha256sum link)"
+	# sha256sum's own words for the others, and its exit status.
+	run sh -c 'sha256sum dirlink dangling 2>&1'
+	assert_failure 1
+	prun sh -c 'phash -f gnu dirlink dangling 2>&1'
+	assert_failure 1
+	assert_equal "$(sed 's/^phash: //' <<< "$output")" "$(sed 's/^sha256sum: //' <<< "$(sha256sum dirlink dangling 2>&1)")"
+}
+
+@test "phash -f gnu and bsd name a FIFO they were given, never opened, instead of leaving it out" {
+	mkfifo fifo
+	printf x > f
+	for format in gnu bsd; do
+		run --separate-stderr timeout 10 phash -f "$format" fifo f
+		assert_failure 1
+		assert_equal "$stderr" "phash: fifo: not a regular file"
+		assert_equal "${#lines[@]}" 1
+		assert_output --partial "$(sha256sum f | cut -d' ' -f1)"
+	done
+	# The record format says what it is, as before.
+	prun timeout 10 phash fifo
+	assert_success
+	assert_equal "$(attr type "$output")" p
 }
 
 @test "phash reports a directory given as a path as sha256sum does, exit 1; records of directories pass quietly" {
