@@ -163,7 +163,7 @@ _ptools_phash() {
 	esac
 	case $cur in
 	--*)
-		_ptools_reply --algorithm= --jobs= --null --recursive --format= \
+		_ptools_reply --algorithm= --jobs= --null --recursive --format= --tag \
 			--reuse= --exclude= --no-default-excludes --unordered --nocache \
 			--progress --no-progress --seal --mhl --sign= --check --help --version
 		if [ "${#COMPREPLY[@]}" -eq 1 ] && [[ ${COMPREPLY[0]} == *= ]]; then

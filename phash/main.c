@@ -35,6 +35,7 @@ static const char usage_text[] =
 	"  -0, --null            input paths are separated by NUL (find -print0)\n"
 	"  -r, --recursive       walk each PATH as a directory tree\n"
 	"  -f, --format=FORMAT   records (default), gnu (as sha256sum), bsd (as --tag)\n"
+	"      --tag             the same as --format=bsd (sha256sum's)\n"
 	"      --reuse=OLDLIST   keep the digests of files whose inode, size and mtime\n"
 	"                        are unchanged since OLDLIST, without reading them\n"
 	"      --exclude=GLOB    -r: leave out the entries whose name (or, for a GLOB\n"
@@ -116,13 +117,14 @@ static struct signkey sign_key;
 static void parse_options(int argc, char **argv, struct options *opt)
 {
 	enum { OPT_REUSE = 256, OPT_UNORDERED, OPT_NOCACHE, OPT_PROGRESS, OPT_NO_PROGRESS,
-	       OPT_SEAL, OPT_MHL, OPT_SIGN, OPT_EXCLUDE, OPT_NO_DEFAULT_EXCLUDES };
+	       OPT_SEAL, OPT_MHL, OPT_SIGN, OPT_EXCLUDE, OPT_NO_DEFAULT_EXCLUDES, OPT_TAG };
 	static const struct option longopts[] = {
 		{"algorithm", required_argument, NULL, 'a'},
 		{"jobs", required_argument, NULL, 'j'},
 		{"null", no_argument, NULL, '0'},
 		{"recursive", no_argument, NULL, 'r'},
 		{"format", required_argument, NULL, 'f'},
+		{"tag", no_argument, NULL, OPT_TAG},
 		{"reuse", required_argument, NULL, OPT_REUSE},
 		{"exclude", required_argument, NULL, OPT_EXCLUDE},
 		{"no-default-excludes", no_argument, NULL, OPT_NO_DEFAULT_EXCLUDES},
@@ -161,6 +163,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
 			else
 				diag_usage_error("unknown format '%s' (native, gnu or bsd)", optarg);
 			break;
+		case OPT_TAG: opt->format = FORMAT_BSD; break;
 		case OPT_REUSE: opt->reuse_path = optarg; break;
 		case OPT_EXCLUDE:
 			exclude_option(&opt->exclude, optarg);

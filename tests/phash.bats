@@ -183,6 +183,10 @@ setup() {
 	prun phash -f bsd -a xxh128 a
 	assert_success
 	assert_equal "$output" "$(xxhsum --tag -H2 a)"
+	# sha256sum's own spelling of it.
+	prun phash --tag a 'b\ack'
+	assert_success
+	assert_equal "$output" "$(sha256sum --tag a 'b\ack')"
 }
 
 @test "phash --format gnu refuses several algorithms" {
