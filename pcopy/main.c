@@ -529,8 +529,12 @@ int main(int argc, char **argv)
 				    &bad_len);
 		if (n < 0 && errno == E2BIG)
 			diag_usage_error("too many algorithms (at most %d)", HASH_SET_MAX);
+		/* rsync's -a (archive) is the habit behind many of these: a copy
+		 * here is recursive and keeps modes and times without it. */
 		if (n < 0)
-			diag_usage_error("unknown algorithm '%.*s'", (int)bad_len, bad);
+			diag_usage_error("unknown algorithm '%.*s' (-a names digests, as in -a "
+					 "sha256,xxh128; rsync's -a is not needed: a copy is "
+					 "recursive and keeps modes and times)", (int)bad_len, bad);
 		if (n == 0)
 			diag_usage_error("no algorithm given to -a");
 		opt.nalgos = (size_t)n;

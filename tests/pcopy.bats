@@ -628,6 +628,12 @@ teardown() {
 	assert_failure 2
 	prun pcopy -a nosuchalgo a b
 	assert_failure 2
+	# rsync's -av: -a here names digests, and the message says so.
+	mkdir -p rsync-src
+	prun pcopy -av rsync-src rsync-dest
+	assert_failure 2
+	assert_output --partial "unknown algorithm 'v' (-a names digests"
+	assert [ ! -e rsync-dest ]
 	prun pcopy --seal a/b src dest
 	assert_failure 2
 	prun pcopy --to d extra
