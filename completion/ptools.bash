@@ -273,7 +273,7 @@ _ptools_pcopy() {
 	--*)
 		_ptools_reply --algo= --to= --from= --null --force --update \
 			--delta --inplace --whole-file --block-size= \
-			--preserve --hard-links --dry-run --delete --exclude= \
+			--preserve --hard-links --dry-run --delete --allow-empty-source --exclude= \
 			--no-default-excludes --keep-going \
 			--fsync --verify --mhl --seal= --sign= --bag --readers= --writers= --progress \
 			--no-progress --resume --rollback --rsh= --remote-pcopy= --compress \

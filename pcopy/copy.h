@@ -34,6 +34,7 @@ struct copy_options {
 	bool keep_going;
 	bool dry_run;            /* -n: say what would be done, do nothing */
 	bool delete_extra;       /* --delete: entries the source lacks are removed */
+	bool allow_empty_source; /* --allow-empty-source: --delete may empty a destination */
 	bool progress;
 	/* Delta updates (delta.h): --delta, -W, --inplace, --block-size. */
 	bool delta;

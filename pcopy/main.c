@@ -62,7 +62,9 @@ static const char usage_text[] =
 	"                       stdout; a delta also its blocks); nothing is written\n"
 	"      --delete         remove from each DEST what SRC does not have (set\n"
 	"                       aside until the seal is written; undone by a rollback;\n"
-	"                       excluded entries are kept)\n"
+	"                       excluded entries are kept); an empty SRC (an unmounted\n"
+	"                       card or share) deletes nothing and fails the run\n"
+	"      --allow-empty-source  let --delete empty each DEST when SRC is empty\n"
 	"      --exclude=GLOB   leave out of the walk of SRC the entries whose name (or,\n"
 	"                       for a GLOB with a '/', path below SRC) matches GLOB\n"
 	"                       (repeatable; as pfind -name and -path)\n"
@@ -121,6 +123,7 @@ enum {
 	OPT_ROLLBACK,
 	OPT_RESUME,
 	OPT_DELETE,
+	OPT_ALLOW_EMPTY_SOURCE,
 	OPT_REMOTE_PCOPY,
 	OPT_SERVER,
 	OPT_DELTA,
@@ -146,6 +149,7 @@ static const struct option long_options[] = {
 	{ "hard-links", no_argument, NULL, 'H' },
 	{ "keep-going", no_argument, NULL, 'k' },
 	{ "delete", no_argument, NULL, OPT_DELETE },
+	{ "allow-empty-source", no_argument, NULL, OPT_ALLOW_EMPTY_SOURCE },
 	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
 	{ "no-default-excludes", no_argument, NULL, OPT_NO_DEFAULT_EXCLUDES },
 	{ "dry-run", no_argument, NULL, 'n' },
@@ -451,6 +455,7 @@ int main(int argc, char **argv)
 		case 'H': opt.hard_links = true; break;
 		case 'k': opt.keep_going = true; break;
 		case OPT_DELETE: opt.delete_extra = true; break;
+		case OPT_ALLOW_EMPTY_SOURCE: opt.allow_empty_source = true; break;
 		case OPT_EXCLUDE:
 			exclude_option(&exclude, optarg);
 			excludes_given = true;
@@ -594,6 +599,8 @@ int main(int argc, char **argv)
 	}
 	if (any_remote && opt.nalgos == HASH_SET_MAX)
 		diag_usage_error("too many algorithms for a remote copy (at most %d)", HASH_SET_MAX - 1);
+	if (opt.allow_empty_source && !opt.delete_extra)
+		diag_usage_error("--allow-empty-source goes with --delete");
 	if (any_remote && opt.delete_extra)
 		diag_usage_error("--delete is not supported with a remote SRC or DEST");
 	if (any_remote && opt.dry_run)

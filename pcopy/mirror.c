@@ -9,6 +9,7 @@
 #include "prelude.h"
 #include "mirror.h"
 #include "destdir.h"
+#include "diag.h"
 #include "dryrun.h"
 #include "exclude.h"
 #include "journal.h"
@@ -27,6 +28,7 @@ struct mirror {
 	struct dest *dest;
 	int srcfd;
 	size_t root_len;
+	bool empty_source;      /* SRC has nothing the copy takes: delete nothing */
 	atomic_uint_fast64_t aside;
 };
 
@@ -44,6 +46,41 @@ static bool own_name(const struct copy *copy, const char *name, size_t depth)
 	if (depth == 1 && copy->opt.mhl && strcmp(name, MHL2_DIR_NAME) == 0)
 		return true;
 	return strncmp(name, ".pcopy.", 7) == 0;
+}
+
+/*
+ * Whether SRC holds nothing the copy takes (no entry, or only excluded ones
+ * and pcopy's own): the mount point of a card or share that is not mounted,
+ * or one mounted with only lost+found. Mirroring it would empty every
+ * destination, so --delete refuses it unless --allow-empty-source says
+ * that is meant (as unison asks before propagating a replica's deletion).
+ */
+static bool source_is_empty(const struct copy *copy, int srcfd)
+{
+	int fd = dup(srcfd);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	bool empty = true;
+
+	if (!dir) {
+		if (fd >= 0)
+			close(fd);
+		return false; /* the walk of the destination says what is wrong */
+	}
+	while (empty && (de = readdir(dir)) != NULL) {
+		struct stat st;
+		bool is_dir = de->d_type == DT_DIR;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    own_name(copy, de->d_name, 1))
+			continue;
+		if (de->d_type == DT_UNKNOWN && fstatat(srcfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			is_dir = S_ISDIR(st.st_mode);
+		if (!copy->opt.exclude || !exclude_match(copy->opt.exclude, de->d_name, de->d_name, is_dir))
+			empty = false;
+	}
+	closedir(dir);
+	return empty;
 }
 
 /* A walk looking for an excluded entry below a directory (holds_excluded). */
@@ -129,6 +166,16 @@ static enum walk_action mirror_visit(void *context, const struct walk_entry *ent
 	}
 	if (entry->type == DT_DIR && mirror->copy->opt.exclude && holds_excluded(mirror, entry))
 		return WALK_CONTINUE;
+	if (mirror->empty_source) {
+		static const char why[] = "--delete: the source is empty, nothing deleted "
+					  "(--allow-empty-source to mirror it)";
+
+		diag_file_errorf(mirror->copy->src_root, "is empty (an unmounted card or share?): "
+				 "--delete would remove everything in %s; nothing deleted there "
+				 "(--allow-empty-source mirrors an empty source)", dest->path);
+		dest_fail_said(dest, why, sizeof(why) - 1);
+		return WALK_STOP;
+	}
 	if (mirror->copy->opt.dry_run) {
 		dryrun_say(dest, DRYRUN_DELETE, rel, len);
 		return WALK_PRUNE;
@@ -163,6 +210,7 @@ void mirror_delete(struct copy *copy, struct dest *dest)
 		dest_fail(dest, "", 0, errno, "--delete: opening the source");
 		return;
 	}
+	mirror.empty_source = !copy->opt.allow_empty_source && source_is_empty(copy, mirror.srcfd);
 	memset(&config, 0, sizeof(config));
 	if (copy->opt.dry_run)
 		config.flags = WALK_SORT;

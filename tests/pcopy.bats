@@ -1001,6 +1001,37 @@ kill_resumed_mid_copy() {
 	assert_failure 2
 }
 
+@test "pcopy --delete from an empty source (an unmounted card) deletes nothing and fails, unless --allow-empty-source" {
+	make_mixed_tree src
+	prun pcopy src backup
+	assert_success
+	before=$(cd backup && find . -printf '%y %s %p\n' | sort)
+	# The mount point of a card not mounted, then one with only lost+found.
+	mkdir card
+	for step in empty lost+found; do
+		[ "$step" = empty ] || mkdir card/lost+found
+		run --separate-stderr pcopy -u --delete card backup
+		assert_failure 1
+		assert_equal "${stderr_lines[0]}" "pcopy: card: is empty (an unmounted card or share?): --delete would remove everything in backup; nothing deleted there (--allow-empty-source mirrors an empty source)"
+		assert_equal "$(cd backup && find . -printf '%y %s %p\n' | sort)" "$before"
+		prun pverify backup
+		assert_success
+		run --separate-stderr pcopy -n -u --delete card backup
+		assert_failure 1
+		assert_output ""
+	done
+	# A destination with nothing to remove has nothing to refuse.
+	mkdir fresh
+	prun pcopy -u --delete card fresh
+	assert_success
+	# Asked for, the mirror empties it (pcopy's seal stays, listing nothing).
+	prun pcopy -u --delete --allow-empty-source card backup
+	assert_success
+	assert_equal "$(ls -A backup)" ".ptools-seal"
+	prun pcopy --allow-empty-source card other
+	assert_failure 2
+}
+
 @test "pcopy --delete sets entries aside until the seal: a kill -9 then --rollback puts every one back" {
 	build_shim
 	make_many src 30
