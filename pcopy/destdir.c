@@ -176,7 +176,9 @@ void dest_make_dir(struct worker *worker, struct dest *dest, const char *rel,
 	if (fstatat(dirfd, name, &old, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!S_ISDIR(old.st_mode)) {
 			dest_fail(dest, rel, len, S_ISLNK(old.st_mode) ? ELOOP : ENOTDIR,
-				  "exists and is not a directory");
+				  S_ISLNK(old.st_mode) ? "a symlink where the source has a directory "
+							 "(never followed in a destination)"
+						       : "exists and is not a directory");
 			return;
 		}
 		if (journal_old_dir(dest->journal, rel, len, &old.st_mtim,

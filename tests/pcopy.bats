@@ -259,6 +259,7 @@ teardown() {
 	prun pcopy src one
 	assert_failure 1
 	assert_equal "$(ls -A outside)" ""
+	assert_output --partial "one/sub: a symlink where the source has a directory (never followed in a destination)"
 	# a planted link at a file's name is replaced with --force, never written through
 	rm one/sub
 	printf 'target\n' > outside/t
