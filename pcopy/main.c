@@ -226,29 +226,99 @@ static void refuse_seal_name_in_source(const char *src, const char *seal_name)
 }
 
 /*
+ * path made absolute with its symlinks resolved, as far as it exists; the
+ * rest (destinations not made yet) is appended as written. NULL when that
+ * rest holds "." or ".." (not resolved here), or on an error.
+ */
+static char *canonical_path(const char *path)
+{
+	char *real = realpath(path, NULL), *copy, *slash, *parent, *out = NULL;
+	const char *base;
+
+	if (real || errno != ENOENT)
+		return real;
+	copy = strdup(path);
+	if (!copy)
+		return NULL;
+	for (size_t n = strlen(copy); n > 1 && copy[n - 1] == '/'; n--)
+		copy[n - 1] = '\0';
+	slash = strrchr(copy, '/');
+	base = slash ? slash + 1 : copy;
+	if (slash == copy)
+		parent = strdup("/");
+	else if (slash)
+		parent = (*slash = '\0', canonical_path(copy));
+	else
+		parent = canonical_path(".");
+	if (parent && *base && strcmp(base, ".") != 0 && strcmp(base, "..") != 0 &&
+	    asprintf(&out, "%s%s%s", parent, strcmp(parent, "/") == 0 ? "" : "/", base) < 0)
+		out = NULL;
+	free(parent);
+	free(copy);
+	return out;
+}
+
+/* Whether canonical path inner lies strictly below canonical path outer. */
+static bool path_below(const char *inner, const char *outer)
+{
+	size_t len = strlen(outer);
+
+	if (strcmp(outer, "/") == 0)
+		return strcmp(inner, "/") != 0;
+	return strncmp(inner, outer, len) == 0 && inner[len] == '/';
+}
+
+/*
  * A destination that is the source directory itself would have its journal,
  * seal and temporaries made among the files being copied: refuse it before
  * anything is made. (A destination inside the source is skipped by the walk.)
+ * So are a destination inside another (its copy would become part of the
+ * other's, unsealed, and the other's --delete would take it) and, with
+ * --delete, a destination holding the source (the mirror would remove it).
  */
-static void refuse_source_as_dest(const char *src, const char *const *to, size_t nto, bool bag)
+static void refuse_source_as_dest(const char *src, const char *const *to, size_t nto, bool bag,
+				  bool delete_extra)
 {
 	struct stat src_st, st;
+	char **canon = calloc(nto + 1, sizeof(*canon));
+	char *src_canon;
 
-	if (!src || stat(src, &src_st) != 0)
-		return; /* reported by the copy itself */
-	for (size_t i = 0; i < nto; i++) {
-		if (stat(to[i], &st) == 0 && st.st_dev == src_st.st_dev && st.st_ino == src_st.st_ino)
-			diag_usage_error("%s: the destination is the source directory", to[i]);
-		/* --bag: the run's root is DEST/data. */
-		if (bag) {
-			char data[PATH_MAX];
-			if ((size_t)snprintf(data, sizeof(data), "%s/data", to[i]) < sizeof(data) &&
-			    stat(data, &st) == 0 && st.st_dev == src_st.st_dev &&
+	if (src && stat(src, &src_st) == 0) {
+		for (size_t i = 0; i < nto; i++) {
+			if (stat(to[i], &st) == 0 && st.st_dev == src_st.st_dev &&
 			    st.st_ino == src_st.st_ino)
-				diag_usage_error("%s: the bag's payload directory is the source directory",
-						 to[i]);
+				diag_usage_error("%s: the destination is the source directory", to[i]);
+			/* --bag: the run's root is DEST/data. */
+			if (bag) {
+				char data[PATH_MAX];
+				if ((size_t)snprintf(data, sizeof(data), "%s/data", to[i]) < sizeof(data) &&
+				    stat(data, &st) == 0 && st.st_dev == src_st.st_dev &&
+				    st.st_ino == src_st.st_ino)
+					diag_usage_error("%s: the bag's payload directory is the source "
+							 "directory", to[i]);
+			}
 		}
 	}
+	if (!canon)
+		return;
+	for (size_t i = 0; i < nto; i++)
+		canon[i] = remote_operand(to[i]) ? NULL : canonical_path(to[i]);
+	src_canon = src && !remote_operand(src) ? canonical_path(src) : NULL;
+	for (size_t i = 0; i < nto; i++) {
+		if (!canon[i])
+			continue;
+		if (delete_extra && src_canon && path_below(src_canon, canon[i]))
+			diag_usage_error("%s: holds the source directory %s: --delete would remove it",
+					 to[i], src);
+		for (size_t j = 0; j < nto; j++)
+			if (j != i && canon[j] && path_below(canon[i], canon[j]))
+				diag_usage_error("%s: inside another destination, %s (its copy would "
+						 "become unsealed content of the other)", to[i], to[j]);
+	}
+	for (size_t i = 0; i < nto; i++)
+		free(canon[i]);
+	free(canon);
+	free(src_canon);
 }
 
 /*
@@ -631,7 +701,8 @@ int main(int argc, char **argv)
 		targets = single_setup(argv[optind], false, to, nto, seal_given, &opt, &single_base);
 	}
 	if (!single)
-		refuse_source_as_dest(nto > 0 && optind == argc ? from : argv[optind], to, nto, opt.bag);
+		refuse_source_as_dest(nto > 0 && optind == argc ? from : argv[optind], to, nto, opt.bag,
+				      opt.delete_extra);
 	if (optind < argc && !pull_from && !single)
 		refuse_seal_name_in_source(argv[optind], opt.seal_name);
 	if (sign_path) {

@@ -1033,6 +1033,40 @@ kill_resumed_mid_copy() {
 	assert_failure 2
 }
 
+@test "pcopy refuses, before writing, a destination inside another and, with --delete, one holding the source" {
+	mkdir -p top/src/sub
+	printf 'precious\n' > top/src/a
+	printf 'too\n' > top/src/sub/b
+	snap=$(find top -printf '%y %s %p\n' | sort)
+	# The mirror of top/src in top would remove top/src itself: written
+	# several ways, through a symlink too.
+	ln -s top alias
+	for args in "top/src top" "top/src/ ./top/" "top/src alias" "alias/src top/"; do
+		prun pcopy -u --delete $args
+		assert_failure 2
+		assert_output --partial "holds the source directory"
+		assert_equal "$(find top -printf '%y %s %p\n' | sort)" "$snap"
+	done
+	(cd top/src && pcopy -u --delete . .. 2>/dev/null) && fail "pcopy -u --delete . .. succeeded"
+	assert_equal "$(find top -printf '%y %s %p\n' | sort)" "$snap"
+	# Without --delete the source stays: a copy beside it is allowed.
+	prun pcopy -u top/src top
+	assert_success
+	cmp top/src/a top/a
+	# Nested destinations, made by this run or there before, either order.
+	for args in "top/src out out/inner" "top/src out/inner out" "top/src top/src2 top/src2/x/y"; do
+		prun pcopy $args
+		assert_failure 2
+		assert_output --partial "inside another destination"
+		assert [ ! -e out ]
+		assert [ ! -e top/src2 ]
+	done
+	mkdir -p made/inner
+	prun pcopy top/src made/inner made
+	assert_failure 2
+	assert_equal "$(ls -A made/inner)" ""
+}
+
 @test "pcopy --delete sets entries aside until the seal: a kill -9 then --rollback puts every one back" {
 	build_shim
 	make_many src 30
