@@ -110,6 +110,25 @@ struct predicate {
 
 static struct expr *parse_or(struct parser *p);
 
+/* What find's actions that pfind leaves to other tools become in a pipe. */
+static const char *unknown_hint(const char *word)
+{
+	static const char *const runs[] = {"-exec", "-execdir", "-ok", "-okdir"};
+	static const char *const prints[] = {"-printf", "-fprintf", "-fprint", "-fprint0", "-ls",
+					     "-fls"};
+
+	for (size_t i = 0; i < countof(runs); i++)
+		if (strcmp(word, runs[i]) == 0)
+			return " (pfind runs no command: pipe bare paths, "
+			       "pfind PATH... -print0 | xargs -0 COMMAND)";
+	if (strcmp(word, "-delete") == 0)
+		return " (pfind deletes nothing: pfind PATH... -print0 | xargs -0 rm --)";
+	for (size_t i = 0; i < countof(prints); i++)
+		if (strcmp(word, prints[i]) == 0)
+			return " (pfind writes records: --fields adds attributes, -print0 bare paths)";
+	return "";
+}
+
 /* Record the first syntax error, printf-style. */
 __attribute__((format(printf, 2, 3)))
 static void parse_error(struct parser *p, const char *format, ...)
@@ -964,7 +983,7 @@ static struct expr *parse_primary(struct parser *p)
 		return pred->parse(p, pred, arg);
 	}
 	if (word[0] == '-')
-		parse_error(p, "unknown predicate '%s'", word);
+		parse_error(p, "unknown predicate '%s'%s", word, unknown_hint(word));
 	else
 		parse_error(p, "paths must precede the expression: '%s'", word);
 	return NULL;

@@ -598,6 +598,16 @@ teardown() {
 		assert_failure 2
 		assert_output --partial "pfind: "
 	done
+	# find's actions pfind leaves to a pipe: the message says which pipe.
+	prun pfind . -exec rm {} ';'
+	assert_failure 2
+	assert_line --index 0 "pfind: unknown predicate '-exec' (pfind runs no command: pipe bare paths, pfind PATH... -print0 | xargs -0 COMMAND)"
+	prun pfind . -delete
+	assert_failure 2
+	assert_line --index 0 "pfind: unknown predicate '-delete' (pfind deletes nothing: pfind PATH... -print0 | xargs -0 rm --)"
+	prun pfind . -printf '%p\n'
+	assert_failure 2
+	assert_line --index 0 --partial "(pfind writes records: --fields adds attributes"
 }
 
 @test "pfind out of memory while reading its arguments exits 1 with a message, not 2" {
