@@ -276,7 +276,7 @@ static bool path_below(const char *inner, const char *outer)
  * other's, unsealed, and the other's --delete would take it) and, with
  * --delete, a destination holding the source (the mirror would remove it).
  */
-static void refuse_source_as_dest(const char *src, const char *const *to, size_t nto, bool bag,
+static void refuse_overlapping_dests(const char *src, const char *const *to, size_t nto, bool bag,
 				  bool delete_extra)
 {
 	struct stat src_st, st;
@@ -701,7 +701,7 @@ int main(int argc, char **argv)
 		targets = single_setup(argv[optind], false, to, nto, seal_given, &opt, &single_base);
 	}
 	if (!single)
-		refuse_source_as_dest(nto > 0 && optind == argc ? from : argv[optind], to, nto, opt.bag,
+		refuse_overlapping_dests(nto > 0 && optind == argc ? from : argv[optind], to, nto, opt.bag,
 				      opt.delete_extra);
 	if (optind < argc && !pull_from && !single)
 		refuse_seal_name_in_source(argv[optind], opt.seal_name);
